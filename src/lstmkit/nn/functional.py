@@ -1,0 +1,161 @@
+"""The LSTM stack as a function: chooses a kernel (the backend seam) and stacks layers and directions.
+
+`lstm()` is what `lstmkit.LSTM.forward` calls once it has checked its inputs. It decides which kernel
+runs the call:
+
+- `native` (PyTorch's fused LSTM: oneDNN on CPU, cuDNN on GPU) whenever the call is plain vanilla: no
+  variant, no gate trace, no regulariser active beyond dropout between layers;
+- `reference` (`kernels/reference.py`, a loop over time) for everything else.
+
+A later fused kernel slots in here without the modules knowing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..errors import ConfigError
+from .kernels import native, reference
+from .spec import CellSpec, CellWeights, GateTrace
+
+BACKENDS = ("auto", "native", "reference")
+
+
+@dataclass(frozen=True)
+class Regularisers:
+    """Within-layer regularisers; each active in training mode only."""
+
+    recurrent_dropout: float = 0.0  # variational dropout on h as the recurrent product sees it
+    zoneout_h: float = 0.0  # probability that a unit of h keeps its previous value
+    zoneout_c: float = 0.0  # the same for c
+    weight_dropout: float = 0.0  # DropConnect on weight_hh, one mask per forward call
+
+    def active(self, training: bool) -> list[str]:
+        """Names of the regularisers that act on this call."""
+        if not training:
+            return []
+        rates = {
+            "recurrent_dropout": self.recurrent_dropout,
+            "zoneout": max(self.zoneout_h, self.zoneout_c),
+            "weight_dropout": self.weight_dropout,
+        }
+        return [name for name, rate in rates.items() if rate > 0]
+
+
+def native_blockers(specs: Sequence[CellSpec], regularisers: Regularisers, training: bool, trace: bool) -> list[str]:
+    """Why the native kernel cannot run this call (empty when it can)."""
+    blockers = [flag for flag in ("peephole", "cifg", "layernorm") if any(getattr(s, flag) for s in specs)]
+    blockers += regularisers.active(training)
+    if trace:
+        blockers.append("the gate trace")
+    return blockers
+
+
+def choose_backend(requested: str, blockers: list[str]) -> str:
+    """Resolve 'auto' to a kernel; refuse 'native' for a call it cannot run."""
+    if requested == "native" and blockers:
+        raise ConfigError(
+            f"backend='native' runs plain vanilla LSTMs only, and this call uses {', '.join(blockers)}; "
+            "use backend='auto' (or 'reference')"
+        )
+    if requested == "auto":
+        return "reference" if blockers else "native"
+    return requested
+
+
+def flat_weights(weights: Sequence[Sequence[CellWeights]], spec: CellSpec) -> list[Tensor]:
+    """Weights in the order torch's fused LSTM takes them: per layer, per direction."""
+    flat: list[Tensor] = []
+    for layer in weights:
+        for w in layer:
+            flat += [w.weight_ih, w.weight_hh]
+            if spec.bias:
+                flat += [w.bias_ih, w.bias_hh]
+            if spec.proj_size > 0:
+                flat.append(w.weight_hr)
+    return flat
+
+
+def lstm(
+    x: Tensor,
+    hx: tuple[Tensor, Tensor],
+    weights: Sequence[Sequence[CellWeights]],
+    specs: Sequence[CellSpec],
+    *,
+    batch_first: bool = False,
+    dropout: float = 0.0,
+    training: bool = False,
+    lengths: Optional[Tensor] = None,
+    regularisers: Regularisers = Regularisers(),
+    trace: bool = False,
+    backend: str = "auto",
+) -> tuple[Tensor, tuple[Tensor, Tensor], Optional[list[list[GateTrace]]]]:
+    """Run a stack of LSTM layers.
+
+    x: (T, B, I), or (B, T, I) with batch_first; hx: h_0 (L*D, B, P) and c_0 (L*D, B, H);
+    weights[layer][direction] with D = 1 or 2 directions; specs[layer];
+    lengths: (B,) int64 or None. The caller has checked every shape.
+    Returns output (T, B, D*P) (or batch-first), (h_n, c_n), and the trace [layer][direction] or None.
+    """
+    blockers = native_blockers(specs, regularisers, training, trace)
+    num_directions = len(weights[0])
+    if choose_backend(backend, blockers) == "native":
+        output, h_n, c_n = native.lstm_stack(
+            x, hx[0], hx[1], flat_weights(weights, specs[0]),
+            has_biases=specs[0].bias, num_layers=len(specs), dropout=dropout, training=training,
+            bidirectional=num_directions == 2, batch_first=batch_first, lengths=lengths,
+        )  # fmt: skip
+        return output, (h_n, c_n), None
+
+    layer_input = x.transpose(0, 1) if batch_first else x  # (T, B, I)
+    if lengths is not None:
+        lengths = lengths.to(x.device)
+    h_n, c_n, traces = [], [], []
+    for layer, (spec, layer_weights) in enumerate(zip(specs, weights)):
+        outputs, layer_traces = [], []
+        for direction, w in enumerate(layer_weights):
+            index = layer * num_directions + direction
+            out, h, c, gate_trace = reference.lstm_layer(
+                layer_input, hx[0][index], hx[1][index], _drop_weights(w, regularisers, training), spec,
+                lengths=lengths, reverse=direction == 1, trace=trace,
+                **_sample_masks(layer_input, spec, regularisers, training),
+            )  # fmt: skip
+            outputs.append(out)
+            h_n.append(h)
+            c_n.append(c)
+            layer_traces.append(gate_trace)
+        layer_input = outputs[0] if num_directions == 1 else torch.cat(outputs, dim=2)  # (T, B, D*P)
+        if dropout > 0 and training and layer < len(specs) - 1:
+            layer_input = F.dropout(layer_input, dropout, training=True)
+        traces.append(layer_traces)
+    output = layer_input.transpose(0, 1) if batch_first else layer_input
+    return output, (torch.stack(h_n), torch.stack(c_n)), traces if trace else None
+
+
+def _drop_weights(w: CellWeights, regularisers: Regularisers, training: bool) -> CellWeights:
+    """DropConnect on the recurrent weights: one mask for every step of this call."""
+    if not training or regularisers.weight_dropout == 0:
+        return w
+    return w._replace(weight_hh=F.dropout(w.weight_hh, regularisers.weight_dropout, training=True))
+
+
+def _sample_masks(x: Tensor, spec: CellSpec, regularisers: Regularisers, training: bool) -> dict[str, Tensor]:
+    """Random masks for one layer and direction; none outside training."""
+    if not training:
+        return {}
+    T, B = x.shape[:2]
+    P, H = spec.output_size, spec.hidden_size
+    masks: dict[str, Tensor] = {}
+    p = regularisers.recurrent_dropout
+    if p > 0:  # one mask per sequence, the same at every step (Gal & Ghahramani 2016)
+        masks["h_mask"] = torch.bernoulli(x.new_full((B, P), 1.0 - p)) / (1.0 - p)
+    if regularisers.zoneout_h > 0:  # a fresh mask every step (Krueger et al. 2016)
+        masks["zoneout_h"] = torch.rand(T, B, P, device=x.device) < regularisers.zoneout_h
+    if regularisers.zoneout_c > 0:
+        masks["zoneout_c"] = torch.rand(T, B, H, device=x.device) < regularisers.zoneout_c
+    return masks

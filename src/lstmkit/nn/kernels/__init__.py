@@ -1,0 +1,6 @@
+"""Kernels that execute an LSTM layer. They take tensors and a `CellSpec`, and know nothing of modules.
+
+- `reference`: the equations as a loop over time in PyTorch ops; every variant, the readable
+  specification and the test oracle.
+- `native`: PyTorch's own fused LSTM (oneDNN on CPU, cuDNN on GPU), for vanilla stacks.
+"""
