@@ -48,7 +48,8 @@ def zoneout_rates(value, owner: str) -> tuple[float, float]:
 
 
 def shape_str(shape) -> str:
-    return "(" + ", ".join(str(int(s)) for s in shape) + ")"
+    """A shape as Python writes a tuple: (20, 8), (3,), ()."""
+    return str(tuple(int(s) for s in shape))
 
 
 def sequence_input(x, input_size: int, batch_first: bool, owner: str) -> Tensor:

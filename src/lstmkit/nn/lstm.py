@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ShapeError
 from . import checks
 from .functional import BACKENDS, Regularisers, lstm
 from .parameters import init_parameters, make_parameters, parameter_shapes
@@ -244,7 +244,9 @@ class LSTM(nn.Module):
             c0 = torch.zeros(LD, batch, self.hidden_size, dtype=dtype, device=x.device)
             return h0, c0
         if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-            raise ConfigError("lstmkit.LSTM expected the initial state as a pair (h_0, c_0)")
+            raise ShapeError(
+                f"lstmkit.LSTM expected the initial state as a pair (h_0, c_0) of tensors, got {type(hx).__name__}"
+            )
         where = "(num_layers * num_directions, batch, {})"
         h0 = checks.state("h_0", hx[0], (LD, batch, self.output_size), where.format("proj_size or hidden_size"), "lstmkit.LSTM")
         c0 = checks.state("c_0", hx[1], (LD, batch, self.hidden_size), where.format("hidden_size"), "lstmkit.LSTM")
