@@ -16,8 +16,9 @@ The baseline is always a vanilla `torch.nn.LSTM(I, H)` of the same shape. Two mo
 
 How. Both modules are built in the same process with a fixed seed. Steps alternate, torch then
 lstmkit, so machine noise hits both alike. One warm-up step each (two when steps are cheap), then the
-number of timed reps is the budget divided by the slower side's warm-up time, at least 1 and at most
-a cap; each side reports its median.
+number of timed reps is the budget divided by the slower side's warm-up time, clamped to [3, 25]
+([1, 10] with --quick), so a slow reference-path step costs at most four runs of it; each side
+reports its median.
 
 Reported: milliseconds per step for each side; ratio = torch time / lstmkit time (> 1 means lstmkit
 is faster); and GFLOP/s. FLOPs are those of a vanilla layer's matrix products, per layer and
@@ -72,7 +73,7 @@ MODES = ("train", "infer")
 
 SEED = 0
 BUDGET_S, QUICK_BUDGET_S = 0.5, 0.25  # timed seconds per measurement for the slower side
-MAX_REPS, QUICK_MAX_REPS = 25, 10
+REPS, QUICK_REPS = (3, 25), (1, 10)  # (least, most) timed reps per side
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "layer_speed.json"
 
 
@@ -108,12 +109,12 @@ def _step(module: nn.Module, x: torch.Tensor, mode: str, forward_kwargs: dict) -
     return timed
 
 
-def _calibrate(steps: dict[str, Callable[[], float]], budget_s: float, max_reps: int) -> int:
-    """Warm up both sides and return how many timed reps fit the budget of the slower one."""
+def _calibrate(steps: dict[str, Callable[[], float]], budget_s: float, reps: tuple[int, int]) -> int:
+    """Warm up both sides and return how many timed reps fit the budget of the slower one, within `reps`."""
     slowest = max(step() for step in steps.values())  # the first call allocates and builds kernels
     if slowest < budget_s / 4:  # cheap: a second warm-up gives a steadier estimate
         slowest = max(step() for step in steps.values())
-    return max(1, min(max_reps, int(budget_s / slowest)))
+    return max(reps[0], min(reps[1], int(budget_s / slowest)))
 
 
 def _flops(shape: Shape, mode: str) -> int:
@@ -122,16 +123,15 @@ def _flops(shape: Shape, mode: str) -> int:
     return (24 if mode == "train" else 8) * B * T * H * (I + H)
 
 
-def measure(shape: Shape, variant: str, mode: str, budget_s: float = BUDGET_S, *, max_reps: int = MAX_REPS) -> dict:
+def measure(shape: Shape, variant: str, mode: str, budget_s: float = BUDGET_S, *, reps: tuple[int, int] = REPS) -> dict:
     """Time `variant` of lstmkit.LSTM against torch.nn.LSTM at `shape` (T, B, I, H) in `mode`; one row."""
     baseline, kit, x = _build(shape, variant, mode)
     steps = {  # dict order is the interleaving order: torch, lstmkit, torch, lstmkit...
         "torch": _step(baseline, x, mode, {}),
         "lstmkit": _step(kit, x, mode, VARIANTS[variant][1]),
     }
-    reps = _calibrate(steps, budget_s, max_reps)
     times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(reps):
+    for _ in range(_calibrate(steps, budget_s, reps)):
         for name, step in steps.items():
             times[name].append(step())
     torch_s, kit_s = (statistics.median(times[name]) for name in ("torch", "lstmkit"))
@@ -160,10 +160,9 @@ def run(
         shapes = QUICK_SHAPES if quick else SHAPES
     if budget_s is None:
         budget_s = QUICK_BUDGET_S if quick else BUDGET_S
-    max_reps = QUICK_MAX_REPS if quick else MAX_REPS
     rows = []
     for shape, variant, mode in itertools.product(shapes, variants, modes):
-        rows.append(measure(shape, variant, mode, budget_s, max_reps=max_reps))
+        rows.append(measure(shape, variant, mode, budget_s, reps=QUICK_REPS if quick else REPS))
         if on_row is not None:
             on_row(rows[-1])
     return rows
@@ -237,7 +236,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--shapes", type=lambda s: [_shape(v) for v in s.split(",")], help="comma-separated TxBxIxH")
     p.add_argument("--variants", type=_choices(tuple(VARIANTS)), default=list(VARIANTS), help="comma-separated")
     p.add_argument("--modes", type=_choices(MODES), default=list(MODES), help="comma-separated: train,infer")
-    p.add_argument("--budget", type=float, help=f"timed seconds per measurement (default {BUDGET_S}, quick {QUICK_BUDGET_S})")
+    p.add_argument(
+        "--budget", type=float, help=f"timed seconds per measurement (default {BUDGET_S}, quick {QUICK_BUDGET_S})"
+    )
     p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's own)")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the rows (default: %(default)s)")
     return p

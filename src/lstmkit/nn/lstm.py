@@ -11,7 +11,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from ..errors import ConfigError, ShapeError
 from . import checks
-from .functional import BACKENDS, Regularisers, lstm
+from .functional import BACKENDS, Regularisers, flat_weights, lstm
 from .parameters import init_parameters, make_parameters, parameter_shapes
 from .spec import CellSpec, CellWeights
 
@@ -209,7 +209,31 @@ class LSTM(nn.Module):
                 init_parameters(spec, {name: getattr(self, name + suffix) for name in parameter_shapes(spec)})
 
     def flatten_parameters(self) -> None:
-        """Accepted for compatibility with `torch.nn.LSTM`; lstmkit keeps no flat weight buffer."""
+        """On CUDA, lay a vanilla stack's weights out in one buffer as cuDNN wants them, as
+        `torch.nn.LSTM.flatten_parameters` does, so cuDNN does not copy them at every call.
+        Elsewhere (CPU, variants) there is nothing to do."""
+        if not all(spec.is_vanilla for spec in self.specs):
+            return
+        weights = flat_weights(self._weights(), self.specs[0])
+        first = weights[0]
+        if not all(
+            w.is_cuda and w.dtype == first.dtype and torch.backends.cudnn.is_acceptable(w) for w in weights
+        ) or len({w.data_ptr() for w in weights}) != len(weights):
+            return
+        num_weights = 2 + 2 * self.bias + (self.proj_size > 0)
+        from torch.backends.cudnn import rnn
+
+        with torch.cuda.device_of(first), torch.no_grad():
+            if torch._use_cudnn_rnn_flatten_weight():
+                torch._cudnn_rnn_flatten_weight(
+                    weights, num_weights, self.input_size, rnn.get_cudnn_mode("LSTM"),
+                    self.hidden_size, self.proj_size, self.num_layers, self.batch_first, self.bidirectional,
+                )  # fmt: skip
+
+    def _apply(self, fn, recurse: bool = True):
+        result = super()._apply(fn, recurse)
+        self.flatten_parameters()  # after .cuda() / .to(): re-lay the weights for cuDNN
+        return result
 
     # ---- the call ----------------------------------------------------------------------------------
     def forward(self, input, hx: Optional[tuple[Tensor, Tensor]] = None, lengths=None, return_trace: bool = False):
