@@ -70,8 +70,7 @@ class LSTMCell(nn.Module):
         owner = "lstmkit.LSTMCell"
         self.input_size = checks.positive_int("input_size", input_size, owner)
         self.hidden_size = checks.positive_int("hidden_size", hidden_size, owner)
-        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
-            raise ConfigError(f"{owner}: proj_size must be an integer in [0, hidden_size={hidden_size}), got {proj_size!r}")
+        checks.proj_size(proj_size, hidden_size, owner)
         self.spec = CellSpec(input_size, hidden_size, proj_size, bool(bias), bool(peephole), bool(cifg), bool(layernorm))
         for name, param in make_parameters(self.spec, device, dtype).items():
             self.register_parameter(name, param)

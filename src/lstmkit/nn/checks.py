@@ -16,6 +16,13 @@ def positive_int(name: str, value, owner: str) -> int:
     return value
 
 
+def proj_size(value, hidden_size: int, owner: str) -> int:
+    """LSTMP's projection size: 0 (none) or smaller than hidden_size, as torch.nn.LSTM requires."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < hidden_size:
+        raise ConfigError(f"{owner}: proj_size must be an integer in [0, hidden_size={hidden_size}), got {value!r}")
+    return value
+
+
 def rate(name: str, value, owner: str, *, allow_one: bool = False) -> float:
     """A probability-like argument: in [0, 1), or [0, 1] with allow_one."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1

@@ -135,8 +135,7 @@ class LSTM(nn.Module):
         self.input_size = checks.positive_int("input_size", input_size, owner)
         self.hidden_size = checks.positive_int("hidden_size", hidden_size, owner)
         self.num_layers = checks.positive_int("num_layers", num_layers, owner)
-        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
-            raise ConfigError(f"{owner}: proj_size must be an integer in [0, hidden_size={hidden_size}), got {proj_size!r}")
+        checks.proj_size(proj_size, hidden_size, owner)
         self.bias = bool(bias)
         self.batch_first = bool(batch_first)
         self.dropout = checks.rate("dropout", dropout, owner, allow_one=True)
