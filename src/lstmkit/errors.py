@@ -20,3 +20,7 @@ class ConfigError(LstmkitError, ValueError):
 
 class DataError(LstmkitError, ValueError):
     """A data file or array cannot be used as it is."""
+
+
+class TrainingError(LstmkitError, RuntimeError):
+    """Training cannot go on: a non-finite loss, or a checkpoint that does not fit the run."""

@@ -1,0 +1,220 @@
+"""The training loop every job shares.
+
+One epoch: shuffle the training examples with the run's own generator, take mini-batches, compute the
+job's loss under the chosen precision, clip the gradient norm, step the optimiser; then the validation
+loss, the learning-rate schedule, early stopping (keeping the best weights) and an atomic checkpoint of
+everything needed to resume (model, optimiser, schedule, random states, history, early-stopping state).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..errors import DataError, TrainingError
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .precision import autocast, resolve_device
+from .progress import Reporter
+
+LossFn = Callable[[nn.Module, tuple[Tensor, ...]], Tensor]  # (model, batch) -> scalar loss
+
+
+@dataclass
+class TrainResult:
+    history: list[dict] = field(default_factory=list)  # one row per epoch, as history.csv has them
+    best_epoch: int = 0
+    best_val_loss: float = math.inf
+    stop_reason: str = ""  # "early stopping" | "max epochs" | "time budget"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed every random source a run draws from, so one seed repeats a CPU run exactly."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
+    name, lr, wd = config.optimizer, config.lr, config.weight_decay
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd)  # no momentum, as in Keras and torch
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+    return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
+    if config.schedule == "plateau":  # halve the rate when validation stalls for a third of the patience
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(1, config.patience // 3))
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    return None
+
+
+def fit(
+    model: nn.Module,
+    loss_fn: LossFn,
+    train: Sequence[Tensor],
+    val: Optional[Sequence[Tensor]],
+    config: TrainConfig,
+    *,
+    checkpoint: Optional[Path] = None,
+    resume: bool = False,
+    reporter: Optional[Reporter] = None,
+) -> TrainResult:
+    """Train `model` in place and leave it holding its best weights (lowest validation loss).
+
+    train / val: tensors that share their first dimension N (inputs..., target), indexed per batch, so
+    strided window views are copied one batch at a time. val None: early stopping watches the train loss.
+    checkpoint: where to save after every epoch; with resume=True the run continues from it.
+    """
+    config.validate()
+    reporter = reporter or Reporter()
+    device = resolve_device(config.device)
+    model.to(device)
+    optimizer = make_optimizer(model.parameters(), config)
+    scheduler = make_scheduler(optimizer, config)
+    generator = torch.Generator().manual_seed(config.seed)  # the order of the training examples
+    result, best_state, bad_epochs, elapsed = TrainResult(), copy.deepcopy(model.state_dict()), 0, 0.0
+    first_epoch = 1
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        state = _read_checkpoint(checkpoint)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        _set_rng_state(state["rng"], generator)
+        result, best_state, bad_epochs, elapsed = state["result"], state["best_model"], state["bad_epochs"], state["elapsed"]
+        first_epoch = len(result.history) + 1
+        if result.stop_reason:  # the run had already finished
+            model.load_state_dict(best_state)
+            return result
+    else:
+        seed_everything(config.seed)
+
+    n = len(train[0])
+    reporter.start(config.epochs, first_epoch)
+    try:
+        for epoch in range(first_epoch, config.epochs + 1):
+            start = time.perf_counter()
+            train_loss = _train_epoch(model, loss_fn, train, optimizer, generator, config, device, epoch)
+            val_loss = train_loss if val is None else evaluate_loss(model, loss_fn, val, config, device)
+            if not math.isfinite(val_loss):
+                raise TrainingError(_non_finite_message(val, config, epoch, "validation"))
+            lr = optimizer.param_groups[0]["lr"]
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(val_loss)
+            elif scheduler is not None:
+                scheduler.step()
+            seconds = time.perf_counter() - start
+            elapsed += seconds
+            row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": lr,
+                   "seconds": seconds, "windows_per_s": n / seconds}  # fmt: skip
+            result.history.append(row)
+            if val_loss < result.best_val_loss:
+                result.best_val_loss, result.best_epoch, bad_epochs = val_loss, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                bad_epochs += 1
+            if bad_epochs >= config.patience:
+                result.stop_reason = "early stopping"
+            elif config.max_time is not None and elapsed >= config.max_time:
+                result.stop_reason = "time budget"
+            elif epoch == config.epochs:
+                result.stop_reason = "max epochs"
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, {
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                    "rng": _rng_state(generator), "result": result, "best_model": best_state,
+                    "bad_epochs": bad_epochs, "elapsed": elapsed,
+                })  # fmt: skip
+            reporter.epoch(row)
+            if result.stop_reason:
+                break
+    finally:
+        reporter.close()
+    model.load_state_dict(best_state)
+    return result
+
+
+def _train_epoch(model, loss_fn, train, optimizer, generator, config, device, epoch) -> float:
+    model.train()
+    n = len(train[0])
+    total = 0.0
+    order = torch.randperm(n, generator=generator)
+    for number, index in enumerate(order.split(config.batch_size), start=1):
+        batch = tuple(t[index].to(device) for t in train)
+        with autocast(config.precision, device):
+            loss = loss_fn(model, batch)
+        if not torch.isfinite(loss):
+            raise TrainingError(_non_finite_message([batch], config, epoch, f"training batch {number}"))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.clip_norm is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+        optimizer.step()
+        total += loss.item() * len(index)
+    return total / n
+
+
+@torch.no_grad()
+def evaluate_loss(model, loss_fn, data: Sequence[Tensor], config: TrainConfig, device) -> float:
+    """Mean loss over `data` in eval mode, batch by batch."""
+    model.eval()
+    n = len(data[0])
+    total = 0.0
+    for index in torch.arange(n).split(max(config.batch_size, 256)):
+        batch = tuple(t[index].to(device) for t in data)
+        with autocast(config.precision, device):
+            total += loss_fn(model, batch).item() * len(index)
+    return total / n
+
+
+def _non_finite_message(data, config: TrainConfig, epoch: int, where: str) -> str:
+    """Name the likely cause of a NaN or infinite loss."""
+    for tensors in data if isinstance(data, list) else [data]:
+        if any(t.is_floating_point() and not torch.isfinite(t).all() for t in tensors):
+            return (
+                f"the loss is not a finite number at epoch {epoch} ({where}) because the data holds NaN or "
+                "infinite values; clean the input or fill the gaps (--fill)"
+            )
+    return (
+        f"the loss is not a finite number at epoch {epoch} ({where}): training diverged, most likely because "
+        f"the learning rate {config.lr:g} is too high; try --lr {config.lr / 10:g}"
+    )
+
+
+def _rng_state(generator: torch.Generator) -> dict:
+    return {"torch": torch.get_rng_state(), "generator": generator.get_state(),
+            "numpy": np.random.get_state(), "python": random.getstate()}  # fmt: skip
+
+
+def _set_rng_state(state: dict, generator: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    generator.set_state(state["generator"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+def _read_checkpoint(path: Path) -> dict:
+    try:
+        state = load_checkpoint(path)
+    except Exception as error:  # a torn or foreign file: say so, never a traceback
+        raise DataError(f"{path}: the checkpoint cannot be read ({type(error).__name__}); "
+                        "delete it to train from the start") from None  # fmt: skip
+    if not isinstance(state, dict) or not {"model", "optimizer", "rng", "result"} <= state.keys():
+        raise DataError(f"{path}: is not an lstmkit checkpoint; delete it to train from the start")
+    return state

@@ -1,0 +1,90 @@
+"""How a run reports its epochs: a rich bar on a terminal, plain lines elsewhere, JSON lines, or nothing."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+class Reporter:
+    """Silent: the base every reporter extends (also what --quiet uses)."""
+
+    def start(self, epochs: int, first_epoch: int = 1) -> None:
+        pass
+
+    def batch(self, done: int, total: int) -> None:
+        pass
+
+    def epoch(self, row: dict) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _summary(row: dict) -> str:
+    return (
+        f"epoch {row['epoch']}  train loss {row['train_loss']:.5g}  val loss {row['val_loss']:.5g}  "
+        f"lr {row['lr']:.3g}  {row['windows_per_s']:.0f} windows/s"
+    )
+
+
+class LineReporter(Reporter):
+    """One plain line per epoch, for logs and pipes."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+
+    def epoch(self, row: dict) -> None:
+        print(_summary(row), file=self.stream, flush=True)
+
+
+class JsonReporter(Reporter):
+    """One JSON object per epoch (--log-json), on stdout so it can be redirected to a .jsonl file."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+
+    def epoch(self, row: dict) -> None:
+        print(json.dumps(row), file=self.stream, flush=True)
+
+
+class BarReporter(Reporter):
+    """A rich progress bar over epochs with the latest losses and throughput."""
+
+    def __init__(self, console: Optional[Console] = None):
+        self.console = console or Console(stderr=True)
+        self.bar: Optional[Progress] = None
+
+    def start(self, epochs: int, first_epoch: int = 1) -> None:
+        self.bar = Progress(
+            TextColumn("epoch"), MofNCompleteColumn(), BarColumn(), TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(), console=self.console, transient=False,
+        )  # fmt: skip
+        self.bar.start()
+        self.task = self.bar.add_task("train", total=epochs, completed=first_epoch - 1, status="")
+
+    def epoch(self, row: dict) -> None:
+        status = f"train {row['train_loss']:.4g}  val {row['val_loss']:.4g}  {row['windows_per_s']:.0f} win/s"
+        self.bar.update(self.task, completed=row["epoch"], status=status)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def make_reporter(quiet: bool = False, log_json: bool = False, stream=None) -> Reporter:
+    """--quiet: nothing; --log-json: JSON lines on stdout; on a terminal the bar, else one line per epoch
+    (both on stderr)."""
+    if quiet:
+        return Reporter()
+    if log_json:
+        return JsonReporter()
+    stream = stream or sys.stderr
+    if stream.isatty():
+        return BarReporter(Console(file=stream))
+    return LineReporter(stream)
