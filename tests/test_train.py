@@ -8,7 +8,7 @@ from torch import nn
 
 from lstmkit.errors import DataError, TrainingError
 from lstmkit.train import TrainConfig, evaluate_loss, fit
-from lstmkit.train.checkpoint import atomic_write
+from lstmkit.fileio import atomic_write
 from lstmkit.train.progress import Reporter
 
 TIMINGS = ("seconds", "windows_per_s")

@@ -1,10 +1,9 @@
 """The training machinery every job shares: the loop, optimisers, early stopping, checkpoints, progress."""
 
-from .checkpoint import atomic_write
 from .config import TrainConfig
 from .loop import TrainResult, evaluate_loss, fit, seed_everything
 from .precision import resolve_device, resolve_precision
 from .progress import make_reporter
 
-__all__ = ["TrainConfig", "TrainResult", "fit", "evaluate_loss", "seed_everything", "atomic_write",
+__all__ = ["TrainConfig", "TrainResult", "fit", "evaluate_loss", "seed_everything",
            "make_reporter", "resolve_device", "resolve_precision"]  # fmt: skip
