@@ -46,7 +46,7 @@ def _losses(result):
 
 
 def _config(**kwargs):
-    return TrainConfig(**{"epochs": 6, "batch_size": 16, "lr": 1e-2, "patience": 100, **kwargs})
+    return TrainConfig(**{"epochs": 6, "batch_size": 16, "lr": 1e-2, "patience": 100, "min_steps": 0, **kwargs})
 
 
 def test_same_seed_repeats_the_run_exactly():
@@ -94,6 +94,12 @@ def test_early_stopping_restores_the_best_weights():
     assert result.stop_reason == "early stopping" and len(result.history) < 40
     assert result.history[-1]["epoch"] == result.best_epoch + 2
     assert evaluate_loss(model, mse, val, _config(), torch.device("cpu")) == pytest.approx(result.best_val_loss, rel=1e-6)
+
+
+def test_early_stopping_waits_for_the_minimum_number_of_steps():
+    train, val = _data()  # 64 windows: 4 steps an epoch
+    result = fit(Regressor(), mse, train, val, _config(epochs=40, lr=0.05, patience=2, min_steps=60))
+    assert len(result.history) >= 15
 
 
 def test_time_budget_stops_the_run():

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .errors import LstmkitError
+from .errors import ConfigError, LstmkitError
 
 try:  # typer >= 0.22 carries its own copy of click
     from typer._click.exceptions import UsageError
@@ -24,6 +26,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+train_app = typer.Typer(help="Train a model for one of the jobs into a run directory.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
 console = Console()
 
 
@@ -32,6 +36,56 @@ class Variant(str, Enum):
     peephole = "peephole"
     cifg = "cifg"
     layernorm = "layernorm"
+
+
+class Optimizer(str, Enum):
+    adam = "adam"
+    adamw = "adamw"
+    sgd = "sgd"
+    rmsprop = "rmsprop"
+
+
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+    auto = "auto"
+
+
+class Precision(str, Enum):
+    fp32 = "fp32"
+    bf16 = "bf16"
+    auto = "auto"
+
+
+class Fill(str, Enum):
+    ffill = "ffill"
+    bfill = "bfill"
+    interpolate = "interpolate"
+    zero = "zero"
+
+
+# the options every `train` command shares, declared once
+Out = Annotated[Path, typer.Option("--out", help="Run directory to write (created if needed).")]
+Hidden = Annotated[int, typer.Option(min=1, help="LSTM hidden size H.")]
+Layers = Annotated[int, typer.Option(min=1, help="Stacked LSTM layers.")]
+VariantOpt = Annotated[Variant, typer.Option(help="LSTM variant.")]
+Dropout = Annotated[float, typer.Option(min=0.0, max=0.99, help="Dropout between LSTM layers.")]
+Bidirectional = Annotated[bool, typer.Option("--bidirectional", help="Also read each window backwards.")]
+Epochs = Annotated[int, typer.Option(min=1, help="Most epochs (early stopping usually ends sooner).")]
+BatchSize = Annotated[int, typer.Option(min=1, help="Windows per mini-batch.")]
+Lr = Annotated[float, typer.Option(min=0.0, help="Learning rate.")]
+OptimizerOpt = Annotated[Optimizer, typer.Option(help="Optimiser.")]
+Patience = Annotated[int, typer.Option(min=1, help="Epochs without a better validation loss before stopping.")]
+MaxTime = Annotated[Optional[float], typer.Option(help="Time budget in seconds.")]
+Seed = Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")]
+DeviceOpt = Annotated[Device, typer.Option(help="Where to train.")]
+PrecisionOpt = Annotated[Precision, typer.Option(help="fp32, bf16 autocast, or auto (bf16 where native).")]
+ValFrac = Annotated[float, typer.Option(help="Fraction of the data for validation.")]
+TestFrac = Annotated[float, typer.Option(help="Fraction of the data for the test part (the end of a series).")]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out.")]
+Quiet = Annotated[bool, typer.Option("--quiet", help="No progress output.")]
+LogJson = Annotated[bool, typer.Option("--log-json", help="One JSON object per epoch on stdout.")]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a summary.")]
 
 
 def _version(value: bool) -> None:
@@ -47,38 +101,162 @@ def _root(
     """lstmkit: Long Short-Term Memory networks made practical."""
 
 
+@train_app.command("forecast")
+def train_forecast(
+    data: Annotated[Path, typer.Option(help="CSV file with the series.")],
+    target: Annotated[str, typer.Option(help="Column to forecast.")],
+    out: Out,
+    time_col: Annotated[Optional[str], typer.Option(help="Time column (dates or integers such as years).")] = None,
+    features: Annotated[str, typer.Option(help="Covariate columns, comma-separated.")] = "",
+    season: Annotated[Optional[int], typer.Option(min=1, help="Seasonal period (detected when absent).")] = None,
+    horizon: Annotated[int, typer.Option(min=1, help="Steps to forecast.")] = 1,
+    lookback: Annotated[Optional[int], typer.Option(min=1, help="Steps the model reads (default: two seasons, at least 24).")] = None,
+    quantiles: Annotated[str, typer.Option(help="Quantiles for prediction intervals, e.g. 0.1,0.5,0.9.")] = "",
+    fill: Annotated[Optional[Fill], typer.Option(help="Fill missing values instead of stopping.")] = None,
+    hidden: Hidden = 64,
+    layers: Layers = 1,
+    variant: VariantOpt = Variant.vanilla,
+    dropout: Dropout = 0.0,
+    bidirectional: Bidirectional = False,
+    epochs: Epochs = 300,
+    batch_size: BatchSize = 32,
+    lr: Lr = 3e-3,
+    optimizer: OptimizerOpt = Optimizer.adam,
+    patience: Patience = 30,
+    max_time: MaxTime = None,
+    seed: Seed = 0,
+    device: DeviceOpt = Device.cpu,
+    precision: PrecisionOpt = Precision.fp32,
+    val_frac: ValFrac = 0.15,
+    test_frac: TestFrac = 0.15,
+    resume: Resume = False,
+    quiet: Quiet = False,
+    log_json: LogJson = False,
+    json_output: JsonOut = False,
+) -> None:
+    """Train a forecaster on a CSV series and score it beside the naive baselines."""
+    from .tasks.forecast import Forecaster
+    from .tasks.forecast_run import train_forecast as run
+    from .train import make_reporter
+
+    forecaster = Forecaster(
+        target, time_col=time_col, features=_names(features), horizon=horizon, lookback=lookback,
+        quantiles=_floats(quantiles, "--quantiles"), season=season, hidden=hidden, layers=layers,
+        variant=variant.value, dropout=dropout, bidirectional=bidirectional, val_frac=val_frac, test_frac=test_frac,
+        fill=fill.value if fill else None, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value,
+        patience=patience, max_time=max_time, seed=seed, device=device.value, precision=precision.value,
+    )  # fmt: skip
+    metrics = run(forecaster, data, out, resume=resume, reporter=make_reporter(quiet or json_output, log_json))
+    _print_forecast_summary(metrics, out, json_output, gaps=forecaster.series_.gaps)
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train`.")],
+    data: Annotated[Path, typer.Option(help="Labelled data to score the model on.")],
+    json_output: JsonOut = False,
+) -> None:
+    """Score a trained model on new labelled data, beside the same baselines."""
+    from .tasks.forecast_run import load_run, run_metrics
+
+    forecaster = load_run(run_dir)
+    scored = forecaster.evaluate(data)
+    _print_forecast_summary(run_metrics(forecaster, scored), None, json_output, title=f"{data}")
+
+
+@app.command()
+def predict(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train`.")],
+    data: Annotated[Optional[Path], typer.Option(help="Data to forecast from (default: the training data's end).")] = None,
+    output: Annotated[Optional[Path], typer.Option(help="Write the predictions to this CSV file.")] = None,
+    json_output: JsonOut = False,
+) -> None:
+    """Forecast the steps after the data's end."""
+    from .fileio import atomic_write_text
+    from .tasks.forecast_run import load_run
+
+    frame = load_run(run_dir).predict(data)
+    if output is not None:
+        atomic_write_text(output, frame.to_csv(index=False))
+    if json_output:
+        typer.echo(frame.to_json(orient="records", date_format="iso"))
+        return
+    table = Table(title=f"Forecast from {run_dir}")
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_cell(v) for v in row))
+    console.print(table)
+    if output is not None:
+        console.print(f"written to {output}")
+
+
+class DemoJob(str, Enum):
+    forecast = "forecast"
+
+
 @app.command()
 def demo(
-    variant: Variant = typer.Option(Variant.vanilla, help="LSTM variant to train."),
-    hidden: int = typer.Option(32, min=1, help="Hidden size H."),
-    epochs: int = typer.Option(30, min=1, help="Passes over the training windows."),
-    seed: int = typer.Option(0, help="Seed for the data and the weights."),
-    json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of a summary."),
-    quiet: bool = typer.Option(False, "--quiet", help="No per-epoch progress."),
+    job: Annotated[DemoJob, typer.Argument(help="Which job to demonstrate.")] = DemoJob.forecast,
+    out: Annotated[Path, typer.Option(help="Run directory for the demo.")] = Path("lstmkit-runs/demo-forecast"),
+    seed: Seed = 0,
+    quiet: Quiet = False,
+    json_output: JsonOut = False,
 ) -> None:
-    """Train an lstmkit.LSTM on a generated series and compare it with the naive forecast."""
-    from .demo import DemoConfig, run
+    """Train on data that ships with lstmkit and show the result beside the baselines."""
+    from .tasks.forecast import Forecaster
+    from .tasks.forecast_run import train_forecast as run
+    from .tasks.demos import airline_csv, clear_interrupted_demo
+    from .train import make_reporter
 
-    def progress(epoch: int, train_loss: float, val_loss: float) -> None:
-        if not (quiet or json_output):
-            console.print(f"epoch {epoch:3d}  train loss {train_loss:.4f}  val loss {val_loss:.4f}")
+    clear_interrupted_demo(out)
+    forecaster = Forecaster("passengers", time_col="month", horizon=12, seed=seed)
+    metrics = run(forecaster, airline_csv(), out, reporter=make_reporter(quiet or json_output))
+    _print_forecast_summary(metrics, out, json_output,
+                            title="Monthly airline passengers 1949-1960, forecast 12 months ahead")  # fmt: skip
 
-    result = run(DemoConfig(variant=variant.value, hidden=hidden, epochs=epochs, seed=seed), progress)
+
+def _print_forecast_summary(metrics: dict, out: Optional[Path], json_output: bool, title: str = "", gaps=()) -> None:
+    from .tasks.forecast_run import METRICS, verdict
+
     if json_output:
-        typer.echo(json.dumps(result))
+        typer.echo(json.dumps(metrics))
         return
-    table = Table(title=f"Next-step forecast, {result['test_windows']} test windows (lower is better)")
-    for column in ("model", "MSE", "RMSE"):
-        table.add_column(column, justify="right" if column != "model" else "left")
-    table.add_row(f"lstmkit.LSTM ({variant.value}, H={hidden})", f"{result['test']['mse']:.4f}", f"{result['test']['rmse']:.4f}")
-    naive = result["baselines"]["naive"]
-    table.add_row("naive (last value)", f"{naive['mse']:.4f}", f"{naive['rmse']:.4f}")
+    table = Table(title=title or f"Test part: {metrics.get('test_windows')} windows, horizon {metrics['horizon']}")
+    table.add_column("model")
+    for name in METRICS:
+        table.add_column(name, justify="right")
+    rows = {"LSTM": metrics["test"], **{k.replace("_", " "): v for k, v in metrics["baselines"].items()}}
+    for name, values in rows.items():
+        table.add_row(name, *(_cell(values.get(m)) for m in METRICS))
     console.print(table)
-    verdict = "beats" if result["test"]["mse"] < naive["mse"] else "does NOT beat"
-    console.print(
-        f"The LSTM {verdict} the naive baseline (noise floor MSE {result['noise_floor_mse']:.2f}); "
-        f"trained in {result['seconds']:.1f} s."
-    )
+    text, good = verdict(metrics)
+    console.print(text, style="green" if good else "bold yellow")
+    for gap in list(gaps)[:3]:
+        console.print(f"note: {gap}", style="yellow")
+    if out is not None:
+        console.print(f"report: {Path(out) / 'report.html'}")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _floats(text: str, option: str) -> Optional[list[float]]:
+    if not text.strip():
+        return None
+    try:
+        return [float(v) for v in _names(text)]
+    except ValueError:
+        raise ConfigError(f"{option} must be comma-separated numbers such as 0.1,0.5,0.9, got {text!r}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         message = error.format_message() if isinstance(error, UsageError) else str(error)
         print(f"lstmkit: error: {message}", file=sys.stderr)
         return 2
-    except typer.Abort:
-        print("lstmkit: interrupted", file=sys.stderr)
+    except (typer.Abort, KeyboardInterrupt):
+        print("lstmkit: interrupted; continue a training run with --resume", file=sys.stderr)
         return 130
     return result if isinstance(result, int) else 0

@@ -23,6 +23,7 @@ class TrainConfig:
     clip_norm: Optional[float] = 1.0  # gradient-norm clipping; None turns it off
     schedule: str = "plateau"  # halve the lr when validation stalls | cosine decay | none
     patience: int = 10  # epochs without a better validation loss before stopping
+    min_steps: int = 300  # optimiser steps before early stopping or the plateau schedule may act: small data has few per epoch
     max_time: Optional[float] = None  # seconds; the run stops after the epoch that crosses it
     seed: int = 0
     precision: str = "fp32"  # fp32 | bf16 | auto (bf16 where the hardware has it natively)
@@ -39,6 +40,7 @@ class TrainConfig:
         need(self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         need(self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         need(self.patience >= 1, f"--patience must be at least 1, got {self.patience}")
+        need(self.min_steps >= 0, f"min_steps must be at least 0, got {self.min_steps}")
         need(self.max_time is None or self.max_time > 0, f"--max-time must be positive, got {self.max_time}")
         need(self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         need(self.device in ("cpu", "cuda", "auto"), f"--device must be cpu, cuda or auto, got {self.device!r}")

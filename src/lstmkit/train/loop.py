@@ -114,8 +114,11 @@ def fit(
             if not math.isfinite(val_loss):
                 raise TrainingError(_non_finite_message(val, config, epoch, "validation"))
             lr = optimizer.param_groups[0]["lr"]
+            steps = epoch * math.ceil(n / config.batch_size)
+            warm = steps >= config.min_steps  # before that, neither the plateau schedule nor early stopping acts
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(val_loss)
+                if warm:
+                    scheduler.step(val_loss)
             elif scheduler is not None:
                 scheduler.step()
             seconds = time.perf_counter() - start
@@ -128,7 +131,7 @@ def fit(
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 bad_epochs += 1
-            if bad_epochs >= config.patience:
+            if bad_epochs >= config.patience and warm:
                 result.stop_reason = "early stopping"
             elif config.max_time is not None and elapsed >= config.max_time:
                 result.stop_reason = "time budget"

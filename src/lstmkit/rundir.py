@@ -1,0 +1,77 @@
+"""The run directory (SPEC §5): staged while a run trains, put in place only when it succeeds.
+
+While `train` runs, everything it writes goes to `DIR/.incomplete/` (the checkpoint after every epoch
+included). Only a run that finishes moves its files over `DIR`'s, one atomic rename each, so a failed or
+interrupted run never overwrites the model, metrics or report a user already had. `--resume` continues
+from `DIR/.incomplete/checkpoint.pt`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .errors import DataError
+from .fileio import atomic_write
+
+STAGING = ".incomplete"
+
+
+def begin_run(out: Path, resume: bool) -> Path:
+    """Make (or, with resume, find) the staging folder of a run into `out`; returns it."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out}: exists and is not a directory; choose another --out")
+    staging = out / STAGING
+    if resume and not (staging / "checkpoint.pt").exists():
+        raise DataError(f"{out}: has no interrupted run to resume (no {STAGING}/checkpoint.pt); train without --resume")
+    if not resume and staging.exists():
+        raise DataError(
+            f"{out}: holds an interrupted run ({staging}); continue it with --resume, or delete that folder to start afresh"
+        )
+    staging.mkdir(parents=True, exist_ok=True)
+    return staging
+
+
+def finish_run(out: Path) -> None:
+    """Move a finished run's files into place and remove the staging folder."""
+    out = Path(out)
+    staging = out / STAGING
+    for path in sorted(staging.iterdir(), key=lambda p: p.name == "metrics.json"):  # metrics last
+        os.replace(path, out / path.name)
+    staging.rmdir()
+
+
+def write_json(path: Path, value) -> None:
+    atomic_write(path, lambda f: f.write(json.dumps(value, indent=2, default=_jsonable) + "\n"), mode="w")
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):  # numpy and torch scalars
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def versions() -> dict:
+    return {"lstmkit": __version__, "torch": torch.__version__}
+
+
+def read_json(directory: Path, name: str) -> dict:
+    """A JSON file of a run directory, with one-line errors for what can go wrong."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"{directory}: no such run directory")
+    path = directory / name
+    if not path.exists():
+        raise DataError(f"{directory}: is not a complete lstmkit run directory (no {name}); train into it first")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise DataError(f"{path}: is unreadable or truncated; train the run again") from None
+

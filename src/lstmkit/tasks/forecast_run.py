@@ -1,0 +1,128 @@
+"""A forecasting run into its run directory (SPEC §5): train, then config, weights, history, metrics and
+the report, all staged and put in place only when the run succeeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from ..baselines import beats_baseline, naive_forecast, seasonal_naive_forecast
+from ..errors import DataError
+from ..fileio import atomic_write_text
+from ..report import Report, forecast_vs_actual, loss_curves
+from ..rundir import begin_run, finish_run, read_json, versions, write_json
+from .forecast import Forecaster
+
+TASK = "forecast"
+METRICS = ["mse", "rmse", "mae", "mape", "smape", "mase"]
+SETTINGS_THAT_MAY_CHANGE_ON_RESUME = {"max_time", "device"}
+
+
+def train_forecast(forecaster: Forecaster, data, out, *, resume: bool = False, reporter=None) -> dict:
+    """Fit `forecaster` on `data` into run directory `out`; returns metrics.json's content."""
+    out = Path(out)
+    staging = begin_run(out, resume)
+    params = {**forecaster.get_params(), "data": str(data)}
+    if resume:
+        _check_same_settings(read_json(staging, "config.json")["settings"], params, out)
+    write_json(staging / "config.json", {"task": TASK, "settings": params, "versions": versions()})
+
+    forecaster.fit(data, checkpoint=staging / "checkpoint.pt", resume=resume, reporter=reporter)
+
+    forecaster.save(staging)
+    resolved = {"season": forecaster.season_, "lookback": forecaster.lookback_, "quantiles": forecaster.quantiles_}
+    write_json(staging / "config.json", {"task": TASK, "settings": params, "resolved": resolved, "versions": versions()})
+    atomic_write_text(staging / "history.csv", pd.DataFrame(forecaster.history_).to_csv(index=False))
+    metrics = run_metrics(forecaster)
+    write_json(staging / "metrics.json", metrics)
+    write_forecast_report(forecaster, metrics, staging / "report.html", out)
+    finish_run(out)
+    return metrics
+
+
+def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
+    """metrics.json: the model's test metrics, the baselines' on the same windows, and the verdict."""
+    test, baselines = (forecaster.metrics_, forecaster.baselines_) if scored is None else (scored["test"], scored["baselines"])
+    return {
+        "task": TASK, "test": test, "baselines": baselines,
+        "beats_baselines": beats_baseline(test, baselines, metric="mase"),
+        "season": forecaster.season_, "horizon": forecaster.horizon, "lookback": forecaster.lookback_,
+        "test_windows": int(len(forecaster.test_["first"])) if scored is None else scored.get("windows"),
+        "best_epoch": forecaster.best_epoch_, "stop_reason": getattr(forecaster, "stop_reason_", None),
+    }  # fmt: skip
+
+
+def verdict(metrics: dict) -> tuple[str, bool]:
+    """One plain sentence on whether the model beat every baseline on MASE."""
+    beats = metrics["beats_baselines"]
+    model = metrics["test"].get("mase")
+    lost = [name for name, won in beats.items() if won is False]
+    if model is None or any(won is None for won in beats.values()):
+        return "MASE is undefined for this series (its training part is constant); compare RMSE instead.", False
+    scores = ", ".join(f"{name.replace('_', ' ')} {metrics['baselines'][name]['mase']:.3f}" for name in beats)
+    if lost:
+        names = " and ".join(name.replace("_", " ") for name in lost)
+        return (f"The model does NOT beat the {names} baseline on MASE ({model:.3f} against {scores}): "
+                "a simpler forecast is as good here.", False)  # fmt: skip
+    return f"The model beats every baseline on MASE ({model:.3f} against {scores}).", True
+
+
+def write_forecast_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -> None:
+    test = forecaster.test_
+    series = forecaster.series_
+    report = Report(f"Forecast of {forecaster.target_name_}",
+                    f"{out} · horizon {forecaster.horizon} · lookback {forecaster.lookback_} · season {forecaster.season_}")  # fmt: skip
+    text, good = verdict(metrics)
+    report.add_verdict(text, good)
+    rows = {"LSTM": metrics["test"], **{name.replace("_", " "): m for name, m in metrics["baselines"].items()}}
+    report.add_metrics_table(f"Test part ({metrics['test_windows']} windows)", rows, METRICS)
+
+    # forecasts of non-overlapping windows cover the test part with genuine multi-step forecasts
+    chosen = np.arange(0, len(test["first"]), forecaster.horizon)
+    steps = np.concatenate([np.arange(t, t + forecaster.horizon) for t in test["first"][chosen]])
+    x = np.arange(len(series)) if series.time is None else series.time
+    forecasts = test["forecasts"][chosen]  # (k, horizon, Q)
+    point = forecaster._point(forecasts).ravel()
+    interval = {}
+    if len(forecaster.quantiles_) >= 2:
+        interval = {"lower": forecasts[..., 0].ravel(), "upper": forecasts[..., -1].ravel()}
+    history = test["history"][chosen]
+    baselines = {"naive": naive_forecast(history, forecaster.horizon).ravel()}
+    if forecaster.season_ > 1:
+        baselines["seasonal naive"] = seasonal_naive_forecast(history, forecaster.horizon, forecaster.season_).ravel()
+    before = np.arange(max(0, steps[0] - 3 * max(forecaster.season_, forecaster.lookback_)), steps[0])
+    figure = forecast_vs_actual(
+        x[steps], series.target[steps], point, baselines=baselines, history_x=x[before], history=series.target[before],
+        title=f"{forecaster.horizon}-step forecasts over the test part", **interval,
+    )  # fmt: skip
+    report.add_figure("Forecast against actual", figure, alt="forecasts and actual values over the test part")
+    report.add_figure("Loss curves", loss_curves(pd.DataFrame(forecaster.history_)), alt="training and validation loss")
+    if series.gaps:
+        report.add_text("Gaps in the time column", series.gaps[:20])
+    report.add_table("Settings", ["setting", "value"], [(k, v) for k, v in forecaster.get_params().items()])
+    report.write(path)
+
+
+def _check_same_settings(saved: dict, now: dict, out: Path) -> None:
+    for name, value in saved.items():
+        if name in SETTINGS_THAT_MAY_CHANGE_ON_RESUME:
+            continue
+        current = now.get(name)
+        if _normal(current) != _normal(value):
+            raise DataError(f"{out}: the interrupted run used {name}={value!r}, this command {name}={current!r}; "
+                            "resume with the same settings")  # fmt: skip
+
+
+def _normal(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def load_run(directory) -> Forecaster:
+    """The forecaster of a finished run directory, with a clear error for any other."""
+    config = read_json(directory, "config.json")
+    if config.get("task") != TASK:
+        raise DataError(f"{directory}: is a {config.get('task')} run, not a forecast run")
+    return Forecaster.load(directory)

@@ -1,0 +1,503 @@
+"""Reading a series CSV: every bad file gets one exact line; messy but valid files are read; split and scaler."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lstmkit.data import Scaler, check_length, min_series_length, read_series_csv, split_by_time
+from lstmkit.errors import ConfigError, DataError
+
+AIRLINE = "Month,Passengers\n1949-01,112\n1949-02,118\n1949-03,132\n1949-04,129\n1949-05,121\n"
+
+
+def _csv(tmp_path, text, name="data.csv") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8", newline="")
+    return str(path)
+
+
+def _raises(message, call, error=DataError):
+    with pytest.raises(error) as info:
+        call()
+    assert str(info.value) == message
+
+
+# --- a good file -----------------------------------------------------------------------------------------
+
+
+def test_reads_target_time_and_frequency(tmp_path):
+    series = read_series_csv(_csv(tmp_path, AIRLINE), "Passengers", time_col="Month")
+    assert series.target.tolist() == [112, 118, 132, 129, 121]
+    assert series.target.dtype == np.float64
+    assert series.covariates.shape == (5, 0)
+    assert list(series.time.strftime("%Y-%m")) == ["1949-01", "1949-02", "1949-03", "1949-04", "1949-05"]
+    assert series.time[0] == pd.Timestamp("1949-01-01")
+    assert (series.freq, series.gaps, len(series)) == ("MS", [], 5)
+
+
+def test_values_put_the_target_first_then_the_features_as_float32(tmp_path):
+    path = _csv(tmp_path, "a,temp,load\n1,10,100\n2,20,200\n")
+    series = read_series_csv(path, "load", features=["a", "temp"])
+    assert series.values.dtype == np.float32
+    assert series.values.tolist() == [[100, 1, 10], [200, 2, 20]]
+    assert series.column_names == ["load", "a", "temp"]
+
+
+def test_features_may_be_a_comma_separated_string(tmp_path):
+    series = read_series_csv(_csv(tmp_path, "a,b,y\n1,2,3\n"), "y", features="a, b")
+    assert series.feature_names == ["a", "b"]
+
+
+def test_no_time_column_gives_no_time_and_no_frequency(tmp_path):
+    series = read_series_csv(_csv(tmp_path, AIRLINE), "Passengers")
+    assert (series.time, series.freq, series.gaps) == (None, None, [])
+
+
+def test_integer_time_column_of_years_is_a_time_axis(tmp_path):
+    path = _csv(tmp_path, "Year,Sunspots\n1700,5\n1701,11\n1702,16\n1703,23\n")
+    series = read_series_csv(path, "Sunspots", time_col="Year")
+    assert series.time.tolist() == [1700, 1701, 1702, 1703]
+    assert series.freq == "1"
+
+
+def test_missing_years_are_reported_as_gaps(tmp_path):
+    path = _csv(tmp_path, "Year,Sunspots\n1700,5\n1701,11\n1702,16\n1705,23\n1706,1\n1708,2\n")
+    series = read_series_csv(path, "Sunspots", time_col="Year")
+    assert series.freq == "1"
+    assert series.gaps == ["2 missing steps between 1702 and 1705", "1 missing step between 1706 and 1708"]
+
+
+def test_missing_months_are_reported_as_gaps_and_the_frequency_still_found(tmp_path):
+    text = "Month,Passengers\n" + "".join(
+        f"1950-{m:02d}-01,{100 + m}\n" for m in (1, 2, 3, 7, 8, 9, 11, 12)
+    )
+    series = read_series_csv(_csv(tmp_path, text), "Passengers", time_col="Month")
+    assert series.freq == "MS"
+    assert series.gaps == [
+        "3 missing steps between 1950-03-01 and 1950-07-01",
+        "1 missing step between 1950-09-01 and 1950-11-01",
+    ]
+
+
+def test_short_hourly_series_with_a_gap_gets_the_most_common_step(tmp_path):
+    path = _csv(tmp_path, "ts,y\n2020-01-01 00:00,1\n2020-01-01 01:00,2\n2020-01-01 03:00,3\n2020-01-01 04:00,4\n")
+    series = read_series_csv(path, "y", time_col="ts")
+    assert series.freq == "h"
+    assert series.gaps == ["1 missing step between 2020-01-01 01:00:00 and 2020-01-01 03:00:00"]
+
+
+def test_irregular_times_have_no_frequency_and_no_gaps(tmp_path):
+    path = _csv(tmp_path, "ts,y\n2020-01-01,1\n2020-01-05,2\n2020-01-06,3\n2020-02-17,4\n")
+    series = read_series_csv(path, "y", time_col="ts")
+    assert (series.freq, series.gaps) == (None, [])
+
+
+def test_yearly_dates_get_a_yearly_frequency(tmp_path):
+    path = _csv(tmp_path, "date,y\n2001-01-01,1\n2002-01-01,2\n2003-01-01,3\n")
+    assert read_series_csv(path, "y", time_col="date").freq == "YS-JAN"
+
+
+def test_unsorted_time_is_sorted_with_its_values(tmp_path):
+    path = _csv(tmp_path, "Month,Passengers,x\n1949-03,132,3\n1949-01,112,1\n1949-02,118,2\n")
+    series = read_series_csv(path, "Passengers", time_col="Month", features=["x"])
+    assert list(series.time.strftime("%Y-%m")) == ["1949-01", "1949-02", "1949-03"]
+    assert series.target.tolist() == [112, 118, 132]
+    assert series.covariates[:, 0].tolist() == [1, 2, 3]
+
+
+# --- messy but valid files -------------------------------------------------------------------------------
+
+
+def test_spaces_around_header_names_and_cells_are_stripped(tmp_path):
+    path = _csv(tmp_path, " Month , Passengers \n1949-01, 112 \n1949-02,118\n")
+    series = read_series_csv(path, "Passengers", time_col="Month")
+    assert series.target.tolist() == [112, 118]
+
+
+def test_windows_line_endings_and_trailing_empty_lines(tmp_path):
+    path = _csv(tmp_path, "Month,Passengers\r\n1949-01,112\r\n1949-02,118\r\n\r\n\r\n")
+    assert read_series_csv(path, "Passengers", time_col="Month").target.tolist() == [112, 118]
+
+
+def test_quoted_numbers_are_numbers(tmp_path):
+    path = _csv(tmp_path, 'Month,Passengers\n"1949-01","112"\n"1949-02","118.5"\n')
+    assert read_series_csv(path, "Passengers", time_col="Month").target.tolist() == [112, 118.5]
+
+
+def test_semicolon_separated_file(tmp_path):
+    path = _csv(tmp_path, "Month;Passengers\n1949-01;112\n1949-02;118\n")
+    assert read_series_csv(path, "Passengers", time_col="Month").target.tolist() == [112, 118]
+
+
+def test_tab_separated_file(tmp_path):
+    path = _csv(tmp_path, "Month\tPassengers\n1949-01\t112\n1949-02\t118\n")
+    assert read_series_csv(path, "Passengers", time_col="Month").target.tolist() == [112, 118]
+
+
+def test_utf8_with_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfMonth,Passengers\n1949-01,112\n")
+    assert read_series_csv(str(path), "Passengers", time_col="Month").target_name == "Passengers"
+
+
+def test_na_cells_count_as_missing_values(tmp_path):
+    path = _csv(tmp_path, "y\n1\nNA\nnan\n4\n")
+    assert read_series_csv(path, "y", fill="interpolate").target.tolist() == [1, 2, 3, 4]
+
+
+# --- the file itself -------------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    path = str(tmp_path / "nope.csv")
+    _raises(f"{path}: no such file", lambda: read_series_csv(path, "y"))
+
+
+def test_directory(tmp_path):
+    _raises(f"{tmp_path}: is a directory, expected a CSV file", lambda: read_series_csv(str(tmp_path), "y"))
+
+
+def test_empty_file(tmp_path):
+    path = _csv(tmp_path, "")
+    _raises(f"{path}: the file is empty, expected a header row and data rows", lambda: read_series_csv(path, "y"))
+
+
+def test_whitespace_only_file(tmp_path):
+    path = _csv(tmp_path, "  \n\t\n\n")
+    _raises(f"{path}: the file is empty, expected a header row and data rows", lambda: read_series_csv(path, "y"))
+
+
+def test_header_only(tmp_path):
+    path = _csv(tmp_path, "Month,Passengers\n\n")
+    _raises(f"{path}: has a header but no data rows", lambda: read_series_csv(path, "Passengers"))
+
+
+def test_binary_file(tmp_path):
+    path = tmp_path / "model.bin"
+    path.write_bytes(b"PK\x03\x04\x00\x00\x08\x00binary")
+    _raises(f"{path}: looks like a binary file, expected a CSV text file", lambda: read_series_csv(str(path), "y"))
+
+
+def test_latin1_file_names_the_byte_and_its_row(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("city,y\nZürich,1\n".encode("latin-1"))
+    _raises(
+        f"{path}: cannot be read as UTF-8 text (byte 0xfc at position 8, row 2); save it as UTF-8",
+        lambda: read_series_csv(str(path), "y"),
+    )
+
+
+def test_row_with_too_many_fields(tmp_path):
+    path = _csv(tmp_path, "Month,Passengers\n1949-01,112\n1949-02,118,7\n")
+    _raises(
+        f"{path}: row 3 has 3 fields but the header has 2; remove the extra separator or put quotes around values "
+        "that contain it",
+        lambda: read_series_csv(path, "Passengers"),
+    )
+
+
+def test_quote_never_closed(tmp_path):
+    path = _csv(tmp_path, 'Month,Passengers\n1949-01,112\n1949-02,"118\n1949-03,132\n')
+    _raises(
+        f"{path}: row 3 opens a quote that is never closed; close it or remove the quote character",
+        lambda: read_series_csv(path, "Passengers"),
+    )
+
+
+def test_utf16_file_is_an_encoding_problem_not_a_binary_file(tmp_path):
+    path = tmp_path / "utf16.csv"
+    path.write_bytes("y\n1\n".encode("utf-16"))
+    _raises(
+        f"{path}: cannot be read as UTF-8 text (byte 0xff at position 0, row 1); save it as UTF-8",
+        lambda: read_series_csv(str(path), "y"),
+    )
+
+
+# --- columns ---------------------------------------------------------------------------------------------
+
+
+def test_misspelled_target_suggests_the_closest_column(tmp_path):
+    path = _csv(tmp_path, AIRLINE)
+    _raises(
+        f"{path}: no column 'Passangers'; did you mean 'Passengers'? Columns: Month, Passengers",
+        lambda: read_series_csv(path, "Passangers"),
+    )
+
+
+def test_column_differing_only_in_case_is_suggested(tmp_path):
+    path = _csv(tmp_path, AIRLINE)
+    _raises(
+        f"{path}: no column 'passengers'; did you mean 'Passengers'? Columns: Month, Passengers",
+        lambda: read_series_csv(path, "passengers"),
+    )
+
+
+def test_column_not_close_to_anything_lists_the_columns(tmp_path):
+    path = _csv(tmp_path, AIRLINE)
+    _raises(f"{path}: no column 'xyz'. Columns: Month, Passengers", lambda: read_series_csv(path, "xyz"))
+
+
+def test_column_list_is_cut_after_twenty_names(tmp_path):
+    names = [f"c{i}" for i in range(25)]
+    path = _csv(tmp_path, ",".join(names) + "\n" + ",".join("1" * 25) + "\n")
+    _raises(f"{path}: no column 'zzz'. Columns: {', '.join(names[:20])}, ...", lambda: read_series_csv(path, "zzz"))
+
+
+def test_misspelled_time_column(tmp_path):
+    path = _csv(tmp_path, AIRLINE)
+    _raises(
+        f"{path}: no column 'Mnth'; did you mean 'Month'? Columns: Month, Passengers",
+        lambda: read_series_csv(path, "Passengers", time_col="Mnth"),
+    )
+
+
+def test_misspelled_feature(tmp_path):
+    path = _csv(tmp_path, "Month,Passengers,Temperature\n1949-01,112,3\n")
+    _raises(
+        f"{path}: no column 'Temprature'; did you mean 'Temperature'? Columns: Month, Passengers, Temperature",
+        lambda: read_series_csv(path, "Passengers", features=["Temprature"]),
+    )
+
+
+def test_target_cannot_be_the_time_column(tmp_path):
+    _raises(
+        "the target column 'Month' cannot also be the time column; choose another --time-col",
+        lambda: read_series_csv(_csv(tmp_path, AIRLINE), "Month", time_col="Month"),
+    )
+
+
+def test_target_cannot_be_a_feature(tmp_path):
+    _raises(
+        "the target column 'Passengers' cannot also be a feature; remove it from --features",
+        lambda: read_series_csv(_csv(tmp_path, AIRLINE), "Passengers", features=["Passengers"]),
+    )
+
+
+# --- cells -----------------------------------------------------------------------------------------------
+
+
+def test_non_numeric_cell_names_its_row(tmp_path):
+    path = _csv(tmp_path, AIRLINE + "1949-06,abc\n")
+    _raises(
+        f"{path}: column 'Passengers' has a non-numeric value 'abc' at row 7",
+        lambda: read_series_csv(path, "Passengers", time_col="Month"),
+    )
+
+
+def test_number_with_thousands_separator_is_not_a_number(tmp_path):
+    path = _csv(tmp_path, 'Month,Passengers\n1949-01,"1,234"\n')
+    _raises(
+        f"{path}: column 'Passengers' has a non-numeric value '1,234' at row 2; write numbers without thousands "
+        "separators and with a dot as the decimal mark",
+        lambda: read_series_csv(path, "Passengers"),
+    )
+
+
+def test_rows_count_blank_lines_as_in_an_editor(tmp_path):
+    path = _csv(tmp_path, "y\n1\n\n2\nabc\n")
+    _raises(f"{path}: column 'y' has a non-numeric value 'abc' at row 5", lambda: read_series_csv(path, "y"))
+
+
+def test_missing_values_are_counted_with_the_first_row(tmp_path):
+    path = _csv(tmp_path, "Month,Passengers\n1949-01,112\n1949-02,\n1949-03,\n1949-04,129\n1949-05,\n")
+    _raises(
+        f"{path}: column 'Passengers' has 3 missing values (first at row 3); fill them with "
+        "--fill ffill|bfill|interpolate|zero or remove those rows",
+        lambda: read_series_csv(path, "Passengers", time_col="Month"),
+    )
+
+
+def test_one_missing_value(tmp_path):
+    path = _csv(tmp_path, "y,x\n1,1\n2,\n")
+    _raises(
+        f"{path}: column 'x' has 1 missing value (at row 3); fill it with --fill ffill|bfill|interpolate|zero "
+        "or remove that row",
+        lambda: read_series_csv(path, "y", features=["x"]),
+    )
+
+
+@pytest.mark.parametrize(
+    "fill, expected",
+    [
+        ("ffill", [1, 1, 1, 4, 4, 6, 6]),
+        ("bfill", [1, 1, 4, 4, 6, 6, 6]),
+        ("interpolate", [1, 1, 2.5, 4, 5, 6, 6]),
+        ("zero", [0, 1, 0, 4, 0, 6, 0]),
+    ],
+)
+def test_each_fill_choice_fills_every_missing_value(tmp_path, fill, expected):
+    path = _csv(tmp_path, "t,y\n1,\n2,1\n3,\n4,4\n5,\n6,6\n7,\n")
+    assert read_series_csv(path, "y", time_col="t", fill=fill).target.tolist() == expected
+
+
+def test_fill_runs_in_time_order(tmp_path):
+    path = _csv(tmp_path, "t,y\n3,3\n1,1\n2,\n")
+    assert read_series_csv(path, "y", time_col="t", fill="ffill").target.tolist() == [1, 1, 3]
+
+
+def test_unknown_fill_lists_the_choices(tmp_path):
+    _raises(
+        "unknown fill 'mean'; choose one of ffill, bfill, interpolate, zero",
+        lambda: read_series_csv(_csv(tmp_path, AIRLINE), "Passengers", fill="mean"),
+    )
+
+
+def test_column_without_any_value(tmp_path):
+    path = _csv(tmp_path, "y,x\n1,\n2,\n")
+    _raises(
+        f"{path}: column 'x' has no values (all 2 cells are empty)",
+        lambda: read_series_csv(path, "y", features=["x"], fill="zero"),
+    )
+
+
+def test_infinite_value_is_an_error_even_with_a_fill(tmp_path):
+    path = _csv(tmp_path, "y,x\n1,2\n2,\n3,inf\n")
+    _raises(
+        f"{path}: column 'x' has an infinite value at row 4",
+        lambda: read_series_csv(path, "y", features=["x"], fill="ffill"),
+    )
+
+
+# --- the time column -------------------------------------------------------------------------------------
+
+
+def test_unparsable_time_names_its_row_and_value(tmp_path):
+    path = _csv(tmp_path, AIRLINE + "foo,140\n")
+    _raises(
+        f"{path}: column 'Month' cannot be read as time at row 7 (value 'foo'); expected dates (e.g. 1949-01) "
+        "or integers (e.g. years)",
+        lambda: read_series_csv(path, "Passengers", time_col="Month"),
+    )
+
+
+def test_empty_time_cell(tmp_path):
+    path = _csv(tmp_path, "Month,Passengers\n1949-01,112\n,118\n")
+    _raises(
+        f"{path}: column 'Month' has no time at row 3 (empty cell); fill it in or remove that row",
+        lambda: read_series_csv(path, "Passengers", time_col="Month"),
+    )
+
+
+def test_mixed_date_formats_are_read(tmp_path):
+    path = _csv(tmp_path, "date,y\n2020-01-01,1\n2020/01/02,2\nJan 3 2020,3\n")
+    series = read_series_csv(path, "y", time_col="date")
+    assert list(series.time.strftime("%Y-%m-%d")) == ["2020-01-01", "2020-01-02", "2020-01-03"]
+    assert series.freq == "D"
+
+
+def test_duplicate_time_names_both_rows(tmp_path):
+    path = _csv(tmp_path, "Month,Passengers\n1950-01,1\n1950-02,2\n1950-02,3\n")
+    _raises(
+        f"{path}: column 'Month' has the time 1950-02-01 twice (rows 3 and 4)",
+        lambda: read_series_csv(path, "Passengers", time_col="Month"),
+    )
+
+
+def test_time_given_three_times(tmp_path):
+    path = _csv(tmp_path, "Year,y\n1700,1\n1701,2\n1700,3\n1700,4\n")
+    _raises(
+        f"{path}: column 'Year' has the time 1700 3 times (rows 2, 4 and 5)",
+        lambda: read_series_csv(path, "y", time_col="Year"),
+    )
+
+
+# --- length, split, scaler -------------------------------------------------------------------------------
+
+
+def test_too_few_rows_for_lookback_and_horizon():
+    _raises(
+        "air.csv: has 30 rows, too few for lookback 24 + horizon 12; the training part needs at least 36 rows and "
+        "the validation and test parts at least 12 rows each, so at least 77 rows with val_frac 0.15 and "
+        "test_frac 0.15; use a shorter --lookback or --horizon, or more data",
+        lambda: check_length(30, 24, 12, path="air.csv"),
+    )
+
+
+def test_too_few_rows_without_a_validation_part():
+    _raises(
+        "air.csv: has 10 rows, too few for lookback 6 + horizon 3; the training part needs at least 9 rows and "
+        "the test part at least 3 rows, so at least 13 rows with val_frac 0 and test_frac 0.2; use a shorter "
+        "--lookback or --horizon, or more data",
+        lambda: check_length(10, 6, 3, val_frac=0, test_frac=0.2, path="air.csv"),
+    )
+
+
+def test_the_minimum_length_is_exactly_enough():
+    n = min_series_length(24, 12)
+    check_length(n, 24, 12)
+    with pytest.raises(DataError):
+        check_length(n - 1, 24, 12)
+
+
+def test_split_by_time_puts_test_last_and_validation_just_before():
+    assert split_by_time(100, 0.15, 0.15) == (slice(0, 70), slice(70, 85), slice(85, 100))
+    assert split_by_time(144, 0.15, 0.15) == (slice(0, 100), slice(100, 122), slice(122, 144))
+
+
+def test_split_without_validation_part():
+    assert split_by_time(10, 0, 0.2) == (slice(0, 8), slice(8, 8), slice(8, 10))
+
+
+@pytest.mark.parametrize(
+    "val_frac, test_frac, message",
+    [
+        (1.0, 0.1, "val_frac must be a number in [0, 1), got 1.0"),
+        (0.1, -0.1, "test_frac must be a number in [0, 1), got -0.1"),
+        (0.5, 0.5, "val_frac + test_frac must be below 1 to leave rows for training, got 0.5 + 0.5"),
+    ],
+)
+def test_split_fractions_are_checked(val_frac, test_frac, message):
+    _raises(message, lambda: split_by_time(100, val_frac, test_frac), error=ConfigError)
+
+
+def test_scaler_uses_the_training_rows_only():
+    values = np.arange(20, dtype=np.float64).reshape(10, 2)
+    train, _, _ = split_by_time(10, 0.2, 0.2)
+    scaler = Scaler().fit(values[train])
+    assert scaler.mean_.tolist() == values[:6].mean(axis=0).tolist()
+    assert scaler.scale_.tolist() == values[:6].std(axis=0).tolist()
+
+
+def test_changing_test_values_does_not_change_the_scaler():
+    values = np.random.default_rng(0).normal(size=(50, 3))
+    train, _, test = split_by_time(50)
+    before = Scaler().fit(values[train]).to_dict()
+    values[test] = 1e6
+    assert Scaler().fit(values[train]).to_dict() == before
+
+
+def test_constant_column_gets_scale_one():
+    scaler = Scaler().fit(np.array([[5.0, 1.0], [5.0, 3.0]]))
+    assert scaler.scale_.tolist() == [1.0, 1.0]
+    assert scaler.transform(np.array([[5.0, 2.0]])).tolist() == [[0.0, 0.0]]
+
+
+def test_inverse_transform_undoes_transform_and_keeps_float32():
+    values = np.random.default_rng(1).normal(3, 2, size=(40, 2)).astype(np.float32)
+    scaler = Scaler().fit(values)
+    scaled = scaler.transform(values)
+    assert scaled.dtype == np.float32
+    np.testing.assert_allclose(scaler.inverse_transform(scaled), values, rtol=1e-5)
+
+
+def test_inverse_transform_target_works_on_forecasts_of_any_shape():
+    scaler = Scaler().fit(np.array([[0.0, 10.0], [2.0, 30.0]]))  # target mean 1, scale 1
+    forecasts = torch.tensor([[0.0, 1.0], [-1.0, 2.0]])  # (W, H) standardised
+    assert scaler.inverse_transform_target(forecasts).tolist() == [[1.0, 2.0], [0.0, 3.0]]
+
+
+def test_scaler_survives_a_json_round_trip():
+    scaler = Scaler().fit(np.random.default_rng(2).normal(size=(30, 3)))
+    loaded = Scaler.from_dict(json.loads(json.dumps(scaler.to_dict())))
+    assert loaded.mean_.tolist() == scaler.mean_.tolist()
+    assert loaded.scale_.tolist() == scaler.scale_.tolist()
+
+
+def test_invalid_saved_scaler():
+    _raises(
+        "the saved scaler is not valid (mean and scale must be lists of the same length)",
+        lambda: Scaler.from_dict({"mean": [0.0, 1.0], "scale": [1.0]}),
+    )
