@@ -28,7 +28,7 @@ app = typer.Typer(
 )
 train_app = typer.Typer(help="Train a model for one of the jobs into a run directory.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
-console = Console()
+console = Console(soft_wrap=True)  # long paths and sentences stay on one line
 
 
 class Variant(str, Enum):

@@ -3,6 +3,7 @@ the report, all staged and put in place only when the run succeeds."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..baselines import beats_baseline, naive_forecast, seasonal_naive_forecast
-from ..errors import DataError
+from ..errors import DataError, LstmkitError
 from ..fileio import atomic_write_text
 from ..report import Report, forecast_vs_actual, loss_curves
 from ..rundir import begin_run, finish_run, read_json, versions, write_json
@@ -30,7 +31,12 @@ def train_forecast(forecaster: Forecaster, data, out, *, resume: bool = False, r
         _check_same_settings(read_json(staging, "config.json")["settings"], params, out)
     write_json(staging / "config.json", {"task": TASK, "settings": params, "versions": versions()})
 
-    forecaster.fit(data, checkpoint=staging / "checkpoint.pt", resume=resume, reporter=reporter)
+    try:
+        forecaster.fit(data, checkpoint=staging / "checkpoint.pt", resume=resume, reporter=reporter)
+    except LstmkitError:
+        if not resume:  # bad input or a diverged run: nothing worth resuming, and nothing of the user's
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
 
     forecaster.save(staging)
     resolved = {"season": forecaster.season_, "lookback": forecaster.lookback_, "quantiles": forecaster.quantiles_}

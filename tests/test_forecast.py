@@ -1,0 +1,196 @@
+"""Forecasting end to end: the estimator, the run directory and the commands, as a user runs them."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmkit.cli import main
+from lstmkit.data import split_by_time
+from lstmkit.tasks.forecast import Forecaster
+from lstmkit.tasks.forecast_run import train_forecast
+from lstmkit.train.progress import Reporter
+
+SMALL = ["--hidden", "8", "--epochs", "4", "--horizon", "3", "--lookback", "12", "--quiet"]
+
+
+@pytest.fixture
+def series_csv(tmp_path):
+    """150 months of a seasonal series with a trend and a covariate that leads it by one step."""
+    rng = np.random.default_rng(0)
+    t = np.arange(150)
+    level = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, 150)
+    frame = pd.DataFrame({"month": pd.date_range("2000-01-01", periods=150, freq="MS").strftime("%Y-%m"),
+                          "sales": level.round(3), "promo": np.roll(level, -1).round(3)})  # fmt: skip
+    path = tmp_path / "sales.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _small(**kwargs):
+    return Forecaster("sales", time_col="month", horizon=3, lookback=12, hidden=8, epochs=4, **kwargs)
+
+
+def _run(capsys, *args):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_train_predict_evaluate_round_trip_through_the_cli(series_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, _ = _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month",
+                           "--features", "promo", "--quantiles", "0.1,0.5,0.9", "--out", out, *SMALL)  # fmt: skip
+    assert code == 0 and "seasonal naive" in stdout and f"report: {out / 'report.html'}" in stdout
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["config.json", "model.safetensors", "forecaster.json", "checkpoint.pt", "history.csv", "metrics.json", "report.html"]
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "forecast" and set(metrics["test"]) == {"mse", "rmse", "mae", "mape", "smape", "mase"}
+    assert set(metrics["baselines"]) == {"naive", "seasonal_naive"} and metrics["season"] == 12
+    config = json.loads((out / "config.json").read_text())
+    assert config["settings"]["features"] == ["promo"] and config["versions"]["torch"]
+    assert list(pd.read_csv(out / "history.csv").columns) == ["epoch", "train_loss", "val_loss", "lr", "seconds", "windows_per_s"]
+
+    predictions = tmp_path / "next.csv"
+    code, stdout, _ = _run(capsys, "predict", out, "--data", series_csv, "--output", predictions)
+    frame = pd.read_csv(predictions)
+    assert code == 0 and list(frame.columns) == ["month", "step", "sales", "q0.1", "q0.5", "q0.9"]
+    assert list(frame["month"]) == ["2012-07-01", "2012-08-01", "2012-09-01"]  # the 3 months after the data
+    assert (frame["q0.1"] <= frame["q0.5"]).all() and (frame["q0.5"] <= frame["q0.9"]).all()
+
+    code, stdout, _ = _run(capsys, "evaluate", out, "--data", series_csv, "--json")
+    scored = json.loads(stdout)
+    assert code == 0 and scored["test"]["rmse"] > 0 and scored["baselines"]["naive"]["rmse"] > 0
+
+
+def test_same_seed_repeats_history_and_metrics(series_csv, tmp_path):
+    first = train_forecast(_small(), series_csv, tmp_path / "a")
+    second = train_forecast(_small(), series_csv, tmp_path / "b")
+    assert first == second
+    histories = [pd.read_csv(tmp_path / name / "history.csv").drop(columns=["seconds", "windows_per_s"]) for name in "ab"]
+    pd.testing.assert_frame_equal(*histories)
+
+
+class Interrupt(Reporter):
+    def epoch(self, row):
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt
+
+
+def test_resume_after_an_interruption_equals_an_uninterrupted_run(series_csv, tmp_path):
+    expected = train_forecast(_small(), series_csv, tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        train_forecast(_small(), series_csv, tmp_path / "cut", reporter=Interrupt())
+    assert not (tmp_path / "cut" / "metrics.json").exists() and (tmp_path / "cut" / ".incomplete" / "checkpoint.pt").exists()
+    resumed = train_forecast(_small(), series_csv, tmp_path / "cut", resume=True)
+    assert resumed == expected
+    assert not (tmp_path / "cut" / ".incomplete").exists()
+
+
+def test_resume_with_other_settings_is_refused(series_csv, tmp_path, capsys):
+    with pytest.raises(KeyboardInterrupt):
+        train_forecast(_small(), series_csv, tmp_path / "cut", reporter=Interrupt())
+    code, _, err = _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month",
+                        "--out", tmp_path / "cut", "--resume", *SMALL[:-1], "--hidden", "16")  # fmt: skip
+    assert code == 2 and "the interrupted run used hidden=8, this command hidden=16" in err
+
+
+def test_a_failing_run_leaves_the_existing_run_untouched(series_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    train_forecast(_small(), series_csv, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, _, err = _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month",
+                        "--out", out, "--lr", "1e30", "--optimizer", "sgd", *SMALL)  # fmt: skip
+    assert code == 2 and "training diverged" in err and len(err.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_the_model_beats_the_naive_forecast_on_a_trending_seasonal_series(series_csv):
+    model = Forecaster("sales", time_col="month", horizon=3, hidden=16, epochs=60).fit(series_csv)
+    assert model.season_ == 12
+    assert model.metrics_["mase"] < model.baselines_["naive"]["mase"]
+
+
+def test_no_test_window_is_seen_in_training(series_csv, monkeypatch):
+    seen = []
+    from lstmkit.tasks import forecast as module
+
+    original = module.fit
+
+    def spy(model, loss_fn, train, val, *args, **kwargs):
+        seen.append((train, val))
+        return original(model, loss_fn, train, val, *args, **kwargs)
+
+    monkeypatch.setattr(module, "fit", spy)
+    model = _small().fit(series_csv)
+    (train_x, train_y), (val_x, val_y) = seen[0]
+    test_start = split_by_time(150)[2].start
+    scaled = model._scaled(model.series_)
+    assert len(train_y) + len(val_y) + len(model.test_["first"]) <= 150
+    # every training and validation target lies before the test part
+    for y in (train_y, val_y):
+        for row in y:
+            index = int(np.flatnonzero(np.isclose(scaled[:, 0].numpy(), row[0].item()))[0])
+            assert index + len(row) <= test_start
+    assert model.test_["first"].min() >= test_start
+
+
+def test_scaler_comes_from_the_training_part_only(series_csv):
+    model = _small().fit(series_csv)
+    train = split_by_time(150)[0]
+    assert model.scaler_.mean_[0] == pytest.approx(model.series_.target[train].mean())
+    assert model.scaler_.mean_[0] != pytest.approx(model.series_.target.mean())
+
+
+def test_save_and_load_give_the_same_forecast(series_csv, tmp_path):
+    model = _small().fit(series_csv)
+    model.save(tmp_path / "m")
+    again = Forecaster.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(model.predict(), again.predict())
+
+
+def test_integer_time_column(tmp_path):
+    years = np.arange(1700, 1860)
+    values = 50 + 40 * np.sin(2 * np.pi * years / 11)
+    path = tmp_path / "yearly.csv"
+    pd.DataFrame({"year": years, "spots": values}).to_csv(path, index=False)
+    model = Forecaster("spots", time_col="year", horizon=2, lookback=22, hidden=8, epochs=3).fit(path)
+    assert list(model.predict()["year"]) == [1860, 1861]
+
+
+BAD_CSV = {
+    "missing file": (None, "no such file"),
+    "empty file": ("", "the file is empty"),
+    "header only": ("month,sales\n", "has a header but no data rows"),
+    "misspelled column": ("month,sails\n2000-01,1\n", "no column 'sales'; did you mean 'sails'?"),
+    "non-numeric": ("month,sales\n2000-01,1\n2000-02,abc\n", "non-numeric value 'abc' at row 3"),
+    "missing value": ("month,sales\n2000-01,1\n2000-02,\n2000-03,3\n", "has 1 missing value (at row 3)"),
+    "infinite value": ("month,sales\n2000-01,1\n2000-02,inf\n", "infinite value at row 3"),
+    "bad time": ("month,sales\n2000-01,1\nlater,2\n", "cannot be read as time at row 3 (value 'later')"),
+    "too few rows": ("month,sales\n" + "".join(f"2000-{m:02d},{m}\n" for m in range(1, 13)), "too few for lookback 12"),
+    "binary": (b"\x00\x01\x02month", "looks like a binary file"),
+    "latin-1": ("month,sales\n2000-01,caf\xe9\n".encode("latin-1"), "cannot be read as UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CSV))
+def test_bad_csv_is_one_line_and_exit_code_2(case, tmp_path, capsys):
+    content, message = BAD_CSV[case]
+    path = tmp_path / "data.csv"
+    if content is not None:
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    code, _, err = _run(capsys, "train", "forecast", "--data", path, "--target", "sales", "--time-col", "month",
+                        "--out", tmp_path / "run", *SMALL)  # fmt: skip
+    assert code == 2, err
+    assert err.startswith(f"lstmkit: error: {path}") and message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "run" / ".incomplete").exists()
+
+
+def test_a_run_directory_that_is_not_one_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, _, err = _run(capsys, "predict", tmp_path / "empty")
+    assert code == 2 and "is not a complete lstmkit run directory (no config.json)" in err
