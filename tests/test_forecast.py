@@ -194,3 +194,27 @@ def test_a_run_directory_that_is_not_one_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, _, err = _run(capsys, "predict", tmp_path / "empty")
     assert code == 2 and "is not a complete lstmkit run directory (no config.json)" in err
+
+
+def test_a_truncated_model_file_is_a_clear_error(series_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    train_forecast(_small(), series_csv, out)
+    weights = (out / "model.safetensors").read_bytes()
+    (out / "model.safetensors").write_bytes(weights[: len(weights) // 2])
+    code, _, err = _run(capsys, "predict", out)
+    assert code == 2 and err.strip() == f"lstmkit: error: {out}: the saved forecaster is unreadable or truncated; train it again"
+
+
+def test_progress_is_one_json_object_per_epoch_with_log_json(series_csv, tmp_path, capsys):
+    code, out, _ = _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month",
+                        "--out", tmp_path / "run", "--log-json", *SMALL[:-1])  # fmt: skip
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert code == 0 and [row["epoch"] for row in rows] == [1, 2, 3, 4]
+    assert set(rows[0]) == {"epoch", "train_loss", "val_loss", "lr", "seconds", "windows_per_s"}
+
+
+def test_progress_is_one_plain_line_per_epoch_when_not_a_terminal(series_csv, tmp_path, capsys):
+    code, _, err = _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month",
+                        "--out", tmp_path / "run", *SMALL[:-1])  # fmt: skip
+    lines = [line for line in err.splitlines() if line.startswith("epoch ")]
+    assert code == 0 and len(lines) == 4 and "windows/s" in lines[0]

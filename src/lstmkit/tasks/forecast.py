@@ -8,6 +8,7 @@ baselines computed on the very same windows.
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -76,7 +77,8 @@ class Forecaster:
 
     # ---- settings ----------------------------------------------------------------------------------
     def get_params(self) -> dict:
-        return {name: getattr(self, name) for name in self.__init__.__code__.co_varnames[1 : self.__init__.__code__.co_argcount + self.__init__.__code__.co_kwonlyargcount]}
+        """Every constructor argument as stored, as scikit-learn's estimators report them."""
+        return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(

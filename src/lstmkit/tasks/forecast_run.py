@@ -86,8 +86,9 @@ def write_forecast_report(forecaster: Forecaster, metrics: dict, path: Path, out
     rows = {"LSTM": metrics["test"], **{name.replace("_", " "): m for name, m in metrics["baselines"].items()}}
     report.add_metrics_table(f"Test part ({metrics['test_windows']} windows)", rows, METRICS)
 
-    # forecasts of non-overlapping windows cover the test part with genuine multi-step forecasts
-    chosen = np.arange(0, len(test["first"]), forecaster.horizon)
+    # non-overlapping windows, counted back from the last one, cover the end of the test part with
+    # genuine multi-step forecasts
+    chosen = np.arange(len(test["first"]) - 1, -1, -forecaster.horizon)[::-1]
     steps = np.concatenate([np.arange(t, t + forecaster.horizon) for t in test["first"][chosen]])
     x = np.arange(len(series)) if series.time is None else series.time
     forecasts = test["forecasts"][chosen]  # (k, horizon, Q)
