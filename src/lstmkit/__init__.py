@@ -1,7 +1,17 @@
 """lstmkit: Long Short-Term Memory networks made practical."""
 
 from ._version import __version__
-from .errors import ConfigError, DataError, LstmkitError, ShapeError
+from .errors import ConfigError, DataError, LstmkitError, ShapeError, TrainingError
 from .nn import LSTM, GateTrace, LSTMCell
 
-__all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "LstmkitError", "ShapeError", "ConfigError", "DataError"]
+__all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "Forecaster",
+           "LstmkitError", "ShapeError", "ConfigError", "DataError", "TrainingError"]  # fmt: skip
+
+
+def __getattr__(name: str):
+    # the job estimators pull in pandas and scikit-learn: import them on first use, not with the layer
+    if name == "Forecaster":
+        from .tasks.forecast import Forecaster
+
+        return Forecaster
+    raise AttributeError(f"module 'lstmkit' has no attribute {name!r}")
