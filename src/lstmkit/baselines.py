@@ -8,10 +8,8 @@ season). Classification: the majority class, as class probabilities.
 import numpy as np
 
 from .errors import DataError
-from .metrics import forecast_metrics
+from .metrics import HIGHER_IS_BETTER, forecast_metrics
 
-# scores where more is better; every other metric is an error or a loss
-HIGHER_IS_BETTER = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc"})
 
 
 def _history(history) -> np.ndarray:

@@ -16,6 +16,9 @@ from sklearn import metrics as skm
 
 from .errors import DataError
 
+# scores where more is better; every other metric is an error or a loss, where less is
+HIGHER_IS_BETTER = frozenset({"accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "r2"})
+
 # ---------------------------------------------------------------------------------------------- forecasting
 
 

@@ -23,12 +23,9 @@ from matplotlib.figure import Figure
 
 from .._version import __version__
 from ..fileio import atomic_write_text
+from ..metrics import HIGHER_IS_BETTER
 
 # Metrics where a larger value is better; every other metric is taken as lower-is-better (errors, losses).
-HIGHER_IS_BETTER = frozenset(
-    {"accuracy", "balanced_accuracy", "precision", "recall", "f1", "precision_macro", "recall_macro",
-     "f1_macro", "roc_auc", "r2"}
-)
 
 MISSING = "–"  # shown for a metric that was not computed (None or NaN)
 
