@@ -14,7 +14,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from ..errors import DataError, TrainingError
 from .checkpoint import load_checkpoint, save_checkpoint
+from .batches import Batches, as_batches
 from .config import TrainConfig
 from .precision import autocast, resolve_device
 from .progress import Reporter
@@ -66,8 +67,8 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
 def fit(
     model: nn.Module,
     loss_fn: LossFn,
-    train: Sequence[Tensor],
-    val: Optional[Sequence[Tensor]],
+    train: Union[Sequence[Tensor], Batches],
+    val: Optional[Union[Sequence[Tensor], Batches]],
     config: TrainConfig,
     *,
     checkpoint: Optional[Path] = None,
@@ -77,7 +78,8 @@ def fit(
     """Train `model` in place and leave it holding its best weights (lowest validation loss).
 
     train / val: tensors that share their first dimension N (inputs..., target), indexed per batch, so
-    strided window views are copied one batch at a time. val None: early stopping watches the train loss.
+    strided window views are copied one batch at a time; or a `Batches` of the job's own (see
+    `train/batches.py`). val None: early stopping watches the train loss.
     checkpoint: where to save after every epoch; with resume=True the run continues from it.
     """
     config.validate()
@@ -104,7 +106,9 @@ def fit(
     else:
         seed_everything(config.seed)
 
-    n = len(train[0])
+    train = as_batches(train, config.batch_size, shuffle=True)
+    n = len(train)
+    steps_per_epoch = train.num_batches()
     reporter.start(config.epochs, first_epoch)
     try:
         for epoch in range(first_epoch, config.epochs + 1):
@@ -112,9 +116,10 @@ def fit(
             train_loss = _train_epoch(model, loss_fn, train, optimizer, generator, config, device, epoch)
             val_loss = train_loss if val is None else evaluate_loss(model, loss_fn, val, config, device)
             if not math.isfinite(val_loss):
-                raise TrainingError(_non_finite_message(val, config, epoch, "validation"))
+                val_batches = (batch for batch, _ in as_batches(val, config.batch_size, shuffle=False).epoch(None))
+                raise TrainingError(_non_finite_message(val_batches, config, epoch, "validation"))
             lr = optimizer.param_groups[0]["lr"]
-            steps = epoch * math.ceil(n / config.batch_size)
+            steps = epoch * steps_per_epoch
             warm = steps >= config.min_steps  # before that, neither the plateau schedule nor early stopping acts
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 if warm:
@@ -153,13 +158,11 @@ def fit(
     return result
 
 
-def _train_epoch(model, loss_fn, train, optimizer, generator, config, device, epoch) -> float:
+def _train_epoch(model, loss_fn, train: Batches, optimizer, generator, config, device, epoch) -> float:
     model.train()
-    n = len(train[0])
     total = 0.0
-    order = torch.randperm(n, generator=generator)
-    for number, index in enumerate(order.split(config.batch_size), start=1):
-        batch = tuple(t[index].to(device) for t in train)
+    for number, (batch, weight) in enumerate(train.epoch(generator), start=1):
+        batch = tuple(t.to(device) for t in batch)
         with autocast(config.precision, device):
             loss = loss_fn(model, batch)
         if not torch.isfinite(loss):
@@ -169,26 +172,26 @@ def _train_epoch(model, loss_fn, train, optimizer, generator, config, device, ep
         if config.clip_norm is not None:
             nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
         optimizer.step()
-        total += loss.item() * len(index)
-    return total / n
+        total += loss.item() * weight
+    return total / len(train)
 
 
 @torch.no_grad()
-def evaluate_loss(model, loss_fn, data: Sequence[Tensor], config: TrainConfig, device) -> float:
-    """Mean loss over `data` in eval mode, batch by batch."""
+def evaluate_loss(model, loss_fn, data, config: TrainConfig, device) -> float:
+    """Mean loss over `data` (tensors or a `Batches`) in eval mode, batch by batch, in order."""
     model.eval()
-    n = len(data[0])
+    data = as_batches(data, max(config.batch_size, 256), shuffle=False)
     total = 0.0
-    for index in torch.arange(n).split(max(config.batch_size, 256)):
-        batch = tuple(t[index].to(device) for t in data)
+    for batch, weight in data.epoch(None):
+        batch = tuple(t.to(device) for t in batch)
         with autocast(config.precision, device):
-            total += loss_fn(model, batch).item() * len(index)
-    return total / n
+            total += loss_fn(model, batch).item() * weight
+    return total / len(data)
 
 
 def _non_finite_message(data, config: TrainConfig, epoch: int, where: str) -> str:
-    """Name the likely cause of a NaN or infinite loss."""
-    for tensors in data if isinstance(data, list) else [data]:
+    """Name the likely cause of a NaN or infinite loss; data: the batches (tuples of tensors) involved."""
+    for tensors in data:
         if any(t.is_floating_point() and not torch.isfinite(t).all() for t in tensors):
             return (
                 f"the loss is not a finite number at epoch {epoch} ({where}) because the data holds NaN or "
