@@ -157,9 +157,9 @@ def evaluate(
     json_output: JsonOut = False,
 ) -> None:
     """Score a trained model on new labelled data, beside the same baselines."""
-    from .tasks.forecast_run import load_run, run_metrics
+    from .tasks.forecast_run import load_forecast_run, run_metrics
 
-    forecaster = load_run(run_dir)
+    forecaster = load_forecast_run(run_dir)
     scored = forecaster.evaluate(data)
     _print_forecast_summary(run_metrics(forecaster, scored), None, json_output, title=f"{data}")
 
@@ -173,9 +173,9 @@ def predict(
 ) -> None:
     """Forecast the steps after the data's end."""
     from .fileio import atomic_write_text
-    from .tasks.forecast_run import load_run
+    from .tasks.forecast_run import load_forecast_run
 
-    frame = load_run(run_dir).predict(data)
+    frame = load_forecast_run(run_dir).predict(data)
     if output is not None:
         atomic_write_text(output, frame.to_csv(index=False))
     if json_output:

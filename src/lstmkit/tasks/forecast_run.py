@@ -3,7 +3,6 @@ the report, all staged and put in place only when the run succeeds."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Optional
 
@@ -11,42 +10,17 @@ import numpy as np
 import pandas as pd
 
 from ..baselines import beats_baseline, naive_forecast, seasonal_naive_forecast
-from ..errors import DataError, LstmkitError
-from ..fileio import atomic_write_text
 from ..report import Report, forecast_vs_actual, loss_curves
-from ..rundir import begin_run, finish_run, read_json, versions, write_json
 from .forecast import Forecaster
+from .run import Job, load_run, train_run
 
 TASK = "forecast"
 METRICS = ["mse", "rmse", "mae", "mape", "smape", "mase"]
-SETTINGS_THAT_MAY_CHANGE_ON_RESUME = {"max_time", "device"}
 
 
 def train_forecast(forecaster: Forecaster, data, out, *, resume: bool = False, reporter=None) -> dict:
     """Fit `forecaster` on `data` into run directory `out`; returns metrics.json's content."""
-    out = Path(out)
-    staging = begin_run(out, resume)
-    params = {**forecaster.get_params(), "data": str(data)}
-    if resume:
-        _check_same_settings(read_json(staging, "config.json")["settings"], params, out)
-    write_json(staging / "config.json", {"task": TASK, "settings": params, "versions": versions()})
-
-    try:
-        forecaster.fit(data, checkpoint=staging / "checkpoint.pt", resume=resume, reporter=reporter)
-    except LstmkitError:
-        if not resume:  # bad input or a diverged run: nothing worth resuming, and nothing of the user's
-            shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-    forecaster.save(staging)
-    resolved = {"season": forecaster.season_, "lookback": forecaster.lookback_, "quantiles": forecaster.quantiles_}
-    write_json(staging / "config.json", {"task": TASK, "settings": params, "resolved": resolved, "versions": versions()})
-    atomic_write_text(staging / "history.csv", pd.DataFrame(forecaster.history_).to_csv(index=False))
-    metrics = run_metrics(forecaster)
-    write_json(staging / "metrics.json", metrics)
-    write_forecast_report(forecaster, metrics, staging / "report.html", out)
-    finish_run(out)
-    return metrics
+    return train_run(FORECAST, forecaster, data, out, resume=resume, reporter=reporter)
 
 
 def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
@@ -113,23 +87,13 @@ def write_forecast_report(forecaster: Forecaster, metrics: dict, path: Path, out
     report.write(path)
 
 
-def _check_same_settings(saved: dict, now: dict, out: Path) -> None:
-    for name, value in saved.items():
-        if name in SETTINGS_THAT_MAY_CHANGE_ON_RESUME:
-            continue
-        current = now.get(name)
-        if _normal(current) != _normal(value):
-            raise DataError(f"{out}: the interrupted run used {name}={value!r}, this command {name}={current!r}; "
-                            "resume with the same settings")  # fmt: skip
+def load_forecast_run(directory) -> Forecaster:
+    """The forecaster of a finished forecast run directory."""
+    return load_run(directory, FORECAST)
 
 
-def _normal(value):
-    return list(value) if isinstance(value, tuple) else value
+def _resolved(forecaster: Forecaster) -> dict:
+    return {"season": forecaster.season_, "lookback": forecaster.lookback_, "quantiles": forecaster.quantiles_}
 
 
-def load_run(directory) -> Forecaster:
-    """The forecaster of a finished run directory, with a clear error for any other."""
-    config = read_json(directory, "config.json")
-    if config.get("task") != TASK:
-        raise DataError(f"{directory}: is a {config.get('task')} run, not a forecast run")
-    return Forecaster.load(directory)
+FORECAST = Job(TASK, run_metrics, write_forecast_report, _resolved, Forecaster.load)
