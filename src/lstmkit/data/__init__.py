@@ -18,9 +18,16 @@ from .series import (
     read_text_file,
     split_by_time,
 )
+from .text import LEVELS, PAD, UNK, Vocabulary, detokenize, tokenize
 from .windows import count_windows, make_windows, target_range, window_targets_index
 
 __all__ = [
+    "LEVELS",
+    "PAD",
+    "UNK",
+    "Vocabulary",
+    "detokenize",
+    "tokenize",
     "FILL_CHOICES",
     "Scaler",
     "Series",
