@@ -193,11 +193,10 @@ class Forecaster:
     def evaluate(self, data=None) -> dict:
         """Metrics and baselines: on the test part of the training data (no argument), or on every window
         of new labelled data."""
-        if data is None:
-            return {"test": self.metrics_, "baselines": self.baselines_}
-        series = self._read(data)
-        scored = self._score(series, 0, len(series))
-        return {"test": scored["metrics"], "baselines": scored["baselines"]}
+        if data is None and getattr(self, "test_", None) is None:
+            raise ConfigError("a loaded forecaster keeps no test part: pass the data to evaluate on")
+        scored = self.test_ if data is None else self._score(self._read(data), 0, None)
+        return {"test": scored["metrics"], "baselines": scored["baselines"], "windows": len(scored["first"])}
 
     def predict(self, data=None) -> pd.DataFrame:
         """The `horizon` steps after the data's end (the training data's, when no data is given)."""

@@ -25,12 +25,13 @@ def train_forecast(forecaster: Forecaster, data, out, *, resume: bool = False, r
 
 def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
     """metrics.json: the model's test metrics, the baselines' on the same windows, and the verdict."""
-    test, baselines = (forecaster.metrics_, forecaster.baselines_) if scored is None else (scored["test"], scored["baselines"])
+    scored = forecaster.evaluate() if scored is None else scored
+    test, baselines = scored["test"], scored["baselines"]
     return {
         "task": TASK, "test": test, "baselines": baselines,
         "beats_baselines": beats_baseline(test, baselines, metric="mase"),
         "season": forecaster.season_, "horizon": forecaster.horizon, "lookback": forecaster.lookback_,
-        "test_windows": int(len(forecaster.test_["first"])) if scored is None else scored.get("windows"),
+        "test_windows": scored["windows"],
         "best_epoch": forecaster.best_epoch_, "stop_reason": getattr(forecaster, "stop_reason_", None),
     }  # fmt: skip
 
