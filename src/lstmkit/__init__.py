@@ -4,7 +4,7 @@ from ._version import __version__
 from .errors import ConfigError, DataError, LstmkitError, ShapeError, TrainingError
 from .nn import LSTM, GateTrace, LSTMCell
 
-__all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "Forecaster",
+__all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "Forecaster", "LanguageModel",
            "LstmkitError", "ShapeError", "ConfigError", "DataError", "TrainingError"]  # fmt: skip
 
 
@@ -14,4 +14,8 @@ def __getattr__(name: str):
         from .tasks.forecast import Forecaster
 
         return Forecaster
+    if name == "LanguageModel":
+        from .tasks.lm import LanguageModel
+
+        return LanguageModel
     raise AttributeError(f"module 'lstmkit' has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from enum import Enum
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from . import __version__
 from .errors import ConfigError, LstmkitError
+from .train.progress import make_reporter
 
 try:  # typer >= 0.22 carries its own copy of click
     from typer._click.exceptions import UsageError
@@ -55,6 +57,11 @@ class Precision(str, Enum):
     fp32 = "fp32"
     bf16 = "bf16"
     auto = "auto"
+
+
+class Level(str, Enum):
+    char = "char"
+    word = "word"
 
 
 class Fill(str, Enum):
@@ -137,7 +144,6 @@ def train_forecast(
     """Train a forecaster on a CSV series and score it beside the naive baselines."""
     from .tasks.forecast import Forecaster
     from .tasks.forecast_run import train_forecast as run
-    from .train import make_reporter
 
     forecaster = Forecaster(
         target, time_col=time_col, features=_names(features), horizon=horizon, lookback=lookback,
@@ -147,93 +153,194 @@ def train_forecast(
         patience=patience, max_time=max_time, seed=seed, device=device.value, precision=precision.value,
     )  # fmt: skip
     metrics = run(forecaster, data, out, resume=resume, reporter=make_reporter(quiet or json_output, log_json))
-    _print_forecast_summary(metrics, out, json_output, gaps=forecaster.series_.gaps)
+    _print_summary(metrics, out, json_output)
+
+
+@train_app.command("lm")
+def train_lm(
+    data: Annotated[Path, typer.Option(help="A text file, or a folder of text files.")],
+    out: Out,
+    level: Annotated[Level, typer.Option(help="Model characters or words.")] = Level.char,
+    bptt: Annotated[int, typer.Option(min=1, help="Steps of truncated backpropagation through time.")] = 64,
+    embedding: Annotated[Optional[int], typer.Option(min=1, help="Embedding size (default: 64 for char, hidden for word).")] = None,
+    tie_weights: Annotated[bool, typer.Option("--tie-weights", help="Share the embedding and output weights.")] = False,
+    min_freq: Annotated[int, typer.Option(min=1, help="Tokens seen fewer times in training become <unk>.")] = 1,
+    max_vocab: Annotated[Optional[int], typer.Option(min=3, help="Largest vocabulary.")] = None,
+    lowercase: Annotated[bool, typer.Option("--lowercase", help="Lowercase the text first.")] = False,
+    hidden: Hidden = 256,
+    layers: Layers = 2,
+    variant: VariantOpt = Variant.vanilla,
+    dropout: Dropout = 0.1,
+    epochs: Epochs = 30,
+    batch_size: BatchSize = 32,
+    lr: Lr = 2e-3,
+    optimizer: OptimizerOpt = Optimizer.adam,
+    patience: Patience = 3,
+    max_time: MaxTime = None,
+    seed: Seed = 0,
+    device: DeviceOpt = Device.cpu,
+    precision: PrecisionOpt = Precision.fp32,
+    val_frac: Annotated[float, typer.Option(help="Fraction of the text for validation.")] = 0.1,
+    test_frac: Annotated[float, typer.Option(help="Fraction of the text for the test part (its end).")] = 0.1,
+    resume: Resume = False,
+    quiet: Quiet = False,
+    log_json: LogJson = False,
+    json_output: JsonOut = False,
+) -> None:
+    """Train a character- or word-level language model and score it beside the unigram model."""
+    from .tasks.lm import LanguageModel
+    from .tasks.lm_run import train_lm as run
+
+    model = LanguageModel(
+        level.value, hidden=hidden, layers=layers, embedding=embedding, variant=variant.value, dropout=dropout,
+        tie_weights=tie_weights, bptt=bptt, lowercase=lowercase, min_freq=min_freq, max_vocab=max_vocab,
+        val_frac=val_frac, test_frac=test_frac, epochs=epochs, batch_size=batch_size, lr=lr,
+        optimizer=optimizer.value, patience=patience, max_time=max_time, seed=seed, device=device.value,
+        precision=precision.value,
+    )  # fmt: skip
+    metrics = run(model, data, out, resume=resume, reporter=make_reporter(quiet or json_output, log_json))
+    _print_summary(metrics, out, json_output)
 
 
 @app.command()
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train`.")],
-    data: Annotated[Path, typer.Option(help="Labelled data to score the model on.")],
+    data: Annotated[Path, typer.Option(help="Labelled data (or text) to score the model on.")],
     json_output: JsonOut = False,
 ) -> None:
-    """Score a trained model on new labelled data, beside the same baselines."""
-    from .tasks.forecast_run import load_forecast_run, run_metrics
-
-    forecaster = load_forecast_run(run_dir)
-    scored = forecaster.evaluate(data)
-    _print_forecast_summary(run_metrics(forecaster, scored), None, json_output, title=f"{data}")
+    """Score a trained model on new data, beside the same baselines."""
+    job, estimator = _load(run_dir)
+    metrics = job_module(job.task).run_metrics(estimator, estimator.evaluate(data))
+    _print_summary(metrics, None, json_output, title=f"{data}")
 
 
 @app.command()
 def predict(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train`.")],
-    data: Annotated[Optional[Path], typer.Option(help="Data to forecast from (default: the training data's end).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Data to predict on (forecast: default the training data's end).")] = None,
     output: Annotated[Optional[Path], typer.Option(help="Write the predictions to this CSV file.")] = None,
     json_output: JsonOut = False,
 ) -> None:
-    """Forecast the steps after the data's end."""
+    """Predict with a trained model: forecasts, labels and class probabilities, or anomaly scores and flags."""
     from .fileio import atomic_write_text
-    from .tasks.forecast_run import load_forecast_run
 
-    frame = load_forecast_run(run_dir).predict(data)
+    job, estimator = _load(run_dir)
+    if job.task == "lm":
+        raise ConfigError(f"{run_dir}: is a language model; use `lstmkit generate {run_dir} --prompt TEXT`")
+    frame = estimator.predict(data)
     if output is not None:
         atomic_write_text(output, frame.to_csv(index=False))
     if json_output:
         typer.echo(frame.to_json(orient="records", date_format="iso"))
         return
-    table = Table(title=f"Forecast from {run_dir}")
+    table = Table(title=f"Predictions of {run_dir}" + (f" (first 20 of {len(frame)} rows)" if len(frame) > 20 else ""))
     for column in frame.columns:
         table.add_column(str(column), justify="right")
-    for row in frame.itertuples(index=False):
+    for row in frame.head(20).itertuples(index=False):
         table.add_row(*(_cell(v) for v in row))
     console.print(table)
     if output is not None:
         console.print(f"written to {output}")
 
 
+@app.command()
+def generate(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train lm`.")],
+    prompt: Annotated[str, typer.Option(help="Text to continue.")],
+    length: Annotated[int, typer.Option(min=1, help="Tokens to generate.")] = 200,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature: lower is more conservative.")] = 1.0,
+    top_k: Annotated[Optional[int], typer.Option(min=1, help="Sample from the K most probable tokens only.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed: the same seed gives the same text.")] = None,
+    next_k: Annotated[Optional[int], typer.Option("--next", min=1, help="Print the K most probable next tokens instead.")] = None,
+    json_output: JsonOut = False,
+) -> None:
+    """Continue a prompt with a trained language model, or list its most probable next tokens."""
+    job, model = _load(run_dir)
+    if job.task != "lm":
+        raise ConfigError(f"{run_dir}: is a {job.task} run; `lstmkit generate` needs a language model (lstmkit train lm)")
+    if next_k is not None:
+        ranked = model.next_tokens(prompt, next_k)
+        if json_output:
+            typer.echo(json.dumps([{"token": t, "probability": p} for t, p in ranked]))
+            return
+        table = Table(title=f"Most probable next {'words' if model.level == 'word' else 'characters'}")
+        table.add_column("token")
+        table.add_column("probability", justify="right")
+        for token, probability in ranked:
+            table.add_row(repr(token) if model.level == "char" else token, f"{probability:.4f}")
+        console.print(table)
+        return
+    text = model.generate(prompt, length=length, temperature=temperature, top_k=top_k, seed=seed)
+    typer.echo(json.dumps({"prompt": prompt, "continuation": text}) if json_output else prompt + text)
+
+
 class DemoJob(str, Enum):
     forecast = "forecast"
+    lm = "lm"
+
+
+DEMO_TITLES = {
+    "forecast": "Monthly airline passengers 1949-1960, forecast 12 months ahead",
+    "lm": "Character-level model of the Python standard library's own source",
+}
 
 
 @app.command()
 def demo(
     job: Annotated[DemoJob, typer.Argument(help="Which job to demonstrate.")] = DemoJob.forecast,
-    out: Annotated[Path, typer.Option(help="Run directory for the demo.")] = Path("lstmkit-runs/demo-forecast"),
+    out: Annotated[Optional[Path], typer.Option(help="Run directory (default: lstmkit-runs/demo-JOB).")] = None,
     seed: Seed = 0,
     quiet: Quiet = False,
     json_output: JsonOut = False,
 ) -> None:
-    """Train on data that ships with lstmkit and show the result beside the baselines."""
-    from .tasks.forecast import Forecaster
-    from .tasks.forecast_run import train_forecast as run
-    from .tasks.demos import airline_csv, clear_interrupted_demo
-    from .train import make_reporter
-
-    clear_interrupted_demo(out)
-    forecaster = Forecaster("passengers", time_col="month", horizon=12, seed=seed)
-    metrics = run(forecaster, airline_csv(), out, reporter=make_reporter(quiet or json_output))
-    _print_forecast_summary(metrics, out, json_output,
-                            title="Monthly airline passengers 1949-1960, forecast 12 months ahead")  # fmt: skip
+    """Train on data that ships with lstmkit or the machine, and show the result beside the baselines."""
+    out = out or Path("lstmkit-runs") / f"demo-{job.value}"
+    run_demo = getattr(job_module(job.value), f"demo_{job.value}")
+    metrics = run_demo(out, seed, make_reporter(quiet or json_output))
+    _print_summary(metrics, out, json_output, title=DEMO_TITLES[job.value])
 
 
-def _print_forecast_summary(metrics: dict, out: Optional[Path], json_output: bool, title: str = "", gaps=()) -> None:
-    from .tasks.forecast_run import METRICS, verdict
+# what each job's summary table shows
+TASK_METRICS = {
+    "forecast": ["mse", "rmse", "mae", "mape", "smape", "mase"],
+    "classify": ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"],
+    "lm": ["loss", "perplexity", "bits_per_char"],
+    "anomaly": ["precision", "recall", "f1", "roc_auc"],
+}
 
+
+def job_module(task: str):
+    """The `tasks/<task>_run.py` module of a job: its Job, run_metrics, verdict and demo."""
+    return importlib.import_module(f"lstmkit.tasks.{task}_run")
+
+
+def _load(run_dir: Path):
+    from .tasks.run import load_run, run_task
+
+    task = run_task(run_dir)
+    if task not in TASK_METRICS:
+        raise ConfigError(f"{run_dir}: config.json names an unknown task {task!r}")
+    job = getattr(job_module(task), task.upper())
+    return job, load_run(run_dir, job)
+
+
+def _print_summary(metrics: dict, out: Optional[Path], json_output: bool, title: str = "") -> None:
     if json_output:
         typer.echo(json.dumps(metrics))
         return
-    table = Table(title=title or f"Test part: {metrics.get('test_windows')} windows, horizon {metrics['horizon']}")
+    names = [m for m in TASK_METRICS[metrics["task"]] if m in metrics["test"]]
+    table = Table(title=title or None)
     table.add_column("model")
-    for name in METRICS:
+    for name in names:
         table.add_column(name, justify="right")
     rows = {"LSTM": metrics["test"], **{k.replace("_", " "): v for k, v in metrics["baselines"].items()}}
     for name, values in rows.items():
-        table.add_row(name, *(_cell(values.get(m)) for m in METRICS))
+        table.add_row(name, *(_cell(values.get(m)) for m in names))
     console.print(table)
-    text, good = verdict(metrics)
+    text, good = job_module(metrics["task"]).verdict(metrics)
     console.print(text, style="green" if good else "bold yellow")
-    for gap in list(gaps)[:3]:
-        console.print(f"note: {gap}", style="yellow")
+    for note in metrics.get("notes", [])[:3]:
+        console.print(f"note: {note}", style="yellow")
     if out is not None:
         console.print(f"report: {Path(out) / 'report.html'}")
 

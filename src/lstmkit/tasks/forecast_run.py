@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..baselines import beats_baseline, naive_forecast, seasonal_naive_forecast
 from ..report import Report, forecast_vs_actual, loss_curves
+from .demos import airline_csv, clear_interrupted_demo
 from .forecast import Forecaster
 from .run import Job, load_run, train_run
 
@@ -33,6 +34,7 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
         "season": forecaster.season_, "horizon": forecaster.horizon, "lookback": forecaster.lookback_,
         "test_windows": scored["windows"],
         "best_epoch": forecaster.best_epoch_, "stop_reason": getattr(forecaster, "stop_reason_", None),
+        "notes": list(forecaster.series_.gaps[:3]),
     }  # fmt: skip
 
 
@@ -98,3 +100,10 @@ def _resolved(forecaster: Forecaster) -> dict:
 
 
 FORECAST = Job(TASK, run_metrics, write_forecast_report, _resolved, Forecaster.load)
+
+
+def demo_forecast(out, seed: int = 0, reporter=None) -> dict:
+    """`lstmkit demo forecast`: the monthly airline passengers, 12 months ahead; returns metrics.json's content."""
+    clear_interrupted_demo(out)
+    forecaster = Forecaster("passengers", time_col="month", horizon=12, seed=seed)
+    return train_forecast(forecaster, airline_csv(), out, reporter=reporter)

@@ -1,0 +1,141 @@
+"""A text corpus for language modelling: one file or a folder of files, read, tokenised, split by position
+and encoded with a vocabulary built on the training part only.
+
+    corpus = read_corpus("books/", "word")                 # every text file under books/, in sorted order
+    split = split_corpus(corpus, val_frac=0.1, test_frac=0.1, min_freq=2)
+    split.ids[split.train]                                 # (N_train,) int64 token ids of the training part
+
+Documents are concatenated into one token stream. At character level they are separated by a blank line
+("\\n\\n"); at word level, where the tokeniser drops white space, by the `EOD` token. The split is
+contiguous and never shuffled: training text first, then validation, then test, so no test sentence is
+also a training sentence and the metrics measure text the model has not seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from ..errors import DataError
+from .series import read_text_file, split_by_time
+from .text import Vocabulary, check_level, detokenize, tokenize
+
+EOD = "<eod>"  # word level: the end of one document and the start of the next
+DOCUMENT_BREAK = "\n\n"  # character level: documents are separated by one blank line
+
+
+@dataclass
+class Corpus:
+    """The token stream of every document, in reading order."""
+
+    tokens: list[str]
+    level: str  # "char" | "word"
+    source: str  # the file or folder as given
+    files: list[str] = field(default_factory=list)  # the documents read, in order
+    skipped: list[str] = field(default_factory=list)  # files in a folder left out: binary, empty, not UTF-8
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+@dataclass
+class CorpusSplit:
+    """A corpus encoded with the vocabulary of its training part, and the three contiguous parts."""
+
+    vocab: Vocabulary
+    ids: np.ndarray  # (N,) int64, the whole corpus; tokens outside the vocabulary are vocab.unk_id
+    train: slice
+    val: slice
+    test: slice
+
+
+def read_corpus(path: Union[str, Path], level: str, *, lowercase: bool = False) -> Corpus:
+    """Read a text file, or every text file under a folder, into one token stream.
+
+    A file given directly must be UTF-8 text and not empty (`read_text_file`'s messages otherwise). In a
+    folder every file is tried in sorted path order, recursively; hidden files and folders (a name starting
+    with ".") are left out, and so is any file that is binary, empty or not UTF-8. Windows line ends
+    become "\\n"."""
+    check_level(level)
+    root = Path(path)
+    if root.is_dir():
+        texts, files, skipped = [], [], []
+        for file in _files_under(root):
+            try:
+                texts.append(read_text_file(file))
+                files.append(str(file))
+            except DataError:
+                skipped.append(str(file))
+        if not texts:
+            raise DataError(f"{path}: no text files found")
+    else:
+        texts, files, skipped = [read_text_file(path)], [str(path)], []
+    documents = [text.replace("\r\n", "\n").rstrip("\n") for text in texts]
+    return Corpus(tokenize_documents(documents, level, lowercase=lowercase), level, str(path), files, skipped)
+
+
+def _files_under(root: Path) -> list[Path]:
+    return sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )  # fmt: skip
+
+
+def tokenize_documents(documents: Sequence[str], level: str, *, lowercase: bool = False) -> list[str]:
+    """Documents into one token stream, separated by a blank line (char) or the EOD token (word)."""
+    if level == "char":
+        return tokenize(DOCUMENT_BREAK.join(documents), "char", lowercase=lowercase)
+    tokens: list[str] = []
+    for number, document in enumerate(documents):
+        if number:
+            tokens.append(EOD)
+        tokens += tokenize(document, "word", lowercase=lowercase)
+    return tokens
+
+
+def join_tokens(tokens: Sequence[str], level: str) -> str:
+    """Tokens back into text, the EOD token as a blank line: the inverse of `tokenize_documents`, up to
+    the white space the word tokeniser dropped."""
+    if level == "char":
+        return "".join(tokens)
+    documents, current = [], []
+    for token in tokens:
+        if token == EOD:
+            documents.append(current)
+            current = []
+        else:
+            current.append(token)
+    return DOCUMENT_BREAK.join(detokenize(document, "word") for document in documents + [current])
+
+
+def split_corpus(
+    corpus: Corpus,
+    *,
+    val_frac: float = 0.1,
+    test_frac: float = 0.1,
+    min_freq: int = 1,
+    max_vocab: Optional[int] = None,
+) -> CorpusSplit:
+    """Split by position (train, then validation, then test), build the vocabulary from the training part
+    (tokens seen fewer than `min_freq` times there, or beyond the `max_vocab` most frequent, become
+    <unk>), and encode the whole corpus with it."""
+    train, val, test = split_by_time(len(corpus), val_frac, test_frac)
+    if train.stop == 0:
+        raise DataError(f"{corpus.source}: holds {len(corpus)} {unit(corpus.level)}, too few to leave a training part")
+    vocab = Vocabulary.build([corpus.tokens[train]], min_freq=min_freq, max_size=max_vocab)
+    if len(vocab) <= 2:
+        raise DataError(
+            f"{corpus.source}: no {unit(corpus.level, 1)} occurs at least {min_freq} times in the training part "
+            f"({train.stop} {unit(corpus.level)}); lower --min-freq or use a larger corpus"
+        )
+    ids = np.fromiter((vocab.index.get(t, vocab.unk_id) for t in corpus.tokens), dtype=np.int64, count=len(corpus))
+    return CorpusSplit(vocab, ids, train, val, test)
+
+
+def unit(level: str, n: int = 2) -> str:
+    """What one token is called at this level: "characters" or "words" (singular when n == 1)."""
+    name = "character" if level == "char" else "word"
+    return name if n == 1 else name + "s"

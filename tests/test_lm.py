@@ -1,0 +1,277 @@
+"""Language modelling: the corpus, truncated BPTT with carried state, the estimator, the run directory."""
+
+import json
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from lstmkit.data.corpus import EOD, read_corpus, split_corpus
+from lstmkit.data.text import detokenize, tokenize
+from lstmkit.errors import ConfigError, DataError
+from lstmkit.tasks.lm import CarriedStateLoss, LanguageModel, LanguageNet, StreamBatches, unigram_loss
+from lstmkit.tasks.lm_run import load_lm_run, stdlib_corpus, train_lm, verdict
+from lstmkit.train.progress import Reporter
+
+PIZZA = "I like to eat pizza, but I also enjoy"
+TINY = dict(hidden=32, layers=1, dropout=0.0, bptt=16, batch_size=4, lr=1e-2, patience=100)
+
+
+@pytest.fixture(scope="module")
+def cat_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cat") / "cat.txt"
+    path.write_text("the cat sat on the mat . " * 200)
+    return LanguageModel("word", epochs=40, **TINY).fit(path)
+
+
+@pytest.fixture(scope="module")
+def char_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("char") / "hello.txt"
+    path.write_text("hello world, hello moon. " * 60)
+    return LanguageModel("char", epochs=60, **TINY).fit(path)
+
+
+@pytest.fixture(scope="module")
+def pizza_model(tmp_path_factory):
+    """Which word follows "I also enjoy" depends on the food or pastime seven words back."""
+    sentences = [PIZZA + " pasta .", "I like to read books, but I also enjoy films .",
+                 "I like to play chess, but I also enjoy cards ."]  # fmt: skip
+    order = random.Random(0).choices(sentences, k=120)
+    path = tmp_path_factory.mktemp("pizza") / "pizza.txt"
+    path.write_text(" ".join(order))
+    return LanguageModel("word", epochs=30, tie_weights=True, embedding=16, **TINY).fit(path)
+
+
+# ---- learning ------------------------------------------------------------------------------------------
+
+
+def test_word_model_learns_a_repeating_text_and_ranks_the_true_next_word_first(cat_model):
+    assert cat_model.metrics_["loss"] < 0.05
+    assert cat_model.next_tokens("the cat sat on the")[0][0] == "mat"
+    assert cat_model.next_tokens("the mat . the")[0][0] == "cat"
+
+
+def test_char_model_learns_a_repeating_string(char_model):
+    assert char_model.metrics_["loss"] < 0.05
+    assert char_model.next_tokens("hello wor")[0][0] == "l"
+    assert char_model.next_tokens("hello m")[0][0] == "o"
+
+
+def test_next_words_for_the_pizza_prompt(pizza_model):
+    ranked = pizza_model.next_tokens(PIZZA, k=5)
+    assert len(ranked) == 5 and ranked[0][0] == "pasta" and ranked[0][1] > 0.5
+    probabilities = [p for _, p in ranked]
+    assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1 + 1e-6
+    assert not {"<pad>", "<unk>"} & {token for token, _ in ranked}
+    assert pizza_model.next_tokens("I like to read books, but I also enjoy", k=1)[0][0] == "films"
+
+
+# ---- truncated BPTT ------------------------------------------------------------------------------------
+
+
+def test_batches_are_consecutive_chunks_of_each_stream_and_predict_every_token_once():
+    ids = torch.arange(10, 34)  # 24 tokens, 23 (input, next) pairs: streams of 8, 8 and 7
+    batches = StreamBatches(ids, streams=3, bptt=3)
+    epoch = list(batches.epoch(torch.Generator().manual_seed(0)))
+    assert [x.shape[1] for (x, _, _), _ in epoch] == [3, 3, 2]  # the final partial chunk is included
+    assert [bool(first) for (_, _, first), _ in epoch] == [True, False, False]
+    x = torch.cat([x for (x, _, _), _ in epoch], dim=1)
+    y = torch.cat([y for (_, y, _), _ in epoch], dim=1)
+    assert x[0].tolist() == list(range(10, 18)) and x[1].tolist() == list(range(18, 26))
+    assert x[2, :7].tolist() == list(range(26, 33)) and y[2, 7] == 0  # shorter stream: padded, ignored target
+    predicted = y[y != 0]
+    assert sorted(predicted.tolist()) == list(range(11, 34))  # every token but the first, exactly once
+    assert sum(weight for _, weight in epoch) == len(batches) == 23
+
+
+def test_the_state_after_one_batch_is_the_initial_state_of_the_next():
+    torch.manual_seed(0)
+    net = LanguageNet(12, embedding=8, hidden=16).eval()
+    (first, _), (second, _) = list(StreamBatches(torch.randint(2, 12, (41,)), streams=2, bptt=10).epoch(None))[:2]
+    loss = CarriedStateLoss()
+    with torch.no_grad():
+        loss(net, first)
+        carried = loss(net, second)
+        _, state = net(first[0])
+        logits, _ = net(second[0], state)
+        expected = torch.nn.functional.cross_entropy(logits.flatten(0, 1), second[1].flatten())
+        logits, _ = net(second[0])
+        from_zeros = torch.nn.functional.cross_entropy(logits.flatten(0, 1), second[1].flatten())
+        restarted = loss(net, first)  # the first batch of an epoch starts from zeros again
+        logits, _ = net(first[0])
+        fresh = torch.nn.functional.cross_entropy(logits.flatten(0, 1), first[1].flatten())
+    assert torch.allclose(carried, expected) and not torch.allclose(carried, from_zeros)
+    assert torch.allclose(restarted, fresh)
+
+
+class ResetEveryBatch(CarriedStateLoss):
+    def __call__(self, model, batch):
+        self.state = None
+        return super().__call__(model, batch)
+
+
+def test_carried_state_predicts_better_than_resetting_at_each_chunk(cat_model):
+    """After a reset the model sees "the" with no past and cannot tell "cat" from "mat"."""
+    ids = torch.tensor(cat_model.vocab_.encode(("the cat sat on the mat . " * 40).split()))
+    batches = StreamBatches(ids, streams=4, bptt=5)
+
+    def mean_loss(loss_fn):
+        with torch.no_grad():
+            return sum(loss_fn(cat_model.model_, b).item() * w for b, w in batches.epoch(None)) / len(batches)
+
+    carried, reset = mean_loss(CarriedStateLoss()), mean_loss(ResetEveryBatch())
+    assert carried < 0.05 and reset > carried + 0.05
+
+
+# ---- generation ----------------------------------------------------------------------------------------
+
+
+def test_generate_repeats_with_a_seed_and_differs_across_seeds(pizza_model):
+    first = pizza_model.generate("I like", length=30, temperature=1.5, seed=1)
+    assert first == pizza_model.generate("I like", length=30, temperature=1.5, seed=1)
+    assert first != pizza_model.generate("I like", length=30, temperature=1.5, seed=2)
+    assert first.startswith(" ") and "<pad>" not in first and "<unk>" not in first
+
+
+def test_top_k_1_is_greedy(pizza_model):
+    tokens = ["I", "like"]
+    for _ in range(12):  # the most probable word each time
+        probabilities = pizza_model.predict_proba(detokenize(tokens, "word"))
+        probabilities[:2] = 0  # never <pad> or <unk>
+        tokens.append(pizza_model.vocab_.tokens[int(np.argmax(probabilities))])
+    greedy = pizza_model.generate("I like", length=12, top_k=1, seed=1)
+    assert tokenize("I like" + greedy, "word") == tokens
+    assert greedy == pizza_model.generate("I like", length=12, top_k=1, seed=7)
+
+
+def test_bad_prompts_and_temperatures_are_config_errors(cat_model, char_model):
+    with pytest.raises(ConfigError, match="holds no words"):
+        cat_model.next_tokens("   ")
+    with pytest.raises(ConfigError, match="holds no characters"):
+        char_model.generate("")
+    with pytest.raises(ConfigError, match="--temperature must be above 0, got 0"):
+        cat_model.generate("the", temperature=0)
+    assert cat_model.next_tokens("zebra unicorn")[0][1] > 0  # unknown words read as <unk>, no error
+
+
+# ---- metrics -------------------------------------------------------------------------------------------
+
+
+def test_metrics_hold_loss_perplexity_and_bits_per_char_at_char_level(char_model, cat_model):
+    m = char_model.metrics_
+    assert set(m) == set(char_model.baselines_["unigram"]) == {"loss", "perplexity", "bits_per_char"}
+    assert m["bits_per_char"] == pytest.approx(m["loss"] / math.log(2))
+    assert m["perplexity"] == pytest.approx(math.exp(m["loss"]))
+    assert set(cat_model.metrics_) == {"loss", "perplexity"}
+
+
+def test_unigram_baseline_uses_add_one_training_counts(tmp_path):
+    # counts over <pad>, <unk>, a, b: p(a) = (2 + 1) / (3 + 3), p(b) = (1 + 1) / 6
+    expected = -(math.log(3 / 6) + math.log(2 / 6)) / 2
+    assert unigram_loss(np.array([0, 0, 2, 1]), np.array([2, 3])) == pytest.approx(expected)
+    path = tmp_path / "ab.txt"
+    path.write_text("ab" * 50)  # train: 40 a and 40 b; test: "ababababab"
+    lm = LanguageModel("char", hidden=8, layers=1, bptt=8, batch_size=2, epochs=1).fit(path)
+    assert lm.baselines_["unigram"]["loss"] == pytest.approx(math.log(83 / 41))  # p = (40 + 1) / (80 + 3)
+
+
+def test_a_run_directory_holds_metrics_against_the_unigram_model_and_a_report(tmp_path):
+    path = tmp_path / "text.txt"
+    path.write_text("to be or not to be, that is the question. " * 30)
+    metrics = train_lm(LanguageModel("char", epochs=3, **TINY), path, tmp_path / "run")
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(metrics)) and saved["task"] == "lm"
+    assert set(saved["test"]) == set(saved["baselines"]["unigram"]) == {"loss", "perplexity", "bits_per_char"}
+    assert saved["beats_baselines"] == {"unigram": True} and verdict(saved)[1]
+    report = (tmp_path / "run" / "report.html").read_text()
+    assert "beats the unigram" in report and "Perplexity per epoch" in report
+    assert "Sample generation at temperature 0.5" in report
+    lm = load_lm_run(tmp_path / "run")
+    assert lm.metrics_ == saved["test"] and lm.next_tokens("to be or not to b", k=1)[0][0] == "e"
+
+
+class Interrupt(Reporter):
+    def epoch(self, row):
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_path):
+    path = tmp_path / "text.txt"
+    path.write_text("to be or not to be, that is the question. " * 30)
+    settings = dict(TINY, layers=2, dropout=0.2, epochs=3)  # dropout: the random state must resume too
+    expected = train_lm(LanguageModel("char", **settings), path, tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        train_lm(LanguageModel("char", **settings), path, tmp_path / "cut", reporter=Interrupt())
+    assert train_lm(LanguageModel("char", **settings), path, tmp_path / "cut", resume=True) == expected
+
+
+def test_save_and_load_give_identical_next_token_probabilities(pizza_model, tmp_path):
+    pizza_model.save(tmp_path)
+    loaded = LanguageModel.load(tmp_path)
+    assert np.array_equal(loaded.predict_proba(PIZZA), pizza_model.predict_proba(PIZZA))
+    assert loaded.get_params() == pizza_model.get_params() and loaded.vocab_.tokens == pizza_model.vocab_.tokens
+
+
+# ---- the corpus ----------------------------------------------------------------------------------------
+
+
+def test_documents_are_separated_by_a_blank_line_or_an_end_of_document_token(tmp_path):
+    (tmp_path / "a.txt").write_text("one two\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.md").write_text("three\r\nfour\n")
+    (tmp_path / ".hidden").write_text("never read")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG\x00\x01")
+    assert "".join(read_corpus(tmp_path, "char").tokens) == "one two\n\nthree\nfour"
+    words = read_corpus(tmp_path, "word")
+    assert words.tokens == ["one", "two", EOD, "three", "four"] and words.skipped == [str(tmp_path / "image.png")]
+
+
+def test_split_is_by_position_and_the_vocabulary_comes_from_the_training_part(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("a b " * 40 + "c d e f g h i j k l m n o p q r s t u v")  # the last 20 words only at the end
+    split = split_corpus(read_corpus(path, "word"), val_frac=0.1, test_frac=0.1)
+    assert (split.train, split.val, split.test) == (slice(0, 80), slice(80, 90), slice(90, 100))
+    assert split.vocab.tokens == ["<pad>", "<unk>", "a", "b"] and set(split.ids[80:].tolist()) == {1}
+
+
+def test_empty_binary_and_missing_files_and_empty_folders_are_data_errors(tmp_path):
+    empty, binary, folder = tmp_path / "empty.txt", tmp_path / "data.bin", tmp_path / "nothing"
+    empty.write_text("  \n")
+    binary.write_bytes(b"\x00\x01\x02text")
+    folder.mkdir()
+    cases = {
+        empty: f"{empty}: the file is empty, expected a header row and data rows",
+        binary: f"{binary}: looks like a binary file, expected a CSV text file",
+        folder: f"{folder}: no text files found",
+        tmp_path / "missing.txt": f"{tmp_path / 'missing.txt'}: no such file",
+    }
+    for path, message in cases.items():
+        with pytest.raises(DataError) as error:
+            LanguageModel("char").fit(path)
+        assert str(error.value) == message
+    (folder / "blob.bin").write_bytes(b"\x00\x00")  # a folder of binary files only holds no text either
+    with pytest.raises(DataError, match="nothing: no text files found$"):
+        read_corpus(folder, "word")
+
+
+def test_a_corpus_too_small_for_the_batches_is_a_data_error_with_the_sizes(tmp_path):
+    path = tmp_path / "short.txt"
+    path.write_text("x" * 100)
+    with pytest.raises(DataError) as error:
+        LanguageModel("char", batch_size=32, bptt=64).fit(path)
+    assert str(error.value) == (
+        f"{path}: too small for --batch-size 32 x --bptt 64: 100 characters split 80 / 10 / 10 with val_frac 0.1 "
+        "and test_frac 0.1, and the training part needs at least 2049; use a larger corpus or a smaller "
+        "--batch-size or --bptt"
+    )
+
+
+def test_the_demo_corpus_is_the_standard_library_without_its_tests(tmp_path):
+    folder = stdlib_corpus(30_000, cache=tmp_path)
+    files = sorted(p for p in folder.rglob("*.py"))
+    assert files and sum(p.stat().st_size for p in files) <= 30_000
+    assert not any({"test", "tests", "site-packages"} & set(p.relative_to(folder).parts) for p in files)
+    assert stdlib_corpus(30_000, cache=tmp_path) == folder and len(read_corpus(folder, "char").files) == len(files)
