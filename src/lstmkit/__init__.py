@@ -4,7 +4,7 @@ from ._version import __version__
 from .errors import ConfigError, DataError, LstmkitError, ShapeError, TrainingError
 from .nn import LSTM, GateTrace, LSTMCell
 
-__all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "Forecaster", "LanguageModel",
+__all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "Forecaster", "LanguageModel", "AnomalyDetector",
            "LstmkitError", "ShapeError", "ConfigError", "DataError", "TrainingError"]  # fmt: skip
 
 
@@ -14,6 +14,10 @@ def __getattr__(name: str):
         from .tasks.forecast import Forecaster
 
         return Forecaster
+    if name == "AnomalyDetector":
+        from .tasks.anomaly import AnomalyDetector
+
+        return AnomalyDetector
     if name == "LanguageModel":
         from .tasks.lm import LanguageModel
 

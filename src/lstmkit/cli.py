@@ -202,6 +202,53 @@ def train_lm(
     _print_summary(metrics, out, json_output)
 
 
+@train_app.command("anomaly")
+def train_anomaly(
+    data: Annotated[Path, typer.Option(help="CSV file with one or more numeric columns.")],
+    out: Out,
+    columns: Annotated[str, typer.Option(help="Columns to watch, comma-separated (default: every numeric one).")] = "",
+    time_col: Annotated[Optional[str], typer.Option(help="Time column (dates or integers such as years).")] = None,
+    label_col: Annotated[Optional[str], typer.Option(help="0/1 column of known anomalies, used only for scoring.")] = None,
+    lookback: Annotated[Optional[int], typer.Option(min=1, help="Steps the predictor reads.")] = None,
+    threshold: Annotated[Optional[float], typer.Option(help="Score above which a step is flagged (default: chosen on validation data).")] = None,
+    contamination: Annotated[Optional[float], typer.Option(help="Flag this fraction of validation steps instead of the robust rule.")] = None,
+    fill: Annotated[Optional[Fill], typer.Option(help="Fill missing values instead of stopping.")] = None,
+    hidden: Hidden = 64,
+    layers: Layers = 1,
+    variant: VariantOpt = Variant.vanilla,
+    dropout: Dropout = 0.0,
+    bidirectional: Bidirectional = False,
+    epochs: Epochs = 300,
+    batch_size: BatchSize = 32,
+    lr: Lr = 3e-3,
+    optimizer: OptimizerOpt = Optimizer.adam,
+    patience: Patience = 30,
+    max_time: MaxTime = None,
+    seed: Seed = 0,
+    device: DeviceOpt = Device.cpu,
+    precision: PrecisionOpt = Precision.fp32,
+    val_frac: ValFrac = 0.15,
+    test_frac: TestFrac = 0.15,
+    resume: Resume = False,
+    quiet: Quiet = False,
+    log_json: LogJson = False,
+    json_output: JsonOut = False,
+) -> None:
+    """Train an LSTM predictor whose error scores every step, and flag the steps above a threshold."""
+    from .tasks.anomaly import AnomalyDetector
+    from .tasks.anomaly_run import train_anomaly as run
+
+    detector = AnomalyDetector(
+        columns=_names(columns) or None, time_col=time_col, label_col=label_col, lookback=lookback,
+        threshold=threshold, contamination=contamination, hidden=hidden, layers=layers, variant=variant.value,
+        dropout=dropout, bidirectional=bidirectional, val_frac=val_frac, test_frac=test_frac,
+        fill=fill.value if fill else None, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value,
+        patience=patience, max_time=max_time, seed=seed, device=device.value, precision=precision.value,
+    )  # fmt: skip
+    metrics = run(detector, data, out, resume=resume, reporter=make_reporter(quiet or json_output, log_json))
+    _print_summary(metrics, out, json_output)
+
+
 @app.command()
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train`.")],
@@ -227,6 +274,10 @@ def predict(
     job, estimator = _load(run_dir)
     if job.task == "lm":
         raise ConfigError(f"{run_dir}: is a language model; use `lstmkit generate {run_dir} --prompt TEXT`")
+    if data is None and job.task != "forecast":  # score the data the run trained on
+        from .rundir import read_json
+
+        data = Path(read_json(run_dir, "config.json")["settings"]["data"])
     frame = estimator.predict(data)
     if output is not None:
         atomic_write_text(output, frame.to_csv(index=False))
@@ -277,11 +328,13 @@ def generate(
 class DemoJob(str, Enum):
     forecast = "forecast"
     lm = "lm"
+    anomaly = "anomaly"
 
 
 DEMO_TITLES = {
     "forecast": "Monthly airline passengers 1949-1960, forecast 12 months ahead",
     "lm": "Character-level model of the Python standard library's own source",
+    "anomaly": "Yearly sunspots 1700-2008 with injected, labelled anomalies in the last quarter",
 }
 
 
@@ -329,14 +382,15 @@ def _print_summary(metrics: dict, out: Optional[Path], json_output: bool, title:
         typer.echo(json.dumps(metrics))
         return
     names = [m for m in TASK_METRICS[metrics["task"]] if m in metrics["test"]]
-    table = Table(title=title or None)
-    table.add_column("model")
-    for name in names:
-        table.add_column(name, justify="right")
-    rows = {"LSTM": metrics["test"], **{k.replace("_", " "): v for k, v in metrics["baselines"].items()}}
-    for name, values in rows.items():
-        table.add_row(name, *(_cell(values.get(m)) for m in names))
-    console.print(table)
+    if names:  # an unlabelled anomaly run has nothing to score against
+        table = Table(title=title or None)
+        table.add_column("model")
+        for name in names:
+            table.add_column(name, justify="right")
+        rows = {"LSTM": metrics["test"], **{k.replace("_", " "): v for k, v in metrics["baselines"].items()}}
+        for name, values in rows.items():
+            table.add_row(name, *(_cell(values.get(m)) for m in names))
+        console.print(table)
     text, good = job_module(metrics["task"]).verdict(metrics)
     console.print(text, style="green" if good else "bold yellow")
     for note in metrics.get("notes", [])[:3]:

@@ -1,0 +1,202 @@
+"""An anomaly run into its run directory (SPEC §5), its verdict and report, and the demo: the yearly
+sunspot numbers with labelled anomalies injected into their last quarter."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_curve
+
+from ..baselines import beats_baseline
+from ..fileio import atomic_write_text
+from ..report import Report, loss_curves, roc_curve_figure, series_with_anomalies
+from .anomaly import AnomalyDetector
+from .demos import clear_interrupted_demo, sunspots_csv
+from .run import Job, load_run, train_run
+
+TASK = "anomaly"
+METRICS = ["precision", "recall", "f1", "roc_auc"]
+BASELINE_NAMES = {"rolling_zscore": "rolling z-score"}
+
+
+def train_anomaly(detector: AnomalyDetector, data, out, *, resume: bool = False, reporter=None) -> dict:
+    """Fit `detector` on `data` into run directory `out`; returns metrics.json's content."""
+    return train_run(ANOMALY, detector, data, out, resume=resume, reporter=reporter)
+
+
+def run_metrics(detector: AnomalyDetector, scored: Optional[dict] = None) -> dict:
+    """metrics.json: the flags' metrics on the test part (or `scored`, an `evaluate` result) beside the
+    rolling z-score rule's on the same steps, the thresholds, and how many steps were flagged."""
+    summary = detector.evaluate() if scored is None else scored
+    labelled = bool(summary["test"])
+    return {
+        "task": TASK, "labelled": labelled, "test": summary["test"], "baselines": summary["baselines"],
+        "beats_baselines": beats_baseline(summary["test"], summary["baselines"], metric="f1") if labelled else {},
+        "threshold": detector.threshold_, "baseline_thresholds": {"rolling_zscore": detector.baseline_threshold_},
+        "threshold_rule": _threshold_rule(detector), "flagged": summary["flagged"],
+        "flagged_frac": summary["flagged_frac"], "steps": summary["steps"], "anomalies": summary["anomalies"],
+        "lookback": detector.lookback_, "columns": detector.columns_, "best_epoch": detector.best_epoch_,
+        "stop_reason": getattr(detector, "stop_reason_", None),
+    }  # fmt: skip
+
+
+def _threshold_rule(detector: AnomalyDetector) -> str:
+    if detector.threshold is not None:
+        return "given"
+    if detector.contamination is not None:
+        return f"{1 - detector.contamination:g} quantile of the validation scores"
+    return "median + 4 * 1.4826 * MAD of the validation scores"
+
+
+def verdict(metrics: dict) -> tuple[str, bool]:
+    """One plain sentence: does the LSTM beat the rolling z-score rule on F1?"""
+    if not metrics["labelled"]:
+        return (f"No labels, so nothing to score the flags against: {metrics['flagged']} of {metrics['steps']} "
+                f"test steps flagged ({100 * metrics['flagged_frac']:.1f} %) above the threshold "
+                f"{metrics['threshold']:.3g}. Give a label column to compare with the z-score rule.", False)  # fmt: skip
+    f1, baseline = metrics["test"]["f1"], metrics["baselines"]["rolling_zscore"]["f1"]
+    if metrics["beats_baselines"]["rolling_zscore"]:
+        return f"The LSTM detector beats the rolling z-score rule on F1 ({f1:.3f} against {baseline:.3f}).", True
+    return (f"The LSTM detector does NOT beat the rolling z-score rule on F1 ({f1:.3f} against {baseline:.3f}): "
+            "the simple rule is as good here.", False)  # fmt: skip
+
+
+def summary_rows(metrics: dict) -> dict[str, dict]:
+    """{row name: metrics} for a table of the LSTM beside each baseline."""
+    return {"LSTM": metrics["test"], **{BASELINE_NAMES.get(k, k): v for k, v in metrics["baselines"].items()}}
+
+
+def write_anomaly_report(detector: AnomalyDetector, metrics: dict, path: Path, out: Path) -> None:
+    series, summary = detector.series_, detector.test_
+    report = Report(f"Anomalies in {', '.join(detector.columns_)}",
+                    f"{out} · lookback {detector.lookback_} · threshold {detector.threshold_:.4g}")  # fmt: skip
+    text, good = verdict(metrics)
+    if metrics["labelled"]:
+        report.add_verdict(text, good)
+        heading = f"Test part ({metrics['steps']} steps, {metrics['anomalies']} labelled anomalies)"
+        report.add_metrics_table(heading, summary_rows(metrics), METRICS)
+    else:
+        report.add_text("Flagged steps", text)
+
+    x = np.arange(len(series)) if series.time is None else np.asarray(series.time)
+    figure = series_with_anomalies(x, series.values, detector.scores_, detector.flags_, detector.threshold_)
+    _mark(figure, x, detector.labels_, summary["steps_index"])
+    report.add_figure("Scores and flagged steps", figure, alt="the series with flagged steps, and the anomaly score")
+    steps = summary["steps_index"]
+    if metrics["labelled"] and metrics["test"]["roc_auc"] is not None:
+        labels = detector.labels_[steps]
+        curves = {"LSTM": (*roc_curve(labels, detector.scores_[steps])[:2], metrics["test"]["roc_auc"]),
+                  "rolling z-score": (*roc_curve(labels, detector.baseline_scores_[steps])[:2],
+                                      metrics["baselines"]["rolling_zscore"]["roc_auc"])}  # fmt: skip
+        report.add_figure("ROC curves on the test part", roc_curve_figure(curves), alt="ROC curves of both detectors")
+    report.add_figure("Loss curves", loss_curves(pd.DataFrame(detector.history_)), alt="training and validation loss")
+    report.add_text("How steps are scored", [
+        "Each step's score is how far the LSTM's one-step prediction from the previous "
+        f"{detector.lookback_} steps misses it, in robust standard deviations of the validation errors "
+        "(root mean square over the columns). The first lookback steps have no score.",
+        f"Threshold {detector.threshold_:.4g}: {metrics['threshold_rule']}. The rolling z-score rule scores "
+        f"|x - mean| / std over the previous {detector.lookback_} steps; its threshold "
+        f"{detector.baseline_threshold_:.4g} comes from its own validation scores by the same rule.",
+    ])  # fmt: skip
+    if series.gaps:
+        report.add_text("Gaps in the time column", series.gaps[:20])
+    report.add_table("Settings", ["setting", "value"], [(k, v) for k, v in detector.get_params().items()])
+    report.write(path)
+
+
+def _mark(figure, x, labels, test_steps) -> None:
+    """Shade the labelled anomalies and mark where the test part starts, on the series axes."""
+    axes = figure.axes[0]
+    if labels is not None:
+        starts = np.flatnonzero(np.diff(np.concatenate([[0], labels])) == 1)
+        ends = np.flatnonzero(np.diff(np.concatenate([labels, [0]])) == -1)
+        for k, (a, b) in enumerate(zip(starts, ends)):
+            left = x[a] if a == 0 else x[a - 1] + (x[a] - x[a - 1]) / 2
+            right = x[b] if b == len(x) - 1 else x[b] + (x[b + 1] - x[b]) / 2
+            axes.axvspan(left, right, color="tab:orange", alpha=0.25, lw=0, label="labelled anomaly" if k == 0 else None)
+    if len(test_steps):
+        axes.axvline(x[test_steps[0]], color="gray", linestyle=":", linewidth=1, label="test part")
+    axes.legend(loc="upper left")
+
+
+def load_anomaly_run(directory) -> AnomalyDetector:
+    """The detector of a finished anomaly run directory."""
+    return load_run(directory, ANOMALY)
+
+
+def _resolved(detector: AnomalyDetector) -> dict:
+    return {"columns": detector.columns_, "lookback": detector.lookback_, "season": detector.season_,
+            "threshold": detector.threshold_, "baseline_threshold": detector.baseline_threshold_}  # fmt: skip
+
+
+ANOMALY = Job(TASK, run_metrics, write_anomaly_report, _resolved, AnomalyDetector.load)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The demo
+
+DEMO_TEST_FRAC = 0.25  # the last quarter holds the injected anomalies, and is the test part
+DEMO_EVENTS = ("spike", "spike", "spike", "level_shift", "flat_line", "noise_burst")
+EVENT_STEPS = {"spike": 1, "level_shift": 6, "flat_line": 6, "noise_burst": 5}
+EVENT_GAP = 3  # normal steps at least between two events, and before the first
+
+
+def inject_anomalies(values: np.ndarray, start: int, stop: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of values (N,) with DEMO_EVENTS at random places in [start, stop), and their 0/1 labels (N,).
+
+    Sizes are in units of the standard deviation of the step-to-step changes before `start`: spikes of
+    4-6, level shifts of 3-4 (for 6 steps), a flat line (the sensor repeats its last value for 6 steps) and
+    a burst of noise with standard deviation 2.5 (5 steps)."""
+    x, labels = np.array(values, dtype=np.float64), np.zeros(len(values), dtype=np.int64)
+    scale = np.std(np.diff(x[:start]))
+    events = list(DEMO_EVENTS)
+    rng.shuffle(events)
+    room = stop - start - sum(EVENT_STEPS[e] for e in events) - EVENT_GAP * len(events)
+    if room < 0:
+        raise ValueError(f"[{start}, {stop}) is too short for the demo's anomalies")
+    gaps = np.diff(np.sort(rng.integers(0, room + 1, len(events))), prepend=0)  # (E,) extra room before each
+    t = start
+    for event, gap in zip(events, gaps):
+        t += EVENT_GAP + int(gap)
+        steps = slice(t, t + EVENT_STEPS[event])
+        if event == "spike":
+            x[steps] += rng.choice([-1, 1]) * rng.uniform(4, 6) * scale
+        elif event == "level_shift":
+            x[steps] += rng.choice([-1, 1]) * rng.uniform(3, 4) * scale
+        elif event == "flat_line":
+            x[steps] = x[t - 1]
+        else:
+            x[steps] += rng.normal(0, 2.5 * scale, EVENT_STEPS[event])
+        labels[steps] = 1
+        t = steps.stop
+    return x, labels
+
+
+def demo_anomaly_data(seed: int = 0) -> Path:
+    """The yearly sunspot numbers 1700-2008 that ship with lstmkit, with labelled anomalies injected into the
+    last quarter (deterministic by seed), as a CSV with the columns year, sunspots, anomaly (0/1) in the
+    temporary folder; returns its path."""
+    frame = pd.read_csv(sunspots_csv())
+    n = len(frame)
+    start = n - int(n * DEMO_TEST_FRAC + 0.5)  # the test part of split_by_time
+    values, labels = inject_anomalies(frame["sunspots"].to_numpy(), start, n, np.random.default_rng(seed))
+    frame["sunspots"], frame["anomaly"] = values.round(1), labels
+    path = Path(tempfile.gettempdir()) / "lstmkit-demo" / f"sunspots_anomalies_seed{seed}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, frame.to_csv(index=False))
+    return path
+
+
+def demo_detector(seed: int = 0) -> AnomalyDetector:
+    return AnomalyDetector(time_col="year", label_col="anomaly", test_frac=DEMO_TEST_FRAC, seed=seed)
+
+
+def demo_anomaly(out, seed: int = 0, reporter=None) -> dict:
+    """Train the demo detector into run directory `out`; returns metrics.json's content (print it beside the
+    baseline)."""
+    clear_interrupted_demo(Path(out))
+    return train_anomaly(demo_detector(seed), demo_anomaly_data(seed), out, reporter=reporter)

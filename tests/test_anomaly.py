@@ -1,0 +1,261 @@
+"""Anomaly detection: the estimator, its scores and threshold, the baseline, the run directory, the demo data."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lstmkit.data import split_by_time
+from lstmkit.errors import ConfigError, DataError
+from lstmkit.tasks.anomaly import AnomalyDetector, anomaly_metrics, choose_threshold, rolling_zscore
+from lstmkit.tasks.anomaly_run import demo_anomaly_data, load_anomaly_run, run_metrics, train_anomaly, verdict
+from lstmkit.train.progress import Reporter
+
+N, LOOKBACK = 480, 24
+SPIKES = [420, 437, 452, 468]  # all in the test part: the last 72 steps
+
+
+def _seasonal(seed: int = 0) -> np.ndarray:
+    """A clean seasonal series: periods 24 and 8, noise 0.3."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(N)
+    return 10 * np.sin(2 * np.pi * t / 24) + 3 * np.sin(2 * np.pi * t / 8) + rng.normal(0, 0.3, N)
+
+
+def _write(path, values, labels=None):
+    frame = pd.DataFrame({"step": np.arange(len(values)), "value": np.round(values, 4)})
+    if labels is not None:
+        frame["anomaly"] = labels
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _spiked():
+    values, labels = _seasonal(), np.zeros(N, dtype=int)
+    values[SPIKES] += [6, -6, 6, -6]
+    labels[SPIKES] = 1
+    return values, labels
+
+
+def _small(**kwargs):
+    return AnomalyDetector(**{"time_col": "step", "lookback": LOOKBACK, "hidden": 16, "epochs": 30, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def labelled_csv(tmp_path_factory):
+    return _write(tmp_path_factory.mktemp("data") / "spiked.csv", *_spiked())
+
+
+@pytest.fixture(scope="module")
+def unlabelled_csv(tmp_path_factory):
+    return _write(tmp_path_factory.mktemp("data") / "unlabelled.csv", _spiked()[0])
+
+
+@pytest.fixture(scope="module")
+def fitted(labelled_csv):
+    return _small(label_col="anomaly").fit(labelled_csv)
+
+
+@pytest.fixture(scope="module")
+def fitted_unlabelled(unlabelled_csv):
+    return _small().fit(unlabelled_csv)
+
+
+def test_every_injected_spike_is_flagged_with_few_false_flags(fitted):
+    flagged = set(np.flatnonzero(fitted.flags_).tolist())
+    assert set(SPIKES) <= flagged
+    _, _, test = split_by_time(N)
+    assert len([t for t in flagged - set(SPIKES) if t >= test.start]) <= 1  # in the test part
+    assert len(flagged - set(SPIKES)) <= 4  # in all 456 scored steps: under 1 %
+    assert fitted.metrics_["recall"] == 1.0
+
+
+def test_steps_inside_the_first_lookback_have_no_score_and_no_flag(fitted, labelled_csv):
+    frame = fitted.predict(labelled_csv)
+    assert list(frame.columns) == ["step", "value", "anomaly", "score", "flag"] and len(frame) == N
+    assert frame["score"][:LOOKBACK].isna().all() and (frame["flag"][:LOOKBACK] == 0).all()
+    assert np.isfinite(frame["score"][LOOKBACK:]).all()
+
+
+def test_an_anomaly_in_one_of_two_columns_is_flagged(tmp_path):
+    rng = np.random.default_rng(1)
+    t = np.arange(N)
+    a = 10 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 0.3, N)
+    b = 5 * np.cos(2 * np.pi * t / 12) + 0.5 * a + rng.normal(0, 0.3, N)
+    a[430] += 5
+    b[[450, 465]] += [4, -4]
+    hours = pd.date_range("2020-01-01", periods=N, freq="h").strftime("%Y-%m-%d %H:%M")
+    path = tmp_path / "two.csv"
+    pd.DataFrame({"hour": hours, "a": a.round(4), "b": b.round(4)}).to_csv(path, index=False)
+    detector = AnomalyDetector(time_col="hour", lookback=LOOKBACK, hidden=16, epochs=30).fit(path)
+    assert detector.columns_ == ["a", "b"]
+    _, _, test = split_by_time(N)
+    assert np.flatnonzero(detector.flags_[test]).tolist() == [430 - test.start, 450 - test.start, 465 - test.start]
+    assert list(detector.predict(path).columns) == ["hour", "a", "b", "score", "flag"]
+
+
+def test_a_lasting_level_shift_stops_being_flagged_about_a_lookback_after(tmp_path):
+    values = _seasonal()
+    values[410:] += 8
+    detector = _small().fit(_write(tmp_path / "shift.csv", values))
+    assert detector.flags_[410:420].all()  # the shift is flagged
+    assert not detector.flags_[410 + 2 * LOOKBACK :].any()  # and then accepted as the new level
+
+
+def test_the_threshold_comes_from_the_validation_scores_only(fitted, tmp_path):
+    values, labels = _spiked()
+    _, _, test = split_by_time(N)
+    values[test] = np.random.default_rng(5).normal(0, 50, test.stop - test.start)  # another test part entirely
+    other = _small(label_col="anomaly").fit(_write(tmp_path / "other.csv", values, labels))
+    assert other.threshold_ == fitted.threshold_ and other.baseline_threshold_ == fitted.baseline_threshold_
+    np.testing.assert_array_equal(other.validation_scores_, fitted.validation_scores_)
+
+
+def test_the_threshold_rule_is_robust_to_an_outlier_among_the_validation_scores():
+    scores = np.abs(np.random.default_rng(0).normal(size=200))
+    median = np.median(scores)
+    expected = median + 4 * 1.4826 * np.median(np.abs(scores - median))
+    assert choose_threshold(scores) == pytest.approx(expected)
+    assert choose_threshold(np.append(scores, 1e6)) == pytest.approx(expected, rel=0.02)
+    assert choose_threshold(scores, contamination=0.05) == pytest.approx(np.quantile(scores, 0.95))
+
+
+def test_labels_never_influence_training(fitted, fitted_unlabelled):
+    with_labels, without = fitted.model_.state_dict(), fitted_unlabelled.model_.state_dict()
+    assert all(torch.equal(with_labels[name], without[name]) for name in with_labels)
+    assert fitted.threshold_ == fitted_unlabelled.threshold_
+    np.testing.assert_array_equal(fitted.scores_, fitted_unlabelled.scores_)
+
+
+def test_metrics_with_labels_sit_beside_the_zscore_rule_on_the_same_test_steps(fitted):
+    metrics = run_metrics(fitted)
+    assert metrics["task"] == "anomaly" and set(metrics["test"]) == {"precision", "recall", "f1", "roc_auc"}
+    _, _, test = split_by_time(N)
+    steps = np.arange(test.start, test.stop)
+    assert metrics["steps"] == len(steps) and metrics["anomalies"] == len(SPIKES)
+    baseline = rolling_zscore(fitted.scaler_.transform(fitted.series_.values), LOOKBACK)[steps]
+    labels = _spiked()[1][steps]
+    expected = anomaly_metrics(labels, baseline, baseline > metrics["baseline_thresholds"]["rolling_zscore"])
+    assert metrics["baselines"] == {"rolling_zscore": expected}
+    assert metrics["beats_baselines"] == {"rolling_zscore": metrics["test"]["f1"] > expected["f1"]}
+
+
+def test_rolling_zscore_by_hand():
+    values = np.array([[1.0, 0.0], [2.0, 1.0], [3.0, 0.0], [4.0, 1.0], [10.0, 0.0]])  # (5, 2)
+    scores = rolling_zscore(values, window=3)
+    std = math.sqrt(2 / 3)  # population std of 1, 2, 3
+    z3 = np.array([(4 - 2) / std, (1 - 1 / 3) / math.sqrt(2 / 9)])  # step 3 against steps 0..2
+    z4 = np.array([(10 - 3) / std, (0 - 2 / 3) / math.sqrt(2 / 9)])  # step 4 against steps 1..3
+    assert np.isnan(scores[:3]).all()
+    np.testing.assert_allclose(scores[3:], [math.sqrt(np.mean(z3**2)), math.sqrt(np.mean(z4**2))])
+
+
+def test_anomaly_metrics_by_hand():
+    metrics = anomaly_metrics([0, 0, 1, 1, 0], [0.1, 0.9, 0.8, 0.7, 0.2], [0, 1, 1, 0, 0])
+    assert metrics == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "roc_auc": pytest.approx(4 / 6)}
+    assert anomaly_metrics([0, 0], [0.1, 0.2], [0, 1])["roc_auc"] is None
+
+
+def test_a_label_other_than_0_or_1_is_an_exact_data_error(tmp_path):
+    path = _write(tmp_path / "bad.csv", _seasonal()[:10], [0, 0, 0, 2, 0, 0, 0, 0, 0, 0])
+    with pytest.raises(DataError) as error:
+        _small(label_col="anomaly").fit(path)
+    assert str(error.value) == f"{path}: column 'anomaly' has the label '2' at row 5; labels must be 0 (normal) or 1 (anomaly)"
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"columns": ["valeu"]}, "no column 'valeu'; did you mean 'value'? Columns: step, value, anomaly"),
+        ({"time_col": "stpe"}, "no column 'stpe'; did you mean 'step'? Columns: step, value, anomaly"),
+        ({"label_col": "anomly"}, "no column 'anomly'; did you mean 'anomaly'? Columns: step, value, anomaly"),
+    ],
+)
+def test_a_misspelled_column_gets_the_data_layers_message(labelled_csv, settings, message):
+    detector = AnomalyDetector(**{"time_col": "step", "label_col": "anomaly", **settings})
+    with pytest.raises(DataError) as error:
+        detector.fit(labelled_csv)
+    assert str(error.value) == f"{labelled_csv}: {message}"
+
+
+def test_a_missing_file_gets_the_data_layers_message(tmp_path):
+    with pytest.raises(DataError) as error:
+        AnomalyDetector().fit(tmp_path / "nowhere.csv")
+    assert str(error.value) == f"{tmp_path / 'nowhere.csv'}: no such file"
+
+
+def test_an_unnamed_label_column_is_not_taken_for_a_value_column(labelled_csv):
+    with pytest.raises(ConfigError, match="--label-col anomaly"):
+        AnomalyDetector(time_col="step").fit(labelled_csv)
+
+
+def test_save_and_load_give_identical_scores(fitted, labelled_csv, tmp_path):
+    fitted.save(tmp_path / "saved")
+    loaded = AnomalyDetector.load(tmp_path / "saved")
+    pd.testing.assert_frame_equal(loaded.predict(labelled_csv), fitted.predict(labelled_csv))
+    assert loaded.evaluate(labelled_csv) == fitted.evaluate(labelled_csv)
+
+
+class Interrupt(Reporter):
+    def epoch(self, row):
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt
+
+
+def test_resume_after_an_interruption_equals_an_uninterrupted_run(labelled_csv, tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        train_anomaly(_small(label_col="anomaly", epochs=4), labelled_csv, tmp_path / "a", reporter=Interrupt())
+    resumed = train_anomaly(_small(label_col="anomaly", epochs=4), labelled_csv, tmp_path / "a", resume=True)
+    assert resumed == train_anomaly(_small(label_col="anomaly", epochs=4), labelled_csv, tmp_path / "b")
+
+
+def test_too_short_a_series_says_how_many_rows_it_needs(tmp_path):
+    path = _write(tmp_path / "short.csv", _seasonal()[:30])
+    with pytest.raises(DataError) as error:
+        _small().fit(path)
+    assert str(error.value).startswith(f"{path}: has 30 rows, too few for a lookback of 24 steps")
+    assert "so at least 35 rows" in str(error.value)  # 25 to train on, 5 to validate, 5 to test
+
+
+def test_train_anomaly_writes_the_run_directory(labelled_csv, tmp_path):
+    out = tmp_path / "run"
+    metrics = train_anomaly(_small(label_col="anomaly", epochs=3), labelled_csv, out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["config.json", "model.safetensors", "anomaly.json", "checkpoint.pt", "history.csv", "metrics.json", "report.html"]
+    )
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    assert metrics["task"] == "anomaly" and set(metrics["baselines"]) == {"rolling_zscore"}
+    config = json.loads((out / "config.json").read_text())
+    assert config["task"] == "anomaly" and config["resolved"]["lookback"] == LOOKBACK
+    assert len(pd.read_csv(out / "history.csv")) == 3
+    report = (out / "report.html").read_text()
+    assert "rolling z-score" in report and report.count("data:image/png") == 3  # scores, ROC curves, loss curves
+    assert load_anomaly_run(out).threshold_ == metrics["threshold"]
+
+
+def test_without_labels_metrics_still_give_the_threshold_and_the_flagged_steps(fitted_unlabelled):
+    metrics = run_metrics(fitted_unlabelled)
+    _, _, test = split_by_time(N)
+    assert metrics["test"] == {} and metrics["threshold"] == fitted_unlabelled.threshold_
+    assert metrics["flagged"] == int(fitted_unlabelled.flags_[test].sum()) and metrics["steps"] == test.stop - test.start
+    assert metrics["flagged_frac"] == pytest.approx(metrics["flagged"] / metrics["steps"])
+    assert "No labels" in verdict(metrics)[0]
+
+
+def test_the_verdict_says_plainly_when_the_zscore_rule_is_as_good():
+    metrics = {"labelled": True, "test": {"f1": 0.4}, "baselines": {"rolling_zscore": {"f1": 0.4}},
+               "beats_baselines": {"rolling_zscore": False}}  # fmt: skip
+    text, good = verdict(metrics)
+    assert not good and "does NOT beat the rolling z-score rule on F1 (0.400 against 0.400)" in text
+
+
+def test_the_demo_data_is_the_sunspots_with_labelled_anomalies_in_the_last_quarter():
+    frame = pd.read_csv(demo_anomaly_data(seed=3))
+    assert list(frame.columns) == ["year", "sunspots", "anomaly"] and len(frame) == 309
+    anomalies = np.flatnonzero(frame["anomaly"])
+    assert len(anomalies) == 3 + 6 + 6 + 5 and anomalies.min() >= 309 - 77
+    pd.testing.assert_frame_equal(pd.read_csv(demo_anomaly_data(seed=3)), frame)
+    assert not pd.read_csv(demo_anomaly_data(seed=4))["anomaly"].equals(frame["anomaly"])
