@@ -1,7 +1,6 @@
 """Forecasting end to end: the estimator, the run directory and the commands, as a user runs them."""
 
 import json
-import math
 
 import numpy as np
 import pandas as pd

@@ -306,9 +306,12 @@ def generate(
     json_output: JsonOut = False,
 ) -> None:
     """Continue a prompt with a trained language model, or list its most probable next tokens."""
-    job, model = _load(run_dir)
-    if job.task != "lm":
-        raise ConfigError(f"{run_dir}: is a {job.task} run; `lstmkit generate` needs a language model (lstmkit train lm)")
+    from .tasks.run import run_task
+
+    task = run_task(run_dir)
+    if task != "lm":
+        raise ConfigError(f"{run_dir}: is a {task} run; `lstmkit generate` needs a language model (lstmkit train lm)")
+    _, model = _load(run_dir)
     if next_k is not None:
         ranked = model.next_tokens(prompt, next_k)
         if json_output:

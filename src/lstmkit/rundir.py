@@ -12,7 +12,9 @@ import json
 import os
 from pathlib import Path
 
+import safetensors.torch
 import torch
+from safetensors.torch import load_file
 
 from . import __version__
 from .errors import DataError
@@ -75,3 +77,31 @@ def read_json(directory: Path, name: str) -> dict:
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise DataError(f"{path}: is unreadable or truncated; train the run again") from None
 
+
+
+MODEL_FILE = "model.safetensors"
+
+
+def save_model(directory, tensors: dict, state: dict, state_file: str) -> None:
+    """A job's weights (safetensors) and what predicting needs (JSON), each written atomically."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {name: t.detach().contiguous() for name, t in tensors.items()}
+    atomic_write(directory / MODEL_FILE, lambda f: f.write(safetensors.torch.save(tensors)))
+    write_json(directory / state_file, state)
+
+
+def load_model(directory, state_file: str, what: str) -> tuple[dict, dict]:
+    """The JSON state and the weights `save_model` wrote, with one-line errors for a missing or torn file."""
+    directory = Path(directory)
+    for name in (state_file, MODEL_FILE):
+        if not (directory / name).exists():
+            raise DataError(f"{directory}: is not a complete run of a {what} ({name} is missing); train it again")
+    try:
+        return json.loads((directory / state_file).read_text(encoding="utf-8")), load_file(directory / MODEL_FILE)
+    except Exception:  # torn JSON, a truncated safetensors header, anything that is not what we wrote
+        raise unreadable(directory, what) from None
+
+
+def unreadable(directory, what: str) -> DataError:
+    return DataError(f"{directory}: the saved {what} is unreadable or truncated; train it again")

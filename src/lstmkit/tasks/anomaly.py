@@ -72,7 +72,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import json
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -80,7 +79,6 @@ import numpy as np
 import pandas as pd
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
-from safetensors.torch import load_file, save
 from sklearn import metrics as skm
 from torch import Tensor, nn
 
@@ -88,12 +86,12 @@ from ..data import (Scaler, Series, find_column, make_windows, min_series_length
                     split_by_time)
 from ..data.series import MISSING_TOKENS, parse_numbers
 from ..errors import ConfigError, DataError
-from ..fileio import atomic_write
 from ..metrics import detect_season
 from ..nn import LSTM
+from ..rundir import load_model, save_model, unreadable
 from ..train import TrainConfig, fit, seed_everything
 
-MODEL_FILE, STATE_FILE = "model.safetensors", "anomaly.json"
+STATE_FILE = "anomaly.json"  # beside model.safetensors: what predicting needs besides the weights
 SIGMAS = 4.0  # the threshold rule: median + SIGMAS * 1.4826 * MAD of the validation scores
 MAD_TO_SIGMA = 1.4826  # MAD * this = the standard deviation, for normal data
 SCALE_FLOOR = 1e-3  # smallest error scale and rolling std, in training standard deviations: no division by ~0
@@ -524,24 +522,18 @@ class AnomalyDetector:
 
     # ---- save and load --------------------------------------------------------------------------
     def save(self, directory: Union[str, Path]) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.contiguous() for k, v in self.model_.state_dict().items()}
-        atomic_write(directory / MODEL_FILE, lambda f: f.write(save(tensors)))
         state = {
             "params": self.get_params(), "columns": self.columns_, "lookback": self.lookback_,
             "season": self.season_, "scaler": self.scaler_.to_dict(), "threshold": self.threshold_,
             "baseline_threshold": self.baseline_threshold_, "error_center": self.error_center_.tolist(),
             "error_scale": self.error_scale_.tolist(), "best_epoch": self.best_epoch_,
         }  # fmt: skip
-        atomic_write(directory / STATE_FILE, lambda f: f.write(json.dumps(state, indent=2)), mode="w")
+        save_model(directory, self.model_.state_dict(), state, STATE_FILE)
 
     @classmethod
     def load(cls, directory: Union[str, Path]) -> "AnomalyDetector":
-        directory = Path(directory)
+        state, tensors = load_model(directory, STATE_FILE, "anomaly detector")
         try:
-            state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
-            tensors = load_file(directory / MODEL_FILE)
             self = cls(**state["params"])
             self.columns_, self.lookback_, self.season_ = list(state["columns"]), int(state["lookback"]), state["season"]
             self.scaler_ = Scaler.from_dict(state["scaler"])
@@ -551,10 +543,7 @@ class AnomalyDetector:
             self.best_epoch_ = state["best_epoch"]
             self.model_ = self._build_model(len(self.columns_))
             self.model_.load_state_dict(tensors)
-        except FileNotFoundError as error:
-            missing = Path(error.filename).name
-            raise DataError(f"{directory}: is not a complete anomaly run ({missing} is missing)") from None
-        except Exception:
-            raise DataError(f"{directory}: the saved anomaly detector is unreadable or truncated; train it again") from None
+        except (KeyError, TypeError, ValueError, RuntimeError):  # RuntimeError: weights that do not fit the settings
+            raise unreadable(directory, "anomaly detector") from None
         self.model_.eval()
         return self

@@ -9,14 +9,12 @@ baselines computed on the very same windows.
 from __future__ import annotations
 
 import inspect
-import json
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..baselines import forecast_baselines
@@ -24,10 +22,10 @@ from ..data import Scaler, Series, check_length, make_windows, read_series_csv, 
 from ..errors import ConfigError, DataError
 from ..metrics import detect_season, forecast_metrics
 from ..train import TrainConfig, fit, seed_everything
-from ..fileio import atomic_write
+from ..rundir import load_model, save_model, unreadable
 from .forecast_net import ForecastNet, pinball_loss
 
-MODEL_FILE, STATE_FILE = "model.safetensors", "forecaster.json"
+STATE_FILE = "forecaster.json"  # beside model.safetensors: what predicting needs besides the weights
 
 
 class Forecaster:
@@ -216,10 +214,6 @@ class Forecaster:
 
     # ---- save and load --------------------------------------------------------------------------
     def save(self, directory: Union[str, Path]) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.contiguous() for k, v in self.model_.state_dict().items()}
-        atomic_write(directory / MODEL_FILE, lambda f: f.write(_safetensors_bytes(tensors)))
         state = {
             "params": self.get_params(), "quantiles": self.quantiles_, "season": self.season_,
             "lookback": self.lookback_, "scaler": self.scaler_.to_dict(), "target_name": self.target_name_,
@@ -227,7 +221,7 @@ class Forecaster:
             "n_features": 1 + len(self.feature_names_), "best_epoch": self.best_epoch_,
             "tail": self._tail(),
         }  # fmt: skip
-        atomic_write(directory / STATE_FILE, lambda f: f.write(json.dumps(state, indent=2)), mode="w")
+        save_model(directory, self.model_.state_dict(), state, STATE_FILE)
 
     def _tail(self) -> dict:
         """The last lookback rows of the training data, so `predict()` works after `load` without data."""
@@ -240,22 +234,18 @@ class Forecaster:
 
     @classmethod
     def load(cls, directory: Union[str, Path]) -> "Forecaster":
-        directory = Path(directory)
+        state, tensors = load_model(directory, STATE_FILE, "forecaster")
         try:
-            state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
-            tensors = load_file(directory / MODEL_FILE)
-        except FileNotFoundError as error:
-            raise DataError(f"{directory}: is not a complete forecast run ({Path(error.filename).name} is missing)") from None
-        except Exception:
-            raise DataError(f"{directory}: the saved forecaster is unreadable or truncated; train it again") from None
-        self = cls(**state["params"])
-        self.quantiles_, self.season_, self.lookback_ = state["quantiles"], state["season"], state["lookback"]
-        self.scaler_ = Scaler.from_dict(state["scaler"])
-        self.target_name_, self.feature_names_ = state["target_name"], state["feature_names"]
-        self.train_target_ = np.asarray(state["train_target"], dtype=float)
-        self.best_epoch_ = state["best_epoch"]
-        self.model_ = self._build_model(state["n_features"])
-        self.model_.load_state_dict(tensors)
+            self = cls(**state["params"])
+            self.quantiles_, self.season_, self.lookback_ = state["quantiles"], state["season"], state["lookback"]
+            self.scaler_ = Scaler.from_dict(state["scaler"])
+            self.target_name_, self.feature_names_ = state["target_name"], state["feature_names"]
+            self.train_target_ = np.asarray(state["train_target"], dtype=float)
+            self.best_epoch_ = state["best_epoch"]
+            self.model_ = self._build_model(state["n_features"])
+            self.model_.load_state_dict(tensors)
+        except (KeyError, TypeError, ValueError, RuntimeError):  # RuntimeError: weights that do not fit the settings
+            raise unreadable(directory, "forecaster") from None
         self.model_.eval()
         self.series_ = _series_from_tail(state["tail"], self.target_name_, self.feature_names_, directory)
         return self
@@ -286,9 +276,3 @@ def _series_from_tail(tail: dict, target_name: str, feature_names: list[str], di
                         name=tail["time_name"])  # fmt: skip
     return Series(target=values[:, 0], covariates=values[:, 1:], target_name=target_name, feature_names=feature_names,
                   time=time, freq=tail["freq"], gaps=[], path=str(directory))  # fmt: skip
-
-
-def _safetensors_bytes(tensors: dict) -> bytes:
-    from safetensors.torch import save
-
-    return save(tensors)

@@ -14,25 +14,23 @@ the test part beside a unigram model scored on the very same tokens.
 from __future__ import annotations
 
 import inspect
-import json
 import math
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from ..data.corpus import Corpus, CorpusSplit, join_tokens, read_corpus, split_corpus, tokenize_documents, unit
 from ..data.text import Vocabulary, check_level
 from ..errors import ConfigError, DataError
-from ..fileio import atomic_write
 from ..nn import LSTM
+from ..rundir import load_model, save_model, unreadable
 from ..train import TrainConfig, evaluate_loss, fit, seed_everything
 
-MODEL_FILE, STATE_FILE = "model.safetensors", "lm.json"
+STATE_FILE = "lm.json"  # beside model.safetensors: what predicting needs besides the weights
 PAD_ID, UNK_ID = 0, 1  # as `Vocabulary` numbers them
 VARIANTS = ("vanilla", "peephole", "cifg", "layernorm")
 EVAL_CHUNKS = 8  # evaluation streams hold at least this many bptt chunks each
@@ -408,30 +406,19 @@ class LanguageModel:
 
     # ---- save and load --------------------------------------------------------------------------
     def save(self, directory: Union[str, Path]) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.contiguous() for k, v in self.model_.state_dict().items()}
+        tensors = dict(self.model_.state_dict())
         if self.model_.tied:  # safetensors stores no shared tensors: the output layer's weight is the embedding's
             del tensors["decoder.weight"]
-        atomic_write(directory / MODEL_FILE, lambda f: f.write(_safetensors_bytes(tensors)))
         state = {
             "params": self.get_params(), "vocab": self.vocab_.to_dict(), "embedding": self.embedding_,
             "unigram_counts": self.unigram_counts_.tolist(), "tokens": self.tokens_, "metrics": self.metrics_,
             "baselines": self.baselines_, "best_epoch": self.best_epoch_,
         }  # fmt: skip
-        atomic_write(directory / STATE_FILE, lambda f: f.write(json.dumps(state, indent=2)), mode="w")
+        save_model(directory, tensors, state, STATE_FILE)
 
     @classmethod
     def load(cls, directory: Union[str, Path]) -> "LanguageModel":
-        directory = Path(directory)
-        unreadable = f"{directory}: the saved language model is unreadable or truncated; train it again"
-        try:
-            state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
-            tensors = load_file(directory / MODEL_FILE)
-        except FileNotFoundError as error:
-            raise DataError(f"{directory}: is not a complete lm run ({Path(error.filename).name} is missing)") from None
-        except Exception:
-            raise DataError(unreadable) from None
+        state, tensors = load_model(directory, STATE_FILE, "language model")
         try:
             self = cls(**state["params"])
             self.vocab_ = Vocabulary.from_dict(state["vocab"])
@@ -443,16 +430,10 @@ class LanguageModel:
                 tensors["decoder.weight"] = tensors["embedding.weight"]
             self.model_.load_state_dict(tensors)
         except (KeyError, TypeError, ValueError, RuntimeError):  # RuntimeError: weights that do not fit the settings
-            raise DataError(unreadable) from None
+            raise unreadable(directory, "language model") from None
         self.model_.eval()
         return self
 
 
 def _size(part: slice) -> int:
     return part.stop - part.start
-
-
-def _safetensors_bytes(tensors: dict) -> bytes:
-    from safetensors.torch import save
-
-    return save(tensors)

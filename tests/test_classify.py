@@ -1,0 +1,300 @@
+"""Sequence and text classification end to end: the estimator, the run directory, the verdict and the demo data."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils.class_weight import compute_class_weight
+
+from lstmkit.data.sequences import LabelledSequences
+from lstmkit.errors import ConfigError, DataError
+from lstmkit.train.progress import Reporter
+from lstmkit.tasks.classify import SequenceClassifier
+from lstmkit.tasks.classify_run import (
+    SYMBOLS,
+    load_classify_run,
+    roc_curves,
+    temporal_order_data,
+    temporal_order_example,
+    train_classify,
+    verdict,
+)
+
+TINY = dict(hidden=12, embedding_dim=12, epochs=25, lr=1e-2, min_freq=1)
+FILLER = "the a film movie was really quite very plot acting story it".split()
+
+
+def _sentences(n: int, seed: int, extra=lambda i: []) -> pd.DataFrame:
+    """Short sentences of filler words; 'good' in the 'pos' ones, 'bad' in the 'neg' ones, anywhere."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        label = "pos" if i % 2 else "neg"
+        words = list(rng.choice(FILLER, size=rng.integers(2, 9))) + extra(i)
+        words.insert(int(rng.integers(0, len(words) + 1)), "good" if label == "pos" else "bad")
+        rows.append((" ".join(words), label))
+    return pd.DataFrame(rows, columns=["review", "label"])
+
+
+def _csv(frame: pd.DataFrame, path):
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def text_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("text")
+    return _csv(_sentences(100, 0), folder / "train.csv"), _csv(_sentences(40, 1), folder / "test.csv")
+
+
+@pytest.fixture(scope="module")
+def text_model(text_files):
+    train, test = text_files
+    return SequenceClassifier("review", test=test, **TINY).fit(train)
+
+
+def _rising_and_falling(n: int, seed: int) -> LabelledSequences:
+    """Univariate sequences of 4 to 15 steps that either rise or fall, with noise."""
+    rng = np.random.default_rng(seed)
+    sequences, labels = [], []
+    for i in range(n):
+        steps = np.cumsum(rng.uniform(0.2, 1.0, int(rng.integers(4, 16))))
+        sign = 1 if i % 2 else -1
+        sequences.append((sign * steps + rng.normal(0, 0.1, len(steps)))[:, None].astype(np.float32))
+        labels.append("up" if sign > 0 else "down")
+    return LabelledSequences(sequences, labels, f"rising-or-falling({n}, {seed})", "numeric")
+
+
+# ---- learning --------------------------------------------------------------------------------------------
+
+
+def test_text_toy_problem_is_learned_perfectly(text_model):
+    assert text_model.metrics_["accuracy"] == 1.0
+    assert text_model.baselines_["majority_class"]["accuracy"] == 0.5
+    assert list(text_model.predict(["it was a good film", "a bad plot"])["label"]) == ["pos", "neg"]
+
+
+def test_numeric_toy_problem_is_learned_perfectly():
+    model = SequenceClassifier(hidden=12, epochs=12, lr=1e-2).fit(_rising_and_falling(120, 0))
+    assert model.metrics_["accuracy"] == 1.0 and model.kind_ == "numeric" and model.classes_ == ["down", "up"]
+    assert model.evaluate(_rising_and_falling(40, 1))["test"]["accuracy"] == 1.0
+
+
+def test_padding_does_not_change_a_prediction(text_model):
+    short = "good"
+    alone = text_model.predict_proba([short])
+    padded = text_model.predict_proba([short, "the film was really quite a very good film", "bad " * 30])
+    np.testing.assert_allclose(padded[0], alone[0], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_padding_does_not_change_a_prediction_with_any_pooling(pooling):
+    model = SequenceClassifier(pooling=pooling, bidirectional=True, hidden=6, epochs=1).fit(_rising_and_falling(40, 0))
+    short, long = np.array([1.0, 2.0]), np.arange(20.0)
+    np.testing.assert_allclose(model.predict_proba([short, long])[0], model.predict_proba([short])[0], rtol=0, atol=1e-6)
+
+
+def test_vocabulary_comes_from_the_training_part_only(tmp_path):
+    frame = _sentences(60, 0, extra=lambda i: [f"w{i}"])  # a word of its own in every row
+    model = SequenceClassifier("review", **{**TINY, "epochs": 1}).fit(_csv(frame, tmp_path / "d.csv"))
+    own = {f"w{i}": part for part, rows in model.split_.items() for i in rows}
+    assert {word for word, part in own.items() if part == "train"} <= set(model.vocab_.tokens)
+    assert not {word for word, part in own.items() if part != "train"} & set(model.vocab_.tokens)
+
+
+def test_split_is_stratified_70_15_15():
+    model = SequenceClassifier(hidden=4, epochs=1).fit(_rising_and_falling(100, 0))
+    sizes = {part: len(rows) for part, rows in model.split_.items()}
+    assert sizes == {"train": 70, "val": 15, "test": 15}
+    assert sorted(np.concatenate(list(model.split_.values()))) == list(range(100))
+    labels = np.array(_rising_and_falling(100, 0).labels)
+    assert all(set(labels[rows]) == {"up", "down"} for rows in model.split_.values())
+
+
+def test_balanced_class_weights_are_scikit_learns():
+    data = _rising_and_falling(90, 0)
+    keep = [i for i, label in enumerate(data.labels) if label == "up" or i % 3 == 0]  # fewer 'down'
+    model = SequenceClassifier(class_weights="balanced", hidden=4, epochs=1).fit(data.subset(keep))
+    y_train = [model.classes_.index(data.subset(keep).labels[i]) for i in model.split_["train"]]
+    np.testing.assert_allclose(model.class_weights_, compute_class_weight("balanced", classes=np.arange(2), y=y_train))
+    assert model.class_weights_[0] > model.class_weights_[1]  # the rarer 'down' weighs more
+
+
+def test_same_seed_repeats_the_run():
+    first = SequenceClassifier(hidden=6, epochs=2).fit(_rising_and_falling(60, 0))
+    second = SequenceClassifier(hidden=6, epochs=2).fit(_rising_and_falling(60, 0))
+    assert first.history_[-1]["train_loss"] == second.history_[-1]["train_loss"] and first.metrics_ == second.metrics_
+
+
+# ---- predict, evaluate, save and load --------------------------------------------------------------------
+
+
+def test_predict_gives_the_label_and_a_probability_per_class(text_model, text_files):
+    frame = text_model.predict(text_files[1])
+    assert list(frame.columns) == ["label", "p_neg", "p_pos"] and len(frame) == 40
+    np.testing.assert_allclose(frame[["p_neg", "p_pos"]].sum(axis=1), 1.0)
+    assert list(frame["label"]) == list(pd.read_csv(text_files[1])["label"])
+
+
+def test_predict_needs_no_label_column(text_model, tmp_path):
+    path = _csv(pd.DataFrame({"review": ["good good", "bad"]}), tmp_path / "new.csv")
+    assert list(text_model.predict(path)["label"]) == ["pos", "neg"]
+
+
+def test_unseen_labels_at_evaluation_are_an_error(text_model, tmp_path):
+    frame = pd.DataFrame({"review": ["good", "bad", "meh", "so so"], "label": ["pos", "neg", "y", "x"]})
+    path = _csv(frame, tmp_path / "new.csv")
+    with pytest.raises(DataError) as caught:
+        text_model.evaluate(path)
+    assert str(caught.value) == f"{path}: labels never seen in training: 'x', 'y' (training had 'neg', 'pos')"
+
+
+def test_unseen_labels_in_a_test_file_stop_training_before_it_starts(text_files, tmp_path):
+    test = _csv(pd.DataFrame({"review": ["good", "meh"], "label": ["pos", "meh"]}), tmp_path / "test.csv")
+    with pytest.raises(DataError, match="labels never seen in training: 'meh'"):
+        SequenceClassifier("review", test=test, epochs=10**6).fit(text_files[0])
+
+
+def test_save_and_load_give_identical_probabilities(text_model, text_files, tmp_path):
+    text_model.save(tmp_path / "model")
+    loaded = SequenceClassifier.load(tmp_path / "model")
+    np.testing.assert_array_equal(loaded.predict_proba(text_files[1]), text_model.predict_proba(text_files[1]))
+    assert loaded.get_params() == text_model.get_params() and loaded.vocab_.tokens == text_model.vocab_.tokens
+
+
+def test_numeric_save_and_load_keep_the_scaler(tmp_path):
+    model = SequenceClassifier(hidden=4, epochs=1).fit(_rising_and_falling(40, 0))
+    model.save(tmp_path / "m")
+    loaded = SequenceClassifier.load(tmp_path / "m")
+    data = _rising_and_falling(10, 3)
+    np.testing.assert_array_equal(loaded.predict_proba(data), model.predict_proba(data))
+    np.testing.assert_array_equal(loaded.scaler_.mean_, model.scaler_.mean_)
+
+
+def test_loading_a_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match="is not a complete run of a classifier \\(classifier.json is missing\\); train it again"):
+        SequenceClassifier.load(tmp_path)
+
+
+# ---- settings and data problems --------------------------------------------------------------------------
+
+
+def test_a_class_too_rare_to_split_is_an_error():
+    data = _rising_and_falling(20, 0)
+    data.labels[0] = "flat"
+    with pytest.raises(DataError) as caught:
+        SequenceClassifier(epochs=1).fit(data)
+    assert str(caught.value) == (f"{data.path}: class 'flat' has only 1 sequence; the stratified split into training, "
+                                 "validation and test parts needs at least 3 of each class")  # fmt: skip
+
+
+def test_bad_settings_are_config_errors():
+    data = _rising_and_falling(20, 0)
+    with pytest.raises(ConfigError, match="--pooling must be last, mean or max, got 'sum'"):
+        SequenceClassifier(pooling="sum").fit(data)
+    with pytest.raises(ConfigError, match="--test-frac is 0 and no test file was given"):
+        SequenceClassifier(test_frac=0).fit(data)
+
+
+# ---- the run directory and the verdict -------------------------------------------------------------------
+
+
+def test_train_classify_writes_the_run_directory(text_files, tmp_path):
+    out = tmp_path / "run"
+    metrics = train_classify(SequenceClassifier("review", **{**TINY, "epochs": 3}), text_files[0], out, test=text_files[1])
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["config.json", "model.safetensors", "classifier.json", "checkpoint.pt", "history.csv", "metrics.json", "report.html"]
+    )
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(metrics)) and saved["task"] == "classify"
+    assert {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix", "log_loss", "per_class"} <= set(saved["test"])
+    assert saved["baselines"]["majority_class"]["accuracy"] == 0.5 and saved["test_sequences"] == 40
+    assert np.sum(saved["test"]["confusion_matrix"]) == 40
+    config = json.loads((out / "config.json").read_text())
+    assert config["task"] == "classify" and config["settings"]["test"] == str(text_files[1])
+    assert config["resolved"]["classes"] == ["neg", "pos"] and config["resolved"]["vocab_size"] > 10
+    report = (out / "report.html").read_text()
+    assert "majority class" in report and "Confusion matrix" in report and "ROC curve" in report
+    loaded = load_classify_run(out)
+    np.testing.assert_array_equal(loaded.predict_proba(text_files[1]), SequenceClassifier.load(out).predict_proba(text_files[1]))
+
+
+class Interrupt(Reporter):
+    def epoch(self, row):
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt
+
+
+def test_resume_after_an_interruption_equals_an_uninterrupted_run(text_files, tmp_path):
+    def small():
+        return SequenceClassifier("review", **{**TINY, "epochs": 4})
+
+    expected = train_classify(small(), text_files[0], tmp_path / "whole", test=text_files[1])
+    with pytest.raises(KeyboardInterrupt):
+        train_classify(small(), text_files[0], tmp_path / "cut", test=text_files[1], reporter=Interrupt())
+    assert (tmp_path / "cut" / ".incomplete" / "checkpoint.pt").exists()
+    assert train_classify(small(), text_files[0], tmp_path / "cut", test=text_files[1], resume=True) == expected
+
+
+def _ts(path, n: int, seed: int):
+    """Rising and falling series of unequal lengths in the UCR/UEA .ts format."""
+    data = _rising_and_falling(n, seed)
+    lines = ["@problemName UpDown", "@timeStamps false", "@univariate true", "@equalLength false",
+             "@classLabel true up down", "@data"]  # fmt: skip
+    lines += [",".join(f"{v:.3f}" for v in x[:, 0]) + ":" + label for x, label in zip(data.sequences, data.labels)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_ucr_style_train_and_test_files(tmp_path):
+    train, test = _ts(tmp_path / "UpDown_TRAIN.ts", 80, 0), _ts(tmp_path / "UpDown_TEST.ts", 30, 1)
+    metrics = train_classify(SequenceClassifier(hidden=12, epochs=12, lr=1e-2), train, tmp_path / "run", test=test)
+    assert metrics["test"]["accuracy"] == 1.0 and metrics["test_sequences"] == 30
+    assert metrics["train_sequences"] + metrics["val_sequences"] == 80  # the whole TRAIN file, nothing held out
+
+
+def _metrics(accuracy, f1, majority_accuracy, majority_f1):
+    return {"test": {"accuracy": accuracy, "f1": f1},
+            "baselines": {"majority_class": {"accuracy": majority_accuracy, "f1": majority_f1}}}  # fmt: skip
+
+
+def test_verdict_says_plainly_when_the_majority_class_is_as_good():
+    text, good = verdict(_metrics(0.80, 0.44, 0.80, 0.44))
+    assert not good and text.startswith("The model does NOT beat the majority class on accuracy 0.800 against 0.800")
+    text, good = verdict(_metrics(0.81, 0.40, 0.80, 0.44))
+    assert not good and "does NOT beat the majority class on macro F1 0.400 against 0.440" in text
+    text, good = verdict(_metrics(0.95, 0.94, 0.50, 0.33))
+    assert good and text == "The model beats the majority class on accuracy 0.950 against 0.500 and on macro F1 0.940 against 0.330."
+
+
+def test_roc_curves_one_per_class_or_one_for_binary():
+    y = np.array([0, 1, 2, 0, 1, 2])
+    proba = np.eye(3)[[0, 1, 2, 1, 1, 2]] * 0.7 + 0.1
+    curves = roc_curves(y, proba, ["a", "b", "c"])
+    assert list(curves) == ["a against the rest", "b against the rest", "c against the rest"]
+    assert curves["c against the rest"][2] == 1.0
+    assert list(roc_curves(np.array([0, 1]), np.array([[0.8, 0.2], [0.3, 0.7]]), ["n", "p"])) == ["p against n"]
+
+
+# ---- the temporal-order demo data ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("relevant", [("X", "X"), ("X", "Y"), ("Y", "X"), ("Y", "Y")])
+def test_temporal_order_class_is_the_order_of_hand_placed_symbols(relevant):
+    symbols, label = temporal_order_example(np.random.default_rng(0), length=100, positions=(12, 55), relevant=relevant)
+    assert label == "".join(relevant) and symbols[12] == relevant[0] and symbols[55] == relevant[1]
+    assert len(symbols) == 100 and symbols[0] == "E" and symbols[-1] == "B"
+    assert set(symbols[1:12] + symbols[13:55] + symbols[56:99]) <= set("abcd")
+
+
+def test_temporal_order_data_is_one_hot_and_labelled_by_its_symbols():
+    data = temporal_order_data(50, seed=3)
+    assert data.kind == "numeric" and data.n_features == len(SYMBOLS) and set(data.labels) <= {"XX", "XY", "YX", "YY"}
+    for x, label in zip(data.sequences, data.labels):
+        assert 100 <= len(x) <= 110 and (x.sum(axis=1) == 1).all()
+        symbols = "".join(SYMBOLS[i] for i in x.argmax(axis=1))
+        positions = [t for t, s in enumerate(symbols) if s in "XY"]
+        assert len(positions) == 2 and 10 <= positions[0] <= 20 and 50 <= positions[1] <= 60
+        assert "".join(symbols[t] for t in positions) == label
+    assert temporal_order_data(50, seed=3).labels == data.labels  # the seed repeats it

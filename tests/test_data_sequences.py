@@ -1,0 +1,265 @@
+"""Reading labelled sequences for classification (CSV, .npz, .ts) and batching them by length."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from lstmkit.data.sequences import BucketedBatches, check_classes, class_order, read_sequences
+from lstmkit.errors import DataError
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _error(path, **kwargs) -> str:
+    with pytest.raises(DataError) as caught:
+        check_classes(read_sequences(path, **kwargs))
+    return str(caught.value)
+
+
+# ---- CSV ---------------------------------------------------------------------------------------------
+
+
+def test_text_csv_reads_texts_and_labels(tmp_path):
+    path = _write(tmp_path, "reviews.csv", "review,sentiment\nA good film.,pos\n\"Bad, truly bad\",neg\n")
+    data = read_sequences(path, text_col="review", label_col="sentiment")
+    assert data.kind == "text" and data.sequences == ["A good film.", "Bad, truly bad"]
+    assert data.labels == ["pos", "neg"] and check_classes(data) == ["neg", "pos"]
+
+
+def test_text_csv_misspelled_column_suggests_the_closest(tmp_path):
+    path = _write(tmp_path, "reviews.csv", "review,label\nfine,pos\nawful,neg\n")
+    assert _error(path, text_col="reveiw") == f"{path}: no column 'reveiw'; did you mean 'review'? Columns: review, label"
+
+
+def test_wide_csv_rows_are_sequences_and_empty_trailing_cells_shorten_them(tmp_path):
+    path = _write(tmp_path, "wide.csv", "id,t1,t2,t3,label\nx,1,2,3,a\ny,4,5,,b\nz,6,,,a\n")
+    data = read_sequences(path)
+    assert data.kind == "numeric" and data.n_features == 1 and data.labels == ["a", "b", "a"]
+    assert list(data.lengths) == [3, 2, 1]  # the text column 'id' is not a step
+    np.testing.assert_array_equal(data.sequences[1], np.array([[4], [5]], dtype=np.float32))
+
+
+def test_wide_csv_empty_cell_inside_a_sequence_is_an_error(tmp_path):
+    path = _write(tmp_path, "wide.csv", "t1,t2,t3,label\n1,2,3,a\n4,,6,b\n")
+    assert _error(path) == (f"{path}: row 3 has an empty cell in column 't2' before the end of its sequence; "
+                            "only trailing cells may be empty (a shorter sequence)")  # fmt: skip
+
+
+def test_wide_csv_non_numeric_cell_names_row_and_column(tmp_path):
+    path = _write(tmp_path, "wide.csv", "t1,t2,label\n1,2,a\n4,five,b\n")
+    assert _error(path) == f"{path}: column 't2' has a non-numeric value 'five' at row 3"
+
+
+def test_single_class_is_an_error(tmp_path):
+    path = _write(tmp_path, "one.csv", "text,label\ngood,pos\nfine,pos\n")
+    assert _error(path, text_col="text") == (
+        f"{path}: column 'label' has a single class ('pos'); classification needs at least two"
+    )
+
+
+def test_empty_file_is_an_error(tmp_path):
+    path = _write(tmp_path, "empty.csv", "")
+    assert _error(path, text_col="text") == f"{path}: the file is empty, expected a header row and data rows"
+
+
+def test_binary_file_is_an_error(tmp_path):
+    path = tmp_path / "blob.csv"
+    path.write_bytes(b"\x89PNG\x00\x01\x02binary")
+    assert _error(path) == f"{path}: looks like a binary file, expected a CSV text file"
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".txt"])
+def test_other_extensions_are_refused(tmp_path, suffix):
+    path = _write(tmp_path, "data" + suffix, "a\tb\n")
+    message = _error(path)
+    assert message.startswith(f"{path}: '{suffix}' files are not read by lstmkit classify")
+    assert message.endswith("use .csv (a text column or one numeric sequence a row), .npz (arrays X and y) or .ts (UCR/UEA)")
+
+
+def test_labels_sort_as_numbers_when_they_are_numbers():
+    assert class_order(["10", "2", "1", "2"]) == ["1", "2", "10"]
+    assert class_order(["b", "a", "10"]) == ["10", "a", "b"]
+
+
+# ---- .npz ---------------------------------------------------------------------------------------------
+
+
+def test_npz_three_dimensional_X_with_trailing_nan_steps(tmp_path):
+    X = np.arange(24, dtype=float).reshape(3, 4, 2)
+    X[1, 2:] = np.nan  # sequence 1 has 2 steps
+    np.savez(tmp_path / "d.npz", X=X, y=np.array([0, 1, 0]))
+    data = read_sequences(tmp_path / "d.npz")
+    assert data.n_features == 2 and list(data.lengths) == [4, 2, 4] and data.labels == ["0", "1", "0"]
+    np.testing.assert_array_equal(data.sequences[1], X[1, :2].astype(np.float32))
+
+
+def test_npz_two_dimensional_X_is_univariate(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.ones((5, 7)), y=np.array(["a", "b", "a", "b", "a"]))
+    data = read_sequences(tmp_path / "d.npz")
+    assert data.n_features == 1 and list(data.lengths) == [7] * 5 and data.labels[1] == "b"
+
+
+def test_npz_X_and_y_lengths_must_match(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.zeros((100, 5, 1)), y=np.zeros(99))
+    assert _error(path) == f"{path}: X has 100 sequences but y has 99 labels"
+
+
+def test_npz_missing_array_is_named(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.zeros((4, 5)), labels=np.zeros(4))
+    assert _error(path) == f"{path}: has no array 'y' (the class labels); expected X (N, T, F) or (N, T) and y (N,), found X, labels"
+
+
+def test_npz_nan_inside_a_sequence_is_an_error(tmp_path):
+    path = tmp_path / "d.npz"
+    X = np.ones((3, 5))
+    X[2, 1] = np.nan
+    np.savez(path, X=X, y=np.array([0, 1, 1]))
+    assert _error(path) == (f"{path}: X[2, 1] is NaN before the end of sequence 2 (its last value is at step 4); "
+                            "only trailing steps may be NaN (a shorter sequence)")  # fmt: skip
+
+
+def test_npz_empty_and_non_npz_files_are_errors(tmp_path):
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    assert _error(empty) == f"{empty}: the file is empty, expected an .npz archive holding X and y"
+    text = _write(tmp_path, "text.npz", "X,y\n1,2\n")
+    assert _error(text).startswith(f"{text}: cannot be read as an .npz archive")
+
+
+# ---- .ts ----------------------------------------------------------------------------------------------
+
+UNIVARIATE = """# a comment line
+@problemName Toy
+@timeStamps false
+@missing false
+@univariate true
+@equalLength true
+@seriesLength 4
+@classLabel true 1 2
+@data
+1.0,2.0,3.0,4.0:1
+-1,-2,-3,-4e0:2
+"""
+
+MULTIVARIATE_UNEQUAL = """@problemName Multi
+@timeStamps false
+@missing true
+@univariate false
+@dimensions 2
+@equalLength false
+@classLabel true up down
+@data
+1,2,3:10,20,30:up
+4,5,?:40,50,?:down
+7:70:up
+"""
+
+
+def test_ts_univariate_equal_length(tmp_path):
+    data = read_sequences(_write(tmp_path, "toy.ts", UNIVARIATE))
+    assert data.kind == "numeric" and data.n_features == 1 and data.labels == ["1", "2"]
+    np.testing.assert_array_equal(data.sequences[1][:, 0], [-1, -2, -3, -4])
+    assert data.declared_labels == ["1", "2"]
+
+
+def test_ts_multivariate_unequal_length(tmp_path):
+    data = read_sequences(_write(tmp_path, "multi.ts", MULTIVARIATE_UNEQUAL))
+    assert data.n_features == 2 and list(data.lengths) == [3, 2, 1] and data.labels == ["up", "down", "up"]
+    np.testing.assert_array_equal(data.sequences[0], [[1, 10], [2, 20], [3, 30]])
+    np.testing.assert_array_equal(data.sequences[1], [[4, 40], [5, 50]])  # the trailing '?' are cut off
+
+
+def test_ts_unknown_header_names_the_line(tmp_path):
+    path = _write(tmp_path, "bad.ts", "@problemName Toy\n@univariate true\n@foo bar\n@classLabel true a b\n@data\n1,2:a\n")
+    assert _error(path) == f"{path}: line 3: unknown header '@foo'"
+
+
+def test_ts_without_data_line_is_an_error(tmp_path):
+    path = _write(tmp_path, "bad.ts", "@problemName Toy\n@classLabel true a b\n")
+    assert _error(path) == (f"{path}: has no @data line; a .ts file has its header (@problemName, @classLabel, ...), "
+                            "then @data, then one series a line")  # fmt: skip
+
+
+def test_ts_without_class_labels_cannot_train(tmp_path):
+    path = _write(tmp_path, "bad.ts", "@problemName Toy\n@classLabel false\n@data\n1,2,3\n")
+    assert _error(path) == f"{path}: has no class labels (@classLabel false); lstmkit classify needs labelled data"
+    assert read_sequences(path, labelled=False).labels is None  # predicting needs no labels
+
+
+def test_ts_wrong_number_of_dimensions_names_the_line(tmp_path):
+    lines = "@problemName Toy\n@classLabel true a b\n@data\n" + "1,2:3,4:5,6:a\n" * 8 + "1,2:3,4:b\n"
+    path = _write(tmp_path, "bad.ts", lines)
+    assert _error(path) == f"{path}: line 12 has 2 dimensions, the first data line had 3"
+
+
+def test_ts_label_must_be_declared(tmp_path):
+    path = _write(tmp_path, "bad.ts", "@classLabel true a b\n@data\n1,2:a\n3,4:c\n")
+    assert _error(path) == f"{path}: line 4: class label 'c' is not one of the @classLabel labels (a, b)"
+
+
+def test_ts_non_numeric_value_names_line_and_dimension(tmp_path):
+    path = _write(tmp_path, "bad.ts", "@classLabel true a b\n@data\n1,2:3,4:a\n1,2:3,x:b\n")
+    assert _error(path) == f"{path}: line 4, dimension 2: value 2 'x' is not a number (missing values are written '?')"
+
+
+def test_ts_binary_file_is_said_to_be_no_ts_file(tmp_path):
+    path = tmp_path / "blob.ts"
+    path.write_bytes(b"\x00\x01\x02\x03")
+    assert _error(path) == f"{path}: looks like a binary file, expected a .ts text file"
+
+
+# ---- bucketed batches ---------------------------------------------------------------------------------
+
+LENGTHS = [5, 1, 9, 3, 3, 7, 2, 8, 4, 6, 5, 2, 9, 1]
+
+
+def _batches(batch_size=3):
+    sequences = [torch.full((n,), i + 1) for i, n in enumerate(LENGTHS)]  # item i holds the value i + 1
+    return BucketedBatches(sequences, torch.arange(len(LENGTHS)), batch_size, bucket_batches=2)
+
+
+def test_batches_pad_only_to_their_own_longest_sequence():
+    batches = _batches()
+    for (x, lengths, targets), weight in batches.epoch(torch.Generator().manual_seed(0)):
+        assert x.shape == (weight, int(lengths.max()))
+        for row, length, item in zip(x, lengths, targets):
+            assert (row[:length] == item + 1).all() and (row[length:] == 0).all()
+            assert length == LENGTHS[item]
+
+
+@pytest.mark.parametrize("generator", [None, torch.Generator().manual_seed(1)])
+def test_every_item_is_in_exactly_one_batch_an_epoch(generator):
+    batches = _batches()
+    seen = [int(t) for (_, _, targets), _ in batches.epoch(generator) for t in targets]
+    assert sorted(seen) == list(range(len(LENGTHS))) and len(list(batches.epoch(None))) == batches.num_batches() == 5
+
+
+def test_evaluation_batches_go_in_order_of_length_and_training_ones_are_shuffled():
+    batches = _batches()
+    in_order = [lengths.tolist() for (_, lengths, _), _ in batches.epoch(None)]
+    assert sum(in_order, []) == sorted(LENGTHS)
+    generator = torch.Generator().manual_seed(0)
+    epochs = [[targets.tolist() for (_, _, targets), _ in batches.epoch(generator)] for _ in range(3)]
+    assert epochs[0] != epochs[1] != epochs[2]  # a new order each epoch ...
+    again = torch.Generator().manual_seed(0)
+    assert [targets.tolist() for (_, _, targets), _ in batches.epoch(again)] == epochs[0]  # ... repeatable by seed
+
+
+def test_equal_lengths_mix_freely_across_epochs():
+    batches = BucketedBatches([torch.zeros(4)] * 12, torch.arange(12), 3, bucket_batches=1)
+    generator = torch.Generator().manual_seed(0)
+    partners = {frozenset(t.tolist()) for _ in range(5) for (_, _, t), _ in batches.epoch(generator)}
+    assert len(partners) > 4  # not the same four fixed groups every epoch
+
+
+def test_batch_size_must_be_positive():
+    with pytest.raises(Exception, match=re.escape("--batch-size must be at least 1, got 0")):
+        BucketedBatches([torch.zeros(2)], None, 0)
