@@ -4,7 +4,7 @@ from ._version import __version__
 from .errors import ConfigError, DataError, LstmkitError, ShapeError, TrainingError
 from .nn import LSTM, GateTrace, LSTMCell
 
-__all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "Forecaster", "LanguageModel", "AnomalyDetector",
+__all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "Forecaster", "SequenceClassifier", "LanguageModel", "AnomalyDetector",
            "LstmkitError", "ShapeError", "ConfigError", "DataError", "TrainingError"]  # fmt: skip
 
 
@@ -14,6 +14,10 @@ def __getattr__(name: str):
         from .tasks.forecast import Forecaster
 
         return Forecaster
+    if name == "SequenceClassifier":
+        from .tasks.classify import SequenceClassifier
+
+        return SequenceClassifier
     if name == "AnomalyDetector":
         from .tasks.anomaly import AnomalyDetector
 
