@@ -82,3 +82,71 @@ def test_anomaly_round_trip_flags_injected_spikes(tmp_path, capsys):
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert code == 0 and list(scores.columns[-2:]) == ["score", "flag"]
     assert scores.loc[[350, 370, 390], "flag"].tolist() == [1, 1, 1]
+
+
+@pytest.fixture
+def reviews(tmp_path):
+    """A separable text problem: the label is whether the review says 'good' or 'bad'."""
+    rng = np.random.default_rng(0)
+    filler = ["the", "film", "was", "quite", "really", "plot", "actors", "and", "music"]
+    rows = []
+    for i in range(160):
+        label = "pos" if i % 2 else "neg"
+        words = list(rng.choice(filler, size=6)) + ["good" if label == "pos" else "bad"]
+        rng.shuffle(words)
+        rows.append({"text": " ".join(words), "sentiment": label})
+    path = tmp_path / "reviews.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_text_classification_round_trip(reviews, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, _ = _run(capsys, "train", "classify", "--data", reviews, "--text-col", "text", "--label-col", "sentiment",
+                           "--out", out, "--hidden", "16", "--epochs", "15", "--quiet", "--json")  # fmt: skip
+    metrics = json.loads(stdout)
+    assert code == 0 and metrics["task"] == "classify" and metrics["test"]["accuracy"] == 1.0
+    assert "majority_class" in metrics["baselines"]
+    code, _, _ = _run(capsys, "predict", out, "--data", reviews, "--output", tmp_path / "labels.csv")
+    labels = pd.read_csv(tmp_path / "labels.csv")
+    assert code == 0 and list(labels.columns) == ["label", "p_neg", "p_pos"]
+    assert np.allclose(labels[["p_neg", "p_pos"]].sum(axis=1), 1.0)
+
+
+def test_labels_never_seen_in_training_are_refused_at_evaluation(reviews, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "classify", "--data", str(reviews), "--text-col", "text", "--label-col", "sentiment",
+                 "--out", str(out), "--hidden", "8", "--epochs", "1", "--quiet"]) == 0  # fmt: skip
+    capsys.readouterr()
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"text": ["good film", "odd film"], "sentiment": ["pos", "meh"]}).to_csv(other, index=False)
+    code, _, err = _run(capsys, "evaluate", out, "--data", other)
+    assert code == 2 and "labels never seen in training: 'meh'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_single_class_is_refused(tmp_path, capsys):
+    path = tmp_path / "one.csv"
+    pd.DataFrame({"text": ["a b", "c d", "e f"], "label": ["x", "x", "x"]}).to_csv(path, index=False)
+    code, _, err = _run(capsys, "train", "classify", "--data", path, "--text-col", "text", "--out", tmp_path / "run")
+    assert code == 2 and "has a single class ('x'); classification needs at least two" in err
+
+
+TS_HEADER = "@problemName toy\n@univariate false\n@equalLength true\n@classLabel true a b\n@data\n"
+BAD_SEQUENCE_FILES = {
+    "ts unknown header": ("data.ts", "@problemName toy\n@foo bar\n@classLabel true a b\n@data\n1,2:3,4:a\n", "line 2: unknown header '@foo'"),
+    "ts wrong dimensions": ("data.ts", TS_HEADER + "1,2:3,4:a\n1,2:3,4:5,6:b\n", "line 7 has 3 dimensions, the first data line had 2"),
+    "npz length mismatch": ("data.npz", None, "X has 4 sequences but y has 3 labels"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SEQUENCE_FILES))
+def test_bad_sequence_file_is_one_line_and_exit_code_2(case, tmp_path, capsys):
+    name, content, message = BAD_SEQUENCE_FILES[case]
+    path = tmp_path / name
+    if content is None:
+        np.savez(path, X=np.zeros((4, 5, 1)), y=np.array([0, 1, 0]))
+    else:
+        path.write_text(content)
+    code, _, err = _run(capsys, "train", "classify", "--data", path, "--out", tmp_path / "run")
+    assert code == 2 and message in err, err
+    assert err.startswith(f"lstmkit: error: {path}") and len(err.strip().splitlines()) == 1
