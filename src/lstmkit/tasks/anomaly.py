@@ -71,7 +71,6 @@ demo's dense cluster of anomalies a little) the demo (`lstmkit demo anomaly`, se
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -82,14 +81,23 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sklearn import metrics as skm
 from torch import Tensor, nn
 
-from ..data import (Scaler, Series, find_column, make_windows, min_series_length, read_csv_table, read_series_csv,
-                    split_by_time)
+from ..data import (
+    Scaler,
+    Series,
+    find_column,
+    make_windows,
+    min_series_length,
+    read_csv_table,
+    read_series_csv,
+    split_by_time,
+)
 from ..data.series import MISSING_TOKENS, parse_numbers
 from ..errors import ConfigError, DataError
 from ..metrics import detect_season
 from ..nn import LSTM
 from ..rundir import load_model, save_model, unreadable
-from ..train import TrainConfig, fit, seed_everything
+from ..train import fit, seed_everything
+from .estimator import Estimator
 
 STATE_FILE = "anomaly.json"  # beside model.safetensors: what predicting needs besides the weights
 SIGMAS = 4.0  # the threshold rule: median + SIGMAS * 1.4826 * MAD of the validation scores
@@ -274,7 +282,7 @@ def anomaly_metrics(labels, scores, flags) -> dict[str, Optional[float]]:
 # The estimator
 
 
-class AnomalyDetector:
+class AnomalyDetector(Estimator):
     """Score every step of a series by how far an LSTM's one-step prediction misses it; flag the steps
     above a threshold chosen on validation data.
 
@@ -319,17 +327,6 @@ class AnomalyDetector:
         self.device, self.precision = device, precision
 
     # ---- settings ----------------------------------------------------------------------------------
-    def get_params(self) -> dict:
-        """Every constructor argument as stored, as scikit-learn's estimators report them."""
-        return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
-
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(
-            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,
-            patience=self.patience, max_time=self.max_time, seed=self.seed, device=self.device,
-            precision=self.precision,
-        ).validate()  # fmt: skip
-
     def _check_settings(self) -> None:
         lookback = self.lookback
         if lookback is not None and (isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1):

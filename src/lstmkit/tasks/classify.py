@@ -10,7 +10,6 @@ majority class of the training part, scored on the very same test items.
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Optional, Union
 
@@ -22,14 +21,22 @@ from sklearn.utils.class_weight import compute_class_weight
 from torch import Tensor, nn
 
 from ..baselines import majority_class_proba
-from ..data.sequences import BucketedBatches, LabelledSequences, check_classes, class_order, quote_labels, read_sequences
+from ..data.sequences import (
+    BucketedBatches,
+    LabelledSequences,
+    check_classes,
+    class_order,
+    quote_labels,
+    read_sequences,
+)
 from ..data.series import Scaler
 from ..data.text import Vocabulary, check_level, tokenize
 from ..errors import ConfigError, DataError
 from ..metrics import classification_metrics
 from ..nn import LSTM
 from ..rundir import load_model, save_model, unreadable
-from ..train import TrainConfig, fit, seed_everything
+from ..train import fit, seed_everything
+from .estimator import Estimator
 
 STATE_FILE = "classifier.json"  # beside model.safetensors: what predicting needs besides the weights
 POOLINGS = ("last", "mean", "max")
@@ -84,7 +91,7 @@ class ClassifierNet(nn.Module):
         return self.head(self.dropout(pooled))  # (B, K)
 
 
-class SequenceClassifier:
+class SequenceClassifier(Estimator):
     """Classify texts (a CSV text column) or numeric sequences (wide CSV, .npz, .ts) with an LSTM.
 
     Parameters are stored as given (`test` as text, so a run's settings compare equal on resume); what
@@ -157,17 +164,6 @@ class SequenceClassifier:
         self.device, self.precision = device, precision
 
     # ---- settings ----------------------------------------------------------------------------------
-    def get_params(self) -> dict:
-        """Every constructor argument as stored, as scikit-learn's estimators report them."""
-        return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
-
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(
-            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,
-            patience=self.patience, max_time=self.max_time, seed=self.seed, device=self.device,
-            precision=self.precision,
-        ).validate()  # fmt: skip
-
     def _check_settings(self, has_test_file: bool) -> None:
         check_level(self.level)
         if self.pooling not in POOLINGS:

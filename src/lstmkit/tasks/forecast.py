@@ -8,7 +8,6 @@ baselines computed on the very same windows.
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -21,14 +20,15 @@ from ..baselines import forecast_baselines
 from ..data import Scaler, Series, check_length, make_windows, read_series_csv, split_by_time, window_targets_index
 from ..errors import ConfigError, DataError
 from ..metrics import detect_season, forecast_metrics
-from ..train import TrainConfig, fit, seed_everything
 from ..rundir import load_model, save_model, unreadable
+from ..train import fit, seed_everything
+from .estimator import Estimator
 from .forecast_net import ForecastNet, pinball_loss
 
 STATE_FILE = "forecaster.json"  # beside model.safetensors: what predicting needs besides the weights
 
 
-class Forecaster:
+class Forecaster(Estimator):
     """Forecast the next `horizon` steps of `target` from the last `lookback` steps (and covariates).
 
     Parameters are stored as given; what `fit` learns ends in an underscore (`model_`, `scaler_`,
@@ -74,17 +74,6 @@ class Forecaster:
         self.device, self.precision = device, precision
 
     # ---- settings ----------------------------------------------------------------------------------
-    def get_params(self) -> dict:
-        """Every constructor argument as stored, as scikit-learn's estimators report them."""
-        return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
-
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(
-            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,
-            patience=self.patience, max_time=self.max_time, seed=self.seed, device=self.device,
-            precision=self.precision,
-        ).validate()  # fmt: skip
-
     def _check_settings(self) -> list[float]:
         if self.horizon < 1:
             raise ConfigError(f"--horizon must be at least 1, got {self.horizon}")

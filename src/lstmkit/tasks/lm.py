@@ -13,7 +13,6 @@ the test part beside a unigram model scored on the very same tokens.
 
 from __future__ import annotations
 
-import inspect
 import math
 from pathlib import Path
 from typing import Iterator, Optional, Union
@@ -29,6 +28,7 @@ from ..errors import ConfigError, DataError
 from ..nn import LSTM
 from ..rundir import load_model, save_model, unreadable
 from ..train import TrainConfig, evaluate_loss, fit, seed_everything
+from .estimator import Estimator
 
 STATE_FILE = "lm.json"  # beside model.safetensors: what predicting needs besides the weights
 PAD_ID, UNK_ID = 0, 1  # as `Vocabulary` numbers them
@@ -170,7 +170,7 @@ def unigram_loss(counts: np.ndarray, target_ids: np.ndarray) -> float:
 # The estimator
 
 
-class LanguageModel:
+class LanguageModel(Estimator):
     """A character- or word-level LSTM language model.
 
     Parameters are stored as given; what `fit` learns ends in an underscore (`vocab_`, `model_`,
@@ -218,17 +218,6 @@ class LanguageModel:
         self.device, self.precision = device, precision
 
     # ---- settings ----------------------------------------------------------------------------------
-    def get_params(self) -> dict:
-        """Every constructor argument as stored, as scikit-learn's estimators report them."""
-        return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
-
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(
-            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,
-            patience=self.patience, max_time=self.max_time, seed=self.seed, device=self.device,
-            precision=self.precision,
-        ).validate()  # fmt: skip
-
     def _check_settings(self) -> None:
         check_level(self.level)
         for name, value in (("hidden", self.hidden), ("layers", self.layers), ("bptt", self.bptt)):
