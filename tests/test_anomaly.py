@@ -10,7 +10,8 @@ import torch
 
 from lstmkit.data import split_by_time
 from lstmkit.errors import ConfigError, DataError
-from lstmkit.tasks.anomaly import AnomalyDetector, anomaly_metrics, choose_threshold, rolling_zscore
+from lstmkit.metrics import anomaly_metrics
+from lstmkit.tasks.anomaly import AnomalyDetector, choose_threshold, rolling_zscore
 from lstmkit.tasks.anomaly_run import demo_anomaly_data, load_anomaly_run, run_metrics, train_anomaly, verdict
 from lstmkit.train.progress import Reporter
 

@@ -227,3 +227,12 @@ def classification_metrics(y_true, proba, *, labels) -> dict:
         "confusion_matrix": skm.confusion_matrix(true, predicted, labels=classes).tolist(),
         "log_loss": float(skm.log_loss(true, probabilities, labels=classes)),
     }
+
+
+def anomaly_metrics(labels, scores, flags) -> dict[str, float | None]:
+    """Precision, recall and F1 of the flags, ROC AUC of the scores (None when the labels hold one class).
+    labels, flags: (N,) 0/1; scores (N,) finite."""
+    y, s, f = np.asarray(labels), np.asarray(scores, dtype=np.float64), np.asarray(flags)
+    precision, recall, f1, _ = skm.precision_recall_fscore_support(y, f, average="binary", zero_division=0)
+    auc = float(skm.roc_auc_score(y, s)) if len(np.unique(y)) == 2 else None
+    return {"precision": float(precision), "recall": float(recall), "f1": float(f1), "roc_auc": auc}

@@ -78,7 +78,6 @@ import numpy as np
 import pandas as pd
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
-from sklearn import metrics as skm
 from torch import Tensor, nn
 
 from ..data import (
@@ -93,7 +92,7 @@ from ..data import (
 )
 from ..data.series import MISSING_TOKENS, parse_numbers
 from ..errors import ConfigError, DataError
-from ..metrics import detect_season
+from ..metrics import anomaly_metrics, detect_season
 from ..nn import LSTM
 from ..rundir import load_model, save_model, unreadable
 from ..train import fit, seed_everything
@@ -267,15 +266,6 @@ def choose_threshold(validation_scores: np.ndarray, contamination: Optional[floa
     if spread <= 0:  # over half the scores are equal: fall back on the standard deviation
         spread = v.std()
     return float(median + SIGMAS * spread)
-
-
-def anomaly_metrics(labels, scores, flags) -> dict[str, Optional[float]]:
-    """Precision, recall and F1 of the flags, ROC AUC of the scores (None when the labels hold one class).
-    labels, flags: (N,) 0/1; scores (N,) finite. (Belongs beside `classification_metrics` in metrics.py.)"""
-    y, s, f = np.asarray(labels), np.asarray(scores, dtype=np.float64), np.asarray(flags)
-    precision, recall, f1, _ = skm.precision_recall_fscore_support(y, f, average="binary", zero_division=0)
-    auc = float(skm.roc_auc_score(y, s)) if len(np.unique(y)) == 2 else None
-    return {"precision": float(precision), "recall": float(recall), "f1": float(f1), "roc_auc": auc}
 
 
 # ---------------------------------------------------------------------------------------------------------
