@@ -262,3 +262,8 @@ def test_series_with_anomalies_marks_each_flagged_step():
     marked = np.concatenate([collection.get_offsets()[:, 0] for collection in series_ax.collections])
     assert sorted(marked) == [3, 3, 11, 11]  # both columns, at the flagged steps
     assert any(label.startswith("threshold") for label in score_ax.get_legend_handles_labels()[1])
+
+
+def test_code_keeps_its_whitespace_and_is_escaped():
+    page = Report("t").add_code("sample", "def f():\n    return '<x>'\n").render()
+    assert "<pre>def f():\n    return &#x27;&lt;x&gt;&#x27;\n</pre>" in page

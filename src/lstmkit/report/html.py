@@ -30,6 +30,7 @@ from ..metrics import HIGHER_IS_BETTER
 MISSING = "–"  # shown for a metric that was not computed (None or NaN)
 
 _CSS = """
+pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; white-space: pre-wrap; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
        color: #1f2328; background: #fff; margin: 0; line-height: 1.5; }
 main { max-width: 1000px; margin: 0 auto; padding: 24px 20px 48px; }
@@ -70,6 +71,10 @@ class Report:
         paragraphs = text.split("\n\n") if isinstance(text, str) else list(text)
         body = "".join(f"<p>{escape(p.strip())}</p>" for p in paragraphs if p.strip())
         return self._add(heading, body)
+
+    def add_code(self, heading: str, text: str) -> Report:
+        """Text shown exactly as it is, whitespace and line breaks kept (generated code, samples)."""
+        return self._add(heading, f"<pre>{escape(text)}</pre>")
 
     def add_verdict(self, text: str, good: bool) -> Report:
         """A prominent box saying whether the model earned its cost: green when good, amber when not."""

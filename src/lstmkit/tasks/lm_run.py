@@ -27,7 +27,6 @@ from .run import Job, load_run, train_run
 
 TASK = "lm"
 SAMPLE_TEMPERATURES = (0.5, 0.8, 1.0)
-NBSP, ZWSP = "\u00a0", "\u200b"
 
 # The demo: a character-level model on 600 kB of the standard library's sources (400k training characters).
 # Measured on 2 CPU cores shared with other work (OMP_NUM_THREADS=2): 90-100k characters a second when the
@@ -109,7 +108,7 @@ def write_lm_report(model: LanguageModel, metrics: dict, path: Path, out: Path) 
     history = pd.DataFrame(model.history_)
     report.add_figure("Perplexity per epoch", perplexity_curves(history), alt="training and validation perplexity")
     for temperature, text in sample_generations(model).items():
-        report.add_text(f"Sample generation at temperature {temperature}", _lines(text))
+        report.add_code(f"Sample generation at temperature {temperature}", text)
     report.add_figure("Loss curves", loss_curves(history), alt="training and validation loss")
     if getattr(model, "skipped_", None):
         report.add_text("Files left out (binary, empty or not UTF-8)", model.skipped_[:20])
@@ -124,13 +123,6 @@ def sample_generations(model: LanguageModel, prompt: Optional[str] = None, lengt
     length = length or (300 if model.level == "char" else 60)
     return {t: prompt + model.generate(prompt, length, temperature=t, seed=seed)
             for seed, t in enumerate(SAMPLE_TEMPERATURES)}  # fmt: skip
-
-
-def _lines(text: str) -> list[str]:
-    """A generated text as the report's paragraphs, one a line, its indentation kept so generated code
-    keeps its shape: as no-break spaces, which the page does not collapse, behind a zero-width space,
-    which stops `Report.add_text` stripping them."""
-    return [ZWSP + NBSP * (len(line) - len(line.lstrip(" "))) + line.lstrip(" ") for line in text.splitlines()]
 
 
 def _resolved(model: LanguageModel) -> dict:
