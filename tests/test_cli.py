@@ -26,6 +26,7 @@ def test_help_lists_the_commands(capsys):
     out = capsys.readouterr().out
     assert all(name in out for name in ("train", "evaluate", "predict", "demo"))
     assert main([]) == 0  # bare `lstmkit` shows the help too
+    assert main(["train"]) == 0 and "forecast" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

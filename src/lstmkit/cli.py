@@ -486,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
         result = app(args=argv or ["--help"], prog_name="lstmkit", standalone_mode=False)
     except (LstmkitError, UsageError) as error:
         message = error.format_message() if isinstance(error, UsageError) else str(error)
+        if not message.strip():  # a command group called bare: its help is already shown
+            return 0
         print(f"lstmkit: error: {message}", file=sys.stderr)
         return 2
     except (typer.Abort, KeyboardInterrupt):
