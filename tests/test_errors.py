@@ -111,7 +111,7 @@ def test_initial_state_of_the_wrong_shape():
         (dict(zoneout=1.0), "zoneout must be a number in [0, 1), got 1.0"),
         (dict(recurrent_dropout=-0.1), "recurrent_dropout must be a number in [0, 1), got -0.1"),
         (dict(num_layers=2, peephole=[True]), "peephole must be True/False or a list of 2 booleans (one per layer), got [True]"),
-        (dict(backend="fast"), "backend must be one of auto, native, reference, got 'fast'"),
+        (dict(backend="fast"), "backend must be one of auto, native, fused, reference, got 'fast'"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, message):
@@ -123,7 +123,7 @@ def test_native_backend_refuses_a_variant():
     _raises(
         ConfigError,
         "backend='native' runs plain vanilla LSTMs only, and this call uses peephole, the gate trace; "
-        "use backend='auto' (or 'reference')",
+        "use backend='auto' (or 'fused' or 'reference')",
         lambda: lstmkit.LSTM(8, 16, peephole=True, backend="native")(torch.randn(3, 2, 8), return_trace=True),
     )
 

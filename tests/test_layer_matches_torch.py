@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import lstmkit
-from lstmkit.nn.kernels import native, reference
+from lstmkit.nn.kernels import fused, native, reference
 
 T, B, I, H = 7, 3, 5, 6
 CONFIGS = list(itertools.product([1, 3], [False, True], [False, True], [0, 4], [False, True]))
@@ -112,3 +112,19 @@ def test_packed_sequence_input_matches_torch():
     out, _ = torch.nn.utils.rnn.pad_packed_sequence(packed_out)
     for got, expected in ((out, out_ref), (h, h_ref), (c, c_ref)):
         torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("kwargs", [dict(peephole=True), dict(cifg=True), dict(zoneout=0.1)])
+def test_supported_variants_run_the_fused_kernel(monkeypatch, kwargs):
+    if not fused.available():
+        pytest.skip("the fused kernel could not be built here (no C++ compiler)")
+    fused_calls = _count_calls(monkeypatch, fused, "lstm_layer")
+    reference_calls = _count_calls(monkeypatch, reference, "lstm_layer")
+    lstmkit.LSTM(I, H, bidirectional=True, **kwargs).train()(torch.randn(T, B, I), lengths=[7, 3, 5])
+    assert fused_calls == ["lstm_layer"] * 2 and reference_calls == []
+
+
+def test_layernorm_runs_the_reference_kernel(monkeypatch):
+    reference_calls = _count_calls(monkeypatch, reference, "lstm_layer")
+    lstmkit.LSTM(I, H, layernorm=True)(torch.randn(T, B, I))
+    assert reference_calls == ["lstm_layer"]

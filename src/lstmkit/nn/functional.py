@@ -5,9 +5,10 @@ runs the call:
 
 - `native` (PyTorch's fused LSTM: oneDNN on CPU, cuDNN on GPU) whenever the call is plain vanilla: no
   variant, no gate trace, no regulariser active beyond dropout between layers;
-- `reference` (`kernels/reference.py`, a loop over time) for everything else.
-
-A later fused kernel slots in here without the modules knowing.
+- `fused` (`kernels/fused.py`, lstmkit's C++ kernel with a hand-derived backward) for every other layer it
+  supports (peephole, cifg, lengths, zoneout, recurrent dropout, the trace; fp32 and fp64 on the CPU);
+- `reference` (`kernels/reference.py`, a loop over time in PyTorch ops) for the rest: the readable
+  specification, and the oracle the other kernels are tested against.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import ConfigError
-from .kernels import native, reference
+from .kernels import fused, native, reference
 from .spec import CellSpec, CellWeights, GateTrace
 
-BACKENDS = ("auto", "native", "reference")
+BACKENDS = ("auto", "native", "fused", "reference")
 
 
 @dataclass(frozen=True)
@@ -57,15 +58,31 @@ def native_blockers(specs: Sequence[CellSpec], regularisers: Regularisers, train
 
 
 def choose_backend(requested: str, blockers: list[str]) -> str:
-    """Resolve 'auto' to a kernel; refuse 'native' for a call it cannot run."""
+    """'native' when the whole stack goes to PyTorch's kernel; otherwise what each layer chooses from
+    ('auto': fused where supported, else reference; 'fused' or 'reference': that one). Refuses 'native'
+    for a call it cannot run."""
     if requested == "native" and blockers:
         raise ConfigError(
             f"backend='native' runs plain vanilla LSTMs only, and this call uses {', '.join(blockers)}; "
-            "use backend='auto' (or 'reference')"
+            "use backend='auto' (or 'fused' or 'reference')"
         )
-    if requested == "auto":
-        return "reference" if blockers else "native"
+    if requested == "auto" and not blockers:
+        return "native"
     return requested
+
+
+def layer_kernel(backend: str, spec: CellSpec, x: Tensor, **call):
+    """The kernel module that runs one layer: the fused one where it supports the layer, else the reference."""
+    if backend == "reference":
+        return reference
+    if fused.supports(spec, dtype=x.dtype, device=x.device, **call):
+        return fused
+    if backend == "fused":
+        raise ConfigError(
+            "backend='fused' does not run this layer yet (layernorm, proj_size, autocast, a GPU or a dtype other "
+            "than float32/float64); use backend='auto' (or 'reference')"
+        )
+    return reference
 
 
 def flat_weights(weights: Sequence[Sequence[CellWeights]], spec: CellSpec) -> list[Tensor]:
@@ -104,7 +121,8 @@ def lstm(
     """
     blockers = native_blockers(specs, regularisers, training, trace)
     num_directions = len(weights[0])
-    if choose_backend(backend, blockers) == "native":
+    backend = choose_backend(backend, blockers)
+    if backend == "native":
         output, h_n, c_n = native.lstm_stack(
             x, hx[0], hx[1], flat_weights(weights, specs[0]),
             has_biases=specs[0].bias, num_layers=len(specs), dropout=dropout, training=training,
@@ -120,10 +138,11 @@ def lstm(
         outputs, layer_traces = [], []
         for direction, w in enumerate(layer_weights):
             index = layer * num_directions + direction
-            out, h, c, gate_trace = reference.lstm_layer(
+            masks = _sample_masks(layer_input, spec, regularisers, training)
+            kernel = layer_kernel(backend, spec, layer_input, lengths=lengths, trace=trace, **masks)
+            out, h, c, gate_trace = kernel.lstm_layer(
                 layer_input, hx[0][index], hx[1][index], _drop_weights(w, regularisers, training), spec,
-                lengths=lengths, reverse=direction == 1, trace=trace,
-                **_sample_masks(layer_input, spec, regularisers, training),
+                lengths=lengths, reverse=direction == 1, trace=trace, **masks,
             )  # fmt: skip
             outputs.append(out)
             h_n.append(h)

@@ -65,8 +65,10 @@ class LSTM(nn.Module):
     biases zero but the forget gate's (1.0 in ``bias_ih``), zero peephole weights, identity layer norms.
 
     A vanilla call (no variant, no trace, no regulariser but ``dropout``) runs PyTorch's own fused LSTM
-    (oneDNN on CPU, cuDNN on GPU), so it is exactly as fast as ``torch.nn.LSTM``; anything else runs the
-    reference implementation (`lstmkit.nn.kernels.reference`). ``backend`` forces one.
+    (oneDNN on CPU, cuDNN on GPU), so it is exactly as fast as ``torch.nn.LSTM``; anything else runs
+    lstmkit's fused C++ kernel where it supports the layer (`lstmkit.nn.kernels.fused`: fp32/fp64 on the
+    CPU; not yet layernorm or proj_size), and the reference implementation (`lstmkit.nn.kernels.reference`)
+    otherwise. ``backend`` forces one.
 
     Args:
         input_size: features I of each input step.
@@ -80,7 +82,7 @@ class LSTM(nn.Module):
         proj_size: project h to this size (0 < proj_size < hidden_size); 0 for none. Default: 0
         peephole, cifg, layernorm: the variants above. Default: ``False``
         recurrent_dropout, zoneout, weight_dropout: the regularisers above. Default: 0
-        backend: ``"auto"``, ``"native"`` or ``"reference"``. Default: ``"auto"``
+        backend: ``"auto"``, ``"native"``, ``"fused"`` or ``"reference"``. Default: ``"auto"``
 
     Inputs: input, (h_0, c_0), lengths, return_trace
         - **input**: (T, B, I), or (B, T, I) with ``batch_first=True``; a ``PackedSequence`` also works.

@@ -1,0 +1,223 @@
+"""A fused CPU kernel for one LSTM layer in one direction (issue 5, first increment).
+
+Same signature and semantics as `reference.lstm_layer`. The input projection W_ih x (+ biases) runs as one
+product over all steps in ATen, and autograd carries its gradients to x, W_ih and the biases. The recurrence
+runs in C++ (`csrc/lstm_fused.cpp`): per step one recurrent product into a preallocated buffer and one fused,
+vectorised pointwise pass (ATen's `Vectorized`, Sleef exp/tanh); the backward pass is hand-derived BPTT with
+one fused pointwise pass and one product with W_hh per step, then dW_hh and the peephole gradients as large
+products over all steps.
+
+Supported: fp32 and fp64 on the CPU; vanilla, peephole, cifg, peephole+cifg, with or without bias; `lengths`,
+`reverse`, `h_mask`, `zoneout_h`, `zoneout_c`, `trace`. Not yet: `proj_size`, `layernorm`, other dtypes or
+devices (`supports` says False; dispatch to the reference). The gate trace is returned for inspection and is
+not differentiable (backward through it raises).
+
+The extension is compiled on first use with `torch.utils.cpp_extension.load` and cached in
+TORCH_EXTENSIONS_DIR; when that fails, `available()` is False and one warning says the reference is used.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from typing import Any, Optional
+
+import torch
+from torch import Tensor
+
+from ..spec import CellSpec, CellWeights, GateTrace
+from .reference import input_preactivations, reverse_padded
+
+_CSRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc")
+_SOURCES = [os.path.join(_CSRC, "lstm_fused.cpp")]
+_SUPPORTED_DTYPES = (torch.float32, torch.float64)
+
+_lock = threading.Lock()
+_module: Any = None
+_tried = False
+_error: Optional[str] = None
+
+
+def _build_attempts() -> list[tuple[str, list[str]]]:
+    """(name suffix, flags) to try in order: the best vector ISA the CPU has, then the portable build."""
+    base = ["-O3"]
+    try:
+        cap = torch.backends.cpu.get_cpu_capability()
+    except Exception:  # pragma: no cover - very old torch
+        cap = "DEFAULT"
+    attempts = []
+    if cap in ("AVX512", "AVX2"):
+        isa = ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma"] if cap == "AVX512" else ["-mavx2", "-mfma"]
+        attempts.append((cap.lower(), base + isa + [f"-DCPU_CAPABILITY={cap}", f"-DCPU_CAPABILITY_{cap}"]))
+    attempts.append(("default", base + ["-DCPU_CAPABILITY=DEFAULT"]))
+    return attempts
+
+
+def _load() -> Any:
+    """The compiled extension, building it on first use; None (after one warning) when it cannot be built."""
+    global _module, _tried, _error
+    if _tried:
+        return _module
+    with _lock:
+        if _tried:
+            return _module
+        errors = []
+        try:
+            from torch.utils.cpp_extension import load
+        except Exception as exc:  # pragma: no cover
+            errors.append(repr(exc))
+        else:
+            for suffix, flags in _build_attempts():
+                try:
+                    _module = load(
+                        name=f"lstmkit_fused_{suffix}", sources=_SOURCES, extra_cflags=flags, verbose=False
+                    )
+                    break
+                except Exception as exc:  # no compiler, missing headers, a failed build
+                    errors.append(f"{suffix}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)}")
+        if _module is None:
+            _error = "; ".join(errors)
+            warnings.warn(
+                f"lstmkit: the fused CPU LSTM kernel could not be built ({_error}); using the reference kernel",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        _tried = True
+        return _module
+
+
+def available() -> bool:
+    """True when the compiled kernel can be used (builds it on the first call)."""
+    return _load() is not None
+
+
+def supports(spec: CellSpec, *, dtype: torch.dtype, device: Any, **call: Any) -> bool:
+    """True when this kernel implements the layer `spec` for tensors of `dtype` on `device`.
+
+    `call` may carry the keyword arguments of `lstm_layer` (lengths, reverse, h_mask, zoneout_h, zoneout_c,
+    trace); all of them are supported.
+    """
+    if spec.layernorm or spec.proj_size > 0:
+        return False
+    if dtype not in _SUPPORTED_DTYPES or torch.device(device).type != "cpu":
+        return False
+    if _autocast_cpu():  # the projection would come out in bf16; the kernel is fp32/fp64 only for now
+        return False
+    return available()
+
+
+def _autocast_cpu() -> bool:
+    try:
+        return bool(torch.is_autocast_enabled("cpu"))
+    except TypeError:  # pragma: no cover - older torch
+        return bool(torch.is_autocast_cpu_enabled())
+
+
+def _opt(t: Optional[Tensor], like: Tensor) -> Tensor:
+    return like.new_empty(0) if t is None else t.detach().to(like.dtype).contiguous()
+
+
+class _FusedLayer(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, pre_x, h0, c0, w_hh, wci, wcf, wco, h_mask, zh, zc, valid, peephole, cifg):  # type: ignore[override]
+        ext = _load()
+        output, h_n, c_n, gates, h_states, c_states, c_new, tanh_c = ext.forward(
+            pre_x, h0, c0, w_hh, wci, wcf, wco, h_mask, zh, zc, valid, peephole, cifg
+        )
+        ctx.save_for_backward(w_hh, wci, wcf, wco, h_mask, zh, zc, valid, gates, h_states, c_states, c_new, tanh_c)
+        ctx.flags = (peephole, cifg)
+        ctx.mark_non_differentiable(gates, c_states)
+        return output, h_n, c_n, gates, c_states
+
+    @staticmethod
+    def backward(ctx, d_out, d_hn, d_cn, _d_gates, _d_cstates):  # type: ignore[override]
+        w_hh, wci, wcf, wco, h_mask, zh, zc, valid, gates, h_states, c_states, c_new, tanh_c = ctx.saved_tensors
+        peephole, cifg = ctx.flags
+        empty = gates.new_empty(0)
+        prep = lambda g: empty if g is None else g.contiguous()  # noqa: E731
+        d_pre, d_h0, d_c0, d_whh, d_wci, d_wcf, d_wco = _load().backward(
+            prep(d_out), prep(d_hn), prep(d_cn), w_hh, wci, wcf, wco, h_mask, zh, zc, valid,
+            gates, h_states, c_states, c_new, tanh_c, peephole, cifg,
+        )
+        pick = lambda g, need: g if (need and g.numel()) else None  # noqa: E731
+        n = ctx.needs_input_grad
+        return (
+            d_pre if n[0] else None,
+            d_h0 if n[1] else None,
+            d_c0 if n[2] else None,
+            d_whh if n[3] else None,
+            pick(d_wci, n[4]),
+            pick(d_wcf, n[5]),
+            pick(d_wco, n[6]),
+            None, None, None, None, None, None,
+        )
+
+
+def lstm_layer(
+    x: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    w: CellWeights,
+    spec: CellSpec,
+    *,
+    lengths: Optional[Tensor] = None,
+    reverse: bool = False,
+    h_mask: Optional[Tensor] = None,
+    zoneout_h: Optional[Tensor] = None,
+    zoneout_c: Optional[Tensor] = None,
+    trace: bool = False,
+) -> tuple[Tensor, Tensor, Tensor, Optional[GateTrace]]:
+    """`reference.lstm_layer`, fused. Call only where `supports(spec, dtype=x.dtype, device=x.device)`."""
+    if spec.layernorm or spec.proj_size > 0:
+        raise NotImplementedError("fused.lstm_layer: layernorm and proj_size are not supported yet")
+    T, B = x.shape[:2]
+    H = spec.hidden_size
+    pre_x = input_preactivations(x, w, spec)  # (T, B, G*H): one product over every step, autograd to x/W_ih/b
+    if reverse:
+        pre_x = reverse_padded(pre_x, lengths)
+    valid = None
+    if lengths is not None:
+        steps = torch.arange(T, device=x.device).unsqueeze(1)
+        valid = (steps < lengths.to(x.device).unsqueeze(0)).to(x.dtype).contiguous()  # (T, B)
+    peep = bool(spec.peephole)
+    zero = x.new_empty(0)
+    w_hh = w.weight_hh.contiguous()
+    wci = w.weight_ci.contiguous() if (peep and not spec.cifg) else zero
+    wcf = w.weight_cf.contiguous() if peep else zero
+    wco = w.weight_co.contiguous() if peep else zero
+    output, h_n, c_n, gates, c_states = _FusedLayer.apply(
+        pre_x.contiguous(),
+        h0.contiguous(),
+        c0.contiguous(),
+        w_hh,
+        wci,
+        wcf,
+        wco,
+        _opt(h_mask, x),
+        _opt(zoneout_h, x),
+        _opt(zoneout_c, x),
+        _opt(valid, x),
+        peep,
+        bool(spec.cifg),
+    )
+    gate_trace = None
+    if trace:
+        G = spec.num_gates
+        gv = gates.view(T, B, G, H).unbind(2)
+        if spec.cifg:
+            f, g, o = gv
+            i = 1.0 - f
+        else:
+            i, f, g, o = gv
+        c = c_states[1:]
+        if valid is not None:
+            keep = valid.unsqueeze(2)
+            i = i * keep  # f, g, o and c are already zero past each length; 1 - f is not
+            c = c * keep
+        gate_trace = GateTrace(i, f, g, o, c)
+        if reverse:
+            gate_trace = GateTrace(*(reverse_padded(v, lengths) for v in gate_trace))
+    if reverse:
+        output = reverse_padded(output, lengths)
+    return output, h_n, c_n, gate_trace

@@ -1,0 +1,199 @@
+"""The fused CPU kernel (`kernels/fused.py`) against the reference kernel, the oracle."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from lstmkit.nn.kernels import fused, reference
+from lstmkit.nn.spec import CellSpec, CellWeights
+
+if not fused.available():  # pragma: no cover - depends on the machine
+    pytest.skip("the fused C++ kernel could not be built here (no compiler?)", allow_module_level=True)
+
+SHAPES = {"small": (7, 3, 5, 6), "large": (20, 17, 13, 33)}  # (T, B, I, H); large exercises vector tails
+VARIANTS = {
+    "vanilla": dict(),
+    "peephole": dict(peephole=True),
+    "cifg": dict(cifg=True),
+    "peephole_cifg": dict(peephole=True, cifg=True),
+}
+OPTIONS = {
+    "plain": dict(),
+    "lengths": dict(lengths=True),
+    "reverse": dict(reverse=True),
+    "reverse_lengths": dict(reverse=True, lengths=True),
+    "zoneout": dict(zoneout=True),
+    "h_mask": dict(h_mask=True),
+    "all": dict(lengths=True, reverse=True, zoneout=True, h_mask=True),
+}
+
+
+def _weights(spec: CellSpec, dtype: torch.dtype, gen: torch.Generator) -> CellWeights:
+    G, H, I = spec.num_gates, spec.hidden_size, spec.input_size
+
+    def u(*shape):
+        return (torch.rand(*shape, generator=gen, dtype=dtype) - 0.5).requires_grad_()
+
+    peep = spec.peephole
+    return CellWeights(
+        weight_ih=u(G * H, I),
+        weight_hh=u(G * H, H),
+        bias_ih=u(G * H) if spec.bias else None,
+        bias_hh=u(G * H) if spec.bias else None,
+        weight_ci=u(H) if peep and not spec.cifg else None,
+        weight_cf=u(H) if peep else None,
+        weight_co=u(H) if peep else None,
+    )
+
+
+def _case(shape, variant, option, dtype=torch.float32, seed=0, bias=True):
+    T, B, I, H = shape
+    gen = torch.Generator().manual_seed(seed)
+    spec = CellSpec(input_size=I, hidden_size=H, bias=bias, **VARIANTS[variant])
+    w = _weights(spec, dtype, gen)
+    x = torch.randn(T, B, I, generator=gen, dtype=dtype).requires_grad_()
+    h0 = (0.5 * torch.randn(B, H, generator=gen, dtype=dtype)).requires_grad_()
+    c0 = (0.5 * torch.randn(B, H, generator=gen, dtype=dtype)).requires_grad_()
+    opts = OPTIONS[option]
+    kw = {}
+    if opts.get("lengths"):
+        lengths = torch.randint(1, T + 1, (B,), generator=gen)
+        lengths[0] = T
+        if B > 2:
+            lengths[1] = 1
+        kw["lengths"] = lengths
+    if opts.get("reverse"):
+        kw["reverse"] = True
+    if opts.get("zoneout"):
+        kw["zoneout_h"] = torch.rand(T, B, H, generator=gen) < 0.3
+        kw["zoneout_c"] = torch.rand(T, B, H, generator=gen) < 0.3
+    if opts.get("h_mask"):
+        kw["h_mask"] = (torch.rand(B, H, generator=gen) < 0.7).to(dtype) / 0.7
+    return x, h0, c0, w, spec, kw
+
+
+def _leaves(x, h0, c0, w):
+    named = [("x", x), ("h0", h0), ("c0", c0)]
+    named += [(name, t) for name, t in zip(CellWeights._fields, w) if t is not None]
+    return named
+
+
+def _run(kernel, x, h0, c0, w, spec, kw, trace=True):
+    out, h_n, c_n, tr = kernel.lstm_layer(x, h0, c0, w, spec, trace=trace, **kw)
+    # a loss that reaches every output (h_n and c_n too) with non-uniform weights
+    gen = torch.Generator().manual_seed(123)
+    loss = (out * torch.randn(out.shape, generator=gen, dtype=out.dtype)).sum()
+    loss = loss + (h_n * torch.randn(h_n.shape, generator=gen, dtype=out.dtype)).sum()
+    loss = loss + (c_n * torch.randn(c_n.shape, generator=gen, dtype=out.dtype)).sum()
+    leaves = _leaves(x, h0, c0, w)
+    grads = torch.autograd.grad(loss, [t for _, t in leaves])
+    return (out, h_n, c_n, tr), {name: g for (name, _), g in zip(leaves, grads)}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("option", list(OPTIONS))
+def test_matches_reference_fp32(shape, variant, option):
+    x, h0, c0, w, spec, kw = _case(SHAPES[shape], variant, option)
+    assert fused.supports(spec, dtype=x.dtype, device=x.device, **kw)
+    (o1, h1, c1, t1), g1 = _run(fused, x, h0, c0, w, spec, kw)
+    (o2, h2, c2, t2), g2 = _run(reference, x, h0, c0, w, spec, kw)
+    tol = dict(rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(o1, o2, **tol)
+    torch.testing.assert_close(h1, h2, **tol)
+    torch.testing.assert_close(c1, c2, **tol)
+    for name in t2._fields:
+        torch.testing.assert_close(getattr(t1, name), getattr(t2, name), **tol, msg=f"trace.{name}")
+    assert g1.keys() == g2.keys()
+    for name in g2:
+        torch.testing.assert_close(g1[name], g2[name], **tol, msg=lambda m, n=name: f"grad of {n}: {m}")
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_no_bias_and_no_trace(variant):
+    x, h0, c0, w, spec, kw = _case(SHAPES["small"], variant, "plain", bias=False)
+    (o1, h1, c1, t1), g1 = _run(fused, x, h0, c0, w, spec, kw, trace=False)
+    (o2, h2, c2, _), g2 = _run(reference, x, h0, c0, w, spec, kw, trace=False)
+    assert t1 is None
+    torch.testing.assert_close(o1, o2, rtol=1e-5, atol=1e-5)
+    for name in g2:
+        torch.testing.assert_close(g1[name], g2[name], rtol=1e-5, atol=1e-5)
+
+
+def test_partial_outputs_and_no_grad():
+    """Backward with only some outputs used (the others' grads are None), and a no_grad forward."""
+    x, h0, c0, w, spec, kw = _case(SHAPES["small"], "peephole", "lengths")
+    out, h_n, c_n, _ = fused.lstm_layer(x, h0, c0, w, spec, **kw)
+    g1 = torch.autograd.grad(h_n.sum(), [x, w.weight_hh, w.weight_co])
+    out, h_n, c_n, _ = reference.lstm_layer(x, h0, c0, w, spec, **kw)
+    g2 = torch.autograd.grad(h_n.sum(), [x, w.weight_hh, w.weight_co])
+    for a, b in zip(g1, g2):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():
+        o1 = fused.lstm_layer(x, h0, c0, w, spec, **kw)[0]
+        o2 = reference.lstm_layer(x, h0, c0, w, spec, **kw)[0]
+    assert not o1.requires_grad
+    torch.testing.assert_close(o1, o2, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("option", ["plain", "all"])
+def test_gradcheck_fp64(variant, option):
+    x, h0, c0, w, spec, kw = _case((4, 3, 3, 5), variant, option, dtype=torch.float64)
+    leaves = [t for _, t in _leaves(x, h0, c0, w)]
+    n_fixed = 3
+
+    def fn(*args):
+        xx, hh, cc = args[:n_fixed]
+        ww = dict(zip([name for name, t in zip(CellWeights._fields, w) if t is not None], args[n_fixed:]))
+        out, h_n, c_n, _ = fused.lstm_layer(xx, hh, cc, CellWeights(**ww), spec, **kw)
+        return out, h_n, c_n
+
+    assert torch.autograd.gradcheck(fn, leaves, eps=1e-6, atol=1e-6)
+
+
+def test_supports():
+    spec = CellSpec(input_size=3, hidden_size=4, peephole=True, cifg=True)
+    assert fused.supports(spec, dtype=torch.float32, device="cpu")
+    assert fused.supports(spec, dtype=torch.float64, device=torch.device("cpu"), lengths=None, trace=True)
+    assert not fused.supports(spec, dtype=torch.bfloat16, device="cpu")
+    assert not fused.supports(spec, dtype=torch.float32, device="cuda")
+    assert not fused.supports(CellSpec(input_size=3, hidden_size=4, layernorm=True), dtype=torch.float32, device="cpu")
+    assert not fused.supports(CellSpec(input_size=3, hidden_size=4, proj_size=2), dtype=torch.float32, device="cpu")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not fused.supports(spec, dtype=torch.float32, device="cpu")
+
+
+def test_parallel_batch_split():
+    """B*H large enough that the pointwise passes split the batch across threads."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        x, h0, c0, w, spec, kw = _case((3, 130, 4, 300), "peephole", "all")
+        (o1, h1, c1, _), g1 = _run(fused, x, h0, c0, w, spec, kw)
+        (o2, h2, c2, _), g2 = _run(reference, x, h0, c0, w, spec, kw)
+    finally:
+        torch.set_num_threads(threads)
+    torch.testing.assert_close(o1, o2, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(c1, c2, rtol=1e-5, atol=1e-5)
+    for name in g2:
+        torch.testing.assert_close(g1[name], g2[name], rtol=1e-5, atol=2e-5)
+
+
+def test_build_failure_warns_once_and_reports_unavailable(monkeypatch):
+    import torch.utils.cpp_extension as cpp_extension
+
+    def broken_load(*args, **kwargs):
+        raise RuntimeError("no compiler")
+
+    monkeypatch.setattr(cpp_extension, "load", broken_load)
+    monkeypatch.setattr(fused, "_module", None)
+    monkeypatch.setattr(fused, "_tried", False)
+    with pytest.warns(RuntimeWarning, match="reference") as record:
+        assert not fused.available()
+        assert not fused.available()
+        assert not fused.supports(CellSpec(input_size=3, hidden_size=4), dtype=torch.float32, device="cpu")
+    assert len(record) == 1
