@@ -1,5 +1,6 @@
 """The `lstmkit` command as a user runs it."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,16 @@ def test_bad_usage_is_one_line_and_exit_code_2(args, message):
     assert result.returncode == 2
     assert result.stderr.startswith("lstmkit: error: ") and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_bench_prints_the_table_and_writes_json(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    code = main(["bench", "--quick", "--shapes", "6x2x3x4", "--variants", "vanilla,peephole", "--precisions", "fp32",
+                 "--json", str(path)])  # fmt: skip
+    out = capsys.readouterr().out
+    rows = json.loads(path.read_text())["rows"]
+    assert code == 0 and "torch.nn.LSTM" in out and "GFLOP/s" in out
+    assert [(r["variant"], r["precision"], r["mode"]) for r in rows] == [
+        ("vanilla", "fp32", "train"), ("vanilla", "fp32", "infer"), ("peephole", "fp32", "train"), ("peephole", "fp32", "infer"),
+    ]
+    assert all(r["lstmkit_ms"] > 0 and r["ratio"] > 0 for r in rows)

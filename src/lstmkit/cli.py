@@ -412,6 +412,24 @@ def demo(
     _print_summary(metrics, out, json_output, title=DEMO_TITLES[job.value])
 
 
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="Two shapes and fewer repetitions: under a minute.")] = False,
+    shapes: Annotated[str, typer.Option(help="Comma-separated TxBxIxH, e.g. 100x32x64x128.")] = "",
+    variants: Annotated[str, typer.Option(help="Comma-separated: vanilla,peephole,cifg,layernorm,zoneout,trace.")] = "",
+    precisions: Annotated[str, typer.Option(help="Comma-separated: fp32,bf16.")] = "",
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Where to write the rows as JSON.")] = None,
+) -> None:
+    """Time lstmkit.LSTM against torch.nn.LSTM in this process: ms, GFLOP/s and the ratio, per shape and variant."""
+    from .bench import main as run_bench
+
+    argv = ["--quick"] if quick else []
+    for flag, value in (("--shapes", shapes), ("--variants", variants), ("--precisions", precisions)):
+        argv += [flag, value] if value else []
+    argv += ["--json", str(json_path)] if json_path else []
+    run_bench(argv)
+
+
 # what each job's summary table shows
 TASK_METRICS = {
     "forecast": ["mse", "rmse", "mae", "mape", "smape", "mase"],
