@@ -19,7 +19,17 @@ VARIANTS = {
     "peephole": dict(peephole=True),
     "cifg": dict(cifg=True),
     "peephole_cifg": dict(peephole=True, cifg=True),
+    "proj": dict(proj=True),
+    "peephole_cifg_proj": dict(peephole=True, cifg=True, proj=True),
+    "layernorm": dict(layernorm=True),
+    "layernorm_peephole_cifg": dict(layernorm=True, peephole=True, cifg=True),
+    "layernorm_proj": dict(layernorm=True, proj=True),
+    "layernorm_peephole_proj": dict(layernorm=True, peephole=True, proj=True),
 }
+
+
+def _proj_size(H: int) -> int:
+    return max(2, 2 * H // 3)  # P < H and, for the large shape, not a multiple of the vector width
 OPTIONS = {
     "plain": dict(),
     "lengths": dict(lengths=True),
@@ -37,25 +47,36 @@ def _weights(spec: CellSpec, dtype: torch.dtype, gen: torch.Generator) -> CellWe
     def u(*shape):
         return (torch.rand(*shape, generator=gen, dtype=dtype) - 0.5).requires_grad_()
 
-    peep = spec.peephole
+    def gain(n):  # around 1, as trained gains are
+        return (1.0 + 0.5 * (torch.rand(n, generator=gen, dtype=dtype) - 0.5)).requires_grad_()
+
+    peep, ln, P = spec.peephole, spec.layernorm, spec.output_size
     return CellWeights(
         weight_ih=u(G * H, I),
-        weight_hh=u(G * H, H),
+        weight_hh=u(G * H, P),
         bias_ih=u(G * H) if spec.bias else None,
         bias_hh=u(G * H) if spec.bias else None,
+        weight_hr=u(P, H) if spec.proj_size > 0 else None,
         weight_ci=u(H) if peep and not spec.cifg else None,
         weight_cf=u(H) if peep else None,
         weight_co=u(H) if peep else None,
+        ln_gain_ih=gain(G * H) if ln else None,
+        ln_gain_hh=gain(G * H) if ln else None,
+        ln_gain_c=gain(H) if ln else None,
+        ln_bias_c=u(H) if ln else None,
     )
 
 
 def _case(shape, variant, option, dtype=torch.float32, seed=0, bias=True):
     T, B, I, H = shape
     gen = torch.Generator().manual_seed(seed)
-    spec = CellSpec(input_size=I, hidden_size=H, bias=bias, **VARIANTS[variant])
+    flags = dict(VARIANTS[variant])
+    P = _proj_size(H) if flags.pop("proj", False) else 0
+    spec = CellSpec(input_size=I, hidden_size=H, bias=bias, proj_size=P, **flags)
+    P = spec.output_size
     w = _weights(spec, dtype, gen)
     x = torch.randn(T, B, I, generator=gen, dtype=dtype).requires_grad_()
-    h0 = (0.5 * torch.randn(B, H, generator=gen, dtype=dtype)).requires_grad_()
+    h0 = (0.5 * torch.randn(B, P, generator=gen, dtype=dtype)).requires_grad_()
     c0 = (0.5 * torch.randn(B, H, generator=gen, dtype=dtype)).requires_grad_()
     opts = OPTIONS[option]
     kw = {}
@@ -68,10 +89,10 @@ def _case(shape, variant, option, dtype=torch.float32, seed=0, bias=True):
     if opts.get("reverse"):
         kw["reverse"] = True
     if opts.get("zoneout"):
-        kw["zoneout_h"] = torch.rand(T, B, H, generator=gen) < 0.3
+        kw["zoneout_h"] = torch.rand(T, B, P, generator=gen) < 0.3
         kw["zoneout_c"] = torch.rand(T, B, H, generator=gen) < 0.3
     if opts.get("h_mask"):
-        kw["h_mask"] = (torch.rand(B, H, generator=gen) < 0.7).to(dtype) / 0.7
+        kw["h_mask"] = (torch.rand(B, P, generator=gen) < 0.7).to(dtype) / 0.7
     return x, h0, c0, w, spec, kw
 
 
@@ -93,15 +114,9 @@ def _run(kernel, x, h0, c0, w, spec, kw, trace=True):
     return (out, h_n, c_n, tr), {name: g for (name, _), g in zip(leaves, grads)}
 
 
-@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
-@pytest.mark.parametrize("variant", list(VARIANTS))
-@pytest.mark.parametrize("option", list(OPTIONS))
-def test_matches_reference_fp32(shape, variant, option):
-    x, h0, c0, w, spec, kw = _case(SHAPES[shape], variant, option)
-    assert fused.supports(spec, dtype=x.dtype, device=x.device, **kw)
-    (o1, h1, c1, t1), g1 = _run(fused, x, h0, c0, w, spec, kw)
-    (o2, h2, c2, t2), g2 = _run(reference, x, h0, c0, w, spec, kw)
-    tol = dict(rtol=1e-5, atol=1e-5)
+def _assert_matches(fused_result, reference_result, tol):
+    (o1, h1, c1, t1), g1 = fused_result
+    (o2, h2, c2, t2), g2 = reference_result
     torch.testing.assert_close(o1, o2, **tol)
     torch.testing.assert_close(h1, h2, **tol)
     torch.testing.assert_close(c1, c2, **tol)
@@ -112,9 +127,58 @@ def test_matches_reference_fp32(shape, variant, option):
         torch.testing.assert_close(g1[name], g2[name], **tol, msg=lambda m, n=name: f"grad of {n}: {m}")
 
 
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("option", list(OPTIONS))
+def test_matches_reference(shape, variant, option):
+    """Outputs, states, trace and every gradient within 1e-5 of the reference.
+
+    Without layernorm in fp32. With layernorm in fp64: in fp32 the reference's own gradients are only good to
+    about 1e-4 relative (layer norm divides by each row's sigma, over T steps), so 1e-5 cannot separate a
+    wrong backward from rounding there; `test_layernorm_fp32_accuracy` covers fp32.
+    """
+    dtype = torch.float64 if VARIANTS[variant].get("layernorm") else torch.float32
+    x, h0, c0, w, spec, kw = _case(SHAPES[shape], variant, option, dtype=dtype)
+    assert fused.supports(spec, dtype=x.dtype, device=x.device, **kw)
+    tol = dict(rtol=1e-5, atol=1e-5)
+    _assert_matches(_run(fused, x, h0, c0, w, spec, kw), _run(reference, x, h0, c0, w, spec, kw), tol)
+
+
+LN_VARIANTS = [v for v in VARIANTS if VARIANTS[v].get("layernorm")]
+
+
+def _upcast(x, h0, c0, w, kw):
+    up = lambda t: None if t is None else t.detach().double().requires_grad_()  # noqa: E731
+    kw64 = {k: (v.double() if torch.is_tensor(v) and v.dtype == torch.float32 else v) for k, v in kw.items()}
+    return up(x), up(h0), up(c0), CellWeights(*(up(t) for t in w)), kw64
+
+
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@pytest.mark.parametrize("variant", LN_VARIANTS)
+@pytest.mark.parametrize("option", ["plain", "all", "zoneout", "lengths"])
+def test_layernorm_fp32_accuracy(shape, variant, option):
+    """fp32 with layernorm, against the fp64 truth (the reference run in fp64 on the same fp32 inputs): every
+    output, state, trace tensor and gradient of the fused kernel is no less accurate than the fp32 reference's
+    (norm-wise relative error within 5x the reference's, or below 1e-5)."""
+    x, h0, c0, w, spec, kw = _case(SHAPES[shape], variant, option)
+    (o1, h1, c1, t1), g1 = _run(fused, x, h0, c0, w, spec, kw)
+    (o2, h2, c2, t2), g2 = _run(reference, x, h0, c0, w, spec, kw)
+    x64, h64, c64, w64, kw64 = _upcast(x, h0, c0, w, kw)
+    (o3, h3, c3, t3), g3 = _run(reference, x64, h64, c64, w64, spec, kw64)
+    assert g1.keys() == g3.keys()
+    fused_vals = {"output": o1, "h_n": h1, "c_n": c1, **{f"trace.{k}": v for k, v in t1._asdict().items()}, **g1}
+    ref_vals = {"output": o2, "h_n": h2, "c_n": c2, **{f"trace.{k}": v for k, v in t2._asdict().items()}, **g2}
+    exact = {"output": o3, "h_n": h3, "c_n": c3, **{f"trace.{k}": v for k, v in t3._asdict().items()}, **g3}
+    for name, truth in exact.items():
+        err = lambda v: ((v.double() - truth).norm() / truth.norm().clamp_min(1e-30)).item()  # noqa: E731
+        e_fused, e_ref = err(fused_vals[name]), err(ref_vals[name])
+        assert e_fused <= max(5 * e_ref, 1e-5), (name, e_fused, e_ref)
+
+
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_no_bias_and_no_trace(variant):
-    x, h0, c0, w, spec, kw = _case(SHAPES["small"], variant, "plain", bias=False)
+    dtype = torch.float64 if VARIANTS[variant].get("layernorm") else torch.float32  # see test_matches_reference
+    x, h0, c0, w, spec, kw = _case(SHAPES["small"], variant, "plain", dtype=dtype, bias=False)
     (o1, h1, c1, t1), g1 = _run(fused, x, h0, c0, w, spec, kw, trace=False)
     (o2, h2, c2, _), g2 = _run(reference, x, h0, c0, w, spec, kw, trace=False)
     assert t1 is None
@@ -123,9 +187,11 @@ def test_no_bias_and_no_trace(variant):
         torch.testing.assert_close(g1[name], g2[name], rtol=1e-5, atol=1e-5)
 
 
-def test_partial_outputs_and_no_grad():
+@pytest.mark.parametrize("variant", ["peephole", "layernorm_peephole_proj"])
+def test_partial_outputs_and_no_grad(variant):
     """Backward with only some outputs used (the others' grads are None), and a no_grad forward."""
-    x, h0, c0, w, spec, kw = _case(SHAPES["small"], "peephole", "lengths")
+    dtype = torch.float64 if VARIANTS[variant].get("layernorm") else torch.float32  # see test_matches_reference
+    x, h0, c0, w, spec, kw = _case(SHAPES["small"], variant, "lengths", dtype=dtype)
     out, h_n, c_n, _ = fused.lstm_layer(x, h0, c0, w, spec, **kw)
     g1 = torch.autograd.grad(h_n.sum(), [x, w.weight_hh, w.weight_co])
     out, h_n, c_n, _ = reference.lstm_layer(x, h0, c0, w, spec, **kw)
@@ -161,18 +227,23 @@ def test_supports():
     assert fused.supports(spec, dtype=torch.float64, device=torch.device("cpu"), lengths=None, trace=True)
     assert not fused.supports(spec, dtype=torch.bfloat16, device="cpu")
     assert not fused.supports(spec, dtype=torch.float32, device="cuda")
-    assert not fused.supports(CellSpec(input_size=3, hidden_size=4, layernorm=True), dtype=torch.float32, device="cpu")
-    assert not fused.supports(CellSpec(input_size=3, hidden_size=4, proj_size=2), dtype=torch.float32, device="cpu")
+    assert fused.supports(CellSpec(input_size=3, hidden_size=4, layernorm=True), dtype=torch.float32, device="cpu")
+    assert fused.supports(CellSpec(input_size=3, hidden_size=4, proj_size=2), dtype=torch.float64, device="cpu")
+    ln_proj = CellSpec(input_size=3, hidden_size=4, proj_size=2, layernorm=True, peephole=True)
+    assert fused.supports(ln_proj, dtype=torch.float32, device="cpu")
+    assert not fused.supports(ln_proj, dtype=torch.bfloat16, device="cpu")
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert not fused.supports(spec, dtype=torch.float32, device="cpu")
 
 
-def test_parallel_batch_split():
+@pytest.mark.parametrize("variant", ["peephole", "layernorm_peephole_proj"])
+def test_parallel_batch_split(variant):
     """B*H large enough that the pointwise passes split the batch across threads."""
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
+    dtype = torch.float64 if VARIANTS[variant].get("layernorm") else torch.float32  # see test_matches_reference
     try:
-        x, h0, c0, w, spec, kw = _case((3, 130, 4, 300), "peephole", "all")
+        x, h0, c0, w, spec, kw = _case((3, 130, 4, 300), variant, "all", dtype=dtype)
         (o1, h1, c1, _), g1 = _run(fused, x, h0, c0, w, spec, kw)
         (o2, h2, c2, _), g2 = _run(reference, x, h0, c0, w, spec, kw)
     finally:

@@ -114,7 +114,9 @@ def test_packed_sequence_input_matches_torch():
         torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("kwargs", [dict(peephole=True), dict(cifg=True), dict(zoneout=0.1)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(peephole=True), dict(cifg=True), dict(zoneout=0.1), dict(layernorm=True), dict(proj_size=3, peephole=True)]
+)
 def test_supported_variants_run_the_fused_kernel(monkeypatch, kwargs):
     if not fused.available():
         pytest.skip("the fused kernel could not be built here (no C++ compiler)")
@@ -124,7 +126,8 @@ def test_supported_variants_run_the_fused_kernel(monkeypatch, kwargs):
     assert fused_calls == ["lstm_layer"] * 2 and reference_calls == []
 
 
-def test_layernorm_runs_the_reference_kernel(monkeypatch):
+def test_autocast_runs_the_reference_kernel(monkeypatch):
     reference_calls = _count_calls(monkeypatch, reference, "lstm_layer")
-    lstmkit.LSTM(I, H, layernorm=True)(torch.randn(T, B, I))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        lstmkit.LSTM(I, H, peephole=True)(torch.randn(T, B, I))
     assert reference_calls == ["lstm_layer"]

@@ -6,7 +6,7 @@ runs the call:
 - `native` (PyTorch's fused LSTM: oneDNN on CPU, cuDNN on GPU) whenever the call is plain vanilla: no
   variant, no gate trace, no regulariser active beyond dropout between layers;
 - `fused` (`kernels/fused.py`, lstmkit's C++ kernel with a hand-derived backward) for every other layer it
-  supports (peephole, cifg, lengths, zoneout, recurrent dropout, the trace; fp32 and fp64 on the CPU);
+  supports (every variant, lengths, zoneout, recurrent dropout, the trace; fp32 and fp64 on the CPU);
 - `reference` (`kernels/reference.py`, a loop over time in PyTorch ops) for the rest: the readable
   specification, and the oracle the other kernels are tested against.
 """
@@ -79,8 +79,8 @@ def layer_kernel(backend: str, spec: CellSpec, x: Tensor, **call):
         return fused
     if backend == "fused":
         raise ConfigError(
-            "backend='fused' does not run this layer yet (layernorm, proj_size, autocast, a GPU or a dtype other "
-            "than float32/float64); use backend='auto' (or 'reference')"
+            "backend='fused' does not run this call yet (autocast, a GPU, or a dtype other than float32/float64); "
+            "use backend='auto' (or 'reference')"
         )
     return reference
 

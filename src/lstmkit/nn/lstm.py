@@ -66,9 +66,9 @@ class LSTM(nn.Module):
 
     A vanilla call (no variant, no trace, no regulariser but ``dropout``) runs PyTorch's own fused LSTM
     (oneDNN on CPU, cuDNN on GPU), so it is exactly as fast as ``torch.nn.LSTM``; anything else runs
-    lstmkit's fused C++ kernel where it supports the layer (`lstmkit.nn.kernels.fused`: fp32/fp64 on the
-    CPU; not yet layernorm or proj_size), and the reference implementation (`lstmkit.nn.kernels.reference`)
-    otherwise. ``backend`` forces one.
+    lstmkit's fused C++ kernel where it supports the call (`lstmkit.nn.kernels.fused`: fp32/fp64 on the
+    CPU, every variant), and the reference implementation (`lstmkit.nn.kernels.reference`) otherwise
+    (bf16 autocast, GPUs). ``backend`` forces one.
 
     Args:
         input_size: features I of each input step.

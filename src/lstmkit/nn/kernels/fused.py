@@ -1,15 +1,18 @@
-"""A fused CPU kernel for one LSTM layer in one direction (issue 5, first increment).
+"""A fused CPU kernel for one LSTM layer in one direction (issue 5).
 
-Same signature and semantics as `reference.lstm_layer`. The input projection W_ih x (+ biases) runs as one
-product over all steps in ATen, and autograd carries its gradients to x, W_ih and the biases. The recurrence
-runs in C++ (`csrc/lstm_fused.cpp`): per step one recurrent product into a preallocated buffer and one fused,
-vectorised pointwise pass (ATen's `Vectorized`, Sleef exp/tanh); the backward pass is hand-derived BPTT with
-one fused pointwise pass and one product with W_hh per step, then dW_hh and the peephole gradients as large
-products over all steps.
+Same signature and semantics as `reference.lstm_layer`. The input projection W_ih x (+ biases, and with
+layernorm its layer norm over all steps at once) runs in ATen, and autograd carries its gradients to x, W_ih,
+the biases and ln_gain_ih. The recurrence runs in C++ (`csrc/lstm_fused.cpp`): per step one recurrent product
+into a preallocated buffer, with layernorm a per-row layer norm of it over the G*H pre-activations, one fused,
+vectorised pointwise pass (ATen's `Vectorized`, Sleef exp/tanh; with layernorm it also normalises c_t over H
+before the output tanh), and with a projection one product (B, H) x (H, P) into h. The backward pass is
+hand-derived BPTT: per step, with a projection, one product dh @ W_hr; one fused pointwise pass (with the cell
+layer-norm backward); with layernorm the recurrent layer-norm backward; one product with W_hh. dW_hh, dW_hr,
+the peephole and layer-norm gain/bias gradients follow as large products/reductions over all steps.
 
-Supported: fp32 and fp64 on the CPU; vanilla, peephole, cifg, peephole+cifg, with or without bias; `lengths`,
-`reverse`, `h_mask`, `zoneout_h`, `zoneout_c`, `trace`. Not yet: `proj_size`, `layernorm`, other dtypes or
-devices (`supports` says False; dispatch to the reference). The gate trace is returned for inspection and is
+Supported: fp32 and fp64 on the CPU; vanilla, peephole, cifg, proj_size, layernorm in any combination, with or
+without bias; `lengths`, `reverse`, `h_mask`, `zoneout_h`, `zoneout_c`, `trace`. Not: other dtypes or devices,
+autocast (`supports` says False; dispatch to the reference). The gate trace is returned for inspection and is
 not differentiable (backward through it raises).
 
 The extension is compiled on first use with `torch.utils.cpp_extension.load` and cached in
@@ -95,11 +98,10 @@ def available() -> bool:
 def supports(spec: CellSpec, *, dtype: torch.dtype, device: Any, **call: Any) -> bool:
     """True when this kernel implements the layer `spec` for tensors of `dtype` on `device`.
 
-    `call` may carry the keyword arguments of `lstm_layer` (lengths, reverse, h_mask, zoneout_h, zoneout_c,
-    trace); all of them are supported.
+    Every variant (peephole, cifg, proj_size, layernorm, in any combination) is supported. `call` may carry the
+    keyword arguments of `lstm_layer` (lengths, reverse, h_mask, zoneout_h, zoneout_c, trace); all of them are
+    supported.
     """
-    if spec.layernorm or spec.proj_size > 0:
-        return False
     if dtype not in _SUPPORTED_DTYPES or torch.device(device).type != "cpu":
         return False
     if _autocast_cpu():  # the projection would come out in bf16; the kernel is fp32/fp64 only for now
@@ -119,26 +121,40 @@ def _opt(t: Optional[Tensor], like: Tensor) -> Tensor:
 
 
 class _FusedLayer(torch.autograd.Function):
+    """The recurrence over pre_x (T, B, G*H); h is (B, P) with P = proj_size or H, c is (B, H).
+
+    Optional weights (peephole wci/wcf/wco (H), w_hr (P, H), layer-norm gains g_hh (G*H), g_c, b_c (H)) and
+    masks are empty tensors when absent.
+    """
+
     @staticmethod
-    def forward(ctx, pre_x, h0, c0, w_hh, wci, wcf, wco, h_mask, zh, zc, valid, peephole, cifg):  # type: ignore[override]
+    def forward(  # type: ignore[override]
+        ctx, pre_x, h0, c0, w_hh, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid, peephole, cifg
+    ):
         ext = _load()
-        output, h_n, c_n, gates, h_states, c_states, c_new, tanh_c = ext.forward(
-            pre_x, h0, c0, w_hh, wci, wcf, wco, h_mask, zh, zc, valid, peephole, cifg
+        # buffers for the backward: gates (T,B,G*H), h_states (T+1,B,P), c_states (T+1,B,H), c_new and
+        # tanh_c (T,B,H); m = o*tanh(c_out) (T,B,H) with a projection; with layernorm the normalised recurrent
+        # pre-activations xhat_hh (T,B,G*H) and normalised cell chat (T,B,H) with their rstd (T,B)
+        (output, h_n, c_n, gates, h_states, c_states, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c) = ext.forward(
+            pre_x, h0, c0, w_hh, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid, peephole, cifg
         )
-        ctx.save_for_backward(w_hh, wci, wcf, wco, h_mask, zh, zc, valid, gates, h_states, c_states, c_new, tanh_c)
+        ctx.save_for_backward(
+            w_hh, wci, wcf, wco, w_hr, g_hh, g_c, h_mask, zh, zc, valid,
+            gates, h_states, c_states, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c,
+        )
         ctx.flags = (peephole, cifg)
         ctx.mark_non_differentiable(gates, c_states)
         return output, h_n, c_n, gates, c_states
 
     @staticmethod
     def backward(ctx, d_out, d_hn, d_cn, _d_gates, _d_cstates):  # type: ignore[override]
-        w_hh, wci, wcf, wco, h_mask, zh, zc, valid, gates, h_states, c_states, c_new, tanh_c = ctx.saved_tensors
+        saved = ctx.saved_tensors  # weights and masks, then the forward's buffers: ext.backward's argument order
+        gates = saved[11]  # (T, B, G*H)
         peephole, cifg = ctx.flags
         empty = gates.new_empty(0)
         prep = lambda g: empty if g is None else g.contiguous()  # noqa: E731
-        d_pre, d_h0, d_c0, d_whh, d_wci, d_wcf, d_wco = _load().backward(
-            prep(d_out), prep(d_hn), prep(d_cn), w_hh, wci, wcf, wco, h_mask, zh, zc, valid,
-            gates, h_states, c_states, c_new, tanh_c, peephole, cifg,
+        d_pre, d_h0, d_c0, d_whh, d_wci, d_wcf, d_wco, d_whr, d_ghh, d_gc, d_bc = _load().backward(
+            prep(d_out), prep(d_hn), prep(d_cn), *saved, peephole, cifg
         )
         pick = lambda g, need: g if (need and g.numel()) else None  # noqa: E731
         n = ctx.needs_input_grad
@@ -150,6 +166,10 @@ class _FusedLayer(torch.autograd.Function):
             pick(d_wci, n[4]),
             pick(d_wcf, n[5]),
             pick(d_wco, n[6]),
+            pick(d_whr, n[7]),
+            pick(d_ghh, n[8]),
+            pick(d_gc, n[9]),
+            pick(d_bc, n[10]),
             None, None, None, None, None, None,
         )
 
@@ -169,8 +189,6 @@ def lstm_layer(
     trace: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor, Optional[GateTrace]]:
     """`reference.lstm_layer`, fused. Call only where `supports(spec, dtype=x.dtype, device=x.device)`."""
-    if spec.layernorm or spec.proj_size > 0:
-        raise NotImplementedError("fused.lstm_layer: layernorm and proj_size are not supported yet")
     T, B = x.shape[:2]
     H = spec.hidden_size
     pre_x = input_preactivations(x, w, spec)  # (T, B, G*H): one product over every step, autograd to x/W_ih/b
@@ -182,7 +200,12 @@ def lstm_layer(
         valid = (steps < lengths.to(x.device).unsqueeze(0)).to(x.dtype).contiguous()  # (T, B)
     peep = bool(spec.peephole)
     zero = x.new_empty(0)
-    w_hh = w.weight_hh.contiguous()
+    w_hh = w.weight_hh.contiguous()  # (G*H, P)
+    w_hr = w.weight_hr.contiguous() if spec.proj_size > 0 else zero  # (P, H)
+    ln = bool(spec.layernorm)
+    g_hh = w.ln_gain_hh.contiguous() if ln else zero  # (G*H)
+    g_c = w.ln_gain_c.contiguous() if ln else zero  # (H)
+    b_c = w.ln_bias_c.contiguous() if ln else zero  # (H)
     wci = w.weight_ci.contiguous() if (peep and not spec.cifg) else zero
     wcf = w.weight_cf.contiguous() if peep else zero
     wco = w.weight_co.contiguous() if peep else zero
@@ -194,6 +217,10 @@ def lstm_layer(
         wci,
         wcf,
         wco,
+        w_hr,
+        g_hh,
+        g_c,
+        b_c,
         _opt(h_mask, x),
         _opt(zoneout_h, x),
         _opt(zoneout_c, x),

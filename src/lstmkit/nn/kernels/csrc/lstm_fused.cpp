@@ -1,17 +1,24 @@
-// Fused CPU kernel for one LSTM layer in one direction (lstmkit issue 5, first increment).
+// Fused CPU kernel for one LSTM layer in one direction (lstmkit issue 5).
 //
-// Forward: per step one recurrent product (addmm into a preallocated buffer) and one fused, vectorised
-// pointwise pass over (B, G*H). Backward: hand-derived BPTT, per step one fused pointwise pass and one
-// product with W_hh; dW_hh and the peephole gradients as large products/reductions over all steps.
-// The input projection (and its gradients) stays on the Python side.
+// Shapes: T steps, B rows, G gates (3 with cifg, else 4), H hidden units, P = size of h (proj_size, else H).
+// Forward, per step: the recurrent product h_rec (B,P) x W_hh^T (P,G*H), with layernorm normalised per row over
+// its G*H columns and scaled by ln_gain_hh; one fused, vectorised pointwise pass over (B, G*H) (with layernorm
+// it also normalises c_t per row over H, then gain/bias, before the output tanh); with a projection the product
+// m (B,H) x W_hr^T (H,P) into h and a pass for zoneout/lengths on the P units.
+// Backward: hand-derived BPTT, per step (projection) dm = dh_new @ W_hr, one fused pointwise pass (with the cell
+// layer-norm backward), (layernorm) the recurrent layer-norm backward, one product with W_hh; dW_hh, dW_hr,
+// the peephole and the layer-norm gain/bias gradients as large products/reductions over all steps.
+// Layer-norm backward of a row: dx = rstd * (dy*g - mean(dy*g) - xhat * mean(dy*g*xhat)).
+// The input projection (and its layer norm and gradients) stays on the Python side.
 //
-// Variants: peephole, cifg; zoneout on h and c, variational mask on h, per-sequence lengths.
-// Absent optional tensors are passed as empty tensors (numel() == 0).
+// Variants: peephole, cifg, projection, layernorm; zoneout on h and c, variational mask on h, per-sequence
+// lengths. Absent optional tensors are passed as empty tensors (numel() == 0).
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 #include <ATen/cpu/vec/vec.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 using at::Tensor;
@@ -37,42 +44,162 @@ inline const void* opt_ptr(const Tensor& t) { return t.numel() ? t.data_ptr() : 
 
 int64_t grain_for(int64_t H) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(H, 1)); }
 
+constexpr double kLnEps = 1e-5;  // as torch.nn.LayerNorm
+
+// Sum of x[0:n), vectorised.
+template <typename scalar_t>
+scalar_t row_sum(const scalar_t* x, int64_t n) {
+  using V = Vectorized<scalar_t>;
+  constexpr int64_t W = V::size();
+  V acc(scalar_t(0));
+  int64_t j = 0;
+  for (; j + W <= n; j += W) acc = acc + V::loadu(x + j);
+  scalar_t buf[W];
+  acc.store(buf);
+  scalar_t s = 0;
+  for (int64_t k = 0; k < W; ++k) s += buf[k];
+  for (; j < n; ++j) s += x[j];
+  return s;
+}
+
+// Layer norm of one row x[0:n) without gain: returns the mean and rstd = 1/sqrt(var + eps), biased variance.
+template <typename scalar_t>
+void row_moments(const scalar_t* x, int64_t n, scalar_t& mean, scalar_t& rstd) {
+  using V = Vectorized<scalar_t>;
+  constexpr int64_t W = V::size();
+  mean = row_sum(x, n) / scalar_t(n);
+  const V m(mean);
+  V acc(scalar_t(0));
+  int64_t j = 0;
+  for (; j + W <= n; j += W) {
+    V d = V::loadu(x + j) - m;
+    acc = acc + d * d;
+  }
+  scalar_t buf[W];
+  acc.store(buf);
+  scalar_t var = 0;
+  for (int64_t k = 0; k < W; ++k) var += buf[k];
+  for (; j < n; ++j) var += (x[j] - mean) * (x[j] - mean);
+  var /= scalar_t(n);
+  rstd = scalar_t(1) / std::sqrt(var + scalar_t(kLnEps));
+}
+
+// Recurrent layer norm, forward, rows [b0, b1): xr (B, GH) holds rec = h W_hh^T on entry and xhat on exit;
+// gt (B, GH) = pre_x + xhat * g_hh; rstd (B).
+template <typename scalar_t>
+void ln_rec_fwd_rows(int64_t b0, int64_t b1, int64_t GH, const scalar_t* pre, scalar_t* xr, const scalar_t* g,
+                     scalar_t* rstd, scalar_t* gt) {
+  using V = Vectorized<scalar_t>;
+  constexpr int64_t W = V::size();
+  for (int64_t b = b0; b < b1; ++b) {
+    scalar_t* x = xr + b * GH;
+    scalar_t mean, rs;
+    row_moments(x, GH, mean, rs);
+    rstd[b] = rs;
+    const V m(mean), r(rs);
+    for (int64_t j = 0; j < GH; j += W) {
+      const int64_t n = std::min<int64_t>(W, GH - j);
+      V xh = (ld(x + j, n) - m) * r;
+      st(xh, x + j, n);
+      st(ld(pre + b * GH + j, n) + xh * ld(g + j, n), gt + b * GH + j, n);
+    }
+  }
+}
+
+// Layer-norm backward of one row: dx = rstd * (dy*g - mean(dy*g) - xhat * mean(dy*g*xhat)); dy, xhat, dx (n).
+template <typename scalar_t>
+void ln_bwd_row(int64_t n_, const scalar_t* dy, const scalar_t* xhat, const scalar_t* g, scalar_t rstd, scalar_t* dx) {
+  using V = Vectorized<scalar_t>;
+  constexpr int64_t W = V::size();
+  V a1(scalar_t(0)), a2(scalar_t(0));
+  for (int64_t j = 0; j < n_; j += W) {
+    const int64_t n = std::min<int64_t>(W, n_ - j);  // partial loads fill with zeros
+    V dyg = ld(dy + j, n) * ld(g + j, n);
+    a1 = a1 + dyg;
+    a2 = a2 + dyg * ld(xhat + j, n);
+  }
+  scalar_t b1[W], b2[W];
+  a1.store(b1);
+  a2.store(b2);
+  scalar_t s1 = 0, s2 = 0;
+  for (int64_t k = 0; k < W; ++k) { s1 += b1[k]; s2 += b2[k]; }
+  const V m1(s1 / scalar_t(n_)), m2(s2 / scalar_t(n_)), r(rstd);
+  for (int64_t j = 0; j < n_; j += W) {
+    const int64_t n = std::min<int64_t>(W, n_ - j);
+    st(r * (ld(dy + j, n) * ld(g + j, n) - m1 - ld(xhat + j, n) * m2), dx + j, n);
+  }
+}
+
+// Optional per-step tensors of the cell layer norm (all null without layernorm).
+template <typename scalar_t>
+struct CellLN {
+  const scalar_t* gain = nullptr;  // (H) ln_gain_c
+  const scalar_t* bias = nullptr;  // (H) ln_bias_c
+  scalar_t* chat = nullptr;        // (B, H) normalised c_new of this step
+  scalar_t* rstd = nullptr;        // (B)
+  scalar_t* scratch = nullptr;     // (B, H) backward only: dL/dc_new through the layer norm
+};
+
 // ---------------------------------------------------------------------------------------------
 // Forward pointwise pass for rows [b0, b1) of step t.
+// Without projection it writes h (after zoneout) to hnext and out; with projection (m != null) it writes
+// m = o * tanh(c_out) (B, H) and leaves h to `fwd_h_rows` after the product with W_hr.
 template <typename scalar_t, bool PEEP, bool CIFG>
 void fwd_rows(int64_t b0, int64_t b1, int64_t H,
-              const scalar_t* pre,        // (B, G*H): pre_x[t] + h_rec @ W_hh^T
+              const scalar_t* pre,        // (B, G*H): pre_x[t] + h_rec @ W_hh^T (or its layer norm)
               const scalar_t* hprev, const scalar_t* cprev,   // (B, H)
               const scalar_t* wci, const scalar_t* wcf, const scalar_t* wco,
               const scalar_t* zh, const scalar_t* zc,         // (B, H) or null
               const scalar_t* valid,                          // (B) or null
-              scalar_t* gates, scalar_t* hnext, scalar_t* cnext, scalar_t* cnew, scalar_t* tanhc, scalar_t* out) {
+              CellLN<scalar_t> ln,
+              scalar_t* gates, scalar_t* hnext, scalar_t* cnext, scalar_t* cnew, scalar_t* tanhc, scalar_t* out,
+              scalar_t* m) {
   using V = Vectorized<scalar_t>;
   constexpr int64_t G = CIFG ? 3 : 4;
   constexpr int64_t W = V::size();
   const V one(scalar_t(1)), zero(scalar_t(0));
   const int64_t oi = 0, of = CIFG ? 0 : 1, og = CIFG ? 1 : 2, oo = CIFG ? 2 : 3;
+  const bool lnc = ln.gain != nullptr;
   for (int64_t b = b0; b < b1; ++b) {
     const scalar_t* p = pre + b * G * H;
-    const scalar_t* hp = hprev + b * H;
     const scalar_t* cp = cprev + b * H;
     scalar_t* gt = gates + b * G * H;
-    scalar_t* hn_ = hnext + b * H;
     scalar_t* cn_ = cnext + b * H;
     scalar_t* cw = cnew + b * H;
     scalar_t* tc_ = tanhc + b * H;
-    scalar_t* ou = out + b * H;
     if (valid && valid[b] == scalar_t(0)) {  // past this sequence's length: state frozen, output zero
-      std::copy(hp, hp + H, hn_);
+      if (m) {
+        std::fill(m + b * H, m + (b + 1) * H, scalar_t(0));
+      } else {
+        std::copy(hprev + b * H, hprev + (b + 1) * H, hnext + b * H);
+        std::fill(out + b * H, out + (b + 1) * H, scalar_t(0));
+      }
       std::copy(cp, cp + H, cn_);
-      std::fill(ou, ou + H, scalar_t(0));
       std::fill(gt, gt + G * H, scalar_t(0));
       std::fill(cw, cw + H, scalar_t(0));
       std::fill(tc_, tc_ + H, scalar_t(0));
+      if (lnc) {
+        std::fill(ln.chat + b * H, ln.chat + (b + 1) * H, scalar_t(0));
+        ln.rstd[b] = scalar_t(0);
+      }
       continue;
     }
     const scalar_t* zhb = zh ? zh + b * H : nullptr;
     const scalar_t* zcb = zc ? zc + b * H : nullptr;
+    // h from o and the tanh argument (c_new, or its layer norm): h, or m with a projection
+    auto finish = [&](int64_t j, int64_t n, const V& o, const V& carg) {
+      V tc = carg.tanh();
+      V hn = o * tc;
+      st(tc, tc_ + j, n);
+      if (m) {
+        st(hn, m + b * H + j, n);
+        return;
+      }
+      V hz = hn;
+      if (zhb) hz = V::blendv(hn, ld(hprev + b * H + j, n), ld(zhb + j, n) != zero);
+      st(hz, hnext + b * H + j, n);
+      st(hz, out + b * H + j, n);
+    };
     for (int64_t j = 0; j < H; j += W) {
       const int64_t n = std::min<int64_t>(W, H - j);
       V c0 = ld(cp + j, n);
@@ -94,41 +221,107 @@ void fwd_rows(int64_t b0, int64_t b1, int64_t H,
       V cn = f * c0 + i * g;
       if (PEEP) o_pre = o_pre + ld(wco + j, n) * cn;
       V o = sigm(o_pre);
-      V tc = cn.tanh();
-      V hn = o * tc;
       st(f, gt + of * H + j, n);
       st(g, gt + og * H + j, n);
       st(o, gt + oo * H + j, n);
       st(cn, cw + j, n);
-      st(tc, tc_ + j, n);
-      V cz = cn, hz = hn;
+      V cz = cn;
       if (zcb) cz = V::blendv(cn, c0, ld(zcb + j, n) != zero);
-      if (zhb) hz = V::blendv(hn, ld(hp + j, n), ld(zhb + j, n) != zero);
       st(cz, cn_ + j, n);
-      st(hz, hn_ + j, n);
-      st(hz, ou + j, n);
+      if (!lnc) finish(j, n, o, cn);
+    }
+    if (lnc) {  // c_out = LN(c_new) * gain_c + bias_c over the row's H units, then h from tanh(c_out)
+      scalar_t mean, rs;
+      row_moments(cw, H, mean, rs);
+      ln.rstd[b] = rs;
+      const V mu(mean), r(rs);
+      scalar_t* ch = ln.chat + b * H;
+      for (int64_t j = 0; j < H; j += W) {
+        const int64_t n = std::min<int64_t>(W, H - j);
+        V xh = (ld(cw + j, n) - mu) * r;
+        st(xh, ch + j, n);
+        finish(j, n, ld(gt + oo * H + j, n), xh * ld(ln.gain + j, n) + ld(ln.bias + j, n));
+      }
     }
   }
 }
 
-// Backward pointwise pass for rows [b0, b1) of step t. dh, dc (B, H) hold dL/dh_t, dL/dc_t on entry and the
-// direct parts of dL/dh_{t-1} (everything except the recurrent product) and dL/dc_{t-1} on exit.
+// Forward, projection only: h_new = hraw (B, P) = m @ W_hr^T, then zoneout and lengths on the P units.
+template <typename scalar_t>
+void fwd_h_rows(int64_t b0, int64_t b1, int64_t P, const scalar_t* hraw, const scalar_t* hprev,
+                const scalar_t* zh, const scalar_t* valid, scalar_t* hnext, scalar_t* out) {
+  using V = Vectorized<scalar_t>;
+  constexpr int64_t W = V::size();
+  const V zero(scalar_t(0));
+  for (int64_t b = b0; b < b1; ++b) {
+    const scalar_t* hp = hprev + b * P;
+    if (valid && valid[b] == scalar_t(0)) {
+      std::copy(hp, hp + P, hnext + b * P);
+      std::fill(out + b * P, out + (b + 1) * P, scalar_t(0));
+      continue;
+    }
+    for (int64_t j = 0; j < P; j += W) {
+      const int64_t n = std::min<int64_t>(W, P - j);
+      V hz = ld(hraw + b * P + j, n);
+      if (zh) hz = V::blendv(hz, ld(hp + j, n), ld(zh + b * P + j, n) != zero);
+      st(hz, hnext + b * P + j, n);
+      st(hz, out + b * P + j, n);
+    }
+  }
+}
+
+// Backward, projection only, rows [b0, b1) of step t, on the P units: dh (B, P) holds dL/dh_t on entry and
+// the zoneout part of dL/dh_{t-1} on exit; dhn (B, P) = dL/dh_new (pre-zoneout), zero past the length.
+template <typename scalar_t>
+void bwd_h_rows(int64_t b0, int64_t b1, int64_t P, const scalar_t* dout, const scalar_t* zh, const scalar_t* valid,
+                scalar_t* dh, scalar_t* dhn) {
+  using V = Vectorized<scalar_t>;
+  constexpr int64_t W = V::size();
+  const V zero(scalar_t(0));
+  for (int64_t b = b0; b < b1; ++b) {
+    if (valid && valid[b] == scalar_t(0)) {  // frozen: dh passes through unchanged
+      std::fill(dhn + b * P, dhn + (b + 1) * P, scalar_t(0));
+      continue;
+    }
+    for (int64_t j = 0; j < P; j += W) {
+      const int64_t n = std::min<int64_t>(W, P - j);
+      V dhz = ld(dh + b * P + j, n);
+      if (dout) dhz = dhz + ld(dout + b * P + j, n);
+      V dprev = zero, dnew = dhz;
+      if (zh) {
+        V msk = ld(zh + b * P + j, n) != zero;
+        dprev = V::blendv(zero, dhz, msk);
+        dnew = V::blendv(dhz, zero, msk);
+      }
+      st(dprev, dh + b * P + j, n);
+      st(dnew, dhn + b * P + j, n);
+    }
+  }
+}
+
+// Backward pointwise pass for rows [b0, b1) of step t. dhin (B, H) holds dL/dh_t (no projection: also
+// dout and zoneout apply) or dL/dm_t (projection: dout = zh = null); dc (B, H) holds dL/dc_t on entry and the
+// direct part of dL/dc_{t-1} on exit. dhout (B, H), null with a projection, gets the direct (zoneout) part of
+// dL/dh_{t-1}; it may alias dhin. With the cell layer norm, dcout (B, H) gets dL/dc_out (zero past the length).
 template <typename scalar_t, bool PEEP, bool CIFG>
 void bwd_rows(int64_t b0, int64_t b1, int64_t H,
               const scalar_t* dout,                           // (B, H) or null
               const scalar_t* gates, const scalar_t* cprev, const scalar_t* tanhc,
               const scalar_t* wci, const scalar_t* wcf, const scalar_t* wco,
               const scalar_t* zh, const scalar_t* zc, const scalar_t* valid,
-              scalar_t* dh, scalar_t* dc, scalar_t* dpre) {
+              CellLN<scalar_t> ln, scalar_t* dcout,
+              const scalar_t* dhin, scalar_t* dhout, scalar_t* dc, scalar_t* dpre) {
   using V = Vectorized<scalar_t>;
   constexpr int64_t G = CIFG ? 3 : 4;
   constexpr int64_t W = V::size();
   const V one(scalar_t(1)), zero(scalar_t(0));
   const int64_t oi = 0, of = CIFG ? 0 : 1, og = CIFG ? 1 : 2, oo = CIFG ? 2 : 3;
+  const bool lnc = ln.gain != nullptr;
   for (int64_t b = b0; b < b1; ++b) {
     scalar_t* dp = dpre + b * G * H;
     if (valid && valid[b] == scalar_t(0)) {  // frozen step: gradients pass straight through
       std::fill(dp, dp + G * H, scalar_t(0));
+      if (lnc) std::fill(dcout + b * H, dcout + (b + 1) * H, scalar_t(0));
       continue;
     }
     const scalar_t* gt = gates + b * G * H;
@@ -137,24 +330,42 @@ void bwd_rows(int64_t b0, int64_t b1, int64_t H,
     const scalar_t* dob = dout ? dout + b * H : nullptr;
     const scalar_t* zhb = zh ? zh + b * H : nullptr;
     const scalar_t* zcb = zc ? zc + b * H : nullptr;
-    scalar_t* dhb = dh + b * H;
+    const scalar_t* dhb = dhin + b * H;
     scalar_t* dcb = dc + b * H;
-    for (int64_t j = 0; j < H; j += W) {
-      const int64_t n = std::min<int64_t>(W, H - j);
+    // dL/dh_new (pre-zoneout) and the zoneout part of dL/dh_{t-1}
+    auto split_dh = [&](int64_t j, int64_t n, V& dh_prev, V& dhn) {
       V dhz = ld(dhb + j, n);
       if (dob) dhz = dhz + ld(dob + j, n);
-      V dh_prev = zero, dhn = dhz;
+      dh_prev = zero;
+      dhn = dhz;
       if (zhb) {
-        V m = ld(zhb + j, n) != zero;
-        dh_prev = V::blendv(zero, dhz, m);
-        dhn = V::blendv(dhz, zero, m);
+        V msk = ld(zhb + j, n) != zero;
+        dh_prev = V::blendv(zero, dhz, msk);
+        dhn = V::blendv(dhz, zero, msk);
       }
+    };
+    if (lnc) {  // dL/dc_out, then dL/dc_new through the layer norm into dcout's row (read back below)
+      scalar_t* dco = dcout + b * H;
+      for (int64_t j = 0; j < H; j += W) {
+        const int64_t n = std::min<int64_t>(W, H - j);
+        V dh_prev, dhn;
+        split_dh(j, n, dh_prev, dhn);
+        V tc = ld(tcb + j, n);
+        st(dhn * ld(gt + oo * H + j, n) * (one - tc * tc), dco + j, n);
+      }
+    }
+    scalar_t* dcln = lnc ? ln.scratch + b * H : nullptr;  // dL/dc_new through the layer norm
+    if (lnc) ln_bwd_row(H, dcout + b * H, ln.chat + b * H, ln.gain, ln.rstd[b], dcln);
+    for (int64_t j = 0; j < H; j += W) {
+      const int64_t n = std::min<int64_t>(W, H - j);
+      V dh_prev, dhn;
+      split_dh(j, n, dh_prev, dhn);
       V dcz = ld(dcb + j, n);
       V dc_prev = zero, dcn = dcz;
       if (zcb) {
-        V m = ld(zcb + j, n) != zero;
-        dc_prev = V::blendv(zero, dcz, m);
-        dcn = V::blendv(dcz, zero, m);
+        V msk = ld(zcb + j, n) != zero;
+        dc_prev = V::blendv(zero, dcz, msk);
+        dcn = V::blendv(dcz, zero, msk);
       }
       V c0 = ld(cp + j, n);
       V f = ld(gt + of * H + j, n);
@@ -163,7 +374,8 @@ void bwd_rows(int64_t b0, int64_t b1, int64_t H,
       V i = CIFG ? one - f : ld(gt + oi * H + j, n);
       V tc = ld(tcb + j, n);
       V d_o = dhn * tc;
-      dcn = dcn + dhn * o * (one - tc * tc);
+      if (lnc) dcn = dcn + ld(dcln + j, n);
+      else dcn = dcn + dhn * o * (one - tc * tc);
       V do_pre = d_o * o * (one - o);
       if (PEEP) dcn = dcn + do_pre * ld(wco + j, n);
       V di = dcn * g;
@@ -182,7 +394,7 @@ void bwd_rows(int64_t b0, int64_t b1, int64_t H,
       st(df_pre, dp + of * H + j, n);
       st(dg_pre, dp + og * H + j, n);
       st(do_pre, dp + oo * H + j, n);
-      st(dh_prev, dhb + j, n);
+      if (dhout) st(dh_prev, dhout + b * H + j, n);
       st(dc_prev, dcb + j, n);
     }
   }
@@ -199,28 +411,42 @@ void dispatch_flags(bool peep, bool cifg, F&& f) {
 
 }  // namespace
 
-// Returns output (T,B,H), h_n (B,H), c_n (B,H), gates (T,B,G*H) post-activation, h_states (T+1,B,H),
-// c_states (T+1,B,H), c_new (T,B,H) pre-zoneout, tanh_c (T,B,H).
+// Shapes: G gates, H hidden units, P = size of h (H without a projection). Optional tensors are empty.
+// Returns output (T,B,P), h_n (B,P), c_n (B,H), gates (T,B,G*H) post-activation, h_states (T+1,B,P),
+// c_states (T+1,B,H), c_new (T,B,H) pre-zoneout, tanh_c (T,B,H) = tanh(c_out);
+// projection: m (T,B,H) = o * tanh(c_out); layernorm: xhat_hh (T,B,G*H) normalised h W_hh^T, rstd_hh (T,B),
+// chat (T,B,H) normalised c_new, rstd_c (T,B). (Empty when absent.)
 std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const Tensor& c0, const Tensor& w_hh,
-                                  const Tensor& wci, const Tensor& wcf, const Tensor& wco, const Tensor& h_mask,
+                                  const Tensor& wci, const Tensor& wcf, const Tensor& wco, const Tensor& w_hr,
+                                  const Tensor& g_hh, const Tensor& g_c, const Tensor& b_c, const Tensor& h_mask,
                                   const Tensor& zh, const Tensor& zc, const Tensor& valid, bool peephole,
                                   bool cifg) {
   TORCH_CHECK(pre_x.dim() == 3 && pre_x.is_contiguous(), "pre_x must be contiguous (T, B, G*H)");
-  const int64_t T = pre_x.size(0), B = pre_x.size(1), GH = pre_x.size(2), H = h0.size(1);
+  const int64_t T = pre_x.size(0), B = pre_x.size(1), GH = pre_x.size(2), H = c0.size(1), P = h0.size(1);
   const int64_t G = cifg ? 3 : 4;
+  const bool proj = w_hr.numel() > 0, ln = g_hh.numel() > 0;
   TORCH_CHECK(GH == G * H, "pre_x has ", GH, " columns, expected ", G * H);
+  TORCH_CHECK(proj || P == H, "h0 has ", P, " columns, expected ", H);
   auto opts = pre_x.options();
-  Tensor output = at::empty({T, B, H}, opts);
+  auto empty = at::empty({0}, opts);
+  Tensor output = at::empty({T, B, P}, opts);
   Tensor gates = at::empty({T, B, GH}, opts);
-  Tensor h_states = at::empty({T + 1, B, H}, opts);
+  Tensor h_states = at::empty({T + 1, B, P}, opts);
   Tensor c_states = at::empty({T + 1, B, H}, opts);
   Tensor c_new = at::empty({T, B, H}, opts);
   Tensor tanh_c = at::empty({T, B, H}, opts);
+  Tensor m_all = proj ? at::empty({T, B, H}, opts) : empty;
+  Tensor hraw = proj ? at::empty({B, P}, opts) : Tensor();  // m_t @ W_hr^T
+  Tensor xhat_hh = ln ? at::empty({T, B, GH}, opts) : empty;
+  Tensor rstd_hh = ln ? at::empty({T, B}, opts) : empty;
+  Tensor chat = ln ? at::empty({T, B, H}, opts) : empty;
+  Tensor rstd_c = ln ? at::empty({T, B}, opts) : empty;
   h_states[0].copy_(h0);
   c_states[0].copy_(c0);
-  Tensor w_t = w_hh.t();
-  Tensor hrec = h_mask.numel() ? at::empty({B, H}, opts) : Tensor();
-  const int64_t grain = grain_for(H);
+  Tensor w_t = w_hh.t();                       // (P, G*H)
+  Tensor w_hr_t = proj ? w_hr.t() : Tensor();  // (H, P)
+  Tensor hrec = h_mask.numel() ? at::empty({B, P}, opts) : Tensor();
+  const int64_t grain = grain_for(std::max(H, P));
   AT_DISPATCH_FLOATING_TYPES(pre_x.scalar_type(), "lstm_fused_forward", [&] {
     const scalar_t* wci_p = static_cast<const scalar_t*>(opt_ptr(wci));
     const scalar_t* wcf_p = static_cast<const scalar_t*>(opt_ptr(wcf));
@@ -228,17 +454,37 @@ std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const T
     const scalar_t* zh_p = static_cast<const scalar_t*>(opt_ptr(zh));
     const scalar_t* zc_p = static_cast<const scalar_t*>(opt_ptr(zc));
     const scalar_t* valid_p = static_cast<const scalar_t*>(opt_ptr(valid));
+    const scalar_t* ghh_p = static_cast<const scalar_t*>(opt_ptr(g_hh));
     dispatch_flags(peephole, cifg, [&](auto peep_c, auto cifg_c) {
       constexpr bool PEEP = decltype(peep_c)::value;
       constexpr bool CIFG = decltype(cifg_c)::value;
       for (int64_t t = 0; t < T; ++t) {
         Tensor h = h_states[t];
-        Tensor gt = gates[t];  // the pre-activations land here, then the pointwise pass overwrites them
+        Tensor hr = h;  // h as the recurrent product sees it (B, P)
         if (h_mask.numel()) {
           at::mul_out(hrec, h, h_mask);
-          at::addmm_out(gt, pre_x[t], hrec, w_t);
+          hr = hrec;
+        }
+        Tensor gt = gates[t];  // the pre-activations land here, then the pointwise pass overwrites them
+        if (ln) {  // gt = pre_x[t] + LN(hr W_hh^T) * g_hh, per row over G*H
+          Tensor xr = xhat_hh[t];
+          at::mm_out(xr, hr, w_t);
+          const scalar_t* px = pre_x.data_ptr<scalar_t>() + t * B * GH;
+          scalar_t* xrp = xr.data_ptr<scalar_t>();
+          scalar_t* rsp = rstd_hh.data_ptr<scalar_t>() + t * B;
+          scalar_t* gtp = gt.data_ptr<scalar_t>();
+          at::parallel_for(0, B, std::max<int64_t>(1, grain / G), [&](int64_t b0, int64_t b1) {
+            ln_rec_fwd_rows<scalar_t>(b0, b1, GH, px, xrp, ghh_p, rsp, gtp);
+          });
         } else {
-          at::addmm_out(gt, pre_x[t], h, w_t);
+          at::addmm_out(gt, pre_x[t], hr, w_t);
+        }
+        CellLN<scalar_t> cln;
+        if (ln) {
+          cln.gain = g_c.data_ptr<scalar_t>();
+          cln.bias = b_c.data_ptr<scalar_t>();
+          cln.chat = chat.data_ptr<scalar_t>() + t * B * H;
+          cln.rstd = rstd_c.data_ptr<scalar_t>() + t * B;
         }
         scalar_t* gp = gt.data_ptr<scalar_t>();
         const scalar_t* hp = h.data_ptr<scalar_t>();
@@ -248,35 +494,56 @@ std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const T
         scalar_t* cw = c_new[t].data_ptr<scalar_t>();
         scalar_t* tc = tanh_c[t].data_ptr<scalar_t>();
         scalar_t* ou = output[t].data_ptr<scalar_t>();
-        const scalar_t* zht = zh_p ? zh_p + t * B * H : nullptr;
+        scalar_t* mp = proj ? m_all.data_ptr<scalar_t>() + t * B * H : nullptr;
+        const scalar_t* zht = zh_p ? zh_p + t * B * P : nullptr;
         const scalar_t* zct = zc_p ? zc_p + t * B * H : nullptr;
         const scalar_t* vt = valid_p ? valid_p + t * B : nullptr;
         at::parallel_for(0, B, grain, [&](int64_t b0, int64_t b1) {
           // in place: each row reads its pre-activations before writing its gates
-          fwd_rows<scalar_t, PEEP, CIFG>(b0, b1, H, gp, hp, cp, wci_p, wcf_p, wco_p, zht, zct, vt, gp, hn, cn,
-                                         cw, tc, ou);
+          fwd_rows<scalar_t, PEEP, CIFG>(b0, b1, H, gp, hp, cp, wci_p, wcf_p, wco_p, proj ? nullptr : zht, zct, vt,
+                                         cln, gp, hn, cn, cw, tc, ou, mp);
         });
+        if (proj) {  // h_new = m_t @ W_hr^T (B, P), then zoneout/lengths on the P units
+          at::mm_out(hraw, m_all[t], w_hr_t);
+          const scalar_t* hrp = hraw.data_ptr<scalar_t>();
+          at::parallel_for(0, B, grain, [&](int64_t b0, int64_t b1) {
+            fwd_h_rows<scalar_t>(b0, b1, P, hrp, hp, zht, vt, hn, ou);
+          });
+        }
       }
     });
   });
   Tensor h_n = h_states[T].clone();
   Tensor c_n = c_states[T].clone();
-  return {output, h_n, c_n, gates, h_states, c_states, c_new, tanh_c};
+  return {output, h_n, c_n, gates, h_states, c_states, c_new, tanh_c, m_all, xhat_hh, rstd_hh, chat, rstd_c};
 }
 
-// Returns d_pre_x (T,B,G*H), dh0, dc0, dW_hh (G*H,H), dwci, dwcf, dwco (empty when no peephole).
+// Returns d_pre_x (T,B,G*H), dh0 (B,P), dc0 (B,H), dW_hh (G*H,P), dwci, dwcf, dwco (H; empty when no peephole),
+// dW_hr (P,H; empty without projection), d ln_gain_hh (G*H), d ln_gain_c (H), d ln_bias_c (H) (empty without
+// layernorm).
 std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const Tensor& dc_n, const Tensor& w_hh,
-                                   const Tensor& wci, const Tensor& wcf, const Tensor& wco, const Tensor& h_mask,
+                                   const Tensor& wci, const Tensor& wcf, const Tensor& wco, const Tensor& w_hr,
+                                   const Tensor& g_hh, const Tensor& g_c, const Tensor& h_mask,
                                    const Tensor& zh, const Tensor& zc, const Tensor& valid, const Tensor& gates,
                                    const Tensor& h_states, const Tensor& c_states, const Tensor& c_new,
-                                   const Tensor& tanh_c, bool peephole, bool cifg) {
-  const int64_t T = gates.size(0), B = gates.size(1), GH = gates.size(2), H = h_states.size(2);
+                                   const Tensor& tanh_c, const Tensor& m_all, const Tensor& xhat_hh,
+                                   const Tensor& rstd_hh, const Tensor& chat, const Tensor& rstd_c, bool peephole,
+                                   bool cifg) {
+  const int64_t T = gates.size(0), B = gates.size(1), GH = gates.size(2), H = c_states.size(2),
+                P = h_states.size(2);
+  const int64_t G = cifg ? 3 : 4;
+  const bool proj = w_hr.numel() > 0, ln = g_hh.numel() > 0;
   auto opts = gates.options();
-  Tensor dpre = at::empty({T, B, GH}, opts);
-  Tensor dh = dh_n.numel() ? dh_n.clone() : at::zeros({B, H}, opts);
+  Tensor dpre = at::empty({T, B, GH}, opts);                    // dL/d(gate pre-activations)
+  Tensor drec = ln ? at::empty({T, B, GH}, opts) : dpre;        // dL/d(h_rec W_hh^T)
+  Tensor dcout = ln ? at::empty({T, B, H}, opts) : Tensor();    // dL/dc_out (cell layer-norm output)
+  Tensor lnscratch = ln ? at::empty({B, H}, opts) : Tensor();
+  Tensor dhn_all = proj ? at::empty({T, B, P}, opts) : Tensor();  // dL/dh_new (pre-zoneout)
+  Tensor dm = proj ? at::empty({B, H}, opts) : Tensor();           // dL/dm_t = dhn_t @ W_hr
+  Tensor dh = dh_n.numel() ? dh_n.clone() : at::zeros({B, P}, opts);
   Tensor dc = dc_n.numel() ? dc_n.clone() : at::zeros({B, H}, opts);
-  Tensor tmp = h_mask.numel() ? at::empty({B, H}, opts) : Tensor();
-  const int64_t grain = grain_for(H);
+  Tensor tmp = h_mask.numel() ? at::empty({B, P}, opts) : Tensor();
+  const int64_t grain = grain_for(std::max(H, P));
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_fused_backward", [&] {
     const scalar_t* wci_p = static_cast<const scalar_t*>(opt_ptr(wci));
     const scalar_t* wcf_p = static_cast<const scalar_t*>(opt_ptr(wcf));
@@ -285,38 +552,68 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
     const scalar_t* zc_p = static_cast<const scalar_t*>(opt_ptr(zc));
     const scalar_t* valid_p = static_cast<const scalar_t*>(opt_ptr(valid));
     const scalar_t* dout_p = static_cast<const scalar_t*>(opt_ptr(dout));
+    const scalar_t* ghh_p = static_cast<const scalar_t*>(opt_ptr(g_hh));
     scalar_t* dh_p = dh.data_ptr<scalar_t>();
     scalar_t* dc_p = dc.data_ptr<scalar_t>();
     dispatch_flags(peephole, cifg, [&](auto peep_c, auto cifg_c) {
       constexpr bool PEEP = decltype(peep_c)::value;
       constexpr bool CIFG = decltype(cifg_c)::value;
       for (int64_t t = T - 1; t >= 0; --t) {
-        Tensor dp = dpre[t];
-        scalar_t* dpp = dp.data_ptr<scalar_t>();
+        scalar_t* dpp = dpre.data_ptr<scalar_t>() + t * B * GH;
         const scalar_t* gp = gates.data_ptr<scalar_t>() + t * B * GH;
         const scalar_t* cp = c_states.data_ptr<scalar_t>() + t * B * H;
         const scalar_t* tc = tanh_c.data_ptr<scalar_t>() + t * B * H;
-        const scalar_t* dot = dout_p ? dout_p + t * B * H : nullptr;
-        const scalar_t* zht = zh_p ? zh_p + t * B * H : nullptr;
+        const scalar_t* dot = dout_p ? dout_p + t * B * P : nullptr;
+        const scalar_t* zht = zh_p ? zh_p + t * B * P : nullptr;
         const scalar_t* zct = zc_p ? zc_p + t * B * H : nullptr;
         const scalar_t* vt = valid_p ? valid_p + t * B : nullptr;
+        const scalar_t* dhin = dh_p;
+        if (proj) {  // dhn_t on the P units, then dL/dm_t = dhn_t @ W_hr (B, H)
+          scalar_t* dhnp = dhn_all.data_ptr<scalar_t>() + t * B * P;
+          at::parallel_for(0, B, grain, [&](int64_t b0, int64_t b1) {
+            bwd_h_rows<scalar_t>(b0, b1, P, dot, zht, vt, dh_p, dhnp);
+          });
+          at::mm_out(dm, dhn_all[t], w_hr);
+          dhin = dm.data_ptr<scalar_t>();
+        }
+        CellLN<scalar_t> cln;
+        scalar_t* dcop = nullptr;
+        if (ln) {
+          cln.gain = g_c.data_ptr<scalar_t>();
+          cln.chat = chat.data_ptr<scalar_t>() + t * B * H;
+          cln.rstd = rstd_c.data_ptr<scalar_t>() + t * B;
+          cln.scratch = lnscratch.data_ptr<scalar_t>();
+          dcop = dcout.data_ptr<scalar_t>() + t * B * H;
+        }
         at::parallel_for(0, B, grain, [&](int64_t b0, int64_t b1) {
-          bwd_rows<scalar_t, PEEP, CIFG>(b0, b1, H, dot, gp, cp, tc, wci_p, wcf_p, wco_p, zht, zct, vt, dh_p, dc_p,
-                                         dpp);
+          bwd_rows<scalar_t, PEEP, CIFG>(b0, b1, H, proj ? nullptr : dot, gp, cp, tc, wci_p, wcf_p, wco_p,
+                                         proj ? nullptr : zht, zct, vt, cln, dcop, dhin, proj ? nullptr : dh_p,
+                                         dc_p, dpp);
         });
+        if (ln) {  // through the recurrent layer norm: drec_t = LN backward of dpre_t, per row over G*H
+          scalar_t* drp = drec.data_ptr<scalar_t>() + t * B * GH;
+          const scalar_t* xh = xhat_hh.data_ptr<scalar_t>() + t * B * GH;
+          const scalar_t* rs = rstd_hh.data_ptr<scalar_t>() + t * B;
+          at::parallel_for(0, B, std::max<int64_t>(1, grain / G), [&](int64_t b0, int64_t b1) {
+            for (int64_t b = b0; b < b1; ++b)
+              ln_bwd_row<scalar_t>(GH, dpp + b * GH, xh + b * GH, ghh_p, rs[b], drp + b * GH);
+          });
+        }
+        Tensor dr = drec[t];  // (B, G*H)
         if (h_mask.numel()) {
-          at::mm_out(tmp, dp, w_hh);
+          at::mm_out(tmp, dr, w_hh);
           dh.addcmul_(tmp, h_mask);
         } else {
-          dh.addmm_(dp, w_hh);
+          dh.addmm_(dr, w_hh);
         }
       }
     });
   });
+  auto empty = at::empty({0}, opts);
   Tensor h_prev = h_states.narrow(0, 0, T);
   if (h_mask.numel()) h_prev = h_prev * h_mask;
-  Tensor dw_hh = at::mm(dpre.view({T * B, GH}).t(), h_prev.reshape({T * B, H}));
-  Tensor dwci, dwcf, dwco;
+  Tensor dw_hh = at::mm(drec.view({T * B, GH}).t(), h_prev.reshape({T * B, P}));
+  Tensor dwci = empty, dwcf = empty, dwco = empty, dw_hr = empty, dg_hh = empty, dg_c = empty, db_c = empty;
   if (peephole) {
     Tensor cprev = c_states.narrow(0, 0, T);
     const int64_t of = cifg ? 0 : 1, oo = cifg ? 2 : 3;
@@ -324,8 +621,13 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
     dwcf = (dpre.narrow(2, of * H, H) * cprev).sum({0, 1});
     dwco = (dpre.narrow(2, oo * H, H) * c_new).sum({0, 1});
   }
-  auto def = [&](const Tensor& t) { return t.defined() ? t : at::empty({0}, opts); };
-  return {dpre, dh, dc, dw_hh, def(dwci), def(dwcf), def(dwco)};
+  if (proj) dw_hr = at::mm(dhn_all.view({T * B, P}).t(), m_all.view({T * B, H}));  // (P, H)
+  if (ln) {
+    dg_hh = (dpre * xhat_hh).sum({0, 1});
+    dg_c = (dcout * chat).sum({0, 1});
+    db_c = dcout.sum({0, 1});
+  }
+  return {dpre, dh, dc, dw_hh, dwci, dwcf, dwco, dw_hr, dg_hh, dg_c, db_c};
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
