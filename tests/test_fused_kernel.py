@@ -204,6 +204,78 @@ def test_partial_outputs_and_no_grad(variant):
     torch.testing.assert_close(o1, o2, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("option", ["plain", "lengths", "reverse_lengths", "zoneout", "all"])
+def test_forward_only_path(shape, variant, option):
+    """With no gradient needed (no_grad, inference_mode, or no leaf requiring grad) the kernel keeps no per-step
+    buffers; outputs and final states match the reference, and a trace asked for under no_grad still comes."""
+    dtype = torch.float64 if VARIANTS[variant].get("layernorm") else torch.float32  # see test_matches_reference
+    x, h0, c0, w, spec, kw = _case(SHAPES[shape], variant, option, dtype=dtype)
+    with torch.no_grad():
+        want = reference.lstm_layer(x, h0, c0, w, spec, trace=True, **kw)
+    tol = dict(rtol=1e-5, atol=1e-5)
+
+    def check(got, trace):
+        for a, b in zip(got[:3], want[:3]):
+            assert not a.requires_grad
+            torch.testing.assert_close(a, b, **tol)
+        if trace:
+            for name in want[3]._fields:
+                torch.testing.assert_close(getattr(got[3], name), getattr(want[3], name), **tol, msg=name)
+        else:
+            assert got[3] is None
+
+    with torch.no_grad():
+        check(fused.lstm_layer(x, h0, c0, w, spec, **kw), False)
+        check(fused.lstm_layer(x, h0, c0, w, spec, trace=True, **kw), True)
+    with torch.inference_mode():
+        check(fused.lstm_layer(x, h0, c0, w, spec, **kw), False)
+    detached = CellWeights(*(None if t is None else t.detach() for t in w))
+    check(fused.lstm_layer(x.detach(), h0.detach(), c0.detach(), detached, spec, **kw), False)
+
+
+@pytest.mark.filterwarnings("ignore:TF32 acceleration")  # from torch.backends.mkldnn.flags
+@pytest.mark.parametrize("variant", ["vanilla", "peephole", "cifg", "peephole_cifg_proj", "layernorm_proj"])
+@pytest.mark.parametrize("option", ["plain", "all"])
+def test_matches_reference_onednn_sizes(variant, option):
+    """fp32 at sizes where the recurrent and backward products go through oneDNN (B*G*H*P >= 2^22).
+
+    Against the reference; with a projection, where fp32 rounding alone (the same with oneDNN or MKL) moves
+    this case's states and gradients (up to ~400) past 1e-5 of the reference, against the kernel's own at::mm
+    path. Tolerance 1e-5 relative to each tensor's largest magnitude."""
+    x, h0, c0, w, spec, kw = _case((6, 40, 48, 160), variant, option)
+    (o1, h1, c1, t1), g1 = _run(fused, x, h0, c0, w, spec, kw)
+    if spec.proj_size > 0:  # against the same kernel with at::mm (MKL) for every product
+        with torch.backends.mkldnn.flags(enabled=False):
+            (o2, h2, c2, t2), g2 = _run(fused, x, h0, c0, w, spec, kw)
+    else:
+        (o2, h2, c2, t2), g2 = _run(reference, x, h0, c0, w, spec, kw)
+    got = {"output": o1, "h_n": h1, "c_n": c1, **{f"trace.{k}": v for k, v in t1._asdict().items()}, **g1}
+    want = {"output": o2, "h_n": h2, "c_n": c2, **{f"trace.{k}": v for k, v in t2._asdict().items()}, **g2}
+    assert got.keys() == want.keys()
+    for name, b in want.items():  # within 1e-5 of the reference, relative to the tensor's largest magnitude
+        scale = max(1.0, b.abs().max().item())
+        torch.testing.assert_close(got[name] / scale, b / scale, rtol=1e-5, atol=1e-5, msg=name)
+
+
+@pytest.mark.filterwarnings("ignore:TF32 acceleration")  # from torch.backends.mkldnn.flags
+def test_fast_linear_matches_mm():
+    """The extension's `linear` (oneDNN for fp32 where torch has it) against at::mm, with and without bias."""
+    ext = fused._load()
+    gen = torch.Generator().manual_seed(0)
+    for dtype in (torch.float32, torch.float64):
+        x = torch.randn(67, 129, generator=gen, dtype=dtype)  # 67*601*129 multiply-adds: over the oneDNN bar
+        w = torch.randn(601, 129, generator=gen, dtype=dtype)
+        b = torch.randn(601, generator=gen, dtype=dtype)
+        torch.testing.assert_close(ext.linear(x, w, None), x @ w.t(), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(ext.linear(x, w, b), x @ w.t() + b, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(ext.linear(x.t().t(), w.t().contiguous().t(), b), x @ w.t() + b, rtol=1e-5,
+                                   atol=1e-5)
+        with torch.backends.mkldnn.flags(enabled=False):  # the at::mm fallback
+            torch.testing.assert_close(ext.linear(x, w, b), x @ w.t() + b, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("option", ["plain", "all"])
 def test_gradcheck_fp64(variant, option):

@@ -17,6 +17,14 @@ not differentiable (backward through it raises).
 
 The extension is compiled on first use with `torch.utils.cpp_extension.load` and cached in
 TORCH_EXTENSIONS_DIR; when that fails, `available()` is False and one warning says the reference is used.
+
+Speed: in fp32 the larger products (the input projection and its dx, the per-step recurrent product and its
+backward product with W_hh, the projection's products; from about 4M multiply-adds) go through oneDNN
+(`mkldnn::_linear_pointwise`, 2-2.5x the GFLOP/s of MKL's sgemm behind at::mm on this hardware); fp64, small
+products, the weight gradients (dW = dpre^T x: oneDNN needs a transposed copy that costs what it saves) and
+torch builds without oneDNN (or with `torch.backends.mkldnn` disabled) use at::mm/at::addmm. When no gradient
+can be needed (grad mode off, or nothing requiring grad) and no trace is asked for, the forward keeps no
+per-step buffers for the backward.
 """
 
 from __future__ import annotations
@@ -129,25 +137,29 @@ class _FusedLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx, pre_x, h0, c0, w_hh, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid, peephole, cifg
+        ctx, pre_x, h0, c0, w_hh, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid, peephole, cifg, save
     ):
         ext = _load()
         # buffers for the backward: gates (T,B,G*H), h_states (T+1,B,P), c_states (T+1,B,H), c_new and
         # tanh_c (T,B,H); m = o*tanh(c_out) (T,B,H) with a projection; with layernorm the normalised recurrent
         # pre-activations xhat_hh (T,B,G*H) and normalised cell chat (T,B,H) with their rstd (T,B)
         (output, h_n, c_n, gates, h_states, c_states, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c) = ext.forward(
-            pre_x, h0, c0, w_hh, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid, peephole, cifg
+            pre_x, h0, c0, w_hh, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid, peephole, cifg, save
         )
+        ctx.mark_non_differentiable(gates, c_states)
+        if not save:  # forward only: the per-step buffers were not kept, and nothing is saved
+            return output, h_n, c_n, gates, c_states
         ctx.save_for_backward(
             w_hh, wci, wcf, wco, w_hr, g_hh, g_c, h_mask, zh, zc, valid,
             gates, h_states, c_states, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c,
         )
         ctx.flags = (peephole, cifg)
-        ctx.mark_non_differentiable(gates, c_states)
         return output, h_n, c_n, gates, c_states
 
     @staticmethod
     def backward(ctx, d_out, d_hn, d_cn, _d_gates, _d_cstates):  # type: ignore[override]
+        if not hasattr(ctx, "flags"):  # pragma: no cover - `save` is False only when no gradient is needed
+            raise RuntimeError("lstmkit fused kernel: backward through a forward-only call")
         saved = ctx.saved_tensors  # weights and masks, then the forward's buffers: ext.backward's argument order
         gates = saved[11]  # (T, B, G*H)
         peephole, cifg = ctx.flags
@@ -170,8 +182,38 @@ class _FusedLayer(torch.autograd.Function):
             pick(d_ghh, n[8]),
             pick(d_gc, n[9]),
             pick(d_bc, n[10]),
-            None, None, None, None, None, None,
+            None, None, None, None, None, None, None,
         )
+
+
+class _InputProjection(torch.autograd.Function):
+    """pre = x @ W_ih^T + bias over all steps at once, x (N, I), W_ih (G*H, I), bias (G*H) or None; the
+    products go through the extension's `linear` (oneDNN for fp32), dW_ih through at::mm."""
+
+    @staticmethod
+    def forward(ctx, x, w_ih, bias):  # type: ignore[override]
+        ctx.save_for_backward(x, w_ih)
+        ctx.has_bias = bias is not None
+        return _load().linear(x, w_ih, bias)
+
+    @staticmethod
+    def backward(ctx, d_pre):  # type: ignore[override]
+        x, w_ih = ctx.saved_tensors
+        d_pre = d_pre.contiguous()
+        n = ctx.needs_input_grad
+        dx = _load().linear(d_pre, w_ih.t().contiguous(), None) if n[0] else None
+        dw = d_pre.t() @ x if n[1] else None
+        db = d_pre.sum(0) if (ctx.has_bias and n[2]) else None
+        return dx, dw, db
+
+
+def _input_preactivations(x: Tensor, w: CellWeights, spec: CellSpec) -> Tensor:
+    """`reference.input_preactivations`; without layernorm through `_InputProjection`."""
+    if spec.layernorm or x.dtype != w.weight_ih.dtype:
+        return input_preactivations(x, w, spec)
+    bias = (w.bias_ih + w.bias_hh) if spec.bias else None
+    pre = _InputProjection.apply(x.reshape(-1, x.size(-1)), w.weight_ih, bias)
+    return pre.view(*x.shape[:-1], pre.size(-1))
 
 
 def lstm_layer(
@@ -191,7 +233,7 @@ def lstm_layer(
     """`reference.lstm_layer`, fused. Call only where `supports(spec, dtype=x.dtype, device=x.device)`."""
     T, B = x.shape[:2]
     H = spec.hidden_size
-    pre_x = input_preactivations(x, w, spec)  # (T, B, G*H): one product over every step, autograd to x/W_ih/b
+    pre_x = _input_preactivations(x, w, spec)  # (T, B, G*H): one product over every step, autograd to x/W_ih/b
     if reverse:
         pre_x = reverse_padded(pre_x, lengths)
     valid = None
@@ -209,6 +251,9 @@ def lstm_layer(
     wci = w.weight_ci.contiguous() if (peep and not spec.cifg) else zero
     wcf = w.weight_cf.contiguous() if peep else zero
     wco = w.weight_co.contiguous() if peep else zero
+    tensors = [x, h0, c0, *(t for t in w if isinstance(t, Tensor))] if torch.is_grad_enabled() else []
+    # False: no backward can follow and no trace is asked for; then the kernel keeps no per-step buffers
+    save = trace or any(t.requires_grad for t in tensors)
     output, h_n, c_n, gates, c_states = _FusedLayer.apply(
         pre_x.contiguous(),
         h0.contiguous(),
@@ -227,6 +272,7 @@ def lstm_layer(
         _opt(valid, x),
         peep,
         bool(spec.cifg),
+        save,
     )
     gate_trace = None
     if trace:
