@@ -126,8 +126,15 @@ def test_supported_variants_run_the_fused_kernel(monkeypatch, kwargs):
     assert fused_calls == ["lstm_layer"] * 2 and reference_calls == []
 
 
-def test_autocast_runs_the_reference_kernel(monkeypatch):
-    reference_calls = _count_calls(monkeypatch, reference, "lstm_layer")
+def test_bf16_autocast_runs_the_fused_kernel_in_fp32(monkeypatch):
+    if not fused.available():
+        pytest.skip("the fused kernel could not be built here (no C++ compiler)")
+    fused_calls = _count_calls(monkeypatch, fused, "lstm_layer")
+    layer = lstmkit.LSTM(I, H, num_layers=2, peephole=True, layernorm=[False, True])
+    x = torch.randn(T, B, I)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        lstmkit.LSTM(I, H, peephole=True)(torch.randn(T, B, I))
-    assert reference_calls == ["lstm_layer"]
+        out, (h_n, c_n) = layer(x)
+    assert fused_calls == ["lstm_layer"] * 2
+    expected, (h_expected, c_expected) = layer(x)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(c_n, c_expected, atol=1e-5, rtol=0)

@@ -6,7 +6,8 @@ runs the call:
 - `native` (PyTorch's fused LSTM: oneDNN on CPU, cuDNN on GPU) whenever the call is plain vanilla: no
   variant, no gate trace, no regulariser active beyond dropout between layers;
 - `fused` (`kernels/fused.py`, lstmkit's C++ kernel with a hand-derived backward) for every other layer it
-  supports (every variant, lengths, zoneout, recurrent dropout, the trace; fp32 and fp64 on the CPU);
+  supports (every variant, lengths, zoneout, recurrent dropout, the trace; fp32 and fp64 on the CPU, and
+  bf16 autocast computed in fp32 for now);
 - `reference` (`kernels/reference.py`, a loop over time in PyTorch ops) for the rest: the readable
   specification, and the oracle the other kernels are tested against.
 """
@@ -79,7 +80,7 @@ def layer_kernel(backend: str, spec: CellSpec, x: Tensor, **call):
         return fused
     if backend == "fused":
         raise ConfigError(
-            "backend='fused' does not run this call yet (autocast, a GPU, or a dtype other than float32/float64); "
+            "backend='fused' does not run this call yet (a GPU, or a dtype other than float32/float64/bf16 autocast); "
             "use backend='auto' (or 'reference')"
         )
     return reference

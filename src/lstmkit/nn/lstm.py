@@ -67,8 +67,8 @@ class LSTM(nn.Module):
     A vanilla call (no variant, no trace, no regulariser but ``dropout``) runs PyTorch's own fused LSTM
     (oneDNN on CPU, cuDNN on GPU), so it is exactly as fast as ``torch.nn.LSTM``; anything else runs
     lstmkit's fused C++ kernel where it supports the call (`lstmkit.nn.kernels.fused`: fp32/fp64 on the
-    CPU, every variant), and the reference implementation (`lstmkit.nn.kernels.reference`) otherwise
-    (bf16 autocast, GPUs). ``backend`` forces one.
+    CPU, every variant; under bf16 autocast it computes in fp32 for now), and the reference implementation
+    (`lstmkit.nn.kernels.reference`) otherwise (GPUs). ``backend`` forces one.
 
     Args:
         input_size: features I of each input step.
