@@ -140,3 +140,14 @@ def test_cell_input_of_the_wrong_shape():
         "for whole sequences use lstmkit.LSTM",
         lambda: lstmkit.LSTMCell(8, 16)(torch.randn(3, 2, 8)),
     )
+
+
+@pytest.mark.parametrize("estimator", ["Forecaster", "SequenceClassifier", "LanguageModel", "AnomalyDetector"])
+def test_an_unknown_variant_is_refused_before_any_data_is_read(estimator):
+    from lstmkit.nn import variant_flags
+
+    assert variant_flags("vanilla") == {} and variant_flags("cifg") == {"cifg": True}
+    args = ("target",) if estimator == "Forecaster" else ()
+    model = getattr(lstmkit, estimator)(*args, variant="peepholes")
+    _raises(ConfigError, "--variant must be vanilla, peephole, cifg or layernorm, got 'peepholes'",
+            lambda: model.fit("no-such-file.csv"))

@@ -93,7 +93,7 @@ from ..data import (
 from ..data.series import MISSING_TOKENS, parse_numbers
 from ..errors import ConfigError, DataError
 from ..metrics import anomaly_metrics, detect_season
-from ..nn import LSTM
+from ..nn import LSTM, variant_flags
 from ..rundir import load_model, save_model, unreadable
 from ..train import fit, seed_everything
 from .estimator import Estimator
@@ -213,9 +213,8 @@ class NextStepNet(nn.Module):
     def __init__(self, n_features: int, *, hidden: int = 64, layers: int = 1, variant: str = "vanilla",
                  dropout: float = 0.0, bidirectional: bool = False, window_norm: bool = True):  # fmt: skip
         super().__init__()
-        flags = {variant: True} if variant != "vanilla" else {}
         self.lstm = LSTM(n_features, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0,
-                         bidirectional=bidirectional, **flags)  # fmt: skip
+                         bidirectional=bidirectional, **variant_flags(variant))  # fmt: skip
         self.head = nn.Linear(hidden * (2 if bidirectional else 1), n_features)
         self.window_norm = window_norm
 
@@ -321,8 +320,7 @@ class AnomalyDetector(Estimator):
         lookback = self.lookback
         if lookback is not None and (isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1):
             raise ConfigError(f"--lookback must be a positive integer, got {self.lookback!r}")
-        if self.variant not in ("vanilla", "peephole", "cifg", "layernorm"):
-            raise ConfigError(f"--variant must be vanilla, peephole, cifg or layernorm, got {self.variant!r}")
+        variant_flags(self.variant)  # an unknown variant is a one-line error before any data is read
         if self.threshold is not None and self.contamination is not None:
             raise ConfigError("give --threshold or --contamination, not both")
         threshold, contamination = self.threshold, self.contamination

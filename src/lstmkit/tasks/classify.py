@@ -33,14 +33,13 @@ from ..data.series import Scaler
 from ..data.text import Vocabulary, check_level, tokenize
 from ..errors import ConfigError, DataError
 from ..metrics import classification_metrics
-from ..nn import LSTM
+from ..nn import LSTM, variant_flags
 from ..rundir import load_model, save_model, unreadable
 from ..train import fit, seed_everything
 from .estimator import Estimator
 
 STATE_FILE = "classifier.json"  # beside model.safetensors: what predicting needs besides the weights
 POOLINGS = ("last", "mean", "max")
-VARIANTS = ("vanilla", "peephole", "cifg", "layernorm")
 PREDICT_BATCH = 256  # sequences a batch when predicting: no gradients, so larger than training's
 
 
@@ -69,9 +68,9 @@ class ClassifierNet(nn.Module):
     ):
         super().__init__()
         self.embedding = None if vocab_size is None else nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
-        flags = {variant: True} if variant != "vanilla" else {}
         self.lstm = LSTM(embedding_dim if vocab_size is not None else n_features, hidden, layers, batch_first=True,
-                         dropout=dropout if layers > 1 else 0.0, bidirectional=bidirectional, **flags)  # fmt: skip
+                         dropout=dropout if layers > 1 else 0.0, bidirectional=bidirectional,
+                         **variant_flags(variant))  # fmt: skip
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden * self.lstm.num_directions, n_classes)
         self.pooling = pooling
@@ -168,8 +167,7 @@ class SequenceClassifier(Estimator):
         check_level(self.level)
         if self.pooling not in POOLINGS:
             raise ConfigError(f"--pooling must be last, mean or max, got {self.pooling!r}")
-        if self.variant not in VARIANTS:
-            raise ConfigError(f"--variant must be vanilla, peephole, cifg or layernorm, got {self.variant!r}")
+        variant_flags(self.variant)  # an unknown variant is a one-line error before any data is read
         if self.class_weights not in (None, "balanced"):
             raise ConfigError(f"--class-weights must be balanced (or left out), got {self.class_weights!r}")
         if self.max_len is not None and self.max_len < 1:

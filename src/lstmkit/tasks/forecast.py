@@ -20,6 +20,7 @@ from ..baselines import forecast_baselines
 from ..data import Scaler, Series, check_length, make_windows, read_series_csv, split_by_time, window_targets_index
 from ..errors import ConfigError, DataError
 from ..metrics import detect_season, forecast_metrics
+from ..nn import variant_flags
 from ..rundir import load_model, save_model, unreadable
 from ..train import fit, seed_everything
 from .estimator import Estimator
@@ -79,8 +80,7 @@ class Forecaster(Estimator):
             raise ConfigError(f"--horizon must be at least 1, got {self.horizon}")
         if self.lookback is not None and self.lookback < 1:
             raise ConfigError(f"--lookback must be at least 1, got {self.lookback}")
-        if self.variant not in ("vanilla", "peephole", "cifg", "layernorm"):
-            raise ConfigError(f"--variant must be vanilla, peephole, cifg or layernorm, got {self.variant!r}")
+        variant_flags(self.variant)  # an unknown variant is a one-line error before any data is read
         quantiles = sorted(float(q) for q in (self.quantiles or ()))
         if any(not 0 < q < 1 for q in quantiles) or len(set(quantiles)) != len(quantiles):
             raise ConfigError(f"--quantiles must be distinct numbers between 0 and 1, got {self.quantiles}")

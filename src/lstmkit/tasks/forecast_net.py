@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from ..nn import LSTM
+from ..nn import LSTM, variant_flags
 
 EPS = 1e-5
 
@@ -37,9 +37,8 @@ class ForecastNet(nn.Module):
         window_norm: bool = True,
     ):
         super().__init__()
-        flags = {variant: True} if variant != "vanilla" else {}
         self.lstm = LSTM(n_features, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0,
-                         bidirectional=bidirectional, **flags)  # fmt: skip
+                         bidirectional=bidirectional, **variant_flags(variant))  # fmt: skip
         self.head = nn.Linear(hidden * (2 if bidirectional else 1), horizon * n_quantiles)
         self.horizon, self.n_quantiles, self.window_norm = horizon, n_quantiles, window_norm
 

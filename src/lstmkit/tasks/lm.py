@@ -25,14 +25,13 @@ from torch.nn import functional as F
 from ..data.corpus import Corpus, CorpusSplit, join_tokens, read_corpus, split_corpus, tokenize_documents, unit
 from ..data.text import Vocabulary, check_level
 from ..errors import ConfigError, DataError
-from ..nn import LSTM
+from ..nn import LSTM, variant_flags
 from ..rundir import load_model, save_model, unreadable
 from ..train import TrainConfig, evaluate_loss, fit, seed_everything
 from .estimator import Estimator
 
 STATE_FILE = "lm.json"  # beside model.safetensors: what predicting needs besides the weights
 PAD_ID, UNK_ID = 0, 1  # as `Vocabulary` numbers them
-VARIANTS = ("vanilla", "peephole", "cifg", "layernorm")
 EVAL_CHUNKS = 8  # evaluation streams hold at least this many bptt chunks each
 CHAR_EMBEDDING = 64  # default embedding size at character level: a hundred-odd symbols need no more
 
@@ -52,10 +51,10 @@ class LanguageNet(nn.Module):
     def __init__(self, vocab_size: int, *, embedding: int, hidden: int, layers: int = 1, variant: str = "vanilla",
                  dropout: float = 0.0, tie_weights: bool = False):  # fmt: skip
         super().__init__()
-        flags = {variant: True} if variant != "vanilla" else {}
         self.embedding = nn.Embedding(vocab_size, embedding)
         self.drop = nn.Dropout(dropout)
-        self.lstm = LSTM(embedding, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0, **flags)
+        self.lstm = LSTM(embedding, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0,
+                         **variant_flags(variant))  # fmt: skip
         self.projection = nn.Linear(hidden, embedding, bias=False) if tie_weights and hidden != embedding else None
         self.decoder = nn.Linear(embedding if tie_weights else hidden, vocab_size)
         nn.init.uniform_(self.embedding.weight, -0.1, 0.1)  # N(0, 1) would start a tied decoder far too confident
@@ -225,8 +224,7 @@ class LanguageModel(Estimator):
                 raise ConfigError(f"--{name} must be a whole number of at least 1, got {value!r}")
         if self.embedding is not None and (not isinstance(self.embedding, int) or self.embedding < 1):
             raise ConfigError(f"--embedding must be a whole number of at least 1, got {self.embedding!r}")
-        if self.variant not in VARIANTS:
-            raise ConfigError(f"--variant must be vanilla, peephole, cifg or layernorm, got {self.variant!r}")
+        variant_flags(self.variant)  # an unknown variant is a one-line error before any data is read
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
         if self.max_vocab is not None and self.max_vocab < 3:
