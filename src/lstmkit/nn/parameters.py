@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .spec import CellSpec, CellWeights
+from .spec import CellSpec
 
 
 def parameter_shapes(spec: CellSpec) -> dict[str, tuple[int, ...]]:
@@ -78,7 +78,3 @@ def init_parameters(spec: CellSpec, params: dict[str, Tensor]) -> None:
         if name in params:
             params[name].fill_(1.0)
 
-
-def cell_weights(params: dict[str, Tensor]) -> CellWeights:
-    """Pack a name -> tensor mapping (names without suffix) into the kernels' container."""
-    return CellWeights(**params)
