@@ -382,6 +382,49 @@ def generate(
     typer.echo(json.dumps({"prompt": prompt, "continuation": text}) if json_output else prompt + text)
 
 
+@app.command("inspect")
+def inspect_run(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train`.")],
+    out: Annotated[Path, typer.Option("--out", help="The HTML page to write.")],
+    text: Annotated[Optional[str], typer.Option(help="Text for a text model (language model, text classifier) to read.")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="A file to read: a CSV series (forecast, anomaly), a text file (text models), a sequence file (numeric classifier).")] = None,
+    max_steps: Annotated[int, typer.Option(min=1, help="Read at most the first N steps (characters, words or series steps).")] = 2000,
+    json_output: JsonOut = False,
+) -> None:
+    """Run a trained model over a text or series and write a page of what its gates did at every step."""
+    from . import inspect as gates
+
+    if (text is None) == (data is None):
+        raise ConfigError("give the input to inspect with --text TEXT or with --data FILE" if text is None
+                          else "give --text or --data, not both")  # fmt: skip
+    job, estimator = _load(run_dir)
+    if text is not None and not gates.reads_text(estimator):
+        what = {"forecast": "forecaster", "anomaly": "anomaly detector"}.get(job.task, "classifier of numeric sequences")
+        wanted = "the series with --data F.csv" if job.task != "classify" else "a sequence file with --data F"
+        raise ConfigError(f"{run_dir}: is a {what}, a model of series, not of text; give {wanted}, not --text")
+    trace = gates.trace(estimator, text if text is not None else data, max_steps=max_steps)
+    source = "the given text" if text is not None else str(data)
+    gates.write_page(trace, out, title="Inside the LSTM", subtitle=f"{run_dir} · {job.task} · {source}")
+    follows, memory = gates.rank_units(trace, top=5), gates.longest_memory(trace, top=5)
+    if json_output:
+        typer.echo(json.dumps({"page": str(out), "task": job.task, "steps": len(trace), "total_steps": trace.total_steps,
+                               "follows": [s.to_dict() for s in follows], "memory": [s.to_dict() for s in memory]}))  # fmt: skip
+        return
+    table = Table(title=f"Units that follow the input ({len(trace)} steps)")
+    for name, justify in (("layer", "right"), ("direction", "left"), ("unit", "right"), ("follows", "left"), ("r", "right")):
+        table.add_column(name, justify=justify)
+    for s in follows:
+        table.add_row(str(s.layer), "backward" if s.direction else "forward", str(s.unit),
+                      f"{s.quantity} ~ {gates.property_label(s.property)}", f"{s.value:+.2f}")  # fmt: skip
+    console.print(table)
+    memory_text = ", ".join(f"unit {s.unit}{f' (layer {s.layer})' if trace.num_layers > 1 else ''} {s.value:.3f}" for s in memory)
+    console.print(f"longest memory (mean forget gate): {memory_text}")
+    for note in trace.notes:
+        if note.startswith("Showing"):
+            console.print(f"note: {note}", style="yellow")
+    console.print(f"page: {out}")
+
+
 class DemoJob(str, Enum):
     forecast = "forecast"
     classify = "classify"

@@ -1,0 +1,26 @@
+"""Seeing inside a trained LSTM (SPEC §6): what its gates did at every step of an input, and which units
+matter.
+
+    from lstmkit import inspect
+    t = inspect.trace("runs/notes", "def f(x):\n    return [x, 'y']\n")   # a run directory, or an estimator
+    t.gate("f", layer=0)                     # (T, H) forget gate of every unit at every step
+    t.to_frame()                             # step, token, layer, direction, unit, gate, value
+    inspect.rank_units(t)                    # units whose cell state follows indentation, strings, ...
+    inspect.longest_memory(t)                # units with the mean forget gate nearest 1
+    inspect.write_page(t, "inside.html")     # the page `lstmkit inspect` writes
+"""
+
+from .properties import property_label, series_properties, text_properties
+from .ranking import UnitScore, best_per_property, correlations, longest_memory, rank_units
+from .trace import GATES, Trace, load_estimator, reads_text, task_of, trace
+
+__all__ = ["trace", "Trace", "GATES", "text_properties", "series_properties", "property_label", "rank_units",
+           "longest_memory", "best_per_property", "correlations", "UnitScore", "write_page", "load_estimator",
+           "reads_text", "task_of"]  # fmt: skip
+
+
+def write_page(trace: Trace, path, *, title: str = "", subtitle: str = ""):
+    """Write the inspector page of `trace` to `path` (atomically); returns the path."""
+    from ..report.inspector import write_inspector_page
+
+    return write_inspector_page(trace, path, title=title, subtitle=subtitle)
