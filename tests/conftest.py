@@ -17,3 +17,47 @@ def randomize_(module: torch.nn.Module, scale: float = 0.5, seed: int = 0) -> to
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(1234)
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """One finished run directory of each job, trained in a second or two on small generated data through
+    the command line: {"forecast", "classify", "lm", "anomaly"} -> the run directory. The language model
+    has two layers and the classifier reads both directions, so every control of the inspector page has
+    something to switch between."""
+    import numpy as np
+    import pandas as pd
+
+    from lstmkit.cli import main
+
+    folder = tmp_path_factory.mktemp("tiny-runs")
+    rng = np.random.default_rng(0)
+    t = np.arange(120)
+    level = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, len(t))
+    pd.DataFrame({"month": t, "sales": level.round(3)}).to_csv(folder / "sales.csv", index=False)
+    value = np.sin(2 * np.pi * np.arange(200) / 20) + rng.normal(0, 0.05, 200)
+    value[[170, 185]] += 3.0
+    anomaly = np.isin(np.arange(200), [170, 185]).astype(int)
+    pd.DataFrame({"t": np.arange(200), "value": value, "anomaly": anomaly}).to_csv(folder / "sensor.csv", index=False)
+    texts = [(f"{word} {adjective} film", label) for word in ("a", "the", "this", "that", "one")
+             for adjective, label in (("good", "pos"), ("great", "pos"), ("bad", "neg"), ("awful", "neg"))]  # fmt: skip
+    pd.DataFrame(texts * 3, columns=["text", "label"]).to_csv(folder / "reviews.csv", index=False)
+    (folder / "code.py").write_text("def f(x):\n    if x:\n        return [x, 'y']\n    return (x)\n" * 40)
+
+    small = ["--epochs", "2", "--quiet", "--seed", "0"]
+    commands = {
+        "forecast": ["train", "forecast", "--data", folder / "sales.csv", "--target", "sales", "--time-col", "month",
+                     "--horizon", "3", "--lookback", "24", "--hidden", "8", *small],
+        "classify": ["train", "classify", "--data", folder / "reviews.csv", "--text-col", "text", "--label-col", "label",
+                     "--hidden", "8", "--bidirectional", "--min-freq", "1", *small],
+        "lm": ["train", "lm", "--data", folder / "code.py", "--hidden", "16", "--layers", "2", "--embedding", "8",
+               "--bptt", "16", "--batch-size", "4", *small],
+        "anomaly": ["train", "anomaly", "--data", folder / "sensor.csv", "--time-col", "t", "--label-col", "anomaly",
+                    "--lookback", "20", "--hidden", "8", *small],
+    }  # fmt: skip
+    runs = {}
+    for job, command in commands.items():
+        runs[job] = folder / f"run-{job}"
+        assert main([str(a) for a in [*command, "--out", runs[job]]]) == 0, job
+    runs["data"] = folder
+    return runs
