@@ -126,7 +126,8 @@ def test_supported_variants_run_the_fused_kernel(monkeypatch, kwargs):
     assert fused_calls == ["lstm_layer"] * 2 and reference_calls == []
 
 
-def test_bf16_autocast_runs_the_fused_kernel_in_fp32(monkeypatch):
+def test_bf16_autocast_runs_the_fused_kernel(monkeypatch):
+    """Variants under bf16 autocast go to the fused kernel (bf16 products, fp32 state), close to fp32."""
     if not fused.available():
         pytest.skip("the fused kernel could not be built here (no C++ compiler)")
     fused_calls = _count_calls(monkeypatch, fused, "lstm_layer")
@@ -135,6 +136,7 @@ def test_bf16_autocast_runs_the_fused_kernel_in_fp32(monkeypatch):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out, (h_n, c_n) = layer(x)
     assert fused_calls == ["lstm_layer"] * 2
+    assert out.dtype == torch.float32
     expected, (h_expected, c_expected) = layer(x)
-    torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
-    torch.testing.assert_close(c_n, c_expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(out, expected, atol=3e-2, rtol=0)  # bf16 operands: about 3 significant digits
+    torch.testing.assert_close(c_n, c_expected, atol=3e-2, rtol=0)

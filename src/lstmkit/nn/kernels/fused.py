@@ -137,14 +137,15 @@ class _FusedLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx, pre_x, h0, c0, w_hh, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid, peephole, cifg, save
+        ctx, pre_x, h0, c0, w_hh, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid, peephole, cifg, save,
+        bf16,
     ):
         ext = _load()
         # buffers for the backward: gates (T,B,G*H), h_states (T+1,B,P), c_states (T+1,B,H), c_new and
         # tanh_c (T,B,H); m = o*tanh(c_out) (T,B,H) with a projection; with layernorm the normalised recurrent
         # pre-activations xhat_hh (T,B,G*H) and normalised cell chat (T,B,H) with their rstd (T,B)
         (output, h_n, c_n, gates, h_states, c_states, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c) = ext.forward(
-            pre_x, h0, c0, w_hh, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid, peephole, cifg, save
+            pre_x, h0, c0, w_hh, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid, peephole, cifg, save, bf16
         )
         ctx.mark_non_differentiable(gates, c_states)
         if not save:  # forward only: the per-step buffers were not kept, and nothing is saved
@@ -153,7 +154,7 @@ class _FusedLayer(torch.autograd.Function):
             w_hh, wci, wcf, wco, w_hr, g_hh, g_c, h_mask, zh, zc, valid,
             gates, h_states, c_states, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c,
         )
-        ctx.flags = (peephole, cifg)
+        ctx.flags = (peephole, cifg, bf16)
         return output, h_n, c_n, gates, c_states
 
     @staticmethod
@@ -162,11 +163,11 @@ class _FusedLayer(torch.autograd.Function):
             raise RuntimeError("lstmkit fused kernel: backward through a forward-only call")
         saved = ctx.saved_tensors  # weights and masks, then the forward's buffers: ext.backward's argument order
         gates = saved[11]  # (T, B, G*H)
-        peephole, cifg = ctx.flags
+        peephole, cifg, bf16 = ctx.flags
         empty = gates.new_empty(0)
         prep = lambda g: empty if g is None else g.contiguous()  # noqa: E731
         d_pre, d_h0, d_c0, d_whh, d_wci, d_wcf, d_wco, d_whr, d_ghh, d_gc, d_bc = _load().backward(
-            prep(d_out), prep(d_hn), prep(d_cn), *saved, peephole, cifg
+            prep(d_out), prep(d_hn), prep(d_cn), *saved, peephole, cifg, bf16
         )
         pick = lambda g, need: g if (need and g.numel()) else None  # noqa: E731
         n = ctx.needs_input_grad
@@ -182,52 +183,70 @@ class _FusedLayer(torch.autograd.Function):
             pick(d_ghh, n[8]),
             pick(d_gc, n[9]),
             pick(d_bc, n[10]),
-            None, None, None, None, None, None, None,
+            None, None, None, None, None, None, None, None,
         )
 
 
 class _InputProjection(torch.autograd.Function):
-    """pre = x @ W_ih^T + bias over all steps at once, x (N, I), W_ih (G*H, I), bias (G*H) or None; the
-    products go through the extension's `linear` (oneDNN for fp32), dW_ih through at::mm."""
+    """pre = x @ W_ih^T + bias over all steps at once, x (N, I), W_ih (G*H, I), bias (G*H) or None, in the
+    dtype of x (float32 or float64). The products go through the extension (oneDNN for fp32); with `bf16` their
+    operands are rounded to bf16 (fp32 accumulation, fp32 result)."""
 
     @staticmethod
-    def forward(ctx, x, w_ih, bias):  # type: ignore[override]
+    def forward(ctx, x, w_ih, bias, bf16):  # type: ignore[override]
         ctx.save_for_backward(x, w_ih)
         ctx.has_bias = bias is not None
-        return _load().linear(x, w_ih, bias)
+        ctx.bf16 = bf16
+        if not bf16:
+            return _load().linear(x, w_ih, bias)
+        pre = _load().linear(x.bfloat16(), w_ih.bfloat16(), None).float()
+        return pre if bias is None else pre.add_(bias)
 
     @staticmethod
     def backward(ctx, d_pre):  # type: ignore[override]
         x, w_ih = ctx.saved_tensors
         d_pre = d_pre.contiguous()
         n = ctx.needs_input_grad
-        dx = _load().linear(d_pre, w_ih.t().contiguous(), None) if n[0] else None
-        dw = d_pre.t() @ x if n[1] else None
+        ext = _load()
+        dx = None
+        if n[0]:
+            w_t = w_ih.t().contiguous()
+            dx = ext.linear(d_pre.bfloat16(), w_t.bfloat16(), None).float() if ctx.bf16 else ext.linear(d_pre, w_t, None)
+        dw = ext.weight_grad(d_pre, x, ctx.bf16) if n[1] else None
         db = d_pre.sum(0) if (ctx.has_bias and n[2]) else None
-        return dx, dw, db
+        return dx, dw, db, None
 
 
-def _input_preactivations(x: Tensor, w: CellWeights, spec: CellSpec) -> Tensor:
+def _input_preactivations(x: Tensor, w: CellWeights, spec: CellSpec, bf16: bool) -> Tensor:
     """`reference.input_preactivations`; without layernorm through `_InputProjection`."""
     if spec.layernorm or x.dtype != w.weight_ih.dtype:
         return input_preactivations(x, w, spec)
     bias = (w.bias_ih + w.bias_hh) if spec.bias else None
-    pre = _InputProjection.apply(x.reshape(-1, x.size(-1)), w.weight_ih, bias)
+    pre = _InputProjection.apply(x.reshape(-1, x.size(-1)), w.weight_ih, bias, bf16)
     return pre.view(*x.shape[:-1], pre.size(-1))
 
 
 def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w: CellWeights, spec: CellSpec, **call) -> tuple:
     """`reference.lstm_layer`, fused. Call only where `supports(spec, dtype=x.dtype, device=x.device)`.
 
-    Under CPU bf16 autocast the layer computes in fp32 for now (the kernel has no bf16 arithmetic yet):
-    the same numbers as an fp32 call, and far faster than the reference loop it would otherwise fall to.
+    Under CPU bf16 autocast the layer keeps its state, gates and pointwise arithmetic in fp32 and runs its
+    matrix products with bf16 operands and fp32 accumulation (where the CPU has bf16 dot products; elsewhere
+    in fp32). Its outputs are fp32.
     """
     if not _autocast_cpu():
         return _lstm_layer(x, h0, c0, w, spec, **call)
+    bf16 = _autocast_dtype() == torch.bfloat16 and _load().bf16_products()
     with torch.autocast("cpu", enabled=False):
         weights = CellWeights(*(_fp32(t) for t in w))
         masks = {name: _fp32(value) for name, value in call.items()}
-        return _lstm_layer(_fp32(x), _fp32(h0), _fp32(c0), weights, spec, **masks)
+        return _lstm_layer(_fp32(x), _fp32(h0), _fp32(c0), weights, spec, bf16=bf16, **masks)
+
+
+def _autocast_dtype() -> torch.dtype:
+    try:
+        return torch.get_autocast_dtype("cpu")
+    except AttributeError:  # pragma: no cover - torch < 2.4
+        return torch.get_autocast_cpu_dtype()
 
 
 def _fp32(value):
@@ -248,11 +267,13 @@ def _lstm_layer(
     zoneout_h: Optional[Tensor] = None,
     zoneout_c: Optional[Tensor] = None,
     trace: bool = False,
+    bf16: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor, Optional[GateTrace]]:
-    """`reference.lstm_layer`, fused, in the dtype of its arguments (float32 or float64)."""
+    """`reference.lstm_layer`, fused, in the dtype of its arguments (float32 or float64); `bf16`: the matrix
+    products round their operands to bf16 (float32 arguments only)."""
     T, B = x.shape[:2]
     H = spec.hidden_size
-    pre_x = _input_preactivations(x, w, spec)  # (T, B, G*H): one product over every step, autograd to x/W_ih/b
+    pre_x = _input_preactivations(x, w, spec, bf16)  # (T, B, G*H): one product over every step, autograd to x/W_ih/b
     if reverse:
         pre_x = reverse_padded(pre_x, lengths)
     valid = None
@@ -292,6 +313,7 @@ def _lstm_layer(
         peep,
         bool(spec.cifg),
         save,
+        bf16,
     )
     gate_trace = None
     if trace:

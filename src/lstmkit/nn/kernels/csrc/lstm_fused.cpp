@@ -19,9 +19,12 @@
 #include <ATen/cpu/vec/vec.h>
 #include <ATen/Context.h>
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/cpu/vec/functional.h>
+#include <ATen/native/CPUBlas.h>
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 using at::Tensor;
@@ -45,7 +48,6 @@ inline Vectorized<scalar_t> sigm(const Vectorized<scalar_t>& x) {
 
 inline const void* opt_ptr(const Tensor& t) { return t.numel() ? t.data_ptr() : nullptr; }
 
-int64_t grain_for(int64_t H) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(H, 1)); }
 
 constexpr double kLnEps = 1e-5;  // as torch.nn.LayerNorm
 
@@ -454,6 +456,148 @@ void bwd_rows(int64_t b0, int64_t b1, int64_t H,
   }
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Per-step products C (M, N) (+)= A (M, K) @ B (K, N), all row-major, through oneDNN's brgemm micro-kernel
+// (at::native::cpublas::brgemm: JIT code cached per shape, no per-call allocation or dispatch; 2-2.5x the speed
+// of at::mm here, whose MKL takes a generic path on this CPU). In bf16 mode A is rounded to bf16 and B is a
+// VNNI-packed bf16 copy (fp32 accumulation). Without the micro-kernel (older torch, other CPUs, fp64):
+// at::mm on views of the same memory.
+
+bool check_brgemm_f32() {
+#ifdef CPUBLAS_BRGEMM_F32F32F32
+  try {
+    constexpr int64_t M = 3, N = 5, K = 7;
+    float a[M * K], b[K * N], c[M * N];
+    for (int64_t i = 0; i < M * K; ++i) a[i] = float(i % 5) - 2.0f;
+    for (int64_t i = 0; i < K * N; ++i) b[i] = float(i % 3) - 1.0f;
+    at::native::cpublas::brgemm(M, N, K, K, N, N, false, a, b, c, false);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        float s = 0;
+        for (int64_t k = 0; k < K; ++k) s += a[i * K + k] * b[k * N + j];
+        if (s != c[i * N + j]) return false;
+      }
+    return true;
+  } catch (...) {
+    return false;
+  }
+#else
+  return false;
+#endif
+}
+
+bool check_brgemm_bf16() {
+#ifdef CPUBLAS_BRGEMM_BF16BF16F32
+  try {
+    constexpr int64_t M = 3, N = 5, K = 8;
+    at::BFloat16 a[M * K], b[K * N];  // b in VNNI2 layout: [K/2][N][2]
+    float c[M * N];
+    for (int64_t i = 0; i < M * K; ++i) a[i] = float(i % 5) - 2.0f;
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < N; ++j) b[(k / 2) * N * 2 + j * 2 + k % 2] = float((k * N + j) % 3) - 1.0f;
+    at::native::cpublas::brgemm(M, N, K, K, N, N, false, a, b, c, true);
+    at::native::cpublas::brgemm_release(true);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        float s = 0;
+        for (int64_t k = 0; k < K; ++k) s += float(a[i * K + k]) * float((k * N + j) % 3 - 1);
+        if (s != c[i * N + j]) return false;
+      }
+    return true;
+  } catch (...) {
+    return false;
+  }
+#else
+  return false;
+#endif
+}
+
+bool brgemm_f32() {
+  static const bool ok = check_brgemm_f32();
+  return ok;
+}
+bool brgemm_bf16() {
+  static const bool ok = check_brgemm_bf16();
+  return ok;
+}
+
+// The right-hand matrix B (K, N) of a per-step product, kept for the whole layer call.
+template <typename scalar_t>
+struct RightMat {
+  Tensor dense;   // (K, N) contiguous, scalar_t
+  Tensor packed;  // bf16 mode: (ceil(K/2), N, 2) VNNI2 bf16; else undefined
+  int64_t K = 0, N = 0, Kp = 0;  // Kp: K rounded up to even in bf16 mode
+
+  RightMat() = default;
+  RightMat(const Tensor& b, bool bf16) : dense(b.contiguous()), K(b.size(0)), N(b.size(1)), Kp(K) {
+    if (bf16) {
+      Kp = (K + 1) / 2 * 2;
+      Tensor padded = at::zeros({Kp, N}, dense.options().dtype(at::kBFloat16));
+      padded.narrow(0, 0, K).copy_(dense);
+      packed = padded.view({Kp / 2, 2, N}).transpose(1, 2).contiguous();  // [k/2][n][k%2]
+    }
+  }
+  bool bf16() const { return packed.defined(); }
+
+  // C[0:M) (ldc) = (add ? C : 0) + A[0:M) (lda) @ B; abf: scratch of M * Kp bf16 (bf16 mode only)
+  void mul(int64_t M, const scalar_t* A, int64_t lda, scalar_t* C, int64_t ldc, bool add, at::BFloat16* abf) const {
+    if (M == 0) return;
+    if constexpr (std::is_same_v<scalar_t, float>) {
+#ifdef CPUBLAS_BRGEMM_BF16BF16F32
+      if (bf16()) {
+        for (int64_t i = 0; i < M; ++i) {
+          at::BFloat16* row = abf + i * Kp;
+          at::vec::convert(A + i * lda, row, K);
+          if (Kp > K) row[K] = at::BFloat16(0.0f);
+        }
+        at::native::cpublas::brgemm(M, N, Kp, Kp, N, ldc, add, abf, packed.const_data_ptr<at::BFloat16>(), C, true);
+        return;
+      }
+#endif
+#ifdef CPUBLAS_BRGEMM_F32F32F32
+      if (brgemm_f32()) {
+        at::native::cpublas::brgemm(M, N, K, lda, N, ldc, add, A, dense.const_data_ptr<float>(), C, false);
+        return;
+      }
+#endif
+    }
+    auto opts = dense.options();
+    Tensor a = at::from_blob(const_cast<scalar_t*>(A), {M, K}, {lda, 1}, opts);
+    Tensor c = at::from_blob(C, {M, N}, {ldc, 1}, opts);
+    if (add) c.addmm_(a, dense);
+    else at::mm_out(c, a, dense);
+  }
+};
+
+// Release the AMX tile state a bf16 micro-kernel may have configured on this thread.
+inline void release_tiles(bool bf16) {
+#ifdef CPUBLAS_BRGEMM_BF16BF16F32
+  if (bf16) at::native::cpublas::brgemm_release(true);
+#endif
+}
+
+// dY^T X over all steps: dY (N, O), X (N, I) -> (O, I). fp32 through oneDNN as (X^T dY)^T: oneDNN takes the
+// transposed view of dY as its weight, and X^T is the smaller copy. bf16 mode: both rounded to bf16 first.
+Tensor weight_grad(const Tensor& dy, const Tensor& x, bool bf16 = false) {
+  const Linear& ops = linear_ops();
+  Tensor xt = x.t().contiguous();  // (I, N)
+  if (bf16 && ops.unary.has_value()) {
+    Tensor xb = xt.to(at::kBFloat16), db = dy.to(at::kBFloat16);
+    torch::jit::Stack stack = {xb, db.t(), c10::IValue(), c10::IValue(std::string("none")),
+                               c10::IValue(c10::List<c10::optional<at::Scalar>>()), c10::IValue()};
+    ops.unary->callBoxed(&stack);
+    return stack.back().toTensor().t().to(dy.scalar_type()).contiguous();
+  }
+  if (ops.onednn(xt, dy.t())) {
+    torch::jit::Stack stack = {xt, dy.t(), c10::IValue(), c10::IValue(std::string("none")),
+                               c10::IValue(c10::List<c10::optional<at::Scalar>>()), c10::IValue()};
+    ops.unary->callBoxed(&stack);
+    return stack.back().toTensor().t().contiguous();
+  }
+  return at::mm(dy.t(), x);
+}
+
 template <typename F>
 void dispatch_flags(bool peep, bool cifg, F&& f) {
   if (peep) {
@@ -463,6 +607,18 @@ void dispatch_flags(bool peep, bool cifg, F&& f) {
   }
 }
 
+template <typename scalar_t>
+const scalar_t* cptr(const Tensor& t) {
+  return t.numel() ? t.const_data_ptr<scalar_t>() : nullptr;
+}
+template <typename scalar_t>
+scalar_t* mptr(const Tensor& t) {
+  return t.numel() ? t.mutable_data_ptr<scalar_t>() : nullptr;
+}
+
+// Rows per task: each row of a step carries a product of P*G*H multiply-adds, so a few rows are worth a thread.
+constexpr int64_t kRowGrain = 8;
+
 }  // namespace
 
 // Shapes: G gates, H hidden units, P = size of h (H without a projection). Optional tensors are empty.
@@ -471,25 +627,24 @@ void dispatch_flags(bool peep, bool cifg, F&& f) {
 // projection: m (T,B,H) = o * tanh(c_out); layernorm: xhat_hh (T,B,G*H) normalised h W_hh^T, rstd_hh (T,B),
 // chat (T,B,H) normalised c_new, rstd_c (T,B). (Empty when absent.)
 // save = false (forward only, no backward to follow, no gate trace): h_states, c_states hold two slots;
-// gates, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c hold
-// only the last step (leading size 1) and serve as per-step scratch.
+// gates, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c hold only the last step (leading size 1) and serve
+// as per-step scratch. bf16 = true (fp32 tensors only): the recurrent products round their operands to bf16.
 std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const Tensor& c0, const Tensor& w_hh,
                                   const Tensor& wci, const Tensor& wcf, const Tensor& wco, const Tensor& w_hr,
                                   const Tensor& g_hh, const Tensor& g_c, const Tensor& b_c, const Tensor& h_mask,
                                   const Tensor& zh, const Tensor& zc, const Tensor& valid, bool peephole,
-                                  bool cifg, bool save) {
+                                  bool cifg, bool save, bool bf16) {
   TORCH_CHECK(pre_x.dim() == 3 && pre_x.is_contiguous(), "pre_x must be contiguous (T, B, G*H)");
   const int64_t T = pre_x.size(0), B = pre_x.size(1), GH = pre_x.size(2), H = c0.size(1), P = h0.size(1);
   const int64_t G = cifg ? 3 : 4;
   const bool proj = w_hr.numel() > 0, ln = g_hh.numel() > 0;
   TORCH_CHECK(GH == G * H, "pre_x has ", GH, " columns, expected ", G * H);
   TORCH_CHECK(proj || P == H, "h0 has ", P, " columns, expected ", H);
+  bf16 = bf16 && pre_x.scalar_type() == at::kFloat && brgemm_bf16();
   auto opts = pre_x.options();
   auto empty = at::empty({0}, opts);
   Tensor output = at::empty({T, B, P}, opts);
-  // forward only: h_states and c_states are two slots used in turn (step t reads slot t % 2)
-  const auto slot = [save](int64_t t) -> int64_t { return save ? t : t % 2; };
-  Tensor h_states = at::empty({save ? T + 1 : 2, B, P}, opts);
+  Tensor h_states = at::empty({save ? T + 1 : 2, B, P}, opts);  // forward only: two slots used in turn
   Tensor c_states = at::empty({save ? T + 1 : 2, B, H}, opts);
   const int64_t TS = save ? T : 1;  // steps kept for the backward
   Tensor gates = at::empty({TS, B, GH}, opts);
@@ -502,79 +657,80 @@ std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const T
   Tensor rstd_c = ln ? at::empty({TS, B}, opts) : empty;
   h_states[0].copy_(h0);
   c_states[0].copy_(c0);
-  Tensor hrec = h_mask.numel() ? at::empty({B, P}, opts) : Tensor();
-  const int64_t grain = grain_for(std::max(H, P));
+  Tensor hrec = h_mask.numel() ? at::empty({B, P}, opts) : empty;  // h * mask, as the product sees it
+  Tensor hraw = proj ? at::empty({B, P}, opts) : empty;            // m W_hr^T before zoneout/lengths
+  const int64_t Kmax = (std::max(P, H) + 1) / 2 * 2;
+  Tensor abf = at::empty({bf16 ? B * Kmax : 0}, opts.dtype(at::kBFloat16));
   AT_DISPATCH_FLOATING_TYPES(pre_x.scalar_type(), "lstm_fused_forward", [&] {
-    const scalar_t* wci_p = static_cast<const scalar_t*>(opt_ptr(wci));
-    const scalar_t* wcf_p = static_cast<const scalar_t*>(opt_ptr(wcf));
-    const scalar_t* wco_p = static_cast<const scalar_t*>(opt_ptr(wco));
-    const scalar_t* zh_p = static_cast<const scalar_t*>(opt_ptr(zh));
-    const scalar_t* zc_p = static_cast<const scalar_t*>(opt_ptr(zc));
-    const scalar_t* valid_p = static_cast<const scalar_t*>(opt_ptr(valid));
-    const scalar_t* ghh_p = static_cast<const scalar_t*>(opt_ptr(g_hh));
+    const RightMat<scalar_t> whh_t(w_hh.t(), bf16);                           // (P, G*H)
+    const RightMat<scalar_t> whr_t = proj ? RightMat<scalar_t>(w_hr.t(), bf16) : RightMat<scalar_t>();  // (H, P)
+    const scalar_t *px = pre_x.const_data_ptr<scalar_t>(), *wci_p = cptr<scalar_t>(wci),
+                   *wcf_p = cptr<scalar_t>(wcf), *wco_p = cptr<scalar_t>(wco), *hm = cptr<scalar_t>(h_mask),
+                   *zh_p = cptr<scalar_t>(zh), *zc_p = cptr<scalar_t>(zc), *valid_p = cptr<scalar_t>(valid),
+                   *ghh_p = cptr<scalar_t>(g_hh), *gc_p = cptr<scalar_t>(g_c), *bc_p = cptr<scalar_t>(b_c);
+    scalar_t *out = output.mutable_data_ptr<scalar_t>(), *hs = h_states.mutable_data_ptr<scalar_t>(),
+             *cs = c_states.mutable_data_ptr<scalar_t>(), *gts = gates.mutable_data_ptr<scalar_t>(),
+             *cws = c_new.mutable_data_ptr<scalar_t>(), *tcs = tanh_c.mutable_data_ptr<scalar_t>(),
+             *ms = mptr<scalar_t>(m_all), *xhs = mptr<scalar_t>(xhat_hh), *rhs = mptr<scalar_t>(rstd_hh),
+             *chs = mptr<scalar_t>(chat), *rcs = mptr<scalar_t>(rstd_c), *hrec_p = mptr<scalar_t>(hrec),
+             *hraw_p = mptr<scalar_t>(hraw);
+    at::BFloat16* abf_p = bf16 ? abf.mutable_data_ptr<at::BFloat16>() : nullptr;
     dispatch_flags(peephole, cifg, [&](auto peep_c, auto cifg_c) {
       constexpr bool PEEP = decltype(peep_c)::value;
       constexpr bool CIFG = decltype(cifg_c)::value;
       for (int64_t t = 0; t < T; ++t) {
-        const int64_t ts = save ? t : 0;  // index into the saved-per-step buffers
-        Tensor h = h_states[slot(t)];
-        Tensor hr = h;  // h as the recurrent product sees it (B, P)
-        if (h_mask.numel()) {
-          at::mul_out(hrec, h, h_mask);
-          hr = hrec;
-        }
-        Tensor gt = gates[ts];  // the pointwise pass writes the gates here
-        Tensor pre_t = gt;     // the pre-activations
-        if (ln) {  // gt = pre_x[t] + LN(hr W_hh^T) * g_hh, per row over G*H
-          Tensor xr = xhat_hh[ts];
-          xr.copy_(fast_linear(hr, w_hh));
-          const scalar_t* px = pre_x.data_ptr<scalar_t>() + t * B * GH;
-          scalar_t* xrp = xr.data_ptr<scalar_t>();
-          scalar_t* rsp = rstd_hh.data_ptr<scalar_t>() + ts * B;
-          scalar_t* gtp = gt.data_ptr<scalar_t>();
-          at::parallel_for(0, B, std::max<int64_t>(1, grain / G), [&](int64_t b0, int64_t b1) {
-            ln_rec_fwd_rows<scalar_t>(b0, b1, GH, px, xrp, ghh_p, rsp, gtp);
-          });
-        } else {
-          pre_t = fast_linear(hr, w_hh, pre_x[t]);  // pre_x[t] + hr W_hh^T
-        }
-        CellLN<scalar_t> cln;
-        if (ln) {
-          cln.gain = g_c.data_ptr<scalar_t>();
-          cln.bias = b_c.data_ptr<scalar_t>();
-          cln.chat = chat.data_ptr<scalar_t>() + ts * B * H;
-          cln.rstd = rstd_c.data_ptr<scalar_t>() + ts * B;
-        }
-        const scalar_t* prp = pre_t.data_ptr<scalar_t>();
-        scalar_t* gp = gt.data_ptr<scalar_t>();
-        const scalar_t* hp = h.data_ptr<scalar_t>();
-        const scalar_t* cp = c_states[slot(t)].data_ptr<scalar_t>();
-        scalar_t* hn = h_states[slot(t + 1)].data_ptr<scalar_t>();
-        scalar_t* cn = c_states[slot(t + 1)].data_ptr<scalar_t>();
-        scalar_t* cw = c_new[ts].data_ptr<scalar_t>();
-        scalar_t* tc = tanh_c[ts].data_ptr<scalar_t>();
-        scalar_t* ou = output[t].data_ptr<scalar_t>();
-        scalar_t* mp = proj ? m_all.data_ptr<scalar_t>() + ts * B * H : nullptr;
+        const int64_t ts = save ? t : 0, s0 = save ? t : t % 2, s1 = save ? t + 1 : (t + 1) % 2;
+        const scalar_t* h = hs + s0 * B * P;
+        const scalar_t* c = cs + s0 * B * H;
+        scalar_t* hn = hs + s1 * B * P;
+        scalar_t* cn = cs + s1 * B * H;
+        scalar_t* gt = gts + ts * B * GH;
+        scalar_t* ou = out + t * B * P;
+        scalar_t* mt = proj ? ms + ts * B * H : nullptr;
+        const scalar_t* pxt = px + t * B * GH;
         const scalar_t* zht = zh_p ? zh_p + t * B * P : nullptr;
         const scalar_t* zct = zc_p ? zc_p + t * B * H : nullptr;
         const scalar_t* vt = valid_p ? valid_p + t * B : nullptr;
-        at::parallel_for(0, B, grain, [&](int64_t b0, int64_t b1) {
-          // pre may be gates (in place): each row reads its pre-activations before writing its gates
-          fwd_rows<scalar_t, PEEP, CIFG>(b0, b1, H, prp, hp, cp, wci_p, wcf_p, wco_p, proj ? nullptr : zht, zct, vt,
-                                         cln, gp, hn, cn, cw, tc, ou, mp);
-        });
-        if (proj) {  // h_new = m_t @ W_hr^T (B, P), then zoneout/lengths on the P units
-          Tensor hraw = fast_linear(m_all[ts], w_hr);  // (B, P)
-          const scalar_t* hrp = hraw.data_ptr<scalar_t>();
-          at::parallel_for(0, B, grain, [&](int64_t b0, int64_t b1) {
-            fwd_h_rows<scalar_t>(b0, b1, P, hrp, hp, zht, vt, hn, ou);
-          });
+        CellLN<scalar_t> cln;
+        if (ln) {
+          cln.gain = gc_p;
+          cln.bias = bc_p;
+          cln.chat = chs + ts * B * H;
+          cln.rstd = rcs + ts * B;
         }
+        // every row of a step is independent: one task does the products and passes for its rows
+        at::parallel_for(0, B, kRowGrain, [&](int64_t b0, int64_t b1) {
+          const int64_t M = b1 - b0;
+          at::BFloat16* ab = abf_p ? abf_p + b0 * Kmax : nullptr;
+          const scalar_t* a = h + b0 * P;  // h as the recurrent product sees it
+          if (hm) {
+            at::vec::map2<scalar_t>([](auto x, auto y) { return x * y; }, hrec_p + b0 * P, h + b0 * P,
+                                    hm + b0 * P, M * P);
+            a = hrec_p + b0 * P;
+          }
+          if (ln) {  // gt = pre_x[t] + LN(hr W_hh^T) * g_hh, per row over G*H
+            scalar_t* xr = xhs + ts * B * GH;
+            whh_t.mul(M, a, P, xr + b0 * GH, GH, false, ab);
+            ln_rec_fwd_rows<scalar_t>(b0, b1, GH, pxt, xr, ghh_p, rhs + ts * B, gt);
+          } else {  // gt = pre_x[t] + hr W_hh^T
+            std::copy(pxt + b0 * GH, pxt + b1 * GH, gt + b0 * GH);
+            whh_t.mul(M, a, P, gt + b0 * GH, GH, true, ab);
+          }
+          // the pass reads each row's pre-activations from gt before writing its gates there
+          fwd_rows<scalar_t, PEEP, CIFG>(b0, b1, H, gt, h, c, wci_p, wcf_p, wco_p, proj ? nullptr : zht, zct, vt,
+                                         cln, gt, hn, cn, cws + ts * B * H, tcs + ts * B * H, ou, mt);
+          if (proj) {  // h_new = m_t W_hr^T (B, P), then zoneout/lengths on the P units
+            whr_t.mul(M, mt + b0 * H, H, hraw_p + b0 * P, P, false, ab);
+            fwd_h_rows<scalar_t>(b0, b1, P, hraw_p, h, zht, vt, hn, ou);
+          }
+          release_tiles(bf16);
+        });
       }
     });
   });
-  Tensor h_n = h_states[slot(T)].clone();
-  Tensor c_n = c_states[slot(T)].clone();
+  const int64_t last = save ? T : T % 2;
+  Tensor h_n = h_states[last].clone();
+  Tensor c_n = c_states[last].clone();
   return {output, h_n, c_n, gates, h_states, c_states, c_new, tanh_c, m_all, xhat_hh, rstd_hh, chat, rstd_c};
 }
 
@@ -588,92 +744,91 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
                                    const Tensor& h_states, const Tensor& c_states, const Tensor& c_new,
                                    const Tensor& tanh_c, const Tensor& m_all, const Tensor& xhat_hh,
                                    const Tensor& rstd_hh, const Tensor& chat, const Tensor& rstd_c, bool peephole,
-                                   bool cifg) {
+                                   bool cifg, bool bf16) {
   const int64_t T = gates.size(0), B = gates.size(1), GH = gates.size(2), H = c_states.size(2),
                 P = h_states.size(2);
-  const int64_t G = cifg ? 3 : 4;
   const bool proj = w_hr.numel() > 0, ln = g_hh.numel() > 0;
+  bf16 = bf16 && gates.scalar_type() == at::kFloat && brgemm_bf16();
   auto opts = gates.options();
+  auto empty = at::empty({0}, opts);
   Tensor dpre = at::empty({T, B, GH}, opts);                    // dL/d(gate pre-activations)
   Tensor drec = ln ? at::empty({T, B, GH}, opts) : dpre;        // dL/d(h_rec W_hh^T)
-  Tensor dcout = ln ? at::empty({T, B, H}, opts) : Tensor();    // dL/dc_out (cell layer-norm output)
-  Tensor lnscratch = ln ? at::empty({B, H}, opts) : Tensor();
-  Tensor dhn_all = proj ? at::empty({T, B, P}, opts) : Tensor();  // dL/dh_new (pre-zoneout)
-  Tensor dm;                                                       // dL/dm_t = dhn_t @ W_hr
+  Tensor dcout = ln ? at::empty({T, B, H}, opts) : empty;       // dL/dc_out (cell layer-norm output)
+  Tensor lnscratch = ln ? at::empty({B, H}, opts) : empty;
+  Tensor dhn_all = proj ? at::empty({T, B, P}, opts) : empty;  // dL/dh_new (pre-zoneout)
+  Tensor dm = proj ? at::empty({B, H}, opts) : empty;          // dL/dm_t = dhn_t W_hr
+  Tensor dhm = h_mask.numel() ? at::empty({B, P}, opts) : empty;  // dr W_hh before the mask
   Tensor dh = dh_n.numel() ? dh_n.clone() : at::zeros({B, P}, opts);
   Tensor dc = dc_n.numel() ? dc_n.clone() : at::zeros({B, H}, opts);
-  Tensor w_hh_t = w_hh.t().contiguous();                         // (P, G*H)
-  Tensor w_hr_t = proj ? w_hr.t().contiguous() : Tensor();      // (H, P)
-  const int64_t grain = grain_for(std::max(H, P));
+  const int64_t Kmax = (std::max(GH, P) + 1) / 2 * 2;
+  Tensor abf = at::empty({bf16 ? B * Kmax : 0}, opts.dtype(at::kBFloat16));
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_fused_backward", [&] {
-    const scalar_t* wci_p = static_cast<const scalar_t*>(opt_ptr(wci));
-    const scalar_t* wcf_p = static_cast<const scalar_t*>(opt_ptr(wcf));
-    const scalar_t* wco_p = static_cast<const scalar_t*>(opt_ptr(wco));
-    const scalar_t* zh_p = static_cast<const scalar_t*>(opt_ptr(zh));
-    const scalar_t* zc_p = static_cast<const scalar_t*>(opt_ptr(zc));
-    const scalar_t* valid_p = static_cast<const scalar_t*>(opt_ptr(valid));
-    const scalar_t* dout_p = static_cast<const scalar_t*>(opt_ptr(dout));
-    const scalar_t* ghh_p = static_cast<const scalar_t*>(opt_ptr(g_hh));
-    scalar_t* dh_p = dh.data_ptr<scalar_t>();
-    scalar_t* dc_p = dc.data_ptr<scalar_t>();
+    const RightMat<scalar_t> whh(w_hh, bf16);                                               // (G*H, P)
+    const RightMat<scalar_t> whr = proj ? RightMat<scalar_t>(w_hr, bf16) : RightMat<scalar_t>();  // (P, H)
+    const scalar_t *wci_p = cptr<scalar_t>(wci), *wcf_p = cptr<scalar_t>(wcf), *wco_p = cptr<scalar_t>(wco),
+                   *hm = cptr<scalar_t>(h_mask), *zh_p = cptr<scalar_t>(zh), *zc_p = cptr<scalar_t>(zc),
+                   *valid_p = cptr<scalar_t>(valid), *dout_p = cptr<scalar_t>(dout), *ghh_p = cptr<scalar_t>(g_hh),
+                   *gc_p = cptr<scalar_t>(g_c), *gts = gates.const_data_ptr<scalar_t>(),
+                   *cs = c_states.const_data_ptr<scalar_t>(), *tcs = tanh_c.const_data_ptr<scalar_t>(),
+                   *xhs = cptr<scalar_t>(xhat_hh), *rhs = cptr<scalar_t>(rstd_hh), *chs = cptr<scalar_t>(chat),
+                   *rcs = cptr<scalar_t>(rstd_c);
+    scalar_t *dh_p = dh.mutable_data_ptr<scalar_t>(), *dc_p = dc.mutable_data_ptr<scalar_t>(),
+             *dps = dpre.mutable_data_ptr<scalar_t>(), *drs = drec.mutable_data_ptr<scalar_t>(),
+             *dcos = mptr<scalar_t>(dcout), *lns = mptr<scalar_t>(lnscratch), *dhns = mptr<scalar_t>(dhn_all),
+             *dm_p = mptr<scalar_t>(dm), *dhm_p = mptr<scalar_t>(dhm);
+    at::BFloat16* abf_p = bf16 ? abf.mutable_data_ptr<at::BFloat16>() : nullptr;
     dispatch_flags(peephole, cifg, [&](auto peep_c, auto cifg_c) {
       constexpr bool PEEP = decltype(peep_c)::value;
       constexpr bool CIFG = decltype(cifg_c)::value;
       for (int64_t t = T - 1; t >= 0; --t) {
-        scalar_t* dpp = dpre.data_ptr<scalar_t>() + t * B * GH;
-        const scalar_t* gp = gates.data_ptr<scalar_t>() + t * B * GH;
-        const scalar_t* cp = c_states.data_ptr<scalar_t>() + t * B * H;
-        const scalar_t* tc = tanh_c.data_ptr<scalar_t>() + t * B * H;
+        scalar_t* dpp = dps + t * B * GH;
+        scalar_t* drp = drs + t * B * GH;
         const scalar_t* dot = dout_p ? dout_p + t * B * P : nullptr;
         const scalar_t* zht = zh_p ? zh_p + t * B * P : nullptr;
         const scalar_t* zct = zc_p ? zc_p + t * B * H : nullptr;
         const scalar_t* vt = valid_p ? valid_p + t * B : nullptr;
-        const scalar_t* dhin = dh_p;
-        if (proj) {  // dhn_t on the P units, then dL/dm_t = dhn_t @ W_hr (B, H)
-          scalar_t* dhnp = dhn_all.data_ptr<scalar_t>() + t * B * P;
-          at::parallel_for(0, B, grain, [&](int64_t b0, int64_t b1) {
-            bwd_h_rows<scalar_t>(b0, b1, P, dot, zht, vt, dh_p, dhnp);
-          });
-          dm = fast_linear(dhn_all[t], w_hr_t);
-          dhin = dm.data_ptr<scalar_t>();
-        }
         CellLN<scalar_t> cln;
         scalar_t* dcop = nullptr;
         if (ln) {
-          cln.gain = g_c.data_ptr<scalar_t>();
-          cln.chat = chat.data_ptr<scalar_t>() + t * B * H;
-          cln.rstd = rstd_c.data_ptr<scalar_t>() + t * B;
-          cln.scratch = lnscratch.data_ptr<scalar_t>();
-          dcop = dcout.data_ptr<scalar_t>() + t * B * H;
+          cln.gain = gc_p;
+          cln.chat = const_cast<scalar_t*>(chs) + t * B * H;
+          cln.rstd = const_cast<scalar_t*>(rcs) + t * B;
+          cln.scratch = lns;
+          dcop = dcos + t * B * H;
         }
-        at::parallel_for(0, B, grain, [&](int64_t b0, int64_t b1) {
-          bwd_rows<scalar_t, PEEP, CIFG>(b0, b1, H, proj ? nullptr : dot, gp, cp, tc, wci_p, wcf_p, wco_p,
-                                         proj ? nullptr : zht, zct, vt, cln, dcop, dhin, proj ? nullptr : dh_p,
-                                         dc_p, dpp);
-        });
-        if (ln) {  // through the recurrent layer norm: drec_t = LN backward of dpre_t, per row over G*H
-          scalar_t* drp = drec.data_ptr<scalar_t>() + t * B * GH;
-          const scalar_t* xh = xhat_hh.data_ptr<scalar_t>() + t * B * GH;
-          const scalar_t* rs = rstd_hh.data_ptr<scalar_t>() + t * B;
-          at::parallel_for(0, B, std::max<int64_t>(1, grain / G), [&](int64_t b0, int64_t b1) {
+        at::parallel_for(0, B, kRowGrain, [&](int64_t b0, int64_t b1) {
+          const int64_t M = b1 - b0;
+          at::BFloat16* ab = abf_p ? abf_p + b0 * Kmax : nullptr;
+          const scalar_t* dhin = dh_p;
+          if (proj) {  // dhn_t on the P units, then dL/dm_t = dhn_t W_hr (B, H)
+            scalar_t* dhnp = dhns + t * B * P;
+            bwd_h_rows<scalar_t>(b0, b1, P, dot, zht, vt, dh_p, dhnp);
+            whr.mul(M, dhnp + b0 * P, P, dm_p + b0 * H, H, false, ab);
+            dhin = dm_p;
+          }
+          bwd_rows<scalar_t, PEEP, CIFG>(b0, b1, H, proj ? nullptr : dot, gts + t * B * GH, cs + t * B * H,
+                                         tcs + t * B * H, wci_p, wcf_p, wco_p, proj ? nullptr : zht, zct, vt, cln,
+                                         dcop, dhin, proj ? nullptr : dh_p, dc_p, dpp);
+          if (ln) {  // through the recurrent layer norm: drec_t = LN backward of dpre_t, per row over G*H
+            const scalar_t* xh = xhs + t * B * GH;
+            const scalar_t* rs = rhs + t * B;
             for (int64_t b = b0; b < b1; ++b)
               ln_bwd_row<scalar_t>(GH, dpp + b * GH, xh + b * GH, ghh_p, rs[b], drp + b * GH);
-          });
-        }
-        Tensor dr = drec[t];  // (B, G*H)
-        if (h_mask.numel()) {
-          dh.addcmul_(fast_linear(dr, w_hh_t), h_mask);
-        } else {
-          dh = fast_linear(dr, w_hh_t, dh);  // dh + dr @ W_hh
-          dh_p = dh.data_ptr<scalar_t>();
-        }
+          }
+          if (hm) {  // dh += (dr W_hh) * mask
+            whh.mul(M, drp + b0 * GH, GH, dhm_p + b0 * P, P, false, ab);
+            for (int64_t k = b0 * P; k < b1 * P; ++k) dh_p[k] += dhm_p[k] * hm[k];
+          } else {  // dh += dr W_hh
+            whh.mul(M, drp + b0 * GH, GH, dh_p + b0 * P, P, true, ab);
+          }
+          release_tiles(bf16);
+        });
       }
     });
   });
-  auto empty = at::empty({0}, opts);
   Tensor h_prev = h_states.narrow(0, 0, T);
   if (h_mask.numel()) h_prev = h_prev * h_mask;
-  Tensor dw_hh = at::mm(drec.view({T * B, GH}).t(), h_prev.reshape({T * B, P}));
+  Tensor dw_hh = weight_grad(drec.view({T * B, GH}), h_prev.reshape({T * B, P}), bf16);
   Tensor dwci = empty, dwcf = empty, dwco = empty, dw_hr = empty, dg_hh = empty, dg_c = empty, db_c = empty;
   if (peephole) {
     Tensor cprev = c_states.narrow(0, 0, T);
@@ -682,7 +837,7 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
     dwcf = (dpre.narrow(2, of * H, H) * cprev).sum({0, 1});
     dwco = (dpre.narrow(2, oo * H, H) * c_new).sum({0, 1});
   }
-  if (proj) dw_hr = at::mm(dhn_all.view({T * B, P}).t(), m_all.view({T * B, H}));  // (P, H)
+  if (proj) dw_hr = weight_grad(dhn_all.view({T * B, P}), m_all.view({T * B, H}), bf16);  // (P, H)
   if (ln) {
     dg_hh = (dpre * xhat_hh).sum({0, 1});
     dg_c = (dcout * chat).sum({0, 1});
@@ -698,4 +853,9 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     return fast_linear(x.contiguous(), w.contiguous(), Tensor(), bias.has_value() ? bias->contiguous() : Tensor());
   }, "x (M, K) @ w^T (w (N, K)) + bias (N), through oneDNN for fp32 when torch has it",
   py::arg("x"), py::arg("w"), py::arg("bias") = py::none());
+  m.def("weight_grad", [](const Tensor& dy, const Tensor& x, bool bf16) {
+    return weight_grad(dy.contiguous(), x.contiguous(), bf16);
+  }, "dy^T x: dy (N, O), x (N, I) -> (O, I), through oneDNN for fp32 when torch has it",
+  py::arg("dy"), py::arg("x"), py::arg("bf16") = false);
+  m.def("bf16_products", []() { return brgemm_bf16(); }, "whether the recurrent products can run in bf16");
 }
