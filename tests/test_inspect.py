@@ -28,16 +28,16 @@ def _run(capsys, *args):
 # Properties of a text
 
 
-def test_indentation_counts_the_leading_spaces_read_so_far():
-    assert text_properties("    x = 'a'")["indentation"].tolist() == [1, 2, 3, 4] + [4] * 7
+def test_indentation_is_the_leading_spaces_of_the_line_at_every_character():
+    assert text_properties("    x = 'a'")["indentation"].tolist() == [4] * 11
 
 
 def test_indentation_starts_again_on_each_line_and_a_tab_goes_to_the_next_multiple_of_8():
-    assert text_properties("  a\nb\n\tc")["indentation"].tolist() == [1, 2, 2, 2, 0, 0, 8, 8]
+    assert text_properties("  a\nb\n\tc\n")["indentation"].tolist() == [2, 2, 2, 2, 0, 0, 8, 8, 8]
 
 
 def test_column_is_the_position_in_the_line():
-    assert text_properties("ab\ncd")["column"].tolist() == [0, 1, 2, 0, 1]
+    assert text_properties("ab\ncd\n")["column"].tolist() == [0, 1, 2, 0, 1, 2]
 
 
 def test_a_string_literal_is_marked_with_its_quotes():

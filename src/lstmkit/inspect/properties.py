@@ -12,9 +12,11 @@ Text (per character; a word-level model reads them at the first character of eac
   still counted at itself; brackets inside strings and comments are not counted; never below 0.
 - `in_brackets`: 1 where `bracket_depth` > 0.
 - `column`: the position in the line, 0 at its first character (a newline is at the end of its line).
-- `indentation`: the width of the line's leading white space read so far (a tab advances to the next
-  multiple of 8, as in Python), so it rises over the leading spaces and then holds for the rest of the
-  line. Read so far, and not the whole line's, because a forward LSTM at that step has seen no more.
+- `indentation`: the width of the leading white space of the line the character is on (a tab advances to
+  the next multiple of 8, as in Python), the same at every character of the line, its newline included.
+  A forward LSTM reading the leading spaces has not yet seen where they end, but it can tell from the
+  lines before: on the language-model demo this whole-line reading correlates better with the best unit
+  (|r| 0.59 against 0.48 on textwrap.py) than the spaces read so far.
 
 Series (per step), with x the first column (a forecaster's target):
 
@@ -51,17 +53,12 @@ def text_properties(text: str, offsets: Optional[Sequence[int]] = None) -> dict[
     depth, column, indentation = np.zeros(n), np.zeros(n), np.zeros(n)
 
     # lines: column and indentation
-    col, indent, leading = 0, 0, True
-    for k, ch in enumerate(text):
-        if leading and ch in " \t":
-            indent = indent + 1 if ch == " " else (indent // TAB + 1) * TAB
-        elif ch != "\n":
-            leading = False
-        column[k], indentation[k] = col, indent
-        if ch == "\n":
-            col, indent, leading = 0, 0, True
-        else:
-            col += 1
+    start = 0
+    for line in text.split("\n"):
+        end = min(n, start + len(line) + 1)  # the newline belongs to the line it ends
+        column[start:end] = np.arange(end - start)
+        indentation[start:end] = _indent_width(line)
+        start = end
 
     # strings, comments and brackets
     k, open_brackets = 0, 0
@@ -90,6 +87,18 @@ def text_properties(text: str, offsets: Optional[Sequence[int]] = None) -> dict[
         return found
     at = np.asarray(offsets, dtype=np.int64)
     return {name: values[at] for name, values in found.items()}
+
+
+def _indent_width(line: str) -> int:
+    width = 0
+    for ch in line:
+        if ch == " ":
+            width += 1
+        elif ch == "\t":
+            width = (width // TAB + 1) * TAB
+        else:
+            break
+    return width
 
 
 def _is_apostrophe(text: str, k: int) -> bool:
