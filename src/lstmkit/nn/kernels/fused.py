@@ -35,10 +35,11 @@ import warnings
 from typing import Any, Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ..spec import CellSpec, CellWeights, GateTrace
-from .reference import input_preactivations, reverse_padded
+from .reference import LAYERNORM_EPS, input_preactivations, reverse_padded
 
 _CSRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc")
 _SOURCES = [os.path.join(_CSRC, "lstm_fused.cpp")]
@@ -148,6 +149,7 @@ class _FusedLayer(torch.autograd.Function):
             pre_x, h0, c0, w_hh, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid, peephole, cifg, save, bf16
         )
         ctx.mark_non_differentiable(gates, c_states)
+        ctx.set_materialize_grads(False)  # absent output gradients stay None: no (T, B, G*H) zeros to fill
         if not save:  # forward only: the per-step buffers were not kept, and nothing is saved
             return output, h_n, c_n, gates, c_states
         ctx.save_for_backward(
@@ -218,11 +220,15 @@ class _InputProjection(torch.autograd.Function):
 
 
 def _input_preactivations(x: Tensor, w: CellWeights, spec: CellSpec, bf16: bool) -> Tensor:
-    """`reference.input_preactivations`; without layernorm through `_InputProjection`."""
-    if spec.layernorm or x.dtype != w.weight_ih.dtype:
+    """`reference.input_preactivations`, with the product through `_InputProjection`."""
+    if x.dtype != w.weight_ih.dtype:
         return input_preactivations(x, w, spec)
     bias = (w.bias_ih + w.bias_hh) if spec.bias else None
-    pre = _InputProjection.apply(x.reshape(-1, x.size(-1)), w.weight_ih, bias, bf16)
+    pre = _InputProjection.apply(x.reshape(-1, x.size(-1)), w.weight_ih, None if spec.layernorm else bias, bf16)
+    if spec.layernorm:
+        pre = F.layer_norm(pre, (pre.size(-1),), w.ln_gain_ih, None, LAYERNORM_EPS)
+        if bias is not None:
+            pre = pre + bias
     return pre.view(*x.shape[:-1], pre.size(-1))
 
 

@@ -186,6 +186,18 @@ void ln_bwd_row(int64_t n_, const scalar_t* dy, const scalar_t* xhat, const scal
   }
 }
 
+// acc[0:n) += a[0:n) * b[0:n) (b null: += a)
+template <typename scalar_t>
+void acc_rows(scalar_t* acc, const scalar_t* a, const scalar_t* b, int64_t n) {
+  using V = Vectorized<scalar_t>;
+  constexpr int64_t W = V::size();
+  for (int64_t j = 0; j < n; j += W) {
+    const int64_t k = std::min<int64_t>(W, n - j);
+    V v = b ? ld(a + j, k) * ld(b + j, k) : ld(a + j, k);
+    st(ld(acc + j, k) + v, acc + j, k);
+  }
+}
+
 // Optional per-step tensors of the cell layer norm (all null without layernorm).
 template <typename scalar_t>
 struct CellLN {
@@ -760,6 +772,10 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
   Tensor dhm = h_mask.numel() ? at::empty({B, P}, opts) : empty;  // dr W_hh before the mask
   Tensor dh = dh_n.numel() ? dh_n.clone() : at::zeros({B, P}, opts);
   Tensor dc = dc_n.numel() ? dc_n.clone() : at::zeros({B, H}, opts);
+  // per-thread sums over steps and rows, gathered while each step's rows are in cache: the peephole gradients
+  // (3H: ci, cf, co) and the layer-norm gains and bias (G*H for g_hh, then H each for g_c and b_c)
+  const int64_t n_peep = peephole ? 3 * H : 0, n_ln = ln ? GH + 2 * H : 0;
+  Tensor sums = at::zeros({at::get_num_threads(), n_peep + n_ln}, opts);
   const int64_t Kmax = (std::max(GH, P) + 1) / 2 * 2;
   Tensor abf = at::empty({bf16 ? B * Kmax : 0}, opts.dtype(at::kBFloat16));
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_fused_backward", [&] {
@@ -771,7 +787,9 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
                    *gc_p = cptr<scalar_t>(g_c), *gts = gates.const_data_ptr<scalar_t>(),
                    *cs = c_states.const_data_ptr<scalar_t>(), *tcs = tanh_c.const_data_ptr<scalar_t>(),
                    *xhs = cptr<scalar_t>(xhat_hh), *rhs = cptr<scalar_t>(rstd_hh), *chs = cptr<scalar_t>(chat),
-                   *rcs = cptr<scalar_t>(rstd_c);
+                   *rcs = cptr<scalar_t>(rstd_c), *cws = c_new.const_data_ptr<scalar_t>();
+    scalar_t* sums_p = sums.mutable_data_ptr<scalar_t>();
+    const int64_t sums_w = n_peep + n_ln;
     scalar_t *dh_p = dh.mutable_data_ptr<scalar_t>(), *dc_p = dc.mutable_data_ptr<scalar_t>(),
              *dps = dpre.mutable_data_ptr<scalar_t>(), *drs = drec.mutable_data_ptr<scalar_t>(),
              *dcos = mptr<scalar_t>(dcout), *lns = mptr<scalar_t>(lnscratch), *dhns = mptr<scalar_t>(dhn_all),
@@ -809,11 +827,27 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
           bwd_rows<scalar_t, PEEP, CIFG>(b0, b1, H, proj ? nullptr : dot, gts + t * B * GH, cs + t * B * H,
                                          tcs + t * B * H, wci_p, wcf_p, wco_p, proj ? nullptr : zht, zct, vt, cln,
                                          dcop, dhin, proj ? nullptr : dh_p, dc_p, dpp);
+          scalar_t* acc = sums_p + at::get_thread_num() * sums_w;
+          if (PEEP) {  // dw_ci += di_pre * c_{t-1}, dw_cf += df_pre * c_{t-1}, dw_co += do_pre * c_new
+            const int64_t oi = 0, of = CIFG ? 0 : 1, oo = CIFG ? 2 : 3;
+            for (int64_t b = b0; b < b1; ++b) {
+              const scalar_t* cp = cs + (t * B + b) * H;
+              const scalar_t* dp = dpp + b * GH;
+              if (!CIFG) acc_rows(acc, dp + oi * H, cp, H);
+              acc_rows(acc + H, dp + of * H, cp, H);
+              acc_rows(acc + 2 * H, dp + oo * H, cws + (t * B + b) * H, H);
+            }
+          }
           if (ln) {  // through the recurrent layer norm: drec_t = LN backward of dpre_t, per row over G*H
             const scalar_t* xh = xhs + t * B * GH;
             const scalar_t* rs = rhs + t * B;
-            for (int64_t b = b0; b < b1; ++b)
+            scalar_t* al = acc + n_peep;
+            for (int64_t b = b0; b < b1; ++b) {
               ln_bwd_row<scalar_t>(GH, dpp + b * GH, xh + b * GH, ghh_p, rs[b], drp + b * GH);
+              acc_rows(al, dpp + b * GH, xh + b * GH, GH);                      // d ln_gain_hh
+              acc_rows(al + GH, dcop + b * H, chs + (t * B + b) * H, H);        // d ln_gain_c
+              acc_rows<scalar_t>(al + GH + H, dcop + b * H, nullptr, H);        // d ln_bias_c
+            }
           }
           if (hm) {  // dh += (dr W_hh) * mask
             whh.mul(M, drp + b0 * GH, GH, dhm_p + b0 * P, P, false, ab);
@@ -830,18 +864,17 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
   if (h_mask.numel()) h_prev = h_prev * h_mask;
   Tensor dw_hh = weight_grad(drec.view({T * B, GH}), h_prev.reshape({T * B, P}), bf16);
   Tensor dwci = empty, dwcf = empty, dwco = empty, dw_hr = empty, dg_hh = empty, dg_c = empty, db_c = empty;
+  Tensor total = sums.sum(0);
   if (peephole) {
-    Tensor cprev = c_states.narrow(0, 0, T);
-    const int64_t of = cifg ? 0 : 1, oo = cifg ? 2 : 3;
-    if (!cifg) dwci = (dpre.narrow(2, 0, H) * cprev).sum({0, 1});
-    dwcf = (dpre.narrow(2, of * H, H) * cprev).sum({0, 1});
-    dwco = (dpre.narrow(2, oo * H, H) * c_new).sum({0, 1});
+    if (!cifg) dwci = total.narrow(0, 0, H);
+    dwcf = total.narrow(0, H, H);
+    dwco = total.narrow(0, 2 * H, H);
   }
   if (proj) dw_hr = weight_grad(dhn_all.view({T * B, P}), m_all.view({T * B, H}), bf16);  // (P, H)
   if (ln) {
-    dg_hh = (dpre * xhat_hh).sum({0, 1});
-    dg_c = (dcout * chat).sum({0, 1});
-    db_c = dcout.sum({0, 1});
+    dg_hh = total.narrow(0, n_peep, GH);
+    dg_c = total.narrow(0, n_peep + GH, H);
+    db_c = total.narrow(0, n_peep + GH + H, H);
   }
   return {dpre, dh, dc, dw_hh, dwci, dwcf, dwco, dw_hr, dg_hh, dg_c, db_c};
 }
