@@ -3,6 +3,7 @@ inspector page and `lstmkit inspect` (the page in a real browser: tests/browser/
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,6 @@ from lstmkit import inspect
 from lstmkit.cli import main
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.inspect import Trace, correlations, longest_memory, rank_units, series_properties, text_properties
-from lstmkit.report.inspector import inspector_html
 
 CODE = "def f(x):\n    if x:\n        return [x, 'y']  # it's\n    return (x)\n"
 
@@ -186,6 +186,22 @@ def test_bidirectional_classifier_trace_has_both_directions(tiny_runs):
     assert found.gate("f", direction=1).shape == (3, 8)
 
 
+def test_numeric_classifier_trace_reads_one_sequence_scaled_as_in_training():
+    from lstmkit import SequenceClassifier
+    from lstmkit.data.sequences import LabelledSequences
+
+    rng = np.random.default_rng(0)
+    sequences = [np.cumsum(rng.normal(0, 1, (8, 2)), axis=0).astype(np.float32) for _ in range(12)]
+    model = SequenceClassifier(hidden=4, epochs=1).fit(LabelledSequences(sequences, ["a", "b"] * 6, "mem", "numeric"))
+    found = inspect.trace(model, sequences[3])
+    x = torch.from_numpy(model.scaler_.transform(sequences[3]).astype(np.float32))[None]  # (1, 8, 2)
+    with torch.no_grad():
+        _, _, expected = model.model_.lstm(x, return_trace=True)
+    np.testing.assert_array_equal(found.gate("i"), expected[0][0].i[:, 0].numpy())
+    assert found.kind == "series" and found.columns == ["x0", "x1"] and found.values.shape == (8, 2)
+    assert set(found.properties()) == {"x0", "x1", "level", "slope"}
+
+
 def test_layer_norm_trace_h_is_the_layer_output(tmp_path):
     from lstmkit import LanguageModel
 
@@ -214,6 +230,13 @@ def test_to_frame_is_long_with_one_row_per_step_unit_and_gate(tiny_runs):
     assert row.token.item() == "f" and row.value.item() == found.gate("c", 1)[2, 7]
 
 
+def test_series_trace_to_frame_carries_the_input_value(tiny_runs):
+    found = inspect.trace(tiny_runs["forecast"], tiny_runs["data"] / "sales.csv", max_steps=4)
+    frame = found.to_frame()
+    assert list(frame.columns) == ["step", "input", "layer", "direction", "unit", "gate", "value"]
+    assert frame[frame.step == 3].input.iloc[0] == found.values[3, 0]
+
+
 @pytest.mark.parametrize("data, error, message", [
     ("", DataError, "the text to inspect is empty; give some text"),
     (["a"], DataError, "this model reads text"),
@@ -240,7 +263,7 @@ def test_an_unfitted_estimator_is_a_clear_error():
 
 
 def test_page_is_self_contained(tiny_runs):
-    page = inspector_html(inspect.trace(tiny_runs["lm"], CODE + "<script>alert(1)</script> http://x"))
+    page = inspect.page_html(inspect.trace(tiny_runs["lm"], CODE + "<script>alert(1)</script> http://x"))
     assert "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page)
     assert "<link" not in page and "<script src" not in page
@@ -248,7 +271,7 @@ def test_page_is_self_contained(tiny_runs):
 
 
 def test_page_notes_a_capped_input(tiny_runs):
-    page = inspector_html(inspect.trace(tiny_runs["forecast"], tiny_runs["data"] / "sales.csv", max_steps=50))
+    page = inspect.page_html(inspect.trace(tiny_runs["forecast"], tiny_runs["data"] / "sales.csv", max_steps=50))
     assert "Showing the first 50 of 120 steps: the model read only these." in page
 
 
@@ -302,3 +325,15 @@ def test_inspect_reports_a_bad_csv_as_training_does(tiny_runs, tmp_path, capsys)
     bad.write_text("month,sails\n1,2\n2,3\n")
     assert _error(capsys, tiny_runs["forecast"], "--data", bad, "--out", tmp_path / "p.html") == (
         f"{bad}: no column 'sales'; did you mean 'sails'? Columns: month, sails")
+
+
+@pytest.mark.slow
+def test_the_language_model_demo_has_a_unit_that_follows_a_property_of_python_source(tmp_path):
+    import textwrap  # not among the files the demo trains on (the first 600 kB of the sorted sources)
+
+    from lstmkit.tasks.lm_run import demo_lm
+
+    demo_lm(tmp_path / "demo-lm", seed=0)
+    found = inspect.trace(tmp_path / "demo-lm", Path(textwrap.__file__), max_steps=2000)
+    best = inspect.best_per_property(found)
+    assert max(abs(best[name].value) for name in ("indentation", "in_string", "column")) >= 0.5

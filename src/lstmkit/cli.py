@@ -404,8 +404,9 @@ def inspect_run(
         raise ConfigError(f"{run_dir}: is a {what}, a model of series, not of text; give {wanted}, not --text")
     trace = gates.trace(estimator, text if text is not None else data, max_steps=max_steps)
     source = "the given text" if text is not None else str(data)
-    gates.write_page(trace, out, title="Inside the LSTM", subtitle=f"{run_dir} · {job.task} · {source}")
-    follows, memory = gates.rank_units(trace, top=5), gates.longest_memory(trace, top=5)
+    found = gates.findings(trace)
+    gates.write_page(trace, out, title="Inside the LSTM", subtitle=f"{run_dir} · {job.task} · {source}", found=found)
+    follows, memory = found["follows"][:5], found["memory"][:5]
     if json_output:
         typer.echo(json.dumps({"page": str(out), "task": job.task, "steps": len(trace), "total_steps": trace.total_steps,
                                "follows": [s.to_dict() for s in follows], "memory": [s.to_dict() for s in memory]}))  # fmt: skip
@@ -415,7 +416,7 @@ def inspect_run(
         table.add_column(name, justify=justify)
     for s in follows:
         table.add_row(str(s.layer), "backward" if s.direction else "forward", str(s.unit),
-                      f"{s.quantity} ~ {gates.property_label(s.property)}", f"{s.value:+.2f}")  # fmt: skip
+                      f"{s.quantity} ~ {found['labels'][s.property]}", f"{s.value:+.2f}")  # fmt: skip
     console.print(table)
     memory_text = ", ".join(f"unit {s.unit}{f' (layer {s.layer})' if trace.num_layers > 1 else ''} {s.value:.3f}" for s in memory)
     console.print(f"longest memory (mean forget gate): {memory_text}")

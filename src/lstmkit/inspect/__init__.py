@@ -10,17 +10,26 @@ matter.
     inspect.write_page(t, "inside.html")     # the page `lstmkit inspect` writes
 """
 
+from __future__ import annotations
+
 from .properties import property_label, series_properties, text_properties
-from .ranking import UnitScore, best_per_property, correlations, longest_memory, rank_units
+from .ranking import UnitScore, best_per_property, correlations, findings, longest_memory, rank_units
 from .trace import GATES, Trace, load_estimator, reads_text, task_of, trace
 
 __all__ = ["trace", "Trace", "GATES", "text_properties", "series_properties", "property_label", "rank_units",
-           "longest_memory", "best_per_property", "correlations", "UnitScore", "write_page", "load_estimator",
-           "reads_text", "task_of"]  # fmt: skip
+           "longest_memory", "best_per_property", "correlations", "findings", "UnitScore", "page_html", "write_page",
+           "load_estimator", "reads_text", "task_of"]  # fmt: skip
 
 
-def write_page(trace: Trace, path, *, title: str = "", subtitle: str = ""):
-    """Write the inspector page of `trace` to `path` (atomically); returns the path."""
+def page_html(trace: Trace, *, title: str = "", subtitle: str = "", found: dict | None = None) -> str:
+    """The inspector page of `trace` as one HTML string (`found`: its `findings`, computed when not given)."""
+    from ..report.inspector import inspector_html
+
+    return inspector_html(trace, found or findings(trace), title=title, subtitle=subtitle)
+
+
+def write_page(trace: Trace, path, *, title: str = "", subtitle: str = "", found: dict | None = None):
+    """Write the inspector page of `trace` to `path` atomically (its folder created if needed); returns the path."""
     from ..report.inspector import write_inspector_page
 
-    return write_inspector_page(trace, path, title=title, subtitle=subtitle)
+    return write_inspector_page(trace, found or findings(trace), path, title=title, subtitle=subtitle)

@@ -17,6 +17,8 @@ from typing import Mapping, Optional
 
 import numpy as np
 
+from .properties import property_label
+
 QUANTITIES = ("c", "h")  # what is correlated with the properties: the cell state and the unit's output
 
 
@@ -105,3 +107,13 @@ def best_per_property(trace, properties: Optional[Mapping[str, np.ndarray]] = No
                     if name not in best or abs(r[p, unit]) > abs(best[name].value):
                         best[name] = UnitScore(layer, direction, unit, q, name, float(r[p, unit]))
     return best
+
+
+def findings(trace, top: int = 12) -> dict:
+    """What the page and the command line report about a trace, computed once: `properties` (name -> (T,)),
+    `labels` (name -> how to say it), `follows` (`rank_units`), `memory` (`longest_memory`) and `best`
+    (`best_per_property`)."""
+    properties = trace.properties()
+    return {"properties": properties, "labels": {name: property_label(name) for name in properties},
+            "follows": rank_units(trace, properties, top=top), "memory": longest_memory(trace, top=top),
+            "best": best_per_property(trace, properties)}  # fmt: skip

@@ -216,6 +216,8 @@ def _run(net: torch.nn.Module, *args) -> list:
 
 def _read_text(data) -> str:
     if isinstance(data, Path):
+        if data.is_dir():
+            raise DataError(f"{data}: is a directory; give one text file to inspect")
         text = read_text_file(data)
     elif isinstance(data, str):
         text = data
