@@ -387,3 +387,18 @@ def test_build_failure_warns_once_and_reports_unavailable(monkeypatch):
         assert not fused.available()
         assert not fused.supports(CellSpec(input_size=3, hidden_size=4), dtype=torch.float32, device="cpu")
     assert len(record) == 1
+
+
+def test_bernoulli_mask():
+    """The zoneout masks' generator: the rate, no correlation between neighbours, repeatable per seed."""
+    m = fused.bernoulli_mask((200, 50, 100), 0.1, 7)
+    assert m.dtype == torch.bool and m.shape == (200, 50, 100)
+    n = m.numel()
+    assert abs(m.float().mean().item() - 0.1) < 4 * (0.1 * 0.9 / n) ** 0.5  # within 4 standard errors
+    flat = m.flatten().float()
+    both = (flat[1:] * flat[:-1]).mean().item()  # P(two neighbours both true) = p^2 when independent
+    assert abs(both - 0.01) < 4 * (0.01 * 0.99 / n) ** 0.5
+    assert torch.equal(m, fused.bernoulli_mask((200, 50, 100), 0.1, 7))
+    assert not torch.equal(m, fused.bernoulli_mask((200, 50, 100), 0.1, 8))
+    assert not fused.bernoulli_mask((10, 10), 0.0, 1).any()
+    assert fused.bernoulli_mask((10, 10), 1.0, 1).all()

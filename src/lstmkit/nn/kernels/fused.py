@@ -104,6 +104,11 @@ def available() -> bool:
     return _load() is not None
 
 
+def bernoulli_mask(shape: tuple[int, ...], p: float, seed: int) -> Tensor:
+    """A bool tensor of `shape`, each element True with probability p; the same seed gives the same mask."""
+    return _load().bernoulli_mask(list(shape), float(p), int(seed))
+
+
 def supports(spec: CellSpec, *, dtype: torch.dtype, device: Any, **call: Any) -> bool:
     """True when this kernel implements the layer `spec` for tensors of `dtype` on `device`.
 
@@ -210,11 +215,12 @@ class _InputProjection(torch.autograd.Function):
         d_pre = d_pre.contiguous()
         n = ctx.needs_input_grad
         ext = _load()
+        d_prod = d_pre.bfloat16() if ctx.bf16 else d_pre  # rounded once for both products
         dx = None
         if n[0]:
-            w_t = w_ih.t().contiguous()
-            dx = ext.linear(d_pre.bfloat16(), w_t.bfloat16(), None).float() if ctx.bf16 else ext.linear(d_pre, w_t, None)
-        dw = ext.weight_grad(d_pre, x, ctx.bf16) if n[1] else None
+            w_t = w_ih.t().to(d_prod.dtype, memory_format=torch.contiguous_format)
+            dx = ext.linear(d_prod, w_t, None).float() if ctx.bf16 else ext.linear(d_prod, w_t, None)
+        dw = ext.weight_grad(d_prod, x, ctx.bf16) if n[1] else None
         db = d_pre.sum(0) if (ctx.has_bias and n[2]) else None
         return dx, dw, db, None
 

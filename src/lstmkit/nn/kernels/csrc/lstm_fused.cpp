@@ -72,7 +72,7 @@ struct Linear {
   }
   // oneDNN pays off from about 4M multiply-adds (at B=32, 128x512 it is on par with MKL, from there faster)
   bool onednn(const Tensor& x, const Tensor& w) const {
-    return unary.has_value() && x.scalar_type() == at::kFloat &&
+    return unary.has_value() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) &&
            x.size(0) * w.size(0) * w.size(1) >= (int64_t(1) << 22) && at::globalContext().userEnabledMkldnn();
   }
 };
@@ -589,25 +589,22 @@ inline void release_tiles(bool bf16) {
 #endif
 }
 
-// dY^T X over all steps: dY (N, O), X (N, I) -> (O, I). fp32 through oneDNN as (X^T dY)^T: oneDNN takes the
-// transposed view of dY as its weight, and X^T is the smaller copy. bf16 mode: both rounded to bf16 first.
+// dY^T X over all steps: dY (N, O), X (N, I) -> (O, I) in dY's dtype. Through oneDNN as (X^T dY)^T: oneDNN
+// takes the transposed view of dY as its weight, and X^T is the smaller copy. bf16: both operands rounded to
+// bf16 first (fp32 accumulation), the result in fp32. Elsewhere at::mm.
 Tensor weight_grad(const Tensor& dy, const Tensor& x, bool bf16 = false) {
   const Linear& ops = linear_ops();
-  Tensor xt = x.t().contiguous();  // (I, N)
-  if (bf16 && ops.unary.has_value()) {
-    Tensor xb = xt.to(at::kBFloat16), db = dy.to(at::kBFloat16);
-    torch::jit::Stack stack = {xb, db.t(), c10::IValue(), c10::IValue(std::string("none")),
-                               c10::IValue(c10::List<c10::optional<at::Scalar>>()), c10::IValue()};
-    ops.unary->callBoxed(&stack);
-    return stack.back().toTensor().t().to(dy.scalar_type()).contiguous();
-  }
-  if (ops.onednn(xt, dy.t())) {
-    torch::jit::Stack stack = {xt, dy.t(), c10::IValue(), c10::IValue(std::string("none")),
-                               c10::IValue(c10::List<c10::optional<at::Scalar>>()), c10::IValue()};
-    ops.unary->callBoxed(&stack);
-    return stack.back().toTensor().t().contiguous();
-  }
-  return at::mm(dy.t(), x);
+  const auto dtype = bf16 ? at::kBFloat16 : x.scalar_type();
+  Tensor xt = at::empty({x.size(1), x.size(0)}, x.options().dtype(dtype));
+  xt.copy_(x.t());  // (I, N), transposed and rounded in one pass
+  Tensor d = dy.to(dtype);
+  if (!ops.onednn(xt, d.t())) return at::mm(d.t(), xt.t()).to(bf16 ? at::kFloat : dy.scalar_type());
+  torch::jit::Stack stack = {xt, d.t(), c10::IValue(), c10::IValue(std::string("none")),
+                             c10::IValue(c10::List<c10::optional<at::Scalar>>()), c10::IValue()};
+  ops.unary->callBoxed(&stack);
+  Tensor out = stack.back().toTensor();  // (I, O)
+  Tensor result = at::empty({out.size(1), out.size(0)}, out.options().dtype(bf16 ? at::kFloat : dy.scalar_type()));
+  return result.copy_(out.t());
 }
 
 template <typename F>
@@ -879,6 +876,31 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
   return {dpre, dh, dc, dw_hh, dwci, dwcf, dwco, dw_hr, dg_hh, dg_c, db_c};
 }
 
+// A counter-based hash (two rounds of the "lowbias32" integer mixer, seeded with both halves of `seed`): a
+// uniform 32-bit draw per element index, fast and vectorisable, for dropout-style masks.
+inline uint32_t mix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+// A bool tensor of `shape`, each element true with probability p, independently; the same seed gives the same
+// mask on every machine and thread count.
+Tensor bernoulli_mask(std::vector<int64_t> shape, double p, int64_t seed) {
+  TORCH_CHECK(p >= 0.0 && p <= 1.0, "p must be in [0, 1], got ", p);
+  Tensor out = at::empty(shape, at::TensorOptions().dtype(at::kBool));
+  bool* o = out.data_ptr<bool>();
+  const uint64_t threshold = uint64_t(p * 4294967296.0);  // draw < threshold, draws in [0, 2^32)
+  const uint32_t s0 = uint32_t(uint64_t(seed)), s1 = uint32_t(uint64_t(seed) >> 32);
+  at::parallel_for(0, out.numel(), int64_t(1) << 16, [&](int64_t a, int64_t b) {
+    for (int64_t k = a; k < b; ++k) o[k] = uint64_t(mix32(mix32(uint32_t(k) ^ s0) ^ s1)) < threshold;
+  });
+  return out;
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &fused_forward, "fused LSTM layer forward (CPU)");
   m.def("backward", &fused_backward, "fused LSTM layer backward (CPU)");
@@ -890,5 +912,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     return weight_grad(dy.contiguous(), x.contiguous(), bf16);
   }, "dy^T x: dy (N, O), x (N, I) -> (O, I), through oneDNN for fp32 when torch has it",
   py::arg("dy"), py::arg("x"), py::arg("bf16") = false);
+  m.def("bernoulli_mask", &bernoulli_mask, "bool mask of the shape, true with probability p; counter-based",
+        py::arg("shape"), py::arg("p"), py::arg("seed"));
   m.def("bf16_products", []() { return brgemm_bf16(); }, "whether the recurrent products can run in bf16");
 }
