@@ -44,7 +44,8 @@ select { font: inherit; padding: 2px 4px; }
 .layout { display: grid; grid-template-columns: minmax(0, 1fr) 330px; gap: 20px; align-items: start; }
 #input { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px;
          line-height: 1.55; white-space: pre-wrap; word-break: break-all; border: 1px solid #d0d7de;
-         border-radius: 6px; padding: 10px; max-height: 640px; overflow-y: auto; tab-size: 8; }
+         border-radius: 6px; padding: 10px; max-height: 640px; overflow-y: auto; tab-size: 8;
+         box-sizing: border-box; width: 100%; }
 #input .step { border-radius: 2px; cursor: crosshair; }
 #input .step.nl { color: #8c959f; }
 #input .step.hover { outline: 2px solid #000; }
