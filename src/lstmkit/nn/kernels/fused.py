@@ -35,11 +35,10 @@ import warnings
 from typing import Any, Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..spec import CellSpec, CellWeights, GateTrace
-from .reference import LAYERNORM_EPS, input_preactivations, reverse_padded
+from .reference import reverse_padded
 
 _CSRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc")
 _SOURCES = [os.path.join(_CSRC, "lstm_fused.cpp")]
@@ -135,32 +134,31 @@ def _opt(t: Optional[Tensor], like: Tensor) -> Tensor:
 
 
 class _FusedLayer(torch.autograd.Function):
-    """The recurrence over pre_x (T, B, G*H); h is (B, P) with P = proj_size or H, c is (B, H).
+    """The recurrence over pre_x (T, B, G*H) = x W_ih^T (no bias); h is (B, P) with P = proj_size or H, c is (B, H).
 
-    Optional weights (peephole wci/wcf/wco (H), w_hr (P, H), layer-norm gains g_hh (G*H), g_c, b_c (H)) and
-    masks are empty tensors when absent.
+    bias (G*H) = bias_ih + bias_hh, and with layernorm the input layer norm (gain g_ih (G*H)), are applied
+    inside the kernel. Optional weights (bias, g_ih, peephole wci/wcf/wco (H), w_hr (P, H), layer-norm gains
+    g_hh (G*H), g_c, b_c (H)) and masks are empty tensors when absent.
     """
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx, pre_x, h0, c0, w_hh, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid, peephole, cifg, save,
-        bf16,
+        ctx, pre_x, h0, c0, w_hh, bias, g_ih, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid,
+        peephole, cifg, save, bf16,
     ):
-        ext = _load()
-        # buffers for the backward: gates (T,B,G*H), h_states (T+1,B,P), c_states (T+1,B,H), c_new and
-        # tanh_c (T,B,H); m = o*tanh(c_out) (T,B,H) with a projection; with layernorm the normalised recurrent
-        # pre-activations xhat_hh (T,B,G*H) and normalised cell chat (T,B,H) with their rstd (T,B)
-        (output, h_n, c_n, gates, h_states, c_states, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c) = ext.forward(
-            pre_x, h0, c0, w_hh, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid, peephole, cifg, save, bf16
+        weights = (w_hh, bias, g_ih, wci, wcf, wco, w_hr, g_hh, g_c, b_c)
+        masks = (h_mask, zh, zc, valid)
+        # buffers for the backward: gates (T,B,G*H), h_states (T+1,B,P), c_states (T+1,B,H), c_new and tanh_c
+        # (T,B,H); m = o*tanh(c_out) (T,B,H) with a projection; with layernorm the normalised recurrent and input
+        # pre-activations (T,B,G*H) and normalised cell (T,B,H), with their rstd (T,B)
+        output, h_n, c_n, gates, h_states, c_states, *buffers = _load().forward(
+            pre_x, h0, c0, *weights, *masks, peephole, cifg, save, bf16
         )
         ctx.mark_non_differentiable(gates, c_states)
         ctx.set_materialize_grads(False)  # absent output gradients stay None: no (T, B, G*H) zeros to fill
         if not save:  # forward only: the per-step buffers were not kept, and nothing is saved
             return output, h_n, c_n, gates, c_states
-        ctx.save_for_backward(
-            w_hh, wci, wcf, wco, w_hr, g_hh, g_c, h_mask, zh, zc, valid,
-            gates, h_states, c_states, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c,
-        )
+        ctx.save_for_backward(*weights[:-1], *masks, gates, h_states, c_states, *buffers)  # ext.backward's order
         ctx.flags = (peephole, cifg, bf16)
         return output, h_n, c_n, gates, c_states
 
@@ -168,30 +166,13 @@ class _FusedLayer(torch.autograd.Function):
     def backward(ctx, d_out, d_hn, d_cn, _d_gates, _d_cstates):  # type: ignore[override]
         if not hasattr(ctx, "flags"):  # pragma: no cover - `save` is False only when no gradient is needed
             raise RuntimeError("lstmkit fused kernel: backward through a forward-only call")
-        saved = ctx.saved_tensors  # weights and masks, then the forward's buffers: ext.backward's argument order
-        gates = saved[11]  # (T, B, G*H)
-        peephole, cifg, bf16 = ctx.flags
-        empty = gates.new_empty(0)
+        saved = ctx.saved_tensors
+        empty = saved[0].new_empty(0)
         prep = lambda g: empty if g is None else g.contiguous()  # noqa: E731
-        d_pre, d_h0, d_c0, d_whh, d_wci, d_wcf, d_wco, d_whr, d_ghh, d_gc, d_bc = _load().backward(
-            prep(d_out), prep(d_hn), prep(d_cn), *saved, peephole, cifg, bf16
-        )
-        pick = lambda g, need: g if (need and g.numel()) else None  # noqa: E731
-        n = ctx.needs_input_grad
-        return (
-            d_pre if n[0] else None,
-            d_h0 if n[1] else None,
-            d_c0 if n[2] else None,
-            d_whh if n[3] else None,
-            pick(d_wci, n[4]),
-            pick(d_wcf, n[5]),
-            pick(d_wco, n[6]),
-            pick(d_whr, n[7]),
-            pick(d_ghh, n[8]),
-            pick(d_gc, n[9]),
-            pick(d_bc, n[10]),
-            None, None, None, None, None, None, None, None,
-        )
+        # d pre_x, h0, c0, w_hh, bias, g_ih, wci, wcf, wco, w_hr, g_hh, g_c, b_c: the forward's first 13 inputs
+        grads = _load().backward(prep(d_out), prep(d_hn), prep(d_cn), *saved, *ctx.flags)
+        needed = ctx.needs_input_grad
+        return tuple(g if (need and g.numel()) else None for g, need in zip(grads, needed)) + (None,) * 8
 
 
 class _InputProjection(torch.autograd.Function):
@@ -225,16 +206,9 @@ class _InputProjection(torch.autograd.Function):
         return dx, dw, db, None
 
 
-def _input_preactivations(x: Tensor, w: CellWeights, spec: CellSpec, bf16: bool) -> Tensor:
-    """`reference.input_preactivations`, with the product through `_InputProjection`."""
-    if x.dtype != w.weight_ih.dtype:
-        return input_preactivations(x, w, spec)
-    bias = (w.bias_ih + w.bias_hh) if spec.bias else None
-    pre = _InputProjection.apply(x.reshape(-1, x.size(-1)), w.weight_ih, None if spec.layernorm else bias, bf16)
-    if spec.layernorm:
-        pre = F.layer_norm(pre, (pre.size(-1),), w.ln_gain_ih, None, LAYERNORM_EPS)
-        if bias is not None:
-            pre = pre + bias
+def _input_products(x: Tensor, w: CellWeights, bf16: bool) -> Tensor:
+    """x W_ih^T for every step at once (no bias: the kernel adds it, after the input layer norm if any)."""
+    pre = _InputProjection.apply(x.reshape(-1, x.size(-1)), w.weight_ih, None, bf16)
     return pre.view(*x.shape[:-1], pre.size(-1))
 
 
@@ -285,7 +259,7 @@ def _lstm_layer(
     products round their operands to bf16 (float32 arguments only)."""
     T, B = x.shape[:2]
     H = spec.hidden_size
-    pre_x = _input_preactivations(x, w, spec, bf16)  # (T, B, G*H): one product over every step, autograd to x/W_ih/b
+    pre_x = _input_products(x, w, bf16)  # (T, B, G*H): one product over every step, autograd to x/W_ih/b
     if reverse:
         pre_x = reverse_padded(pre_x, lengths)
     valid = None
@@ -311,6 +285,8 @@ def _lstm_layer(
         h0.contiguous(),
         c0.contiguous(),
         w_hh,
+        (w.bias_ih + w.bias_hh) if spec.bias else zero,
+        w.ln_gain_ih.contiguous() if ln else zero,
         wci,
         wcf,
         wco,

@@ -162,6 +162,30 @@ void ln_rec_fwd_rows(int64_t b0, int64_t b1, int64_t GH, const scalar_t* pre, sc
   }
 }
 
+// Input layer norm, forward, rows [b0, b1): raw (B, GH) = x W_ih^T of this step; xhat (B, GH) its row-wise
+// normalisation, rstd (B); gt (B, GH) = xhat * g_ih + bias (bias may be null).
+template <typename scalar_t>
+void ln_in_fwd_rows(int64_t b0, int64_t b1, int64_t GH, const scalar_t* raw, const scalar_t* g, const scalar_t* bias,
+                    scalar_t* xhat, scalar_t* rstd, scalar_t* gt) {
+  using V = Vectorized<scalar_t>;
+  constexpr int64_t W = V::size();
+  for (int64_t b = b0; b < b1; ++b) {
+    const scalar_t* x = raw + b * GH;
+    scalar_t mean, rs;
+    row_moments(x, GH, mean, rs);
+    rstd[b] = rs;
+    const V m(mean), r(rs);
+    for (int64_t j = 0; j < GH; j += W) {
+      const int64_t n = std::min<int64_t>(W, GH - j);
+      V xh = (ld(x + j, n) - m) * r;
+      st(xh, xhat + b * GH + j, n);
+      V y = xh * ld(g + j, n);
+      if (bias) y = y + ld(bias + j, n);
+      st(y, gt + b * GH + j, n);
+    }
+  }
+}
+
 // Layer-norm backward of one row: dx = rstd * (dy*g - mean(dy*g) - xhat * mean(dy*g*xhat)); dy, xhat, dx (n).
 template <typename scalar_t>
 void ln_bwd_row(int64_t n_, const scalar_t* dy, const scalar_t* xhat, const scalar_t* g, scalar_t rstd, scalar_t* dx) {
@@ -534,45 +558,72 @@ bool brgemm_bf16() {
   return ok;
 }
 
-// The right-hand matrix B (K, N) of a per-step product, kept for the whole layer call.
+// The right-hand matrix B (K, N) of a per-step product, kept for the whole layer call. For the micro-kernel it
+// is stored in column blocks of kBlock: block j holds columns [j*kBlock, j*kBlock + w) as its own row-major
+// (K, w) matrix (bf16: VNNI2, (Kp/2, w, 2)), so each block streams from contiguous memory whatever N is (with
+// a row stride of N, large K made the micro-kernel 1.9x slower).
+constexpr int64_t kBlock = 128;
+
 template <typename scalar_t>
 struct RightMat {
-  Tensor dense;   // (K, N) contiguous, scalar_t
-  Tensor packed;  // bf16 mode: (ceil(K/2), N, 2) VNNI2 bf16; else undefined
+  Tensor dense;   // (K, N) contiguous, scalar_t: the at::mm fallback
+  Tensor blocks;  // the micro-kernel's copy (flat), undefined where at::mm runs
+  bool vnni = false;
   int64_t K = 0, N = 0, Kp = 0;  // Kp: K rounded up to even in bf16 mode
 
   RightMat() = default;
   RightMat(const Tensor& b, bool bf16) : dense(b.contiguous()), K(b.size(0)), N(b.size(1)), Kp(K) {
+    if (!std::is_same_v<scalar_t, float>) return;
     if (bf16) {
+      vnni = true;
       Kp = (K + 1) / 2 * 2;
-      Tensor padded = at::zeros({Kp, N}, dense.options().dtype(at::kBFloat16));
-      padded.narrow(0, 0, K).copy_(dense);
-      packed = padded.view({Kp / 2, 2, N}).transpose(1, 2).contiguous();  // [k/2][n][k%2]
+    } else if (!brgemm_f32()) {
+      return;
+    }
+    Tensor src = dense;
+    if (vnni) {
+      src = at::zeros({Kp, N}, dense.options().dtype(at::kBFloat16));
+      src.narrow(0, 0, K).copy_(dense);
+    }
+    blocks = at::empty({Kp * N}, src.options());
+    for (int64_t n0 = 0; n0 < N; n0 += kBlock) {
+      const int64_t w = std::min(kBlock, N - n0);
+      Tensor part = blocks.narrow(0, n0 * Kp, Kp * w);
+      Tensor cols = src.narrow(1, n0, w);  // (Kp, w)
+      if (vnni) part.view({Kp / 2, w, 2}).copy_(cols.reshape({Kp / 2, 2, w}).transpose(1, 2));
+      else part.view({Kp, w}).copy_(cols);
     }
   }
-  bool bf16() const { return packed.defined(); }
 
   // C[0:M) (ldc) = (add ? C : 0) + A[0:M) (lda) @ B; abf: scratch of M * Kp bf16 (bf16 mode only)
   void mul(int64_t M, const scalar_t* A, int64_t lda, scalar_t* C, int64_t ldc, bool add, at::BFloat16* abf) const {
     if (M == 0) return;
     if constexpr (std::is_same_v<scalar_t, float>) {
+      if (blocks.defined()) {
 #ifdef CPUBLAS_BRGEMM_BF16BF16F32
-      if (bf16()) {
-        for (int64_t i = 0; i < M; ++i) {
-          at::BFloat16* row = abf + i * Kp;
-          at::vec::convert(A + i * lda, row, K);
-          if (Kp > K) row[K] = at::BFloat16(0.0f);
+        if (vnni) {
+          for (int64_t i = 0; i < M; ++i) {
+            at::BFloat16* row = abf + i * Kp;
+            at::vec::convert(A + i * lda, row, K);
+            if (Kp > K) row[K] = at::BFloat16(0.0f);
+          }
+          const at::BFloat16* bp = blocks.const_data_ptr<at::BFloat16>();
+          for (int64_t n0 = 0; n0 < N; n0 += kBlock) {
+            const int64_t w = std::min(kBlock, N - n0);
+            at::native::cpublas::brgemm(M, w, Kp, Kp, w, ldc, add, abf, bp + n0 * Kp, C + n0, true);
+          }
+          return;
         }
-        at::native::cpublas::brgemm(M, N, Kp, Kp, N, ldc, add, abf, packed.const_data_ptr<at::BFloat16>(), C, true);
-        return;
-      }
 #endif
 #ifdef CPUBLAS_BRGEMM_F32F32F32
-      if (brgemm_f32()) {
-        at::native::cpublas::brgemm(M, N, K, lda, N, ldc, add, A, dense.const_data_ptr<float>(), C, false);
+        const float* bp = blocks.const_data_ptr<float>();
+        for (int64_t n0 = 0; n0 < N; n0 += kBlock) {
+          const int64_t w = std::min(kBlock, N - n0);
+          at::native::cpublas::brgemm(M, w, K, lda, w, ldc, add, A, bp + n0 * K, C + n0, false);
+        }
         return;
-      }
 #endif
+      }
     }
     auto opts = dense.options();
     Tensor a = at::from_blob(const_cast<scalar_t*>(A), {M, K}, {lda, 1}, opts);
@@ -630,16 +681,20 @@ constexpr int64_t kRowGrain = 8;
 
 }  // namespace
 
-// Shapes: G gates, H hidden units, P = size of h (H without a projection). Optional tensors are empty.
+// pre_x (T,B,G*H) = x W_ih^T (no bias); bias (G*H) = bias_ih + bias_hh or empty; g_ih (G*H) the input layer-norm
+// gain (layernorm) or empty. Shapes: G gates, H hidden units, P = size of h (H without a projection). Optional
+// tensors are empty.
 // Returns output (T,B,P), h_n (B,P), c_n (B,H), gates (T,B,G*H) post-activation, h_states (T+1,B,P),
 // c_states (T+1,B,H), c_new (T,B,H) pre-zoneout, tanh_c (T,B,H) = tanh(c_out);
 // projection: m (T,B,H) = o * tanh(c_out); layernorm: xhat_hh (T,B,G*H) normalised h W_hh^T, rstd_hh (T,B),
-// chat (T,B,H) normalised c_new, rstd_c (T,B). (Empty when absent.)
+// chat (T,B,H) normalised c_new, rstd_c (T,B), xhat_ih (T,B,G*H) normalised x W_ih^T, rstd_ih (T,B).
+// (Empty when absent.)
 // save = false (forward only, no backward to follow, no gate trace): h_states, c_states hold two slots;
-// gates, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c hold only the last step (leading size 1) and serve
-// as per-step scratch. bf16 = true (fp32 tensors only): the recurrent products round their operands to bf16.
+// gates, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c, xhat_ih, rstd_ih hold only the last step (leading
+// size 1) and serve as per-step scratch. bf16 = true (fp32 tensors only): the recurrent products round their
+// operands to bf16.
 std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const Tensor& c0, const Tensor& w_hh,
-                                  const Tensor& wci, const Tensor& wcf, const Tensor& wco, const Tensor& w_hr,
+                                  const Tensor& bias, const Tensor& g_ih, const Tensor& wci, const Tensor& wcf, const Tensor& wco, const Tensor& w_hr,
                                   const Tensor& g_hh, const Tensor& g_c, const Tensor& b_c, const Tensor& h_mask,
                                   const Tensor& zh, const Tensor& zc, const Tensor& valid, bool peephole,
                                   bool cifg, bool save, bool bf16) {
@@ -664,6 +719,8 @@ std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const T
   Tensor rstd_hh = ln ? at::empty({TS, B}, opts) : empty;
   Tensor chat = ln ? at::empty({TS, B, H}, opts) : empty;
   Tensor rstd_c = ln ? at::empty({TS, B}, opts) : empty;
+  Tensor xhat_ih = ln ? at::empty({TS, B, GH}, opts) : empty;
+  Tensor rstd_ih = ln ? at::empty({TS, B}, opts) : empty;
   h_states[0].copy_(h0);
   c_states[0].copy_(c0);
   Tensor hrec = h_mask.numel() ? at::empty({B, P}, opts) : empty;  // h * mask, as the product sees it
@@ -676,7 +733,9 @@ std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const T
     const scalar_t *px = pre_x.const_data_ptr<scalar_t>(), *wci_p = cptr<scalar_t>(wci),
                    *wcf_p = cptr<scalar_t>(wcf), *wco_p = cptr<scalar_t>(wco), *hm = cptr<scalar_t>(h_mask),
                    *zh_p = cptr<scalar_t>(zh), *zc_p = cptr<scalar_t>(zc), *valid_p = cptr<scalar_t>(valid),
-                   *ghh_p = cptr<scalar_t>(g_hh), *gc_p = cptr<scalar_t>(g_c), *bc_p = cptr<scalar_t>(b_c);
+                   *ghh_p = cptr<scalar_t>(g_hh), *gc_p = cptr<scalar_t>(g_c), *bc_p = cptr<scalar_t>(b_c),
+                   *bias_p = cptr<scalar_t>(bias), *gih_p = cptr<scalar_t>(g_ih);
+    scalar_t *xis = mptr<scalar_t>(xhat_ih), *ris = mptr<scalar_t>(rstd_ih);
     scalar_t *out = output.mutable_data_ptr<scalar_t>(), *hs = h_states.mutable_data_ptr<scalar_t>(),
              *cs = c_states.mutable_data_ptr<scalar_t>(), *gts = gates.mutable_data_ptr<scalar_t>(),
              *cws = c_new.mutable_data_ptr<scalar_t>(), *tcs = tanh_c.mutable_data_ptr<scalar_t>(),
@@ -717,12 +776,18 @@ std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const T
                                     hm + b0 * P, M * P);
             a = hrec_p + b0 * P;
           }
-          if (ln) {  // gt = pre_x[t] + LN(hr W_hh^T) * g_hh, per row over G*H
+          if (ln) {  // gt = LN(x W_ih^T) * g_ih + bias + LN(hr W_hh^T) * g_hh, each LN per row over G*H
             scalar_t* xr = xhs + ts * B * GH;
             whh_t.mul(M, a, P, xr + b0 * GH, GH, false, ab);
-            ln_rec_fwd_rows<scalar_t>(b0, b1, GH, pxt, xr, ghh_p, rhs + ts * B, gt);
-          } else {  // gt = pre_x[t] + hr W_hh^T
-            std::copy(pxt + b0 * GH, pxt + b1 * GH, gt + b0 * GH);
+            ln_in_fwd_rows<scalar_t>(b0, b1, GH, pxt, gih_p, bias_p, xis + ts * B * GH, ris + ts * B, gt);
+            ln_rec_fwd_rows<scalar_t>(b0, b1, GH, gt, xr, ghh_p, rhs + ts * B, gt);
+          } else {  // gt = x W_ih^T + bias + hr W_hh^T
+            if (bias_p) {
+              for (int64_t b = b0; b < b1; ++b)
+                at::vec::map2<scalar_t>([](auto x, auto y) { return x + y; }, gt + b * GH, pxt + b * GH, bias_p, GH);
+            } else {
+              std::copy(pxt + b0 * GH, pxt + b1 * GH, gt + b0 * GH);
+            }
             whh_t.mul(M, a, P, gt + b0 * GH, GH, true, ab);
           }
           // the pass reads each row's pre-activations from gt before writing its gates there
@@ -740,20 +805,21 @@ std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const T
   const int64_t last = save ? T : T % 2;
   Tensor h_n = h_states[last].clone();
   Tensor c_n = c_states[last].clone();
-  return {output, h_n, c_n, gates, h_states, c_states, c_new, tanh_c, m_all, xhat_hh, rstd_hh, chat, rstd_c};
+  return {output, h_n, c_n, gates, h_states, c_states, c_new, tanh_c, m_all, xhat_hh, rstd_hh, chat, rstd_c,
+          xhat_ih, rstd_ih};
 }
 
-// Returns d_pre_x (T,B,G*H), dh0 (B,P), dc0 (B,H), dW_hh (G*H,P), dwci, dwcf, dwco (H; empty when no peephole),
-// dW_hr (P,H; empty without projection), d ln_gain_hh (G*H), d ln_gain_c (H), d ln_bias_c (H) (empty without
-// layernorm).
+// Returns d_pre_x (T,B,G*H), dh0 (B,P), dc0 (B,H), dW_hh (G*H,P), d bias (G*H; empty without bias),
+// d ln_gain_ih (G*H), dwci, dwcf, dwco (H; empty when no peephole), dW_hr (P,H; empty without projection),
+// d ln_gain_hh (G*H), d ln_gain_c (H), d ln_bias_c (H) (layer-norm gradients empty without layernorm).
 std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const Tensor& dc_n, const Tensor& w_hh,
-                                   const Tensor& wci, const Tensor& wcf, const Tensor& wco, const Tensor& w_hr,
+                                   const Tensor& bias, const Tensor& g_ih, const Tensor& wci, const Tensor& wcf, const Tensor& wco, const Tensor& w_hr,
                                    const Tensor& g_hh, const Tensor& g_c, const Tensor& h_mask,
                                    const Tensor& zh, const Tensor& zc, const Tensor& valid, const Tensor& gates,
                                    const Tensor& h_states, const Tensor& c_states, const Tensor& c_new,
                                    const Tensor& tanh_c, const Tensor& m_all, const Tensor& xhat_hh,
-                                   const Tensor& rstd_hh, const Tensor& chat, const Tensor& rstd_c, bool peephole,
-                                   bool cifg, bool bf16) {
+                                   const Tensor& rstd_hh, const Tensor& chat, const Tensor& rstd_c,
+                                   const Tensor& xhat_ih, const Tensor& rstd_ih, bool peephole, bool cifg, bool bf16) {
   const int64_t T = gates.size(0), B = gates.size(1), GH = gates.size(2), H = c_states.size(2),
                 P = h_states.size(2);
   const bool proj = w_hr.numel() > 0, ln = g_hh.numel() > 0;
@@ -762,6 +828,7 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
   auto empty = at::empty({0}, opts);
   Tensor dpre = at::empty({T, B, GH}, opts);                    // dL/d(gate pre-activations)
   Tensor drec = ln ? at::empty({T, B, GH}, opts) : dpre;        // dL/d(h_rec W_hh^T)
+  Tensor dpx = ln ? at::empty({T, B, GH}, opts) : dpre;         // dL/d(x W_ih^T)
   Tensor dcout = ln ? at::empty({T, B, H}, opts) : empty;       // dL/dc_out (cell layer-norm output)
   Tensor lnscratch = ln ? at::empty({B, H}, opts) : empty;
   Tensor dhn_all = proj ? at::empty({T, B, P}, opts) : empty;  // dL/dh_new (pre-zoneout)
@@ -771,8 +838,10 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
   Tensor dc = dc_n.numel() ? dc_n.clone() : at::zeros({B, H}, opts);
   // per-thread sums over steps and rows, gathered while each step's rows are in cache: the peephole gradients
   // (3H: ci, cf, co) and the layer-norm gains and bias (G*H for g_hh, then H each for g_c and b_c)
-  const int64_t n_peep = peephole ? 3 * H : 0, n_ln = ln ? GH + 2 * H : 0;
-  Tensor sums = at::zeros({at::get_num_threads(), n_peep + n_ln}, opts);
+  // and the input layer-norm gain (G*H) and the bias (G*H)
+  const bool has_bias = bias.numel() > 0;
+  const int64_t n_peep = peephole ? 3 * H : 0, n_ln = ln ? 2 * GH + 2 * H : 0, n_bias = has_bias ? GH : 0;
+  Tensor sums = at::zeros({at::get_num_threads(), n_peep + n_ln + n_bias}, opts);
   const int64_t Kmax = (std::max(GH, P) + 1) / 2 * 2;
   Tensor abf = at::empty({bf16 ? B * Kmax : 0}, opts.dtype(at::kBFloat16));
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_fused_backward", [&] {
@@ -786,7 +855,9 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
                    *xhs = cptr<scalar_t>(xhat_hh), *rhs = cptr<scalar_t>(rstd_hh), *chs = cptr<scalar_t>(chat),
                    *rcs = cptr<scalar_t>(rstd_c), *cws = c_new.const_data_ptr<scalar_t>();
     scalar_t* sums_p = sums.mutable_data_ptr<scalar_t>();
-    const int64_t sums_w = n_peep + n_ln;
+    const int64_t sums_w = n_peep + n_ln + n_bias;
+    const scalar_t *xis = cptr<scalar_t>(xhat_ih), *ris = cptr<scalar_t>(rstd_ih), *gih_p = cptr<scalar_t>(g_ih);
+    scalar_t* dpxs = dpx.mutable_data_ptr<scalar_t>();
     scalar_t *dh_p = dh.mutable_data_ptr<scalar_t>(), *dc_p = dc.mutable_data_ptr<scalar_t>(),
              *dps = dpre.mutable_data_ptr<scalar_t>(), *drs = drec.mutable_data_ptr<scalar_t>(),
              *dcos = mptr<scalar_t>(dcout), *lns = mptr<scalar_t>(lnscratch), *dhns = mptr<scalar_t>(dhn_all),
@@ -839,12 +910,19 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
             const scalar_t* xh = xhs + t * B * GH;
             const scalar_t* rs = rhs + t * B;
             scalar_t* al = acc + n_peep;
+            const scalar_t* xi = xis + t * B * GH;
+            const scalar_t* ri = ris + t * B;
             for (int64_t b = b0; b < b1; ++b) {
               ln_bwd_row<scalar_t>(GH, dpp + b * GH, xh + b * GH, ghh_p, rs[b], drp + b * GH);
+              ln_bwd_row<scalar_t>(GH, dpp + b * GH, xi + b * GH, gih_p, ri[b], dpxs + (t * B + b) * GH);
               acc_rows(al, dpp + b * GH, xh + b * GH, GH);                      // d ln_gain_hh
               acc_rows(al + GH, dcop + b * H, chs + (t * B + b) * H, H);        // d ln_gain_c
               acc_rows<scalar_t>(al + GH + H, dcop + b * H, nullptr, H);        // d ln_bias_c
+              acc_rows(al + GH + 2 * H, dpp + b * GH, xi + b * GH, GH);         // d ln_gain_ih
             }
+          }
+          if (has_bias) {
+            for (int64_t b = b0; b < b1; ++b) acc_rows<scalar_t>(acc + n_peep + n_ln, dpp + b * GH, nullptr, GH);
           }
           if (hm) {  // dh += (dr W_hh) * mask
             whh.mul(M, drp + b0 * GH, GH, dhm_p + b0 * P, P, false, ab);
@@ -860,7 +938,8 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
   Tensor h_prev = h_states.narrow(0, 0, T);
   if (h_mask.numel()) h_prev = h_prev * h_mask;
   Tensor dw_hh = weight_grad(drec.view({T * B, GH}), h_prev.reshape({T * B, P}), bf16);
-  Tensor dwci = empty, dwcf = empty, dwco = empty, dw_hr = empty, dg_hh = empty, dg_c = empty, db_c = empty;
+  Tensor dwci = empty, dwcf = empty, dwco = empty, dw_hr = empty, dg_hh = empty, dg_c = empty, db_c = empty,
+         dg_ih = empty, dbias = empty;
   Tensor total = sums.sum(0);
   if (peephole) {
     if (!cifg) dwci = total.narrow(0, 0, H);
@@ -872,8 +951,10 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
     dg_hh = total.narrow(0, n_peep, GH);
     dg_c = total.narrow(0, n_peep + GH, H);
     db_c = total.narrow(0, n_peep + GH + H, H);
+    dg_ih = total.narrow(0, n_peep + GH + 2 * H, GH);
   }
-  return {dpre, dh, dc, dw_hh, dwci, dwcf, dwco, dw_hr, dg_hh, dg_c, db_c};
+  if (has_bias) dbias = total.narrow(0, n_peep + n_ln, GH);
+  return {dpx, dh, dc, dw_hh, dbias, dg_ih, dwci, dwcf, dwco, dw_hr, dg_hh, dg_c, db_c};
 }
 
 // A counter-based hash (two rounds of the "lowbias32" integer mixer, seeded with both halves of `seed`): a
