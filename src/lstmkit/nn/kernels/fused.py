@@ -52,7 +52,9 @@ _error: Optional[str] = None
 
 def _build_attempts() -> list[tuple[str, list[str]]]:
     """(name suffix, flags) to try in order: the best vector ISA the CPU has, then the portable build."""
-    base = ["-O3"]
+    # -fopenmp: ATen's parallel_for runs its tasks on torch's OpenMP threads only in code compiled with OpenMP
+    # (without it every task runs in the calling thread); the extension then links the libgomp torch has loaded
+    base = ["-O3", "-fopenmp"]
     try:
         cap = torch.backends.cpu.get_cpu_capability()
     except Exception:  # pragma: no cover - very old torch
@@ -82,7 +84,8 @@ def _load() -> Any:
             for suffix, flags in _build_attempts():
                 try:
                     _module = load(
-                        name=f"lstmkit_fused_{suffix}", sources=_SOURCES, extra_cflags=flags, verbose=False
+                        name=f"lstmkit_fused_{suffix}", sources=_SOURCES, extra_cflags=flags, extra_ldflags=["-fopenmp"],
+                        verbose=False,
                     )
                     break
                 except Exception as exc:  # no compiler, missing headers, a failed build
