@@ -572,7 +572,8 @@ struct RightMat {
   int64_t K = 0, N = 0, Kp = 0;  // Kp: K rounded up to even in bf16 mode
 
   RightMat() = default;
-  RightMat(const Tensor& b, bool bf16) : dense(b.contiguous()), K(b.size(0)), N(b.size(1)), Kp(K) {
+  // detached: the at::mm fallback may run on a worker thread, where grad mode is on
+  RightMat(const Tensor& b, bool bf16) : dense(b.detach().contiguous()), K(b.size(0)), N(b.size(1)), Kp(K) {
     if (!std::is_same_v<scalar_t, float>) return;
     if (bf16) {
       vnni = true;
