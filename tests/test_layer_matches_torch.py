@@ -76,6 +76,31 @@ def test_vanilla_call_runs_the_native_kernel(monkeypatch):
     assert native_calls == ["lstm_stack"] * 2 and reference_calls == []
 
 
+def test_wide_vanilla_training_runs_the_fused_kernel(monkeypatch):
+    """From FUSED_VANILLA_MIN_HIDDEN units, a CPU fp32 vanilla layer that needs a gradient trains in the fused
+    kernel (measured faster there); without a gradient, under bf16 autocast, below that width or with
+    backend='native' it runs PyTorch's; and both give the same numbers."""
+    from lstmkit.nn.functional import FUSED_VANILLA_MIN_HIDDEN
+
+    if not fused.available():
+        pytest.skip("the fused kernel could not be built here (no C++ compiler)")
+    native_calls = _count_calls(monkeypatch, native, "lstm_stack")
+    fused_calls = _count_calls(monkeypatch, fused, "lstm_layer")
+    wide = lstmkit.LSTM(I, FUSED_VANILLA_MIN_HIDDEN, num_layers=2)
+    x = torch.randn(T, B, I)
+    out, _ = wide(x)
+    assert fused_calls == ["lstm_layer"] * 2 and native_calls == []
+    with torch.no_grad():
+        expected, _ = wide(x)
+    assert native_calls == ["lstm_stack"]
+    torch.testing.assert_close(out.detach(), expected, atol=1e-5, rtol=0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        wide(x)
+    lstmkit.LSTM(I, FUSED_VANILLA_MIN_HIDDEN, backend="native")(x)
+    lstmkit.LSTM(I, FUSED_VANILLA_MIN_HIDDEN // 2)(x)
+    assert native_calls == ["lstm_stack"] * 4 and fused_calls == ["lstm_layer"] * 2
+
+
 @pytest.mark.parametrize(
     "kwargs, call",
     [

@@ -3,11 +3,12 @@
 `lstm()` is what `lstmkit.LSTM.forward` calls once it has checked its inputs. It decides which kernel
 runs the call:
 
-- `native` (PyTorch's fused LSTM: oneDNN on CPU, cuDNN on GPU) whenever the call is plain vanilla: no
-  variant, no gate trace, no regulariser active beyond dropout between layers;
+- `native` (PyTorch's fused LSTM: oneDNN on CPU, cuDNN on GPU) whenever the call is plain vanilla (no
+  variant, no gate trace, no regulariser active beyond dropout between layers), except where lstmkit's fused
+  kernel measures faster: training a CPU fp32 layer of hidden size >= 256 (`FUSED_VANILLA_MIN_HIDDEN`);
 - `fused` (`kernels/fused.py`, lstmkit's C++ kernel with a hand-derived backward) for every other layer it
   supports (every variant, lengths, zoneout, recurrent dropout, the trace; fp32 and fp64 on the CPU, and
-  bf16 autocast computed in fp32 for now);
+  bf16 autocast with bf16 products and fp32 state);
 - `reference` (`kernels/reference.py`, a loop over time in PyTorch ops) for the rest: the readable
   specification, and the oracle the other kernels are tested against.
 """
@@ -72,6 +73,24 @@ def choose_backend(requested: str, blockers: list[str]) -> str:
     return requested
 
 
+# Vanilla layers from this hidden size up train faster in the fused kernel than in PyTorch's own (oneDNN) when a
+# gradient is needed, in fp32 on the CPU: `python benchmarks/vanilla_dispatch.py` measures both over batch
+# 16-256 and hidden 64-512 (2 threads: fused/native time 0.69-1.02 from H = 256, 0.96-1.10 at H = 64). Forward
+# only, PyTorch's is faster at every size there (fused/native 1.1-1.5), and under bf16 autocast too, so those
+# stay native.
+FUSED_VANILLA_MIN_HIDDEN = 256
+
+
+def _fused_trains_faster(x: Tensor, hx: tuple[Tensor, Tensor], weights, specs: Sequence[CellSpec]) -> bool:
+    """Whether a plain vanilla call runs faster in the fused kernel than in the native one (see above)."""
+    if x.device.type != "cpu" or x.dtype != torch.float32 or fused._autocast_cpu():
+        return False
+    if min(spec.hidden_size for spec in specs) < FUSED_VANILLA_MIN_HIDDEN or not torch.is_grad_enabled():
+        return False
+    tensors = [x, *hx, *(t for layer in weights for w in layer for t in w if isinstance(t, Tensor))]
+    return any(t.requires_grad for t in tensors) and fused.available()
+
+
 def layer_kernel(backend: str, spec: CellSpec, x: Tensor, **call):
     """The kernel module that runs one layer: the fused one where it supports the layer, else the reference."""
     if backend == "reference":
@@ -122,7 +141,9 @@ def lstm(
     """
     blockers = native_blockers(specs, regularisers, training, trace)
     num_directions = len(weights[0])
-    backend = choose_backend(backend, blockers)
+    requested, backend = backend, choose_backend(backend, blockers)
+    if requested == "auto" and backend == "native" and _fused_trains_faster(x, hx, weights, specs):
+        backend = "auto"
     if backend == "native":
         output, h_n, c_n = native.lstm_stack(
             x, hx[0], hx[1], flat_weights(weights, specs[0]),

@@ -1,0 +1,67 @@
+"""Which kernel runs a plain vanilla layer faster: PyTorch's own (oneDNN) or lstmkit's fused one.
+
+For batch 16-256 and hidden 64-512 (T = 50, I = H, fp32), times a training step (forward + backward) and an
+inference forward of `lstmkit.LSTM(backend="native")` against `backend="fused"` with the same weights,
+median of several steps, the better of two rounds each. `lstmkit.nn.functional.FUSED_VANILLA_MIN_HIDDEN`
+is read off this table.
+
+Run: python benchmarks/vanilla_dispatch.py [--threads N] [--modes train,infer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from lstmkit import LSTM
+
+
+def median_ms(module: LSTM, x: torch.Tensor, reps: int, train: bool) -> float:
+    def step() -> None:
+        if train:
+            module.zero_grad(set_to_none=True)
+            module(x)[0].sum().backward()
+        else:
+            with torch.inference_mode():
+                module(x)
+
+    for _ in range(2):
+        step()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2] * 1e3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's own)")
+    parser.add_argument("--modes", default="train,infer")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"threads: {torch.get_num_threads()}; ratio = fused time / native time (< 1: fused is faster)")
+    for mode in args.modes.split(","):
+        for batch in (16, 64, 128, 256):
+            for hidden in (64, 256, 512):
+                torch.manual_seed(0)
+                native = LSTM(hidden, hidden, backend="native")
+                fused = LSTM(hidden, hidden, backend="fused")
+                fused.load_state_dict(native.state_dict())
+                if mode != "train":
+                    native.eval()
+                    fused.eval()
+                x = torch.randn(50, batch, hidden)
+                reps = 5 if batch * hidden * hidden > 2**24 else 11
+                t_native = min(median_ms(native, x, reps, mode == "train") for _ in range(2))
+                t_fused = min(median_ms(fused, x, reps, mode == "train") for _ in range(2))
+                print(f"{mode:5s} B={batch:3d} H={hidden:3d}: native {t_native:8.2f} ms  fused {t_fused:8.2f} ms  "
+                      f"ratio {t_fused / t_native:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
