@@ -1,8 +1,8 @@
 """Which kernel runs a plain vanilla layer faster: PyTorch's own (oneDNN) or lstmkit's fused one.
 
 For batch 16-256 and hidden 64-512 (T = 50, I = H, fp32), times a training step (forward + backward) and an
-inference forward of `lstmkit.LSTM(backend="native")` against `backend="fused"` with the same weights,
-median of several steps, the better of two rounds each. `lstmkit.nn.functional.FUSED_VANILLA_MIN_HIDDEN`
+inference forward of `lstmkit.LSTM(backend="native")` against `backend="fused"` with the same weights. Steps
+alternate, native then fused, so machine noise hits both alike; each side reports its median. `lstmkit.nn.functional.FUSED_VANILLA_MIN_HIDDEN`
 is read off this table.
 
 Run: python benchmarks/vanilla_dispatch.py [--threads N] [--modes train,infer]
@@ -18,23 +18,24 @@ import torch
 from lstmkit import LSTM
 
 
-def median_ms(module: LSTM, x: torch.Tensor, reps: int, train: bool) -> float:
-    def step() -> None:
+def median_ms(native: LSTM, fused: LSTM, x: torch.Tensor, reps: int, train: bool) -> tuple[float, float]:
+    """Median step time (ms) of each module, their steps alternating."""
+
+    def step(module: LSTM) -> float:
+        start = time.perf_counter()
         if train:
             module.zero_grad(set_to_none=True)
             module(x)[0].sum().backward()
         else:
             with torch.inference_mode():
                 module(x)
+        return time.perf_counter() - start
 
     for _ in range(2):
-        step()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2] * 1e3
+        step(native)
+        step(fused)
+    times = [(step(native), step(fused)) for _ in range(reps)]
+    return tuple(sorted(side)[reps // 2] * 1e3 for side in zip(*times))  # type: ignore[return-value]
 
 
 def main() -> None:
@@ -56,9 +57,8 @@ def main() -> None:
                     native.eval()
                     fused.eval()
                 x = torch.randn(50, batch, hidden)
-                reps = 5 if batch * hidden * hidden > 2**24 else 11
-                t_native = min(median_ms(native, x, reps, mode == "train") for _ in range(2))
-                t_fused = min(median_ms(fused, x, reps, mode == "train") for _ in range(2))
+                reps = 9 if batch * hidden * hidden > 2**24 else 25
+                t_native, t_fused = median_ms(native, fused, x, reps, mode == "train")
                 print(f"{mode:5s} B={batch:3d} H={hidden:3d}: native {t_native:8.2f} ms  fused {t_fused:8.2f} ms  "
                       f"ratio {t_fused / t_native:.2f}", flush=True)
 

@@ -74,10 +74,10 @@ def choose_backend(requested: str, blockers: list[str]) -> str:
 
 
 # Vanilla layers from this hidden size up train faster in the fused kernel than in PyTorch's own (oneDNN) when a
-# gradient is needed, in fp32 on the CPU: `python benchmarks/vanilla_dispatch.py` measures both over batch
-# 16-256 and hidden 64-512 (2 threads: fused/native time 0.69-1.02 from H = 256, 0.96-1.10 at H = 64). Forward
-# only, PyTorch's is faster at every size there (fused/native 1.1-1.5), and under bf16 autocast too, so those
-# stay native.
+# gradient is needed, in fp32 on the CPU: `python benchmarks/vanilla_dispatch.py` times both, steps alternating,
+# over batch 16-256 and hidden 64-512 (2 threads: fused/native time 0.69-1.02 from H = 256, 1.03-1.07 at
+# H = 64). Forward only PyTorch's is faster at every size there (fused/native 1.16-1.47), and under bf16
+# autocast too, so those stay native.
 FUSED_VANILLA_MIN_HIDDEN = 256
 
 
