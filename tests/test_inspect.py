@@ -337,3 +337,10 @@ def test_the_language_model_demo_has_a_unit_that_follows_a_property_of_python_so
     found = inspect.trace(tmp_path / "demo-lm", Path(textwrap.__file__), max_steps=2000)
     best = inspect.best_per_property(found)
     assert max(abs(best[name].value) for name in ("indentation", "in_string", "column")) >= 0.5
+
+
+def test_inspect_is_reachable_from_a_plain_import():
+    import lstmkit
+    from lstmkit.inspect import trace
+
+    assert lstmkit.inspect.trace is trace

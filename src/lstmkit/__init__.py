@@ -5,7 +5,7 @@ from .errors import ConfigError, DataError, LstmkitError, ShapeError, TrainingEr
 from .nn import LSTM, GateTrace, LSTMCell
 
 __all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "Forecaster", "SequenceClassifier", "LanguageModel", "AnomalyDetector",
-           "LstmkitError", "ShapeError", "ConfigError", "DataError", "TrainingError"]  # fmt: skip
+           "inspect", "LstmkitError", "ShapeError", "ConfigError", "DataError", "TrainingError"]  # fmt: skip
 
 
 def __getattr__(name: str):
@@ -26,4 +26,8 @@ def __getattr__(name: str):
         from .tasks.lm import LanguageModel
 
         return LanguageModel
+    if name == "inspect":  # lstmkit.inspect.trace(model, data) after a plain `import lstmkit`
+        import importlib
+
+        return importlib.import_module(".inspect", __name__)
     raise AttributeError(f"module 'lstmkit' has no attribute {name!r}")

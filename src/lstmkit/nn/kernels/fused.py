@@ -152,8 +152,9 @@ class _FusedLayer(torch.autograd.Function):
         weights = (w_hh, bias, g_ih, wci, wcf, wco, w_hr, g_hh, g_c, b_c)
         masks = (h_mask, zh, zc, valid)
         # buffers for the backward: gates (T,B,G*H), h_states (T+1,B,P), c_states (T+1,B,H), c_new and tanh_c
-        # (T,B,H); m = o*tanh(c_out) (T,B,H) with a projection; with layernorm the normalised recurrent and input
-        # pre-activations (T,B,G*H) and normalised cell (T,B,H), with their rstd (T,B)
+        # (T,B,H); m = o*tanh(c_out) (T,B,H) with a projection; with layernorm the normalised recurrent
+        # pre-activations (T,B,G*H) and normalised cell (T,B,H) with their rstd (T,B), and the input rows' mean
+        # and rstd (T,B)
         output, h_n, c_n, gates, h_states, c_states, *buffers = _load().forward(
             pre_x, h0, c0, *weights, *masks, peephole, cifg, save, bf16
         )
@@ -161,7 +162,10 @@ class _FusedLayer(torch.autograd.Function):
         ctx.set_materialize_grads(False)  # absent output gradients stay None: no (T, B, G*H) zeros to fill
         if not save:  # forward only: the per-step buffers were not kept, and nothing is saved
             return output, h_n, c_n, gates, c_states
-        ctx.save_for_backward(*weights[:-1], *masks, gates, h_states, c_states, *buffers)  # ext.backward's order
+        # ext.backward's order; with layernorm the input layer norm's backward recomputes its rows from pre_x
+        ctx.save_for_backward(
+            *weights[:-1], *masks, gates, h_states, c_states, *buffers, pre_x if g_ih.numel() else g_ih
+        )
         ctx.flags = (peephole, cifg, bf16)
         return output, h_n, c_n, gates, c_states
 

@@ -162,23 +162,24 @@ void ln_rec_fwd_rows(int64_t b0, int64_t b1, int64_t GH, const scalar_t* pre, sc
   }
 }
 
-// Input layer norm, forward, rows [b0, b1): raw (B, GH) = x W_ih^T of this step; xhat (B, GH) its row-wise
-// normalisation, rstd (B); gt (B, GH) = xhat * g_ih + bias (bias may be null).
+// Input layer norm, forward, rows [b0, b1): raw (B, GH) = x W_ih^T of this step; its row-wise normalisation
+// xhat = (raw - mean) * rstd, with mean and rstd (B) kept for the backward to recompute xhat from raw;
+// gt (B, GH) = xhat * g_ih + bias (bias may be null).
 template <typename scalar_t>
 void ln_in_fwd_rows(int64_t b0, int64_t b1, int64_t GH, const scalar_t* raw, const scalar_t* g, const scalar_t* bias,
-                    scalar_t* xhat, scalar_t* rstd, scalar_t* gt) {
+                    scalar_t* means, scalar_t* rstd, scalar_t* gt) {
   using V = Vectorized<scalar_t>;
   constexpr int64_t W = V::size();
   for (int64_t b = b0; b < b1; ++b) {
     const scalar_t* x = raw + b * GH;
     scalar_t mean, rs;
     row_moments(x, GH, mean, rs);
+    means[b] = mean;
     rstd[b] = rs;
     const V m(mean), r(rs);
     for (int64_t j = 0; j < GH; j += W) {
       const int64_t n = std::min<int64_t>(W, GH - j);
       V xh = (ld(x + j, n) - m) * r;
-      st(xh, xhat + b * GH + j, n);
       V y = xh * ld(g + j, n);
       if (bias) y = y + ld(bias + j, n);
       st(y, gt + b * GH + j, n);
@@ -688,10 +689,10 @@ constexpr int64_t kRowGrain = 8;
 // Returns output (T,B,P), h_n (B,P), c_n (B,H), gates (T,B,G*H) post-activation, h_states (T+1,B,P),
 // c_states (T+1,B,H), c_new (T,B,H) pre-zoneout, tanh_c (T,B,H) = tanh(c_out);
 // projection: m (T,B,H) = o * tanh(c_out); layernorm: xhat_hh (T,B,G*H) normalised h W_hh^T, rstd_hh (T,B),
-// chat (T,B,H) normalised c_new, rstd_c (T,B), xhat_ih (T,B,G*H) normalised x W_ih^T, rstd_ih (T,B).
+// chat (T,B,H) normalised c_new, rstd_c (T,B), mean_ih and rstd_ih (T,B) of x W_ih^T's rows.
 // (Empty when absent.)
 // save = false (forward only, no backward to follow, no gate trace): h_states, c_states hold two slots;
-// gates, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c, xhat_ih, rstd_ih hold only the last step (leading
+// gates, c_new, tanh_c, m, xhat_hh, rstd_hh, chat, rstd_c, mean_ih, rstd_ih hold only the last step (leading
 // size 1) and serve as per-step scratch. bf16 = true (fp32 tensors only): the recurrent products round their
 // operands to bf16.
 std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const Tensor& c0, const Tensor& w_hh,
@@ -720,7 +721,7 @@ std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const T
   Tensor rstd_hh = ln ? at::empty({TS, B}, opts) : empty;
   Tensor chat = ln ? at::empty({TS, B, H}, opts) : empty;
   Tensor rstd_c = ln ? at::empty({TS, B}, opts) : empty;
-  Tensor xhat_ih = ln ? at::empty({TS, B, GH}, opts) : empty;
+  Tensor mean_ih = ln ? at::empty({TS, B}, opts) : empty;
   Tensor rstd_ih = ln ? at::empty({TS, B}, opts) : empty;
   h_states[0].copy_(h0);
   c_states[0].copy_(c0);
@@ -736,7 +737,7 @@ std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const T
                    *zh_p = cptr<scalar_t>(zh), *zc_p = cptr<scalar_t>(zc), *valid_p = cptr<scalar_t>(valid),
                    *ghh_p = cptr<scalar_t>(g_hh), *gc_p = cptr<scalar_t>(g_c), *bc_p = cptr<scalar_t>(b_c),
                    *bias_p = cptr<scalar_t>(bias), *gih_p = cptr<scalar_t>(g_ih);
-    scalar_t *xis = mptr<scalar_t>(xhat_ih), *ris = mptr<scalar_t>(rstd_ih);
+    scalar_t *mis = mptr<scalar_t>(mean_ih), *ris = mptr<scalar_t>(rstd_ih);
     scalar_t *out = output.mutable_data_ptr<scalar_t>(), *hs = h_states.mutable_data_ptr<scalar_t>(),
              *cs = c_states.mutable_data_ptr<scalar_t>(), *gts = gates.mutable_data_ptr<scalar_t>(),
              *cws = c_new.mutable_data_ptr<scalar_t>(), *tcs = tanh_c.mutable_data_ptr<scalar_t>(),
@@ -780,7 +781,7 @@ std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const T
           if (ln) {  // gt = LN(x W_ih^T) * g_ih + bias + LN(hr W_hh^T) * g_hh, each LN per row over G*H
             scalar_t* xr = xhs + ts * B * GH;
             whh_t.mul(M, a, P, xr + b0 * GH, GH, false, ab);
-            ln_in_fwd_rows<scalar_t>(b0, b1, GH, pxt, gih_p, bias_p, xis + ts * B * GH, ris + ts * B, gt);
+            ln_in_fwd_rows<scalar_t>(b0, b1, GH, pxt, gih_p, bias_p, mis + ts * B, ris + ts * B, gt);
             ln_rec_fwd_rows<scalar_t>(b0, b1, GH, gt, xr, ghh_p, rhs + ts * B, gt);
           } else {  // gt = x W_ih^T + bias + hr W_hh^T
             if (bias_p) {
@@ -807,7 +808,7 @@ std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const T
   Tensor h_n = h_states[last].clone();
   Tensor c_n = c_states[last].clone();
   return {output, h_n, c_n, gates, h_states, c_states, c_new, tanh_c, m_all, xhat_hh, rstd_hh, chat, rstd_c,
-          xhat_ih, rstd_ih};
+          mean_ih, rstd_ih};
 }
 
 // Returns d_pre_x (T,B,G*H), dh0 (B,P), dc0 (B,H), dW_hh (G*H,P), d bias (G*H; empty without bias),
@@ -820,14 +821,17 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
                                    const Tensor& h_states, const Tensor& c_states, const Tensor& c_new,
                                    const Tensor& tanh_c, const Tensor& m_all, const Tensor& xhat_hh,
                                    const Tensor& rstd_hh, const Tensor& chat, const Tensor& rstd_c,
-                                   const Tensor& xhat_ih, const Tensor& rstd_ih, bool peephole, bool cifg, bool bf16) {
+                                   const Tensor& mean_ih, const Tensor& rstd_ih, const Tensor& pre_x, bool peephole,
+                                   bool cifg, bool bf16) {
   const int64_t T = gates.size(0), B = gates.size(1), GH = gates.size(2), H = c_states.size(2),
                 P = h_states.size(2);
   const bool proj = w_hr.numel() > 0, ln = g_hh.numel() > 0;
   bf16 = bf16 && gates.scalar_type() == at::kFloat && brgemm_bf16();
   auto opts = gates.options();
   auto empty = at::empty({0}, opts);
-  Tensor dpre = at::empty({T, B, GH}, opts);                    // dL/d(gate pre-activations)
+  // dL/d(gate pre-activations); with layernorm only a step's worth, as the layer norms' backward takes it over
+  Tensor dpre = ln ? at::empty({B, GH}, opts) : at::empty({T, B, GH}, opts);
+  Tensor xi_rows = ln ? at::empty({B, GH}, opts) : empty;  // a step's normalised x W_ih^T, recomputed
   Tensor drec = ln ? at::empty({T, B, GH}, opts) : dpre;        // dL/d(h_rec W_hh^T)
   Tensor dpx = ln ? at::empty({T, B, GH}, opts) : dpre;         // dL/d(x W_ih^T)
   Tensor dcout = ln ? at::empty({T, B, H}, opts) : empty;       // dL/dc_out (cell layer-norm output)
@@ -857,7 +861,9 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
                    *rcs = cptr<scalar_t>(rstd_c), *cws = c_new.const_data_ptr<scalar_t>();
     scalar_t* sums_p = sums.mutable_data_ptr<scalar_t>();
     const int64_t sums_w = n_peep + n_ln + n_bias;
-    const scalar_t *xis = cptr<scalar_t>(xhat_ih), *ris = cptr<scalar_t>(rstd_ih), *gih_p = cptr<scalar_t>(g_ih);
+    const scalar_t *mis = cptr<scalar_t>(mean_ih), *ris = cptr<scalar_t>(rstd_ih), *gih_p = cptr<scalar_t>(g_ih),
+                   *pxs = cptr<scalar_t>(pre_x);
+    scalar_t* xir = mptr<scalar_t>(xi_rows);
     scalar_t* dpxs = dpx.mutable_data_ptr<scalar_t>();
     scalar_t *dh_p = dh.mutable_data_ptr<scalar_t>(), *dc_p = dc.mutable_data_ptr<scalar_t>(),
              *dps = dpre.mutable_data_ptr<scalar_t>(), *drs = drec.mutable_data_ptr<scalar_t>(),
@@ -868,7 +874,7 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
       constexpr bool PEEP = decltype(peep_c)::value;
       constexpr bool CIFG = decltype(cifg_c)::value;
       for (int64_t t = T - 1; t >= 0; --t) {
-        scalar_t* dpp = dps + t * B * GH;
+        scalar_t* dpp = ln ? dps : dps + t * B * GH;
         scalar_t* drp = drs + t * B * GH;
         const scalar_t* dot = dout_p ? dout_p + t * B * P : nullptr;
         const scalar_t* zht = zh_p ? zh_p + t * B * P : nullptr;
@@ -911,9 +917,13 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
             const scalar_t* xh = xhs + t * B * GH;
             const scalar_t* rs = rhs + t * B;
             scalar_t* al = acc + n_peep;
-            const scalar_t* xi = xis + t * B * GH;
+            const scalar_t* mi = mis + t * B;
             const scalar_t* ri = ris + t * B;
+            scalar_t* xi = xir;
             for (int64_t b = b0; b < b1; ++b) {
+              const scalar_t m = mi[b], r = ri[b];
+              at::vec::map<scalar_t>([m, r](auto v) { return (v - decltype(v)(m)) * decltype(v)(r); }, xi + b * GH,
+                                     pxs + (t * B + b) * GH, GH);
               ln_bwd_row<scalar_t>(GH, dpp + b * GH, xh + b * GH, ghh_p, rs[b], drp + b * GH);
               ln_bwd_row<scalar_t>(GH, dpp + b * GH, xi + b * GH, gih_p, ri[b], dpxs + (t * B + b) * GH);
               acc_rows(al, dpp + b * GH, xh + b * GH, GH);                      // d ln_gain_hh
