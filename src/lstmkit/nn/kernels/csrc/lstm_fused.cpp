@@ -23,6 +23,9 @@
 #include <ATen/native/CPUBlas.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <mutex>
+#include <unordered_map>
 #include <cmath>
 #include <type_traits>
 #include <vector>
@@ -495,6 +498,69 @@ void bwd_rows(int64_t b0, int64_t b1, int64_t H,
 
 
 // ---------------------------------------------------------------------------------------------
+// The kernel's large buffers (per-step states, gates, their gradients: several (T, B, 4H) arrays a call) come
+// from a cache of freed blocks, keyed by exact size. Fresh from the system allocator each call, every page of
+// them faulted in anew: at (T, B, I, H) = (100, 32, 64, 128) with layer norm that was ~10k page faults and
+// over half the time of a training step. Training repeats the same shapes, so blocks are reused as they are;
+// the cache holds at most kCacheBytes and is emptied when a block does not fit, so a change of shapes does not
+// strand memory.
+class BlockCache {
+ public:
+  void* take(size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = free_.find(bytes);
+      if (it != free_.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        cached_ -= bytes;
+        return p;
+      }
+    }
+    void* p = nullptr;
+    if (posix_memalign(&p, 64, bytes) != 0) throw std::bad_alloc();
+    return p;
+  }
+  void give(void* p, size_t bytes) {
+    std::vector<void*> drop;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cached_ + bytes > kCacheBytes) {  // full: let everything cached go, keep the newest
+        for (auto& [size, blocks] : free_) drop.insert(drop.end(), blocks.begin(), blocks.end());
+        free_.clear();
+        cached_ = 0;
+      }
+      if (bytes <= kCacheBytes) {
+        free_[bytes].push_back(p);
+        cached_ += bytes;
+        p = nullptr;
+      }
+    }
+    for (void* q : drop) std::free(q);
+    std::free(p);
+  }
+
+ private:
+  static constexpr size_t kCacheBytes = size_t(1) << 30;
+  std::mutex mu_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t cached_ = 0;
+};
+
+BlockCache& block_cache() {
+  static BlockCache* cache = new BlockCache();  // never destroyed: tensors may be freed after static destructors
+  return *cache;
+}
+
+// at::empty, with blocks from 64 KiB up taken from (and returned to) the cache
+Tensor buffer(at::IntArrayRef sizes, const at::TensorOptions& opts) {
+  const size_t bytes = size_t(c10::multiply_integers(sizes)) * c10::elementSize(c10::typeMetaToScalarType(opts.dtype()));
+  if (bytes < (size_t(1) << 16)) return at::empty(sizes, opts);
+  void* p = block_cache().take(bytes);
+  return at::from_blob(p, sizes, [bytes](void* q) { block_cache().give(q, bytes); }, opts);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Per-step products C (M, N) (+)= A (M, K) @ B (K, N), all row-major, through oneDNN's brgemm micro-kernel
 // (at::native::cpublas::brgemm: JIT code cached per shape, no per-call allocation or dispatch; 2-2.5x the speed
 // of at::mm here, whose MKL takes a generic path on this CPU). In bf16 mode A is rounded to bf16 and B is a
@@ -584,10 +650,10 @@ struct RightMat {
     }
     Tensor src = dense;
     if (vnni) {
-      src = at::zeros({Kp, N}, dense.options().dtype(at::kBFloat16));
+      src = buffer({Kp, N}, dense.options().dtype(at::kBFloat16)).zero_();
       src.narrow(0, 0, K).copy_(dense);
     }
-    blocks = at::empty({Kp * N}, src.options());
+    blocks = buffer({Kp * N}, src.options());
     for (int64_t n0 = 0; n0 < N; n0 += kBlock) {
       const int64_t w = std::min(kBlock, N - n0);
       Tensor part = blocks.narrow(0, n0 * Kp, Kp * w);
@@ -648,7 +714,7 @@ inline void release_tiles(bool bf16) {
 Tensor weight_grad(const Tensor& dy, const Tensor& x, bool bf16 = false) {
   const Linear& ops = linear_ops();
   const auto dtype = bf16 ? at::kBFloat16 : x.scalar_type();
-  Tensor xt = at::empty({x.size(1), x.size(0)}, x.options().dtype(dtype));
+  Tensor xt = buffer({x.size(1), x.size(0)}, x.options().dtype(dtype));
   xt.copy_(x.t());  // (I, N), transposed and rounded in one pass
   Tensor d = dy.to(dtype);
   if (!ops.onednn(xt, d.t())) return at::mm(d.t(), xt.t()).to(bf16 ? at::kFloat : dy.scalar_type());
@@ -709,26 +775,26 @@ std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const T
   bf16 = bf16 && pre_x.scalar_type() == at::kFloat && brgemm_bf16();
   auto opts = pre_x.options();
   auto empty = at::empty({0}, opts);
-  Tensor output = at::empty({T, B, P}, opts);
-  Tensor h_states = at::empty({save ? T + 1 : 2, B, P}, opts);  // forward only: two slots used in turn
-  Tensor c_states = at::empty({save ? T + 1 : 2, B, H}, opts);
+  Tensor output = buffer({T, B, P}, opts);
+  Tensor h_states = buffer({save ? T + 1 : 2, B, P}, opts);  // forward only: two slots used in turn
+  Tensor c_states = buffer({save ? T + 1 : 2, B, H}, opts);
   const int64_t TS = save ? T : 1;  // steps kept for the backward
-  Tensor gates = at::empty({TS, B, GH}, opts);
-  Tensor c_new = at::empty({TS, B, H}, opts);
-  Tensor tanh_c = at::empty({TS, B, H}, opts);
-  Tensor m_all = proj ? at::empty({TS, B, H}, opts) : empty;
-  Tensor xhat_hh = ln ? at::empty({TS, B, GH}, opts) : empty;
-  Tensor rstd_hh = ln ? at::empty({TS, B}, opts) : empty;
-  Tensor chat = ln ? at::empty({TS, B, H}, opts) : empty;
-  Tensor rstd_c = ln ? at::empty({TS, B}, opts) : empty;
-  Tensor mean_ih = ln ? at::empty({TS, B}, opts) : empty;
-  Tensor rstd_ih = ln ? at::empty({TS, B}, opts) : empty;
+  Tensor gates = buffer({TS, B, GH}, opts);
+  Tensor c_new = buffer({TS, B, H}, opts);
+  Tensor tanh_c = buffer({TS, B, H}, opts);
+  Tensor m_all = proj ? buffer({TS, B, H}, opts) : empty;
+  Tensor xhat_hh = ln ? buffer({TS, B, GH}, opts) : empty;
+  Tensor rstd_hh = ln ? buffer({TS, B}, opts) : empty;
+  Tensor chat = ln ? buffer({TS, B, H}, opts) : empty;
+  Tensor rstd_c = ln ? buffer({TS, B}, opts) : empty;
+  Tensor mean_ih = ln ? buffer({TS, B}, opts) : empty;
+  Tensor rstd_ih = ln ? buffer({TS, B}, opts) : empty;
   h_states[0].copy_(h0);
   c_states[0].copy_(c0);
-  Tensor hrec = h_mask.numel() ? at::empty({B, P}, opts) : empty;  // h * mask, as the product sees it
-  Tensor hraw = proj ? at::empty({B, P}, opts) : empty;            // m W_hr^T before zoneout/lengths
+  Tensor hrec = h_mask.numel() ? buffer({B, P}, opts) : empty;  // h * mask, as the product sees it
+  Tensor hraw = proj ? buffer({B, P}, opts) : empty;            // m W_hr^T before zoneout/lengths
   const int64_t Kmax = (std::max(P, H) + 1) / 2 * 2;
-  Tensor abf = at::empty({bf16 ? B * Kmax : 0}, opts.dtype(at::kBFloat16));
+  Tensor abf = buffer({bf16 ? B * Kmax : 0}, opts.dtype(at::kBFloat16));
   AT_DISPATCH_FLOATING_TYPES(pre_x.scalar_type(), "lstm_fused_forward", [&] {
     const RightMat<scalar_t> whh_t(w_hh.t(), bf16);                           // (P, G*H)
     const RightMat<scalar_t> whr_t = proj ? RightMat<scalar_t>(w_hr.t(), bf16) : RightMat<scalar_t>();  // (H, P)
@@ -830,25 +896,25 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
   auto opts = gates.options();
   auto empty = at::empty({0}, opts);
   // dL/d(gate pre-activations); with layernorm only a step's worth, as the layer norms' backward takes it over
-  Tensor dpre = ln ? at::empty({B, GH}, opts) : at::empty({T, B, GH}, opts);
-  Tensor xi_rows = ln ? at::empty({B, GH}, opts) : empty;  // a step's normalised x W_ih^T, recomputed
-  Tensor drec = ln ? at::empty({T, B, GH}, opts) : dpre;        // dL/d(h_rec W_hh^T)
-  Tensor dpx = ln ? at::empty({T, B, GH}, opts) : dpre;         // dL/d(x W_ih^T)
-  Tensor dcout = ln ? at::empty({T, B, H}, opts) : empty;       // dL/dc_out (cell layer-norm output)
-  Tensor lnscratch = ln ? at::empty({B, H}, opts) : empty;
-  Tensor dhn_all = proj ? at::empty({T, B, P}, opts) : empty;  // dL/dh_new (pre-zoneout)
-  Tensor dm = proj ? at::empty({B, H}, opts) : empty;          // dL/dm_t = dhn_t W_hr
-  Tensor dhm = h_mask.numel() ? at::empty({B, P}, opts) : empty;  // dr W_hh before the mask
-  Tensor dh = dh_n.numel() ? dh_n.clone() : at::zeros({B, P}, opts);
-  Tensor dc = dc_n.numel() ? dc_n.clone() : at::zeros({B, H}, opts);
+  Tensor dpre = ln ? buffer({B, GH}, opts) : buffer({T, B, GH}, opts);
+  Tensor xi_rows = ln ? buffer({B, GH}, opts) : empty;  // a step's normalised x W_ih^T, recomputed
+  Tensor drec = ln ? buffer({T, B, GH}, opts) : dpre;        // dL/d(h_rec W_hh^T)
+  Tensor dpx = ln ? buffer({T, B, GH}, opts) : dpre;         // dL/d(x W_ih^T)
+  Tensor dcout = ln ? buffer({T, B, H}, opts) : empty;       // dL/dc_out (cell layer-norm output)
+  Tensor lnscratch = ln ? buffer({B, H}, opts) : empty;
+  Tensor dhn_all = proj ? buffer({T, B, P}, opts) : empty;  // dL/dh_new (pre-zoneout)
+  Tensor dm = proj ? buffer({B, H}, opts) : empty;          // dL/dm_t = dhn_t W_hr
+  Tensor dhm = h_mask.numel() ? buffer({B, P}, opts) : empty;  // dr W_hh before the mask
+  Tensor dh = dh_n.numel() ? dh_n.clone() : buffer({B, P}, opts).zero_();
+  Tensor dc = dc_n.numel() ? dc_n.clone() : buffer({B, H}, opts).zero_();
   // per-thread sums over steps and rows, gathered while each step's rows are in cache: the peephole gradients
   // (3H: ci, cf, co) and the layer-norm gains and bias (G*H for g_hh, then H each for g_c and b_c)
   // and the input layer-norm gain (G*H) and the bias (G*H)
   const bool has_bias = bias.numel() > 0;
   const int64_t n_peep = peephole ? 3 * H : 0, n_ln = ln ? 2 * GH + 2 * H : 0, n_bias = has_bias ? GH : 0;
-  Tensor sums = at::zeros({at::get_num_threads(), n_peep + n_ln + n_bias}, opts);
+  Tensor sums = buffer({at::get_num_threads(), n_peep + n_ln + n_bias}, opts).zero_();
   const int64_t Kmax = (std::max(GH, P) + 1) / 2 * 2;
-  Tensor abf = at::empty({bf16 ? B * Kmax : 0}, opts.dtype(at::kBFloat16));
+  Tensor abf = buffer({bf16 ? B * Kmax : 0}, opts.dtype(at::kBFloat16));
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_fused_backward", [&] {
     const RightMat<scalar_t> whh(w_hh, bf16);                                               // (G*H, P)
     const RightMat<scalar_t> whr = proj ? RightMat<scalar_t>(w_hr, bf16) : RightMat<scalar_t>();  // (P, H)
