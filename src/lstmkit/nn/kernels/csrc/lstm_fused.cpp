@@ -744,8 +744,10 @@ scalar_t* mptr(const Tensor& t) {
   return t.numel() ? t.mutable_data_ptr<scalar_t>() : nullptr;
 }
 
-// Rows per task: each row of a step carries a product of P*G*H multiply-adds, so a few rows are worth a thread.
-constexpr int64_t kRowGrain = 8;
+// Rows per task of a step. Measured on 2 cores: splitting every step's rows across the threads pays even at
+// (T, B, I, H) = (200, 16, 32, 64), where a layer-norm training step's speed ratio to torch.nn.LSTM is 0.76
+// split and 0.61 with each step on one thread; so tasks are as small as 4 rows.
+constexpr int64_t kRowGrain = 4;
 
 }  // namespace
 
