@@ -5,7 +5,8 @@ runs the call:
 
 - `native` (PyTorch's fused LSTM: oneDNN on CPU, cuDNN on GPU) whenever the call is plain vanilla (no
   variant, no gate trace, no regulariser active beyond dropout between layers), except where lstmkit's fused
-  kernel measures faster: training a CPU fp32 layer of hidden size >= 256 (`FUSED_VANILLA_MIN_HIDDEN`);
+  kernel measures faster: training a CPU layer of hidden size >= 256 (`FUSED_VANILLA_MIN_HIDDEN`), in fp32 or
+  under bf16 autocast;
 - `fused` (`kernels/fused.py`, lstmkit's C++ kernel with a hand-derived backward) for every other layer it
   supports (every variant, lengths, zoneout, recurrent dropout, the trace; fp32 and fp64 on the CPU, and
   bf16 autocast with bf16 products and fp32 state);
@@ -74,16 +75,18 @@ def choose_backend(requested: str, blockers: list[str]) -> str:
 
 
 # Vanilla layers from this hidden size up train faster in the fused kernel than in PyTorch's own (oneDNN) when a
-# gradient is needed, in fp32 on the CPU: `python benchmarks/vanilla_dispatch.py` times both, steps alternating,
-# over batch 16-256 and hidden 64-512 (2 threads: fused/native time 0.69-1.02 from H = 256, 1.03-1.07 at
-# H = 64). Forward only PyTorch's is faster at every size there (fused/native 1.16-1.47), and under bf16
-# autocast too, so those stay native.
+# gradient is needed on the CPU: `python benchmarks/vanilla_dispatch.py [--precisions fp32,bf16]` times both,
+# steps alternating, over batch 16-256 and hidden 64-512. On 2 threads, fused/native time from H = 256 was
+# 0.69-1.02 in fp32 and 0.75-1.08 under bf16 autocast; at H = 64 1.03-1.07 in fp32. Forward only, PyTorch's
+# is faster at every size there (fused/native 1.16-1.47), so inference stays native.
 FUSED_VANILLA_MIN_HIDDEN = 256
 
 
 def _fused_trains_faster(x: Tensor, hx: tuple[Tensor, Tensor], weights, specs: Sequence[CellSpec]) -> bool:
     """Whether a plain vanilla call runs faster in the fused kernel than in the native one (see above)."""
-    if x.device.type != "cpu" or x.dtype != torch.float32 or fused._autocast_cpu():
+    if x.device.type != "cpu" or x.dtype != torch.float32:
+        return False
+    if fused._autocast_cpu() and not (fused._autocast_dtype() == torch.bfloat16 and fused.bf16_products()):
         return False
     if min(spec.hidden_size for spec in specs) < FUSED_VANILLA_MIN_HIDDEN or not torch.is_grad_enabled():
         return False

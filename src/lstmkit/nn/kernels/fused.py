@@ -1,30 +1,32 @@
-"""A fused CPU kernel for one LSTM layer in one direction (issue 5).
+"""A fused CPU kernel for one LSTM layer in one direction.
 
-Same signature and semantics as `reference.lstm_layer`. The input projection W_ih x (+ biases, and with
-layernorm its layer norm over all steps at once) runs in ATen, and autograd carries its gradients to x, W_ih,
-the biases and ln_gain_ih. The recurrence runs in C++ (`csrc/lstm_fused.cpp`): per step one recurrent product
-into a preallocated buffer, with layernorm a per-row layer norm of it over the G*H pre-activations, one fused,
-vectorised pointwise pass (ATen's `Vectorized`, Sleef exp/tanh; with layernorm it also normalises c_t over H
-before the output tanh), and with a projection one product (B, H) x (H, P) into h. The backward pass is
-hand-derived BPTT: per step, with a projection, one product dh @ W_hr; one fused pointwise pass (with the cell
-layer-norm backward); with layernorm the recurrent layer-norm backward; one product with W_hh. dW_hh, dW_hr,
-the peephole and layer-norm gain/bias gradients follow as large products/reductions over all steps.
+Same signature and semantics as `reference.lstm_layer`. The input product x W_ih^T runs once over all steps
+(`_InputProjection`, oneDNN for fp32), and autograd carries its gradient to x and W_ih. Everything else runs in
+C++ (`csrc/lstm_fused.cpp`). Per step, the rows of the batch are split into tasks across torch's threads, and
+each task does its rows' whole step: the bias (and with layernorm the input layer norm) added to x W_ih^T, one
+recurrent product h W_hh^T through oneDNN's brgemm micro-kernel (with layernorm its row-wise layer norm), one
+fused, vectorised pointwise pass (ATen's `Vectorized`, Sleef exp/tanh; with layernorm it also normalises c_t),
+and with a projection one product (B, H) x (H, P) into h. The backward pass is hand-derived BPTT, per step
+and row block: with a projection one product dh W_hr; one fused pointwise pass (with the cell layer-norm
+backward); the layer norms' backward; one product with W_hh. The bias, peephole and layer-norm gradients are
+summed per thread inside that pass; dW_hh, dW_hr and dW_ih follow as large oneDNN products over all steps.
 
-Supported: fp32 and fp64 on the CPU; vanilla, peephole, cifg, proj_size, layernorm in any combination, with or
-without bias; `lengths`, `reverse`, `h_mask`, `zoneout_h`, `zoneout_c`, `trace`. Not: other dtypes or devices,
-autocast (`supports` says False; dispatch to the reference). The gate trace is returned for inspection and is
-not differentiable (backward through it raises).
+Supported: fp32 and fp64 on the CPU, and bf16 autocast (the products' operands rounded to bf16 with fp32
+accumulation, where the CPU has AVX512-BF16 or AMX; state, gates and outputs in fp32); vanilla, peephole,
+cifg, proj_size, layernorm in any combination, with or without bias; `lengths`, `reverse`, `h_mask`,
+`zoneout_h`, `zoneout_c`, `trace`. Not: other dtypes or devices (`supports` says False; dispatch goes to the
+reference). The gate trace is returned for inspection and is not differentiable (backward through it raises).
 
-The extension is compiled on first use with `torch.utils.cpp_extension.load` and cached in
-TORCH_EXTENSIONS_DIR; when that fails, `available()` is False and one warning says the reference is used.
+The extension is compiled on first use with `torch.utils.cpp_extension.load` (with OpenMP, so ATen's
+parallel_for uses torch's threads) and cached in TORCH_EXTENSIONS_DIR; when that fails, `available()` is
+False and one warning says the reference is used.
 
-Speed: in fp32 the larger products (the input projection and its dx, the per-step recurrent product and its
-backward product with W_hh, the projection's products; from about 4M multiply-adds) go through oneDNN
-(`mkldnn::_linear_pointwise`, 2-2.5x the GFLOP/s of MKL's sgemm behind at::mm on this hardware); fp64, small
-products, the weight gradients (dW = dpre^T x: oneDNN needs a transposed copy that costs what it saves) and
-torch builds without oneDNN (or with `torch.backends.mkldnn` disabled) use at::mm/at::addmm. When no gradient
-can be needed (grad mode off, or nothing requiring grad) and no trace is asked for, the forward keeps no
-per-step buffers for the backward.
+Speed notes (2-core AVX-512 CPU, measured with `benchmarks/layer_speed.py`): the brgemm micro-kernel runs the
+per-step products at 2-4x the speed of at::mm (whose MKL takes a generic path on this CPU) with no per-call
+cost; its right-hand matrices are kept in contiguous column blocks for the whole call. The kernel's large
+buffers come from a cache of freed blocks, because faulting them in afresh every call cost up to half a small
+training step. When no gradient can be needed (grad mode off, or nothing requiring grad) and no trace is
+asked for, the forward keeps no per-step buffers for the backward.
 """
 
 from __future__ import annotations
@@ -109,6 +111,12 @@ def available() -> bool:
 def bernoulli_mask(shape: tuple[int, ...], p: float, seed: int) -> Tensor:
     """A bool tensor of `shape`, each element True with probability p; the same seed gives the same mask."""
     return _load().bernoulli_mask(list(shape), float(p), int(seed))
+
+
+def bf16_products() -> bool:
+    """True when the kernel runs its products with bf16 operands under bf16 autocast (the CPU has AVX512-BF16
+    or AMX and torch the micro-kernel for them); elsewhere it computes those products in fp32."""
+    return available() and bool(_load().bf16_products())
 
 
 def supports(spec: CellSpec, *, dtype: torch.dtype, device: Any, **call: Any) -> bool:
@@ -228,7 +236,7 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w: CellWeights, spec: CellSpec
     """
     if not _autocast_cpu():
         return _lstm_layer(x, h0, c0, w, spec, **call)
-    bf16 = _autocast_dtype() == torch.bfloat16 and _load().bf16_products()
+    bf16 = _autocast_dtype() == torch.bfloat16 and bf16_products()
     with torch.autocast("cpu", enabled=False):
         weights = CellWeights(*(_fp32(t) for t in w))
         masks = {name: _fp32(value) for name, value in call.items()}
