@@ -567,21 +567,31 @@ Tensor buffer(at::IntArrayRef sizes, const at::TensorOptions& opts) {
 // VNNI-packed bf16 copy (fp32 accumulation). Without the micro-kernel (older torch, other CPUs, fp64):
 // at::mm on views of the same memory.
 
+// Whether c (M, N) holds the product of a(i, k) and b(k, j) (exactly: small integers).
+template <typename A, typename Bm>
+bool matches_product(int64_t M, int64_t N, int64_t K, A a, Bm b, const float* c) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      float s = 0;
+      for (int64_t k = 0; k < K; ++k) s += a(i, k) * b(k, j);
+      if (s != c[i * N + j]) return false;
+    }
+  return true;
+}
+
+constexpr int64_t kCheckM = 3, kCheckN = 5, kCheckK = 8;
+inline float check_a(int64_t i, int64_t k) { return float((i * kCheckK + k) % 5) - 2.0f; }
+inline float check_b(int64_t k, int64_t j) { return float((k * kCheckN + j) % 3) - 1.0f; }
+
+// Whether the micro-kernel runs here (this torch has it, and the CPU its instructions) and multiplies right.
 bool check_brgemm_f32() {
 #ifdef CPUBLAS_BRGEMM_F32F32F32
   try {
-    constexpr int64_t M = 3, N = 5, K = 7;
-    float a[M * K], b[K * N], c[M * N];
-    for (int64_t i = 0; i < M * K; ++i) a[i] = float(i % 5) - 2.0f;
-    for (int64_t i = 0; i < K * N; ++i) b[i] = float(i % 3) - 1.0f;
-    at::native::cpublas::brgemm(M, N, K, K, N, N, false, a, b, c, false);
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) {
-        float s = 0;
-        for (int64_t k = 0; k < K; ++k) s += a[i * K + k] * b[k * N + j];
-        if (s != c[i * N + j]) return false;
-      }
-    return true;
+    float a[kCheckM * kCheckK], b[kCheckK * kCheckN], c[kCheckM * kCheckN];
+    for (int64_t i = 0; i < kCheckM * kCheckK; ++i) a[i] = check_a(i / kCheckK, i % kCheckK);
+    for (int64_t i = 0; i < kCheckK * kCheckN; ++i) b[i] = check_b(i / kCheckN, i % kCheckN);
+    at::native::cpublas::brgemm(kCheckM, kCheckN, kCheckK, kCheckK, kCheckN, kCheckN, false, a, b, c, false);
+    return matches_product(kCheckM, kCheckN, kCheckK, check_a, check_b, c);
   } catch (...) {
     return false;
   }
@@ -593,21 +603,14 @@ bool check_brgemm_f32() {
 bool check_brgemm_bf16() {
 #ifdef CPUBLAS_BRGEMM_BF16BF16F32
   try {
-    constexpr int64_t M = 3, N = 5, K = 8;
-    at::BFloat16 a[M * K], b[K * N];  // b in VNNI2 layout: [K/2][N][2]
-    float c[M * N];
-    for (int64_t i = 0; i < M * K; ++i) a[i] = float(i % 5) - 2.0f;
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t j = 0; j < N; ++j) b[(k / 2) * N * 2 + j * 2 + k % 2] = float((k * N + j) % 3) - 1.0f;
-    at::native::cpublas::brgemm(M, N, K, K, N, N, false, a, b, c, true);
+    at::BFloat16 a[kCheckM * kCheckK], b[kCheckK * kCheckN];  // b in VNNI2 layout: [K/2][N][2]
+    float c[kCheckM * kCheckN];
+    for (int64_t i = 0; i < kCheckM * kCheckK; ++i) a[i] = check_a(i / kCheckK, i % kCheckK);
+    for (int64_t k = 0; k < kCheckK; ++k)
+      for (int64_t j = 0; j < kCheckN; ++j) b[(k / 2) * kCheckN * 2 + j * 2 + k % 2] = check_b(k, j);
+    at::native::cpublas::brgemm(kCheckM, kCheckN, kCheckK, kCheckK, kCheckN, kCheckN, false, a, b, c, true);
     at::native::cpublas::brgemm_release(true);
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) {
-        float s = 0;
-        for (int64_t k = 0; k < K; ++k) s += float(a[i * K + k]) * float((k * N + j) % 3 - 1);
-        if (s != c[i * N + j]) return false;
-      }
-    return true;
+    return matches_product(kCheckM, kCheckN, kCheckK, check_a, check_b, c);
   } catch (...) {
     return false;
   }
