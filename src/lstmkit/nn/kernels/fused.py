@@ -191,39 +191,29 @@ class _FusedLayer(torch.autograd.Function):
 
 
 class _InputProjection(torch.autograd.Function):
-    """pre = x @ W_ih^T + bias over all steps at once, x (N, I), W_ih (G*H, I), bias (G*H) or None, in the
-    dtype of x (float32 or float64). The products go through the extension (oneDNN for fp32); with `bf16` their
-    operands are rounded to bf16 (fp32 accumulation, fp32 result)."""
+    """pre = x @ W_ih^T over all steps at once, x (N, I), W_ih (G*H, I), in the dtype of x (float32 or
+    float64). The products go through the extension's micro-kernel in row blocks, and dW_ih through oneDNN;
+    with `bf16` their operands are rounded to bf16 (fp32 accumulation, fp32 result)."""
 
     @staticmethod
-    def forward(ctx, x, w_ih, bias, bf16):  # type: ignore[override]
+    def forward(ctx, x, w_ih, bf16):  # type: ignore[override]
         ctx.save_for_backward(x, w_ih)
-        ctx.has_bias = bias is not None
         ctx.bf16 = bf16
-        if not bf16:
-            return _load().linear(x, w_ih, bias)
-        pre = _load().linear(x.bfloat16(), w_ih.bfloat16(), None).float()
-        return pre if bias is None else pre.add_(bias)
+        return _load().rows_times(x, w_ih.t(), bf16)
 
     @staticmethod
     def backward(ctx, d_pre):  # type: ignore[override]
         x, w_ih = ctx.saved_tensors
         d_pre = d_pre.contiguous()
         n = ctx.needs_input_grad
-        ext = _load()
-        d_prod = d_pre.bfloat16() if ctx.bf16 else d_pre  # rounded once for both products
-        dx = None
-        if n[0]:
-            w_t = w_ih.t().to(d_prod.dtype, memory_format=torch.contiguous_format)
-            dx = ext.linear(d_prod, w_t, None).float() if ctx.bf16 else ext.linear(d_prod, w_t, None)
-        dw = ext.weight_grad(d_prod, x, ctx.bf16) if n[1] else None
-        db = d_pre.sum(0) if (ctx.has_bias and n[2]) else None
-        return dx, dw, db, None
+        dx = _load().rows_times(d_pre, w_ih, ctx.bf16) if n[0] else None
+        dw = _load().weight_grad(d_pre, x, ctx.bf16) if n[1] else None
+        return dx, dw, None
 
 
 def _input_products(x: Tensor, w: CellWeights, bf16: bool) -> Tensor:
     """x W_ih^T for every step at once (no bias: the kernel adds it, after the input layer norm if any)."""
-    pre = _InputProjection.apply(x.reshape(-1, x.size(-1)), w.weight_ih, None, bf16)
+    pre = _InputProjection.apply(x.reshape(-1, x.size(-1)), w.weight_ih, bf16)
     return pre.view(*x.shape[:-1], pre.size(-1))
 
 

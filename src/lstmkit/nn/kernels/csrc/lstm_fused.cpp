@@ -711,6 +711,33 @@ inline void release_tiles(bool bf16) {
 #endif
 }
 
+// X (N, K) @ B for all rows at once, B (K, M) given as its transpose's source `b` (K, M) (any strides): through
+// the micro-kernel in row blocks across the threads, into a cached buffer (a fresh (T*B, 4H) output from
+// oneDNN was faulted in page by page on every call); bf16: operands rounded to bf16, fp32 result. Elsewhere
+// at::mm.
+Tensor rows_times(const Tensor& x, const Tensor& b, bool bf16) {
+  const int64_t N = x.size(0), K = x.size(1), M = b.size(1);
+  bf16 = bf16 && x.scalar_type() == at::kFloat && brgemm_bf16();
+  if (x.scalar_type() != at::kFloat || !(bf16 || brgemm_f32())) return at::mm(x, b);
+  const RightMat<float> rm(b, bf16);
+  const Tensor xc = x.contiguous();
+  Tensor out = buffer({N, M}, xc.options());
+  constexpr int64_t kRows = 64;
+  Tensor abf = buffer({bf16 ? at::get_num_threads() * kRows * rm.Kp : 0}, xc.options().dtype(at::kBFloat16));
+  const float* xp = xc.const_data_ptr<float>();
+  float* op = out.mutable_data_ptr<float>();
+  at::BFloat16* abf_p = bf16 ? abf.mutable_data_ptr<at::BFloat16>() : nullptr;
+  at::parallel_for(0, (N + kRows - 1) / kRows, 1, [&](int64_t c0, int64_t c1) {
+    at::BFloat16* ab = abf_p ? abf_p + at::get_thread_num() * kRows * rm.Kp : nullptr;
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t r0 = c * kRows, rows = std::min(kRows, N - r0);
+      rm.mul(rows, xp + r0 * K, K, op + r0 * M, M, false, ab);
+    }
+    release_tiles(bf16);
+  });
+  return out;
+}
+
 // dY^T X over all steps: dY (N, O), X (N, I) -> (O, I) in dY's dtype. Through oneDNN as (X^T dY)^T: oneDNN
 // takes the transposed view of dY as its weight, and X^T is the smaller copy. bf16: both operands rounded to
 // bf16 first (fp32 accumulation), the result in fp32. Elsewhere at::mm.
@@ -1075,6 +1102,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     return weight_grad(dy.contiguous(), x.contiguous(), bf16);
   }, "dy^T x: dy (N, O), x (N, I) -> (O, I), through oneDNN for fp32 when torch has it",
   py::arg("dy"), py::arg("x"), py::arg("bf16") = false);
+  m.def("rows_times", &rows_times, "x (N, K) @ b (K, M), through the micro-kernel in row blocks (bf16: bf16 operands)",
+        py::arg("x"), py::arg("b"), py::arg("bf16") = false);
   m.def("bernoulli_mask", &bernoulli_mask, "bool mask of the shape, true with probability p; counter-based",
         py::arg("shape"), py::arg("p"), py::arg("seed"));
   m.def("bf16_products", []() { return brgemm_bf16(); }, "whether the recurrent products can run in bf16");
