@@ -259,21 +259,19 @@ def test_matches_reference_onednn_sizes(variant, option):
         torch.testing.assert_close(got[name] / scale, b / scale, rtol=1e-5, atol=1e-5, msg=name)
 
 
-@pytest.mark.filterwarnings("ignore:TF32 acceleration")  # from torch.backends.mkldnn.flags
-def test_fast_linear_matches_mm():
-    """The extension's `linear` (oneDNN for fp32 where torch has it) against at::mm, with and without bias."""
+def test_rows_times_matches_mm():
+    """The input products (micro-kernel in row blocks) against at::mm: fp32 and fp64 within 1e-5, bf16 within
+    the bf16 tolerance; odd sizes (vector tails, a last row block of 3, an odd K for the bf16 packing)."""
     ext = fused._load()
     gen = torch.Generator().manual_seed(0)
     for dtype in (torch.float32, torch.float64):
-        x = torch.randn(67, 129, generator=gen, dtype=dtype)  # 67*601*129 multiply-adds: over the oneDNN bar
-        w = torch.randn(601, 129, generator=gen, dtype=dtype)
-        b = torch.randn(601, generator=gen, dtype=dtype)
-        torch.testing.assert_close(ext.linear(x, w, None), x @ w.t(), rtol=1e-5, atol=1e-5)
-        torch.testing.assert_close(ext.linear(x, w, b), x @ w.t() + b, rtol=1e-5, atol=1e-5)
-        torch.testing.assert_close(ext.linear(x.t().t(), w.t().contiguous().t(), b), x @ w.t() + b, rtol=1e-5,
-                                   atol=1e-5)
-        with torch.backends.mkldnn.flags(enabled=False):  # the at::mm fallback
-            torch.testing.assert_close(ext.linear(x, w, b), x @ w.t() + b, rtol=1e-5, atol=1e-5)
+        x = torch.randn(131, 37, generator=gen, dtype=dtype)
+        b = torch.randn(37, 301, generator=gen, dtype=dtype)
+        torch.testing.assert_close(ext.rows_times(x, b, False), x @ b, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(ext.rows_times(x, b.t().contiguous().t(), False), x @ b, rtol=1e-5, atol=1e-5)
+    got = ext.rows_times(x.float(), b.float(), True)
+    want = x.float() @ b.float()
+    assert got.dtype == torch.float32 and ((got - want).norm() / want.norm()).item() < BF16_TOL
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

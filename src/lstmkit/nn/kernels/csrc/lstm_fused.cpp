@@ -1,16 +1,18 @@
-// Fused CPU kernel for one LSTM layer in one direction (lstmkit issue 5).
+// Fused CPU kernel for one LSTM layer in one direction.
 //
 // Shapes: T steps, B rows, G gates (3 with cifg, else 4), H hidden units, P = size of h (proj_size, else H).
-// Forward, per step: the recurrent product h_rec (B,P) x W_hh^T (P,G*H), with layernorm normalised per row over
-// its G*H columns and scaled by ln_gain_hh; one fused, vectorised pointwise pass over (B, G*H) (with layernorm
-// it also normalises c_t per row over H, then gain/bias, before the output tanh); with a projection the product
-// m (B,H) x W_hr^T (H,P) into h and a pass for zoneout/lengths on the P units.
-// Backward: hand-derived BPTT, per step (projection) dm = dh_new @ W_hr, one fused pointwise pass (with the cell
-// layer-norm backward), (layernorm) the recurrent layer-norm backward, one product with W_hh; dW_hh, dW_hr,
-// the peephole and the layer-norm gain/bias gradients as large products/reductions over all steps.
-// Layer-norm backward of a row: dx = rstd * (dy*g - mean(dy*g) - xhat * mean(dy*g*xhat)).
-// The input projection (and its layer norm and gradients) stays on the Python side.
-// Products X W^T go through `fast_linear`: oneDNN for fp32 from ~4M multiply-adds, else at::mm/at::addmm.
+// Forward, per step, one task per block of rows: the bias (with layernorm, the input layer norm of x W_ih^T)
+// added to the step's x W_ih^T; the recurrent product h_rec (B,P) x W_hh^T (P,G*H) (with layernorm normalised
+// per row over its G*H columns and scaled by ln_gain_hh); one fused, vectorised pointwise pass over (B, G*H)
+// (with layernorm it also normalises c_t per row over H, then gain/bias, before the output tanh); with a
+// projection the product m (B,H) x W_hr^T (H,P) into h and a pass for zoneout/lengths on the P units.
+// Backward: hand-derived BPTT, per step and row block: (projection) dm = dh_new @ W_hr; one fused pointwise
+// pass (with the cell layer-norm backward); (layernorm) both layer norms' backward; one product with W_hh. The
+// bias, peephole and layer-norm gradients are summed per thread in that pass; dW_hh and dW_hr follow as large
+// oneDNN products over all steps. Layer-norm backward of a row: dx = rstd * (dy*g - mean(dy*g) - xhat *
+// mean(dy*g*xhat)).
+// Per-step products go through oneDNN's brgemm micro-kernel (`RightMat`), the input products x W_ih^T and
+// their dx through it in row blocks (`rows_times`); fp64, and CPUs or torch builds without it, use at::mm.
 //
 // Variants: peephole, cifg, projection, layernorm; zoneout on h and c, variational mask on h, per-sequence
 // lengths. Absent optional tensors are passed as empty tensors (numel() == 0).
@@ -54,26 +56,21 @@ inline const void* opt_ptr(const Tensor& t) { return t.numel() ? t.data_ptr() : 
 
 constexpr double kLnEps = 1e-5;  // as torch.nn.LayerNorm
 
-// X (M, K) @ W^T with W (N, K) contiguous, plus `other` (M, N) when given (a new tensor). fp32 goes through
-// oneDNN (mkldnn::_linear_pointwise, 2-2.5x faster than the MKL sgemm behind at::mm on these shapes) when
-// torch has it; otherwise, and for fp64, at::mm / at::addmm.
+// oneDNN's inner product (mkldnn::_linear_pointwise), found through the dispatcher where torch has it; the
+// weight gradients over all steps go through it (`weight_grad`).
 struct Linear {
-  c10::optional<c10::OperatorHandle> unary, binary;
+  c10::optional<c10::OperatorHandle> unary;
   Linear() {
     try {
       if (!at::hasMKLDNN()) return;
-      auto& d = c10::Dispatcher::singleton();
-      auto u = d.findSchema({"mkldnn::_linear_pointwise", ""});
-      auto b = d.findSchema({"mkldnn::_linear_pointwise", "binary"});
-      if (!u || !b) return;
-      unary = *u;
-      binary = *b;
+      auto u = c10::Dispatcher::singleton().findSchema({"mkldnn::_linear_pointwise", ""});
+      if (u) unary = *u;
     } catch (...) {
       unary.reset();
-      binary.reset();
     }
   }
-  // oneDNN pays off from about 4M multiply-adds (at B=32, 128x512 it is on par with MKL, from there faster)
+  // X (M, K) @ W^T for W (N, K): through oneDNN in fp32 or bf16 from about 4M multiply-adds (below that at::mm
+  // is as fast), when torch has it and it is enabled
   bool onednn(const Tensor& x, const Tensor& w) const {
     return unary.has_value() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) &&
            x.size(0) * w.size(0) * w.size(1) >= (int64_t(1) << 22) && at::globalContext().userEnabledMkldnn();
@@ -83,26 +80,6 @@ struct Linear {
 const Linear& linear_ops() {
   static Linear ops;
   return ops;
-}
-
-Tensor fast_linear(const Tensor& x, const Tensor& w, const Tensor& other = Tensor(), const Tensor& bias = Tensor()) {
-  const Linear& ops = linear_ops();
-  if (ops.onednn(x, w) && x.is_contiguous() && w.is_contiguous()) {
-    c10::IValue b = bias.defined() ? c10::IValue(bias) : c10::IValue();
-    torch::jit::Stack stack;
-    if (other.defined()) {  // binary(X, other, W, B?, attr)
-      stack = {x, other.contiguous(), w, b, c10::IValue(std::string("add"))};
-      ops.binary->callBoxed(&stack);
-    } else {  // unary(X, W, B?, attr, scalars, algorithm?)
-      stack = {x, w, b, c10::IValue(std::string("none")), c10::IValue(c10::List<c10::optional<at::Scalar>>()),
-               c10::IValue()};
-      ops.unary->callBoxed(&stack);
-    }
-    return stack.back().toTensor();
-  }
-  Tensor y = other.defined() ? at::addmm(other, x, w.t()) : at::mm(x, w.t());
-  if (bias.defined()) y.add_(bias);
-  return y;
 }
 
 // Sum of x[0:n), vectorised.
@@ -1094,10 +1071,6 @@ Tensor bernoulli_mask(std::vector<int64_t> shape, double p, int64_t seed) {
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &fused_forward, "fused LSTM layer forward (CPU)");
   m.def("backward", &fused_backward, "fused LSTM layer backward (CPU)");
-  m.def("linear", [](const Tensor& x, const Tensor& w, const c10::optional<Tensor>& bias) {
-    return fast_linear(x.contiguous(), w.contiguous(), Tensor(), bias.has_value() ? bias->contiguous() : Tensor());
-  }, "x (M, K) @ w^T (w (N, K)) + bias (N), through oneDNN for fp32 when torch has it",
-  py::arg("x"), py::arg("w"), py::arg("bias") = py::none());
   m.def("weight_grad", [](const Tensor& dy, const Tensor& x, bool bf16) {
     return weight_grad(dy.contiguous(), x.contiguous(), bf16);
   }, "dy^T x: dy (N, O), x (N, I) -> (O, I), through oneDNN for fp32 when torch has it",
