@@ -1,9 +1,9 @@
 """Which kernel runs a plain vanilla layer faster: PyTorch's own (oneDNN) or lstmkit's fused one.
 
-For batch 16-256 and hidden 64-512 (T = 50, I = H, fp32 or bf16 autocast), times a training step (forward + backward) and an
-inference forward of `lstmkit.LSTM(backend="native")` against `backend="fused"` with the same weights. Steps
-alternate, native then fused, so machine noise hits both alike; each side reports its median. `lstmkit.nn.functional.FUSED_VANILLA_MIN_HIDDEN`
-is read off this table.
+For batch 16-256 and hidden 64-512 (T = 50, I = H, fp32 or bf16 autocast), times a training step (forward +
+backward) and an inference forward of `lstmkit.LSTM(backend="native")` against `backend="fused"` with the same
+weights. Steps alternate, native then fused, so machine noise hits both alike; each side reports its median.
+`lstmkit.nn.functional.FUSED_VANILLA_MIN_HIDDEN` is read off this table.
 
 Run: python benchmarks/vanilla_dispatch.py [--threads N] [--modes train,infer] [--precisions fp32,bf16]
 """
@@ -61,8 +61,8 @@ def main() -> None:
                 x = torch.randn(50, batch, hidden)
                 reps = 9 if batch * hidden * hidden > 2**24 else 25
                 t_native, t_fused = median_ms(native, fused, x, reps, mode == "train", precision == "bf16")
-                print(f"{precision} {mode:5s} B={batch:3d} H={hidden:3d}: native {t_native:8.2f} ms  fused {t_fused:8.2f} ms  "
-                      f"ratio {t_fused / t_native:.2f}", flush=True)
+                print(f"{precision} {mode:5s} B={batch:3d} H={hidden:3d}: native {t_native:8.2f} ms  "
+                      f"fused {t_fused:8.2f} ms  ratio {t_fused / t_native:.2f}", flush=True)
 
 
 if __name__ == "__main__":

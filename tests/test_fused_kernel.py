@@ -402,7 +402,10 @@ def test_bernoulli_mask():
     assert fused.bernoulli_mask((10, 10), 1.0, 1).all()
 
 
-@pytest.mark.parametrize("variant", ["vanilla", "peephole", "cifg", "peephole_cifg_proj", "layernorm", "layernorm_peephole_proj"])
+STACK_VARIANTS = ["vanilla", "peephole", "cifg", "peephole_cifg_proj", "layernorm", "layernorm_peephole_proj"]
+
+
+@pytest.mark.parametrize("variant", STACK_VARIANTS)
 def test_stack_matches_reference(variant):
     """A 3-layer, bidirectional, batch-first `lstmkit.LSTM` with lengths, zoneout and recurrent dropout (training
     mode, the same masks on both sides): backend='fused' equals backend='reference' within 1e-5 on the output,
@@ -431,4 +434,6 @@ def test_stack_matches_reference(variant):
         results[backend] = {"output": out, "h_n": h_n, "c_n": c_n, **dict(zip(["x", *names], grads))}
     assert results["fused"].keys() == results["reference"].keys()
     for name, want in results["reference"].items():
-        torch.testing.assert_close(results["fused"][name], want, rtol=1e-5, atol=1e-5, msg=lambda m, n=name: f"{n}: {m}")
+        torch.testing.assert_close(
+            results["fused"][name], want, rtol=1e-5, atol=1e-5, msg=lambda m, n=name: f"{n}: {m}"
+        )

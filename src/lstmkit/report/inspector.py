@@ -217,8 +217,8 @@ def inspector_html(trace, found: dict, *, title: str = "", subtitle: str = "") -
         '<div class="layout"><section>',
         '<div id="selection" role="status"></div><div id="legend"></div>',
         _input_view(trace),
-        f'<svg id="unit-chart" viewBox="0 0 1000 90" preserveAspectRatio="none" role="img" '
-        f'aria-label="the chosen unit over the steps"></svg>',
+        '<svg id="unit-chart" viewBox="0 0 1000 90" preserveAspectRatio="none" role="img" '
+        'aria-label="the chosen unit over the steps"></svg>',
         f'<p class="muted">Above: the chosen value of the chosen unit at every step. Colour under each step: '
         f"gates from 0 (white) to 1 (blue); the cell state c and the output h from negative (red) through 0 "
         f"(white) to positive (blue). Hover a step for the exact values, rounded to {DIGITS} decimal places.</p>",

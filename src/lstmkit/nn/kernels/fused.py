@@ -86,7 +86,10 @@ def _load() -> Any:
             for suffix, flags in _build_attempts():
                 try:
                     _module = load(
-                        name=f"lstmkit_fused_{suffix}", sources=_SOURCES, extra_cflags=flags, extra_ldflags=["-fopenmp"],
+                        name=f"lstmkit_fused_{suffix}",
+                        sources=_SOURCES,
+                        extra_cflags=flags,
+                        extra_ldflags=["-fopenmp"],
                         verbose=False,
                     )
                     break

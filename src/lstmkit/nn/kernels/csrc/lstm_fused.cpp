@@ -531,7 +531,8 @@ BlockCache& block_cache() {
 
 // at::empty, with blocks from 64 KiB up taken from (and returned to) the cache
 Tensor buffer(at::IntArrayRef sizes, const at::TensorOptions& opts) {
-  const size_t bytes = size_t(c10::multiply_integers(sizes)) * c10::elementSize(c10::typeMetaToScalarType(opts.dtype()));
+  const size_t bytes =
+      size_t(c10::multiply_integers(sizes)) * c10::elementSize(c10::typeMetaToScalarType(opts.dtype()));
   if (bytes < (size_t(1) << 16)) return at::empty(sizes, opts);
   void* p = block_cache().take(bytes);
   return at::from_blob(p, sizes, [bytes](void* q) { block_cache().give(q, bytes); }, opts);
@@ -771,7 +772,8 @@ constexpr int64_t kRowGrain = 4;
 // size 1) and serve as per-step scratch. bf16 = true (fp32 tensors only): the recurrent products round their
 // operands to bf16.
 std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const Tensor& c0, const Tensor& w_hh,
-                                  const Tensor& bias, const Tensor& g_ih, const Tensor& wci, const Tensor& wcf, const Tensor& wco, const Tensor& w_hr,
+                                  const Tensor& bias, const Tensor& g_ih, const Tensor& wci, const Tensor& wcf,
+                                  const Tensor& wco, const Tensor& w_hr,
                                   const Tensor& g_hh, const Tensor& g_c, const Tensor& b_c, const Tensor& h_mask,
                                   const Tensor& zh, const Tensor& zc, const Tensor& valid, bool peephole,
                                   bool cifg, bool save, bool bf16) {
@@ -890,7 +892,8 @@ std::vector<Tensor> fused_forward(const Tensor& pre_x, const Tensor& h0, const T
 // d ln_gain_ih (G*H), dwci, dwcf, dwco (H; empty when no peephole), dW_hr (P,H; empty without projection),
 // d ln_gain_hh (G*H), d ln_gain_c (H), d ln_bias_c (H) (layer-norm gradients empty without layernorm).
 std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const Tensor& dc_n, const Tensor& w_hh,
-                                   const Tensor& bias, const Tensor& g_ih, const Tensor& wci, const Tensor& wcf, const Tensor& wco, const Tensor& w_hr,
+                                   const Tensor& bias, const Tensor& g_ih, const Tensor& wci, const Tensor& wcf,
+                                   const Tensor& wco, const Tensor& w_hr,
                                    const Tensor& g_hh, const Tensor& g_c, const Tensor& h_mask,
                                    const Tensor& zh, const Tensor& zc, const Tensor& valid, const Tensor& gates,
                                    const Tensor& h_states, const Tensor& c_states, const Tensor& c_new,
