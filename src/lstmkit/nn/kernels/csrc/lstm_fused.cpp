@@ -561,49 +561,43 @@ constexpr int64_t kCheckM = 3, kCheckN = 5, kCheckK = 8;
 inline float check_a(int64_t i, int64_t k) { return float((i * kCheckK + k) % 5) - 2.0f; }
 inline float check_b(int64_t k, int64_t j) { return float((k * kCheckN + j) % 3) - 1.0f; }
 
-// Whether the micro-kernel runs here (this torch has it, and the CPU its instructions) and multiplies right.
-bool check_brgemm_f32() {
-#ifdef CPUBLAS_BRGEMM_F32F32F32
+// Whether the micro-kernel runs here for `scalar_t` operands (this torch has it, and the CPU its instructions)
+// and multiplies right. bf16 takes B in the VNNI2 layout [K/2][N][2].
+template <typename scalar_t>
+bool check_brgemm() {
+  constexpr bool vnni = std::is_same_v<scalar_t, at::BFloat16>;
   try {
-    float a[kCheckM * kCheckK], b[kCheckK * kCheckN], c[kCheckM * kCheckN];
-    for (int64_t i = 0; i < kCheckM * kCheckK; ++i) a[i] = check_a(i / kCheckK, i % kCheckK);
-    for (int64_t i = 0; i < kCheckK * kCheckN; ++i) b[i] = check_b(i / kCheckN, i % kCheckN);
-    at::native::cpublas::brgemm(kCheckM, kCheckN, kCheckK, kCheckK, kCheckN, kCheckN, false, a, b, c, false);
-    return matches_product(kCheckM, kCheckN, kCheckK, check_a, check_b, c);
-  } catch (...) {
-    return false;
-  }
-#else
-  return false;
-#endif
-}
-
-bool check_brgemm_bf16() {
-#ifdef CPUBLAS_BRGEMM_BF16BF16F32
-  try {
-    at::BFloat16 a[kCheckM * kCheckK], b[kCheckK * kCheckN];  // b in VNNI2 layout: [K/2][N][2]
+    scalar_t a[kCheckM * kCheckK], b[kCheckK * kCheckN];
     float c[kCheckM * kCheckN];
     for (int64_t i = 0; i < kCheckM * kCheckK; ++i) a[i] = check_a(i / kCheckK, i % kCheckK);
     for (int64_t k = 0; k < kCheckK; ++k)
-      for (int64_t j = 0; j < kCheckN; ++j) b[(k / 2) * kCheckN * 2 + j * 2 + k % 2] = check_b(k, j);
-    at::native::cpublas::brgemm(kCheckM, kCheckN, kCheckK, kCheckK, kCheckN, kCheckN, false, a, b, c, true);
-    at::native::cpublas::brgemm_release(true);
+      for (int64_t j = 0; j < kCheckN; ++j) {
+        const int64_t idx = vnni ? (k / 2) * kCheckN * 2 + j * 2 + k % 2 : k * kCheckN + j;
+        b[idx] = check_b(k, j);
+      }
+    at::native::cpublas::brgemm(kCheckM, kCheckN, kCheckK, kCheckK, kCheckN, kCheckN, false, a, b, c, vnni);
+    if (vnni) at::native::cpublas::brgemm_release(true);
     return matches_product(kCheckM, kCheckN, kCheckK, check_a, check_b, c);
   } catch (...) {
     return false;
   }
+}
+
+bool brgemm_f32() {
+#ifdef CPUBLAS_BRGEMM_F32F32F32
+  static const bool ok = check_brgemm<float>();
+  return ok;
 #else
   return false;
 #endif
 }
-
-bool brgemm_f32() {
-  static const bool ok = check_brgemm_f32();
-  return ok;
-}
 bool brgemm_bf16() {
-  static const bool ok = check_brgemm_bf16();
+#ifdef CPUBLAS_BRGEMM_BF16BF16F32
+  static const bool ok = check_brgemm<at::BFloat16>();
   return ok;
+#else
+  return false;
+#endif
 }
 
 // The right-hand matrix B (K, N) of a per-step product, kept for the whole layer call. For the micro-kernel it
