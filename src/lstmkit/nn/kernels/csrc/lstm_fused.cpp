@@ -203,6 +203,49 @@ void acc_rows(scalar_t* acc, const scalar_t* a, const scalar_t* b, int64_t n) {
   }
 }
 
+// Both gate layer norms' backward for one row, in two passes over its G*H columns: dy = dL/d(gate
+// pre-activations); the recurrent norm's xhat_h (saved), gain g_h and rstd r_h give drec; the input norm's
+// rows are recomputed from raw = x W_ih^T with its mean m_i and rstd r_i, and with gain g_i give dpx. The
+// first pass also adds dy * xhat to the gains' gradient sums (acc_gh, acc_gi) and dy to the bias's (acc_b, or
+// null).
+template <typename scalar_t>
+void ln_pair_bwd_row(int64_t n_, const scalar_t* dy, const scalar_t* xh, const scalar_t* g_h, scalar_t r_h,
+                     const scalar_t* raw, scalar_t m_i, scalar_t r_i, const scalar_t* g_i, scalar_t* drec,
+                     scalar_t* dpx, scalar_t* acc_gh, scalar_t* acc_gi, scalar_t* acc_b) {
+  using V = Vectorized<scalar_t>;
+  constexpr int64_t W = V::size();
+  const V mi(m_i), ri(r_i);
+  V a1h(scalar_t(0)), a2h(scalar_t(0)), a1i(scalar_t(0)), a2i(scalar_t(0));
+  for (int64_t j = 0; j < n_; j += W) {
+    const int64_t n = std::min<int64_t>(W, n_ - j);  // partial loads fill with zeros, which add nothing
+    const V d = ld(dy + j, n), x_h = ld(xh + j, n), x_i = (ld(raw + j, n) - mi) * ri;
+    const V dh = d * ld(g_h + j, n), di = d * ld(g_i + j, n);
+    a1h = a1h + dh;
+    a2h = a2h + dh * x_h;
+    a1i = a1i + di;
+    a2i = a2i + di * x_i;
+    st(ld(acc_gh + j, n) + d * x_h, acc_gh + j, n);
+    st(ld(acc_gi + j, n) + d * x_i, acc_gi + j, n);
+    if (acc_b) st(ld(acc_b + j, n) + d, acc_b + j, n);
+  }
+  scalar_t s[4][W];
+  a1h.store(s[0]);
+  a2h.store(s[1]);
+  a1i.store(s[2]);
+  a2i.store(s[3]);
+  scalar_t t[4] = {0, 0, 0, 0};
+  for (int q = 0; q < 4; ++q)
+    for (int64_t k = 0; k < W; ++k) t[q] += s[q][k];
+  const V m1h(t[0] / scalar_t(n_)), m2h(t[1] / scalar_t(n_)), m1i(t[2] / scalar_t(n_)), m2i(t[3] / scalar_t(n_));
+  const V rh(r_h);
+  for (int64_t j = 0; j < n_; j += W) {
+    const int64_t n = std::min<int64_t>(W, n_ - j);
+    const V d = ld(dy + j, n), x_i = (ld(raw + j, n) - mi) * ri;
+    st(rh * (d * ld(g_h + j, n) - m1h - ld(xh + j, n) * m2h), drec + j, n);
+    st(ri * (d * ld(g_i + j, n) - m1i - x_i * m2i), dpx + j, n);
+  }
+}
+
 // Optional per-step tensors of the cell layer norm (all null without layernorm).
 template <typename scalar_t>
 struct CellLN {
@@ -903,7 +946,6 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
   auto empty = at::empty({0}, opts);
   // dL/d(gate pre-activations); with layernorm only a step's worth, as the layer norms' backward takes it over
   Tensor dpre = ln ? buffer({B, GH}, opts) : buffer({T, B, GH}, opts);
-  Tensor xi_rows = ln ? buffer({B, GH}, opts) : empty;  // a step's normalised x W_ih^T, recomputed
   Tensor drec = ln ? buffer({T, B, GH}, opts) : dpre;        // dL/d(h_rec W_hh^T)
   Tensor dpx = ln ? buffer({T, B, GH}, opts) : dpre;         // dL/d(x W_ih^T)
   Tensor dcout = ln ? buffer({T, B, H}, opts) : empty;       // dL/dc_out (cell layer-norm output)
@@ -935,7 +977,6 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
     const int64_t sums_w = n_peep + n_ln + n_bias;
     const scalar_t *mis = cptr<scalar_t>(mean_ih), *ris = cptr<scalar_t>(rstd_ih), *gih_p = cptr<scalar_t>(g_ih),
                    *pxs = cptr<scalar_t>(pre_x);
-    scalar_t* xir = mptr<scalar_t>(xi_rows);
     scalar_t* dpxs = dpx.mutable_data_ptr<scalar_t>();
     scalar_t *dh_p = dh.mutable_data_ptr<scalar_t>(), *dc_p = dc.mutable_data_ptr<scalar_t>(),
              *dps = dpre.mutable_data_ptr<scalar_t>(), *drs = drec.mutable_data_ptr<scalar_t>(),
@@ -985,26 +1026,19 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
               acc_rows(acc + 2 * H, dp + oo * H, cws + (t * B + b) * H, H);
             }
           }
-          if (ln) {  // through the recurrent layer norm: drec_t = LN backward of dpre_t, per row over G*H
+          if (ln) {  // through both gate layer norms, per row over G*H: drec_t and dpx_t from dpre_t
             const scalar_t* xh = xhs + t * B * GH;
-            const scalar_t* rs = rhs + t * B;
+            const scalar_t *rs = rhs + t * B, *mi = mis + t * B, *ri = ris + t * B;
             scalar_t* al = acc + n_peep;
-            const scalar_t* mi = mis + t * B;
-            const scalar_t* ri = ris + t * B;
-            scalar_t* xi = xir;
+            scalar_t* ab_sum = has_bias ? acc + n_peep + n_ln : nullptr;
             for (int64_t b = b0; b < b1; ++b) {
-              const scalar_t m = mi[b], r = ri[b];
-              at::vec::map<scalar_t>([m, r](auto v) { return (v - decltype(v)(m)) * decltype(v)(r); }, xi + b * GH,
-                                     pxs + (t * B + b) * GH, GH);
-              ln_bwd_row<scalar_t>(GH, dpp + b * GH, xh + b * GH, ghh_p, rs[b], drp + b * GH);
-              ln_bwd_row<scalar_t>(GH, dpp + b * GH, xi + b * GH, gih_p, ri[b], dpxs + (t * B + b) * GH);
-              acc_rows(al, dpp + b * GH, xh + b * GH, GH);                      // d ln_gain_hh
-              acc_rows(al + GH, dcop + b * H, chs + (t * B + b) * H, H);        // d ln_gain_c
-              acc_rows<scalar_t>(al + GH + H, dcop + b * H, nullptr, H);        // d ln_bias_c
-              acc_rows(al + GH + 2 * H, dpp + b * GH, xi + b * GH, GH);         // d ln_gain_ih
+              const int64_t row = (t * B + b) * GH;
+              ln_pair_bwd_row<scalar_t>(GH, dpp + b * GH, xh + b * GH, ghh_p, rs[b], pxs + row, mi[b], ri[b], gih_p,
+                                        drp + b * GH, dpxs + row, al, al + GH + 2 * H, ab_sum);
+              acc_rows(al + GH, dcop + b * H, chs + (t * B + b) * H, H);  // d ln_gain_c
+              acc_rows<scalar_t>(al + GH + H, dcop + b * H, nullptr, H);  // d ln_bias_c
             }
-          }
-          if (has_bias) {
+          } else if (has_bias) {
             for (int64_t b = b0; b < b1; ++b) acc_rows<scalar_t>(acc + n_peep + n_ln, dpp + b * GH, nullptr, GH);
           }
           if (hm) {  // dh += (dr W_hh) * mask
