@@ -7,10 +7,10 @@ across torch's threads, and each task does its rows' whole step: the bias (and w
 norm) added to x W_ih^T, one recurrent product h W_hh^T through oneDNN's brgemm micro-kernel (with layernorm
 its row-wise layer norm), one fused, vectorised pointwise pass (ATen's `Vectorized`, Sleef exp/tanh; with
 layernorm it also normalises c_t), and with a projection one product (B, H) x (H, P) into h.
-The backward pass is hand-derived BPTT, per step
-and row block: with a projection one product dh W_hr; one fused pointwise pass (with the cell layer-norm
-backward); the layer norms' backward; one product with W_hh. The bias, peephole and layer-norm gradients are
-summed per thread inside that pass; dW_hh, dW_hr and dW_ih follow as large oneDNN products over all steps.
+The backward pass is hand-derived BPTT, per step and row block: with a projection one product dh W_hr; one
+fused pointwise pass (with the cell layer-norm backward); the layer norms' backward; one product with W_hh.
+The bias, peephole and layer-norm gradients are summed per thread inside that pass; dW_hh, dW_hr and dW_ih
+follow as large oneDNN products over all steps.
 
 Supported: fp32 and fp64 on the CPU, and bf16 autocast (the products' operands rounded to bf16 with fp32
 accumulation, where the CPU has AVX512-BF16 or AMX; state, gates and outputs in fp32); vanilla, peephole,
