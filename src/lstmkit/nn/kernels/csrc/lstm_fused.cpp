@@ -246,6 +246,13 @@ void ln_pair_bwd_row(int64_t n_, const scalar_t* dy, const scalar_t* xh, const s
   }
 }
 
+// The gate blocks of a row of pre-activations: G blocks of H columns, in torch's order i, f, g, o; cifg has
+// no input-gate block (f, g, o).
+template <bool CIFG>
+struct GateBlocks {
+  static constexpr int64_t G = CIFG ? 3 : 4, oi = 0, of = CIFG ? 0 : 1, og = CIFG ? 1 : 2, oo = CIFG ? 2 : 3;
+};
+
 // Optional per-step tensors of the cell layer norm (all null without layernorm).
 template <typename scalar_t>
 struct CellLN {
@@ -271,10 +278,10 @@ void fwd_rows(int64_t b0, int64_t b1, int64_t H,
               scalar_t* gates, scalar_t* hnext, scalar_t* cnext, scalar_t* cnew, scalar_t* tanhc, scalar_t* out,
               scalar_t* m) {
   using V = Vectorized<scalar_t>;
-  constexpr int64_t G = CIFG ? 3 : 4;
+  using Blocks = GateBlocks<CIFG>;
+  constexpr int64_t G = Blocks::G, oi = Blocks::oi, of = Blocks::of, og = Blocks::og, oo = Blocks::oo;
   constexpr int64_t W = V::size();
   const V one(scalar_t(1)), zero(scalar_t(0));
-  const int64_t oi = 0, of = CIFG ? 0 : 1, og = CIFG ? 1 : 2, oo = CIFG ? 2 : 3;
   const bool lnc = ln.gain != nullptr;
   for (int64_t b = b0; b < b1; ++b) {
     const scalar_t* p = pre + b * G * H;
@@ -428,10 +435,10 @@ void bwd_rows(int64_t b0, int64_t b1, int64_t H,
               CellLN<scalar_t> ln, scalar_t* dcout,
               const scalar_t* dhin, scalar_t* dhout, scalar_t* dc, scalar_t* dpre) {
   using V = Vectorized<scalar_t>;
-  constexpr int64_t G = CIFG ? 3 : 4;
+  using Blocks = GateBlocks<CIFG>;
+  constexpr int64_t G = Blocks::G, oi = Blocks::oi, of = Blocks::of, og = Blocks::og, oo = Blocks::oo;
   constexpr int64_t W = V::size();
   const V one(scalar_t(1)), zero(scalar_t(0));
-  const int64_t oi = 0, of = CIFG ? 0 : 1, og = CIFG ? 1 : 2, oo = CIFG ? 2 : 3;
   const bool lnc = ln.gain != nullptr;
   for (int64_t b = b0; b < b1; ++b) {
     scalar_t* dp = dpre + b * G * H;
@@ -651,14 +658,14 @@ constexpr int64_t kBlock = 128;
 
 template <typename scalar_t>
 struct RightMat {
-  Tensor dense;   // (K, N) contiguous, scalar_t: the at::mm fallback
+  Tensor dense;   // (K, N), any strides, scalar_t: the at::mm fallback and the source of the blocks
   Tensor blocks;  // the micro-kernel's copy (flat), undefined where at::mm runs
   bool vnni = false;
   int64_t K = 0, N = 0, Kp = 0;  // Kp: K rounded up to even in bf16 mode
 
   RightMat() = default;
   // detached: the at::mm fallback may run on a worker thread, where grad mode is on
-  RightMat(const Tensor& b, bool bf16) : dense(b.detach().contiguous()), K(b.size(0)), N(b.size(1)), Kp(K) {
+  RightMat(const Tensor& b, bool bf16) : dense(b.detach()), K(b.size(0)), N(b.size(1)), Kp(K) {
     if (!std::is_same_v<scalar_t, float>) return;
     if (bf16) {
       vnni = true;
@@ -1017,7 +1024,7 @@ std::vector<Tensor> fused_backward(const Tensor& dout, const Tensor& dh_n, const
                                          dcop, dhin, proj ? nullptr : dh_p, dc_p, dpp);
           scalar_t* acc = sums_p + at::get_thread_num() * sums_w;
           if (PEEP) {  // dw_ci += di_pre * c_{t-1}, dw_cf += df_pre * c_{t-1}, dw_co += do_pre * c_new
-            const int64_t oi = 0, of = CIFG ? 0 : 1, oo = CIFG ? 2 : 3;
+            constexpr int64_t oi = GateBlocks<CIFG>::oi, of = GateBlocks<CIFG>::of, oo = GateBlocks<CIFG>::oo;
             for (int64_t b = b0; b < b1; ++b) {
               const scalar_t* cp = cs + (t * B + b) * H;
               const scalar_t* dp = dpp + b * GH;
