@@ -11,8 +11,11 @@ import torch
 from lstmkit.data import split_by_time
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.metrics import anomaly_metrics
-from lstmkit.tasks.anomaly import AnomalyDetector, choose_threshold, rolling_zscore
-from lstmkit.tasks.anomaly_run import demo_anomaly_data, load_anomaly_run, run_metrics, train_anomaly, verdict
+from lstmkit.baselines import rolling_zscore
+from lstmkit.tasks.anomaly.demo import demo_anomaly_data
+from lstmkit.tasks.anomaly.estimator import AnomalyDetector, choose_threshold
+from lstmkit.tasks.anomaly.report import run_metrics, verdict
+from lstmkit.tasks.run import load_run, train_run
 from lstmkit.train.progress import Reporter
 
 N, LOOKBACK = 480, 24
@@ -208,9 +211,9 @@ class Interrupt(Reporter):
 
 def test_resume_after_an_interruption_equals_an_uninterrupted_run(labelled_csv, tmp_path):
     with pytest.raises(KeyboardInterrupt):
-        train_anomaly(_small(label_col="anomaly", epochs=4), labelled_csv, tmp_path / "a", reporter=Interrupt())
-    resumed = train_anomaly(_small(label_col="anomaly", epochs=4), labelled_csv, tmp_path / "a", resume=True)
-    assert resumed == train_anomaly(_small(label_col="anomaly", epochs=4), labelled_csv, tmp_path / "b")
+        train_run(_small(label_col="anomaly", epochs=4), labelled_csv, tmp_path / "a", reporter=Interrupt())
+    resumed = train_run(_small(label_col="anomaly", epochs=4), labelled_csv, tmp_path / "a", resume=True)
+    assert resumed == train_run(_small(label_col="anomaly", epochs=4), labelled_csv, tmp_path / "b")
 
 
 def test_too_short_a_series_says_how_many_rows_it_needs(tmp_path):
@@ -223,7 +226,7 @@ def test_too_short_a_series_says_how_many_rows_it_needs(tmp_path):
 
 def test_train_anomaly_writes_the_run_directory(labelled_csv, tmp_path):
     out = tmp_path / "run"
-    metrics = train_anomaly(_small(label_col="anomaly", epochs=3), labelled_csv, out)
+    metrics = train_run(_small(label_col="anomaly", epochs=3), labelled_csv, out)
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["config.json", "model.safetensors", "anomaly.json", "checkpoint.pt", "history.csv", "metrics.json", "report.html"]
     )
@@ -234,7 +237,7 @@ def test_train_anomaly_writes_the_run_directory(labelled_csv, tmp_path):
     assert len(pd.read_csv(out / "history.csv")) == 3
     report = (out / "report.html").read_text()
     assert "rolling z-score" in report and report.count("data:image/png") == 3  # scores, ROC curves, loss curves
-    assert load_anomaly_run(out).threshold_ == metrics["threshold"]
+    assert load_run(out).threshold_ == metrics["threshold"]
 
 
 def test_without_labels_metrics_still_give_the_threshold_and_the_flagged_steps(fitted_unlabelled):

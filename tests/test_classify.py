@@ -10,16 +10,10 @@ from sklearn.utils.class_weight import compute_class_weight
 from lstmkit.data.sequences import LabelledSequences
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.train.progress import Reporter
-from lstmkit.tasks.classify import SequenceClassifier
-from lstmkit.tasks.classify_run import (
-    SYMBOLS,
-    load_classify_run,
-    roc_curves,
-    temporal_order_data,
-    temporal_order_example,
-    train_classify,
-    verdict,
-)
+from lstmkit.tasks.classify.demo import SYMBOLS, temporal_order_data, temporal_order_example
+from lstmkit.tasks.classify.estimator import SequenceClassifier
+from lstmkit.tasks.classify.report import roc_curves, verdict
+from lstmkit.tasks.run import load_run, train_run
 
 TINY = dict(hidden=12, embedding_dim=12, epochs=25, lr=1e-2, min_freq=1)
 FILLER = "the a film movie was really quite very plot acting story it".split()
@@ -191,9 +185,9 @@ def test_a_class_too_rare_to_split_is_an_error():
 
 def test_bad_settings_are_config_errors():
     data = _rising_and_falling(20, 0)
-    with pytest.raises(ConfigError, match="--pooling must be last, mean or max, got 'sum'"):
+    with pytest.raises(ConfigError, match="pooling must be last, mean or max, got 'sum'"):
         SequenceClassifier(pooling="sum").fit(data)
-    with pytest.raises(ConfigError, match="--test-frac is 0 and no test file was given"):
+    with pytest.raises(ConfigError, match="test_frac is 0 and no test file was given"):
         SequenceClassifier(test_frac=0).fit(data)
 
 
@@ -202,7 +196,7 @@ def test_bad_settings_are_config_errors():
 
 def test_train_classify_writes_the_run_directory(text_files, tmp_path):
     out = tmp_path / "run"
-    metrics = train_classify(SequenceClassifier("review", **{**TINY, "epochs": 3}), text_files[0], out, test=text_files[1])
+    metrics = train_run(SequenceClassifier("review", test=text_files[1], **{**TINY, "epochs": 3}), text_files[0], out)
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["config.json", "model.safetensors", "classifier.json", "checkpoint.pt", "history.csv", "metrics.json", "report.html"]
     )
@@ -216,7 +210,7 @@ def test_train_classify_writes_the_run_directory(text_files, tmp_path):
     assert config["resolved"]["classes"] == ["neg", "pos"] and config["resolved"]["vocab_size"] > 10
     report = (out / "report.html").read_text()
     assert "majority class" in report and "Confusion matrix" in report and "ROC curve" in report
-    loaded = load_classify_run(out)
+    loaded = load_run(out)
     np.testing.assert_array_equal(loaded.predict_proba(text_files[1]), SequenceClassifier.load(out).predict_proba(text_files[1]))
 
 
@@ -228,13 +222,13 @@ class Interrupt(Reporter):
 
 def test_resume_after_an_interruption_equals_an_uninterrupted_run(text_files, tmp_path):
     def small():
-        return SequenceClassifier("review", **{**TINY, "epochs": 4})
+        return SequenceClassifier("review", test=text_files[1], **{**TINY, "epochs": 4})
 
-    expected = train_classify(small(), text_files[0], tmp_path / "whole", test=text_files[1])
+    expected = train_run(small(), text_files[0], tmp_path / "whole")
     with pytest.raises(KeyboardInterrupt):
-        train_classify(small(), text_files[0], tmp_path / "cut", test=text_files[1], reporter=Interrupt())
+        train_run(small(), text_files[0], tmp_path / "cut", reporter=Interrupt())
     assert (tmp_path / "cut" / ".incomplete" / "checkpoint.pt").exists()
-    assert train_classify(small(), text_files[0], tmp_path / "cut", test=text_files[1], resume=True) == expected
+    assert train_run(small(), text_files[0], tmp_path / "cut", resume=True) == expected
 
 
 def _ts(path, n: int, seed: int):
@@ -249,7 +243,7 @@ def _ts(path, n: int, seed: int):
 
 def test_ucr_style_train_and_test_files(tmp_path):
     train, test = _ts(tmp_path / "UpDown_TRAIN.ts", 80, 0), _ts(tmp_path / "UpDown_TEST.ts", 30, 1)
-    metrics = train_classify(SequenceClassifier(hidden=12, epochs=12, lr=1e-2), train, tmp_path / "run", test=test)
+    metrics = train_run(SequenceClassifier(test=test, hidden=12, epochs=12, lr=1e-2), train, tmp_path / "run")
     assert metrics["test"]["accuracy"] == 1.0 and metrics["test_sequences"] == 30
     assert metrics["train_sequences"] + metrics["val_sequences"] == 80  # the whole TRAIN file, nothing held out
 

@@ -29,5 +29,5 @@ def test_vocabulary_orders_by_frequency_and_maps_unknowns():
 
 
 def test_bad_level_is_a_clear_error():
-    with pytest.raises(ConfigError, match="--level must be char or word, got 'byte'"):
+    with pytest.raises(ConfigError, match="level must be char or word, got 'byte'"):
         tokenize("x", "byte")

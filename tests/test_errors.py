@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import lstmkit
+from lstmkit.cli_options import flag
 from lstmkit.errors import ConfigError, ShapeError
 
 LAYER = lstmkit.LSTM(8, 16, num_layers=2)
@@ -149,5 +150,8 @@ def test_an_unknown_variant_is_refused_before_any_data_is_read(estimator):
     assert variant_flags("vanilla") == {} and variant_flags("cifg") == {"cifg": True}
     args = ("target",) if estimator == "Forecaster" else ()
     model = getattr(lstmkit, estimator)(*args, variant="peepholes")
-    _raises(ConfigError, "--variant must be vanilla, peephole, cifg or layernorm, got 'peepholes'",
-            lambda: model.fit("no-such-file.csv"))
+    with pytest.raises(ConfigError) as info:
+        model.fit("no-such-file.csv")
+    # Python names the parameter, the command line its flag
+    assert str(info.value) == "variant must be vanilla, peephole, cifg or layernorm, got 'peepholes'"
+    assert info.value.for_command_line(flag) == "--variant must be vanilla, peephole, cifg or layernorm, got 'peepholes'"

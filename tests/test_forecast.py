@@ -8,8 +8,8 @@ import pytest
 
 from lstmkit.cli import main
 from lstmkit.data import split_by_time
-from lstmkit.tasks.forecast import Forecaster
-from lstmkit.tasks.forecast_run import train_forecast
+from lstmkit.tasks.forecast.estimator import Forecaster
+from lstmkit.tasks.run import train_run
 from lstmkit.train.progress import Reporter
 
 SMALL = ["--hidden", "8", "--epochs", "4", "--horizon", "3", "--lookback", "12", "--quiet"]
@@ -66,8 +66,8 @@ def test_train_predict_evaluate_round_trip_through_the_cli(series_csv, tmp_path,
 
 
 def test_same_seed_repeats_history_and_metrics(series_csv, tmp_path):
-    first = train_forecast(_small(), series_csv, tmp_path / "a")
-    second = train_forecast(_small(), series_csv, tmp_path / "b")
+    first = train_run(_small(), series_csv, tmp_path / "a")
+    second = train_run(_small(), series_csv, tmp_path / "b")
     assert first == second
     histories = [pd.read_csv(tmp_path / name / "history.csv").drop(columns=["seconds", "windows_per_s"]) for name in "ab"]
     pd.testing.assert_frame_equal(*histories)
@@ -80,18 +80,18 @@ class Interrupt(Reporter):
 
 
 def test_resume_after_an_interruption_equals_an_uninterrupted_run(series_csv, tmp_path):
-    expected = train_forecast(_small(), series_csv, tmp_path / "whole")
+    expected = train_run(_small(), series_csv, tmp_path / "whole")
     with pytest.raises(KeyboardInterrupt):
-        train_forecast(_small(), series_csv, tmp_path / "cut", reporter=Interrupt())
+        train_run(_small(), series_csv, tmp_path / "cut", reporter=Interrupt())
     assert not (tmp_path / "cut" / "metrics.json").exists() and (tmp_path / "cut" / ".incomplete" / "checkpoint.pt").exists()
-    resumed = train_forecast(_small(), series_csv, tmp_path / "cut", resume=True)
+    resumed = train_run(_small(), series_csv, tmp_path / "cut", resume=True)
     assert resumed == expected
     assert not (tmp_path / "cut" / ".incomplete").exists()
 
 
 def test_resume_with_other_settings_is_refused(series_csv, tmp_path, capsys):
     with pytest.raises(KeyboardInterrupt):
-        train_forecast(_small(), series_csv, tmp_path / "cut", reporter=Interrupt())
+        train_run(_small(), series_csv, tmp_path / "cut", reporter=Interrupt())
     code, _, err = _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month",
                         "--out", tmp_path / "cut", "--resume", *SMALL[:-1], "--hidden", "16")  # fmt: skip
     assert code == 2 and "the interrupted run used hidden=8, this command hidden=16" in err
@@ -99,7 +99,7 @@ def test_resume_with_other_settings_is_refused(series_csv, tmp_path, capsys):
 
 def test_a_failing_run_leaves_the_existing_run_untouched(series_csv, tmp_path, capsys):
     out = tmp_path / "run"
-    train_forecast(_small(), series_csv, out)
+    train_run(_small(), series_csv, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     code, _, err = _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month",
                         "--out", out, "--lr", "1e30", "--optimizer", "sgd", *SMALL)  # fmt: skip
@@ -115,7 +115,7 @@ def test_the_model_beats_the_naive_forecast_on_a_trending_seasonal_series(series
 
 def test_no_test_window_is_seen_in_training(series_csv, monkeypatch):
     seen = []
-    from lstmkit.tasks import forecast as module
+    from lstmkit.tasks.forecast import estimator as module
 
     original = module.fit
 
@@ -197,7 +197,7 @@ def test_a_run_directory_that_is_not_one_is_a_clear_error(tmp_path, capsys):
 
 def test_a_truncated_model_file_is_a_clear_error(series_csv, tmp_path, capsys):
     out = tmp_path / "run"
-    train_forecast(_small(), series_csv, out)
+    train_run(_small(), series_csv, out)
     weights = (out / "model.safetensors").read_bytes()
     (out / "model.safetensors").write_bytes(weights[: len(weights) // 2])
     code, _, err = _run(capsys, "predict", out)

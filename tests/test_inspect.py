@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 import torch
 
-from lstmkit import inspect
+from lstmkit import gates
 from lstmkit.cli import main
 from lstmkit.errors import ConfigError, DataError
-from lstmkit.inspect import Trace, correlations, longest_memory, rank_units, series_properties, text_properties
+from lstmkit.tasks.run import load_run
+from lstmkit.gates import Trace, correlations, longest_memory, rank_units, series_properties, text_properties
 
 CODE = "def f(x):\n    if x:\n        return [x, 'y']  # it's\n    return (x)\n"
 
@@ -99,11 +100,11 @@ def test_series_properties_name_every_column():
 
 def _trace_of(c: np.ndarray, text: str, f=None) -> Trace:
     T, H = c.shape
-    gates = {name: np.zeros((T, H), dtype=np.float32) for name in inspect.GATES}
-    gates["c"], gates["h"] = c, np.tanh(c) * 0.0
+    values = {name: np.zeros((T, H), dtype=np.float32) for name in gates.GATES}
+    values["c"], values["h"] = c, np.tanh(c) * 0.0
     if f is not None:
-        gates["f"] = f
-    return Trace("lm", "text", [[gates]], list(text), text, np.arange(len(text)), total_steps=len(text))
+        values["f"] = f
+    return Trace("lm", "text", [[values]], list(text), text, np.arange(len(text)), total_steps=len(text))
 
 
 def test_a_unit_that_equals_the_indentation_ranks_first_with_r_1():
@@ -143,8 +144,8 @@ def test_longest_memory_ranks_units_by_mean_forget_gate():
 
 
 def test_language_model_trace_is_the_lstm_trace_of_the_embedded_text(tiny_runs):
-    model = inspect.load_estimator(tiny_runs["lm"])
-    found = inspect.trace(model, CODE)
+    model = load_run(tiny_runs["lm"])
+    found = gates.trace(model, CODE)
     ids = torch.tensor(model.vocab_.encode(list(CODE)))[None]  # (1, T)
     with torch.no_grad():
         output, _, expected = model.model_.lstm(model.model_.embedding(ids), return_trace=True)
@@ -158,9 +159,9 @@ def test_language_model_trace_is_the_lstm_trace_of_the_embedded_text(tiny_runs):
 
 
 def test_forecaster_trace_reads_the_whole_series_as_one_normalised_window(tiny_runs):
-    model = inspect.load_estimator(tiny_runs["forecast"])
+    model = load_run(tiny_runs["forecast"])
     csv = tiny_runs["data"] / "sales.csv"
-    found = inspect.trace(model, csv)
+    found = gates.trace(model, csv)
     values = pd.read_csv(csv)["sales"].to_numpy()[:, None]
     x = torch.from_numpy(model.scaler_.transform(values).astype(np.float32))  # (N, 1)
     x = (x - x.mean()) / (x.std(unbiased=False) + 1e-5)
@@ -172,16 +173,16 @@ def test_forecaster_trace_reads_the_whole_series_as_one_normalised_window(tiny_r
 
 
 def test_series_trace_takes_a_dataframe_or_an_array_alike(tiny_runs):
-    model = inspect.load_estimator(tiny_runs["anomaly"])
+    model = load_run(tiny_runs["anomaly"])
     frame = pd.read_csv(tiny_runs["data"] / "sensor.csv")
-    from_frame = inspect.trace(model, frame)
-    from_array = inspect.trace(model, frame["value"].to_numpy())
+    from_frame = gates.trace(model, frame)
+    from_array = gates.trace(model, frame["value"].to_numpy())
     np.testing.assert_array_equal(from_frame.gate("f"), from_array.gate("f"))
     assert set(from_frame.properties()) == {"value", "level", "slope"}
 
 
 def test_bidirectional_classifier_trace_has_both_directions(tiny_runs):
-    found = inspect.trace(tiny_runs["classify"], "This GOOD film")  # a run directory works as well
+    found = gates.trace(tiny_runs["classify"], "This GOOD film")  # a run directory works as well
     assert found.num_directions == 2 and found.tokens == ["this", "good", "film"]
     assert found.gate("f", direction=1).shape == (3, 8)
 
@@ -193,7 +194,7 @@ def test_numeric_classifier_trace_reads_one_sequence_scaled_as_in_training():
     rng = np.random.default_rng(0)
     sequences = [np.cumsum(rng.normal(0, 1, (8, 2)), axis=0).astype(np.float32) for _ in range(12)]
     model = SequenceClassifier(hidden=4, epochs=1).fit(LabelledSequences(sequences, ["a", "b"] * 6, "mem", "numeric"))
-    found = inspect.trace(model, sequences[3])
+    found = gates.trace(model, sequences[3])
     x = torch.from_numpy(model.scaler_.transform(sequences[3]).astype(np.float32))[None]  # (1, 8, 2)
     with torch.no_grad():
         _, _, expected = model.model_.lstm(x, return_trace=True)
@@ -208,7 +209,7 @@ def test_layer_norm_trace_h_is_the_layer_output(tmp_path):
     (tmp_path / "code.py").write_text(CODE * 5)
     lm = LanguageModel("char", hidden=8, layers=1, embedding=4, variant="layernorm", bptt=8, batch_size=2, epochs=1)
     lm.fit(tmp_path / "code.py")
-    found = inspect.trace(lm, CODE)
+    found = gates.trace(lm, CODE)
     ids = torch.tensor(lm.vocab_.encode(list(CODE)))[None]
     with torch.no_grad():
         output, _ = lm.model_.lstm(lm.model_.embedding(ids))
@@ -216,22 +217,22 @@ def test_layer_norm_trace_h_is_the_layer_output(tmp_path):
 
 
 def test_max_steps_caps_the_input_and_says_so(tiny_runs):
-    found = inspect.trace(tiny_runs["lm"], CODE, max_steps=10)
+    found = gates.trace(tiny_runs["lm"], CODE, max_steps=10)
     assert len(found) == 10 and found.total_steps == len(CODE) and found.text == CODE[:10]
     assert f"Showing the first 10 of {len(CODE)} characters: the model read only these." in found.notes
 
 
 def test_to_frame_is_long_with_one_row_per_step_unit_and_gate(tiny_runs):
-    found = inspect.trace(tiny_runs["lm"], "def f")
+    found = gates.trace(tiny_runs["lm"], "def f")
     frame = found.to_frame()
     assert list(frame.columns) == ["step", "token", "layer", "direction", "unit", "gate", "value"]
-    assert len(frame) == 5 * 2 * 16 * len(inspect.GATES)
+    assert len(frame) == 5 * 2 * 16 * len(gates.GATES)
     row = frame[(frame.step == 2) & (frame.layer == 1) & (frame.unit == 7) & (frame.gate == "c")]
     assert row.token.item() == "f" and row.value.item() == found.gate("c", 1)[2, 7]
 
 
 def test_series_trace_to_frame_carries_the_input_value(tiny_runs):
-    found = inspect.trace(tiny_runs["forecast"], tiny_runs["data"] / "sales.csv", max_steps=4)
+    found = gates.trace(tiny_runs["forecast"], tiny_runs["data"] / "sales.csv", max_steps=4)
     frame = found.to_frame()
     assert list(frame.columns) == ["step", "input", "layer", "direction", "unit", "gate", "value"]
     assert frame[frame.step == 3].input.iloc[0] == found.values[3, 0]
@@ -243,19 +244,19 @@ def test_series_trace_to_frame_carries_the_input_value(tiny_runs):
 ])  # fmt: skip
 def test_bad_text_input_is_a_clear_error(tiny_runs, data, error, message):
     with pytest.raises(error, match=re.escape(message)):
-        inspect.trace(tiny_runs["lm"], data)
+        gates.trace(tiny_runs["lm"], data)
 
 
 def test_a_series_of_the_wrong_shape_is_a_clear_error(tiny_runs):
     with pytest.raises(DataError, match=re.escape("expected values of shape (N, 1) with N >= 1 (columns 'sales'), got shape (3, 2)")):
-        inspect.trace(tiny_runs["forecast"], np.ones((3, 2)))
+        gates.trace(tiny_runs["forecast"], np.ones((3, 2)))
 
 
 def test_an_unfitted_estimator_is_a_clear_error():
     from lstmkit import Forecaster
 
     with pytest.raises(ConfigError, match="not fitted"):
-        inspect.trace(Forecaster("y"), np.ones(5))
+        gates.trace(Forecaster("y"), np.ones(5))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -263,7 +264,7 @@ def test_an_unfitted_estimator_is_a_clear_error():
 
 
 def test_page_is_self_contained(tiny_runs):
-    page = inspect.page_html(inspect.trace(tiny_runs["lm"], CODE + "<script>alert(1)</script> http://x"))
+    page = gates.page_html(gates.trace(tiny_runs["lm"], CODE + "<script>alert(1)</script> http://x"))
     assert "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page)
     assert "<link" not in page and "<script src" not in page
@@ -271,7 +272,7 @@ def test_page_is_self_contained(tiny_runs):
 
 
 def test_page_notes_a_capped_input(tiny_runs):
-    page = inspect.page_html(inspect.trace(tiny_runs["forecast"], tiny_runs["data"] / "sales.csv", max_steps=50))
+    page = gates.page_html(gates.trace(tiny_runs["forecast"], tiny_runs["data"] / "sales.csv", max_steps=50))
     assert "Showing the first 50 of 120 steps: the model read only these." in page
 
 
@@ -311,7 +312,7 @@ def test_inspect_errors_are_one_line_and_exit_code_2(tiny_runs, tmp_path, capsys
     assert _error(capsys, lm, "--out", page) == "give the input to inspect with --text TEXT or with --data FILE"
     assert _error(capsys, lm, "--text", "x", "--data", "f.txt", "--out", page) == "give --text or --data, not both"
     assert _error(capsys, forecast, "--text", "x", "--out", page) == (
-        f"{forecast}: is a forecaster, a model of series, not of text; give the series with --data F.csv, not --text")
+        f"{forecast}: is a forecaster, a model of series, not of text; give the series with --data FILE, not --text")
     assert _error(capsys, tmp_path / "nope", "--text", "x", "--out", page) == f"{tmp_path / 'nope'}: no such run directory"
     assert _error(capsys, lm, "--data", tmp_path / "missing.txt", "--out", page) == f"{tmp_path / 'missing.txt'}: no such file"
     assert _error(capsys, lm, "--text", "", "--out", page) == "the text to inspect is empty; give some text"
@@ -331,16 +332,26 @@ def test_inspect_reports_a_bad_csv_as_training_does(tiny_runs, tmp_path, capsys)
 def test_the_language_model_demo_has_a_unit_that_follows_a_property_of_python_source(tmp_path):
     import textwrap  # not among the files the demo trains on (the first 600 kB of the sorted sources)
 
-    from lstmkit.tasks.lm_run import demo_lm
+    from lstmkit.tasks.lm.demo import demo as demo_lm
 
     demo_lm(tmp_path / "demo-lm", seed=0)
-    found = inspect.trace(tmp_path / "demo-lm", Path(textwrap.__file__), max_steps=2000)
-    best = inspect.best_per_property(found)
+    found = gates.trace(tmp_path / "demo-lm", Path(textwrap.__file__), max_steps=2000)
+    best = gates.best_per_property(found)
     assert max(abs(best[name].value) for name in ("indentation", "in_string", "column")) >= 0.5
 
 
-def test_inspect_is_reachable_from_a_plain_import():
+def test_gates_is_reachable_from_a_plain_import():
     import lstmkit
-    from lstmkit.inspect import trace
+    from lstmkit.gates import trace
 
-    assert lstmkit.inspect.trace is trace
+    assert lstmkit.gates.trace is trace
+
+
+def test_lstmkit_never_shadows_the_standard_library_inspect():
+    import inspect
+
+    import lstmkit
+
+    with pytest.raises(ImportError):
+        from lstmkit import inspect as shadow  # noqa: F401
+    assert not hasattr(lstmkit, "inspect") and inspect.signature is not None and inspect.__name__ == "inspect"

@@ -8,11 +8,17 @@ import numpy as np
 import pytest
 import torch
 
+from lstmkit.cli_options import flag
 from lstmkit.data.corpus import EOD, read_corpus, split_corpus
 from lstmkit.data.text import detokenize, tokenize
 from lstmkit.errors import ConfigError, DataError
-from lstmkit.tasks.lm import CarriedStateLoss, LanguageModel, LanguageNet, StreamBatches, unigram_loss
-from lstmkit.tasks.lm_run import load_lm_run, stdlib_corpus, train_lm, verdict
+from lstmkit.baselines import unigram_loss
+from lstmkit.tasks.lm.demo import stdlib_corpus
+from lstmkit.tasks.lm.estimator import LanguageModel
+from lstmkit.tasks.lm.net import CarriedStateLoss, LanguageNet
+from lstmkit.tasks.lm.report import verdict
+from lstmkit.tasks.run import load_run, train_run
+from lstmkit.train.batches import StreamBatches
 from lstmkit.train.progress import Reporter
 
 PIZZA = "I like to eat pizza, but I also enjoy"
@@ -151,7 +157,7 @@ def test_bad_prompts_and_temperatures_are_config_errors(cat_model, char_model):
         cat_model.next_tokens("   ")
     with pytest.raises(ConfigError, match="holds no characters"):
         char_model.generate("")
-    with pytest.raises(ConfigError, match="--temperature must be above 0, got 0"):
+    with pytest.raises(ConfigError, match="temperature must be above 0, got 0"):
         cat_model.generate("the", temperature=0)
     assert cat_model.next_tokens("zebra unicorn")[0][1] > 0  # unknown words read as <unk>, no error
 
@@ -180,7 +186,7 @@ def test_unigram_baseline_uses_add_one_training_counts(tmp_path):
 def test_a_run_directory_holds_metrics_against_the_unigram_model_and_a_report(tmp_path):
     path = tmp_path / "text.txt"
     path.write_text("to be or not to be, that is the question. " * 30)
-    metrics = train_lm(LanguageModel("char", epochs=3, **TINY), path, tmp_path / "run")
+    metrics = train_run(LanguageModel("char", epochs=3, **TINY), path, tmp_path / "run")
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(metrics)) and saved["task"] == "lm"
     assert set(saved["test"]) == set(saved["baselines"]["unigram"]) == {"loss", "perplexity", "bits_per_char"}
@@ -188,7 +194,7 @@ def test_a_run_directory_holds_metrics_against_the_unigram_model_and_a_report(tm
     report = (tmp_path / "run" / "report.html").read_text()
     assert "beats the unigram" in report and "Perplexity per epoch" in report
     assert "Sample generation at temperature 0.5" in report
-    lm = load_lm_run(tmp_path / "run")
+    lm = load_run(tmp_path / "run")
     assert lm.metrics_ == saved["test"] and lm.next_tokens("to be or not to b", k=1)[0][0] == "e"
 
 
@@ -202,10 +208,10 @@ def test_an_interrupted_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_pa
     path = tmp_path / "text.txt"
     path.write_text("to be or not to be, that is the question. " * 30)
     settings = dict(TINY, layers=2, dropout=0.2, epochs=3)  # dropout: the random state must resume too
-    expected = train_lm(LanguageModel("char", **settings), path, tmp_path / "whole")
+    expected = train_run(LanguageModel("char", **settings), path, tmp_path / "whole")
     with pytest.raises(KeyboardInterrupt):
-        train_lm(LanguageModel("char", **settings), path, tmp_path / "cut", reporter=Interrupt())
-    assert train_lm(LanguageModel("char", **settings), path, tmp_path / "cut", resume=True) == expected
+        train_run(LanguageModel("char", **settings), path, tmp_path / "cut", reporter=Interrupt())
+    assert train_run(LanguageModel("char", **settings), path, tmp_path / "cut", resume=True) == expected
 
 
 def test_save_and_load_give_identical_next_token_probabilities(pizza_model, tmp_path):
@@ -263,8 +269,13 @@ def test_a_corpus_too_small_for_the_batches_is_a_data_error_with_the_sizes(tmp_p
     with pytest.raises(DataError) as error:
         LanguageModel("char", batch_size=32, bptt=64).fit(path)
     assert str(error.value) == (
-        f"{path}: too small for --batch-size 32 x --bptt 64: 100 characters split 80 / 10 / 10 with val_frac 0.1 "
+        f"{path}: too small for batch_size 32 x bptt 64: 100 characters split 80 / 10 / 10 with val_frac 0.1 "
         "and test_frac 0.1, and the training part needs at least 2049; use a larger corpus or a smaller "
+        "batch_size or bptt"
+    )
+    assert error.value.for_command_line(flag) == (  # the command line names its flags instead
+        f"{path}: too small for --batch-size 32 x --bptt 64: 100 characters split 80 / 10 / 10 with --val-frac 0.1 "
+        "and --test-frac 0.1, and the training part needs at least 2049; use a larger corpus or a smaller "
         "--batch-size or --bptt"
     )
 

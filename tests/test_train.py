@@ -127,7 +127,7 @@ def test_nan_in_the_data_is_named_as_the_cause():
 
 def test_divergence_names_the_learning_rate():
     train, val = _data()
-    with pytest.raises(TrainingError, match=r"the learning rate 1e\+30 is too high; try --lr 1e\+29"):
+    with pytest.raises(TrainingError, match=r"the learning rate 1e\+30 is too high; try lr 1e\+29"):
         fit(Regressor(), mse, train, val, _config(lr=1e30, clip_norm=None, optimizer="sgd"))
 
 

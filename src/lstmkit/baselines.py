@@ -2,14 +2,18 @@
 LSTM earned its cost.
 
 Forecasting: the naive forecast (repeat the last value) and the seasonal naive forecast (repeat the last
-season). Classification: the majority class, as class probabilities.
+season). Classification: the majority class, as class probabilities. Language models: the unigram model.
+Anomaly detection: the rolling z-score rule.
 """
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
+from .data.text import PAD_ID
 from .errors import DataError
 from .metrics import HIGHER_IS_BETTER, forecast_metrics
 
+SCALE_FLOOR = 1e-3  # smallest rolling std, in training standard deviations: no division by ~0
 
 
 def _history(history) -> np.ndarray:
@@ -86,3 +90,31 @@ def majority_class_proba(y_train, n_classes: int, n: int) -> np.ndarray:
         raise DataError(f"y_train must be a non-empty (N,) array of class indices 0..{n_classes - 1}")
     frequencies = np.bincount(classes.astype(np.int64), minlength=n_classes) / len(classes)  # (K,)
     return np.tile(frequencies, (n, 1))
+
+
+def unigram_loss(counts: np.ndarray, target_ids: np.ndarray) -> float:
+    """Mean cross-entropy (nats per token) of `target_ids` under the unigram model of the training counts
+    (V,): p(w) = (count(w) + 1) / (N_train + V - 1) for every token w of the vocabulary but <pad>
+    (add-one smoothing; <unk> counts as a token like any other)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    log_p = np.log(counts + 1) - np.log(counts.sum() - counts[PAD_ID] + len(counts) - 1)  # (V,)
+    return float(-log_p[np.asarray(target_ids, dtype=np.int64)].mean())
+
+
+def combine_columns(z: np.ndarray) -> np.ndarray:
+    """(..., F) per-column anomaly scores -> (...,) their root mean square: |z| for one column."""
+    return np.sqrt(np.mean(np.square(z), axis=-1))
+
+
+def rolling_zscore(values: np.ndarray, window: int, floor: float = SCALE_FLOOR) -> np.ndarray:
+    """The anomaly baseline's score: for step t >= window, per column |x[t] - mean| / std over the `window`
+    steps before t (population std, at least `floor`), combined over columns by `combine_columns`; NaN
+    before. values (N, F) or (N,) -> (N,)."""
+    x = np.asarray(values, dtype=np.float64).reshape(len(values), -1)  # (N, F)
+    scores = np.full(len(x), np.nan)
+    if len(x) <= window:
+        return scores
+    past = sliding_window_view(x[:-1], window, axis=0)  # (N - window, F, window): the steps before t = window..N-1
+    z = np.abs(x[window:] - past.mean(axis=-1)) / np.maximum(past.std(axis=-1), floor)  # (N - window, F)
+    scores[window:] = combine_columns(z)
+    return scores

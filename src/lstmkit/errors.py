@@ -3,11 +3,29 @@
 Every error a user can cause derives from `LstmkitError`; the command line turns these into one line and
 exit code 2. Each also derives from the built-in exception a Python user would expect (`ValueError`), so
 `except ValueError` keeps working around lstmkit calls.
+
+A message names a setting or argument between backticks ("`lookback` must be at least 1, got 0"). Python
+shows the bare name ("lookback must be ..."), and the command line shows its flag instead ("--lookback must
+be ..."), through `for_command_line`: the library speaks of parameters, the command line of flags.
 """
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+_NAMED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
 
 
 class LstmkitError(Exception):
     """Base of every error caused by what the user passed in."""
+
+    def __str__(self) -> str:
+        return _NAMED.sub(r"\1", super().__str__())
+
+    def for_command_line(self, flag: Callable[[str], str]) -> str:
+        """The message with each named parameter shown as `flag(name)` (e.g. --lookback)."""
+        return _NAMED.sub(lambda match: flag(match.group(1)), super().__str__())
 
 
 class ShapeError(LstmkitError, ValueError):

@@ -236,3 +236,15 @@ def anomaly_metrics(labels, scores, flags) -> dict[str, float | None]:
     precision, recall, f1, _ = skm.precision_recall_fscore_support(y, f, average="binary", zero_division=0)
     auc = float(skm.roc_auc_score(y, s)) if len(np.unique(y)) == 2 else None
     return {"precision": float(precision), "recall": float(recall), "f1": float(f1), "roc_auc": auc}
+
+
+# ------------------------------------------------------------------------------------------ language models
+
+
+def lm_metrics(loss: float, level: str) -> dict:
+    """loss (mean cross-entropy, nats per token), perplexity = exp(loss), and at character level
+    bits_per_char = loss / ln 2."""
+    metrics = {"loss": float(loss), "perplexity": math.exp(min(loss, 700.0))}
+    if level == "char":
+        metrics["bits_per_char"] = float(loss) / math.log(2)
+    return metrics

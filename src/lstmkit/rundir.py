@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import safetensors.torch
 import torch
 from safetensors.torch import load_file
 
-from . import __version__
+from ._version import __version__
 from .errors import DataError
 from .fileio import atomic_write
 
@@ -27,16 +28,22 @@ def begin_run(out: Path, resume: bool) -> Path:
     """Make (or, with resume, find) the staging folder of a run into `out`; returns it."""
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise DataError(f"{out}: exists and is not a directory; choose another --out")
+        raise DataError(f"{out}: exists and is not a directory; choose another `out`")
     staging = out / STAGING
     if resume and not (staging / "checkpoint.pt").exists():
-        raise DataError(f"{out}: has no interrupted run to resume (no {STAGING}/checkpoint.pt); train without --resume")
+        raise DataError(f"{out}: has no interrupted run to resume (no {STAGING}/checkpoint.pt); train without `resume`")
     if not resume and staging.exists():
         raise DataError(
-            f"{out}: holds an interrupted run ({staging}); continue it with --resume, or delete that folder to start afresh"
+            f"{out}: holds an interrupted run ({staging}); continue it with `resume`, or delete that folder to start afresh"
         )
     staging.mkdir(parents=True, exist_ok=True)
     return staging
+
+
+def clear_interrupted_demo(out: Path) -> None:
+    """An interrupted demo is not worth resuming: drop its staging folder so the demo starts afresh.
+    A finished earlier run in `out` stays until the new one succeeds and replaces it."""
+    shutil.rmtree(Path(out) / STAGING, ignore_errors=True)
 
 
 def finish_run(out: Path) -> None:
@@ -76,7 +83,6 @@ def read_json(directory: Path, name: str) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise DataError(f"{path}: is unreadable or truncated; train the run again") from None
-
 
 
 MODEL_FILE = "model.safetensors"

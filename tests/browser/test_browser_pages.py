@@ -3,7 +3,7 @@ it, and every job's report.html loads with its images."""
 
 import pytest
 
-from lstmkit import inspect
+from lstmkit import gates
 
 CODE = "def f(x):\n    if x:\n        return [x, 'y']\n    return (x)\n"
 ROUNDING = 0.5e-4 + 1e-7  # the page shows values to 4 decimal places
@@ -12,9 +12,9 @@ ROUNDING = 0.5e-4 + 1e-7  # the page shows values to 4 decimal places
 @pytest.fixture(scope="module")
 def lm_page(tiny_runs, tmp_path_factory):
     """The inspector page of the two-layer language model over CODE, and the Python trace behind it."""
-    trace = inspect.trace(tiny_runs["lm"], CODE)
+    trace = gates.trace(tiny_runs["lm"], CODE)
     path = tmp_path_factory.mktemp("pages") / "lm.html"
-    inspect.write_page(trace, path, title="Inside the LSTM")
+    gates.write_page(trace, path, title="Inside the LSTM")
     return path, trace
 
 
@@ -68,8 +68,8 @@ def test_clicking_a_ranked_unit_selects_it(open_page, lm_page):
 
 
 def test_series_page_hover_shows_the_value_of_the_python_trace(open_page, tiny_runs, tmp_path):
-    trace = inspect.trace(tiny_runs["forecast"], tiny_runs["data"] / "sales.csv")
-    page, problems = open_page(inspect.write_page(trace, tmp_path / "forecast.html"))
+    trace = gates.trace(tiny_runs["forecast"], tiny_runs["data"] / "sales.csv")
+    page, problems = open_page(gates.write_page(trace, tmp_path / "forecast.html"))
     page.select_option("#unit", "3")
     page.select_option("#gate", "f")
     page.hover('rect.step[data-step="40"]')
@@ -78,8 +78,8 @@ def test_series_page_hover_shows_the_value_of_the_python_trace(open_page, tiny_r
 
 
 def test_backward_direction_shows_the_backward_trace(open_page, tiny_runs, tmp_path):
-    trace = inspect.trace(tiny_runs["classify"], "the good film")
-    page, problems = open_page(inspect.write_page(trace, tmp_path / "classify.html"))
+    trace = gates.trace(tiny_runs["classify"], "the good film")
+    page, problems = open_page(gates.write_page(trace, tmp_path / "classify.html"))
     page.select_option("#direction", "1")
     page.select_option("#unit", "2")
     page.select_option("#gate", "o")

@@ -15,6 +15,7 @@ from typing import Iterable, Optional, Sequence
 from ..errors import ConfigError, DataError
 
 LEVELS = ("char", "word")
+PAD_ID, UNK_ID = 0, 1  # the ids of PAD and UNK in every `Vocabulary`
 PAD, UNK = "<pad>", "<unk>"
 WORD = re.compile(r"\w+(?:'\w+)?|[^\w\s]")  # words (with an inner apostrophe), and each punctuation mark
 NO_SPACE_BEFORE = set(".,;:!?)]}'\"%")
@@ -23,7 +24,7 @@ NO_SPACE_AFTER = set("([{")
 
 def check_level(level: str) -> str:
     if level not in LEVELS:
-        raise ConfigError(f"--level must be char or word, got {level!r}")
+        raise ConfigError(f"`level` must be char or word, got {level!r}")
     return level
 
 
@@ -61,24 +62,24 @@ class Vocabulary:
     def build(cls, streams: Iterable[Iterable[str]], *, min_freq: int = 1, max_size: Optional[int] = None) -> "Vocabulary":
         """From token streams of the training part only; tokens seen fewer than min_freq times are unknown."""
         if min_freq < 1:
-            raise ConfigError(f"--min-freq must be at least 1, got {min_freq}")
+            raise ConfigError(f"`min_freq` must be at least 1, got {min_freq}")
         counts = Counter(token for stream in streams for token in stream)
         kept = sorted((t for t, n in counts.items() if n >= min_freq and t not in (PAD, UNK)), key=lambda t: (-counts[t], t))
         return cls([PAD, UNK] + kept[: None if max_size is None else max(0, max_size - 2)])
 
     @property
     def pad_id(self) -> int:
-        return 0
+        return PAD_ID
 
     @property
     def unk_id(self) -> int:
-        return 1
+        return UNK_ID
 
     def __len__(self) -> int:
         return len(self.tokens)
 
     def encode(self, tokens: Iterable[str]) -> list[int]:
-        return [self.index.get(token, 1) for token in tokens]
+        return [self.index.get(token, UNK_ID) for token in tokens]
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         return [self.tokens[i] for i in ids]

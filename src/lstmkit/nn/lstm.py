@@ -22,7 +22,7 @@ VARIANTS = ("vanilla", "peephole", "cifg", "layernorm")
 def variant_flags(variant: str) -> dict[str, bool]:
     """The `LSTM` keyword arguments of a variant named as the command line names it ('vanilla': none)."""
     if variant not in VARIANTS:
-        raise ConfigError(f"--variant must be vanilla, peephole, cifg or layernorm, got {variant!r}")
+        raise ConfigError(f"`variant` must be vanilla, peephole, cifg or layernorm, got {variant!r}")
     return {} if variant == "vanilla" else {variant: True}
 
 

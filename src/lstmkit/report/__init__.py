@@ -4,6 +4,7 @@ from .figures import (
     confusion_matrix_figure,
     forecast_vs_actual,
     loss_curves,
+    perplexity_curves,
     roc_curve_figure,
     series_with_anomalies,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "atomic_write_text",
     "figure_png",
     "loss_curves",
+    "perplexity_curves",
     "forecast_vs_actual",
     "confusion_matrix_figure",
     "roc_curve_figure",

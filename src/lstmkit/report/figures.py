@@ -52,6 +52,21 @@ def loss_curves(history: pd.DataFrame | Mapping[str, Sequence[float]]) -> Figure
     return fig
 
 
+def perplexity_curves(history: pd.DataFrame) -> Figure:
+    """Training and validation perplexity (exp of the mean loss in nats) against epoch."""
+    fig = Figure(figsize=(8, 3.5), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(history["epoch"], np.exp(history["train_loss"]), marker=".", color="tab:blue", label="train")
+    if "val_loss" in history and history["val_loss"].notna().any():
+        ax.plot(history["epoch"], np.exp(history["val_loss"]), marker=".", color="tab:orange", label="validation")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("perplexity")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return fig
+
+
 def forecast_vs_actual(
     x,
     actual,

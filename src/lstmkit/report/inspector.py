@@ -188,8 +188,8 @@ select(D.initial.layer, D.initial.direction, D.initial.unit, D.initial.gate);
 
 
 def inspector_html(trace, found: dict, *, title: str = "", subtitle: str = "") -> str:
-    """The whole inspector page of a `lstmkit.inspect.Trace` as one HTML string; `found` is what
-    `lstmkit.inspect.findings` says of it (the properties, their labels and the ranked units)."""
+    """The whole inspector page of a `lstmkit.gates.Trace` as one HTML string; `found` is what
+    `lstmkit.gates.findings` says of it (the properties, their labels and the ranked units)."""
     properties, labels, follows, memory = found["properties"], found["labels"], found["follows"], found["memory"]
     first = follows[0] if follows else memory[0]
     data = {

@@ -1,9 +1,11 @@
-"""Where the training loop's mini-batches come from.
+"""Where the training loop's mini-batches come from: every kind of batch the jobs train on, in one place.
 
-Most jobs hand the loop tensors that share their first dimension (windows, sequences); `TensorBatches`
-shuffles and slices them, one batch at a time, so strided window views are copied batch by batch. A job
-whose batches must come in order (truncated BPTT over a corpus, with the state carried from one batch to
-the next) hands the loop its own object with the same two members.
+- `TensorBatches`: tensors that share their first dimension (windows of a series), shuffled and sliced one
+  batch at a time, so strided window views are copied batch by batch;
+- `StreamBatches`: a token stream cut into parallel streams read in order, chunk after chunk, for truncated
+  BPTT with the state carried from one batch to the next (the language model).
+
+Each has the members of `Batches`, which is all the loop asks of them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Iterator, Optional, Protocol, Sequence
 
 import torch
 from torch import Tensor
+
+from ..errors import DataError
 
 Batch = tuple[Tensor, ...]
 
@@ -50,3 +54,52 @@ class TensorBatches:
 def as_batches(data, batch_size: int, shuffle: bool) -> Batches:
     """Tensors become `TensorBatches`; anything with `epoch` is used as it is."""
     return data if hasattr(data, "epoch") else TensorBatches(data, batch_size, shuffle)
+
+
+class StreamBatches:
+    """The token stream of one part, cut into `streams` parallel streams read in `bptt`-step chunks, for
+    truncated backpropagation through time.
+
+    With N tokens there are N - 1 (input, next token) pairs. Stream b holds a contiguous run of them, the
+    runs one after another in the text (the first `extra` streams one pair longer when N - 1 does not
+    divide evenly), laid out as rows of x, y (streams, width). Batch k is columns [k*bptt, (k+1)*bptt) of
+    every stream, in order and never shuffled, the last chunk shorter when bptt does not divide the width;
+    the targets a shorter stream lacks are `pad_id`, which the loss ignores. So every token but the first is
+    predicted exactly once per epoch, and chunk k+1 of a stream continues where chunk k stopped: the loss
+    carries the LSTM state across. Each batch is (x, y, first): x, y (streams, T) int64 and first, a bool
+    scalar that is true for the first chunk, where the carried state starts again from zeros.
+    """
+
+    def __init__(self, ids: Tensor, streams: int, bptt: int, pad_id: int = 0):
+        ids = torch.as_tensor(ids, dtype=torch.long)  # (N,)
+        pairs = len(ids) - 1
+        if pairs < 1:
+            raise DataError(f"a part of the corpus holds {len(ids)} tokens; it needs at least 2 to predict one")
+        streams = max(1, min(streams, pairs))
+        base, extra = divmod(pairs, streams)
+        width = base + (extra > 0)
+        self.x = torch.full((streams, width), pad_id, dtype=torch.long)  # (S, W)
+        self.y = torch.full((streams, width), pad_id, dtype=torch.long)  # (S, W)
+        start = 0
+        for b in range(streams):
+            length = base + (b < extra)
+            self.x[b, :length] = ids[start : start + length]
+            self.y[b, :length] = ids[start + 1 : start + length + 1]
+            start += length
+        self.bptt, self.pairs = bptt, pairs
+        self.starts = list(range(0, width, bptt))
+        self.weights = [int((self.y[:, s : s + bptt] != pad_id).sum()) for s in self.starts]
+
+    def __len__(self) -> int:
+        return self.pairs  # tokens predicted per epoch
+
+    @property
+    def streams(self) -> int:
+        return self.x.shape[0]
+
+    def num_batches(self) -> int:
+        return len(self.starts)
+
+    def epoch(self, generator: Optional[torch.Generator] = None) -> Iterator[tuple[tuple[Tensor, ...], int]]:
+        for k, (s, weight) in enumerate(zip(self.starts, self.weights)):  # in order: the state runs on
+            yield (self.x[:, s : s + self.bptt], self.y[:, s : s + self.bptt], torch.tensor(k == 0)), weight

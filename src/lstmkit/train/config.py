@@ -1,48 +1,56 @@
-"""The training settings every job shares, as one plain dataclass."""
+"""The training settings every job shares, as one plain dataclass, each declared once (`lstmkit.settings`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import ConfigError
+from ..settings import check_settings, setting
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("plateau", "cosine", "none")
 PRECISIONS = ("fp32", "bf16", "auto")
+DEVICES = ("cpu", "cuda", "auto")
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 100  # upper bound: early stopping usually ends sooner
-    batch_size: int = 32
-    lr: float = 1e-3
-    optimizer: str = "adam"  # adam | adamw | sgd (with momentum) | rmsprop
-    momentum: float = 0.9  # SGD's
-    weight_decay: float = 0.0  # L2 for adam/sgd/rmsprop, decoupled for adamw
-    clip_norm: Optional[float] = 1.0  # gradient-norm clipping; None turns it off
-    schedule: str = "plateau"  # halve the lr when validation stalls | cosine decay | none
-    patience: int = 10  # epochs without a better validation loss before stopping
-    min_steps: int = 300  # optimiser steps before early stopping or the plateau schedule may act: small data has few per epoch
-    max_time: Optional[float] = None  # seconds; the run stops after the epoch that crosses it
-    seed: int = 0
-    precision: str = "fp32"  # fp32 | bf16 | auto (bf16 where the hardware has it natively)
-    device: str = "cpu"  # cpu | cuda | auto
+    epochs: int = setting(100, "Most epochs (early stopping usually ends sooner).", whole=True, min=1)
+    batch_size: int = setting(32, "Windows per mini-batch.", whole=True, min=1)
+    lr: float = setting(1e-3, "Learning rate.", above=0)
+    optimizer: str = setting("adam", "Optimiser.", choices=OPTIMIZERS)  # sgd has momentum
+    momentum: float = setting(0.9, "SGD's momentum.", min=0, cli=False)
+    weight_decay: float = setting(0.0, "L2 for adam/sgd/rmsprop, decoupled for adamw.", min=0, cli=False)
+    clip_norm: Optional[float] = setting(1.0, "Gradient-norm clipping; None turns it off.", above=0, cli=False)
+    schedule: str = setting("plateau", "Halve the lr when validation stalls | cosine decay | none.",
+                            choices=SCHEDULES, cli=False)  # fmt: skip
+    patience: int = setting(10, "Epochs without a better validation loss before stopping.", whole=True, min=1)
+    # optimiser steps before early stopping or the plateau schedule may act: small data has few per epoch
+    min_steps: int = setting(300, "Optimiser steps before early stopping may act.", whole=True, min=0, cli=False)
+    max_time: Optional[float] = setting(None, "Time budget in seconds.", above=0)  # stops after the epoch that crosses it
+    seed: int = setting(0, "Seed: the same seed repeats a CPU run exactly.", whole=True)
+    device: str = setting("cpu", "Where to train.", choices=DEVICES)
+    precision: str = setting("fp32", "fp32, bf16 autocast, or auto (bf16 where native).", choices=PRECISIONS)
 
     def validate(self) -> "TrainConfig":
-        def need(ok: bool, message: str) -> None:
-            if not ok:
-                raise ConfigError(message)
-
-        need(self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}")
-        need(self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}")
-        need(self.lr > 0, f"--lr must be positive, got {self.lr}")
-        need(self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        need(self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
-        need(self.patience >= 1, f"--patience must be at least 1, got {self.patience}")
-        need(self.min_steps >= 0, f"min_steps must be at least 0, got {self.min_steps}")
-        need(self.max_time is None or self.max_time > 0, f"--max-time must be positive, got {self.max_time}")
-        need(self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        need(self.device in ("cpu", "cuda", "auto"), f"--device must be cpu, cuda or auto, got {self.device!r}")
-        need(self.clip_norm is None or self.clip_norm > 0, f"clip_norm must be positive or None, got {self.clip_norm}")
+        check_settings(self)
         return self
+
+    def resolved(self) -> "TrainConfig":
+        """A checked copy with `device` and `precision` decided for this machine ('auto' resolved, bf16 only
+        where the hardware computes it natively): decided once per run, then passed down as it is."""
+        from .precision import resolve_device, resolve_precision
+
+        self.validate()
+        device = resolve_device(self.device)
+        return dataclasses.replace(self, device=device.type, precision=resolve_precision(self.precision, device))
+
+
+def field_of(name: str) -> dataclasses.Field:
+    """The declaration of one training setting (its default, help and bounds)."""
+    for field in dataclasses.fields(TrainConfig):
+        if field.name == name:
+            return field
+    raise ConfigError(f"no training setting {name!r}")

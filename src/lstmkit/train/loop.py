@@ -24,7 +24,7 @@ from ..errors import DataError, TrainingError
 from .checkpoint import load_checkpoint, save_checkpoint
 from .batches import Batches, as_batches
 from .config import TrainConfig
-from .precision import autocast, resolve_device
+from .precision import autocast
 from .progress import Reporter
 
 LossFn = Callable[[nn.Module, tuple[Tensor, ...]], Tensor]  # (model, batch) -> scalar loss
@@ -82,9 +82,9 @@ def fit(
     `train/batches.py`). val None: early stopping watches the train loss.
     checkpoint: where to save after every epoch; with resume=True the run continues from it.
     """
-    config.validate()
+    config = config.resolved()  # device and precision decided once, here, for the whole run
     reporter = reporter or Reporter()
-    device = resolve_device(config.device)
+    device = torch.device(config.device)
     model.to(device)
     optimizer = make_optimizer(model.parameters(), config)
     scheduler = make_scheduler(optimizer, config)
@@ -178,7 +178,8 @@ def _train_epoch(model, loss_fn, train: Batches, optimizer, generator, config, d
 
 @torch.no_grad()
 def evaluate_loss(model, loss_fn, data, config: TrainConfig, device) -> float:
-    """Mean loss over `data` (tensors or a `Batches`) in eval mode, batch by batch, in order."""
+    """Mean loss over `data` (tensors or a `Batches`) in eval mode, batch by batch, in order; `config` as
+    `TrainConfig.resolved` returns it (its precision fp32 or bf16)."""
     model.eval()
     data = as_batches(data, max(config.batch_size, 256), shuffle=False)
     total = 0.0
@@ -195,11 +196,11 @@ def _non_finite_message(data, config: TrainConfig, epoch: int, where: str) -> st
         if any(t.is_floating_point() and not torch.isfinite(t).all() for t in tensors):
             return (
                 f"the loss is not a finite number at epoch {epoch} ({where}) because the data holds NaN or "
-                "infinite values; clean the input or fill the gaps (--fill)"
+                "infinite values; clean the input or fill the gaps (`fill`)"
             )
     return (
         f"the loss is not a finite number at epoch {epoch} ({where}): training diverged, most likely because "
-        f"the learning rate {config.lr:g} is too high; try --lr {config.lr / 10:g}"
+        f"the learning rate {config.lr:g} is too high; try `lr` {config.lr / 10:g}"
     )
 
 

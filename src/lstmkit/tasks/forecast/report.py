@@ -1,5 +1,5 @@
-"""A forecasting run into its run directory (SPEC §5): train, then config, weights, history, metrics and
-the report, all staged and put in place only when the run succeeds."""
+"""What a forecasting run writes beside the model (SPEC §5): metrics.json, the verdict against the naive
+baselines, and report.html."""
 
 from __future__ import annotations
 
@@ -9,19 +9,10 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ..baselines import beats_baseline, naive_forecast, seasonal_naive_forecast
-from ..report import Report, forecast_vs_actual, loss_curves
-from .demos import airline_csv, clear_interrupted_demo
-from .forecast import Forecaster
-from .run import Job, load_run, train_run
-
-TASK = "forecast"
-METRICS = ["mse", "rmse", "mae", "mape", "smape", "mase"]
-
-
-def train_forecast(forecaster: Forecaster, data, out, *, resume: bool = False, reporter=None) -> dict:
-    """Fit `forecaster` on `data` into run directory `out`; returns metrics.json's content."""
-    return train_run(FORECAST, forecaster, data, out, resume=resume, reporter=reporter)
+from ...baselines import beats_baseline, naive_forecast, seasonal_naive_forecast
+from ...report import Report, forecast_vs_actual, loss_curves
+from . import JOB
+from .estimator import Forecaster
 
 
 def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
@@ -29,7 +20,7 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
     scored = forecaster.evaluate() if scored is None else scored
     test, baselines = scored["test"], scored["baselines"]
     return {
-        "task": TASK, "test": test, "baselines": baselines,
+        "task": JOB.name, "test": test, "baselines": baselines,
         "beats_baselines": beats_baseline(test, baselines, metric="mase"),
         "season": forecaster.season_, "horizon": forecaster.horizon, "lookback": forecaster.lookback_,
         "test_windows": scored["windows"],
@@ -53,7 +44,7 @@ def verdict(metrics: dict) -> tuple[str, bool]:
     return f"The model beats every baseline on MASE ({model:.3f} against {scores}).", True
 
 
-def write_forecast_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -> None:
+def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -> None:
     test = forecaster.test_
     series = forecaster.series_
     report = Report(f"Forecast of {forecaster.target_name_}",
@@ -61,7 +52,7 @@ def write_forecast_report(forecaster: Forecaster, metrics: dict, path: Path, out
     text, good = verdict(metrics)
     report.add_verdict(text, good)
     rows = {"LSTM": metrics["test"], **{name.replace("_", " "): m for name, m in metrics["baselines"].items()}}
-    report.add_metrics_table(f"Test part ({metrics['test_windows']} windows)", rows, METRICS)
+    report.add_metrics_table(f"Test part ({metrics['test_windows']} windows)", rows, JOB.metrics)
 
     # non-overlapping windows, counted back from the last one, cover the end of the test part with
     # genuine multi-step forecasts
@@ -90,20 +81,6 @@ def write_forecast_report(forecaster: Forecaster, metrics: dict, path: Path, out
     report.write(path)
 
 
-def load_forecast_run(directory) -> Forecaster:
-    """The forecaster of a finished forecast run directory."""
-    return load_run(directory, FORECAST)
-
-
-def _resolved(forecaster: Forecaster) -> dict:
+def resolved(forecaster: Forecaster) -> dict:
+    """The defaults fit resolved, for config.json."""
     return {"season": forecaster.season_, "lookback": forecaster.lookback_, "quantiles": forecaster.quantiles_}
-
-
-FORECAST = Job(TASK, run_metrics, write_forecast_report, _resolved, Forecaster.load)
-
-
-def demo_forecast(out, seed: int = 0, reporter=None) -> dict:
-    """`lstmkit demo forecast`: the monthly airline passengers, 12 months ahead; returns metrics.json's content."""
-    clear_interrupted_demo(out)
-    forecaster = Forecaster("passengers", time_col="month", horizon=12, seed=seed)
-    return train_forecast(forecaster, airline_csv(), out, reporter=reporter)

@@ -16,74 +16,36 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..baselines import forecast_baselines
-from ..data import Scaler, Series, check_length, make_windows, read_series_csv, split_by_time, window_targets_index
-from ..errors import ConfigError, DataError
-from ..metrics import detect_season, forecast_metrics
-from ..nn import variant_flags
-from ..rundir import load_model, save_model, unreadable
-from ..train import fit, seed_everything
-from .estimator import Estimator
-from .forecast_net import ForecastNet, pinball_loss
+from ...baselines import forecast_baselines
+from ...data import Scaler, Series, check_length, make_windows, read_series_csv, split_by_time, window_targets_index
+from ...errors import ConfigError, DataError
+from ...metrics import detect_season, forecast_metrics
+from ...rundir import load_model, save_model, unreadable
+from ...train import fit, seed_everything
+from ..estimator import Estimator
+from ..gate_input import GateInput, series_gate_input, series_values
+from .net import ForecastNet, pinball_loss
+from .settings import ForecastSettings
 
 STATE_FILE = "forecaster.json"  # beside model.safetensors: what predicting needs besides the weights
 
 
-class Forecaster(Estimator):
+class Forecaster(ForecastSettings, Estimator):
     """Forecast the next `horizon` steps of `target` from the last `lookback` steps (and covariates).
 
-    Parameters are stored as given; what `fit` learns ends in an underscore (`model_`, `scaler_`,
-    `season_`, `lookback_`, `history_`, `metrics_`, `baselines_`).
+    Parameters (`ForecastSettings`) are stored as given; what `fit` learns ends in an underscore (`model_`,
+    `scaler_`, `season_`, `lookback_`, `history_`, `metrics_`, `baselines_`).
     """
 
-    def __init__(
-        self,
-        target: str,
-        *,
-        time_col: Optional[str] = None,
-        features: Sequence[str] = (),
-        horizon: int = 1,
-        lookback: Optional[int] = None,  # default: two seasons, at least 24 steps, within the training part
-        quantiles: Optional[Sequence[float]] = None,  # e.g. (0.1, 0.5, 0.9): trained with the pinball loss
-        season: Optional[int] = None,  # default: detected from the training part's autocorrelation
-        hidden: int = 64,
-        layers: int = 1,
-        variant: str = "vanilla",
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        window_norm: bool = True,  # normalise each window by its own level and spread
-        val_frac: float = 0.15,
-        test_frac: float = 0.15,
-        fill: Optional[str] = None,
-        epochs: int = 300,
-        batch_size: int = 32,
-        lr: float = 3e-3,
-        optimizer: str = "adam",
-        patience: int = 30,
-        max_time: Optional[float] = None,
-        seed: int = 0,
-        device: str = "cpu",
-        precision: str = "fp32",
-    ):
-        self.target, self.time_col, self.features = target, time_col, tuple(features)
-        self.horizon, self.lookback, self.quantiles, self.season = horizon, lookback, quantiles, season
-        self.hidden, self.layers, self.variant, self.dropout = hidden, layers, variant, dropout
-        self.bidirectional, self.window_norm = bidirectional, window_norm
-        self.val_frac, self.test_frac, self.fill = val_frac, test_frac, fill
-        self.epochs, self.batch_size, self.lr, self.optimizer = epochs, batch_size, lr, optimizer
-        self.patience, self.max_time, self.seed = patience, max_time, seed
-        self.device, self.precision = device, precision
+    noun = "forecaster"
 
     # ---- settings ----------------------------------------------------------------------------------
     def _check_settings(self) -> list[float]:
-        if self.horizon < 1:
-            raise ConfigError(f"--horizon must be at least 1, got {self.horizon}")
-        if self.lookback is not None and self.lookback < 1:
-            raise ConfigError(f"--lookback must be at least 1, got {self.lookback}")
-        variant_flags(self.variant)  # an unknown variant is a one-line error before any data is read
+        """Every setting checked before any data is read; returns the quantiles in order."""
+        self.check_settings()
         quantiles = sorted(float(q) for q in (self.quantiles or ()))
         if any(not 0 < q < 1 for q in quantiles) or len(set(quantiles)) != len(quantiles):
-            raise ConfigError(f"--quantiles must be distinct numbers between 0 and 1, got {self.quantiles}")
+            raise ConfigError(f"`quantiles` must be distinct numbers between 0 and 1, got {self.quantiles}")
         return quantiles
 
     # ---- fit -------------------------------------------------------------------------------------
@@ -201,6 +163,14 @@ class Forecaster(Estimator):
             frame[f"q{q:g}"] = forecasts[:, k]
         return frame
 
+    # ---- the gate inspector ---------------------------------------------------------------------
+    def gate_input(self, data, max_steps: Optional[int] = None) -> GateInput:
+        """The series to inspect (a CSV path read as training read it, a `Series`, a DataFrame of the
+        model's columns, or an array (N,) or (N, F)) as the network reads it: see `series_gate_input`."""
+        columns = [self.target_name_, *self.feature_names_]
+        series = self._read(data) if isinstance(data, (str, Path)) else data
+        return series_gate_input(self, self.noun, series_values(series, columns), columns, max_steps)
+
     # ---- save and load --------------------------------------------------------------------------
     def save(self, directory: Union[str, Path]) -> None:
         state = {
@@ -223,7 +193,7 @@ class Forecaster(Estimator):
 
     @classmethod
     def load(cls, directory: Union[str, Path]) -> "Forecaster":
-        state, tensors = load_model(directory, STATE_FILE, "forecaster")
+        state, tensors = load_model(directory, STATE_FILE, cls.noun)
         try:
             self = cls(**state["params"])
             self.quantiles_, self.season_, self.lookback_ = state["quantiles"], state["season"], state["lookback"]
@@ -234,7 +204,7 @@ class Forecaster(Estimator):
             self.model_ = self._build_model(state["n_features"])
             self.model_.load_state_dict(tensors)
         except (KeyError, TypeError, ValueError, RuntimeError):  # RuntimeError: weights that do not fit the settings
-            raise unreadable(directory, "forecaster") from None
+            raise unreadable(directory, cls.noun) from None
         self.model_.eval()
         self.series_ = _series_from_tail(state["tail"], self.target_name_, self.feature_names_, directory)
         return self

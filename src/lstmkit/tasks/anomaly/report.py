@@ -1,9 +1,8 @@
-"""An anomaly run into its run directory (SPEC §5), its verdict and report, and the demo: the yearly
-sunspot numbers with labelled anomalies injected into their last quarter."""
+"""What an anomaly run writes beside the model (SPEC §5): metrics.json, the verdict against the rolling
+z-score rule, and report.html with the flagged steps."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -11,21 +10,12 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_curve
 
-from ..baselines import beats_baseline
-from ..fileio import atomic_write_text
-from ..report import Report, loss_curves, roc_curve_figure, series_with_anomalies
-from .anomaly import AnomalyDetector
-from .demos import clear_interrupted_demo, sunspots_csv
-from .run import Job, load_run, train_run
+from ...baselines import beats_baseline
+from ...report import Report, loss_curves, roc_curve_figure, series_with_anomalies
+from . import JOB
+from .estimator import AnomalyDetector
 
-TASK = "anomaly"
-METRICS = ["precision", "recall", "f1", "roc_auc"]
 BASELINE_NAMES = {"rolling_zscore": "rolling z-score"}
-
-
-def train_anomaly(detector: AnomalyDetector, data, out, *, resume: bool = False, reporter=None) -> dict:
-    """Fit `detector` on `data` into run directory `out`; returns metrics.json's content."""
-    return train_run(ANOMALY, detector, data, out, resume=resume, reporter=reporter)
 
 
 def run_metrics(detector: AnomalyDetector, scored: Optional[dict] = None) -> dict:
@@ -34,7 +24,7 @@ def run_metrics(detector: AnomalyDetector, scored: Optional[dict] = None) -> dic
     summary = detector.evaluate() if scored is None else scored
     labelled = bool(summary["test"])
     return {
-        "task": TASK, "labelled": labelled, "test": summary["test"], "baselines": summary["baselines"],
+        "task": JOB.name, "labelled": labelled, "test": summary["test"], "baselines": summary["baselines"],
         "beats_baselines": beats_baseline(summary["test"], summary["baselines"], metric="f1") if labelled else {},
         "threshold": detector.threshold_, "baseline_thresholds": {"rolling_zscore": detector.baseline_threshold_},
         "threshold_rule": _threshold_rule(detector), "flagged": summary["flagged"],
@@ -70,7 +60,7 @@ def summary_rows(metrics: dict) -> dict[str, dict]:
     return {"LSTM": metrics["test"], **{BASELINE_NAMES.get(k, k): v for k, v in metrics["baselines"].items()}}
 
 
-def write_anomaly_report(detector: AnomalyDetector, metrics: dict, path: Path, out: Path) -> None:
+def write_report(detector: AnomalyDetector, metrics: dict, path: Path, out: Path) -> None:
     series, summary = detector.series_, detector.test_
     report = Report(f"Anomalies in {', '.join(detector.columns_)}",
                     f"{out} · lookback {detector.lookback_} · threshold {detector.threshold_:.4g}")  # fmt: skip
@@ -78,7 +68,7 @@ def write_anomaly_report(detector: AnomalyDetector, metrics: dict, path: Path, o
     if metrics["labelled"]:
         report.add_verdict(text, good)
         heading = f"Test part ({metrics['steps']} steps, {metrics['anomalies']} labelled anomalies)"
-        report.add_metrics_table(heading, summary_rows(metrics), METRICS)
+        report.add_metrics_table(heading, summary_rows(metrics), JOB.metrics)
     else:
         report.add_text("Flagged steps", text)
 
@@ -123,80 +113,7 @@ def _mark(figure, x, labels, test_steps) -> None:
     axes.legend(loc="upper left")
 
 
-def load_anomaly_run(directory) -> AnomalyDetector:
-    """The detector of a finished anomaly run directory."""
-    return load_run(directory, ANOMALY)
-
-
-def _resolved(detector: AnomalyDetector) -> dict:
+def resolved(detector: AnomalyDetector) -> dict:
+    """The defaults fit resolved, for config.json."""
     return {"columns": detector.columns_, "lookback": detector.lookback_, "season": detector.season_,
             "threshold": detector.threshold_, "baseline_threshold": detector.baseline_threshold_}  # fmt: skip
-
-
-ANOMALY = Job(TASK, run_metrics, write_anomaly_report, _resolved, AnomalyDetector.load)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The demo
-
-DEMO_TEST_FRAC = 0.25  # the last quarter holds the injected anomalies, and is the test part
-DEMO_EVENTS = ("spike", "spike", "spike", "level_shift", "flat_line", "noise_burst")
-EVENT_STEPS = {"spike": 1, "level_shift": 6, "flat_line": 6, "noise_burst": 5}
-EVENT_GAP = 3  # normal steps at least between two events, and before the first
-
-
-def inject_anomalies(values: np.ndarray, start: int, stop: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A copy of values (N,) with DEMO_EVENTS at random places in [start, stop), and their 0/1 labels (N,).
-
-    Sizes are in units of the standard deviation of the step-to-step changes before `start`: spikes of
-    4-6, level shifts of 3-4 (for 6 steps), a flat line (the sensor repeats its last value for 6 steps) and
-    a burst of noise with standard deviation 2.5 (5 steps)."""
-    x, labels = np.array(values, dtype=np.float64), np.zeros(len(values), dtype=np.int64)
-    scale = np.std(np.diff(x[:start]))
-    events = list(DEMO_EVENTS)
-    rng.shuffle(events)
-    room = stop - start - sum(EVENT_STEPS[e] for e in events) - EVENT_GAP * len(events)
-    if room < 0:
-        raise ValueError(f"[{start}, {stop}) is too short for the demo's anomalies")
-    gaps = np.diff(np.sort(rng.integers(0, room + 1, len(events))), prepend=0)  # (E,) extra room before each
-    t = start
-    for event, gap in zip(events, gaps):
-        t += EVENT_GAP + int(gap)
-        steps = slice(t, t + EVENT_STEPS[event])
-        if event == "spike":
-            x[steps] += rng.choice([-1, 1]) * rng.uniform(4, 6) * scale
-        elif event == "level_shift":
-            x[steps] += rng.choice([-1, 1]) * rng.uniform(3, 4) * scale
-        elif event == "flat_line":
-            x[steps] = x[t - 1]
-        else:
-            x[steps] += rng.normal(0, 2.5 * scale, EVENT_STEPS[event])
-        labels[steps] = 1
-        t = steps.stop
-    return x, labels
-
-
-def demo_anomaly_data(seed: int = 0) -> Path:
-    """The yearly sunspot numbers 1700-2008 that ship with lstmkit, with labelled anomalies injected into the
-    last quarter (deterministic by seed), as a CSV with the columns year, sunspots, anomaly (0/1) in the
-    temporary folder; returns its path."""
-    frame = pd.read_csv(sunspots_csv())
-    n = len(frame)
-    start = n - int(n * DEMO_TEST_FRAC + 0.5)  # the test part of split_by_time
-    values, labels = inject_anomalies(frame["sunspots"].to_numpy(), start, n, np.random.default_rng(seed))
-    frame["sunspots"], frame["anomaly"] = values.round(1), labels
-    path = Path(tempfile.gettempdir()) / "lstmkit-demo" / f"sunspots_anomalies_seed{seed}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, frame.to_csv(index=False))
-    return path
-
-
-def demo_detector(seed: int = 0) -> AnomalyDetector:
-    return AnomalyDetector(time_col="year", label_col="anomaly", test_frac=DEMO_TEST_FRAC, seed=seed)
-
-
-def demo_anomaly(out, seed: int = 0, reporter=None) -> dict:
-    """Train the demo detector into run directory `out`; returns metrics.json's content (print it beside the
-    baseline)."""
-    clear_interrupted_demo(Path(out))
-    return train_anomaly(demo_detector(seed), demo_anomaly_data(seed), out, reporter=reporter)

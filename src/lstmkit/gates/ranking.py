@@ -4,7 +4,7 @@
   the cell state from step to step (it decays by a factor f a step, so a mean of 0.99 is a memory of about
   a hundred steps); one near 0 wipes it.
 - Following a property: the Pearson correlation r between a unit's cell state c (or its output h) and each
-  property of the input (`inspect.properties`), over the steps. Units are ranked by their largest |r|
+  property of the input (`gates.properties`), over the steps. Units are ranked by their largest |r|
   over properties and over c and h, each unit listed once with the property and quantity of that largest
   |r|; r keeps its sign (a unit may fall as indentation rises). A property or unit that is constant over
   the steps correlates with nothing (r = 0), never NaN.

@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from ..nn import LSTM, variant_flags
+from ...nn import LSTM, variant_flags
 
 EPS = 1e-5
 

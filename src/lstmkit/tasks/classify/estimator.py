@@ -20,8 +20,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from torch import Tensor, nn
 
-from ..baselines import majority_class_proba
-from ..data.sequences import (
+from ...baselines import majority_class_proba
+from ...data.sequences import (
     BucketedBatches,
     LabelledSequences,
     check_classes,
@@ -29,71 +29,27 @@ from ..data.sequences import (
     quote_labels,
     read_sequences,
 )
-from ..data.series import Scaler
-from ..data.text import Vocabulary, check_level, tokenize
-from ..errors import ConfigError, DataError
-from ..metrics import classification_metrics
-from ..nn import LSTM, variant_flags
-from ..rundir import load_model, save_model, unreadable
-from ..train import fit, seed_everything
-from .estimator import Estimator
+from ...data.series import Scaler
+from ...data.corpus import unit
+from ...data.text import Vocabulary, tokenize
+from ...errors import ConfigError, DataError
+from ...metrics import classification_metrics
+from ...rundir import load_model, save_model, unreadable
+from ...train import fit, seed_everything
+from ..estimator import Estimator
+from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_offsets
+from .net import ClassifierNet
+from .settings import ClassifySettings
 
 STATE_FILE = "classifier.json"  # beside model.safetensors: what predicting needs besides the weights
-POOLINGS = ("last", "mean", "max")
 PREDICT_BATCH = 256  # sequences a batch when predicting: no gradients, so larger than training's
 
 
-class ClassifierNet(nn.Module):
-    """Token ids (B, T) or features (B, T, F), with lengths (B,) -> class logits (B, K).
-
-    text: embedding -> LSTM -> pooling -> dropout -> linear; numeric: the (scaled) features go straight into
-    the LSTM. Pooling over the real steps only: "last" takes h_n of the top layer (each direction's final
-    state at the sequence's own last step), "mean" the average and "max" the maximum of the top layer's
-    outputs.
-    """
-
-    def __init__(
-        self,
-        n_classes: int,
-        *,
-        vocab_size: Optional[int] = None,
-        n_features: Optional[int] = None,
-        embedding_dim: int = 64,
-        hidden: int = 64,
-        layers: int = 1,
-        variant: str = "vanilla",
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        pooling: str = "max",
-    ):
-        super().__init__()
-        self.embedding = None if vocab_size is None else nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
-        self.lstm = LSTM(embedding_dim if vocab_size is not None else n_features, hidden, layers, batch_first=True,
-                         dropout=dropout if layers > 1 else 0.0, bidirectional=bidirectional,
-                         **variant_flags(variant))  # fmt: skip
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden * self.lstm.num_directions, n_classes)
-        self.pooling = pooling
-
-    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
-        if self.embedding is not None:
-            x = self.embedding(x)  # (B, T) -> (B, T, E)
-        output, (h_n, _) = self.lstm(x, lengths=lengths)  # output (B, T, D*H), zero past each length
-        if self.pooling == "last":
-            D = self.lstm.num_directions
-            pooled = torch.cat(list(h_n[-D:]), dim=1)  # (B, D*H): the top layer, both directions
-        elif self.pooling == "mean":
-            pooled = output.sum(dim=1) / lengths.to(output.device, output.dtype)[:, None]  # (B, D*H)
-        else:
-            real = torch.arange(output.size(1), device=output.device)[None, :] < lengths.to(output.device)[:, None]
-            pooled = output.masked_fill(~real[:, :, None], float("-inf")).amax(dim=1)  # (B, D*H)
-        return self.head(self.dropout(pooled))  # (B, K)
-
-
-class SequenceClassifier(Estimator):
+class SequenceClassifier(ClassifySettings, Estimator):
     """Classify texts (a CSV text column) or numeric sequences (wide CSV, .npz, .ts) with an LSTM.
 
-    Parameters are stored as given (`test` as text, so a run's settings compare equal on resume); what
+    Parameters (`ClassifySettings`) are stored as given (`test` as text, so a run's settings compare equal
+    on resume); what
     `fit` learns ends in an underscore: `classes_`, `kind_` ("text" or "numeric"), `vocab_` (text) or
     `scaler_` (numeric), `class_weights_`, `model_`, `history_`, `metrics_`, `baselines_`, `split_`.
 
@@ -123,70 +79,18 @@ class SequenceClassifier(Estimator):
       weights classes inversely to their training frequency when a rare class matters more than accuracy.
     """
 
-    def __init__(
-        self,
-        text_col: Optional[str] = None,  # the CSV column holding the texts; None: numeric sequences
-        *,
-        label_col: str = "label",
-        test: Optional[Union[str, Path]] = None,  # a test file (UCR/UEA ship one); None: hold out test_frac
-        level: str = "word",
-        lowercase: bool = True,
-        max_len: Optional[int] = 400,
-        min_freq: int = 2,
-        embedding_dim: int = 64,
-        pooling: str = "max",
-        class_weights: Optional[str] = None,  # None | "balanced"
-        hidden: int = 64,
-        layers: int = 1,
-        variant: str = "vanilla",
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        val_frac: float = 0.15,
-        test_frac: float = 0.15,
-        epochs: int = 100,
-        batch_size: int = 32,
-        lr: float = 3e-3,
-        optimizer: str = "adam",
-        patience: int = 10,
-        max_time: Optional[float] = None,
-        seed: int = 0,
-        device: str = "cpu",
-        precision: str = "fp32",
-    ):
-        self.text_col, self.label_col, self.test = text_col, label_col, None if test is None else str(test)
-        self.level, self.lowercase, self.max_len, self.min_freq = level, lowercase, max_len, min_freq
-        self.embedding_dim, self.pooling, self.class_weights = embedding_dim, pooling, class_weights
-        self.hidden, self.layers, self.variant, self.dropout = hidden, layers, variant, dropout
-        self.bidirectional, self.val_frac, self.test_frac = bidirectional, val_frac, test_frac
-        self.epochs, self.batch_size, self.lr, self.optimizer = epochs, batch_size, lr, optimizer
-        self.patience, self.max_time, self.seed = patience, max_time, seed
-        self.device, self.precision = device, precision
+    noun = "classifier"
 
     # ---- settings ----------------------------------------------------------------------------------
     def _check_settings(self, has_test_file: bool) -> None:
-        check_level(self.level)
-        if self.pooling not in POOLINGS:
-            raise ConfigError(f"--pooling must be last, mean or max, got {self.pooling!r}")
-        variant_flags(self.variant)  # an unknown variant is a one-line error before any data is read
-        if self.class_weights not in (None, "balanced"):
-            raise ConfigError(f"--class-weights must be balanced (or left out), got {self.class_weights!r}")
-        if self.max_len is not None and self.max_len < 1:
-            raise ConfigError(f"--max-len must be at least 1, got {self.max_len}")
-        if self.min_freq < 1:
-            raise ConfigError(f"--min-freq must be at least 1, got {self.min_freq}")
-        if self.embedding_dim < 1:
-            raise ConfigError(f"--embedding-dim must be at least 1, got {self.embedding_dim}")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
-        for name, value in (("val_frac", self.val_frac), ("test_frac", self.test_frac)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be a number in [0, 1), got {value!r}")
+        """Every setting checked before any data is read (`has_test_file`: a test file replaces test_frac)."""
+        self.check_settings()
         test_frac = 0 if has_test_file else self.test_frac
         if self.val_frac + test_frac >= 1:
-            raise ConfigError(f"--val-frac + --test-frac must be below 1 to leave data for training, "
+            raise ConfigError(f"`val_frac` + `test_frac` must be below 1 to leave data for training, "
                               f"got {self.val_frac} + {test_frac}")  # fmt: skip
         if not has_test_file and self.test_frac == 0:
-            raise ConfigError("--test-frac is 0 and no test file was given (--test): nothing is left to score the model on")
+            raise ConfigError("`test_frac` is 0 and no test file was given (`test`): nothing is left to score the model on")
 
     # ---- fit -------------------------------------------------------------------------------------
     def fit(self, data, *, test=None, checkpoint=None, resume: bool = False, reporter=None) -> "SequenceClassifier":
@@ -282,7 +186,7 @@ class SequenceClassifier(Estimator):
             except ValueError:
                 raise DataError(
                     f"{data.path}: {len(labels)} sequences of {len(classes)} classes are too few for a stratified "
-                    f"split with --val-frac {self.val_frac} and --test-frac {self.test_frac if held_out else 0}; "
+                    f"split with `val_frac` {self.val_frac} and `test_frac` {self.test_frac if held_out else 0}; "
                     "use more data or smaller fractions"
                 ) from None
         split["train"] = rest
@@ -378,6 +282,49 @@ class SequenceClassifier(Estimator):
         scored = self._score(self._read(data, labelled=True))
         return {"test": scored["metrics"], "baselines": scored["baselines"], "n": scored["n"]}
 
+    # ---- the gate inspector ---------------------------------------------------------------------
+    @property
+    def reads_text(self) -> bool:
+        return self.kind_ == "text"
+
+    def describe(self) -> str:
+        return "text classifier" if self.kind_ == "text" else "classifier of numeric sequences"
+
+    def gate_input(self, data, max_steps: Optional[int] = None) -> GateInput:
+        """Text models: the text (a str, or a `pathlib.Path` to a text file), tokenised as the classifier
+        tokenises, its first `max_len` tokens. Numeric models: the first sequence of a file the classifier
+        reads, or one array (T,) or (T, F), scaled as in training."""
+        return self._text_gate_input(data, max_steps) if self.kind_ == "text" else self._series_gate_input(data, max_steps)
+
+    def _text_gate_input(self, data, max_steps) -> GateInput:
+        text = read_text(data).strip()  # as the classifier reads a text
+        text = text.lower() if self.lowercase else text
+        tokens, offsets = tokens_with_offsets(text, self.level)
+        what = unit(self.level)
+        notes = [f"The classifier read these {what}."]
+        limit = len(tokens) if self.max_len is None else min(len(tokens), self.max_len)
+        if limit < len(tokens):
+            notes.append(f"The classifier reads the first {self.max_len} of the {len(tokens)} {what} (--max-len).")
+        shown = capped(limit, max_steps, notes, what)
+        ids = torch.tensor(self.vocab_.encode(tokens[:shown]), dtype=torch.long)  # (T,)
+        return GateInput((ids[None], torch.tensor([shown])), "text", tokens[:shown], text_upto(text, offsets, tokens, shown),
+                         offsets[:shown], total_steps=len(tokens), notes=notes)  # fmt: skip
+
+    def _series_gate_input(self, data, max_steps) -> GateInput:
+        if isinstance(data, (str, Path)):
+            sequences = self._read(data, labelled=False)
+            where = f"the first of the {len(sequences)} sequences in {data}" if len(sequences) > 1 else f"the sequence in {data}"
+        else:
+            sequences, where = self._in_memory([data]), "the given sequence"
+        first = sequences.subset([0])
+        values = np.asarray(first.sequences[0], dtype=np.float64)  # (T, F)
+        notes = [f"The classifier read {where}, scaled as in training."]
+        shown = capped(len(values), max_steps, notes, "steps")
+        x = self._encode(first)[0][:shown]  # (T, F)
+        columns = [f"x{k}" for k in range(values.shape[1])] if values.shape[1] > 1 else ["x"]
+        return GateInput((x[None], torch.tensor([shown])), "series", values=values[:shown], columns=columns,
+                         total_steps=len(values), notes=notes)  # fmt: skip
+
     # ---- save and load --------------------------------------------------------------------------
     def save(self, directory: Union[str, Path]) -> None:
         state = {
@@ -392,7 +339,7 @@ class SequenceClassifier(Estimator):
 
     @classmethod
     def load(cls, directory: Union[str, Path]) -> "SequenceClassifier":
-        state, tensors = load_model(directory, STATE_FILE, "classifier")
+        state, tensors = load_model(directory, STATE_FILE, cls.noun)
         try:
             self = cls(**state["params"])
             self.kind_, self.classes_ = state["kind"], list(state["classes"])
@@ -406,6 +353,6 @@ class SequenceClassifier(Estimator):
             self.model_ = self._build_model()
             self.model_.load_state_dict(tensors)
         except (KeyError, TypeError, ValueError, RuntimeError):  # RuntimeError: weights that do not fit the settings
-            raise unreadable(directory, "classifier") from None
+            raise unreadable(directory, cls.noun) from None
         self.model_.eval()
         return self

@@ -1,0 +1,31 @@
+"""Classification of texts and numeric sequences, beside the majority class.
+
+    estimator.py  `SequenceClassifier`: read, split (stratified), tokenise or scale, train, score, predict
+    net.py        `ClassifierNet`: embedding (text) -> LSTM -> pooling over the real steps -> linear
+    report.py     metrics.json, the verdict against the majority class, report.html with ROC curves
+    demo.py       `lstmkit demo classify`: the temporal-order task of Hochreiter & Schmidhuber (1997)
+"""
+
+from __future__ import annotations
+
+from ..job import Demo, Job, JobParts
+from .settings import ClassifySettings
+
+
+def _parts() -> JobParts:
+    from . import demo, estimator, report
+
+    return JobParts(estimator.SequenceClassifier, report.run_metrics, report.verdict, report.write_report,
+                    report.resolved, {"classify": demo.demo})  # fmt: skip
+
+
+JOB = Job(
+    name="classify",
+    summary="Train a sequence or text classifier and score it beside the majority class.",
+    settings=ClassifySettings,
+    data_help="CSV (text or one sequence a row), .npz (X, y) or UCR/UEA .ts file.",
+    metrics=("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"),
+    load_parts=_parts,
+    demos=(Demo("classify", "The temporal-order task (Hochreiter & Schmidhuber 1997): "
+                            "the order of two symbols among distractors"),),  # fmt: skip
+)

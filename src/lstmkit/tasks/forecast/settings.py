@@ -1,0 +1,31 @@
+"""The forecaster's settings: its own, then those every job shares (`tasks/settings.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import KW_ONLY, dataclass
+from typing import Optional, Sequence
+
+from ...settings import setting
+from ..settings import FILL_CHOICES, SharedSettings, shared
+
+
+@dataclass(eq=False)
+class ForecastSettings(SharedSettings):
+    target: str = setting(help="Column to forecast.")
+    _: KW_ONLY
+    time_col: Optional[str] = setting(None, "Time column (dates or integers such as years).")
+    features: Sequence[str] = setting((), "Covariate columns, comma-separated.", listed=str)
+    season: Optional[int] = setting(None, "Seasonal period (detected when absent).", whole=True, min=1)
+    horizon: int = setting(1, "Steps to forecast.", whole=True, min=1)
+    # default: two seasons, at least 24 steps, within the training part
+    lookback: Optional[int] = setting(None, "Steps the model reads (default: two seasons, at least 24).", whole=True, min=1)
+    # e.g. (0.1, 0.5, 0.9): trained with the pinball loss
+    quantiles: Optional[Sequence[float]] = setting(None, "Quantiles for prediction intervals, e.g. 0.1,0.5,0.9.", listed=float)
+    fill: Optional[str] = setting(None, "Fill missing values instead of stopping.", choices=FILL_CHOICES)
+    window_norm: bool = setting(True, "Normalise each window by its own level and spread.", cli=False)
+    epochs: int = shared("epochs", 300)
+    lr: float = shared("lr", 3e-3)
+    patience: int = shared("patience", 30)
+
+    def __post_init__(self):
+        self.features = tuple(self.features)

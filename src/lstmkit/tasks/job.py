@@ -1,0 +1,75 @@
+"""What a job is to the rest of lstmkit: one `Job` object carries everything that differs between jobs.
+
+The command line, the inspector, evaluate/predict and the run directory reach a job only through its `Job`
+in `lstmkit.tasks.JOBS`. A `Job` is light to import (names, help, settings, metric names, demo titles); its
+heavy side (the estimator and its network, the report writer, the demos' code) is a `JobParts` that the job
+package imports on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable, Mapping
+
+
+@dataclass(frozen=True)
+class Demo:
+    name: str  # `lstmkit demo NAME`
+    title: str  # what the demo shows, above its summary table
+
+
+@dataclass(frozen=True)
+class JobParts:
+    """The heavy side of a job."""
+
+    estimator: type  # the estimator class: fit / predict / evaluate / save / load
+    run_metrics: Callable  # (estimator, scored=None) -> metrics.json's content; `scored`: an `evaluate` result
+    verdict: Callable  # (metrics) -> (one plain sentence on the LSTM against its baselines, whether it won)
+    write_report: Callable  # (estimator, metrics, path, out) -> None: report.html
+    resolved: Callable  # (estimator) -> the defaults fit resolved, for config.json
+    demos: Mapping[str, Callable] = field(default_factory=dict)  # demo name -> (out, seed, reporter) -> metrics
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str  # "forecast": the `train` subcommand, and `task` in config.json and metrics.json
+    summary: str  # one line: what `lstmkit train NAME` does
+    settings: type  # the estimator's settings dataclass (`tasks/<job>/settings.py`)
+    data_help: str  # what `--data` reads
+    metrics: tuple[str, ...]  # the metrics the summary table shows, in order
+    load_parts: Callable[[], JobParts] = field(repr=False)  # imports the heavy side
+    demos: tuple[Demo, ...] = ()
+    predicts: bool = True  # `lstmkit predict` runs it (a language model generates instead)
+    generates: bool = False  # `lstmkit generate` runs it: it continues a prompt
+    predict_needs_data: bool = True  # False: it predicts from the end of its training data when given none
+
+    @cached_property
+    def parts(self) -> JobParts:
+        return self.load_parts()
+
+    @property
+    def estimator(self) -> type:
+        return self.parts.estimator
+
+    @property
+    def higher_is_better(self) -> frozenset[str]:
+        """Those of `metrics` where a larger value is better (the rest are errors and losses)."""
+        from ..metrics import HIGHER_IS_BETTER
+
+        return frozenset(m for m in self.metrics if m in HIGHER_IS_BETTER)
+
+    def run_metrics(self, estimator, scored=None) -> dict:
+        return self.parts.run_metrics(estimator, scored)
+
+    def verdict(self, metrics: dict) -> tuple[str, bool]:
+        return self.parts.verdict(metrics)
+
+    def write_report(self, estimator, metrics: dict, path, out) -> None:
+        self.parts.write_report(estimator, metrics, path, out)
+
+    def resolved(self, estimator) -> dict:
+        return self.parts.resolved(estimator)
+
+    def run_demo(self, name: str, out, seed: int = 0, reporter=None) -> dict:
+        return self.parts.demos[name](out, seed, reporter)

@@ -1,0 +1,33 @@
+"""Language modelling of characters or words, beside the unigram model.
+
+    estimator.py  `LanguageModel`: read a corpus, split, build the vocabulary, train with truncated BPTT,
+                  score, generate, rank the next tokens, save, load
+    net.py        `LanguageNet` (embedding -> LSTM -> decoder) and the loss that carries the state
+    report.py     metrics.json, the verdict against the unigram model, report.html with sample generations
+    demo.py       `lstmkit demo lm`: a character-level model of the Python standard library's own source
+"""
+
+from __future__ import annotations
+
+from ..job import Demo, Job, JobParts
+from .settings import LanguageModelSettings
+
+
+def _parts() -> JobParts:
+    from . import demo, estimator, report
+
+    return JobParts(estimator.LanguageModel, report.run_metrics, report.verdict, report.write_report,
+                    report.resolved, {"lm": demo.demo})  # fmt: skip
+
+
+JOB = Job(
+    name="lm",
+    summary="Train a character- or word-level language model and score it beside the unigram model.",
+    settings=LanguageModelSettings,
+    data_help="A text file, or a folder of text files.",
+    metrics=("loss", "perplexity", "bits_per_char"),
+    load_parts=_parts,
+    demos=(Demo("lm", "Character-level model of the Python standard library's own source"),),
+    predicts=False,
+    generates=True,
+)
