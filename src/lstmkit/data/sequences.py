@@ -1,12 +1,10 @@
-"""Labelled sequences for classification, read from a file and checked before training starts; and the
-length-bucketed mini-batches they train in.
+"""Labelled sequences for classification, read from a file and checked before training starts.
 
     data = read_sequences("reviews.csv", text_col="review", label_col="sentiment")   # text mode
     data = read_sequences("ecg.csv")              # wide numeric CSV: one row a sequence, label column "label"
     data = read_sequences("X.npz")                # X (N, T, F) or (N, T), y (N,)
     data = read_sequences("GunPoint_TRAIN.ts")    # the UCR/UEA format, uni- or multivariate
     check_classes(data)                           # at least two classes, before training
-    batches = BucketedBatches([torch.tensor(s) for s in data.sequences], targets, batch_size=32)
 
 The format follows the extension: `.csv` (text when `text_col` is given, else wide numeric), `.npz`, `.ts`.
 Every problem is a `DataError` of one line naming the file, the row, line or array element, and what was
@@ -23,15 +21,12 @@ import math
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import Tensor
-from torch.nn.utils.rnn import pad_sequence
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from .series import MISSING_TOKENS, find_column, parse_numbers, read_csv_table, read_text_file
 
 FORMATS = (".csv", ".npz", ".ts")
@@ -500,67 +495,3 @@ def _is_number(token: str) -> bool:
         return math.isfinite(float(token))
     except ValueError:
         return False
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Mini-batches of variable-length sequences, bucketed by length
-
-
-class BucketedBatches:
-    """Variable-length sequences as mini-batches that each pad only to their own longest sequence.
-
-    Training (`epoch(generator)`): sort the sequences by length (equal lengths in random order), cut the
-    sorted list into buckets of `bucket_batches` batches, shuffle the members within each bucket, cut the
-    buckets into batches and shuffle the order of the batches. Neighbours in length share a batch, so little
-    is padded, while the batches still differ from epoch to epoch. Evaluation (`epoch(None)`): sorted by
-    length, in order, so the same call gives the same batches.
-
-    Each batch is `(x, lengths)` or `(x, lengths, targets)`: x (B, T_max) for token ids or (B, T_max, F)
-    for features, padded with `pad_value`; lengths (B,) int64; targets (B,). It satisfies the training
-    loop's `Batches` protocol (`lstmkit.train.batches`).
-    """
-
-    def __init__(
-        self,
-        sequences: Sequence[Tensor],
-        targets: Optional[Tensor] = None,
-        batch_size: int = 32,
-        *,
-        bucket_batches: int = 4,
-        pad_value: float = 0,
-    ):
-        if batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
-        if targets is not None and len(targets) != len(sequences):
-            raise DataError(f"{len(sequences)} sequences but {len(targets)} targets")
-        self.sequences, self.targets = list(sequences), targets  # each (T_i,) or (T_i, F)
-        self.lengths = torch.tensor([len(s) for s in self.sequences], dtype=torch.int64)  # (N,)
-        self.batch_size, self.bucket_batches, self.pad_value = batch_size, max(1, bucket_batches), pad_value
-
-    def __len__(self) -> int:
-        return len(self.sequences)
-
-    def num_batches(self) -> int:
-        return -(-len(self) // self.batch_size)
-
-    def batch_indices(self, generator: Optional[torch.Generator]) -> list[Tensor]:
-        """The members of each batch of one epoch, as index tensors into the sequences."""
-        if generator is None:
-            return list(torch.sort(self.lengths, stable=True).indices.split(self.batch_size))
-        key = self.lengths.double() + torch.rand(len(self), generator=generator, dtype=torch.float64)
-        by_length = torch.argsort(key)  # (N,): by length, equal lengths in random order
-        batches: list[Tensor] = []
-        for bucket in by_length.split(self.batch_size * self.bucket_batches):
-            shuffled = bucket[torch.randperm(len(bucket), generator=generator)]
-            batches += list(shuffled.split(self.batch_size))
-        return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-
-    def collate(self, index: Tensor) -> tuple[Tensor, ...]:
-        """The batch of the sequences at `index`: (x, lengths[, targets])."""
-        x = pad_sequence([self.sequences[i] for i in index.tolist()], batch_first=True, padding_value=self.pad_value)
-        batch = (x, self.lengths[index])
-        return batch if self.targets is None else (*batch, self.targets[index])
-
-    def epoch(self, generator: Optional[torch.Generator]) -> Iterator[tuple[tuple[Tensor, ...], int]]:
-        for index in self.batch_indices(generator):
-            yield self.collate(index), len(index)

@@ -22,7 +22,6 @@ from torch import Tensor, nn
 
 from ..baselines import majority_class_proba
 from ..data.sequences import (
-    BucketedBatches,
     LabelledSequences,
     check_classes,
     class_order,
@@ -35,7 +34,7 @@ from ..errors import ConfigError, DataError
 from ..metrics import classification_metrics
 from ..nn import LSTM, variant_flags
 from ..rundir import load_model, save_model, unreadable
-from ..train import fit, seed_everything
+from ..train import BucketedBatches, fit, seed_everything
 from .estimator import Estimator
 
 STATE_FILE = "classifier.json"  # beside model.safetensors: what predicting needs besides the weights
