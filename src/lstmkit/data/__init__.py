@@ -4,6 +4,7 @@ Data flows one way: files -> `lstmkit.data` -> the tasks. Every problem with a f
 `lstmkit.errors.DataError` with one line naming the file, the column and the row.
 """
 
+from .anomaly_csv import read_anomaly_csv
 from .series import (
     FILL_CHOICES,
     Scaler,
@@ -38,6 +39,7 @@ __all__ = [
     "infer_freq_and_gaps",
     "make_windows",
     "min_series_length",
+    "read_anomaly_csv",
     "read_csv_table",
     "read_series_csv",
     "read_text_file",

@@ -70,7 +70,6 @@ demo's dense cluster of anomalies a little) the demo (`lstmkit demo anomaly`, se
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -80,17 +79,7 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from torch import Tensor, nn
 
-from ..data import (
-    Scaler,
-    Series,
-    find_column,
-    make_windows,
-    min_series_length,
-    read_csv_table,
-    read_series_csv,
-    split_by_time,
-)
-from ..data.series import MISSING_TOKENS, parse_numbers
+from ..data import Scaler, Series, make_windows, min_series_length, read_anomaly_csv, split_by_time
 from ..errors import ConfigError, DataError
 from ..metrics import anomaly_metrics, detect_season
 from ..nn import LSTM, variant_flags
@@ -103,100 +92,6 @@ SIGMAS = 4.0  # the threshold rule: median + SIGMAS * 1.4826 * MAD of the valida
 MAD_TO_SIGMA = 1.4826  # MAD * this = the standard deviation, for normal data
 SCALE_FLOOR = 1e-3  # smallest error scale and rolling std, in training standard deviations: no division by ~0
 EPS = 1e-5
-LABEL_LIKE = frozenset({"anomaly", "anomalies", "is_anomaly", "label", "labels", "outlier", "is_outlier"})
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Reading
-
-
-def read_anomaly_csv(
-    path: Union[str, Path],
-    *,
-    columns: Union[str, Sequence[str], None] = None,
-    time_col: Optional[str] = None,
-    label_col: Optional[str] = None,
-    fill: Optional[str] = None,
-    labels_required: bool = True,
-) -> tuple[Series, Optional[np.ndarray]]:
-    """(series, labels): the value columns as a `Series` (`values` (N, F), the first column as its target),
-    and the label column as (N,) int64 0/1 in the series' time order, or None.
-
-    `columns` defaults to every numeric column other than the time and label columns. Every check of
-    `read_series_csv` applies; a label that is missing or not 0/1 is a DataError naming its row. With
-    labels_required False, a label column the file lacks is no error (scoring unlabelled data)."""
-    table, rows = read_csv_table(path)
-    names = list(table.columns)
-    time_col = None if time_col is None else find_column(names, time_col, path)
-    label = None
-    if label_col is not None and (labels_required or str(label_col).strip() in names):
-        label = find_column(names, label_col, path)
-    if label is not None and label == time_col:
-        raise DataError(f"the label column '{label}' cannot also be the time column; choose another --time-col")
-    chosen = _value_columns(table, columns, time_col, label, path)
-    labels = None if label is None else _check_labels(table[label], rows, label, path)
-    features = [*chosen[1:], *([label] if label is not None else [])]
-    series = read_series_csv(path, chosen[0], time_col=time_col, features=features, fill=fill)
-    if label is not None:  # the label rode along as the last feature, to be sorted by time with the values
-        labels = series.covariates[:, -1].astype(np.int64)
-        series = dataclasses.replace(series, covariates=series.covariates[:, :-1], feature_names=series.feature_names[:-1])
-    return series, labels
-
-
-def _value_columns(table: pd.DataFrame, columns, time_col, label, path) -> list[str]:
-    names = list(table.columns)
-    if columns is not None and not isinstance(columns, str) and len(columns) == 0:
-        columns = None
-    if columns is None:
-        chosen = [name for name in names if name not in (time_col, label) and _looks_numeric(table[name])]
-        if not chosen:
-            raise DataError(f"{path}: has no numeric column to score besides the time and label columns; "
-                            f"columns: {', '.join(names)}")  # fmt: skip
-        if label is None:
-            _refuse_unnamed_labels(table, chosen, path)
-        return chosen
-    wanted = [c.strip() for c in columns.split(",")] if isinstance(columns, str) else [str(c).strip() for c in columns]
-    chosen = [find_column(names, name, path) for name in wanted if name]
-    for i, name in enumerate(chosen):
-        if name in chosen[:i]:
-            raise DataError(f"the column '{name}' is given twice in --columns")
-        if name == time_col:
-            raise DataError(f"the time column '{name}' cannot also be a value column; remove it from --columns")
-        if name == label:
-            raise DataError(f"the label column '{name}' cannot also be a value column; remove it from --columns")
-    if not chosen:
-        raise DataError("--columns names no column")
-    return chosen
-
-
-def _looks_numeric(cells: pd.Series) -> bool:
-    """At least half of the non-empty cells are numbers: a numeric column with a typo is still a value column
-    (and its bad cell is then reported), a column of dates or names is not."""
-    present = cells[~cells.str.lower().isin(MISSING_TOKENS)]
-    return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() >= 0.5
-
-
-def _refuse_unnamed_labels(table: pd.DataFrame, chosen: list[str], path) -> None:
-    """A 0/1 column called 'anomaly' or 'label' among the default value columns is almost surely the labels:
-    training on it would hand the model the answers."""
-    for name in chosen:
-        if name.lower() in LABEL_LIKE and table[name].isin(["0", "1"]).all():
-            raise ConfigError(f"{path}: the column '{name}' holds only 0 and 1; give it as the label column "
-                              f"(--label-col {name}), or list the value columns with --columns")  # fmt: skip
-
-
-def _check_labels(cells: pd.Series, rows: np.ndarray, name: str, path) -> np.ndarray:
-    numbers = parse_numbers(cells, rows, name, path)
-    missing = np.isnan(numbers)
-    if missing.any():
-        row = rows[int(np.argmax(missing))]
-        raise DataError(f"{path}: column '{name}' has no label at row {row}; labels must be 0 (normal) or 1 (anomaly)")
-    bad = ~np.isin(numbers, (0.0, 1.0))
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise DataError(f"{path}: column '{name}' has the label '{cells.iloc[i]}' at row {rows[i]}; "
-                        "labels must be 0 (normal) or 1 (anomaly)")  # fmt: skip
-    return numbers.astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------------------------
