@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lstmkit.data.sequences import check_classes, class_order, read_sequences
+from lstmkit.data import check_classes, class_order, read_sequences
 from lstmkit.errors import DataError
 
 

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
-from .series import MISSING_TOKENS, Series, find_column, parse_numbers, read_csv_table, read_series_csv
+from .csv_table import MISSING_TOKENS, find_column, parse_numbers, read_csv_table
+from .series import Series, read_series_csv
 
 LABEL_LIKE = frozenset({"anomaly", "anomalies", "is_anomaly", "label", "labels", "outlier", "is_outlier"})
 

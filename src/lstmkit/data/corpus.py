@@ -20,7 +20,8 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from ..errors import DataError
-from .series import read_text_file, split_by_time
+from .csv_table import read_text_file
+from .split import split_by_time
 from .text import Vocabulary, check_level, detokenize, tokenize
 
 EOD = "<eod>"  # word level: the end of one document and the start of the next

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..data.series import Series, read_text_file
+from ..data import Series, read_text_file
 from ..data.text import WORD
 from ..errors import ConfigError, DataError
 from ..nn.kernels.reference import LAYERNORM_EPS

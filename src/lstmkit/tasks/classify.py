@@ -21,14 +21,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from torch import Tensor, nn
 
 from ..baselines import majority_class_proba
-from ..data.sequences import (
-    LabelledSequences,
-    check_classes,
-    class_order,
-    quote_labels,
-    read_sequences,
-)
-from ..data.series import Scaler
+from ..data import LabelledSequences, Scaler, check_classes, class_order, quote_labels, read_sequences
 from ..data.text import Vocabulary, check_level, tokenize
 from ..errors import ConfigError, DataError
 from ..metrics import classification_metrics

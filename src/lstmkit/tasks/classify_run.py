@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from ..baselines import beats_baseline
-from ..data.sequences import LabelledSequences
+from ..data import LabelledSequences
 from ..report import Report, confusion_matrix_figure, loss_curves, roc_curve_figure
 from .classify import SequenceClassifier
 from .run import Job, load_run, train_run
