@@ -12,6 +12,7 @@ from lstmkit.data import split_by_time
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.metrics import anomaly_metrics
 from lstmkit.baselines import rolling_zscore
+from lstmkit.cli_options import flag
 from lstmkit.tasks.anomaly.demo import demo_anomaly_data
 from lstmkit.tasks.anomaly.estimator import AnomalyDetector, choose_threshold
 from lstmkit.tasks.anomaly.report import run_metrics, verdict
@@ -192,8 +193,9 @@ def test_a_missing_file_gets_the_data_layers_message(tmp_path):
 
 
 def test_an_unnamed_label_column_is_not_taken_for_a_value_column(labelled_csv):
-    with pytest.raises(ConfigError, match="--label-col anomaly"):
+    with pytest.raises(ConfigError, match="name it as the label column \\(label_col 'anomaly'\\)") as error:
         AnomalyDetector(time_col="step").fit(labelled_csv)
+    assert "(--label-col 'anomaly'), or list the value columns with --columns" in error.value.for_command_line(flag)
 
 
 def test_save_and_load_give_identical_scores(fitted, labelled_csv, tmp_path):

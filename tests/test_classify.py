@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.utils.class_weight import compute_class_weight
 
-from lstmkit.data.sequences import LabelledSequences
+from lstmkit.data import LabelledSequences
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.train.progress import Reporter
 from lstmkit.tasks.classify.demo import SYMBOLS, temporal_order_data, temporal_order_example

@@ -264,14 +264,14 @@ def test_misspelled_feature(tmp_path):
 
 def test_target_cannot_be_the_time_column(tmp_path):
     _raises(
-        "the target column 'Month' cannot also be the time column; choose another --time-col",
+        "the target column 'Month' cannot also be the time column; choose another time_col",
         lambda: read_series_csv(_csv(tmp_path, AIRLINE), "Month", time_col="Month"),
     )
 
 
 def test_target_cannot_be_a_feature(tmp_path):
     _raises(
-        "the target column 'Passengers' cannot also be a feature; remove it from --features",
+        "the target column 'Passengers' cannot also be a feature; remove it from features",
         lambda: read_series_csv(_csv(tmp_path, AIRLINE), "Passengers", features=["Passengers"]),
     )
 
@@ -305,7 +305,7 @@ def test_missing_values_are_counted_with_the_first_row(tmp_path):
     path = _csv(tmp_path, "Month,Passengers\n1949-01,112\n1949-02,\n1949-03,\n1949-04,129\n1949-05,\n")
     _raises(
         f"{path}: column 'Passengers' has 3 missing values (first at row 3); fill them with "
-        "--fill ffill|bfill|interpolate|zero or remove those rows",
+        "fill=ffill|bfill|interpolate|zero or remove those rows",
         lambda: read_series_csv(path, "Passengers", time_col="Month"),
     )
 
@@ -313,7 +313,7 @@ def test_missing_values_are_counted_with_the_first_row(tmp_path):
 def test_one_missing_value(tmp_path):
     path = _csv(tmp_path, "y,x\n1,1\n2,\n")
     _raises(
-        f"{path}: column 'x' has 1 missing value (at row 3); fill it with --fill ffill|bfill|interpolate|zero "
+        f"{path}: column 'x' has 1 missing value (at row 3); fill it with fill=ffill|bfill|interpolate|zero "
         "or remove that row",
         lambda: read_series_csv(path, "y", features=["x"]),
     )
@@ -411,7 +411,7 @@ def test_too_few_rows_for_lookback_and_horizon():
     _raises(
         "air.csv: has 30 rows, too few for lookback 24 + horizon 12; the training part needs at least 36 rows and "
         "the validation and test parts at least 12 rows each, so at least 77 rows with val_frac 0.15 and "
-        "test_frac 0.15; use a shorter --lookback or --horizon, or more data",
+        "test_frac 0.15; use a shorter lookback or horizon, or more data",
         lambda: check_length(30, 24, 12, path="air.csv"),
     )
 
@@ -420,7 +420,7 @@ def test_too_few_rows_without_a_validation_part():
     _raises(
         "air.csv: has 10 rows, too few for lookback 6 + horizon 3; the training part needs at least 9 rows and "
         "the test part at least 3 rows, so at least 13 rows with val_frac 0 and test_frac 0.2; use a shorter "
-        "--lookback or --horizon, or more data",
+        "lookback or horizon, or more data",
         lambda: check_length(10, 6, 3, val_frac=0, test_frac=0.2, path="air.csv"),
     )
 

@@ -169,7 +169,7 @@ BAD_CSV = {
     "missing value": ("month,sales\n2000-01,1\n2000-02,\n2000-03,3\n", "has 1 missing value (at row 3)"),
     "infinite value": ("month,sales\n2000-01,1\n2000-02,inf\n", "infinite value at row 3"),
     "bad time": ("month,sales\n2000-01,1\nlater,2\n", "cannot be read as time at row 3 (value 'later')"),
-    "too few rows": ("month,sales\n" + "".join(f"2000-{m:02d},{m}\n" for m in range(1, 13)), "too few for lookback 12"),
+    "too few rows": ("month,sales\n" + "".join(f"2000-{m:02d},{m}\n" for m in range(1, 13)), "too few for --lookback 12"),
     "binary": (b"\x00\x01\x02month", "looks like a binary file"),
     "latin-1": ("month,sales\n2000-01,caf\xe9\n".encode("latin-1"), "cannot be read as UTF-8 text"),
 }

@@ -189,7 +189,7 @@ def test_bidirectional_classifier_trace_has_both_directions(tiny_runs):
 
 def test_numeric_classifier_trace_reads_one_sequence_scaled_as_in_training():
     from lstmkit import SequenceClassifier
-    from lstmkit.data.sequences import LabelledSequences
+    from lstmkit.data import LabelledSequences
 
     rng = np.random.default_rng(0)
     sequences = [np.cumsum(rng.normal(0, 1, (8, 2)), axis=0).astype(np.float32) for _ in range(12)]

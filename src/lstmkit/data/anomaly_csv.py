@@ -1,4 +1,11 @@
-"""A series for anomaly detection read from a CSV file: its value columns and, optionally, a 0/1 label column."""
+"""A series for anomaly detection read from a CSV file: its value columns and, optionally, a 0/1 label column.
+
+    series, labels = read_anomaly_csv("machine.csv", time_col="timestamp", label_col="anomaly")
+    series.values      # (N, F) float32: the value columns, the first as the series' target
+    labels             # (N,) int64, 1 = anomaly, in the series' time order; None without a label column
+
+Every check of `read_series_csv` applies; a label that is missing or not 0/1 is a `DataError` naming its row.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
-from .series import MISSING_TOKENS, Series, find_column, parse_numbers, read_csv_table, read_series_csv
+from .csv_table import MISSING_TOKENS, find_column, parse_numbers, read_csv_table
+from .series import Series, read_series_csv
 
 LABEL_LIKE = frozenset({"anomaly", "anomalies", "is_anomaly", "label", "labels", "outlier", "is_outlier"})
 
@@ -37,7 +45,7 @@ def read_anomaly_csv(
     if label_col is not None and (labels_required or str(label_col).strip() in names):
         label = find_column(names, label_col, path)
     if label is not None and label == time_col:
-        raise DataError(f"the label column '{label}' cannot also be the time column; choose another --time-col")
+        raise DataError(f"the label column '{label}' cannot also be the time column; choose another `time_col`")
     chosen = _value_columns(table, columns, time_col, label, path)
     labels = None if label is None else _check_labels(table[label], rows, label, path)
     features = [*chosen[1:], *([label] if label is not None else [])]
@@ -64,13 +72,13 @@ def _value_columns(table: pd.DataFrame, columns, time_col, label, path) -> list[
     chosen = [find_column(names, name, path) for name in wanted if name]
     for i, name in enumerate(chosen):
         if name in chosen[:i]:
-            raise DataError(f"the column '{name}' is given twice in --columns")
+            raise DataError(f"the column '{name}' is given twice in `columns`")
         if name == time_col:
-            raise DataError(f"the time column '{name}' cannot also be a value column; remove it from --columns")
+            raise DataError(f"the time column '{name}' cannot also be a value column; remove it from `columns`")
         if name == label:
-            raise DataError(f"the label column '{name}' cannot also be a value column; remove it from --columns")
+            raise DataError(f"the label column '{name}' cannot also be a value column; remove it from `columns`")
     if not chosen:
-        raise DataError("--columns names no column")
+        raise DataError("`columns` names no column")
     return chosen
 
 
@@ -86,8 +94,8 @@ def _refuse_unnamed_labels(table: pd.DataFrame, chosen: list[str], path) -> None
     training on it would hand the model the answers."""
     for name in chosen:
         if name.lower() in LABEL_LIKE and table[name].isin(["0", "1"]).all():
-            raise ConfigError(f"{path}: the column '{name}' holds only 0 and 1; give it as the label column "
-                              f"(--label-col {name}), or list the value columns with --columns")  # fmt: skip
+            raise ConfigError(f"{path}: the column '{name}' holds only 0 and 1; name it as the label column "
+                              f"(`label_col` '{name}'), or list the value columns with `columns`")  # fmt: skip
 
 
 def _check_labels(cells: pd.Series, rows: np.ndarray, name: str, path) -> np.ndarray:

@@ -20,7 +20,8 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from ..errors import DataError
-from .series import read_text_file, split_by_time
+from .csv_table import read_text_file
+from .split import split_by_time
 from .text import Vocabulary, check_level, detokenize, tokenize
 
 EOD = "<eod>"  # word level: the end of one document and the start of the next
@@ -129,7 +130,7 @@ def split_corpus(
     if len(vocab) <= 2:
         raise DataError(
             f"{corpus.source}: no {unit(corpus.level, 1)} occurs at least {min_freq} times in the training part "
-            f"({train.stop} {unit(corpus.level)}); lower --min-freq or use a larger corpus"
+            f"({train.stop} {unit(corpus.level)}); lower `min_freq` or use a larger corpus"
         )
     ids = np.fromiter((vocab.index.get(t, vocab.unk_id) for t in corpus.tokens), dtype=np.int64, count=len(corpus))
     return CorpusSplit(vocab, ids, train, val, test)

@@ -103,4 +103,4 @@ def check_window_sizes(lookback, horizon) -> None:
     """A ConfigError unless lookback and horizon are positive integers."""
     for name, value in (("lookback", lookback), ("horizon", horizon)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+            raise ConfigError(f"`{name}` must be a positive integer, got {value!r}")

@@ -24,7 +24,10 @@ def job_named(name: str, where: str = "the name") -> Job:
 
 
 def job_of(estimator) -> Job:
-    """The job of a fitted or unfitted estimator."""
+    """The job of a fitted or unfitted estimator: the job of its own class, else of the class it extends."""
+    for job in JOBS.values():
+        if type(estimator) is job.estimator:
+            return job
     for job in JOBS.values():
         if isinstance(estimator, job.estimator):
             return job

@@ -17,8 +17,6 @@ from ..nn import VARIANTS
 from ..settings import redeclared, setting
 from ..train.config import field_of
 
-FILL_CHOICES = ("ffill", "bfill", "interpolate", "zero")  # how a series' missing values may be filled
-
 
 def _train(name: str) -> Any:
     """A training setting as `TrainConfig` declares it."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
+from ...data import FILL_CHOICES
 from ...settings import setting
-from ..settings import FILL_CHOICES, SharedSettings, shared
+from ..settings import SharedSettings, shared
 
 
 @dataclass(kw_only=True, eq=False)

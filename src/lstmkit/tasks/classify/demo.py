@@ -6,7 +6,7 @@ from typing import Optional
 
 import numpy as np
 
-from ...data.sequences import LabelledSequences
+from ...data import LabelledSequences
 from ...rundir import clear_interrupted_demo
 from ..run import train_run
 from .estimator import SequenceClassifier

@@ -21,21 +21,12 @@ from sklearn.utils.class_weight import compute_class_weight
 from torch import Tensor, nn
 
 from ...baselines import majority_class_proba
-from ...data.sequences import (
-    BucketedBatches,
-    LabelledSequences,
-    check_classes,
-    class_order,
-    quote_labels,
-    read_sequences,
-)
-from ...data.series import Scaler
-from ...data.corpus import unit
+from ...data import LabelledSequences, Scaler, check_classes, class_order, quote_labels, read_sequences, unit
 from ...data.text import Vocabulary, tokenize
 from ...errors import ConfigError, DataError
 from ...metrics import classification_metrics
 from ...rundir import load_model, save_model, unreadable
-from ...train import fit, seed_everything
+from ...train import BucketedBatches, fit, seed_everything
 from ..estimator import Estimator
 from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_offsets
 from .net import ClassifierNet

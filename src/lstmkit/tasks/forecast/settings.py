@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import KW_ONLY, dataclass
 from typing import Optional, Sequence
 
+from ...data import FILL_CHOICES
 from ...settings import setting
-from ..settings import FILL_CHOICES, SharedSettings, shared
+from ..settings import SharedSettings, shared
 
 
 @dataclass(eq=False)

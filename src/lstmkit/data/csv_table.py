@@ -1,0 +1,148 @@
+"""A CSV file read as a table of text cells with the line number of each data row; text cells to numbers.
+
+    table, rows = read_csv_table("airline.csv")            # str cells, stripped; rows (R,) line numbers
+    name = find_column(list(table.columns), "passengers", "airline.csv")   # 'Passengers', or a DataError
+    x = parse_numbers(table[name], rows, name, "airline.csv")             # (R,) float64, NaN where missing
+
+A *row* is the file's line number, counting the header as row 1, so the first data row is row 2 (what a text
+editor or a spreadsheet shows; blank lines count too). Cells are read as text first, so a value pandas would
+silently turn into something else ("1,234", "abc") is reported instead.
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import io
+import re
+import warnings
+from pathlib import Path
+from typing import Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+
+# Cells that mean "no value" (compared lower-case, after stripping spaces): what R, Excel and pandas write.
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "#n/a", "<na>"})
+SEPARATORS = (",", ";", "\t", "|")
+_SHOWN_COLUMNS = 20
+
+
+def read_text_file(path: Union[str, Path]) -> str:
+    """The text of a file that should be UTF-8 text (a BOM is allowed), or a DataError saying why it is not."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"{path}: no such file")
+    if p.is_dir():
+        raise DataError(f"{path}: is a directory, expected a CSV file")
+    try:
+        raw = p.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if not raw.strip():
+        raise DataError(f"{path}: the file is empty, expected a header row and data rows")
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if b"\x00" in raw and not utf16:  # UTF-16 text also holds NULs: let it get the encoding message
+        raise DataError(f"{path}: looks like a binary file, expected a CSV text file")
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = raw[bom:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        at = bom + error.start
+        row = raw[:at].count(b"\n") + 1
+        raise DataError(
+            f"{path}: cannot be read as UTF-8 text (byte 0x{raw[at]:02x} at position {at}, row {row}); "
+            "save it as UTF-8"
+        ) from None
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty, expected a header row and data rows")
+    return text
+
+
+def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The data rows of a CSV file as text cells, stripped of surrounding spaces, with their row numbers.
+
+    Returns (table, rows): table has one str column per header name (names stripped too), rows (R,) int64
+    holds each data row's line number in the file (header = row 1). Blank lines are dropped. The separator
+    is the one of `,` `;` tab `|` that the header line holds most often (`,` when it holds none)."""
+    text = read_text_file(path)
+    lines = text.splitlines(keepends=True)
+    leading_blank = next(i for i, line in enumerate(lines) if line.strip())  # text.strip() is not empty
+    body = "".join(lines[leading_blank:])
+    separator = _sniff_separator(lines[leading_blank])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)  # trailing separators on every data row
+        try:
+            table = pd.read_csv(
+                io.StringIO(body), sep=separator, dtype=str, na_filter=False, skip_blank_lines=False, index_col=False
+            )
+        except pd.errors.ParserError as error:
+            raise DataError(_parser_message(path, error, leading_blank)) from None
+    table.columns = [str(name).strip() for name in table.columns]
+    twice = table.columns[table.columns.duplicated()]
+    if len(twice):
+        raise DataError(f"{path}: the header has the column name '{twice[0]}' twice")
+    table = table.apply(lambda column: column.str.strip())
+    rows = np.arange(len(table), dtype=np.int64) + 2 + leading_blank
+    filled = (table != "").any(axis=1).to_numpy()
+    table, rows = table[filled].reset_index(drop=True), rows[filled]
+    if len(table) == 0:
+        raise DataError(f"{path}: has a header but no data rows")
+    return table, rows
+
+
+def _sniff_separator(header: str) -> str:
+    counts = [header.count(separator) for separator in SEPARATORS]
+    return SEPARATORS[int(np.argmax(counts))] if max(counts) > 0 else ","
+
+
+def _parser_message(path, error: Exception, line_offset: int) -> str:
+    text = str(error).strip()
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if found:
+        expected, line, saw = (int(g) for g in found.groups())
+        return (
+            f"{path}: row {line + line_offset} has {saw} fields but the header has {expected}; "
+            "remove the extra separator or put quotes around values that contain it"
+        )
+    found = re.search(r"EOF inside string starting at row (\d+)", text)
+    if found:  # pandas counts lines from 0 here
+        row = int(found.group(1)) + 1 + line_offset
+        return f"{path}: row {row} opens a quote that is never closed; close it or remove the quote character"
+    first_line = text.splitlines()[0] if text else type(error).__name__
+    return f"{path}: cannot be read as CSV ({first_line})"
+
+
+def find_column(columns: Sequence[str], name: str, path: Union[str, Path]) -> str:
+    """`name` as it is spelled in `columns`, or a DataError suggesting the closest name (ignoring case)."""
+    name = str(name).strip()
+    if name in columns:
+        return name
+    by_lower = {column.lower(): column for column in reversed(list(columns))}  # the first spelling wins
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    shown = ", ".join(columns[:_SHOWN_COLUMNS]) + (", ..." if len(columns) > _SHOWN_COLUMNS else "")
+    if close:
+        raise DataError(f"{path}: no column '{name}'; did you mean '{by_lower[close[0]]}'? Columns: {shown}")
+    raise DataError(f"{path}: no column '{name}'. Columns: {shown}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cells to numbers
+
+
+def parse_numbers(cells: pd.Series, rows: np.ndarray, name: str, path) -> np.ndarray:
+    """(R,) float64 from text cells: empty / NA cells become NaN; anything else that is not a number (thousands
+    separators included) is a DataError naming the first such cell."""
+    numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = cells.str.lower().isin(MISSING_TOKENS).to_numpy()
+    not_numbers = np.isnan(numbers) & ~missing
+    if not_numbers.any():
+        i = int(np.argmax(not_numbers))
+        value = cells.iloc[i]
+        hint = ""
+        if re.fullmatch(r"[+-]?[\d.,]*\d[\d.,]*", value) and "," in value:
+            hint = "; write numbers without thousands separators and with a dot as the decimal mark"
+        raise DataError(f"{path}: column '{name}' has a non-numeric value '{value}' at row {rows[i]}{hint}")
+    return numbers
