@@ -19,7 +19,7 @@ measurements behind each choice: docs/anomaly-detector.md.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import numpy as np
 import pandas as pd
