@@ -13,8 +13,7 @@ from .settings import NowcastSettings
 def _parts() -> JobParts:
     from . import estimator, report
 
-    return JobParts(estimator.Nowcaster, report.run_metrics, report.verdict, report.write_report, report.resolved,
-                    {"nowcast": report.demo})  # fmt: skip
+    return JobParts.of(estimator.Nowcaster, report, {"nowcast": report.demo})
 
 
 JOB = Job(

@@ -1,12 +1,15 @@
 """What every job's estimator shares: scikit-learn's `get_params`/`set_params`, the settings checked against
-their declarations, and the training settings as a `TrainConfig`."""
+their declarations, the training settings as a `TrainConfig`, and saving and loading a fitted estimator."""
 
 from __future__ import annotations
 
 import difflib
 import inspect
+from pathlib import Path
+from typing import Union
 
 from ..errors import ConfigError
+from ..rundir import load_model, save_model, unreadable
 from ..settings import check_settings
 from ..train import TrainConfig
 from .settings import TRAINING
@@ -21,6 +24,7 @@ class Estimator:
     read them back. `noun` names the estimator in messages ("forecaster")."""
 
     noun = "model"  # names the estimator in messages ("forecaster")
+    state_file = "model.json"  # beside model.safetensors: what predicting needs besides the weights
     reads_text = False  # the gate inspector gives it text rather than a series
 
     def describe(self) -> str:
@@ -50,3 +54,32 @@ class Estimator:
     def train_config(self) -> TrainConfig:
         """The shared training options, checked, with device and precision resolved for this machine."""
         return TrainConfig(**{name: getattr(self, name) for name in TRAINING}).resolved()
+
+    # ---- save and load: the weights (safetensors) and a JSON state; each job says what its state holds
+    def save(self, directory: Union[str, Path]) -> None:
+        """The fitted estimator into `directory`: model.safetensors and `state_file`."""
+        save_model(directory, self._tensors(), {"params": self.get_params(), **self._state()}, self.state_file)
+
+    @classmethod
+    def load(cls, directory: Union[str, Path]):
+        """A fitted estimator from `directory`; a one-line DataError for a missing, torn or foreign file."""
+        state, tensors = load_model(directory, cls.state_file, cls.noun)
+        try:
+            self = cls(**state["params"])
+            self._restore(state, tensors, Path(directory))
+        except (KeyError, TypeError, ValueError, RuntimeError):  # RuntimeError: weights that do not fit the settings
+            raise unreadable(directory, cls.noun) from None
+        self.model_.eval()
+        return self
+
+    def _tensors(self) -> dict:
+        """The weights to save."""
+        return dict(self.model_.state_dict())
+
+    def _state(self) -> dict:
+        """What predicting needs besides the weights and the settings, as JSON values."""
+        raise NotImplementedError
+
+    def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
+        """The learned attributes and `model_` (with its weights) from what `_state` and `_tensors` saved."""
+        raise NotImplementedError

@@ -30,6 +30,11 @@ class JobParts:
     resolved: Callable  # (estimator) -> the defaults fit resolved, for config.json
     demos: Mapping[str, Callable] = field(default_factory=dict)  # demo name -> (out, seed, reporter) -> metrics
 
+    @classmethod
+    def of(cls, estimator: type, report, demos: Mapping[str, Callable]) -> "JobParts":
+        """From a job's `report` module, which defines run_metrics, verdict, write_report and resolved."""
+        return cls(estimator, report.run_metrics, report.verdict, report.write_report, report.resolved, demos)
+
 
 @dataclass(frozen=True)
 class Job:

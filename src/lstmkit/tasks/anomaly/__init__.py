@@ -18,8 +18,7 @@ from .settings import AnomalySettings
 def _parts() -> JobParts:
     from . import demo, estimator, report
 
-    return JobParts(estimator.AnomalyDetector, report.run_metrics, report.verdict, report.write_report,
-                    report.resolved, {"anomaly": demo.demo})  # fmt: skip
+    return JobParts.of(estimator.AnomalyDetector, report, {"anomaly": demo.demo})
 
 
 JOB = Job(

@@ -31,14 +31,12 @@ from ...data import Scaler, Series, make_windows, min_series_length, split_by_ti
 from ...data.anomaly_csv import read_anomaly_csv
 from ...errors import ConfigError, DataError
 from ...metrics import anomaly_metrics, detect_season
-from ...rundir import load_model, save_model, unreadable
 from ...train import fit, seed_everything
 from ..estimator import Estimator
 from ..gate_input import GateInput, series_gate_input, series_values
 from .net import NextStepNet
 from .settings import AnomalySettings
 
-STATE_FILE = "anomaly.json"  # beside model.safetensors: what predicting needs besides the weights
 SIGMAS = 4.0  # the threshold rule: median + SIGMAS * 1.4826 * MAD of the validation scores
 MAD_TO_SIGMA = 1.4826  # MAD * this = the standard deviation, for normal data
 
@@ -68,6 +66,7 @@ class AnomalyDetector(AnomalySettings, Estimator):
     `lookback_`, `threshold_`, `error_center_`, `error_scale_`, `scores_`, `flags_`, `metrics_`, ...)."""
 
     noun = "anomaly detector"
+    state_file = "anomaly.json"
 
     # ---- settings ----------------------------------------------------------------------------------
     def _check_settings(self) -> None:
@@ -264,29 +263,20 @@ class AnomalyDetector(AnomalySettings, Estimator):
         return series_gate_input(self, self.noun, series_values(data, list(self.columns_)), list(self.columns_), max_steps)
 
     # ---- save and load --------------------------------------------------------------------------
-    def save(self, directory: Union[str, Path]) -> None:
-        state = {
-            "params": self.get_params(), "columns": self.columns_, "lookback": self.lookback_,
-            "season": self.season_, "scaler": self.scaler_.to_dict(), "threshold": self.threshold_,
+    def _state(self) -> dict:
+        return {
+            "columns": self.columns_, "lookback": self.lookback_, "season": self.season_,
+            "scaler": self.scaler_.to_dict(), "threshold": self.threshold_,
             "baseline_threshold": self.baseline_threshold_, "error_center": self.error_center_.tolist(),
             "error_scale": self.error_scale_.tolist(), "best_epoch": self.best_epoch_,
         }  # fmt: skip
-        save_model(directory, self.model_.state_dict(), state, STATE_FILE)
 
-    @classmethod
-    def load(cls, directory: Union[str, Path]) -> "AnomalyDetector":
-        state, tensors = load_model(directory, STATE_FILE, cls.noun)
-        try:
-            self = cls(**state["params"])
-            self.columns_, self.lookback_, self.season_ = list(state["columns"]), int(state["lookback"]), state["season"]
-            self.scaler_ = Scaler.from_dict(state["scaler"])
-            self.threshold_, self.baseline_threshold_ = float(state["threshold"]), float(state["baseline_threshold"])
-            self.error_center_ = np.asarray(state["error_center"], dtype=np.float64)
-            self.error_scale_ = np.asarray(state["error_scale"], dtype=np.float64)
-            self.best_epoch_ = state["best_epoch"]
-            self.model_ = self._build_model(len(self.columns_))
-            self.model_.load_state_dict(tensors)
-        except (KeyError, TypeError, ValueError, RuntimeError):  # RuntimeError: weights that do not fit the settings
-            raise unreadable(directory, cls.noun) from None
-        self.model_.eval()
-        return self
+    def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
+        self.columns_, self.lookback_, self.season_ = list(state["columns"]), int(state["lookback"]), state["season"]
+        self.scaler_ = Scaler.from_dict(state["scaler"])
+        self.threshold_, self.baseline_threshold_ = float(state["threshold"]), float(state["baseline_threshold"])
+        self.error_center_ = np.asarray(state["error_center"], dtype=np.float64)
+        self.error_scale_ = np.asarray(state["error_scale"], dtype=np.float64)
+        self.best_epoch_ = state["best_epoch"]
+        self.model_ = self._build_model(len(self.columns_))
+        self.model_.load_state_dict(tensors)

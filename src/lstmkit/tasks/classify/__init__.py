@@ -15,8 +15,7 @@ from .settings import ClassifySettings
 def _parts() -> JobParts:
     from . import demo, estimator, report
 
-    return JobParts(estimator.SequenceClassifier, report.run_metrics, report.verdict, report.write_report,
-                    report.resolved, {"classify": demo.demo})  # fmt: skip
+    return JobParts.of(estimator.SequenceClassifier, report, {"classify": demo.demo})
 
 
 JOB = Job(

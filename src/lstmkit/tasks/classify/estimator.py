@@ -11,7 +11,7 @@ majority class of the training part, scored on the very same test items.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -25,14 +25,12 @@ from ...data import LabelledSequences, Scaler, check_classes, class_order, quote
 from ...data.text import Vocabulary, tokenize
 from ...errors import ConfigError, DataError
 from ...metrics import classification_metrics
-from ...rundir import load_model, save_model, unreadable
 from ...train import BucketedBatches, fit, seed_everything
 from ..estimator import Estimator
 from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_offsets
 from .net import ClassifierNet
 from .settings import ClassifySettings
 
-STATE_FILE = "classifier.json"  # beside model.safetensors: what predicting needs besides the weights
 PREDICT_BATCH = 256  # sequences a batch when predicting: no gradients, so larger than training's
 
 
@@ -71,6 +69,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
     """
 
     noun = "classifier"
+    state_file = "classifier.json"
 
     # ---- settings ----------------------------------------------------------------------------------
     def _check_settings(self, has_test_file: bool) -> None:
@@ -317,33 +316,24 @@ class SequenceClassifier(ClassifySettings, Estimator):
                          total_steps=len(values), notes=notes)  # fmt: skip
 
     # ---- save and load --------------------------------------------------------------------------
-    def save(self, directory: Union[str, Path]) -> None:
-        state = {
-            "params": self.get_params(), "kind": self.kind_, "classes": self.classes_,
+    def _state(self) -> dict:
+        return {
+            "kind": self.kind_, "classes": self.classes_,
             "vocab": None if self.vocab_ is None else self.vocab_.to_dict(),
             "scaler": None if self.scaler_ is None else self.scaler_.to_dict(),
             "n_features": getattr(self, "n_features_", None), "train_counts": self.train_counts_.tolist(),
             "class_weights": None if self.class_weights_ is None else self.class_weights_.tolist(),
             "best_epoch": self.best_epoch_,
         }  # fmt: skip
-        save_model(directory, self.model_.state_dict(), state, STATE_FILE)
 
-    @classmethod
-    def load(cls, directory: Union[str, Path]) -> "SequenceClassifier":
-        state, tensors = load_model(directory, STATE_FILE, cls.noun)
-        try:
-            self = cls(**state["params"])
-            self.kind_, self.classes_ = state["kind"], list(state["classes"])
-            self._index = {label: k for k, label in enumerate(self.classes_)}
-            self.vocab_ = None if state["vocab"] is None else Vocabulary.from_dict(state["vocab"])
-            self.scaler_ = None if state["scaler"] is None else Scaler.from_dict(state["scaler"])
-            self.n_features_ = state["n_features"]
-            self.train_counts_ = np.asarray(state["train_counts"], dtype=np.int64)
-            self.class_weights_ = None if state["class_weights"] is None else np.asarray(state["class_weights"])
-            self.best_epoch_ = state["best_epoch"]
-            self.model_ = self._build_model()
-            self.model_.load_state_dict(tensors)
-        except (KeyError, TypeError, ValueError, RuntimeError):  # RuntimeError: weights that do not fit the settings
-            raise unreadable(directory, cls.noun) from None
-        self.model_.eval()
-        return self
+    def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
+        self.kind_, self.classes_ = state["kind"], list(state["classes"])
+        self._index = {label: k for k, label in enumerate(self.classes_)}
+        self.vocab_ = None if state["vocab"] is None else Vocabulary.from_dict(state["vocab"])
+        self.scaler_ = None if state["scaler"] is None else Scaler.from_dict(state["scaler"])
+        self.n_features_ = state["n_features"]
+        self.train_counts_ = np.asarray(state["train_counts"], dtype=np.int64)
+        self.class_weights_ = None if state["class_weights"] is None else np.asarray(state["class_weights"])
+        self.best_epoch_ = state["best_epoch"]
+        self.model_ = self._build_model()
+        self.model_.load_state_dict(tensors)

@@ -15,8 +15,7 @@ from .settings import ForecastSettings
 def _parts() -> JobParts:
     from . import demo, estimator, report
 
-    return JobParts(estimator.Forecaster, report.run_metrics, report.verdict, report.write_report, report.resolved,
-                    {"forecast": demo.demo})  # fmt: skip
+    return JobParts.of(estimator.Forecaster, report, {"forecast": demo.demo})
 
 
 JOB = Job(

@@ -20,14 +20,12 @@ from ...baselines import forecast_baselines
 from ...data import Scaler, Series, check_length, make_windows, read_series_csv, split_by_time, window_targets_index
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season, forecast_metrics
-from ...rundir import load_model, save_model, unreadable
 from ...train import fit, seed_everything
 from ..estimator import Estimator
 from ..gate_input import GateInput, series_gate_input, series_values
 from .net import ForecastNet, pinball_loss
 from .settings import ForecastSettings
 
-STATE_FILE = "forecaster.json"  # beside model.safetensors: what predicting needs besides the weights
 
 
 class Forecaster(ForecastSettings, Estimator):
@@ -38,6 +36,7 @@ class Forecaster(ForecastSettings, Estimator):
     """
 
     noun = "forecaster"
+    state_file = "forecaster.json"
 
     # ---- settings ----------------------------------------------------------------------------------
     def _check_settings(self) -> list[float]:
@@ -172,15 +171,13 @@ class Forecaster(ForecastSettings, Estimator):
         return series_gate_input(self, self.noun, series_values(series, columns), columns, max_steps)
 
     # ---- save and load --------------------------------------------------------------------------
-    def save(self, directory: Union[str, Path]) -> None:
-        state = {
-            "params": self.get_params(), "quantiles": self.quantiles_, "season": self.season_,
-            "lookback": self.lookback_, "scaler": self.scaler_.to_dict(), "target_name": self.target_name_,
-            "feature_names": self.feature_names_, "train_target": self.train_target_.tolist(),
-            "n_features": 1 + len(self.feature_names_), "best_epoch": self.best_epoch_,
-            "tail": self._tail(),
+    def _state(self) -> dict:
+        return {
+            "quantiles": self.quantiles_, "season": self.season_, "lookback": self.lookback_,
+            "scaler": self.scaler_.to_dict(), "target_name": self.target_name_, "feature_names": self.feature_names_,
+            "train_target": self.train_target_.tolist(), "n_features": 1 + len(self.feature_names_),
+            "best_epoch": self.best_epoch_, "tail": self._tail(),
         }  # fmt: skip
-        save_model(directory, self.model_.state_dict(), state, STATE_FILE)
 
     def _tail(self) -> dict:
         """The last lookback rows of the training data, so `predict()` works after `load` without data."""
@@ -191,23 +188,15 @@ class Forecaster(ForecastSettings, Estimator):
                 "integer_time": s.time is not None and pd.api.types.is_integer_dtype(s.time),
                 "time_name": None if s.time is None else s.time.name}  # fmt: skip
 
-    @classmethod
-    def load(cls, directory: Union[str, Path]) -> "Forecaster":
-        state, tensors = load_model(directory, STATE_FILE, cls.noun)
-        try:
-            self = cls(**state["params"])
-            self.quantiles_, self.season_, self.lookback_ = state["quantiles"], state["season"], state["lookback"]
-            self.scaler_ = Scaler.from_dict(state["scaler"])
-            self.target_name_, self.feature_names_ = state["target_name"], state["feature_names"]
-            self.train_target_ = np.asarray(state["train_target"], dtype=float)
-            self.best_epoch_ = state["best_epoch"]
-            self.model_ = self._build_model(state["n_features"])
-            self.model_.load_state_dict(tensors)
-        except (KeyError, TypeError, ValueError, RuntimeError):  # RuntimeError: weights that do not fit the settings
-            raise unreadable(directory, cls.noun) from None
-        self.model_.eval()
+    def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
+        self.quantiles_, self.season_, self.lookback_ = state["quantiles"], state["season"], state["lookback"]
+        self.scaler_ = Scaler.from_dict(state["scaler"])
+        self.target_name_, self.feature_names_ = state["target_name"], state["feature_names"]
+        self.train_target_ = np.asarray(state["train_target"], dtype=float)
+        self.best_epoch_ = state["best_epoch"]
+        self.model_ = self._build_model(state["n_features"])
+        self.model_.load_state_dict(tensors)
         self.series_ = _series_from_tail(state["tail"], self.target_name_, self.feature_names_, directory)
-        return self
 
 
 def _past(target: np.ndarray, t: int, length: int) -> np.ndarray:

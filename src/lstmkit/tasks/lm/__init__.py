@@ -16,8 +16,7 @@ from .settings import LanguageModelSettings
 def _parts() -> JobParts:
     from . import demo, estimator, report
 
-    return JobParts(estimator.LanguageModel, report.run_metrics, report.verdict, report.write_report,
-                    report.resolved, {"lm": demo.demo})  # fmt: skip
+    return JobParts.of(estimator.LanguageModel, report, {"lm": demo.demo})
 
 
 JOB = Job(

@@ -26,7 +26,6 @@ from ...data.corpus import Corpus, CorpusSplit, join_tokens, read_corpus, split_
 from ...data.text import PAD_ID, UNK_ID, Vocabulary
 from ...errors import ConfigError, DataError
 from ...metrics import lm_metrics
-from ...rundir import load_model, save_model, unreadable
 from ...train import TrainConfig, evaluate_loss, fit, seed_everything
 from ...train.batches import StreamBatches
 from ..estimator import Estimator
@@ -34,7 +33,6 @@ from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_of
 from .net import CarriedStateLoss, LanguageNet
 from .settings import LanguageModelSettings
 
-STATE_FILE = "lm.json"  # beside model.safetensors: what predicting needs besides the weights
 EVAL_CHUNKS = 8  # evaluation streams hold at least this many bptt chunks each
 CHAR_EMBEDDING = 64  # default embedding size at character level: a hundred-odd symbols need no more
 
@@ -53,6 +51,7 @@ class LanguageModel(LanguageModelSettings, Estimator):
     """
 
     noun = "language model"
+    state_file = "lm.json"
     reads_text = True
 
     # ---- settings ----------------------------------------------------------------------------------
@@ -245,34 +244,28 @@ class LanguageModel(LanguageModelSettings, Estimator):
                          text_upto(text, offsets, tokens, shown), offsets[:shown], total_steps=len(tokens), notes=notes)  # fmt: skip
 
     # ---- save and load --------------------------------------------------------------------------
-    def save(self, directory: Union[str, Path]) -> None:
+    def _tensors(self) -> dict:
         tensors = dict(self.model_.state_dict())
         if self.model_.tied:  # safetensors stores no shared tensors: the output layer's weight is the embedding's
             del tensors["decoder.weight"]
-        state = {
-            "params": self.get_params(), "vocab": self.vocab_.to_dict(), "embedding": self.embedding_,
+        return tensors
+
+    def _state(self) -> dict:
+        return {
+            "vocab": self.vocab_.to_dict(), "embedding": self.embedding_,
             "unigram_counts": self.unigram_counts_.tolist(), "tokens": self.tokens_, "metrics": self.metrics_,
             "baselines": self.baselines_, "best_epoch": self.best_epoch_,
         }  # fmt: skip
-        save_model(directory, tensors, state, STATE_FILE)
 
-    @classmethod
-    def load(cls, directory: Union[str, Path]) -> "LanguageModel":
-        state, tensors = load_model(directory, STATE_FILE, cls.noun)
-        try:
-            self = cls(**state["params"])
-            self.vocab_ = Vocabulary.from_dict(state["vocab"])
-            self.embedding_, self.tokens_, self.best_epoch_ = state["embedding"], state["tokens"], state["best_epoch"]
-            self.unigram_counts_ = np.asarray(state["unigram_counts"], dtype=np.int64)
-            self.metrics_, self.baselines_ = state["metrics"], state["baselines"]
-            self.model_ = self._build_model()
-            if self.model_.tied:
-                tensors["decoder.weight"] = tensors["embedding.weight"]
-            self.model_.load_state_dict(tensors)
-        except (KeyError, TypeError, ValueError, RuntimeError):  # RuntimeError: weights that do not fit the settings
-            raise unreadable(directory, cls.noun) from None
-        self.model_.eval()
-        return self
+    def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
+        self.vocab_ = Vocabulary.from_dict(state["vocab"])
+        self.embedding_, self.tokens_, self.best_epoch_ = state["embedding"], state["tokens"], state["best_epoch"]
+        self.unigram_counts_ = np.asarray(state["unigram_counts"], dtype=np.int64)
+        self.metrics_, self.baselines_ = state["metrics"], state["baselines"]
+        self.model_ = self._build_model()
+        if self.model_.tied:
+            tensors["decoder.weight"] = tensors["embedding.weight"]
+        self.model_.load_state_dict(tensors)
 
 
 def _size(part: slice) -> int:
