@@ -1,5 +1,6 @@
 """The shared training loop: repeatable, resumable, stops for the right reasons, says why it failed."""
 
+import json
 import math
 
 import pytest
@@ -150,3 +151,50 @@ def test_a_corrupt_checkpoint_is_a_clear_error(tmp_path):
     train, val = _data()
     with pytest.raises(DataError, match="the checkpoint cannot be read .*; delete it to train from the start"):
         fit(Regressor(), mse, train, val, _config(), checkpoint=path, resume=True)
+
+
+# ---- precision: decided once per run, bf16 only where the hardware computes it natively -------------------
+
+BF16_REFUSED = ("--precision bf16 needs native bf16 hardware, and this CPU (no AVX512-BF16 or AMX) has none; "
+                "use fp32, or auto (which chooses fp32 here)")  # fmt: skip
+
+
+def _forecast_args(tmp_path, *extra):
+    from lstmkit.data.shipped import airline_csv
+
+    return ["train", "forecast", "--data", str(airline_csv()), "--target", "passengers", "--time-col", "month",
+            "--horizon", "3", "--hidden", "8", "--epochs", "2", "--quiet", "--out", str(tmp_path / "run"), *extra]  # fmt: skip
+
+
+def test_bf16_is_refused_in_one_line_on_a_cpu_without_native_bf16(monkeypatch, tmp_path, capsys):
+    from lstmkit.cli import main
+    from lstmkit.train import precision
+
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    assert main(_forecast_args(tmp_path, "--precision", "bf16")) == 2
+    assert capsys.readouterr().err == f"lstmkit: error: {BF16_REFUSED}\n"
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+    assert main(_forecast_args(tmp_path, "--precision", "auto")) == 0  # auto chooses fp32 there
+    assert TrainConfig(precision="auto").resolved().precision == "fp32"
+
+
+def test_auto_chooses_bf16_where_the_cpu_has_it(monkeypatch):
+    from lstmkit.train import precision
+
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    assert TrainConfig(precision="auto").resolved().precision == "bf16"
+    assert TrainConfig(precision="bf16").resolved().precision == "bf16"
+    assert TrainConfig(precision="fp32").resolved().precision == "fp32"
+
+
+def test_bf16_on_this_machine_trains_or_is_refused_in_one_line(tmp_path, capsys):
+    """Without patching: on a CPU with native bf16 a bf16 run trains; on one without, it is refused."""
+    from lstmkit.cli import main
+    from lstmkit.train.precision import cpu_has_native_bf16
+
+    code = main(_forecast_args(tmp_path, "--precision", "bf16", "--json"))
+    captured = capsys.readouterr()
+    if cpu_has_native_bf16():
+        assert code == 0 and json.loads(captured.out)["test"]["mase"] > 0
+    else:
+        assert code == 2 and captured.err == f"lstmkit: error: {BF16_REFUSED}\n"

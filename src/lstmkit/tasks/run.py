@@ -24,6 +24,8 @@ SETTINGS_THAT_MAY_CHANGE_ON_RESUME = {"max_time", "device"}
 def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> dict:
     """Fit `estimator` on `data` into run directory `out`; returns metrics.json's content."""
     job = job_of(estimator)
+    estimator.check_settings()  # bad settings, bf16 without the hardware for it: refused before anything is written
+    estimator.train_config()
     out = Path(out)
     staging = begin_run(out, resume)
     settings = {**estimator.get_params(), "data": str(data)}
