@@ -56,3 +56,20 @@ def test_bench_prints_the_table_and_writes_json(tmp_path, capsys):
         ("vanilla", "fp32", "train"), ("vanilla", "fp32", "infer"), ("peephole", "fp32", "train"), ("peephole", "fp32", "infer"),
     ]
     assert all(r["lstmkit_ms"] > 0 and r["ratio"] > 0 for r in rows)
+
+
+def test_the_summary_shows_the_best_value_of_each_metric_in_bold(monkeypatch):
+    from rich.console import Console
+
+    from lstmkit import cli_summary
+    from lstmkit.tasks import JOBS
+
+    console = Console(record=True, force_terminal=True, width=200)
+    monkeypatch.setattr(cli_summary, "console", console)
+    metrics = {"task": "classify", "test": {"accuracy": 0.9, "f1": 0.8, "log_loss": 0.7},
+               "baselines": {"majority_class": {"accuracy": 0.5, "f1": 0.3, "log_loss": 0.6}}}  # fmt: skip
+    cli_summary.print_summary(JOBS["classify"], metrics, None, json_output=False)
+    shown = console.export_text(styles=True)
+    bold = "\x1b[1m"
+    assert f"{bold}0.9" in shown and f"{bold}0.5" not in shown  # accuracy: higher is better
+    assert f"{bold}0.6" in shown and f"{bold}0.7" not in shown  # log loss: lower is better

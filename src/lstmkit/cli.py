@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ._version import __version__
 from .cli_options import choice, cli_options, command, flag, parameter
+from .cli_summary import cell, console, print_summary, print_table
 from .errors import ConfigError, LstmkitError
 from .tasks import JOBS, demos
 from .tasks.job import Job
@@ -36,7 +35,6 @@ app = typer.Typer(
 )
 train_app = typer.Typer(help="Train a model for one of the jobs into a run directory.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
-console = Console(soft_wrap=True)  # long paths and sentences stay on one line
 
 JsonOut = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a summary.")]
 RunDir = Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train`.")]
@@ -83,7 +81,7 @@ def _train_command(job: Job) -> None:
 
         estimator = job.estimator(**{o.name: o.value(given[o.name]) for o in options})
         metrics = train_run(estimator, data, out, resume=resume, reporter=make_reporter(quiet or json_output, log_json))
-        _print_summary(job, metrics, out, json_output)
+        print_summary(job, metrics, out, json_output)
 
     train_app.command(job.name)(command(train, parameters, job.summary))
 
@@ -100,7 +98,7 @@ def evaluate(
 ) -> None:
     """Score a trained model on new data, beside the same baselines."""
     job, estimator = _load(run_dir)
-    _print_summary(job, job.run_metrics(estimator, estimator.evaluate(data)), None, json_output, title=f"{data}")
+    print_summary(job, job.run_metrics(estimator, estimator.evaluate(data)), None, json_output, title=f"{data}")
 
 
 @app.command()
@@ -127,7 +125,7 @@ def predict(
         typer.echo(frame.to_json(orient="records", date_format="iso"))
         return
     shown = f" (first 20 of {len(frame)} rows)" if len(frame) > 20 else ""
-    _print_table(f"Predictions of {run_dir}{shown}", list(frame.columns), [map(_cell, row) for row in frame.head(20).itertuples(index=False)])
+    print_table(f"Predictions of {run_dir}{shown}", list(frame.columns), [map(cell, row) for row in frame.head(20).itertuples(index=False)])
     if output is not None:
         console.print(f"written to {output}")
 
@@ -154,7 +152,7 @@ def generate(
             typer.echo(json.dumps([{"token": t, "probability": p} for t, p in ranked]))
             return
         shown = [(repr(t) if model.level == "char" else t, f"{p:.4f}") for t, p in ranked]
-        _print_table(f"Most probable next {'words' if model.level == 'word' else 'characters'}", ["token", "probability"], shown, left=("token",))
+        print_table(f"Most probable next {'words' if model.level == 'word' else 'characters'}", ["token", "probability"], shown, left=("token",))
         return
     text = model.generate(prompt, length=length, temperature=temperature, top_k=top_k, seed=seed)
     typer.echo(json.dumps({"prompt": prompt, "continuation": text}) if json_output else prompt + text)
@@ -190,7 +188,7 @@ def inspect_run(
         return
     rows = [(str(s.layer), "backward" if s.direction else "forward", str(s.unit),
              f"{s.quantity} ~ {found['labels'][s.property]}", f"{s.value:+.2f}") for s in follows]  # fmt: skip
-    _print_table(f"Units that follow the input ({len(trace)} steps)", ["layer", "direction", "unit", "follows", "r"], rows,
+    print_table(f"Units that follow the input ({len(trace)} steps)", ["layer", "direction", "unit", "follows", "r"], rows,
                  left=("direction", "follows"))
     memory_text = ", ".join(f"unit {s.unit}{f' (layer {s.layer})' if trace.num_layers > 1 else ''} {s.value:.3f}" for s in memory)
     console.print(f"longest memory (mean forget gate): {memory_text}")
@@ -217,7 +215,7 @@ def demo(
     owner, shown = demos()[job.value]
     out = out or Path("lstmkit-runs") / f"demo-{shown.name}"
     metrics = owner.run_demo(shown.name, out, seed, make_reporter(quiet or json_output))
-    _print_summary(owner, metrics, out, json_output, title=shown.title)
+    print_summary(owner, metrics, out, json_output, title=shown.title)
 
 
 @app.command()
@@ -249,40 +247,6 @@ def _load(run_dir: Path):
     """The job and the estimator of a finished run directory."""
     job = _job(run_dir)
     return job, job.estimator.load(run_dir)
-
-
-def _print_summary(job: Job, metrics: dict, out: Optional[Path], json_output: bool, title: str = "") -> None:
-    if json_output:
-        typer.echo(json.dumps(metrics))
-        return
-    names = [m for m in job.metrics if m in metrics["test"]]
-    if names:  # an unlabelled anomaly run has nothing to score against
-        rows = {"LSTM": metrics["test"], **{k.replace("_", " "): v for k, v in metrics["baselines"].items()}}
-        _print_table(title or None, ["model", *names], [(name, *(_cell(values.get(m)) for m in names)) for name, values in rows.items()], left=("model",))
-    text, good = job.verdict(metrics)
-    console.print(text, style="green" if good else "bold yellow")
-    for note in metrics.get("notes", [])[:3]:
-        console.print(f"note: {note}", style="yellow")
-    if out is not None:
-        console.print(f"report: {Path(out) / 'report.html'}")
-
-
-def _print_table(title: Optional[str], columns: list, rows, left: tuple = ()) -> None:
-    """A rich table: the `left` columns left-aligned, the others (numbers) right-aligned."""
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(str(column), justify="left" if column in left else "right")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
-
-
-def _cell(value) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def main(argv: list[str] | None = None) -> int:
