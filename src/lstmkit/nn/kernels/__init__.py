@@ -3,6 +3,6 @@
 - `reference`: the equations as a loop over time in PyTorch ops; every variant, the readable
   specification and the test oracle.
 - `native`: PyTorch's own fused LSTM (oneDNN on CPU, cuDNN on GPU), for vanilla stacks.
-- `fused`: lstmkit's C++ layer (`csrc/lstm_fused.cpp`), compiled on first use and cached: one recurrent
-  product and one vectorised pointwise pass per step, and a hand-derived backward.
+- `fused`: lstmkit's C++ layer (`csrc/`, one file per concern), compiled on first use and cached: one
+  recurrent product and one vectorised pointwise pass per step, and a hand-derived backward.
 """
