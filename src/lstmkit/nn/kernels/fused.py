@@ -19,10 +19,11 @@ C++ exchange the weights, masks, flags and the forward's record as `FusedWeights
 and `FusedRecord`, the same fields in the same order on both sides.
 
 Supported: fp32 and fp64 on the CPU, and bf16 autocast (the products' operands rounded to bf16 with fp32
-accumulation, where the CPU has AVX512-BF16 or AMX; state, gates and outputs in fp32); vanilla, peephole,
-cifg, proj_size, layernorm in any combination, with or without bias; `lengths`, `reverse`, `h_mask`,
-`zoneout_h`, `zoneout_c`, `trace`. Not: other dtypes or devices (`supports` says False; dispatch goes to the
-reference). The gate trace is returned for inspection and is not differentiable (backward through it raises).
+accumulation where the CPU has AVX512-BF16 or AMX, fp32 products elsewhere; state, gates and outputs in
+fp32); vanilla, peephole, cifg, proj_size, layernorm in any combination, with or without bias; `lengths`,
+`reverse`, `h_mask`, `zoneout_h`, `zoneout_c`, `trace`. Not: other dtypes or devices (`supports` says False;
+dispatch goes to the reference). The gate trace is returned for inspection and is not differentiable
+(backward through it raises).
 
 The extension is compiled on first use with `torch.utils.cpp_extension.load` (with OpenMP, so ATen's
 parallel_for uses torch's threads) and cached in TORCH_EXTENSIONS_DIR; when that fails, `available()` is
@@ -38,6 +39,7 @@ asked for, the forward keeps no per-step buffers for the backward.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import warnings
@@ -46,6 +48,7 @@ from typing import Any, NamedTuple, Optional
 import torch
 from torch import Tensor
 
+from ..hardware import cpu_autocast_dtype
 from ..spec import CellSpec, CellWeights, GateTrace
 from .reference import reverse_padded
 
@@ -128,9 +131,23 @@ def bernoulli_mask(shape: tuple[int, ...], p: float, seed: int) -> Tensor:
 
 
 def bf16_products() -> bool:
-    """True when the kernel runs its products with bf16 operands under bf16 autocast (the CPU has AVX512-BF16
-    or AMX and torch the micro-kernel for them); elsewhere it computes those products in fp32."""
+    """True when the kernel can run its products with bf16 operands (the CPU has AVX512-BF16 or AMX and torch
+    the micro-kernel for them); elsewhere it computes them in fp32, under bf16 autocast too."""
     return available() and bool(_load().bf16_products())
+
+
+def autocast_products() -> Optional[torch.dtype]:
+    """The dtype of the products' operands of a call made now under CPU autocast: torch.bfloat16 under bf16
+    autocast where the kernel has bf16 products, else torch.float32 (state, gates and outputs are fp32 either
+    way); None without CPU autocast (the call computes in its own dtype).
+
+    The one place lstmkit decides what CPU autocast means for this kernel: `lstm_layer` runs by it, and the
+    layer's dispatch (`functional`) reads it.
+    """
+    dtype = cpu_autocast_dtype()
+    if dtype is None:
+        return None
+    return torch.bfloat16 if dtype == torch.bfloat16 and bf16_products() else torch.float32
 
 
 def supports(spec: CellSpec, *, dtype: torch.dtype, device: Any, **call: Any) -> bool:
@@ -142,16 +159,9 @@ def supports(spec: CellSpec, *, dtype: torch.dtype, device: Any, **call: Any) ->
     """
     if torch.device(device).type != "cpu":
         return False
-    if dtype not in _SUPPORTED_DTYPES and not (_autocast_cpu() and dtype == torch.bfloat16):
+    if dtype not in _SUPPORTED_DTYPES and not (cpu_autocast_dtype() is not None and dtype == torch.bfloat16):
         return False
     return available()
-
-
-def _autocast_cpu() -> bool:
-    try:
-        return bool(torch.is_autocast_enabled("cpu"))
-    except TypeError:  # pragma: no cover - older torch
-        return bool(torch.is_autocast_cpu_enabled())
 
 
 class FusedWeights(NamedTuple):
@@ -238,9 +248,10 @@ class _FusedLayer(torch.autograd.Function):
         record, pre_x = FusedRecord(*saved[_N_WEIGHTS + _N_MASKS : -1]), saved[-1]
         empty = pre_x.new_empty(0)
         prep = lambda g: empty if g is None else g.contiguous()  # noqa: E731
-        d_pre_x, d_h0, d_c0, d_weights = _load().backward(
-            prep(d_out), prep(d_hn), prep(d_cn), weights, masks, record, pre_x, ctx.flags
-        )
+        with _no_autocast():
+            d_pre_x, d_h0, d_c0, d_weights = _load().backward(
+                prep(d_out), prep(d_hn), prep(d_cn), weights, masks, record, pre_x, ctx.flags
+            )
         grads = (d_pre_x, d_h0, d_c0, None, None, *d_weights)  # as forward's inputs: masks and flags have none
         needed = ctx.needs_input_grad
         return tuple(g if (need and g is not None and g.numel()) else None for g, need in zip(grads, needed))
@@ -262,9 +273,16 @@ class _InputProjection(torch.autograd.Function):
         x, w_ih = ctx.saved_tensors
         d_pre = d_pre.contiguous()
         n = ctx.needs_input_grad
-        dx = _load().rows_times(d_pre, w_ih, ctx.bf16) if n[0] else None
-        dw = _load().weight_grad(d_pre, x, ctx.bf16) if n[1] else None
+        with _no_autocast():
+            dx = _load().rows_times(d_pre, w_ih, ctx.bf16) if n[0] else None
+            dw = _load().weight_grad(d_pre, x, ctx.bf16) if n[1] else None
         return dx, dw, None
+
+
+def _no_autocast():
+    """The context of the backward passes: they compute in the precision the forward chose (`ctx.flags.bf16`),
+    whatever autocast the backward is called under (at::mm inside the extension would obey it)."""
+    return torch.autocast("cpu", enabled=False) if cpu_autocast_dtype() is not None else contextlib.nullcontext()
 
 
 def _input_products(x: Tensor, w: CellWeights, bf16: bool) -> Tensor:
@@ -277,23 +295,16 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w: CellWeights, spec: CellSpec
     """`reference.lstm_layer`, fused. Call only where `supports(spec, dtype=x.dtype, device=x.device)`.
 
     Under CPU bf16 autocast the layer keeps its state, gates and pointwise arithmetic in fp32 and runs its
-    matrix products with bf16 operands and fp32 accumulation (where the CPU has bf16 dot products; elsewhere
-    in fp32). Its outputs are fp32.
+    matrix products with bf16 operands and fp32 accumulation where the CPU has bf16 dot products, and in fp32
+    elsewhere (`autocast_products`). Its outputs are fp32.
     """
-    if not _autocast_cpu():
+    products = autocast_products()
+    if products is None:
         return _lstm_layer(x, h0, c0, w, spec, **call)
-    bf16 = _autocast_dtype() == torch.bfloat16 and bf16_products()
     with torch.autocast("cpu", enabled=False):
         weights = CellWeights(*(_fp32(t) for t in w))
         masks = {name: _fp32(value) for name, value in call.items()}
-        return _lstm_layer(_fp32(x), _fp32(h0), _fp32(c0), weights, spec, bf16=bf16, **masks)
-
-
-def _autocast_dtype() -> torch.dtype:
-    try:
-        return torch.get_autocast_dtype("cpu")
-    except AttributeError:  # pragma: no cover - torch < 2.4
-        return torch.get_autocast_cpu_dtype()
+        return _lstm_layer(_fp32(x), _fp32(h0), _fp32(c0), weights, spec, bf16=products == torch.bfloat16, **masks)
 
 
 def _fp32(value):

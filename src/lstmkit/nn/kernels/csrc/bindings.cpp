@@ -61,11 +61,13 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("d_c_n"), py::arg("weights"), py::arg("masks"), py::arg("record"), py::arg("pre_x"), py::arg("flags"));
   m.def("weight_grad", [](const Tensor& dy, const Tensor& x, bool bf16) {
     return weight_grad(dy.contiguous(), x.contiguous(), bf16);
-  }, "dy^T x: dy (N, O), x (N, I) -> (O, I), through oneDNN for fp32 when torch has it",
+  }, "dy^T x: dy (N, O), x (N, I) -> (O, I), through oneDNN for fp32 (and bf16 where it has bf16) when torch has it",
   py::arg("dy"), py::arg("x"), py::arg("bf16") = false);
   m.def("rows_times", &rows_times, "x (N, K) @ b (K, M), through the micro-kernel in row blocks (bf16: bf16 operands)",
         py::arg("x"), py::arg("b"), py::arg("bf16") = false);
   m.def("bernoulli_mask", &bernoulli_mask, "bool mask of the shape, true with probability p; counter-based",
         py::arg("shape"), py::arg("p"), py::arg("seed"));
   m.def("bf16_products", &brgemm_bf16, "whether the products can take bf16 operands (the CPU has bf16 dot products)");
+  m.def("onednn_bf16", &onednn_bf16, "whether oneDNN runs bf16 inner products here (else weight_grad's bf16 products "
+        "are the bf16-rounded operands multiplied in fp32)");
 }

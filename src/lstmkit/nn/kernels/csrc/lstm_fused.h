@@ -103,6 +103,10 @@ LayerGrads fused_backward(const Tensor& d_output, const Tensor& d_h_n, const Ten
 bool brgemm_f32();
 bool brgemm_bf16();
 
+// Whether oneDNN runs bf16 inner products here (it has no bf16 kernels on CPUs without AVX-512, such as
+// AVX2-only ones).
+bool onednn_bf16();
+
 // X (N, K) @ b (K, M) for all rows at once (b any strides): the micro-kernel in row blocks across the threads;
 // bf16: operands rounded to bf16, fp32 result. Elsewhere at::mm.
 Tensor rows_times(const Tensor& x, const Tensor& b, bool bf16);

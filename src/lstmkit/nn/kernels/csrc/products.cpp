@@ -9,6 +9,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/core/stack.h>
+#include <ATen/ops/ones.h>
 
 #include <string>
 
@@ -19,6 +20,7 @@ namespace {
 // weight gradients over all steps go through it.
 struct Linear {
   c10::optional<c10::OperatorHandle> unary;
+  bool bf16 = false;  // it runs bf16 operands on this CPU
 
   Linear() {
     try {
@@ -28,6 +30,7 @@ struct Linear {
     } catch (...) {
       unary.reset();
     }
+    bf16 = unary.has_value() && runs_bf16();
   }
 
   // X (M, K) @ W^T for W (N, K): through oneDNN in fp32 or bf16 from about 4M multiply-adds (below that at::mm
@@ -45,6 +48,17 @@ struct Linear {
     return stack.back().toTensor();
   }
 
+ private:
+  // Whether a small bf16 inner product runs: oneDNN has no bf16 primitive on CPUs without AVX-512 (nor
+  // AVX-NE-CONVERT), and says "could not create a primitive descriptor" there.
+  bool runs_bf16() const {
+    try {
+      at::Tensor ones = at::ones({2, 4}, at::TensorOptions().dtype(at::kBFloat16));
+      return run(ones, ones).sum().item<float>() == 16.0f;
+    } catch (...) {
+      return false;
+    }
+  }
 };
 
 const Linear& linear_ops() {
@@ -110,6 +124,8 @@ bool brgemm_bf16() {
 #endif
 }
 
+bool onednn_bf16() { return linear_ops().bf16; }
+
 // Into a cached buffer: a fresh (T*B, G*H) output from oneDNN was faulted in page by page on every call.
 at::Tensor rows_times(const at::Tensor& x, const at::Tensor& b, bool bf16) {
   const int64_t N = x.size(0), K = x.size(1), M = b.size(1);
@@ -135,13 +151,15 @@ at::Tensor rows_times(const at::Tensor& x, const at::Tensor& b, bool bf16) {
 }
 
 // Through oneDNN as (X^T dY)^T: oneDNN takes the transposed view of dY as its weight, and X^T is the smaller
-// copy. Elsewhere at::mm.
+// copy. Where oneDNN has no bf16 (AVX2-only CPUs), bf16 products are the bf16-rounded operands multiplied in
+// fp32, which is what bf16 products with fp32 accumulation compute. Elsewhere at::mm.
 at::Tensor weight_grad(const at::Tensor& dy, const at::Tensor& x, bool bf16) {
   const Linear& ops = linear_ops();
   const auto dtype = bf16 ? at::kBFloat16 : x.scalar_type();
   at::Tensor xt = buffer({x.size(1), x.size(0)}, x.options().dtype(dtype));
   xt.copy_(x.t());  // (I, N), transposed and rounded in one pass
   at::Tensor d = dy.to(dtype);
+  if (bf16 && !ops.bf16) return at::mm(d.t().to(at::kFloat), xt.t().to(at::kFloat));
   if (!ops.onednn(xt, d.t())) return at::mm(d.t(), xt.t()).to(bf16 ? at::kFloat : dy.scalar_type());
   at::Tensor out = ops.run(xt, d.t());  // (I, O)
   at::Tensor result = at::empty({out.size(1), out.size(0)}, out.options().dtype(bf16 ? at::kFloat : dy.scalar_type()));

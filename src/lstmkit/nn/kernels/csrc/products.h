@@ -25,7 +25,7 @@
 
 namespace lstmkit {
 
-// brgemm_f32, brgemm_bf16, rows_times and weight_grad are declared in lstm_fused.h (bindings.cpp
+// brgemm_f32, brgemm_bf16, onednn_bf16, rows_times and weight_grad are declared in lstm_fused.h (bindings.cpp
 // exposes them) and defined in products.cpp.
 
 // The right-hand matrix B (K, N) of a per-step product, kept for the whole layer call. For the micro-kernel it
