@@ -6,6 +6,8 @@ import pytest
 import torch
 
 import lstmkit
+from lstmkit.errors import ConfigError
+from lstmkit.nn import hardware
 from lstmkit.nn.kernels import fused, native, reference
 
 T, B, I, H = 7, 3, 5, 6
@@ -79,7 +81,8 @@ def test_vanilla_call_runs_the_native_kernel(monkeypatch):
 def test_wide_vanilla_training_runs_the_fused_kernel(monkeypatch):
     """From FUSED_VANILLA_MIN_HIDDEN units, a CPU fp32 vanilla layer that needs a gradient trains in the fused
     kernel (measured faster there), and under bf16 autocast too where the kernel has bf16 products; without a
-    gradient, below that width or with backend='native' it runs PyTorch's; and both give the same numbers."""
+    gradient, below that width or with backend='native' it runs PyTorch's; and both give the same numbers.
+    Where PyTorch's LSTM cannot run bf16 autocast (no AVX-512), bf16 training runs the fused kernel too."""
     from lstmkit.nn.functional import FUSED_VANILLA_MIN_HIDDEN
 
     if not fused.available():
@@ -99,8 +102,84 @@ def test_wide_vanilla_training_runs_the_fused_kernel(monkeypatch):
     assert native_calls == ["lstm_stack"] * 3 and fused_calls == ["lstm_layer"] * 2
     with torch.autocast("cpu", dtype=torch.bfloat16):  # bf16 training: fused where it has bf16 products
         wide(x)
-    bf16 = fused.bf16_products()
-    assert fused_calls == ["lstm_layer"] * (4 if bf16 else 2) and len(native_calls) == (3 if bf16 else 4)
+        native_runs_bf16 = native.supports("cpu")
+    fused_runs = fused.bf16_products() or not native_runs_bf16
+    assert fused_calls == ["lstm_layer"] * (4 if fused_runs else 2) and len(native_calls) == (3 if fused_runs else 4)
+
+
+def test_native_supports_says_whether_torch_lstm_runs_bf16_autocast():
+    """`native.supports` under CPU bf16 autocast is True exactly where torch.nn.LSTM runs there (False on CPUs
+    whose oneDNN has no bf16 kernels: no AVX-512); outside bf16 autocast it is True."""
+    assert native.supports("cpu")
+    layer = torch.nn.LSTM(I, H)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        try:
+            layer(torch.randn(T, B, I))
+            torch_runs = True
+        except RuntimeError:  # "could not create a primitive descriptor for the LSTM forward propagation primitive"
+            torch_runs = False
+        assert native.supports("cpu") == torch_runs
+    with torch.autocast("cpu", dtype=torch.float16):
+        assert native.supports("cpu")
+
+
+NATIVE_RUNS_BF16 = "PyTorch's LSTM runs bf16 autocast on this CPU (its oneDNN has bf16 kernels)"
+
+
+def _native_runs_bf16() -> bool:
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        return native.supports("cpu")
+
+
+@pytest.mark.skipif(_native_runs_bf16(), reason=NATIVE_RUNS_BF16)
+@pytest.mark.parametrize("grad", [True, False], ids=["train", "infer"])
+@pytest.mark.parametrize("kwargs, call", [({}, {}), (dict(num_layers=2, bidirectional=True), dict(lengths=[7, 3, 5]))])
+def test_bf16_autocast_without_native_bf16_runs_the_fused_kernel(monkeypatch, grad, kwargs, call):
+    """Where PyTorch's LSTM cannot run bf16 autocast (no AVX-512: torch.nn.LSTM fails there), every vanilla
+    call under it runs the fused kernel with fp32 products, training or not, narrow or wide: the same numbers
+    as the fp32 call."""
+    if not fused.available():
+        pytest.skip("the fused kernel could not be built here (no C++ compiler)")
+    native_calls = _count_calls(monkeypatch, native, "lstm_stack")
+    fused_calls = _count_calls(monkeypatch, fused, "lstm_layer")
+    layer = lstmkit.LSTM(I, H, **kwargs)
+    x = torch.randn(T, B, I)
+    with torch.set_grad_enabled(grad):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out, (h_n, c_n) = layer(x, **call)
+        assert native_calls == [] and len(fused_calls) == layer.num_layers * layer.num_directions
+        expected, (h_expected, c_expected) = layer(x, **call)
+    assert out.dtype == torch.float32
+    for got, want in ((out, expected), (h_n, h_expected), (c_n, c_expected)):  # fp32 here, PyTorch's kernel there
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+
+
+@pytest.mark.skipif(_native_runs_bf16(), reason=NATIVE_RUNS_BF16)
+def test_native_backend_refuses_bf16_autocast_without_native_bf16():
+    """backend='native' under bf16 autocast, where PyTorch's LSTM cannot run it: one ConfigError saying so."""
+    layer = lstmkit.LSTM(I, H, backend="native")
+    with torch.autocast("cpu", dtype=torch.bfloat16), pytest.raises(ConfigError, match="no native bf16"):
+        layer(torch.randn(T, B, I))
+
+
+def test_bf16_autocast_vanilla_is_close_to_fp32():
+    """A vanilla layer trains and infers under bf16 autocast on every CPU (PyTorch's kernel or lstmkit's, by
+    what the CPU has), its output and gradients within bf16 accuracy of fp32."""
+    layer = lstmkit.LSTM(I, H, num_layers=2)
+    x = torch.randn(T, B, I)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = layer(x)
+        with torch.no_grad():
+            inferred, _ = layer(x)
+    out.float().sum().backward()
+    grads = [p.grad.clone() for p in layer.parameters()]
+    layer.zero_grad()
+    expected, _ = layer(x)
+    expected.sum().backward()
+    torch.testing.assert_close(out.float(), expected, atol=3e-2, rtol=0)  # bf16 operands: about 3 digits
+    torch.testing.assert_close(inferred.float(), expected.detach(), atol=3e-2, rtol=0)
+    for got, p in zip(grads, layer.parameters()):
+        assert ((got - p.grad).norm() / p.grad.norm()).item() < 5e-2
 
 
 @pytest.mark.parametrize(
@@ -167,3 +246,14 @@ def test_bf16_autocast_runs_the_fused_kernel(monkeypatch):
     expected, (h_expected, c_expected) = layer(x)
     torch.testing.assert_close(out, expected, atol=3e-2, rtol=0)  # bf16 operands: about 3 significant digits
     torch.testing.assert_close(c_n, c_expected, atol=3e-2, rtol=0)
+
+
+def test_cpu_autocast_dtype_and_native_bf16_flags():
+    """`hardware.cpu_autocast_dtype` says which CPU autocast is in force; `cpu_has_native_bf16` reads the CPU's
+    flags (AVX512-BF16 or AMX)."""
+    assert hardware.cpu_autocast_dtype() is None
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert hardware.cpu_autocast_dtype() == torch.bfloat16
+    with torch.autocast("cpu", dtype=torch.float16):
+        assert hardware.cpu_autocast_dtype() == torch.float16
+    assert isinstance(hardware.cpu_has_native_bf16(), bool)

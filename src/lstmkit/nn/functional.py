@@ -6,12 +6,18 @@ runs the call:
 - `native` (PyTorch's fused LSTM: oneDNN on CPU, cuDNN on GPU) whenever the call is plain vanilla (no
   variant, no gate trace, no regulariser active beyond dropout between layers), except where lstmkit's fused
   kernel measures faster: training a CPU layer of hidden size >= 256 (`FUSED_VANILLA_MIN_HIDDEN`), in fp32 or
-  under bf16 autocast;
+  under bf16 autocast with bf16 products; and except where PyTorch's cannot run the call: under bf16
+  autocast on a CPU whose oneDNN has no bf16 kernels (no AVX-512: `native.supports`), where every call runs
+  the fused kernel with fp32 products;
 - `fused` (`kernels/fused.py`, lstmkit's C++ kernel with a hand-derived backward) for every other layer it
   supports (every variant, lengths, zoneout, recurrent dropout, the trace; fp32 and fp64 on the CPU, and
-  bf16 autocast with bf16 products and fp32 state);
+  bf16 autocast with fp32 state, its products in bf16 where the CPU has bf16 dot products and in fp32
+  elsewhere: `fused.autocast_products`);
 - `reference` (`kernels/reference.py`, a loop over time in PyTorch ops) for the rest: the readable
   specification, and the oracle the other kernels are tested against.
+
+`stack_backend` makes this choice for the whole stack, once per call; `layer_kernel` then picks fused or
+reference for each layer.
 """
 
 from __future__ import annotations
@@ -60,16 +66,23 @@ def native_blockers(specs: Sequence[CellSpec], regularisers: Regularisers, train
     return blockers
 
 
-def choose_backend(requested: str, blockers: list[str]) -> str:
+def choose_backend(requested: str, blockers: list[str], native_runs: bool = True) -> str:
     """'native' when the whole stack goes to PyTorch's kernel; otherwise what each layer chooses from
     ('auto': fused where supported, else reference; 'fused' or 'reference': that one). Refuses 'native'
-    for a call it cannot run."""
+    for a call it cannot run: a variant or regulariser (`blockers`), or bf16 autocast where PyTorch's kernel
+    has none (`native_runs` False)."""
     if requested == "native" and blockers:
         raise ConfigError(
             f"backend='native' runs plain vanilla LSTMs only, and this call uses {', '.join(blockers)}; "
             "use backend='auto' (or 'fused' or 'reference')"
         )
-    if requested == "auto" and not blockers:
+    if requested == "native" and not native_runs:
+        raise ConfigError(
+            "backend='native' cannot run bf16 autocast on this CPU: it has no native bf16, and PyTorch's LSTM "
+            "(oneDNN) has no bf16 kernel for it; use backend='auto' or 'fused' (lstmkit's kernel, fp32 products), "
+            "or fp32"
+        )
+    if requested == "auto" and not blockers and native_runs:
         return "native"
     return requested
 
@@ -82,11 +95,23 @@ def choose_backend(requested: str, blockers: list[str]) -> str:
 FUSED_VANILLA_MIN_HIDDEN = 256
 
 
+def stack_backend(
+    requested: str, blockers: list[str], x: Tensor, hx: tuple[Tensor, Tensor], weights, specs: Sequence[CellSpec]
+) -> str:
+    """The kernel of the whole stack for this call: 'native', or the backend each layer chooses by (see the
+    module's docstring). Where bf16 autocast is concerned, PyTorch's kernel says whether it can run the call
+    (`native.supports`) and the fused kernel in which precision it would (`fused.autocast_products`)."""
+    backend = choose_backend(requested, blockers, native.supports(x.device))
+    if requested == "auto" and backend == "native" and _fused_trains_faster(x, hx, weights, specs):
+        return "auto"
+    return backend
+
+
 def _fused_trains_faster(x: Tensor, hx: tuple[Tensor, Tensor], weights, specs: Sequence[CellSpec]) -> bool:
     """Whether a plain vanilla call runs faster in the fused kernel than in the native one (see above)."""
     if x.device.type != "cpu" or x.dtype != torch.float32:
         return False
-    if fused._autocast_cpu() and not (fused._autocast_dtype() == torch.bfloat16 and fused.bf16_products()):
+    if fused.autocast_products() == torch.float32:  # autocast without bf16 products: not measured faster
         return False
     if min(spec.hidden_size for spec in specs) < FUSED_VANILLA_MIN_HIDDEN or not torch.is_grad_enabled():
         return False
@@ -144,9 +169,7 @@ def lstm(
     """
     blockers = native_blockers(specs, regularisers, training, trace)
     num_directions = len(weights[0])
-    requested, backend = backend, choose_backend(backend, blockers)
-    if requested == "auto" and backend == "native" and _fused_trains_faster(x, hx, weights, specs):
-        backend = "auto"
+    backend = stack_backend(backend, blockers, x, hx, weights, specs)
     if backend == "native":
         output, h_n, c_n = native.lstm_stack(
             x, hx[0], hx[1], flat_weights(weights, specs[0]),

@@ -2,21 +2,28 @@
 
 Same signature and semantics as `reference.lstm_layer`. The input product x W_ih^T runs once over all steps
 (`_InputProjection`: the micro-kernel below, in row blocks), and autograd carries its gradient to x and W_ih.
-Everything else runs in C++ (`csrc/lstm_fused.cpp`). Per step, the rows of the batch are split into tasks
-across torch's threads, and each task does its rows' whole step: the bias (and with layernorm the input layer
-norm) added to x W_ih^T, one recurrent product h W_hh^T through oneDNN's brgemm micro-kernel (with layernorm
-its row-wise layer norm), one fused, vectorised pointwise pass (ATen's `Vectorized`, Sleef exp/tanh; with
-layernorm it also normalises c_t), and with a projection one product (B, H) x (H, P) into h.
+Everything else runs in C++ (`csrc/`). Per step, the rows of the batch are split into tasks across torch's
+threads, and each task does its rows' whole step: the bias (and with layernorm the input layer norm) added to
+x W_ih^T, one recurrent product h W_hh^T through oneDNN's brgemm micro-kernel (with layernorm its row-wise
+layer norm), one fused, vectorised pointwise pass (ATen's `Vectorized`, Sleef exp/tanh; with layernorm it also
+normalises c_t), and with a projection one product (B, H) x (H, P) into h.
 The backward pass is hand-derived BPTT, per step and row block: with a projection one product dh W_hr; one
 fused pointwise pass (with the cell layer-norm backward); the layer norms' backward; one product with W_hh.
 The bias, peephole and layer-norm gradients are summed per thread inside that pass; dW_hh, dW_hr and dW_ih
 follow as large oneDNN products over all steps.
 
+The C++ sources, one concern each: `lstm_fused.h` (the interface: the argument structs), `vec_ops.h`,
+`layer_norm.h`, `pointwise.h` (the per-row passes), `products.h`/`.cpp` (micro-kernel and oneDNN products),
+`block_cache.h`, `forward.cpp`, `backward.cpp`, `masks.cpp`, `bindings.cpp` (the Python module). Python and
+C++ exchange the weights, masks, flags and the forward's record as `FusedWeights`, `FusedMasks`, `FusedFlags`
+and `FusedRecord`, the same fields in the same order on both sides.
+
 Supported: fp32 and fp64 on the CPU, and bf16 autocast (the products' operands rounded to bf16 with fp32
-accumulation, where the CPU has AVX512-BF16 or AMX; state, gates and outputs in fp32); vanilla, peephole,
-cifg, proj_size, layernorm in any combination, with or without bias; `lengths`, `reverse`, `h_mask`,
-`zoneout_h`, `zoneout_c`, `trace`. Not: other dtypes or devices (`supports` says False; dispatch goes to the
-reference). The gate trace is returned for inspection and is not differentiable (backward through it raises).
+accumulation where the CPU has AVX512-BF16 or AMX, fp32 products elsewhere; state, gates and outputs in
+fp32); vanilla, peephole, cifg, proj_size, layernorm in any combination, with or without bias; `lengths`,
+`reverse`, `h_mask`, `zoneout_h`, `zoneout_c`, `trace`. Not: other dtypes or devices (`supports` says False;
+dispatch goes to the reference). The gate trace is returned for inspection and is not differentiable
+(backward through it raises).
 
 The extension is compiled on first use with `torch.utils.cpp_extension.load` (with OpenMP, so ATen's
 parallel_for uses torch's threads) and cached in TORCH_EXTENSIONS_DIR; when that fails, `available()` is
@@ -32,19 +39,25 @@ asked for, the forward keeps no per-step buffers for the backward.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import warnings
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 import torch
 from torch import Tensor
 
+from ..hardware import cpu_autocast_dtype
 from ..spec import CellSpec, CellWeights, GateTrace
 from .reference import reverse_padded
 
 _CSRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc")
-_SOURCES = [os.path.join(_CSRC, "lstm_fused.cpp")]
+# one translation unit per concern; the headers (vector ops, layer norm, pointwise passes, products, block
+# cache) are included where they are used
+_SOURCES = [
+    os.path.join(_CSRC, name) for name in ("forward.cpp", "backward.cpp", "products.cpp", "masks.cpp", "bindings.cpp")
+]
 _SUPPORTED_DTYPES = (torch.float32, torch.float64)
 
 _lock = threading.Lock()
@@ -118,9 +131,23 @@ def bernoulli_mask(shape: tuple[int, ...], p: float, seed: int) -> Tensor:
 
 
 def bf16_products() -> bool:
-    """True when the kernel runs its products with bf16 operands under bf16 autocast (the CPU has AVX512-BF16
-    or AMX and torch the micro-kernel for them); elsewhere it computes those products in fp32."""
+    """True when the kernel can run its products with bf16 operands (the CPU has AVX512-BF16 or AMX and torch
+    the micro-kernel for them); elsewhere it computes them in fp32, under bf16 autocast too."""
     return available() and bool(_load().bf16_products())
+
+
+def autocast_products() -> Optional[torch.dtype]:
+    """The dtype of the products' operands of a call made now under CPU autocast: torch.bfloat16 under bf16
+    autocast where the kernel has bf16 products, else torch.float32 (state, gates and outputs are fp32 either
+    way); None without CPU autocast (the call computes in its own dtype).
+
+    The one place lstmkit decides what CPU autocast means for this kernel: `lstm_layer` runs by it, and the
+    layer's dispatch (`functional`) reads it.
+    """
+    dtype = cpu_autocast_dtype()
+    if dtype is None:
+        return None
+    return torch.bfloat16 if dtype == torch.bfloat16 and bf16_products() else torch.float32
 
 
 def supports(spec: CellSpec, *, dtype: torch.dtype, device: Any, **call: Any) -> bool:
@@ -132,66 +159,102 @@ def supports(spec: CellSpec, *, dtype: torch.dtype, device: Any, **call: Any) ->
     """
     if torch.device(device).type != "cpu":
         return False
-    if dtype not in _SUPPORTED_DTYPES and not (_autocast_cpu() and dtype == torch.bfloat16):
+    if dtype not in _SUPPORTED_DTYPES and not (cpu_autocast_dtype() is not None and dtype == torch.bfloat16):
         return False
     return available()
 
 
-def _autocast_cpu() -> bool:
-    try:
-        return bool(torch.is_autocast_enabled("cpu"))
-    except TypeError:  # pragma: no cover - older torch
-        return bool(torch.is_autocast_cpu_enabled())
+class FusedWeights(NamedTuple):
+    """The recurrence's weights as the kernel takes them; empty tensors where the variant has none."""
+
+    w_hh: Tensor  # (G*H, P)
+    bias: Tensor  # (G*H) bias_ih + bias_hh
+    ln_gain_ih: Tensor  # (G*H) gain of the input layer norm
+    peep_i: Tensor  # (H) peephole weight_ci (none with cifg)
+    peep_f: Tensor  # (H) weight_cf
+    peep_o: Tensor  # (H) weight_co
+    w_hr: Tensor  # (P, H) projection
+    ln_gain_hh: Tensor  # (G*H) gain of the recurrent layer norm
+    ln_gain_c: Tensor  # (H) gain of the cell layer norm
+    ln_bias_c: Tensor  # (H) bias of the cell layer norm
 
 
-def _opt(t: Optional[Tensor], like: Tensor) -> Tensor:
-    return like.new_empty(0) if t is None else t.detach().to(like.dtype).contiguous()
+class FusedMasks(NamedTuple):
+    """The call's masks, in processing order; empty tensors where absent. They need no gradient."""
+
+    h_mask: Tensor  # (B, P) variational dropout on h as the recurrent product sees it, scaled by 1/(1-p)
+    zoneout_h: Tensor  # (T, B, P) nonzero where a unit of h keeps its previous value
+    zoneout_c: Tensor  # (T, B, H) the same for c
+    valid: Tensor  # (T, B) one within each sequence's length, zero past it
+
+
+class FusedFlags(NamedTuple):
+    peephole: bool
+    cifg: bool
+    save: bool  # keep every step's buffers: a backward or a trace may follow
+    bf16: bool  # the products round their operands to bf16 (fp32 accumulation)
+
+
+class FusedRecord(NamedTuple):
+    """What the forward keeps for the backward and the trace; empty where the variant has none."""
+
+    gates: Tensor  # (T, B, G*H) i, f, g, o after their activations
+    h_states: Tensor  # (T+1, B, P) h_0 .. h_T
+    c_states: Tensor  # (T+1, B, H) c_0 .. c_T
+    c_new: Tensor  # (T, B, H) f * c_{t-1} + i * g, before zoneout
+    tanh_c: Tensor  # (T, B, H) tanh(c_out)
+    m: Tensor  # (T, B, H) projection: o * tanh(c_out)
+    xhat_hh: Tensor  # (T, B, G*H) layernorm: normalised h_rec W_hh^T
+    rstd_hh: Tensor  # (T, B)
+    c_hat: Tensor  # (T, B, H) layernorm: normalised c_new
+    rstd_c: Tensor  # (T, B)
+    mean_ih: Tensor  # (T, B) layernorm: mean and rstd of the rows of x W_ih^T
+    rstd_ih: Tensor  # (T, B)
+
+
+_N_WEIGHTS, _N_MASKS = len(FusedWeights._fields), len(FusedMasks._fields)
 
 
 class _FusedLayer(torch.autograd.Function):
-    """The recurrence over pre_x (T, B, G*H) = x W_ih^T (no bias); h is (B, P) with P = proj_size or H, c is (B, H).
+    """The recurrence over pre_x (T, B, G*H) = x W_ih^T (no bias); h0 (B, P) with P = proj_size or H, c0 (B, H).
 
-    bias (G*H) = bias_ih + bias_hh, and with layernorm the input layer norm (gain g_ih (G*H)), are applied
-    inside the kernel. Optional weights (bias, g_ih, peephole wci/wcf/wco (H), w_hr (P, H), layer-norm gains
-    g_hh (G*H), g_c, b_c (H)) and masks are empty tensors when absent.
+    The bias and, with layernorm, the input layer norm are applied inside the kernel. Called as
+    `apply(pre_x, h0, c0, masks, flags, *weights)`: the weights one by one, for autograd to see them.
+    Returns output (T, B, P), h_n (B, P), c_n (B, H), and the gates (T, B, G*H) and c_states (T+1, B, H) for
+    the trace (not differentiable).
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
-        ctx, pre_x, h0, c0, w_hh, bias, g_ih, wci, wcf, wco, w_hr, g_hh, g_c, b_c, h_mask, zh, zc, valid,
-        peephole, cifg, save, bf16,
-    ):
-        weights = (w_hh, bias, g_ih, wci, wcf, wco, w_hr, g_hh, g_c, b_c)
-        masks = (h_mask, zh, zc, valid)
-        # buffers for the backward: gates (T,B,G*H), h_states (T+1,B,P), c_states (T+1,B,H), c_new and tanh_c
-        # (T,B,H); m = o*tanh(c_out) (T,B,H) with a projection; with layernorm the normalised recurrent
-        # pre-activations (T,B,G*H) and normalised cell (T,B,H) with their rstd (T,B), and the input rows' mean
-        # and rstd (T,B)
-        output, h_n, c_n, gates, h_states, c_states, *buffers = _load().forward(
-            pre_x, h0, c0, *weights, *masks, peephole, cifg, save, bf16
-        )
-        ctx.mark_non_differentiable(gates, c_states)
+    def forward(ctx, pre_x, h0, c0, masks: FusedMasks, flags: FusedFlags, *weights):  # type: ignore[override]
+        weights = FusedWeights(*weights)
+        output, h_n, c_n, record = _load().forward(pre_x, h0, c0, weights, masks, flags)
+        record = FusedRecord(*record)
+        ctx.mark_non_differentiable(record.gates, record.c_states)
         ctx.set_materialize_grads(False)  # absent output gradients stay None: no (T, B, G*H) zeros to fill
-        if not save:  # forward only: the per-step buffers were not kept, and nothing is saved
-            return output, h_n, c_n, gates, c_states
-        # ext.backward's order; with layernorm the input layer norm's backward recomputes its rows from pre_x
-        ctx.save_for_backward(
-            *weights[:-1], *masks, gates, h_states, c_states, *buffers, pre_x if g_ih.numel() else g_ih
-        )
-        ctx.flags = (peephole, cifg, bf16)
-        return output, h_n, c_n, gates, c_states
+        if not flags.save:  # forward only: the per-step buffers were not kept, and nothing is saved
+            return output, h_n, c_n, record.gates, record.c_states
+        # with layernorm the input layer norm's backward recomputes its rows from pre_x
+        ctx.save_for_backward(*weights, *masks, *record, pre_x if weights.ln_gain_ih.numel() else weights.ln_gain_ih)
+        ctx.flags = flags
+        return output, h_n, c_n, record.gates, record.c_states
 
     @staticmethod
     def backward(ctx, d_out, d_hn, d_cn, _d_gates, _d_cstates):  # type: ignore[override]
         if not hasattr(ctx, "flags"):  # pragma: no cover - `save` is False only when no gradient is needed
             raise RuntimeError("lstmkit fused kernel: backward through a forward-only call")
         saved = ctx.saved_tensors
-        empty = saved[0].new_empty(0)
+        weights = FusedWeights(*saved[:_N_WEIGHTS])
+        masks = FusedMasks(*saved[_N_WEIGHTS : _N_WEIGHTS + _N_MASKS])
+        record, pre_x = FusedRecord(*saved[_N_WEIGHTS + _N_MASKS : -1]), saved[-1]
+        empty = pre_x.new_empty(0)
         prep = lambda g: empty if g is None else g.contiguous()  # noqa: E731
-        # d pre_x, h0, c0, w_hh, bias, g_ih, wci, wcf, wco, w_hr, g_hh, g_c, b_c: the forward's first 13 inputs
-        grads = _load().backward(prep(d_out), prep(d_hn), prep(d_cn), *saved, *ctx.flags)
+        with _no_autocast():
+            d_pre_x, d_h0, d_c0, d_weights = _load().backward(
+                prep(d_out), prep(d_hn), prep(d_cn), weights, masks, record, pre_x, ctx.flags
+            )
+        grads = (d_pre_x, d_h0, d_c0, None, None, *d_weights)  # as forward's inputs: masks and flags have none
         needed = ctx.needs_input_grad
-        return tuple(g if (need and g.numel()) else None for g, need in zip(grads, needed)) + (None,) * 8
+        return tuple(g if (need and g is not None and g.numel()) else None for g, need in zip(grads, needed))
 
 
 class _InputProjection(torch.autograd.Function):
@@ -210,9 +273,16 @@ class _InputProjection(torch.autograd.Function):
         x, w_ih = ctx.saved_tensors
         d_pre = d_pre.contiguous()
         n = ctx.needs_input_grad
-        dx = _load().rows_times(d_pre, w_ih, ctx.bf16) if n[0] else None
-        dw = _load().weight_grad(d_pre, x, ctx.bf16) if n[1] else None
+        with _no_autocast():
+            dx = _load().rows_times(d_pre, w_ih, ctx.bf16) if n[0] else None
+            dw = _load().weight_grad(d_pre, x, ctx.bf16) if n[1] else None
         return dx, dw, None
+
+
+def _no_autocast():
+    """The context of the backward passes: they compute in the precision the forward chose (`ctx.flags.bf16`),
+    whatever autocast the backward is called under (at::mm inside the extension would obey it)."""
+    return torch.autocast("cpu", enabled=False) if cpu_autocast_dtype() is not None else contextlib.nullcontext()
 
 
 def _input_products(x: Tensor, w: CellWeights, bf16: bool) -> Tensor:
@@ -225,28 +295,43 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w: CellWeights, spec: CellSpec
     """`reference.lstm_layer`, fused. Call only where `supports(spec, dtype=x.dtype, device=x.device)`.
 
     Under CPU bf16 autocast the layer keeps its state, gates and pointwise arithmetic in fp32 and runs its
-    matrix products with bf16 operands and fp32 accumulation (where the CPU has bf16 dot products; elsewhere
-    in fp32). Its outputs are fp32.
+    matrix products with bf16 operands and fp32 accumulation where the CPU has bf16 dot products, and in fp32
+    elsewhere (`autocast_products`). Its outputs are fp32.
     """
-    if not _autocast_cpu():
+    products = autocast_products()
+    if products is None:
         return _lstm_layer(x, h0, c0, w, spec, **call)
-    bf16 = _autocast_dtype() == torch.bfloat16 and bf16_products()
     with torch.autocast("cpu", enabled=False):
         weights = CellWeights(*(_fp32(t) for t in w))
         masks = {name: _fp32(value) for name, value in call.items()}
-        return _lstm_layer(_fp32(x), _fp32(h0), _fp32(c0), weights, spec, bf16=bf16, **masks)
-
-
-def _autocast_dtype() -> torch.dtype:
-    try:
-        return torch.get_autocast_dtype("cpu")
-    except AttributeError:  # pragma: no cover - torch < 2.4
-        return torch.get_autocast_cpu_dtype()
+        return _lstm_layer(_fp32(x), _fp32(h0), _fp32(c0), weights, spec, bf16=products == torch.bfloat16, **masks)
 
 
 def _fp32(value):
     """Floating-point tensors as float32; anything else (bool masks, lengths, flags, None) as it is."""
     return value.float() if isinstance(value, Tensor) and value.is_floating_point() else value
+
+
+def _fused_weights(w: CellWeights, spec: CellSpec, empty: Tensor) -> FusedWeights:
+    """The layer's weights as the kernel takes them: contiguous, the biases summed, absent ones empty."""
+    peephole, layernorm = spec.peephole, spec.layernorm
+    return FusedWeights(
+        w.weight_hh.contiguous(),
+        (w.bias_ih + w.bias_hh) if spec.bias else empty,
+        w.ln_gain_ih.contiguous() if layernorm else empty,
+        w.weight_ci.contiguous() if peephole and not spec.cifg else empty,
+        w.weight_cf.contiguous() if peephole else empty,
+        w.weight_co.contiguous() if peephole else empty,
+        w.weight_hr.contiguous() if spec.proj_size > 0 else empty,
+        w.ln_gain_hh.contiguous() if layernorm else empty,
+        w.ln_gain_c.contiguous() if layernorm else empty,
+        w.ln_bias_c.contiguous() if layernorm else empty,
+    )
+
+
+def _mask(t: Optional[Tensor], like: Tensor) -> Tensor:
+    """A mask as the kernel takes it: in the dtype of `like`, contiguous, detached; empty when absent."""
+    return like.new_empty(0) if t is None else t.detach().to(like.dtype).contiguous()
 
 
 def _lstm_layer(
@@ -267,7 +352,6 @@ def _lstm_layer(
     """`reference.lstm_layer`, fused, in the dtype of its arguments (float32 or float64); `bf16`: the matrix
     products round their operands to bf16 (float32 arguments only)."""
     T, B = x.shape[:2]
-    H = spec.hidden_size
     pre_x = _input_products(x, w, bf16)  # (T, B, G*H): one product over every step, autograd to x/W_ih/b
     if reverse:
         pre_x = reverse_padded(pre_x, lengths)
@@ -275,60 +359,39 @@ def _lstm_layer(
     if lengths is not None:
         steps = torch.arange(T, device=x.device).unsqueeze(1)
         valid = (steps < lengths.to(x.device).unsqueeze(0)).to(x.dtype).contiguous()  # (T, B)
-    peep = bool(spec.peephole)
-    zero = x.new_empty(0)
-    w_hh = w.weight_hh.contiguous()  # (G*H, P)
-    w_hr = w.weight_hr.contiguous() if spec.proj_size > 0 else zero  # (P, H)
-    ln = bool(spec.layernorm)
-    g_hh = w.ln_gain_hh.contiguous() if ln else zero  # (G*H)
-    g_c = w.ln_gain_c.contiguous() if ln else zero  # (H)
-    b_c = w.ln_bias_c.contiguous() if ln else zero  # (H)
-    wci = w.weight_ci.contiguous() if (peep and not spec.cifg) else zero
-    wcf = w.weight_cf.contiguous() if peep else zero
-    wco = w.weight_co.contiguous() if peep else zero
-    tensors = [x, h0, c0, *(t for t in w if isinstance(t, Tensor))] if torch.is_grad_enabled() else []
-    # False: no backward can follow and no trace is asked for; then the kernel keeps no per-step buffers
-    save = trace or any(t.requires_grad for t in tensors)
+    weights = _fused_weights(w, spec, x.new_empty(0))
+    masks = FusedMasks(_mask(h_mask, x), _mask(zoneout_h, x), _mask(zoneout_c, x), _mask(valid, x))
+    leaves = [x, h0, c0, *(t for t in w if isinstance(t, Tensor))] if torch.is_grad_enabled() else []
+    # save False: no backward can follow and no trace is asked for; then the kernel keeps no per-step buffers
+    save = trace or any(t.requires_grad for t in leaves)
+    flags = FusedFlags(bool(spec.peephole), bool(spec.cifg), save, bf16)
     output, h_n, c_n, gates, c_states = _FusedLayer.apply(
-        pre_x.contiguous(),
-        h0.contiguous(),
-        c0.contiguous(),
-        w_hh,
-        (w.bias_ih + w.bias_hh) if spec.bias else zero,
-        w.ln_gain_ih.contiguous() if ln else zero,
-        wci,
-        wcf,
-        wco,
-        w_hr,
-        g_hh,
-        g_c,
-        b_c,
-        _opt(h_mask, x),
-        _opt(zoneout_h, x),
-        _opt(zoneout_c, x),
-        _opt(valid, x),
-        peep,
-        bool(spec.cifg),
-        save,
-        bf16,
+        pre_x.contiguous(), h0.contiguous(), c0.contiguous(), masks, flags, *weights
     )
-    gate_trace = None
-    if trace:
-        G = spec.num_gates
-        gv = gates.view(T, B, G, H).unbind(2)
-        if spec.cifg:
-            f, g, o = gv
-            i = 1.0 - f
-        else:
-            i, f, g, o = gv
-        c = c_states[1:]
-        if valid is not None:
-            keep = valid.unsqueeze(2)
-            i = i * keep  # f, g, o and c are already zero past each length; 1 - f is not
-            c = c * keep
-        gate_trace = GateTrace(i, f, g, o, c)
-        if reverse:
-            gate_trace = GateTrace(*(reverse_padded(v, lengths) for v in gate_trace))
+    gate_trace = _gate_trace(gates, c_states, valid, spec, lengths, reverse) if trace else None
     if reverse:
         output = reverse_padded(output, lengths)
     return output, h_n, c_n, gate_trace
+
+
+def _gate_trace(
+    gates: Tensor, c_states: Tensor, valid: Optional[Tensor], spec: CellSpec, lengths: Optional[Tensor], reverse: bool
+) -> GateTrace:
+    """The trace from the kernel's gates (T, B, G*H) and c_states (T+1, B, H): i, f, g, o, c, each (T, B, H),
+    zero past each length, in the input's time order."""
+    T, B = gates.shape[:2]
+    per_gate = gates.view(T, B, spec.num_gates, spec.hidden_size).unbind(2)
+    if spec.cifg:
+        forget, cell_input, output_gate = per_gate
+        input_gate = 1.0 - forget
+    else:
+        input_gate, forget, cell_input, output_gate = per_gate
+    cell = c_states[1:]
+    if valid is not None:
+        keep = valid.unsqueeze(2)
+        input_gate = input_gate * keep  # f, g, o and c are already zero past each length; 1 - f is not
+        cell = cell * keep
+    gate_trace = GateTrace(input_gate, forget, cell_input, output_gate, cell)
+    if reverse:
+        gate_trace = GateTrace(*(reverse_padded(v, lengths) for v in gate_trace))
+    return gate_trace
