@@ -74,9 +74,12 @@ class LSTM(nn.Module):
 
     A vanilla call (no variant, no trace, no regulariser but ``dropout``) runs PyTorch's own fused LSTM
     (oneDNN on CPU, cuDNN on GPU), so it is as fast as ``torch.nn.LSTM``, except where lstmkit's kernel
-    measures faster (training a CPU fp32 layer of 256 units or more). Anything else runs lstmkit's fused C++
-    kernel where it supports the call (`lstmkit.nn.kernels.fused`: fp32/fp64 and bf16 autocast on the CPU,
-    every variant), and the reference implementation (`lstmkit.nn.kernels.reference`) otherwise (GPUs).
+    measures faster (training a CPU layer of 256 units or more, in fp32 or under bf16 autocast with bf16
+    products). Under bf16 autocast on a CPU without native bf16 (no AVX512-BF16 or AMX, e.g. an AVX2-only AMD
+    EPYC), where ``torch.nn.LSTM`` itself fails, every call runs lstmkit's fused kernel with fp32 products
+    and fp32 state, and ``backend='native'`` is refused. Anything else runs lstmkit's fused C++ kernel where
+    it supports the call (`lstmkit.nn.kernels.fused`: fp32/fp64 and bf16 autocast on the CPU, every
+    variant), and the reference implementation (`lstmkit.nn.kernels.reference`) otherwise (GPUs).
     ``backend`` forces one.
 
     Args:

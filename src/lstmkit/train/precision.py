@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import contextlib
-from functools import lru_cache
 
 import torch
 
 from ..errors import ConfigError
+from ..nn.hardware import cpu_has_native_bf16
 
 
 def resolve_device(device: str) -> torch.device:
@@ -18,17 +18,6 @@ def resolve_device(device: str) -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("`device` cuda was asked for, but PyTorch sees no CUDA GPU; use cpu or auto")
     return torch.device(device)
-
-
-@lru_cache(maxsize=None)
-def cpu_has_native_bf16() -> bool:
-    """True when the CPU computes bf16 natively (AMX or AVX512-BF16)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "").split()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def native_bf16(device: torch.device) -> bool:
