@@ -14,6 +14,7 @@ from statistics import NormalDist
 import numpy as np
 from sklearn import metrics as skm
 
+from .decompose import autocorrelation
 from .errors import DataError
 
 # scores where more is better; every other metric is an error or a loss, where less is
@@ -116,15 +117,19 @@ def forecast_metrics(y_true, y_pred, *, y_train, season: int) -> dict[str, float
     }
 
 
+def owa(smape: float | None, mase: float | None, smape_naive2: float | None, mase_naive2: float | None) -> float | None:
+    """M4's Overall Weighted Average: 0.5 * (sMAPE / sMAPE_naive2 + MASE / MASE_naive2).
+
+    Each score relative to Naive2's on the same windows (`lstmkit.statistical`); below 1 beats Naive2.
+    None when any value is None (MASE undefined) or a Naive2 denominator is 0.
+    """
+    values = (smape, mase, smape_naive2, mase_naive2)
+    if any(value is None for value in values) or smape_naive2 == 0 or mase_naive2 == 0:
+        return None
+    return float(0.5 * (smape / smape_naive2 + mase / mase_naive2))
+
+
 # ---------------------------------------------------------------------------------------------- seasonality
-
-
-def _autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray | None:
-    """Sample ACF r[0..max_lag] of x (n,) (the biased estimator, via FFT); None when x is constant."""
-    centred = x - x.mean()
-    spectrum = np.fft.rfft(centred, 2 * len(x))  # zero-padded: linear, not circular, correlation
-    autocovariance = np.fft.irfft(spectrum * np.conj(spectrum))[: max_lag + 1]
-    return autocovariance / autocovariance[0] if autocovariance[0] > 1e-12 * np.dot(x, x) else None
 
 
 def detect_season(y, max_period: int | None = None, alpha: float = 0.05) -> int:
@@ -151,7 +156,7 @@ def detect_season(y, max_period: int | None = None, alpha: float = 0.05) -> int:
     detrended = series[2:] - series[:-2]  # (n,) = (T - 2,)
     n = len(detrended)
     max_period = min(min(len(series) // 4, 400) if max_period is None else max_period, (n - 3) // 2)
-    r = _autocorrelation(detrended, 2 * max_period + 2) if max_period >= 3 else None  # (2 * max_period + 3,)
+    r = autocorrelation(detrended, 2 * max_period + 2) if max_period >= 3 else None  # (2 * max_period + 3,)
     if r is None:
         return 1
     comb = np.zeros(max_period + 2)  # comb[k] for k = 0..max_period + 1; comb[0] unused

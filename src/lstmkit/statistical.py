@@ -1,0 +1,125 @@
+"""The field's statistical forecasting baselines: Naive2, ETS and Theta, the M4 competition's yardsticks.
+
+- Naive2: the last value of the deseasonalised history, times the seasonal factors of the horizon steps
+  (M4's benchmark; indices from `decompose.seasonal_indices`, so a series that fails M4's seasonality
+  test gets the plain naive forecast).
+- ETS: statsforecast's `AutoETS(season_length=season)`, Hyndman's automatic ETS (the model chosen by AICc).
+- Theta: statsforecast's `Theta(season_length=season)`, the standard Theta method of M4's benchmarks, with
+  its own seasonality test and multiplicative decomposition.
+
+Rolling origins without refitting: each statsforecast model is fitted once on target[:fit_stop] (model
+selection and parameters) and applied at each origin t to target[:t] with its `forward`, which keeps the
+fitted parameters. AutoETS keeps its initial states too and runs the filter over target[:t] from the start,
+so its state at t is the fitted one; Theta keeps its smoothing weight and initial level but redoes its
+seasonality test and decomposition on target[:t]. At t == fit_stop both equal the fitted model's forecast.
+
+statsforecast takes seconds to import, so it is imported inside `statistical_forecasts`, not with lstmkit.
+"""
+
+import warnings
+
+import numpy as np
+
+from .decompose import seasonal_factors, seasonal_indices
+from .errors import DataError
+
+MODELS = ("naive2", "ets", "theta")  # the forecasts `statistical_forecasts` returns, by name
+
+
+def _check_series(target, origins, horizon: int, season: int, fit_stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """target as float64 (N,) and origins as int64 (W,), after checking every argument once."""
+    series = np.asarray(target, dtype=np.float64)
+    if series.ndim != 1 or len(series) == 0:
+        raise DataError(f"`target` must be one non-empty series of shape (N,), got shape {series.shape}")
+    if not np.all(np.isfinite(series)):
+        raise DataError("`target` contains NaN or infinite values; fill or drop them first")
+    starts = np.asarray(origins)
+    if starts.ndim != 1 or not (np.issubdtype(starts.dtype, np.integer) or starts.size == 0):
+        raise DataError(f"`origins` must be integer positions (W,), got {starts.dtype} of shape {starts.shape}")
+    n = len(series)
+    outside = starts[(starts < 1) | (starts > n)]
+    if len(outside):
+        raise DataError(f"`origins` must lie in [1, N] = [1, {n}], got {outside[0]}")
+    if horizon < 1:
+        raise DataError(f"`horizon` must be at least 1, got {horizon}")
+    if season < 1:
+        raise DataError(f"`season` must be at least 1, got {season}")
+    if not 1 <= fit_stop <= n:
+        raise DataError(f"`fit_stop` must lie in [1, N] = [1, {n}], got {fit_stop}")
+    return series, starts.astype(np.int64)
+
+
+def _naive2(target: np.ndarray, origins: np.ndarray, horizon: int, indices: np.ndarray) -> np.ndarray:
+    """M4's Naive2 from each origin t: (W, horizon), row w = target[t-1] / s(t-1) * s(t .. t+horizon-1).
+
+    target (N,); origins (W,) in [1, N]; indices (m,) seasonal indices with phase 0 at target[0], s(t) the
+    factor of position t. With indices all ones it is the naive forecast.
+    """
+    factors = seasonal_factors(indices, 0, len(target) + horizon)  # (N + horizon,) s(0 .. N+horizon-1)
+    last = target[origins - 1] / factors[origins - 1]  # (W,) deseasonalised last values
+    return last[:, None] * factors[origins[:, None] + np.arange(horizon)]
+
+
+def _model_season(season: int, fit_stop: int, notes: list[str]) -> int:
+    """The season given to statsforecast: season 1 unless target[:fit_stop] holds two whole seasons, the
+    least a classical decomposition (Theta's, and ETS's initial states) can estimate seasonal indices from."""
+    if season > 1 and fit_stop < 2 * season:
+        notes.append(f"ets, theta: season {season} needs {2 * season} values to fit, got {fit_stop}; used season 1")
+        return 1
+    return season
+
+
+def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop: int, fallback, notes) -> np.ndarray:
+    """The fitted-once model's forecasts from each origin: (W, horizon); `fallback` (W, horizon) where
+    statsforecast fails (it raises on a few odd or very short series) or forecasts a non-finite value."""
+    forecasts = fallback.copy()
+    try:
+        model.fit(target[:fit_stop])
+    except Exception as error:  # noqa: BLE001 - statsforecast raises ValueError, IndexError, NotImplementedError...
+        reason = f"{type(error).__name__}: {error}"
+        notes.append(f"{name}: naive2 at every origin, fitting on {fit_stop} values failed ({reason})")
+        return forecasts
+    failed = []  # (origin, reason)
+    for row, origin in enumerate(origins):
+        try:
+            mean = model.forward(y=target[:origin], h=horizon)["mean"]  # (horizon,)
+        except Exception as error:  # noqa: BLE001 - as above, at one origin
+            failed.append((origin, f"{type(error).__name__}: {error}"))
+            continue
+        if np.all(np.isfinite(mean)):
+            forecasts[row] = mean
+        else:
+            failed.append((origin, "non-finite forecast"))
+    if failed:
+        origin, reason = failed[0]
+        notes.append(f"{name}: naive2 at {len(failed)} of {len(origins)} origins, first at t={origin} ({reason})")
+    return forecasts
+
+
+def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: int) -> dict:
+    """Naive2, ETS and Theta forecasts of target[t : t + horizon] from target[:t], for each origin t.
+
+    target (N,) finite; origins (W,) ints in [1, N]; horizon >= 1 steps; season >= 1 (1: none);
+    fit_stop in [1, N]: the models are fitted on target[:fit_stop] and Naive2's seasonal indices estimated
+    there, then applied at every origin, before or after fit_stop, without refitting.
+
+    Returns {"naive2": (W, horizon), "ets": (W, horizon), "theta": (W, horizon), "notes": list[str]}: the
+    forecasts under the names in `MODELS`, and one line per fallback taken. A season that target[:fit_stop]
+    is too short for is replaced by 1 for ETS and Theta; where statsforecast fails, at the fit or at an
+    origin, that model's forecast is Naive2's.
+    """
+    series, starts = _check_series(target, origins, horizon, season, fit_stop)
+    notes: list[str] = []
+    naive2 = _naive2(series, starts, horizon, seasonal_indices(series[:fit_stop], season))
+    forecasts = {"naive2": naive2, "ets": naive2.copy(), "theta": naive2.copy()}
+    if len(starts) == 0:
+        return {**forecasts, "notes": notes}
+    # statsforecast takes seconds to import: only here, never with `import lstmkit`
+    from statsforecast.models import AutoETS, Theta
+
+    model_season = _model_season(season, fit_stop, notes)
+    with warnings.catch_warnings():  # statsmodels warns on short or flat histories; fallbacks go to notes
+        warnings.simplefilter("ignore")
+        for name, model in (("ets", AutoETS(season_length=model_season)), ("theta", Theta(season_length=model_season))):
+            forecasts[name] = _forward_forecasts(model, name, series, starts, horizon, fit_stop, naive2, notes)
+    return {**forecasts, "notes": notes}

@@ -1,0 +1,195 @@
+"""The M4 decomposition, Naive2, ETS and Theta baselines, and OWA, against answers known in advance."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from statsmodels.tsa.seasonal import seasonal_decompose
+from statsmodels.tsa.stattools import acf
+
+from lstmkit.decompose import (
+    deseasonalise,
+    seasonal_factors,
+    seasonal_indices,
+    seasonality_test,
+)
+from lstmkit.errors import DataError
+from lstmkit.metrics import owa
+from lstmkit.statistical import MODELS, statistical_forecasts
+
+FACTORS = np.array([0.7, 0.8, 1.0, 1.1, 1.3, 1.5, 1.4, 1.2, 1.0, 0.8, 0.6, 0.6])  # (12,), mean 1
+
+
+def flat_seasonal(n: int, factors=FACTORS, level: float = 50.0) -> np.ndarray:
+    """level * factors[t % m] for t = 0..n-1: a noiseless multiplicative-seasonal series on a flat level."""
+    return level * factors[np.arange(n) % len(factors)]
+
+
+def seasonal_noisy(n: int, season: int = 12, seed: int = 0) -> np.ndarray:
+    """A trending, multiplicative-seasonal, noisy positive series (n,)."""
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    return (100 + 0.5 * t) * (1 + 0.3 * np.sin(2 * np.pi * t / season)) + rng.normal(0, 2, n)
+
+
+# ------------------------------------------------------------------------------------------- decompose
+
+
+@pytest.mark.parametrize("season", [7, 12])  # odd: plain m-MA; even: 2 x m MA
+def test_seasonal_indices_recover_the_factors_of_a_flat_noiseless_series(season):
+    factors = np.linspace(0.6, 1.4, season)[np.random.default_rng(season).permutation(season)]
+    indices = seasonal_indices(flat_seasonal(10 * season, factors), season)
+    np.testing.assert_allclose(indices, factors / factors.mean(), atol=1e-9)
+
+
+@pytest.mark.parametrize("season", [7, 12])
+def test_seasonal_indices_equal_statsmodels_classical_decomposition_under_a_trend(season):
+    x = seasonal_noisy(131, season)  # 131: not a whole number of seasons, so the phase convention matters
+    reference = seasonal_decompose(x, model="multiplicative", period=season).seasonal[:season]
+    np.testing.assert_allclose(seasonal_indices(x, season), reference, rtol=1e-10)
+
+
+def test_seasonal_indices_of_a_trending_series_carry_only_the_moving_averages_small_bias():
+    # (a + b t) * s_t: the centred MA of a product is not the trend exactly, a bias of order b * m / a
+    x = (100 + 0.1 * np.arange(120)) * FACTORS[np.arange(120) % 12]
+    np.testing.assert_allclose(seasonal_indices(x, 12), FACTORS, atol=2e-3)
+
+
+def test_seasonality_test_is_false_for_white_noise_and_true_for_a_seasonal_series():
+    noise = np.random.default_rng(3).normal(10, 1, 120)
+    assert not seasonality_test(noise, 12)
+    assert seasonality_test(seasonal_noisy(120), 12)
+
+
+def test_seasonality_test_is_m4s_bartlett_bound_on_statsmodels_acf():
+    # weakly seasonal series on both sides of the bound: the decision must match the formula exactly
+    t = np.arange(60)
+    decisions = []
+    for seed in range(20):
+        x = 0.8 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(seed).normal(0, 1, 60)
+        r = acf(x, nlags=12, fft=False)
+        expected = abs(r[12]) > 1.645 * np.sqrt((1 + 2 * np.sum(r[1:12] ** 2)) / 60)
+        assert seasonality_test(x, 12) == expected
+        decisions.append(expected)
+    assert 0 < sum(decisions) < 20  # both outcomes were exercised
+
+
+def test_seasonality_test_needs_three_seasons_and_a_season_above_one():
+    spikes = 1 + 5 * (np.arange(48) % 12 == 0) + np.random.default_rng(3).normal(0, 0.1, 48)  # each January
+    assert seasonality_test(spikes[:36], 12) and not seasonality_test(spikes[:35], 12)
+    assert not seasonality_test(spikes, 1)
+
+
+@pytest.mark.parametrize("bad", ["zero", "negative", "nan"])
+def test_seasonal_indices_are_all_ones_for_data_a_multiplicative_decomposition_cannot_take(bad):
+    x = flat_seasonal(120)
+    x[50] = {"zero": 0.0, "negative": -1.0, "nan": np.nan}[bad]
+    np.testing.assert_array_equal(seasonal_indices(x, 12), np.ones(12))
+
+
+def test_seasonal_indices_are_all_ones_without_seasonality():
+    np.testing.assert_array_equal(seasonal_indices(np.random.default_rng(3).normal(10, 1, 120), 12), np.ones(12))
+    np.testing.assert_array_equal(seasonal_indices(flat_seasonal(120), 1), np.ones(1))
+
+
+def test_deseasonalise_from_a_later_start_divides_by_the_factors_of_those_positions():
+    x = flat_seasonal(120)
+    indices = seasonal_indices(x, 12)
+    np.testing.assert_allclose(deseasonalise(x[17:40], indices, start=17), 50.0, rtol=1e-9)
+    np.testing.assert_array_equal(seasonal_factors(FACTORS, 10, 4), FACTORS[[10, 11, 0, 1]])
+
+
+def test_seasonal_indices_reject_a_season_below_one():
+    with pytest.raises(DataError, match=r"^season must be at least 1, got 0$"):
+        seasonal_indices(np.ones(10), 0)
+
+
+# ------------------------------------------------------------------------------------------ statistical
+
+
+def test_naive2_is_exact_on_a_noiseless_seasonal_series_with_a_flat_level():
+    target = flat_seasonal(120)
+    origins = np.array([60, 97, 120])
+    forecasts = statistical_forecasts(target, origins, horizon=18, season=12, fit_stop=96)
+    expected = flat_seasonal(120 + 18)[origins[:, None] + np.arange(18)]  # (3, 18), past N too
+    np.testing.assert_allclose(forecasts["naive2"], expected, rtol=1e-12)
+
+
+def test_naive2_of_a_non_seasonal_series_is_the_naive_forecast():
+    target = np.random.default_rng(3).normal(10, 1, 120)
+    forecasts = statistical_forecasts(target, np.array([100]), horizon=6, season=12, fit_stop=100)
+    np.testing.assert_array_equal(forecasts["naive2"], np.full((1, 6), target[99]))
+
+
+def test_ets_continues_a_noiseless_linear_trend():
+    target = 10 + 0.5 * np.arange(80)
+    forecasts = statistical_forecasts(target, np.array([60, 70]), horizon=10, season=1, fit_stop=60)
+    expected = 10 + 0.5 * (np.array([[60], [70]]) + np.arange(10))  # (2, 10)
+    np.testing.assert_allclose(forecasts["ets"], expected, rtol=1e-3)
+    assert forecasts["notes"] == []
+
+
+def test_forecast_at_origin_fit_stop_equals_the_fitted_models_plain_forecast():
+    from statsforecast.models import AutoETS, Theta
+
+    target = seasonal_noisy(96)
+    forecasts = statistical_forecasts(target, np.array([50, 72, 90]), horizon=12, season=12, fit_stop=72)
+    for name, model in (("ets", AutoETS(season_length=12)), ("theta", Theta(season_length=12))):
+        plain = model.forecast(y=target[:72], h=12)["mean"]
+        np.testing.assert_allclose(forecasts[name][1], plain, rtol=1e-12)
+        assert not np.allclose(forecasts[name][2], plain)  # a later origin moves on from the fit's last state
+
+
+def test_forecasts_have_one_row_per_origin_before_and_after_fit_stop():
+    target = seasonal_noisy(100)
+    origins = np.array([40, 60, 61, 80, 100])
+    forecasts = statistical_forecasts(target, origins, horizon=7, season=12, fit_stop=60)
+    assert list(forecasts) == [*MODELS, "notes"]
+    for name in MODELS:
+        assert forecasts[name].shape == (5, 7) and np.all(np.isfinite(forecasts[name]))
+    assert forecasts["notes"] == []
+
+
+def test_a_series_too_short_for_its_season_gets_season_one_and_finite_forecasts():
+    target = seasonal_noisy(20, season=12)
+    forecasts = statistical_forecasts(target, np.array([16, 20]), horizon=12, season=12, fit_stop=20)
+    for name in MODELS:
+        assert forecasts[name].shape == (2, 12) and np.all(np.isfinite(forecasts[name]))
+    assert forecasts["notes"] == ["ets, theta: season 12 needs 24 values to fit, got 20; used season 1"]
+
+
+def test_a_model_statsforecast_cannot_fit_or_forward_falls_back_to_naive2_and_says_so():
+    target = seasonal_noisy(30)
+    tiny = statistical_forecasts(target, np.array([5, 30]), horizon=3, season=1, fit_stop=5)  # ETS: 6+ values
+    np.testing.assert_array_equal(tiny["ets"], tiny["naive2"])
+    assert tiny["notes"][0].startswith("ets: naive2 at every origin, fitting on 5 values failed (NotImplementedError")
+    early = statistical_forecasts(target, np.array([1, 2, 30]), horizon=3, season=1, fit_stop=30)  # 1-2 values
+    np.testing.assert_array_equal(early["theta"][:2], early["naive2"][:2])
+    assert not np.array_equal(early["theta"][2], early["naive2"][2])
+    assert "theta: naive2 at 2 of 3 origins, first at t=1 (NotImplementedError: tiny datasets)" in early["notes"]
+
+
+@pytest.mark.parametrize("origin", [0, 31])
+def test_origins_outside_the_series_are_refused_with_the_range(origin):
+    with pytest.raises(DataError, match=rf"^origins must lie in \[1, N\] = \[1, 30\], got {origin}$"):
+        statistical_forecasts(np.ones(30), np.array([5, origin]), horizon=3, season=1, fit_stop=30)
+
+
+def test_importing_the_module_leaves_statsforecast_unimported():
+    code = "import sys, lstmkit.statistical; sys.exit('statsforecast' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# ------------------------------------------------------------------------------------------------- owa
+
+
+def test_owa_averages_the_two_ratios_to_naive2():
+    assert owa(10.0, 1.5, 20.0, 2.0) == pytest.approx(0.5 * (0.5 + 0.75))  # 0.625
+    assert owa(12.0, 0.9, 12.0, 0.9) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("values", [(10.0, 1.5, 0.0, 2.0), (10.0, 1.5, 20.0, 0.0), (10.0, 1.5, 20.0, None),
+                                    (10.0, None, 20.0, 2.0), (None, 1.5, 20.0, 2.0)])  # fmt: skip
+def test_owa_is_none_where_a_ratio_is_undefined(values):
+    assert owa(*values) is None
