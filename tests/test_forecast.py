@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lstmkit.baselines import beats_baseline
 from lstmkit.cli import main
 from lstmkit.data import split_by_time
 from lstmkit.errors import DataError
 from lstmkit.tasks.forecast.estimator import Forecaster
+from lstmkit.tasks.forecast.report import verdict
 from lstmkit.tasks.run import train_run
 from lstmkit.train.progress import Reporter
 
@@ -242,3 +244,34 @@ def test_progress_is_one_plain_line_per_epoch_when_not_a_terminal(series_csv, tm
     lines = [line for line in err.splitlines() if line.startswith("epoch ")]
     assert code == 0 and len(lines) == 4 and "windows/s" in lines[0]
 
+
+# ---- the verdict: a tie is never a win ------------------------------------------------------------------
+
+
+def _verdict(model_mase, **baseline_mase):
+    test, baselines = {"mase": model_mase}, {name: {"mase": value} for name, value in baseline_mase.items()}
+    return verdict({"test": test, "baselines": baselines, "beats_baselines": beats_baseline(test, baselines)})
+
+
+def test_the_verdict_says_the_model_beats_every_baseline_only_when_it_does():
+    assert _verdict(0.8, naive=1.0, seasonal_naive=0.9) == (
+        "The model beats every baseline on MASE (0.800 against naive 1.000, seasonal naive 0.900).", True)  # fmt: skip
+
+
+def test_a_model_that_reproduces_the_naive_forecast_ties_it():
+    assert _verdict(1.0 - 1e-12, naive=1.0) == (
+        "The model ties the naive baseline on MASE (1.000 against naive 1.000): a simpler forecast is as good here.",
+        False,
+    )
+
+
+def test_a_tie_and_a_loss_are_both_said():
+    assert _verdict(1.0, naive=1.0004, seasonal_naive=0.8) == (
+        "The model does NOT beat the seasonal naive baseline and ties the naive baseline on MASE (1.000 against naive "
+        "1.000, seasonal naive 0.800): a simpler forecast is as good here.", False)  # fmt: skip
+
+
+def test_ties_with_both_baselines_name_both():
+    assert _verdict(1.0, naive=1.0, seasonal_naive=0.9995)[0].startswith(
+        "The model ties the naive and seasonal naive baselines on MASE (1.000 against naive 1.000, seasonal naive 1.000)"
+    )
