@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 import torch
 
-from lstmkit.data import Scaler, check_length, default_lookback, min_series_length, read_series_csv, split_by_time
+from lstmkit.data import (
+    Scaler,
+    check_length,
+    default_lookback,
+    min_series_length,
+    read_series_csv,
+    split_by_time,
+)
 from lstmkit.errors import ConfigError, DataError
 
 AIRLINE = "Month,Passengers\n1949-01,112\n1949-02,118\n1949-03,132\n1949-04,129\n1949-05,121\n"
@@ -441,6 +448,19 @@ def test_the_minimum_length_is_exactly_enough():
     check_length(n, 24, 12)
     with pytest.raises(DataError):
         check_length(n - 1, 24, 12)
+
+
+def test_the_rows_needed_are_enough_for_every_longer_series_too():
+    # 16 rows split 12 / 2 / 2 hold ten windows of 3 rows, 17 rows split 11 / 3 / 3 do not: 18 is the answer
+    check_length(16, 2, 1)
+    _raises(
+        "x.csv: has 17 rows, too few for lookback 2 + horizon 1; the training part needs at least 12 rows (10 "
+        "windows of 3 rows, one step apart) and the validation and test parts at least 1 row each, so at least 18 "
+        "rows with val_frac 0.15 and test_frac 0.15; use a shorter lookback or horizon, or more data",
+        lambda: check_length(17, 2, 1, path="x.csv"),
+    )
+    for n in range(18, 300):
+        check_length(n, 2, 1)
 
 
 def test_fewer_training_windows_only_when_asked_for():

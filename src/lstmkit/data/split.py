@@ -72,18 +72,29 @@ def default_lookback(wanted: int, n_train: int, horizon: int) -> int:
 def min_series_length(
     lookback: int, horizon: int, val_frac: float = 0.15, test_frac: float = 0.15, *, train_windows: int = MIN_TRAIN_WINDOWS
 ) -> int:
-    """The fewest rows `check_length` accepts: the training part at least lookback + horizon + train_windows - 1
-    rows (`train_windows` windows, one step apart), validation and test (when their fraction is not 0) at
-    least horizon rows each (one window)."""
+    """The fewest rows from which on `check_length` accepts every length: the training part at least
+    lookback + horizon + train_windows - 1 rows (`train_windows` windows, one step apart), validation and
+    test (when their fraction is not 0) at least horizon rows each (one window)."""
     check_window_sizes(lookback, horizon)
     train_rows = lookback + horizon + train_windows - 1
+
+    def holds(n: int) -> bool:
+        return _parts_hold_windows(n, lookback, horizon, val_frac, test_frac, train_windows)
+
     # Lower bounds from the rounding in split_by_time (each part is off n * frac by at most 0.5), minus one
-    # for floating point; the loop then finds the exact answer in a step or two.
+    # for floating point; the loop then finds the first length that holds in a step or two.
     bounds = [train_rows, math.ceil((train_rows - 1) / (1 - val_frac - test_frac)) - 1]
     bounds += [math.ceil((horizon - 0.5) / f) - 1 for f in (val_frac, test_frac) if f > 0]
     n = max(bounds)
-    while not _parts_hold_windows(n, lookback, horizon, val_frac, test_frac, train_windows):
+    while not holds(n):
         n += 1
+    # One more row can cost the training part one (validation and test both rounding up at once), so a length
+    # just above n may fail again: look on to where the training part is surely long enough (it has at least
+    # n * (1 - val_frac - test_frac) - 1 rows; validation and test only grow), and start after the last failure.
+    surely = math.ceil((train_rows + 1) / (1 - val_frac - test_frac)) + 1
+    for longer in range(n + 1, surely + 1):
+        if not holds(longer):
+            n = longer + 1
     return n
 
 
