@@ -9,6 +9,7 @@ from lstmkit.baselines import (
     majority_class_proba,
     naive_forecast,
     seasonal_naive_forecast,
+    ties,
 )
 from lstmkit.errors import DataError
 from lstmkit.metrics import classification_metrics, mase
@@ -75,7 +76,7 @@ def test_forecast_baselines_leave_out_seasonal_naive_without_a_season():
     assert result["naive"]["mase"] == pytest.approx(1.5 / 1.5)
 
 
-def test_beats_baseline_means_strictly_lower_error():
+def test_beats_baseline_means_lower_error():
     baselines = {"naive": {"mase": 1.2}, "seasonal_naive": {"mase": 0.8}}
     assert beats_baseline({"mase": 0.8}, baselines) == {"naive": True, "seasonal_naive": False}
 
@@ -88,6 +89,25 @@ def test_beats_baseline_means_higher_score_for_accuracy():
 
 def test_beats_baseline_is_none_where_the_metric_is_undefined():
     assert beats_baseline({"mase": None}, {"naive": {"mase": 1.0}}) == {"naive": None}
+
+
+def test_a_model_within_a_thousandth_of_the_baseline_ties_it_and_a_tie_is_not_a_win():
+    baselines = {"naive": {"mase": 1.0}}
+    assert beats_baseline({"mase": 1.0 - 1e-12}, baselines) == {"naive": False}  # floating noise
+    assert beats_baseline({"mase": 0.9995}, baselines) == {"naive": False}  # 1.000 against 1.000 as shown
+    assert beats_baseline({"mase": 0.998}, baselines) == {"naive": True}  # 0.998 against 1.000
+
+
+def test_a_tie_on_a_score_is_not_a_win_either():
+    majority = {"majority_class": {"accuracy": 0.6}}
+    assert beats_baseline({"accuracy": 0.6 + 1e-12}, majority, metric="accuracy") == {"majority_class": False}
+    assert beats_baseline({"accuracy": 0.61}, majority, metric="accuracy") == {"majority_class": True}
+
+
+def test_ties_is_relative_to_the_larger_value():
+    assert ties(1000.0, 1000.9) and not ties(1000.0, 1001.1)
+    assert ties(0.001, 0.0010009) and not ties(0.001, 0.0011)
+    assert ties(0.0, 0.0) and not ties(0.0, 1e-9)
 
 
 def test_majority_class_proba_gives_the_training_frequencies():

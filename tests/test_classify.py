@@ -262,6 +262,11 @@ def test_verdict_says_plainly_when_the_majority_class_is_as_good():
     assert good and text == "The model beats the majority class on accuracy 0.950 against 0.500 and on macro F1 0.940 against 0.330."
 
 
+def test_verdict_calls_an_accuracy_equal_up_to_floating_noise_no_win():
+    text, good = verdict(_metrics(0.8 + 1e-12, 0.9, 0.8, 0.44))
+    assert not good and text.startswith("The model does NOT beat the majority class on accuracy 0.800 against 0.800:")
+
+
 def test_roc_curves_one_per_class_or_one_for_binary():
     y = np.array([0, 1, 2, 0, 1, 2])
     proba = np.eye(3)[[0, 1, 2, 1, 1, 2]] * 0.7 + 0.1

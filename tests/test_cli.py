@@ -73,3 +73,40 @@ def test_the_summary_shows_the_best_value_of_each_metric_in_bold(monkeypatch):
     bold = "\x1b[1m"
     assert f"{bold}0.9" in shown and f"{bold}0.5" not in shown  # accuracy: higher is better
     assert f"{bold}0.6" in shown and f"{bold}0.7" not in shown  # log loss: lower is better
+
+
+# ---- --quiet silences the progress display, not the --log-json log --------------------------------------
+
+
+@pytest.fixture
+def wave_csv(tmp_path):
+    """60 steps of a repeating 12-step ramp: enough for lookback 12, horizon 1 (the training part holds 30 windows)."""
+    path = tmp_path / "wave.csv"
+    path.write_text("y\n" + "".join(f"{10 + (i % 12) / 4:.2f}\n" for i in range(60)))
+    return path
+
+
+def _train(data, out, *flags):
+    return ["train", "forecast", "--data", data, "--target", "y", "--lookback", "12", "--hidden", "4", "--epochs", "2",
+            "--out", out, *flags]  # fmt: skip
+
+
+def test_quiet_with_log_json_still_prints_one_json_object_per_epoch(wave_csv, tmp_path, capsys):
+    code = main([str(a) for a in _train(wave_csv, tmp_path / "run", "--quiet", "--log-json")])
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines() if line.startswith("{")]
+    assert code == 0 and [row["epoch"] for row in rows] == [1, 2]
+    assert captured.err == ""  # and no progress display
+
+
+def test_log_json_with_json_keeps_stdout_json_lines_with_the_summary_last(wave_csv, tmp_path):
+    result = run_script(*_train(wave_csv, tmp_path / "run", "--quiet", "--log-json", "--json"))
+    lines = [json.loads(line) for line in result.stdout.splitlines()]  # every line is one JSON object
+    assert result.returncode == 0, result.stderr
+    assert [line["epoch"] for line in lines[:-1]] == [1, 2] and lines[-1]["task"] == "forecast"
+
+
+def test_quiet_without_log_json_prints_no_progress(wave_csv, tmp_path, capsys):
+    code = main([str(a) for a in _train(wave_csv, tmp_path / "run", "--quiet", "--json")])
+    captured = capsys.readouterr()
+    assert code == 0 and captured.err == "" and json.loads(captured.out)["task"] == "forecast"

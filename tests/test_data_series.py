@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 import torch
 
-from lstmkit.data import Scaler, check_length, min_series_length, read_series_csv, split_by_time
+from lstmkit.data import (
+    Scaler,
+    check_length,
+    default_lookback,
+    min_series_length,
+    read_series_csv,
+    split_by_time,
+)
 from lstmkit.errors import ConfigError, DataError
 
 AIRLINE = "Month,Passengers\n1949-01,112\n1949-02,118\n1949-03,132\n1949-04,129\n1949-05,121\n"
@@ -409,20 +416,31 @@ def test_time_given_three_times(tmp_path):
 
 def test_too_few_rows_for_lookback_and_horizon():
     _raises(
-        "air.csv: has 30 rows, too few for lookback 24 + horizon 12; the training part needs at least 36 rows and "
-        "the validation and test parts at least 12 rows each, so at least 77 rows with val_frac 0.15 and "
-        "test_frac 0.15; use a shorter lookback or horizon, or more data",
+        "air.csv: has 30 rows, too few for lookback 24 + horizon 12; the training part needs at least 45 rows (10 "
+        "windows of 36 rows, one step apart) and the validation and test parts at least 12 rows each, so at least 77 "
+        "rows with val_frac 0.15 and test_frac 0.15; use a shorter lookback or horizon, or more data",
         lambda: check_length(30, 24, 12, path="air.csv"),
     )
 
 
 def test_too_few_rows_without_a_validation_part():
     _raises(
-        "air.csv: has 10 rows, too few for lookback 6 + horizon 3; the training part needs at least 9 rows and "
-        "the test part at least 3 rows, so at least 13 rows with val_frac 0 and test_frac 0.2; use a shorter "
-        "lookback or horizon, or more data",
+        "air.csv: has 10 rows, too few for lookback 6 + horizon 3; the training part needs at least 18 rows (10 "
+        "windows of 9 rows, one step apart) and the test part at least 3 rows, so at least 22 rows with val_frac 0 "
+        "and test_frac 0.2; use a shorter lookback or horizon, or more data",
         lambda: check_length(10, 6, 3, val_frac=0, test_frac=0.2, path="air.csv"),
     )
+
+
+def test_the_training_part_must_hold_ten_windows_not_just_one():
+    # 25 rows split 17 / 4 / 4: lookback 8 + horizon 1 fit in 9 rows, so 17 training rows hold 9 windows
+    _raises(
+        "tiny.csv: has 25 rows, too few for lookback 8 + horizon 1; the training part needs at least 18 rows (10 "
+        "windows of 9 rows, one step apart) and the validation and test parts at least 1 row each, so at least 26 "
+        "rows with val_frac 0.15 and test_frac 0.15; use a shorter lookback or horizon, or more data",
+        lambda: check_length(25, 8, 1, path="tiny.csv"),
+    )
+    check_length(26, 8, 1)  # split 18 / 4 / 4: ten windows
 
 
 def test_the_minimum_length_is_exactly_enough():
@@ -430,6 +448,30 @@ def test_the_minimum_length_is_exactly_enough():
     check_length(n, 24, 12)
     with pytest.raises(DataError):
         check_length(n - 1, 24, 12)
+
+
+def test_the_rows_needed_are_enough_for_every_longer_series_too():
+    # 16 rows split 12 / 2 / 2 hold ten windows of 3 rows, 17 rows split 11 / 3 / 3 do not: 18 is the answer
+    check_length(16, 2, 1)
+    _raises(
+        "x.csv: has 17 rows, too few for lookback 2 + horizon 1; the training part needs at least 12 rows (10 "
+        "windows of 3 rows, one step apart) and the validation and test parts at least 1 row each, so at least 18 "
+        "rows with val_frac 0.15 and test_frac 0.15; use a shorter lookback or horizon, or more data",
+        lambda: check_length(17, 2, 1, path="x.csv"),
+    )
+    for n in range(18, 300):
+        check_length(n, 2, 1)
+
+
+def test_fewer_training_windows_only_when_asked_for():
+    assert (min_series_length(8, 1), min_series_length(8, 1, train_windows=1)) == (26, 13)
+    check_length(13, 8, 1, train_windows=1)
+
+
+def test_the_default_lookback_is_shortened_to_leave_ten_windows_but_not_below_8():
+    assert default_lookback(24, n_train=100, horizon=12) == 24  # the airline: room for 79
+    assert default_lookback(24, n_train=40, horizon=12) == 19  # 40 - 12 - 9: ten windows of 31 rows
+    assert default_lookback(24, n_train=4, horizon=1) == 8  # the floor; check_length then refuses the series
 
 
 def test_split_by_time_puts_test_last_and_validation_just_before():

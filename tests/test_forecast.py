@@ -6,9 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lstmkit.baselines import beats_baseline
 from lstmkit.cli import main
 from lstmkit.data import split_by_time
+from lstmkit.errors import DataError
 from lstmkit.tasks.forecast.estimator import Forecaster
+from lstmkit.tasks.forecast.report import verdict
 from lstmkit.tasks.run import train_run
 from lstmkit.train.progress import Reporter
 
@@ -189,6 +192,29 @@ def test_bad_csv_is_one_line_and_exit_code_2(case, tmp_path, capsys):
     assert not (tmp_path / "run" / ".incomplete").exists()
 
 
+def test_a_series_too_short_for_a_meaningful_model_is_refused_before_training(tmp_path, capsys):
+    path = tmp_path / "tiny.csv"
+    path.write_text("y\n1\n2\n3\n4\n5\n6\n")
+    code, out, err = _run(capsys, "train", "forecast", "--data", path, "--target", "y", "--out", tmp_path / "run")
+    assert code == 2 and out == ""
+    assert err == (
+        f"lstmkit: error: {path}: has 6 rows, too few for --lookback 8 + --horizon 1; the training part needs at least "
+        "18 rows (10 windows of 9 rows, one step apart) and the validation and test parts at least 1 row each, so at "
+        "least 26 rows with --val-frac 0.15 and --test-frac 0.15; use a shorter --lookback or --horizon, or more data\n"
+    )  # one line, and no epoch line before it: training never started
+    assert not (tmp_path / "run").exists()  # nothing left behind, not even the folder
+
+
+def test_the_shortest_series_the_default_lookback_accepts_trains(tmp_path):
+    values = pd.DataFrame({"y": np.sin(np.arange(26) / 3).round(3)})
+    values.to_csv(tmp_path / "short.csv", index=False)
+    model = Forecaster("y", hidden=4, epochs=1).fit(tmp_path / "short.csv")  # split 18 / 4 / 4
+    assert model.lookback_ == 8 and len(model.history_) == 1
+    values[:25].to_csv(tmp_path / "shorter.csv", index=False)
+    with pytest.raises(DataError, match="has 25 rows, too few for lookback 8 "):
+        Forecaster("y", hidden=4, epochs=1).fit(tmp_path / "shorter.csv")
+
+
 def test_a_run_directory_that_is_not_one_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, _, err = _run(capsys, "predict", tmp_path / "empty")
@@ -217,3 +243,35 @@ def test_progress_is_one_plain_line_per_epoch_when_not_a_terminal(series_csv, tm
                         "--out", tmp_path / "run", *SMALL[:-1])  # fmt: skip
     lines = [line for line in err.splitlines() if line.startswith("epoch ")]
     assert code == 0 and len(lines) == 4 and "windows/s" in lines[0]
+
+
+# ---- the verdict: a tie is never a win ------------------------------------------------------------------
+
+
+def _verdict(model_mase, **baseline_mase):
+    test, baselines = {"mase": model_mase}, {name: {"mase": value} for name, value in baseline_mase.items()}
+    return verdict({"test": test, "baselines": baselines, "beats_baselines": beats_baseline(test, baselines)})
+
+
+def test_the_verdict_says_the_model_beats_every_baseline_only_when_it_does():
+    assert _verdict(0.8, naive=1.0, seasonal_naive=0.9) == (
+        "The model beats every baseline on MASE (0.800 against naive 1.000, seasonal naive 0.900).", True)  # fmt: skip
+
+
+def test_a_model_that_reproduces_the_naive_forecast_ties_it():
+    assert _verdict(1.0 - 1e-12, naive=1.0) == (
+        "The model ties the naive baseline on MASE (1.000 against naive 1.000): a simpler forecast is as good here.",
+        False,
+    )
+
+
+def test_a_tie_and_a_loss_are_both_said():
+    assert _verdict(1.0, naive=1.0004, seasonal_naive=0.8) == (
+        "The model does NOT beat the seasonal naive baseline and ties the naive baseline on MASE (1.000 against naive "
+        "1.000, seasonal naive 0.800): a simpler forecast is as good here.", False)  # fmt: skip
+
+
+def test_ties_with_both_baselines_name_both():
+    assert _verdict(1.0, naive=1.0, seasonal_naive=0.9995)[0].startswith(
+        "The model ties the naive and seasonal naive baselines on MASE (1.000 against naive 1.000, seasonal naive 1.000)"
+    )

@@ -14,6 +14,9 @@ from .errors import DataError
 from .metrics import HIGHER_IS_BETTER, forecast_metrics
 
 SCALE_FLOOR = 1e-3  # smallest rolling std, in training standard deviations: no division by ~0
+# Two values of a metric this close, relative to the larger, are a tie and not a win: for a MASE near 1 that
+# is the third decimal the verdict shows, and a model that reproduces a baseline lands within it by noise.
+TIE_TOLERANCE = 1e-3
 
 
 def _history(history) -> np.ndarray:
@@ -64,19 +67,28 @@ def forecast_baselines(history, y_true, *, y_train, season: int) -> dict[str, di
     return {name: forecast_metrics(true, y_hat, y_train=y_train, season=season) for name, y_hat in forecasts.items()}
 
 
-def beats_baseline(model_metrics: dict, baselines: dict[str, dict], metric: str = "mase") -> dict[str, bool | None]:
-    """Whether the model's `metric` is strictly better than each baseline's: {baseline name: True/False}.
+def ties(a: float, b: float, tolerance: float = TIE_TOLERANCE) -> bool:
+    """Whether two values of one metric are a tie: |a - b| <= tolerance * max(|a|, |b|) (two zeros tie)."""
+    return abs(a - b) <= tolerance * max(abs(a), abs(b))
 
-    Better is lower for errors and losses, higher for the scores in HIGHER_IS_BETTER. None for a baseline
-    where either value is None (the metric is undefined there, e.g. MASE with a constant training series:
-    compare on "mae" instead).
+
+def beats_baseline(model_metrics: dict, baselines: dict[str, dict], metric: str = "mase") -> dict[str, bool | None]:
+    """Whether the model's `metric` is better than each baseline's by more than a tie: {baseline name: True/False}.
+
+    Better is lower for errors and losses, higher for the scores in HIGHER_IS_BETTER; values within
+    TIE_TOLERANCE of each other (`ties`) are a tie, and a tie is not a win. None for a baseline where either
+    value is None (the metric is undefined there, e.g. MASE with a constant training series: compare on
+    "mae" instead).
     """
     sign = -1 if metric in HIGHER_IS_BETTER else 1
     model_value = model_metrics[metric]
-    return {
-        name: None if model_value is None or scores[metric] is None else sign * model_value < sign * scores[metric]
-        for name, scores in baselines.items()
-    }
+
+    def beats(baseline_value) -> bool | None:
+        if model_value is None or baseline_value is None:
+            return None
+        return bool(sign * model_value < sign * baseline_value) and not ties(model_value, baseline_value)
+
+    return {name: beats(scores[metric]) for name, scores in baselines.items()}
 
 
 def majority_class_proba(y_train, n_classes: int, n: int) -> np.ndarray:

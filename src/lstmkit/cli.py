@@ -39,12 +39,16 @@ app.add_typer(train_app, name="train")
 JsonOut = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a summary.")]
 RunDir = Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train`.")]
 Seed = Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")]
-Quiet = Annotated[bool, typer.Option("--quiet", help="No progress output.")]
+Quiet = Annotated[bool, typer.Option("--quiet", help="No progress display (the bar or lines on stderr).")]
+# --log-json is the run's log, not its display: --quiet leaves it on, and with --json stdout is JSON lines, one
+# per epoch, then the summary object as the last line
+LogJson = Annotated[bool, typer.Option("--log-json", help="One JSON object per epoch on stdout, even with --quiet; "
+                                                          "with --json, the summary object comes last.")]  # fmt: skip
 # what every `train` command takes besides the job's settings
 RUN_OPTIONS = [
     parameter("resume", Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out.")], False),
     parameter("quiet", Quiet, False),
-    parameter("log_json", Annotated[bool, typer.Option("--log-json", help="One JSON object per epoch on stdout.")], False),
+    parameter("log_json", LogJson, False),
     parameter("json_output", JsonOut, False),
 ]
 

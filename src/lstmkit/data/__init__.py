@@ -24,7 +24,7 @@ from .labelled_sequences import LabelledSequences, check_classes, class_order, q
 from .scaler import Scaler
 from .sequences import read_sequences
 from .series import FILL_CHOICES, Series, fill_missing, read_series_csv
-from .split import check_length, min_series_length, split_by_time
+from .split import check_length, default_lookback, min_series_length, split_by_time
 from .text import LEVELS, PAD, UNK, WORD, Vocabulary, check_level, detokenize, tokenize
 from .timeaxis import infer_freq_and_gaps
 from .windows import count_windows, make_windows, target_range, window_targets_index
@@ -48,6 +48,7 @@ __all__ = [
     "Scaler",
     "check_length",
     "count_windows",
+    "default_lookback",
     "make_windows",
     "min_series_length",
     "split_by_time",

@@ -1,7 +1,12 @@
 """The split of a series by time into training, validation and test parts; whether a series is long enough.
 
     train, val, test = split_by_time(len(series), val_frac=0.15, test_frac=0.15)
+    lookback = default_lookback(wanted=24, n_train=train.stop, horizon=horizon)
     check_length(len(series), lookback, horizon, val_frac=0.15, test_frac=0.15, path=series.path)
+
+Long enough means long enough for a model worth reporting, not merely for one window: the training part
+must hold MIN_TRAIN_WINDOWS windows (see `check_length`), and a default lookback is never shortened below
+MIN_DEFAULT_LOOKBACK to squeeze a short series in (see `default_lookback`).
 
 How windows are assigned to parts: a window belongs to the part that holds its *targets* (its first target
 step and every later one, see `lstmkit.data.windows`); its inputs may reach back into the previous part.
@@ -14,6 +19,13 @@ import math
 
 from ..errors import ConfigError, DataError
 from .windows import check_window_sizes
+
+# Ten windows, one step apart: fewer, and the network has almost nothing to fit while the validation loss
+# and the test score measure noise; the run would report a model where there is none.
+MIN_TRAIN_WINDOWS = 10
+# A default lookback is shortened to fit a short training part, but not below this: an LSTM that reads one
+# or two steps is not modelling a sequence. A shorter lookback is still accepted when it is asked for.
+MIN_DEFAULT_LOOKBACK = 8
 
 
 def split_by_time(n: int, val_frac: float = 0.15, test_frac: float = 0.15) -> tuple[slice, slice, slice]:
@@ -40,46 +52,90 @@ def _check_fraction(name: str, value) -> None:
         raise ConfigError(f"`{name}` must be a number in [0, 1), got {value!r}")
 
 
-def _parts_hold_windows(n: int, lookback: int, horizon: int, val_frac: float, test_frac: float) -> bool:
+def _parts_hold_windows(n: int, lookback: int, horizon: int, val_frac: float, test_frac: float, train_windows: int) -> bool:
     train, val, test = split_by_time(n, val_frac, test_frac)
     return (
-        train.stop >= lookback + horizon
+        train.stop >= lookback + horizon + train_windows - 1
         and (val_frac == 0 or val.stop - val.start >= horizon)
         and (test_frac == 0 or test.stop - test.start >= horizon)
     )
 
 
-def min_series_length(lookback: int, horizon: int, val_frac: float = 0.15, test_frac: float = 0.15) -> int:
-    """The fewest rows for which every part has at least one window: training at least lookback + horizon
-    rows, validation and test (when their fraction is not 0) at least horizon rows each."""
+def default_lookback(wanted: int, n_train: int, horizon: int) -> int:
+    """`wanted`, shortened where a training part of `n_train` rows would otherwise hold fewer than
+    MIN_TRAIN_WINDOWS windows, but never below MIN_DEFAULT_LOOKBACK (nor above `wanted`). A series too short
+    even for that is then refused by `check_length`, which says how many rows it needs."""
+    room = n_train - horizon - (MIN_TRAIN_WINDOWS - 1)  # the longest lookback leaving MIN_TRAIN_WINDOWS windows
+    return min(wanted, max(MIN_DEFAULT_LOOKBACK, room))
+
+
+def min_series_length(
+    lookback: int, horizon: int, val_frac: float = 0.15, test_frac: float = 0.15, *, train_windows: int = MIN_TRAIN_WINDOWS
+) -> int:
+    """The fewest rows from which on `check_length` accepts every length: the training part at least
+    lookback + horizon + train_windows - 1 rows (`train_windows` windows, one step apart), validation and
+    test (when their fraction is not 0) at least horizon rows each (one window)."""
     check_window_sizes(lookback, horizon)
+    train_rows = lookback + horizon + train_windows - 1
+
+    def holds(n: int) -> bool:
+        return _parts_hold_windows(n, lookback, horizon, val_frac, test_frac, train_windows)
+
     # Lower bounds from the rounding in split_by_time (each part is off n * frac by at most 0.5), minus one
-    # for floating point; the loop then finds the exact answer in a step or two.
-    bounds = [lookback + horizon, math.ceil((lookback + horizon - 1) / (1 - val_frac - test_frac)) - 1]
+    # for floating point; the loop then finds the first length that holds in a step or two.
+    bounds = [train_rows, math.ceil((train_rows - 1) / (1 - val_frac - test_frac)) - 1]
     bounds += [math.ceil((horizon - 0.5) / f) - 1 for f in (val_frac, test_frac) if f > 0]
     n = max(bounds)
-    while not _parts_hold_windows(n, lookback, horizon, val_frac, test_frac):
+    while not holds(n):
         n += 1
+    # One more row can cost the training part one (validation and test both rounding up at once), so a length
+    # just above n may fail again: look on to where the training part is surely long enough (it has at least
+    # n * (1 - val_frac - test_frac) - 1 rows; validation and test only grow), and start after the last failure.
+    surely = math.ceil((train_rows + 1) / (1 - val_frac - test_frac)) + 1
+    for longer in range(n + 1, surely + 1):
+        if not holds(longer):
+            n = longer + 1
     return n
 
 
 def check_length(
-    n_rows: int, lookback: int, horizon: int, *, val_frac: float = 0.15, test_frac: float = 0.15, path="the series"
+    n_rows: int,
+    lookback: int,
+    horizon: int,
+    *,
+    val_frac: float = 0.15,
+    test_frac: float = 0.15,
+    path="the series",
+    train_windows: int = MIN_TRAIN_WINDOWS,
 ) -> None:
-    """A DataError unless `n_rows` rows split by `split_by_time` leave at least one window in every part."""
+    """A DataError unless a series of `n_rows` rows is long enough for a model worth reporting.
+
+    The rule, on the parts `split_by_time` makes: the training part holds at least `train_windows`
+    (MIN_TRAIN_WINDOWS = 10) windows of lookback + horizon rows, one step apart, so at least
+    lookback + horizon + 9 rows; the validation and test parts (when their fraction is not 0) at least one
+    window each, so at least horizon rows. With the default fractions (0.15, 0.15) that is 26 rows for
+    lookback 8 and horizon 1, 48 for lookback 24 and horizon 1. The message says how many rows the given
+    lookback, horizon, val_frac and test_frac need (`min_series_length`)."""
     _check_fraction("val_frac", val_frac)
     _check_fraction("test_frac", test_frac)
     check_window_sizes(lookback, horizon)
-    if _parts_hold_windows(n_rows, lookback, horizon, val_frac, test_frac):
+    if _parts_hold_windows(n_rows, lookback, horizon, val_frac, test_frac, train_windows):
         return
-    needed = min_series_length(lookback, horizon, val_frac, test_frac)
+    needed = min_series_length(lookback, horizon, val_frac, test_frac, train_windows=train_windows)
     others = [name for name, frac in (("validation", val_frac), ("test", test_frac)) if frac > 0]
     parts = ""
     if others:
         each = " each" if len(others) == 2 else ""
-        parts = f" and the {' and '.join(others)} part{'s' if len(others) == 2 else ''} at least {horizon} rows{each}"
+        rows = _rows(horizon)
+        parts = f" and the {' and '.join(others)} part{'s' if len(others) == 2 else ''} at least {rows}{each}"
+    window = _rows(lookback + horizon)
+    windows = f"{train_windows} windows of {window}, one step apart" if train_windows > 1 else f"one window of {window}"
     raise DataError(
         f"{path}: has {n_rows} rows, too few for `lookback` {lookback} + `horizon` {horizon}; the training part needs "
-        f"at least {lookback + horizon} rows{parts}, so at least {needed} rows with `val_frac` {val_frac} and "
-        f"`test_frac` {test_frac}; use a shorter `lookback` or `horizon`, or more data"
+        f"at least {_rows(lookback + horizon + train_windows - 1)} ({windows}){parts}, so at least {needed} rows with "
+        f"`val_frac` {val_frac} and `test_frac` {test_frac}; use a shorter `lookback` or `horizon`, or more data"
     )
+
+
+def _rows(n: int) -> str:
+    return f"{n} row{'s' if n != 1 else ''}"

@@ -7,6 +7,7 @@ them in place only when all of it succeeded. What differs between jobs comes fro
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> d
     estimator.check_settings()  # bad settings, bf16 without the hardware for it: refused before anything is written
     estimator.train_config()
     out = Path(out)
+    made_out = not out.exists()
     staging = begin_run(out, resume)
     settings = {**estimator.get_params(), "data": str(data)}
     if resume:
@@ -37,6 +39,9 @@ def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> d
     except LstmkitError:
         if not resume:  # bad input or a diverged run: nothing worth resuming, and nothing of the user's
             shutil.rmtree(staging, ignore_errors=True)
+            if made_out:  # nor the folder made for it
+                with contextlib.suppress(OSError):
+                    out.rmdir()
         raise
 
     estimator.save(staging)

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 class Reporter:
-    """Silent: the base every reporter extends (also what --quiet uses)."""
+    """Silent: the base every reporter extends (also what --quiet uses without --log-json)."""
 
     def start(self, epochs: int, first_epoch: int = 1) -> None:
         pass
@@ -78,12 +78,12 @@ class BarReporter(Reporter):
 
 
 def make_reporter(quiet: bool = False, log_json: bool = False, stream=None) -> Reporter:
-    """--quiet: nothing; --log-json: JSON lines on stdout; on a terminal the bar, else one line per epoch
-    (both on stderr)."""
-    if quiet:
-        return Reporter()
+    """--log-json: JSON lines on stdout, with or without --quiet (they are the run's log, not its display);
+    --quiet: nothing; else on a terminal the bar, elsewhere one line per epoch (both on stderr)."""
     if log_json:
         return JsonReporter()
+    if quiet:
+        return Reporter()
     stream = stream or sys.stderr
     if stream.isatty():
         return BarReporter(Console(file=stream))

@@ -125,7 +125,7 @@ class AnomalyDetector(AnomalySettings, Estimator):
                                 fill=self.fill, labels_required=labels_required)  # fmt: skip
 
     def _check_length(self, n: int, path) -> None:
-        needed = min_series_length(self.lookback_, 1, self.val_frac, self.test_frac)
+        needed = min_series_length(self.lookback_, 1, self.val_frac, self.test_frac, train_windows=1)
         if n < needed:
             raise DataError(f"{path}: has {n} rows, too few for a lookback of {self.lookback_} steps: the training part "
                             f"needs at least {self.lookback_ + 1} rows and the validation and test parts one each, so at "

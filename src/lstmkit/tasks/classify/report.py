@@ -36,10 +36,11 @@ def run_metrics(classifier: SequenceClassifier, scored: Optional[dict] = None) -
 
 
 def verdict(metrics: dict) -> tuple[str, bool]:
-    """One plain sentence on whether the model beat the majority class on accuracy and macro F1."""
+    """One plain sentence on whether the model beat the majority class on accuracy and macro F1 (a tie within
+    `baselines.TIE_TOLERANCE` is not a win)."""
     test, majority = metrics["test"], metrics["baselines"]["majority_class"]
     scores = {m: f"{name} {test[m]:.3f} against {majority[m]:.3f}" for m, name in VERDICT_METRICS.items()}
-    lost = [m for m in VERDICT_METRICS if not test[m] > majority[m]]
+    lost = [m for m in VERDICT_METRICS if not beats_baseline(test, metrics["baselines"], metric=m)["majority_class"]]
     if not lost:
         return f"The model beats the majority class on {scores['accuracy']} and on {scores['f1']}.", True
     shown = " and on ".join(scores[m] for m in lost)

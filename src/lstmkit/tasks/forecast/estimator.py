@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ...baselines import forecast_baselines
-from ...data import Scaler, Series, check_length, make_windows, read_series_csv, split_by_time, window_targets_index
+from ...data import Scaler, Series, check_length, default_lookback, make_windows, read_series_csv, split_by_time, window_targets_index
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season, forecast_metrics
 from ...train import fit, seed_everything
@@ -81,8 +81,7 @@ class Forecaster(ForecastSettings, Estimator):
 
     def _default_lookback(self, n_train: int) -> int:
         wanted = max(24, 2 * self.season_)
-        room = n_train - self.horizon - 8  # leave the training part at least a handful of windows
-        return max(1, min(wanted, room))
+        return default_lookback(wanted, n_train, self.horizon)
 
     def _build_model(self, n_features: int) -> ForecastNet:
         return ForecastNet(

@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ...baselines import beats_baseline, naive_forecast, seasonal_naive_forecast
+from ...baselines import beats_baseline, naive_forecast, seasonal_naive_forecast, ties
 from ...report import Report, forecast_vs_actual, loss_curves
 from . import JOB
 from .estimator import Forecaster
@@ -30,18 +30,27 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
 
 
 def verdict(metrics: dict) -> tuple[str, bool]:
-    """One plain sentence on whether the model beat every baseline on MASE."""
+    """One plain sentence on whether the model beat every baseline on MASE. A MASE within the tie tolerance
+    of a baseline's (`baselines.ties`) is a tie, and the sentence says so: a tie is never a win."""
     beats = metrics["beats_baselines"]
     model = metrics["test"].get("mase")
-    lost = [name for name, won in beats.items() if won is False]
     if model is None or any(won is None for won in beats.values()):
         return "MASE is undefined for this series (its training part is constant); compare RMSE instead.", False
-    scores = ", ".join(f"{name.replace('_', ' ')} {metrics['baselines'][name]['mase']:.3f}" for name in beats)
-    if lost:
-        names = " and ".join(name.replace("_", " ") for name in lost)
-        return (f"The model does NOT beat the {names} baseline on MASE ({model:.3f} against {scores}): "
-                "a simpler forecast is as good here.", False)  # fmt: skip
-    return f"The model beats every baseline on MASE ({model:.3f} against {scores}).", True
+    baseline = {name: metrics["baselines"][name]["mase"] for name in beats}
+    scores = ", ".join(f"{name.replace('_', ' ')} {value:.3f}" for name, value in baseline.items())
+    tied = [name for name, won in beats.items() if not won and ties(model, baseline[name])]
+    lost = [name for name, won in beats.items() if not won and name not in tied]
+    if not lost and not tied:
+        return f"The model beats every baseline on MASE ({model:.3f} against {scores}).", True
+    outcome = [f"does NOT beat the {_baselines(lost)}"] if lost else []
+    outcome += [f"ties the {_baselines(tied)}"] if tied else []
+    return (f"The model {' and '.join(outcome)} on MASE ({model:.3f} against {scores}): "
+            "a simpler forecast is as good here.", False)  # fmt: skip
+
+
+def _baselines(names: list[str]) -> str:
+    """["naive", "seasonal_naive"] -> "naive and seasonal naive baselines"."""
+    return " and ".join(name.replace("_", " ") for name in names) + (" baselines" if len(names) > 1 else " baseline")
 
 
 def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -> None:

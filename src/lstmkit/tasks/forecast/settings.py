@@ -18,8 +18,8 @@ class ForecastSettings(SharedSettings):
     features: Sequence[str] = setting((), "Covariate columns, comma-separated.", listed=str)
     season: Optional[int] = setting(None, "Seasonal period (detected when absent).", whole=True, min=1)
     horizon: int = setting(1, "Steps to forecast.", whole=True, min=1)
-    # default: two seasons, at least 24 steps, within the training part
-    lookback: Optional[int] = setting(None, "Steps the model reads (default: two seasons, at least 24).", whole=True, min=1)
+    # default: two seasons, at least 24 steps, shortened to fit a short series but not below 8 (data.split.default_lookback)
+    lookback: Optional[int] = setting(None, "Steps the model reads (default: two seasons, at least 24; down to 8 for a short series).", whole=True, min=1)  # fmt: skip
     # e.g. (0.1, 0.5, 0.9): trained with the pinball loss
     quantiles: Optional[Sequence[float]] = setting(None, "Quantiles for prediction intervals, e.g. 0.1,0.5,0.9.", listed=float)
     fill: Optional[str] = setting(None, "Fill missing values instead of stopping.", choices=FILL_CHOICES)
