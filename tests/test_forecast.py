@@ -51,7 +51,7 @@ def test_train_predict_evaluate_round_trip_through_the_cli(series_csv, tmp_path,
     )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["task"] == "forecast" and set(metrics["test"]) == {"mse", "rmse", "mae", "mape", "smape", "mase"}
-    assert set(metrics["baselines"]) == {"naive", "seasonal_naive"} and metrics["season"] == 12
+    assert set(metrics["baselines"]) == {"naive", "seasonal_naive", "naive2", "ets", "theta"} and metrics["season"] == 12
     config = json.loads((out / "config.json").read_text())
     assert config["settings"]["features"] == ["promo"] and config["versions"]["torch"]
     assert list(pd.read_csv(out / "history.csv").columns) == ["epoch", "train_loss", "val_loss", "lr", "seconds", "windows_per_s"]
@@ -59,7 +59,7 @@ def test_train_predict_evaluate_round_trip_through_the_cli(series_csv, tmp_path,
     predictions = tmp_path / "next.csv"
     code, stdout, _ = _run(capsys, "predict", out, "--data", series_csv, "--output", predictions)
     frame = pd.read_csv(predictions)
-    assert code == 0 and list(frame.columns) == ["month", "step", "sales", "q0.1", "q0.5", "q0.9"]
+    assert code == 0 and list(frame.columns) == ["month", "step", "sales", "q0.1", "q0.5", "q0.9", "lower", "upper"]
     assert list(frame["month"]) == ["2012-07-01", "2012-08-01", "2012-09-01"]  # the 3 months after the data
     assert (frame["q0.1"] <= frame["q0.5"]).all() and (frame["q0.5"] <= frame["q0.9"]).all()
 
@@ -105,7 +105,7 @@ def test_a_failing_run_leaves_the_existing_run_untouched(series_csv, tmp_path, c
     train_run(_small(), series_csv, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     code, _, err = _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month",
-                        "--out", out, "--lr", "1e30", "--optimizer", "sgd", *SMALL)  # fmt: skip
+                        "--out", out, "--lr", "1e38", "--optimizer", "sgd", *SMALL)  # fmt: skip
     assert code == 2 and "training diverged" in err and len(err.strip().splitlines()) == 1
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
@@ -128,23 +128,27 @@ def test_no_test_window_is_seen_in_training(series_csv, monkeypatch):
 
     monkeypatch.setattr(module, "fit", spy)
     model = _small().fit(series_csv)
-    (train_x, train_y), (val_x, val_y) = seen[0]
+    (_, _, _, train_y), (_, _, _, val_y) = seen[0]
     test_start = split_by_time(150)[2].start
-    scaled = model._scaled(model.series_)
+    target = model.panel_.series[0].target.astype(np.float32)
     assert len(train_y) + len(val_y) + len(model.test_["first"]) <= 150
     # every training and validation target lies before the test part
     for y in (train_y, val_y):
         for row in y:
-            index = int(np.flatnonzero(np.isclose(scaled[:, 0].numpy(), row[0].item()))[0])
+            index = int(np.flatnonzero(np.isclose(target, row[0].item()))[0])
             assert index + len(row) <= test_start
     assert model.test_["first"].min() >= test_start
 
 
-def test_scaler_comes_from_the_training_part_only(series_csv):
+def test_seasonal_factors_and_the_loss_scale_come_from_before_the_test_part_only(series_csv):
+    from lstmkit.decompose import seasonal_indices
+
     model = _small().fit(series_csv)
-    train = split_by_time(150)[0]
-    assert model.scaler_.mean_[0] == pytest.approx(model.series_.target[train].mean())
-    assert model.scaler_.mean_[0] != pytest.approx(model.series_.target.mean())
+    train, val, _ = split_by_time(150)
+    target = model.panel_.series[0].target
+    np.testing.assert_allclose(model.indices_[0], seasonal_indices(target[: train.stop], 12))
+    assert not np.allclose(model.indices_[0], seasonal_indices(target, 12))
+    assert model.scales_[0] == pytest.approx(np.mean(np.abs(target[12 : val.stop] - target[: val.stop - 12])))
 
 
 def test_save_and_load_give_the_same_forecast(series_csv, tmp_path):

@@ -158,15 +158,16 @@ def test_language_model_trace_is_the_lstm_trace_of_the_embedded_text(tiny_runs):
     assert found.tokens == list(CODE) and found.text == CODE
 
 
-def test_forecaster_trace_reads_the_whole_series_as_one_normalised_window(tiny_runs):
+def test_forecaster_trace_reads_the_whole_series_as_one_deseasonalised_scaled_window(tiny_runs):
     model = load_run(tiny_runs["forecast"])
     csv = tiny_runs["data"] / "sales.csv"
     found = gates.trace(model, csv)
     values = pd.read_csv(csv)["sales"].to_numpy()[:, None]
-    x = torch.from_numpy(model.scaler_.transform(values).astype(np.float32))  # (N, 1)
-    x = (x - x.mean()) / (x.std(unbiased=False) + 1e-5)
+    factors = model.indices_[0][np.arange(len(values)) % len(model.indices_[0])]
+    x = torch.from_numpy((values[:, 0] / factors).astype(np.float32))[None]  # (1, N) deseasonalised
+    z = x / model.model_.scale(x)  # scaled by the level of its last season
     with torch.no_grad():
-        _, _, expected = model.model_.lstm(x[None], return_trace=True)
+        _, _, expected = model.model_.lstm((z - z[:, -1:]).unsqueeze(-1), return_trace=True)
     np.testing.assert_allclose(found.gate("c"), expected[0][0].c[:, 0].numpy(), atol=1e-5)
     np.testing.assert_allclose(found.values[:, 0], values[:, 0])
     assert found.columns == ["sales"] and found.kind == "series" and len(found) == 120

@@ -145,7 +145,7 @@ def test_forecasts_have_one_row_per_origin_before_and_after_fit_stop():
     target = seasonal_noisy(100)
     origins = np.array([40, 60, 61, 80, 100])
     forecasts = statistical_forecasts(target, origins, horizon=7, season=12, fit_stop=60)
-    assert list(forecasts) == [*MODELS, "notes"]
+    assert list(forecasts) == [*MODELS, "notes", "seconds"] and set(forecasts["seconds"]) == set(MODELS)
     for name in MODELS:
         assert forecasts[name].shape == (5, 7) and np.all(np.isfinite(forecasts[name]))
     assert forecasts["notes"] == []

@@ -16,6 +16,7 @@ seasonality test and decomposition on target[:t]. At t == fit_stop both equal th
 statsforecast takes seconds to import, so it is imported inside `statistical_forecasts`, not with lstmkit.
 """
 
+import time
 import warnings
 
 import numpy as np
@@ -103,17 +104,20 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
     fit_stop in [1, N]: the models are fitted on target[:fit_stop] and Naive2's seasonal indices estimated
     there, then applied at every origin, before or after fit_stop, without refitting.
 
-    Returns {"naive2": (W, horizon), "ets": (W, horizon), "theta": (W, horizon), "notes": list[str]}: the
-    forecasts under the names in `MODELS`, and one line per fallback taken. A season that target[:fit_stop]
+    Returns {"naive2": (W, horizon), "ets": (W, horizon), "theta": (W, horizon), "notes": list[str],
+    "seconds": {name: float}}: the forecasts under the names in `MODELS`, one line per fallback taken, and
+    the seconds each model took. A season that target[:fit_stop]
     is too short for is replaced by 1 for ETS and Theta; where statsforecast fails, at the fit or at an
     origin, that model's forecast is Naive2's.
     """
     series, starts = _check_series(target, origins, horizon, season, fit_stop)
     notes: list[str] = []
+    started = time.perf_counter()
     naive2 = _naive2(series, starts, horizon, seasonal_indices(series[:fit_stop], season))
+    seconds = {"naive2": time.perf_counter() - started}
     forecasts = {"naive2": naive2, "ets": naive2.copy(), "theta": naive2.copy()}
     if len(starts) == 0:
-        return {**forecasts, "notes": notes}
+        return {**forecasts, "notes": notes, "seconds": seconds}
     # statsforecast takes seconds to import: only here, never with `import lstmkit`
     from statsforecast.models import AutoETS, Theta
 
@@ -121,5 +125,7 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
     with warnings.catch_warnings():  # statsmodels warns on short or flat histories; fallbacks go to notes
         warnings.simplefilter("ignore")
         for name, model in (("ets", AutoETS(season_length=model_season)), ("theta", Theta(season_length=model_season))):
+            started = time.perf_counter()
             forecasts[name] = _forward_forecasts(model, name, series, starts, horizon, fit_stop, naive2, notes)
-    return {**forecasts, "notes": notes}
+            seconds[name] = time.perf_counter() - started
+    return {**forecasts, "notes": notes, "seconds": seconds}

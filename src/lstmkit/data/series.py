@@ -117,10 +117,25 @@ def read_series_csv(
     (with the closest name); an unparsable or duplicated time; a non-numeric cell; an infinite value; missing
     values unless `fill` is one of ffill, bfill, interpolate, zero. Rows are sorted by time (stably); missing
     time steps are listed in `Series.gaps`, not an error."""
+    table, rows = read_csv_table(path)
+    return series_from_table(table, rows, path, target, time_col=time_col, features=features, fill=fill)
+
+
+def series_from_table(
+    table: pd.DataFrame,
+    rows: np.ndarray,
+    path,
+    target: str,
+    *,
+    time_col: Optional[str] = None,
+    features: Union[str, Iterable[str]] = (),
+    fill: Optional[str] = None,
+) -> Series:
+    """`read_series_csv` on a table already read: text cells (R, C) and their row numbers (R,); `path`
+    names the data in messages ("sales.csv", "sales.csv, series 'A'")."""
     fill = _check_fill(fill)
     features = _feature_list(features)
     _check_roles(target, time_col, features)
-    table, rows = read_csv_table(path)
     columns = list(table.columns)
     target = find_column(columns, target, path)
     time_col = None if time_col is None else find_column(columns, time_col, path)

@@ -74,6 +74,7 @@ def fit(
     checkpoint: Optional[Path] = None,
     resume: bool = False,
     reporter: Optional[Reporter] = None,
+    keep_initial: bool = False,
 ) -> TrainResult:
     """Train `model` in place and leave it holding its best weights (lowest validation loss).
 
@@ -81,6 +82,8 @@ def fit(
     strided window views are copied one batch at a time; or a `Batches` of the job's own (see
     `train/batches.py`). val None: early stopping watches the train loss.
     checkpoint: where to save after every epoch; with resume=True the run continues from it.
+    keep_initial: the untrained model competes too (as epoch 0, on the validation loss): for a model that
+    starts as a sensible forecast and learns a correction, training then never ends worse than its start.
     """
     config = config.resolved()  # device and precision decided once, here, for the whole run
     reporter = reporter or Reporter()
@@ -105,6 +108,8 @@ def fit(
             return result
     else:
         seed_everything(config.seed)
+        if keep_initial and val is not None:
+            result.best_val_loss, result.best_epoch = evaluate_loss(model, loss_fn, val, config, device), 0
 
     train = as_batches(train, config.batch_size, shuffle=True)
     n = len(train)

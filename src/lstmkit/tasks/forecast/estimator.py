@@ -1,13 +1,20 @@
-"""`lstmkit.Forecaster`: multi-step forecasting of a series from a CSV, with the scikit-learn contract.
+"""`lstmkit.Forecaster`: multi-step forecasting of one series or of many at once, with the scikit-learn contract.
 
-Data flow: CSV -> `data.read_series_csv` -> split by time (train / validation / test, the test part at the
-end) -> scaler fitted on the training rows -> windows (lookback -> horizon) as strided views -> the
-`ForecastNet` trained by `train.fit` -> metrics on the test windows beside the naive and seasonal-naive
-baselines computed on the very same windows.
+Data flow: a CSV (or DataFrame) -> `data.read_panel_csv` / `read_series_csv` -> per series: the split by
+time, the seasonal factors and the MASE scale from its past only -> windows (lookback -> horizon) from every
+series -> one `ForecastNet` (or an ensemble of them) trained by `train.fit` -> the test part scored beside
+the naive, seasonal naive, Naive2, ETS and Theta forecasts of the very same windows.
+
+One series (no `id_col`): the split is by `val_frac` / `test_frac`, and every window whose targets lie in
+the test part is scored. Many series (`id_col`, long format): as in the M4 competition and neuralforecast,
+each series' last `horizon` steps are its test part and the `horizon` steps before them its validation
+part; metrics are computed per series and averaged, with OWA against Naive2.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from pathlib import Path
 from typing import Optional, Union
 
@@ -16,23 +23,44 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ...baselines import forecast_baselines
-from ...data import Scaler, Series, check_length, default_lookback, make_windows, read_series_csv, split_by_time, window_targets_index
+from ...data import Scaler, Series, check_length, default_lookback, read_series_csv, split_by_time
+from ...data.panel import Panel, check_series_lengths, panel_from_frame, read_panel_csv
+from ...decompose import seasonal_indices
 from ...errors import ConfigError, DataError
-from ...metrics import detect_season, forecast_metrics
-from ...train import fit, seed_everything
+from ...metrics import detect_season
+from ...train import TrainConfig, fit, seed_everything
 from ..estimator import Estimator
-from ..gate_input import GateInput, series_gate_input, series_values
-from .net import ForecastNet, pinball_loss
+from ..settings import TRAINING
+from ..gate_input import GateInput, capped, series_values
+from .net import ForecastNet, scaled_absolute_error
+from .scoring import conformal_quantiles, mase_scale, score_panel, score_series
 from .settings import ForecastSettings
+from .timing import future_times, steps_between
 
+LOOKBACK_SPREAD = (1.0, 1.5, 2.0, 1.25, 1.75, 0.75)  # ensemble member k reads lookback * LOOKBACK_SPREAD[k % 6]
+
+
+@dataclasses.dataclass
+class Windows:
+    """Windows of every series, as the network reads them: X (W, L, F), factors (W, H), weight (W,), Y (W, H)."""
+
+    X: torch.Tensor
+    factors: torch.Tensor
+    weight: torch.Tensor
+    Y: torch.Tensor
+    series: np.ndarray  # (W,) the series of each window
+    origins: np.ndarray  # (W,) each window's first target step in its series
+
+    def tensors(self) -> tuple:
+        return self.X, self.factors, self.weight, self.Y
 
 
 class Forecaster(ForecastSettings, Estimator):
-    """Forecast the next `horizon` steps of `target` from the last `lookback` steps (and covariates).
+    """Forecast the next `horizon` steps of `target` from the last `lookback` steps (and covariates), for one
+    series or, with `id_col`, for every series of a long-format table with one shared model.
 
-    Parameters (`ForecastSettings`) are stored as given; what `fit` learns ends in an underscore (`model_`,
-    `scaler_`, `season_`, `lookback_`, `history_`, `metrics_`, `baselines_`).
+    Parameters (`ForecastSettings`) are stored as given; what `fit` learns ends in an underscore (`members_`,
+    `model_` (the first member), `season_`, `lookback_`, `history_`, `metrics_`, `baselines_`).
     """
 
     noun = "forecaster"
@@ -47,71 +75,238 @@ class Forecaster(ForecastSettings, Estimator):
             raise ConfigError(f"`quantiles` must be distinct numbers between 0 and 1, got {self.quantiles}")
         return quantiles
 
+    def train_config(self) -> TrainConfig:
+        """The shared training options; the batch size by default 32 windows for one series and 256 for many
+        (tens of thousands of windows, where small batches only cost time)."""
+        settings = {name: getattr(self, name) for name in TRAINING}
+        settings["batch_size"] = self.batch_size or (256 if self.id_col else 32)
+        return TrainConfig(**settings).resolved()
+
+    @property
+    def many_(self) -> bool:
+        """Whether the forecaster was fitted on many series (long format, `id_col`)."""
+        return bool(self.id_col)
+
     # ---- fit -------------------------------------------------------------------------------------
-    def fit(self, data: Union[str, Path, Series], *, checkpoint=None, resume: bool = False, reporter=None) -> "Forecaster":
-        """Read, split, scale, window, train; then score the test part beside the baselines."""
+    def fit(self, data, *, checkpoint=None, resume: bool = False, reporter=None) -> "Forecaster":
+        """Read, split, decompose, window, train (each ensemble member); then score the test part beside
+        the baselines. `data`: a CSV path, a pandas DataFrame (long format with `id_col`) or a `Series`.
+
+        With `backtest` K, the test part is K rolling origins `horizon` steps apart at the end of each series;
+        with `refit`, the forecaster is trained again on the data before each origin (each fit shorter than
+        a plain one), as Darts' `historical_forecasts(retrain=True)` and neuralforecast's `cross_validation`."""
         self.quantiles_ = self._check_settings()
         config = self.train_config()
-        series = self._read(data)
-        train, val, test = split_by_time(len(series), self.val_frac, self.test_frac)
-        self.season_ = self.season or detect_season(series.target[train])
-        self.lookback_ = self.lookback or self._default_lookback(train.stop - train.start)
-        check_length(len(series), self.lookback_, self.horizon, val_frac=self.val_frac, test_frac=self.test_frac, path=series.path)
-        self.scaler_ = Scaler().fit(series.values[train])
-        self.target_name_, self.feature_names_ = series.target_name, list(series.feature_names)
-        self.train_target_ = series.target[train].astype(float)  # MASE's scale, and the naive baselines' past
-        scaled = self._scaled(series)
-        parts = {name: self._windows(scaled, part) for name, part in (("train", train), ("val", val), ("test", test))}
-
-        seed_everything(self.seed)
-        self.model_ = self._build_model(series.values.shape[1])
-        result = fit(self.model_, self._loss, parts["train"], parts["val"], config,
-                     checkpoint=checkpoint, resume=resume, reporter=reporter)  # fmt: skip
-        self.model_.cpu().eval()
-        self.history_, self.best_epoch_, self.stop_reason_ = result.history, result.best_epoch, result.stop_reason
-        self.series_ = series
-        self.test_ = self._score(series, test.start, test.stop)
+        panel = self._read(data)
+        self.panel_ = panel
+        self.season_ = self.season or self._detect_season(panel)
+        self.lookback_ = self.lookback or self._default_lookback(panel)
+        self._check_lengths(panel)
+        folds = range(self.backtest) if self.backtest and self.refit else [None]
+        scored, self.history_, started = [], [], time.perf_counter()
+        for fold in folds:
+            self.fold_ = fold or 0
+            self._learn_series(panel)
+            train, val = self._part_windows(panel, "train"), self._part_windows(panel, "val")
+            self._train_members(panel, train, val, config, checkpoint, resume, reporter, fold)
+            self.conformal_ = self._calibrate(panel, val)
+            test = self._part_windows(panel, "test", fold)
+            scored.append((test, self._forecast(panel, test.series, test.origins)))
+        trained = time.perf_counter()
+        test = Windows(None, None, None, None, *(np.concatenate([getattr(w, name) for w, _ in scored]) for name in ("series", "origins")))
+        self.test_ = self._score(panel, test, np.concatenate([f for _, f in scored]))
         self.metrics_, self.baselines_ = self.test_["metrics"], self.test_["baselines"]
+        self.timings_ = {"train": trained - started, "score": time.perf_counter() - trained, "baselines": self.test_["seconds"]}
         return self
 
-    def _read(self, data) -> Series:
-        if isinstance(data, Series):
-            return data
-        return read_series_csv(data, self.target, time_col=self.time_col, features=self.features, fill=self.fill)
+    def _train_members(self, panel: Panel, train: Windows, val: Windows, config, checkpoint, resume, reporter, fold) -> None:
+        """Train each ensemble member (its own seed and lookback) on the windows `train`, stopping early on `val`."""
+        if len(train.series) == 0:
+            raise DataError(f"{panel.path}: no series is long enough to hold a training window")
+        self.members_, self.lookbacks_ = [], self._member_lookbacks(panel)
+        for k, lookback in enumerate(self.lookbacks_):
+            member_config = dataclasses.replace(config, seed=config.seed + k)
+            train_k, val_k = self._windows_for(panel, train, lookback), self._windows_for(panel, val, lookback)
+            seed_everything(member_config.seed)
+            net = self._build_model(1 + len(self.feature_names_))
+            where = None if checkpoint is None else _member_checkpoint(Path(checkpoint), k, fold)
+            result = fit(net, self._loss, train_k.tensors(), val_k.tensors() if len(val_k.series) else None,
+                         member_config, checkpoint=where, resume=resume, reporter=reporter,
+                         keep_initial=self.base != "none")  # fmt: skip
+            self.members_.append(net.cpu().eval())
+            tags = {"member": k} if self.ensemble > 1 else {}
+            tags.update({"fold": fold} if fold is not None else {})
+            self.history_ += [{**row, **tags} for row in result.history]
+            if k == 0:
+                self.best_epoch_, self.stop_reason_ = result.best_epoch, result.stop_reason
+        self.model_ = self.members_[0]
 
-    def _default_lookback(self, n_train: int) -> int:
-        wanted = max(24, 2 * self.season_)
-        return default_lookback(wanted, n_train, self.horizon)
+    def _read(self, data) -> Panel:
+        if isinstance(data, Panel):
+            return data
+        if isinstance(data, Series):
+            return Panel([data], [""], "", data.path)
+        options = {"time_col": self.time_col, "features": self.features, "fill": self.fill}
+        if isinstance(data, pd.DataFrame):
+            return panel_from_frame(data, self.target, id_col=self.id_col, **options)
+        if self.id_col:
+            return read_panel_csv(data, self.target, id_col=self.id_col, **options)
+        series = read_series_csv(data, self.target, **options)
+        return Panel([series], [""], "", series.path)
+
+    def _detect_season(self, panel: Panel) -> int:
+        """One series: from its autocorrelation. Many: the most common period among the series long enough
+        to show one (each detected on its training part)."""
+        found = [detect_season(s.target[: self._split(len(s))[0]]) for s in panel.series if len(s) >= 16]
+        return int(np.bincount(found).argmax()) if found else 1
+
+    def _default_lookback(self, panel: Panel) -> int:
+        """Two seasons (1.5 horizons for a series without a season); one series: at least 24 steps, within
+        what its training part allows."""
+        wanted = 2 * self.season_ if self.season_ > 1 else max(4, int(np.ceil(1.5 * self.horizon)))
+        if self.many_:
+            return wanted
+        return default_lookback(max(wanted, 24), self._split(len(panel.series[0]))[0], self.horizon)
+
+    def _check_lengths(self, panel: Panel) -> None:
+        tested = self.backtest * self.horizon  # a backtest's test part
+        if not self.many_:
+            s = panel.series[0]
+            check_length(len(s) - tested, self.lookback_, self.horizon, val_frac=self.val_frac,
+                         test_frac=0 if tested else self.test_frac, path=s.path)  # fmt: skip
+            return
+        check_series_lengths(panel, self.lookback_ + self.horizon, f"`lookback` {self.lookback_} + `horizon` {self.horizon} need")
+        held_out = self.horizon * (self.val_frac > 0) + (tested or self.horizon * (self.test_frac > 0))
+        check_series_lengths(panel, held_out + 1, f"holding out {held_out} steps for validation and test leaves one step of past for")
+
+    def _split(self, n: int) -> tuple[int, int]:
+        """(train_stop, val_stop) of a series of n steps: one series by the fractions; many series hold out
+        `horizon` steps for the test part and `horizon` before them for validation (none for a fraction 0).
+        With `backtest` K the test part is the last K * horizon steps (and with `refit`, fold f trains on
+        the data before origin f)."""
+        if self.backtest:
+            val_stop = n - (self.backtest - getattr(self, "fold_", 0)) * self.horizon
+            held = (self.horizon if self.id_col else int(n * self.val_frac + 0.5)) if self.val_frac > 0 else 0
+            return val_stop - held, val_stop
+        if not self.id_col:
+            train, val, _ = split_by_time(n, self.val_frac, self.test_frac)
+            return train.stop, val.stop
+        val_stop = n - (self.horizon if self.test_frac > 0 else 0)
+        return val_stop - (self.horizon if self.val_frac > 0 else 0), val_stop
+
+    def _learn_series(self, panel: Panel) -> None:
+        """Per series, from its training part: the seasonal factors, the MASE scale, the covariate scaler."""
+        first = panel.series[0]
+        self.target_name_, self.feature_names_ = first.target_name, list(first.feature_names)
+        self.ids_ = list(panel.ids)
+        self.bounds_ = [self._split(len(s)) for s in panel.series]
+        season = self.season_ if self.base == "naive2" else 1
+        self.indices_ = np.stack([seasonal_indices(s.target[:train_stop], season) for s, (train_stop, _) in zip(panel.series, self.bounds_)])
+        self.scales_ = np.array([mase_scale(s.target[:val_stop], self.season_) for s, (_, val_stop) in zip(panel.series, self.bounds_)])
+        self.covariate_scalers_ = [Scaler().fit(s.covariates[:max(1, train_stop)]) if s.covariates.shape[1] else None
+                                   for s, (train_stop, _) in zip(panel.series, self.bounds_)]  # fmt: skip
+        self.train_target_ = first.target[: self.bounds_[0][0]].astype(float)  # one series: MASE's scale
+        self.origin_times_ = [None if s.time is None else s.time[0] for s in panel.series]
+        self.freqs_ = [s.freq for s in panel.series]
+
+    def _member_lookbacks(self, panel: Panel) -> list[int]:
+        """Member k's lookback: the lookback times LOOKBACK_SPREAD[k] (ES-RNN and N-BEATS vary it too); one
+        series caps it so the training part keeps its windows."""
+        spread = [max(1, round(self.lookback_ * LOOKBACK_SPREAD[k % len(LOOKBACK_SPREAD)])) for k in range(self.ensemble)]
+        if self.many_:
+            return spread
+        most = max(self.lookback_, default_lookback(10**9, self._split(len(panel.series[0]))[0], self.horizon))
+        return [min(lookback, most) for lookback in spread]
 
     def _build_model(self, n_features: int) -> ForecastNet:
         return ForecastNet(
-            n_features, self.horizon, hidden=self.hidden, layers=self.layers, variant=self.variant,
-            dropout=self.dropout, bidirectional=self.bidirectional, n_quantiles=max(1, len(self.quantiles_)),
-            window_norm=self.window_norm,
+            n_features, self.horizon, self.season_, base=self.base, hidden=self.hidden, layers=self.layers,
+            variant=self.variant, dropout=self.dropout, bidirectional=self.bidirectional,
+            n_quantiles=max(1, len(self.quantiles_)),
         )  # fmt: skip
 
-    def _scaled(self, series: Series) -> torch.Tensor:
-        return torch.from_numpy(self.scaler_.transform(series.values).astype(np.float32))
-
-    def _windows(self, scaled: torch.Tensor, part: slice) -> tuple[torch.Tensor, torch.Tensor]:
-        X, Y = make_windows(scaled, self.lookback_, self.horizon, start=part.start, stop=part.stop)
-        return X, Y
-
     def _loss(self, model: nn.Module, batch) -> torch.Tensor:
-        x, y = batch
-        prediction = model(x).float()  # (B, horizon, Q)
-        if self.quantiles_:
-            return pinball_loss(prediction, y, self.quantiles_)
-        return nn.functional.mse_loss(prediction.squeeze(-1), y)
+        x, factors, weight, y = batch
+        return scaled_absolute_error(model(x, factors).float(), y, weight, self.quantiles_)
+
+    # ---- windows ---------------------------------------------------------------------------------
+    def _part_windows(self, panel: Panel, part: str, fold: Optional[int] = None) -> Windows:
+        """Which windows each part holds, by their first target step t (no tensors yet): training windows have
+        every target before the series' train_stop (and at least one season, or the lookback, of real past);
+        validation and test windows have theirs in [train_stop, val_stop) and [val_stop, n). A backtest's
+        test windows are its origins, `horizon` apart (fold f: the f-th only)."""
+        if part == "test" and self.backtest:
+            k = np.arange(self.backtest) if fold is None else np.array([fold])
+            origins = [len(s) - (self.backtest - k) * self.horizon for s in panel.series]
+            series = [np.full(len(k), i) for i in range(len(panel))]
+            return Windows(None, None, None, None, np.concatenate(series).astype(np.int64), np.concatenate(origins).astype(np.int64))
+        series, origins = [], []
+        for i, (s, (train_stop, val_stop)) in enumerate(zip(panel.series, self.bounds_)):
+            first = max(1, min(self.lookback_, self.season_)) if self.many_ else self.lookback_
+            start, stop = {"train": (first, train_stop),
+                           "val": (train_stop, val_stop), "test": (val_stop, len(s))}[part]  # fmt: skip
+            t = np.arange(start, stop - self.horizon + 1)
+            series.append(np.full(len(t), i)), origins.append(t)
+        return Windows(None, None, None, None, np.concatenate(series).astype(np.int64), np.concatenate(origins).astype(np.int64))
+
+    def _windows_for(self, panel: Panel, which: Windows, lookback: int) -> Windows:
+        """The tensors of the windows `which` names, read with `lookback`."""
+        X, factors, Y = [], [], []
+        for i in np.unique(which.series):
+            origins = which.origins[which.series == i]
+            x, f = self._inputs(i, panel.series[i], origins, lookback, self._phase(i, panel.series[i]))
+            X.append(x), factors.append(f)
+            Y.append(panel.series[i].target[origins[:, None] + np.arange(self.horizon)])
+        weight = 1.0 / self.scales_[which.series]
+        as_tensor = lambda parts, shape: torch.from_numpy(np.concatenate(parts).astype(np.float32)) if parts else torch.zeros(shape)  # noqa: E731
+        return Windows(as_tensor(X, (0, lookback, 1 + len(self.feature_names_))), as_tensor(factors, (0, self.horizon)),
+                       torch.from_numpy(weight.astype(np.float32)), as_tensor(Y, (0, self.horizon)),
+                       which.series, which.origins)  # fmt: skip
+
+    def _inputs(self, i: int, series: Series, origins: np.ndarray, lookback: int, phase: int) -> tuple[np.ndarray, np.ndarray]:
+        """Network inputs of series i at `origins` (W,): X (W, L, F) the deseasonalised target and the scaled
+        covariates of the `lookback` steps before each origin (padded at the front with the first step), and
+        the seasonal factors (W, H) of the horizon steps. `phase`: the season position of the series' step 0."""
+        indices = self.indices_[i]
+        position = lambda steps: (steps + phase) % len(indices)  # noqa: E731
+        values = series.target / indices[position(np.arange(len(series)))]  # (N,)
+        if series.covariates.shape[1]:
+            covariates = self.covariate_scalers_[i].transform(series.covariates)  # (N, C)
+            values = np.column_stack([values, covariates])
+        else:
+            values = values[:, None]
+        steps = np.maximum(origins[:, None] + np.arange(-lookback, 0), 0)  # (W, L)
+        factors = indices[position(origins[:, None] + np.arange(self.horizon))]  # (W, H)
+        return values[steps], factors
+
+    def _phase(self, i: int, series: Series) -> int:
+        """The season position of `series`' first step, counted from the first step series i had in training
+        (0 for the training data itself; from the time axis for new data)."""
+        start = self.origin_times_[i]
+        if series.time is None or start is None or len(self.indices_[i]) == 1:
+            return getattr(series, "phase", 0)
+        return steps_between(start, series.time[0], self.freqs_[i] or series.freq)
 
     # ---- predict and score ----------------------------------------------------------------------
     @torch.no_grad()
-    def _forecast(self, X: torch.Tensor) -> np.ndarray:
-        """Windows (W, lookback, F) in the scaled space -> forecasts (W, horizon, Q) in the target's units."""
-        self.model_.eval()
-        out = torch.cat([self.model_(X[i : i + 512]).float() for i in range(0, len(X), 512)])
-        out = out.sort(dim=-1).values  # quantiles must not cross
-        return self.scaler_.inverse_transform_target(out.numpy())
+    def _forecast(self, panel: Panel, series_of: np.ndarray, origins: np.ndarray, series_index=None) -> np.ndarray:
+        """Forecasts (W, H, Q) at the given windows: the median over the ensemble's members. series_of (W,)
+        indexes `panel.series`; series_index maps those to the fitted series (identity by default)."""
+        series_index = np.arange(len(panel)) if series_index is None else series_index
+        outputs = []
+        for net, lookback in zip(self.members_, self.lookbacks_):
+            net.eval()
+            member = np.zeros((len(origins), self.horizon, max(1, len(self.quantiles_))))
+            for j in np.unique(series_of):
+                rows = np.flatnonzero(series_of == j)
+                i = series_index[j]
+                x, f = self._inputs(i, panel.series[j], origins[rows], lookback, self._phase(i, panel.series[j]))
+                out = torch.cat([net(torch.from_numpy(x[k : k + 1024]).float(), torch.from_numpy(f[k : k + 1024]).float()).float()
+                                 for k in range(0, len(x), 1024)])  # fmt: skip
+                member[rows] = out.numpy()
+            outputs.append(member)
+        forecasts = np.median(np.stack(outputs), axis=0) if len(outputs) > 1 else outputs[0]
+        return np.sort(forecasts, axis=-1)  # quantiles must not cross
 
     def _point(self, forecasts: np.ndarray) -> np.ndarray:
         """The point forecast: the quantile nearest the median, or the only output."""
@@ -119,100 +314,184 @@ class Forecaster(ForecastSettings, Estimator):
             return forecasts[..., 0]
         return forecasts[..., int(np.argmin([abs(q - 0.5) for q in self.quantiles_]))]
 
-    def _score(self, series: Series, start: int, stop: int) -> dict:
-        """Model and baselines on every window whose targets lie in [start, stop)."""
-        X, _ = make_windows(self._scaled(series), self.lookback_, self.horizon, start=start, stop=stop)
-        if len(X) == 0:
+    def _calibrate(self, panel: Panel, val: Windows) -> Optional[list[float]]:
+        """Split-conformal half-widths per horizon step, in MASE-scale units, from the validation windows."""
+        if self.interval is None or len(val.series) == 0:
+            return None
+        point = self._point(self._forecast(panel, val.series, val.origins))  # (W, H)
+        actual = np.stack([panel.series[i].target[t : t + self.horizon] for i, t in zip(val.series, val.origins)])
+        return conformal_quantiles(np.abs(actual - point) / self.scales_[val.series, None], self.interval)
+
+    def _interval(self, point: np.ndarray, series_of: np.ndarray) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        if self.conformal_ is None:
+            return None
+        width = np.asarray(self.conformal_)[None, :] * self.scales_[series_of, None]  # (W, H)
+        return point - width, point + width
+
+    def _score(self, panel: Panel, which: Windows, forecasts: Optional[np.ndarray] = None) -> dict:
+        """Model and baselines on the windows `which` names (the test part, or every window of new data);
+        `forecasts` (W, H, Q) when already made."""
+        if len(which.series) == 0:
+            s = panel.series[0]
             raise DataError(
-                f"{series.path}: has {len(series)} rows, too few to score a {self.horizon}-step forecast "
+                f"{s.path}: has {len(s)} rows, too few to score a {self.horizon}-step forecast "
                 f"after a lookback of {self.lookback_} steps; it needs at least {self.lookback_ + self.horizon}"
             )
-        first = window_targets_index(len(series), self.lookback_, self.horizon, start=start, stop=stop)  # (W,)
-        y_true = np.stack([series.target[t : t + self.horizon] for t in first])  # (W, horizon)
-        forecasts = self._forecast(X)
-        past = max(self.lookback_, self.season_)
-        history = np.stack([_past(series.target, t, past) for t in first])  # (W, past)
-        metrics = forecast_metrics(y_true, self._point(forecasts), y_train=self.train_target_, season=self.season_)
-        baselines = forecast_baselines(history, y_true, y_train=self.train_target_, season=self.season_)
-        return {"metrics": metrics, "baselines": baselines, "first": first, "y_true": y_true,
-                "forecasts": forecasts, "history": history}  # fmt: skip
+        if forecasts is None:
+            forecasts = self._forecast(panel, which.series, which.origins)
+        point = self._point(forecasts)
+        interval = self._interval(point, which.series)
+        if self.many_:
+            return score_panel(self, panel, which, forecasts, point, interval)
+        return score_series(self, panel.series[0], which, forecasts, point, interval)
 
     def evaluate(self, data=None) -> dict:
         """Metrics and baselines: on the test part of the training data (no argument), or on every window
-        of new labelled data."""
+        of new labelled data (one series) / the last `horizon` steps of each series (many)."""
         if data is None and getattr(self, "test_", None) is None:
             raise ConfigError("a loaded forecaster keeps no test part: pass the data to evaluate on")
-        scored = self.test_ if data is None else self._score(self._read(data), 0, None)
-        return {"test": scored["metrics"], "baselines": scored["baselines"], "windows": len(scored["first"])}
+        if data is None:
+            scored = self.test_
+        else:
+            panel = self._known(self._read(data))
+            series_of, origins = self._new_windows(panel)
+            scored = self._score_new(panel, series_of, origins)
+        return {"test": scored["metrics"], "baselines": scored["baselines"], "windows": len(scored["first"]),
+                **({"coverage": scored["coverage"]} if scored.get("coverage") is not None else {})}  # fmt: skip
+
+    def _known(self, panel: Panel) -> Panel:
+        """New data mapped onto the fitted series: an unknown id is an error naming it."""
+        if not self.many_:
+            return panel
+        known = {name: i for i, name in enumerate(self.ids_)}
+        for name in panel.ids:
+            if name not in known:
+                raise DataError(f"{panel.path}: series '{name}' was not in the training data; the forecaster knows "
+                                f"{len(self.ids_)} series ({', '.join(self.ids_[:5])}{', ...' if len(self.ids_) > 5 else ''})")  # fmt: skip
+        panel.index_ = np.array([known[name] for name in panel.ids])
+        return panel
+
+    def _new_windows(self, panel: Panel) -> tuple[np.ndarray, np.ndarray]:
+        series_of, origins = [], []
+        for j, s in enumerate(panel.series):
+            t = np.arange(len(s) - self.horizon, len(s) - self.horizon + 1) if self.many_ else np.arange(
+                self.lookback_, len(s) - self.horizon + 1)  # fmt: skip
+            t = t[t >= 1]
+            series_of.append(np.full(len(t), j)), origins.append(t)
+        return np.concatenate(series_of).astype(np.int64), np.concatenate(origins).astype(np.int64)
+
+    def _score_new(self, panel: Panel, series_of: np.ndarray, origins: np.ndarray) -> dict:
+        index = getattr(panel, "index_", np.arange(len(panel)))
+        which = Windows(None, None, None, None, series_of, origins)
+        if len(origins) == 0:
+            return self._score(panel, which)
+        forecasts = self._forecast(panel, series_of, origins, index)
+        point = self._point(forecasts)
+        interval = self._interval(point, index[series_of])
+        if self.many_:
+            return score_panel(self, panel, which, forecasts, point, interval, index)
+        return score_series(self, panel.series[0], which, forecasts, point, interval)
 
     def predict(self, data=None) -> pd.DataFrame:
-        """The `horizon` steps after the data's end (the training data's, when no data is given)."""
-        series = self.series_ if data is None else self._read(data)
-        if len(series) < self.lookback_:
-            raise DataError(f"{series.path}: has {len(series)} rows; forecasting needs the last {self.lookback_} (the lookback)")
-        X = self._scaled(series)[-self.lookback_ :].unsqueeze(0)  # (1, lookback, F)
-        forecasts = self._forecast(X)[0]  # (horizon, Q)
-        frame = pd.DataFrame({"step": np.arange(1, self.horizon + 1)})
-        future = future_times(series, self.horizon)
-        if future is not None:
-            frame.insert(0, series.time.name or "time", future)
-        frame[self.target_name_] = self._point(forecasts[None])[0]
-        for k, q in enumerate(self.quantiles_):
-            frame[f"q{q:g}"] = forecasts[:, k]
-        return frame
+        """The `horizon` steps after the end of each series (of the training data when no data is given):
+        one row per step (and series, with `id_col` first), the point forecast, the quantiles and the
+        conformal interval."""
+        panel = self.panel_ if data is None else self._known(self._read(data))
+        index = getattr(panel, "index_", np.arange(len(panel)))
+        origins = np.array([len(s) for s in panel.series], dtype=np.int64)
+        forecasts = self._forecast(panel, np.arange(len(panel)), origins, index)  # (S, H, Q)
+        point = self._point(forecasts)
+        interval = self._interval(point, index)
+        frames = []
+        for j, s in enumerate(panel.series):
+            frame = pd.DataFrame({"step": np.arange(1, self.horizon + 1)})
+            future = future_times(s, self.horizon)
+            if future is not None:
+                frame.insert(0, s.time.name or "time", future)
+            if self.many_:
+                frame.insert(0, self.id_col, panel.ids[j])
+            frame[self.target_name_] = point[j]
+            for k, q in enumerate(self.quantiles_):
+                frame[f"q{q:g}"] = forecasts[j, :, k]
+            if interval is not None:
+                frame["lower"], frame["upper"] = interval[0][j], interval[1][j]
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
 
     # ---- the gate inspector ---------------------------------------------------------------------
     def gate_input(self, data, max_steps: Optional[int] = None) -> GateInput:
-        """The series to inspect (a CSV path read as training read it, a `Series`, a DataFrame of the
-        model's columns, or an array (N,) or (N, F)) as the network reads it: see `series_gate_input`."""
+        """The series to inspect (a CSV path read as training read it, a `Series`, a DataFrame of the model's
+        columns, or an array (N,) or (N, F)) as the network reads it: deseasonalised with the first series'
+        factors, as ONE window that the network scales by its level, from a zero state."""
         columns = [self.target_name_, *self.feature_names_]
-        series = self._read(data) if isinstance(data, (str, Path)) else data
-        return series_gate_input(self, self.noun, series_values(series, columns), columns, max_steps)
+        series = self._read(data).series[0] if isinstance(data, (str, Path)) else data
+        values = series_values(series, columns)
+        notes = [f"The {self.noun} reads windows of {self.lookback_} steps, deseasonalised and scaled by their "
+                 "level; here it read the series as one window, from a zero state."]  # fmt: skip
+        shown = capped(len(values), max_steps, notes, "steps")
+        as_series = Series(values[:shown, 0], values[:shown, 1:], self.target_name_, self.feature_names_)
+        x, f = self._inputs(0, as_series, np.array([shown]), shown, 0)
+        season = self.season_ if self.season_ > 1 else 8
+        return GateInput((torch.from_numpy(x).float(), torch.from_numpy(f).float()), "series",
+                         values=values[:shown], columns=columns, total_steps=len(values),
+                         window=min(season, max(1, shown)), notes=notes)  # fmt: skip
 
     # ---- save and load --------------------------------------------------------------------------
+    def _tensors(self) -> dict:
+        return {f"member{k}.{name}": t for k, net in enumerate(self.members_) for name, t in net.state_dict().items()}
+
     def _state(self) -> dict:
         return {
-            "quantiles": self.quantiles_, "season": self.season_, "lookback": self.lookback_,
-            "scaler": self.scaler_.to_dict(), "target_name": self.target_name_, "feature_names": self.feature_names_,
-            "train_target": self.train_target_.tolist(), "n_features": 1 + len(self.feature_names_),
-            "best_epoch": self.best_epoch_, "tail": self._tail(),
+            "quantiles": self.quantiles_, "season": self.season_, "lookback": self.lookback_, "lookbacks": self.lookbacks_,
+            "target_name": self.target_name_, "feature_names": self.feature_names_, "ids": self.ids_,
+            "indices": self.indices_.tolist(), "scales": self.scales_.tolist(),
+            "covariate_scalers": [None if s is None else s.to_dict() for s in self.covariate_scalers_],
+            "origin_times": [None if t is None else str(t) for t in self.origin_times_], "freqs": self.freqs_,
+            "train_target": self.train_target_.tolist(), "conformal": self.conformal_, "best_epoch": self.best_epoch_, "bounds": self.bounds_,
+            "tails": [_tail(s, max(self.lookbacks_)) for s in self.panel_.series],
         }  # fmt: skip
-
-    def _tail(self) -> dict:
-        """The last lookback rows of the training data, so `predict()` works after `load` without data."""
-        s = self.series_
-        rows = slice(len(s) - self.lookback_, len(s))
-        time = None if s.time is None else [str(t) for t in s.time[rows]]
-        return {"values": s.values[rows].tolist(), "time": time, "freq": s.freq,
-                "integer_time": s.time is not None and pd.api.types.is_integer_dtype(s.time),
-                "time_name": None if s.time is None else s.time.name}  # fmt: skip
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
         self.quantiles_, self.season_, self.lookback_ = state["quantiles"], state["season"], state["lookback"]
-        self.scaler_ = Scaler.from_dict(state["scaler"])
-        self.target_name_, self.feature_names_ = state["target_name"], state["feature_names"]
+        self.lookbacks_ = state["lookbacks"]
+        self.target_name_, self.feature_names_, self.ids_ = state["target_name"], state["feature_names"], state["ids"]
+        self.indices_, self.scales_ = np.asarray(state["indices"], dtype=float), np.asarray(state["scales"], dtype=float)
+        self.covariate_scalers_ = [None if s is None else Scaler.from_dict(s) for s in state["covariate_scalers"]]
+        self.freqs_, self.conformal_, self.best_epoch_ = state["freqs"], state["conformal"], state["best_epoch"]
+        self.bounds_ = [tuple(b) for b in state["bounds"]]
         self.train_target_ = np.asarray(state["train_target"], dtype=float)
-        self.best_epoch_ = state["best_epoch"]
-        self.model_ = self._build_model(state["n_features"])
-        self.model_.load_state_dict(tensors)
-        self.series_ = _series_from_tail(state["tail"], self.target_name_, self.feature_names_, directory)
+        series = [_series_from_tail(t, self.target_name_, self.feature_names_, directory) for t in state["tails"]]
+        self.origin_times_ = [None if t is None else _time_value(t, s.time) for t, s in zip(state["origin_times"], series)]
+        self.panel_ = Panel(series, list(self.ids_), self.id_col or "", str(directory))
+        self.members_ = []
+        for k in range(len(self.lookbacks_)):
+            net = self._build_model(1 + len(self.feature_names_))
+            prefix = f"member{k}."
+            net.load_state_dict({name[len(prefix) :]: t for name, t in tensors.items() if name.startswith(prefix)})
+            self.members_.append(net.eval())
+        self.model_ = self.members_[0]
 
 
-def _past(target: np.ndarray, t: int, length: int) -> np.ndarray:
-    """The `length` target values before index t, padded at the front with the first value if short."""
-    past = target[max(0, t - length) : t]
-    return np.concatenate([np.full(length - len(past), past[0]), past]) if len(past) < length else past
+def _member_checkpoint(checkpoint: Path, k: int, fold: Optional[int]) -> Path:
+    """Where member k (of backtest fold `fold`) checkpoints: member 0 of a plain fit where every job does."""
+    tag = (f"-fold{fold}" if fold is not None else "") + (f"-member{k}" if k else "")
+    return checkpoint.with_name(f"{checkpoint.stem}{tag}{checkpoint.suffix}")
 
 
-def future_times(series: Series, horizon: int):
-    """Timestamps of the `horizon` steps after the series' end, when the series has a regular time axis."""
-    if series.time is None or series.freq is None:
-        return None
-    last = series.time[-1]
-    if pd.api.types.is_integer_dtype(series.time):
-        step = int(series.freq)
-        return [int(last) + step * (k + 1) for k in range(horizon)]
-    return list(pd.date_range(last, periods=horizon + 1, freq=series.freq)[1:])
+def _tail(s: Series, lookback: int) -> dict:
+    """The last lookback rows of a series, so `predict()` works after `load` without data; `phase` keeps
+    the season position of its first row."""
+    rows = slice(max(0, len(s) - lookback), len(s))
+    time = None if s.time is None else [str(t) for t in s.time[rows]]
+    return {"values": s.values[rows].astype(float).tolist(), "time": time, "freq": s.freq, "phase": rows.start,
+            "integer_time": s.time is not None and pd.api.types.is_integer_dtype(s.time),
+            "time_name": None if s.time is None else s.time.name}  # fmt: skip
+
+
+def _time_value(text: str, like: Optional[pd.Index]):
+    if like is not None and pd.api.types.is_integer_dtype(like):
+        return int(text)
+    return pd.Timestamp(text) if like is not None else None
 
 
 def _series_from_tail(tail: dict, target_name: str, feature_names: list[str], directory: Path) -> Series:
@@ -221,5 +500,7 @@ def _series_from_tail(tail: dict, target_name: str, feature_names: list[str], di
     if tail["time"] is not None:
         time = pd.Index([int(t) for t in tail["time"]] if tail["integer_time"] else pd.to_datetime(tail["time"]),
                         name=tail["time_name"])  # fmt: skip
-    return Series(target=values[:, 0], covariates=values[:, 1:], target_name=target_name, feature_names=feature_names,
-                  time=time, freq=tail["freq"], gaps=[], path=str(directory))  # fmt: skip
+    series = Series(target=values[:, 0], covariates=values[:, 1:], target_name=target_name, feature_names=feature_names,
+                    time=time, freq=tail["freq"], gaps=[], path=str(directory))  # fmt: skip
+    series.phase = tail["phase"]
+    return series

@@ -1,11 +1,24 @@
-"""The forecasting network: an LSTM encoder over the lookback window and a head that emits every horizon
-step at once (no recursive feeding of its own predictions, so errors do not compound).
+"""The forecasting network: an LSTM that learns a correction to a statistical forecast, for one series or
+for thousands at once.
 
-Each window's target is normalised by the window's own mean and spread before the LSTM sees it, and the
-forecast is mapped back with the same two numbers (reversible instance normalisation, Kim et al. 2022).
-The network then learns the shape of what comes next rather than the level, which lets it follow trends
-that carry the series beyond the range seen in training; a lagging copy of the last value, the classic
-silent failure, no longer looks like a good answer.
+The design follows Smyl's ES-RNN (winner of M4): the statistics handle what they handle well, the LSTM
+learns what they miss, and one network is shared by every series.
+
+1. The estimator divides each series by its multiplicative seasonal factors (the classical decomposition
+   of the M4 benchmarks, fitted on the training part; all ones for a series without a significant
+   season), so the network reads deseasonalised values x (B, L) and gets the factors of the horizon steps.
+2. Each window is scaled by its own level, the mean magnitude of its last season, so one network serves
+   series of any size (`z = x / scale`), as DeepAR scales by the mean magnitude.
+3. The forecast starts as a statistical one, `base`, in the scaled space:
+       naive2   the last deseasonalised value, held flat (the M4 Naive2 benchmark);
+       snaive   the last season repeated (seasonal naive; use it with the factors all ones);
+       none     zero: the LSTM alone.
+   The LSTM reads the scaled window and its head adds a correction per horizon step and quantile. The
+   head starts at zero, so before training the network *is* the statistical forecast, and early stopping
+   on the validation part can keep it if the LSTM cannot improve on it.
+4. The forecast is mapped back: `(base + correction) * scale * factors`.
+
+Every horizon step is emitted at once (no feeding back of its own predictions, so errors do not compound).
 """
 
 from __future__ import annotations
@@ -17,47 +30,71 @@ from torch import Tensor, nn
 
 from ...nn import LSTM, variant_flags
 
-EPS = 1e-5
+BASES = ("naive2", "snaive", "none")
+EPS = 1e-6
 
 
 class ForecastNet(nn.Module):
-    """x (B, L, F) scaled inputs, target in column 0 -> forecasts (B, horizon, Q) in the same scale."""
+    """x (B, L, F): the deseasonalised target in column 0 (in its units), scaled covariates after;
+    factors (B, H): the seasonal factors of the horizon steps -> forecasts (B, H, Q) in the target's units."""
 
     def __init__(
         self,
         n_features: int,
         horizon: int,
+        season: int,
         *,
+        base: str = "naive2",
         hidden: int = 64,
         layers: int = 1,
         variant: str = "vanilla",
         dropout: float = 0.0,
         bidirectional: bool = False,
         n_quantiles: int = 1,
-        window_norm: bool = True,
     ):
         super().__init__()
         self.lstm = LSTM(n_features, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0,
                          bidirectional=bidirectional, **variant_flags(variant))  # fmt: skip
         self.head = nn.Linear(hidden * (2 if bidirectional else 1), horizon * n_quantiles)
-        self.horizon, self.n_quantiles, self.window_norm = horizon, n_quantiles, window_norm
+        if base != "none":  # the correction starts at zero: the untrained network is the statistical forecast
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+        self.horizon, self.season, self.base, self.n_quantiles = horizon, season, base, n_quantiles
 
-    def forward(self, x: Tensor) -> Tensor:
-        if self.window_norm:
-            level = x[:, :, :1].mean(dim=1, keepdim=True)  # (B, 1, 1)
-            spread = x[:, :, :1].std(dim=1, keepdim=True, unbiased=False) + EPS  # (B, 1, 1)
-            x = torch.cat([(x[:, :, :1] - level) / spread, x[:, :, 1:]], dim=2)
-        _, (h_n, _) = self.lstm(x)  # h_n: (layers * D, B, H)
+    def scale(self, target: Tensor) -> Tensor:
+        """target (B, L) -> (B, 1): the window's level, the mean magnitude of its last season."""
+        recent = target[:, -min(self.season, target.shape[1]) :]
+        return recent.abs().mean(dim=1, keepdim=True) + EPS
+
+    def statistical(self, z: Tensor) -> Tensor:
+        """The base forecast in the scaled space: z (B, L) -> (B, H)."""
+        if self.base == "naive2":
+            return z[:, -1:].expand(-1, self.horizon)
+        if self.base == "snaive":
+            m = min(self.season, z.shape[1])
+            return z[:, z.shape[1] - m + torch.arange(self.horizon, device=z.device) % m]
+        return z.new_zeros(z.shape[0], self.horizon)
+
+    def forward(self, x: Tensor, factors: Tensor) -> Tensor:
+        scale = self.scale(x[:, :, 0])  # (B, 1)
+        z = x[:, :, 0] / scale  # (B, L)
+        inputs = torch.cat([(z - z[:, -1:]).unsqueeze(-1), x[:, :, 1:]], dim=2)  # (B, L, F): relative to the last value
+        _, (h_n, _) = self.lstm(inputs)  # h_n: (layers * D, B, H_lstm)
         D = 2 if self.lstm.bidirectional else 1
-        last = torch.cat(list(h_n[-D:]), dim=1)  # (B, D*H): the top layer, both directions
-        y = self.head(last).view(-1, self.horizon, self.n_quantiles)  # (B, horizon, Q)
-        if self.window_norm:
-            y = y * spread + level
-        return y
+        last = torch.cat(list(h_n[-D:]), dim=1)  # (B, D * H_lstm): the top layer, both directions
+        correction = self.head(last).view(-1, self.horizon, self.n_quantiles)  # (B, H, Q)
+        forecast = self.statistical(z).unsqueeze(-1) + correction  # (B, H, Q)
+        return forecast * (scale * factors).unsqueeze(-1)
 
 
-def pinball_loss(prediction: Tensor, target: Tensor, quantiles: Sequence[float]) -> Tensor:
-    """Mean quantile (pinball) loss. prediction (B, horizon, Q), target (B, horizon)."""
-    q = torch.as_tensor(quantiles, dtype=prediction.dtype, device=prediction.device)  # (Q,)
-    error = target.unsqueeze(-1) - prediction  # (B, horizon, Q)
-    return torch.maximum(q * error, (q - 1) * error).mean()
+def scaled_absolute_error(prediction: Tensor, target: Tensor, weight: Tensor, quantiles: Sequence[float]) -> Tensor:
+    """The training loss: each window's error divided by its series' MASE scale (weight = 1 / scale), so the
+    loss is the mean MASE the forecasts are judged by, and no series counts more for being bigger.
+    prediction (B, H, Q), target (B, H), weight (B,). With quantiles: the pinball loss, scaled the same way."""
+    error = target.unsqueeze(-1) - prediction  # (B, H, Q)
+    if quantiles:
+        q = torch.as_tensor(quantiles, dtype=prediction.dtype, device=prediction.device)  # (Q,)
+        loss = torch.maximum(q * error, (q - 1) * error) * 2  # twice the pinball loss: |error| at the median
+    else:
+        loss = error.abs()
+    return (loss * weight.view(-1, 1, 1)).mean()

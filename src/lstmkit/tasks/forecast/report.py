@@ -9,24 +9,34 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ...baselines import beats_baseline, naive_forecast, seasonal_naive_forecast, ties
+from ...baselines import beats_baseline, ties
+from ...fileio import atomic_write_text
 from ...report import Report, forecast_vs_actual, loss_curves
 from . import JOB
 from .estimator import Forecaster
+from .scoring import PANEL_METRICS, baseline_forecasts
+
+
+BASELINE_NAMES = {"naive": "naive", "seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"}
 
 
 def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
-    """metrics.json: the model's test metrics, the baselines' on the same windows, and the verdict."""
+    """metrics.json: the model's test metrics, the baselines' on the same windows, and the verdict (MASE)."""
     scored = forecaster.evaluate() if scored is None else scored
     test, baselines = scored["test"], scored["baselines"]
-    return {
+    metrics = {
         "task": JOB.name, "test": test, "baselines": baselines,
         "beats_baselines": beats_baseline(test, baselines, metric="mase"),
         "season": forecaster.season_, "horizon": forecaster.horizon, "lookback": forecaster.lookback_,
-        "test_windows": scored["windows"],
+        "base": forecaster.base, "ensemble": len(forecaster.lookbacks_), "lookbacks": forecaster.lookbacks_,
+        "interval": forecaster.interval if forecaster.conformal_ is not None else None,
+        "coverage": scored.get("coverage"), "test_windows": scored["windows"],
         "best_epoch": forecaster.best_epoch_, "stop_reason": getattr(forecaster, "stop_reason_", None),
-        "notes": list(forecaster.series_.gaps[:3]),
+        "notes": [gap for s in forecaster.panel_.series for gap in s.gaps][:3],
     }  # fmt: skip
+    if forecaster.many_:
+        metrics["series"] = len(forecaster.ids_)
+    return metrics
 
 
 def verdict(metrics: dict) -> tuple[str, bool]:
@@ -37,7 +47,7 @@ def verdict(metrics: dict) -> tuple[str, bool]:
     if model is None or any(won is None for won in beats.values()):
         return "MASE is undefined for this series (its training part is constant); compare RMSE instead.", False
     baseline = {name: metrics["baselines"][name]["mase"] for name in beats}
-    scores = ", ".join(f"{name.replace('_', ' ')} {value:.3f}" for name, value in baseline.items())
+    scores = ", ".join(f"{BASELINE_NAMES.get(name, name)} {value:.3f}" for name, value in baseline.items())
     tied = [name for name, won in beats.items() if not won and ties(model, baseline[name])]
     lost = [name for name, won in beats.items() if not won and name not in tied]
     if not lost and not tied:
@@ -50,46 +60,63 @@ def verdict(metrics: dict) -> tuple[str, bool]:
 
 def _baselines(names: list[str]) -> str:
     """["naive", "seasonal_naive"] -> "naive and seasonal naive baselines"."""
-    return " and ".join(name.replace("_", " ") for name in names) + (" baselines" if len(names) > 1 else " baseline")
+    return " and ".join(BASELINE_NAMES.get(name, name) for name in names) + (" baselines" if len(names) > 1 else " baseline")
 
 
 def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -> None:
     test = forecaster.test_
-    series = forecaster.series_
-    report = Report(f"Forecast of {forecaster.target_name_}",
-                    f"{out} · horizon {forecaster.horizon} · lookback {forecaster.lookback_} · season {forecaster.season_}")  # fmt: skip
+    subtitle = f"{out} · horizon {forecaster.horizon} · lookback {forecaster.lookback_} · season {forecaster.season_}"
+    if forecaster.many_:
+        subtitle += f" · {len(forecaster.ids_)} series"
+    report = Report(f"Forecast of {forecaster.target_name_}", subtitle)
     text, good = verdict(metrics)
     report.add_verdict(text, good)
-    rows = {"LSTM": metrics["test"], **{name.replace("_", " "): m for name, m in metrics["baselines"].items()}}
-    report.add_metrics_table(f"Test part ({metrics['test_windows']} windows)", rows, JOB.metrics)
-
-    # non-overlapping windows, counted back from the last one, cover the end of the test part with
-    # genuine multi-step forecasts
-    chosen = np.arange(len(test["first"]) - 1, -1, -forecaster.horizon)[::-1]
+    rows = {"LSTM": metrics["test"], **{BASELINE_NAMES.get(name, name): m for name, m in metrics["baselines"].items()}}
+    if forecaster.many_:
+        report.add_metrics_table(f"Test part: the last {forecaster.horizon} steps of {len(forecaster.ids_)} series (means)",
+                                 rows, PANEL_METRICS)  # fmt: skip
+        atomic_write_text(path.parent / "per_series.csv", test["per_series"].to_csv(index=False))
+        report.add_text("Per series", [f"sMAPE and MASE of the model and of each baseline, per series: per_series.csv"])
+    else:
+        report.add_metrics_table(f"Test part ({metrics['test_windows']} windows)", rows, JOB.metrics)
+    if metrics.get("coverage") is not None:
+        report.add_text("Prediction interval", [f"{metrics['interval']:.0%} conformal interval (calibrated on the validation part): "
+                                                f"{metrics['coverage']:.1%} of the test values fell inside it."])  # fmt: skip
+    j = 0  # the figure shows the first series
+    series = forecaster.panel_.series[j]
+    rows_of = np.flatnonzero(test.get("series", np.zeros(len(test["first"]), dtype=int)) == j)
+    first = test["first"][rows_of]
+    chosen = rows_of[np.arange(len(first) - 1, -1, -forecaster.horizon)[::-1]]  # non-overlapping, back from the last
     steps = np.concatenate([np.arange(t, t + forecaster.horizon) for t in test["first"][chosen]])
     x = np.arange(len(series)) if series.time is None else series.time
     forecasts = test["forecasts"][chosen]  # (k, horizon, Q)
     point = forecaster._point(forecasts).ravel()
     interval = {}
-    if len(forecaster.quantiles_) >= 2:
+    if test.get("interval") is not None:
+        interval = {"lower": test["interval"][0][chosen].ravel(), "upper": test["interval"][1][chosen].ravel()}
+    elif len(forecaster.quantiles_) >= 2:
         interval = {"lower": forecasts[..., 0].ravel(), "upper": forecasts[..., -1].ravel()}
-    history = test["history"][chosen]
-    baselines = {"naive": naive_forecast(history, forecaster.horizon).ravel()}
-    if forecaster.season_ > 1:
-        baselines["seasonal naive"] = seasonal_naive_forecast(history, forecaster.horizon, forecaster.season_).ravel()
+    baselines = {}
+    for name, f in baseline_forecasts(series.target, test["first"][chosen], forecaster.horizon, forecaster.season_,
+                                      int(test["first"][chosen][0])).items():  # fmt: skip
+        if name in ("seasonal_naive", "ets", "theta") or (name == "naive" and forecaster.season_ == 1):
+            baselines[BASELINE_NAMES[name]] = f.ravel()
     before = np.arange(max(0, steps[0] - 3 * max(forecaster.season_, forecaster.lookback_)), steps[0])
+    label = f" of series '{forecaster.ids_[j]}'" if forecaster.many_ else ""
     figure = forecast_vs_actual(
         x[steps], series.target[steps], point, baselines=baselines, history_x=x[before], history=series.target[before],
-        title=f"{forecaster.horizon}-step forecasts over the test part", **interval,
+        title=f"{forecaster.horizon}-step forecasts over the test part{label}", **interval,
     )  # fmt: skip
-    report.add_figure("Forecast against actual", figure, alt="forecasts and actual values over the test part")
+    report.add_figure("Forecast against actual", figure, alt=f"forecasts and actual values over the test part{label}")
     report.add_figure("Loss curves", loss_curves(pd.DataFrame(forecaster.history_)), alt="training and validation loss")
-    if series.gaps:
-        report.add_text("Gaps in the time column", series.gaps[:20])
+    gaps = [gap for s in forecaster.panel_.series for gap in s.gaps]
+    if gaps:
+        report.add_text("Gaps in the time column", gaps[:20])
     report.add_table("Settings", ["setting", "value"], [(k, v) for k, v in forecaster.get_params().items()])
     report.write(path)
 
 
 def resolved(forecaster: Forecaster) -> dict:
     """The defaults fit resolved, for config.json."""
-    return {"season": forecaster.season_, "lookback": forecaster.lookback_, "quantiles": forecaster.quantiles_}
+    return {"season": forecaster.season_, "lookback": forecaster.lookback_, "lookbacks": forecaster.lookbacks_,
+            "quantiles": forecaster.quantiles_}

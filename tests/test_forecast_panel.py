@@ -1,0 +1,214 @@
+"""Many series, one model: long-format data (`id_col`), the hybrid network, ensembles, backtests and the
+conformal interval, as a user runs them."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lstmkit.cli import main
+from lstmkit.data.panel import panel_from_frame
+from lstmkit.errors import DataError
+from lstmkit.tasks.forecast.estimator import Forecaster
+from lstmkit.tasks.forecast.net import ForecastNet
+from lstmkit.tasks.forecast.scoring import conformal_quantiles
+
+SEASON, HORIZON = 4, 4
+
+
+def _panel(n_series=12, length=60, seed=0) -> pd.DataFrame:
+    """Quarterly series with their own level, trend and multiplicative season, in long format."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(n_series):
+        t = np.arange(length)
+        season = 1 + 0.3 * np.sin(2 * np.pi * (t + i) / SEASON)
+        y = (50 + 10 * i) * (1 + 0.01 * (i % 3) * t) * season * (1 + rng.normal(0, 0.02, length))
+        frames.append(pd.DataFrame({"store": f"S{i}", "quarter": pd.date_range("2000-01-01", periods=length, freq="QS"),
+                                    "sales": y.round(3)}))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def _small(**kwargs):
+    settings = dict(id_col="store", time_col="quarter", horizon=HORIZON, season=SEASON, hidden=8, epochs=3)
+    return Forecaster("sales", **{**settings, **kwargs})
+
+
+@pytest.fixture
+def panel_csv(tmp_path):
+    path = tmp_path / "stores.csv"
+    frame = _panel()
+    frame["quarter"] = frame["quarter"].dt.strftime("%Y-%m-%d")
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _run(capsys, *args):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+# ---- the network -----------------------------------------------------------------------------------------
+
+
+def test_the_untrained_network_is_the_naive2_forecast():
+    net = ForecastNet(1, 3, 4, base="naive2", hidden=8)
+    x = torch.tensor([[[10.0], [12.0], [11.0], [13.0], [20.0]]])  # deseasonalised values
+    factors = torch.tensor([[0.5, 1.0, 2.0]])
+    assert torch.allclose(net(x, factors)[0, :, 0], torch.tensor([10.0, 20.0, 40.0]))
+
+
+def test_the_untrained_snaive_network_repeats_the_last_season():
+    net = ForecastNet(1, 5, 3, base="snaive", hidden=8)
+    x = torch.tensor([[[1.0], [2.0], [3.0], [4.0], [5.0]]])
+    assert torch.allclose(net(x, torch.ones(1, 5))[0, :, 0], torch.tensor([3.0, 4.0, 5.0, 3.0, 4.0]))
+
+
+def test_conformal_half_width_is_the_rank_ceil_n_plus_1_times_coverage():
+    scores = np.arange(1, 20, dtype=float)[:, None]  # 19 calibration scores 1..19
+    assert conformal_quantiles(scores, 0.9) == [18.0]  # ceil(20 * 0.9) = 18th smallest
+    assert conformal_quantiles(scores[:5], 0.9) == [5.0]  # too few for 90%: the largest
+
+
+# ---- reading long-format data ----------------------------------------------------------------------------
+
+
+def test_a_long_format_csv_reads_one_series_per_id_in_order_of_appearance(panel_csv):
+    forecaster = _small().fit(panel_csv)
+    assert forecaster.ids_ == [f"S{i}" for i in range(12)]
+    assert len(forecaster.panel_.series[3]) == 60
+
+
+def test_an_id_column_with_one_row_per_id_is_refused(tmp_path, capsys):
+    path = tmp_path / "wide.csv"
+    pd.DataFrame({"when": range(30), "sales": np.arange(30.0)}).to_csv(path, index=False)
+    code, _, err = _run(capsys, "train", "forecast", "--data", path, "--target", "sales", "--id-col", "when",
+                        "--horizon", "2", "--out", tmp_path / "run", "--quiet")  # fmt: skip
+    assert code == 2
+    assert err.strip() == (f"lstmkit: error: {path}: column 'when' has a different value on each of its 30 rows, so "
+                           "every series would have one row; --id-col names the column that says which series a row "
+                           "belongs to")  # fmt: skip
+
+
+def test_duplicated_times_within_a_series_name_the_series(tmp_path):
+    frame = _panel(n_series=2)
+    frame.loc[5, "quarter"] = frame.loc[4, "quarter"]
+    with pytest.raises(DataError, match=r"^the DataFrame, series 'S0': column 'quarter' has the time 2001-01-01 twice \(rows 4 and 5\)$"):
+        _small().fit(frame)
+
+
+def test_a_series_shorter_than_lookback_plus_horizon_is_named(tmp_path):
+    frame = _panel(n_series=3)
+    frame = frame[~((frame["store"] == "S1") & (frame.index % 60 >= 10))]
+    with pytest.raises(DataError, match=r"^the DataFrame: series 'S1' has 10 rows, fewer than the 12 that lookback 8 \+ horizon 4 need$"):
+        _small(lookback=8).fit(frame)
+
+
+# ---- fitting, scoring, predicting ------------------------------------------------------------------------
+
+
+def test_a_global_fit_scores_each_series_last_horizon_beside_the_baselines(panel_csv):
+    forecaster = _small().fit(panel_csv)
+    assert set(forecaster.metrics_) == {"smape", "mase", "owa"}
+    assert set(forecaster.baselines_) == {"naive", "seasonal_naive", "naive2", "ets", "theta"}
+    assert forecaster.baselines_["naive2"]["owa"] == pytest.approx(1.0)
+    table = forecaster.test_["per_series"]
+    assert list(table["series"]) == forecaster.ids_ and (table["origin"] == 56).all()
+    assert forecaster.metrics_["mase"] == pytest.approx(table["lstm_mase"].mean())
+
+
+def test_the_hybrid_beats_seasonal_naive_on_trending_seasonal_series(panel_csv):
+    forecaster = _small(epochs=30, hidden=16).fit(panel_csv)
+    assert forecaster.metrics_["mase"] < forecaster.baselines_["seasonal_naive"]["mase"]
+
+
+def test_predict_writes_the_horizon_after_each_series_end(panel_csv):
+    forecaster = _small().fit(panel_csv)
+    frame = forecaster.predict()
+    assert list(frame.columns) == ["store", "quarter", "step", "sales", "lower", "upper"]
+    assert len(frame) == 12 * HORIZON
+    first = frame[frame["store"] == "S0"]
+    assert list(first["quarter"]) == list(pd.date_range("2015-01-01", periods=HORIZON, freq="QS"))
+    assert (first["lower"] < first["sales"]).all() and (first["sales"] < first["upper"]).all()
+
+
+def test_save_and_load_give_the_same_forecasts(panel_csv, tmp_path):
+    forecaster = _small(ensemble=2).fit(panel_csv)
+    forecaster.save(tmp_path / "model")
+    loaded = Forecaster.load(tmp_path / "model")
+    pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
+
+
+def test_predict_on_new_data_of_known_series(panel_csv):
+    forecaster = _small().fit(panel_csv)
+    recent = _panel()
+    recent = recent[recent["store"].isin(["S2", "S5"])].groupby("store").tail(20)
+    frame = forecaster.predict(recent)
+    assert list(frame["store"].unique()) == ["S2", "S5"]
+    expected = forecaster.predict()
+    expected = expected[expected["store"].isin(["S2", "S5"])].reset_index(drop=True)
+    np.testing.assert_allclose(frame["sales"], expected["sales"], rtol=1e-5)  # the same last lookback, the same phase
+
+
+def test_an_unknown_id_at_predict_is_one_line_naming_it(panel_csv):
+    forecaster = _small().fit(panel_csv)
+    new = _panel(n_series=1).assign(store="X9")
+    with pytest.raises(DataError, match=r"^the DataFrame: series 'X9' was not in the training data; the forecaster knows 12 series \(S0, S1, S2, S3, S4, \.\.\.\)$"):
+        forecaster.predict(new)
+
+
+def test_a_dataframe_gives_what_the_same_csv_gives(panel_csv):
+    from_csv = _small().fit(panel_csv)
+    from_frame = _small().fit(_panel())
+    assert from_frame.metrics_ == pytest.approx(from_csv.metrics_)
+
+
+def test_an_ensemble_forecasts_the_median_of_its_members(panel_csv):
+    forecaster = _small(ensemble=3).fit(panel_csv)
+    assert len(forecaster.members_) == 3 and forecaster.lookbacks_ == [8, 12, 16]
+    panel, series, origins = forecaster.panel_, np.arange(12), np.full(12, 56)
+    members = []
+    for net, lookback in zip(list(forecaster.members_), list(forecaster.lookbacks_)):
+        one = _small(ensemble=1)
+        one.__dict__.update({**forecaster.__dict__, "members_": [net], "lookbacks_": [lookback]})
+        members.append(one._forecast(panel, series, origins))
+    np.testing.assert_allclose(np.median(np.stack(members), axis=0), forecaster.test_["forecasts"], rtol=1e-6)
+
+
+def test_the_conformal_interval_covers_about_what_it_promises():
+    forecaster = _small(epochs=10, interval=0.8).fit(_panel(n_series=40, length=48, seed=3))
+    assert forecaster.conformal_ is not None and len(forecaster.conformal_) == HORIZON
+    assert 0.6 <= forecaster.test_["coverage"] <= 1.0
+
+
+def test_a_backtest_scores_k_origins_a_horizon_apart(panel_csv):
+    forecaster = _small(backtest=3).fit(panel_csv)
+    table = forecaster.test_["per_series"]
+    assert sorted(table["origin"].unique()) == [48, 52, 56] and len(table) == 36
+
+
+def test_a_backtest_with_refit_trains_once_per_origin(panel_csv):
+    forecaster = _small(backtest=2, refit=True, epochs=2).fit(panel_csv)
+    assert sorted({row["fold"] for row in forecaster.history_}) == [0, 1]
+    assert sorted(forecaster.test_["per_series"]["origin"].unique()) == [52, 56]
+
+
+# ---- the command line ------------------------------------------------------------------------------------
+
+
+def test_train_and_predict_many_series_through_the_cli(panel_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, _ = _run(capsys, "train", "forecast", "--data", panel_csv, "--target", "sales", "--id-col", "store",
+                           "--time-col", "quarter", "--horizon", HORIZON, "--season", SEASON, "--hidden", "8",
+                           "--epochs", "2", "--out", out, "--quiet")  # fmt: skip
+    assert code == 0, stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["series"] == 12 and set(metrics["test"]) == {"smape", "mase", "owa"}
+    per_series = pd.read_csv(out / "per_series.csv")
+    assert len(per_series) == 12 and "ets_mase" in per_series and "theta_smape" in per_series
+    code, _, _ = _run(capsys, "predict", out, "--output", tmp_path / "next.csv")
+    assert code == 0
+    assert len(pd.read_csv(tmp_path / "next.csv")) == 12 * HORIZON
