@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -97,14 +96,21 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     limit, epochs = (50, 30) if args.quick else (None, None)
     rows = []
-    for name in args.collections.split(","):
-        started = time.perf_counter()
-        rows += run_collection(name.strip(), args.ensemble, limit, epochs)
-        print(f"{name}: {time.perf_counter() - started:.0f} s", flush=True)
-    table = pd.DataFrame(rows)
-    print(table.to_markdown(index=False, floatfmt=".3f"))
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(rows, indent=1))
+    print(markdown_row(HEADER) + "\n" + markdown_row(["---"] * len(HEADER)), flush=True)
+    for name in args.collections.split(","):
+        for row in run_collection(name.strip(), args.ensemble, limit, epochs):
+            rows.append(row)
+            print(markdown_row([row[key] for key in HEADER]), flush=True)
+        args.json.write_text(json.dumps(rows, indent=1))  # after each collection: a long run keeps what it did
+
+
+HEADER = ("collection", "method", "smape", "mase", "owa", "seconds", "beats_snaive")
+
+
+def markdown_row(cells) -> str:
+    shown = [f"{c:.3f}" if isinstance(c, float) else "" if c is None else str(c) for c in cells]
+    return "| " + " | ".join(shown) + " |"
 
 
 if __name__ == "__main__":

@@ -57,14 +57,31 @@ def _run(capsys, *args):
 def test_the_untrained_network_is_the_naive2_forecast():
     net = ForecastNet(1, 3, 4, base="naive2", hidden=8)
     x = torch.tensor([[[10.0], [12.0], [11.0], [13.0], [20.0]]])  # deseasonalised values
-    factors = torch.tensor([[0.5, 1.0, 2.0]])
-    assert torch.allclose(net(x, factors)[0, :, 0], torch.tensor([10.0, 20.0, 40.0]))
+    seasonal = torch.tensor([[[0.5, 1.0, 2.0], [0.0, 0.0, 0.0]]])  # factors, offsets
+    assert torch.allclose(net(x, seasonal)[0, :, 0], torch.tensor([10.0, 20.0, 40.0]))
+
+
+def test_additive_offsets_are_added_back():
+    net = ForecastNet(1, 2, 2, base="naive2", hidden=8)
+    x = torch.tensor([[[1.0], [3.0], [2.0]]])
+    seasonal = torch.tensor([[[1.0, 1.0], [-5.0, 5.0]]])
+    assert torch.allclose(net(x, seasonal)[0, :, 0], torch.tensor([-3.0, 7.0]))
 
 
 def test_the_untrained_snaive_network_repeats_the_last_season():
     net = ForecastNet(1, 5, 3, base="snaive", hidden=8)
     x = torch.tensor([[[1.0], [2.0], [3.0], [4.0], [5.0]]])
-    assert torch.allclose(net(x, torch.ones(1, 5))[0, :, 0], torch.tensor([3.0, 4.0, 5.0, 3.0, 4.0]))
+    seasonal = torch.stack([torch.ones(1, 5), torch.zeros(1, 5)], dim=1)
+    assert torch.allclose(net(x, seasonal)[0, :, 0], torch.tensor([3.0, 4.0, 5.0, 3.0, 4.0]))
+
+
+def test_a_seasonal_series_with_zeros_is_decomposed_additively():
+    t = np.arange(96)
+    daylight = np.clip(np.sin(2 * np.pi * t / 12), 0, None) * 100  # zero half of each day, like solar power
+    frame = pd.DataFrame({"t": t, "power": daylight + np.random.default_rng(0).normal(0, 1, 96).clip(0)})
+    forecaster = Forecaster("power", time_col="t", horizon=6, season=12, lookback=12, hidden=8, epochs=1).fit(frame)
+    assert np.all(forecaster.indices_[0] == 1)
+    assert forecaster.offsets_[0].max() > 40 and forecaster.offsets_[0].min() < -20
 
 
 def test_conformal_half_width_is_the_rank_ceil_n_plus_1_times_coverage():

@@ -91,6 +91,25 @@ def seasonal_indices(x, season: int) -> np.ndarray:
     return per_phase / per_phase.mean()
 
 
+def seasonal_offsets(x, season: int) -> np.ndarray:
+    """Additive seasonal offsets of x (n,): (season,), offset p for the positions t with t % season == p.
+
+    The difference x[t] - (centred moving average at t), averaged per phase and centred to mean 0 (the
+    classical additive decomposition, statsmodels' `seasonal_decompose(model="additive")`), for series a
+    multiplicative decomposition cannot take (zeros, negative values). All zeros when `seasonality_test`
+    fails, when season is 1, or when x has a non-finite value.
+    """
+    _check_season(season)
+    series = _series(x)
+    if not np.all(np.isfinite(series)) or not seasonality_test(series, season):
+        return np.zeros(season)
+    half = season // 2
+    difference = series[half : len(series) - half] - centred_moving_average(series, season)  # (n - 2 * half,)
+    phase = np.arange(half, len(series) - half) % season
+    per_phase = np.bincount(phase, weights=difference, minlength=season) / np.bincount(phase, minlength=season)
+    return per_phase - per_phase.mean()
+
+
 def seasonal_factors(indices, start: int, length: int) -> np.ndarray:
     """The seasonal factor of each position start..start + length - 1: (length,), indices[t % season]."""
     seasonal = np.asarray(indices, dtype=np.float64)

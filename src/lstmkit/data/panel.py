@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Union
+from typing import Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -102,6 +102,3 @@ def check_series_lengths(panel: Panel, needed: int, why: str) -> None:
             label = f"series '{name}'" if panel.id_col else "the series"
             raise DataError(f"{panel.path}: {label} has {len(series)} rows, fewer than the {needed} that {why}")
 
-
-def as_options(time_col: Optional[str], features: Iterable[str], fill: Optional[str]) -> dict:
-    return {"time_col": time_col, "features": features, "fill": fill}

@@ -37,6 +37,7 @@ class Series:
     freq: Optional[str] = None  # pandas offset alias ('MS', 'YS-JAN', 'D') or an integer step ('1'); None if irregular
     gaps: list[str] = field(default_factory=list)  # "3 missing steps between 1950-03-01 and 1950-07-01"
     path: str = ""
+    start: int = 0  # the step number of the first row within the whole series (a saved tail's is > 0)
 
     def __len__(self) -> int:
         return len(self.target)

@@ -25,7 +25,7 @@ from torch import nn
 
 from ...data import Scaler, Series, check_length, default_lookback, read_series_csv, split_by_time
 from ...data.panel import Panel, check_series_lengths, panel_from_frame, read_panel_csv
-from ...decompose import seasonal_indices
+from ...decompose import seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
 from ...train import TrainConfig, fit, seed_everything
@@ -42,17 +42,18 @@ LOOKBACK_SPREAD = (1.0, 1.5, 2.0, 1.25, 1.75, 0.75)  # ensemble member k reads l
 
 @dataclasses.dataclass
 class Windows:
-    """Windows of every series, as the network reads them: X (W, L, F), factors (W, H), weight (W,), Y (W, H)."""
+    """Windows of every series, as the network reads them: X (W, L, F), seasonal (W, 2, H) (the factors and
+    offsets of the horizon steps), weight (W,), Y (W, H)."""
 
     X: torch.Tensor
-    factors: torch.Tensor
+    seasonal: torch.Tensor
     weight: torch.Tensor
     Y: torch.Tensor
     series: np.ndarray  # (W,) the series of each window
     origins: np.ndarray  # (W,) each window's first target step in its series
 
     def tensors(self) -> tuple:
-        return self.X, self.factors, self.weight, self.Y
+        return self.X, self.seasonal, self.weight, self.Y
 
 
 class Forecaster(ForecastSettings, Estimator):
@@ -195,13 +196,16 @@ class Forecaster(ForecastSettings, Estimator):
         return val_stop - (self.horizon if self.val_frac > 0 else 0), val_stop
 
     def _learn_series(self, panel: Panel) -> None:
-        """Per series, from its training part: the seasonal factors, the MASE scale, the covariate scaler."""
+        """Per series, from its training part: the seasonal factors (or, for a series with values <= 0, the
+        additive offsets), the MASE scale, the covariate scaler."""
         first = panel.series[0]
         self.target_name_, self.feature_names_ = first.target_name, list(first.feature_names)
         self.ids_ = list(panel.ids)
         self.bounds_ = [self._split(len(s)) for s in panel.series]
         season = self.season_ if self.base == "naive2" else 1
-        self.indices_ = np.stack([seasonal_indices(s.target[:train_stop], season) for s, (train_stop, _) in zip(panel.series, self.bounds_)])
+        parts = [s.target[:train_stop] for s, (train_stop, _) in zip(panel.series, self.bounds_)]
+        self.indices_ = np.stack([seasonal_indices(part, season) for part in parts])  # (S, season)
+        self.offsets_ = np.stack([seasonal_offsets(part, season) if np.any(part <= 0) else np.zeros(season) for part in parts])
         self.scales_ = np.array([mase_scale(s.target[:val_stop], self.season_) for s, (_, val_stop) in zip(panel.series, self.bounds_)])
         self.covariate_scalers_ = [Scaler().fit(s.covariates[:max(1, train_stop)]) if s.covariates.shape[1] else None
                                    for s, (train_stop, _) in zip(panel.series, self.bounds_)]  # fmt: skip
@@ -226,8 +230,8 @@ class Forecaster(ForecastSettings, Estimator):
         )  # fmt: skip
 
     def _loss(self, model: nn.Module, batch) -> torch.Tensor:
-        x, factors, weight, y = batch
-        return scaled_absolute_error(model(x, factors).float(), y, weight, self.quantiles_)
+        x, seasonal, weight, y = batch
+        return scaled_absolute_error(model(x, seasonal).float(), y, weight, self.quantiles_)
 
     # ---- windows ---------------------------------------------------------------------------------
     def _part_windows(self, panel: Panel, part: str, fold: Optional[int] = None) -> Windows:
@@ -259,32 +263,34 @@ class Forecaster(ForecastSettings, Estimator):
             Y.append(panel.series[i].target[origins[:, None] + np.arange(self.horizon)])
         weight = 1.0 / self.scales_[which.series]
         as_tensor = lambda parts, shape: torch.from_numpy(np.concatenate(parts).astype(np.float32)) if parts else torch.zeros(shape)  # noqa: E731
-        return Windows(as_tensor(X, (0, lookback, 1 + len(self.feature_names_))), as_tensor(factors, (0, self.horizon)),
+        return Windows(as_tensor(X, (0, lookback, 1 + len(self.feature_names_))), as_tensor(factors, (0, 2, self.horizon)),
                        torch.from_numpy(weight.astype(np.float32)), as_tensor(Y, (0, self.horizon)),
                        which.series, which.origins)  # fmt: skip
 
     def _inputs(self, i: int, series: Series, origins: np.ndarray, lookback: int, phase: int) -> tuple[np.ndarray, np.ndarray]:
         """Network inputs of series i at `origins` (W,): X (W, L, F) the deseasonalised target and the scaled
         covariates of the `lookback` steps before each origin (padded at the front with the first step), and
-        the seasonal factors (W, H) of the horizon steps. `phase`: the season position of the series' step 0."""
-        indices = self.indices_[i]
+        the seasonal factors and offsets (W, 2, H) of the horizon steps. `phase`: the season position of the
+        series' step 0."""
+        indices, offsets = self.indices_[i], self.offsets_[i]
         position = lambda steps: (steps + phase) % len(indices)  # noqa: E731
-        values = series.target / indices[position(np.arange(len(series)))]  # (N,)
+        steps_all = position(np.arange(len(series)))
+        values = (series.target - offsets[steps_all]) / indices[steps_all]  # (N,)
         if series.covariates.shape[1]:
             covariates = self.covariate_scalers_[i].transform(series.covariates)  # (N, C)
             values = np.column_stack([values, covariates])
         else:
             values = values[:, None]
         steps = np.maximum(origins[:, None] + np.arange(-lookback, 0), 0)  # (W, L)
-        factors = indices[position(origins[:, None] + np.arange(self.horizon))]  # (W, H)
-        return values[steps], factors
+        ahead = position(origins[:, None] + np.arange(self.horizon))  # (W, H)
+        return values[steps], np.stack([indices[ahead], offsets[ahead]], axis=1)
 
     def _phase(self, i: int, series: Series) -> int:
         """The season position of `series`' first step, counted from the first step series i had in training
         (0 for the training data itself; from the time axis for new data)."""
         start = self.origin_times_[i]
         if series.time is None or start is None or len(self.indices_[i]) == 1:
-            return getattr(series, "phase", 0)
+            return series.start
         return steps_between(start, series.time[0], self.freqs_[i] or series.freq)
 
     # ---- predict and score ----------------------------------------------------------------------
@@ -316,7 +322,7 @@ class Forecaster(ForecastSettings, Estimator):
 
     def _calibrate(self, panel: Panel, val: Windows) -> Optional[list[float]]:
         """Split-conformal half-widths per horizon step, in MASE-scale units, from the validation windows."""
-        if self.interval is None or len(val.series) == 0:
+        if not self.interval or len(val.series) == 0:
             return None
         point = self._point(self._forecast(panel, val.series, val.origins))  # (W, H)
         actual = np.stack([panel.series[i].target[t : t + self.horizon] for i, t in zip(val.series, val.origins)])
@@ -353,23 +359,22 @@ class Forecaster(ForecastSettings, Estimator):
         if data is None:
             scored = self.test_
         else:
-            panel = self._known(self._read(data))
+            panel = self._read(data)
             series_of, origins = self._new_windows(panel)
-            scored = self._score_new(panel, series_of, origins)
+            scored = self._score_new(panel, self._known(panel), series_of, origins)
         return {"test": scored["metrics"], "baselines": scored["baselines"], "windows": len(scored["first"]),
                 **({"coverage": scored["coverage"]} if scored.get("coverage") is not None else {})}  # fmt: skip
 
-    def _known(self, panel: Panel) -> Panel:
-        """New data mapped onto the fitted series: an unknown id is an error naming it."""
+    def _known(self, panel: Panel) -> np.ndarray:
+        """The fitted series each series of new data is (S,): an unknown id is an error naming it."""
         if not self.many_:
-            return panel
+            return np.zeros(len(panel), dtype=np.int64)
         known = {name: i for i, name in enumerate(self.ids_)}
         for name in panel.ids:
             if name not in known:
                 raise DataError(f"{panel.path}: series '{name}' was not in the training data; the forecaster knows "
                                 f"{len(self.ids_)} series ({', '.join(self.ids_[:5])}{', ...' if len(self.ids_) > 5 else ''})")  # fmt: skip
-        panel.index_ = np.array([known[name] for name in panel.ids])
-        return panel
+        return np.array([known[name] for name in panel.ids], dtype=np.int64)
 
     def _new_windows(self, panel: Panel) -> tuple[np.ndarray, np.ndarray]:
         series_of, origins = [], []
@@ -380,8 +385,7 @@ class Forecaster(ForecastSettings, Estimator):
             series_of.append(np.full(len(t), j)), origins.append(t)
         return np.concatenate(series_of).astype(np.int64), np.concatenate(origins).astype(np.int64)
 
-    def _score_new(self, panel: Panel, series_of: np.ndarray, origins: np.ndarray) -> dict:
-        index = getattr(panel, "index_", np.arange(len(panel)))
+    def _score_new(self, panel: Panel, index: np.ndarray, series_of: np.ndarray, origins: np.ndarray) -> dict:
         which = Windows(None, None, None, None, series_of, origins)
         if len(origins) == 0:
             return self._score(panel, which)
@@ -389,15 +393,15 @@ class Forecaster(ForecastSettings, Estimator):
         point = self._point(forecasts)
         interval = self._interval(point, index[series_of])
         if self.many_:
-            return score_panel(self, panel, which, forecasts, point, interval, index)
+            return score_panel(self, panel, which, forecasts, point, interval)
         return score_series(self, panel.series[0], which, forecasts, point, interval)
 
     def predict(self, data=None) -> pd.DataFrame:
         """The `horizon` steps after the end of each series (of the training data when no data is given):
         one row per step (and series, with `id_col` first), the point forecast, the quantiles and the
         conformal interval."""
-        panel = self.panel_ if data is None else self._known(self._read(data))
-        index = getattr(panel, "index_", np.arange(len(panel)))
+        panel = self.panel_ if data is None else self._read(data)
+        index = np.arange(len(panel)) if data is None else self._known(panel)
         origins = np.array([len(s) for s in panel.series], dtype=np.int64)
         forecasts = self._forecast(panel, np.arange(len(panel)), origins, index)  # (S, H, Q)
         point = self._point(forecasts)
@@ -444,7 +448,7 @@ class Forecaster(ForecastSettings, Estimator):
         return {
             "quantiles": self.quantiles_, "season": self.season_, "lookback": self.lookback_, "lookbacks": self.lookbacks_,
             "target_name": self.target_name_, "feature_names": self.feature_names_, "ids": self.ids_,
-            "indices": self.indices_.tolist(), "scales": self.scales_.tolist(),
+            "indices": self.indices_.tolist(), "offsets": self.offsets_.tolist(), "scales": self.scales_.tolist(),
             "covariate_scalers": [None if s is None else s.to_dict() for s in self.covariate_scalers_],
             "origin_times": [None if t is None else str(t) for t in self.origin_times_], "freqs": self.freqs_,
             "train_target": self.train_target_.tolist(), "conformal": self.conformal_, "best_epoch": self.best_epoch_, "bounds": self.bounds_,
@@ -456,6 +460,7 @@ class Forecaster(ForecastSettings, Estimator):
         self.lookbacks_ = state["lookbacks"]
         self.target_name_, self.feature_names_, self.ids_ = state["target_name"], state["feature_names"], state["ids"]
         self.indices_, self.scales_ = np.asarray(state["indices"], dtype=float), np.asarray(state["scales"], dtype=float)
+        self.offsets_ = np.asarray(state["offsets"], dtype=float)
         self.covariate_scalers_ = [None if s is None else Scaler.from_dict(s) for s in state["covariate_scalers"]]
         self.freqs_, self.conformal_, self.best_epoch_ = state["freqs"], state["conformal"], state["best_epoch"]
         self.bounds_ = [tuple(b) for b in state["bounds"]]
@@ -479,11 +484,11 @@ def _member_checkpoint(checkpoint: Path, k: int, fold: Optional[int]) -> Path:
 
 
 def _tail(s: Series, lookback: int) -> dict:
-    """The last lookback rows of a series, so `predict()` works after `load` without data; `phase` keeps
-    the season position of its first row."""
+    """The last lookback rows of a series, so `predict()` works after `load` without data; `start` keeps
+    the step number of its first row (the season position of a series without a time axis)."""
     rows = slice(max(0, len(s) - lookback), len(s))
     time = None if s.time is None else [str(t) for t in s.time[rows]]
-    return {"values": s.values[rows].astype(float).tolist(), "time": time, "freq": s.freq, "phase": rows.start,
+    return {"values": s.values[rows].astype(float).tolist(), "time": time, "freq": s.freq, "start": rows.start,
             "integer_time": s.time is not None and pd.api.types.is_integer_dtype(s.time),
             "time_name": None if s.time is None else s.time.name}  # fmt: skip
 
@@ -500,7 +505,5 @@ def _series_from_tail(tail: dict, target_name: str, feature_names: list[str], di
     if tail["time"] is not None:
         time = pd.Index([int(t) for t in tail["time"]] if tail["integer_time"] else pd.to_datetime(tail["time"]),
                         name=tail["time_name"])  # fmt: skip
-    series = Series(target=values[:, 0], covariates=values[:, 1:], target_name=target_name, feature_names=feature_names,
-                    time=time, freq=tail["freq"], gaps=[], path=str(directory))  # fmt: skip
-    series.phase = tail["phase"]
-    return series
+    return Series(target=values[:, 0], covariates=values[:, 1:], target_name=target_name, feature_names=feature_names,
+                  time=time, freq=tail["freq"], gaps=[], path=str(directory), start=tail["start"])  # fmt: skip

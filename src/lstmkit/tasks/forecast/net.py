@@ -6,7 +6,8 @@ learns what they miss, and one network is shared by every series.
 
 1. The estimator divides each series by its multiplicative seasonal factors (the classical decomposition
    of the M4 benchmarks, fitted on the training part; all ones for a series without a significant
-   season), so the network reads deseasonalised values x (B, L) and gets the factors of the horizon steps.
+   season), or, for a series with zeros or negative values, subtracts additive seasonal offsets instead,
+   so the network reads deseasonalised values x (B, L) and gets the factors and offsets of the horizon.
 2. Each window is scaled by its own level, the mean magnitude of its last season, so one network serves
    series of any size (`z = x / scale`), as DeepAR scales by the mean magnitude.
 3. The forecast starts as a statistical one, `base`, in the scaled space:
@@ -16,7 +17,7 @@ learns what they miss, and one network is shared by every series.
    The LSTM reads the scaled window and its head adds a correction per horizon step and quantile. The
    head starts at zero, so before training the network *is* the statistical forecast, and early stopping
    on the validation part can keep it if the LSTM cannot improve on it.
-4. The forecast is mapped back: `(base + correction) * scale * factors`.
+4. The forecast is mapped back: `(base + correction) * scale * factors + offsets`.
 
 Every horizon step is emitted at once (no feeding back of its own predictions, so errors do not compound).
 """
@@ -36,7 +37,8 @@ EPS = 1e-6
 
 class ForecastNet(nn.Module):
     """x (B, L, F): the deseasonalised target in column 0 (in its units), scaled covariates after;
-    factors (B, H): the seasonal factors of the horizon steps -> forecasts (B, H, Q) in the target's units."""
+    seasonal (B, 2, H): the multiplicative factors and the additive offsets of the horizon steps
+    -> forecasts (B, H, Q) in the target's units."""
 
     def __init__(
         self,
@@ -75,7 +77,7 @@ class ForecastNet(nn.Module):
             return z[:, z.shape[1] - m + torch.arange(self.horizon, device=z.device) % m]
         return z.new_zeros(z.shape[0], self.horizon)
 
-    def forward(self, x: Tensor, factors: Tensor) -> Tensor:
+    def forward(self, x: Tensor, seasonal: Tensor) -> Tensor:
         scale = self.scale(x[:, :, 0])  # (B, 1)
         z = x[:, :, 0] / scale  # (B, L)
         inputs = torch.cat([(z - z[:, -1:]).unsqueeze(-1), x[:, :, 1:]], dim=2)  # (B, L, F): relative to the last value
@@ -84,7 +86,8 @@ class ForecastNet(nn.Module):
         last = torch.cat(list(h_n[-D:]), dim=1)  # (B, D * H_lstm): the top layer, both directions
         correction = self.head(last).view(-1, self.horizon, self.n_quantiles)  # (B, H, Q)
         forecast = self.statistical(z).unsqueeze(-1) + correction  # (B, H, Q)
-        return forecast * (scale * factors).unsqueeze(-1)
+        factors, offsets = seasonal[:, 0], seasonal[:, 1]  # (B, H) each
+        return forecast * (scale * factors).unsqueeze(-1) + offsets.unsqueeze(-1)
 
 
 def scaled_absolute_error(prediction: Tensor, target: Tensor, weight: Tensor, quantiles: Sequence[float]) -> Tensor:

@@ -85,10 +85,9 @@ def mase_scale(target: np.ndarray, season: int) -> float:
     return scale if scale > 0 else float(np.mean(np.abs(target))) or 1.0
 
 
-def score_panel(forecaster, panel, which, forecasts, point, interval, index=None) -> dict:
+def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
     """Many series: sMAPE and MASE (scaled on each series' past before the test part, as M4) per series for
     the model and each baseline, their means, and OWA against Naive2 from the means."""
-    index = np.arange(len(panel)) if index is None else index
     H, season = forecaster.horizon, forecaster.season_
     rows, y_true, seconds, notes = [], [], {}, []
     for w, (j, t) in enumerate(zip(which.series, which.origins)):

@@ -29,7 +29,7 @@ class ForecastSettings(SharedSettings):
     ensemble: int = setting(1, "Members (seeds and lookbacks) whose median is the forecast.", whole=True, min=1)
     backtest: int = setting(0, "Score K rolling origins, horizon steps apart, at the end of each series (0: the test part).", whole=True, min=0)
     refit: bool = setting(False, "With backtest: train again on the data before each origin.")
-    interval: Optional[float] = setting(0.9, "Coverage of the conformal prediction interval (none: no interval).", above=0, below=1)
+    interval: float = setting(0.9, "Coverage of the conformal prediction interval (0: no interval).", min=0, below=1)
     batch_size: Optional[int] = shared("batch_size", None, help="Windows per mini-batch (default: 32 for one series, 256 for many).")
     epochs: int = shared("epochs", 300)
     lr: float = shared("lr", 3e-3)
