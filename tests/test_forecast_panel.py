@@ -185,7 +185,7 @@ def test_a_dataframe_gives_what_the_same_csv_gives(panel_csv):
 
 def test_an_ensemble_forecasts_the_median_of_its_members(panel_csv):
     forecaster = _small(ensemble=3).fit(panel_csv)
-    assert len(forecaster.members_) == 3 and forecaster.lookbacks_ == [8, 12, 16]
+    assert len(forecaster.members_) == 3 and forecaster.lookbacks_ == [8, 8, 12]
     panel, series, origins = forecaster.panel_, np.arange(12), np.full(12, 56)
     members = []
     for net, lookback in zip(list(forecaster.members_), list(forecaster.lookbacks_)):
@@ -205,6 +205,24 @@ def test_a_backtest_scores_k_origins_a_horizon_apart(panel_csv):
     forecaster = _small(backtest=3).fit(panel_csv)
     table = forecaster.test_["per_series"]
     assert sorted(table["origin"].unique()) == [48, 52, 56] and len(table) == 36
+
+
+def test_a_backtest_reports_metrics_per_origin_and_their_mean(panel_csv, tmp_path):
+    from lstmkit.tasks.forecast.report import run_metrics
+
+    forecaster = _small(backtest=3).fit(panel_csv)
+    folds = run_metrics(forecaster)["folds"]
+    table = forecaster.test_["per_series"]
+    assert [f["fold"] for f in folds] == [0, 1, 2]
+    assert folds[1]["lstm_mase"] == pytest.approx(table[table["origin"] == 52]["lstm_mase"].mean())
+    assert np.mean([f["lstm_mase"] for f in folds]) == pytest.approx(forecaster.metrics_["mase"])
+
+
+def test_a_single_series_backtest_scores_one_window_per_origin(tmp_path):
+    frame = _panel(n_series=1, length=80).drop(columns="store")
+    forecaster = Forecaster("sales", time_col="quarter", horizon=HORIZON, season=SEASON, lookback=8, hidden=8,
+                            epochs=2, backtest=3).fit(frame)  # fmt: skip
+    assert list(forecaster.test_["first"]) == [68, 72, 76]
 
 
 def test_a_backtest_with_refit_trains_once_per_origin(panel_csv):

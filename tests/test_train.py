@@ -97,6 +97,17 @@ def test_early_stopping_restores_the_best_weights():
     assert evaluate_loss(model, mse, val, _config(), torch.device("cpu")) == pytest.approx(result.best_val_loss, rel=1e-6)
 
 
+def test_keep_initial_keeps_an_untrained_model_that_training_cannot_beat():
+    train, val = _data()
+    model = Regressor()
+    nn.init.zeros_(model.head.weight), nn.init.constant_(model.head.bias, 0.0)
+    start = {name: t.clone() for name, t in model.state_dict().items()}
+    wrong = (train[0], -100 * train[1])  # training pulls the model away from what validation rewards
+    result = fit(model, mse, wrong, val, _config(epochs=3, lr=0.05), keep_initial=True)
+    assert result.best_epoch == 0 and len(result.history) == 3
+    assert all(torch.equal(model.state_dict()[name], t) for name, t in start.items())
+
+
 def test_early_stopping_waits_for_the_minimum_number_of_steps():
     train, val = _data()  # 64 windows: 4 steps an epoch
     result = fit(Regressor(), mse, train, val, _config(epochs=40, lr=0.05, patience=2, min_steps=60))

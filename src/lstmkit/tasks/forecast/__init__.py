@@ -1,7 +1,11 @@
-"""Forecasting: the next `horizon` steps of a series from a CSV, beside the naive baselines.
+"""Forecasting: the next `horizon` steps of one series or of many (long format), beside the naive,
+seasonal naive, Naive2, ETS and Theta forecasts.
 
-    estimator.py  `Forecaster`: read, split by time, scale, window, train, score, predict, save, load
-    net.py        `ForecastNet`: the LSTM encoder and a head that emits every horizon step at once
+    estimator.py  `Forecaster`: read, split by time, decompose, window, train (ensembles, backtests), predict,
+                  save, load
+    net.py        `ForecastNet`: an LSTM correcting a statistical forecast, every horizon step at once
+    scoring.py    the model and the baselines on the same windows, per series and aggregated; conformal widths
+    timing.py     steps on a time axis
     report.py     metrics.json, the verdict against the baselines, report.html
     demo.py       `lstmkit demo forecast`: the monthly airline passengers
 """
@@ -20,10 +24,10 @@ def _parts() -> JobParts:
 
 JOB = Job(
     name="forecast",
-    summary="Train a forecaster on a CSV series and score it beside the naive baselines.",
+    summary="Train a forecaster on a CSV series (or many, with --id-col) and score it beside naive, ETS and Theta.",
     settings=ForecastSettings,
-    data_help="CSV file with the series.",
-    metrics=("mse", "rmse", "mae", "mape", "smape", "mase"),
+    data_help="CSV file with the series (long format with --id-col: one row per series and step).",
+    metrics=("mse", "rmse", "mae", "mape", "smape", "mase", "owa"),
     load_parts=_parts,
     demos=(Demo("forecast", "Monthly airline passengers 1949-1960, forecast 12 months ahead"),),
     predict_needs_data=False,

@@ -37,7 +37,9 @@ from .scoring import conformal_quantiles, mase_scale, score_panel, score_series
 from .settings import ForecastSettings
 from .timing import future_times, steps_between
 
-LOOKBACK_SPREAD = (1.0, 1.5, 2.0, 1.25, 1.75, 0.75)  # ensemble member k reads lookback * LOOKBACK_SPREAD[k % 6]
+# ensemble member k reads lookback * LOOKBACK_SPREAD[k % 6]: most members differ by their seed only, since a
+# longer lookback alone measured worse on the Tourism quarterly series (MASE 1.503 at 2 seasons, 1.533 at 3)
+LOOKBACK_SPREAD = (1.0, 1.0, 1.5, 1.0, 1.5, 1.25)
 
 
 @dataclasses.dataclass

@@ -14,7 +14,7 @@ from ...fileio import atomic_write_text
 from ...report import Report, forecast_vs_actual, loss_curves
 from . import JOB
 from .estimator import Forecaster
-from .scoring import PANEL_METRICS, baseline_forecasts
+from .scoring import PANEL_METRICS, baseline_forecasts, fold_metrics
 
 
 BASELINE_NAMES = {"naive": "naive", "seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"}
@@ -22,6 +22,7 @@ BASELINE_NAMES = {"naive": "naive", "seasonal_naive": "seasonal naive", "naive2"
 
 def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
     """metrics.json: the model's test metrics, the baselines' on the same windows, and the verdict (MASE)."""
+    own_test = scored is None  # the test part of the training data (a backtest's origins), not new data
     scored = forecaster.evaluate() if scored is None else scored
     test, baselines = scored["test"], scored["baselines"]
     metrics = {
@@ -36,6 +37,8 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
     }  # fmt: skip
     if forecaster.many_:
         metrics["series"] = len(forecaster.ids_)
+    if own_test and forecaster.backtest:
+        metrics["folds"] = fold_metrics(forecaster, forecaster.test_)
     return metrics
 
 

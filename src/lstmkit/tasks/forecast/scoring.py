@@ -70,6 +70,8 @@ def score_series(forecaster, series, which, forecasts: np.ndarray, point: np.nda
     seconds, notes = {}, []
     others = baseline_forecasts(series.target, first, H, season, fit_stop, seconds, notes)
     baselines = {name: forecast_metrics(y_true, f, y_train=train_target, season=season) for name, f in others.items()}
+    for values in (metrics, *baselines.values()):  # OWA against Naive2, as M4 scored it
+        values["owa"] = owa(values["smape"], values["mase"], baselines["naive2"]["smape"], baselines["naive2"]["mase"])
     return {"metrics": metrics, "baselines": baselines, "first": first, "y_true": y_true, "forecasts": forecasts,
             "interval": interval, "coverage": _coverage(y_true, interval), "baseline_forecasts": others,
             "seconds": seconds, "notes": notes}  # fmt: skip
@@ -110,3 +112,24 @@ def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
     return {"metrics": means.pop("lstm"), "baselines": means, "per_series": table, "first": which.origins,
             "series": which.series, "y_true": y_true, "forecasts": forecasts, "interval": interval, "coverage": coverage,
             "seconds": seconds, "notes": notes}  # fmt: skip
+
+
+def fold_metrics(forecaster, test: dict) -> list[dict]:
+    """A backtest's metrics per origin (fold k: the k-th origin of every series), the model's and each
+    baseline's MASE and sMAPE: [{"fold": k, "lstm_mase": ..., "ets_mase": ..., ...}]."""
+    table = test.get("per_series")
+    if table is None:  # one series: each test window is one origin
+        point, season = forecaster._point(test["forecasts"]), forecaster.season_
+        forecasts = {"lstm": point, **test["baseline_forecasts"]}
+        rows = []
+        for k, actual in enumerate(test["y_true"]):
+            row = {"fold": k}
+            for name, f in forecasts.items():
+                row[f"{name}_smape"] = smape(actual, f[k])
+                row[f"{name}_mase"] = float(np.mean(np.abs(actual - f[k]))) / mase_scale(forecaster.train_target_, season)
+            rows.append(row)
+        return rows
+    table = table.assign(fold=table.groupby("series").cumcount())
+    scores = [c for c in table.columns if c.endswith(("_smape", "_mase"))]
+    means = table.groupby("fold")[scores].mean().reset_index()
+    return [{key: (int(v) if key == "fold" else float(v)) for key, v in row.items()} for row in means.to_dict("records")]
