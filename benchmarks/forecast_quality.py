@@ -62,6 +62,8 @@ def run_collection(name: str, ensemble: int, limit: int | None, epochs: int | No
             rows.append(_row(name, label, forecaster.metrics_, forecaster.baselines_, forecaster.timings_["train"],
                              _wins(forecaster)))  # fmt: skip
     for key, label in BASELINES.items():
+        if key == "seasonal_naive" and key not in forecaster.baselines_:  # season 1: seasonal naive is naive
+            key, label = "naive", "naive (season 1)"
         if key in forecaster.baselines_:
             rows.append(_row(name, label, forecaster.baselines_[key], forecaster.baselines_,
                              forecaster.timings_["baselines"].get(key)))  # fmt: skip
