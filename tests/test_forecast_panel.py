@@ -13,6 +13,7 @@ from lstmkit.data.panel import panel_from_frame
 from lstmkit.errors import DataError
 from lstmkit.tasks.forecast.estimator import Forecaster
 from lstmkit.tasks.forecast.net import ForecastNet
+from lstmkit.tasks.forecast.report import run_metrics
 from lstmkit.tasks.forecast.scoring import conformal_quantiles
 
 SEASON, HORIZON = 4, 4
@@ -208,8 +209,6 @@ def test_a_backtest_scores_k_origins_a_horizon_apart(panel_csv):
 
 
 def test_a_backtest_reports_metrics_per_origin_and_their_mean(panel_csv, tmp_path):
-    from lstmkit.tasks.forecast.report import run_metrics
-
     forecaster = _small(backtest=3).fit(panel_csv)
     folds = run_metrics(forecaster)["folds"]
     table = forecaster.test_["per_series"]
@@ -223,6 +222,8 @@ def test_a_single_series_backtest_scores_one_window_per_origin(tmp_path):
     forecaster = Forecaster("sales", time_col="quarter", horizon=HORIZON, season=SEASON, lookback=8, hidden=8,
                             epochs=2, backtest=3).fit(frame)  # fmt: skip
     assert list(forecaster.test_["first"]) == [68, 72, 76]
+    folds = run_metrics(forecaster)["folds"]
+    assert np.mean([f["lstm_mase"] for f in folds]) == pytest.approx(forecaster.metrics_["mase"])
 
 
 def test_a_backtest_with_refit_trains_once_per_origin(panel_csv):

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ...baselines import naive_forecast, seasonal_naive_forecast
-from ...metrics import forecast_metrics, owa, smape
+from ...metrics import forecast_metrics, mase, owa, smape
 from ...statistical import MODELS, statistical_forecasts
 
 PANEL_METRICS = ("smape", "mase", "owa")
@@ -126,7 +126,7 @@ def fold_metrics(forecaster, test: dict) -> list[dict]:
             row = {"fold": k}
             for name, f in forecasts.items():
                 row[f"{name}_smape"] = smape(actual, f[k])
-                row[f"{name}_mase"] = float(np.mean(np.abs(actual - f[k]))) / mase_scale(forecaster.train_target_, season)
+                row[f"{name}_mase"] = mase(actual, f[k], y_train=forecaster.train_target_, season=season)
             rows.append(row)
         return rows
     table = table.assign(fold=table.groupby("series").cumcount())
