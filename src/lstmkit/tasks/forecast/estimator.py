@@ -298,7 +298,7 @@ class Forecaster(ForecastSettings, Estimator):
     # ---- predict and score ----------------------------------------------------------------------
     @torch.no_grad()
     def _forecast(self, panel: Panel, series_of: np.ndarray, origins: np.ndarray, series_index=None) -> np.ndarray:
-        """Forecasts (W, H, Q) at the given windows: the median over the ensemble's members. series_of (W,)
+        """Forecasts (W, H, Q) at the given windows: the mean over the ensemble's members. series_of (W,)
         indexes `panel.series`; series_index maps those to the fitted series (identity by default)."""
         series_index = np.arange(len(panel)) if series_index is None else series_index
         outputs = []
@@ -313,7 +313,9 @@ class Forecaster(ForecastSettings, Estimator):
                                  for k in range(0, len(x), 1024)])  # fmt: skip
                 member[rows] = out.numpy()
             outputs.append(member)
-        forecasts = np.median(np.stack(outputs), axis=0) if len(outputs) > 1 else outputs[0]
+        # the mean, not ES-RNN's and N-BEATS' median (of dozens of members): of 3 or 5 members the mean forecast
+        # had the lower MASE in 6 of 8 comparisons on Tourism and M1 (quarterly, yearly), the median picks one
+        forecasts = np.mean(np.stack(outputs), axis=0) if len(outputs) > 1 else outputs[0]
         return np.sort(forecasts, axis=-1)  # quantiles must not cross
 
     def _point(self, forecasts: np.ndarray) -> np.ndarray:

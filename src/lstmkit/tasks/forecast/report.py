@@ -14,7 +14,7 @@ from ...fileio import atomic_write_text
 from ...report import Report, forecast_vs_actual, loss_curves
 from . import JOB
 from .estimator import Forecaster
-from .scoring import PANEL_METRICS, baseline_forecasts, fold_metrics
+from .scoring import PANEL_METRICS, fold_metrics
 
 
 BASELINE_NAMES = {"naive": "naive", "seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"}
@@ -100,10 +100,9 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
     elif len(forecaster.quantiles_) >= 2:
         interval = {"lower": forecasts[..., 0].ravel(), "upper": forecasts[..., -1].ravel()}
     baselines = {}
-    for name, f in baseline_forecasts(series.target, test["first"][chosen], forecaster.horizon, forecaster.season_,
-                                      int(test["first"][chosen][0])).items():  # fmt: skip
+    for name, f in test["baseline_forecasts"].items():  # the forecasts the scores were computed from
         if name in ("seasonal_naive", "ets", "theta") or (name == "naive" and forecaster.season_ == 1):
-            baselines[BASELINE_NAMES[name]] = f.ravel()
+            baselines[BASELINE_NAMES[name]] = f[chosen].ravel()
     before = np.arange(max(0, steps[0] - 3 * max(forecaster.season_, forecaster.lookback_)), steps[0])
     label = f" of series '{forecaster.ids_[j]}'" if forecaster.many_ else ""
     figure = forecast_vs_actual(

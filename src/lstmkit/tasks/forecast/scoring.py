@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ...baselines import naive_forecast, seasonal_naive_forecast
-from ...metrics import forecast_metrics, mase, owa, smape
-from ...statistical import MODELS, statistical_forecasts
+from ...metrics import forecast_metrics, mase, owa, seasonal_naive_scale, smape
+from ...statistical import MODELS, statistical_forecasts, statistical_forecasts_many
 
 PANEL_METRICS = ("smape", "mase", "owa")
 
@@ -42,14 +42,16 @@ def _past(target: np.ndarray, t: int, length: int) -> np.ndarray:
 
 
 def baseline_forecasts(target: np.ndarray, origins: np.ndarray, horizon: int, season: int, fit_stop: int,
-                       seconds: dict | None = None, notes: list | None = None) -> dict:
+                       seconds: dict | None = None, notes: list | None = None, statistical: dict | None = None) -> dict:
     """Every baseline's forecasts (W, H) at `origins` (W,) of one series, each from target[:t] only; the
-    seconds each took are added to `seconds`, statsforecast's fallbacks appended to `notes`."""
+    seconds each took are added to `seconds`, statsforecast's fallbacks appended to `notes`. `statistical`:
+    `statistical_forecasts`' result for these arguments, when already computed."""
     history = np.stack([_past(target, t, max(season, 1)) for t in origins])  # (W, season)
     forecasts = {"naive": naive_forecast(history, horizon)}
     if season > 1:
         forecasts["seasonal_naive"] = seasonal_naive_forecast(history, horizon, season)
-    statistical = statistical_forecasts(target, origins, horizon, season, fit_stop=fit_stop)
+    if statistical is None:
+        statistical = statistical_forecasts(target, origins, horizon, season, fit_stop=fit_stop)
     forecasts.update({name: statistical[name] for name in MODELS})
     for name, spent in statistical["seconds"].items():
         if seconds is not None:
@@ -81,24 +83,28 @@ def mase_scale(target: np.ndarray, season: int) -> float:
     """The in-sample MAE of the seasonal naive forecast (of the naive one when the series is no longer than a
     season); the mean magnitude for a series the naive forecast fits exactly; 1 for all zeros."""
     m = season if len(target) > season else 1
-    if len(target) <= m:
-        return float(np.mean(np.abs(target))) or 1.0
-    scale = float(np.mean(np.abs(target[m:] - target[:-m])))
+    scale = seasonal_naive_scale(target, m) if len(target) > m else 0.0
     return scale if scale > 0 else float(np.mean(np.abs(target))) or 1.0
 
 
 def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
     """Many series: sMAPE and MASE (scaled on each series' past before the test part, as M4) per series for
-    the model and each baseline, their means, and OWA against Naive2 from the means."""
+    the model and each baseline, their means, and OWA against Naive2 from the means. ETS and Theta are
+    fitted for every window at once, spread over the CPUs (`statistical_forecasts_many`)."""
     H, season = forecaster.horizon, forecaster.season_
-    rows, y_true, seconds, notes = [], [], {}, []
+    targets = [panel.series[j].target for j in which.series]
+    fits = statistical_forecasts_many([(target, np.array([t]), H, season, int(t)) for target, t in zip(targets, which.origins)])
+    rows, y_true, seconds, notes, others = [], [], {}, [], {}
     for w, (j, t) in enumerate(zip(which.series, which.origins)):
-        target = panel.series[j].target
+        target = targets[w]
         actual = target[t : t + H]
         scale = mase_scale(target[:t], season)
         y_true.append(actual)
         row = {"series": panel.ids[j], "origin": int(t)}
-        for name, f in {"lstm": point[w][None], **baseline_forecasts(target, np.array([t]), H, season, t, seconds, notes)}.items():
+        baselines = baseline_forecasts(target, np.array([t]), H, season, t, seconds, notes, statistical=fits[w])
+        for name, f in baselines.items():
+            others.setdefault(name, []).append(f[0])
+        for name, f in {"lstm": point[w][None], **baselines}.items():
             row[f"{name}_smape"] = smape(actual, f[0])
             row[f"{name}_mase"] = float(np.mean(np.abs(actual - f[0])) / scale)
         rows.append(row)
@@ -111,7 +117,7 @@ def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
     coverage = _coverage(y_true, interval)
     return {"metrics": means.pop("lstm"), "baselines": means, "per_series": table, "first": which.origins,
             "series": which.series, "y_true": y_true, "forecasts": forecasts, "interval": interval, "coverage": coverage,
-            "seconds": seconds, "notes": notes}  # fmt: skip
+            "baseline_forecasts": {name: np.stack(f) for name, f in others.items()}, "seconds": seconds, "notes": notes}  # fmt: skip
 
 
 def fold_metrics(forecaster, test: dict) -> list[dict]:
