@@ -43,16 +43,28 @@ LOOKBACK_SPREAD = (1.0, 1.0, 1.5, 1.0, 1.5, 1.25)
 
 
 @dataclasses.dataclass
+class Origins:
+    """Which windows: W windows named by their series and their first target step in it."""
+
+    series: np.ndarray  # (W,) the series of each window
+    origins: np.ndarray  # (W,) each window's first target step in its series
+
+    @classmethod
+    def of(cls, series, origins) -> "Origins":
+        """From per-series lists of equal length (or arrays), concatenated as int64."""
+        return cls(np.concatenate(series).astype(np.int64), np.concatenate(origins).astype(np.int64))
+
+
+@dataclasses.dataclass
 class Windows:
-    """Windows of every series, as the network reads them: X (W, L, F), seasonal (W, 2, H) (the factors and
-    offsets of the horizon steps), weight (W,), Y (W, H)."""
+    """The windows `which` names, as the network reads them: X (W, L, F), seasonal (W, 2, H) (the factors
+    and offsets of the horizon steps), weight (W,), Y (W, H)."""
 
     X: torch.Tensor
     seasonal: torch.Tensor
     weight: torch.Tensor
     Y: torch.Tensor
-    series: np.ndarray  # (W,) the series of each window
-    origins: np.ndarray  # (W,) each window's first target step in its series
+    which: Origins
 
     def tensors(self) -> tuple:
         return self.X, self.seasonal, self.weight, self.Y
@@ -116,13 +128,13 @@ class Forecaster(ForecastSettings, Estimator):
             test = self._part_windows(panel, "test", fold)
             scored.append((test, self._forecast(panel, test.series, test.origins)))
         trained = time.perf_counter()
-        test = Windows(None, None, None, None, *(np.concatenate([getattr(w, name) for w, _ in scored]) for name in ("series", "origins")))
+        test = Origins.of([w.series for w, _ in scored], [w.origins for w, _ in scored])
         self.test_ = self._score(panel, test, np.concatenate([f for _, f in scored]))
         self.metrics_, self.baselines_ = self.test_["metrics"], self.test_["baselines"]
         self.timings_ = {"train": trained - started, "score": time.perf_counter() - trained, "baselines": self.test_["seconds"]}
         return self
 
-    def _train_members(self, panel: Panel, train: Windows, val: Windows, config, checkpoint, resume, reporter, fold) -> None:
+    def _train_members(self, panel: Panel, train: Origins, val: Origins, config, checkpoint, resume, reporter, fold) -> None:
         """Train each ensemble member (its own seed and lookback) on the windows `train`, stopping early on `val`."""
         if len(train.series) == 0:
             raise DataError(f"{panel.path}: no series is long enough to hold a training window")
@@ -133,7 +145,7 @@ class Forecaster(ForecastSettings, Estimator):
             seed_everything(member_config.seed)
             net = self._build_model(1 + len(self.feature_names_))
             where = None if checkpoint is None else _member_checkpoint(Path(checkpoint), k, fold)
-            result = fit(net, self._loss, train_k.tensors(), val_k.tensors() if len(val_k.series) else None,
+            result = fit(net, self._loss, train_k.tensors(), val_k.tensors() if len(val.series) else None,
                          member_config, checkpoint=where, resume=resume, reporter=reporter,
                          keep_initial=self.base != "none")  # fmt: skip
             self.members_.append(net.cpu().eval())
@@ -236,7 +248,7 @@ class Forecaster(ForecastSettings, Estimator):
         return scaled_absolute_error(model(x, seasonal).float(), y, weight, self.quantiles_)
 
     # ---- windows ---------------------------------------------------------------------------------
-    def _part_windows(self, panel: Panel, part: str, fold: Optional[int] = None) -> Windows:
+    def _part_windows(self, panel: Panel, part: str, fold: Optional[int] = None) -> Origins:
         """Which windows each part holds, by their first target step t (no tensors yet): training windows have
         every target before the series' train_stop (and at least one season, or the lookback, of real past);
         validation and test windows have theirs in [train_stop, val_stop) and [val_stop, n). A backtest's
@@ -245,7 +257,7 @@ class Forecaster(ForecastSettings, Estimator):
             k = np.arange(self.backtest) if fold is None else np.array([fold])
             origins = [len(s) - (self.backtest - k) * self.horizon for s in panel.series]
             series = [np.full(len(k), i) for i in range(len(panel))]
-            return Windows(None, None, None, None, np.concatenate(series).astype(np.int64), np.concatenate(origins).astype(np.int64))
+            return Origins.of(series, origins)
         series, origins = [], []
         for i, (s, (train_stop, val_stop)) in enumerate(zip(panel.series, self.bounds_)):
             first = max(1, min(self.lookback_, self.season_)) if self.many_ else self.lookback_
@@ -253,9 +265,9 @@ class Forecaster(ForecastSettings, Estimator):
                            "val": (train_stop, val_stop), "test": (val_stop, len(s))}[part]  # fmt: skip
             t = np.arange(start, stop - self.horizon + 1)
             series.append(np.full(len(t), i)), origins.append(t)
-        return Windows(None, None, None, None, np.concatenate(series).astype(np.int64), np.concatenate(origins).astype(np.int64))
+        return Origins.of(series, origins)
 
-    def _windows_for(self, panel: Panel, which: Windows, lookback: int) -> Windows:
+    def _windows_for(self, panel: Panel, which: Origins, lookback: int) -> Windows:
         """The tensors of the windows `which` names, read with `lookback`."""
         X, factors, Y = [], [], []
         for i in np.unique(which.series):
@@ -267,7 +279,7 @@ class Forecaster(ForecastSettings, Estimator):
         as_tensor = lambda parts, shape: torch.from_numpy(np.concatenate(parts).astype(np.float32)) if parts else torch.zeros(shape)  # noqa: E731
         return Windows(as_tensor(X, (0, lookback, 1 + len(self.feature_names_))), as_tensor(factors, (0, 2, self.horizon)),
                        torch.from_numpy(weight.astype(np.float32)), as_tensor(Y, (0, self.horizon)),
-                       which.series, which.origins)  # fmt: skip
+                       which)  # fmt: skip
 
     def _inputs(self, i: int, series: Series, origins: np.ndarray, lookback: int, phase: int) -> tuple[np.ndarray, np.ndarray]:
         """Network inputs of series i at `origins` (W,): X (W, L, F) the deseasonalised target and the scaled
@@ -324,7 +336,7 @@ class Forecaster(ForecastSettings, Estimator):
             return forecasts[..., 0]
         return forecasts[..., int(np.argmin([abs(q - 0.5) for q in self.quantiles_]))]
 
-    def _calibrate(self, panel: Panel, val: Windows) -> Optional[list[float]]:
+    def _calibrate(self, panel: Panel, val: Origins) -> Optional[list[float]]:
         """Split-conformal half-widths per horizon step, in MASE-scale units, from the validation windows."""
         if not self.interval or len(val.series) == 0:
             return None
@@ -338,7 +350,7 @@ class Forecaster(ForecastSettings, Estimator):
         width = np.asarray(self.conformal_)[None, :] * self.scales_[series_of, None]  # (W, H)
         return point - width, point + width
 
-    def _score(self, panel: Panel, which: Windows, forecasts: Optional[np.ndarray] = None) -> dict:
+    def _score(self, panel: Panel, which: Origins, forecasts: Optional[np.ndarray] = None) -> dict:
         """Model and baselines on the windows `which` names (the test part, or every window of new data);
         `forecasts` (W, H, Q) when already made."""
         if len(which.series) == 0:
@@ -390,7 +402,7 @@ class Forecaster(ForecastSettings, Estimator):
         return np.concatenate(series_of).astype(np.int64), np.concatenate(origins).astype(np.int64)
 
     def _score_new(self, panel: Panel, index: np.ndarray, series_of: np.ndarray, origins: np.ndarray) -> dict:
-        which = Windows(None, None, None, None, series_of, origins)
+        which = Origins(series_of, origins)
         if len(origins) == 0:
             return self._score(panel, which)
         forecasts = self._forecast(panel, series_of, origins, index)
