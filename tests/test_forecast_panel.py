@@ -186,12 +186,12 @@ def test_a_dataframe_gives_what_the_same_csv_gives(panel_csv):
 
 def test_an_ensemble_forecasts_the_mean_of_its_members(panel_csv):
     forecaster = _small(ensemble=3).fit(panel_csv)
-    assert len(forecaster.members_) == 3 and forecaster.lookbacks_ == [8, 8, 12]
+    assert len(forecaster.members_) == 3
     panel, series, origins = forecaster.panel_, np.arange(12), np.full(12, 56)
     members = []
-    for net, lookback in zip(list(forecaster.members_), list(forecaster.lookbacks_)):
+    for net in list(forecaster.members_):
         one = _small(ensemble=1)
-        one.__dict__.update({**forecaster.__dict__, "members_": [net], "lookbacks_": [lookback]})
+        one.__dict__.update({**forecaster.__dict__, "members_": [net]})
         members.append(one._forecast(panel, series, origins))
     np.testing.assert_allclose(np.mean(np.stack(members), axis=0), forecaster.test_["forecasts"], rtol=1e-6)
     assert not np.allclose(members[0], members[1])  # the members differ, so the mean is not any one of them

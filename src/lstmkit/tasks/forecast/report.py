@@ -29,7 +29,7 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
         "task": JOB.name, "test": test, "baselines": baselines,
         "beats_baselines": beats_baseline(test, baselines, metric="mase"),
         "season": forecaster.season_, "horizon": forecaster.horizon, "lookback": forecaster.lookback_,
-        "base": forecaster.base, "ensemble": len(forecaster.lookbacks_), "lookbacks": forecaster.lookbacks_,
+        "base": forecaster.base, "ensemble": len(forecaster.members_),
         "interval": forecaster.interval if forecaster.conformal_ is not None else None,
         "coverage": scored.get("coverage"), "test_windows": scored["windows"],
         "best_epoch": forecaster.best_epoch_, "stop_reason": getattr(forecaster, "stop_reason_", None),
@@ -120,5 +120,5 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
 
 def resolved(forecaster: Forecaster) -> dict:
     """The defaults fit resolved, for config.json."""
-    return {"season": forecaster.season_, "lookback": forecaster.lookback_, "lookbacks": forecaster.lookbacks_,
+    return {"season": forecaster.season_, "lookback": forecaster.lookback_,
             "quantiles": forecaster.quantiles_}

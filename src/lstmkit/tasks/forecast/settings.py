@@ -26,7 +26,7 @@ class ForecastSettings(SharedSettings):
     quantiles: Optional[Sequence[float]] = setting(None, "Quantiles for prediction intervals, e.g. 0.1,0.5,0.9.", listed=float)
     fill: Optional[str] = setting(None, "Fill missing values instead of stopping.", choices=FILL_CHOICES)
     base: str = setting("naive2", "Statistical forecast the LSTM corrects: naive2 (deseasonalised last level), snaive, none.", choices=BASES)
-    ensemble: int = setting(1, "Members (seeds and lookbacks) whose mean is the forecast.", whole=True, min=1)
+    ensemble: int = setting(1, "Members (other seeds) whose mean is the forecast.", whole=True, min=1)
     backtest: int = setting(0, "Score K rolling origins, horizon steps apart, at the end of each series (0: the test part).", whole=True, min=0)
     refit: bool = setting(False, "With backtest: train again on the data before each origin.")
     interval: float = setting(0.9, "Coverage of the conformal prediction interval (0: no interval).", min=0, below=1)
