@@ -70,6 +70,15 @@ class SequenceClassifier(ClassifySettings, Estimator):
     - val_frac 0.15, test_frac 0.15 of the data file, stratified: 70/15/15 with every class in every part.
     - class_weights None: the loss weighs every sequence alike, so probabilities stay calibrated; "balanced"
       weights classes inversely to their training frequency when a rare class matters more than accuracy.
+    - arch None: `NUMERIC_ARCH` (lstm-fcn) for numeric sequences, chosen by benchmarks/classify_quality.py
+      over every UCR/UEA set that ships in sktime: a plain LSTM reading a long series one value a step is
+      far below 1-NN DTW there (ArrowHead 0.52 against 0.70), the LSTM-FCN family is not. Text keeps "lstm",
+      whose quality on text the tests hold.
+    - schedule None: "cosine" (the small-data recipe: at least RECIPE_STEPS steps, no early stopping, the
+      last quarter's weights averaged) for the FCN archs, whose UCR/UEA training sets are often a few dozen
+      sequences and whose validation loss is too noisy to stop on; "plateau" for "lstm", as before.
+    - augment None and ensemble 1: each costs time (an ensemble of N, N times the training) and is offered,
+      measured in the benchmark, for when accuracy matters more than seconds.
     """
 
     noun = "classifier"
