@@ -29,7 +29,7 @@ from ...metrics import classification_metrics
 from ...train import BucketedBatches, TrainConfig, fit, seed_everything
 from ..estimator import Estimator
 from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_offsets
-from .net import ClassifierNet, EnsembleNet, segment_of
+from .net import ClassifierNet, EnsembleNet, segment_of, step_mask
 from .settings import NUMERIC_ARCH, ClassifySettings
 
 PREDICT_BATCH = 256  # sequences a batch when predicting: no gradients, so larger than training's
@@ -398,8 +398,7 @@ def augmented(x: Tensor, lengths: Tensor, how: str) -> Tensor:
     if "scaling" in how:
         x = x * (1 + SCALING_STD * torch.randn(x.size(0), 1, x.size(2), device=x.device, dtype=x.dtype))  # (B, 1, F)
     if "jitter" in how:
-        real = torch.arange(x.size(1), device=x.device)[None, :] < lengths.to(x.device)[:, None]  # (B, T)
-        x = x + JITTER_STD * torch.randn_like(x) * real[:, :, None]
+        x = x + JITTER_STD * torch.randn_like(x) * step_mask(lengths, x.size(1), x.device)[:, :, None]
     return x
 
 
