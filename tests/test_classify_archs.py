@@ -208,3 +208,14 @@ def test_an_unknown_arch_on_the_command_line_is_one_line_and_exit_code_2(tmp_pat
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "--arch" in result.stderr and "lstm-fcn" in result.stderr
+
+
+def test_scale_sequence_z_normalises_each_sequence_by_its_own_statistics():
+    data = _shapes(30, 0)
+    model = SequenceClassifier(scale="sequence", hidden=4, epochs=1, schedule="plateau").fit(data)
+    x = np.stack([np.linspace(0, 1, 20), np.full(20, 7.0)], axis=1)  # (T, 2): a ramp, a constant channel
+    own = model._own_scale(x)
+    np.testing.assert_allclose(own.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(own.std(axis=0), [1, 0], atol=1e-12)
+    series = data.sequences[0][:, 0]
+    np.testing.assert_allclose(model.predict_proba([series]), model.predict_proba([100 * series + 5]), atol=1e-5)

@@ -230,7 +230,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
             self.vocab_ = Vocabulary.build((self._tokens(text) for text in train.sequences), min_freq=self.min_freq)
         else:
             self.n_features_ = train.n_features
-            self.scaler_ = Scaler().fit(np.concatenate(train.sequences))  # (sum T_i, F) -> (F,) mean and std
+            own = [self._own_scale(x) for x in train.sequences]
+            self.scaler_ = Scaler().fit(np.concatenate(own))  # (sum T_i, F) -> (F,) mean and std
 
     def _encode(self, data: LabelledSequences) -> list[Tensor]:
         """Each sequence as the model reads it: token ids (T_i,) int64, or scaled features (T_i, F) float32."""
@@ -242,7 +243,15 @@ class SequenceClassifier(ClassifySettings, Estimator):
         if data.n_features != self.n_features_:
             raise DataError(f"{data.path}: its sequences have {data.n_features} features a step; "
                             f"the model was trained on {self.n_features_}")  # fmt: skip
-        return [torch.from_numpy(self.scaler_.transform(s).astype(np.float32)) for s in data.sequences]
+        return [torch.from_numpy(self.scaler_.transform(self._own_scale(s)).astype(np.float32)) for s in data.sequences]
+
+    def _own_scale(self, sequence: np.ndarray) -> np.ndarray:
+        """scale "sequence": each sequence's channels z-normalised by their own mean and spread (a constant
+        channel becomes zeros), as the UCR archive normalises its series; "dataset": as it is."""
+        if self.scale != "sequence":
+            return sequence
+        spread = sequence.std(axis=0)  # (F,)
+        return (sequence - sequence.mean(axis=0)) / np.where(spread > 0, spread, 1)
 
     def _targets(self, data: LabelledSequences) -> Tensor:
         """Class indices (N,) int64; a DataError naming labels training never saw."""

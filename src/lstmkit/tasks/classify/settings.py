@@ -41,6 +41,9 @@ class ClassifySettings(SharedSettings):
                                       "for the FCN archs.", choices=SCHEDULES)  # fmt: skip
     augment: Optional[str] = setting(None, "Numeric sequences: perturb each training batch (jitter: noise; "
                                      "scaling: a random factor per sequence and channel).", choices=AUGMENTATIONS)
+    scale: str = setting("dataset", "Numeric sequences: scale each feature by the training set's mean and spread "
+                         "(dataset), or z-normalise each sequence by its own first (sequence).",
+                         choices=("dataset", "sequence"))  # fmt: skip
     ensemble: int = setting(1, "Train N members with seeds seed..seed+N-1 and average their probabilities.",
                             whole=True, min=1)  # fmt: skip
     class_weights: Optional[str] = setting(None, "Weight classes inversely to their frequency.", choices=("balanced",),
