@@ -77,6 +77,9 @@ class SequenceClassifier(ClassifySettings, Estimator):
     - schedule None: "cosine" (the small-data recipe: at least RECIPE_STEPS steps, no early stopping, the
       last quarter's weights averaged) for the FCN archs, whose UCR/UEA training sets are often a few dozen
       sequences and whose validation loss is too noisy to stop on; "plateau" for "lstm", as before.
+    - scale "dataset": one scaler of the training part keeps the levels that tell classes apart; "sequence"
+      (each sequence z-normalised by itself, as the UCR archive does) suits sets whose series differ in level
+      by orders of magnitude (PLAID).
     - augment None and ensemble 1: each costs time (an ensemble of N, N times the training) and is offered,
       measured in the benchmark, for when accuracy matters more than seconds.
     """
