@@ -35,13 +35,14 @@ def read_ts(path, *, labelled: bool = True) -> LabelledSequences:
     """A `.ts` file (sktime / UCR / UEA): header lines (@problemName, @timeStamps, @missing, @univariate,
     @equalLength, @seriesLength, @classLabel true <labels>), then @data, then one series a line: its
     dimensions separated by ':', each a comma-separated list of values ('?' = missing), the class label last.
-    Lines starting with '#' are comments. Time-stamped series (@timeStamps true) are not supported."""
+    Lines starting with "#" or "%" (as ARFF writes them) are comments. Time-stamped series (@timeStamps
+    true) are not supported."""
     text = _ts_text(path)
     header, sequences, labels = _TsHeader(), [], []
     first_dims, in_data = None, False
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
-        if not line or line.startswith("#"):
+        if not line or line.startswith(("#", "%")):
             continue
         if not in_data:
             in_data = _ts_header_line(line, number, header, path)

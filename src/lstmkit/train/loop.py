@@ -75,6 +75,7 @@ def fit(
     resume: bool = False,
     reporter: Optional[Reporter] = None,
     keep_initial: bool = False,
+    average_from: Optional[int] = None,
 ) -> TrainResult:
     """Train `model` in place and leave it holding its best weights (lowest validation loss).
 
@@ -84,6 +85,9 @@ def fit(
     checkpoint: where to save after every epoch; with resume=True the run continues from it.
     keep_initial: the untrained model competes too (as epoch 0, on the validation loss): for a model that
     starts as a sensible forecast and learns a correction, training then never ends worse than its start.
+    average_from: from this epoch on, keep the mean of the weights at the end of each epoch, and leave the
+    model holding that mean instead of the best epoch's weights (stochastic weight averaging, Izmailov et al.
+    2018; batch-norm statistics averaged alike): flatter minima, which generalise better from small data.
     """
     config = config.resolved()  # device and precision decided once, here, for the whole run
     reporter = reporter or Reporter()
@@ -93,6 +97,7 @@ def fit(
     scheduler = make_scheduler(optimizer, config)
     generator = torch.Generator().manual_seed(config.seed)  # the order of the training examples
     result, best_state, bad_epochs, elapsed = TrainResult(), copy.deepcopy(model.state_dict()), 0, 0.0
+    average = None  # {"state": mean weights, "epochs": how many were averaged}
     first_epoch = 1
     if resume and checkpoint is not None and Path(checkpoint).exists():
         state = _read_checkpoint(checkpoint)
@@ -102,9 +107,10 @@ def fit(
             scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(state["rng"], generator)
         result, best_state, bad_epochs, elapsed = state["result"], state["best_model"], state["bad_epochs"], state["elapsed"]
+        average = state.get("average")
         first_epoch = len(result.history) + 1
         if result.stop_reason:  # the run had already finished
-            model.load_state_dict(best_state)
+            model.load_state_dict(best_state if average is None else average["state"])
             return result
     else:
         seed_everything(config.seed)
@@ -141,6 +147,8 @@ def fit(
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 bad_epochs += 1
+            if average_from is not None and epoch >= average_from:
+                average = _averaged(average, model.state_dict())
             if bad_epochs >= config.patience and warm:
                 result.stop_reason = "early stopping"
             elif config.max_time is not None and elapsed >= config.max_time:
@@ -152,15 +160,30 @@ def fit(
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict() if scheduler is not None else None,
                     "rng": _rng_state(generator), "result": result, "best_model": best_state,
-                    "bad_epochs": bad_epochs, "elapsed": elapsed,
+                    "bad_epochs": bad_epochs, "elapsed": elapsed, "average": average,
                 })  # fmt: skip
             reporter.epoch(row)
             if result.stop_reason:
                 break
     finally:
         reporter.close()
-    model.load_state_dict(best_state)
+    model.load_state_dict(best_state if average is None else average["state"])
     return result
+
+
+def _averaged(average: Optional[dict], state: dict) -> dict:
+    """The running mean of weights with one more epoch's `state`; integer buffers (batch-norm counts) take
+    the latest value."""
+    if average is None:
+        return {"state": copy.deepcopy(state), "epochs": 1}
+    n = average["epochs"] + 1
+    for name, value in state.items():
+        mean = average["state"][name]
+        if mean.is_floating_point():
+            mean.add_(value.detach() - mean, alpha=1 / n)
+        else:
+            mean.copy_(value)
+    return {"state": average["state"], "epochs": n}
 
 
 def _train_epoch(model, loss_fn, train: Batches, optimizer, generator, config, device, epoch) -> float:

@@ -1,7 +1,8 @@
 """Classification of texts and numeric sequences, beside the majority class.
 
     estimator.py  `SequenceClassifier`: read, split (stratified), tokenise or scale, train, score, predict
-    net.py        `ClassifierNet`: embedding (text) -> LSTM -> pooling over the real steps -> linear
+    net.py        `ClassifierNet`: the plain LSTM (embedding (text) -> LSTM -> pooling over the real steps ->
+                  linear) and the LSTM-FCN family (an LSTM branch beside a convolutional one); `EnsembleNet`
     report.py     metrics.json, the verdict against the majority class, report.html with ROC curves
     demo.py       `lstmkit demo classify`: the temporal-order task of Hochreiter & Schmidhuber (1997)
 """

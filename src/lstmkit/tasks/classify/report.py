@@ -60,7 +60,8 @@ def write_report(classifier: SequenceClassifier, metrics: dict, path: Path, out:
     report = Report("Sequence classification", f"{out} · {len(classes)} classes · {data}")
     text, good = verdict(metrics)
     report.add_verdict(text, good)
-    rows = {"LSTM": metrics["test"], "majority class": metrics["baselines"]["majority_class"]}
+    name = getattr(classifier, "arch_", "lstm").upper() + (f" x{classifier.ensemble}" if classifier.ensemble > 1 else "")
+    rows = {name: metrics["test"], "majority class": metrics["baselines"]["majority_class"]}
     report.add_metrics_table(f"Test part ({metrics['test_sequences']} sequences)", rows, JOB.metrics)
     per_class = metrics["test"]["per_class"]
     report.add_table("Per class (test part)", ["class", "precision", "recall", "F1", "support"],
@@ -106,4 +107,6 @@ def resolved(classifier: SequenceClassifier) -> dict:
         "n_features": getattr(classifier, "n_features_", None),
         "class_weights": None if classifier.class_weights_ is None else classifier.class_weights_.tolist(),
         "split": {name: int(len(index)) for name, index in classifier.split_.items()},
+        "arch": classifier.arch_, "segment": classifier.segment_, "schedule": classifier.schedule_,
+        "augment": classifier.augment_,
     }  # fmt: skip

@@ -11,6 +11,10 @@ from ...settings import setting
 from ..settings import SharedSettings, shared
 
 POOLINGS = ("last", "mean", "max")
+ARCHS = ("lstm", "lstm-fcn", "alstm-fcn")  # the networks (tasks/classify/net.py)
+NUMERIC_ARCH = "lstm-fcn"  # the default for numeric sequences, chosen by benchmarks/classify_quality.py
+SCHEDULES = ("plateau", "cosine")
+AUGMENTATIONS = ("jitter", "scaling", "jitter+scaling")
 
 
 @dataclass(eq=False)
@@ -28,6 +32,20 @@ class ClassifySettings(SharedSettings):
     min_freq: int = setting(2, "Text mode: tokens seen fewer times in training become <unk>.", whole=True, min=1)
     embedding_dim: int = setting(64, "Text mode: the size of the token embeddings.", whole=True, min=1, cli=False)
     pooling: str = setting("max", "How the LSTM's steps become one vector.", choices=POOLINGS)
+    # None: NUMERIC_ARCH for numeric sequences, lstm for text
+    arch: Optional[str] = setting(None, f"Network: lstm | lstm-fcn | alstm-fcn (LSTM beside a convolutional branch); "
+                                  f"default {NUMERIC_ARCH} for numeric sequences, lstm for text.", choices=ARCHS)
+    # None: cosine for the FCN archs, plateau for lstm
+    schedule: Optional[str] = setting(None, "plateau: halve the lr when validation stalls, stop early; cosine: decay "
+                                      "over a fixed run, averaging the last quarter's weights. Default: cosine "
+                                      "for the FCN archs.", choices=SCHEDULES)  # fmt: skip
+    augment: Optional[str] = setting(None, "Numeric sequences: perturb each training batch (jitter: noise; "
+                                     "scaling: a random factor per sequence and channel).", choices=AUGMENTATIONS)
+    scale: str = setting("dataset", "Numeric sequences: scale each feature by the training set's mean and spread "
+                         "(dataset), or z-normalise each sequence by its own first (sequence).",
+                         choices=("dataset", "sequence"))  # fmt: skip
+    ensemble: int = setting(1, "Train N members with seeds seed..seed+N-1 and average their probabilities.",
+                            whole=True, min=1)  # fmt: skip
     class_weights: Optional[str] = setting(None, "Weight classes inversely to their frequency.", choices=("balanced",),
                                            switch="balanced")  # fmt: skip
     batch_size: int = shared("batch_size", help="Sequences per mini-batch.")

@@ -1,0 +1,184 @@
+"""Sequence classification quality on the UCR/UEA archive sets that ship inside the sktime wheel, beside
+1-NN DTW and MiniRocket, in one run.
+
+    pip install -e ".[bench]"        # sktime (and numba): the sets, 1-NN DTW and MiniRocket; offline
+    OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python benchmarks/classify_quality.py [--sets ArrowHead,GunPoint]
+        [--archs lstm,lstm-fcn,alstm-fcn] [--ensemble 5] [--augment jitter+scaling] [--epochs N] [--quick]
+        [--json benchmarks/results/classify_quality.json]
+
+Every classification set in `sktime/datasets/data/` (a `<Name>_TRAIN.ts` with class labels beside its
+`<Name>_TEST.ts`: the archive's published split) is scored on its test file. lstmkit's classifier reads the
+.ts files itself with its defaults, once per architecture (`arch`, everything else default; its own
+validation part comes out of the training file); its default architecture's row is the row of that arch.
+1-NN DTW (full window, sktime's `dtw_distance`, on the raw series, unequal lengths as they are) and
+MiniRocket (sktime's, with its ridge classifier; `MiniRocketMultivariateVariable` for unequal lengths) run
+on the same files. Each cell: test accuracy, and the seconds the method took to fit and predict.
+
+Nothing here is tuned to one set: each row runs the same settings on every set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lstmkit import SequenceClassifier
+from lstmkit.data.ts import read_ts
+from lstmkit.tasks.classify.settings import ARCHS, NUMERIC_ARCH
+
+
+def shipped_sets() -> dict[str, tuple[Path, Path]]:
+    """{name: (train .ts, test .ts)} of every classification set inside the installed sktime wheel."""
+    import sktime
+
+    folder = Path(sktime.__file__).parent / "datasets" / "data"
+    sets = {}
+    for train in sorted(folder.glob("*/*_TRAIN.ts")):
+        test = train.with_name(train.name.replace("_TRAIN", "_TEST"))
+        header = train.read_text(errors="replace")[:4000].lower()
+        if test.exists() and "@classlabel true" in header:  # regression sets say @targetlabel
+            sets[train.parent.name] = (train, test)
+    return sets
+
+
+# ---- the baselines ---------------------------------------------------------------------------------------
+
+
+def as_arrays(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    """The series of a .ts file as (F, T_i) float64 arrays (sktime's layout) and their labels."""
+    data = read_ts(path)
+    return [np.ascontiguousarray(s.T, dtype=np.float64) for s in data.sequences], np.asarray(data.labels)
+
+
+def one_nn_dtw(train: Path, test: Path) -> tuple[float, float]:
+    """1-NN with full-window DTW (sktime's numba DTW, compiled once by `distance_factory`; it takes series of
+    unequal lengths): accuracy, seconds."""
+    from sktime.dists_kernels._numba_distances import distance_factory
+
+    (x_train, y_train), (x_test, y_test) = as_arrays(train), as_arrays(test)
+    dtw = distance_factory(x_train[0], x_test[0], metric="dtw")
+    dtw(x_train[0][:, :5], x_test[0][:, :5])  # numba compiles on first use: not part of the time
+    start = time.perf_counter()
+    nearest = [int(np.argmin([dtw(x, other) for other in x_train])) for x in x_test]
+    seconds = time.perf_counter() - start
+    return float(np.mean(y_train[nearest] == y_test)), seconds
+
+
+def minirocket(train: Path, test: Path, seed: int = 0) -> tuple[float, float]:
+    """MiniRocket (Dempster et al. 2021) with its ridge classifier, as sktime offers it: accuracy, seconds."""
+    import pandas as pd
+    from sklearn.linear_model import RidgeClassifierCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sktime.classification.kernel_based import RocketClassifier
+    from sktime.transformations.panel.rocket import MiniRocketMultivariateVariable
+
+    def fit_predict(x_train, y_train, x_test):
+        if len({x.shape[1] for x in x_train + x_test}) == 1:  # equal lengths: numpy (N, F, T)
+            model = RocketClassifier(rocket_transform="minirocket", random_state=seed).fit(np.stack(x_train), y_train)
+            return model.predict(np.stack(x_test))
+
+        def nested(xs):  # unequal lengths: a nested DataFrame, one cell a channel of one series
+            return pd.DataFrame({f"dim_{k}": [pd.Series(x[k]) for x in xs] for k in range(xs[0].shape[0])})
+
+        transform = MiniRocketMultivariateVariable(random_state=seed, pad_value_short_series=0)
+        ridge = make_pipeline(StandardScaler(with_mean=False), RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)))
+        ridge.fit(transform.fit_transform(nested(x_train)), y_train)
+        return ridge.predict(transform.transform(nested(x_test)))
+
+    (x_train, y_train), (x_test, y_test) = as_arrays(train), as_arrays(test)
+    fit_predict(x_train[:10], y_train[:10], x_test[:2])  # numba compiles on first use: not part of the time
+    start = time.perf_counter()
+    predicted = fit_predict(x_train, y_train, x_test)
+    seconds = time.perf_counter() - start
+    return float(np.mean(np.asarray(predicted) == y_test)), seconds
+
+
+# ---- lstmkit ---------------------------------------------------------------------------------------------
+
+
+def lstmkit_run(train: Path, test: Path, **settings) -> tuple[float, float]:
+    start = time.perf_counter()
+    model = SequenceClassifier(test=test, **settings).fit(train)
+    return float(model.metrics_["accuracy"]), time.perf_counter() - start
+
+
+def methods(archs: list[str], ensemble: int, augment, settings: dict) -> dict:
+    """{row name: callable(train, test) -> (accuracy, seconds)}."""
+    rows = {f"lstmkit {arch}": (lambda tr, te, arch=arch: lstmkit_run(tr, te, arch=arch, **settings)) for arch in archs}
+    if augment:
+        rows[f"lstmkit {NUMERIC_ARCH} {augment}"] = lambda tr, te: lstmkit_run(
+            tr, te, arch=NUMERIC_ARCH, augment=augment, **settings)  # fmt: skip
+    if ensemble > 1:
+        rows[f"lstmkit {NUMERIC_ARCH} x{ensemble}"] = lambda tr, te: lstmkit_run(
+            tr, te, arch=NUMERIC_ARCH, ensemble=ensemble, **settings)  # fmt: skip
+    rows["1-NN DTW"] = one_nn_dtw
+    rows["MiniRocket"] = minirocket
+    return rows
+
+
+def table(results: dict, names: list[str]) -> str:
+    """A markdown table: one row a set, accuracy and seconds per method; the mean row; lstmkit's default
+    against 1-NN DTW."""
+    default = f"lstmkit {NUMERIC_ARCH}"
+    head = ["set"] + [f"{n} acc" for n in names] + [f"{n} s" for n in names]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, row in results.items():
+        cells = [name] + [f"{row[n][0]:.3f}" if n in row else "" for n in names]
+        lines.append("| " + " | ".join(cells + [f"{row[n][1]:.1f}" if n in row else "" for n in names]) + " |")
+    done = [row for row in results.values() if all(n in row for n in names)]
+    if done:
+        means = [f"**{np.mean([row[n][0] for row in done]):.3f}**" for n in names]
+        seconds = [f"{np.sum([row[n][1] for row in done]):.0f} (sum)" for n in names]
+        lines.append("| mean |" + " | ".join(means + seconds) + " |")
+    if default in names and "1-NN DTW" in names:
+        beaten = [s for s, row in results.items() if default in row and "1-NN DTW" in row and row[default][0] > row["1-NN DTW"][0]]
+        lines.append(f"\n{default} (the default) beats 1-NN DTW on {len(beaten)} of {len(results)} sets.")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default=None, help="comma-separated set names; default: every shipped set")
+    parser.add_argument("--archs", default=",".join(ARCHS))
+    parser.add_argument("--ensemble", type=int, default=1, help="also a row of the default arch with N members")
+    parser.add_argument("--augment", default=None, help="also a row of the default arch with this `augment`")
+    parser.add_argument("--epochs", type=int, default=None, help="lstmkit's `epochs` (default: its own)")
+    parser.add_argument("--no-baselines", action="store_true", help="lstmkit rows only")
+    parser.add_argument("--quick", action="store_true", help="the three smallest sets, 20 epochs: a smoke run")
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/classify_quality.json"))
+    args = parser.parse_args(argv)
+    sets = shipped_sets()
+    chosen = args.sets.split(",") if args.sets else list(sets)
+    if args.quick:
+        chosen, args.epochs = ["UnitTest", "ItalyPowerDemand", "GunPoint"], 20
+    unknown = [s for s in chosen if s not in sets]
+    if unknown:
+        raise SystemExit(f"no shipped set {unknown[0]!r}; the sktime wheel ships {', '.join(sets)}")
+    settings = {} if args.epochs is None else {"epochs": args.epochs}
+    rows = methods([a for a in args.archs.split(",") if a], args.ensemble, args.augment, settings)
+    if args.no_baselines:
+        rows = {k: v for k, v in rows.items() if k.startswith("lstmkit")}
+    print(f"{len(chosen)} sets: {', '.join(chosen)}; torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}; "
+          f"lstmkit settings {settings or 'default'}", flush=True)  # fmt: skip
+    results: dict[str, dict] = {}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    for name in chosen:
+        train, test = sets[name]
+        results[name] = {}
+        for method, run in rows.items():
+            accuracy, seconds = run(train, test)
+            results[name][method] = (accuracy, seconds)
+            print(f"{name:18} {method:28} accuracy {accuracy:.3f}  {seconds:8.1f} s", flush=True)
+        args.json.write_text(json.dumps({"settings": settings, "results": results}, indent=1))  # a long run keeps its rows
+    print()
+    print(table(results, list(rows)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""The LSTM-FCN family of sequence classifiers: padding never changes a sequence's logits, the inspector sees
+the LSTM branch, ensembles average their members, and the small-data recipe (cosine schedule, weight
+averaging, augmentation) does what it says."""
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lstmkit.data import LabelledSequences
+from lstmkit.errors import ConfigError
+from lstmkit.gates import trace
+from lstmkit.tasks.classify.estimator import SequenceClassifier, augmented
+from lstmkit.tasks.classify.net import ClassifierNet, EnsembleNet, segments
+from lstmkit.train import TrainConfig, fit
+from lstmkit.train.progress import Reporter
+
+FCN_ARCHS = ["lstm-fcn", "alstm-fcn"]
+SCRIPT = Path(sys.executable).parent / "lstmkit"
+
+
+def _shapes(n: int, seed: int, channels: int = 1, lengths=(20, 41)) -> LabelledSequences:
+    """Noisy sequences of unequal length holding one bump, one dip or one step at a random place (3 classes);
+    with several channels the shape is in channel 0 and the others are noise."""
+    rng = np.random.default_rng(seed)
+    sequences, labels = [], []
+    for i in range(n):
+        T = int(rng.integers(*lengths))
+        x = rng.normal(0, 0.2, (T, channels)).astype(np.float32)
+        at = int(rng.integers(3, T - 8))
+        label = ("bump", "dip", "step")[i % 3]
+        x[at : at + 5, 0] += {"bump": 2.0, "dip": -2.0}.get(label, 0.0)
+        if label == "step":
+            x[at:, 0] += 1.5
+        sequences.append(x)
+        labels.append(label)
+    return LabelledSequences(sequences, labels, f"shapes({n}, {seed})", "numeric")
+
+
+def _net(arch: str, channels: int, segment: int) -> ClassifierNet:
+    torch.manual_seed(0)
+    return ClassifierNet(3, n_features=channels, hidden=8, arch=arch, segment=segment)
+
+
+def _batch(sequences: list[torch.Tensor], steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, steps, F) zero-padded, and the lengths."""
+    x = torch.zeros(len(sequences), steps, sequences[0].shape[1])
+    for k, s in enumerate(sequences):
+        x[k, : len(s)] = s
+    return x, torch.tensor([len(s) for s in sequences])
+
+
+# ---- lengths and padding ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arch", ["lstm", *FCN_ARCHS])
+@pytest.mark.parametrize("channels, segment", [(1, 1), (1, 4), (3, 3)])  # several channels: squeeze-excite
+def test_padding_does_not_change_a_sequence_s_logits_in_eval_mode(arch, channels, segment):
+    net = _net(arch, channels, segment).eval()
+    torch.manual_seed(1)
+    short, long = torch.randn(9, channels), torch.randn(30, channels)
+    alone = net(*_batch([short], 9))
+    padded = net(*_batch([short, long], 37))  # padded to 37 steps, past the longest too
+    torch.testing.assert_close(padded[0], alone[0], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", FCN_ARCHS)
+def test_padding_does_not_change_the_batch_norm_statistics_while_training(arch):
+    net = _net(arch, 2, 2).train()  # dropout 0: training mode differs from eval only by batch statistics
+    torch.manual_seed(1)
+    sequences = [torch.randn(9, 2), torch.randn(14, 2)]
+    tight, loose = net(*_batch(sequences, 14)), net(*_batch(sequences, 40))
+    torch.testing.assert_close(loose, tight, rtol=0, atol=1e-5)
+    bn = net.fcn.norms[0]
+    assert bn.num_batches_tracked.item() == 2
+
+
+def test_segments_hold_consecutive_steps_of_every_feature():
+    x = torch.arange(2 * 7 * 2, dtype=torch.float32).reshape(2, 7, 2)  # (B, T, F)
+    seg, lengths = segments(x, torch.tensor([7, 4]), 3)
+    assert seg.shape == (2, 3, 6) and lengths.tolist() == [3, 2]
+    torch.testing.assert_close(seg[0, 1], x[0, 3:6].reshape(-1))
+    assert seg[0, 2, 2:].abs().sum() == 0  # the last segment zero-filled past the end
+
+
+@pytest.mark.parametrize("arch", FCN_ARCHS)
+def test_fcn_archs_learn_unequal_length_shapes(arch):
+    model = SequenceClassifier(arch=arch, hidden=8, epochs=20, lr=1e-2, val_frac=0.1, test_frac=0.25)
+    model.fit(_shapes(120, 0, channels=2))
+    assert model.arch_ == arch and model.schedule_ == "cosine" and model.segment_ == 1
+    assert model.metrics_["accuracy"] >= 0.95
+    assert model.evaluate(_shapes(60, 1, channels=2))["test"]["accuracy"] >= 0.9
+
+
+def test_numeric_default_is_an_fcn_arch_and_text_keeps_the_plain_lstm():
+    from lstmkit.tasks.classify.settings import ARCHS, NUMERIC_ARCH
+
+    assert NUMERIC_ARCH in ARCHS
+    model = SequenceClassifier(hidden=4, epochs=1, schedule="plateau").fit(_shapes(30, 0))
+    assert model.arch_ == NUMERIC_ARCH
+    texts = LabelledSequences(["good film", "bad film"] * 10, ["pos", "neg"] * 10, "texts", "text")
+    text_model = SequenceClassifier(hidden=4, epochs=1, min_freq=1).fit(texts)
+    assert text_model.arch_ == "lstm" and text_model.schedule_ == "plateau" and text_model.model_.fcn is None
+
+
+def test_long_series_are_read_by_the_lstm_branch_in_segments():
+    model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(_shapes(30, 0, lengths=(195, 200)))
+    assert model.segment_ == 4  # ceil(195..199 / 64)
+    assert model.model_.lstm.input_size == 4
+
+
+# ---- the inspector ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arch", FCN_ARCHS)
+def test_gate_trace_shows_the_lstm_branch_of_the_fcn_archs(arch):
+    model = SequenceClassifier(arch=arch, hidden=5, epochs=1, schedule="plateau").fit(_shapes(30, 0, lengths=(195, 200)))
+    series = np.sin(np.arange(130) / 5.0)
+    found = trace(model, series)
+    gates = found.gates[0][0]
+    assert gates["f"].shape == (33, 5)  # ceil(130 / 4) segments, 5 units
+    assert found.values.shape == (33, 1) and found.values[0, 0] == pytest.approx(series[:4].mean())
+    x = model._encode(model._in_memory([series]))[0][None]  # (1, 130, 1) scaled as in training
+    seg, lengths = segments(x, torch.tensor([130]), 4)
+    with torch.no_grad():
+        _, _, layers = model.model_.lstm(seg, lengths=lengths, return_trace=True)
+    np.testing.assert_allclose(gates["f"], layers[0][0].f[:, 0].numpy(), atol=1e-6)
+
+
+# ---- ensembles -------------------------------------------------------------------------------------------
+
+
+def test_ensemble_averages_its_members_probabilities(tmp_path):
+    data = _shapes(45, 0)
+    model = SequenceClassifier(arch="lstm-fcn", ensemble=2, hidden=4, epochs=2, schedule="plateau").fit(data)
+    assert isinstance(model.model_, EnsembleNet) and len(model.model_.members) == 2
+    encoded = model._encode(data)
+    x, lengths = _batch(encoded[:5], max(len(s) for s in encoded[:5]))
+    with torch.no_grad():
+        each = [torch.softmax(m(x, lengths), dim=-1) for m in model.model_.members]
+    assert not torch.allclose(each[0], each[1])  # other seeds, other members
+    np.testing.assert_allclose(model.predict_proba(data.subset(range(5))), ((each[0] + each[1]) / 2).numpy(), atol=1e-6)
+    model.save(tmp_path)
+    np.testing.assert_allclose(SequenceClassifier.load(tmp_path).predict_proba(data), model.predict_proba(data), atol=1e-6)
+
+
+# ---- the recipe ------------------------------------------------------------------------------------------
+
+
+class _Weights(Reporter):
+    """Keeps a copy of the model's weights at the end of every epoch."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.seen = model, []
+
+    def epoch(self, row: dict) -> None:
+        self.seen.append(copy.deepcopy(self.model.state_dict()))
+
+
+def test_weight_averaging_leaves_the_mean_of_the_last_epochs_weights():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    x, y = torch.randn(64, 3), torch.randn(64, 1)
+    reporter = _Weights(model)
+    fit(model, lambda m, b: torch.nn.functional.mse_loss(m(b[0]), b[1]), (x, y), None,
+        TrainConfig(epochs=6, batch_size=16, lr=0.05, schedule="cosine", patience=100), reporter=reporter,
+        average_from=4)  # fmt: skip
+    expected = torch.stack([w["weight"] for w in reporter.seen[3:]]).mean(dim=0)
+    torch.testing.assert_close(model.weight.data, expected)
+    assert not torch.allclose(model.weight.data, reporter.seen[-1]["weight"])
+
+
+def test_the_cosine_recipe_trains_a_small_set_for_enough_steps():
+    model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=3, batch_size=16, test_frac=0.2).fit(_shapes(30, 0))
+    assert len(model.history_) == 250  # 500 steps of one batch each, not 3 epochs; no early stopping
+    lrs = [row["lr"] for row in model.history_]
+    assert lrs[0] == pytest.approx(3e-3) and lrs[-1] < 1e-5
+
+
+def test_augmentation_perturbs_the_real_steps_and_keeps_the_padding_zero():
+    torch.manual_seed(0)
+    x, lengths = _batch([torch.ones(5, 2), torch.ones(3, 2)], 5)
+    scaled = augmented(x, lengths, "scaling")
+    assert torch.all(scaled[1, 3:] == 0)
+    assert torch.allclose(scaled[:, 0], scaled[:, 1]) and not torch.allclose(scaled, x)  # one factor a channel
+    jittered = augmented(x, lengths, "jitter")
+    assert torch.all(jittered[1, 3:] == 0) and (jittered[1, :3] != 1).all()
+    assert (jittered - x).abs().max() < 0.2
+
+
+# ---- bad settings ----------------------------------------------------------------------------------------
+
+
+def test_an_unknown_arch_is_one_clear_error():
+    with pytest.raises(ConfigError, match=r"^`?arch`? must be lstm, lstm-fcn or alstm-fcn, got 'fcn'$"):
+        SequenceClassifier(arch="fcn").fit(_shapes(30, 0))
+    with pytest.raises(ConfigError, match=r"`?ensemble`? must be a whole number of at least 1, got 0"):
+        SequenceClassifier(ensemble=0).fit(_shapes(30, 0))
+
+
+def test_an_unknown_arch_on_the_command_line_is_one_line_and_exit_code_2(tmp_path):
+    result = subprocess.run([str(SCRIPT), "train", "classify", "--data", "x.ts", "--arch", "fcn", "--out", tmp_path],
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "--arch" in result.stderr and "lstm-fcn" in result.stderr
+
+
+def test_scale_sequence_z_normalises_each_sequence_by_its_own_statistics():
+    data = _shapes(30, 0)
+    model = SequenceClassifier(scale="sequence", hidden=4, epochs=1, schedule="plateau").fit(data)
+    x = np.stack([np.linspace(0, 1, 20), np.full(20, 7.0)], axis=1)  # (T, 2): a ramp, a constant channel
+    own = model._own_scale(x)
+    np.testing.assert_allclose(own.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(own.std(axis=0), [1, 0], atol=1e-12)
+    series = data.sequences[0][:, 0]
+    np.testing.assert_allclose(model.predict_proba([series]), model.predict_proba([100 * series + 5]), atol=1e-5)
