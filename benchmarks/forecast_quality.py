@@ -62,15 +62,14 @@ def run_collection(name: str, ensemble: int, limit: int | None, epochs: int | No
         data, horizon, season = competition(name, limit)
         settings = dict(target="y", id_col="id", time_col="t", horizon=horizon, season=season)
     rows = []
-    for label, members in (("lstmkit", 1), (f"lstmkit ensemble of {ensemble}", ensemble)):
-        if members == 1 or ensemble > 1:
-            forecaster = Forecaster(**settings, ensemble=members, **extra).fit(data)
-            rows.append(_row(name, label, forecaster.metrics_, forecaster.baselines_, forecaster.timings_["train"],
-                             _wins(forecaster)))  # fmt: skip
-            if members > 1:  # what one seed gives on average: the same members, each scored alone
-                alone = [_member_metrics(forecaster, k) for k in range(members)]
-                mean = {key: float(np.mean([m[key] for m in alone])) for key in ("smape", "mase")}
-                rows.append(_row(name, f"lstmkit, one member alone (mean of {members})", mean, forecaster.baselines_, None))
+    for label, members in [("lstmkit", 1)] + ([(f"lstmkit ensemble of {ensemble}", ensemble)] if ensemble > 1 else []):
+        forecaster = Forecaster(**settings, ensemble=members, **extra).fit(data)
+        rows.append(_row(name, label, forecaster.metrics_, forecaster.baselines_, forecaster.timings_["train"],
+                         _wins(forecaster)))  # fmt: skip
+        if members > 1:  # what one seed gives on average: the same members, each scored alone
+            alone = [_member_metrics(forecaster, k) for k in range(members)]
+            mean = {key: float(np.mean([m[key] for m in alone])) for key in ("smape", "mase")}
+            rows.append(_row(name, f"lstmkit, one member alone (mean of {members})", mean, forecaster.baselines_, None))
     for key, label in BASELINES.items():
         if key == "seasonal_naive" and key not in forecaster.baselines_:  # season 1: seasonal naive is naive
             key, label = "naive", "naive (season 1)"
