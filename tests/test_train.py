@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from lstmkit.errors import DataError, TrainingError
-from lstmkit.train import TrainConfig, evaluate_loss, fit
+from lstmkit.train import TrainConfig, evaluate_loss, fit, member_checkpoint
 from lstmkit.fileio import atomic_write
 from lstmkit.train.progress import Reporter
 
@@ -209,3 +209,11 @@ def test_bf16_on_this_machine_trains_or_is_refused_in_one_line(tmp_path, capsys)
         assert code == 0 and json.loads(captured.out)["test"]["mase"] > 0
     else:
         assert code == 2 and captured.err == f"lstmkit: error: {BF16_REFUSED}\n"
+
+
+def test_each_ensemble_member_and_backtest_fold_checkpoints_to_its_own_file(tmp_path):
+    run = tmp_path / "checkpoint.pt"
+    assert member_checkpoint(None, 3) is None
+    assert member_checkpoint(run, 0) == run  # a plain fit's only member: the run's own checkpoint
+    names = {member_checkpoint(run, k, fold).name for k in range(3) for fold in (None, 0, 1)}
+    assert len(names) == 9 and "checkpoint-fold1-member2.pt" in names and "checkpoint-member1.pt" in names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import torch
 
@@ -15,3 +16,13 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 def load_checkpoint(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def member_checkpoint(checkpoint, k: int, fold: Optional[int] = None) -> Optional[Path]:
+    """Where ensemble member k (of backtest fold `fold`) checkpoints: the run's own checkpoint for member 0 of
+    a plain fit, a sibling file (`checkpoint-fold1-member2.pt`) otherwise; None without a checkpoint."""
+    if checkpoint is None:
+        return None
+    checkpoint = Path(checkpoint)
+    tag = (f"-fold{fold}" if fold is not None else "") + (f"-member{k}" if k else "")
+    return checkpoint.with_name(f"{checkpoint.stem}{tag}{checkpoint.suffix}")

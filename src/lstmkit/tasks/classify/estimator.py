@@ -26,7 +26,7 @@ from ...data import LabelledSequences, Scaler, check_classes, class_order, quote
 from ...data.text import Vocabulary, tokenize
 from ...errors import ConfigError, DataError
 from ...metrics import classification_metrics
-from ...train import BucketedBatches, TrainConfig, fit, seed_everything
+from ...train import BucketedBatches, TrainConfig, fit, member_checkpoint, seed_everything
 from ..estimator import Estimator
 from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_offsets
 from .net import ClassifierNet, EnsembleNet, segment_of, step_mask
@@ -120,7 +120,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
             average_from = config.epochs - config.epochs // 4 + 1 if self.schedule_ == "cosine" else None
             results.append(fit(member, self._loss, batches["train"], batches.get("val"),
                                dataclasses.replace(config, seed=config.seed + k),
-                               checkpoint=_member_checkpoint(checkpoint, k), resume=resume, reporter=reporter,
+                               checkpoint=member_checkpoint(checkpoint, k), resume=resume, reporter=reporter,
                                average_from=average_from))  # fmt: skip
             members.append(member.cpu().eval())
         self.model_ = members[0] if len(members) == 1 else EnsembleNet(members).eval()
@@ -413,10 +413,3 @@ def augmented(x: Tensor, lengths: Tensor, how: str) -> Tensor:
         x = x + JITTER_STD * torch.randn_like(x) * step_mask(lengths, x.size(1), x.device)[:, :, None]
     return x
 
-
-def _member_checkpoint(checkpoint: Optional[Path], k: int) -> Optional[Path]:
-    """The checkpoint of ensemble member k: the run's own for the first, a sibling file for the others."""
-    if checkpoint is None or k == 0:
-        return checkpoint
-    checkpoint = Path(checkpoint)
-    return checkpoint.with_name(f"{checkpoint.stem}.member{k}{checkpoint.suffix}")

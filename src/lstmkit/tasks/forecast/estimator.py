@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,7 @@ from ...data.panel import Panel, check_series_lengths, panel_from_frame, read_pa
 from ...decompose import seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
-from ...train import TrainConfig, fit, seed_everything
+from ...train import TrainConfig, fit, member_checkpoint, seed_everything
 from ..estimator import Estimator
 from ..settings import TRAINING
 from ..gate_input import GateInput, capped, series_values
@@ -141,7 +141,7 @@ class Forecaster(ForecastSettings, Estimator):
             member_config = dataclasses.replace(config, seed=config.seed + k)
             seed_everything(member_config.seed)
             net = self._build_model(1 + len(self.feature_names_))
-            where = None if checkpoint is None else _member_checkpoint(Path(checkpoint), k, fold)
+            where = member_checkpoint(checkpoint, k, fold)
             result = fit(net, self._loss, train_w.tensors(), val_w.tensors() if len(val.series) else None,
                          member_config, checkpoint=where, resume=resume, reporter=reporter,
                          keep_initial=self.base != "none")  # fmt: skip
@@ -478,12 +478,6 @@ class Forecaster(ForecastSettings, Estimator):
             net.load_state_dict({name[len(prefix) :]: t for name, t in tensors.items() if name.startswith(prefix)})
             self.members_.append(net.eval())
         self.model_ = self.members_[0]
-
-
-def _member_checkpoint(checkpoint: Path, k: int, fold: Optional[int]) -> Path:
-    """Where member k (of backtest fold `fold`) checkpoints: member 0 of a plain fit where every job does."""
-    tag = (f"-fold{fold}" if fold is not None else "") + (f"-member{k}" if k else "")
-    return checkpoint.with_name(f"{checkpoint.stem}{tag}{checkpoint.suffix}")
 
 
 def _tail(s: Series, lookback: int) -> dict:

@@ -79,7 +79,7 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
         report.add_metrics_table(f"Test part: the last {forecaster.horizon} steps of {len(forecaster.ids_)} series (means)",
                                  rows, PANEL_METRICS)  # fmt: skip
         atomic_write_text(path.parent / "per_series.csv", test["per_series"].to_csv(index=False))
-        report.add_text("Per series", [f"sMAPE and MASE of the model and of each baseline, per series: per_series.csv"])
+        report.add_text("Per series", ["sMAPE and MASE of the model and of each baseline, per series: per_series.csv"])
     else:
         report.add_metrics_table(f"Test part ({metrics['test_windows']} windows)", rows, JOB.metrics)
     if metrics.get("coverage") is not None:
