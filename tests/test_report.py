@@ -238,6 +238,14 @@ def test_loss_curves_mark_the_best_validation_epoch():
     assert ax.get_yscale() == "linear"
 
 
+def test_loss_curves_draw_each_ensemble_member_as_its_own_run_and_mark_the_first():
+    first = {"epoch": [1, 2, 3], "train_loss": [1.0, 0.6, 0.4], "val_loss": [1.2, 0.7, 0.8], "member": 0}
+    second = {"epoch": [1, 2, 3, 4], "train_loss": [0.9, 0.5, 0.3, 0.2], "val_loss": [1.1, 0.9, 0.6, 0.65], "member": 1}
+    ax = loss_curves(pd.concat([pd.DataFrame(first), pd.DataFrame(second)])).axes[0]
+    assert sorted(list(line.get_xdata()) for line in ax.lines if len(line.get_xdata()) > 2) == [[1, 2, 3]] * 2 + [[1, 2, 3, 4]] * 2
+    assert [label for label in ax.get_legend_handles_labels()[1] if "best" in label] == ["best epoch 2 (val loss 0.7)"]
+
+
 def test_loss_curves_use_a_log_scale_over_more_than_two_decades():
     ax = loss_curves({"epoch": [1, 2, 3], "train_loss": [10.0, 0.5, 0.01], "val_loss": [9.0, 0.6, 0.05]}).axes[0]
     assert ax.get_yscale() == "log"

@@ -26,21 +26,31 @@ def loss_curves(history: pd.DataFrame | Mapping[str, Sequence[float]]) -> Figure
     """Training and validation loss against epoch, with the best validation epoch marked.
 
     `history` has columns `epoch`, `train_loss` and optionally `val_loss` (as in `history.csv`). The y axis
-    is logarithmic when the losses span more than two decades.
+    is logarithmic when the losses span more than two decades. Rows tagged with a `member` (ensembles) or a
+    `fold` (backtests with refitting) are separate runs: the first run's curves are drawn and marked, the
+    others' as faint lines beside them.
     """
     history = pd.DataFrame(history)
     _require_columns(history, ["epoch", "train_loss"], "history")
     fig = Figure(figsize=(8, 3.5), layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(history["epoch"], history["train_loss"], marker=".", color="tab:blue", label="train loss")
+    tags = [c for c in ("fold", "member") if c in history]
+    runs = [run for _, run in history.groupby(tags, sort=False, dropna=False)] if tags else [history]
+    for run in runs[1:]:
+        ax.plot(run["epoch"], run["train_loss"], color="tab:blue", alpha=0.25, linewidth=1)
+        if "val_loss" in run and run["val_loss"].notna().any():
+            ax.plot(run["epoch"], run["val_loss"], color="tab:orange", alpha=0.25, linewidth=1)
     losses = history["train_loss"]
+    if "val_loss" in history:
+        losses = pd.concat([losses, history["val_loss"].dropna()])
+    history = runs[0]
+    ax.plot(history["epoch"], history["train_loss"], marker=".", color="tab:blue", label="train loss")
     if "val_loss" in history and history["val_loss"].notna().any():
         ax.plot(history["epoch"], history["val_loss"], marker=".", color="tab:orange", label="validation loss")
         best = history.loc[history["val_loss"].idxmin()]
         ax.axvline(best["epoch"], color="gray", linestyle=":", linewidth=1)
         ax.plot([best["epoch"]], [best["val_loss"]], "o", color="tab:orange", markersize=9, fillstyle="none",
                 label=f"best epoch {best['epoch']:g} (val loss {best['val_loss']:.4g})")
-        losses = pd.concat([losses, history["val_loss"]])
     positive = losses[losses > 0]
     if len(positive) and positive.max() / positive.min() > 100:
         ax.set_yscale("log")

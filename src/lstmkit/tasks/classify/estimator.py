@@ -124,8 +124,10 @@ class SequenceClassifier(ClassifySettings, Estimator):
                                average_from=average_from))  # fmt: skip
             members.append(member.cpu().eval())
         self.model_ = members[0] if len(members) == 1 else EnsembleNet(members).eval()
-        first = results[0]  # history.csv and the best epoch are the first member's
-        self.history_, self.best_epoch_, self.stop_reason_ = first.history, first.best_epoch, first.stop_reason
+        first = results[0]  # the best epoch is the first member's; history.csv holds every member's, tagged
+        tagged = [{**row, "member": k} for k, result in enumerate(results) for row in result.history]
+        self.history_ = tagged if len(results) > 1 else first.history
+        self.best_epoch_, self.stop_reason_ = first.best_epoch, first.stop_reason
         self.test_ = self._score_encoded(test_y.numpy(), test_x)
         self.metrics_, self.baselines_ = self.test_["metrics"], self.test_["baselines"]
         return self
