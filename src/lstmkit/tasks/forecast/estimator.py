@@ -52,14 +52,13 @@ class Origins:
 
 @dataclasses.dataclass
 class Windows:
-    """The windows `which` names, as the network reads them: X (W, L, F), seasonal (W, 2, H) (the factors
-    and offsets of the horizon steps), weight (W,), Y (W, H)."""
+    """Windows as the network reads them: X (W, L, F), seasonal (W, 2, H) (the factors and offsets of the
+    horizon steps), weight (W,), Y (W, H)."""
 
     X: torch.Tensor
     seasonal: torch.Tensor
     weight: torch.Tensor
     Y: torch.Tensor
-    which: Origins
 
     def tensors(self) -> tuple:
         return self.X, self.seasonal, self.weight, self.Y
@@ -134,7 +133,7 @@ class Forecaster(ForecastSettings, Estimator):
         if len(train.series) == 0:
             raise DataError(f"{panel.path}: no series is long enough to hold a training window")
         self.members_ = []
-        train_w, val_w = self._windows_for(panel, train, self.lookback_), self._windows_for(panel, val, self.lookback_)
+        train_w, val_w = self._windows_for(panel, train), self._windows_for(panel, val)
         # members differ by their seed only: one reading 1.5x the lookback (as N-BEATS varies it) made the ensemble
         # of 3 worse on the Tourism quarterly series (mean MASE 1.514, against 1.499 for seeds only)
         for k in range(self.ensemble):
@@ -255,19 +254,18 @@ class Forecaster(ForecastSettings, Estimator):
             series.append(np.full(len(t), i)), origins.append(t)
         return Origins.of(series, origins)
 
-    def _windows_for(self, panel: Panel, which: Origins, lookback: int) -> Windows:
-        """The tensors of the windows `which` names, read with `lookback`."""
+    def _windows_for(self, panel: Panel, which: Origins) -> Windows:
+        """The tensors of the windows `which` names."""
         X, factors, Y = [], [], []
         for i in np.unique(which.series):
             origins = which.origins[which.series == i]
-            x, f = self._inputs(i, panel.series[i], origins, lookback, self._phase(i, panel.series[i]))
+            x, f = self._inputs(i, panel.series[i], origins, self.lookback_, self._phase(i, panel.series[i]))
             X.append(x), factors.append(f)
             Y.append(panel.series[i].target[origins[:, None] + np.arange(self.horizon)])
         weight = 1.0 / self.scales_[which.series]
         as_tensor = lambda parts, shape: torch.from_numpy(np.concatenate(parts).astype(np.float32)) if parts else torch.zeros(shape)  # noqa: E731
-        return Windows(as_tensor(X, (0, lookback, 1 + len(self.feature_names_))), as_tensor(factors, (0, 2, self.horizon)),
-                       torch.from_numpy(weight.astype(np.float32)), as_tensor(Y, (0, self.horizon)),
-                       which)  # fmt: skip
+        return Windows(as_tensor(X, (0, self.lookback_, 1 + len(self.feature_names_))), as_tensor(factors, (0, 2, self.horizon)),
+                       torch.from_numpy(weight.astype(np.float32)), as_tensor(Y, (0, self.horizon)))  # fmt: skip
 
     def _inputs(self, i: int, series: Series, origins: np.ndarray, lookback: int, phase: int) -> tuple[np.ndarray, np.ndarray]:
         """Network inputs of series i at `origins` (W,): X (W, L, F) the deseasonalised target and the scaled
