@@ -98,12 +98,21 @@ def test_vocabulary_comes_from_the_training_part_only(tmp_path):
 
 
 def test_split_is_stratified_70_15_15():
-    model = SequenceClassifier(hidden=4, epochs=1).fit(_rising_and_falling(100, 0))
+    model = SequenceClassifier(hidden=4, epochs=1, arch="lstm").fit(_rising_and_falling(100, 0))
     sizes = {part: len(rows) for part, rows in model.split_.items()}
     assert sizes == {"train": 70, "val": 15, "test": 15}
     assert sorted(np.concatenate(list(model.split_.values()))) == list(range(100))
     labels = np.array(_rising_and_falling(100, 0).labels)
     assert all(set(labels[rows]) == {"up", "down"} for rows in model.split_.values())
+
+
+def test_the_cosine_recipe_learns_from_the_validation_part_unless_one_is_asked_for():
+    data = _rising_and_falling(100, 0)
+    model = SequenceClassifier(hidden=4, epochs=1, arch="lstm-fcn").fit(data)  # cosine: nothing chosen on val
+    assert {part: len(rows) for part, rows in model.split_.items()} == {"train": 85, "val": 0, "test": 15}
+    assert model.val_frac_ == 0 and all(row["val_loss"] == row["train_loss"] for row in model.history_)
+    asked = SequenceClassifier(hidden=4, epochs=1, arch="lstm-fcn", val_frac=0.2).fit(data)
+    assert {part: len(rows) for part, rows in asked.split_.items()} == {"train": 65, "val": 20, "test": 15}
 
 
 def test_balanced_class_weights_are_scikit_learns():
@@ -178,7 +187,7 @@ def test_a_class_too_rare_to_split_is_an_error():
     data = _rising_and_falling(20, 0)
     data.labels[0] = "flat"
     with pytest.raises(DataError) as caught:
-        SequenceClassifier(epochs=1).fit(data)
+        SequenceClassifier(epochs=1, val_frac=0.15).fit(data)
     assert str(caught.value) == (f"{data.path}: class 'flat' has only 1 sequence; the stratified split into training, "
                                  "validation and test parts needs at least 3 of each class")  # fmt: skip
 

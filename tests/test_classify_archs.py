@@ -14,8 +14,8 @@ import torch
 from lstmkit.data import LabelledSequences
 from lstmkit.errors import ConfigError
 from lstmkit.gates import trace
-from lstmkit.tasks.classify.estimator import SequenceClassifier, augmented
-from lstmkit.tasks.classify.net import ClassifierNet, EnsembleNet, segments
+from lstmkit.tasks.classify.estimator import SequenceClassifier, augmented, spread_scale
+from lstmkit.tasks.classify.net import ClassifierNet, EnsembleNet, MaskedBatchNorm1d, segments
 from lstmkit.train import TrainConfig, fit
 from lstmkit.train.progress import Reporter
 
@@ -176,6 +176,29 @@ def test_weight_averaging_leaves_the_mean_of_the_last_epochs_weights():
     assert not torch.allclose(model.weight.data, reporter.seen[-1]["weight"])
 
 
+def test_weight_averaging_recomputes_batch_norm_statistics_for_the_averaged_weights():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 1))
+    x, y = torch.randn(64, 3), torch.randn(64, 1)
+    fit(model, lambda m, b: torch.nn.functional.mse_loss(m(b[0]), b[1]), (x, y), None,
+        TrainConfig(epochs=6, batch_size=64, lr=0.05, schedule="cosine", patience=100), average_from=3)  # fmt: skip
+    with torch.no_grad():
+        hidden = model[0](x)  # what the batch-norm layer reads with the averaged weights: one batch, all data
+    norm = model[1]
+    torch.testing.assert_close(norm.running_mean, hidden.mean(dim=0))
+    torch.testing.assert_close(norm.running_var, hidden.var(dim=0))  # unbiased, as BatchNorm keeps it
+    assert norm.momentum == 0.1 and not model.training
+
+
+def test_masked_batch_norm_keeps_a_cumulative_mean_without_momentum():
+    norm = MaskedBatchNorm1d(2, momentum=None)
+    x = torch.randn(2, 2, 5)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    norm(x, mask)
+    norm(x + 2, mask)
+    torch.testing.assert_close(norm.running_mean, x.mean(dim=(0, 2)) + 1)
+
+
 def test_the_cosine_recipe_trains_a_small_set_for_enough_steps():
     model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=3, batch_size=16, test_frac=0.2).fit(_shapes(30, 0))
     assert len(model.history_) == 250  # 500 steps of one batch each, not 3 epochs; no early stopping
@@ -211,12 +234,35 @@ def test_an_unknown_arch_on_the_command_line_is_one_line_and_exit_code_2(tmp_pat
     assert len(result.stderr.strip().splitlines()) == 1 and "--arch" in result.stderr and "lstm-fcn" in result.stderr
 
 
-def test_scale_sequence_z_normalises_each_sequence_by_its_own_statistics():
+def test_scale_sequence_gives_each_sequences_shape_and_its_magnitude_apart(tmp_path):
     data = _shapes(30, 0)
     model = SequenceClassifier(scale="sequence", hidden=4, epochs=1, schedule="plateau").fit(data)
     x = np.stack([np.linspace(0, 1, 20), np.full(20, 7.0)], axis=1)  # (T, 2): a ramp, a constant channel
-    own = model._own_scale(x)
-    np.testing.assert_allclose(own.mean(axis=0), 0, atol=1e-12)
-    np.testing.assert_allclose(own.std(axis=0), [1, 0], atol=1e-12)
-    series = data.sequences[0][:, 0]
-    np.testing.assert_allclose(model.predict_proba([series]), model.predict_proba([100 * series + 5]), atol=1e-5)
+    own = model._own_scale(x)  # (T, 6): two z-normalised channels, then mean/spread and log spread of each
+    assert own.shape == (20, 6) and model.inputs_ == 3 * data.n_features
+    np.testing.assert_allclose(own[:, :2].mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(own[:, :2].std(axis=0), [1, 0], atol=1e-12)
+    spread = np.linspace(0, 1, 20).std()
+    np.testing.assert_allclose(own[0, 2:], [0.5 / spread, 7.0, np.log(spread), 0.0])
+    assert np.all(own[1:, 2:] == own[0, 2:])  # constant over the steps
+    same_shape = model._own_scale(100 * x + 5)
+    np.testing.assert_allclose(same_shape[:, :2], own[:, :2], atol=1e-9)
+    np.testing.assert_allclose(same_shape[0, 4:], own[0, 4:] + [np.log(100), 0])
+    model.save(tmp_path / "run")
+    loaded = SequenceClassifier.load(tmp_path / "run")
+    assert loaded.scale_ == "sequence"
+    np.testing.assert_allclose(loaded.predict_proba([x[:, :1]]), model.predict_proba([x[:, :1]]), atol=1e-6)
+
+
+def test_scale_auto_z_normalises_each_sequence_only_where_spreads_differ_by_orders_of_magnitude():
+    rng = np.random.default_rng(0)
+    alike = [rng.normal(size=(30, 2)) * rng.uniform(0.5, 2) for _ in range(40)]
+    assert spread_scale(alike) == "dataset"
+    apart = [rng.normal(size=(30, 2)) * 10.0 ** rng.uniform(-3, 2) for _ in range(40)]  # spreads over 5 decades
+    assert spread_scale(apart) == "sequence"
+    constant = alike + [np.zeros((30, 2))] * 3  # a few constant sequences are no reason
+    assert spread_scale(constant) == "dataset"
+    data = _shapes(30, 0)
+    assert SequenceClassifier(hidden=4, epochs=1, schedule="plateau").fit(data).scale_ == "dataset"
+
+

@@ -87,7 +87,8 @@ def fit(
     starts as a sensible forecast and learns a correction, training then never ends worse than its start.
     average_from: from this epoch on, keep the mean of the weights at the end of each epoch, and leave the
     model holding that mean instead of the best epoch's weights (stochastic weight averaging, Izmailov et al.
-    2018; batch-norm statistics averaged alike): flatter minima, which generalise better from small data.
+    2018): flatter minima, which generalise better from small data. Batch-norm statistics are then
+    recomputed for the averaged weights by one pass over the training data, as SWA prescribes.
     """
     config = config.resolved()  # device and precision decided once, here, for the whole run
     reporter = reporter or Reporter()
@@ -110,7 +111,7 @@ def fit(
         average = state.get("average")
         first_epoch = len(result.history) + 1
         if result.stop_reason:  # the run had already finished
-            model.load_state_dict(best_state if average is None else average["state"])
+            _load_final(model, best_state, average, loss_fn, train, config, device)
             return result
     else:
         seed_everything(config.seed)
@@ -167,8 +168,40 @@ def fit(
                 break
     finally:
         reporter.close()
-    model.load_state_dict(best_state if average is None else average["state"])
+    _load_final(model, best_state, average, loss_fn, train, config, device)
     return result
+
+
+def _load_final(model, best_state: dict, average: Optional[dict], loss_fn, train, config, device) -> None:
+    """Leave `model` holding the best epoch's weights, or the averaged ones with their batch-norm
+    statistics recomputed."""
+    if average is None:
+        model.load_state_dict(best_state)
+        return
+    model.load_state_dict(average["state"])
+    refresh_batch_norm(model, loss_fn, as_batches(train, config.batch_size, shuffle=True), config, device)
+
+
+@torch.no_grad()
+def refresh_batch_norm(model: nn.Module, loss_fn: LossFn, train: Batches, config: TrainConfig, device) -> None:
+    """The running statistics of every batch-norm layer recomputed for the model's current weights: one pass
+    over the training batches in training mode, each layer keeping the plain mean of the batches'
+    statistics (as `torch.optim.swa_utils.update_bn`). Averaged weights need this: the running statistics
+    averaged with them describe none of the networks averaged."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [norm.momentum for norm in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative mean over the pass
+    model.train()
+    for batch, _ in train.epoch(None):
+        with autocast(config.precision, device):
+            loss_fn(model, tuple(t.to(device) for t in batch))
+    for norm, momentum in zip(norms, momenta):
+        norm.momentum = momentum
+    model.eval()
 
 
 def _averaged(average: Optional[dict], state: dict) -> dict:

@@ -43,10 +43,11 @@ def segment_of(longest: int) -> int:
 
 class MaskedBatchNorm1d(nn.BatchNorm1d):
     """Batch normalisation over channels of (B, C, T) whose statistics, while training, come from the real
-    steps only (`mask` (B, T)); in eval mode the running statistics, as `nn.BatchNorm1d`."""
+    steps only (`mask` (B, T); None: every step is real); in eval mode the running statistics, as
+    `nn.BatchNorm1d`."""
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        if not self.training:
+    def forward(self, x: Tensor, mask: Optional[Tensor]) -> Tensor:
+        if not self.training or mask is None:
             return super().forward(x)
         m = mask[:, None, :].to(x.dtype)  # (B, 1, T)
         n = m.sum().clamp_min(2)
@@ -54,8 +55,10 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         var = (((x - mean[None, :, None]) * m) ** 2).sum(dim=(0, 2)) / n  # (C,) biased, as BatchNorm normalises
         with torch.no_grad():
             self.num_batches_tracked += 1
-            self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
-            self.running_var.lerp_((var * n / (n - 1)).to(self.running_var.dtype), self.momentum)
+            # momentum None: the cumulative mean of the batches' statistics, as nn.BatchNorm1d keeps it
+            factor = 1 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
+            self.running_mean.lerp_(mean.to(self.running_mean.dtype), factor)
+            self.running_var.lerp_((var * n / (n - 1)).to(self.running_var.dtype), factor)
         scale = self.weight / torch.sqrt(var + self.eps)  # (C,)
         return (x - mean[None, :, None]) * scale[None, :, None] + self.bias[None, :, None]
 
@@ -69,10 +72,8 @@ class SqueezeExcite(nn.Module):
         hidden = max(1, channels // reduction)
         self.gate = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels), nn.Sigmoid())
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        m = mask[:, None, :].to(x.dtype)  # (B, 1, T)
-        squeezed = (x * m).sum(dim=2) / m.sum(dim=2)  # (B, C)
-        return x * self.gate(squeezed)[:, :, None]  # (B, C, T)
+    def forward(self, x: Tensor, mask: Optional[Tensor]) -> Tensor:
+        return x * self.gate(masked_mean(x, mask))[:, :, None]  # (B, C, T)
 
 
 class FCNBranch(nn.Module):
@@ -89,13 +90,23 @@ class FCNBranch(nn.Module):
                                     for k, c in enumerate(filters))  # fmt: skip
         self.out_features = filters[-1]
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        m = mask[:, None, :].to(x.dtype)  # (B, 1, T)
+    def forward(self, x: Tensor, mask: Optional[Tensor]) -> Tensor:
+        """mask (B, T), True at the real steps; None when every step of the batch is real (no masking to do)."""
+        m = None if mask is None else mask[:, None, :].to(x.dtype)  # (B, 1, T)
         h = x.transpose(1, 2)  # (B, F, T)
         for conv, pad, norm, excite in zip(self.convs, self.pads, self.norms, self.excite):
-            h = torch.relu(norm(conv(nn.functional.pad(h * m, pad)), mask))  # zeros past the end before each conv
+            h = h if m is None else h * m  # zeros past the end before each conv
+            h = torch.relu(norm(conv(nn.functional.pad(h, pad)), mask))
             h = h if isinstance(excite, nn.Identity) else excite(h, mask)
-        return (h * m).sum(dim=2) / m.sum(dim=2)  # (B, C): global average over the real steps
+        return masked_mean(h, mask)  # (B, C): global average over the real steps
+
+
+def masked_mean(x: Tensor, mask: Optional[Tensor]) -> Tensor:
+    """(B, C, T) -> (B, C): the mean over the real steps (`mask` (B, T); None: all of them)."""
+    if mask is None:
+        return x.mean(dim=2)
+    m = mask[:, None, :].to(x.dtype)  # (B, 1, T)
+    return (x * m).sum(dim=2) / m.sum(dim=2)
 
 
 class AttentionPooling(nn.Module):
@@ -158,7 +169,9 @@ class ClassifierNet(nn.Module):
             x = self.embedding(x)  # (B, T) -> (B, T, E)
         pooled = self._lstm_branch(x, lengths)  # (B, D*H)
         if self.fcn is not None:
-            pooled = torch.cat([pooled, self.fcn(x, step_mask(lengths, x.size(1), x.device))], dim=1)  # (B, D*H + C)
+            full = bool((lengths == x.size(1)).all())  # equal lengths: nothing to mask, a third less work
+            mask = None if full else step_mask(lengths, x.size(1), x.device)
+            pooled = torch.cat([pooled, self.fcn(x, mask)], dim=1)  # (B, D*H + C)
         return self.head(self.dropout(pooled))  # (B, K)
 
     def _lstm_branch(self, x: Tensor, lengths: Tensor) -> Tensor:

@@ -14,7 +14,9 @@ POOLINGS = ("last", "mean", "max")
 ARCHS = ("lstm", "lstm-fcn", "alstm-fcn")  # the networks (tasks/classify/net.py)
 NUMERIC_ARCH = "lstm-fcn"  # the default for numeric sequences, chosen by benchmarks/classify_quality.py
 SCHEDULES = ("plateau", "cosine")
+VAL_FRAC = 0.15  # the validation part's default share where the schedule watches it
 AUGMENTATIONS = ("jitter", "scaling", "jitter+scaling")
+SCALES = ("auto", "dataset", "sequence")
 
 
 @dataclass(eq=False)
@@ -41,13 +43,18 @@ class ClassifySettings(SharedSettings):
                                       "for the FCN archs.", choices=SCHEDULES)  # fmt: skip
     augment: Optional[str] = setting(None, "Numeric sequences: perturb each training batch (jitter: noise; "
                                      "scaling: a random factor per sequence and channel).", choices=AUGMENTATIONS)
-    scale: str = setting("dataset", "Numeric sequences: scale each feature by the training set's mean and spread "
-                         "(dataset), or z-normalise each sequence by its own first (sequence).",
-                         choices=("dataset", "sequence"))  # fmt: skip
+    scale: str = setting("auto", "Numeric sequences: scale each feature by the training set's mean and spread "
+                         "(dataset), or z-normalise each sequence by its own and add its level and log spread "
+                         "as channels (sequence); auto: sequence where the training sequences' spreads differ "
+                         "by orders of magnitude, else dataset.", choices=SCALES)  # fmt: skip
     ensemble: int = setting(1, "Train N members with seeds seed..seed+N-1 and average their probabilities.",
                             whole=True, min=1)  # fmt: skip
     class_weights: Optional[str] = setting(None, "Weight classes inversely to their frequency.", choices=("balanced",),
                                            switch="balanced")  # fmt: skip
+    # None: VAL_FRAC with the plateau schedule, which stops on it; 0 with cosine, which chooses nothing on it
+    val_frac: Optional[float] = shared("val_frac", None, help="Fraction of the data for validation; default 0.15 "
+                                       "with the plateau schedule (it stops on it), 0 with cosine (nothing is "
+                                       "chosen on it, so every sequence is learnt from).")  # fmt: skip
     batch_size: int = shared("batch_size", help="Sequences per mini-batch.")
     lr: float = shared("lr", 3e-3)
 
