@@ -209,12 +209,28 @@ def test_the_cosine_recipe_trains_a_small_set_for_enough_steps():
 def test_augmentation_perturbs_the_real_steps_and_keeps_the_padding_zero():
     torch.manual_seed(0)
     x, lengths = _batch([torch.ones(5, 2), torch.ones(3, 2)], 5)
-    scaled = augmented(x, lengths, "scaling")
-    assert torch.all(scaled[1, 3:] == 0)
+    scaled, same = augmented(x, lengths, "scaling")
+    assert torch.all(scaled[1, 3:] == 0) and torch.equal(same, lengths)
     assert torch.allclose(scaled[:, 0], scaled[:, 1]) and not torch.allclose(scaled, x)  # one factor a channel
-    jittered = augmented(x, lengths, "jitter")
+    jittered, _ = augmented(x, lengths, "jitter")
     assert torch.all(jittered[1, 3:] == 0) and (jittered[1, :3] != 1).all()
     assert (jittered - x).abs().max() < 0.2
+
+
+def test_window_slicing_keeps_a_random_nine_tenths_of_each_sequence_moved_to_its_start():
+    torch.manual_seed(0)
+    ramp = torch.arange(1.0, 21.0)[:, None]  # (20, 1): values 1..20
+    x, lengths = _batch([ramp, ramp[:10]], 20)
+    starts = set()
+    for _ in range(50):
+        sliced, kept = augmented(x, lengths, "slicing")
+        assert kept.tolist() == [18, 9] and sliced.shape == (2, 18, 1)
+        for row, n, length in zip(sliced[:, :, 0], kept.tolist(), lengths.tolist()):
+            first = int(row[0])
+            assert torch.equal(row[:n], torch.arange(first, first + n, dtype=row.dtype))  # one window, in order
+            assert first + n - 1 <= length and torch.all(row[n:] == 0)  # within the sequence; padding zero
+        starts.add(int(sliced[0, 0, 0]))
+    assert starts == {1, 2, 3}  # every window of 18 in 20 steps is drawn
 
 
 # ---- bad settings ----------------------------------------------------------------------------------------

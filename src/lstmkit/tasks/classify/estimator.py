@@ -36,6 +36,7 @@ PREDICT_BATCH = 256  # sequences a batch when predicting: no gradients, so large
 RECIPE_STEPS = 500  # the cosine recipe's fewest optimiser steps, whatever the size of the training set
 JITTER_STD = 0.03  # augmentation, in scaled units (Um et al. 2017's values)
 SCALING_STD = 0.1
+SLICE_FRACTION = 0.9  # window slicing keeps this much of each sequence (Le Guennec et al. 2016)
 SPREAD_RANGE = 1000  # scale "auto" z-normalises each sequence where spreads' 90th/10th percentiles differ more
 
 
@@ -299,7 +300,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
     def _loss(self, model: nn.Module, batch) -> Tensor:
         x, lengths, y = batch
         if model.training and self.augment_:
-            x = augmented(x, lengths, self.augment_)
+            x, lengths = augmented(x, lengths, self.augment_)
         logits = model(x, lengths).float()  # (B, K)
         weight = None if self.class_weights_ is None else torch.as_tensor(self.class_weights_, dtype=torch.float32, device=logits.device)
         return nn.functional.cross_entropy(logits, y, weight=weight)
@@ -435,13 +436,21 @@ def spread_scale(sequences: list[np.ndarray]) -> str:
     return "sequence" if np.any(high >= SPREAD_RANGE * np.maximum(low, np.finfo(np.float64).tiny)) else "dataset"
 
 
-def augmented(x: Tensor, lengths: Tensor, how: str) -> Tensor:
-    """A training batch (B, T, F) perturbed as series augmentation does (Um et al. 2017): "jitter" adds
-    Gaussian noise to every real step, "scaling" multiplies each sequence's channel by a factor around 1;
-    the padding stays zero."""
+def augmented(x: Tensor, lengths: Tensor, how: str) -> tuple[Tensor, Tensor]:
+    """A training batch (B, T, F) perturbed as series augmentation does, and its lengths: "slicing" keeps a
+    random window of SLICE_FRACTION of each sequence, moved to its start (Le Guennec et al. 2016; the
+    networks pool over the steps, so the whole sequence is read at prediction); "scaling" multiplies each
+    sequence's channel by a factor around 1, "jitter" adds Gaussian noise to every real step (Um et al.
+    2017). The padding stays zero."""
+    if "slicing" in how:
+        kept = torch.clamp((lengths * SLICE_FRACTION).ceil().long(), min=1)  # (B,)
+        start = (torch.rand(lengths.shape) * (lengths - kept + 1)).long()  # (B,) in [0, length - kept]
+        steps = int(kept.max())
+        index = (start[:, None] + torch.arange(steps)[None, :]).clamp(max=x.size(1) - 1)  # (B, steps)
+        x = torch.gather(x, 1, index.to(x.device)[:, :, None].expand(-1, -1, x.size(2)))
+        x, lengths = x * step_mask(kept, steps, x.device)[:, :, None], kept
     if "scaling" in how:
         x = x * (1 + SCALING_STD * torch.randn(x.size(0), 1, x.size(2), device=x.device, dtype=x.dtype))  # (B, 1, F)
     if "jitter" in how:
         x = x + JITTER_STD * torch.randn_like(x) * step_mask(lengths, x.size(1), x.device)[:, :, None]
-    return x
-
+    return x, lengths

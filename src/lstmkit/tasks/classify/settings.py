@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Optional, Union
@@ -15,7 +16,8 @@ ARCHS = ("lstm", "lstm-fcn", "alstm-fcn")  # the networks (tasks/classify/net.py
 NUMERIC_ARCH = "lstm-fcn"  # the default for numeric sequences, chosen by benchmarks/classify_quality.py
 SCHEDULES = ("plateau", "cosine")
 VAL_FRAC = 0.15  # the validation part's default share where the schedule watches it
-AUGMENTATIONS = ("jitter", "scaling", "jitter+scaling")
+# any of jitter, scaling and slicing, joined by "+" in this order
+AUGMENTATIONS = tuple("+".join(c) for n in (1, 2, 3) for c in itertools.combinations(("jitter", "scaling", "slicing"), n))
 SCALES = ("auto", "dataset", "sequence")
 
 
@@ -41,8 +43,9 @@ class ClassifySettings(SharedSettings):
     schedule: Optional[str] = setting(None, "plateau: halve the lr when validation stalls, stop early; cosine: decay "
                                       "over a fixed run, averaging the last quarter's weights. Default: cosine "
                                       "for the FCN archs.", choices=SCHEDULES)  # fmt: skip
-    augment: Optional[str] = setting(None, "Numeric sequences: perturb each training batch (jitter: noise; "
-                                     "scaling: a random factor per sequence and channel).", choices=AUGMENTATIONS)
+    augment: Optional[str] = setting(None, "Numeric sequences: perturb each training batch (jitter: noise; scaling: "
+                                     "a random factor per sequence and channel; slicing: a random 90% window of "
+                                     "each sequence), or several joined by +.", choices=AUGMENTATIONS)  # fmt: skip
     scale: str = setting("auto", "Numeric sequences: scale each feature by the training set's mean and spread "
                          "(dataset), or z-normalise each sequence by its own and add its level and log spread "
                          "as channels (sequence); auto: sequence where the training sequences' spreads differ "
