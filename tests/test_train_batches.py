@@ -42,6 +42,14 @@ def test_evaluation_batches_go_in_order_of_length_and_training_ones_are_shuffled
     assert [targets.tolist() for (_, _, targets), _ in batches.epoch(again)] == epochs[0]  # ... repeatable by seed
 
 
+def test_training_batches_have_near_equal_sizes_never_a_small_remainder():
+    batches = BucketedBatches([torch.zeros(4)] * 36, torch.arange(36), 32)
+    sizes = [weight for _, weight in batches.epoch(torch.Generator().manual_seed(0))]
+    assert sizes == [18, 18] and batches.num_batches() == 2
+    batches = BucketedBatches([torch.zeros(4)] * 100, torch.arange(100), 32)
+    assert [w for _, w in batches.epoch(torch.Generator().manual_seed(0))] == [25] * 4 == [25] * batches.num_batches()
+
+
 def test_equal_lengths_mix_freely_across_epochs():
     batches = BucketedBatches([torch.zeros(4)] * 12, torch.arange(12), 3, bucket_batches=1)
     generator = torch.Generator().manual_seed(0)

@@ -63,7 +63,9 @@ class BucketedBatches:
 
     Training (`epoch(generator)`): sort the sequences by length (equal lengths in random order), cut the
     sorted list into buckets of `bucket_batches` batches, shuffle the members within each bucket, cut the
-    buckets into batches and shuffle the order of the batches. Neighbours in length share a batch, so little
+    buckets into batches of near-equal sizes (36 sequences in batches of 32 are two of 18, not 32 and a
+    batch of 4 whose statistics would rule a batch-normalisation step) and shuffle the order of the
+    batches. Neighbours in length share a batch, so little
     is padded, while the batches still differ from epoch to epoch. Evaluation (`epoch(None)`): sorted by
     length, in order, so the same call gives the same batches.
 
@@ -103,7 +105,7 @@ class BucketedBatches:
         batches: list[Tensor] = []
         for bucket in by_length.split(self.batch_size * self.bucket_batches):
             shuffled = bucket[torch.randperm(len(bucket), generator=generator)]
-            batches += list(shuffled.split(self.batch_size))
+            batches += list(shuffled.tensor_split(-(-len(shuffled) // self.batch_size)))  # near-equal sizes
         return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
     def collate(self, index: Tensor) -> tuple[Tensor, ...]:
