@@ -21,6 +21,7 @@ from .errors import ConfigError, LstmkitError
 from .tasks import JOBS, demos
 from .tasks.job import Job
 from .tasks.settings import SHARED
+from .train.config import SEED_MAX
 
 try:  # typer >= 0.22 carries its own copy of click
     from typer._click.exceptions import UsageError
@@ -38,7 +39,7 @@ app.add_typer(train_app, name="train")
 
 JsonOut = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a summary.")]
 RunDir = Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train`.")]
-Seed = Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")]
+Seed = Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Seed: the same seed repeats a CPU run exactly.")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="No progress display (the bar or lines on stderr).")]
 # --log-json is the run's log, not its display: --quiet leaves it on, and with --json stdout is JSON lines, one
 # per epoch, then the summary object as the last line
@@ -141,7 +142,7 @@ def generate(
     length: Annotated[int, typer.Option(min=1, help="Tokens to generate.")] = 200,
     temperature: Annotated[float, typer.Option(help="Sampling temperature: lower is more conservative.")] = 1.0,
     top_k: Annotated[Optional[int], typer.Option(min=1, help="Sample from the K most probable tokens only.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed: the same seed gives the same text.")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, max=SEED_MAX, help="Seed: the same seed gives the same text.")] = None,
     next_k: Annotated[Optional[int], typer.Option("--next", min=1, help="Print the K most probable next tokens instead.")] = None,
     json_output: JsonOut = False,
 ) -> None:
@@ -253,6 +254,9 @@ def _load(run_dir: Path):
     return job, job.estimator.load(run_dir)
 
 
+INTERRUPTED = 130  # the exit code of a command ended by Ctrl-C (128 + SIGINT)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: bad usage and bad input become one line on stderr and exit code 2."""
     argv = sys.argv[1:] if argv is None else argv
@@ -265,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lstmkit: error: {message}", file=sys.stderr)
         return 2
     except (typer.Abort, KeyboardInterrupt):
+        result = INTERRUPTED
+    if result == INTERRUPTED:  # typer turns Ctrl-C into this exit code itself (typer.core._main), before we see it
         print("lstmkit: interrupted; continue a training run with --resume", file=sys.stderr)
-        return 130
     return result if isinstance(result, int) else 0

@@ -3,7 +3,7 @@
 While `train` runs, everything it writes goes to `DIR/.incomplete/` (the checkpoint after every epoch
 included). Only a run that finishes moves its files over `DIR`'s, one atomic rename each, so a failed or
 interrupted run never overwrites the model, metrics or report a user already had. `--resume` continues
-from `DIR/.incomplete/checkpoint.pt`.
+from `DIR/.incomplete/checkpoint.pt`; an interrupted run that saved no checkpoint is started afresh.
 """
 
 from __future__ import annotations
@@ -24,20 +24,39 @@ from .fileio import atomic_write
 STAGING = ".incomplete"
 
 
-def begin_run(out: Path, resume: bool) -> Path:
-    """Make (or, with resume, find) the staging folder of a run into `out`; returns it."""
+def begin_run(out: Path, resume: bool, note=None) -> tuple[Path, bool]:
+    """Make (or, with resume, find) the staging folder of a run into `out`; returns it and whether the run
+    resumes from a checkpoint there.
+
+    An interrupted run that saved no checkpoint (a crash or Ctrl-C in its first epoch) holds nothing worth
+    keeping: plain `train` and `resume` both start it afresh, saying so through `note(text)`, so no run
+    directory is ever one that neither accepts."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: exists and is not a directory; choose another `out`")
     staging = out / STAGING
-    if resume and not (staging / "checkpoint.pt").exists():
-        raise DataError(f"{out}: has no interrupted run to resume (no {STAGING}/checkpoint.pt); train without `resume`")
-    if not resume and staging.exists():
+    if staging.exists() and not staging.is_dir():
+        raise DataError(f"{staging}: is not a directory; delete it to train into {out}")
+    interrupted = staging.is_dir()
+    resumable = interrupted and has_checkpoint(staging)
+    if resume and not interrupted:
+        raise DataError(f"{out}: has no interrupted run to resume; train without `resume`")
+    if not resume and resumable:
         raise DataError(
             f"{out}: holds an interrupted run ({staging}); continue it with `resume`, or delete that folder to start afresh"
         )
+    if interrupted and not resumable:
+        shutil.rmtree(staging)
+        if note is not None:
+            note(f"{out}: nothing to resume (the interrupted run saved no checkpoint); starting afresh" if resume
+                 else f"{out}: the interrupted run there saved no checkpoint; starting afresh")
     staging.mkdir(parents=True, exist_ok=True)
-    return staging
+    return staging, resumable
+
+
+def has_checkpoint(staging: Path) -> bool:
+    """Whether a staging folder holds a checkpoint of the run, or of one of its ensemble members or folds."""
+    return any(Path(staging).glob("checkpoint*.pt"))
 
 
 def clear_interrupted_demo(out: Path) -> None:

@@ -118,4 +118,4 @@ def _first(*values):
 
 
 def _show(number: float) -> str:
-    return f"{number:g}"
+    return str(number) if isinstance(number, int) else f"{number:g}"  # a large int bound in full

@@ -16,6 +16,7 @@ import pandas as pd
 from ..errors import DataError, LstmkitError
 from ..fileio import atomic_write_text
 from ..rundir import begin_run, finish_run, read_json, versions, write_json
+from ..train.progress import Reporter
 from . import job_named, job_of
 from .job import Job
 
@@ -29,7 +30,8 @@ def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> d
     estimator.train_config()
     out = Path(out)
     made_out = not out.exists()
-    staging = begin_run(out, resume)
+    reporter = reporter or Reporter()
+    staging, resume = begin_run(out, resume, note=reporter.note)  # resume: from a checkpoint there
     settings = {**estimator.get_params(), "data": str(data)}
     if resume:
         _check_same_settings(read_json(staging, "config.json")["settings"], settings, out)
