@@ -135,3 +135,144 @@ def test_ctrl_c_during_training_says_how_to_continue_and_resume_continues(sales,
     code, _, err = run_cli(capsys, *forecast_args(sales, out, "--epochs", "100000", "--patience", "100000", "--resume",
                                                   "--max-time", "0.5"))  # fmt: skip
     assert code == 0 and (out / "model.safetensors").exists(), err
+
+
+# ---- 3. places that cannot be written: one line, exit code 2, nothing of the user's changed --------------------
+
+
+def _can_write(folder: Path) -> bool:
+    try:
+        (folder / ".probe").write_text("")
+    except OSError:
+        return False
+    (folder / ".probe").unlink()
+    return True
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """A function making a folder read-only: chmod, or for root (whom chmod does not stop) `chattr +i`; the
+    test is skipped, with the reason, where neither stops a write."""
+    made = []
+
+    def make(folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o555)
+        made.append(folder)
+        if not _can_write(folder):
+            return folder
+        if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0 and not _can_write(folder):
+            return folder
+        pytest.skip("cannot make a read-only folder here: chmod does not stop this user (root) and chattr +i failed")
+
+    yield make
+    for folder in made:
+        subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+        folder.chmod(0o755)
+
+
+def _refused(folder_or_file) -> str:
+    return f"{folder_or_file}: cannot be written ({{}}); choose a place you can write to"
+
+
+def assert_cannot_write(err: str, path: Path) -> None:
+    line = error_line(err)
+    assert line in {_refused(path).format(reason) for reason in ("Permission denied", "Operation not permitted")}, line
+
+
+def test_train_into_a_read_only_folder_is_one_line(capsys, sales, tmp_path, read_only):
+    folder = read_only(tmp_path / "locked")
+    code, _, err = run_cli(capsys, *forecast_args(sales, folder / "r"))
+    assert code == 2 and not (folder / "r").exists()
+    assert_cannot_write(err, folder / "r")
+
+
+def test_train_over_a_read_only_run_is_one_line_and_leaves_it_as_it_was(capsys, sales, tmp_path, read_only):
+    out = tmp_path / "r"
+    assert run_cli(capsys, *forecast_args(sales, out))[0] == 0
+    before = contents(out)
+    read_only(out)
+    code, _, err = run_cli(capsys, *forecast_args(sales, out, "--seed", "3"))
+    assert code == 2 and contents(out) == before
+    assert_cannot_write(err, out)
+
+
+def test_demo_into_a_read_only_folder_is_one_line(capsys, tmp_path, read_only):
+    folder = read_only(tmp_path / "locked")
+    code, _, err = run_cli(capsys, "demo", "forecast", "--quiet", "--out", folder / "d")
+    assert code == 2
+    assert_cannot_write(err, folder / "d")
+
+
+def test_bench_json_into_a_read_only_folder_is_refused_before_timing_anything(capsys, tmp_path, read_only):
+    folder = read_only(tmp_path / "locked")
+    code, _, err = run_cli(capsys, "bench", "--quick", "--shapes", "2x1x1x1", "--json", folder / "b.json")
+    assert code == 2
+    assert_cannot_write(err, folder / "b.json")
+
+
+def test_predict_output_into_a_read_only_folder_is_one_line(capsys, tiny_runs, tmp_path, read_only):
+    folder = read_only(tmp_path / "locked")
+    code, _, err = run_cli(capsys, "predict", tiny_runs["forecast"], "--output", folder / "p.csv")
+    assert code == 2
+    assert_cannot_write(err, folder / "p.csv")
+
+
+def test_inspect_out_into_a_read_only_folder_is_one_line(capsys, tiny_runs, tmp_path, read_only):
+    folder = read_only(tmp_path / "locked")
+    code, _, err = run_cli(capsys, "inspect", tiny_runs["lm"], "--text", "def f", "--out", folder / "p.html")
+    assert code == 2
+    assert_cannot_write(err, folder / "p.html")
+
+
+def test_predict_output_onto_a_directory_is_one_line_and_leaves_it_as_it_was(capsys, tiny_runs, tmp_path):
+    (tmp_path / "mine.txt").write_text("keep me")
+    before = contents(tmp_path)
+    code, _, err = run_cli(capsys, "predict", tiny_runs["forecast"], "--output", tmp_path)
+    assert code == 2 and contents(tmp_path) == before
+    assert error_line(err) == f"{tmp_path}: is a directory; give a file name such as {tmp_path / 'predictions.csv'}"
+
+
+def test_predict_output_makes_missing_parent_folders(capsys, tiny_runs, tmp_path):
+    code, _, err = run_cli(capsys, "predict", tiny_runs["forecast"], "--output", tmp_path / "new" / "deeper" / "p.csv")
+    assert code == 0 and (tmp_path / "new" / "deeper" / "p.csv").read_text().count("\n") == 4  # header + 3 steps
+
+
+@pytest.mark.parametrize("command", [
+    lambda run, out: ["predict", run, "--output", out / "p.csv"],
+    lambda run, out: ["train", "forecast", "--data", "x.csv", "--target", "y", "--out", out / "r"],
+    lambda run, out: ["bench", "--json", out / "b.json"],
+])  # fmt: skip
+def test_a_file_where_a_folder_should_be_is_one_line(capsys, tiny_runs, tmp_path, command):
+    (tmp_path / "file").write_text("keep me")
+    args = command(tiny_runs["forecast"], tmp_path / "file")
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2 and (tmp_path / "file").read_text() == "keep me"
+    assert error_line(err) == f"{args[-1]}: cannot be written: {tmp_path / 'file'} is a file, not a folder"
+
+
+# ---- 6. `lstmkit bench` validates its arguments like every other command -------------------------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--shapes", "0x2x3x4"], "--shapes takes TxBxIxH with four whole numbers of at least 1, like 100x32x64x128; got '0x2x3x4'"),
+    (["--shapes", "6x-2x3x4"], "--shapes takes TxBxIxH with four whole numbers of at least 1, like 100x32x64x128; got '6x-2x3x4'"),
+    (["--shapes", "6x2x3"], "--shapes takes TxBxIxH with four whole numbers of at least 1, like 100x32x64x128; got '6x2x3'"),
+    (["--variants", "vanilla,turbo"], "--variants takes a comma-separated choice of vanilla,peephole,cifg,layernorm,zoneout,trace; got 'vanilla,turbo'"),
+    (["--precisions", "fp16"], "--precisions takes a comma-separated choice of fp32,bf16; got 'fp16'"),
+    (["--modes", "both"], "--modes takes a comma-separated choice of train,infer; got 'both'"),
+    (["--budget", "0"], "--budget must be a number above 0, got 0.0"),
+])  # fmt: skip
+def test_bad_bench_arguments_are_one_line_and_exit_code_2(capsys, tmp_path, args, message):
+    code, out, err = run_cli(capsys, "bench", "--quick", "--json", tmp_path / "b.json", *args)
+    assert code == 2 and error_line(err) == message and out == ""
+    assert not (tmp_path / "b.json").exists()
+
+
+@pytest.mark.slow  # a fresh interpreter: about 6 s
+def test_the_layer_speed_script_is_the_bench_command(tmp_path):
+    script = Path(__file__).parents[1] / "benchmarks" / "layer_speed.py"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    result = subprocess.run([sys.executable, script, "--shapes", "0x1x1x1"], capture_output=True, text=True, env=env,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 2 and result.stderr.startswith("lstmkit: error: --shapes takes TxBxIxH")

@@ -114,10 +114,12 @@ def predict(
     json_output: JsonOut = False,
 ) -> None:
     """Predict with a trained model: forecasts, labels and class probabilities, or anomaly scores and flags."""
-    from .fileio import atomic_write_text
+    from .fileio import atomic_write_text, file_to_write
     from .rundir import read_json
 
     job = _job(run_dir)
+    if output is not None:
+        file_to_write(output, "predictions.csv")
     if not job.predicts:
         raise ConfigError(f"{run_dir}: is a {job.name} run; use `lstmkit generate {run_dir} --prompt TEXT`")
     estimator = job.estimator.load(run_dir)
@@ -174,11 +176,13 @@ def inspect_run(
 ) -> None:
     """Run a trained model over a text or series and write a page of what its gates did at every step."""
     from . import gates
+    from .fileio import file_to_write
 
     if (text is None) == (data is None):
         raise ConfigError("give the input to inspect with --text TEXT or with --data FILE" if text is None
                           else "give --text or --data, not both")  # fmt: skip
     job, estimator = _load(run_dir)
+    file_to_write(out, "inspect.html")
     if text is not None and not estimator.reads_text:
         raise ConfigError(f"{run_dir}: is a {estimator.describe()}, a model of series, not of text; "
                           "give the series with --data FILE, not --text")  # fmt: skip
@@ -226,19 +230,25 @@ def demo(
 @app.command()
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Two shapes and fewer repetitions: under a minute.")] = False,
-    shapes: Annotated[str, typer.Option(help="Comma-separated TxBxIxH, e.g. 100x32x64x128.")] = "",
+    shapes: Annotated[str, typer.Option(help="Comma-separated TxBxIxH, e.g. 100x32x64x128 (default: four shapes).")] = "",
     variants: Annotated[str, typer.Option(help="Comma-separated: vanilla,peephole,cifg,layernorm,zoneout,trace.")] = "",
+    modes: Annotated[str, typer.Option(help="Comma-separated: train,infer.")] = "",
     precisions: Annotated[str, typer.Option(help="Comma-separated: fp32,bf16.")] = "",
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Where to write the rows as JSON.")] = None,
+    budget: Annotated[Optional[float], typer.Option(help="Timed seconds per measurement, above 0 "
+                                                    "(default 0.5, with --quick 0.25).")] = None,  # fmt: skip
+    threads: Annotated[Optional[int], typer.Option(min=1, help="torch.set_num_threads (default: torch's own).")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Where to write the rows as JSON (default: "
+                                                      "benchmarks/results/layer_speed.json in a checkout).")] = None,  # fmt: skip
 ) -> None:
     """Time lstmkit.LSTM against torch.nn.LSTM in this process: ms, GFLOP/s and the ratio, per shape and variant."""
-    from .bench import main as run_bench
+    from . import bench as layer_speed
 
-    argv = ["--quick"] if quick else []
-    for name, value in (("--shapes", shapes), ("--variants", variants), ("--precisions", precisions)):
-        argv += [name, value] if value else []
-    argv += ["--json", str(json_path)] if json_path else []
-    run_bench(argv)
+    names = {"variants": (variants, tuple(layer_speed.VARIANTS)), "modes": (modes, layer_speed.MODES),
+             "precisions": (precisions, layer_speed.PRECISIONS)}  # fmt: skip
+    chosen = {name: layer_speed.parse_names(text, allowed, name) if text else allowed
+              for name, (text, allowed) in names.items()}  # fmt: skip
+    layer_speed.main(layer_speed.parse_shapes(shapes) if shapes else None, **chosen, quick=quick, budget_s=budget,
+                     threads=threads, json_path=json_path)  # fmt: skip
 
 
 def _job(run_dir: Path) -> Job:

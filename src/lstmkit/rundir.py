@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 
 from ._version import __version__
 from .errors import DataError
-from .fileio import atomic_write
+from .fileio import atomic_write, cannot_write, make_folder
 
 STAGING = ".incomplete"
 
@@ -46,11 +46,14 @@ def begin_run(out: Path, resume: bool, note=None) -> tuple[Path, bool]:
             f"{out}: holds an interrupted run ({staging}); continue it with `resume`, or delete that folder to start afresh"
         )
     if interrupted and not resumable:
-        shutil.rmtree(staging)
+        try:
+            shutil.rmtree(staging)
+        except OSError as error:
+            raise cannot_write(staging, error) from None
         if note is not None:
             note(f"{out}: nothing to resume (the interrupted run saved no checkpoint); starting afresh" if resume
                  else f"{out}: the interrupted run there saved no checkpoint; starting afresh")
-    staging.mkdir(parents=True, exist_ok=True)
+    make_folder(staging, out)  # a read-only or immutable place, a file where a folder should be: one line
     return staging, resumable
 
 
@@ -69,9 +72,12 @@ def finish_run(out: Path) -> None:
     """Move a finished run's files into place and remove the staging folder."""
     out = Path(out)
     staging = out / STAGING
-    for path in sorted(staging.iterdir(), key=lambda p: p.name == "metrics.json"):  # metrics last
-        os.replace(path, out / path.name)
-    staging.rmdir()
+    try:
+        for path in sorted(staging.iterdir(), key=lambda p: p.name == "metrics.json"):  # metrics last
+            os.replace(path, out / path.name)
+        staging.rmdir()
+    except OSError as error:
+        raise cannot_write(out, error) from None
 
 
 def write_json(path: Path, value) -> None:
@@ -109,8 +115,7 @@ MODEL_FILE = "model.safetensors"
 
 def save_model(directory, tensors: dict, state: dict, state_file: str) -> None:
     """A job's weights (safetensors) and what predicting needs (JSON), each written atomically."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = make_folder(directory)
     tensors = {name: t.detach().contiguous() for name, t in tensors.items()}
     atomic_write(directory / MODEL_FILE, lambda f: f.write(safetensors.torch.save(tensors)))
     write_json(directory / state_file, state)
