@@ -276,3 +276,50 @@ def test_the_layer_speed_script_is_the_bench_command(tmp_path):
     result = subprocess.run([sys.executable, script, "--shapes", "0x1x1x1"], capture_output=True, text=True, env=env,
                             timeout=120)  # fmt: skip
     assert result.returncode == 2 and result.stderr.startswith("lstmkit: error: --shapes takes TxBxIxH")
+
+
+# ---- 5. hand-edited or foreign run files are the one "unreadable run" line ----------------------------------
+
+
+def _edited_copy(run: Path, tmp_path: Path, name: str, edit) -> Path:
+    import json
+    import shutil
+
+    copy = Path(shutil.copytree(run, tmp_path / "run"))
+    (copy / name).write_text(json.dumps(edit(json.loads((copy / name).read_text()))))
+    return copy
+
+
+def _set(key, value):
+    return lambda state: {**state, key: value}
+
+
+@pytest.mark.parametrize("edit", [lambda c: [], lambda c: None, lambda c: "forecast", _set("task", []),
+                                  _set("settings", []), _set("settings", {})])  # fmt: skip
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_a_hand_edited_config_json_is_an_unreadable_run(capsys, tiny_runs, tmp_path, edit, command):
+    run = _edited_copy(tiny_runs["forecast"], tmp_path, "config.json", edit)
+    before = contents(run)
+    code, _, err = run_cli(capsys, command, run, *(["--data", tiny_runs["data"] / "sales.csv"] if command == "evaluate" else []))
+    assert code == 2 and error_line(err) == f"{run / 'config.json'}: is unreadable or truncated; train the run again"
+    assert contents(run) == before
+
+
+@pytest.mark.parametrize("edit", [_set("lookback", "abc"), _set("lookback", None), _set("lookback", 1e9),
+                                  _set("season", [12]), _set("members", 0), _set("params", []),
+                                  lambda s: {**s, "params": {**s["params"], "hidden": -3}}, lambda s: None])  # fmt: skip
+def test_a_hand_edited_forecaster_json_is_an_unreadable_run(capsys, tiny_runs, tmp_path, edit):
+    run = _edited_copy(tiny_runs["forecast"], tmp_path, "forecaster.json", edit)
+    before = contents(run)
+    code, _, err = run_cli(capsys, "predict", run)
+    assert code == 2 and error_line(err) == f"{run}: the saved forecaster is unreadable or truncated; train it again"
+    assert contents(run) == before
+
+
+@pytest.mark.parametrize("job, key", [("anomaly", "lookback"), ("lm", "embedding")])
+def test_a_hand_edited_setting_of_another_job_is_an_unreadable_run(capsys, tiny_runs, tmp_path, job, key):
+    run = tiny_runs[job]
+    state = next(p.name for p in run.glob("*.json") if p.name not in {"config.json", "metrics.json"})
+    run = _edited_copy(run, tmp_path, state, _set(key, "abc"))
+    code, _, err = run_cli(capsys, "evaluate", run, "--data", tiny_runs["data"] / ("sensor.csv" if job == "anomaly" else "code.py"))
+    assert code == 2 and "is unreadable or truncated; train it again" in error_line(err)

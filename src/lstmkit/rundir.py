@@ -105,9 +105,22 @@ def read_json(directory: Path, name: str) -> dict:
     if not path.exists():
         raise DataError(f"{directory}: is not a complete lstmkit run directory (no {name}); train into it first")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise DataError(f"{path}: is unreadable or truncated; train the run again") from None
+        value = None
+    if not isinstance(value, dict):  # torn, or hand-edited to [] or null
+        raise DataError(f"{path}: is unreadable or truncated; train the run again")
+    return value
+
+
+def read_config(directory: Path) -> dict:
+    """A run's config.json: the job's name under "task" and the settings it trained with under "settings"
+    (the data's path among them); one line, as for a torn file, for anything else."""
+    config = read_json(directory, "config.json")
+    settings = config.get("settings")
+    if not (isinstance(config.get("task"), str) and isinstance(settings, dict) and isinstance(settings.get("data"), str)):
+        raise DataError(f"{Path(directory) / 'config.json'}: is unreadable or truncated; train the run again")
+    return config
 
 
 MODEL_FILE = "model.safetensors"
@@ -128,9 +141,12 @@ def load_model(directory, state_file: str, what: str) -> tuple[dict, dict]:
         if not (directory / name).exists():
             raise DataError(f"{directory}: is not a complete run of a {what} ({name} is missing); train it again")
     try:
-        return json.loads((directory / state_file).read_text(encoding="utf-8")), load_file(directory / MODEL_FILE)
+        state, tensors = json.loads((directory / state_file).read_text(encoding="utf-8")), load_file(directory / MODEL_FILE)
     except Exception:  # torn JSON, a truncated safetensors header, anything that is not what we wrote
         raise unreadable(directory, what) from None
+    if not isinstance(state, dict) or not isinstance(state.get("params"), dict):  # [], null, a foreign file
+        raise unreadable(directory, what)
+    return state, tensors
 
 
 def unreadable(directory, what: str) -> DataError:

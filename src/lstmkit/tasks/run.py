@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import DataError, LstmkitError
 from ..fileio import atomic_write_text
-from ..rundir import begin_run, finish_run, read_json, versions, write_json
+from ..rundir import begin_run, finish_run, read_config, versions, write_json
 from ..train.progress import Reporter
 from . import job_named, job_of
 from .job import Job
@@ -34,7 +34,7 @@ def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> d
     staging, resume = begin_run(out, resume, note=reporter.note)  # resume: from a checkpoint there
     settings = {**estimator.get_params(), "data": str(data)}
     if resume:
-        _check_same_settings(read_json(staging, "config.json")["settings"], settings, out)
+        _check_same_settings(read_config(staging)["settings"], settings, out)
     write_json(staging / "config.json", {"task": job.name, "settings": settings, "versions": versions()})
     try:
         estimator.fit(data, checkpoint=staging / "checkpoint.pt", resume=resume, reporter=reporter)
@@ -59,7 +59,7 @@ def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> d
 
 def run_job(directory) -> Job:
     """The job a finished run directory belongs to."""
-    return job_named(read_json(directory, "config.json").get("task", ""), f"{directory}: config.json")
+    return job_named(read_config(directory)["task"], f"{directory}: config.json")
 
 
 def load_run(directory, job: Job | None = None):

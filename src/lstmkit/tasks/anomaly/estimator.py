@@ -32,7 +32,7 @@ from ...data.anomaly_csv import read_anomaly_csv
 from ...errors import ConfigError, DataError
 from ...metrics import anomaly_metrics, detect_season
 from ...train import fit, seed_everything
-from ..estimator import Estimator
+from ..estimator import Estimator, saved_whole
 from ..gate_input import GateInput, series_gate_input, series_values
 from .net import NextStepNet
 from .settings import AnomalySettings
@@ -272,7 +272,7 @@ class AnomalyDetector(AnomalySettings, Estimator):
         }  # fmt: skip
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
-        self.columns_, self.lookback_, self.season_ = list(state["columns"]), int(state["lookback"]), state["season"]
+        self.columns_, self.lookback_, self.season_ = list(state["columns"]), saved_whole(state, "lookback", 1), saved_whole(state, "season", 1)
         self.scaler_ = Scaler.from_dict(state["scaler"])
         self.threshold_, self.baseline_threshold_ = float(state["threshold"]), float(state["baseline_threshold"])
         self.error_center_ = np.asarray(state["error_center"], dtype=np.float64)

@@ -29,7 +29,7 @@ from ...decompose import seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
 from ...train import TrainConfig, fit, member_checkpoint, seed_everything
-from ..estimator import Estimator
+from ..estimator import Estimator, saved_whole
 from ..settings import TRAINING
 from ..gate_input import GateInput, capped, series_values
 from .net import ForecastNet, scaled_absolute_error
@@ -458,7 +458,8 @@ class Forecaster(ForecastSettings, Estimator):
         }  # fmt: skip
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
-        self.quantiles_, self.season_, self.lookback_ = state["quantiles"], state["season"], state["lookback"]
+        self.quantiles_, self.season_ = state["quantiles"], saved_whole(state, "season", 1)
+        self.lookback_ = saved_whole(state, "lookback", 1)
         self.target_name_, self.feature_names_, self.ids_ = state["target_name"], state["feature_names"], state["ids"]
         self.indices_, self.scales_ = np.asarray(state["indices"], dtype=float), np.asarray(state["scales"], dtype=float)
         self.offsets_ = np.asarray(state["offsets"], dtype=float)
@@ -470,7 +471,7 @@ class Forecaster(ForecastSettings, Estimator):
         self.origin_times_ = [None if t is None else _time_value(t, s.time) for t, s in zip(state["origin_times"], series)]
         self.panel_ = Panel(series, list(self.ids_), self.id_col or "", str(directory))
         self.members_ = []
-        for k in range(state["members"]):
+        for k in range(saved_whole(state, "members", 1)):
             net = self._build_model(1 + len(self.feature_names_))
             prefix = f"member{k}."
             net.load_state_dict({name[len(prefix) :]: t for name, t in tensors.items() if name.startswith(prefix)})

@@ -28,7 +28,7 @@ from ...errors import ConfigError, DataError
 from ...metrics import lm_metrics
 from ...train import TrainConfig, evaluate_loss, fit, seed_everything
 from ...train.batches import StreamBatches
-from ..estimator import Estimator
+from ..estimator import Estimator, saved_whole
 from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_offsets
 from .net import CarriedStateLoss, LanguageNet
 from .settings import LanguageModelSettings
@@ -259,7 +259,7 @@ class LanguageModel(LanguageModelSettings, Estimator):
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
         self.vocab_ = Vocabulary.from_dict(state["vocab"])
-        self.embedding_, self.tokens_, self.best_epoch_ = state["embedding"], state["tokens"], state["best_epoch"]
+        self.embedding_, self.tokens_, self.best_epoch_ = saved_whole(state, "embedding", 1), state["tokens"], state["best_epoch"]
         self.unigram_counts_ = np.asarray(state["unigram_counts"], dtype=np.int64)
         self.metrics_, self.baselines_ = state["metrics"], state["baselines"]
         self.model_ = self._build_model()
