@@ -323,3 +323,62 @@ def test_a_hand_edited_setting_of_another_job_is_an_unreadable_run(capsys, tiny_
     run = _edited_copy(run, tmp_path, state, _set(key, "abc"))
     code, _, err = run_cli(capsys, "evaluate", run, "--data", tiny_runs["data"] / ("sensor.csv" if job == "anomaly" else "code.py"))
     assert code == 2 and "is unreadable or truncated; train it again" in error_line(err)
+
+
+# ---- 4. dates whose day and month could be swapped are one line, never a silent reorder ------------------------
+
+
+def _monthly_csv(path: Path, formats: list[str]) -> Path:
+    """12 years of monthly values with a yearly season, the dates written in `formats` in turn."""
+    t = pd.date_range("1949-01-01", periods=144, freq="MS")
+    value = 100 + np.arange(144) + 20 * np.sin(2 * np.pi * np.arange(144) / 12)
+    cells = [d.strftime(formats[i % len(formats)]) for i, d in enumerate(t)]
+    pd.DataFrame({"month": cells, "y": value.round(2)}).to_csv(path, index=False)
+    return path
+
+
+def _train_args(data, out, *extra):
+    return ["train", "forecast", "--data", data, "--target", "y", "--time-col", "month", "--horizon", "3", "--hidden", "4",
+            "--epochs", "1", "--quiet", "--out", out, *extra]  # fmt: skip
+
+
+def test_mixed_date_formats_that_swap_day_and_month_are_one_line(capsys, tmp_path):
+    data = _monthly_csv(tmp_path / "mixed.csv", ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"])
+    code, _, err = run_cli(capsys, *_train_args(data, tmp_path / "r"))
+    assert code == 2 and not (tmp_path / "r").exists()
+    assert error_line(err) == (
+        f"{data}: column 'month' mixes date formats (row 2 '1949-01-01', row 3 '01/02/1949') and '01/02/1949' at row 3 "
+        "reads as 1949-01-02 or 1949-02-01; write every date alike, or give the formats with --time-format: "
+        "'%Y-%m-%d;%d/%m/%Y;%d.%m.%Y' (day first) or '%Y-%m-%d;%m/%d/%Y;%m.%d.%Y' (month first)")  # fmt: skip
+
+
+def test_the_time_formats_suggested_read_the_mixed_column_in_order(capsys, tmp_path):
+    data = _monthly_csv(tmp_path / "mixed.csv", ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"])
+    code, out, err = run_cli(capsys, *_train_args(data, tmp_path / "r", "--time-format", "%Y-%m-%d;%d/%m/%Y;%d.%m.%Y", "--json"))
+    import json
+
+    assert code == 0 and json.loads(out)["season"] == 12, err  # read in order: the yearly season is found
+
+
+def test_one_format_whose_day_and_month_cannot_be_told_apart_is_one_line(capsys, tmp_path):
+    data = _monthly_csv(tmp_path / "dmy.csv", ["%d/%m/%Y"])
+    code, _, err = run_cli(capsys, *_train_args(data, tmp_path / "r"))
+    assert code == 2 and error_line(err) == (
+        f"{data}: column 'month' has dates whose day and month cannot be told apart ('01/02/1949' at row 3 reads as "
+        "1949-01-02 or 1949-02-01); give the format with --time-format, %m/%d/%Y or %d/%m/%Y")  # fmt: skip
+    assert run_cli(capsys, *_train_args(data, tmp_path / "r", "--time-format", "%d/%m/%Y"))[0] == 0
+
+
+def test_a_cell_not_in_the_time_format_is_one_line(capsys, tmp_path):
+    data = _monthly_csv(tmp_path / "iso.csv", ["%Y-%m-%d"])
+    code, _, err = run_cli(capsys, "train", "anomaly", "--data", data, "--time-col", "month", "--time-format", "%d/%m/%Y",
+                           "--epochs", "1", "--quiet", "--out", tmp_path / "r")  # fmt: skip
+    assert code == 2 and error_line(err) == f"{data}: column 'month' has '1949-01-01' at row 2, which is not in the --time-format '%d/%m/%Y'"
+
+
+def test_a_day_that_tells_the_order_apart_needs_no_time_format(tmp_path):
+    from lstmkit.data import read_series_csv
+
+    path = tmp_path / "d.csv"
+    path.write_text("day,y\n12/01/2020,1\n13/01/2020,2\n14/01/2020,3\n")
+    assert list(read_series_csv(path, "y", time_col="day").time.strftime("%Y-%m-%d")) == ["2020-01-12", "2020-01-13", "2020-01-14"]

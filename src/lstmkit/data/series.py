@@ -107,19 +107,22 @@ def read_series_csv(
     target: str,
     *,
     time_col: Optional[str] = None,
+    time_format: Optional[str] = None,
     features: Union[str, Iterable[str]] = (),
     fill: Optional[str] = None,
 ) -> Series:
     """Read and check a time series CSV: a target column, optional covariate columns (`features`, a list or a
-    comma-separated string) and an optional time column (dates in any format pandas parses, or integers).
+    comma-separated string) and an optional time column (dates in any format pandas parses, or in
+    `time_format`'s strftime codes; or integers).
 
     Checks, each a one-line DataError naming the file, column and row (row = line number, header = row 1):
     file missing / a directory / empty / not UTF-8 / binary; header but no data rows; a column not there
-    (with the closest name); an unparsable or duplicated time; a non-numeric cell; an infinite value; missing
+    (with the closest name); an unparsable or duplicated time, or dates whose day and month could be swapped; a non-numeric cell; an infinite value; missing
     values unless `fill` is one of ffill, bfill, interpolate, zero. Rows are sorted by time (stably); missing
     time steps are listed in `Series.gaps`, not an error."""
     table, rows = read_csv_table(path)
-    return series_from_table(table, rows, path, target, time_col=time_col, features=features, fill=fill)
+    return series_from_table(table, rows, path, target, time_col=time_col, time_format=time_format, features=features,
+                             fill=fill)  # fmt: skip
 
 
 def series_from_table(
@@ -129,6 +132,7 @@ def series_from_table(
     target: str,
     *,
     time_col: Optional[str] = None,
+    time_format: Optional[str] = None,
     features: Union[str, Iterable[str]] = (),
     fill: Optional[str] = None,
 ) -> Series:
@@ -144,7 +148,7 @@ def series_from_table(
 
     time = None
     if time_col is not None:
-        time = parse_time(table[time_col], rows, time_col, path)
+        time = parse_time(table[time_col], rows, time_col, path, time_format)
         check_unique_times(time, rows, time_col, path)
     numbers = {name: parse_numbers(table[name], rows, name, path) for name in [target, *features]}
     _check_finite(numbers, rows, path, fill)

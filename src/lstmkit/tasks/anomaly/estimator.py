@@ -121,8 +121,8 @@ class AnomalyDetector(AnomalySettings, Estimator):
         return self
 
     def _read(self, data, columns, labels_required: bool) -> tuple[Series, Optional[np.ndarray]]:
-        return read_anomaly_csv(data, columns=columns, time_col=self.time_col, label_col=self.label_col,
-                                fill=self.fill, labels_required=labels_required)  # fmt: skip
+        return read_anomaly_csv(data, columns=columns, time_col=self.time_col, time_format=self.time_format,
+                                label_col=self.label_col, fill=self.fill, labels_required=labels_required)  # fmt: skip
 
     def _check_length(self, n: int, path) -> None:
         needed = min_series_length(self.lookback_, 1, self.val_frac, self.test_frac, train_windows=1)

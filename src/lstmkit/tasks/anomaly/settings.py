@@ -7,7 +7,7 @@ from typing import Optional, Sequence, Union
 
 from ...data import FILL_CHOICES
 from ...settings import setting
-from ..settings import SharedSettings, shared
+from ..settings import SharedSettings, shared, time_format_setting
 
 
 @dataclass(kw_only=True, eq=False)
@@ -16,6 +16,7 @@ class AnomalySettings(SharedSettings):
     columns: Union[str, Sequence[str], None] = setting(
         None, "Columns to watch, comma-separated (default: every numeric one).", listed=str)
     time_col: Optional[str] = setting(None, "Time column (dates or integers such as years).")
+    time_format: Optional[str] = time_format_setting()
     # 0/1; used only to score the flags, never to train
     label_col: Optional[str] = setting(None, "0/1 column of known anomalies, used only for scoring.")
     # default: two seasons, at least 24 steps, within the training part

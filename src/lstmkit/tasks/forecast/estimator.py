@@ -157,7 +157,7 @@ class Forecaster(ForecastSettings, Estimator):
             return data
         if isinstance(data, Series):
             return Panel([data], [""], "", data.path)
-        options = {"time_col": self.time_col, "features": self.features, "fill": self.fill}
+        options = {"time_col": self.time_col, "time_format": self.time_format, "features": self.features, "fill": self.fill}
         if isinstance(data, pd.DataFrame):
             return panel_from_frame(data, self.target, id_col=self.id_col, **options)
         if self.id_col:
