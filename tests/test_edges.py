@@ -382,3 +382,25 @@ def test_a_day_that_tells_the_order_apart_needs_no_time_format(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("day,y\n12/01/2020,1\n13/01/2020,2\n14/01/2020,3\n")
     assert list(read_series_csv(path, "y", time_col="day").time.strftime("%Y-%m-%d")) == ["2020-01-12", "2020-01-13", "2020-01-14"]
+
+
+# ---- 7. no claim without grounds ------------------------------------------------------------------------------
+
+
+def test_evaluating_a_language_model_on_text_of_unseen_characters_makes_no_claim(capsys, tiny_runs, tmp_path):
+    text = tmp_path / "unseen.txt"
+    text.write_text("ZZQQ££ZQ")
+    code, out, err = run_cli(capsys, "evaluate", tiny_runs["lm"], "--data", text)
+    assert code == 2 and "beats" not in out
+    assert error_line(err) == (f"{text}: every character scored is one the model never saw in training (all unknown), "
+                               "so there is nothing to compare; evaluate on text like its training text")  # fmt: skip
+
+
+def test_an_anomaly_file_too_short_to_choose_a_threshold_is_one_line(capsys, tmp_path):
+    data = tmp_path / "ten.csv"
+    pd.DataFrame({"t": range(10), "v": np.sin(np.arange(10))}).to_csv(data, index=False)
+    code, _, err = run_cli(capsys, "train", "anomaly", "--data", data, "--time-col", "t", "--epochs", "1", "--quiet",
+                           "--out", tmp_path / "r")  # fmt: skip
+    assert code == 2 and not (tmp_path / "r").exists()
+    assert error_line(err) == (f"{data}: the validation part has 2 scored steps, too few to choose a threshold from "
+                               "(at least 20); give more data, a larger --val-frac, or the threshold with --threshold")  # fmt: skip

@@ -39,6 +39,9 @@ from .settings import AnomalySettings
 
 SIGMAS = 4.0  # the threshold rule: median + SIGMAS * 1.4826 * MAD of the validation scores
 MAD_TO_SIGMA = 1.4826  # MAD * this = the standard deviation, for normal data
+# validation steps a threshold is chosen from, at least: from fewer, its median and MAD are noise, and a 10-row
+# file would flag whatever its test part holds
+MIN_THRESHOLD_STEPS = 20
 
 
 def choose_threshold(validation_scores: np.ndarray, contamination: Optional[float] = None) -> float:
@@ -91,6 +94,7 @@ class AnomalyDetector(AnomalySettings, Estimator):
         self.season_ = max(detect_season(column) for column in series.values[train].T.astype(np.float64))
         self.lookback_ = self.lookback or self._default_lookback(train.stop - train.start)
         self._check_length(len(series), series.path)
+        self._check_validation_steps(val.stop - max(val.start, self.lookback_), series.path)
         self.scaler_ = Scaler().fit(series.values[train])
         self.columns_ = series.column_names
         scaled = self._scaled(series)  # (N, F)
@@ -131,6 +135,12 @@ class AnomalyDetector(AnomalySettings, Estimator):
                             f"needs at least {self.lookback_ + 1} rows and the validation and test parts one each, so at "
                             f"least {needed} rows with val_frac {self.val_frac} and test_frac {self.test_frac}; "
                             "use a shorter `lookback` or more data")  # fmt: skip
+
+    def _check_validation_steps(self, n: int, path) -> None:
+        if self.threshold is None and n < MIN_THRESHOLD_STEPS:
+            raise DataError(f"{path}: the validation part has {n} scored steps, too few to choose a threshold from "
+                            f"(at least {MIN_THRESHOLD_STEPS}); give more data, a larger `val_frac`, or the threshold "
+                            "with `threshold`")  # fmt: skip
 
     def _default_lookback(self, n_train: int) -> int:
         wanted = max(24, 2 * self.season_)

@@ -153,6 +153,10 @@ class LanguageModel(LanguageModelSettings, Estimator):
         if len(corpus) < 2:
             raise DataError(f"{corpus.source}: holds {len(corpus)} {unit(self.level)}; scoring needs at least 2")
         ids = np.asarray(self.vocab_.encode(corpus.tokens), dtype=np.int64)
+        if (ids[1:] == self.vocab_.unk_id).all():  # no claim can rest on tokens the model never saw
+            raise DataError(f"{corpus.source}: every {unit(self.level, 1)} scored is one the model never saw in "
+                            "training (all unknown), so there is nothing to compare; evaluate on text like its "
+                            "training text")  # fmt: skip
         return self._score(ids)
 
     # ---- predict and generate --------------------------------------------------------------------
