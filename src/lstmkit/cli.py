@@ -141,7 +141,7 @@ def predict(
 def generate(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train lm`.")],
     prompt: Annotated[str, typer.Option(help="Text to continue.")],
-    length: Annotated[int, typer.Option(min=1, help="Tokens to generate.")] = 200,
+    length: Annotated[int, typer.Option(help="Tokens to generate (at most 100000).")] = 200,
     temperature: Annotated[float, typer.Option(help="Sampling temperature: lower is more conservative.")] = 1.0,
     top_k: Annotated[Optional[int], typer.Option(min=1, help="Sample from the K most probable tokens only.")] = None,
     seed: Annotated[Optional[int], typer.Option(min=0, max=SEED_MAX, help="Seed: the same seed gives the same text.")] = None,

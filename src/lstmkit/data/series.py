@@ -58,13 +58,21 @@ class Series:
 # Missing and infinite values
 
 
+LARGEST = float(np.finfo(np.float32).max)  # larger values would overflow the float32 tensors training uses
+
+
 def _check_finite(numbers: dict[str, np.ndarray], rows: np.ndarray, path, fill: Optional[str]) -> None:
-    """Infinite values first (always an error, --fill cannot help), then empty columns, then missing values
-    (an error unless a fill was chosen)."""
+    """Infinite values and values beyond float32's range first (always an error, --fill cannot help), then empty
+    columns, then missing values (an error unless a fill was chosen)."""
     for name, x in numbers.items():
         infinite = np.isinf(x)
         if infinite.any():
             raise DataError(f"{path}: column '{name}' has an infinite value at row {rows[int(np.argmax(infinite))]}")
+        huge = np.abs(np.nan_to_num(x)) > LARGEST
+        if huge.any():
+            i = int(np.argmax(huge))
+            raise DataError(f"{path}: column '{name}' has the value {x[i]:g} at row {rows[i]}, beyond the {LARGEST:.1e} "
+                            "that training in float32 can hold; rescale the column (e.g. divide it by a power of ten)")  # fmt: skip
     for name, x in numbers.items():
         if np.isnan(x).all():
             raise DataError(f"{path}: column '{name}' has no values (all {len(x)} cells are empty)")

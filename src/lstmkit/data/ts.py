@@ -68,12 +68,7 @@ def read_ts(path, *, labelled: bool = True) -> LabelledSequences:
 
 def _ts_text(path) -> str:
     """read_text_file's checks, said of a .ts file rather than a CSV file."""
-    try:
-        return read_text_file(path)
-    except DataError as error:
-        message = str(error).replace("a CSV text file", "a .ts text file").replace("a CSV file", "a .ts file")
-        message = message.replace("expected a header row and data rows", "expected @-header lines and series after @data")
-        raise DataError(message) from None
+    return read_text_file(path, ".ts", "@-header lines and series after @data")
 
 
 def _ts_header_line(line: str, number: int, header: _TsHeader, path) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
@@ -22,7 +23,9 @@ class AnomalySettings(SharedSettings):
     # default: two seasons, at least 24 steps, within the training part
     lookback: Optional[int] = setting(None, "Steps the predictor reads.", whole=True, min=1)
     # default: chosen on the validation scores (see docs/anomaly-detector.md)
-    threshold: Optional[float] = setting(None, "Score above which a step is flagged (default: chosen on validation data).")
+    # scores are root mean squares of z-scores, never negative
+    threshold: Optional[float] = setting(None, "Score above which a step is flagged (default: chosen on validation data).",
+                                         above=0, below=math.inf)  # fmt: skip
     # e.g. 0.01: threshold = the 99 % quantile of validation scores
     contamination: Optional[float] = setting(
         None, "Flag this fraction of validation steps instead of the robust rule.", above=0, below=0.5)

@@ -76,6 +76,13 @@ class Forecaster(ForecastSettings, Estimator):
     state_file = "forecaster.json"
 
     # ---- settings ----------------------------------------------------------------------------------
+    def check_settings(self) -> None:
+        """Each setting against its declaration, and a test part to score on."""
+        super().check_settings()
+        if self.test_frac == 0 and not self.backtest:
+            raise ConfigError("`test_frac` 0 leaves no test part to score the forecasts on; give a `test_frac` above 0 "
+                              "such as 0.15, or score rolling origins with `backtest`")  # fmt: skip
+
     def _check_settings(self) -> list[float]:
         """Every setting checked before any data is read; returns the quantiles in order."""
         self.check_settings()
@@ -184,7 +191,7 @@ class Forecaster(ForecastSettings, Estimator):
         if not self.many_:
             s = panel.series[0]
             check_length(len(s) - tested, self.lookback_, self.horizon, val_frac=self.val_frac,
-                         test_frac=0 if tested else self.test_frac, path=s.path)  # fmt: skip
+                         test_frac=0 if tested else self.test_frac, path=s.path, lookback_given=self.lookback is not None)  # fmt: skip
             return
         check_series_lengths(panel, self.lookback_ + self.horizon, f"`lookback` {self.lookback_} + `horizon` {self.horizon} need")
         held_out = self.horizon * (self.val_frac > 0) + (tested or self.horizon * (self.test_frac > 0))

@@ -37,6 +37,8 @@ EVAL_CHUNKS = 8  # evaluation streams hold at least this many bptt chunks each
 CHAR_EMBEDDING = 64  # default embedding size at character level: a hundred-odd symbols need no more
 
 
+MAX_GENERATE = 100_000  # tokens one `generate` call samples at most: a few seconds to minutes on a CPU
+
 class LanguageModel(LanguageModelSettings, Estimator):
     """A character- or word-level LSTM language model.
 
@@ -198,10 +200,10 @@ class LanguageModel(LanguageModelSettings, Estimator):
 
         Returns the continuation only, as text that reads on from the prompt (at word level it starts with
         the space that separates it from the prompt's last word, where one belongs)."""
-        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-            raise ConfigError(f"`length` must be a whole number of at least 1, got {length!r}")
-        if not temperature > 0:
-            raise ConfigError(f"`temperature` must be above 0, got {temperature}")
+        if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= MAX_GENERATE:
+            raise ConfigError(f"`length` must be a whole number in [1, {MAX_GENERATE}], got {length!r}")
+        if not (temperature > 0 and math.isfinite(temperature)):
+            raise ConfigError(f"`temperature` must be a finite number above 0, got {temperature}")
         if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
             raise ConfigError(f"`top_k` must be a whole number of at least 1, got {top_k!r}")
         generator = torch.Generator()  # local: sampling never moves the global random state
