@@ -404,3 +404,96 @@ def test_an_anomaly_file_too_short_to_choose_a_threshold_is_one_line(capsys, tmp
     assert code == 2 and not (tmp_path / "r").exists()
     assert error_line(err) == (f"{data}: the validation part has 2 scored steps, too few to choose a threshold from "
                                "(at least 20); give more data, a larger --val-frac, or the threshold with --threshold")  # fmt: skip
+
+
+# ---- 8. the smaller edges ----------------------------------------------------------------------------------
+
+
+def test_values_beyond_float32_are_one_line_naming_file_column_and_row(capsys, tmp_path):
+    data = tmp_path / "huge.csv"
+    pd.DataFrame({"month": range(120), "sales": 1e300 * (1 + 0.1 * np.sin(np.arange(120)))}).to_csv(data, index=False)
+    code, _, err = run_cli(capsys, *forecast_args(data, tmp_path / "r"))
+    assert code == 2 and "Warning" not in err
+    assert error_line(err) == (f"{data}: column 'sales' has the value 1e+300 at row 2, beyond the 3.4e+38 that training "
+                               "in float32 can hold; rescale the column (e.g. divide it by a power of ten)")  # fmt: skip
+
+
+def test_test_frac_0_says_there_is_no_test_part(capsys, sales, tmp_path):
+    code, _, err = run_cli(capsys, *forecast_args(sales, tmp_path / "r", "--test-frac", "0"))
+    assert code == 2 and not (tmp_path / "r").exists()
+    assert error_line(err) == ("--test-frac 0 leaves no test part to score the forecasts on; give a --test-frac above 0 "
+                               "such as 0.15, or score rolling origins with --backtest")  # fmt: skip
+
+
+def test_a_long_horizon_speaks_of_the_horizon_not_of_a_lookback_never_set(capsys, sales, tmp_path):
+    args = [a for a in forecast_args(sales, tmp_path / "r", "--horizon", "500") if a not in ("--lookback", "12")]
+    code, _, err = run_cli(capsys, *args)
+    line = error_line(err)
+    assert code == 2 and line.startswith(f"{sales}: has 120 rows, too few for --horizon 500 (after the shortest default "
+                                         "lookback, 8 steps);") and line.endswith("use a shorter --horizon, or more data")  # fmt: skip
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "the file is empty, expected text"),
+    (bytes(range(256)) * 4, "looks like a binary file, expected a text file"),
+])  # fmt: skip
+def test_a_language_model_on_an_empty_or_binary_file_speaks_of_text(capsys, tmp_path, content, message):
+    data = tmp_path / "corpus.txt"
+    data.write_bytes(content)
+    code, _, err = run_cli(capsys, "train", "lm", "--data", data, "--epochs", "1", "--quiet", "--out", tmp_path / "r")
+    assert code == 2 and error_line(err) == f"{data}: {message}" and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--length", "10000000"], "--length must be a whole number in [1, 100000], got 10000000"),
+    (["--temperature", "inf"], "--temperature must be a finite number above 0, got inf"),
+    (["--seed", str(2**64)], "Invalid value for '--seed': Input should be less than or equal to 9223372036854775807"),
+])  # fmt: skip
+def test_generate_refuses_what_cannot_give_text_in_one_line(capsys, tiny_runs, args, message):
+    code, out, err = run_cli(capsys, "generate", tiny_runs["lm"], "--prompt", "def", *args)
+    assert code == 2 and out == "" and error_line(err) == message
+
+
+@pytest.mark.parametrize("threshold, message", [("-1", "got -1.0"), ("inf", "got inf")])
+def test_an_anomaly_threshold_must_be_a_finite_number_above_0(capsys, tiny_runs, tmp_path, threshold, message):
+    code, _, err = run_cli(capsys, "train", "anomaly", "--data", tiny_runs["data"] / "sensor.csv", "--time-col", "t",
+                           "--threshold", threshold, "--out", tmp_path / "r")  # fmt: skip
+    assert code == 2 and error_line(err) == f"--threshold must be a finite number above 0, {message}"
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_ts_file_that_promises_equal_lengths_and_holds_a_shorter_series_is_one_line(capsys, tmp_path):
+    data = tmp_path / "short.ts"
+    data.write_text("@problemName x\n@univariate true\n@equalLength true\n@seriesLength 4\n@classLabel true a b\n@data\n"
+                    + "1,2,3,4:a\n4,3,2,1:b\n" * 10 + "1,2,3:b\n")  # fmt: skip
+    code, _, err = run_cli(capsys, "train", "classify", "--data", data, "--epochs", "1", "--quiet", "--out", tmp_path / "r")
+    assert code == 2 and error_line(err) == (f"{data}: line 27 holds 3 values, but the header says @equalLength true "
+                                             "(@seriesLength 4); pad the series with '?' or set @equalLength false")  # fmt: skip
+
+
+def test_a_failed_train_leaves_no_folder_behind_not_even_the_parents_it_made(capsys, sales, tmp_path):
+    code, _, err = run_cli(capsys, "train", "forecast", "--data", sales, "--target", "nope", "--quiet",
+                           "--out", tmp_path / "new" / "deeper" / "r")  # fmt: skip
+    assert code == 2 and error_line(err).startswith(f"{sales}: no column 'nope'")
+    assert list(tmp_path.iterdir()) == [sales]
+
+
+def test_training_another_job_into_a_run_leaves_none_of_the_old_runs_files(capsys, sales, tiny_runs, tmp_path):
+    out = tmp_path / "r"
+    assert run_cli(capsys, *forecast_args(sales, out))[0] == 0
+    (out / "my-notes.txt").write_text("mine")
+    code, _, err = run_cli(capsys, "train", "anomaly", "--data", tiny_runs["data"] / "sensor.csv", "--time-col", "t",
+                           "--label-col", "anomaly", "--lookback", "20", "--hidden", "4", "--epochs", "1", "--quiet",
+                           "--out", out)  # fmt: skip
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["anomaly.json", "checkpoint.pt", "config.json", "history.csv",
+                                                     "metrics.json", "model.safetensors", "my-notes.txt", "report.html"]  # fmt: skip
+    assert main(["predict", str(out)]) == 0  # the directory is one anomaly run
+
+
+def test_json_with_log_json_keeps_the_epoch_lines(capsys, sales, tmp_path):
+    import json
+
+    code, out, _ = run_cli(capsys, *forecast_args(sales, tmp_path / "r", "--epochs", "2", "--json", "--log-json"))
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [row.get("epoch") for row in lines[:-1]] == [1, 2] and lines[-1]["task"] == "forecast"

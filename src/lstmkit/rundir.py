@@ -69,15 +69,33 @@ def clear_interrupted_demo(out: Path) -> None:
 
 
 def finish_run(out: Path) -> None:
-    """Move a finished run's files into place and remove the staging folder."""
+    """Move a finished run's files into place and remove the staging folder; the files of the run finished
+    there before that this one does not write (another job's state, more ensemble members' checkpoints) go,
+    as config.json's "files" listed them, so a run directory holds one run."""
     out = Path(out)
     staging = out / STAGING
+    files = sorted(p.name for p in staging.iterdir())
+    earlier = _files_of_run(out)
+    if "config.json" in files:
+        write_json(staging / "config.json", {**json.loads((staging / "config.json").read_text(encoding="utf-8")), "files": files})
     try:
         for path in sorted(staging.iterdir(), key=lambda p: p.name == "metrics.json"):  # metrics last
             os.replace(path, out / path.name)
         staging.rmdir()
+        for name in earlier - set(files):
+            (out / name).unlink(missing_ok=True)
     except OSError as error:
         raise cannot_write(out, error) from None
+
+
+def _files_of_run(out: Path) -> set[str]:
+    """The files a finished run in `out` wrote, as its config.json lists them (none for a run that predates
+    the list, or no run)."""
+    try:
+        files = json.loads((out / "config.json").read_text(encoding="utf-8")).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {f for f in files if isinstance(f, str) and f == Path(f).name and not f.startswith(".")}
 
 
 def write_json(path: Path, value) -> None:

@@ -29,7 +29,7 @@ def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> d
     estimator.check_settings()  # bad settings, bf16 without the hardware for it: refused before anything is written
     estimator.train_config()
     out = Path(out)
-    made_out = not out.exists()
+    made = [folder for folder in (out, *out.parents) if not folder.exists()]  # out and the parents made for it
     reporter = reporter or Reporter()
     staging, resume = begin_run(out, resume, note=reporter.note)  # resume: from a checkpoint there
     settings = {**estimator.get_params(), "data": str(data)}
@@ -41,9 +41,9 @@ def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> d
     except LstmkitError:
         if not resume:  # bad input or a diverged run: nothing worth resuming, and nothing of the user's
             shutil.rmtree(staging, ignore_errors=True)
-            if made_out:  # nor the folder made for it
+            for folder in made:  # nor the folders made for it, innermost first
                 with contextlib.suppress(OSError):
-                    out.rmdir()
+                    folder.rmdir()
         raise
 
     estimator.save(staging)
