@@ -295,7 +295,7 @@ def _set(key, value):
 
 
 @pytest.mark.parametrize("edit", [lambda c: [], lambda c: None, lambda c: "forecast", _set("task", []),
-                                  _set("settings", []), _set("settings", {})])  # fmt: skip
+                                  _set("settings", [])])  # fmt: skip
 @pytest.mark.parametrize("command", ["predict", "evaluate"])
 def test_a_hand_edited_config_json_is_an_unreadable_run(capsys, tiny_runs, tmp_path, edit, command):
     run = _edited_copy(tiny_runs["forecast"], tmp_path, "config.json", edit)
@@ -497,3 +497,9 @@ def test_json_with_log_json_keeps_the_epoch_lines(capsys, sales, tmp_path):
     code, out, _ = run_cli(capsys, *forecast_args(sales, tmp_path / "r", "--epochs", "2", "--json", "--log-json"))
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [row.get("epoch") for row in lines[:-1]] == [1, 2] and lines[-1]["task"] == "forecast"
+
+
+def test_predict_from_a_config_json_without_the_training_data_is_an_unreadable_run(capsys, tiny_runs, tmp_path):
+    run = _edited_copy(tiny_runs["anomaly"], tmp_path, "config.json", _set("settings", {}))
+    code, _, err = run_cli(capsys, "predict", run)
+    assert code == 2 and error_line(err) == f"{run / 'config.json'}: is unreadable or truncated; train the run again"

@@ -115,7 +115,7 @@ def predict(
 ) -> None:
     """Predict with a trained model: forecasts, labels and class probabilities, or anomaly scores and flags."""
     from .fileio import atomic_write_text, file_to_write
-    from .rundir import read_config
+    from .rundir import trained_data
 
     job = _job(run_dir)
     if output is not None:
@@ -124,7 +124,7 @@ def predict(
         raise ConfigError(f"{run_dir}: is a {job.name} run; use `lstmkit generate {run_dir} --prompt TEXT`")
     estimator = job.estimator.load(run_dir)
     if data is None and job.predict_needs_data:  # score the data the run trained on
-        data = Path(read_config(run_dir)["settings"]["data"])
+        data = trained_data(run_dir)
     frame = estimator.predict(data)
     if output is not None:
         atomic_write_text(output, frame.to_csv(index=False))

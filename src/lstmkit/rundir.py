@@ -132,13 +132,24 @@ def read_json(directory: Path, name: str) -> dict:
 
 
 def read_config(directory: Path) -> dict:
-    """A run's config.json: the job's name under "task" and the settings it trained with under "settings"
-    (the data's path among them); one line, as for a torn file, for anything else."""
+    """A run's config.json: the job's name under "task" and the settings it trained with under "settings";
+    one line, as for a torn file, for anything else."""
     config = read_json(directory, "config.json")
-    settings = config.get("settings")
-    if not (isinstance(config.get("task"), str) and isinstance(settings, dict) and isinstance(settings.get("data"), str)):
-        raise DataError(f"{Path(directory) / 'config.json'}: is unreadable or truncated; train the run again")
+    if not (isinstance(config.get("task"), str) and isinstance(config.get("settings"), dict)):
+        raise _unreadable_config(directory)
     return config
+
+
+def trained_data(directory: Path) -> Path:
+    """The data a finished run trained on, as its config.json records it."""
+    data = read_config(directory)["settings"].get("data")
+    if not isinstance(data, str):
+        raise _unreadable_config(directory)
+    return Path(data)
+
+
+def _unreadable_config(directory: Path) -> DataError:
+    return DataError(f"{Path(directory) / 'config.json'}: is unreadable or truncated; train the run again")
 
 
 MODEL_FILE = "model.safetensors"
