@@ -116,8 +116,8 @@ def check_length(
     lookback + horizon + 9 rows; the validation and test parts (when their fraction is not 0) at least one
     window each, so at least horizon rows. With the default fractions (0.15, 0.15) that is 26 rows for
     lookback 8 and horizon 1, 48 for lookback 24 and horizon 1. The message says how many rows the given
-    lookback, horizon, val_frac and test_frac need (`min_series_length`); with lookback_given False (a default
-    lookback, already at its shortest) it speaks of the horizon alone."""
+    lookback, horizon, val_frac and test_frac need (`min_series_length`), and with lookback_given False that the
+    lookback is a default (already at its shortest), not the user's."""
     _check_fraction("val_frac", val_frac)
     _check_fraction("test_frac", test_frac)
     check_window_sizes(lookback, horizon)
@@ -133,12 +133,11 @@ def check_length(
     window = _rows(lookback + horizon)
     windows = f"{train_windows} windows of {window}, one step apart" if train_windows > 1 else f"one window of {window}"
     settings = f"`lookback` {lookback} + `horizon` {horizon}" if lookback_given else (
-        f"`horizon` {horizon} (after the shortest default lookback, {lookback} steps)")
-    shorter = "a shorter `lookback` or `horizon`" if lookback_given else "a shorter `horizon`"
+        f"`horizon` {horizon} after the default `lookback` {lookback} (its shortest)")
     raise DataError(
         f"{path}: has {n_rows} rows, too few for {settings}; the training part needs "
         f"at least {_rows(lookback + horizon + train_windows - 1)} ({windows}){parts}, so at least {needed} rows with "
-        f"`val_frac` {val_frac} and `test_frac` {test_frac}; use {shorter}, or more data"
+        f"`val_frac` {val_frac} and `test_frac` {test_frac}; use a shorter `lookback` or `horizon`, or more data"
     )
 
 
