@@ -76,7 +76,7 @@ def cannot_write(path, error: OSError) -> WriteError:
     in_the_way = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
     if in_the_way is not None and in_the_way != path:
         return WriteError(f"{path}: cannot be written: {in_the_way} is a file, not a folder")
-    reason = error.strerror or type(error).__name__
+    reason = error.strerror or str(error) or type(error).__name__
     return WriteError(f"{path}: cannot be written ({reason}); choose a place you can write to")
 
 

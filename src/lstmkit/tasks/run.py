@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataError, LstmkitError
+from ..errors import DataError, LstmkitError, WriteError
 from ..fileio import atomic_write_text
 from ..rundir import begin_run, finish_run, read_config, versions, write_json
 from ..train.progress import Reporter
@@ -38,8 +38,10 @@ def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> d
     write_json(staging / "config.json", {"task": job.name, "settings": settings, "versions": versions()})
     try:
         estimator.fit(data, checkpoint=staging / "checkpoint.pt", resume=resume, reporter=reporter)
-    except LstmkitError:
-        if not resume:  # bad input or a diverged run: nothing worth resuming, and nothing of the user's
+    except LstmkitError as error:
+        # bad input or a diverged run: nothing worth resuming, and nothing of the user's; a checkpoint that
+        # could not be written (a full disk) leaves what was saved, to resume once there is room
+        if not resume and not isinstance(error, WriteError):
             shutil.rmtree(staging, ignore_errors=True)
             for folder in made:  # nor the folders made for it, innermost first
                 with contextlib.suppress(OSError):
