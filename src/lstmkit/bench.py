@@ -255,18 +255,11 @@ def parse_names(text: str, allowed: Sequence[str], name: str) -> list[str]:
     return names
 
 
-def main(
-    shapes: Optional[Sequence[Shape]] = None,
-    variants: Sequence[str] = tuple(VARIANTS),
-    modes: Sequence[str] = MODES,
-    precisions: Sequence[str] = PRECISIONS,
-    quick: bool = False,
-    budget_s: Optional[float] = None,
-    threads: Optional[int] = None,
-    json_path: Optional[Path] = None,
-) -> list[dict]:
-    """Run the benchmark (`lstmkit bench`), print the table and write the JSON (to `json_path`, else
-    `default_json()`); returns the rows. The place for the JSON is checked before anything is timed."""
+def main(*, threads: Optional[int] = None, json_path: Optional[Path] = None, **measured) -> list[dict]:
+    """Run the benchmark (`lstmkit bench`): `run(**measured)` on `threads` threads, print the table and write the
+    JSON (to `json_path`, else `default_json()`); returns the rows. The place for the JSON is checked before
+    anything is timed."""
+    budget_s = measured.get("budget_s")
     if budget_s is not None and not budget_s > 0:
         raise ConfigError(f"`budget` must be a number above 0, got {budget_s!r}")
     path = file_to_write(json_path or default_json(), "layer_speed.json")
@@ -274,7 +267,7 @@ def main(
         torch.set_num_threads(threads)
     progress = Console(stderr=True)
     rows = run(
-        shapes, variants, modes, precisions, quick, budget_s,
+        **measured,
         on_row=lambda r: progress.print(
             f"{r['T']}x{r['B']}x{r['I']}x{r['H']} {r['variant']} {r['precision']} {r['mode']}: "
             f"lstmkit {r['lstmkit_ms']:.2f} ms, torch {r['torch_ms']:.2f} ms", highlight=False

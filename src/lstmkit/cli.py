@@ -247,7 +247,7 @@ def bench(
              "precisions": (precisions, layer_speed.PRECISIONS)}  # fmt: skip
     chosen = {name: layer_speed.parse_names(text, allowed, name) if text else allowed
               for name, (text, allowed) in names.items()}  # fmt: skip
-    layer_speed.main(layer_speed.parse_shapes(shapes) if shapes else None, **chosen, quick=quick, budget_s=budget,
+    layer_speed.main(shapes=layer_speed.parse_shapes(shapes) if shapes else None, **chosen, quick=quick, budget_s=budget,
                      threads=threads, json_path=json_path)  # fmt: skip
 
 
