@@ -118,6 +118,19 @@ def test_ctrl_c_in_the_first_epoch_leaves_a_run_that_plain_train_and_resume_acce
     assert code == 0 and (out / "model.safetensors").exists(), err
 
 
+def test_an_interrupted_run_with_torn_settings_says_how_to_start_afresh(capsys, sales, tmp_path):
+    out = tmp_path / "r"
+    (out / ".incomplete").mkdir(parents=True)
+    (out / ".incomplete" / "checkpoint.pt").write_bytes(b"saved")
+    (out / ".incomplete" / "config.json").write_text("{")
+    code, _, err = run_cli(capsys, *forecast_args(sales, out, "--resume"))
+    staging = out / ".incomplete"
+    assert code == 2 and error_line(err) == (f"{out}: the interrupted run's settings ({staging / 'config.json'}) are "
+                                             f"unreadable, so it cannot be resumed; delete {staging} to start afresh")  # fmt: skip
+    code, _, err = run_cli(capsys, *forecast_args(sales, out))
+    assert code == 2 and error_line(err).endswith("continue it with --resume, or delete that folder to start afresh")
+
+
 # ---- 2. Ctrl-C says how to continue --------------------------------------------------------------------------
 
 
@@ -308,6 +321,12 @@ def test_a_hand_edited_config_json_is_an_unreadable_run(capsys, tiny_runs, tmp_p
     code, _, err = run_cli(capsys, command, run, *(["--data", tiny_runs["data"] / "sales.csv"] if command == "evaluate" else []))
     assert code == 2 and error_line(err) == f"{run / 'config.json'}: is unreadable or truncated; train the run again"
     assert contents(run) == before
+
+
+def test_predict_from_a_config_json_without_the_training_data_is_an_unreadable_run(capsys, tiny_runs, tmp_path):
+    run = _edited_copy(tiny_runs["anomaly"], tmp_path, "config.json", _set("settings", {}))
+    code, _, err = run_cli(capsys, "predict", run)
+    assert code == 2 and error_line(err) == f"{run / 'config.json'}: is unreadable or truncated; train the run again"
 
 
 @pytest.mark.parametrize("edit", [_set("lookback", "abc"), _set("lookback", None), _set("lookback", 1e9),
@@ -503,8 +522,3 @@ def test_json_with_log_json_keeps_the_epoch_lines(capsys, sales, tmp_path):
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [row.get("epoch") for row in lines[:-1]] == [1, 2] and lines[-1]["task"] == "forecast"
 
-
-def test_predict_from_a_config_json_without_the_training_data_is_an_unreadable_run(capsys, tiny_runs, tmp_path):
-    run = _edited_copy(tiny_runs["anomaly"], tmp_path, "config.json", _set("settings", {}))
-    code, _, err = run_cli(capsys, "predict", run)
-    assert code == 2 and error_line(err) == f"{run / 'config.json'}: is unreadable or truncated; train the run again"

@@ -34,7 +34,7 @@ def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> d
     staging, resume = begin_run(out, resume, note=reporter.note)  # resume: from a checkpoint there
     settings = {**estimator.get_params(), "data": str(data)}
     if resume:
-        _check_same_settings(read_config(staging)["settings"], settings, out)
+        _check_same_settings(_interrupted_settings(staging, out), settings, out)
     write_json(staging / "config.json", {"task": job.name, "settings": settings, "versions": versions()})
     try:
         estimator.fit(data, checkpoint=staging / "checkpoint.pt", resume=resume, reporter=reporter)
@@ -70,6 +70,14 @@ def load_run(directory, job: Job | None = None):
     if job is not None and found is not job:
         raise DataError(f"{directory}: is a {found.name} run, not a {job.name} run")
     return found.estimator.load(directory)
+
+
+def _interrupted_settings(staging: Path, out: Path) -> dict:
+    try:
+        return read_config(staging)["settings"]
+    except DataError:  # torn or hand-edited: the run cannot be checked, so it cannot be resumed
+        raise DataError(f"{out}: the interrupted run's settings ({staging / 'config.json'}) are unreadable, so it "
+                        f"cannot be resumed; delete {staging} to start afresh") from None
 
 
 def _check_same_settings(saved: dict, now: dict, out: Path) -> None:
