@@ -19,11 +19,7 @@ from .errors import LstmkitError, WriteError
 def atomic_write(path, write: Callable[[object], None], mode: str = "wb") -> None:
     """Call write(file) on a temporary file beside `path`, fsync it, and rename it over `path`."""
     path = Path(path)
-    make_folder(path.parent, path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as error:
-        raise cannot_write(path, error) from None
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             write(f)
@@ -60,14 +56,19 @@ def file_to_write(path, example: str) -> Path:
     path = Path(path)
     if path.is_dir():
         raise WriteError(f"{path}: is a directory; give a file name such as {path / example}")
-    make_folder(path.parent, path)
-    try:  # the one sure test of a folder (read-only mounts, immutable folders, root): write something there
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as error:
-        raise cannot_write(path, error) from None
+    fd, probe = _temporary_beside(path)  # the one sure test of a folder (read-only mounts, immutable, root)
     os.close(fd)
     os.unlink(probe)
     return path
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in `path`'s folder (made if missing), open: (descriptor, its path)."""
+    make_folder(path.parent, path)
+    try:
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise cannot_write(path, error) from None
 
 
 def cannot_write(path, error: OSError) -> WriteError:
