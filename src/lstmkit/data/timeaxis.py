@@ -41,17 +41,7 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format:
             return pd.Index(cells.astype(np.int64).to_numpy(), name=name)
         except (OverflowError, ValueError):
             pass  # too large for int64: try them as dates
-    parsed = _to_datetime_with(cells, None)  # the format pandas infers from the first cell, month first
-    swapped = _swapped_format(cells.iloc[0])
-    if parsed.isna().any() and swapped is not None:  # '12/01/2020' then '13/01/2020': the data says day first
-        day_first = _to_datetime_with(cells, swapped)
-        parsed = day_first if day_first.notna().all() else parsed
-    if parsed.isna().any():  # formats mixed, or cells that are no date at all
-        mixed = _mixed_dates(cells, rows, name, path, parsed)
-        if mixed.isna().sum() < parsed.isna().sum():
-            parsed = mixed
-    elif swapped is not None:
-        _check_day_and_month_apart(cells, rows, name, path, parsed, swapped)
+    parsed = _dates(cells, rows, name, path)
     unparsed = parsed.isna().to_numpy()
     if unparsed.any():
         i = int(np.argmax(unparsed))
@@ -60,6 +50,23 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format:
             "expected dates (e.g. 1949-01) or integers (e.g. years)"
         )
     return pd.DatetimeIndex(parsed, name=name)
+
+
+def _dates(cells: pd.Series, rows: np.ndarray, name: str, path) -> pd.Series:
+    """The cells as dates (NaT where a cell is none) in the first cell's format, month first where both fit;
+    day first when only that reads every cell; each cell on its own when formats are mixed. A DataError when
+    day and month could be swapped."""
+    parsed = _to_datetime_with(cells, None)  # the format pandas infers from the first cell, month first
+    swapped = _swapped_format(cells.iloc[0])
+    if parsed.isna().any() and swapped is not None:  # '12/01/2020' then '13/01/2020': the data says day first
+        day_first = _to_datetime_with(cells, swapped)
+        parsed = day_first if day_first.notna().all() else parsed
+    if parsed.isna().any():  # formats mixed, or cells that are no date at all
+        mixed = _mixed_dates(cells, rows, name, path, parsed)
+        return mixed if mixed.isna().sum() < parsed.isna().sum() else parsed
+    if swapped is not None:
+        _check_day_and_month_apart(cells, rows, name, path, parsed, swapped)
+    return parsed
 
 
 def _parse_with_format(cells: pd.Series, rows: np.ndarray, name: str, path, time_format: str) -> pd.DatetimeIndex:
