@@ -6,7 +6,9 @@ The same as `lstmkit bench`; the measurement code lives in the package so the co
 lstmkit is installed.
 """
 
-from lstmkit.bench import main
+import sys
+
+from lstmkit.cli import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(["bench", *sys.argv[1:]]))

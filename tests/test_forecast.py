@@ -202,7 +202,7 @@ def test_a_series_too_short_for_a_meaningful_model_is_refused_before_training(tm
     code, out, err = _run(capsys, "train", "forecast", "--data", path, "--target", "y", "--out", tmp_path / "run")
     assert code == 2 and out == ""
     assert err == (
-        f"lstmkit: error: {path}: has 6 rows, too few for --lookback 8 + --horizon 1; the training part needs at least "
+        f"lstmkit: error: {path}: has 6 rows, too few for --horizon 1 after the default --lookback 8 (its shortest); the training part needs at least "
         "18 rows (10 windows of 9 rows, one step apart) and the validation and test parts at least 1 row each, so at "
         "least 26 rows with --val-frac 0.15 and --test-frac 0.15; use a shorter --lookback or --horizon, or more data\n"
     )  # one line, and no epoch line before it: training never started
@@ -215,7 +215,7 @@ def test_the_shortest_series_the_default_lookback_accepts_trains(tmp_path):
     model = Forecaster("y", hidden=4, epochs=1).fit(tmp_path / "short.csv")  # split 18 / 4 / 4
     assert model.lookback_ == 8 and len(model.history_) == 1
     values[:25].to_csv(tmp_path / "shorter.csv", index=False)
-    with pytest.raises(DataError, match="has 25 rows, too few for lookback 8 "):
+    with pytest.raises(DataError, match="has 25 rows, too few for horizon 1 after the default lookback 8 "):
         Forecaster("y", hidden=4, epochs=1).fit(tmp_path / "shorter.csv")
 
 

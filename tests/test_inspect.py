@@ -318,7 +318,7 @@ def test_inspect_errors_are_one_line_and_exit_code_2(tiny_runs, tmp_path, capsys
     assert _error(capsys, lm, "--data", tmp_path / "missing.txt", "--out", page) == f"{tmp_path / 'missing.txt'}: no such file"
     assert _error(capsys, lm, "--text", "", "--out", page) == "the text to inspect is empty; give some text"
     assert _error(capsys, lm, "--text", "x", "--out", tmp_path) == (
-        f"{tmp_path}: is a directory; give the page a file name such as {tmp_path / 'inspect.html'}")
+        f"{tmp_path}: is a directory; give a file name such as {tmp_path / 'inspect.html'}")
     assert not page.exists()
 
 

@@ -157,7 +157,7 @@ def test_bad_prompts_and_temperatures_are_config_errors(cat_model, char_model):
         cat_model.next_tokens("   ")
     with pytest.raises(ConfigError, match="holds no characters"):
         char_model.generate("")
-    with pytest.raises(ConfigError, match="temperature must be above 0, got 0"):
+    with pytest.raises(ConfigError, match="temperature must be a finite number above 0, got 0"):
         cat_model.generate("the", temperature=0)
     assert cat_model.next_tokens("zebra unicorn")[0][1] > 0  # unknown words read as <unk>, no error
 
@@ -249,8 +249,8 @@ def test_empty_binary_and_missing_files_and_empty_folders_are_data_errors(tmp_pa
     binary.write_bytes(b"\x00\x01\x02text")
     folder.mkdir()
     cases = {
-        empty: f"{empty}: the file is empty, expected a header row and data rows",
-        binary: f"{binary}: looks like a binary file, expected a CSV text file",
+        empty: f"{empty}: the file is empty, expected text",
+        binary: f"{binary}: looks like a binary file, expected a text file",
         folder: f"{folder}: no text files found",
         tmp_path / "missing.txt": f"{tmp_path / 'missing.txt'}: no such file",
     }

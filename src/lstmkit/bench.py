@@ -27,14 +27,14 @@ FLOPs for inference; the backward pass does two products of that size (grads of 
 weights), so 24·B·T·H·(I+H) FLOPs for a training step. Variants are counted as vanilla, so their
 GFLOP/s is a vanilla-equivalent rate.
 
-Run: ``lstmkit bench [--quick]``, or ``python benchmarks/layer_speed.py [--quick] [--shapes 100x32x64x128,...]
-[--variants ...] [--precisions fp32,bf16]``. The torch.nn.LSTM baseline is always vanilla fp32, so a bf16 row's
+Run: ``lstmkit bench [--quick] [--shapes 100x32x64x128,...] [--variants ...] [--modes train,infer]
+[--precisions fp32,bf16] [--budget S] [--threads N] [--json PATH]``, or ``python benchmarks/layer_speed.py``
+with the same options. The torch.nn.LSTM baseline is always vanilla fp32, so a bf16 row's
 ratio says how much bf16 autocast gains over the fp32 layer people use today.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import itertools
 import json
@@ -53,6 +53,8 @@ from torch import nn
 
 import lstmkit
 from lstmkit import LSTM
+from lstmkit.errors import ConfigError
+from lstmkit.fileio import atomic_write_text, file_to_write
 
 Shape = tuple[int, int, int, int]  # (T, B, I, H)
 
@@ -229,51 +231,43 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def _shape(text: str) -> Shape:
-    """'TxBxIxH' -> (T, B, I, H)."""
-    try:
-        T, B, I, H = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a shape is TxBxIxH, like 100x32x64x128; got {text!r}") from None
-    return T, B, I, H
+def parse_shapes(text: str) -> list[Shape]:
+    """'100x32x64x128,6x2x3x4' -> [(100, 32, 64, 128), (6, 2, 3, 4)]; a ConfigError naming a bad shape."""
+    shapes = []
+    for item in (v.strip() for v in text.split(",")):
+        try:
+            shape = tuple(int(v) for v in item.lower().split("x"))
+        except ValueError:
+            shape = ()
+        if len(shape) != 4 or min(shape) < 1:
+            raise ConfigError(f"`shapes` takes TxBxIxH with four whole numbers of at least 1, like 100x32x64x128; "
+                              f"got {item!r}")  # fmt: skip
+        shapes.append(shape)
+    return shapes
 
 
-def _choices(allowed: Sequence[str]) -> Callable[[str], list[str]]:
-    """Parser of a comma-separated subset of `allowed`."""
-
-    def parse(text: str) -> list[str]:
-        names = [v.strip() for v in text.split(",") if v.strip()]
-        unknown = [v for v in names if v not in allowed]
-        if unknown or not names:
-            raise argparse.ArgumentTypeError(f"choose from {','.join(allowed)}; got {text!r}")
-        return names
-
-    return parse
+def parse_names(text: str, allowed: Sequence[str], name: str) -> list[str]:
+    """A comma-separated subset of `allowed` (setting `name`); a ConfigError naming what is not allowed."""
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = [v for v in names if v not in allowed]
+    if unknown or not names:
+        raise ConfigError(f"`{name}` takes a comma-separated choice of {','.join(allowed)}; got {text!r}")
+    return names
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="shapes 1 and 3 only, fewer reps (well under a minute)")
-    p.add_argument("--shapes", type=lambda s: [_shape(v) for v in s.split(",")], help="comma-separated TxBxIxH")
-    p.add_argument("--variants", type=_choices(tuple(VARIANTS)), default=list(VARIANTS), help="comma-separated")
-    p.add_argument("--modes", type=_choices(MODES), default=list(MODES), help="comma-separated: train,infer")
-    p.add_argument(
-        "--budget", type=float, help=f"timed seconds per measurement (default {BUDGET_S}, quick {QUICK_BUDGET_S})"
-    )
-    p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's own)")
-    p.add_argument("--precisions", type=_choices(PRECISIONS), default=list(PRECISIONS), help="comma-separated: fp32,bf16")
-    p.add_argument("--json", type=Path, default=None, help="where to write the rows (default: benchmarks/results/layer_speed.json in a checkout)")
-    return p
-
-
-def main(argv: Optional[Sequence[str]] = None) -> list[dict]:
-    """Parse `argv`, run the benchmark, print the table and write the JSON; returns the rows."""
-    args = _parser().parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+def main(*, threads: Optional[int] = None, json_path: Optional[Path] = None, **measured) -> list[dict]:
+    """Run the benchmark (`lstmkit bench`): `run(**measured)` on `threads` threads, print the table and write the
+    JSON (to `json_path`, else `default_json()`); returns the rows. The place for the JSON is checked before
+    anything is timed."""
+    budget_s = measured.get("budget_s")
+    if budget_s is not None and not budget_s > 0:
+        raise ConfigError(f"`budget` must be a number above 0, got {budget_s!r}")
+    path = file_to_write(json_path or default_json(), "layer_speed.json")
+    if threads is not None:
+        torch.set_num_threads(threads)
     progress = Console(stderr=True)
     rows = run(
-        args.shapes, args.variants, args.modes, args.precisions, args.quick, args.budget,
+        **measured,
         on_row=lambda r: progress.print(
             f"{r['T']}x{r['B']}x{r['I']}x{r['H']} {r['variant']} {r['precision']} {r['mode']}: "
             f"lstmkit {r['lstmkit_ms']:.2f} ms, torch {r['torch_ms']:.2f} ms", highlight=False
@@ -284,12 +278,6 @@ def main(argv: Optional[Sequence[str]] = None) -> list[dict]:
         "torch_version": torch.__version__, "lstmkit_version": lstmkit.__version__,
         "threads": torch.get_num_threads(), "cpu": _cpu_name(), "rows": rows,
     }  # fmt: skip
-    path = args.json or default_json()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
     progress.print(f"rows written to {path}", highlight=False)
     return rows
-
-
-if __name__ == "__main__":
-    main()

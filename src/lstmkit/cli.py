@@ -21,6 +21,7 @@ from .errors import ConfigError, LstmkitError
 from .tasks import JOBS, demos
 from .tasks.job import Job
 from .tasks.settings import SHARED
+from .train.config import SEED_MAX
 
 try:  # typer >= 0.22 carries its own copy of click
     from typer._click.exceptions import UsageError
@@ -38,7 +39,7 @@ app.add_typer(train_app, name="train")
 
 JsonOut = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a summary.")]
 RunDir = Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train`.")]
-Seed = Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")]
+Seed = Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Seed: the same seed repeats a CPU run exactly.")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="No progress display (the bar or lines on stderr).")]
 # --log-json is the run's log, not its display: --quiet leaves it on, and with --json stdout is JSON lines, one
 # per epoch, then the summary object as the last line
@@ -113,15 +114,17 @@ def predict(
     json_output: JsonOut = False,
 ) -> None:
     """Predict with a trained model: forecasts, labels and class probabilities, or anomaly scores and flags."""
-    from .fileio import atomic_write_text
-    from .rundir import read_json
+    from .fileio import atomic_write_text, file_to_write
+    from .rundir import trained_data
 
     job = _job(run_dir)
+    if output is not None:
+        file_to_write(output, "predictions.csv")
     if not job.predicts:
         raise ConfigError(f"{run_dir}: is a {job.name} run; use `lstmkit generate {run_dir} --prompt TEXT`")
     estimator = job.estimator.load(run_dir)
     if data is None and job.predict_needs_data:  # score the data the run trained on
-        data = Path(read_json(run_dir, "config.json")["settings"]["data"])
+        data = trained_data(run_dir)
     frame = estimator.predict(data)
     if output is not None:
         atomic_write_text(output, frame.to_csv(index=False))
@@ -138,10 +141,10 @@ def predict(
 def generate(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train lm`.")],
     prompt: Annotated[str, typer.Option(help="Text to continue.")],
-    length: Annotated[int, typer.Option(min=1, help="Tokens to generate.")] = 200,
+    length: Annotated[int, typer.Option(help="Tokens to generate (at most 100000).")] = 200,
     temperature: Annotated[float, typer.Option(help="Sampling temperature: lower is more conservative.")] = 1.0,
     top_k: Annotated[Optional[int], typer.Option(min=1, help="Sample from the K most probable tokens only.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed: the same seed gives the same text.")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, max=SEED_MAX, help="Seed: the same seed gives the same text.")] = None,
     next_k: Annotated[Optional[int], typer.Option("--next", min=1, help="Print the K most probable next tokens instead.")] = None,
     json_output: JsonOut = False,
 ) -> None:
@@ -173,11 +176,13 @@ def inspect_run(
 ) -> None:
     """Run a trained model over a text or series and write a page of what its gates did at every step."""
     from . import gates
+    from .fileio import file_to_write
 
     if (text is None) == (data is None):
         raise ConfigError("give the input to inspect with --text TEXT or with --data FILE" if text is None
                           else "give --text or --data, not both")  # fmt: skip
     job, estimator = _load(run_dir)
+    file_to_write(out, "inspect.html")
     if text is not None and not estimator.reads_text:
         raise ConfigError(f"{run_dir}: is a {estimator.describe()}, a model of series, not of text; "
                           "give the series with --data FILE, not --text")  # fmt: skip
@@ -225,19 +230,25 @@ def demo(
 @app.command()
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Two shapes and fewer repetitions: under a minute.")] = False,
-    shapes: Annotated[str, typer.Option(help="Comma-separated TxBxIxH, e.g. 100x32x64x128.")] = "",
+    shapes: Annotated[str, typer.Option(help="Comma-separated TxBxIxH, e.g. 100x32x64x128 (default: four shapes).")] = "",
     variants: Annotated[str, typer.Option(help="Comma-separated: vanilla,peephole,cifg,layernorm,zoneout,trace.")] = "",
+    modes: Annotated[str, typer.Option(help="Comma-separated: train,infer.")] = "",
     precisions: Annotated[str, typer.Option(help="Comma-separated: fp32,bf16.")] = "",
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Where to write the rows as JSON.")] = None,
+    budget: Annotated[Optional[float], typer.Option(help="Timed seconds per measurement, above 0 "
+                                                    "(default 0.5, with --quick 0.25).")] = None,  # fmt: skip
+    threads: Annotated[Optional[int], typer.Option(min=1, help="torch.set_num_threads (default: torch's own).")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Where to write the rows as JSON (default: "
+                                                      "benchmarks/results/layer_speed.json in a checkout).")] = None,  # fmt: skip
 ) -> None:
     """Time lstmkit.LSTM against torch.nn.LSTM in this process: ms, GFLOP/s and the ratio, per shape and variant."""
-    from .bench import main as run_bench
+    from . import bench as layer_speed
 
-    argv = ["--quick"] if quick else []
-    for name, value in (("--shapes", shapes), ("--variants", variants), ("--precisions", precisions)):
-        argv += [name, value] if value else []
-    argv += ["--json", str(json_path)] if json_path else []
-    run_bench(argv)
+    names = {"variants": (variants, tuple(layer_speed.VARIANTS)), "modes": (modes, layer_speed.MODES),
+             "precisions": (precisions, layer_speed.PRECISIONS)}  # fmt: skip
+    chosen = {name: layer_speed.parse_names(text, allowed, name) if text else allowed
+              for name, (text, allowed) in names.items()}  # fmt: skip
+    layer_speed.main(shapes=layer_speed.parse_shapes(shapes) if shapes else None, **chosen, quick=quick, budget_s=budget,
+                     threads=threads, json_path=json_path)  # fmt: skip
 
 
 def _job(run_dir: Path) -> Job:
@@ -253,6 +264,9 @@ def _load(run_dir: Path):
     return job, job.estimator.load(run_dir)
 
 
+INTERRUPTED = 130  # the exit code of a command ended by Ctrl-C (128 + SIGINT)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: bad usage and bad input become one line on stderr and exit code 2."""
     argv = sys.argv[1:] if argv is None else argv
@@ -265,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lstmkit: error: {message}", file=sys.stderr)
         return 2
     except (typer.Abort, KeyboardInterrupt):
+        result = INTERRUPTED
+    if result == INTERRUPTED:  # typer turns Ctrl-C into this exit code itself (typer.core._main), before we see it
         print("lstmkit: interrupted; continue a training run with --resume", file=sys.stderr)
-        return 130
     return result if isinstance(result, int) else 0

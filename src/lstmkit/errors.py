@@ -42,3 +42,7 @@ class DataError(LstmkitError, ValueError):
 
 class TrainingError(LstmkitError, RuntimeError):
     """Training cannot go on: a non-finite loss, or a checkpoint that does not fit the run."""
+
+
+class WriteError(LstmkitError, OSError):
+    """A file or folder cannot be written where the user asked for it (read-only, not a folder, a directory)."""

@@ -3,7 +3,7 @@
 While `train` runs, everything it writes goes to `DIR/.incomplete/` (the checkpoint after every epoch
 included). Only a run that finishes moves its files over `DIR`'s, one atomic rename each, so a failed or
 interrupted run never overwrites the model, metrics or report a user already had. `--resume` continues
-from `DIR/.incomplete/checkpoint.pt`.
+from `DIR/.incomplete/checkpoint.pt`; an interrupted run that saved no checkpoint is started afresh.
 """
 
 from __future__ import annotations
@@ -19,25 +19,47 @@ from safetensors.torch import load_file
 
 from ._version import __version__
 from .errors import DataError
-from .fileio import atomic_write
+from .fileio import atomic_write, cannot_write, make_folder
 
 STAGING = ".incomplete"
 
 
-def begin_run(out: Path, resume: bool) -> Path:
-    """Make (or, with resume, find) the staging folder of a run into `out`; returns it."""
+def begin_run(out: Path, resume: bool, note=None) -> tuple[Path, bool]:
+    """Make (or, with resume, find) the staging folder of a run into `out`; returns it and whether the run
+    resumes from a checkpoint there.
+
+    An interrupted run that saved no checkpoint (a crash or Ctrl-C in its first epoch) holds nothing worth
+    keeping: plain `train` and `resume` both start it afresh, saying so through `note(text)`, so no run
+    directory is ever one that neither accepts."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: exists and is not a directory; choose another `out`")
     staging = out / STAGING
-    if resume and not (staging / "checkpoint.pt").exists():
-        raise DataError(f"{out}: has no interrupted run to resume (no {STAGING}/checkpoint.pt); train without `resume`")
-    if not resume and staging.exists():
+    if staging.exists() and not staging.is_dir():
+        raise DataError(f"{staging}: is not a directory; delete it to train into {out}")
+    interrupted = staging.is_dir()
+    resumable = interrupted and has_checkpoint(staging)
+    if resume and not interrupted:
+        raise DataError(f"{out}: has no interrupted run to resume; train without `resume`")
+    if not resume and resumable:
         raise DataError(
             f"{out}: holds an interrupted run ({staging}); continue it with `resume`, or delete that folder to start afresh"
         )
-    staging.mkdir(parents=True, exist_ok=True)
-    return staging
+    if interrupted and not resumable:
+        try:
+            shutil.rmtree(staging)
+        except OSError as error:
+            raise cannot_write(staging, error) from None
+        if note is not None:
+            note(f"{out}: nothing to resume (the interrupted run saved no checkpoint); starting afresh" if resume
+                 else f"{out}: the interrupted run there saved no checkpoint; starting afresh")
+    make_folder(staging, out)  # a read-only or immutable place, a file where a folder should be: one line
+    return staging, resumable
+
+
+def has_checkpoint(staging: Path) -> bool:
+    """Whether a staging folder holds a checkpoint of the run, or of one of its ensemble members or folds."""
+    return any(Path(staging).glob("checkpoint*.pt"))
 
 
 def clear_interrupted_demo(out: Path) -> None:
@@ -47,12 +69,33 @@ def clear_interrupted_demo(out: Path) -> None:
 
 
 def finish_run(out: Path) -> None:
-    """Move a finished run's files into place and remove the staging folder."""
+    """Move a finished run's files into place and remove the staging folder; the files of the run finished
+    there before that this one does not write (another job's state, more ensemble members' checkpoints) go,
+    as config.json's "files" listed them, so a run directory holds one run."""
     out = Path(out)
     staging = out / STAGING
-    for path in sorted(staging.iterdir(), key=lambda p: p.name == "metrics.json"):  # metrics last
-        os.replace(path, out / path.name)
-    staging.rmdir()
+    files = sorted(p.name for p in staging.iterdir())
+    earlier = _files_of_run(out)
+    if "config.json" in files:
+        write_json(staging / "config.json", {**json.loads((staging / "config.json").read_text(encoding="utf-8")), "files": files})
+    try:
+        for path in sorted(staging.iterdir(), key=lambda p: p.name == "metrics.json"):  # metrics last
+            os.replace(path, out / path.name)
+        staging.rmdir()
+        for name in earlier - set(files):
+            (out / name).unlink(missing_ok=True)
+    except OSError as error:
+        raise cannot_write(out, error) from None
+
+
+def _files_of_run(out: Path) -> set[str]:
+    """The files a finished run in `out` wrote, as its config.json lists them (none for a run that predates
+    the list, or no run)."""
+    try:
+        files = json.loads((out / "config.json").read_text(encoding="utf-8")).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {f for f in files if isinstance(f, str) and f == Path(f).name and not f.startswith(".")}
 
 
 def write_json(path: Path, value) -> None:
@@ -80,9 +123,33 @@ def read_json(directory: Path, name: str) -> dict:
     if not path.exists():
         raise DataError(f"{directory}: is not a complete lstmkit run directory (no {name}); train into it first")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise DataError(f"{path}: is unreadable or truncated; train the run again") from None
+        value = None
+    if not isinstance(value, dict):  # torn, or hand-edited to [] or null
+        raise DataError(f"{path}: is unreadable or truncated; train the run again")
+    return value
+
+
+def read_config(directory: Path) -> dict:
+    """A run's config.json: the job's name under "task" and the settings it trained with under "settings";
+    one line, as for a torn file, for anything else."""
+    config = read_json(directory, "config.json")
+    if not (isinstance(config.get("task"), str) and isinstance(config.get("settings"), dict)):
+        raise _unreadable_config(directory)
+    return config
+
+
+def trained_data(directory: Path) -> Path:
+    """The data a finished run trained on, as its config.json records it."""
+    data = read_config(directory)["settings"].get("data")
+    if not isinstance(data, str):
+        raise _unreadable_config(directory)
+    return Path(data)
+
+
+def _unreadable_config(directory: Path) -> DataError:
+    return DataError(f"{Path(directory) / 'config.json'}: is unreadable or truncated; train the run again")
 
 
 MODEL_FILE = "model.safetensors"
@@ -90,8 +157,7 @@ MODEL_FILE = "model.safetensors"
 
 def save_model(directory, tensors: dict, state: dict, state_file: str) -> None:
     """A job's weights (safetensors) and what predicting needs (JSON), each written atomically."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = make_folder(directory)
     tensors = {name: t.detach().contiguous() for name, t in tensors.items()}
     atomic_write(directory / MODEL_FILE, lambda f: f.write(safetensors.torch.save(tensors)))
     write_json(directory / state_file, state)
@@ -104,9 +170,12 @@ def load_model(directory, state_file: str, what: str) -> tuple[dict, dict]:
         if not (directory / name).exists():
             raise DataError(f"{directory}: is not a complete run of a {what} ({name} is missing); train it again")
     try:
-        return json.loads((directory / state_file).read_text(encoding="utf-8")), load_file(directory / MODEL_FILE)
+        state, tensors = json.loads((directory / state_file).read_text(encoding="utf-8")), load_file(directory / MODEL_FILE)
     except Exception:  # torn JSON, a truncated safetensors header, anything that is not what we wrote
         raise unreadable(directory, what) from None
+    if not isinstance(state, dict) or not isinstance(state.get("params"), dict):  # [], null, a foreign file
+        raise unreadable(directory, what)
+    return state, tensors
 
 
 def unreadable(directory, what: str) -> DataError:

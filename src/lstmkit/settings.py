@@ -101,6 +101,8 @@ def _wanted(option: Option) -> str:
     """'a whole number of at least 1', 'a number in [0, 1)', 'above 0', ..."""
     what = "a whole number" if option.whole else "a number"
     low, high = _first(option.min, option.above), _first(option.max, option.below)
+    if high == math.inf:  # `below=math.inf`: any finite number
+        what, high = what.replace("a ", "a finite ", 1), None
     if low is not None and high is not None:
         left, right = ("[" if option.min is not None else "("), ("]" if option.max is not None else ")")
         return f"{what} in {left}{_show(low)}, {_show(high)}{right}"
@@ -118,4 +120,4 @@ def _first(*values):
 
 
 def _show(number: float) -> str:
-    return f"{number:g}"
+    return str(number) if isinstance(number, int) else f"{number:g}"  # a large int bound in full

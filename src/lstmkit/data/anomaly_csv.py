@@ -28,6 +28,7 @@ def read_anomaly_csv(
     *,
     columns: Union[str, Sequence[str], None] = None,
     time_col: Optional[str] = None,
+    time_format: Optional[str] = None,
     label_col: Optional[str] = None,
     fill: Optional[str] = None,
     labels_required: bool = True,
@@ -49,7 +50,7 @@ def read_anomaly_csv(
     chosen = _value_columns(table, columns, time_col, label, path)
     labels = None if label is None else _check_labels(table[label], rows, label, path)
     features = [*chosen[1:], *([label] if label is not None else [])]
-    series = read_series_csv(path, chosen[0], time_col=time_col, features=features, fill=fill)
+    series = read_series_csv(path, chosen[0], time_col=time_col, time_format=time_format, features=features, fill=fill)
     if label is not None:  # the label rode along as the last feature, to be sorted by time with the values
         labels = series.covariates[:, -1].astype(np.int64)
         series = dataclasses.replace(series, covariates=series.covariates[:, :-1], feature_names=series.feature_names[:-1])

@@ -53,6 +53,9 @@ class CorpusSplit:
     test: slice
 
 
+TEXT_FILE = ("text", "text")  # read_text_file's words for a file of plain text
+
+
 def read_corpus(path: Union[str, Path], level: str, *, lowercase: bool = False) -> Corpus:
     """Read a text file, or every text file under a folder, into one token stream.
 
@@ -66,14 +69,14 @@ def read_corpus(path: Union[str, Path], level: str, *, lowercase: bool = False) 
         texts, files, skipped = [], [], []
         for file in _files_under(root):
             try:
-                texts.append(read_text_file(file))
+                texts.append(read_text_file(file, *TEXT_FILE))
                 files.append(str(file))
             except DataError:
                 skipped.append(str(file))
         if not texts:
             raise DataError(f"{path}: no text files found")
     else:
-        texts, files, skipped = [read_text_file(path)], [str(path)], []
+        texts, files, skipped = [read_text_file(path, *TEXT_FILE)], [str(path)], []
     documents = [text.replace("\r\n", "\n").rstrip("\n") for text in texts]
     return Corpus(tokenize_documents(documents, level, lowercase=lowercase), level, str(path), files, skipped)
 

@@ -30,22 +30,25 @@ SEPARATORS = (",", ";", "\t", "|")
 _SHOWN_COLUMNS = 20
 
 
-def read_text_file(path: Union[str, Path]) -> str:
-    """The text of a file that should be UTF-8 text (a BOM is allowed), or a DataError saying why it is not."""
+def read_text_file(path: Union[str, Path], kind: str = "CSV", holds: str = "a header row and data rows") -> str:
+    """The text of a file that should be UTF-8 text (a BOM is allowed), or a DataError saying why it is not,
+    in words of what the file should be: a `kind` file ("CSV", ".ts", "text") that `holds` something."""
+    article = "an" if kind[0].lower() in "aeiou" else "a"
+    what = f"{article} {kind} file" if kind == "text" else f"{article} {kind} text file"
     p = Path(path)
     if not p.exists():
         raise DataError(f"{path}: no such file")
     if p.is_dir():
-        raise DataError(f"{path}: is a directory, expected a CSV file")
+        raise DataError(f"{path}: is a directory, expected {article} {kind} file")
     try:
         raw = p.read_bytes()
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
     if not raw.strip():
-        raise DataError(f"{path}: the file is empty, expected a header row and data rows")
+        raise DataError(f"{path}: the file is empty, expected {holds}")
     utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if b"\x00" in raw and not utf16:  # UTF-16 text also holds NULs: let it get the encoding message
-        raise DataError(f"{path}: looks like a binary file, expected a CSV text file")
+        raise DataError(f"{path}: looks like a binary file, expected {what}")
     bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
     try:
         text = raw[bom:].decode("utf-8")
@@ -57,7 +60,7 @@ def read_text_file(path: Union[str, Path]) -> str:
             "save it as UTF-8"
         ) from None
     if not text.strip():
-        raise DataError(f"{path}: the file is empty, expected a header row and data rows")
+        raise DataError(f"{path}: the file is empty, expected {holds}")
     return text
 
 

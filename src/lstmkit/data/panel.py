@@ -39,7 +39,7 @@ class Panel:
 
 def read_panel_csv(path: Union[str, Path], target: str, *, id_col: str, **options) -> Panel:
     """Read a long-format CSV: `id_col` says which series a row belongs to; `options` are those of
-    `read_series_csv` (time_col, features, fill), applied to each series."""
+    `read_series_csv` (time_col, time_format, features, fill), applied to each series."""
     table, rows = read_csv_table(path)
     return panel_from_table(table, rows, str(path), target, id_col=id_col, **options)
 

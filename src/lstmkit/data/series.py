@@ -58,13 +58,21 @@ class Series:
 # Missing and infinite values
 
 
+LARGEST = float(np.finfo(np.float32).max)  # larger values would overflow the float32 tensors training uses
+
+
 def _check_finite(numbers: dict[str, np.ndarray], rows: np.ndarray, path, fill: Optional[str]) -> None:
-    """Infinite values first (always an error, --fill cannot help), then empty columns, then missing values
-    (an error unless a fill was chosen)."""
+    """Infinite values and values beyond float32's range first (always an error, --fill cannot help), then empty
+    columns, then missing values (an error unless a fill was chosen)."""
     for name, x in numbers.items():
         infinite = np.isinf(x)
         if infinite.any():
             raise DataError(f"{path}: column '{name}' has an infinite value at row {rows[int(np.argmax(infinite))]}")
+        huge = np.abs(np.nan_to_num(x)) > LARGEST
+        if huge.any():
+            i = int(np.argmax(huge))
+            raise DataError(f"{path}: column '{name}' has the value {x[i]:g} at row {rows[i]}, beyond the {LARGEST:.1e} "
+                            "that training in float32 can hold; rescale the column (e.g. divide it by a power of ten)")  # fmt: skip
     for name, x in numbers.items():
         if np.isnan(x).all():
             raise DataError(f"{path}: column '{name}' has no values (all {len(x)} cells are empty)")
@@ -107,19 +115,22 @@ def read_series_csv(
     target: str,
     *,
     time_col: Optional[str] = None,
+    time_format: Optional[str] = None,
     features: Union[str, Iterable[str]] = (),
     fill: Optional[str] = None,
 ) -> Series:
     """Read and check a time series CSV: a target column, optional covariate columns (`features`, a list or a
-    comma-separated string) and an optional time column (dates in any format pandas parses, or integers).
+    comma-separated string) and an optional time column (dates in any format pandas parses, or in
+    `time_format`'s strftime codes; or integers).
 
     Checks, each a one-line DataError naming the file, column and row (row = line number, header = row 1):
     file missing / a directory / empty / not UTF-8 / binary; header but no data rows; a column not there
-    (with the closest name); an unparsable or duplicated time; a non-numeric cell; an infinite value; missing
+    (with the closest name); an unparsable or duplicated time, or dates whose day and month could be swapped; a non-numeric cell; an infinite value; missing
     values unless `fill` is one of ffill, bfill, interpolate, zero. Rows are sorted by time (stably); missing
     time steps are listed in `Series.gaps`, not an error."""
     table, rows = read_csv_table(path)
-    return series_from_table(table, rows, path, target, time_col=time_col, features=features, fill=fill)
+    return series_from_table(table, rows, path, target, time_col=time_col, time_format=time_format, features=features,
+                             fill=fill)  # fmt: skip
 
 
 def series_from_table(
@@ -129,6 +140,7 @@ def series_from_table(
     target: str,
     *,
     time_col: Optional[str] = None,
+    time_format: Optional[str] = None,
     features: Union[str, Iterable[str]] = (),
     fill: Optional[str] = None,
 ) -> Series:
@@ -144,7 +156,7 @@ def series_from_table(
 
     time = None
     if time_col is not None:
-        time = parse_time(table[time_col], rows, time_col, path)
+        time = parse_time(table[time_col], rows, time_col, path, time_format)
         check_unique_times(time, rows, time_col, path)
     numbers = {name: parse_numbers(table[name], rows, name, path) for name in [target, *features]}
     _check_finite(numbers, rows, path, fill)

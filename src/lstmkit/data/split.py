@@ -107,6 +107,7 @@ def check_length(
     test_frac: float = 0.15,
     path="the series",
     train_windows: int = MIN_TRAIN_WINDOWS,
+    lookback_given: bool = True,
 ) -> None:
     """A DataError unless a series of `n_rows` rows is long enough for a model worth reporting.
 
@@ -115,7 +116,8 @@ def check_length(
     lookback + horizon + 9 rows; the validation and test parts (when their fraction is not 0) at least one
     window each, so at least horizon rows. With the default fractions (0.15, 0.15) that is 26 rows for
     lookback 8 and horizon 1, 48 for lookback 24 and horizon 1. The message says how many rows the given
-    lookback, horizon, val_frac and test_frac need (`min_series_length`)."""
+    lookback, horizon, val_frac and test_frac need (`min_series_length`), and with lookback_given False that the
+    lookback is a default (already at its shortest), not the user's."""
     _check_fraction("val_frac", val_frac)
     _check_fraction("test_frac", test_frac)
     check_window_sizes(lookback, horizon)
@@ -130,8 +132,10 @@ def check_length(
         parts = f" and the {' and '.join(others)} part{'s' if len(others) == 2 else ''} at least {rows}{each}"
     window = _rows(lookback + horizon)
     windows = f"{train_windows} windows of {window}, one step apart" if train_windows > 1 else f"one window of {window}"
+    settings = f"`lookback` {lookback} + `horizon` {horizon}" if lookback_given else (
+        f"`horizon` {horizon} after the default `lookback` {lookback} (its shortest)")
     raise DataError(
-        f"{path}: has {n_rows} rows, too few for `lookback` {lookback} + `horizon` {horizon}; the training part needs "
+        f"{path}: has {n_rows} rows, too few for {settings}; the training part needs "
         f"at least {_rows(lookback + horizon + train_windows - 1)} ({windows}){parts}, so at least {needed} rows with "
         f"`val_frac` {val_frac} and `test_frac` {test_frac}; use a shorter `lookback` or `horizon`, or more data"
     )

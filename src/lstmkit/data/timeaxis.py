@@ -2,6 +2,7 @@
 frequency and the gaps of the sorted time axis.
 
     time = parse_time(table["Month"], rows, "Month", path)    # DatetimeIndex, or an integer Index (years)
+    time = parse_time(table["Day"], rows, "Day", path, "%d/%m/%Y")   # in a given format (--time-format)
     check_unique_times(time, rows, "Month", path)              # a DataError naming the rows of a repeated time
     freq, gaps = infer_freq_and_gaps(time.sort_values())       # 'MS', ["3 missing steps between ... and ..."]
 """
@@ -13,25 +14,34 @@ from typing import Optional
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 from ..errors import DataError
 
 _INTEGER = r"[+-]?\d+"
+FORMATS_SEPARATOR = ";"  # between the formats of a `time_format` for a column of mixed formats
 
 
-def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path) -> pd.Index:
+def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format: Optional[str] = None) -> pd.Index:
     """(R,) time axis from text cells: an integer Index when every cell is an integer (years, step numbers),
-    else a DatetimeIndex in any format pandas can parse. A cell that is neither is a DataError with its row."""
+    else a DatetimeIndex, in `time_format` (strftime codes) when given, else in the format of the first cell.
+
+    A cell that cannot be read is a DataError with its row. So is a column whose dates could be read two ways,
+    day and month swapped: formats mixed so that a cell reads as either date ('1949-01-01' then '02/01/1949'),
+    or one format whose every date fits both orders ('02/01/1949', '03/01/1949', ...). Either would silently
+    reorder the series; the message names the rows and asks for `time_format`."""
     empty = (cells == "").to_numpy()
     if empty.any():
         row = rows[int(np.argmax(empty))]
         raise DataError(f"{path}: column '{name}' has no time at row {row} (empty cell); fill it in or remove that row")
+    if time_format is not None:
+        return _parse_with_format(cells, rows, name, path, time_format)
     if cells.str.fullmatch(_INTEGER).all():
         try:
             return pd.Index(cells.astype(np.int64).to_numpy(), name=name)
         except (OverflowError, ValueError):
             pass  # too large for int64: try them as dates
-    parsed = _to_datetime(cells)
+    parsed = _dates(cells, rows, name, path)
     unparsed = parsed.isna().to_numpy()
     if unparsed.any():
         i = int(np.argmax(unparsed))
@@ -42,22 +52,108 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path) -> pd.Index:
     return pd.DatetimeIndex(parsed, name=name)
 
 
-def _to_datetime(cells: pd.Series) -> pd.Series:
-    """Dates in the format inferred from the first cell; cell by cell (`format="mixed"`) only if that fails."""
-    parsed = _to_datetime_with(cells, None)
-    if parsed.isna().any():
-        mixed = _to_datetime_with(cells, "mixed")
-        if mixed.isna().sum() < parsed.isna().sum():
-            parsed = mixed
+def _dates(cells: pd.Series, rows: np.ndarray, name: str, path) -> pd.Series:
+    """The cells as dates (NaT where a cell is none) in the first cell's format, month first where both fit;
+    day first when only that reads every cell; each cell on its own when formats are mixed. A DataError when
+    day and month could be swapped."""
+    parsed = _to_datetime_with(cells, None)  # the format pandas infers from the first cell, month first
+    swapped = _swapped_format(cells.iloc[0])
+    if parsed.isna().any() and swapped is not None:  # '12/01/2020' then '13/01/2020': the data says day first
+        day_first = _to_datetime_with(cells, swapped)
+        parsed = day_first if day_first.notna().all() else parsed
+    if parsed.isna().any():  # formats mixed, or cells that are no date at all
+        mixed = _mixed_dates(cells, rows, name, path, parsed)
+        return mixed if mixed.isna().sum() < parsed.isna().sum() else parsed
+    if swapped is not None:
+        _check_day_and_month_apart(cells, rows, name, path, parsed, swapped)
     return parsed
 
 
-def _to_datetime_with(cells: pd.Series, format: Optional[str]) -> pd.Series:
+def _parse_with_format(cells: pd.Series, rows: np.ndarray, name: str, path, time_format: str) -> pd.DatetimeIndex:
+    """Cells in `time_format`: strftime codes, or several formats separated by ';', each cell read with the first
+    that fits (for a column of mixed formats)."""
+    formats = [f.strip() for f in time_format.split(FORMATS_SEPARATOR) if f.strip()]
+    parsed = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]")
+    for fmt in formats:
+        unread = parsed.isna()
+        parsed = parsed.where(~unread, _to_datetime_with(cells[unread], fmt).reindex(cells.index))
+    unparsed = parsed.isna().to_numpy()
+    if unparsed.any():
+        i = int(np.argmax(unparsed))
+        raise DataError(f"{path}: column '{name}' has '{cells.iloc[i]}' at row {rows[i]}, which is not in the "
+                        f"`time_format` {time_format!r}")  # fmt: skip
+    return pd.DatetimeIndex(parsed, name=name)
+
+
+def _mixed_dates(cells: pd.Series, rows: np.ndarray, name: str, path, first_format: pd.Series) -> pd.Series:
+    """Cells of several formats, each read on its own; a DataError when a cell reads one way month first and
+    another day first, naming the first row, the first row written otherwise and that cell, and suggesting
+    the column's formats, day first and month first."""
+    month_first, day_first = (_to_datetime_with(cells, "mixed", dayfirst=d) for d in (False, True))
+    differ = (month_first != day_first).to_numpy() & month_first.notna().to_numpy() & day_first.notna().to_numpy()
+    if not differ.any():
+        return month_first
+    i, j = int(np.argmax(differ)), int(np.argmax(first_format.isna().to_numpy()))
+    day, month = (FORMATS_SEPARATOR.join(_formats_in(cells, dayfirst)) for dayfirst in (True, False))
+    raise DataError(
+        f"{path}: column '{name}' mixes date formats (row {rows[0]} '{cells.iloc[0]}', row {rows[j]} '{cells.iloc[j]}') "
+        f"and '{cells.iloc[i]}' at row {rows[i]} reads as {format_time(month_first.iloc[i])} or "
+        f"{format_time(day_first.iloc[i])}; write every date alike, or give the formats with `time_format`: "
+        f"'{day}' (day first) or '{month}' (month first)"
+    )
+
+
+def _formats_in(cells: pd.Series, dayfirst: bool, most: int = 5) -> list[str]:
+    """The formats of a column of mixed formats, in order of first appearance, as strftime codes."""
+    formats, unread = [], cells
+    while len(unread) and len(formats) < most:
+        fmt = _format_of(unread.iloc[0], dayfirst)
+        if fmt is not None and fmt.startswith("%Y"):  # year first is ISO's order: month, then day
+            fmt = _format_of(unread.iloc[0], dayfirst=False)
+        if fmt is None:
+            break
+        formats.append(fmt)
+        unread = unread[_to_datetime_with(unread, fmt).isna()]
+    return formats
+
+
+def _swapped_format(cell: str) -> Optional[str]:
+    """The format of `cell` (month first where both fit) with day and month swapped; None for a format without
+    both, or a year-first one (ISO's order, never swapped)."""
+    written = _format_of(cell, dayfirst=False)
+    if written is None or written.startswith("%Y") or "%d" not in written or "%m" not in written:
+        return None
+    return written.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+
+
+def _check_day_and_month_apart(cells: pd.Series, rows: np.ndarray, name: str, path, parsed: pd.Series, swapped: str) -> None:
+    """A DataError when the column, read in one format, reads in full with day and month swapped as well
+    (`swapped`): it does not say which it is."""
+    written = _format_of(cells.iloc[0], dayfirst=False)
+    other = _to_datetime_with(cells, swapped)
+    differ = (other != parsed).to_numpy()
+    if other.isna().any() or not differ.any():
+        return
+    i = int(np.argmax(differ))
+    raise DataError(
+        f"{path}: column '{name}' has dates whose day and month cannot be told apart ('{cells.iloc[i]}' at row "
+        f"{rows[i]} reads as {format_time(parsed.iloc[i])} or {format_time(other.iloc[i])}); give the format with "
+        f"`time_format`, {written} or {swapped}"
+    )
+
+
+def _format_of(cell: str, dayfirst: bool = True) -> Optional[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Parsing dates in %d/%m/%Y format when dayfirst=False"
+        return guess_datetime_format(cell, dayfirst=dayfirst)
+
+
+def _to_datetime_with(cells: pd.Series, format: Optional[str], dayfirst: bool = False) -> pd.Series:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format", dateutil fallbacks
         for utc in (False, True):  # utc=True only for mixed time zones
             try:
-                return pd.to_datetime(cells, errors="coerce", format=format, utc=utc)
+                return pd.to_datetime(cells, errors="coerce", format=format, utc=utc, dayfirst=dayfirst)
             except (ValueError, TypeError, OverflowError):
                 continue
     return pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]")

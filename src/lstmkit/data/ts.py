@@ -39,7 +39,7 @@ def read_ts(path, *, labelled: bool = True) -> LabelledSequences:
     true) are not supported."""
     text = _ts_text(path)
     header, sequences, labels = _TsHeader(), [], []
-    first_dims, in_data = None, False
+    first_dims, in_data, equal_length = None, False, None
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith(("#", "%")):
@@ -55,6 +55,7 @@ def read_ts(path, *, labelled: bool = True) -> LabelledSequences:
             _ts_check_dimensions(first_dims, number, header, path)
         elif len(dims) != first_dims:
             raise DataError(f"{path}: line {number} has {len(dims)} dimensions, the first data line had {first_dims}")
+        equal_length = _ts_check_equal_length(dims, number, header, equal_length, path)
         sequences.append(_ts_series(dims, number, path))
         labels.append(label)
     if not in_data:
@@ -68,12 +69,7 @@ def read_ts(path, *, labelled: bool = True) -> LabelledSequences:
 
 def _ts_text(path) -> str:
     """read_text_file's checks, said of a .ts file rather than a CSV file."""
-    try:
-        return read_text_file(path)
-    except DataError as error:
-        message = str(error).replace("a CSV text file", "a .ts text file").replace("a CSV file", "a .ts file")
-        message = message.replace("expected a header row and data rows", "expected @-header lines and series after @data")
-        raise DataError(message) from None
+    return read_text_file(path, ".ts", "@-header lines and series after @data")
 
 
 def _ts_header_line(line: str, number: int, header: _TsHeader, path) -> bool:
@@ -147,6 +143,21 @@ def _ts_check_dimensions(dims: int, number: int, header: _TsHeader, path) -> Non
     declared = header.numbers.get("@dimensions", header.numbers.get("@dimension"))
     if declared is not None and dims != declared:
         raise DataError(f"{path}: line {number} has {dims} dimensions, but the header says @dimensions {declared}")
+
+
+def _ts_check_equal_length(dims: list[str], number: int, header: _TsHeader, length: Optional[int], path) -> Optional[int]:
+    """With @equalLength true, every series holds the values (missing ones written '?') of @seriesLength, else
+    of the first series; returns that length (None when the header makes no such promise)."""
+    if not header.flags.get("@equallength"):
+        return None
+    written = len(dims[0].split(","))
+    if length is None:
+        length = header.numbers.get("@serieslength", written)
+    if written != length:
+        source = f"@seriesLength {length}" if "@serieslength" in header.numbers else f"the first series holds {length}"
+        raise DataError(f"{path}: line {number} holds {written} values, but the header says @equalLength true ({source}); "
+                        "pad the series with '?' or set @equalLength false")  # fmt: skip
+    return length
 
 
 def _ts_series(dims: list[str], number: int, path) -> np.ndarray:

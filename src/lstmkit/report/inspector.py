@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from html import escape
 from pathlib import Path
 
 import numpy as np
 
 from .._version import __version__
-from ..errors import DataError
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_text, file_to_write
 from .html import _CSS
 
 DIGITS = 4  # decimal places the page shows
@@ -241,10 +239,7 @@ def inspector_html(trace, found: dict, *, title: str = "", subtitle: str = "") -
 
 def write_inspector_page(trace, found: dict, path, *, title: str = "", subtitle: str = "") -> Path:
     """Write the inspector page to `path` atomically (its folder created if needed); returns the path."""
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory; give the page a file name such as {path / 'inspect.html'}")
-    os.makedirs(path.parent, exist_ok=True)
+    path = file_to_write(path, "inspect.html")
     atomic_write_text(path, inspector_html(trace, found, title=title, subtitle=subtitle))
     return path
 

@@ -66,8 +66,11 @@ class Estimator:
         state, tensors = load_model(directory, cls.state_file, cls.noun)
         try:
             self = cls(**state["params"])
+            self.check_settings()  # a hand-edited setting out of its range: a ConfigError, a ValueError
             self._restore(state, tensors, Path(directory))
-        except (KeyError, TypeError, ValueError, RuntimeError):  # RuntimeError: weights that do not fit the settings
+        # TypeError, AttributeError, IndexError: a hand-edited or foreign file; RuntimeError: weights that do not
+        # fit the settings
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError):
             raise unreadable(directory, cls.noun) from None
         self.model_.eval()
         return self
@@ -83,3 +86,12 @@ class Estimator:
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
         """The learned attributes and `model_` (with its weights) from what `_state` and `_tensors` saved."""
         raise NotImplementedError
+
+
+def saved_whole(state: dict, name: str, least: int = 0):
+    """The whole number `state[name]` (at least `least`) of a saved estimator; for anything else (a hand-edited
+    "abc", null, 1e9) a ValueError, which `Estimator.load` reports as an unreadable run."""
+    value = state[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ValueError(f"{name} must be a whole number of at least {least}, got {value!r}")
+    return value

@@ -46,7 +46,7 @@ def read_text(data) -> str:
     if isinstance(data, Path):
         if data.is_dir():
             raise DataError(f"{data}: is a directory; give one text file to inspect")
-        text = read_text_file(data)
+        text = read_text_file(data, "text", "text")
     elif isinstance(data, str):
         text = data
     else:

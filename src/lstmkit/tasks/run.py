@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataError, LstmkitError
+from ..errors import DataError, LstmkitError, WriteError
 from ..fileio import atomic_write_text
-from ..rundir import begin_run, finish_run, read_json, versions, write_json
+from ..rundir import begin_run, finish_run, read_config, versions, write_json
+from ..train.progress import Reporter
 from . import job_named, job_of
 from .job import Job
 
@@ -28,20 +29,23 @@ def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> d
     estimator.check_settings()  # bad settings, bf16 without the hardware for it: refused before anything is written
     estimator.train_config()
     out = Path(out)
-    made_out = not out.exists()
-    staging = begin_run(out, resume)
+    made = [folder for folder in (out, *out.parents) if not folder.exists()]  # out and the parents made for it
+    reporter = reporter or Reporter()
+    staging, resume = begin_run(out, resume, note=reporter.note)  # resume: from a checkpoint there
     settings = {**estimator.get_params(), "data": str(data)}
     if resume:
-        _check_same_settings(read_json(staging, "config.json")["settings"], settings, out)
+        _check_same_settings(_interrupted_settings(staging, out), settings, out)
     write_json(staging / "config.json", {"task": job.name, "settings": settings, "versions": versions()})
     try:
         estimator.fit(data, checkpoint=staging / "checkpoint.pt", resume=resume, reporter=reporter)
-    except LstmkitError:
-        if not resume:  # bad input or a diverged run: nothing worth resuming, and nothing of the user's
+    except LstmkitError as error:
+        # bad input or a diverged run: nothing worth resuming, and nothing of the user's; a checkpoint that
+        # could not be written (a full disk) leaves what was saved, to resume once there is room
+        if not resume and not isinstance(error, WriteError):
             shutil.rmtree(staging, ignore_errors=True)
-            if made_out:  # nor the folder made for it
+            for folder in made:  # nor the folders made for it, innermost first
                 with contextlib.suppress(OSError):
-                    out.rmdir()
+                    folder.rmdir()
         raise
 
     estimator.save(staging)
@@ -57,7 +61,7 @@ def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> d
 
 def run_job(directory) -> Job:
     """The job a finished run directory belongs to."""
-    return job_named(read_json(directory, "config.json").get("task", ""), f"{directory}: config.json")
+    return job_named(read_config(directory)["task"], f"{directory}: config.json")
 
 
 def load_run(directory, job: Job | None = None):
@@ -66,6 +70,14 @@ def load_run(directory, job: Job | None = None):
     if job is not None and found is not job:
         raise DataError(f"{directory}: is a {found.name} run, not a {job.name} run")
     return found.estimator.load(directory)
+
+
+def _interrupted_settings(staging: Path, out: Path) -> dict:
+    try:
+        return read_config(staging)["settings"]
+    except DataError:  # torn or hand-edited: the run cannot be checked, so it cannot be resumed
+        raise DataError(f"{out}: the interrupted run's settings ({staging / 'config.json'}) are unreadable, so it "
+                        f"cannot be resumed; delete {staging} to start afresh") from None
 
 
 def _check_same_settings(saved: dict, now: dict, out: Path) -> None:

@@ -49,6 +49,12 @@ SHARED = frozenset(f.name for f in dataclasses.fields(SharedSettings))
 TRAINING = ("epochs", "batch_size", "lr", "optimizer", "patience", "max_time", "seed", "device", "precision")
 
 
+def time_format_setting() -> Any:
+    """`time_format`, the data setting of every job that reads a time column (`time_col`), declared once."""
+    return setting(None, "Format of the time column's dates in strftime codes, e.g. %d/%m/%Y, or several "
+                         "separated by ; for mixed formats (default: that of the first date).")  # fmt: skip
+
+
 def shared(name: str, default: Any = dataclasses.MISSING, **changes: Any) -> Any:
     """The shared setting `name` with a job's own default (and, in `changes`, its own help text)."""
     field = next(f for f in dataclasses.fields(SharedSettings) if f.name == name)

@@ -13,6 +13,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("plateau", "cosine", "none")
 PRECISIONS = ("fp32", "bf16", "auto")
 DEVICES = ("cpu", "cuda", "auto")
+SEED_MAX = 2**63 - 1  # torch takes 64-bit seeds; ensemble members add their index, which still fits
 
 
 @dataclass
@@ -30,7 +31,7 @@ class TrainConfig:
     # optimiser steps before early stopping or the plateau schedule may act: small data has few per epoch
     min_steps: int = setting(300, "Optimiser steps before early stopping may act.", whole=True, min=0, cli=False)
     max_time: Optional[float] = setting(None, "Time budget in seconds.", above=0)  # stops after the epoch that crosses it
-    seed: int = setting(0, "Seed: the same seed repeats a CPU run exactly.", whole=True)
+    seed: int = setting(0, "Seed: the same seed repeats a CPU run exactly.", whole=True, min=0, max=SEED_MAX)
     device: str = setting("cpu", "Where to train.", choices=DEVICES)
     precision: str = setting("fp32", "fp32, bf16 autocast, or auto (bf16 where native).", choices=PRECISIONS)
 

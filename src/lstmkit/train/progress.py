@@ -25,6 +25,10 @@ class Reporter:
     def close(self) -> None:
         pass
 
+    def note(self, text: str) -> None:
+        """A line the user should read whatever the display (even with --quiet): on stderr."""
+        print(f"lstmkit: {text}", file=sys.stderr, flush=True)
+
 
 def _summary(row: dict) -> str:
     return (

@@ -32,13 +32,16 @@ from ...data.anomaly_csv import read_anomaly_csv
 from ...errors import ConfigError, DataError
 from ...metrics import anomaly_metrics, detect_season
 from ...train import fit, seed_everything
-from ..estimator import Estimator
+from ..estimator import Estimator, saved_whole
 from ..gate_input import GateInput, series_gate_input, series_values
 from .net import NextStepNet
 from .settings import AnomalySettings
 
 SIGMAS = 4.0  # the threshold rule: median + SIGMAS * 1.4826 * MAD of the validation scores
 MAD_TO_SIGMA = 1.4826  # MAD * this = the standard deviation, for normal data
+# validation steps a threshold is chosen from, at least: from fewer, its median and MAD are noise, and a 10-row
+# file would flag whatever its test part holds
+MIN_THRESHOLD_STEPS = 20
 
 
 def choose_threshold(validation_scores: np.ndarray, contamination: Optional[float] = None) -> float:
@@ -91,6 +94,7 @@ class AnomalyDetector(AnomalySettings, Estimator):
         self.season_ = max(detect_season(column) for column in series.values[train].T.astype(np.float64))
         self.lookback_ = self.lookback or self._default_lookback(train.stop - train.start)
         self._check_length(len(series), series.path)
+        self._check_validation_steps(val.stop - max(val.start, self.lookback_), series.path)
         self.scaler_ = Scaler().fit(series.values[train])
         self.columns_ = series.column_names
         scaled = self._scaled(series)  # (N, F)
@@ -121,8 +125,8 @@ class AnomalyDetector(AnomalySettings, Estimator):
         return self
 
     def _read(self, data, columns, labels_required: bool) -> tuple[Series, Optional[np.ndarray]]:
-        return read_anomaly_csv(data, columns=columns, time_col=self.time_col, label_col=self.label_col,
-                                fill=self.fill, labels_required=labels_required)  # fmt: skip
+        return read_anomaly_csv(data, columns=columns, time_col=self.time_col, time_format=self.time_format,
+                                label_col=self.label_col, fill=self.fill, labels_required=labels_required)  # fmt: skip
 
     def _check_length(self, n: int, path) -> None:
         needed = min_series_length(self.lookback_, 1, self.val_frac, self.test_frac, train_windows=1)
@@ -131,6 +135,12 @@ class AnomalyDetector(AnomalySettings, Estimator):
                             f"needs at least {self.lookback_ + 1} rows and the validation and test parts one each, so at "
                             f"least {needed} rows with val_frac {self.val_frac} and test_frac {self.test_frac}; "
                             "use a shorter `lookback` or more data")  # fmt: skip
+
+    def _check_validation_steps(self, n: int, path) -> None:
+        if self.threshold is None and n < MIN_THRESHOLD_STEPS:
+            raise DataError(f"{path}: the validation part has {n} scored steps, too few to choose a threshold from "
+                            f"(at least {MIN_THRESHOLD_STEPS}); give more data, a larger `val_frac`, or the threshold "
+                            "with `threshold`")  # fmt: skip
 
     def _default_lookback(self, n_train: int) -> int:
         wanted = max(24, 2 * self.season_)
@@ -272,7 +282,7 @@ class AnomalyDetector(AnomalySettings, Estimator):
         }  # fmt: skip
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
-        self.columns_, self.lookback_, self.season_ = list(state["columns"]), int(state["lookback"]), state["season"]
+        self.columns_, self.lookback_, self.season_ = list(state["columns"]), saved_whole(state, "lookback", 1), saved_whole(state, "season", 1)
         self.scaler_ = Scaler.from_dict(state["scaler"])
         self.threshold_, self.baseline_threshold_ = float(state["threshold"]), float(state["baseline_threshold"])
         self.error_center_ = np.asarray(state["error_center"], dtype=np.float64)

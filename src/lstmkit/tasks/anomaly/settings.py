@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 from ...data import FILL_CHOICES
 from ...settings import setting
-from ..settings import SharedSettings, shared
+from ..settings import SharedSettings, shared, time_format_setting
 
 
 @dataclass(kw_only=True, eq=False)
@@ -16,12 +17,15 @@ class AnomalySettings(SharedSettings):
     columns: Union[str, Sequence[str], None] = setting(
         None, "Columns to watch, comma-separated (default: every numeric one).", listed=str)
     time_col: Optional[str] = setting(None, "Time column (dates or integers such as years).")
+    time_format: Optional[str] = time_format_setting()
     # 0/1; used only to score the flags, never to train
     label_col: Optional[str] = setting(None, "0/1 column of known anomalies, used only for scoring.")
     # default: two seasons, at least 24 steps, within the training part
     lookback: Optional[int] = setting(None, "Steps the predictor reads.", whole=True, min=1)
     # default: chosen on the validation scores (see docs/anomaly-detector.md)
-    threshold: Optional[float] = setting(None, "Score above which a step is flagged (default: chosen on validation data).")
+    # scores are root mean squares of z-scores, never negative
+    threshold: Optional[float] = setting(None, "Score above which a step is flagged (default: chosen on validation data).",
+                                         above=0, below=math.inf)  # fmt: skip
     # e.g. 0.01: threshold = the 99 % quantile of validation scores
     contamination: Optional[float] = setting(
         None, "Flag this fraction of validation steps instead of the robust rule.", above=0, below=0.5)

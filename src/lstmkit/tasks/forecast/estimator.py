@@ -29,7 +29,7 @@ from ...decompose import seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
 from ...train import TrainConfig, fit, member_checkpoint, seed_everything
-from ..estimator import Estimator
+from ..estimator import Estimator, saved_whole
 from ..settings import TRAINING
 from ..gate_input import GateInput, capped, series_values
 from .net import ForecastNet, scaled_absolute_error
@@ -76,6 +76,13 @@ class Forecaster(ForecastSettings, Estimator):
     state_file = "forecaster.json"
 
     # ---- settings ----------------------------------------------------------------------------------
+    def check_settings(self) -> None:
+        """Each setting against its declaration, and a test part to score on."""
+        super().check_settings()
+        if self.test_frac == 0 and not self.backtest:
+            raise ConfigError("`test_frac` 0 leaves no test part to score the forecasts on; give a `test_frac` above 0 "
+                              "such as 0.15, or score rolling origins with `backtest`")  # fmt: skip
+
     def _check_settings(self) -> list[float]:
         """Every setting checked before any data is read; returns the quantiles in order."""
         self.check_settings()
@@ -157,7 +164,7 @@ class Forecaster(ForecastSettings, Estimator):
             return data
         if isinstance(data, Series):
             return Panel([data], [""], "", data.path)
-        options = {"time_col": self.time_col, "features": self.features, "fill": self.fill}
+        options = {"time_col": self.time_col, "time_format": self.time_format, "features": self.features, "fill": self.fill}
         if isinstance(data, pd.DataFrame):
             return panel_from_frame(data, self.target, id_col=self.id_col, **options)
         if self.id_col:
@@ -184,7 +191,7 @@ class Forecaster(ForecastSettings, Estimator):
         if not self.many_:
             s = panel.series[0]
             check_length(len(s) - tested, self.lookback_, self.horizon, val_frac=self.val_frac,
-                         test_frac=0 if tested else self.test_frac, path=s.path)  # fmt: skip
+                         test_frac=0 if tested else self.test_frac, path=s.path, lookback_given=self.lookback is not None)  # fmt: skip
             return
         check_series_lengths(panel, self.lookback_ + self.horizon, f"`lookback` {self.lookback_} + `horizon` {self.horizon} need")
         held_out = self.horizon * (self.val_frac > 0) + (tested or self.horizon * (self.test_frac > 0))
@@ -458,7 +465,8 @@ class Forecaster(ForecastSettings, Estimator):
         }  # fmt: skip
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
-        self.quantiles_, self.season_, self.lookback_ = state["quantiles"], state["season"], state["lookback"]
+        self.quantiles_, self.season_ = state["quantiles"], saved_whole(state, "season", 1)
+        self.lookback_ = saved_whole(state, "lookback", 1)
         self.target_name_, self.feature_names_, self.ids_ = state["target_name"], state["feature_names"], state["ids"]
         self.indices_, self.scales_ = np.asarray(state["indices"], dtype=float), np.asarray(state["scales"], dtype=float)
         self.offsets_ = np.asarray(state["offsets"], dtype=float)
@@ -470,7 +478,7 @@ class Forecaster(ForecastSettings, Estimator):
         self.origin_times_ = [None if t is None else _time_value(t, s.time) for t, s in zip(state["origin_times"], series)]
         self.panel_ = Panel(series, list(self.ids_), self.id_col or "", str(directory))
         self.members_ = []
-        for k in range(state["members"]):
+        for k in range(saved_whole(state, "members", 1)):
             net = self._build_model(1 + len(self.feature_names_))
             prefix = f"member{k}."
             net.load_state_dict({name[len(prefix) :]: t for name, t in tensors.items() if name.startswith(prefix)})

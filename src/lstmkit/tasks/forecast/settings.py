@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 from ...data import FILL_CHOICES
 from .net import BASES
 from ...settings import setting
-from ..settings import SharedSettings, shared
+from ..settings import SharedSettings, shared, time_format_setting
 
 
 @dataclass(eq=False)
@@ -16,6 +16,7 @@ class ForecastSettings(SharedSettings):
     target: str = setting(help="Column to forecast.")
     _: KW_ONLY
     time_col: Optional[str] = setting(None, "Time column (dates or integers such as years).")
+    time_format: Optional[str] = time_format_setting()
     id_col: Optional[str] = setting(None, "Series id column: many series in long format, one model for all.")
     features: Sequence[str] = setting((), "Covariate columns, comma-separated.", listed=str)
     season: Optional[int] = setting(None, "Seasonal period (detected when absent).", whole=True, min=1)

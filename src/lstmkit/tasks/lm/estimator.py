@@ -28,7 +28,7 @@ from ...errors import ConfigError, DataError
 from ...metrics import lm_metrics
 from ...train import TrainConfig, evaluate_loss, fit, seed_everything
 from ...train.batches import StreamBatches
-from ..estimator import Estimator
+from ..estimator import Estimator, saved_whole
 from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_offsets
 from .net import CarriedStateLoss, LanguageNet
 from .settings import LanguageModelSettings
@@ -36,6 +36,8 @@ from .settings import LanguageModelSettings
 EVAL_CHUNKS = 8  # evaluation streams hold at least this many bptt chunks each
 CHAR_EMBEDDING = 64  # default embedding size at character level: a hundred-odd symbols need no more
 
+
+MAX_GENERATE = 100_000  # tokens one `generate` call samples at most: a few seconds to minutes on a CPU
 
 class LanguageModel(LanguageModelSettings, Estimator):
     """A character- or word-level LSTM language model.
@@ -153,6 +155,10 @@ class LanguageModel(LanguageModelSettings, Estimator):
         if len(corpus) < 2:
             raise DataError(f"{corpus.source}: holds {len(corpus)} {unit(self.level)}; scoring needs at least 2")
         ids = np.asarray(self.vocab_.encode(corpus.tokens), dtype=np.int64)
+        if (ids[1:] == self.vocab_.unk_id).all():  # no claim can rest on tokens the model never saw
+            raise DataError(f"{corpus.source}: every {unit(self.level, 1)} scored is one the model never saw in "
+                            "training (all unknown), so there is nothing to compare; evaluate on text like its "
+                            "training text")  # fmt: skip
         return self._score(ids)
 
     # ---- predict and generate --------------------------------------------------------------------
@@ -194,10 +200,10 @@ class LanguageModel(LanguageModelSettings, Estimator):
 
         Returns the continuation only, as text that reads on from the prompt (at word level it starts with
         the space that separates it from the prompt's last word, where one belongs)."""
-        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-            raise ConfigError(f"`length` must be a whole number of at least 1, got {length!r}")
-        if not temperature > 0:
-            raise ConfigError(f"`temperature` must be above 0, got {temperature}")
+        if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= MAX_GENERATE:
+            raise ConfigError(f"`length` must be a whole number in [1, {MAX_GENERATE}], got {length!r}")
+        if not (temperature > 0 and math.isfinite(temperature)):
+            raise ConfigError(f"`temperature` must be a finite number above 0, got {temperature}")
         if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
             raise ConfigError(f"`top_k` must be a whole number of at least 1, got {top_k!r}")
         generator = torch.Generator()  # local: sampling never moves the global random state
@@ -259,7 +265,7 @@ class LanguageModel(LanguageModelSettings, Estimator):
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
         self.vocab_ = Vocabulary.from_dict(state["vocab"])
-        self.embedding_, self.tokens_, self.best_epoch_ = state["embedding"], state["tokens"], state["best_epoch"]
+        self.embedding_, self.tokens_, self.best_epoch_ = saved_whole(state, "embedding", 1), state["tokens"], state["best_epoch"]
         self.unigram_counts_ = np.asarray(state["unigram_counts"], dtype=np.int64)
         self.metrics_, self.baselines_ = state["metrics"], state["baselines"]
         self.model_ = self._build_model()
