@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -447,6 +448,14 @@ def test_test_frac_0_says_there_is_no_test_part(capsys, sales, tmp_path):
     assert code == 2 and not (tmp_path / "r").exists()
     assert error_line(err) == ("--test-frac 0 leaves no test part to score the forecasts on; give a --test-frac above 0 "
                                "such as 0.15, or score rolling origins with --backtest")  # fmt: skip
+
+
+def test_an_anomaly_detector_with_test_frac_0_says_there_is_no_test_part(capsys, tmp_path):
+    data = files("lstmkit.data.files") / "sunspots_yearly.csv"
+    code, _, err = run_cli(capsys, "train", "anomaly", "--data", str(data), "--test-frac", "0", "--out", str(tmp_path / "r"))
+    assert code == 2 and not (tmp_path / "r").exists()
+    assert error_line(err) == ("--test-frac 0 leaves no test part to flag and score; give a --test-frac above 0 such as "
+                               "0.15 (predict scores every step of any series)")  # fmt: skip
 
 
 def test_a_long_horizon_speaks_of_the_horizon_not_of_a_lookback_never_set(capsys, sales, tmp_path):

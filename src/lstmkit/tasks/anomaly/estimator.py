@@ -82,6 +82,9 @@ class AnomalyDetector(AnomalySettings, Estimator):
             raise ConfigError(f"`threshold` must be a finite number, got {threshold!r}")
         if isinstance(self.val_frac, (int, float)) and self.val_frac <= 0:
             raise ConfigError("`val_frac` must be above 0: the threshold and the error scale come from the validation part")
+        if self.test_frac == 0:
+            raise ConfigError("`test_frac` 0 leaves no test part to flag and score; give a `test_frac` above 0 such as "
+                              "0.15 (predict scores every step of any series)")  # fmt: skip
 
     # ---- fit -------------------------------------------------------------------------------------
     def fit(self, data: Union[str, Path], *, checkpoint=None, resume: bool = False, reporter=None) -> AnomalyDetector:
