@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from lstmkit.cli import main
-from lstmkit.data.panel import panel_from_frame
 from lstmkit.errors import DataError
 from lstmkit.tasks.forecast.estimator import Forecaster
 from lstmkit.tasks.forecast.net import ForecastNet
