@@ -11,8 +11,6 @@ import contextlib
 import shutil
 from pathlib import Path
 
-import pandas as pd
-
 from ..errors import DataError, LstmkitError, WriteError
 from ..fileio import atomic_write_text
 from ..rundir import begin_run, finish_run, read_config, versions, write_json
@@ -25,6 +23,8 @@ SETTINGS_THAT_MAY_CHANGE_ON_RESUME = {"max_time", "device"}
 
 def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> dict:
     """Fit `estimator` on `data` into run directory `out`; returns metrics.json's content."""
+    import pandas as pd  # here, not above: `predict` and `evaluate` reach a run's job through this module
+
     job = job_of(estimator)
     estimator.check_settings()  # bad settings, bf16 without the hardware for it: refused before anything is written
     estimator.train_config()
