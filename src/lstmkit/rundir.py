@@ -1,6 +1,6 @@
 """The run directory (SPEC §5): staged while a run trains, put in place only when it succeeds.
 
-While `train` runs, everything it writes goes to `DIR/.incomplete/` (the checkpoint after every epoch
+While `train` runs, everything it writes goes to `DIR/.incomplete/` (the checkpoints
 included). Only a run that finishes moves its files over `DIR`'s, one atomic rename each, so a failed or
 interrupted run never overwrites the model, metrics or report a user already had. `--resume` continues
 from `DIR/.incomplete/checkpoint.pt`; an interrupted run that saved no checkpoint is started afresh.

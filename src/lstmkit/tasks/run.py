@@ -1,6 +1,6 @@
 """One training run of any job into its run directory (SPEC §5).
 
-Every job goes the same way: stage the directory, record the settings, fit (checkpointing every epoch),
+Every job goes the same way: stage the directory, record the settings, fit (checkpointing by the clock),
 then save the weights and what predicting needs, `history.csv`, `metrics.json` and `report.html`, and put
 them in place only when all of it succeeded. What differs between jobs comes from their `Job`.
 """
@@ -18,7 +18,7 @@ from ..train.progress import Reporter
 from . import job_named, job_of
 from .job import Job
 
-SETTINGS_THAT_MAY_CHANGE_ON_RESUME = {"max_time", "device"}
+SETTINGS_THAT_MAY_CHANGE_ON_RESUME = {"max_time", "device", "checkpoint_every"}
 
 
 def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> dict:
