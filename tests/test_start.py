@@ -39,7 +39,8 @@ def test_help_and_version_import_nothing_heavy(argv):
 @pytest.mark.parametrize(
     "argv, message",
     [(["frobnicate"], "No such command"), (["train", "forecast", "--data", "x.csv"], "Missing option '--target'"),
-     (["train", "forecast", "--hidden", "0"], "--hidden"), (["predict", "no-such-run"], "no such run directory")],
+     (["train", "forecast", "--hidden", "0"], "--hidden"), (["predict", "no-such-run"], "no such run directory"),
+     (["inspect", "no-such-run", "--out", "page.html"], "give the input to inspect with --text TEXT or with --data FILE")],
 )  # fmt: skip
 def test_bad_usage_is_one_line_exit_code_2_and_imports_nothing_heavy(argv, message):
     seen = probe(argv)
