@@ -166,7 +166,8 @@ def fit(
             elif epoch == config.epochs:
                 result.stop_reason = "max epochs"
             # the epoch that ends the run always checkpoints: a finished run resumes to its result at once
-            if checkpoint is not None and (result.stop_reason or time.monotonic() - last_saved >= config.checkpoint_every):
+            due = result.stop_reason or time.monotonic() - last_saved >= config.checkpoint_every
+            if checkpoint is not None and due:
                 save_checkpoint(checkpoint, {
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict() if scheduler is not None else None,
