@@ -213,10 +213,11 @@ class Interrupt(Reporter):
 
 
 def test_resume_after_an_interruption_equals_an_uninterrupted_run(labelled_csv, tmp_path):
-    with pytest.raises(KeyboardInterrupt):
-        train_run(_small(label_col="anomaly", epochs=4), labelled_csv, tmp_path / "a", reporter=Interrupt())
-    resumed = train_run(_small(label_col="anomaly", epochs=4), labelled_csv, tmp_path / "a", resume=True)
-    assert resumed == train_run(_small(label_col="anomaly", epochs=4), labelled_csv, tmp_path / "b")
+    with pytest.raises(KeyboardInterrupt):  # at epoch 2, after its checkpoint
+        train_run(_small(label_col="anomaly", epochs=4, checkpoint_every=0), labelled_csv, tmp_path / "a", reporter=Interrupt())
+    assert (tmp_path / "a" / ".incomplete" / "checkpoint.pt").exists()
+    resumed = train_run(_small(label_col="anomaly", epochs=4, checkpoint_every=0), labelled_csv, tmp_path / "a", resume=True)
+    assert resumed == train_run(_small(label_col="anomaly", epochs=4, checkpoint_every=0), labelled_csv, tmp_path / "b")
 
 
 def test_too_short_a_series_says_how_many_rows_it_needs(tmp_path):

@@ -231,7 +231,7 @@ class Interrupt(Reporter):
 
 def test_resume_after_an_interruption_equals_an_uninterrupted_run(text_files, tmp_path):
     def small():
-        return SequenceClassifier("review", test=text_files[1], **{**TINY, "epochs": 4})
+        return SequenceClassifier("review", test=text_files[1], **{**TINY, "epochs": 4, "checkpoint_every": 0})
 
     expected = train_run(small(), text_files[0], tmp_path / "whole")
     with pytest.raises(KeyboardInterrupt):

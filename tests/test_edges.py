@@ -1,6 +1,7 @@
 """The edges a careless new user reaches (issue 13): every failure is one line on stderr and exit code 2,
 nothing the user had changes, and every interrupted run can be continued or started afresh."""
 
+import json
 import os
 import shutil
 import signal
@@ -138,7 +139,8 @@ def test_an_interrupted_run_with_torn_settings_says_how_to_start_afresh(capsys, 
 @pytest.mark.slow  # about 10 s: a process, an epoch, then the resumed run
 def test_ctrl_c_during_training_says_how_to_continue_and_resume_continues(sales, tmp_path, capsys):
     out = tmp_path / "r"
-    process = lstmkit_process(*forecast_args(sales, out, "--epochs", "100000", "--patience", "100000", quiet=False))
+    process = lstmkit_process(*forecast_args(sales, out, "--epochs", "100000", "--patience", "100000", "--checkpoint-every",
+                                             "0", quiet=False))  # fmt: skip
     assert process.stderr.readline().startswith("epoch 1 ")  # one epoch done: its checkpoint is written
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
@@ -150,6 +152,26 @@ def test_ctrl_c_during_training_says_how_to_continue_and_resume_continues(sales,
     code, _, err = run_cli(capsys, *forecast_args(sales, out, "--epochs", "100000", "--patience", "100000", "--resume",
                                                   "--max-time", "0.5"))  # fmt: skip
     assert code == 0 and (out / "model.safetensors").exists(), err
+
+
+@pytest.mark.slow  # three processes: about 30 s on a busy machine
+@pytest.mark.parametrize("every", ["0", "1000"])  # killed after a checkpoint; killed before its first one
+def test_a_run_killed_at_any_moment_resumes_to_the_result_of_an_uninterrupted_one(sales, tmp_path, every):
+    settings = ("--epochs", "150", "--patience", "100000", "--checkpoint-every", every)
+    whole = lstmkit_process(*forecast_args(sales, tmp_path / "whole", *settings, "--json"))
+    expected = json.loads(whole.communicate(timeout=300)[0])
+    out = tmp_path / "cut"
+    process = lstmkit_process(*forecast_args(sales, out, *settings, quiet=False))
+    for epoch in (1, 2, 3):  # with --checkpoint-every 0, epoch 3's checkpoint is written before its line
+        assert process.stderr.readline().startswith(f"epoch {epoch} ")
+    process.send_signal(signal.SIGKILL)  # in epoch 4 or its checkpoint: no handler, no cleanup
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL and not (out / "model.safetensors").exists()
+    assert (out / ".incomplete" / "checkpoint.pt").exists() == (every == "0")
+    resumed = lstmkit_process(*forecast_args(sales, out, *settings, "--resume", "--json"))
+    got, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0 and json.loads(got) == expected, err
+    assert ("nothing to resume" in err) == (every != "0")  # a run killed before its first checkpoint starts afresh
 
 
 # ---- 3. places that cannot be written: one line, exit code 2, nothing of the user's changed --------------------

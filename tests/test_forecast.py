@@ -83,18 +83,18 @@ class Interrupt(Reporter):
 
 
 def test_resume_after_an_interruption_equals_an_uninterrupted_run(series_csv, tmp_path):
-    expected = train_run(_small(), series_csv, tmp_path / "whole")
-    with pytest.raises(KeyboardInterrupt):
-        train_run(_small(), series_csv, tmp_path / "cut", reporter=Interrupt())
+    expected = train_run(_small(checkpoint_every=0), series_csv, tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):  # at epoch 2, after its checkpoint
+        train_run(_small(checkpoint_every=0), series_csv, tmp_path / "cut", reporter=Interrupt())
     assert not (tmp_path / "cut" / "metrics.json").exists() and (tmp_path / "cut" / ".incomplete" / "checkpoint.pt").exists()
-    resumed = train_run(_small(), series_csv, tmp_path / "cut", resume=True)
+    resumed = train_run(_small(checkpoint_every=0), series_csv, tmp_path / "cut", resume=True)
     assert resumed == expected
     assert not (tmp_path / "cut" / ".incomplete").exists()
 
 
 def test_resume_with_other_settings_is_refused(series_csv, tmp_path, capsys):
-    with pytest.raises(KeyboardInterrupt):
-        train_run(_small(), series_csv, tmp_path / "cut", reporter=Interrupt())
+    with pytest.raises(KeyboardInterrupt):  # checkpoint_every may change on resume: the command leaves it at 30
+        train_run(_small(checkpoint_every=0), series_csv, tmp_path / "cut", reporter=Interrupt())
     code, _, err = _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month",
                         "--out", tmp_path / "cut", "--resume", *SMALL[:-1], "--hidden", "16")  # fmt: skip
     assert code == 2 and "the interrupted run used hidden=8, this command hidden=16" in err

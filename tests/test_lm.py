@@ -207,10 +207,11 @@ class Interrupt(Reporter):
 def test_an_interrupted_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_path):
     path = tmp_path / "text.txt"
     path.write_text("to be or not to be, that is the question. " * 30)
-    settings = dict(TINY, layers=2, dropout=0.2, epochs=3)  # dropout: the random state must resume too
+    settings = dict(TINY, layers=2, dropout=0.2, epochs=3, checkpoint_every=0)  # dropout: the random state must resume too
     expected = train_run(LanguageModel("char", **settings), path, tmp_path / "whole")
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt):  # at epoch 2, after its checkpoint
         train_run(LanguageModel("char", **settings), path, tmp_path / "cut", reporter=Interrupt())
+    assert (tmp_path / "cut" / ".incomplete" / "checkpoint.pt").exists()
     assert train_run(LanguageModel("char", **settings), path, tmp_path / "cut", resume=True) == expected
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from lstmkit.errors import DataError, TrainingError
+from lstmkit.errors import ConfigError, DataError, TrainingError
 from lstmkit.train import TrainConfig, evaluate_loss, fit, member_checkpoint
 from lstmkit.fileio import atomic_write
 from lstmkit.train.progress import Reporter
@@ -80,12 +80,109 @@ def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
 
     interrupted = Regressor()
     with pytest.raises(KeyboardInterrupt):
-        fit(interrupted, mse, train, val, _config(), checkpoint=tmp_path / "b.pt", reporter=Interrupt(after=3))
+        fit(interrupted, mse, train, val, _config(checkpoint_every=0), checkpoint=tmp_path / "b.pt", reporter=Interrupt(after=3))
+    assert len(torch.load(tmp_path / "b.pt", weights_only=False)["result"].history) == 3
     resumed = Regressor()  # a fresh process would rebuild the model from scratch
     got = fit(resumed, mse, train, val, _config(), checkpoint=tmp_path / "b.pt", resume=True)
 
     assert _losses(got) == _losses(expected) and got.best_epoch == expected.best_epoch
     assert all(torch.equal(p, q) for p, q in zip(whole.state_dict().values(), resumed.state_dict().values()))
+
+
+# ---- checkpoints by the clock: `checkpoint_every` seconds apart, and always at the epoch that ends the run ------
+
+
+def _saved_epochs(monkeypatch) -> list[int]:
+    """The epochs `fit` checkpoints at, as a list that fills while it trains."""
+    from lstmkit.train import loop
+
+    saved, save = [], loop.save_checkpoint
+
+    def counting(path, state):
+        saved.append(state["result"].history[-1]["epoch"])
+        save(path, state)
+
+    monkeypatch.setattr(loop, "save_checkpoint", counting)
+    return saved
+
+
+@pytest.mark.parametrize("every, epochs", [(1000, [6]), (0, [1, 2, 3, 4, 5, 6])])
+def test_only_the_last_epoch_checkpoints_until_the_clock_says_one_is_due(monkeypatch, tmp_path, every, epochs):
+    saved = _saved_epochs(monkeypatch)
+    result = fit(Regressor(), mse, *_data(), _config(checkpoint_every=every), checkpoint=tmp_path / "c.pt")
+    assert saved == epochs and result.stop_reason == "max epochs"
+    assert torch.load(tmp_path / "c.pt", weights_only=False)["result"].stop_reason == "max epochs"
+
+
+def test_the_epoch_that_stops_early_checkpoints(monkeypatch, tmp_path):
+    saved = _saved_epochs(monkeypatch)
+    result = fit(Regressor(), mse, *_data(), _config(epochs=40, lr=0.05, patience=2, checkpoint_every=1000),
+                 checkpoint=tmp_path / "c.pt")  # fmt: skip
+    assert result.stop_reason == "early stopping" and saved == [len(result.history)] and len(result.history) < 40
+
+
+class Clock(Reporter):
+    """Each epoch takes `seconds` on the loop's clock (`time.monotonic`), whatever it really took."""
+
+    def __init__(self, monkeypatch, seconds):
+        import time
+        import types
+
+        from lstmkit.train import loop
+
+        self.now, self.seconds = 0.0, seconds
+        clock = types.SimpleNamespace(perf_counter=time.perf_counter, monotonic=lambda: self.now)
+        monkeypatch.setattr(loop, "time", clock)
+
+    def epoch(self, row):
+        self.now += self.seconds
+
+
+def test_a_checkpoint_is_due_when_checkpoint_every_seconds_have_passed(monkeypatch, tmp_path):
+    saved = _saved_epochs(monkeypatch)
+    fit(Regressor(), mse, *_data(), _config(epochs=10, checkpoint_every=25), checkpoint=tmp_path / "c.pt",
+        reporter=Clock(monkeypatch, seconds=10))  # fmt: skip
+    assert saved == [4, 7, 10]  # 30 s after the start, 30 s after that, and the last epoch
+
+
+class Killed(Reporter):
+    """Keeps a copy of the checkpoint of epoch `kept`, then dies at epoch `dies` and puts that copy back: a run
+    killed `dies - kept` epochs after its last checkpoint."""
+
+    def __init__(self, path, kept, dies):
+        self.path, self.kept, self.dies = path, kept, dies
+
+    def epoch(self, row):
+        if row["epoch"] == self.kept:
+            self.copy = self.path.read_bytes()
+        if row["epoch"] == self.dies:
+            self.path.write_bytes(self.copy)
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("kept, dies", [(5, 10), (9, 11)])  # before the best epoch (8) and after it
+def test_a_run_killed_epochs_after_its_checkpoint_replays_them_to_the_same_result(tmp_path, kept, dies):
+    """Early stopping's state (the best weights, the epochs without improvement) and the plateau schedule's
+    come back as they were at the checkpoint, and the epochs after it are run again."""
+    train, val = _data()
+    config = _config(epochs=40, lr=0.1, patience=3, checkpoint_every=0)
+    whole = Regressor()
+    expected = fit(whole, mse, train, val, config)
+    assert expected.stop_reason == "early stopping" and kept < dies <= len(expected.history)
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(Regressor(), mse, train, val, config, checkpoint=tmp_path / "c.pt", reporter=Killed(tmp_path / "c.pt", kept, dies))
+    resumed = Regressor()
+    got = fit(resumed, mse, train, val, config, checkpoint=tmp_path / "c.pt", resume=True)
+    assert _losses(got) == _losses(expected) and (got.best_epoch, got.stop_reason) == (expected.best_epoch, expected.stop_reason)
+    assert all(torch.equal(p, q) for p, q in zip(whole.state_dict().values(), resumed.state_dict().values()))
+
+
+def test_checkpoint_every_must_be_a_finite_number_of_seconds():
+    with pytest.raises(ConfigError, match=r"checkpoint_every must be a finite number of at least 0, got -1"):
+        TrainConfig(checkpoint_every=-1).validate()
+    with pytest.raises(ConfigError, match="checkpoint_every must be a finite number"):
+        TrainConfig(checkpoint_every=math.inf).validate()
 
 
 def test_early_stopping_restores_the_best_weights():

@@ -1,24 +1,34 @@
-"""lstmkit: Long Short-Term Memory networks made practical."""
+"""lstmkit: Long Short-Term Memory networks made practical.
+
+`import lstmkit` is cheap: the layer (torch) and the job estimators (pandas, scikit-learn) are imported on
+first use (PEP 562), so `lstmkit --help` starts at once and `from lstmkit import LSTM, Forecaster` works."""
+
+import importlib
+import importlib.util
 
 from ._version import __version__
 from .errors import ConfigError, DataError, LstmkitError, ShapeError, TrainingError
-from .nn import LSTM, GateTrace, LSTMCell
 
+_LAYER = ("LSTM", "LSTMCell", "GateTrace")  # from lstmkit.nn
 __all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "Forecaster", "SequenceClassifier", "LanguageModel",
            "AnomalyDetector", "gates", "LstmkitError", "ShapeError", "ConfigError", "DataError", "TrainingError"]  # fmt: skip
 
 
 def __getattr__(name: str):
-    # the job estimators pull in pandas and scikit-learn: import them on first use, not with the layer
-    if name == "gates":  # lstmkit.gates.trace(model, data) after a plain `import lstmkit`
-        import lstmkit.gates as gates  # the submodule itself (`from . import` would ask this function again)
-
-        return gates
+    # importlib rather than `from . import`, which would ask this function again for the submodule's name
+    if name in _LAYER:
+        return getattr(importlib.import_module(".nn", __name__), name)
     if name.startswith("__"):
         raise AttributeError(f"module 'lstmkit' has no attribute {name!r}")
+    if importlib.util.find_spec(f"{__name__}.{name}") is not None:  # a submodule: lstmkit.gates.trace(...)
+        return importlib.import_module(f".{name}", __name__)
     from .tasks import JOBS
 
-    for job in JOBS.values():
+    for job in JOBS.values():  # a job's estimator: its job's heavy side is imported with it
         if job.estimator.__name__ == name:
             return job.estimator
     raise AttributeError(f"module 'lstmkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -175,12 +175,13 @@ def inspect_run(
     json_output: JsonOut = False,
 ) -> None:
     """Run a trained model over a text or series and write a page of what its gates did at every step."""
-    from . import gates
     from .fileio import file_to_write
 
     if (text is None) == (data is None):
         raise ConfigError("give the input to inspect with --text TEXT or with --data FILE" if text is None
                           else "give --text or --data, not both")  # fmt: skip
+    from . import gates
+
     job, estimator = _load(run_dir)
     file_to_write(out, "inspect.html")
     if text is not None and not estimator.reads_text:

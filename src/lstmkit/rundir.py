@@ -1,6 +1,6 @@
 """The run directory (SPEC §5): staged while a run trains, put in place only when it succeeds.
 
-While `train` runs, everything it writes goes to `DIR/.incomplete/` (the checkpoint after every epoch
+While `train` runs, everything it writes goes to `DIR/.incomplete/` (the checkpoints
 included). Only a run that finishes moves its files over `DIR`'s, one atomic rename each, so a failed or
 interrupted run never overwrites the model, metrics or report a user already had. `--resume` continues
 from `DIR/.incomplete/checkpoint.pt`; an interrupted run that saved no checkpoint is started afresh.
@@ -12,10 +12,6 @@ import json
 import os
 import shutil
 from pathlib import Path
-
-import safetensors.torch
-import torch
-from safetensors.torch import load_file
 
 from ._version import __version__
 from .errors import DataError
@@ -111,6 +107,8 @@ def _jsonable(value):
 
 
 def versions() -> dict:
+    import torch  # only a run that trains or saves needs it: `predict` on a missing run directory does not
+
     return {"lstmkit": __version__, "torch": torch.__version__}
 
 
@@ -157,6 +155,8 @@ MODEL_FILE = "model.safetensors"
 
 def save_model(directory, tensors: dict, state: dict, state_file: str) -> None:
     """A job's weights (safetensors) and what predicting needs (JSON), each written atomically."""
+    import safetensors.torch
+
     directory = make_folder(directory)
     tensors = {name: t.detach().contiguous() for name, t in tensors.items()}
     atomic_write(directory / MODEL_FILE, lambda f: f.write(safetensors.torch.save(tensors)))
@@ -165,6 +165,8 @@ def save_model(directory, tensors: dict, state: dict, state_file: str) -> None:
 
 def load_model(directory, state_file: str, what: str) -> tuple[dict, dict]:
     """The JSON state and the weights `save_model` wrote, with one-line errors for a missing or torn file."""
+    from safetensors.torch import load_file
+
     directory = Path(directory)
     for name in (state_file, MODEL_FILE):
         if not (directory / name).exists():

@@ -20,9 +20,8 @@ import pandas as pd
 
 from ..errors import DataError
 from .csv_table import find_column, parse_numbers, read_csv_table
+from .fill import FILL_CHOICES, fill_missing
 from .timeaxis import check_unique_times, infer_freq_and_gaps, parse_time
-
-FILL_CHOICES = ("ffill", "bfill", "interpolate", "zero")
 
 
 @dataclass
@@ -89,21 +88,6 @@ def _missing_values(count: int, first_row: int) -> str:
     if count == 1:
         return f"1 missing value (at row {first_row}); fill it with `fill`={choices} or remove that row"
     return f"{count} missing values (first at row {first_row}); fill them with `fill`={choices} or remove those rows"
-
-
-def fill_missing(x: np.ndarray, how: str) -> np.ndarray:
-    """(N,) -> (N,) with no NaN left (given at least one value): ffill / bfill (then the other way for the
-    ends), interpolate (linear in the row position; the ends take the nearest value), or zero."""
-    s = pd.Series(x)
-    if how == "ffill":
-        s = s.ffill().bfill()
-    elif how == "bfill":
-        s = s.bfill().ffill()
-    elif how == "interpolate":
-        s = s.interpolate(method="linear", limit_direction="both")
-    else:
-        s = s.fillna(0.0)
-    return s.to_numpy(dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""The LSTM cell and layer: equations, variants, stacking, directions, lengths and the gate trace."""
+"""The LSTM cell and layer: equations, variants, stacking, directions, lengths and the gate trace.
 
-from .cell import LSTMCell
-from .lstm import LSTM, VARIANTS, variant_flags
-from .spec import CellSpec, GateTrace
+The names below are imported on first use (`lstmkit._lazy`): the variants' names need no torch."""
 
-__all__ = ["LSTM", "LSTMCell", "CellSpec", "GateTrace", "VARIANTS", "variant_flags"]
+from .._lazy import lazy_exports
+
+_EXPORTS = {".cell": ("LSTMCell",), ".lstm": ("LSTM",), ".spec": ("CellSpec", "GateTrace", "VARIANTS", "variant_flags")}
+__all__ = [name for names in _EXPORTS.values() for name in names]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

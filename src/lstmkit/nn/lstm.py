@@ -16,14 +16,6 @@ from .parameters import init_parameters, make_parameters, parameter_shapes
 from .spec import CellSpec, CellWeights
 
 Flag = Union[bool, Sequence[bool]]
-VARIANTS = ("vanilla", "peephole", "cifg", "layernorm")
-
-
-def variant_flags(variant: str) -> dict[str, bool]:
-    """The `LSTM` keyword arguments of a variant named as the command line names it ('vanilla': none)."""
-    if variant not in VARIANTS:
-        raise ConfigError(f"`variant` must be vanilla, peephole, cifg or layernorm, got {variant!r}")
-    return {} if variant == "vanilla" else {variant: True}
 
 
 class LSTM(nn.Module):

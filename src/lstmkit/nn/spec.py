@@ -1,15 +1,29 @@
-"""What one LSTM layer is: its sizes and variant flags (`CellSpec`) and its weights (`CellWeights`).
+"""What one LSTM layer is: its variant (`VARIANTS`, `variant_flags`), its sizes and variant flags
+(`CellSpec`) and its weights (`CellWeights`).
 
 Both are plain containers handed from the modules (`LSTM`, `LSTMCell`) to the kernels, so a kernel needs
-to know nothing about `nn.Module`s, parameter names or stacking.
+to know nothing about `nn.Module`s, parameter names or stacking. Importing this module needs no torch: the
+settings (and so the command line's options) name the variants from here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
-from torch import Tensor
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+VARIANTS = ("vanilla", "peephole", "cifg", "layernorm")
+
+
+def variant_flags(variant: str) -> dict[str, bool]:
+    """The `LSTM` keyword arguments of a variant named as the command line names it ('vanilla': none)."""
+    if variant not in VARIANTS:
+        raise ConfigError(f"`variant` must be vanilla, peephole, cifg or layernorm, got {variant!r}")
+    return {} if variant == "vanilla" else {variant: True}
 
 
 @dataclass(frozen=True)

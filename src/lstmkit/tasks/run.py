@@ -1,6 +1,6 @@
 """One training run of any job into its run directory (SPEC §5).
 
-Every job goes the same way: stage the directory, record the settings, fit (checkpointing every epoch),
+Every job goes the same way: stage the directory, record the settings, fit (checkpointing by the clock),
 then save the weights and what predicting needs, `history.csv`, `metrics.json` and `report.html`, and put
 them in place only when all of it succeeded. What differs between jobs comes from their `Job`.
 """
@@ -11,8 +11,6 @@ import contextlib
 import shutil
 from pathlib import Path
 
-import pandas as pd
-
 from ..errors import DataError, LstmkitError, WriteError
 from ..fileio import atomic_write_text
 from ..rundir import begin_run, finish_run, read_config, versions, write_json
@@ -20,11 +18,13 @@ from ..train.progress import Reporter
 from . import job_named, job_of
 from .job import Job
 
-SETTINGS_THAT_MAY_CHANGE_ON_RESUME = {"max_time", "device"}
+SETTINGS_THAT_MAY_CHANGE_ON_RESUME = {"max_time", "device", "checkpoint_every"}
 
 
 def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> dict:
     """Fit `estimator` on `data` into run directory `out`; returns metrics.json's content."""
+    import pandas as pd  # here, not above: `predict` and `evaluate` reach a run's job through this module
+
     job = job_of(estimator)
     estimator.check_settings()  # bad settings, bf16 without the hardware for it: refused before anything is written
     estimator.train_config()

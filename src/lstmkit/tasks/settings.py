@@ -38,6 +38,7 @@ class SharedSettings:
     optimizer: str = _train("optimizer")
     patience: int = _train("patience")
     max_time: Optional[float] = _train("max_time")
+    checkpoint_every: float = _train("checkpoint_every")
     seed: int = _train("seed")
     device: str = _train("device")
     precision: str = _train("precision")
@@ -46,7 +47,8 @@ class SharedSettings:
 
 
 SHARED = frozenset(f.name for f in dataclasses.fields(SharedSettings))
-TRAINING = ("epochs", "batch_size", "lr", "optimizer", "patience", "max_time", "seed", "device", "precision")
+TRAINING = ("epochs", "batch_size", "lr", "optimizer", "patience", "max_time", "checkpoint_every", "seed", "device",
+            "precision")  # fmt: skip
 
 
 def time_format_setting() -> Any:

@@ -1,11 +1,17 @@
-"""The training machinery every job shares: the loop, optimisers, early stopping, checkpoints, progress."""
+"""The training machinery every job shares: the loop, optimisers, early stopping, checkpoints, progress.
 
-from .batches import Batches, BucketedBatches, TensorBatches
-from .checkpoint import member_checkpoint
-from .config import TrainConfig
-from .loop import TrainResult, evaluate_loss, fit, seed_everything
-from .precision import resolve_device, resolve_precision
-from .progress import make_reporter
+The names below are imported on first use (`lstmkit._lazy`): the settings' declarations (`config`) need
+no torch."""
 
-__all__ = ["Batches", "BucketedBatches", "TensorBatches", "TrainConfig", "TrainResult", "fit", "evaluate_loss", "member_checkpoint",
-           "seed_everything", "make_reporter", "resolve_device", "resolve_precision"]  # fmt: skip
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    ".batches": ("Batches", "BucketedBatches", "TensorBatches"),
+    ".checkpoint": ("member_checkpoint",),
+    ".config": ("TrainConfig",),
+    ".loop": ("TrainResult", "fit", "evaluate_loss", "seed_everything"),
+    ".precision": ("resolve_device", "resolve_precision"),
+    ".progress": ("make_reporter",),
+}
+__all__ = [name for names in _EXPORTS.values() for name in names]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,4 +1,5 @@
-"""The checkpoint of a run: everything needed to resume it, saved atomically after every epoch."""
+"""The checkpoint of a run: everything needed to resume it, saved atomically every `checkpoint_every` seconds
+and at the run's last epoch (`loop.fit`)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -31,6 +32,9 @@ class TrainConfig:
     # optimiser steps before early stopping or the plateau schedule may act: small data has few per epoch
     min_steps: int = setting(300, "Optimiser steps before early stopping may act.", whole=True, min=0, cli=False)
     max_time: Optional[float] = setting(None, "Time budget in seconds.", above=0)  # stops after the epoch that crosses it
+    # a checkpoint (torch.save + fsync) costs ~17 ms: after every epoch of a small model, more than the training
+    checkpoint_every: float = setting(30.0, "Seconds between checkpoints (0: after every epoch); the last epoch "
+                                            "always checkpoints.", min=0, below=math.inf)  # fmt: skip
     seed: int = setting(0, "Seed: the same seed repeats a CPU run exactly.", whole=True, min=0, max=SEED_MAX)
     device: str = setting("cpu", "Where to train.", choices=DEVICES)
     precision: str = setting("fp32", "fp32, bf16 autocast, or auto (bf16 where native).", choices=PRECISIONS)

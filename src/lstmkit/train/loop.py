@@ -2,8 +2,14 @@
 
 One epoch: shuffle the training examples with the run's own generator, take mini-batches, compute the
 job's loss under the chosen precision, clip the gradient norm, step the optimiser; then the validation
-loss, the learning-rate schedule, early stopping (keeping the best weights) and an atomic checkpoint of
+loss, the learning-rate schedule, early stopping (keeping the best weights) and, when `checkpoint_every`
+seconds have passed since the last one and always at the epoch that ends the run, an atomic checkpoint of
 everything needed to resume (model, optimiser, schedule, random states, history, early-stopping state).
+
+A checkpoint is the whole state of the loop at the end of its epoch: resuming from it replays the epochs
+after it exactly, so a run killed at any moment resumes to the result of an uninterrupted one and loses at
+most `checkpoint_every` seconds of work (and the epoch under way). A time budget (`max_time`) counts each
+epoch of the result once, so it stops a resumed run as it would have stopped the run (up to the clock's noise).
 """
 
 from __future__ import annotations
@@ -82,7 +88,8 @@ def fit(
     train / val: tensors that share their first dimension N (inputs..., target), indexed per batch, so
     strided window views are copied one batch at a time; or a `Batches` of the job's own (see
     `train/batches.py`). val None: early stopping watches the train loss.
-    checkpoint: where to save after every epoch; with resume=True the run continues from it.
+    checkpoint: where to save, `config.checkpoint_every` seconds apart and at the last epoch; with
+    resume=True the run continues from it, replaying the epochs after it.
     keep_initial: the untrained model competes too (as epoch 0, on the validation loss): for a model that
     starts as a sensible forecast and learns a correction, training then never ends worse than its start.
     average_from: from this epoch on, keep the mean of the weights at the end of each epoch, and leave the
@@ -122,6 +129,7 @@ def fit(
     n = len(train)
     steps_per_epoch = train.num_batches()
     reporter.start(config.epochs, first_epoch)
+    last_saved = time.monotonic()  # the clock of `checkpoint_every`: wall time, the checkpoints' own included
     try:
         for epoch in range(first_epoch, config.epochs + 1):
             start = time.perf_counter()
@@ -139,6 +147,7 @@ def fit(
             elif scheduler is not None:
                 scheduler.step()
             seconds = time.perf_counter() - start
+            # the budget counts each epoch of the result once: one replayed after a kill, at its replay's time
             elapsed += seconds
             row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": lr,
                    "seconds": seconds, "windows_per_s": n / seconds}  # fmt: skip
@@ -156,13 +165,16 @@ def fit(
                 result.stop_reason = "time budget"
             elif epoch == config.epochs:
                 result.stop_reason = "max epochs"
-            if checkpoint is not None:
+            # the epoch that ends the run always checkpoints: a finished run resumes to its result at once
+            due = result.stop_reason or time.monotonic() - last_saved >= config.checkpoint_every
+            if checkpoint is not None and due:
                 save_checkpoint(checkpoint, {
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict() if scheduler is not None else None,
                     "rng": _rng_state(generator), "result": result, "best_model": best_state,
                     "bad_epochs": bad_epochs, "elapsed": elapsed, "average": average,
                 })  # fmt: skip
+                last_saved = time.monotonic()
             reporter.epoch(row)
             if result.stop_reason:
                 break

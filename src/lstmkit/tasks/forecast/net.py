@@ -31,7 +31,6 @@ from torch import Tensor, nn
 
 from ...nn import LSTM, variant_flags
 
-BASES = ("naive2", "snaive", "none")
 EPS = 1e-6
 
 

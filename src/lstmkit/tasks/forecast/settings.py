@@ -6,9 +6,10 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Optional, Sequence
 
 from ...data import FILL_CHOICES
-from .net import BASES
 from ...settings import setting
 from ..settings import SharedSettings, shared, time_format_setting
+
+BASES = ("naive2", "snaive", "none")  # the statistical forecast the network corrects (`net.py`)
 
 
 @dataclass(eq=False)

@@ -1,0 +1,76 @@
+"""`lstmkit` starts at once: help, the version and bad usage import none of the heavy libraries, which each
+command imports only when it uses them; `import lstmkit` alone is cheap, and its names still arrive."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "pandas", "numpy", "matplotlib", "sklearn", "statsforecast", "scipy")
+
+# runs `main(argv)` in a fresh interpreter and prints its exit code, its stderr and the heavy modules imported
+PROBE = """
+import contextlib, io, json, sys
+from lstmkit.cli import main
+err = io.StringIO()
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+    code = main(json.loads(sys.argv[1]))
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in {heavy})
+print(json.dumps({{"code": code, "err": err.getvalue(), "heavy": heavy}}))
+""".format(heavy=set(HEAVY))
+
+
+def probe(argv: list[str]) -> dict:
+    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["--version"], [], ["train"], ["train", "forecast", "--help"], ["train", "classify", "--help"],
+     ["train", "lm", "--help"], ["train", "anomaly", "--help"], ["predict", "--help"], ["demo", "--help"]],
+)  # fmt: skip
+def test_help_and_version_import_nothing_heavy(argv):
+    assert probe(argv) == {"code": 0, "err": "", "heavy": []}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["frobnicate"], "No such command"), (["train", "forecast", "--data", "x.csv"], "Missing option '--target'"),
+     (["train", "forecast", "--hidden", "0"], "--hidden"), (["predict", "no-such-run"], "no such run directory"),
+     (["inspect", "no-such-run", "--out", "page.html"], "give the input to inspect with --text TEXT or with --data FILE")],
+)  # fmt: skip
+def test_bad_usage_is_one_line_exit_code_2_and_imports_nothing_heavy(argv, message):
+    seen = probe(argv)
+    assert seen["code"] == 2 and seen["heavy"] == []
+    assert seen["err"].startswith("lstmkit: error: ") and message in seen["err"] and seen["err"].count("\n") == 1
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]])
+def test_version_and_help_exit_0_from_a_fresh_process(args):
+    result = subprocess.run([sys.executable, "-m", "lstmkit", *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("lstmkit ") if args == ["--version"] else "train" in result.stdout
+
+
+def test_import_lstmkit_alone_imports_nothing_heavy():
+    code = "import sys, lstmkit; print(sorted(m for m in sys.modules if m.split('.')[0] in %r))" % (set(HEAVY),)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
+
+
+def test_the_public_names_still_arrive_on_first_use():
+    import lstmkit
+    from lstmkit import LSTM, Forecaster, GateTrace, LSTMCell, gates
+    from lstmkit.nn import VARIANTS, variant_flags
+    from lstmkit.tasks import JOBS
+
+    assert LSTM.__module__ == "lstmkit.nn.lstm" and LSTMCell.__module__ == "lstmkit.nn.cell"
+    assert GateTrace._fields[:4] == ("i", "f", "g", "o") and callable(gates.trace)
+    assert Forecaster is JOBS["forecast"].estimator and lstmkit.AnomalyDetector is JOBS["anomaly"].estimator
+    assert VARIANTS == ("vanilla", "peephole", "cifg", "layernorm") and variant_flags("cifg") == {"cifg": True}
+    assert set(lstmkit.__all__) <= set(dir(lstmkit))
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        lstmkit.Nothing  # noqa: B018
