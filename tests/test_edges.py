@@ -54,10 +54,13 @@ def forecast_args(data: Path, out: Path, *extra, quiet: bool = True) -> list:
 
 
 def lstmkit_process(*args, **popen) -> subprocess.Popen:
-    """`python -m lstmkit ARGS` as a real process on one thread, importing this checkout."""
+    """`python -m lstmkit ARGS` as a real process on one thread, importing this checkout. Its Ctrl-C is
+    the default even where the tests run in a background job, whose shell starts them with SIGINT ignored
+    (a child inherits that, and Python then installs no KeyboardInterrupt handler)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     return subprocess.Popen([sys.executable, "-m", "lstmkit", *map(str, args)], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)  # fmt: skip
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **popen)  # fmt: skip
 
 
 # ---- 1. no dead end after a crash or Ctrl-C before the first checkpoint -------------------------------------
