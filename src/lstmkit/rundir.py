@@ -125,7 +125,7 @@ def read_json(directory: Path, name: str) -> dict:
     except (UnicodeDecodeError, json.JSONDecodeError):
         value = None
     if not isinstance(value, dict):  # torn, or hand-edited to [] or null
-        raise DataError(f"{path}: is unreadable or truncated; train the run again")
+        raise _torn(path)
     return value
 
 
@@ -134,7 +134,7 @@ def read_config(directory: Path) -> dict:
     one line, as for a torn file, for anything else."""
     config = read_json(directory, "config.json")
     if not (isinstance(config.get("task"), str) and isinstance(config.get("settings"), dict)):
-        raise _unreadable_config(directory)
+        raise _torn(Path(directory) / "config.json")
     return config
 
 
@@ -142,12 +142,13 @@ def trained_data(directory: Path) -> Path:
     """The data a finished run trained on, as its config.json records it."""
     data = read_config(directory)["settings"].get("data")
     if not isinstance(data, str):
-        raise _unreadable_config(directory)
+        raise _torn(Path(directory) / "config.json")
     return Path(data)
 
 
-def _unreadable_config(directory: Path) -> DataError:
-    return DataError(f"{Path(directory) / 'config.json'}: is unreadable or truncated; train the run again")
+def _torn(path: Path) -> DataError:
+    """The one line for a run file that is torn, hand-edited or not what lstmkit wrote."""
+    return DataError(f"{path}: is unreadable or truncated; train the run again")
 
 
 MODEL_FILE = "model.safetensors"

@@ -39,6 +39,7 @@ CHAR_EMBEDDING = 64  # default embedding size at character level: a hundred-odd 
 
 MAX_GENERATE = 100_000  # tokens one `generate` call samples at most: a few seconds to minutes on a CPU
 
+
 class LanguageModel(LanguageModelSettings, Estimator):
     """A character- or word-level LSTM language model.
 
