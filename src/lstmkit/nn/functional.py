@@ -6,7 +6,9 @@ runs the call:
 - `native` (PyTorch's fused LSTM: oneDNN on CPU, cuDNN on GPU) whenever the call is plain vanilla (no
   variant, no gate trace, no regulariser active beyond dropout between layers), except where lstmkit's fused
   kernel measures faster: training a CPU layer of hidden size >= 256 (`FUSED_VANILLA_MIN_HIDDEN`), in fp32 or
-  under bf16 autocast with bf16 products; and except where PyTorch's cannot run the call: under bf16
+  under bf16 autocast with bf16 products; except inside lstmkit's training loop (`thread_invariant`), where the
+  fused kernel trains every CPU fp32 vanilla layer, because its numbers do not depend on the thread count and
+  PyTorch's do; and except where PyTorch's cannot run the call: under bf16
   autocast on a CPU whose oneDNN has no bf16 kernels (no AVX-512: `native.supports`), where every call runs
   the fused kernel with fp32 products;
 - `fused` (`kernels/fused.py`, lstmkit's C++ kernel with a hand-derived backward) for every other layer it
@@ -22,6 +24,7 @@ reference for each layer.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -94,6 +97,26 @@ def choose_backend(requested: str, blockers: list[str], native_runs: bool = True
 # is faster at every size there (fused/native 1.16-1.47), so inference stays native.
 FUSED_VANILLA_MIN_HIDDEN = 256
 
+# Set inside lstmkit's training loop (`train.fit`), whose thread governor may change torch's thread count
+# between steps (`train/threads.py`). PyTorch's LSTM backward sums the input-weight gradient in per-thread
+# parts, so its numbers follow the thread count; the fused kernel's do not (its row blocks are fixed by the
+# batch and the machine, `csrc/lstm_fused.h`). So there the fused kernel trains every CPU fp32 vanilla layer,
+# and a seed repeats a run exactly whatever the machine's load, on 1 thread or 16. Its cost at the forecaster's
+# (T, B, I, H) = (36, 32, 1, 64): 1.03x PyTorch's step time on 1 thread, 1.06x on 2.
+_thread_invariant = 0
+
+
+@contextlib.contextmanager
+def thread_invariant():
+    """While inside, CPU fp32 vanilla layers train in the fused kernel, whose numbers do not depend on the
+    number of threads (see above)."""
+    global _thread_invariant
+    _thread_invariant += 1
+    try:
+        yield
+    finally:
+        _thread_invariant -= 1
+
 
 def stack_backend(
     requested: str, blockers: list[str], x: Tensor, hx: tuple[Tensor, Tensor], weights, specs: Sequence[CellSpec]
@@ -113,7 +136,8 @@ def _fused_trains_faster(x: Tensor, hx: tuple[Tensor, Tensor], weights, specs: S
         return False
     if fused.autocast_products() == torch.float32:  # autocast without bf16 products: not measured faster
         return False
-    if min(spec.hidden_size for spec in specs) < FUSED_VANILLA_MIN_HIDDEN or not torch.is_grad_enabled():
+    narrow = min(spec.hidden_size for spec in specs) < FUSED_VANILLA_MIN_HIDDEN
+    if (narrow and not _thread_invariant) or not torch.is_grad_enabled():
         return False
     tensors = [x, *hx, *(t for layer in weights for w in layer for t in w if isinstance(t, Tensor))]
     return any(t.requires_grad for t in tensors) and fused.available()

@@ -62,8 +62,13 @@ def init_parameters(spec: CellSpec, params: dict[str, Tensor]) -> None:
     h = spec.hidden_size
     for block in params["weight_ih"].split(h, dim=0):
         nn.init.xavier_uniform_(block)
-    for block in params["weight_hh"].split(h, dim=0):
-        nn.init.orthogonal_(block)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the QR factorisation rounds differently on other thread counts
+    try:
+        for block in params["weight_hh"].split(h, dim=0):
+            nn.init.orthogonal_(block)
+    finally:
+        torch.set_num_threads(threads)
     if spec.bias:
         params["bias_ih"].zero_()
         params["bias_hh"].zero_()

@@ -18,7 +18,7 @@ from ..train.progress import Reporter
 from . import job_named, job_of
 from .job import Job
 
-SETTINGS_THAT_MAY_CHANGE_ON_RESUME = {"max_time", "device", "checkpoint_every"}
+SETTINGS_THAT_MAY_CHANGE_ON_RESUME = {"max_time", "device", "checkpoint_every", "threads"}
 
 
 def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> dict:

@@ -39,6 +39,7 @@ class SharedSettings:
     patience: int = _train("patience")
     max_time: Optional[float] = _train("max_time")
     checkpoint_every: float = _train("checkpoint_every")
+    threads: Optional[int] = _train("threads")
     seed: int = _train("seed")
     device: str = _train("device")
     precision: str = _train("precision")
@@ -47,8 +48,8 @@ class SharedSettings:
 
 
 SHARED = frozenset(f.name for f in dataclasses.fields(SharedSettings))
-TRAINING = ("epochs", "batch_size", "lr", "optimizer", "patience", "max_time", "checkpoint_every", "seed", "device",
-            "precision")  # fmt: skip
+TRAINING = ("epochs", "batch_size", "lr", "optimizer", "patience", "max_time", "checkpoint_every", "threads", "seed",
+            "device", "precision")  # fmt: skip
 
 
 def time_format_setting() -> Any:

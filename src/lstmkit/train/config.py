@@ -35,6 +35,9 @@ class TrainConfig:
     # a checkpoint (torch.save + fsync) costs ~17 ms: after every epoch of a small model, more than the training
     checkpoint_every: float = setting(30.0, "Seconds between checkpoints (0: after every epoch); the last epoch "
                                             "always checkpoints.", min=0, below=math.inf)  # fmt: skip
+    # beside another busy process a 2-thread step stalls; by default the count is chosen per step (train/threads.py)
+    threads: Optional[int] = setting(None, "Threads per training step (default: chosen per step from the work "
+                                           "and the machine's load).", whole=True, min=1)  # fmt: skip
     seed: int = setting(0, "Seed: the same seed repeats a CPU run exactly.", whole=True, min=0, max=SEED_MAX)
     device: str = setting("cpu", "Where to train.", choices=DEVICES)
     precision: str = setting("fp32", "fp32, bf16 autocast, or auto (bf16 where native).", choices=PRECISIONS)

@@ -5,6 +5,8 @@ job's loss under the chosen precision, clip the gradient norm, step the optimise
 loss, the learning-rate schedule, early stopping (keeping the best weights) and, when `checkpoint_every`
 seconds have passed since the last one and always at the epoch that ends the run, an atomic checkpoint of
 everything needed to resume (model, optimiser, schedule, random states, history, early-stopping state).
+Each training step runs on the threads `ThreadGovernor` chooses (`threads.py`): a fixed `threads`, or per
+step from the work and the machine's load.
 
 A checkpoint is the whole state of the loop at the end of its epoch: resuming from it replays the epochs
 after it exactly, so a run killed at any moment resumes to the result of an uninterrupted one and loses at
@@ -27,11 +29,13 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import DataError, TrainingError
+from ..nn.functional import thread_invariant
 from .checkpoint import load_checkpoint, save_checkpoint
 from .batches import Batches, as_batches
 from .config import TrainConfig
 from .precision import autocast
 from .progress import Reporter
+from .threads import ThreadGovernor
 
 LossFn = Callable[[nn.Module, tuple[Tensor, ...]], Tensor]  # (model, batch) -> scalar loss
 
@@ -129,57 +133,61 @@ def fit(
     n = len(train)
     steps_per_epoch = train.num_batches()
     reporter.start(config.epochs, first_epoch)
+    governor = ThreadGovernor(config.threads)
     last_saved = time.monotonic()  # the clock of `checkpoint_every`: wall time, the checkpoints' own included
-    try:
-        for epoch in range(first_epoch, config.epochs + 1):
-            start = time.perf_counter()
-            train_loss = _train_epoch(model, loss_fn, train, optimizer, generator, config, device, epoch)
-            val_loss = train_loss if val is None else evaluate_loss(model, loss_fn, val, config, device)
-            if not math.isfinite(val_loss):
-                val_batches = (batch for batch, _ in as_batches(val, config.batch_size, shuffle=False).epoch(None))
-                raise TrainingError(_non_finite_message(val_batches, config, epoch, "validation"))
-            lr = optimizer.param_groups[0]["lr"]
-            steps = epoch * steps_per_epoch
-            warm = steps >= config.min_steps  # before that, neither the plateau schedule nor early stopping acts
-            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                if warm:
-                    scheduler.step(val_loss)
-            elif scheduler is not None:
-                scheduler.step()
-            seconds = time.perf_counter() - start
-            # the budget counts each epoch of the result once: one replayed after a kill, at its replay's time
-            elapsed += seconds
-            row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": lr,
-                   "seconds": seconds, "windows_per_s": n / seconds}  # fmt: skip
-            result.history.append(row)
-            if val_loss < result.best_val_loss:
-                result.best_val_loss, result.best_epoch, bad_epochs = val_loss, epoch, 0
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                bad_epochs += 1
-            if average_from is not None and epoch >= average_from:
-                average = _averaged(average, model.state_dict())
-            if bad_epochs >= config.patience and warm:
-                result.stop_reason = "early stopping"
-            elif config.max_time is not None and elapsed >= config.max_time:
-                result.stop_reason = "time budget"
-            elif epoch == config.epochs:
-                result.stop_reason = "max epochs"
-            # the epoch that ends the run always checkpoints: a finished run resumes to its result at once
-            due = result.stop_reason or time.monotonic() - last_saved >= config.checkpoint_every
-            if checkpoint is not None and due:
-                save_checkpoint(checkpoint, {
-                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                    "rng": _rng_state(generator), "result": result, "best_model": best_state,
-                    "bad_epochs": bad_epochs, "elapsed": elapsed, "average": average,
-                })  # fmt: skip
-                last_saved = time.monotonic()
-            reporter.epoch(row)
-            if result.stop_reason:
-                break
-    finally:
-        reporter.close()
+    # vanilla layers train in the kernel whose numbers do not depend on the thread count the governor sets
+    with thread_invariant():
+        try:
+            for epoch in range(first_epoch, config.epochs + 1):
+                start = time.perf_counter()
+                train_loss = _train_epoch(model, loss_fn, train, optimizer, generator, config, device, epoch, governor)
+                val_loss = train_loss if val is None else evaluate_loss(model, loss_fn, val, config, device)
+                if not math.isfinite(val_loss):
+                    val_batches = (batch for batch, _ in as_batches(val, config.batch_size, shuffle=False).epoch(None))
+                    raise TrainingError(_non_finite_message(val_batches, config, epoch, "validation"))
+                lr = optimizer.param_groups[0]["lr"]
+                steps = epoch * steps_per_epoch
+                warm = steps >= config.min_steps  # before that, neither the plateau schedule nor early stopping acts
+                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    if warm:
+                        scheduler.step(val_loss)
+                elif scheduler is not None:
+                    scheduler.step()
+                seconds = time.perf_counter() - start
+                # the budget counts each epoch of the result once: one replayed after a kill, at its replay's time
+                elapsed += seconds
+                row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": lr,
+                       "seconds": seconds, "windows_per_s": n / seconds}  # fmt: skip
+                result.history.append(row)
+                if val_loss < result.best_val_loss:
+                    result.best_val_loss, result.best_epoch, bad_epochs = val_loss, epoch, 0
+                    best_state = copy.deepcopy(model.state_dict())
+                else:
+                    bad_epochs += 1
+                if average_from is not None and epoch >= average_from:
+                    average = _averaged(average, model.state_dict())
+                if bad_epochs >= config.patience and warm:
+                    result.stop_reason = "early stopping"
+                elif config.max_time is not None and elapsed >= config.max_time:
+                    result.stop_reason = "time budget"
+                elif epoch == config.epochs:
+                    result.stop_reason = "max epochs"
+                # the epoch that ends the run always checkpoints: a finished run resumes to its result at once
+                due = result.stop_reason or time.monotonic() - last_saved >= config.checkpoint_every
+                if checkpoint is not None and due:
+                    save_checkpoint(checkpoint, {
+                        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                        "rng": _rng_state(generator), "result": result, "best_model": best_state,
+                        "bad_epochs": bad_epochs, "elapsed": elapsed, "average": average,
+                    })  # fmt: skip
+                    last_saved = time.monotonic()
+                reporter.epoch(row)
+                if result.stop_reason:
+                    break
+        finally:
+            governor.close()
+            reporter.close()
     _load_final(model, best_state, average, loss_fn, train, config, device)
     return result
 
@@ -231,10 +239,12 @@ def _averaged(average: Optional[dict], state: dict) -> dict:
     return {"state": average["state"], "epochs": n}
 
 
-def _train_epoch(model, loss_fn, train: Batches, optimizer, generator, config, device, epoch) -> float:
+def _train_epoch(model, loss_fn, train: Batches, optimizer, generator, config, device, epoch, governor) -> float:
     model.train()
     total = 0.0
     for number, (batch, weight) in enumerate(train.epoch(generator), start=1):
+        governor.before_step()
+        start = time.perf_counter()
         batch = tuple(t.to(device) for t in batch)
         with autocast(config.precision, device):
             loss = loss_fn(model, batch)
@@ -246,6 +256,7 @@ def _train_epoch(model, loss_fn, train: Batches, optimizer, generator, config, d
             nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
         optimizer.step()
         total += loss.item() * weight
+        governor.after_step(time.perf_counter() - start)
     return total / len(train)
 
 

@@ -6,7 +6,7 @@
 //   the pointwise pass (pointwise.h): d_preact (B, GH) = dL/d(gate pre-activations), dL/dc_{t-1}
 //   layernorm:   both gate layer norms' backward: d_rec = dL/d(h_rec W_hh^T), d_pre_x = dL/d(x W_ih^T)
 //   dL/dh_{t-1} += d_rec W_hh (B, P) (times h_mask with recurrent dropout)
-// The bias, peephole and layer-norm gradients are summed per thread while each step's rows are in cache;
+// The bias, peephole and layer-norm gradients are summed per row block while each step's rows are in cache;
 // dW_hh (GH, P) = sum over t of d_rec_t^T h_rec_{t-1}, and dW_hr (P, H) = sum over t of d_h_new_t^T m_t, follow
 // as one large product each over all steps.
 #include "lstm_fused.h"
@@ -20,7 +20,7 @@
 namespace lstmkit {
 namespace {
 
-// Where each gradient summed per thread lies in a thread's row of sums, each part present only with its variant:
+// Where each gradient summed per row block lies in its block's row of sums, each part only with its variant:
 // [w_ci, w_cf, w_co (H each) | ln_gain_hh (GH), ln_gain_c (H), ln_bias_c (H), ln_gain_ih (GH) | bias (GH)].
 struct SumsLayout {
   int64_t peephole = 0, ln_gain_hh = 0, ln_gain_c = 0, ln_bias_c = 0, ln_gain_ih = 0, bias = 0, width = 0;
@@ -49,7 +49,7 @@ struct BackwardBuffers {
   Tensor d_h_rec;    // (B, P) recurrent dropout: d_rec W_hh before the mask
   Tensor d_h;        // (B, P) dL/dh_t, becoming dL/dh_{t-1}
   Tensor d_c;        // (B, H) dL/dc_t, becoming dL/dc_{t-1}
-  Tensor sums;       // (threads, SumsLayout::width)
+  Tensor sums;       // (row blocks, SumsLayout::width), added in block order
   Tensor a_bf16;     // rows rounded to bf16 for bf16 products
   int64_t k_max = 0;  // a_bf16's columns per row
 };
@@ -69,7 +69,7 @@ BackwardBuffers allocate_buffers(const Tensor& d_h_n, const Tensor& d_c_n, int64
   buffers.d_h_rec = h_mask ? buffer({B, P}, options) : empty;
   buffers.d_h = d_h_n.numel() ? d_h_n.clone() : buffer({B, P}, options).zero_();
   buffers.d_c = d_c_n.numel() ? d_c_n.clone() : buffer({B, H}, options).zero_();
-  buffers.sums = buffer({at::get_num_threads(), sums.width}, options).zero_();
+  buffers.sums = buffer({row_blocks(B), sums.width}, options).zero_();
   buffers.k_max = (std::max(GH, P) + 1) / 2 * 2;
   buffers.a_bf16 = buffer({bf16 ? B * buffers.k_max : 0}, options.dtype(at::kBFloat16));
   return buffers;
@@ -153,7 +153,7 @@ void run_backward(const Tensor& d_output, const LayerWeights& weights, const Lay
         cell_norm.rstd = const_cast<scalar_t*>(rstd_c) + t * B;
         cell_norm.d_c_new = d_c_new;
       }
-      at::parallel_for(0, B, kRowGrain, [&](int64_t b0, int64_t b1) {
+      for_row_blocks(B, [&](int64_t block, int64_t b0, int64_t b1) {
         const int64_t rows = b1 - b0;
         at::BFloat16* a_rows_bf16 = a_bf16 ? a_bf16 + b0 * k_max : nullptr;
         if (projection) {  // d_h_new on the P units, then dL/dm_t = d_h_new W_hr (B, H)
@@ -161,32 +161,32 @@ void run_backward(const Tensor& d_output, const LayerWeights& weights, const Lay
           w_hr.mul(rows, d_h_new_t + b0 * P, P, d_m + b0 * H, H, false, a_rows_bf16);
         }
         backward_rows<scalar_t, PEEP, CIFG>(b0, b1, H, step, peep, cell_norm);
-        scalar_t* thread_sums = sums + at::get_thread_num() * layout.width;
+        scalar_t* block_sums = sums + block * layout.width;
         if (PEEP) {  // dw_ci += d_i_pre * c_{t-1}, dw_cf += d_f_pre * c_{t-1}, dw_co += d_o_pre * c_new
           for (int64_t b = b0; b < b1; ++b) {
             const scalar_t* c_old = c_prev_t + b * H;
             const scalar_t* d_row = d_preact_t + b * GH;
-            if (!CIFG) add_product(thread_sums + layout.peephole, d_row + Blocks::i * H, c_old, H);
-            add_product(thread_sums + layout.peephole + H, d_row + Blocks::f * H, c_old, H);
-            add_product(thread_sums + layout.peephole + 2 * H, d_row + Blocks::o * H, c_new + (t * B + b) * H, H);
+            if (!CIFG) add_product(block_sums + layout.peephole, d_row + Blocks::i * H, c_old, H);
+            add_product(block_sums + layout.peephole + H, d_row + Blocks::f * H, c_old, H);
+            add_product(block_sums + layout.peephole + 2 * H, d_row + Blocks::o * H, c_new + (t * B + b) * H, H);
           }
         }
         if (layernorm) {  // through both gate layer norms, per row over GH: d_rec_t and d_pre_x_t from d_preact_t
-          scalar_t* sum_bias = has_bias ? thread_sums + layout.bias : nullptr;
+          scalar_t* sum_bias = has_bias ? block_sums + layout.bias : nullptr;
           for (int64_t b = b0; b < b1; ++b) {
             const int64_t row = (t * B + b) * GH;
             const GateNormsRow<scalar_t> norms{xhat_hh + row, ln_gain_hh, rstd_hh[t * B + b], pre_x_data + row,
                                                mean_ih[t * B + b], rstd_ih[t * B + b], ln_gain_ih};
             gate_norms_backward_row<scalar_t>(GH, d_preact_t + b * GH, norms, d_rec_t + b * GH, d_pre_x + row,
-                                              thread_sums + layout.ln_gain_hh, thread_sums + layout.ln_gain_ih,
+                                              block_sums + layout.ln_gain_hh, block_sums + layout.ln_gain_ih,
                                               sum_bias);
             const scalar_t* d_c_out_row = step.d_c_out + b * H;
-            add_product(thread_sums + layout.ln_gain_c, d_c_out_row, c_hat + (t * B + b) * H, H);
-            add_product<scalar_t>(thread_sums + layout.ln_bias_c, d_c_out_row, nullptr, H);
+            add_product(block_sums + layout.ln_gain_c, d_c_out_row, c_hat + (t * B + b) * H, H);
+            add_product<scalar_t>(block_sums + layout.ln_bias_c, d_c_out_row, nullptr, H);
           }
         } else if (has_bias) {
           for (int64_t b = b0; b < b1; ++b)
-            add_product<scalar_t>(thread_sums + layout.bias, d_preact_t + b * GH, nullptr, GH);
+            add_product<scalar_t>(block_sums + layout.bias, d_preact_t + b * GH, nullptr, GH);
         }
         if (h_mask) {  // d_h += (d_rec W_hh) * mask
           w_hh.mul(rows, d_rec_t + b0 * GH, GH, d_h_rec + b0 * P, P, false, a_rows_bf16);

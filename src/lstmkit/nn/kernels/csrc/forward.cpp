@@ -120,7 +120,7 @@ void run_forward(const Tensor& pre_x, const LayerWeights& weights, const LayerMa
         cell_norm.rstd = rstd_c + kept * B;
       }
       // every row of a step is independent: one task does the products and passes for its rows
-      at::parallel_for(0, B, kRowGrain, [&](int64_t b0, int64_t b1) {
+      for_row_blocks(B, [&](int64_t, int64_t b0, int64_t b1) {
         const int64_t rows = b1 - b0;
         at::BFloat16* a_rows_bf16 = a_bf16_data ? a_bf16_data + b0 * k_max : nullptr;
         const scalar_t* h_rec_rows = h_prev + b0 * P;  // h as the recurrent product sees it

@@ -15,11 +15,18 @@
 // fused.py (FusedWeights, FusedMasks, FusedFlags, FusedRecord), which bindings.cpp relies on.
 #pragma once
 
+#include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <thread>
 #include <type_traits>
 #include <vector>
+
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 namespace lstmkit {
 
@@ -126,6 +133,35 @@ Tensor bernoulli_mask(std::vector<int64_t> shape, double p, int64_t seed);
 // (T, B, I, H) = (200, 16, 32, 64), where a layer-norm training step's speed ratio to torch.nn.LSTM is 0.76
 // split and 0.61 with each step on one thread; so tasks are as small as 4 rows.
 constexpr int64_t kRowGrain = 4;
+
+// The CPUs this process may run on, counted once: the most threads that can share a step's rows.
+inline int64_t usable_cpus() {
+  static const int64_t count = [] {
+#ifdef __linux__
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max<int64_t>(1, CPU_COUNT(&set));
+#endif
+    return std::max<int64_t>(1, std::thread::hardware_concurrency());
+  }();
+  return count;
+}
+
+// The row blocks of a step: a partition of the B rows fixed by B and the machine's CPU count, never by the
+// number of threads (on 2 CPUs it is the partition 2 threads made before). Each block's products run as one
+// call and its per-block sums (the backward's bias, peephole and layer-norm gradients) are added in block
+// order, so a step computes bit for bit the same on any number of threads, and the count can change between
+// steps (train/threads.py) without changing a run's numbers.
+inline int64_t row_blocks(int64_t B) { return std::max<int64_t>(1, std::min(usable_cpus(), B / kRowGrain)); }
+inline int64_t row_block_size(int64_t B) { return (B + row_blocks(B) - 1) / row_blocks(B); }
+
+// f(block, b0, b1) for every row block of a step, the blocks shared out among torch's threads
+template <typename F>
+void for_row_blocks(int64_t B, const F& f) {
+  const int64_t size = row_block_size(B), blocks = (B + size - 1) / size;
+  at::parallel_for(0, blocks, 1, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) f(k, k * size, std::min(B, (k + 1) * size));
+  });
+}
 
 // f(peephole, cifg) with both flags as compile-time constants (std::true_type / std::false_type)
 template <typename F>
