@@ -41,9 +41,9 @@ def _shapes(n: int, seed: int, channels: int = 1, lengths=(20, 41)) -> LabelledS
     return LabelledSequences(sequences, labels, f"shapes({n}, {seed})", "numeric")
 
 
-def _net(arch: str, channels: int, segment: int) -> ClassifierNet:
+def _net(arch: str, channels: int, segment: int, fcn_stride: int = 1) -> ClassifierNet:
     torch.manual_seed(0)
-    return ClassifierNet(3, n_features=channels, hidden=8, arch=arch, segment=segment)
+    return ClassifierNet(3, n_features=channels, hidden=8, arch=arch, segment=segment, fcn_stride=fcn_stride)
 
 
 def _batch(sequences: list[torch.Tensor], steps: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,9 +58,9 @@ def _batch(sequences: list[torch.Tensor], steps: int) -> tuple[torch.Tensor, tor
 
 
 @pytest.mark.parametrize("arch", ["lstm", *FCN_ARCHS])
-@pytest.mark.parametrize("channels, segment", [(1, 1), (1, 4), (3, 3)])  # several channels: squeeze-excite
-def test_padding_does_not_change_a_sequence_s_logits_in_eval_mode(arch, channels, segment):
-    net = _net(arch, channels, segment).eval()
+@pytest.mark.parametrize("channels, segment, fcn_stride", [(1, 1, 1), (1, 4, 1), (3, 3, 1), (2, 2, 4)])  # channels: SE
+def test_padding_does_not_change_a_sequence_s_logits_in_eval_mode(arch, channels, segment, fcn_stride):
+    net = _net(arch, channels, segment, fcn_stride).eval()
     torch.manual_seed(1)
     short, long = torch.randn(9, channels), torch.randn(30, channels)
     alone = net(*_batch([short], 9))
@@ -111,6 +111,20 @@ def test_long_series_are_read_by_the_lstm_branch_in_segments():
     model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(_shapes(30, 0, lengths=(195, 200)))
     assert model.segment_ == 4  # ceil(195..199 / 64)
     assert model.model_.lstm.input_size == 4
+    assert model.fcn_stride_ == 1  # up to 512 steps the FCN branch reads every one
+
+
+def test_series_longer_than_512_steps_reach_the_fcn_branch_as_window_means(tmp_path):
+    model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(_shapes(30, 0, lengths=(1030, 1040)))
+    assert model.fcn_stride_ == 3  # ceil(1030..1039 / 512)
+    seen = []
+    model.model_.fcn.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    x = torch.randn(2, 10, 1)
+    model.model_.eval()(x, torch.tensor([10, 7]))
+    assert seen[0].shape == (2, 4, 1)  # ceil(10 / 3) windows
+    torch.testing.assert_close(seen[0][0, :3, 0], x[0, :9, 0].view(3, 3).mean(dim=1))
+    model.save(tmp_path / "run")
+    assert SequenceClassifier.load(tmp_path / "run").fcn_stride_ == 3
 
 
 # ---- the inspector ---------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from ...metrics import classification_metrics
 from ...train import BucketedBatches, TrainConfig, fit, member_checkpoint, seed_everything
 from ..estimator import Estimator
 from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_offsets
-from .net import ClassifierNet, EnsembleNet, segment_of, step_mask
+from .net import ClassifierNet, EnsembleNet, fcn_stride_of, segment_of, step_mask
 from .settings import NUMERIC_ARCH, VAL_FRAC, ClassifySettings
 
 PREDICT_BATCH = 256  # sequences a batch when predicting: no gradients, so larger than training's
@@ -151,7 +151,9 @@ class SequenceClassifier(ClassifySettings, Estimator):
         epoch, and 100 steps leave an FCN under-trained), no early stopping, and the weights of the last
         quarter of the epochs averaged (`train.fit`'s average_from)."""
         longest = max(len(s) for s in train.sequences)
-        self.segment_ = segment_of(longest) if self.arch_ != "lstm" and self.kind_ == "numeric" else 1
+        fcn = self.arch_ != "lstm" and self.kind_ == "numeric"
+        self.segment_ = segment_of(longest) if fcn else 1
+        self.fcn_stride_ = fcn_stride_of(longest) if fcn else 1
         self.augment_ = self.augment if self.kind_ == "numeric" else None
         if self.schedule_ == "plateau":
             return config
@@ -297,6 +299,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
             n_features=None if self.kind_ == "text" else self.inputs_, embedding_dim=self.embedding_dim,
             hidden=self.hidden, layers=self.layers, variant=self.variant, dropout=self.dropout,
             bidirectional=self.bidirectional, pooling=self.pooling, arch=self.arch_, segment=self.segment_,
+            fcn_stride=self.fcn_stride_,
         )  # fmt: skip
 
     def _loss(self, model: nn.Module, batch) -> Tensor:
@@ -408,7 +411,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
             "scaler": None if self.scaler_ is None else self.scaler_.to_dict(),
             "n_features": getattr(self, "n_features_", None), "train_counts": self.train_counts_.tolist(),
             "class_weights": None if self.class_weights_ is None else self.class_weights_.tolist(),
-            "best_epoch": self.best_epoch_, "arch": self.arch_, "segment": self.segment_,
+            "best_epoch": self.best_epoch_, "arch": self.arch_, "segment": self.segment_, "fcn_stride": self.fcn_stride_,
             "schedule": self.schedule_, "augment": self.augment_, "scale": self.scale_,
         }  # fmt: skip
 
@@ -423,6 +426,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
         self.best_epoch_ = state["best_epoch"]
         # runs saved before the FCN archs: the plain LSTM, one member
         self.arch_, self.segment_ = state.get("arch", "lstm"), state.get("segment", 1)
+        self.fcn_stride_ = state.get("fcn_stride", 1)  # runs saved before it: the FCN branch read every step
         self.schedule_, self.augment_ = state.get("schedule", "plateau"), state.get("augment")
         self.scale_ = state.get("scale", self.scale)
         members = [self._build_net() for _ in range(self.ensemble)]

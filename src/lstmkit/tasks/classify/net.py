@@ -14,6 +14,8 @@ changes its logits.
 The LSTM branch of the FCN archs reads the series in segments (Karim's "dimension shuffle" taken part way):
 one LSTM step holds `segment` consecutive steps of every channel, so a long series is a few dozen LSTM steps
 (`segment` 1 for short series and text). It is `lstmkit.LSTM` (variants, `lengths`, the gate trace).
+The FCN branch reads a series longer than FCN_STEPS as the means of windows of `fcn_stride` steps, so no
+series costs it more than about FCN_STEPS steps.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ FCN_FILTERS = (64, 128, 64)  # a quarter of the CPU cost of Karim's 128-256-128 
 FCN_KERNELS = (8, 5, 3)  # as published (Wang et al. 2017's FCN)
 SE_REDUCTION = 16  # squeeze-and-excitation bottleneck, as MLSTM-FCN
 LSTM_BRANCH_STEPS = 64  # the FCN archs' LSTM branch reads a long series as at most this many segments
+FCN_STEPS = 512  # the FCN branch reads a longer series averaged over windows of `fcn_stride` steps
 
 
 def step_mask(lengths: Tensor, steps: int, device) -> Tensor:
@@ -39,6 +42,11 @@ def step_mask(lengths: Tensor, steps: int, device) -> Tensor:
 def segment_of(longest: int) -> int:
     """How many series steps one step of the FCN archs' LSTM branch holds, for a longest training sequence."""
     return max(1, math.ceil(longest / LSTM_BRANCH_STEPS))
+
+
+def fcn_stride_of(longest: int) -> int:
+    """How many series steps one step of the FCN branch averages, for a longest training sequence."""
+    return max(1, math.ceil(longest / FCN_STEPS))
 
 
 class MaskedBatchNorm1d(nn.BatchNorm1d):
@@ -150,11 +158,12 @@ class ClassifierNet(nn.Module):
         pooling: str = "max",
         arch: str = "lstm",
         segment: int = 1,
+        fcn_stride: int = 1,
     ):
         super().__init__()
         self.embedding = None if vocab_size is None else nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
         n_inputs = embedding_dim if vocab_size is not None else n_features
-        self.arch, self.segment, self.pooling = arch, segment, pooling
+        self.arch, self.segment, self.pooling, self.fcn_stride = arch, segment, pooling, fcn_stride
         self.lstm = LSTM(n_inputs * segment, hidden, layers, batch_first=True,
                          dropout=dropout if layers > 1 else 0.0, bidirectional=bidirectional,
                          **variant_flags(variant))  # fmt: skip
@@ -169,6 +178,9 @@ class ClassifierNet(nn.Module):
             x = self.embedding(x)  # (B, T) -> (B, T, E)
         pooled = self._lstm_branch(x, lengths)  # (B, D*H)
         if self.fcn is not None:
+            if self.fcn_stride > 1:  # a long series: the mean of each window of fcn_stride steps
+                x, lengths = segments(x, lengths, self.fcn_stride)
+                x = x.view(x.size(0), x.size(1), self.fcn_stride, -1).mean(dim=2)  # (B, T/s, F)
             full = bool((lengths == x.size(1)).all())  # equal lengths: nothing to mask, a third less work
             mask = None if full else step_mask(lengths, x.size(1), x.device)
             pooled = torch.cat([pooled, self.fcn(x, mask)], dim=1)  # (B, D*H + C)
