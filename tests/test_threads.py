@@ -246,3 +246,17 @@ def test_threads_on_the_command_line(tmp_path, capsys, restore_threads):
     assert capsys.readouterr().err.strip() == (
         "lstmkit: error: Invalid value for '--threads': Input should be greater than or equal to 1"
     )
+
+
+def test_evaluation_batches_run_on_the_threads_the_machine_can_give(restore_threads):
+    from lstmkit.train import TrainConfig, evaluate_loss
+
+    torch.set_num_threads(2)
+    governor = ThreadGovernor(load=_FakeLoad(busy=1.0))
+    seen = []
+    model = torch.nn.Linear(3, 1)
+    loss = lambda net, batch: (seen.append(torch.get_num_threads()), ((net(batch[0]) - batch[1]) ** 2).mean())[1]  # noqa: E731
+    data = (torch.randn(600, 3), torch.randn(600, 1))
+    evaluate_loss(model, loss, data, TrainConfig().resolved(), torch.device("cpu"), governor)
+    assert seen == [1, 1, 1]  # batches of 256: 256, 256, 88
+    governor.close()

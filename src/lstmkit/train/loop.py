@@ -141,7 +141,7 @@ def fit(
             for epoch in range(first_epoch, config.epochs + 1):
                 start = time.perf_counter()
                 train_loss = _train_epoch(model, loss_fn, train, optimizer, generator, config, device, epoch, governor)
-                val_loss = train_loss if val is None else evaluate_loss(model, loss_fn, val, config, device)
+                val_loss = train_loss if val is None else evaluate_loss(model, loss_fn, val, config, device, governor)
                 if not math.isfinite(val_loss):
                     val_batches = (batch for batch, _ in as_batches(val, config.batch_size, shuffle=False).epoch(None))
                     raise TrainingError(_non_finite_message(val_batches, config, epoch, "validation"))
@@ -261,13 +261,18 @@ def _train_epoch(model, loss_fn, train: Batches, optimizer, generator, config, d
 
 
 @torch.no_grad()
-def evaluate_loss(model, loss_fn, data, config: TrainConfig, device) -> float:
+def evaluate_loss(
+    model, loss_fn, data, config: TrainConfig, device, governor: Optional[ThreadGovernor] = None
+) -> float:
     """Mean loss over `data` (tensors or a `Batches`) in eval mode, batch by batch, in order; `config` as
-    `TrainConfig.resolved` returns it (its precision fp32 or bf16)."""
+    `TrainConfig.resolved` returns it (its precision fp32 or bf16). `governor`: sets the threads of each batch
+    too (its machine-load limit), without timing them."""
     model.eval()
     data = as_batches(data, max(config.batch_size, 256), shuffle=False)
     total = 0.0
     for batch, weight in data.epoch(None):
+        if governor is not None:
+            governor.before_step()
         batch = tuple(t.to(device) for t in batch)
         with autocast(config.precision, device):
             total += loss_fn(model, batch).item() * weight
