@@ -260,3 +260,24 @@ def test_evaluation_batches_run_on_the_threads_the_machine_can_give(restore_thre
     evaluate_loss(model, loss, data, TrainConfig().resolved(), torch.device("cpu"), governor)
     assert seen == [1, 1, 1]  # batches of 256: 256, 256, 88
     governor.close()
+
+
+def test_an_lstm_fcn_classifier_trains_to_the_same_weights_on_one_thread_and_two(restore_threads):
+    """The convolutions, batch norm and squeeze-excite of the FCN branch too: a seed repeats the run exactly."""
+    import numpy as np
+
+    from lstmkit.data import LabelledSequences
+    from lstmkit.tasks.classify.estimator import SequenceClassifier
+
+    rng = np.random.default_rng(0)
+    sequences = [rng.normal(0, 1, (int(rng.integers(30, 60)), 3)).astype(np.float32) for _ in range(48)]
+    labels = ["up" if s[:, 0].sum() > 0 else "down" for s in sequences]
+    data = LabelledSequences(sequences, labels, "noise", "numeric")
+
+    def trained(n):
+        torch.set_num_threads(2)
+        model = SequenceClassifier(arch="lstm-fcn", hidden=8, epochs=3, batch_size=8, schedule="plateau", threads=n)
+        return model.fit(data).model_.state_dict()
+
+    one, two = trained(1), trained(2)
+    assert all(torch.equal(one[name], two[name]) for name in one)
