@@ -401,7 +401,8 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=None, help="timed steps per configuration (default 300)")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/time_to_result.json"))
     args = parser.parse_args(argv)
-    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "load_before": os.getloadavg()}}
+    print(f"{os.cpu_count()} CPUs; load average before the run (1, 5, 15 min): {_load()}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     if args.only in (None, "table1"):
         print("Table 1: time to result (s)\n" + markdown_row(HEADER1) + "\n" + markdown_row(["---"] * len(HEADER1)), flush=True)
@@ -409,14 +410,21 @@ def main(argv=None) -> None:
             results["time_to_result"] = table1(args.quick, Path(work))
         darts = results["time_to_result"][-1]
         if darts.get("wall_s"):
-            print(f"lstmkit's airline train + predict: {darts['lstmkit_speedup']:.2f}x faster than Darts' fit + predict")
+            print(f"Darts' fit + predict / lstmkit's airline train + predict, wall time: {darts['lstmkit_speedup']:.2f} "
+                  "(above 1: lstmkit finishes first)")  # fmt: skip
         args.json.write_text(json.dumps(results, indent=1))
     if args.only in (None, "table2"):
         steps = args.steps or (60 if args.quick else 300)
         print(f"\nTable 2: training steps, quiet and beside one busy-loop process ({steps} steps)\n"
               + markdown_row(HEADER2) + "\n" + markdown_row(["---"] * len(HEADER2)), flush=True)  # fmt: skip
         results["busy_machine"] = table2(args.quick, steps)
-        args.json.write_text(json.dumps(results, indent=1))
+    results["machine"]["load_after"] = os.getloadavg()
+    print(f"load average after the run: {_load()}")
+    args.json.write_text(json.dumps(results, indent=1))
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":
