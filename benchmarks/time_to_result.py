@@ -1,7 +1,8 @@
 """Time to result: what a user waits for, end to end, and how training steps fare on a busy machine.
 
     pip install -e ".[bench]"        # darts: its RNNModel beside lstmkit's forecaster
-    python benchmarks/time_to_result.py [--quick] [--only table1|table2] [--json benchmarks/results/time_to_result.json]
+    python benchmarks/time_to_result.py [--quick] [--only table1|airline|table2] [--steps 300] [--omp-threads N]
+                                        [--json benchmarks/results/time_to_result.json]
 
 Table 1, "time to result": each command as a new user runs it, `lstmkit ...` in a fresh Python process, with
 its wall time split into phases by a thin wrapper that times lstmkit's own functions (nothing in lstmkit
@@ -27,6 +28,9 @@ Darts does not without a callback), `random_state=0`, otherwise Darts' defaults 
 one layer), on the CPU without a progress bar. Both MASEs come from lstmkit's own `forecast_metrics` on the
 test part, seasonal period 12, scaled by the seasonal naive error of the training part (the first 96 months),
 as lstmkit's metrics.json has it. The child processes run without PYTHONDONTWRITEBYTECODE, as a user's would.
+On a shared machine, OpenMP's stalls (a thread waiting for a sibling the scheduler has put aside) make torch
+training 10-50x slower at random moments, whoever runs it; `--omp-threads 1` gives every command one thread,
+lstmkit's and Darts' alike, which keeps the comparison steady there (`--only airline` runs just that part).
 
 Table 2, "busy machine": the same training step (forward, backward and Adam, a linear head on the last
 state) for batch 32, 36 steps, 1 input, hidden 64 (the airline forecaster's size) and batch 64, 50 steps,
@@ -255,14 +259,15 @@ def holdout_mase(path: Path, forecast) -> float:
     return forecast_metrics(target[test], np.asarray(forecast, dtype=float), y_train=target[train], season=SEASON)["mase"]
 
 
-def table1(quick: bool, work: Path) -> list[dict]:
+def table1(quick: bool, work: Path, demos: bool = True) -> list[dict]:
     from lstmkit.data.shipped import airline_csv
 
     airline = Path(airline_csv())
     run = work / "airline"
-    commands = [("lstmkit --help", ["--help"])]
-    demos = ["forecast", "anomaly"] if quick else ["forecast", "classify", "lm", "anomaly"]
-    commands += [(f"lstmkit demo {name}", ["demo", name, "--out", str(work / f"demo-{name}"), "--quiet"]) for name in demos]
+    commands = [("lstmkit --help", ["--help"])] if demos else []
+    names = ["forecast", "anomaly"] if quick else ["forecast", "classify", "lm", "anomaly"]
+    commands += [(f"lstmkit demo {name}", ["demo", name, "--out", str(work / f"demo-{name}"), "--quiet"])
+                 for name in (names if demos else [])]  # fmt: skip
     commands += [("airline holdout: lstmkit train forecast", ["train", "forecast", "--data", str(airline), *AIRLINE,
                                                               "--out", str(run), "--quiet"]),
                  ("airline holdout: lstmkit predict", ["predict", str(run)])]  # fmt: skip
@@ -397,17 +402,23 @@ def markdown_row(cells) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two demos, one shape, 60 steps: a smoke run")
-    parser.add_argument("--only", choices=("table1", "table2"), default=None)
+    parser.add_argument("--only", choices=("table1", "airline", "table2"), default=None,
+                        help="one table; airline: Table 1's airline holdout and Darts alone")
+    parser.add_argument("--omp-threads", type=int, default=None,
+                        help="OMP_NUM_THREADS for every command (default: unset, each library's own choice)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per configuration (default 300)")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/time_to_result.json"))
     args = parser.parse_args(argv)
-    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "load_before": os.getloadavg()}}
+    if args.omp_threads:  # the child processes inherit it
+        os.environ["OMP_NUM_THREADS"] = str(args.omp_threads)
+    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "load_before": os.getloadavg(),
+                           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}}  # fmt: skip
     print(f"{os.cpu_count()} CPUs; load average before the run (1, 5, 15 min): {_load()}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    if args.only in (None, "table1"):
+    if args.only in (None, "table1", "airline"):
         print("Table 1: time to result (s)\n" + markdown_row(HEADER1) + "\n" + markdown_row(["---"] * len(HEADER1)), flush=True)
         with tempfile.TemporaryDirectory(prefix="lstmkit-ttr-") as work:
-            results["time_to_result"] = table1(args.quick, Path(work))
+            results["time_to_result"] = table1(args.quick, Path(work), demos=args.only != "airline")
         darts = results["time_to_result"][-1]
         if darts.get("wall_s"):
             print(f"Darts' fit + predict / lstmkit's airline train + predict, wall time: {darts['lstmkit_speedup']:.2f} "
