@@ -372,17 +372,16 @@ def table2(quick: bool, steps: int) -> list[dict]:
     shapes = dict(list(SHAPES.items())[:1]) if quick else SHAPES
     rows = []
     for shape_name, shape in shapes.items():
-        base = None
+        base = step_config("lstmkit", 1, shape, steps, busy=False)  # the yardstick, measured first
         for machine in ("quiet", "busy"):
             for layer, threads in CONFIGS:
-                found = step_config(layer, threads, shape, steps, machine == "busy")
+                yardstick = (layer, threads, machine) == ("lstmkit", 1, "quiet")
+                found = base if yardstick else step_config(layer, threads, shape, steps, machine == "busy")
                 row = {"shape": shape_name, "machine": machine, "layer": layer, "threads": threads}
                 if "times" in found:
-                    times = found["times"]
+                    times, base_times = found["times"], base.get("times")
                     row.update(median_ms=statistics.median(times) * 1e3, worst_ms=max(times) * 1e3)
-                    if (layer, threads, machine) == ("lstmkit", 1, "quiet"):
-                        base = row["median_ms"]
-                    row["vs_lstmkit_1_thread"] = row["median_ms"] / base if base else None
+                    row["vs_lstmkit_1_thread"] = statistics.median(times) / statistics.median(base_times) if base_times else None
                 else:
                     row["note"] = found.get("note")
                 rows.append(row)
