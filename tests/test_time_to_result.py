@@ -63,3 +63,20 @@ def test_the_quick_run_writes_both_tables(tmp_path):
     assert "airline holdout: train + predict" in commands and commands[-1].startswith("darts")
     assert written["time_to_result"][-1]["mase"] > 0
     assert {row["machine"] for row in written["busy_machine"]} == {"quiet", "busy"}
+
+
+def test_every_busy_machine_row_is_relative_to_lstmkits_quiet_one_thread_median(monkeypatch, capsys):
+    module = benchmark()
+    medians = {("lstmkit", 1, False): 0.004, ("lstmkit", 2, False): 0.002, ("lstmkit", 2, True): 0.012}
+
+    def fake(layer, threads, shape, steps, busy):
+        if threads == "auto":
+            return {"note": "not available"}
+        return {"times": [medians.get((layer, threads, busy), 0.004)] * 3}
+
+    monkeypatch.setattr(module, "step_config", fake)
+    rows = {(r["machine"], r["layer"], r["threads"]): r for r in module.table2(quick=True, steps=3)}
+    assert rows[("quiet", "lstmkit", 2)]["vs_lstmkit_1_thread"] == 0.5
+    assert rows[("busy", "lstmkit", 2)]["vs_lstmkit_1_thread"] == 3.0
+    assert rows[("quiet", "lstmkit", "auto")]["note"] == "not available"
+    assert len(rows) == 2 * len(module.CONFIGS)
