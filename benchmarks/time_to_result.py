@@ -18,7 +18,7 @@ months of the shipped airline series forecast from the rest,
         --time-col month --horizon 24 --val-frac 0.1667 --test-frac 0.1667 --out RUN --quiet
     lstmkit predict RUN
 
-(otherwise the default settings: 72 months train, 24 choose the epoch, the last 24 are the test part, one
+(otherwise the default settings: 96 months train, 24 choose the epoch, the last 24 are the test part, one
 24-step window; 0.1667 of 144 rows is 24), then, in the same run, Darts' `RNNModel(model="LSTM")` on the
 same series and holdout in a fresh Python process: import, data (the CSV to a float32 `TimeSeries` scaled by
 Darts' `Scaler`, fitted on the 120 months before the test part), fit and predict(24), as a Darts user would
