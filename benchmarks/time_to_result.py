@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -408,6 +409,7 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=None, help="timed steps per configuration (default 300)")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/time_to_result.json"))
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a `timeout` or kill still ends the busy loop (finally)
     if args.omp_threads:  # the child processes inherit it
         os.environ["OMP_NUM_THREADS"] = str(args.omp_threads)
     results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "load_before": os.getloadavg(),
