@@ -44,6 +44,15 @@ def test_mse_rmse_mae_by_hand():
     assert mae(Y_TRUE, Y_PRED) == pytest.approx(3 / 4)
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 24, 144, 1000, 4099])
+def test_mse_and_mae_are_scikit_learns_to_the_last_bit(n):
+    rng = np.random.default_rng(n)
+    y_true = rng.normal(300, 100, n)
+    y_pred = y_true + rng.normal(0, 30, n)
+    assert mse(y_true, y_pred) == float(skm.mean_squared_error(y_true, y_pred))
+    assert mae(y_true, y_pred) == float(skm.mean_absolute_error(y_true, y_pred))
+
+
 def test_mape_is_in_percent():
     assert mape(Y_TRUE, Y_PRED) == pytest.approx(100 * (1 / 3 + 2 / 4) / 4)
 

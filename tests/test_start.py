@@ -61,6 +61,16 @@ def test_import_lstmkit_alone_imports_nothing_heavy():
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
 
 
+def test_a_forecaster_and_its_metrics_import_neither_scikit_learn_nor_matplotlib():
+    # what `lstmkit predict` and `train forecast` load before the report: scikit-learn is for the classification
+    # metrics, matplotlib for report.html only
+    code = ("import sys; from lstmkit.tasks import JOBS; from lstmkit.metrics import forecast_metrics; "
+            "JOBS['forecast'].estimator; forecast_metrics([1.0, 2.0], [1.5, 2.0], y_train=[1.0, 3.0, 2.0], season=1); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'matplotlib', 'torch'}))")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "['torch']", result.stderr
+
+
 def test_the_public_names_still_arrive_on_first_use():
     import lstmkit
     from lstmkit import LSTM, Forecaster, GateTrace, LSTMCell, gates

@@ -5,14 +5,16 @@ metric is undefined), so a result goes into `metrics.json` as it is: JSON has no
 "not defined here".
 
 Forecasting metrics compare y_true and y_pred of the same shape, any shape: (W, horizon) windows of a
-multi-step forecast are averaged over all W * horizon values.
+multi-step forecast are averaged over all W * horizon values. They are numpy alone, the same numbers as
+scikit-learn's `mean_squared_error` and `mean_absolute_error` to the last bit (tests/test_metrics.py):
+scikit-learn takes a second to import, which a forecast's `train` and `predict` would pay for two means. The
+classification metrics import scikit-learn on first use.
 """
 
 import math
 from statistics import NormalDist
 
 import numpy as np
-from sklearn import metrics as skm
 
 from .decompose import autocorrelation
 from .errors import DataError
@@ -43,7 +45,7 @@ def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
 def mse(y_true, y_pred) -> float:
     """Mean squared error over all elements."""
     true, pred = _pair(y_true, y_pred)
-    return float(skm.mean_squared_error(true, pred))
+    return float(np.mean((true - pred) ** 2))
 
 
 def rmse(y_true, y_pred) -> float:
@@ -54,7 +56,7 @@ def rmse(y_true, y_pred) -> float:
 def mae(y_true, y_pred) -> float:
     """Mean absolute error over all elements, in the units of y."""
     true, pred = _pair(y_true, y_pred)
-    return float(skm.mean_absolute_error(true, pred))
+    return float(np.mean(np.abs(true - pred)))
 
 
 def mape(y_true, y_pred) -> float | None:
@@ -196,6 +198,8 @@ def _classification_inputs(y_true, proba, labels) -> tuple[np.ndarray, np.ndarra
 
 def _roc_auc(y_true: np.ndarray, proba: np.ndarray) -> float | None:
     """Binary: AUC of class 1; multiclass: one-vs-rest macro AUC. None when a class is absent from y_true."""
+    from sklearn import metrics as skm
+
     n_classes = proba.shape[1]
     if len(np.unique(y_true)) < n_classes:
         return None
@@ -213,6 +217,8 @@ def classification_metrics(y_true, proba, *, labels) -> dict:
     scores 0 where its precision or recall would divide by zero (scikit-learn's zero_division=0), and
     counts in the macro means. roc_auc is None when a class is absent from y_true.
     """
+    from sklearn import metrics as skm
+
     true, probabilities = _classification_inputs(y_true, proba, labels)
     predicted = probabilities.argmax(axis=1)
     classes = np.arange(len(labels))
@@ -237,6 +243,8 @@ def classification_metrics(y_true, proba, *, labels) -> dict:
 def anomaly_metrics(labels, scores, flags) -> dict[str, float | None]:
     """Precision, recall and F1 of the flags, ROC AUC of the scores (None when the labels hold one class).
     labels, flags: (N,) 0/1; scores (N,) finite."""
+    from sklearn import metrics as skm
+
     y, s, f = np.asarray(labels), np.asarray(scores, dtype=np.float64), np.asarray(flags)
     precision, recall, f1, _ = skm.precision_recall_fscore_support(y, f, average="binary", zero_division=0)
     auc = float(skm.roc_auc_score(y, s)) if len(np.unique(y)) == 2 else None

@@ -11,7 +11,6 @@ import pandas as pd
 from sklearn.metrics import roc_curve
 
 from ...baselines import beats_baseline
-from ...report import Report, loss_curves, roc_curve_figure, series_with_anomalies
 from . import JOB
 from .estimator import AnomalyDetector
 
@@ -61,6 +60,8 @@ def summary_rows(metrics: dict) -> dict[str, dict]:
 
 
 def write_report(detector: AnomalyDetector, metrics: dict, path: Path, out: Path) -> None:
+    from ...report import Report, loss_curves, roc_curve_figure, series_with_anomalies  # matplotlib: here, so that predict and evaluate import none
+
     series, summary = detector.series_, detector.test_
     report = Report(f"Anomalies in {', '.join(detector.columns_)}",
                     f"{out} · lookback {detector.lookback_} · threshold {detector.threshold_:.4g}")  # fmt: skip

@@ -11,7 +11,6 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from ...baselines import beats_baseline
-from ...report import Report, confusion_matrix_figure, loss_curves, roc_curve_figure
 from . import JOB
 from .estimator import SequenceClassifier
 
@@ -52,6 +51,8 @@ def verdict(metrics: dict) -> tuple[str, bool]:
 
 
 def write_report(classifier: SequenceClassifier, metrics: dict, path: Path, out: Path) -> None:
+    from ...report import Report, confusion_matrix_figure, loss_curves, roc_curve_figure  # matplotlib: here, so that predict and evaluate import none
+
     classes = classifier.classes_
     if classifier.kind_ == "text":
         data = f"text, {classifier.level} tokens, vocabulary of {len(classifier.vocab_)}"

@@ -11,7 +11,6 @@ import pandas as pd
 
 from ...baselines import beats_baseline, ties
 from ...fileio import atomic_write_text
-from ...report import Report, forecast_vs_actual, loss_curves
 from . import JOB
 from .estimator import Forecaster
 from .scoring import PANEL_METRICS, fold_metrics
@@ -67,6 +66,8 @@ def _baselines(names: list[str]) -> str:
 
 
 def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -> None:
+    from ...report import Report, forecast_vs_actual, loss_curves  # matplotlib: here, so that predict and evaluate import none
+
     test = forecaster.test_
     subtitle = f"{out} · horizon {forecaster.horizon} · lookback {forecaster.lookback_} · season {forecaster.season_}"
     if forecaster.many_:

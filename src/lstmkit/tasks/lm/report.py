@@ -9,7 +9,6 @@ from typing import Optional
 import pandas as pd
 
 from ...baselines import beats_baseline
-from ...report import Report, loss_curves, perplexity_curves
 from . import JOB
 from .estimator import LanguageModel
 
@@ -45,6 +44,8 @@ def verdict(metrics: dict) -> tuple[str, bool]:
 
 
 def write_report(model: LanguageModel, metrics: dict, path: Path, out: Path) -> None:
+    from ...report import Report, loss_curves, perplexity_curves  # matplotlib: here, so that predict and evaluate import none
+
     tokens = metrics["tokens"]
     report = Report(f"{model.level.capitalize()}-level language model",
                     f"{out} · vocabulary {metrics['vocab_size']} · tokens train / validation / test "
