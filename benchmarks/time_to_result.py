@@ -48,6 +48,7 @@ own busy process).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -332,12 +333,22 @@ def run_steps(layer: str, threads, shape: tuple[int, int, int, int], steps: int)
     head = nn.Linear(hidden, 1)
     optimizer = torch.optim.Adam([*lstm.parameters(), *head.parameters()], lr=1e-3)
     x, y = torch.randn(batch, length, inputs), torch.randn(batch, 1)
-    times = []
+    times, used = [], {}
+    invariant = contextlib.nullcontext()
+    if layer == "lstmkit":
+        try:  # as lstmkit's training loop runs its layers (train.fit)
+            from lstmkit.nn.functional import thread_invariant
+
+            invariant = thread_invariant()
+        except ImportError:
+            pass
     try:
+        invariant.__enter__()
         for step in range(10 + steps):
             start = time.perf_counter()
             if governor is not None:
-                governor.before_step()
+                count = governor.before_step()
+                used[count] = used.get(count, 0) + 1
             loss = nn.functional.mse_loss(head(lstm(x)[0][:, -1]), y)  # (B, 1)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -348,9 +359,10 @@ def run_steps(layer: str, threads, shape: tuple[int, int, int, int], steps: int)
             if step >= 10:
                 times.append(seconds)
     finally:
+        invariant.__exit__(None, None, None)
         if governor is not None:
             governor.close()
-    return {"times": times, "torch_threads": torch.get_num_threads()}
+    return {"times": times, "torch_threads": torch.get_num_threads(), "threads_used": used}
 
 
 def step_config(layer: str, threads, shape, steps: int, busy: bool) -> dict:
@@ -383,6 +395,9 @@ def table2(quick: bool, steps: int) -> list[dict]:
                     times, base_times = found["times"], base.get("times")
                     row.update(median_ms=statistics.median(times) * 1e3, worst_ms=max(times) * 1e3)
                     row["vs_lstmkit_1_thread"] = statistics.median(times) / statistics.median(base_times) if base_times else None
+                    row["worst_vs_median"] = max(times) / statistics.median(times)
+                    if threads == "auto":  # how many steps ran on each count
+                        row["threads_used"] = " ".join(f"{n}:{k}" for n, k in sorted(found["threads_used"].items()))
                 else:
                     row["note"] = found.get("note")
                 rows.append(row)
@@ -391,7 +406,8 @@ def table2(quick: bool, steps: int) -> list[dict]:
     return rows
 
 
-HEADER2 = ("shape", "machine", "layer", "threads", "median_ms", "worst_ms", "vs_lstmkit_1_thread")
+HEADER2 = ("shape", "machine", "layer", "threads", "median_ms", "worst_ms", "vs_lstmkit_1_thread", "worst_vs_median",
+           "threads_used")
 
 
 def markdown_row(cells) -> str:
