@@ -16,7 +16,7 @@ from lstmkit.decompose import (
 )
 from lstmkit.errors import DataError
 from lstmkit.metrics import owa
-from lstmkit.statistical import MODELS, PARALLEL_FROM, statistical_forecasts, statistical_forecasts_many
+from lstmkit.statistical import MODELS, PARALLEL_FROM, InBackground, statistical_forecasts, statistical_forecasts_many
 
 FACTORS = np.array([0.7, 0.8, 1.0, 1.1, 1.3, 1.5, 1.4, 1.2, 1.0, 0.8, 0.6, 0.6])  # (12,), mean 1
 
@@ -181,6 +181,43 @@ def test_many_series_fitted_in_worker_processes_equal_the_one_by_one_fits_in_ord
             np.testing.assert_allclose(got[name], alone[name], rtol=1e-10)
         assert got["notes"] == alone["notes"]
     assert parallel[3]["notes"][0].startswith("ets: naive2 at every origin")
+
+
+def test_a_fit_in_the_background_equals_the_fit_in_this_process():
+    job = (seasonal_noisy(80), np.array([60, 66]), 6, 12, 60)
+    background = InBackground(job)
+    got, alone = background.result(), statistical_forecasts(*job)
+    for name in MODELS:
+        np.testing.assert_allclose(got[name], alone[name], rtol=1e-10)
+    assert got["notes"] == alone["notes"] and set(got["seconds"]) == set(MODELS)
+
+
+def test_a_background_worker_that_died_is_replaced_by_a_fit_in_this_process():
+    job = (seasonal_noisy(80), np.array([60]), 6, 12, 60)
+    background = InBackground(job)
+    background._process.kill()
+    got = background.result()
+    np.testing.assert_allclose(got["ets"], statistical_forecasts(*job)["ets"], rtol=1e-10)
+    assert background._process.poll() is not None
+
+
+def test_a_forecaster_fits_its_baselines_in_a_worker_while_it_trains(tmp_path, monkeypatch):
+    """The one series' ETS and Theta come from a worker started before training, and equal the in-process
+    fit."""
+    import pandas as pd
+
+    from lstmkit import statistical
+    from lstmkit.tasks.forecast.estimator import Forecaster
+
+    pd.DataFrame({"y": seasonal_noisy(120).round(3)}).to_csv(tmp_path / "s.csv", index=False)
+    started = []
+    monkeypatch.setattr(statistical.InBackground, "__init__",
+                        lambda self, job, real=statistical.InBackground.__init__: (started.append(job), real(self, job))[1])
+    model = Forecaster("y", horizon=6, lookback=24, hidden=8, epochs=2).fit(tmp_path / "s.csv")
+    assert len(started) == 1
+    target, origins, horizon, season, fit_stop = started[0]
+    alone = statistical_forecasts(target, origins, horizon, season, fit_stop)
+    np.testing.assert_allclose(model.test_["baseline_forecasts"]["theta"], alone["theta"], rtol=1e-10)
 
 
 @pytest.mark.parametrize("origin", [0, 31])

@@ -15,7 +15,8 @@ seasonality test and decomposition on target[:t]. At t == fit_stop both equal th
 
 statsforecast takes seconds to import, so it is imported inside `statistical_forecasts`, not with lstmkit.
 `statistical_forecasts_many` fits many series at once, spread over worker processes (one per CPU the
-process may use) when there are enough of them to pay for the workers' start.
+process may use) when there are enough of them to pay for the workers' start; `InBackground` fits one
+series in a worker while the caller trains, so statsforecast's import and fits overlap the training.
 """
 
 import os
@@ -160,23 +161,58 @@ def statistical_forecasts_many(jobs: list, workers: int | None = None) -> list[d
     if workers < 2 or len(jobs) < PARALLEL_FROM:
         return [statistical_forecasts(*job) for job in jobs]
     shares = [list(range(k, len(jobs), workers)) for k in range(workers)]  # dealt, so slow series spread out
-    threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     results: list = [None] * len(jobs)
     with tempfile.TemporaryDirectory(prefix="lstmkit-statistical-") as folder:
-        running = []
-        for k, share in enumerate(shares):
-            inbox, outbox = Path(folder, f"{k}.in"), Path(folder, f"{k}.out")
-            inbox.write_bytes(pickle.dumps([jobs[i] for i in share]))
-            command = [sys.executable, "-m", "lstmkit.statistical", str(inbox), str(outbox)]
-            running.append((subprocess.Popen(command, env={**os.environ, **threads}, stderr=subprocess.PIPE), share, outbox))
-        for process, share, outbox in running:
-            _, stderr = process.communicate()
-            if process.returncode != 0:
-                last = (stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-                raise RuntimeError(f"a statistical-baseline worker failed (exit {process.returncode}): {last}")
-            for i, result in zip(share, pickle.loads(outbox.read_bytes())):
+        running = [(_start_worker([jobs[i] for i in share], Path(folder, str(k))), share)
+                   for k, share in enumerate(shares)]  # fmt: skip
+        for (process, outbox), share in running:
+            for i, result in zip(share, _worker_results(process, outbox)):
                 results[i] = result
     return results
+
+
+def _start_worker(jobs: list, stem: Path) -> tuple[subprocess.Popen, Path]:
+    """A worker process fitting `jobs` (one thread), reading stem.in and writing stem.out."""
+    inbox, outbox = stem.with_suffix(".in"), stem.with_suffix(".out")
+    inbox.write_bytes(pickle.dumps(jobs))
+    threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    command = [sys.executable, "-m", "lstmkit.statistical", str(inbox), str(outbox)]
+    return subprocess.Popen(command, env={**os.environ, **threads}, stderr=subprocess.PIPE), outbox
+
+
+def _worker_results(process: subprocess.Popen, outbox: Path) -> list[dict]:
+    """What a worker wrote, once it has ended; a RuntimeError with its last line where it failed."""
+    _, stderr = process.communicate()
+    if process.returncode != 0:
+        last = (stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+        raise RuntimeError(f"a statistical-baseline worker failed (exit {process.returncode}): {last}")
+    return pickle.loads(outbox.read_bytes())
+
+
+class InBackground:
+    """`statistical_forecasts(*job)` computed in a worker process while the caller goes on (a forecaster
+    trains): statsforecast's import and fits, seconds, overlap the training on another core. `result()`
+    waits for it, and computes in this process where the worker failed; `close()` stops a worker whose
+    result is no longer wanted (a failed fit)."""
+
+    def __init__(self, job: tuple):
+        self.job = job
+        self._folder = tempfile.TemporaryDirectory(prefix="lstmkit-statistical-")
+        self._process, self._outbox = _start_worker([job], Path(self._folder.name, "0"))
+
+    def result(self) -> dict:
+        try:
+            return _worker_results(self._process, self._outbox)[0]
+        except (RuntimeError, OSError, pickle.UnpicklingError, EOFError):
+            return statistical_forecasts(*self.job)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.communicate()
+        self._folder.cleanup()
 
 
 if __name__ == "__main__":  # a worker of statistical_forecasts_many: python -m lstmkit.statistical IN OUT

@@ -28,12 +28,13 @@ from ...data.panel import Panel, check_series_lengths, panel_from_frame, read_pa
 from ...decompose import seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
+from ...statistical import InBackground
 from ...train import TrainConfig, fit, member_checkpoint, seed_everything
 from ..estimator import Estimator, saved_whole
 from ..settings import TRAINING
 from ..gate_input import GateInput, capped, series_values
 from .net import ForecastNet, scaled_absolute_error
-from .scoring import conformal_quantiles, mase_scale, score_panel, score_series
+from .scoring import conformal_quantiles, mase_scale, score_panel, score_series, statistical_job
 from .settings import ForecastSettings
 from .timing import future_times, steps_between
 
@@ -119,18 +120,24 @@ class Forecaster(ForecastSettings, Estimator):
         self.lookback_ = self.lookback or self._default_lookback(panel)
         self._check_lengths(panel)
         folds = range(self.backtest) if self.backtest and self.refit else [None]
-        scored, self.history_, started = [], [], time.perf_counter()
-        for fold in folds:
-            self.fold_ = fold or 0
-            self._learn_series(panel)
-            train, val = self._part_windows(panel, "train"), self._part_windows(panel, "val")
-            self._train_members(panel, train, val, config, checkpoint, resume, reporter, fold)
-            self.conformal_ = self._calibrate(panel, val)
-            test = self._part_windows(panel, "test", fold)
-            scored.append((test, self._forecast(panel, test.series, test.origins)))
-        trained = time.perf_counter()
-        test = Origins.of([w.series for w, _ in scored], [w.origins for w, _ in scored])
-        self.test_ = self._score(panel, test, np.concatenate([f for _, f in scored]))
+        scored, self.history_, started, background = [], [], time.perf_counter(), None
+        try:
+            for fold in folds:
+                self.fold_ = fold or 0
+                self._learn_series(panel)
+                if fold is None and not self.many_:  # ETS and Theta of the test part fit while the network trains
+                    background = self._baselines_in_background(panel)
+                train, val = self._part_windows(panel, "train"), self._part_windows(panel, "val")
+                self._train_members(panel, train, val, config, checkpoint, resume, reporter, fold)
+                self.conformal_ = self._calibrate(panel, val)
+                test = self._part_windows(panel, "test", fold)
+                scored.append((test, self._forecast(panel, test.series, test.origins)))
+            trained = time.perf_counter()
+            test = Origins.of([w.series for w, _ in scored], [w.origins for w, _ in scored])
+            self.test_ = self._score(panel, test, np.concatenate([f for _, f in scored]), background=background)
+        finally:
+            if background is not None:
+                background.close()
         self.metrics_, self.baselines_ = self.test_["metrics"], self.test_["baselines"]
         self.timings_ = {"train": trained - started, "score": time.perf_counter() - trained, "baselines": self.test_["seconds"]}
         return self
@@ -343,9 +350,17 @@ class Forecaster(ForecastSettings, Estimator):
         width = np.asarray(self.conformal_)[None, :] * self.scales_[series_of, None]  # (W, H)
         return point - width, point + width
 
-    def _score(self, panel: Panel, which: Origins, forecasts: Optional[np.ndarray] = None) -> dict:
+    def _baselines_in_background(self, panel: Panel):
+        """The statistical baselines of the one series' test windows, fitted in a worker process (or None
+        where there is no test window)."""
+        test = self._part_windows(panel, "test")
+        if len(test.origins) == 0:
+            return None
+        return InBackground(statistical_job(self, panel.series[0], test.origins))
+
+    def _score(self, panel: Panel, which: Origins, forecasts: Optional[np.ndarray] = None, background=None) -> dict:
         """Model and baselines on the windows `which` names (the test part, or every window of new data);
-        `forecasts` (W, H, Q) when already made."""
+        `forecasts` (W, H, Q) when already made; `background`: the baselines started during training."""
         if len(which.series) == 0:
             s = panel.series[0]
             raise DataError(
@@ -358,7 +373,7 @@ class Forecaster(ForecastSettings, Estimator):
         interval = self._interval(point, which.series)
         if self.many_:
             return score_panel(self, panel, which, forecasts, point, interval)
-        return score_series(self, panel.series[0], which, forecasts, point, interval)
+        return score_series(self, panel.series[0], which, forecasts, point, interval, background)
 
     def evaluate(self, data=None) -> dict:
         """Metrics and baselines: on the test part of the training data (no argument), or on every window

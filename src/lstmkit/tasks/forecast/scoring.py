@@ -61,22 +61,35 @@ def baseline_forecasts(target: np.ndarray, origins: np.ndarray, horizon: int, se
     return forecasts
 
 
-def score_series(forecaster, series, which, forecasts: np.ndarray, point: np.ndarray, interval) -> dict:
+def statistical_job(forecaster, series, origins: np.ndarray) -> tuple:
+    """The arguments of `statistical_forecasts` for one series' windows at `origins`: the models fitted on
+    the part before the first origin (and never past the training part)."""
+    fit_stop = min(int(origins[0]), forecaster.bounds_[0][1])
+    return series.target, origins, forecaster.horizon, forecaster.season_, fit_stop
+
+
+def score_series(forecaster, series, which, forecasts: np.ndarray, point: np.ndarray, interval,
+                 background=None) -> dict:  # fmt: skip
     """One series: forecast_metrics over every window (MASE scaled on the training part) for the model and
-    each baseline."""
+    each baseline. `background`: a `statistical.InBackground` started on these windows during training."""
     first, H, season = which.origins, forecaster.horizon, forecaster.season_
     y_true = np.stack([series.target[t : t + H] for t in first])  # (W, H)
     train_target = forecaster.train_target_
-    fit_stop = min(int(first[0]), forecaster.bounds_[0][1])
+    job = statistical_job(forecaster, series, first)
     metrics = forecast_metrics(y_true, point, y_train=train_target, season=season)
     seconds, notes = {}, []
-    others = baseline_forecasts(series.target, first, H, season, fit_stop, seconds, notes)
+    statistical = background.result() if background is not None and _same_job(background.job, job) else None
+    others = baseline_forecasts(*job, seconds, notes, statistical=statistical)
     baselines = {name: forecast_metrics(y_true, f, y_train=train_target, season=season) for name, f in others.items()}
     for values in (metrics, *baselines.values()):  # OWA against Naive2, as M4 scored it
         values["owa"] = owa(values["smape"], values["mase"], baselines["naive2"]["smape"], baselines["naive2"]["mase"])
     return {"metrics": metrics, "baselines": baselines, "first": first, "y_true": y_true, "forecasts": forecasts,
             "interval": interval, "coverage": _coverage(y_true, interval), "baseline_forecasts": others,
             "seconds": seconds, "notes": notes}  # fmt: skip
+
+
+def _same_job(a: tuple, b: tuple) -> bool:
+    return all(np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y for x, y in zip(a, b))
 
 
 def mase_scale(target: np.ndarray, season: int) -> float:
