@@ -125,12 +125,12 @@ class Forecaster(ForecastSettings, Estimator):
             for fold in folds:
                 self.fold_ = fold or 0
                 self._learn_series(panel)
-                if fold is None and not self.many_:  # ETS and Theta of the test part fit while the network trains
-                    background = self._baselines_in_background(panel)
+                test = self._part_windows(panel, "test", fold)
+                if fold is None and not self.many_ and len(test.origins):  # ETS and Theta fit while the net trains
+                    background = InBackground(statistical_job(self, panel.series[0], test.origins))
                 train, val = self._part_windows(panel, "train"), self._part_windows(panel, "val")
                 self._train_members(panel, train, val, config, checkpoint, resume, reporter, fold)
                 self.conformal_ = self._calibrate(panel, val)
-                test = self._part_windows(panel, "test", fold)
                 scored.append((test, self._forecast(panel, test.series, test.origins)))
             trained = time.perf_counter()
             test = Origins.of([w.series for w, _ in scored], [w.origins for w, _ in scored])
@@ -349,14 +349,6 @@ class Forecaster(ForecastSettings, Estimator):
             return None
         width = np.asarray(self.conformal_)[None, :] * self.scales_[series_of, None]  # (W, H)
         return point - width, point + width
-
-    def _baselines_in_background(self, panel: Panel):
-        """The statistical baselines of the one series' test windows, fitted in a worker process (or None
-        where there is no test window)."""
-        test = self._part_windows(panel, "test")
-        if len(test.origins) == 0:
-            return None
-        return InBackground(statistical_job(self, panel.series[0], test.origins))
 
     def _score(self, panel: Panel, which: Origins, forecasts: Optional[np.ndarray] = None, background=None) -> dict:
         """Model and baselines on the windows `which` names (the test part, or every window of new data);
