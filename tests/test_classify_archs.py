@@ -3,6 +3,7 @@ the LSTM branch, ensembles average their members, and the small-data recipe (cos
 averaging, augmentation) does what it says."""
 
 import copy
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import torch
 from lstmkit.data import LabelledSequences
 from lstmkit.errors import ConfigError
 from lstmkit.gates import trace
-from lstmkit.tasks.classify.estimator import SequenceClassifier, augmented, spread_scale
+from lstmkit.tasks.classify.estimator import TAIL_RATIO, SequenceClassifier, augmented, heavy_tailed, spread_scale
 from lstmkit.tasks.classify.net import ClassifierNet, EnsembleNet, MaskedBatchNorm1d, segments
 from lstmkit.train import TrainConfig, fit
 from lstmkit.train.progress import Reporter
@@ -282,6 +283,48 @@ def test_scale_sequence_gives_each_sequences_shape_and_its_magnitude_apart(tmp_p
     loaded = SequenceClassifier.load(tmp_path / "run")
     assert loaded.scale_ == "sequence"
     np.testing.assert_allclose(loaded.predict_proba([x[:, :1]]), model.predict_proba([x[:, :1]]), atol=1e-6)
+
+
+def test_squash_auto_marks_only_the_heavy_tailed_channels():
+    rng = np.random.default_rng(0)
+    normal = rng.normal(size=(20000, 1))
+    spiky = rng.normal(0, 0.1, (20000, 1))
+    spiky[rng.random(20000) < 0.01] += 12.0  # rare spikes far out in the tails, as a power meter's
+    mostly_one_value = np.where(rng.random((20000, 1)) < 0.9, 0.0, rng.normal(size=(20000, 1)))  # no IQR
+    marks = heavy_tailed(np.concatenate([normal, spiky, np.zeros((20000, 1)), mostly_one_value], axis=1))
+    assert marks.tolist() == [False, True, False, False]
+    # the rule's edge: the 99.9% quantile TAIL_RATIO interquartile ranges from the median, on either side
+    def with_tail(reach):  # interquartile range 1, median 0; 0.2% of the values `reach` IQRs out
+        return np.concatenate([np.linspace(-1, 1, 9980), np.full(20, reach)])[:, None]
+
+    beyond, within = with_tail(1.05 * TAIL_RATIO), with_tail(0.95 * TAIL_RATIO)
+    assert heavy_tailed(beyond).tolist() == [True] == heavy_tailed(-beyond).tolist()
+    assert heavy_tailed(within).tolist() == [False] == heavy_tailed(-within).tolist()
+
+
+def test_squash_reads_the_scaled_values_through_asinh_in_the_marked_channels_and_is_saved(tmp_path):
+    data = _shapes(30, 0, channels=2)
+    for sequence in data.sequences[::4]:
+        sequence[::7, 1] += 40.0  # rare spikes in channel 1 only
+    model = SequenceClassifier(hidden=4, epochs=1, schedule="plateau").fit(data)
+    assert model.squash_ == [False, True]
+    x = data.sequences[0]
+    scaled = model.scaler_.transform(x)
+    encoded = model._encode(data.subset([0]))[0].numpy()
+    np.testing.assert_allclose(encoded[:, 0], scaled[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(encoded[:, 1], np.arcsinh(scaled[:, 1]), rtol=1e-6)
+    assert SequenceClassifier(hidden=4, epochs=1, schedule="plateau", squash="none").fit(data).squash_ == [False, False]
+    assert SequenceClassifier(hidden=4, epochs=1, schedule="plateau", squash="asinh").fit(data).squash_ == [True, True]
+    model.save(tmp_path / "run")
+    loaded = SequenceClassifier.load(tmp_path / "run")
+    assert loaded.squash_ == [False, True]
+    np.testing.assert_allclose(loaded.predict_proba(data.sequences[:3]), model.predict_proba(data.sequences[:3]),
+                               atol=1e-6)  # fmt: skip
+    state_file = tmp_path / "run" / SequenceClassifier.state_file  # a run saved before squashing existed
+    state = json.loads(state_file.read_text())
+    del state["squash"]
+    state_file.write_text(json.dumps(state))
+    assert SequenceClassifier.load(tmp_path / "run").squash_ == [False, False]
 
 
 def test_scale_auto_z_normalises_each_sequence_only_where_spreads_differ_by_orders_of_magnitude():

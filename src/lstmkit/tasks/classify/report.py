@@ -111,4 +111,5 @@ def resolved(classifier: SequenceClassifier) -> dict:
         "arch": classifier.arch_, "segment": classifier.segment_, "schedule": classifier.schedule_,
         "augment": classifier.augment_, "val_frac": classifier.val_frac_,
         "scale": classifier.scale_,
+        "squash": classifier.squash_,
     }  # fmt: skip

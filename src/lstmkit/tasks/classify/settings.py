@@ -19,6 +19,7 @@ VAL_FRAC = 0.15  # the validation part's default share where the schedule watche
 # any of jitter, scaling and slicing, joined by "+" in this order
 AUGMENTATIONS = tuple("+".join(c) for n in (1, 2, 3) for c in itertools.combinations(("jitter", "scaling", "slicing"), n))
 SCALES = ("auto", "dataset", "sequence")
+SQUASHES = ("auto", "asinh", "none")
 
 
 @dataclass(eq=False)
@@ -50,6 +51,9 @@ class ClassifySettings(SharedSettings):
                          "(dataset), or z-normalise each sequence by its own and add its level and log spread "
                          "as channels (sequence); auto: sequence where the training sequences' spreads differ "
                          "by orders of magnitude, else dataset.", choices=SCALES)  # fmt: skip
+    squash: str = setting("auto", "Numeric sequences: pass the scaled values through asinh (linear near zero, "
+                          "logarithmic for large values) so rare spikes do not drown the rest; auto: in the "
+                          "channels whose values are heavy-tailed.", choices=SQUASHES)  # fmt: skip
     ensemble: int = setting(1, "Train N members with seeds seed..seed+N-1 and average their probabilities.",
                             whole=True, min=1)  # fmt: skip
     class_weights: Optional[str] = setting(None, "Weight classes inversely to their frequency.", choices=("balanced",),
