@@ -33,7 +33,7 @@ from .study import PRUNERS, TuneSpec, default_storage, open_storage, prepare_stu
 VAL_FRAC = 0.15  # the validation part trials select on, where a job's settings give none
 SUMMARY_FILE, PAGE_FILE = "tune.json", "tune.html"
 
-__all__ = ["tune", "PRUNERS", "VAL_FRAC"]
+__all__ = ["tune", "prepare", "run", "PRUNERS", "VAL_FRAC"]
 
 
 def tune(
@@ -58,11 +58,23 @@ def tune(
     sqlite in out/study.db); workers: processes sharing the study; max_time: seconds after which no trial
     starts; pruner: median, hyperband, none (or an Optuna pruner, in this process only); reporter: the final
     runs' progress; announce: called with one line per finished trial."""
+    from .report import finish
+
+    started = time.perf_counter()
+    job, spec, study = prepare(job, data, out, trials=trials, settings=settings, space=space, storage=storage,
+                               workers=workers, max_time=max_time, pruner=pruner)  # fmt: skip
+    run(spec, workers, pruner, announce)
+    return finish(job, spec, study, reporter=reporter, seconds=time.perf_counter() - started)
+
+
+def prepare(job, data, out, *, trials: int, settings=None, space=None, storage=None, workers: int = 1,
+            max_time=None, pruner: Any = "median"):  # fmt: skip
+    """Everything checked (counts, space, settings, data, storage) and the study opened, before any trial:
+    returns (job, spec, study)."""
     import optuna
 
     from ..tasks import job_named
 
-    started = time.perf_counter()
     job = job_named(job) if isinstance(job, str) else job
     _check_counts(trials, workers, max_time, pruner)
     if isinstance(space, (str, Path)):
@@ -80,17 +92,19 @@ def tune(
     url = storage or default_storage(out)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = TuneSpec(job=job.name, data=str(data), out=str(out), settings=base_settings, space=space, trials=trials,
-                    storage=url, pruner=pruner if isinstance(pruner, str) else "custom", seed=base.seed,
+                    storage=url, pruner=pruner if isinstance(pruner, str) else type(pruner).__name__, seed=base.seed,
                     deadline=None if max_time is None else time.time() + max_time)  # fmt: skip
     rdb = open_storage(url)
     study = prepare_study(spec, rdb, default_params(space, base_settings), None if isinstance(pruner, str) else pruner)
+    return job, spec, study
+
+
+def run(spec: TuneSpec, workers: int = 1, pruner: Any = "median", announce=None) -> None:
+    """The trials: in this process, or in `workers` fresh processes sharing the study."""
     if workers == 1:
-        run_trials(spec, None if isinstance(pruner, str) else pruner, rdb, announce=announce)
+        run_trials(spec, None if isinstance(pruner, str) else pruner, announce=announce)
     else:
         _run_workers(spec, workers, announce is not None)
-    from .report import finish
-
-    return finish(job, spec, study, reporter=reporter, seconds=time.perf_counter() - started)
 
 
 def _check_counts(trials, workers, max_time, pruner) -> None:

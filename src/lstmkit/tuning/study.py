@@ -72,7 +72,9 @@ def open_storage(url: str):
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs=engine)
     except Exception as error:  # sqlalchemy's ArgumentError / OperationalError, a missing driver module, ...
-        raise ConfigError(f"`storage` {url!r} cannot be opened: {_one_line(error)}") from None
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+        raise ConfigError(f"`storage` {url!r} cannot be opened ({type(error).__name__}: "
+                          f"{reason[0] if reason else 'no reason given'})") from None  # fmt: skip
 
 
 def make_sampler(spec: TuneSpec):
