@@ -215,3 +215,22 @@ def test_a_bad_space_is_one_line_and_exit_code_2(space, message, data, tmp_path,
 def test_bad_tune_options_are_one_line_and_exit_code_2(extra, message, data, tmp_path, capsys):
     assert main(tune_args(data, tmp_path / "t", *extra)) == 2
     assert capsys.readouterr().err == f"lstmkit: error: {message}\n"
+
+
+def test_two_workers_share_one_study_up_to_its_trial_count(data, tmp_path):
+    import optuna
+
+    settings, space, _ = CASES["classify"]
+    summary = lstmkit.tune("classify", data["classify"], tmp_path / "t", trials=3, settings=settings, space=space,
+                           workers=2, pruner="none")  # fmt: skip
+    assert finished(summary) == 3 and summary["states"]["running"] == 0
+    study = optuna.load_study(study_name="lstmkit-classify", storage=f"sqlite:///{tmp_path / 't' / 'study.db'}")
+    assert sorted(t.number for t in study.trials) == [0, 1, 2]
+
+
+def test_hyperband_is_a_pruner_too(data, tmp_path):
+    settings, space, _ = CASES["anomaly"]
+    _, spec, study = prepare("anomaly", data["anomaly"], tmp_path / "t", trials=2, settings=settings, space=space,
+                             pruner="hyperband")  # fmt: skip
+    run(spec, pruner="hyperband")
+    assert type(study.pruner).__name__ == "HyperbandPruner" and len(study.get_trials()) == 2
