@@ -77,10 +77,12 @@ def open_storage(url: str):
                           f"{reason[0] if reason else 'no reason given'})") from None  # fmt: skip
 
 
-def make_sampler(spec: TuneSpec):
+def make_sampler(spec: TuneSpec, done: int = 0):
+    """TPE seeded from `seed`, apart per worker and per number of trials `done` before it starts: a resumed
+    study then draws new settings rather than those its first command drew."""
     import optuna
 
-    return optuna.samplers.TPESampler(seed=(spec.seed + spec.worker) % 2**32)
+    return optuna.samplers.TPESampler(seed=(spec.seed + spec.worker + 7919 * done) % 2**32)
 
 
 def make_pruner(name: str, epochs: int):
@@ -136,6 +138,7 @@ def run_trials(spec: TuneSpec, pruner=None, storage=None, announce=None) -> None
 
     job = job_named(spec.job)
     study = load_study(spec, storage, pruner)
+    study.sampler = make_sampler(spec, len(study.get_trials(deepcopy=False)))
     if announce is None and spec.announce:
         announce = _to_stderr
     while spec.deadline is None or time.time() < spec.deadline:
