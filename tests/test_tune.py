@@ -234,3 +234,14 @@ def test_hyperband_is_a_pruner_too(data, tmp_path):
                              pruner="hyperband")  # fmt: skip
     run(spec, pruner="hyperband")
     assert type(study.pruner).__name__ == "HyperbandPruner" and len(study.get_trials()) == 2
+
+
+def test_a_larger_trial_count_extends_the_study_and_the_same_one_adds_nothing(data, tmp_path):
+    settings, space, _ = CASES["anomaly"]
+    for trials, expected in ((2, 2), (2, 2), (3, 3)):
+        _, spec, study = prepare("anomaly", data["anomaly"], tmp_path / "t", trials=trials, settings=settings,
+                                 space=space, pruner="none")  # fmt: skip
+        run(spec, pruner="none")
+        found = study.get_trials()
+        assert len(found) == expected
+    assert [t.user_attrs.get("default") is not None for t in found] == [True, False, False]  # defaults ran once
