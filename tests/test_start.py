@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "pandas", "numpy", "matplotlib", "sklearn", "statsforecast", "scipy")
+HEAVY = ("torch", "pandas", "numpy", "matplotlib", "sklearn", "statsforecast", "scipy", "optuna", "sqlalchemy")
 
 # runs `main(argv)` in a fresh interpreter and prints its exit code, its stderr and the heavy modules imported
 PROBE = """
@@ -30,7 +30,8 @@ def probe(argv: list[str]) -> dict:
 @pytest.mark.parametrize(
     "argv",
     [["--help"], ["--version"], [], ["train"], ["train", "forecast", "--help"], ["train", "classify", "--help"],
-     ["train", "lm", "--help"], ["train", "anomaly", "--help"], ["predict", "--help"], ["demo", "--help"]],
+     ["train", "lm", "--help"], ["train", "anomaly", "--help"], ["predict", "--help"], ["demo", "--help"],
+     ["tune"], ["tune", "forecast", "--help"], ["tune", "lm", "--help"]],
 )  # fmt: skip
 def test_help_and_version_import_nothing_heavy(argv):
     assert probe(argv) == {"code": 0, "err": "", "heavy": []}
@@ -40,6 +41,7 @@ def test_help_and_version_import_nothing_heavy(argv):
     "argv, message",
     [(["frobnicate"], "No such command"), (["train", "forecast", "--data", "x.csv"], "Missing option '--target'"),
      (["train", "forecast", "--hidden", "0"], "--hidden"), (["predict", "no-such-run"], "no such run directory"),
+     (["tune", "forecast", "--data", "x.csv", "--target", "y", "--out", "o"], "Missing option '--trials'"),
      (["inspect", "no-such-run", "--out", "page.html"], "give the input to inspect with --text TEXT or with --data FILE")],
 )  # fmt: skip
 def test_bad_usage_is_one_line_exit_code_2_and_imports_nothing_heavy(argv, message):

@@ -11,13 +11,15 @@ from .errors import ConfigError, DataError, LstmkitError, ShapeError, TrainingEr
 
 _LAYER = ("LSTM", "LSTMCell", "GateTrace")  # from lstmkit.nn
 __all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "Forecaster", "SequenceClassifier", "LanguageModel",
-           "AnomalyDetector", "gates", "LstmkitError", "ShapeError", "ConfigError", "DataError", "TrainingError"]  # fmt: skip
+           "AnomalyDetector", "gates", "tune", "LstmkitError", "ShapeError", "ConfigError", "DataError", "TrainingError"]  # fmt: skip
 
 
 def __getattr__(name: str):
     # importlib rather than `from . import`, which would ask this function again for the submodule's name
     if name in _LAYER:
         return getattr(importlib.import_module(".nn", __name__), name)
+    if name == "tune":  # lstmkit.tune(...): Optuna's search over a job's settings (lstmkit.tuning)
+        return importlib.import_module(".tuning", __name__).tune
     if name.startswith("__"):
         raise AttributeError(f"module 'lstmkit' has no attribute {name!r}")
     if importlib.util.find_spec(f"{__name__}.{name}") is not None:  # a submodule: lstmkit.gates.trace(...)

@@ -91,8 +91,71 @@ def _train_command(job: Job) -> None:
     train_app.command(job.name)(command(train, parameters, job.summary))
 
 
+tune_app = typer.Typer(help="Search a job's settings with Optuna (TPE, pruning), then train the best and the default.",
+                       no_args_is_help=True)  # fmt: skip
+app.add_typer(tune_app, name="tune")
+Pruner = choice("Pruner", ("median", "hyperband", "none"))  # lstmkit.tuning.study.PRUNERS, without importing it
+# what every `tune` command takes besides the job's settings (its own --max-time is the study's budget, not a run's)
+TUNE_OPTIONS = [
+    parameter("trials", Annotated[int, typer.Option(help="Trials in the study in all (complete, pruned, failed); "
+                                                         "running again continues to this total.")]),  # fmt: skip
+    parameter("max_time", Annotated[Optional[float], typer.Option(help="Seconds after which no new trial starts.")], None),
+    parameter("storage", Annotated[Optional[str], typer.Option(help="Optuna storage URL shared by the workers "
+                                                                    "(default: sqlite in --out/study.db).")], None),  # fmt: skip
+    parameter("workers", Annotated[int, typer.Option(help="Processes running trials of the one study.")], 1),
+    parameter("space", Annotated[Optional[Path], typer.Option(help="JSON file of search entries over the job's "
+                                                                   "default space.")], None),  # fmt: skip
+    parameter("pruner", Annotated[Pruner, typer.Option(help="Stop poor trials early from their validation loss.")], Pruner("median")),
+    parameter("quiet", Quiet, False),
+    parameter("json_output", JsonOut, False),
+]
+
+
+def _tune_command(job: Job) -> None:
+    """`lstmkit tune JOB`: the job's train options (the defaults the search starts from) and the study's."""
+    options = [o for o in sorted(cli_options(job.settings), key=lambda o: o.name in SHARED) if o.name != "max_time"]
+    required = [o for o in options if o.default is inspect.Parameter.empty]
+    parameters = [
+        parameter("data", Annotated[Path, typer.Option(help=job.data_help)]),
+        *(parameter(o.name, o.annotation) for o in required),
+        parameter("out", Annotated[Path, typer.Option("--out", help="Tuning directory: study.db, best/, default/, "
+                                                                    "tune.json, tune.html.")]),  # fmt: skip
+        *TUNE_OPTIONS[:1],
+        *(parameter(o.name, o.annotation, o.default) for o in options if o not in required),
+        *TUNE_OPTIONS[1:],
+    ]
+
+    def tune(data: Path, out: Path, trials: int, max_time, storage, workers: int, space, pruner, quiet: bool,
+             json_output: bool, **given) -> None:  # fmt: skip
+        from .train import make_reporter
+        from .tuning import tune as run_tune
+
+        settings = {o.name: o.value(given[o.name]) for o in options}
+        announce = None if quiet or json_output else (lambda line: print(f"lstmkit: {line}", file=sys.stderr, flush=True))
+        summary = run_tune(job, data, out, trials=trials, settings=settings, space=space, storage=storage,
+                           workers=workers, max_time=max_time, pruner=pruner.value,
+                           reporter=make_reporter(quiet or json_output), announce=announce)  # fmt: skip
+        if json_output:
+            typer.echo(json.dumps(summary, default=str))
+            return
+        states = summary["states"]
+        console.print(f"{states['complete']} complete, {states['pruned']} pruned, {states['fail']} failed; "
+                      f"best trial {summary['best']['trial']}: {summary['best']['params']}")  # fmt: skip
+        metrics = [m for m in job.metrics if m in summary["compared"]["best"]["test"]]
+        print_table("Best against default", ["run", "val_loss", *metrics],
+                    [(name, cell(row["val_loss"]), *(cell(row["test"].get(m)) for m in metrics))
+                     for name, row in summary["compared"].items()], left=("run",))  # fmt: skip
+        console.print(f"page: {out / 'tune.html'}")
+
+    doc = (f"Tune a {job.name} model's settings with Optuna: trials choose on the validation part only (a "
+           f"--val-frac of 0 or none becomes 0.15), then the best and the default settings train into --out/best "
+           f"and --out/default, where the test part is scored.")  # fmt: skip
+    tune_app.command(job.name)(command(tune, parameters, doc))
+
+
 for _job in JOBS.values():
     _train_command(_job)
+    _tune_command(_job)
 
 
 @app.command()

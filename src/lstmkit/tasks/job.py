@@ -48,6 +48,9 @@ class Job:
     predicts: bool = True  # `lstmkit predict` runs it (a language model generates instead)
     generates: bool = False  # `lstmkit generate` runs it: it continues a prompt
     predict_needs_data: bool = True  # False: it predicts from the end of its training data when given none
+    # `lstmkit tune`'s default search space: setting -> {"type": "int" | "float" | "categorical", "low", "high",
+    # "log", "step" | "choices"} (`tasks/<job>/space.py`; a --space JSON file overrides or adds entries)
+    space: Mapping[str, Mapping] = field(default_factory=dict)
 
     @cached_property
     def parts(self) -> JobParts:

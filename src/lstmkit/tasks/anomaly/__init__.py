@@ -12,6 +12,7 @@ How the detector was chosen and measured: docs/anomaly-detector.md.
 from __future__ import annotations
 
 from ..job import Demo, Job, JobParts
+from .space import SPACE
 from .settings import AnomalySettings
 
 
@@ -29,4 +30,5 @@ JOB = Job(
     metrics=("precision", "recall", "f1", "roc_auc"),
     load_parts=_parts,
     demos=(Demo("anomaly", "Yearly sunspots 1700-2008 with injected, labelled anomalies in the last quarter"),),
+    space=SPACE,
 )

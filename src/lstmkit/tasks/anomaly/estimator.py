@@ -87,9 +87,11 @@ class AnomalyDetector(AnomalySettings, Estimator):
                               "0.15 (predict scores every step of any series)")  # fmt: skip
 
     # ---- fit -------------------------------------------------------------------------------------
-    def fit(self, data: Union[str, Path], *, checkpoint=None, resume: bool = False, reporter=None) -> AnomalyDetector:
+    def fit(self, data: Union[str, Path], *, checkpoint=None, resume: bool = False, reporter=None,
+            score_test: bool = True) -> AnomalyDetector:  # fmt: skip
         """Read, split, scale, window, train on the training part; choose the threshold on the validation
-        part; score every step, and the test part beside the rolling z-score baseline when labelled."""
+        part; score every step, and the test part beside the rolling z-score baseline when labelled
+        (score_test False, a tuning trial: training only, the test part held out and never scored)."""
         self._check_settings()
         config = self.train_config()
         series, labels = self._read(data, self.columns, labels_required=True)
@@ -108,6 +110,9 @@ class AnomalyDetector(AnomalySettings, Estimator):
                      checkpoint=checkpoint, resume=resume, reporter=reporter)  # fmt: skip
         self.model_.cpu().eval()
         self.history_, self.best_epoch_, self.stop_reason_ = result.history, result.best_epoch, result.stop_reason
+        if not score_test:
+            self.test_ = self.metrics_ = self.baselines_ = None
+            return self
 
         # the error scale and both thresholds read the validation part only: no label, no test step
         errors = self._errors(scaled, val)  # (W_val, F)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from ..job import Demo, Job, JobParts
+from .space import SPACE
 from .settings import ClassifySettings
 
 
@@ -28,4 +29,5 @@ JOB = Job(
     load_parts=_parts,
     demos=(Demo("classify", "The temporal-order task (Hochreiter & Schmidhuber 1997): "
                             "the order of two symbols among distractors"),),  # fmt: skip
+    space=SPACE,
 )

@@ -117,19 +117,23 @@ class SequenceClassifier(ClassifySettings, Estimator):
             raise ConfigError("`test_frac` is 0 and no test file was given (`test`): nothing is left to score the model on")
 
     # ---- fit -------------------------------------------------------------------------------------
-    def fit(self, data, *, test=None, checkpoint=None, resume: bool = False, reporter=None) -> "SequenceClassifier":
+    def fit(self, data, *, test=None, checkpoint=None, resume: bool = False, reporter=None,
+            score_test: bool = True) -> "SequenceClassifier":  # fmt: skip
         """Read, split, tokenise or scale, train; then score the test part beside the majority class.
 
         data: a file path (see `lstmkit.data.sequences.read_sequences`) or `LabelledSequences`.
         test: a labelled test file (or LabelledSequences); default: the `test` given to the constructor, and
-        without one a stratified `test_frac` part of `data` is held out."""
+        without one a stratified `test_frac` part of `data` is held out.
+        score_test False (a tuning trial): the test part stays held out of training (a test file is not even
+        read), but is neither encoded nor scored, and no metrics are set."""
         test = self.test if test is None else test
         self._check_settings(has_test_file=test is not None)
-        parts, test_set = self._prepare(data, test)
+        parts, test_set = self._prepare(data, test, read_test=score_test)
         config = self._recipe(self.train_config(), parts["train"])
         batches = {name: BucketedBatches(self._encode(part), self._targets(part), config.batch_size)
                    for name, part in parts.items() if len(part)}  # fmt: skip
-        test_y, test_x = self._targets(test_set), self._encode(test_set)  # checked before training starts
+        if score_test:
+            test_y, test_x = self._targets(test_set), self._encode(test_set)  # checked before training starts
 
         members, results = [], []
         for k in range(self.ensemble):  # members differ by seed only
@@ -146,6 +150,9 @@ class SequenceClassifier(ClassifySettings, Estimator):
         tagged = [{**row, "member": k} for k, result in enumerate(results) for row in result.history]
         self.history_ = tagged if len(results) > 1 else first.history
         self.best_epoch_, self.stop_reason_ = first.best_epoch, first.stop_reason
+        if not score_test:
+            self.test_ = self.metrics_ = self.baselines_ = None
+            return self
         self.test_ = self._score_encoded(test_y.numpy(), test_x)
         self.metrics_, self.baselines_ = self.test_["metrics"], self.test_["baselines"]
         return self
@@ -168,17 +175,18 @@ class SequenceClassifier(ClassifySettings, Estimator):
         epochs = max(config.epochs, -(-RECIPE_STEPS // steps_per_epoch))
         return dataclasses.replace(config, schedule="cosine", epochs=epochs, patience=epochs + 1, min_steps=0)
 
-    def _prepare(self, data, test) -> tuple[dict[str, LabelledSequences], LabelledSequences]:
+    def _prepare(self, data, test, read_test: bool = True) -> tuple[dict[str, LabelledSequences], Optional[LabelledSequences]]:
         """Read and split the data; learn the classes, the encoding and the class weights from the training
-        part. Returns the training and validation parts, and the test part (the test file's, or held out)."""
+        part. Returns the training and validation parts, and the test part (the test file's, or held out;
+        None with read_test False: a test file is then not read, a held-out part still held out)."""
         dataset = self._read(data, labelled=True)
         self.classes_, self.kind_ = check_classes(dataset), dataset.kind
         self.arch_ = self.arch or ("lstm" if self.kind_ == "text" else NUMERIC_ARCH)
         self.schedule_ = self.schedule or ("plateau" if self.arch_ == "lstm" else "cosine")
         self.val_frac_ = self.val_frac if self.val_frac is not None else VAL_FRAC * (self.schedule_ == "plateau")
         self._index = {label: k for k, label in enumerate(self.classes_)}
-        test_set = None if test is None else self._read(test, labelled=True)
-        self.split_ = self._split(dataset, held_out=test_set is None)
+        test_set = None if test is None or not read_test else self._read(test, labelled=True)
+        self.split_ = self._split(dataset, held_out=test is None)
         parts = {name: dataset.subset(self.split_[name]) for name in ("train", "val")}
         self._learn_encoding(parts["train"])
         y_train = self._targets(parts["train"]).numpy()
@@ -186,6 +194,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
         self.class_weights_ = None
         if self.class_weights == "balanced":
             self.class_weights_ = compute_class_weight("balanced", classes=np.arange(len(self.classes_)), y=y_train)
+        if not read_test:
+            return parts, None
         return parts, dataset.subset(self.split_["test"]) if test_set is None else test_set
 
     def _read(self, data, *, labelled: bool) -> LabelledSequences:

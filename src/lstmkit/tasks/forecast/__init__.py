@@ -13,6 +13,7 @@ seasonal naive, Naive2, ETS and Theta forecasts.
 from __future__ import annotations
 
 from ..job import Demo, Job, JobParts
+from .space import SPACE
 from .settings import ForecastSettings
 
 
@@ -31,4 +32,5 @@ JOB = Job(
     load_parts=_parts,
     demos=(Demo("forecast", "Monthly airline passengers 1949-1960, forecast 12 months ahead"),),
     predict_needs_data=False,
+    space=SPACE,
 )

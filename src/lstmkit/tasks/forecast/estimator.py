@@ -105,9 +105,11 @@ class Forecaster(ForecastSettings, Estimator):
         return bool(self.id_col)
 
     # ---- fit -------------------------------------------------------------------------------------
-    def fit(self, data, *, checkpoint=None, resume: bool = False, reporter=None) -> "Forecaster":
+    def fit(self, data, *, checkpoint=None, resume: bool = False, reporter=None, score_test: bool = True) -> "Forecaster":
         """Read, split, decompose, window, train (each ensemble member); then score the test part beside
         the baselines. `data`: a CSV path, a pandas DataFrame (long format with `id_col`) or a `Series`.
+        score_test False (a tuning trial): the test part stays held out of training but is neither forecast
+        nor scored, and no metrics are set.
 
         With `backtest` K, the test part is K rolling origins `horizon` steps apart at the end of each series;
         with `refit`, the forecaster is trained again on the data before each origin (each fit shorter than
@@ -125,13 +127,17 @@ class Forecaster(ForecastSettings, Estimator):
             for fold in folds:
                 self.fold_ = fold or 0
                 self._learn_series(panel)
-                test = self._part_windows(panel, "test", fold)
-                if fold is None and not self.many_ and len(test.origins):  # ETS and Theta fit while the net trains
-                    background = InBackground(statistical_job(self, panel.series[0], test.origins))
+                test = self._part_windows(panel, "test", fold) if score_test else None
+                if test is not None and fold is None and not self.many_ and len(test.origins):
+                    background = InBackground(statistical_job(self, panel.series[0], test.origins))  # ETS and Theta fit while the net trains
                 train, val = self._part_windows(panel, "train"), self._part_windows(panel, "val")
                 self._train_members(panel, train, val, config, checkpoint, resume, reporter, fold)
                 self.conformal_ = self._calibrate(panel, val)
-                scored.append((test, self._forecast(panel, test.series, test.origins)))
+                if test is not None:
+                    scored.append((test, self._forecast(panel, test.series, test.origins)))
+            if not score_test:
+                self.test_ = self.metrics_ = self.baselines_ = None
+                return self
             trained = time.perf_counter()
             test = Origins.of([w.series for w, _ in scored], [w.origins for w, _ in scored])
             self.test_ = self._score(panel, test, np.concatenate([f for _, f in scored]), background=background)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from ..job import Demo, Job, JobParts
+from .space import SPACE
 from .settings import LanguageModelSettings
 
 
@@ -29,4 +30,5 @@ JOB = Job(
     demos=(Demo("lm", "Character-level model of the Python standard library's own source"),),
     predicts=False,
     generates=True,
+    space=SPACE,
 )

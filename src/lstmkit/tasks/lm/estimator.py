@@ -66,9 +66,9 @@ class LanguageModel(LanguageModelSettings, Estimator):
 
     # ---- fit -------------------------------------------------------------------------------------
     def fit(self, data: Union[str, Path, Corpus], *, checkpoint=None, resume: bool = False,
-            reporter=None) -> "LanguageModel":  # fmt: skip
+            reporter=None, score_test: bool = True) -> "LanguageModel":  # fmt: skip
         """Read and split the corpus, train with truncated BPTT, then score the test part beside the
-        unigram model."""
+        unigram model (score_test False, a tuning trial: the test part stays held out but is not scored)."""
         self._check_settings()
         config = self.train_config()
         corpus = data if isinstance(data, Corpus) else read_corpus(data, self.level, lowercase=self.lowercase)
@@ -90,6 +90,9 @@ class LanguageModel(LanguageModelSettings, Estimator):
         self.unigram_counts_ = np.bincount(split.ids[split.train], minlength=len(self.vocab_))
         self.tokens_ = {"train": _size(split.train), "val": _size(split.val), "test": _size(split.test)}
         self.files_, self.skipped_ = len(corpus.files), list(corpus.skipped)
+        if not score_test:
+            self.metrics_ = self.baselines_ = None
+            return self
         # every test token is predicted, the first one from the last token before it
         scored = self._score(split.ids[split.test.start - 1 : split.test.stop])
         self.metrics_, self.baselines_ = scored["test"], scored["baselines"]

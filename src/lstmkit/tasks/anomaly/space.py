@@ -1,0 +1,16 @@
+"""The anomaly detector's default search space for `lstmkit tune` (read by `lstmkit.tuning.space`).
+
+The predictor's size, rate and batch as for forecasting (AutoLSTM's and Optuna's ranges), and its lookback.
+Trials are compared on the validation part's prediction loss; the threshold is chosen afterwards, on the
+same part, as a plain run chooses it.
+"""
+
+SPACE = {
+    "hidden": {"type": "int", "low": 8, "high": 128, "log": True},
+    "layers": {"type": "int", "low": 1, "high": 3},
+    "variant": {"type": "categorical", "choices": ["vanilla", "peephole", "cifg", "layernorm"]},
+    "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    "lr": {"type": "float", "low": 1e-4, "high": 3e-2, "log": True},
+    "batch_size": {"type": "categorical", "choices": [16, 32, 64, 128]},
+    "lookback": {"type": "int", "low": 8, "high": 96, "log": True},
+}

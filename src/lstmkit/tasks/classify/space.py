@@ -1,0 +1,17 @@
+"""The classifier's default search space for `lstmkit tune` (read by `lstmkit.tuning.space`).
+
+Sizes and rates as neuralforecast's AutoLSTM and Optuna's examples draw them (log-scaled); `arch` chooses
+between the plain LSTM and the LSTM-FCN family (built for numeric sequences: a text study may narrow `arch`
+to ["lstm"] in its --space file). A trial whose combination fails is recorded as failed; the study goes on.
+"""
+
+SPACE = {
+    "hidden": {"type": "int", "low": 16, "high": 256, "log": True},
+    "layers": {"type": "int", "low": 1, "high": 3},
+    "variant": {"type": "categorical", "choices": ["vanilla", "peephole", "cifg", "layernorm"]},
+    "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    "bidirectional": {"type": "categorical", "choices": [False, True]},
+    "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+    "batch_size": {"type": "categorical", "choices": [16, 32, 64, 128]},
+    "arch": {"type": "categorical", "choices": ["lstm", "lstm-fcn", "alstm-fcn"]},
+}

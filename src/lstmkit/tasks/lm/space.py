@@ -1,0 +1,16 @@
+"""The language model's default search space for `lstmkit tune` (read by `lstmkit.tuning.space`).
+
+Sizes and rates as AWD-LSTM's and Optuna's examples search them; `bptt` log-scaled from 16 to 256 steps.
+`level` is a setting but not in the default space: trials are compared on their validation loss, which is
+per character at one level and per word at the other, so the two do not compare; tune each level apart.
+"""
+
+SPACE = {
+    "hidden": {"type": "int", "low": 64, "high": 512, "log": True},
+    "layers": {"type": "int", "low": 1, "high": 3},
+    "variant": {"type": "categorical", "choices": ["vanilla", "peephole", "cifg", "layernorm"]},
+    "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+    "batch_size": {"type": "categorical", "choices": [16, 32, 64]},
+    "bptt": {"type": "int", "low": 16, "high": 256, "log": True},
+}

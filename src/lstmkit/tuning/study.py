@@ -1,0 +1,248 @@
+"""The study: Optuna's storage (an SQLite file in the tuning directory, or --storage), the trials each worker
+runs, and how one trial trains.
+
+A trial is one `fit` of the job's estimator with the drawn settings over the job's defaults and the user's
+options, reading the validation part only (`fit(..., score_test=False)`: the test part stays held out of
+training exactly as in a normal run, and is never scored). Each epoch's validation loss, which `train.fit`
+computes anyway, goes to the trial through a `Reporter`; the pruner may end the trial there. The trial's
+value is its lowest validation loss, the one `train.fit` keeps the weights of.
+
+The study holds at most `trials` trials that ran or run (complete, pruned, failed, running): a worker takes
+its next trial under a file lock only while fewer exist, so K workers and a resumed command together end
+with exactly `trials`. A trial that raises (divergence, out of memory, a combination the estimator refuses)
+is failed with its reason in the user attribute `fail_reason`, and the study goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from ..errors import ConfigError, TrainingError
+from ..train.progress import Reporter
+
+STUDY_FILE = "study.db"
+LOCK_FILE = "study.lock"
+PRUNERS = ("median", "hyperband", "none")
+SQLITE_TIMEOUT_S = 60  # several worker processes write one SQLite file: wait for its lock rather than fail
+INTERRUPTED = "interrupted: the tuning process ended while this trial ran"
+
+
+@dataclass
+class TuneSpec:
+    """Everything a worker needs to run trials, as JSON values (a worker is a fresh interpreter)."""
+
+    job: str
+    data: str
+    out: str
+    settings: dict  # every setting of the default run: the job's defaults with the user's options
+    space: dict  # setting -> entry (`space.py`)
+    trials: int  # the study's total
+    storage: str  # an SQLAlchemy URL
+    pruner: str = "median"
+    seed: int = 0
+    deadline: Optional[float] = None  # time.time() after which no trial starts
+    worker: int = 0  # seeds the worker's sampler apart from the others'
+    announce: bool = False  # a worker process prints one line per finished trial on stderr
+
+    @property
+    def study_name(self) -> str:
+        return f"lstmkit-{self.job}"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def default_storage(out) -> str:
+    return f"sqlite:///{Path(out).resolve() / STUDY_FILE}"
+
+
+def open_storage(url: str):
+    """Optuna's RDB storage at `url`; one ConfigError line when it cannot be opened or reached."""
+    import optuna
+
+    engine = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine)
+    except Exception as error:  # sqlalchemy's ArgumentError / OperationalError, a missing driver module, ...
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+        raise ConfigError(f"`storage` {url!r} cannot be opened ({type(error).__name__}: "
+                          f"{reason[0] if reason else 'no reason given'})") from None  # fmt: skip
+
+
+def make_sampler(spec: TuneSpec, done: int = 0):
+    """TPE seeded from `seed`, apart per worker and per number of trials `done` before it starts: a resumed
+    study then draws new settings rather than those its first command drew."""
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=(spec.seed + spec.worker + 7919 * done) % 2**32)
+
+
+def make_pruner(name: str, epochs: int):
+    """Median (after 3 complete trials, from the 3rd epoch), Hyperband over the epochs, or none."""
+    import optuna
+
+    if not isinstance(name, str):  # an Optuna pruner given in Python
+        return name
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 3))
+    return optuna.pruners.NopPruner()
+
+
+def load_study(spec: TuneSpec, storage=None, pruner=None, create: bool = False):
+    import optuna
+
+    storage = storage or open_storage(spec.storage)
+    pruner = make_pruner(pruner if pruner is not None else spec.pruner, int(spec.settings.get("epochs") or 1))
+    if create:
+        return optuna.create_study(study_name=spec.study_name, storage=storage, sampler=make_sampler(spec),
+                                   pruner=pruner, direction="minimize", load_if_exists=True)  # fmt: skip
+    return optuna.load_study(study_name=spec.study_name, storage=storage, sampler=make_sampler(spec), pruner=pruner)
+
+
+def prepare_study(spec: TuneSpec, storage, default: dict, pruner=None):
+    """Create or load the study; a fresh one gets the default settings as its first trial, and trials an
+    earlier command left running (it was killed) are failed as interrupted, so they count as run."""
+    from optuna.trial import TrialState
+
+    study = load_study(spec, storage, pruner, create=True)
+    if not study.get_trials(deepcopy=False):
+        study.enqueue_trial(default, user_attrs={"default": sorted(default)})
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
+        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+    return study
+
+
+def counts(study) -> dict:
+    """Trials by state: complete, pruned, fail, running, waiting."""
+    found = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0}
+    for trial in study.get_trials(deepcopy=False):
+        found[trial.state.name.lower()] += 1
+    return found
+
+
+def run_trials(spec: TuneSpec, pruner=None, storage=None, announce=None) -> None:
+    """Run trials of the study until it holds `spec.trials` or the deadline passes (the worker's loop);
+    `announce(line)` hears how each ended."""
+    from ..tasks import job_named
+
+    job = job_named(spec.job)
+    study = load_study(spec, storage, pruner)
+    study.sampler = make_sampler(spec, len(study.get_trials(deepcopy=False)))
+    if announce is None and spec.announce:
+        announce = _to_stderr
+    while spec.deadline is None or time.time() < spec.deadline:
+        with _locked(Path(spec.out) / LOCK_FILE):
+            taken = counts(study)
+            if taken["complete"] + taken["pruned"] + taken["fail"] + taken["running"] >= spec.trials:
+                return
+            trial = study.ask()
+        ended = run_trial(study, trial, spec, job)
+        if announce is not None:
+            announce(describe(ended))
+
+
+def describe(trial) -> str:
+    """One line on a finished trial: its number, state, value or reason, and time."""
+    state = trial.state.name.lower()
+    what = {"complete": f"val loss {trial.value:.5g}", "fail": trial.user_attrs.get("fail_reason", ""),
+            "pruned": f"at step {trial.last_step}"}.get(state, "")  # fmt: skip
+    return f"trial {trial.number} {state}: {what} ({trial.user_attrs.get('seconds', 0):.1f} s) {trial.params}"
+
+
+def _to_stderr(line: str) -> None:
+    print(f"lstmkit: {line}", file=sys.stderr, flush=True)
+
+
+def run_trial(study, trial, spec: TuneSpec, job, reporter: Optional[Reporter] = None):
+    """Train one trial and tell the study how it ended: complete (its value), pruned, or failed (its reason)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    started = time.perf_counter()
+    watcher = TrialReporter(trial, reporter)
+    try:
+        params = suggest(trial, spec.space, trial.user_attrs.get("default"))
+        estimator = job.estimator(**{**spec.settings, **params})
+        estimator.fit(spec.data, reporter=watcher, score_test=False)
+        if not math.isfinite(watcher.best):
+            raise TrainingError("training reported no finite validation loss")
+    except optuna.TrialPruned:
+        trial.set_user_attr("seconds", time.perf_counter() - started)
+        return study.tell(trial, state=TrialState.PRUNED)
+    except Exception as error:  # the study goes on: a failed trial is a result too
+        trial.set_user_attr("fail_reason", _one_line(error))
+        trial.set_user_attr("seconds", time.perf_counter() - started)
+        return study.tell(trial, state=TrialState.FAIL)
+    trial.set_user_attr("seconds", time.perf_counter() - started)
+    trial.set_user_attr("epochs", watcher.steps)
+    return study.tell(trial, watcher.best)
+
+
+def suggest(trial, space: dict, fixed: Optional[list] = None) -> dict:
+    """The trial's settings drawn from `space`; the default trial (`fixed`: the settings enqueued for it)
+    draws only those, leaving the rest at their defaults."""
+    drawn = {}
+    for name, entry in space.items():
+        if fixed is not None and name not in fixed:
+            continue
+        if entry["type"] == "categorical":
+            drawn[name] = trial.suggest_categorical(name, list(entry["choices"]))
+        elif entry["type"] == "int":
+            drawn[name] = trial.suggest_int(name, entry["low"], entry["high"], log=bool(entry.get("log")),
+                                            step=entry.get("step") or 1)  # fmt: skip
+        else:
+            drawn[name] = trial.suggest_float(name, entry["low"], entry["high"], log=bool(entry.get("log")),
+                                              step=entry.get("step"))  # fmt: skip
+    return drawn
+
+
+class TrialReporter(Reporter):
+    """Each epoch's validation loss to the trial, as one step; the pruner's verdict ends the trial there.
+    Steps count every epoch reported, so ensemble members and backtest folds follow one another."""
+
+    def __init__(self, trial, inner: Optional[Reporter] = None):
+        self.trial, self.inner = trial, inner
+        self.steps, self.best = 0, math.inf
+
+    def epoch(self, row: dict) -> None:
+        import optuna
+
+        if self.inner is not None:
+            self.inner.epoch(row)
+        self.steps += 1
+        value = float(row["val_loss"])
+        self.best = min(self.best, value)
+        self.trial.report(value, self.steps)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {row['epoch']}")
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return f"{type(error).__name__}: {text}"[:500]
+
+
+def as_spec(values: dict[str, Any]) -> TuneSpec:
+    return TuneSpec(**values)

@@ -1,0 +1,247 @@
+"""`lstmkit tune`: a tiny study of every job runs, selects on validation only (the test part is scored by the
+best and default runs alone), records failed and pruned trials and goes on, resumes after a kill to exactly
+its trial count, and refuses bad input in one line with exit code 2."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lstmkit
+from lstmkit.cli import main
+from lstmkit.tasks import JOBS
+from lstmkit.tasks.run import load_run
+from lstmkit.tuning import prepare, run, study as study_module
+
+SRC = str(Path(lstmkit.__file__).resolve().parents[1])
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """Each job's tiny data, as tests/conftest.py's tiny_runs makes it."""
+    folder = tmp_path_factory.mktemp("tune-data")
+    rng = np.random.default_rng(0)
+    t = np.arange(120)
+    level = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, len(t))
+    pd.DataFrame({"month": t, "sales": level.round(3)}).to_csv(folder / "sales.csv", index=False)
+    value = np.sin(2 * np.pi * np.arange(200) / 20) + rng.normal(0, 0.05, 200)
+    value[[170, 185]] += 3.0
+    anomaly = np.isin(np.arange(200), [170, 185]).astype(int)
+    pd.DataFrame({"t": np.arange(200), "value": value, "anomaly": anomaly}).to_csv(folder / "sensor.csv", index=False)
+    texts = [(f"{word} {adjective} film", label) for word in ("a", "the", "this", "that", "one")
+             for adjective, label in (("good", "pos"), ("great", "pos"), ("bad", "neg"), ("awful", "neg"))]  # fmt: skip
+    pd.DataFrame(texts * 3, columns=["text", "label"]).to_csv(folder / "reviews.csv", index=False)
+    (folder / "code.py").write_text("def f(x):\n    if x:\n        return [x, 'y']\n    return (x)\n" * 40)
+    return {"forecast": folder / "sales.csv", "classify": folder / "reviews.csv", "lm": folder / "code.py",
+            "anomaly": folder / "sensor.csv"}  # fmt: skip
+
+
+def one(value):
+    return {"type": "categorical", "choices": [value]}
+
+
+# per job: the settings the search starts from, a tiny space over the default one, and the method that scores
+# the test part (spied on: never called while trials run)
+CASES = {
+    "forecast": ({"target": "sales", "time_col": "month", "horizon": 3, "lookback": 12, "hidden": 8, "epochs": 2},
+                 {"hidden": {"type": "int", "low": 4, "high": 8}, "layers": one(1), "lookback": {"type": "int", "low": 8, "high": 16},
+                  "batch_size": one(32)}, "_score"),
+    "classify": ({"text_col": "text", "label_col": "label", "hidden": 8, "min_freq": 1, "epochs": 2},
+                 {"hidden": {"type": "int", "low": 4, "high": 8}, "layers": one(1), "arch": one("lstm"), "batch_size": one(32)},
+                 "_score_encoded"),
+    "lm": ({"hidden": 16, "layers": 1, "embedding": 8, "bptt": 16, "batch_size": 4, "epochs": 1},
+           {"hidden": {"type": "int", "low": 8, "high": 16}, "layers": one(1), "bptt": {"type": "int", "low": 8, "high": 16},
+            "batch_size": one(4)}, "_score"),
+    "anomaly": ({"time_col": "t", "label_col": "anomaly", "lookback": 20, "hidden": 8, "epochs": 2},
+                {"hidden": {"type": "int", "low": 4, "high": 8}, "layers": one(1), "lookback": {"type": "int", "low": 10, "high": 20},
+                 "batch_size": one(32)}, "_summary"),
+}  # fmt: skip
+
+
+def finished(summary_or_states: dict) -> int:
+    states = summary_or_states.get("states", summary_or_states)
+    return states["complete"] + states["pruned"] + states["fail"]
+
+
+@pytest.mark.parametrize("job", list(CASES))
+def test_a_tiny_study_selects_on_validation_and_leaves_a_normal_best_run(job, data, tmp_path, monkeypatch):
+    settings, space, scorer = CASES[job]
+    during = {"trial": False}
+    calls = {"trial": 0, "after": 0}
+    real_trial, estimator = study_module.run_trial, JOBS[job].estimator
+    real_scorer = getattr(estimator, scorer)
+
+    def tracked_trial(*args, **kwargs):
+        during["trial"] = True
+        try:
+            return real_trial(*args, **kwargs)
+        finally:
+            during["trial"] = False
+
+    def spy(self, *args, **kwargs):
+        calls["trial" if during["trial"] else "after"] += 1
+        return real_scorer(self, *args, **kwargs)
+
+    monkeypatch.setattr(study_module, "run_trial", tracked_trial)
+    monkeypatch.setattr(estimator, scorer, spy)
+    out = tmp_path / "tuning"
+    summary = lstmkit.tune(job, data[job], out, trials=2, settings=settings, space=space, pruner="none")
+
+    assert calls == {"trial": 0, "after": calls["after"]} and calls["after"] >= 1  # test scored by the final runs only
+    assert finished(summary) == 2 and summary["states"]["complete"] >= 1
+    assert summary["default"]["trial"] == 0 and summary["best"]["value"] <= summary["default"]["value"]
+    # the best run trains the best trial's settings again, to the same validation loss
+    assert summary["compared"]["best"]["val_loss"] == pytest.approx(summary["best"]["value"], rel=1e-4)
+    assert summary["compared"]["default"]["val_loss"] == pytest.approx(summary["default"]["value"], rel=1e-4)
+    assert json.loads((out / "tune.json").read_text())["best"]["params"] == summary["best"]["params"]
+    best = load_run(out / "best")  # a normal run directory, through the normal loader
+    assert all(getattr(best, name) == value for name, value in summary["best"]["params"].items())
+    assert (out / "default" / "metrics.json").exists()
+    page = (out / "tune.html").read_text()
+    for heading in ("Best against default", "Optimisation history", "Parameter importances", "Parallel coordinates", "Trials"):
+        assert f"<h2>{heading}" in page
+    assert page.count("data:image/png;base64,") >= 2  # history and parallel coordinates at least
+
+
+def test_the_best_run_serves_evaluate_and_predict(data, tmp_path):
+    settings, space, _ = CASES["classify"]
+    lstmkit.tune("classify", data["classify"], tmp_path / "t", trials=1, settings=settings, space=space)
+    assert main(["evaluate", str(tmp_path / "t" / "best"), "--data", str(data["classify"]), "--json"]) == 0
+    assert main(["predict", str(tmp_path / "t" / "best"), "--data", str(data["classify"]), "--json"]) == 0
+
+
+def test_a_failing_trial_is_recorded_with_its_reason_and_the_study_goes_on(data, tmp_path):
+    settings, space, _ = CASES["forecast"]
+    space = {**space, "lookback": {"type": "categorical", "choices": [12, 500]}}
+    _, spec, study = prepare("forecast", data["forecast"], tmp_path / "t", trials=3, settings=settings, space=space,
+                             pruner="none")  # fmt: skip
+    study.enqueue_trial({"lookback": 500})  # too long for 120 steps: the estimator refuses it in fit
+    run(spec, pruner="none")
+    trials = study.get_trials()
+    assert [t.state.name for t in trials[:2]] == ["COMPLETE", "FAIL"] and len(trials) == 3
+    assert trials[1].params["lookback"] == 500 and "lookback" in trials[1].user_attrs["fail_reason"]
+    assert trials[2].state.name in ("COMPLETE", "FAIL")  # ran after the failure
+
+
+def test_the_pruner_stops_trials_whose_validation_loss_lags(data, tmp_path):
+    import optuna
+
+    settings, space, _ = CASES["forecast"]
+    space = {**space, "hidden": one(8), "lookback": one(12), "lr": {"type": "float", "low": 1e-7, "high": 1e-6, "log": True}}
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0)
+    _, spec, study = prepare("forecast", data["forecast"], tmp_path / "t", trials=4,
+                             settings={**settings, "epochs": 4}, space=space, pruner=pruner)  # fmt: skip
+    run(spec, pruner=pruner)
+    pruned = [t for t in study.get_trials() if t.state.name == "PRUNED"]
+    assert pruned and all(t.last_step < 4 for t in pruned)  # stopped before their last epoch
+
+
+def test_a_killed_study_resumes_to_exactly_its_trial_count(data, tmp_path):
+    out = tmp_path / "t"
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({**CASES["classify"][1], "hidden": {"type": "int", "low": 8, "high": 32}}))
+    command = [sys.executable, "-m", "lstmkit", "tune", "classify", "--data", str(data["classify"]), "--text-col", "text",
+               "--min-freq", "1", "--epochs", "40", "--trials", "4", "--space", str(space), "--out", str(out), "--quiet"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and first.poll() is None and _finished_in(out / "study.db") < 1:
+        time.sleep(0.1)
+    first.send_signal(signal.SIGKILL)
+    assert first.wait() == -signal.SIGKILL  # killed mid-study, not finished
+    assert 1 <= _finished_in(out / "study.db") < 4
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads((out / "tune.json").read_text())
+    assert finished(summary) == 4 and summary["states"]["running"] == 0
+    assert (out / "best" / "model.safetensors").exists()
+
+
+def _finished_in(path: Path) -> int:
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(path, timeout=5) as db:
+            return db.execute("select count(*) from trials where state in ('COMPLETE', 'PRUNED', 'FAIL')").fetchone()[0]
+    except sqlite3.OperationalError:  # the tables are not made yet
+        return 0
+
+
+BAD_SPACES = [
+    ({"hiddn": {"type": "int", "low": 8, "high": 16}}, "'hiddn' is not a setting of forecast; did you mean 'hidden'?"),
+    ({"seed": {"type": "int", "low": 0, "high": 9}}, "'seed' is not searched: it sets how a run executes, not the "
+                                                     "model; give it as an option instead"),
+    ({"hidden": {"type": "integer", "low": 8, "high": 16}}, "'hidden' has type 'integer'; the types are int, float and categorical"),
+    ({"hidden": {"type": "int", "low": 8, "high": 8}}, "'hidden' has an empty range: low 8 must be below high 8"),
+    ({"hidden": {"type": "int", "low": 64, "high": 8}}, "'hidden' has an inverted range: low 64 must be below high 8"),
+    ({"lr": {"type": "float", "low": 0, "high": 0.1, "log": True}}, "'lr' is log-scaled, so 'low' must be above 0, got 0"),
+    ({"variant": {"type": "categorical", "choices": ["vanila"]}},
+     "'variant' choice 'vanila' is not allowed; it must be vanilla, peephole, cifg or layernorm"),
+    ({"hidden": {"type": "int", "low": 0, "high": 8}}, "'hidden' range [0, 8] goes outside what it allows: it must be "
+                                                       "a whole number of at least 1"),
+    ("{", "is not valid JSON (line 1, column 2: Expecting property name enclosed in double quotes)"),
+]  # fmt: skip
+
+
+def tune_args(data, out, *extra):
+    return ["tune", "forecast", "--data", str(data["forecast"]), "--target", "sales", "--out", str(out), *extra]
+
+
+@pytest.mark.parametrize("space, message", BAD_SPACES)
+def test_a_bad_space_is_one_line_and_exit_code_2(space, message, data, tmp_path, capsys):
+    path = tmp_path / "space.json"
+    path.write_text(space if isinstance(space, str) else json.dumps(space))
+    assert main(tune_args(data, tmp_path / "t", "--trials", "2", "--space", str(path))) == 2
+    assert capsys.readouterr().err == f"lstmkit: error: {path}: {message}\n"
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--trials", "0"], "--trials must be a whole number of at least 1, got 0"),
+    (["--trials", "2", "--workers", "0"], "--workers must be a whole number of at least 1, got 0"),
+    (["--trials", "2", "--storage", "sqlite:////no-such-folder/deeper/study.db"],
+     "--storage 'sqlite:////no-such-folder/deeper/study.db' cannot be opened (OperationalError: unable to open "
+     "database file)"),
+    (["--trials", "2", "--storage", "nosuchdb://host/study"],
+     "--storage 'nosuchdb://host/study' cannot be opened (NoSuchModuleError: Can't load plugin: sqlalchemy.dialects:nosuchdb)"),
+])  # fmt: skip
+def test_bad_tune_options_are_one_line_and_exit_code_2(extra, message, data, tmp_path, capsys):
+    assert main(tune_args(data, tmp_path / "t", *extra)) == 2
+    assert capsys.readouterr().err == f"lstmkit: error: {message}\n"
+
+
+def test_two_workers_share_one_study_up_to_its_trial_count(data, tmp_path):
+    import optuna
+
+    settings, space, _ = CASES["classify"]
+    summary = lstmkit.tune("classify", data["classify"], tmp_path / "t", trials=3, settings=settings, space=space,
+                           workers=2, pruner="none")  # fmt: skip
+    assert finished(summary) == 3 and summary["states"]["running"] == 0
+    study = optuna.load_study(study_name="lstmkit-classify", storage=f"sqlite:///{tmp_path / 't' / 'study.db'}")
+    assert sorted(t.number for t in study.trials) == [0, 1, 2]
+
+
+def test_hyperband_is_a_pruner_too(data, tmp_path):
+    settings, space, _ = CASES["anomaly"]
+    _, spec, study = prepare("anomaly", data["anomaly"], tmp_path / "t", trials=2, settings=settings, space=space,
+                             pruner="hyperband")  # fmt: skip
+    run(spec, pruner="hyperband")
+    assert type(study.pruner).__name__ == "HyperbandPruner" and len(study.get_trials()) == 2
+
+
+def test_a_larger_trial_count_extends_the_study_and_the_same_one_adds_nothing(data, tmp_path):
+    settings, space, _ = CASES["anomaly"]
+    for trials, expected in ((2, 2), (2, 2), (3, 3)):
+        _, spec, study = prepare("anomaly", data["anomaly"], tmp_path / "t", trials=trials, settings=settings,
+                                 space=space, pruner="none")  # fmt: skip
+        run(spec, pruner="none")
+        found = study.get_trials()
+        assert len(found) == expected
+    assert [t.user_attrs.get("default") is not None for t in found] == [True, False, False]  # defaults ran once
