@@ -245,3 +245,19 @@ def test_a_larger_trial_count_extends_the_study_and_the_same_one_adds_nothing(da
         found = study.get_trials()
         assert len(found) == expected
     assert [t.user_attrs.get("default") is not None for t in found] == [True, False, False]  # defaults ran once
+
+
+def test_an_int_range_the_data_cannot_take_is_lowered_to_the_largest_value_that_fits(data):
+    from lstmkit.tuning.space import fits_the_data, fitted_to_data
+
+    job, settings = JOBS["forecast"], {**CASES["forecast"][0], "val_frac": 0.15}
+    space = {"lookback": {"type": "int", "low": 8, "high": 200}, "hidden": {"type": "int", "low": 4, "high": 8},
+             "layers": {"type": "int", "low": 1, "high": 2}}  # fmt: skip
+    fitted, lowered = fitted_to_data(job, space, settings, data["forecast"])
+    largest = fitted["lookback"]["high"]
+    assert 8 < largest < 200 and lowered == {"lookback": (200, largest)}
+    assert fits_the_data(job, {**settings, "lookback": largest}, data["forecast"])
+    assert not fits_the_data(job, {**settings, "lookback": largest + 1}, data["forecast"])
+    assert fitted["hidden"] == space["hidden"] and fitted["layers"] == space["layers"] and space["lookback"]["high"] == 200
+    hopeless = {"lookback": {"type": "int", "low": 150, "high": 200}}  # fails at its lower end: kept, trials say why
+    assert fitted_to_data(job, hopeless, settings, data["forecast"]) == (hopeless, {})

@@ -27,7 +27,7 @@ from typing import Any, Mapping, Optional, Union
 
 from ..errors import ConfigError, DataError, TrainingError
 from ..fileio import make_folder
-from .space import default_params, read_space_file, search_space
+from .space import default_params, fitted_to_data, read_space_file, search_space
 from .study import PRUNERS, TuneSpec, default_storage, open_storage, prepare_study, run_trials
 
 VAL_FRAC = 0.15  # the validation part trials select on, where a job's settings give none
@@ -62,15 +62,16 @@ def tune(
 
     started = time.perf_counter()
     job, spec, study = prepare(job, data, out, trials=trials, settings=settings, space=space, storage=storage,
-                               workers=workers, max_time=max_time, pruner=pruner)  # fmt: skip
+                               workers=workers, max_time=max_time, pruner=pruner, announce=announce)  # fmt: skip
     run(spec, workers, pruner, announce)
     return finish(job, spec, study, reporter=reporter, seconds=time.perf_counter() - started)
 
 
 def prepare(job, data, out, *, trials: int, settings=None, space=None, storage=None, workers: int = 1,
-            max_time=None, pruner: Any = "median"):  # fmt: skip
+            max_time=None, pruner: Any = "median", announce=None):  # fmt: skip
     """Everything checked (counts, space, settings, data, storage) and the study opened, before any trial:
-    returns (job, spec, study)."""
+    returns (job, spec, study). Int ranges the data cannot take to their upper end are lowered
+    (`space.fitted_to_data`); `announce` hears each."""
     import optuna
 
     from ..tasks import job_named
@@ -90,11 +91,14 @@ def prepare(job, data, out, *, trials: int, settings=None, space=None, storage=N
         raise DataError(f"{data}: does not exist")
     out = make_folder(out)
     url = storage or default_storage(out)
+    rdb = open_storage(url)
+    space, lowered = fitted_to_data(job, space, base_settings, data)
+    for name, (high, fitted) in lowered.items():
+        (announce or (lambda line: None))(f"`{name}` searched up to {fitted}, not {high}: the data allow no more")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = TuneSpec(job=job.name, data=str(data), out=str(out), settings=base_settings, space=space, trials=trials,
                     storage=url, pruner=pruner if isinstance(pruner, str) else type(pruner).__name__, seed=base.seed,
                     deadline=None if max_time is None else time.time() + max_time)  # fmt: skip
-    rdb = open_storage(url)
     study = prepare_study(spec, rdb, default_params(space, base_settings), None if isinstance(pruner, str) else pruner)
     return job, spec, study
 

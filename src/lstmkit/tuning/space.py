@@ -137,3 +137,56 @@ def default_params(space: Mapping[str, Mapping], settings: Mapping[str, Any]) ->
         if inside:
             params[name] = value
     return params
+
+
+class _Started(Exception):
+    """The probe's training started: the data passed every check for the settings."""
+
+
+def _probe():
+    """A silent reporter that stops `fit` where training would start (after reading, splitting and checking)."""
+    from ..train.progress import Reporter
+
+    class Probe(Reporter):
+        def start(self, epochs: int, first_epoch: int = 1) -> None:
+            raise _Started
+
+        def note(self, text: str) -> None:
+            pass
+
+    return Probe()
+
+
+def fits_the_data(job, settings: Mapping[str, Any], data) -> bool:
+    """Whether a run of `job` with `settings` gets past its data checks on `data` (no training is done)."""
+    from ..errors import DataError
+
+    try:
+        job.estimator(**settings).fit(data, reporter=_probe(), score_test=False)
+    except _Started:
+        return True
+    except DataError:
+        return False
+    return True
+
+
+def fitted_to_data(job, space: Mapping[str, Mapping], settings: Mapping[str, Any], data) -> tuple[dict, dict]:
+    """The space with each int range whose upper end the data cannot take (a lookback longer than a short
+    series allows) lowered to the largest value that passes the job's data checks, found by bisection before
+    any trial (TPE learns nothing from failed trials, so it would keep drawing there); and {name: (old high,
+    new high)} of what changed. A range that fails even at its lower end is kept: its trials fail with the reason."""
+    space, lowered = {name: dict(entry) for name, entry in space.items()}, {}
+    for name, entry in space.items():
+        if entry["type"] != "int" or fits_the_data(job, {**settings, name: entry["high"]}, data):
+            continue
+        step = entry.get("step") or 1
+        fits = lambda k: fits_the_data(job, {**settings, name: entry["low"] + k * step}, data)  # noqa: E731
+        good, bad = 0, (entry["high"] - entry["low"]) // step  # grid indices: good fits, bad does not
+        if not fits(good):
+            continue
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            good, bad = (middle, bad) if fits(middle) else (good, middle)
+        lowered[name] = (entry["high"], entry["low"] + good * step)
+        entry["high"] = lowered[name][1]
+    return space, lowered
