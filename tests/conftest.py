@@ -19,18 +19,13 @@ def _seed():
     torch.manual_seed(1234)
 
 
-@pytest.fixture(scope="session")
-def tiny_runs(tmp_path_factory):
-    """One finished run directory of each job, trained in a second or two on small generated data through
-    the command line: {"forecast", "classify", "lm", "anomaly"} -> the run directory. The language model
-    has two layers and the classifier reads both directions, so every control of the inspector page has
-    something to switch between."""
+def write_tiny_data(folder) -> dict:
+    """Each job's small generated data in `folder`: {"forecast": sales.csv (120 months, a trend and a yearly
+    season), "classify": reviews.csv (60 short texts, two labels), "lm": code.py, "anomaly": sensor.csv (200
+    steps of a sine with two labelled spikes)} -> the file."""
     import numpy as np
     import pandas as pd
 
-    from lstmkit.cli import main
-
-    folder = tmp_path_factory.mktemp("tiny-runs")
     rng = np.random.default_rng(0)
     t = np.arange(120)
     level = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, len(t))
@@ -43,7 +38,20 @@ def tiny_runs(tmp_path_factory):
              for adjective, label in (("good", "pos"), ("great", "pos"), ("bad", "neg"), ("awful", "neg"))]  # fmt: skip
     pd.DataFrame(texts * 3, columns=["text", "label"]).to_csv(folder / "reviews.csv", index=False)
     (folder / "code.py").write_text("def f(x):\n    if x:\n        return [x, 'y']\n    return (x)\n" * 40)
+    return {"forecast": folder / "sales.csv", "classify": folder / "reviews.csv", "lm": folder / "code.py",
+            "anomaly": folder / "sensor.csv"}  # fmt: skip
 
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """One finished run directory of each job, trained in a second or two on small generated data through
+    the command line: {"forecast", "classify", "lm", "anomaly"} -> the run directory. The language model
+    has two layers and the classifier reads both directions, so every control of the inspector page has
+    something to switch between."""
+    from lstmkit.cli import main
+
+    folder = tmp_path_factory.mktemp("tiny-runs")
+    write_tiny_data(folder)
     small = ["--epochs", "2", "--quiet", "--seed", "0"]
     commands = {
         "forecast": ["train", "forecast", "--data", folder / "sales.csv", "--target", "sales", "--time-col", "month",

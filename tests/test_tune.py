@@ -11,11 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
 import lstmkit
+from conftest import write_tiny_data
 from lstmkit.cli import main
 from lstmkit.tasks import JOBS
 from lstmkit.tasks.run import load_run
@@ -26,22 +25,8 @@ SRC = str(Path(lstmkit.__file__).resolve().parents[1])
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    """Each job's tiny data, as tests/conftest.py's tiny_runs makes it."""
-    folder = tmp_path_factory.mktemp("tune-data")
-    rng = np.random.default_rng(0)
-    t = np.arange(120)
-    level = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, len(t))
-    pd.DataFrame({"month": t, "sales": level.round(3)}).to_csv(folder / "sales.csv", index=False)
-    value = np.sin(2 * np.pi * np.arange(200) / 20) + rng.normal(0, 0.05, 200)
-    value[[170, 185]] += 3.0
-    anomaly = np.isin(np.arange(200), [170, 185]).astype(int)
-    pd.DataFrame({"t": np.arange(200), "value": value, "anomaly": anomaly}).to_csv(folder / "sensor.csv", index=False)
-    texts = [(f"{word} {adjective} film", label) for word in ("a", "the", "this", "that", "one")
-             for adjective, label in (("good", "pos"), ("great", "pos"), ("bad", "neg"), ("awful", "neg"))]  # fmt: skip
-    pd.DataFrame(texts * 3, columns=["text", "label"]).to_csv(folder / "reviews.csv", index=False)
-    (folder / "code.py").write_text("def f(x):\n    if x:\n        return [x, 'y']\n    return (x)\n" * 40)
-    return {"forecast": folder / "sales.csv", "classify": folder / "reviews.csv", "lm": folder / "code.py",
-            "anomaly": folder / "sensor.csv"}  # fmt: skip
+    """Each job's tiny data, as tests/conftest.py's tiny_runs trains on it."""
+    return write_tiny_data(tmp_path_factory.mktemp("tune-data"))
 
 
 def one(value):

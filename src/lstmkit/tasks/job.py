@@ -12,6 +12,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable, Mapping
 
+from ..nn.spec import VARIANTS
+
+# `lstmkit tune`: the entries every job's default space shares (the layer's depth, variant and dropout),
+# spread into each `tasks/<job>/space.py` beside the job's own sizes and rates
+LAYER_SPACE = {
+    "layers": {"type": "int", "low": 1, "high": 3},
+    "variant": {"type": "categorical", "choices": list(VARIANTS)},
+    "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+}
+
 
 @dataclass(frozen=True)
 class Demo:

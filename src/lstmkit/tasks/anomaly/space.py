@@ -5,11 +5,11 @@ Trials are compared on the validation part's prediction loss; the threshold is c
 same part, as a plain run chooses it.
 """
 
+from ..job import LAYER_SPACE
+
 SPACE = {
     "hidden": {"type": "int", "low": 8, "high": 128, "log": True},
-    "layers": {"type": "int", "low": 1, "high": 3},
-    "variant": {"type": "categorical", "choices": ["vanilla", "peephole", "cifg", "layernorm"]},
-    "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    **LAYER_SPACE,
     "lr": {"type": "float", "low": 1e-4, "high": 3e-2, "log": True},
     "batch_size": {"type": "categorical", "choices": [16, 32, 64, 128]},
     "lookback": {"type": "int", "low": 8, "high": 96, "log": True},

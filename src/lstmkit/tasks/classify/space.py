@@ -5,11 +5,11 @@ between the plain LSTM and the LSTM-FCN family (built for numeric sequences: a t
 to ["lstm"] in its --space file). A trial whose combination fails is recorded as failed; the study goes on.
 """
 
+from ..job import LAYER_SPACE
+
 SPACE = {
     "hidden": {"type": "int", "low": 16, "high": 256, "log": True},
-    "layers": {"type": "int", "low": 1, "high": 3},
-    "variant": {"type": "categorical", "choices": ["vanilla", "peephole", "cifg", "layernorm"]},
-    "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    **LAYER_SPACE,
     "bidirectional": {"type": "categorical", "choices": [False, True]},
     "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
     "batch_size": {"type": "categorical", "choices": [16, 32, 64, 128]},

@@ -5,11 +5,11 @@ Sizes and rates as AWD-LSTM's and Optuna's examples search them; `bptt` log-scal
 per character at one level and per word at the other, so the two do not compare; tune each level apart.
 """
 
+from ..job import LAYER_SPACE
+
 SPACE = {
     "hidden": {"type": "int", "low": 64, "high": 512, "log": True},
-    "layers": {"type": "int", "low": 1, "high": 3},
-    "variant": {"type": "categorical", "choices": ["vanilla", "peephole", "cifg", "layernorm"]},
-    "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    **LAYER_SPACE,
     "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
     "batch_size": {"type": "categorical", "choices": [16, 32, 64]},
     "bptt": {"type": "int", "low": 16, "high": 256, "log": True},
