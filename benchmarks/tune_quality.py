@@ -10,7 +10,7 @@ the test file as the classifier's `test`; `pip install -e ".[bench]"`). Each stu
 
 - tuned: one study of `--trials` trials (median pruner); the best run's test metric (MASE, accuracy) against
   the default run's, both trained by the study itself (out/best, out/default).
-- pruning: the same study with `--pruner median` and `--pruner none`: wall seconds of the trials alone (no
+- pruning: the same study with `--pruner median`, `--pruner hyperband` and `--pruner none`: wall seconds of the trials alone (no
   best and default runs) and the best validation loss.
 - workers: the trials with `--workers 1` and `--workers 2`: wall seconds.
 
@@ -87,7 +87,7 @@ def main(argv=None) -> None:
                             "best_params": summary["best"]["params"], "states": summary["states"]}  # fmt: skip
         if "pruning" in parts:
             row["pruning"] = {}
-            for pruner in ("median", "none"):
+            for pruner in ("median", "hyperband", "none"):
                 row["pruning"][pruner] = trials_only(job, data, settings, args.trials, pruner=pruner)
         if "workers" in parts:
             row["workers"] = {}
@@ -109,10 +109,12 @@ def table_row(row: dict) -> str:
                      f"({'better' if t['beats_default'] else 'not better'}), {t['seconds']:.0f} s")  # fmt: skip
     if "pruning" in row:
         p = row["pruning"]
-        ratio = p["none"]["seconds"] / p["median"]["seconds"]
-        lines.append(f"  pruning: median {p['median']['seconds']:.0f} s (best val {p['median']['best_val']:.4g}, "
-                     f"{p['median']['states']['pruned']} pruned) vs none {p['none']['seconds']:.0f} s "
-                     f"(best val {p['none']['best_val']:.4g}): {ratio:.2f}x")  # fmt: skip
+        for pruner in ("median", "hyperband"):
+            if pruner in p:
+                ratio = p["none"]["seconds"] / p[pruner]["seconds"]
+                lines.append(f"  pruning: {pruner} {p[pruner]['seconds']:.0f} s (best val {p[pruner]['best_val']:.4g}, "
+                             f"{p[pruner]['states']['pruned']} pruned) vs none {p['none']['seconds']:.0f} s "
+                             f"(best val {p['none']['best_val']:.4g}): {ratio:.2f}x")  # fmt: skip
     if "workers" in row:
         w = row["workers"]
         lines.append(f"  workers: 1 -> {w['1']['seconds']:.0f} s, 2 -> {w['2']['seconds']:.0f} s")

@@ -246,3 +246,69 @@ def test_an_int_range_the_data_cannot_take_is_lowered_to_the_largest_value_that_
     assert fitted["hidden"] == space["hidden"] and fitted["layers"] == space["layers"] and space["lookback"]["high"] == 200
     hopeless = {"lookback": {"type": "int", "low": 150, "high": 200}}  # fails at its lower end: kept, trials say why
     assert fitted_to_data(job, hopeless, settings, data["forecast"]) == (hopeless, {})
+
+
+def test_running_trials_of_live_processes_are_left_alone_and_those_of_dead_ones_fail_as_interrupted(tmp_path):
+    """Two commands may share a study: a command fails as interrupted only the running trials whose process
+    is gone (a dead process id on this machine; no heartbeat for GRACE_S elsewhere)."""
+    import optuna
+
+    storage = study_module.open_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    study = optuna.create_study(study_name="s", storage=storage)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    here = study_module.socket.gethostname()
+    owners = {"live here": [here, sleeper.pid], "dead here": [here, dead.pid],
+              "fresh elsewhere": ["elsewhere", 1, time.time()], "stale elsewhere": ["elsewhere", 1, time.time() - 61]}  # fmt: skip
+    try:
+        for name, (host, pid, *beat) in owners.items():
+            trial = study.ask()
+            trial.set_user_attr("name", name)
+            trial.set_user_attr("owner", [host, pid])
+            if beat:
+                trial.set_user_attr("heartbeat", beat[0])
+        study_module.fail_interrupted(study, storage)
+        states = {t.user_attrs["name"]: (t.state.name, t.user_attrs.get("fail_reason")) for t in study.get_trials()}
+    finally:
+        sleeper.kill()
+    assert states == {"live here": ("RUNNING", None), "dead here": ("FAIL", study_module.INTERRUPTED),
+                      "fresh elsewhere": ("RUNNING", None), "stale elsewhere": ("FAIL", study_module.INTERRUPTED)}  # fmt: skip
+
+
+def test_workers_end_with_a_killed_tune_command_and_the_study_resumes(data, tmp_path):
+    out = tmp_path / "t"
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({**CASES["classify"][1], "hidden": {"type": "int", "low": 8, "high": 32}}))
+    command = [sys.executable, "-m", "lstmkit", "tune", "classify", "--data", str(data["classify"]), "--text-col", "text",
+               "--min-freq", "1", "--epochs", "400", "--patience", "400", "--trials", "3", "--space", str(space), "--out", str(out),
+               "--workers", "2", "--pruner", "none", "--quiet"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+    parent = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and parent.poll() is None and len(_running_owners(out / "study.db")) < 2:
+        time.sleep(0.1)
+    workers = _running_owners(out / "study.db")
+    parent.send_signal(signal.SIGKILL)
+    assert parent.wait() == -signal.SIGKILL and len(workers) == 2  # killed while both workers ran a trial
+    deadline = time.time() + 30
+    while time.time() < deadline and any(study_module._alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not any(study_module._alive(pid) for pid in workers)  # the workers ended with their command
+    command[command.index("400")] = "2"
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads((out / "tune.json").read_text())
+    assert finished(summary) == 3 and summary["states"]["fail"] == 2  # the two interrupted trials count as run
+
+
+def _running_owners(path: Path) -> list[int]:
+    if not path.exists():
+        return []
+    try:
+        with sqlite3.connect(path, timeout=5) as db:
+            rows = db.execute("select value_json from trial_user_attributes join trials using (trial_id) "
+                              "where state = 'RUNNING' and key = 'owner'").fetchall()  # fmt: skip
+    except sqlite3.OperationalError:  # the tables are not made yet
+        return []
+    return [json.loads(value)[1] for (value,) in rows]

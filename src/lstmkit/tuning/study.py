@@ -19,7 +19,10 @@ import contextlib
 import dataclasses
 import fcntl
 import math
+import os
+import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +36,8 @@ LOCK_FILE = "study.lock"
 PRUNERS = ("median", "hyperband", "none")
 SQLITE_TIMEOUT_S = 60  # several worker processes write one SQLite file: wait for its lock rather than fail
 INTERRUPTED = "interrupted: the tuning process ended while this trial ran"
+HEARTBEAT_S = 10  # a running trial's process stamps the time on it this often (user attr "heartbeat")
+GRACE_S = 60  # a running trial of another machine with no heartbeat for this long is failed as interrupted
 
 
 @dataclass
@@ -112,15 +117,40 @@ def load_study(spec: TuneSpec, storage=None, pruner=None, create: bool = False):
 def prepare_study(spec: TuneSpec, storage, default: dict, pruner=None):
     """Create or load the study; a fresh one gets the default settings as its first trial, and trials an
     earlier command left running (it was killed) are failed as interrupted, so they count as run."""
+    with _locked(Path(spec.out) / LOCK_FILE):
+        study = load_study(spec, storage, pruner, create=True)
+        if not study.get_trials(deepcopy=False):
+            study.enqueue_trial(default, user_attrs={"default": sorted(default)})
+        fail_interrupted(study, storage)
+    return study
+
+
+def fail_interrupted(study, storage) -> None:
+    """Fail as interrupted the running trials whose process is gone: on this machine, a process id that no
+    longer runs; elsewhere, no heartbeat for GRACE_S seconds. Trials that other commands or workers are
+    running now are left alone, so several commands can share a study."""
+    import optuna
     from optuna.trial import TrialState
 
-    study = load_study(spec, storage, pruner, create=True)
-    if not study.get_trials(deepcopy=False):
-        study.enqueue_trial(default, user_attrs={"default": sorted(default)})
+    here, now = socket.gethostname(), time.time()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
-        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-    return study
+        host, pid = trial.user_attrs.get("owner", [None, None])
+        beat = trial.user_attrs.get("heartbeat", trial.datetime_start.timestamp())
+        gone = not _alive(pid) if host == here else now - beat > GRACE_S
+        if gone:
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):  # it ended meanwhile after all
+                storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
+                storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def counts(study) -> dict:
@@ -137,17 +167,21 @@ def run_trials(spec: TuneSpec, pruner=None, storage=None, announce=None) -> None
     from ..tasks import job_named
 
     job = job_named(spec.job)
+    storage = storage or open_storage(spec.storage)
     study = load_study(spec, storage, pruner)
     study.sampler = make_sampler(spec, len(study.get_trials(deepcopy=False)))
     if announce is None and spec.announce:
         announce = _to_stderr
     while spec.deadline is None or time.time() < spec.deadline:
         with _locked(Path(spec.out) / LOCK_FILE):
+            fail_interrupted(study, storage)
             taken = counts(study)
             if taken["complete"] + taken["pruned"] + taken["fail"] + taken["running"] >= spec.trials:
                 return
             trial = study.ask()
-        ended = run_trial(study, trial, spec, job)
+            storage.set_trial_user_attr(trial._trial_id, "owner", [socket.gethostname(), os.getpid()])
+        with _heartbeat(storage, trial):
+            ended = run_trial(study, trial, spec, job)
         if announce is not None:
             announce(describe(ended))
 
@@ -226,6 +260,28 @@ class TrialReporter(Reporter):
         self.trial.report(value, self.steps)
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned at epoch {row['epoch']}")
+
+
+@contextlib.contextmanager
+def _heartbeat(storage, trial):
+    """The time stamped on the running trial every HEARTBEAT_S seconds, so commands on other machines sharing
+    the storage see it alive."""
+    stop = threading.Event()
+
+    def beat():
+        while True:
+            with contextlib.suppress(Exception):  # the trial may have ended between the wait and the write
+                storage.set_trial_user_attr(trial._trial_id, "heartbeat", time.time())
+            if stop.wait(HEARTBEAT_S):
+                return
+
+    thread = threading.Thread(target=beat, name="lstmkit-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 @contextlib.contextmanager
