@@ -16,7 +16,7 @@ from lstmkit.data import LabelledSequences
 from lstmkit.errors import ConfigError
 from lstmkit.gates import trace
 from lstmkit.tasks.classify.estimator import TAIL_RATIO, SequenceClassifier, augmented, heavy_tailed, spread_scale
-from lstmkit.tasks.classify.net import ClassifierNet, EnsembleNet, MaskedBatchNorm1d, segments
+from lstmkit.tasks.classify.net import FCN_SCALES, ClassifierNet, EnsembleNet, MaskedBatchNorm1d, segments
 from lstmkit.train import TrainConfig, fit
 from lstmkit.train.progress import Reporter
 
@@ -42,9 +42,10 @@ def _shapes(n: int, seed: int, channels: int = 1, lengths=(20, 41)) -> LabelledS
     return LabelledSequences(sequences, labels, f"shapes({n}, {seed})", "numeric")
 
 
-def _net(arch: str, channels: int, segment: int, fcn_stride: int = 1) -> ClassifierNet:
+def _net(arch: str, channels: int, segment: int, fcn_stride: int = 1, fcn_scales=(1, 4)) -> ClassifierNet:
     torch.manual_seed(0)
-    return ClassifierNet(3, n_features=channels, hidden=8, arch=arch, segment=segment, fcn_stride=fcn_stride)
+    return ClassifierNet(3, n_features=channels, hidden=8, arch=arch, segment=segment, fcn_stride=fcn_stride,
+                         fcn_scales=fcn_scales)  # fmt: skip
 
 
 def _batch(sequences: list[torch.Tensor], steps: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,9 +60,10 @@ def _batch(sequences: list[torch.Tensor], steps: int) -> tuple[torch.Tensor, tor
 
 
 @pytest.mark.parametrize("arch", ["lstm", *FCN_ARCHS])
-@pytest.mark.parametrize("channels, segment, fcn_stride", [(1, 1, 1), (1, 4, 1), (3, 3, 1), (2, 2, 4)])  # channels: SE
-def test_padding_does_not_change_a_sequence_s_logits_in_eval_mode(arch, channels, segment, fcn_stride):
-    net = _net(arch, channels, segment, fcn_stride).eval()
+@pytest.mark.parametrize("channels, segment, fcn_stride, fcn_scales",
+                         [(1, 1, 1, (1, 4)), (1, 4, 1, (1, 3)), (3, 3, 1, (1, 4)), (2, 2, 4, (1, 4)), (2, 1, 1, (1,))])  # fmt: skip
+def test_padding_does_not_change_a_sequence_s_logits_in_eval_mode(arch, channels, segment, fcn_stride, fcn_scales):
+    net = _net(arch, channels, segment, fcn_stride, fcn_scales).eval()
     torch.manual_seed(1)
     short, long = torch.randn(9, channels), torch.randn(30, channels)
     alone = net(*_batch([short], 9))
@@ -126,6 +128,38 @@ def test_series_longer_than_512_steps_reach_the_fcn_branch_as_window_means(tmp_p
     torch.testing.assert_close(seen[0][0, :3, 0], x[0, :9, 0].view(3, 3).mean(dim=1))
     model.save(tmp_path / "run")
     assert SequenceClassifier.load(tmp_path / "run").fcn_stride_ == 3
+
+
+def test_the_fcn_branch_reads_each_time_scale_with_its_own_convolutions_and_the_scales_are_saved(tmp_path, monkeypatch):
+    data = _shapes(30, 0, lengths=(1030, 1040))
+    model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(data)
+    assert model.fcn_scales_ == list(FCN_SCALES) == [1, 4]
+    seen = {}
+    for name, branch in (("fine", model.model_.fcn), ("coarse", model.model_.coarse[0])):
+        branch.register_forward_hook(lambda module, inputs, output, name=name: seen.update({name: inputs[0]}))
+    x = torch.randn(2, 30, 1)
+    logits = model.model_.eval()(x, torch.tensor([30, 21]))
+    strided = x[0].view(10, 3).mean(dim=1)  # fcn_stride 3 first, then 4 of those steps a window
+    torch.testing.assert_close(seen["fine"][0, :, 0], strided)
+    assert seen["coarse"].shape == (2, 3, 1)  # ceil(10 / 4) windows
+    torch.testing.assert_close(seen["coarse"][0, :2, 0], strided[:8].view(2, 4).mean(dim=1))
+    assert model.model_.head.in_features == model.hidden + 2 * model.model_.fcn.out_features
+    model.save(tmp_path / "run")
+    loaded = SequenceClassifier.load(tmp_path / "run")
+    assert loaded.fcn_scales_ == [1, 4]
+    torch.testing.assert_close(loaded.model_.eval()(x, torch.tensor([30, 21])), logits)
+    assert SequenceClassifier(arch="lstm", hidden=4, epochs=1).fit(data).fcn_scales_ == [1]
+    monkeypatch.setattr("lstmkit.tasks.classify.net.FCN_SCALES", (1,))  # a run saved before time scales existed
+    old = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(data)
+    assert len(old.model_.coarse) == 0
+    old.save(tmp_path / "old")
+    state_file = tmp_path / "old" / SequenceClassifier.state_file
+    state = json.loads(state_file.read_text())
+    del state["fcn_scales"]
+    state_file.write_text(json.dumps(state))
+    monkeypatch.undo()
+    np.testing.assert_allclose(SequenceClassifier.load(tmp_path / "old").predict_proba(data.sequences[:3]),
+                               old.predict_proba(data.sequences[:3]), atol=1e-6)  # fmt: skip
 
 
 # ---- the inspector ---------------------------------------------------------------------------------------

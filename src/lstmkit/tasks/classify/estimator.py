@@ -29,6 +29,7 @@ from ...metrics import classification_metrics
 from ...train import BucketedBatches, TrainConfig, fit, member_checkpoint, seed_everything
 from ..estimator import Estimator
 from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_offsets
+from . import net as nets
 from .net import ClassifierNet, EnsembleNet, fcn_stride_of, segment_of, step_mask
 from .settings import NUMERIC_ARCH, VAL_FRAC, ClassifySettings
 
@@ -168,6 +169,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
         fcn = self.arch_ != "lstm" and self.kind_ == "numeric"
         self.segment_ = segment_of(longest) if fcn else 1
         self.fcn_stride_ = fcn_stride_of(longest) if fcn else 1
+        self.fcn_scales_ = list(nets.FCN_SCALES) if fcn else [1]
         self.augment_ = self.augment if self.kind_ == "numeric" else None
         if self.schedule_ == "plateau":
             return config
@@ -326,7 +328,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
             n_features=None if self.kind_ == "text" else self.inputs_, embedding_dim=self.embedding_dim,
             hidden=self.hidden, layers=self.layers, variant=self.variant, dropout=self.dropout,
             bidirectional=self.bidirectional, pooling=self.pooling, arch=self.arch_, segment=self.segment_,
-            fcn_stride=self.fcn_stride_,
+            fcn_stride=self.fcn_stride_, fcn_scales=tuple(self.fcn_scales_),
         )  # fmt: skip
 
     def _loss(self, model: nn.Module, batch) -> Tensor:
@@ -439,7 +441,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
             "n_features": getattr(self, "n_features_", None), "train_counts": self.train_counts_.tolist(),
             "class_weights": None if self.class_weights_ is None else self.class_weights_.tolist(),
             "best_epoch": self.best_epoch_, "arch": self.arch_, "segment": self.segment_, "fcn_stride": self.fcn_stride_,
-            "schedule": self.schedule_, "augment": self.augment_, "scale": self.scale_, "squash": self.squash_,
+            "fcn_scales": self.fcn_scales_, "schedule": self.schedule_, "augment": self.augment_, "scale": self.scale_, "squash": self.squash_,
         }  # fmt: skip
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
@@ -454,6 +456,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
         # runs saved before the FCN archs: the plain LSTM, one member
         self.arch_, self.segment_ = state.get("arch", "lstm"), state.get("segment", 1)
         self.fcn_stride_ = state.get("fcn_stride", 1)  # runs saved before it: the FCN branch read every step
+        self.fcn_scales_ = state.get("fcn_scales", [1])  # runs saved before it: one time scale
         self.schedule_, self.augment_ = state.get("schedule", "plateau"), state.get("augment")
         self.scale_ = state.get("scale", self.scale)
         numeric_inputs = self.inputs_ if self.kind_ == "numeric" else 0
