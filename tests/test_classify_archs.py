@@ -225,6 +225,29 @@ def test_weight_averaging_leaves_the_mean_of_the_last_epochs_weights():
     assert not torch.allclose(model.weight.data, reporter.seen[-1]["weight"])
 
 
+def test_averaged_weights_report_their_own_validation_loss():
+    """A tuning trial is worth the weights the run keeps: with averaging, `Reporter.final` hears their loss."""
+
+    class Final(Reporter):
+        heard = []
+
+        def final(self, val_loss: float) -> None:
+            self.heard.append(val_loss)
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    x, y = torch.randn(64, 3), torch.randn(64, 1)
+    xv, yv = torch.randn(32, 3), torch.randn(32, 1)
+    loss = lambda m, b: torch.nn.functional.mse_loss(m(b[0]), b[1])  # noqa: E731
+    config = TrainConfig(epochs=6, batch_size=16, lr=0.05, schedule="cosine", patience=100)
+    result = fit(model, loss, (x, y), (xv, yv), config, reporter=Final(), average_from=4)
+    with torch.no_grad():
+        own = torch.nn.functional.mse_loss(model(xv), yv).item()
+    assert Final.heard == [pytest.approx(own, rel=1e-6)] and own != pytest.approx(result.best_val_loss)
+    fit(torch.nn.Linear(3, 1), loss, (x, y), (xv, yv), config, reporter=Final())  # no averaging: the best epoch's
+    assert len(Final.heard) == 1
+
+
 def test_weight_averaging_recomputes_batch_norm_statistics_for_the_averaged_weights():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 1))

@@ -189,6 +189,8 @@ def fit(
             governor.close()
             reporter.close()
     _load_final(model, best_state, average, loss_fn, train, config, device)
+    if average is not None and val is not None:  # the weights kept are no epoch's: their own validation loss
+        reporter.final(evaluate_loss(model, loss_fn, val, config, device))
     return result
 
 

@@ -25,6 +25,9 @@ class Reporter:
     def close(self) -> None:
         pass
 
+    def final(self, val_loss: float) -> None:
+        """The validation loss of the weights the run keeps, where they are no epoch's (averaged weights)."""
+
     def note(self, text: str) -> None:
         """A line the user should read whatever the display (even with --quiet): on stderr."""
         print(f"lstmkit: {text}", file=sys.stderr, flush=True)

@@ -5,7 +5,8 @@ A trial is one `fit` of the job's estimator with the drawn settings over the job
 options, reading the validation part only (`fit(..., score_test=False)`: the test part stays held out of
 training exactly as in a normal run, and is never scored). Each epoch's validation loss, which `train.fit`
 computes anyway, goes to the trial through a `Reporter`; the pruner may end the trial there. The trial's
-value is its lowest validation loss, the one `train.fit` keeps the weights of.
+value is the validation loss of the weights `train.fit` keeps: the lowest epoch's, or, where the recipe
+averages weights (the classifier's cosine recipe), the averaged weights' own.
 
 The study holds at most `trials` trials that ran or run (complete, pruned, failed, running): a worker takes
 its next trial under a file lock only while fewer exist, so K workers and a resumed command together end
@@ -260,6 +261,13 @@ class TrialReporter(Reporter):
         self.trial.report(value, self.steps)
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned at epoch {row['epoch']}")
+
+    def final(self, val_loss: float) -> None:
+        """Averaged weights (the classifier's cosine recipe) are what the run keeps: the trial is worth
+        their validation loss, not its best epoch's."""
+        if self.inner is not None:
+            self.inner.final(val_loss)
+        self.best = float(val_loss)
 
 
 @contextlib.contextmanager
