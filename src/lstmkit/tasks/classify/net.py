@@ -93,8 +93,9 @@ class FCNBranch(nn.Module):
     """Three blocks of convolution -> masked batch norm -> ReLU (-> squeeze-excite after the first two when
     `squeeze_excite`), then global average pooling over the real steps: (B, T, F) -> (B, filters[-1])."""
 
-    def __init__(self, n_inputs: int, squeeze_excite: bool, filters=FCN_FILTERS, kernels=FCN_KERNELS):
+    def __init__(self, n_inputs: int, squeeze_excite: bool, filters=None, kernels=None):
         super().__init__()
+        filters, kernels = filters or FCN_FILTERS, kernels or FCN_KERNELS
         sizes = (n_inputs, *filters)
         self.convs = nn.ModuleList(nn.Conv1d(sizes[k], sizes[k + 1], kernels[k]) for k in range(len(filters)))
         self.pads = [((k - 1) // 2, k // 2) for k in kernels]  # "same" padding, the extra zero on the right
