@@ -272,6 +272,7 @@ def test_running_trials_of_live_processes_are_left_alone_and_those_of_dead_ones_
         states = {t.user_attrs["name"]: (t.state.name, t.user_attrs.get("fail_reason")) for t in study.get_trials()}
     finally:
         sleeper.kill()
+        sleeper.wait()
     assert states == {"live here": ("RUNNING", None), "dead here": ("FAIL", study_module.INTERRUPTED),
                       "fresh elsewhere": ("RUNNING", None), "stale elsewhere": ("FAIL", study_module.INTERRUPTED)}  # fmt: skip
 
@@ -294,7 +295,10 @@ def test_workers_end_with_a_killed_tune_command_and_the_study_resumes(data, tmp_
     deadline = time.time() + 30
     while time.time() < deadline and any(study_module._alive(pid) for pid in workers):
         time.sleep(0.2)
-    assert not any(study_module._alive(pid) for pid in workers)  # the workers ended with their command
+    left = [pid for pid in workers if study_module._alive(pid)]
+    for pid in left:  # the test leaves no process behind, even when it fails here
+        os.kill(pid, signal.SIGKILL)
+    assert not left  # the workers ended with their command
     command[command.index("400")] = "2"
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr

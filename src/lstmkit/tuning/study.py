@@ -278,7 +278,7 @@ def _heartbeat(storage, trial):
 
     def beat():
         while True:
-            with contextlib.suppress(Exception):  # the trial may have ended between the wait and the write
+            with contextlib.suppress(Exception):  # the trial ended meanwhile, or the database is busy: next beat
                 storage.set_trial_user_attr(trial._trial_id, "heartbeat", time.time())
             if stop.wait(HEARTBEAT_S):
                 return
