@@ -18,7 +18,6 @@ pair's outputs: the encoder reads each source to its own length, attention gives
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 from torch import Tensor, nn
