@@ -22,7 +22,7 @@ def _seed():
 def write_tiny_data(folder) -> dict:
     """Each job's small generated data in `folder`: {"forecast": sales.csv (120 months, a trend and a yearly
     season), "classify": reviews.csv (60 short texts, two labels), "lm": code.py, "anomaly": sensor.csv (200
-    steps of a sine with two labelled spikes)} -> the file."""
+    steps of a sine with two labelled spikes), "seq2seq": pairs.tsv (40 word sequences and their reversal)} -> the file."""
     import numpy as np
     import pandas as pd
 
@@ -38,14 +38,17 @@ def write_tiny_data(folder) -> dict:
              for adjective, label in (("good", "pos"), ("great", "pos"), ("bad", "neg"), ("awful", "neg"))]  # fmt: skip
     pd.DataFrame(texts * 3, columns=["text", "label"]).to_csv(folder / "reviews.csv", index=False)
     (folder / "code.py").write_text("def f(x):\n    if x:\n        return [x, 'y']\n    return (x)\n" * 40)
+    words = ["red", "green", "blue", "stone", "river", "cloud"]
+    pairs = [" ".join(words[(i + k) % 6] for k in range(2 + i % 3)) for i in range(40)]
+    (folder / "pairs.tsv").write_text("".join(f"{p}\t{' '.join(reversed(p.split()))}\n" for p in pairs))
     return {"forecast": folder / "sales.csv", "classify": folder / "reviews.csv", "lm": folder / "code.py",
-            "anomaly": folder / "sensor.csv"}  # fmt: skip
+            "anomaly": folder / "sensor.csv", "seq2seq": folder / "pairs.tsv"}  # fmt: skip
 
 
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory):
     """One finished run directory of each job, trained in a second or two on small generated data through
-    the command line: {"forecast", "classify", "lm", "anomaly"} -> the run directory. The language model
+    the command line: {"forecast", "classify", "lm", "anomaly", "seq2seq"} -> the run directory. The language model
     has two layers and the classifier reads both directions, so every control of the inspector page has
     something to switch between."""
     from lstmkit.cli import main
@@ -62,6 +65,8 @@ def tiny_runs(tmp_path_factory):
                "--bptt", "16", "--batch-size", "4", *small],
         "anomaly": ["train", "anomaly", "--data", folder / "sensor.csv", "--time-col", "t", "--label-col", "anomaly",
                     "--lookback", "20", "--hidden", "8", *small],
+        "seq2seq": ["train", "seq2seq", "--data", folder / "pairs.tsv", "--level", "word", "--hidden", "8", "--beam", "2",
+                    *small],
     }  # fmt: skip
     runs = {}
     for job, command in commands.items():

@@ -19,13 +19,14 @@ from lstmkit.tasks import JOBS, job_named, job_of
 from lstmkit.tasks.run import load_run
 
 # what each tiny run (tests/conftest.py) was trained on
-TRAINED_ON = {"forecast": "sales.csv", "classify": "reviews.csv", "lm": "code.py", "anomaly": "sensor.csv"}
+TRAINED_ON = {"forecast": "sales.csv", "classify": "reviews.csv", "lm": "code.py", "anomaly": "sensor.csv",
+              "seq2seq": "pairs.tsv"}  # fmt: skip
 
 
-def test_the_registry_holds_the_four_jobs_under_their_own_names():
-    assert list(JOBS) == ["forecast", "classify", "lm", "anomaly"]
+def test_the_registry_holds_the_five_jobs_under_their_own_names():
+    assert list(JOBS) == ["forecast", "classify", "lm", "anomaly", "seq2seq"]
     assert all(job.name == name for name, job in JOBS.items())
-    with pytest.raises(ConfigError, match="names an unknown task 'sing'; lstmkit knows forecast, classify, lm, anomaly"):
+    with pytest.raises(ConfigError, match="names an unknown task 'sing'; lstmkit knows forecast, classify, lm, anomaly, seq2seq"):
         job_named("sing")
 
 
@@ -48,7 +49,8 @@ def test_every_job_keeps_the_estimator_contract(name, tiny_runs):
 
 
 @pytest.mark.parametrize("name", list(JOBS))
-def test_every_setting_a_job_offers_is_an_option_of_its_train_command(name, capsys):
+def test_every_setting_a_job_offers_is_an_option_of_its_train_command(name, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that no option's name is cut short
     assert main(["train", name, "--help"]) == 0
     shown = capsys.readouterr().out
     for option in cli_options(JOBS[name].settings):

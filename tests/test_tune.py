@@ -48,6 +48,8 @@ CASES = {
     "anomaly": ({"time_col": "t", "label_col": "anomaly", "lookback": 20, "hidden": 8, "epochs": 2},
                 {"hidden": {"type": "int", "low": 4, "high": 8}, "layers": one(1), "lookback": {"type": "int", "low": 10, "high": 20},
                  "batch_size": one(32)}, "_summary"),
+    "seq2seq": ({"level": "word", "hidden": 8, "epochs": 2, "beam": 2},
+                {"hidden": {"type": "int", "low": 8, "high": 16, "step": 8}, "layers": one(1), "batch_size": one(32)}, "_score"),
 }  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from ._version import __version__
 from .errors import ConfigError, DataError, LstmkitError, ShapeError, TrainingError
 
 _LAYER = ("LSTM", "LSTMCell", "GateTrace")  # from lstmkit.nn
-__all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "Forecaster", "SequenceClassifier", "LanguageModel",
+__all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "Forecaster", "SequenceClassifier", "LanguageModel", "Seq2Seq",
            "AnomalyDetector", "gates", "tune", "LstmkitError", "ShapeError", "ConfigError", "DataError", "TrainingError"]  # fmt: skip
 
 

@@ -3,7 +3,8 @@ LSTM earned its cost.
 
 Forecasting: the naive forecast (repeat the last value) and the seasonal naive forecast (repeat the last
 season). Classification: the majority class, as class probabilities. Language models: the unigram model.
-Anomaly detection: the rolling z-score rule.
+Anomaly detection: the rolling z-score rule. Sequence to sequence: copying the source, and retrieval (the
+target of the most similar training source).
 """
 
 import numpy as np
@@ -130,3 +131,27 @@ def rolling_zscore(values: np.ndarray, window: int, floor: float = SCALE_FLOOR) 
     z = np.abs(x[window:] - past.mean(axis=-1)) / np.maximum(past.std(axis=-1), floor)  # (N - window, F)
     scores[window:] = combine_columns(z)
     return scores
+
+
+def copy_outputs(sources: list[str]) -> list[str]:
+    """The copy baseline of sequence to sequence: each output is its source, unchanged."""
+    return list(sources)
+
+
+def retrieval_outputs(train_sources: list[str], train_targets: list[str], sources: list[str]) -> list[str]:
+    """The retrieval baseline of sequence to sequence: for each source, the target of the training source
+    most similar to it by TF-IDF cosine over word 1- and 2-grams and character 2- to 4-grams (scikit-learn),
+    the first such training pair on a tie. Strong on small corpora with many near-repeats (software
+    messages, phrasebooks, FAQs)."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizers = [TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"),
+                   TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)]  # fmt: skip
+    train = hstack([v.fit_transform(train_sources) for v in vectorizers]).tocsr()
+    query = hstack([v.transform(sources) for v in vectorizers]).tocsr()
+    best = []
+    for start in range(0, query.shape[0], 512):  # (512, N_train) similarities at a time
+        similarity = (query[start : start + 512] @ train.T).toarray()
+        best.extend(similarity.argmax(axis=1).tolist())
+    return [train_targets[i] for i in best]

@@ -228,6 +228,83 @@ def generate(
     typer.echo(json.dumps({"prompt": prompt, "continuation": text}) if json_output else prompt + text)
 
 
+def _translator(run_dir: Path, command: str):
+    """The sequence-to-sequence model of a run directory; a clear error for a run of another job."""
+    job = _job(run_dir)
+    if not job.translates:
+        raise ConfigError(f"{run_dir}: is a {job.name} run; `lstmkit {command}` needs a sequence-to-sequence model "
+                          "(lstmkit train seq2seq)")  # fmt: skip
+    return job, job.estimator.load(run_dir)
+
+
+Beam = Annotated[Optional[int], typer.Option(min=1, help="Beam size (1: greedy; default: the model's).")]
+
+
+@app.command()
+def translate(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train seq2seq`.")],
+    text: Annotated[Optional[str], typer.Option(help="One source text to translate.")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="A text file of one source a line, or a file of pairs (then scored too).")] = None,
+    output: Annotated[Optional[Path], typer.Option(help="Write the outputs here, one a line, in the order of the sources.")] = None,
+    beam: Beam = None,
+    json_output: JsonOut = False,
+) -> None:
+    """Translate (summarise, answer) texts with a trained sequence-to-sequence model."""
+    from .fileio import atomic_write_text, file_to_write
+
+    if (text is None) == (data is None):
+        raise ConfigError("give the source with --text TEXT or with --data FILE" if text is None else "give --text or --data, not both")
+    if text is not None and not text.strip():
+        raise ConfigError("--text is empty; give text to translate")
+    if output is not None:
+        file_to_write(output, "outputs.txt")
+    job, model = _translator(run_dir, "translate")
+    if text is not None:
+        result = model.translate([text], beam=beam)[0]
+        typer.echo(json.dumps({"source": text, "output": result}) if json_output else result)
+        return
+    sources, references = model.sources_of(data)
+    scored = model.evaluate(data, beam=beam) if references is not None else None
+    outputs = scored["outputs"] if scored is not None else model.translate(sources, beam=beam)
+    if output is not None:
+        atomic_write_text(output, "".join(line.replace("\n", " ") + "\n" for line in outputs))
+    if json_output:
+        typer.echo(json.dumps({"outputs": outputs, "metrics": None if scored is None else job.run_metrics(model, scored)}))
+        return
+    if output is None:
+        for line in outputs:
+            typer.echo(line)
+    else:
+        console.print(f"{len(outputs)} outputs written to {output}")
+    if scored is not None:
+        print_summary(job, job.run_metrics(model, scored), None, False, title=f"{data}")
+
+
+@app.command()
+def chat(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train seq2seq`.")],
+    beam: Beam = None,
+    temperature: Annotated[Optional[float], typer.Option(help="Sample replies at this temperature instead of beam search.")] = None,
+    top_k: Annotated[Optional[int], typer.Option(min=1, help="Sample from the K most probable tokens only.")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, max=SEED_MAX, help="Seed of the sampling.")] = None,
+) -> None:
+    """Talk to a trained sequence-to-sequence model: a line in, a reply out, until end of input (Ctrl-D)."""
+    _, model = _translator(run_dir, "chat")
+    interactive = sys.stdin.isatty()
+    turn = 0
+    while True:
+        if interactive:
+            typer.echo("> ", nl=False)
+        line = sys.stdin.readline()
+        if not line:
+            break
+        if not line.strip():
+            continue
+        turn += 1
+        typer.echo(model.translate([line.strip()], beam=beam, temperature=temperature, top_k=top_k,
+                                   seed=None if seed is None else seed + turn)[0])  # fmt: skip
+
+
 @app.command("inspect")
 def inspect_run(
     run_dir: RunDir,

@@ -20,7 +20,8 @@ from .decompose import autocorrelation
 from .errors import DataError
 
 # scores where more is better; every other metric is an error or a loss, where less is
-HIGHER_IS_BETTER = frozenset({"accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "r2"})
+HIGHER_IS_BETTER = frozenset({"accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "r2", "bleu",
+                              "chrf", "exact_match"})  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------- forecasting
 
@@ -260,4 +261,22 @@ def lm_metrics(loss: float, level: str) -> dict:
     metrics = {"loss": float(loss), "perplexity": math.exp(min(loss, 700.0))}
     if level == "char":
         metrics["bits_per_char"] = float(loss) / math.log(2)
+    return metrics
+
+
+def translation_metrics(hypotheses: list[str], references: list[str], loss: float | None = None) -> dict:
+    """Corpus BLEU and chrF (sacrebleu, its default 13a tokenisation and chrF's character 6-grams with
+    beta 2), the share of outputs equal to their reference (surrounding spaces aside), and with `loss`
+    (mean cross-entropy of the references, nats per token) the perplexity."""
+    import sacrebleu  # here: only sequence-to-sequence scoring needs it
+
+    if len(hypotheses) != len(references) or not references:
+        raise DataError(f"{len(hypotheses)} outputs against {len(references)} references; scoring needs as many, at least one")
+    metrics = {
+        "bleu": float(sacrebleu.corpus_bleu(hypotheses, [references]).score),
+        "chrf": float(sacrebleu.corpus_chrf(hypotheses, [references]).score),
+        "exact_match": float(np.mean([h.strip() == r.strip() for h, r in zip(hypotheses, references)])),
+    }
+    if loss is not None:
+        metrics.update(loss=float(loss), perplexity=math.exp(min(loss, 700.0)))
     return metrics

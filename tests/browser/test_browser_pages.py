@@ -88,7 +88,7 @@ def test_backward_direction_shows_the_backward_trace(open_page, tiny_runs, tmp_p
     assert shown == pytest.approx(float(trace.gate("o", direction=1)[1, 2]), abs=ROUNDING) and problems == []
 
 
-@pytest.mark.parametrize("job", ["forecast", "classify", "lm", "anomaly"])
+@pytest.mark.parametrize("job", ["forecast", "classify", "lm", "anomaly", "seq2seq"])
 def test_every_report_loads_with_every_image_decoded(open_page, tiny_runs, job):
     page, problems = open_page(tiny_runs[job] / "report.html")
     images = page.eval_on_selector_all("img", "els => els.map(e => [e.complete, e.naturalWidth])")

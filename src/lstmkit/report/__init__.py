@@ -1,6 +1,7 @@
 """The HTML report of a run and the figures it shows."""
 
 from .figures import (
+    attention_figure,
     confusion_matrix_figure,
     forecast_vs_actual,
     loss_curves,
@@ -20,5 +21,6 @@ __all__ = [
     "forecast_vs_actual",
     "confusion_matrix_figure",
     "roc_curve_figure",
+    "attention_figure",
     "series_with_anomalies",
 ]

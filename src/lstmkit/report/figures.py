@@ -139,6 +139,23 @@ def confusion_matrix_figure(matrix, labels: Sequence[str]) -> Figure:
     return fig
 
 
+def attention_figure(weights, source_tokens: Sequence[str], output_tokens: Sequence[str]) -> Figure:
+    """Attention weights (T, S) as a heat map: a row per output token, a column per source token."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != (len(output_tokens), len(source_tokens)):
+        raise DataError(f"attention of shape {weights.shape}; expected ({len(output_tokens)}, {len(source_tokens)}) "
+                        "for the output and source tokens")  # fmt: skip
+    fig = Figure(figsize=(min(2 + 0.35 * len(source_tokens), 14), min(1.5 + 0.3 * len(output_tokens), 12)), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(weights, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="attention")
+    ax.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(output_tokens)), output_tokens, fontsize=8)
+    ax.set_xlabel("source")
+    ax.set_ylabel("output")
+    return fig
+
+
 def roc_curve_figure(curves: Mapping[str, tuple]) -> Figure:
     """ROC curves, one per name: `curves[name] = (fpr, tpr, auc)`; auc may be None."""
     fig = Figure(figsize=(5, 5), layout="constrained")

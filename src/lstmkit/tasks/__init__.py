@@ -1,6 +1,6 @@
 """The jobs lstmkit trains models for, and `JOBS`, the one table of them.
 
-Each job is a package here (`forecast/`, `classify/`, `lm/`, `anomaly/`) whose `JOB` says everything that
+Each job is a package here (`forecast/`, `classify/`, `lm/`, `anomaly/`, `seq2seq/`) whose `JOB` says everything that
 differs between jobs (see `job.py`). The command line, the inspector and evaluate/predict loop over `JOBS`;
 adding a job is one new package and one entry in the tuple below.
 """
@@ -8,10 +8,10 @@ adding a job is one new package and one entry in the tuple below.
 from __future__ import annotations
 
 from ..errors import ConfigError
-from . import anomaly, classify, forecast, lm
+from . import anomaly, classify, forecast, lm, seq2seq
 from .job import Demo, Job, JobParts
 
-JOBS: dict[str, Job] = {job.name: job for job in (forecast.JOB, classify.JOB, lm.JOB, anomaly.JOB)}
+JOBS: dict[str, Job] = {job.name: job for job in (forecast.JOB, classify.JOB, lm.JOB, anomaly.JOB, seq2seq.JOB)}
 
 __all__ = ["JOBS", "Job", "JobParts", "Demo", "job_named", "job_of", "demos"]
 

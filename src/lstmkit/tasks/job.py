@@ -57,6 +57,7 @@ class Job:
     demos: tuple[Demo, ...] = ()
     predicts: bool = True  # `lstmkit predict` runs it (a language model generates instead)
     generates: bool = False  # `lstmkit generate` runs it: it continues a prompt
+    translates: bool = False  # `lstmkit translate` and `lstmkit chat` run it: it maps a source text to an output text
     predict_needs_data: bool = True  # False: it predicts from the end of its training data when given none
     # `lstmkit tune`'s default search space: setting -> {"type": "int" | "float" | "categorical", "low", "high",
     # "log", "step" | "choices"} (`tasks/<job>/space.py`; a --space JSON file overrides or adds entries)

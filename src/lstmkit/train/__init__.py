@@ -6,7 +6,7 @@ no torch."""
 from .._lazy import lazy_exports
 
 _EXPORTS = {
-    ".batches": ("Batches", "BucketedBatches", "TensorBatches"),
+    ".batches": ("Batches", "BucketedBatches", "PairBatches", "TensorBatches"),
     ".checkpoint": ("member_checkpoint",),
     ".config": ("TrainConfig",),
     ".loop": ("TrainResult", "fit", "evaluate_loss", "seed_everything"),

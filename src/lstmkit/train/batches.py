@@ -4,7 +4,9 @@
   batch at a time, so strided window views are copied batch by batch;
 - `BucketedBatches`: sequences of different lengths, each batch padded only to its own longest sequence;
 - `StreamBatches`: a token stream cut into parallel streams read in order, chunk after chunk, for truncated
-  BPTT with the state carried from one batch to the next (the language model).
+  BPTT with the state carried from one batch to the next (the language model);
+- `PairBatches`: pairs of token sequences (source, target), bucketed by length like `BucketedBatches`
+  (sequence to sequence).
 
 Each has the members of `Batches`, which is all the loop asks of them.
 """
@@ -98,15 +100,7 @@ class BucketedBatches:
 
     def batch_indices(self, generator: Optional[torch.Generator]) -> list[Tensor]:
         """The members of each batch of one epoch, as index tensors into the sequences."""
-        if generator is None:
-            return list(torch.sort(self.lengths, stable=True).indices.split(self.batch_size))
-        key = self.lengths.double() + torch.rand(len(self), generator=generator, dtype=torch.float64)
-        by_length = torch.argsort(key)  # (N,): by length, equal lengths in random order
-        batches: list[Tensor] = []
-        for bucket in by_length.split(self.batch_size * self.bucket_batches):
-            shuffled = bucket[torch.randperm(len(bucket), generator=generator)]
-            batches += list(shuffled.tensor_split(-(-len(shuffled) // self.batch_size)))  # near-equal sizes
-        return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+        return bucketed(self.lengths, self.batch_size, self.bucket_batches, generator)
 
     def collate(self, index: Tensor) -> tuple[Tensor, ...]:
         """The batch of the sequences at `index`: (x, lengths[, targets])."""
@@ -117,6 +111,20 @@ class BucketedBatches:
     def epoch(self, generator: Optional[torch.Generator]) -> Iterator[tuple[tuple[Tensor, ...], int]]:
         for index in self.batch_indices(generator):
             yield self.collate(index), len(index)
+
+
+def bucketed(lengths: Tensor, batch_size: int, bucket_batches: int, generator: Optional[torch.Generator]) -> list[Tensor]:
+    """`BucketedBatches`' batches of items of these lengths (N,) (any sort key): in order of length without
+    a generator; with one, in buckets of similar length, shuffled within and between buckets."""
+    if generator is None:
+        return list(torch.sort(lengths, stable=True).indices.split(batch_size))
+    key = lengths.double() + torch.rand(len(lengths), generator=generator, dtype=torch.float64)
+    by_length = torch.argsort(key)  # (N,): by length, equal lengths in random order
+    batches: list[Tensor] = []
+    for bucket in by_length.split(batch_size * bucket_batches):
+        shuffled = bucket[torch.randperm(len(bucket), generator=generator)]
+        batches += list(shuffled.tensor_split(-(-len(shuffled) // batch_size)))  # near-equal sizes
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
 class StreamBatches:
@@ -166,3 +174,45 @@ class StreamBatches:
     def epoch(self, generator: Optional[torch.Generator] = None) -> Iterator[tuple[tuple[Tensor, ...], int]]:
         for k, (s, weight) in enumerate(zip(self.starts, self.weights)):  # in order: the state runs on
             yield (self.x[:, s : s + self.bptt], self.y[:, s : s + self.bptt], torch.tensor(k == 0)), weight
+
+
+class PairBatches:
+    """Pairs of token-id sequences (source (S_i,), target (T_i,) framed by <s> and </s>) in batches bucketed
+    by source length, then target length, as `BucketedBatches` buckets sequences.
+
+    Each batch is (source (B, S), source lengths (B,), target input (B, T-1), target output (B, T-1)): the
+    target without its last token and without its first, padded with `pad_id`. An epoch's weight is the
+    number of target tokens predicted, so the loss is a mean per token."""
+
+    def __init__(self, sources: Sequence[Tensor], targets: Sequence[Tensor], batch_size: int = 64, *,
+                 pad_id: int = 0, bucket_batches: int = 8):  # fmt: skip
+        if len(sources) != len(targets):
+            raise DataError(f"{len(sources)} sources but {len(targets)} targets")
+        self.sources, self.targets, self.pad_id = list(sources), list(targets), pad_id
+        if batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+        # by source length, then target length
+        self.key = torch.tensor([len(s) * 100_000 + len(t) for s, t in zip(self.sources, self.targets)], dtype=torch.int64)
+        self.batch_size, self.bucket_batches = batch_size, bucket_batches
+        self.tokens = sum(len(t) - 1 for t in self.targets)
+
+    def __len__(self) -> int:
+        return self.tokens
+
+    def num_batches(self) -> int:
+        return -(-len(self.sources) // self.batch_size)
+
+    def batch_indices(self, generator: Optional[torch.Generator]) -> list[Tensor]:
+        return bucketed(self.key, self.batch_size, self.bucket_batches, generator)
+
+    def collate(self, index: Tensor) -> tuple[Tensor, ...]:
+        chosen = index.tolist()
+        source = pad_sequence([self.sources[i] for i in chosen], batch_first=True, padding_value=self.pad_id)
+        target = pad_sequence([self.targets[i] for i in chosen], batch_first=True, padding_value=self.pad_id)
+        lengths = torch.tensor([len(self.sources[i]) for i in chosen], dtype=torch.int64)
+        return source, lengths, target[:, :-1], target[:, 1:]
+
+    def epoch(self, generator: Optional[torch.Generator]) -> Iterator[tuple[tuple[Tensor, ...], int]]:
+        for index in self.batch_indices(generator):
+            batch = self.collate(index)
+            yield batch, int((batch[3] != self.pad_id).sum())

@@ -1,0 +1,191 @@
+"""Pairs of texts for sequence to sequence: a source and its target (a translation, a summary, a reply).
+
+    pairs = read_pairs("fra.tsv")                          # source<TAB>target, one pair a line (Tatoeba, Anki)
+    pairs = read_pairs("data.csv", source_col="en", target_col="fr")
+    pairs = read_pairs("messages.po")                      # a gettext catalog: msgid -> msgstr
+    pairs = read_pairs("/usr/share/locale/fr/LC_MESSAGES") # every .mo catalog of a folder, in sorted order
+
+A file is read by its extension: `.csv` through the CSV reader, `.po` and `.mo` as gettext catalogs (a `.mo`
+through the standard library's `gettext`), anything else as tab-separated lines. Every problem is one
+DataError naming the file and the line. In a catalog, untranslated and fuzzy entries are left out (a fuzzy
+translation is a guess that a translator has not checked), and so is the header entry; plural forms give
+their first form.
+"""
+
+from __future__ import annotations
+
+import ast
+import gettext
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+from ..errors import DataError
+from .csv_table import find_column, read_csv_table, read_text_file
+
+MIN_PAIRS = 10  # fewer pairs than this cannot be split into training, validation and test parts
+CATALOGS = (".po", ".mo")
+
+
+@dataclass
+class Pairs:
+    """Source and target texts, one pair per index, and where they came from."""
+
+    sources: list[str]
+    targets: list[str]
+    path: str  # the file or folder as given, for messages
+
+    def __post_init__(self):
+        if len(self.sources) != len(self.targets):
+            raise DataError(f"{self.path}: {len(self.sources)} sources but {len(self.targets)} targets")
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def subset(self, index: Sequence[int]) -> "Pairs":
+        return Pairs([self.sources[i] for i in index], [self.targets[i] for i in index], self.path)
+
+
+def read_pairs(path: Union[str, Path], *, source_col: Optional[str] = None, target_col: Optional[str] = None,
+               min_pairs: int = MIN_PAIRS) -> Pairs:  # fmt: skip
+    """The pairs of a TSV, CSV, .po or .mo file, or of every .po and .mo catalog in a folder (sorted by
+    name); at least `min_pairs` of them, or a DataError saying how many there are."""
+    p = Path(path)
+    if p.is_dir():
+        pairs = _read_folder(p)
+    elif p.suffix.lower() == ".csv":
+        pairs = _read_csv(p, source_col or "source", target_col or "target")
+    elif source_col is not None or target_col is not None:
+        raise DataError(f"{path}: `source_col` and `target_col` name CSV columns; this is not a .csv file")
+    elif p.suffix.lower() == ".mo":
+        pairs = _read_mo(p)
+    elif p.suffix.lower() == ".po":
+        pairs = _read_po(p)
+    else:
+        pairs = _read_tsv(p)
+    if len(pairs) < min_pairs:
+        raise DataError(f"{path}: holds {len(pairs)} pair{'s' if len(pairs) != 1 else ''}; "
+                        f"training needs at least {min_pairs}")  # fmt: skip
+    return pairs
+
+
+def _read_tsv(path: Path) -> Pairs:
+    """source<TAB>target a line; a third column and more (Tatoeba's attribution) are ignored."""
+    text = read_text_file(path, "TSV", "lines of source<TAB>target")
+    sources, targets = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if "\t" not in line:
+            raise DataError(f"{path}: line {number} has no tab; each line must be source<TAB>target")
+        source, target = line.split("\t")[:2]
+        sources.append(_text(source, path, f"line {number}", "source"))
+        targets.append(_text(target, path, f"line {number}", "target"))
+    return Pairs(sources, targets, str(path))
+
+
+def _read_csv(path: Path, source_col: str, target_col: str) -> Pairs:
+    table, rows = read_csv_table(path)
+    columns = list(table.columns)
+    source_col, target_col = find_column(columns, source_col, path), find_column(columns, target_col, path)
+    sources, targets = [], []
+    for source, target, row in zip(table[source_col], table[target_col], rows):
+        sources.append(_text(source, path, f"row {row}", f"column '{source_col}'"))
+        targets.append(_text(target, path, f"row {row}", f"column '{target_col}'"))
+    return Pairs(sources, targets, str(path))
+
+
+def _text(value, path: Path, where: str, what: str) -> str:
+    text = "" if value is None else str(value).strip()
+    if not text:
+        raise DataError(f"{path}: {where}: the {what} is empty")
+    return text
+
+
+def _read_mo(path: Path) -> Pairs:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+    try:
+        catalog = gettext.GNUTranslations(io.BytesIO(raw))._catalog  # msgid -> msgstr; (msgid, n) -> plural form n
+    except Exception:  # gettext raises OSError, struct.error, UnicodeDecodeError, IndexError... on a bad file
+        raise DataError(f"{path}: is not a gettext .mo catalog") from None
+    return _catalog_pairs(catalog, path)
+
+
+def _catalog_pairs(catalog: dict, path: Path) -> Pairs:
+    """Pairs of a catalog's entries: plain ones, and the first form of plural ones, in msgid order."""
+    entries = {}
+    for key, msgstr in catalog.items():
+        msgid, form = (key, 0) if isinstance(key, str) else key
+        if form == 0 and msgid and isinstance(msgstr, str) and msgstr.strip() and msgid.strip():
+            entries[msgid.split("\x00")[0]] = msgstr  # a plural key's msgid is "singular\x00plural"
+    keys = sorted(entries)
+    return Pairs([k.strip() for k in keys], [entries[k].strip() for k in keys], str(path))
+
+
+def _read_po(path: Path) -> Pairs:
+    """A .po catalog: msgctxt, msgid, msgid_plural and msgstr / msgstr[n] with continuation lines."""
+    text = read_text_file(path, ".po", "msgid and msgstr entries")
+    catalog: dict = {}
+    entry: dict = {}
+    field, fuzzy = None, False
+
+    def finish():
+        nonlocal entry, fuzzy
+        msgid = entry.get("msgid")
+        msgstr = entry.get("msgstr", entry.get("msgstr[0]"))
+        if msgid and msgstr and not fuzzy:
+            catalog[msgid] = msgstr
+        entry, fuzzy = {}, False
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):  # a comment opens the next entry; "#, fuzzy" flags it
+            if any(k.startswith("msgstr") for k in entry):
+                finish()
+            fuzzy = fuzzy or (line.startswith("#,") and "fuzzy" in line)
+            field = None
+            continue
+        if line.startswith('"'):
+            if field is None:
+                raise DataError(f"{path}: line {number}: a quoted string outside an entry")
+            entry[field] += _po_string(line, path, number)
+            continue
+        keyword, _, rest = line.partition(" ")
+        if keyword not in ("msgctxt", "msgid", "msgid_plural", "msgstr") and not keyword.startswith("msgstr["):
+            raise DataError(f"{path}: line {number}: expected msgid, msgstr or a comment, got {line[:40]!r}")
+        if keyword in ("msgctxt", "msgid") and any(k.startswith("msgstr") for k in entry):
+            finish()
+        field = keyword
+        entry[field] = _po_string(rest.strip(), path, number)
+    finish()
+    return _catalog_pairs(catalog, path)
+
+
+def _po_string(quoted: str, path: Path, number: int) -> str:
+    if len(quoted) < 2 or not (quoted.startswith('"') and quoted.endswith('"')):
+        raise DataError(f"{path}: line {number}: expected a quoted string, got {quoted[:40]!r}")
+    try:
+        return ast.literal_eval(quoted)  # the C escapes a .po file uses are Python's
+    except (ValueError, SyntaxError):
+        raise DataError(f"{path}: line {number}: the string {quoted[:40]!r} is not valid") from None
+
+
+def _read_folder(folder: Path) -> Pairs:
+    files = sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in CATALOGS)
+    if not files:
+        raise DataError(f"{folder}: is a directory with no .po or .mo catalogs; give a TSV, CSV or catalog file")
+    sources, targets, seen = [], [], set()
+    for file in files:
+        pairs = _read_mo(file) if file.suffix.lower() == ".mo" else _read_po(file)
+        for source, target in zip(pairs.sources, pairs.targets):
+            if source not in seen:  # the first catalog's translation of a message shared by several
+                seen.add(source)
+                sources.append(source)
+                targets.append(target)
+    return Pairs(sources, targets, str(folder))

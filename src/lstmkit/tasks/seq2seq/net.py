@@ -1,0 +1,152 @@
+"""The encoder-decoder with attention (Luong et al. 2015; Bahdanau et al. 2015), on `lstmkit.LSTM`.
+
+    encoder   source embedding -> dropout -> LSTM, bidirectional by default (each direction H/2, so the
+              memory and the final states are H wide, as OpenNMT's brnn): memory (B, S, H)
+    decoder   target embedding [+ the previous attentional output, "input feeding"] -> dropout -> LSTM
+              (H, the encoder's final states as its initial state) -> h_t
+    attention score(h_t, m_s) over the real source steps: dot h.m, general h.W m, additive v.tanh(W h + U m);
+              a_t = softmax_s(score); context c_t = sum_s a_ts m_s
+    output    attentional output h~_t = tanh(W_c [c_t; h_t]) -> dropout -> linear -> logits over the targets
+              (with tie_embeddings, the output layer is the target embedding, through a projection H -> E
+              when they differ)
+
+Every step of the decoder runs through `lstmkit.LSTM` (so the fused kernel, the variants and the gate
+trace), one step at a time with input feeding, all steps in one call without it. Padding never changes a
+pair's outputs: the encoder reads each source to its own length, attention gives padding no weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ...nn import LSTM, variant_flags
+from ...data.text import PAD_ID
+
+
+@dataclass
+class Memory:
+    """What the decoder reads from an encoded batch of sources."""
+
+    values: Tensor  # (B, S, H) the encoder's outputs
+    keys: Tensor  # (B, S, H) what the attention scores against (values, or their projection)
+    mask: Tensor  # (B, S) bool, True at real source steps
+
+    def repeat(self, k: int) -> "Memory":
+        """Each source k times in a row (beam search: B sources -> B*k hypotheses)."""
+        return Memory(*(t.repeat_interleave(k, dim=0) for t in (self.values, self.keys, self.mask)))
+
+    def select(self, index: Tensor) -> "Memory":
+        return Memory(self.values[index], self.keys[index], self.mask[index])
+
+
+@dataclass
+class DecoderState:
+    """The decoder's recurrent state between steps: the LSTM's (h, c) and the last attentional output."""
+
+    lstm: tuple[Tensor, Tensor]  # each (layers, B, H)
+    feed: Tensor  # (B, H)
+
+    def select(self, index: Tensor) -> "DecoderState":
+        return DecoderState((self.lstm[0][:, index], self.lstm[1][:, index]), self.feed[index])
+
+
+class Attention(nn.Module):
+    """Scores of a query against the memory's keys, masked to the real steps, and the context they weigh."""
+
+    def __init__(self, size: int, kind: str):
+        super().__init__()
+        self.kind = kind
+        self.key = None if kind == "dot" else nn.Linear(size, size, bias=False)  # general: W m; additive: U m
+        self.query = nn.Linear(size, size) if kind == "additive" else None
+        self.score = nn.Linear(size, 1, bias=False) if kind == "additive" else None
+
+    def keys(self, values: Tensor) -> Tensor:
+        return values if self.key is None else self.key(values)  # (B, S, H): once per source, not per step
+
+    def forward(self, query: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
+        """query (B, T, H) -> context (B, T, H) and weights (B, T, S), zero on padding, summing to 1."""
+        if self.kind == "additive":
+            scores = self.score(torch.tanh(self.query(query)[:, :, None] + memory.keys[:, None])).squeeze(-1)
+        else:
+            scores = query @ memory.keys.transpose(1, 2)  # (B, T, S)
+        weights = torch.softmax(scores.float().masked_fill(~memory.mask[:, None, :], float("-inf")), dim=-1)
+        weights = weights.to(memory.values.dtype)
+        return weights @ memory.values, weights
+
+
+class Seq2SeqNet(nn.Module):
+    def __init__(self, source_vocab: int, target_vocab: int, *, embedding: int, hidden: int, layers: int = 1,
+                 variant: str = "vanilla", dropout: float = 0.0, bidirectional: bool = True,
+                 attention: str = "general", input_feed: bool = True, tie_embeddings: bool = False):  # fmt: skip
+        super().__init__()
+        self.hidden, self.layers, self.input_feed = hidden, layers, input_feed
+        flags = variant_flags(variant)
+        between = dropout if layers > 1 else 0.0
+        self.source_embedding = nn.Embedding(source_vocab, embedding, padding_idx=PAD_ID)
+        self.target_embedding = nn.Embedding(target_vocab, embedding, padding_idx=PAD_ID)
+        directions = 2 if bidirectional else 1
+        self.encoder = LSTM(embedding, hidden // directions, layers, batch_first=True, dropout=between,
+                            bidirectional=bidirectional, **flags)  # fmt: skip
+        self.decoder = LSTM(embedding + hidden * input_feed, hidden, layers, batch_first=True, dropout=between, **flags)
+        self.attention = Attention(hidden, attention)
+        self.combine = nn.Linear(2 * hidden, hidden, bias=False)
+        self.drop = nn.Dropout(dropout)
+        self.projection = nn.Linear(hidden, embedding, bias=False) if tie_embeddings and hidden != embedding else None
+        self.output = nn.Linear(embedding if tie_embeddings else hidden, target_vocab)
+        if tie_embeddings:
+            self.output.weight = self.target_embedding.weight
+        self.tied = tie_embeddings
+
+    @property
+    def lstm(self) -> LSTM:
+        """The encoder: what the gate inspector reads by default."""
+        return self.encoder
+
+    # ---- encode -------------------------------------------------------------------------------------
+    def encode(self, source: Tensor, lengths: Tensor) -> tuple[Memory, DecoderState]:
+        """source (B, S) ids, lengths (B,) -> the memory, and the decoder's initial state."""
+        values, (h, c) = self.encoder(self.drop(self.source_embedding(source)), lengths=lengths)  # (B, S, H)
+        if self.encoder.num_directions == 2:  # (2L, B, H/2) -> (L, B, H): each layer's two directions side by side
+            h, c = (torch.cat([s[0::2], s[1::2]], dim=2) for s in (h, c))
+        mask = torch.arange(source.size(1), device=source.device)[None, :] < lengths.to(source.device)[:, None]
+        memory = Memory(values, self.attention.keys(values), mask)
+        return memory, DecoderState((h.contiguous(), c.contiguous()), values.new_zeros(source.size(0), self.hidden))
+
+    # ---- decode -------------------------------------------------------------------------------------
+    def forward(self, source: Tensor, lengths: Tensor, target_in: Tensor, return_attention: bool = False):
+        """Teacher forcing: target_in (B, T) (<s> then the target) -> logits (B, T, V) [and weights (B, T, S)]."""
+        memory, state = self.encode(source, lengths)
+        if self.input_feed:
+            outputs, attended = [], []
+            for t in range(target_in.size(1)):
+                step_logits, state, step_weights = self.step(target_in[:, t], state, memory)
+                outputs.append(step_logits)
+                attended.append(step_weights)
+            logits, weights = torch.stack(outputs, dim=1), torch.stack(attended, dim=1)  # (B, T, V), (B, T, S)
+        else:
+            h, _ = self.decoder(self.drop(self.target_embedding(target_in)), state.lstm)  # (B, T, H)
+            attentional, weights = self._attend(h, memory)
+            logits = self._logits(attentional)
+        return (logits, weights) if return_attention else logits
+
+    def step(self, previous: Tensor, state: DecoderState, memory: Memory) -> tuple[Tensor, DecoderState, Tensor]:
+        """One decoder step: previous (B,) token ids -> logits (B, V), the next state, weights (B, S)."""
+        x = self.target_embedding(previous)  # (B, E)
+        if self.input_feed:
+            x = torch.cat([x, state.feed], dim=1)
+        h, lstm_state = self.decoder(self.drop(x)[:, None], state.lstm)  # (B, 1, H)
+        attentional, weights = self._attend(h, memory)
+        return self._logits(attentional)[:, 0], DecoderState(lstm_state, attentional[:, 0]), weights[:, 0]
+
+    def _attend(self, h: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
+        context, weights = self.attention(h, memory)  # (B, T, H), (B, T, S)
+        return torch.tanh(self.combine(torch.cat([context, h], dim=2))), weights
+
+    def _logits(self, attentional: Tensor) -> Tensor:
+        out = self.drop(attentional)
+        if self.projection is not None:
+            out = self.projection(out)
+        return self.output(out)

@@ -1,0 +1,272 @@
+"""Sequence to sequence: reading pairs, each side's tokens, the attention network, decoding, scoring beside
+the copy and retrieval baselines, and the commands (train, translate, chat, predict, evaluate)."""
+
+import json
+import math
+import struct
+
+import numpy as np
+import pytest
+import sacrebleu
+import torch
+
+from lstmkit import Seq2Seq
+from lstmkit.baselines import copy_outputs, retrieval_outputs
+from lstmkit.cli import main
+from lstmkit.data.pairs import Pairs, read_pairs
+from lstmkit.errors import ConfigError, DataError
+from lstmkit.metrics import translation_metrics
+from lstmkit.tasks.seq2seq.decode import beam_search, greedy
+from lstmkit.tasks.seq2seq.net import Seq2SeqNet
+from lstmkit.tasks.seq2seq.tokens import SideTokens
+
+WORDS = ["red", "green", "blue", "stone", "river", "cloud", "north", "south"]
+
+
+def copy_pairs(n: int, seed: int = 0) -> Pairs:
+    """A task with a known answer: the target is the source (2 to 5 different words)."""
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(rng.choice(WORDS, size=int(rng.integers(2, 6)), replace=False)) for _ in range(n)]
+    return Pairs(texts, list(texts), "copy task")
+
+
+def write_mo(path, catalog: dict) -> None:
+    """A gettext .mo file of msgid -> msgstr (the GNU format: a header, then two tables of (length, offset))."""
+    keys = sorted(catalog)
+    ids = b"".join(k.encode() + b"\0" for k in keys)
+    strs = b"".join(catalog[k].encode() + b"\0" for k in keys)
+    start = 7 * 4 + 16 * len(keys)
+    offsets, at = [], 0
+    for k in keys:
+        offsets.append((len(k.encode()), start + at))
+        at += len(k.encode()) + 1
+    string_offsets, at = [], 0
+    for k in keys:
+        string_offsets.append((len(catalog[k].encode()), start + len(ids) + at))
+        at += len(catalog[k].encode()) + 1
+    header = struct.pack("Iiiiiii", 0x950412DE, 0, len(keys), 7 * 4, 7 * 4 + 8 * len(keys), 0, 0)
+    tables = b"".join(struct.pack("ii", *o) for o in offsets) + b"".join(struct.pack("ii", *o) for o in string_offsets)
+    path.write_bytes(header + tables + ids + strs)
+
+
+# ---- reading pairs -------------------------------------------------------------------------------------
+def test_a_tsv_file_gives_its_pairs_and_ignores_columns_after_the_second(tmp_path):
+    path = tmp_path / "fra.tsv"
+    path.write_text("".join(f"Go {i}.\tVa {i} !\tCC-BY 2.0 (France)\n" for i in range(12)) + "\n")
+    pairs = read_pairs(path)
+    assert len(pairs) == 12 and pairs.sources[3] == "Go 3." and pairs.targets[3] == "Va 3 !"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a\tb\n" * 11 + "no tab here\n", "line 12 has no tab; each line must be source<TAB>target"),
+    ("a\tb\n" * 11 + " \tb\n", "line 12: the source is empty"),
+    ("a\tb\n" * 11 + "a\t \n", "line 12: the target is empty"),
+    ("a\tb\n" * 9, "holds 9 pairs; training needs at least 10"),
+])  # fmt: skip
+def test_bad_tsv_files_are_refused_in_one_line(tmp_path, text, message):
+    path = tmp_path / "pairs.tsv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=f"^{path}: {message}$"):
+        read_pairs(path)
+
+
+def test_a_file_that_is_not_utf8_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes("caf\u00e9\tcafe\n".encode("latin-1") * 12)
+    with pytest.raises(DataError, match="cannot be read as UTF-8 text"):
+        read_pairs(path)
+
+
+def test_a_csv_file_reads_the_named_columns_and_names_an_unknown_one(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text("en,fr\n" + "".join(f"cat {i},chat {i}\n" for i in range(12)))
+    pairs = read_pairs(path, source_col="en", target_col="fr")
+    assert pairs.sources[0] == "cat 0" and pairs.targets[11] == "chat 11"
+    with pytest.raises(DataError, match="no column 'english'"):
+        read_pairs(path, source_col="english", target_col="fr")
+
+
+def test_a_po_catalog_gives_translated_entries_without_fuzzy_or_header(tmp_path):
+    entries = "".join(f'msgid "file {i}"\nmsgstr "fichier {i}"\n\n' for i in range(10))
+    path = tmp_path / "fr.po"
+    path.write_text(
+        'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        + entries
+        + '#, fuzzy\nmsgid "guess"\nmsgstr "devinette"\n\n'
+        + 'msgid "untranslated"\nmsgstr ""\n\n'
+        + 'msgid ""\n"two "\n"lines"\nmsgstr "deux "\n"lignes \\"citées\\""\n\n'
+        + 'msgid "one file"\nmsgid_plural "%d files"\nmsgstr[0] "un fichier"\nmsgstr[1] "%d fichiers"\n'
+    )
+    read = read_pairs(path)
+    pairs = dict(zip(read.sources, read.targets))
+    assert pairs["two lines"] == 'deux lignes "citées"' and pairs["one file"] == "un fichier"
+    assert pairs["file 3"] == "fichier 3" and "guess" not in pairs and "untranslated" not in pairs and len(pairs) == 12
+
+
+def test_mo_catalogs_and_a_folder_of_them_are_read_through_gettext(tmp_path):
+    write_mo(tmp_path / "a.mo", {"": "Content-Type: text/plain; charset=UTF-8\n",
+                                 **{f"open {i}": f"ouvrir {i}" for i in range(8)}})  # fmt: skip
+    write_mo(tmp_path / "b.mo", {"": "Content-Type: text/plain; charset=UTF-8\n", "open 0": "ouvrir zéro",
+                                 "close": "fermer", "save": "enregistrer"})  # fmt: skip
+    one = read_pairs(tmp_path / "a.mo", min_pairs=1)
+    assert dict(zip(one.sources, one.targets))["open 2"] == "ouvrir 2" and len(one) == 8
+    both = read_pairs(tmp_path)
+    found = dict(zip(both.sources, both.targets))
+    assert len(both) == 10 and found["open 0"] == "ouvrir 0" and found["close"] == "fermer"  # the first catalog's wins
+    (tmp_path / "bad.mo").write_bytes(b"not a catalog")
+    with pytest.raises(DataError, match="bad.mo: is not a gettext .mo catalog"):
+        read_pairs(tmp_path / "bad.mo")
+
+
+# ---- tokens ------------------------------------------------------------------------------------------
+def test_subword_tokens_decode_back_to_the_text_with_its_own_spacing():
+    texts = ["Erreur : fichier « %s » introuvable", "Impossible d'ouvrir le fichier", "Le fichier 123 existe déjà"] * 20
+    side = SideTokens.learn(texts, "subword", vocab_size=120, min_freq=1, lowercase=False)
+    for text in texts[:3] + ["Le fichier 7 existe"]:
+        assert side.decode(side.encode(text)) == text
+    restored = SideTokens.from_dict(json.loads(json.dumps(side.to_dict())))
+    assert restored.encode(texts[0]) == side.encode(texts[0])
+
+
+# ---- the network -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("attention", ["dot", "general", "additive"])
+@pytest.mark.parametrize("input_feed", [True, False])
+def test_attention_sums_to_one_over_the_real_source_steps_and_padding_changes_nothing(attention, input_feed):
+    net = Seq2SeqNet(20, 20, embedding=8, hidden=8, attention=attention, input_feed=input_feed).eval()
+    source = torch.randint(4, 20, (3, 6))
+    lengths = torch.tensor([6, 4, 2])
+    source[1, 4:], source[2, 2:] = 0, 0
+    target = torch.randint(4, 20, (3, 5))
+    logits, weights = net(source, lengths, target, return_attention=True)  # (3, 5, V), (3, 5, 6)
+    assert torch.allclose(weights.sum(-1), torch.ones(3, 5), atol=1e-6)
+    assert (weights[1, :, 4:] == 0).all() and (weights[2, :, 2:] == 0).all()
+    alone = net(source[2:, :2], lengths[2:], target[2:])
+    assert torch.allclose(alone, logits[2:], atol=1e-5)
+
+
+def _trained_copy_model(**settings) -> Seq2Seq:
+    return Seq2Seq(level="word", hidden=64, epochs=20, lr=1e-2, batch_size=32, dropout=0.0, label_smoothing=0.0,
+                   input_feed=False, val_frac=0.1, test_frac=0.1, seed=0, **settings).fit(copy_pairs(600))  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def copy_model():
+    return _trained_copy_model()
+
+
+def test_a_copy_task_is_learnt_to_exact_match_and_beats_both_baselines_on_what_they_share(copy_model):
+    assert copy_model.metrics_["exact_match"] == 1.0 and copy_model.metrics_["bleu"] == pytest.approx(100.0)
+    assert copy_model.baselines_["copy"]["exact_match"] == 1.0  # the copy baseline is right here too: a sanity check
+    assert copy_model.translate(["north river blue"]) == ["north river blue"]
+
+
+def test_beam_size_one_is_greedy_and_batched_decoding_equals_one_by_one(copy_model):
+    net = copy_model.model_
+    sources = ["red green", "blue stone river cloud north", "south", "green green blue"]
+    encoded = [torch.tensor(copy_model._encode_source(s)) for s in sources]
+    batch = torch.nn.utils.rnn.pad_sequence(encoded, batch_first=True)
+    lengths = torch.tensor([len(e) for e in encoded])
+    limit = torch.full((4,), 12)
+    assert beam_search(net, batch, lengths, limit, beam=1, length_penalty=0.0) == greedy(net, batch, lengths, limit)
+    together = beam_search(net, batch, lengths, limit, beam=3)
+    alone = [beam_search(net, e[None], e.new_tensor([len(e)]), limit[:1], beam=3)[0] for e in encoded]
+    assert together == alone
+    assert greedy(net, batch, lengths, limit) == [greedy(net, e[None], e.new_tensor([len(e)]), limit[:1])[0] for e in encoded]
+
+
+def test_sampling_repeats_with_a_seed_and_top_k_one_is_greedy(copy_model):
+    sources = ["red green blue", "stone river"]
+    a = copy_model.translate(sources, temperature=1.5, seed=4)
+    assert a == copy_model.translate(sources, temperature=1.5, seed=4)
+    assert copy_model.translate(sources, temperature=1.0, top_k=1) == copy_model.translate(sources, beam=1)
+
+
+# ---- metrics and baselines ----------------------------------------------------------------------------
+def test_bleu_and_chrf_are_sacrebleus_and_exact_match_counts_equal_outputs():
+    hypotheses = ["the cat sat on the mat", "a dog", "hello world"]
+    references = ["the cat sat on the mat", "the dog ran", "hello  world "]
+    got = translation_metrics(hypotheses, references, loss=math.log(4.0))
+    assert got["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hypotheses, [references]).score)
+    assert got["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hypotheses, [references]).score)
+    assert got["exact_match"] == pytest.approx(1 / 3) and got["perplexity"] == pytest.approx(4.0)
+    assert translation_metrics(references, references)["bleu"] == pytest.approx(100.0)
+
+
+def test_retrieval_returns_the_target_of_the_most_similar_training_source():
+    sources = ["open the file", "close the window", "save the document"]
+    targets = ["ouvrir le fichier", "fermer la fenêtre", "enregistrer le document"]
+    assert retrieval_outputs(sources, targets, ["please close this window", "open file"]) == ["fermer la fenêtre", "ouvrir le fichier"]
+    assert copy_outputs(["a b"]) == ["a b"]
+
+
+# ---- settings and the commands ------------------------------------------------------------------------
+def test_bad_settings_and_arguments_are_refused_in_one_line(copy_model):
+    with pytest.raises(ConfigError, match="hidden must be even with a bidirectional encoder"):
+        Seq2Seq(hidden=7).fit(copy_pairs(20))
+    with pytest.raises(DataError, match="source 2 is empty; give text to translate"):
+        copy_model.translate(["red", "  "])
+    with pytest.raises(ConfigError, match="beam must be a whole number of at least 1, got 0"):
+        copy_model.translate(["red"], beam=0)
+
+
+def test_a_run_translates_chats_predicts_and_scores_from_the_command_line(tmp_path, capsys, monkeypatch):
+    pairs = copy_pairs(300, seed=1)
+    data = tmp_path / "pairs.tsv"
+    data.write_text("".join(f"{s}\t{t}\n" for s, t in zip(pairs.sources, pairs.targets)))
+    run = tmp_path / "run"
+    assert main(["train", "seq2seq", "--data", str(data), "--out", str(run), "--level", "word", "--hidden", "32",
+                 "--epochs", "2", "--quiet", "--json"]) == 0  # fmt: skip
+    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"bleu", "chrf", "exact_match", "perplexity"} <= set(metrics["test"]) and set(metrics["baselines"]) == {"copy", "retrieval"}
+    assert main(["translate", str(run), "--text", "red green", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["source"] == "red green"
+    lines = tmp_path / "sources.txt"
+    lines.write_text("red green\n\nblue stone\n")
+    out = tmp_path / "out.txt"
+    assert main(["translate", str(run), "--data", str(lines), "--output", str(out), "--beam", "1"]) == 0
+    assert len(out.read_text().splitlines()) == 2
+    assert main(["translate", str(run), "--data", str(data), "--json"]) == 0  # pairs: scored as well
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(scored["outputs"]) == 300 and scored["metrics"]["test_pairs"] == 300
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("red green\n\nblue\n"))
+    assert main(["chat", str(run)]) == 0
+    assert capsys.readouterr().out.count("\n") == 2  # a reply a line, the blank input line skipped
+    assert main(["predict", str(run), "--data", str(lines), "--json"]) == 0
+    assert [row["source"] for row in json.loads(capsys.readouterr().out)] == ["red green", "blue stone"]
+
+
+def test_translate_and_chat_refuse_bad_use_in_one_line(tiny_runs, capsys):
+    assert main(["translate", str(tiny_runs["seq2seq"]), "--text", "  "]) == 2
+    assert capsys.readouterr().err.strip() == "lstmkit: error: --text is empty; give text to translate"
+    assert main(["translate", str(tiny_runs["lm"]), "--text", "red"]) == 2
+    assert "is a lm run; `lstmkit translate` needs a sequence-to-sequence model" in capsys.readouterr().err
+    assert main(["chat", str(tiny_runs["forecast"])]) == 2
+    assert "is a forecast run; `lstmkit chat` needs a sequence-to-sequence model" in capsys.readouterr().err
+    assert main(["translate", str(tiny_runs["seq2seq"])]) == 2
+    assert "give the source with --text TEXT or with --data FILE" in capsys.readouterr().err
+
+
+def test_the_training_cuts_long_pairs_and_says_how_many(capsys):
+    pairs = copy_pairs(60)
+    pairs.sources[0] = pairs.targets[0] = " ".join(["red"] * 30)
+    from lstmkit.train.progress import Reporter
+
+    model = Seq2Seq(level="word", hidden=8, epochs=1, max_len=10).fit(pairs, reporter=Reporter())
+    assert model.cut_ == 1
+    assert "1 of 48 training pairs are longer than max_len 10 tokens on a side and were cut to it" in capsys.readouterr().err
+
+
+def test_a_saved_model_translates_as_before(copy_model, tmp_path):
+    copy_model.save(tmp_path)
+    again = Seq2Seq.load(tmp_path)
+    sources = ["red green blue", "cloud"]
+    assert again.translate(sources) == copy_model.translate(sources)
+
+
+def test_the_inspector_shows_the_encoders_gates_over_a_source(tiny_runs, tmp_path, capsys):
+    from lstmkit import gates
+
+    trace = gates.trace(tiny_runs["seq2seq"], "red green blue")
+    assert trace.tokens == ["red", "green", "blue"] and trace.num_directions == 2
+    assert main(["inspect", str(tiny_runs["seq2seq"]), "--text", "red green blue", "--out", str(tmp_path / "p.html")]) == 0
+    assert (tmp_path / "p.html").stat().st_size > 0
