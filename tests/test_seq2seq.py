@@ -163,7 +163,7 @@ def test_a_copy_task_is_learnt_to_exact_match_and_beats_both_baselines_on_what_t
 def test_beam_size_one_is_greedy_and_batched_decoding_equals_one_by_one(copy_model):
     net = copy_model.model_
     sources = ["red green", "blue stone river cloud north", "south", "green green blue"]
-    encoded = [torch.tensor(copy_model._encode_source(s)) for s in sources]
+    encoded = [torch.tensor(copy_model._encode_source(s)[0]) for s in sources]
     batch = torch.nn.utils.rnn.pad_sequence(encoded, batch_first=True)
     lengths = torch.tensor([len(e) for e in encoded])
     limit = torch.full((4,), 12)
@@ -179,6 +179,29 @@ def test_sampling_repeats_with_a_seed_and_top_k_one_is_greedy(copy_model):
     a = copy_model.translate(sources, temperature=1.5, seed=4)
     assert a == copy_model.translate(sources, temperature=1.5, seed=4)
     assert copy_model.translate(sources, temperature=1.0, top_k=1) == copy_model.translate(sources, beam=1)
+
+
+def test_copy_attention_writes_a_source_word_the_vocabularies_never_held():
+    """Each name appears once, so with min_freq 2 it is <unk> on both sides: only copying can write it."""
+    rng = np.random.default_rng(0)
+    names = ["".join(rng.choice(list("bcdfgklmnprstvz"), size=5)) for _ in range(500)]
+    greetings = {"hello": "bonjour", "goodbye": "au revoir", "thanks": "merci"}
+    sources, targets = [], []
+    for k, name in enumerate(names):
+        english, french = list(greetings.items())[k % 3]
+        sources.append(f"{english} {name}")
+        targets.append(f"{french} {name}, ami")
+    settings = dict(level="word", min_freq=2, hidden=32, epochs=15, lr=1e-2, batch_size=32, dropout=0.0,
+                    label_smoothing=0.0, seed=0)  # fmt: skip
+    model = Seq2Seq(copy=True, **settings).fit(Pairs(sources, targets, "greetings"))
+    assert "zebra" not in model.target_tokens_.vocab.index and "zebra" not in model.source_tokens_.vocab.index
+    assert model.translate(["hello zebra", "thanks qwerty"]) == ["bonjour zebra, ami", "merci qwerty, ami"]
+    assert model.metrics_["exact_match"] == 1.0
+    weights, source_tokens, output_tokens = model.attention_of("hello zebra", "bonjour zebra, ami")
+    assert source_tokens == ["hello", "zebra"] and output_tokens == ["bonjour", "zebra", ",", "ami", "</s>"]
+    assert weights[1].argmax() == 1  # writing "zebra", it looks at "zebra"
+    plain = Seq2Seq(copy=False, **settings).fit(Pairs(sources, targets, "greetings"))
+    assert "zebra" not in plain.translate(["hello zebra"])[0]  # without copying the name cannot be written
 
 
 # ---- metrics and baselines ----------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Decoding a batch of sources: greedy, beam search and sampling, each for a whole batch at once.
 
-Every function takes the network in eval mode, source ids (B, S) and their lengths (B,), and returns one
-list of target ids per source (without <s>, ending before </s>). A hypothesis ends at </s> or at its
-`max_len`, which may differ per source.
+Every function takes the network in eval mode, source ids (B, S) and their lengths (B,) (and with copy
+attention `copy_ids` (B, S), see `net.Memory`), and returns one list of target ids per source (without
+<s>, ending before </s>; with copying, an id past the target vocabulary is a copied source token). A
+hypothesis ends at </s> or at its `max_len`, which may differ per source.
 """
 
 from __future__ import annotations
@@ -28,17 +29,19 @@ def _masked(logits: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def greedy(net: Seq2SeqNet, source: Tensor, lengths: Tensor, max_len: Tensor) -> list[list[int]]:
+def greedy(net: Seq2SeqNet, source: Tensor, lengths: Tensor, max_len: Tensor,
+           copy_ids: Optional[Tensor] = None) -> list[list[int]]:  # fmt: skip
     """The most probable token at every step. max_len (B,): the most tokens each output may hold."""
-    return sample(net, source, lengths, max_len, temperature=0.0)
+    return sample(net, source, lengths, max_len, temperature=0.0, copy_ids=copy_ids)
 
 
 @torch.no_grad()
 def sample(net: Seq2SeqNet, source: Tensor, lengths: Tensor, max_len: Tensor, *, temperature: float = 1.0,
-           top_k: Optional[int] = None, generator: Optional[torch.Generator] = None) -> list[list[int]]:  # fmt: skip
+           top_k: Optional[int] = None, generator: Optional[torch.Generator] = None,
+           copy_ids: Optional[Tensor] = None) -> list[list[int]]:  # fmt: skip
     """Each token drawn from the model's distribution divided by `temperature` (0: the most probable) and cut
     to the `top_k` most probable (None: all)."""
-    memory, state = net.encode(source, lengths)
+    memory, state = net.encode(source, lengths, copy_ids)
     B = source.size(0)
     previous = torch.full((B,), BOS_ID, dtype=torch.long, device=source.device)
     outputs = torch.full((B, int(max_len.max())), PAD_ID, dtype=torch.long)
@@ -66,7 +69,7 @@ def sample(net: Seq2SeqNet, source: Tensor, lengths: Tensor, max_len: Tensor, *,
 
 @torch.no_grad()
 def beam_search(net: Seq2SeqNet, source: Tensor, lengths: Tensor, max_len: Tensor, *, beam: int = 5,
-                length_penalty: float = 0.6) -> list[list[int]]:  # fmt: skip
+                length_penalty: float = 0.6, copy_ids: Optional[Tensor] = None) -> list[list[int]]:  # fmt: skip
     """The hypothesis with the best normalised log-probability among `beam` kept at every step.
 
     A hypothesis of n tokens (</s> included) scores log p / ((5 + n) / 6) ** length_penalty (Wu et al. 2016;
@@ -75,7 +78,7 @@ def beam_search(net: Seq2SeqNet, source: Tensor, lengths: Tensor, max_len: Tenso
     or once `beam` hypotheses have ended and no open one can still beat the worst of the best `beam` of
     them: log p only falls as a hypothesis grows, so an open one's best is its log p now over the penalty
     of max_len tokens. With beam 1 and no length penalty this is greedy decoding."""
-    memory, state = net.encode(source, lengths)
+    memory, state = net.encode(source, lengths, copy_ids)
     B, K = source.size(0), beam
     memory, state = memory.repeat(K), state.select(torch.arange(B).repeat_interleave(K))
     scores = torch.full((B, K), -math.inf)

@@ -28,6 +28,8 @@ class Seq2SeqSettings(SharedSettings):
     # off by default: on the demo's pairs it trained 2x slower for no better validation loss per epoch
     input_feed: bool = setting(False, "Feed each step's attentional output into the next step (Luong).")
     tie_embeddings: bool = setting(False, "Share the decoder's input embedding and output weights.")
+    copy: bool = setting(False, "Copy attention (pointer-generator): the decoder may copy a source token, even one "
+                         "outside the target vocabulary.")  # fmt: skip
     label_smoothing: float = setting(0.1, "Label smoothing of the training loss.", min=0, below=1)
     beam: int = setting(5, "Beam size for the test translations (1: greedy).", whole=True, min=1)
     length_penalty: float = setting(0.6, "Beam search: GNMT's length normalisation alpha (0: none).", min=0)
