@@ -293,3 +293,21 @@ def test_the_inspector_shows_the_encoders_gates_over_a_source(tiny_runs, tmp_pat
     assert trace.tokens == ["red", "green", "blue"] and trace.num_directions == 2
     assert main(["inspect", str(tiny_runs["seq2seq"]), "--text", "red green blue", "--out", str(tmp_path / "p.html")]) == 0
     assert (tmp_path / "p.html").stat().st_size > 0
+
+
+def test_a_run_killed_after_a_checkpoint_resumes_to_the_uninterrupted_result(tmp_path):
+    from lstmkit.train.progress import Reporter
+
+    class Killed(Reporter):
+        def epoch(self, row):
+            if row["epoch"] == 2:
+                raise KeyboardInterrupt
+
+    pairs, settings = copy_pairs(200), dict(level="word", hidden=16, epochs=4, seed=3, checkpoint_every=0, beam=2)
+    whole = Seq2Seq(**settings).fit(pairs)
+    with pytest.raises(KeyboardInterrupt):
+        Seq2Seq(**settings).fit(pairs, checkpoint=tmp_path / "c.pt", reporter=Killed())
+    resumed = Seq2Seq(**settings).fit(pairs, checkpoint=tmp_path / "c.pt", resume=True)
+    assert [r["train_loss"] for r in resumed.history_] == [r["train_loss"] for r in whole.history_]
+    assert resumed.metrics_ == whole.metrics_
+    assert all(torch.equal(p, q) for p, q in zip(whole.model_.state_dict().values(), resumed.model_.state_dict().values()))

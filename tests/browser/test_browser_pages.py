@@ -95,3 +95,11 @@ def test_every_report_loads_with_every_image_decoded(open_page, tiny_runs, job):
     assert images, "the report shows no image"
     assert all(complete and width > 0 for complete, width in images), images
     assert problems == []
+
+
+def test_the_seq2seq_inspector_page_loads_and_shows_the_encoders_tokens(open_page, tiny_runs, tmp_path):
+    trace = gates.trace(tiny_runs["seq2seq"], "red green blue")
+    path = tmp_path / "seq2seq.html"
+    gates.write_page(trace, path, title="Inside the encoder")
+    page, problems = open_page(path)
+    assert page.eval_on_selector_all(".step", "els => els.length") == 3 and problems == []
