@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 
 from ..errors import ConfigError
+from ..settings import check_whole
 from ..nn.kernels.reference import LAYERNORM_EPS
 from ..tasks import job_of
 from ..tasks.gate_input import DEFAULT_WINDOW
@@ -120,8 +121,8 @@ def trace(model, data, *, max_steps: Optional[int] = None) -> Trace:
     """
     if isinstance(model, (str, Path)):
         model = load_run(model)
-    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
-        raise ConfigError(f"`max_steps` must be a whole number of at least 1, got {max_steps!r}")
+    if max_steps is not None:
+        check_whole("max_steps", max_steps)
     job = job_of(model)
     if not hasattr(model, "model_"):
         raise ConfigError(f"this {type(model).__name__} is not fitted; fit it, or load a run directory")

@@ -14,7 +14,6 @@ training source, on the very same test pairs.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -29,6 +28,7 @@ from ...data.pairs import Pairs, read_pairs
 from ...data.text import PAD_ID
 from ...errors import ConfigError, DataError
 from ...metrics import translation_metrics
+from ...settings import check_temperature, check_whole
 from ...train import PairBatches, TrainConfig, evaluate_loss, fit, seed_everything
 from ..estimator import Estimator
 from ..gate_input import GateInput, capped, read_text, text_upto
@@ -236,14 +236,12 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
         for i, text in enumerate(sources):
             if not isinstance(text, str) or not text.strip():
                 raise DataError(f"source {i + 1} is empty; give text to translate")
-        beam = self.beam if beam is None else beam
-        _check_whole("beam", beam)
-        if max_len is not None:
-            _check_whole("max_len", max_len)
-        if temperature is not None and not (temperature > 0 and math.isfinite(temperature)):
-            raise ConfigError(f"`temperature` must be a finite number above 0, got {temperature}")
-        if top_k is not None:
-            _check_whole("top_k", top_k)
+        beam = check_whole("beam", self.beam if beam is None else beam)
+        for name, value in (("max_len", max_len), ("top_k", top_k)):
+            if value is not None:
+                check_whole(name, value)
+        if temperature is not None:
+            check_temperature(temperature)
         generator = torch.Generator()
         generator.manual_seed(self.seed if seed is None else seed)
         penalty = self.length_penalty if length_penalty is None else length_penalty
@@ -355,11 +353,6 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
         if self.model_.tied:
             tensors["output.weight"] = tensors["target_embedding.weight"]
         self.model_.load_state_dict(tensors)
-
-
-def _check_whole(name: str, value, least: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ConfigError(f"`{name}` must be a whole number of at least {least}, got {value!r}")
 
 
 def _offsets(text: str, tokens: list[str], level: str) -> list[int]:
