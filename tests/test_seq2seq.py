@@ -174,6 +174,33 @@ def test_beam_size_one_is_greedy_and_batched_decoding_equals_one_by_one(copy_mod
     assert greedy(net, batch, lengths, limit) == [greedy(net, e[None], e.new_tensor([len(e)]), limit[:1])[0] for e in encoded]
 
 
+def test_a_beam_wide_enough_to_keep_every_hypothesis_finds_the_best_one():
+    """Two real tokens and at most 3 steps: 15 hypotheses, none pruned by a beam of 8, so beam search must
+    return the one with the best length-normalised log-probability, found here by enumerating them all."""
+    import itertools
+
+    from lstmkit.tasks.seq2seq.decode import _masked
+
+    net = Seq2SeqNet(6, 6, embedding=8, hidden=8, input_feed=False)
+    torch.manual_seed(19)  # weights where greedy, a beam of 2 and the best hypothesis all differ
+    for p in net.parameters():
+        p.data.normal_(0, 0.5)
+    net.eval().requires_grad_(False)
+    source, lengths, limit, alpha = torch.tensor([[4, 5, 4]]), torch.tensor([3]), torch.tensor([3]), 0.6
+
+    def score(tokens):
+        ended = len(tokens) < 3
+        steps = [*tokens, 3] if ended else list(tokens)
+        log_p = torch.stack([_masked(row[None])[0] for row in net(source, lengths, torch.tensor([[2, *steps[:-1]]]))[0]])
+        total = float(sum(log_p[t, token] for t, token in enumerate(steps)))
+        return total / ((5 + len(tokens) + 1) / 6) ** alpha
+
+    every = [list(c) for n in range(4) for c in itertools.product([4, 5], repeat=n)]
+    best = max(every, key=score)
+    assert beam_search(net, source, lengths, limit, beam=8, length_penalty=alpha) == [best]
+    assert greedy(net, source, lengths, limit) != [best]  # the search had something to find
+
+
 def test_sampling_repeats_with_a_seed_and_top_k_one_is_greedy(copy_model):
     sources = ["red green blue", "stone river"]
     a = copy_model.translate(sources, temperature=1.5, seed=4)
