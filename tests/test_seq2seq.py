@@ -18,6 +18,7 @@ from lstmkit.errors import ConfigError, DataError
 from lstmkit.metrics import translation_metrics
 from lstmkit.tasks.seq2seq.decode import beam_search, greedy
 from lstmkit.tasks.seq2seq.net import Seq2SeqNet
+from lstmkit.tasks.run import load_run
 from lstmkit.tasks.seq2seq.tokens import SideTokens
 
 WORDS = ["red", "green", "blue", "stone", "river", "cloud", "north", "south"]
@@ -313,13 +314,31 @@ def test_a_saved_model_translates_as_before(copy_model, tmp_path):
     assert again.translate(sources) == copy_model.translate(sources)
 
 
-def test_the_inspector_shows_the_encoders_gates_over_a_source(tiny_runs, tmp_path, capsys):
+def test_the_inspector_shows_the_decoder_with_its_attention_and_the_encoder_on_request(tiny_runs, tmp_path, capsys):
     from lstmkit import gates
 
-    trace = gates.trace(tiny_runs["seq2seq"], "red green blue")
-    assert trace.tokens == ["red", "green", "blue"] and trace.num_directions == 2
-    assert main(["inspect", str(tiny_runs["seq2seq"]), "--text", "red green blue", "--out", str(tmp_path / "p.html")]) == 0
-    assert (tmp_path / "p.html").stat().st_size > 0
+    model = load_run(tiny_runs["seq2seq"])
+    output = model.translate(["red green blue"])[0]
+    decoder = gates.trace(model, "red green blue")
+    assert decoder.lstm == "decoder" and decoder.tokens == [*output.split(), "</s>"]
+    assert decoder.attention.shape == (len(decoder), 3) and decoder.source_tokens == ["red", "green", "blue"]
+    assert np.allclose(decoder.attention.sum(axis=1), 1, atol=1e-5)
+    encoder = gates.trace(model, "red green blue", part="encoder")
+    assert encoder.lstm == "encoder" and encoder.tokens == ["red", "green", "blue"] and encoder.num_directions == 2
+    page = tmp_path / "p.html"
+    assert main(["inspect", str(tiny_runs["seq2seq"]), "--text", "red green blue", "--out", str(page)]) == 0
+    assert "Attention over the source" in page.read_text() and "the decoder" in page.read_text()
+    assert main(["inspect", str(tiny_runs["lm"]), "--text", "def f", "--part", "encoder", "--out", str(page)]) == 2
+    assert "part chooses the LSTM of a sequence-to-sequence model; this language model has one" in capsys.readouterr().err
+
+
+def test_a_step_by_step_decoder_is_traced_over_every_step(tmp_path):
+    model = Seq2Seq(level="word", hidden=16, epochs=1, input_feed=True, beam=2).fit(copy_pairs(60))
+    from lstmkit import gates
+
+    trace = gates.trace(model, "red green")
+    output = model.translate(["red green"])[0]
+    assert len(trace) == len(output.split()) + 1 and np.isfinite(trace.gate("c")).all()
 
 
 def test_a_run_killed_after_a_checkpoint_resumes_to_the_uninterrupted_result(tmp_path):

@@ -315,17 +315,44 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
     def describe(self) -> str:
         return "sequence-to-sequence model"
 
-    def gate_input(self, data, max_steps: Optional[int] = None) -> GateInput:
-        """A source text, tokenised as the model tokenises it, read by the encoder (its gates are shown)."""
-        text = read_text(data).strip()
-        tokens = self.source_tokens_.tokens(text)
-        offsets = _offsets(text, tokens, self.level)
+    lstm_parts = ("decoder", "encoder")  # the inspector's choice of LSTM (`gates.trace(..., part=)`), default first
+
+    def gate_input(self, data, max_steps: Optional[int] = None, part: Optional[str] = None) -> GateInput:
+        """A source text (a str, or a `pathlib.Path` to a text file). part "decoder" (the default): the decoder
+        writing the model's own output for it (beam search), a step a token written (the last one </s>), with
+        its attention over the source; "encoder": the encoder reading the source."""
+        source = read_text(data).strip()
+        if not source:
+            raise DataError("the source text is empty; give text for the model to read")
+        if (part or "decoder") == "encoder":
+            return self._encoder_input(source, max_steps)
+        output = self.translate([source])[0]
+        weights, source_tokens, output_tokens = self.attention_of(source, output)
+        shown_tokens = [_shown(t) for t in output_tokens]
+        notes = [f"The decoder wrote this output for the source {source!r} (beam {self.beam}), a step a token; "
+                 "the last step writes </s>, the end."]  # fmt: skip
+        shown = capped(len(shown_tokens), max_steps, notes, "tokens")
+        source_ids, copy_ids, extra = self._encode_source(source)
+        written = self.target_tokens_.extended(self.target_tokens_.tokens(output)[: self.max_len], extra)
+        target_in = torch.tensor([[BOS_ID, *written][:shown]])
+        args = (torch.tensor([source_ids]), torch.tensor([len(source_ids)]), target_in,
+                torch.tensor([copy_ids]) if self.copy else None)  # fmt: skip
+        text = output + " </s>"
+        offsets = _offsets(text, shown_tokens)
+        return GateInput(args, "text", shown_tokens[:shown], text_upto(text, offsets, shown_tokens, shown), offsets[:shown],
+                         total_steps=len(shown_tokens), notes=notes, lstm="decoder", attention=weights[:shown],
+                         source_tokens=[_shown(t) for t in source_tokens])  # fmt: skip
+
+    def _encoder_input(self, source: str, max_steps: Optional[int]) -> GateInput:
+        """The encoder reading the source, tokenised as the model tokenises it."""
+        tokens = [_shown(t) for t in self.source_tokens_.tokens(source)]
+        offsets = _offsets(source, tokens)
         notes = [f"The encoder read these {self.level} tokens of the source."]
         shown = capped(len(tokens), max_steps, notes, "tokens")
-        ids = torch.tensor(self.source_tokens_.vocab.encode(tokens[:shown]), dtype=torch.long)
+        ids = torch.tensor(self.source_tokens_.vocab.encode(self.source_tokens_.tokens(source)[:shown]), dtype=torch.long)
         args = (ids[None], torch.tensor([shown]), torch.tensor([[BOS_ID]]))  # the network's call: encode, one decoder step
-        return GateInput(args, "text", tokens[:shown], text_upto(text, offsets, tokens, shown), offsets[:shown],
-                         total_steps=len(tokens), notes=notes)  # fmt: skip
+        return GateInput(args, "text", tokens[:shown], text_upto(source, offsets, tokens, shown), offsets[:shown],
+                         total_steps=len(tokens), notes=notes, lstm="encoder")  # fmt: skip
 
     # ---- save and load --------------------------------------------------------------------------
     def _tensors(self) -> dict:
@@ -355,13 +382,17 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
         self.model_.load_state_dict(tensors)
 
 
-def _offsets(text: str, tokens: list[str], level: str) -> list[int]:
-    """Where each token starts in `text` (subword pieces without their "▁"), searching forwards."""
+def _shown(token: str) -> str:
+    """A token as the inspector shows it: a subword piece without the "▁" that marks a space before it."""
+    return token.lstrip("▁") or token
+
+
+def _offsets(text: str, tokens: list[str]) -> np.ndarray:
+    """Where each token starts in `text`, searching forwards (a token not found: where the search stands)."""
     offsets, at = [], 0
     for token in tokens:
-        piece = token.lstrip("▁") if level == "subword" else token
-        found = text.find(piece, at) if piece else at
+        found = text.find(token, at)
         found = at if found < 0 else found
         offsets.append(found)
-        at = found + len(piece)
-    return offsets
+        at = found + len(token) if found >= at else at
+    return np.asarray(offsets, dtype=np.int64)
