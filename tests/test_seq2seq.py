@@ -357,3 +357,11 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_uninterrupted_result(tmp
     assert [r["train_loss"] for r in resumed.history_] == [r["train_loss"] for r in whole.history_]
     assert resumed.metrics_ == whole.metrics_
     assert all(torch.equal(p, q) for p, q in zip(whole.model_.state_dict().values(), resumed.model_.state_dict().values()))
+
+
+def test_the_layers_variants_and_regularisers_train_and_predict_the_same_twice():
+    pairs = copy_pairs(60)
+    model = Seq2Seq(level="word", hidden=16, epochs=2, variant="layernorm", zoneout=0.1, weight_dropout=0.2,
+                    attention="additive", tie_embeddings=True, beam=2).fit(pairs)  # fmt: skip
+    assert math.isfinite(model.metrics_["perplexity"]) and model.model_.decoder.zoneout and model.model_.tied
+    assert model.translate(["red green"]) == model.translate(["red green"])  # eval: no zoneout or dropout noise

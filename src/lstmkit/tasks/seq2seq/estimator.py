@@ -176,7 +176,8 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
                           embedding=self.embedding or self.hidden, hidden=self.hidden, layers=self.layers,
                           variant=self.variant, dropout=self.dropout, bidirectional=self.bidirectional,
                           attention=self.attention, input_feed=self.input_feed,
-                          tie_embeddings=self.tie_embeddings, copy=self.copy)  # fmt: skip
+                          tie_embeddings=self.tie_embeddings, copy=self.copy,
+                          zoneout=self.zoneout, weight_dropout=self.weight_dropout)  # fmt: skip
 
     def _loss(self, model: Seq2SeqNet, batch, smoothing: Optional[float] = None) -> Tensor:
         """Mean cross-entropy per target token, label-smoothed (`smoothing`, default the model's) as

@@ -87,10 +87,10 @@ class Seq2SeqNet(nn.Module):
     def __init__(self, source_vocab: int, target_vocab: int, *, embedding: int, hidden: int, layers: int = 1,
                  variant: str = "vanilla", dropout: float = 0.0, bidirectional: bool = True,
                  attention: str = "general", input_feed: bool = True, tie_embeddings: bool = False,
-                 copy: bool = False):  # fmt: skip
+                 copy: bool = False, zoneout: float = 0.0, weight_dropout: float = 0.0):  # fmt: skip
         super().__init__()
         self.hidden, self.layers, self.input_feed, self.target_vocab = hidden, layers, input_feed, target_vocab
-        flags = variant_flags(variant)
+        flags = {**variant_flags(variant), "zoneout": zoneout, "weight_dropout": weight_dropout}
         between = dropout if layers > 1 else 0.0
         self.source_embedding = nn.Embedding(source_vocab, embedding, padding_idx=PAD_ID)
         self.target_embedding = nn.Embedding(target_vocab, embedding, padding_idx=PAD_ID)
