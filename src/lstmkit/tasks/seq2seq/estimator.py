@@ -273,7 +273,8 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
     @torch.no_grad()
     def attention_of(self, source: str, output: str) -> tuple[np.ndarray, list[str], list[str]]:
         """Where the decoder looked while writing `output` from `source`: weights (T, S) over the source's
-        tokens for each output token (its </s> last), and the two token lists."""
+        tokens for each output token (its </s> last), and the two token lists (subword pieces without the
+        "▁" that marks a space before them)."""
         self.model_.eval()
         source_ids, copy_ids, extra = self._encode_source(source)
         output_tokens = self.target_tokens_.tokens(output)[: self.max_len]
@@ -281,7 +282,8 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
         _, weights = self.model_(torch.tensor([source_ids]), torch.tensor([len(source_ids)]),
                                  torch.tensor([[BOS_ID, *output_ids[:-1]]]), torch.tensor([copy_ids]) if self.copy else None,
                                  return_attention=True)  # fmt: skip
-        return weights[0].float().numpy(), self.source_tokens_.tokens(source)[: self.max_len], [*output_tokens, EOS]
+        shown_source = [_shown(t) for t in self.source_tokens_.tokens(source)[: self.max_len]]
+        return weights[0].float().numpy(), shown_source, [*map(_shown, output_tokens), EOS]
 
     def predict(self, data, *, beam: Optional[int] = None) -> pd.DataFrame:
         """One row a source: `source`, `output` (and `reference` where `data` holds pairs). data: a list of
@@ -328,8 +330,7 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
         if (part or "decoder") == "encoder":
             return self._encoder_input(source, max_steps)
         output = self.translate([source])[0]
-        weights, source_tokens, output_tokens = self.attention_of(source, output)
-        shown_tokens = [_shown(t) for t in output_tokens]
+        weights, source_tokens, shown_tokens = self.attention_of(source, output)
         notes = [f"The decoder wrote this output for the source {source!r} (beam {self.beam}), a step a token; "
                  "the last step writes </s>, the end."]  # fmt: skip
         shown = capped(len(shown_tokens), max_steps, notes, "tokens")
@@ -342,7 +343,7 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
         offsets = _offsets(text, shown_tokens)
         return GateInput(args, "text", shown_tokens[:shown], text_upto(text, offsets, shown_tokens, shown), offsets[:shown],
                          total_steps=len(shown_tokens), notes=notes, lstm="decoder", attention=weights[:shown],
-                         source_tokens=[_shown(t) for t in source_tokens])  # fmt: skip
+                         source_tokens=source_tokens)  # fmt: skip
 
     def _encoder_input(self, source: str, max_steps: Optional[int]) -> GateInput:
         """The encoder reading the source, tokenised as the model tokenises it."""
