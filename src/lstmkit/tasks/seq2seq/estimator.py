@@ -59,8 +59,11 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
     - dropout 0.2, label smoothing 0.1, Adam at lr 2e-3, batch 64, up to 30 epochs, patience 3 on the
       validation loss (which is label-smoothed too).
     - beam 5 with GNMT's length normalisation alpha 0.6 for the test translations; greedy is scored beside.
-    - copy False: copy attention (pointer-generator) is for summaries and texts full of names and rare words
-      that the output repeats from the input.
+    - copy True: copy attention (pointer-generator) lets the output repeat names, placeholders and rare
+      words of the input; on the demo's messages it raised test BLEU by 1.6-2.3 and chrF by 1.8-2.6 over
+      seeds 0-1 (benchmarks/seq2seq_quality.py).
+    - level "subword" over "word": on the demo, words reached BLEU 27.5 but chrF 46.0 and exact match 0.049
+      against subwords' 26.5 / 47.4 / 0.13 (without copying), training 4 times as long.
     """
 
     noun = "sequence-to-sequence model"
