@@ -18,6 +18,7 @@ from lstmkit.errors import ConfigError, DataError
 from lstmkit.metrics import translation_metrics
 from lstmkit.tasks.seq2seq.decode import beam_search, greedy
 from lstmkit.tasks.seq2seq.net import Seq2SeqNet
+from lstmkit.tasks.run import load_run
 from lstmkit.tasks.seq2seq.tokens import SideTokens
 
 WORDS = ["red", "green", "blue", "stone", "river", "cloud", "north", "south"]
@@ -163,7 +164,7 @@ def test_a_copy_task_is_learnt_to_exact_match_and_beats_both_baselines_on_what_t
 def test_beam_size_one_is_greedy_and_batched_decoding_equals_one_by_one(copy_model):
     net = copy_model.model_
     sources = ["red green", "blue stone river cloud north", "south", "green green blue"]
-    encoded = [torch.tensor(copy_model._encode_source(s)) for s in sources]
+    encoded = [torch.tensor(copy_model._encode_source(s)[0]) for s in sources]
     batch = torch.nn.utils.rnn.pad_sequence(encoded, batch_first=True)
     lengths = torch.tensor([len(e) for e in encoded])
     limit = torch.full((4,), 12)
@@ -174,11 +175,61 @@ def test_beam_size_one_is_greedy_and_batched_decoding_equals_one_by_one(copy_mod
     assert greedy(net, batch, lengths, limit) == [greedy(net, e[None], e.new_tensor([len(e)]), limit[:1])[0] for e in encoded]
 
 
+def test_a_beam_wide_enough_to_keep_every_hypothesis_finds_the_best_one():
+    """Two real tokens and at most 3 steps: 15 hypotheses, none pruned by a beam of 8, so beam search must
+    return the one with the best length-normalised log-probability, found here by enumerating them all."""
+    import itertools
+
+    from lstmkit.tasks.seq2seq.decode import _masked
+
+    net = Seq2SeqNet(6, 6, embedding=8, hidden=8, input_feed=False)
+    torch.manual_seed(19)  # weights where greedy, a beam of 2 and the best hypothesis all differ
+    for p in net.parameters():
+        p.data.normal_(0, 0.5)
+    net.eval().requires_grad_(False)
+    source, lengths, limit, alpha = torch.tensor([[4, 5, 4]]), torch.tensor([3]), torch.tensor([3]), 0.6
+
+    def score(tokens):
+        ended = len(tokens) < 3
+        steps = [*tokens, 3] if ended else list(tokens)
+        log_p = torch.stack([_masked(row[None])[0] for row in net(source, lengths, torch.tensor([[2, *steps[:-1]]]))[0]])
+        total = float(sum(log_p[t, token] for t, token in enumerate(steps)))
+        return total / ((5 + len(tokens) + 1) / 6) ** alpha
+
+    every = [list(c) for n in range(4) for c in itertools.product([4, 5], repeat=n)]
+    best = max(every, key=score)
+    assert beam_search(net, source, lengths, limit, beam=8, length_penalty=alpha) == [best]
+    assert greedy(net, source, lengths, limit) != [best]  # the search had something to find
+
+
 def test_sampling_repeats_with_a_seed_and_top_k_one_is_greedy(copy_model):
     sources = ["red green blue", "stone river"]
     a = copy_model.translate(sources, temperature=1.5, seed=4)
     assert a == copy_model.translate(sources, temperature=1.5, seed=4)
     assert copy_model.translate(sources, temperature=1.0, top_k=1) == copy_model.translate(sources, beam=1)
+
+
+def test_copy_attention_writes_a_source_word_the_vocabularies_never_held():
+    """Each name appears once, so with min_freq 2 it is <unk> on both sides: only copying can write it."""
+    rng = np.random.default_rng(0)
+    names = ["".join(rng.choice(list("bcdfgklmnprstvz"), size=5)) for _ in range(500)]
+    greetings = {"hello": "bonjour", "goodbye": "au revoir", "thanks": "merci"}
+    sources, targets = [], []
+    for k, name in enumerate(names):
+        english, french = list(greetings.items())[k % 3]
+        sources.append(f"{english} {name}")
+        targets.append(f"{french} {name}, ami")
+    settings = dict(level="word", min_freq=2, hidden=32, epochs=15, lr=1e-2, batch_size=32, dropout=0.0,
+                    label_smoothing=0.0, seed=0)  # fmt: skip
+    model = Seq2Seq(copy=True, **settings).fit(Pairs(sources, targets, "greetings"))
+    assert "zebra" not in model.target_tokens_.vocab.index and "zebra" not in model.source_tokens_.vocab.index
+    assert model.translate(["hello zebra", "thanks qwerty"]) == ["bonjour zebra, ami", "merci qwerty, ami"]
+    assert model.metrics_["exact_match"] == 1.0
+    weights, source_tokens, output_tokens = model.attention_of("hello zebra", "bonjour zebra, ami")
+    assert source_tokens == ["hello", "zebra"] and output_tokens == ["bonjour", "zebra", ",", "ami", "</s>"]
+    assert weights[1].argmax() == 1  # writing "zebra", it looks at "zebra"
+    plain = Seq2Seq(copy=False, **settings).fit(Pairs(sources, targets, "greetings"))
+    assert "zebra" not in plain.translate(["hello zebra"])[0]  # without copying the name cannot be written
 
 
 # ---- metrics and baselines ----------------------------------------------------------------------------
@@ -263,10 +314,54 @@ def test_a_saved_model_translates_as_before(copy_model, tmp_path):
     assert again.translate(sources) == copy_model.translate(sources)
 
 
-def test_the_inspector_shows_the_encoders_gates_over_a_source(tiny_runs, tmp_path, capsys):
+def test_the_inspector_shows_the_decoder_with_its_attention_and_the_encoder_on_request(tiny_runs, tmp_path, capsys):
     from lstmkit import gates
 
-    trace = gates.trace(tiny_runs["seq2seq"], "red green blue")
-    assert trace.tokens == ["red", "green", "blue"] and trace.num_directions == 2
-    assert main(["inspect", str(tiny_runs["seq2seq"]), "--text", "red green blue", "--out", str(tmp_path / "p.html")]) == 0
-    assert (tmp_path / "p.html").stat().st_size > 0
+    model = load_run(tiny_runs["seq2seq"])
+    output = model.translate(["red green blue"])[0]
+    decoder = gates.trace(model, "red green blue")
+    assert decoder.lstm == "decoder" and decoder.tokens == [*output.split(), "</s>"]
+    assert decoder.attention.shape == (len(decoder), 3) and decoder.source_tokens == ["red", "green", "blue"]
+    assert np.allclose(decoder.attention.sum(axis=1), 1, atol=1e-5)
+    encoder = gates.trace(model, "red green blue", part="encoder")
+    assert encoder.lstm == "encoder" and encoder.tokens == ["red", "green", "blue"] and encoder.num_directions == 2
+    page = tmp_path / "p.html"
+    assert main(["inspect", str(tiny_runs["seq2seq"]), "--text", "red green blue", "--out", str(page)]) == 0
+    assert "Attention over the source" in page.read_text() and "the decoder" in page.read_text()
+    assert main(["inspect", str(tiny_runs["lm"]), "--text", "def f", "--part", "encoder", "--out", str(page)]) == 2
+    assert "part chooses the LSTM of a sequence-to-sequence model; this language model has one" in capsys.readouterr().err
+
+
+def test_a_step_by_step_decoder_is_traced_over_every_step(tmp_path):
+    model = Seq2Seq(level="word", hidden=16, epochs=1, input_feed=True, beam=2).fit(copy_pairs(60))
+    from lstmkit import gates
+
+    trace = gates.trace(model, "red green")
+    output = model.translate(["red green"])[0]
+    assert len(trace) == len(output.split()) + 1 and np.isfinite(trace.gate("c")).all()
+
+
+def test_a_run_killed_after_a_checkpoint_resumes_to_the_uninterrupted_result(tmp_path):
+    from lstmkit.train.progress import Reporter
+
+    class Killed(Reporter):
+        def epoch(self, row):
+            if row["epoch"] == 2:
+                raise KeyboardInterrupt
+
+    pairs, settings = copy_pairs(200), dict(level="word", hidden=16, epochs=4, seed=3, checkpoint_every=0, beam=2)
+    whole = Seq2Seq(**settings).fit(pairs)
+    with pytest.raises(KeyboardInterrupt):
+        Seq2Seq(**settings).fit(pairs, checkpoint=tmp_path / "c.pt", reporter=Killed())
+    resumed = Seq2Seq(**settings).fit(pairs, checkpoint=tmp_path / "c.pt", resume=True)
+    assert [r["train_loss"] for r in resumed.history_] == [r["train_loss"] for r in whole.history_]
+    assert resumed.metrics_ == whole.metrics_
+    assert all(torch.equal(p, q) for p, q in zip(whole.model_.state_dict().values(), resumed.model_.state_dict().values()))
+
+
+def test_the_layers_variants_and_regularisers_train_and_predict_the_same_twice():
+    pairs = copy_pairs(60)
+    model = Seq2Seq(level="word", hidden=16, epochs=2, variant="layernorm", zoneout=0.1, weight_dropout=0.2,
+                    attention="additive", tie_embeddings=True, beam=2).fit(pairs)  # fmt: skip
+    assert math.isfinite(model.metrics_["perplexity"]) and model.model_.decoder.zoneout and model.model_.tied
+    assert model.translate(["red green"]) == model.translate(["red green"])  # eval: no zoneout or dropout noise

@@ -305,6 +305,9 @@ def chat(
                                    seed=None if seed is None else seed + turn)[0])  # fmt: skip
 
 
+Part = choice("Part", ("decoder", "encoder"))  # Seq2Seq.lstm_parts, without importing it
+
+
 @app.command("inspect")
 def inspect_run(
     run_dir: RunDir,
@@ -312,6 +315,8 @@ def inspect_run(
     text: Annotated[Optional[str], typer.Option(help="Text for a text model (language model, text classifier) to read.")] = None,
     data: Annotated[Optional[Path], typer.Option(help="A file to read: a CSV series (forecast, anomaly), a text file (text models), a sequence file (numeric classifier).")] = None,
     max_steps: Annotated[int, typer.Option(min=1, help="Read at most the first N steps (characters, words or series steps).")] = 2000,
+    part: Annotated[Optional[Part], typer.Option(help="Sequence to sequence: the decoder writing the model's output for "
+                                                      "--text, with its attention (default), or the encoder reading it.")] = None,  # fmt: skip
     json_output: JsonOut = False,
 ) -> None:
     """Run a trained model over a text or series and write a page of what its gates did at every step."""
@@ -327,10 +332,12 @@ def inspect_run(
     if text is not None and not estimator.reads_text:
         raise ConfigError(f"{run_dir}: is a {estimator.describe()}, a model of series, not of text; "
                           "give the series with --data FILE, not --text")  # fmt: skip
-    trace = gates.trace(estimator, text if text is not None else data, max_steps=max_steps)
+    trace = gates.trace(estimator, text if text is not None else data, max_steps=max_steps,
+                        part=None if part is None else part.value)  # fmt: skip
     source = "the given text" if text is not None else str(data)
     found = gates.findings(trace)
-    gates.write_page(trace, out, title="Inside the LSTM", subtitle=f"{run_dir} · {job.name} · {source}", found=found)
+    which = "" if trace.lstm == "lstm" else f" · the {trace.lstm}"
+    gates.write_page(trace, out, title="Inside the LSTM", subtitle=f"{run_dir} · {job.name}{which} · {source}", found=found)
     follows, memory = found["follows"][:5], found["memory"][:5]
     if json_output:
         typer.echo(json.dumps({"page": str(out), "task": job.name, "steps": len(trace), "total_steps": trace.total_steps,

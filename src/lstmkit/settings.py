@@ -72,6 +72,25 @@ def check_settings(settings) -> None:
             raise ConfigError(f"`{field.name}` must be {problem}, got {value!r}")
 
 
+def check_whole(name: str, value: Any, least: int = 1) -> int:
+    """`value` when it is a whole number of at least `least` (a bool is not one); else a ConfigError naming
+    the argument `name`."""
+    from .errors import ConfigError
+
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(f"`{name}` must be a whole number of at least {least}, got {value!r}")
+    return value
+
+
+def check_temperature(temperature: Any) -> float:
+    """A sampling temperature: a finite number above 0; else a ConfigError."""
+    from .errors import ConfigError
+
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (0 < temperature < math.inf):
+        raise ConfigError(f"`temperature` must be a finite number above 0, got {temperature}")
+    return temperature
+
+
 def _takes_none(field: dataclasses.Field) -> bool:
     """Whether None is a value of the setting: its default is None, or it is declared Optional."""
     return field.default is None or str(field.type).startswith(("Optional[", "typing.Optional["))

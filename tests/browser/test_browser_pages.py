@@ -95,3 +95,12 @@ def test_every_report_loads_with_every_image_decoded(open_page, tiny_runs, job):
     assert images, "the report shows no image"
     assert all(complete and width > 0 for complete, width in images), images
     assert problems == []
+
+
+def test_the_seq2seq_inspector_page_shows_the_decoders_steps_and_its_attention(open_page, tiny_runs, tmp_path):
+    trace = gates.trace(tiny_runs["seq2seq"], "red green blue")
+    path = tmp_path / "seq2seq.html"
+    gates.write_page(trace, path, title="Inside the decoder")
+    page, problems = open_page(path)
+    assert page.eval_on_selector_all(".step", "els => els.length") == len(trace)
+    assert page.eval_on_selector_all("table.attention tbody tr", "els => els.length") == len(trace) and problems == []

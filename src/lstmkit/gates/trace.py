@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 
 from ..errors import ConfigError
+from ..settings import check_whole
 from ..nn.kernels.reference import LAYERNORM_EPS
 from ..tasks import job_of
 from ..tasks.gate_input import DEFAULT_WINDOW
@@ -61,6 +62,9 @@ class Trace:
     total_steps: int = 0  # steps of the input before any cap
     window: int = DEFAULT_WINDOW  # series: the level and slope window, in steps
     notes: list = field(default_factory=list)  # how the input was read, for the page
+    lstm: str = "lstm"  # which LSTM of the network this is ("encoder" or "decoder" for sequence to sequence)
+    attention: Optional[np.ndarray] = None  # (T, S): a decoder's attention over the source at each step
+    source_tokens: list = field(default_factory=list)  # the source tokens `attention` is over
 
     def __len__(self) -> int:
         return int(self.gates[0][0]["c"].shape[0])
@@ -107,7 +111,7 @@ class Trace:
         return frame
 
 
-def trace(model, data, *, max_steps: Optional[int] = None) -> Trace:
+def trace(model, data, *, max_steps: Optional[int] = None, part: Optional[str] = None) -> Trace:
     """Run a trained model over one input and return what its gates did at every step.
 
     model: a fitted estimator of any job (`LanguageModel`, `SequenceClassifier`, `Forecaster`,
@@ -117,17 +121,26 @@ def trace(model, data, *, max_steps: Optional[int] = None) -> Trace:
         or an array (N,) or (N, F) in the model's column order; for a numeric classifier, a file the
         classifier reads (its first sequence is traced) or one array (T,) or (T, F).
     max_steps: read at most this many steps (tokens or series steps) from the start.
+    part: which LSTM of a network that has several (`model.lstm_parts`: a sequence-to-sequence model's
+        "decoder", its default, which writes the model's own output for the source text, with its attention
+        over the source; or "encoder", which reads the source).
     """
     if isinstance(model, (str, Path)):
         model = load_run(model)
-    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
-        raise ConfigError(f"`max_steps` must be a whole number of at least 1, got {max_steps!r}")
+    if max_steps is not None:
+        check_whole("max_steps", max_steps)
     job = job_of(model)
     if not hasattr(model, "model_"):
         raise ConfigError(f"this {type(model).__name__} is not fitted; fit it, or load a run directory")
-    read = model.gate_input(data, max_steps)
-    return Trace(job.name, read.kind, _run(model.model_, *read.args), read.tokens, read.text, read.offsets, read.values,
-                 read.columns, read.total_steps, read.window, read.notes)  # fmt: skip
+    parts = getattr(model, "lstm_parts", ())
+    if part is not None and not parts:
+        raise ConfigError(f"`part` chooses the LSTM of a sequence-to-sequence model; this {model.describe()} has one")
+    if part is not None and part not in parts:
+        raise ConfigError(f"`part` must be {' or '.join(parts)}, got {part!r}")
+    read = model.gate_input(data, max_steps, part) if parts else model.gate_input(data, max_steps)
+    return Trace(job.name, read.kind, _run(model.model_, read.lstm, *read.args), read.tokens, read.text, read.offsets,
+                 read.values, read.columns, read.total_steps, read.window, read.notes, read.lstm, read.attention,
+                 read.source_tokens)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -135,14 +148,15 @@ def trace(model, data, *, max_steps: Optional[int] = None) -> Trace:
 
 
 @torch.no_grad()
-def _run(net: torch.nn.Module, *args) -> list:
-    """Call `net(*args)` in eval mode, recording its LSTM's call, then make that call again with the trace.
+def _run(net: torch.nn.Module, name: str, *args) -> list:
+    """Call `net(*args)` in eval mode, recording the calls of its LSTM `net.<name>`, then make those calls
+    again with the trace (a decoder that runs a step at a time is called once a step: its steps are joined).
     Returns gates[layer][direction] = {name: (T, H) float32} of the one sequence in the batch."""
-    lstm = net.lstm
-    seen = {}
+    lstm = getattr(net, name)
+    calls = []
 
     def record(module, call_args, call_kwargs):
-        seen["args"], seen["kwargs"] = call_args, call_kwargs
+        calls.append((call_args, call_kwargs))
 
     net.eval()
     handle = lstm.register_forward_pre_hook(record, with_kwargs=True)
@@ -150,7 +164,9 @@ def _run(net: torch.nn.Module, *args) -> list:
         net(*args)
     finally:
         handle.remove()
-    _, _, layers = lstm(*seen["args"], **seen["kwargs"], return_trace=True)
+    traced = [lstm(*call_args, **call_kwargs, return_trace=True)[2] for call_args, call_kwargs in calls]
+    layers = [[_joined([t[layer][direction] for t in traced]) for direction in range(len(traced[0][layer]))]
+              for layer in range(len(traced[0]))]  # fmt: skip
     gates = []
     for layer, directions in enumerate(layers):
         gates.append([])
@@ -164,3 +180,8 @@ def _run(net: torch.nn.Module, *args) -> list:
             named = {"i": t.i, "f": t.f, "g": t.g, "o": t.o, "c": t.c, "h": h}
             gates[-1].append({name: named[name][:, 0].float().cpu().numpy() for name in GATES})  # (T, H)
     return gates
+
+
+def _joined(steps: list):
+    """One layer and direction's `GateTrace`s of consecutive calls, joined along time (T, B, H)."""
+    return steps[0] if len(steps) == 1 else type(steps[0])(*(torch.cat(parts, dim=0) for parts in zip(*steps)))

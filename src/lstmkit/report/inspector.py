@@ -34,6 +34,8 @@ _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src
 
 _INSPECTOR_CSS = """
 main { max-width: 1200px; }
+table.attention { border-collapse: collapse; font-size: 12px; margin-top: 8px; }
+table.attention th, table.attention td { padding: 2px 6px; text-align: center; border: 1px solid #eee; }
 .note { background: #fff8c5; border-left: 4px solid #d4a72c; padding: 6px 12px; margin: 8px 0; }
 .controls { display: flex; flex-wrap: wrap; gap: 14px; align-items: center; margin: 12px 0; }
 .controls label { font-weight: 600; }
@@ -220,6 +222,7 @@ def inspector_html(trace, found: dict, *, title: str = "", subtitle: str = "") -
         f'<p class="muted">Above: the chosen value of the chosen unit at every step. Colour under each step: '
         f"gates from 0 (white) to 1 (blue); the cell state c and the output h from negative (red) through 0 "
         f"(white) to positive (blue). Hover a step for the exact values, rounded to {DIGITS} decimal places.</p>",
+        _attention_view(trace),
         "</section>",
         _rankings(follows, memory, found["best"], trace, labels),
         "</div>",
@@ -275,6 +278,22 @@ def _input_view(trace) -> str:
     if trace.kind == "text":
         return f'<div id="input">{_text_spans(trace)}</div>'
     return _series_charts(trace)
+
+
+def _attention_view(trace) -> str:
+    """A decoder's attention as a table: a row per step (the token written), a column per source token, each
+    cell shaded by its weight (white 0, blue 1) and holding it to two decimals."""
+    if getattr(trace, "attention", None) is None:
+        return ""
+    head = "".join(f"<th>{escape(token)}</th>" for token in trace.source_tokens)
+    rows = []
+    for token, weights in zip(trace.tokens, trace.attention):
+        cells = "".join(f'<td style="background: rgba(33, 102, 172, {w:.3f}); color: {"#fff" if w > 0.55 else "#111"}">'
+                        f"{w:.2f}</td>" for w in weights)  # fmt: skip
+        rows.append(f"<tr><th>{escape(token)}</th>{cells}</tr>")
+    return ('<h2>Attention over the source</h2><p class="muted">Each row: the token the decoder wrote at that '
+            "step; each column: a source token; the weight the decoder gave it (each row sums to 1).</p>"
+            f'<table class="attention"><thead><tr><th></th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
 def _text_spans(trace) -> str:

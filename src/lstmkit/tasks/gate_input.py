@@ -35,6 +35,9 @@ class GateInput:
     total_steps: int = 0  # steps of the input before any cap
     window: int = DEFAULT_WINDOW  # series: the level and slope window, in steps
     notes: list = field(default_factory=list)  # how the input was read, for the page
+    lstm: str = "lstm"  # the attribute of the job's network that is the LSTM traced (seq2seq: "encoder", "decoder")
+    attention: Optional[np.ndarray] = None  # seq2seq's decoder: (T, S) the weights over the source at each step
+    source_tokens: list = field(default_factory=list)  # seq2seq's decoder: the source tokens the attention is over
 
 
 # ---------------------------------------------------------------------------------------------------------

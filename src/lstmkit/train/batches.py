@@ -182,13 +182,19 @@ class PairBatches:
 
     Each batch is (source (B, S), source lengths (B,), target input (B, T-1), target output (B, T-1)): the
     target without its last token and without its first, padded with `pad_id`. An epoch's weight is the
-    number of target tokens predicted, so the loss is a mean per token."""
+    number of target tokens predicted, so the loss is a mean per token.
+
+    Copy attention: `copy_sources` (each (S_i,)) and `copy_targets` (each (T_i,)) give each pair's ids in the
+    target's extended vocabulary; the target output then comes from `copy_targets`, and the source's copy
+    ids (B, S) end the batch."""
 
     def __init__(self, sources: Sequence[Tensor], targets: Sequence[Tensor], batch_size: int = 64, *,
-                 pad_id: int = 0, bucket_batches: int = 8):  # fmt: skip
+                 pad_id: int = 0, bucket_batches: int = 8, copy_sources: Optional[Sequence[Tensor]] = None,
+                 copy_targets: Optional[Sequence[Tensor]] = None):  # fmt: skip
         if len(sources) != len(targets):
             raise DataError(f"{len(sources)} sources but {len(targets)} targets")
         self.sources, self.targets, self.pad_id = list(sources), list(targets), pad_id
+        self.copy_sources, self.copy_targets = copy_sources, copy_targets
         if batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
         # by source length, then target length
@@ -210,7 +216,11 @@ class PairBatches:
         source = pad_sequence([self.sources[i] for i in chosen], batch_first=True, padding_value=self.pad_id)
         target = pad_sequence([self.targets[i] for i in chosen], batch_first=True, padding_value=self.pad_id)
         lengths = torch.tensor([len(self.sources[i]) for i in chosen], dtype=torch.int64)
-        return source, lengths, target[:, :-1], target[:, 1:]
+        if self.copy_sources is None:
+            return source, lengths, target[:, :-1], target[:, 1:]
+        copy_source = pad_sequence([self.copy_sources[i] for i in chosen], batch_first=True, padding_value=self.pad_id)
+        copy_target = pad_sequence([self.copy_targets[i] for i in chosen], batch_first=True, padding_value=self.pad_id)
+        return source, lengths, target[:, :-1], copy_target[:, 1:], copy_source
 
     def epoch(self, generator: Optional[torch.Generator]) -> Iterator[tuple[tuple[Tensor, ...], int]]:
         for index in self.batch_indices(generator):

@@ -27,6 +27,7 @@ from typing import Any, Mapping, Optional, Union
 
 from ..errors import ConfigError, DataError, TrainingError
 from ..fileio import make_folder
+from ..settings import check_whole
 from .space import default_params, fitted_to_data, read_space_file, search_space
 from .study import PRUNERS, TuneSpec, default_storage, open_storage, prepare_study, run_trials
 
@@ -113,8 +114,7 @@ def run(spec: TuneSpec, workers: int = 1, pruner: Any = "median", announce=None)
 
 def _check_counts(trials, workers, max_time, pruner) -> None:
     for name, value in (("trials", trials), ("workers", workers)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"`{name}` must be a whole number of at least 1, got {value!r}")
+        check_whole(name, value)
     if max_time is not None and not (isinstance(max_time, (int, float)) and max_time > 0):
         raise ConfigError(f"`max_time` must be a number of seconds above 0, got {max_time!r}")
     if isinstance(pruner, str) and pruner not in PRUNERS:

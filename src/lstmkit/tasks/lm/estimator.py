@@ -26,6 +26,7 @@ from ...data.corpus import Corpus, CorpusSplit, join_tokens, read_corpus, split_
 from ...data.text import PAD_ID, UNK_ID, Vocabulary
 from ...errors import ConfigError, DataError
 from ...metrics import lm_metrics
+from ...settings import check_temperature, check_whole
 from ...train import TrainConfig, evaluate_loss, fit, seed_everything
 from ...train.batches import StreamBatches
 from ..estimator import Estimator, saved_whole
@@ -188,8 +189,7 @@ class LanguageModel(LanguageModelSettings, Estimator):
         """The k most probable next tokens (words or characters) with their probabilities, most probable
         first. <pad> and <unk> are never listed; the probabilities are the model's own, not renormalised
         over what is listed."""
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ConfigError(f"`k` must be a whole number of at least 1, got {k!r}")
+        check_whole("k", k)
         probabilities = torch.from_numpy(self.predict_proba(prompt))
         probabilities[[PAD_ID, UNK_ID]] = -1.0
         top = probabilities.topk(min(k, len(probabilities) - 2))
@@ -206,10 +206,9 @@ class LanguageModel(LanguageModelSettings, Estimator):
         the space that separates it from the prompt's last word, where one belongs)."""
         if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= MAX_GENERATE:
             raise ConfigError(f"`length` must be a whole number in [1, {MAX_GENERATE}], got {length!r}")
-        if not (temperature > 0 and math.isfinite(temperature)):
-            raise ConfigError(f"`temperature` must be a finite number above 0, got {temperature}")
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-            raise ConfigError(f"`top_k` must be a whole number of at least 1, got {top_k!r}")
+        check_temperature(temperature)
+        if top_k is not None:
+            check_whole("top_k", top_k)
         generator = torch.Generator()  # local: sampling never moves the global random state
         if seed is None:
             generator.seed()

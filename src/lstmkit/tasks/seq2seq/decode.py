@@ -1,8 +1,9 @@
 """Decoding a batch of sources: greedy, beam search and sampling, each for a whole batch at once.
 
-Every function takes the network in eval mode, source ids (B, S) and their lengths (B,), and returns one
-list of target ids per source (without <s>, ending before </s>). A hypothesis ends at </s> or at its
-`max_len`, which may differ per source.
+Every function takes the network in eval mode, source ids (B, S) and their lengths (B,) (and with copy
+attention `copy_ids` (B, S), see `net.Memory`), and returns one list of target ids per source (without
+<s>, ending before </s>; with copying, an id past the target vocabulary is a copied source token). A
+hypothesis ends at </s> or at its `max_len`, which may differ per source.
 """
 
 from __future__ import annotations
@@ -22,23 +23,24 @@ NEVER = (PAD_ID, UNK_ID, BOS_ID)  # tokens no decoder emits: padding, the unknow
 
 def _masked(logits: Tensor) -> Tensor:
     """Log-probabilities (B, V) with the tokens no decoder emits ruled out."""
-    logits = logits.float()
-    logits[:, list(NEVER)] = -math.inf
-    return torch.log_softmax(logits, dim=-1)
+    never = torch.tensor(NEVER, device=logits.device)
+    return torch.log_softmax(logits.float().index_fill(1, never, -math.inf), dim=-1)
 
 
 @torch.no_grad()
-def greedy(net: Seq2SeqNet, source: Tensor, lengths: Tensor, max_len: Tensor) -> list[list[int]]:
+def greedy(net: Seq2SeqNet, source: Tensor, lengths: Tensor, max_len: Tensor,
+           copy_ids: Optional[Tensor] = None) -> list[list[int]]:  # fmt: skip
     """The most probable token at every step. max_len (B,): the most tokens each output may hold."""
-    return sample(net, source, lengths, max_len, temperature=0.0)
+    return sample(net, source, lengths, max_len, temperature=0.0, copy_ids=copy_ids)
 
 
 @torch.no_grad()
 def sample(net: Seq2SeqNet, source: Tensor, lengths: Tensor, max_len: Tensor, *, temperature: float = 1.0,
-           top_k: Optional[int] = None, generator: Optional[torch.Generator] = None) -> list[list[int]]:  # fmt: skip
+           top_k: Optional[int] = None, generator: Optional[torch.Generator] = None,
+           copy_ids: Optional[Tensor] = None) -> list[list[int]]:  # fmt: skip
     """Each token drawn from the model's distribution divided by `temperature` (0: the most probable) and cut
     to the `top_k` most probable (None: all)."""
-    memory, state = net.encode(source, lengths)
+    memory, state = net.encode(source, lengths, copy_ids)
     B = source.size(0)
     previous = torch.full((B,), BOS_ID, dtype=torch.long, device=source.device)
     outputs = torch.full((B, int(max_len.max())), PAD_ID, dtype=torch.long)
@@ -66,7 +68,7 @@ def sample(net: Seq2SeqNet, source: Tensor, lengths: Tensor, max_len: Tensor, *,
 
 @torch.no_grad()
 def beam_search(net: Seq2SeqNet, source: Tensor, lengths: Tensor, max_len: Tensor, *, beam: int = 5,
-                length_penalty: float = 0.6) -> list[list[int]]:  # fmt: skip
+                length_penalty: float = 0.6, copy_ids: Optional[Tensor] = None) -> list[list[int]]:  # fmt: skip
     """The hypothesis with the best normalised log-probability among `beam` kept at every step.
 
     A hypothesis of n tokens (</s> included) scores log p / ((5 + n) / 6) ** length_penalty (Wu et al. 2016;
@@ -75,57 +77,53 @@ def beam_search(net: Seq2SeqNet, source: Tensor, lengths: Tensor, max_len: Tenso
     or once `beam` hypotheses have ended and no open one can still beat the worst of the best `beam` of
     them: log p only falls as a hypothesis grows, so an open one's best is its log p now over the penalty
     of max_len tokens. With beam 1 and no length penalty this is greedy decoding."""
-    memory, state = net.encode(source, lengths)
+    memory, state = net.encode(source, lengths, copy_ids)
     B, K = source.size(0), beam
     memory, state = memory.repeat(K), state.select(torch.arange(B).repeat_interleave(K))
     scores = torch.full((B, K), -math.inf)
     scores[:, 0] = 0.0  # the K copies of a source start as one hypothesis
-    tokens = torch.full((B * K, 0), PAD_ID, dtype=torch.long)
+    hypotheses: list[list[int]] = [[] for _ in range(B * K)]  # the tokens of each open hypothesis, row by row
     previous = torch.full((B * K,), BOS_ID, dtype=torch.long, device=source.device)
     finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(B)]
-    open_ = torch.ones(B, dtype=torch.bool)  # sources still searching
-    limit_l = max_len.tolist()
-    for t in range(int(max_len.max())):
+    open_ = [True] * B  # sources still searching
+    limits = max_len.tolist()
+    for t in range(max(limits)):
         logits, state, _ = net.step(previous, state, memory)
         logp = _masked(logits).cpu()  # (B*K, V)
         V = logp.size(1)
-        total = (scores.view(B * K, 1) + logp).view(B, K * V)
-        best, flat = total.topk(2 * K, dim=1)  # (B, 2K): enough that K stay open after any that end
-        origin, token = flat // V, flat % V  # (B, 2K)
-        last = t + 1 >= max_len  # (B,) this step is the source's last
-        next_scores = torch.full((B, K), -math.inf)
-        next_rows = torch.zeros(B, K, dtype=torch.long)
-        next_tokens = torch.full((B, K), PAD_ID, dtype=torch.long)
-        best_l, origin_l, token_l, last_l = best.tolist(), origin.tolist(), token.tolist(), last.tolist()
+        best, flat = (scores.view(B * K, 1) + logp).view(B, K * V).topk(2 * K, dim=1)  # (B, 2K): K stay open after any that end
+        best, origin, token = best.tolist(), (flat // V).tolist(), (flat % V).tolist()
+        next_scores = [[-math.inf] * K for _ in range(B)]
+        next_rows, next_tokens = [[b * K] * K for b in range(B)], [[PAD_ID] * K for _ in range(B)]
         for b in range(B):
             if not open_[b]:
                 continue
-            kept = 0
+            last, kept = t + 1 >= limits[b], 0  # this step is the source's last
             for j in range(2 * K):
-                score = best_l[b][j]
+                score = best[b][j]
                 if score == -math.inf:
                     break
-                row = b * K + origin_l[b][j]
-                ended = token_l[b][j] == EOS_ID
-                if ended or last_l[b]:
+                row = b * K + origin[b][j]
+                ended = token[b][j] == EOS_ID
+                if ended or last:
                     if j < K:  # only an ending among the K best candidates: no unlikely early stop crowds the list
-                        hypothesis = tokens[row].tolist() + ([] if ended else [token_l[b][j]])
+                        hypothesis = hypotheses[row] + ([] if ended else [token[b][j]])
                         finished[b].append((score / _penalty(len(hypothesis) + 1, length_penalty), hypothesis))
                     continue
-                next_scores[b, kept], next_rows[b, kept], next_tokens[b, kept] = score, row, token_l[b][j]
+                next_scores[b][kept], next_rows[b][kept], next_tokens[b][kept] = score, row, token[b][j]
                 kept += 1
                 if kept == K:
                     break
-            if last_l[b] or kept == 0 or _settled(finished[b], K, next_scores[b, 0].item(), limit_l[b], length_penalty):
+            if last or kept == 0 or _settled(finished[b], K, next_scores[b][0], limits[b], length_penalty):
                 open_[b] = False
-                next_scores[b] = -math.inf
-        if not bool(open_.any()):
+                next_scores[b] = [-math.inf] * K
+        if not any(open_):
             break
-        rows = next_rows.view(-1)
-        tokens = torch.cat([tokens[rows], next_tokens.view(-1, 1)], dim=1)
-        state = state.select(rows.to(source.device))
-        scores = next_scores
-        previous = next_tokens.view(-1).to(source.device)
+        rows = [row for chosen in next_rows for row in chosen]
+        hypotheses = [hypotheses[row] + [tok] for row, tok in zip(rows, (t for chosen in next_tokens for t in chosen))]
+        state = state.select(torch.tensor(rows, device=source.device))
+        scores = torch.tensor(next_scores)
+        previous = torch.tensor(next_tokens, device=source.device).view(-1)
     return [max(f, key=lambda h: h[0])[1] if f else [] for f in finished]
 
 

@@ -9,6 +9,10 @@
     output    attentional output h~_t = tanh(W_c [c_t; h_t]) -> dropout -> linear -> logits over the targets
               (with tie_embeddings, the output layer is the target embedding, through a projection H -> E
               when they differ)
+    copy      (pointer-generator, See et al. 2017) p_gen = sigmoid(w [c_t; h_t; x_t]); the output is the
+              log of p_gen softmax(logits) + (1 - p_gen) a_t summed onto each source token's target id, so
+              the decoder can write a source token the target vocabulary lacks (ids past V, one per
+              such token of the source)
 
 Every step of the decoder runs through `lstmkit.LSTM` (so the fused kernel, the variants and the gate
 trace), one step at a time with input feeding, all steps in one call without it. Padding never changes a
@@ -18,12 +22,13 @@ pair's outputs: the encoder reads each source to its own length, attention gives
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 from torch import Tensor, nn
 
 from ...nn import LSTM, variant_flags
-from ...data.text import PAD_ID
+from ...data.text import PAD_ID, UNK_ID
 
 
 @dataclass
@@ -33,13 +38,14 @@ class Memory:
     values: Tensor  # (B, S, H) the encoder's outputs
     keys: Tensor  # (B, S, H) what the attention scores against (values, or their projection)
     mask: Tensor  # (B, S) bool, True at real source steps
+    # copy attention: (B, S) each source token's id among the targets, past the target vocabulary (V + k) for
+    # the k-th token of its source that the target vocabulary lacks; None: no copying
+    copy_ids: Optional[Tensor] = None
 
     def repeat(self, k: int) -> "Memory":
         """Each source k times in a row (beam search: B sources -> B*k hypotheses)."""
-        return Memory(*(t.repeat_interleave(k, dim=0) for t in (self.values, self.keys, self.mask)))
-
-    def select(self, index: Tensor) -> "Memory":
-        return Memory(self.values[index], self.keys[index], self.mask[index])
+        return Memory(*(None if t is None else t.repeat_interleave(k, dim=0)
+                        for t in (self.values, self.keys, self.mask, self.copy_ids)))  # fmt: skip
 
 
 @dataclass
@@ -80,10 +86,11 @@ class Attention(nn.Module):
 class Seq2SeqNet(nn.Module):
     def __init__(self, source_vocab: int, target_vocab: int, *, embedding: int, hidden: int, layers: int = 1,
                  variant: str = "vanilla", dropout: float = 0.0, bidirectional: bool = True,
-                 attention: str = "general", input_feed: bool = True, tie_embeddings: bool = False):  # fmt: skip
+                 attention: str = "general", input_feed: bool = True, tie_embeddings: bool = False,
+                 copy: bool = False, zoneout: float = 0.0, weight_dropout: float = 0.0):  # fmt: skip
         super().__init__()
-        self.hidden, self.layers, self.input_feed = hidden, layers, input_feed
-        flags = variant_flags(variant)
+        self.hidden, self.layers, self.input_feed, self.target_vocab = hidden, layers, input_feed, target_vocab
+        flags = {**variant_flags(variant), "zoneout": zoneout, "weight_dropout": weight_dropout}
         between = dropout if layers > 1 else 0.0
         self.source_embedding = nn.Embedding(source_vocab, embedding, padding_idx=PAD_ID)
         self.target_embedding = nn.Embedding(target_vocab, embedding, padding_idx=PAD_ID)
@@ -99,6 +106,12 @@ class Seq2SeqNet(nn.Module):
         if tie_embeddings:
             self.output.weight = self.target_embedding.weight
         self.tied = tie_embeddings
+        self.copy_gate = nn.Linear(2 * hidden + embedding, 1) if copy else None
+
+    @property
+    def copies(self) -> bool:
+        """Whether the network has copy attention: it then returns log-probabilities, not logits."""
+        return self.copy_gate is not None
 
     @property
     def lstm(self) -> LSTM:
@@ -106,19 +119,21 @@ class Seq2SeqNet(nn.Module):
         return self.encoder
 
     # ---- encode -------------------------------------------------------------------------------------
-    def encode(self, source: Tensor, lengths: Tensor) -> tuple[Memory, DecoderState]:
-        """source (B, S) ids, lengths (B,) -> the memory, and the decoder's initial state."""
+    def encode(self, source: Tensor, lengths: Tensor, copy_ids: Optional[Tensor] = None) -> tuple[Memory, DecoderState]:
+        """source (B, S) ids, lengths (B,) [, copy_ids (B, S)] -> the memory, and the decoder's initial state."""
         values, (h, c) = self.encoder(self.drop(self.source_embedding(source)), lengths=lengths)  # (B, S, H)
         if self.encoder.num_directions == 2:  # (2L, B, H/2) -> (L, B, H): each layer's two directions side by side
             h, c = (torch.cat([s[0::2], s[1::2]], dim=2) for s in (h, c))
         mask = torch.arange(source.size(1), device=source.device)[None, :] < lengths.to(source.device)[:, None]
-        memory = Memory(values, self.attention.keys(values), mask)
+        memory = Memory(values, self.attention.keys(values), mask, copy_ids if self.copies else None)
         return memory, DecoderState((h.contiguous(), c.contiguous()), values.new_zeros(source.size(0), self.hidden))
 
     # ---- decode -------------------------------------------------------------------------------------
-    def forward(self, source: Tensor, lengths: Tensor, target_in: Tensor, return_attention: bool = False):
-        """Teacher forcing: target_in (B, T) (<s> then the target) -> logits (B, T, V) [and weights (B, T, S)]."""
-        memory, state = self.encode(source, lengths)
+    def forward(self, source: Tensor, lengths: Tensor, target_in: Tensor, copy_ids: Optional[Tensor] = None,
+                return_attention: bool = False):  # fmt: skip
+        """Teacher forcing: target_in (B, T) (<s> then the target) -> logits (B, T, V) [and weights (B, T, S)];
+        with copy attention and copy_ids, log-probabilities (B, T, V + extra) instead."""
+        memory, state = self.encode(source, lengths, copy_ids)
         if self.input_feed:
             outputs, attended = [], []
             for t in range(target_in.size(1)):
@@ -127,23 +142,38 @@ class Seq2SeqNet(nn.Module):
                 attended.append(step_weights)
             logits, weights = torch.stack(outputs, dim=1), torch.stack(attended, dim=1)  # (B, T, V), (B, T, S)
         else:
-            h, _ = self.decoder(self.drop(self.target_embedding(target_in)), state.lstm)  # (B, T, H)
-            attentional, weights = self._attend(h, memory)
-            logits = self._logits(attentional)
+            x = self._embed(target_in)  # (B, T, E)
+            h, _ = self.decoder(self.drop(x), state.lstm)  # (B, T, H)
+            logits, weights, _ = self._output(h, x, memory)
         return (logits, weights) if return_attention else logits
 
     def step(self, previous: Tensor, state: DecoderState, memory: Memory) -> tuple[Tensor, DecoderState, Tensor]:
-        """One decoder step: previous (B,) token ids -> logits (B, V), the next state, weights (B, S)."""
-        x = self.target_embedding(previous)  # (B, E)
-        if self.input_feed:
-            x = torch.cat([x, state.feed], dim=1)
-        h, lstm_state = self.decoder(self.drop(x)[:, None], state.lstm)  # (B, 1, H)
-        attentional, weights = self._attend(h, memory)
-        return self._logits(attentional)[:, 0], DecoderState(lstm_state, attentional[:, 0]), weights[:, 0]
+        """One decoder step: previous (B,) token ids -> logits (B, V) (with copying, log-probabilities over
+        V + extra), the next state, weights (B, S)."""
+        x = self._embed(previous)  # (B, E)
+        inputs = torch.cat([x, state.feed], dim=1) if self.input_feed else x
+        h, lstm_state = self.decoder(self.drop(inputs)[:, None], state.lstm)  # (B, 1, H)
+        logits, weights, attentional = self._output(h, x[:, None], memory)
+        return logits[:, 0], DecoderState(lstm_state, attentional[:, 0]), weights[:, 0]
 
-    def _attend(self, h: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
+    def _embed(self, ids: Tensor) -> Tensor:
+        """Target ids -> embeddings; a copied token past the vocabulary is read as <unk>."""
+        return self.target_embedding(ids.masked_fill(ids >= self.target_vocab, UNK_ID))
+
+    def _output(self, h: Tensor, x: Tensor, memory: Memory) -> tuple[Tensor, Tensor, Tensor]:
+        """Decoder outputs h (B, T, H) and inputs x (B, T, E) -> logits or copy log-probabilities (B, T, .),
+        attention weights (B, T, S), attentional outputs (B, T, H)."""
         context, weights = self.attention(h, memory)  # (B, T, H), (B, T, S)
-        return torch.tanh(self.combine(torch.cat([context, h], dim=2))), weights
+        attentional = torch.tanh(self.combine(torch.cat([context, h], dim=2)))
+        logits = self._logits(attentional)
+        if memory.copy_ids is None:
+            return logits, weights, attentional
+        p_gen = torch.sigmoid(self.copy_gate(torch.cat([context, h, x], dim=2))).float()  # (B, T, 1)
+        generated = torch.softmax(logits.float(), dim=-1) * p_gen  # (B, T, V)
+        extra = max(0, int(memory.copy_ids.max()) + 1 - self.target_vocab)
+        index = memory.copy_ids[:, None, :].expand(-1, h.size(1), -1)  # (B, T, S)
+        mixed = nn.functional.pad(generated, (0, extra)).scatter_add(2, index, (1 - p_gen) * weights.float())
+        return torch.log(mixed.clamp_min(1e-12)), weights, attentional
 
     def _logits(self, attentional: Tensor) -> Tensor:
         out = self.drop(attentional)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 from ...data.text import PAD, UNK, Vocabulary, detokenize, tokenize
 
@@ -51,9 +51,19 @@ class SideTokens:
     def encode(self, text: str) -> list[int]:
         return self.vocab.encode(self.tokens(text))
 
-    def decode(self, ids: Iterable[int]) -> str:
-        """Ids (without <s>, up to </s>) back to text; <pad> and the markers are dropped."""
-        tokens = [t for t in self.vocab.decode(ids) if t not in (PAD, BOS, EOS)]
+    def extended(self, tokens: Sequence[str], extra: list[str]) -> list[int]:
+        """Copy attention: the ids of `tokens` in this vocabulary extended by `extra`; a token in neither is
+        <unk>."""
+        size = len(self.vocab)
+        return [self.vocab.index[t] if t in self.vocab.index else size + extra.index(t) if t in extra else self.vocab.unk_id
+                for t in tokens]  # fmt: skip
+
+    def decode(self, ids: Iterable[int], extra: Sequence[str] = ()) -> str:
+        """Ids (without <s>, up to </s>) back to text; <pad> and the markers are dropped. An id past the
+        vocabulary is a copied token: `extra[id - len(vocab)]`."""
+        size = len(self.vocab)
+        tokens = [self.vocab.tokens[i] if i < size else extra[i - size] for i in ids]
+        tokens = [t for t in tokens if t not in (PAD, BOS, EOS)]
         if self.level == "subword":
             return self._bpe.decoder.decode(tokens).strip()
         return detokenize(tokens, "char" if self.level == "char" else "word").strip()
