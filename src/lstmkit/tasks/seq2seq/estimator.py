@@ -80,8 +80,6 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
             raise ConfigError(f"`test_frac` must be above 0 (the metrics come from the test part), got {self.test_frac}")
         if self.bidirectional and self.hidden % 2:
             raise ConfigError(f"`hidden` must be even with a bidirectional encoder (each direction holds half), got {self.hidden}")
-        if self.tie_embeddings and self.embedding is not None and self.embedding < 1:
-            raise ConfigError(f"`embedding` must be at least 1, got {self.embedding}")
 
     # ---- fit -------------------------------------------------------------------------------------
     def fit(self, data, *, checkpoint=None, resume: bool = False, reporter=None, score_test: bool = True) -> "Seq2Seq":
