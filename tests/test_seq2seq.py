@@ -326,10 +326,51 @@ def test_the_inspector_shows_the_decoder_with_its_attention_and_the_encoder_on_r
     encoder = gates.trace(model, "red green blue", part="encoder")
     assert encoder.lstm == "encoder" and encoder.tokens == ["red", "green", "blue"] and encoder.num_directions == 2
     page = tmp_path / "p.html"
-    assert main(["inspect", str(tiny_runs["seq2seq"]), "--text", "red green blue", "--out", str(page)]) == 0
-    assert "Attention over the source" in page.read_text() and "the decoder" in page.read_text()
+    assert main(["inspect", str(tiny_runs["seq2seq"]), "--text", "red green blue", "--part", "decoder", "--out", str(page)]) == 0
+    html = page.read_text()
+    assert "Attention over the source" in html and "the decoder" in html and 'id="encoder-panel"' not in html
     assert main(["inspect", str(tiny_runs["lm"]), "--text", "def f", "--part", "encoder", "--out", str(page)]) == 2
     assert "part chooses the LSTM of a sequence-to-sequence model; this language model has one" in capsys.readouterr().err
+
+
+def test_the_inspector_page_of_a_pair_shows_the_encoder_the_attention_and_the_decoder(tiny_runs, tmp_path, capsys):
+    from lstmkit import gates
+
+    model = load_run(tiny_runs["seq2seq"])
+    encoder, decoder = gates.trace_parts(model, "red green blue")
+    assert (encoder.lstm, decoder.lstm) == ("encoder", "decoder") and encoder.tokens == ["red", "green", "blue"]
+    assert decoder.tokens == [*model.translate(["red green blue"])[0].split(), "</s>"]
+    page = tmp_path / "pair.html"
+    assert main(["inspect", str(tiny_runs["seq2seq"]), "--text", "red green blue", "--out", str(page), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [p["part"] for p in found["parts"]] == ["encoder", "decoder"]
+    assert [p["steps"] for p in found["parts"]] == [3, len(decoder)] and all(len(p["memory"]) == 5 for p in found["parts"])
+    html = page.read_text()
+    assert html.index('id="encoder-panel"') < html.index("Attention over the source") < html.index("</section>", html.index('id="decoder-panel"'))
+    assert html.count('<script type="application/json" class="inspector-data"') == 2 and html.count('class="step"') == 3 + len(decoder)
+
+
+def test_the_decoder_reads_the_reference_of_a_pair_when_given_one(tiny_runs, tmp_path, capsys):
+    from lstmkit import gates
+
+    model = load_run(tiny_runs["seq2seq"])
+    decoder = gates.trace(model, "red green blue", target="blue green red")
+    assert decoder.tokens == ["blue", "green", "red", "</s>"] and decoder.attention.shape == (4, 3)
+    weights, _, _ = model.attention_of("red green blue", "blue green red")
+    assert np.allclose(decoder.attention, weights)
+    assert "read this target" in decoder.notes[0]
+    page = tmp_path / "pair.html"
+    args = ["inspect", str(tiny_runs["seq2seq"]), "--text", "red green blue", "--out", str(page)]
+    assert main([*args, "--target", "blue green red", "--json"]) == 0
+    assert [p["steps"] for p in json.loads(capsys.readouterr().out)["parts"]] == [3, 4]
+    assert main([*args, "--target", "  "]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "the target text is empty; give the reference output for the decoder to read, or leave it out")
+    assert main(["inspect", str(tiny_runs["lm"]), "--text", "def f", "--target", "x", "--out", str(page)]) == 2
+    assert "--target is the output a sequence-to-sequence model's decoder reads" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="target is the output a sequence-to-sequence model's decoder reads; this "
+                                          "language model reads only its input"):
+        gates.trace(tiny_runs["lm"], "def f", target="x")
 
 
 def test_a_step_by_step_decoder_is_traced_over_every_step(tmp_path):

@@ -315,8 +315,12 @@ def inspect_run(
     text: Annotated[Optional[str], typer.Option(help="Text for a text model (language model, text classifier) to read.")] = None,
     data: Annotated[Optional[Path], typer.Option(help="A file to read: a CSV series (forecast, anomaly), a text file (text models), a sequence file (numeric classifier).")] = None,
     max_steps: Annotated[int, typer.Option(min=1, help="Read at most the first N steps (characters, words or series steps).")] = 2000,
-    part: Annotated[Optional[Part], typer.Option(help="Sequence to sequence: the decoder writing the model's output for "
-                                                      "--text, with its attention (default), or the encoder reading it.")] = None,  # fmt: skip
+    part: Annotated[Optional[Part], typer.Option(help="Sequence to sequence: only the decoder writing the output for "
+                                                      "--text, with its attention, or only the encoder reading it "
+                                                      "(default: both, on one page).")] = None,  # fmt: skip
+    target: Annotated[Optional[str], typer.Option(help="Sequence to sequence: the reference output of the pair, for "
+                                                        "the decoder to read as training reads it (default: the "
+                                                        "model's own output).")] = None,  # fmt: skip
     json_output: JsonOut = False,
 ) -> None:
     """Run a trained model over a text or series and write a page of what its gates did at every step."""
@@ -332,26 +336,42 @@ def inspect_run(
     if text is not None and not estimator.reads_text:
         raise ConfigError(f"{run_dir}: is a {estimator.describe()}, a model of series, not of text; "
                           "give the series with --data FILE, not --text")  # fmt: skip
-    trace = gates.trace(estimator, text if text is not None else data, max_steps=max_steps,
-                        part=None if part is None else part.value)  # fmt: skip
+    if target is not None and not getattr(estimator, "lstm_parts", ()):
+        raise ConfigError(f"--target is the output a sequence-to-sequence model's decoder reads; {run_dir} is a "
+                          f"{estimator.describe()}, which reads only its input")  # fmt: skip
+    given = text if text is not None else data
+    if part is None:
+        traces = gates.trace_parts(estimator, given, max_steps=max_steps, target=target)
+    else:
+        traces = [gates.trace(estimator, given, max_steps=max_steps, part=part.value, target=target)]
     source = "the given text" if text is not None else str(data)
-    found = gates.findings(trace)
-    which = "" if trace.lstm == "lstm" else f" · the {trace.lstm}"
-    gates.write_page(trace, out, title="Inside the LSTM", subtitle=f"{run_dir} · {job.name}{which} · {source}", found=found)
-    follows, memory = found["follows"][:5], found["memory"][:5]
+    founds = [gates.findings(t) for t in traces]
+    which = "" if len(traces) > 1 or traces[0].lstm == "lstm" else f" · the {traces[0].lstm}"
+    gates.write_page(traces, out, title="Inside the LSTM", subtitle=f"{run_dir} · {job.name}{which} · {source}", found=founds)
+    parts = [{"part": t.lstm, "steps": len(t), "total_steps": t.total_steps, "follows": f["follows"][:5],
+              "memory": f["memory"][:5]} for t, f in zip(traces, founds)]  # fmt: skip
     if json_output:
-        typer.echo(json.dumps({"page": str(out), "task": job.name, "steps": len(trace), "total_steps": trace.total_steps,
-                               "follows": [s.to_dict() for s in follows], "memory": [s.to_dict() for s in memory]}))  # fmt: skip
+        shown = [{**p, "follows": [s.to_dict() for s in p["follows"]], "memory": [s.to_dict() for s in p["memory"]]}
+                 for p in parts]  # fmt: skip
+        if len(shown) == 1:
+            del shown[0]["part"]
+            typer.echo(json.dumps({"page": str(out), "task": job.name, **shown[0]}))
+        else:
+            typer.echo(json.dumps({"page": str(out), "task": job.name, "parts": shown}))
         return
-    rows = [(str(s.layer), "backward" if s.direction else "forward", str(s.unit),
-             f"{s.quantity} ~ {found['labels'][s.property]}", f"{s.value:+.2f}") for s in follows]  # fmt: skip
-    print_table(f"Units that follow the input ({len(trace)} steps)", ["layer", "direction", "unit", "follows", "r"], rows,
-                 left=("direction", "follows"))
-    memory_text = ", ".join(f"unit {s.unit}{f' (layer {s.layer})' if trace.num_layers > 1 else ''} {s.value:.3f}" for s in memory)
-    console.print(f"longest memory (mean forget gate): {memory_text}")
-    for note in trace.notes:
-        if note.startswith("Showing"):
-            console.print(f"note: {note}", style="yellow")
+    for t, f, p in zip(traces, founds, parts):
+        named = "" if t.lstm == "lstm" else f"the {t.lstm}: "
+        rows = [(str(s.layer), "backward" if s.direction else "forward", str(s.unit),
+                 f"{s.quantity} ~ {f['labels'][s.property]}", f"{s.value:+.2f}") for s in p["follows"]]  # fmt: skip
+        title = f"units that follow the input ({len(t)} steps)"
+        print_table(f"{named}{title}" if named else title.capitalize(), ["layer", "direction", "unit", "follows", "r"], rows,
+                    left=("direction", "follows"))  # fmt: skip
+        memory_text = ", ".join(f"unit {s.unit}{f' (layer {s.layer})' if t.num_layers > 1 else ''} {s.value:.3f}"
+                                for s in p["memory"])  # fmt: skip
+        console.print(f"{named}longest memory (mean forget gate): {memory_text}")
+        for note in t.notes:
+            if note.startswith("Showing"):
+                console.print(f"note: {note}", style="yellow")
     console.print(f"page: {out}")
 
 

@@ -104,3 +104,27 @@ def test_the_seq2seq_inspector_page_shows_the_decoders_steps_and_its_attention(o
     page, problems = open_page(path)
     assert page.eval_on_selector_all(".step", "els => els.length") == len(trace)
     assert page.eval_on_selector_all("table.attention tbody tr", "els => els.length") == len(trace) and problems == []
+
+
+def test_the_seq2seq_page_of_a_pair_works_each_panel_on_its_own(open_page, tiny_runs, tmp_path):
+    encoder, decoder = gates.trace_parts(tiny_runs["seq2seq"], "red green blue")
+    page, problems = open_page(gates.write_page([encoder, decoder], tmp_path / "pair.html"))
+    assert page.locator("#encoder-panel .step").count() == len(encoder) == 3
+    assert page.locator("#decoder-panel .step").count() == len(decoder)
+    assert page.locator("#decoder-panel table.attention tbody tr").count() == len(decoder)
+    assert page.text_content("#encoder-selection").startswith("forward · unit") or "backward" in page.text_content("#encoder-selection")
+    decoder_colours = page.eval_on_selector_all("#decoder-panel .step", "els => els.map(e => e.style.backgroundColor)")
+    page.select_option("#encoder-direction", "1")
+    page.select_option("#encoder-unit", "2")
+    page.select_option("#encoder-gate", "o")
+    page.hover('#encoder-panel .step[data-step="1"]')
+    assert page.get_attribute("#value", "data-panel") == "encoder-"
+    assert float(page.text_content('#value .v[data-gate="o"]')) == pytest.approx(float(encoder.gate("o", 0, 1)[1, 2]), abs=ROUNDING)
+    assert page.eval_on_selector_all("#decoder-panel .step", "els => els.map(e => e.style.backgroundColor)") == decoder_colours
+    page.select_option("#decoder-unit", "4")
+    page.select_option("#decoder-gate", "f")
+    page.hover('#decoder-panel .step[data-step="0"]')
+    assert page.get_attribute("#value", "data-panel") == "decoder-"
+    assert page.eval_on_selector_all("table.attention tr.hover", "els => els.map(e => e.dataset.step)") == ["0"]
+    assert float(page.text_content('#value .v[data-gate="f"]')) == pytest.approx(float(decoder.gate("f")[0, 4]), abs=ROUNDING)
+    assert problems == []

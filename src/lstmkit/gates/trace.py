@@ -111,7 +111,8 @@ class Trace:
         return frame
 
 
-def trace(model, data, *, max_steps: Optional[int] = None, part: Optional[str] = None) -> Trace:
+def trace(model, data, *, max_steps: Optional[int] = None, part: Optional[str] = None,
+          target: Optional[str] = None) -> Trace:
     """Run a trained model over one input and return what its gates did at every step.
 
     model: a fitted estimator of any job (`LanguageModel`, `SequenceClassifier`, `Forecaster`,
@@ -124,23 +125,48 @@ def trace(model, data, *, max_steps: Optional[int] = None, part: Optional[str] =
     part: which LSTM of a network that has several (`model.lstm_parts`: a sequence-to-sequence model's
         "decoder", its default, which writes the model's own output for the source text, with its attention
         over the source; or "encoder", which reads the source).
+    target: a sequence-to-sequence model's decoder reads this text (the reference of a pair) as training
+        reads it, instead of writing its own output.
     """
+    model = _fitted(model, max_steps)
+    parts = getattr(model, "lstm_parts", ())
+    if part is not None and not parts:
+        raise ConfigError(f"`part` chooses the LSTM of a sequence-to-sequence model; this {model.describe()} has one")
+    if target is not None and not parts:
+        raise ConfigError(f"`target` is the output a sequence-to-sequence model's decoder reads; this {model.describe()} "
+                          "reads only its input")  # fmt: skip
+    if part is not None and part not in parts:
+        raise ConfigError(f"`part` must be {' or '.join(parts)}, got {part!r}")
+    read = model.gate_input(data, max_steps, part, target) if parts else model.gate_input(data, max_steps)
+    job = job_of(model)
+    return Trace(job.name, read.kind, _run(model.model_, read.lstm, *read.args), read.tokens, read.text, read.offsets,
+                 read.values, read.columns, read.total_steps, read.window, read.notes, read.lstm, read.attention,
+                 read.source_tokens)  # fmt: skip
+
+
+def trace_parts(model, data, *, max_steps: Optional[int] = None, target: Optional[str] = None) -> list[Trace]:
+    """`trace` of every LSTM of the model for one input, in the order the input flows through them: one for
+    most jobs; a sequence-to-sequence model's encoder reading the source, then its decoder writing the
+    output (or reading `target`) with its attention over the source. `gates.write_page` shows them on one
+    page."""
+    model = _fitted(model, max_steps)
+    parts = getattr(model, "lstm_parts", ())
+    if not parts:
+        return [trace(model, data, max_steps=max_steps, target=target)]
+    order = sorted(parts, key=lambda p: p != "encoder")  # the encoder first: it reads before the decoder writes
+    return [trace(model, data, max_steps=max_steps, part=p, target=target if p != "encoder" else None) for p in order]
+
+
+def _fitted(model, max_steps: Optional[int]):
+    """The fitted estimator to trace (a run directory is loaded), after checking `max_steps`."""
     if isinstance(model, (str, Path)):
         model = load_run(model)
     if max_steps is not None:
         check_whole("max_steps", max_steps)
-    job = job_of(model)
+    job_of(model)
     if not hasattr(model, "model_"):
         raise ConfigError(f"this {type(model).__name__} is not fitted; fit it, or load a run directory")
-    parts = getattr(model, "lstm_parts", ())
-    if part is not None and not parts:
-        raise ConfigError(f"`part` chooses the LSTM of a sequence-to-sequence model; this {model.describe()} has one")
-    if part is not None and part not in parts:
-        raise ConfigError(f"`part` must be {' or '.join(parts)}, got {part!r}")
-    read = model.gate_input(data, max_steps, part) if parts else model.gate_input(data, max_steps)
-    return Trace(job.name, read.kind, _run(model.model_, read.lstm, *read.args), read.tokens, read.text, read.offsets,
-                 read.values, read.columns, read.total_steps, read.window, read.notes, read.lstm, read.attention,
-                 read.source_tokens)  # fmt: skip
+    return model
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -321,19 +321,28 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
 
     lstm_parts = ("decoder", "encoder")  # the inspector's choice of LSTM (`gates.trace(..., part=)`), default first
 
-    def gate_input(self, data, max_steps: Optional[int] = None, part: Optional[str] = None) -> GateInput:
+    def gate_input(self, data, max_steps: Optional[int] = None, part: Optional[str] = None,
+                   target: Optional[str] = None) -> GateInput:
         """A source text (a str, or a `pathlib.Path` to a text file). part "decoder" (the default): the decoder
-        writing the model's own output for it (beam search), a step a token written (the last one </s>), with
-        its attention over the source; "encoder": the encoder reading the source."""
+        writing, a step a token (the last one </s>), with its attention over the source: the model's own
+        output for the source (beam search), or, given a `target`, that text (teacher forcing: the decoder
+        reads the reference of a pair as training reads it); "encoder": the encoder reading the source."""
         source = read_text(data).strip()
         if not source:
             raise DataError("the source text is empty; give text for the model to read")
+        if target is not None and not target.strip():
+            raise DataError("the target text is empty; give the reference output for the decoder to read, or leave it out")
         if (part or "decoder") == "encoder":
             return self._encoder_input(source, max_steps)
-        output = self.translate([source])[0]
+        if target is None:
+            output = self.translate([source])[0]
+            notes = [f"The decoder wrote this output for the source {source!r} (beam {self.beam}), a step a token; "
+                     "the last step writes </s>, the end."]  # fmt: skip
+        else:
+            output = target.strip()
+            notes = [f"The decoder read this target for the source {source!r} as training reads it, a step a token "
+                     "(each step sees the target's tokens before it); the last step is </s>, the end."]  # fmt: skip
         weights, source_tokens, shown_tokens = self.attention_of(source, output)
-        notes = [f"The decoder wrote this output for the source {source!r} (beam {self.beam}), a step a token; "
-                 "the last step writes </s>, the end."]  # fmt: skip
         shown = capped(len(shown_tokens), max_steps, notes, "tokens")
         source_ids, copy_ids, extra = self._encode_source(source)
         written = self.target_tokens_.extended(self.target_tokens_.tokens(output)[: self.max_len], extra)
