@@ -3,6 +3,7 @@ the copy and retrieval baselines, and the commands (train, translate, chat, pred
 
 import json
 import math
+import re
 import struct
 
 import numpy as np
@@ -348,6 +349,11 @@ def test_the_inspector_page_of_a_pair_shows_the_encoder_the_attention_and_the_de
     html = page.read_text()
     assert html.index('id="encoder-panel"') < html.index("Attention over the source") < html.index("</section>", html.index('id="decoder-panel"'))
     assert html.count('<script type="application/json" class="inspector-data"') == 2 and html.count('class="step"') == 3 + len(decoder)
+    assert main(["inspect", str(tiny_runs["seq2seq"]), "--text", "red green blue", "--out", str(page)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    encoder_memory = next(line for line in lines if line.startswith("the encoder: longest memory"))
+    decoder_memory = next(line for line in lines if line.startswith("the decoder: longest memory"))
+    assert re.search(r"unit \d+ \((forward|backward)\) 0\.\d{3}", encoder_memory) and "ward)" not in decoder_memory
 
 
 def test_the_decoder_reads_the_reference_of_a_pair_when_given_one(tiny_runs, tmp_path, capsys):

@@ -366,13 +366,19 @@ def inspect_run(
         title = f"units that follow the input ({len(t)} steps)"
         print_table(f"{named}{title}" if named else title.capitalize(), ["layer", "direction", "unit", "follows", "r"], rows,
                     left=("direction", "follows"))  # fmt: skip
-        memory_text = ", ".join(f"unit {s.unit}{f' (layer {s.layer})' if t.num_layers > 1 else ''} {s.value:.3f}"
-                                for s in p["memory"])  # fmt: skip
+        memory_text = ", ".join(f"unit {s.unit}{_where(s, t)} {s.value:.3f}" for s in p["memory"])
         console.print(f"{named}longest memory (mean forget gate): {memory_text}")
         for note in t.notes:
             if note.startswith("Showing"):
                 console.print(f"note: {note}", style="yellow")
     console.print(f"page: {out}")
+
+
+def _where(score, trace) -> str:
+    """Where a unit of a ranking lies, where the LSTM has several layers or directions: " (layer 1, backward)"."""
+    where = ([f"layer {score.layer}"] if trace.num_layers > 1 else []) + (
+        ["backward" if score.direction else "forward"] if trace.num_directions > 1 else [])  # fmt: skip
+    return f" ({', '.join(where)})" if where else ""
 
 
 DemoName = choice("DemoName", demos())
