@@ -1,6 +1,7 @@
 """Sequence to sequence: reading pairs, each side's tokens, the attention network, decoding, scoring beside
 the copy and retrieval baselines, and the commands (train, translate, chat, predict, evaluate)."""
 
+import gettext
 import json
 import math
 import re
@@ -32,20 +33,21 @@ def copy_pairs(n: int, seed: int = 0) -> Pairs:
     return Pairs(texts, list(texts), "copy task")
 
 
-def write_mo(path, catalog: dict) -> None:
-    """A gettext .mo file of msgid -> msgstr (the GNU format: a header, then two tables of (length, offset))."""
+def write_mo(path, catalog: dict, encoding: str = "utf-8") -> None:
+    """A gettext .mo file of msgid -> msgstr (the GNU format: a header, then two tables of (length, offset)),
+    its strings in `encoding`."""
     keys = sorted(catalog)
-    ids = b"".join(k.encode() + b"\0" for k in keys)
-    strs = b"".join(catalog[k].encode() + b"\0" for k in keys)
+    ids = b"".join(k.encode(encoding) + b"\0" for k in keys)
+    strs = b"".join(catalog[k].encode(encoding) + b"\0" for k in keys)
     start = 7 * 4 + 16 * len(keys)
     offsets, at = [], 0
     for k in keys:
-        offsets.append((len(k.encode()), start + at))
-        at += len(k.encode()) + 1
+        offsets.append((len(k.encode(encoding)), start + at))
+        at += len(k.encode(encoding)) + 1
     string_offsets, at = [], 0
     for k in keys:
-        string_offsets.append((len(catalog[k].encode()), start + len(ids) + at))
-        at += len(catalog[k].encode()) + 1
+        string_offsets.append((len(catalog[k].encode(encoding)), start + len(ids) + at))
+        at += len(catalog[k].encode(encoding)) + 1
     header = struct.pack("Iiiiiii", 0x950412DE, 0, len(keys), 7 * 4, 7 * 4 + 8 * len(keys), 0, 0)
     tables = b"".join(struct.pack("ii", *o) for o in offsets) + b"".join(struct.pack("ii", *o) for o in string_offsets)
     path.write_bytes(header + tables + ids + strs)
@@ -118,6 +120,17 @@ def test_mo_catalogs_and_a_folder_of_them_are_read_through_gettext(tmp_path):
     (tmp_path / "bad.mo").write_bytes(b"not a catalog")
     with pytest.raises(DataError, match="bad.mo: is not a gettext .mo catalog"):
         read_pairs(tmp_path / "bad.mo")
+
+
+def test_a_latin_1_catalog_whose_header_is_not_utf_8_is_read_in_its_own_charset(tmp_path):
+    """The standard library reads a header as UTF-8 before its charset: a translator named in ISO-8859-1
+    (as in Debian's German net-tools catalog) made the whole catalog unreadable."""
+    header = "Last-Translator: Ralf Bächle\nContent-Type: text/plain; charset=ISO-8859-1\n"
+    write_mo(tmp_path / "de.mo", {"": header, "Flags": "Flaggen", "device": "Gerät"}, encoding="latin-1")
+    with pytest.raises(UnicodeDecodeError):  # what gettext alone does with it
+        gettext.GNUTranslations(open(tmp_path / "de.mo", "rb"))
+    pairs = read_pairs(tmp_path / "de.mo", min_pairs=1)
+    assert dict(zip(pairs.sources, pairs.targets)) == {"Flags": "Flaggen", "device": "Gerät"}
 
 
 # ---- tokens ------------------------------------------------------------------------------------------

@@ -318,3 +318,52 @@ def _running_owners(path: Path) -> list[int]:
     except sqlite3.OperationalError:  # the tables are not made yet
         return []
     return [json.loads(value)[1] for (value,) in rows]
+
+
+class _Trial:
+    """What a TrialReporter asks of an Optuna trial: report each step, and never prune."""
+
+    def __init__(self):
+        self.reported = []
+
+    def report(self, value, step):
+        self.reported.append((step, value))
+
+    def should_prune(self):
+        return False
+
+
+def test_a_trial_of_several_fits_is_worth_the_mean_of_what_each_fit_keeps():
+    watcher = study_module.TrialReporter(_Trial())
+    assert watcher.best == float("inf")
+    watcher.start(3)
+    for loss in (0.9, 0.5, 0.7):  # member 0 keeps its best epoch: 0.5
+        watcher.epoch({"epoch": 1, "val_loss": loss})
+    watcher.start(3)
+    for loss in (0.8, 0.3, 0.6):
+        watcher.epoch({"epoch": 1, "val_loss": loss})
+    watcher.final(0.4)  # member 1 keeps averaged weights: their loss, not its best epoch's 0.3
+    assert watcher.best == pytest.approx(0.45) and watcher.steps == 6
+    assert [step for step, _ in watcher.trial.reported] == [1, 2, 3, 4, 5, 6]
+
+
+def test_an_ensemble_trial_is_worth_its_members_mean_kept_validation_loss(data, tmp_path):
+    settings, space, _ = CASES["forecast"]
+    kept = []
+    original = study_module.TrialReporter.start
+
+    def spy(self, epochs, first_epoch=1):
+        if self.fits:
+            kept.append(self.fits[-1])
+        original(self, epochs, first_epoch)
+
+    _, spec, study = prepare("forecast", data["forecast"], tmp_path / "t", trials=1,
+                             settings={**settings, "ensemble": 2}, space=space, pruner="none")  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(study_module.TrialReporter, "start", spy)
+        run(spec, 1, "none")
+    trial = study.trials[0]
+    losses = [v for _, v in sorted(trial.intermediate_values.items())]
+    per_member = [min(losses[:len(losses) // 2]), min(losses[len(losses) // 2:])]
+    assert len(kept) == 1 and kept[0] == pytest.approx(per_member[0])
+    assert len(losses) == 4 and trial.value == pytest.approx(sum(per_member) / 2)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import gettext
 import io
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -108,11 +109,33 @@ def _read_mo(path: Path) -> Pairs:
         raw = path.read_bytes()
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+    for attempt in (raw, _ascii_header(raw)):
+        try:
+            catalog = gettext.GNUTranslations(io.BytesIO(attempt))._catalog  # msgid -> msgstr; (msgid, n) -> form n
+            return _catalog_pairs(catalog, path)
+        except Exception:  # gettext raises OSError, struct.error, UnicodeDecodeError, IndexError... on a bad file
+            continue
+    raise DataError(f"{path}: is not a gettext .mo catalog")
+
+
+def _ascii_header(raw: bytes) -> bytes:
+    """`raw` with every non-ASCII byte of its header entry (msgid "") made "?", each byte in its place.
+
+    The standard library decodes the header as UTF-8 before it reads the header's own `charset=`, so a
+    catalog in ISO-8859-1 whose header names its translator "Jäger" cannot be read at all; with that name
+    made "J?ger" it is read in its declared charset. The header itself is no pair, so nothing is lost."""
     try:
-        catalog = gettext.GNUTranslations(io.BytesIO(raw))._catalog  # msgid -> msgstr; (msgid, n) -> plural form n
-    except Exception:  # gettext raises OSError, struct.error, UnicodeDecodeError, IndexError... on a bad file
-        raise DataError(f"{path}: is not a gettext .mo catalog") from None
-    return _catalog_pairs(catalog, path)
+        order = {0x950412DE: "<", 0xDE120495: ">"}[int.from_bytes(raw[:4], "little")]
+        count, originals, translations = struct.unpack(order + "3I", raw[8:20])
+        for k in range(count):
+            length, _ = struct.unpack(order + "2I", raw[originals + 8 * k: originals + 8 * k + 8])
+            if length == 0:  # the header entry
+                size, start = struct.unpack(order + "2I", raw[translations + 8 * k: translations + 8 * k + 8])
+                header = bytes(b if b < 128 else 0x3F for b in raw[start:start + size])
+                return raw[:start] + header + raw[start + size:]
+    except (KeyError, struct.error, ValueError):
+        pass
+    return raw
 
 
 def _catalog_pairs(catalog: dict, path: Path) -> Pairs:

@@ -244,11 +244,25 @@ def suggest(trial, space: dict, fixed: Optional[list] = None) -> dict:
 
 class TrialReporter(Reporter):
     """Each epoch's validation loss to the trial, as one step; the pruner's verdict ends the trial there.
-    Steps count every epoch reported, so ensemble members and backtest folds follow one another."""
+    Steps count every epoch reported, so ensemble members and backtest folds follow one another.
+
+    The trial is worth the mean, over the fits it made (one, or each ensemble member or backtest fold), of
+    the validation loss of the weights each fit keeps: its best epoch's, or its averaged weights' (the
+    classifier's cosine recipe), which `final` hears."""
 
     def __init__(self, trial, inner: Optional[Reporter] = None):
         self.trial, self.inner = trial, inner
-        self.steps, self.best = 0, math.inf
+        self.steps, self.fits = 0, []  # fits: the kept validation loss of each fit, the current one last
+
+    @property
+    def best(self) -> float:
+        """The trial's value so far (inf before any epoch)."""
+        return sum(self.fits) / len(self.fits) if self.fits else math.inf
+
+    def start(self, epochs: int, first_epoch: int = 1) -> None:
+        if self.inner is not None:
+            self.inner.start(epochs, first_epoch)
+        self.fits.append(math.inf)
 
     def epoch(self, row: dict) -> None:
         import optuna
@@ -257,17 +271,24 @@ class TrialReporter(Reporter):
             self.inner.epoch(row)
         self.steps += 1
         value = float(row["val_loss"])
-        self.best = min(self.best, value)
+        if not self.fits:  # a fit that did not announce its start
+            self.fits.append(math.inf)
+        self.fits[-1] = min(self.fits[-1], value)
         self.trial.report(value, self.steps)
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned at epoch {row['epoch']}")
 
     def final(self, val_loss: float) -> None:
-        """Averaged weights (the classifier's cosine recipe) are what the run keeps: the trial is worth
-        their validation loss, not its best epoch's."""
+        """Averaged weights are what this fit keeps: it is worth their validation loss, not its best epoch's."""
         if self.inner is not None:
             self.inner.final(val_loss)
-        self.best = float(val_loss)
+        if not self.fits:
+            self.fits.append(math.inf)
+        self.fits[-1] = float(val_loss)
+
+    def close(self) -> None:
+        if self.inner is not None:
+            self.inner.close()
 
 
 @contextlib.contextmanager
