@@ -382,6 +382,9 @@ def test_the_decoder_reads_the_reference_of_a_pair_when_given_one(tiny_runs, tmp
     args = ["inspect", str(tiny_runs["seq2seq"]), "--text", "red green blue", "--out", str(page)]
     assert main([*args, "--target", "blue green red", "--json"]) == 0
     assert [p["steps"] for p in json.loads(capsys.readouterr().out)["parts"]] == [3, 4]
+    assert main([*args, "--target", "blue", "--part", "encoder"]) == 2
+    assert capsys.readouterr().err.strip() == ("lstmkit: error: --target is what the decoder reads; the encoder reads "
+                                               "only the source (leave out --part, or make it decoder)")
     assert main([*args, "--target", "  "]) == 2
     assert capsys.readouterr().err.strip().endswith(
         "the target text is empty; give the reference output for the decoder to read, or leave it out")

@@ -14,11 +14,11 @@ matter. The `lstmkit inspect` command is built on this module.
 
 from __future__ import annotations
 
-from .properties import property_label, series_properties, text_properties
-from .ranking import UnitScore, best_per_property, correlations, findings, longest_memory, rank_units
 from collections.abc import Sequence
 from typing import Union
 
+from .properties import property_label, series_properties, text_properties
+from .ranking import UnitScore, best_per_property, correlations, findings, longest_memory, rank_units
 from .trace import GATES, Trace, trace, trace_parts
 
 __all__ = ["trace", "trace_parts", "Trace", "GATES", "text_properties", "series_properties", "property_label", "rank_units",

@@ -137,6 +137,9 @@ def trace(model, data, *, max_steps: Optional[int] = None, part: Optional[str] =
                           "reads only its input")  # fmt: skip
     if part is not None and part not in parts:
         raise ConfigError(f"`part` must be {' or '.join(parts)}, got {part!r}")
+    if target is not None and part == "encoder":
+        raise ConfigError("`target` is what the decoder reads; the encoder reads only the source (leave out `part`, "
+                          "or make it decoder)")  # fmt: skip
     read = model.gate_input(data, max_steps, part, target) if parts else model.gate_input(data, max_steps)
     job = job_of(model)
     return Trace(job.name, read.kind, _run(model.model_, read.lstm, *read.args), read.tokens, read.text, read.offsets,
