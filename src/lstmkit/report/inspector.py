@@ -3,7 +3,9 @@
 The page shows the input (text as its characters or words, a series as line charts), and under each step
 the colour of one gate or the cell state of one unit, chosen with the controls; hovering a step shows the
 exact values. Beside it, the units with the longest memory and the units that follow a property of the
-input, each a click away. Like the run report it loads nothing: its CSS, script and data are inline and a
+input, each a click away. A page can hold several LSTMs of one model, a panel each with its own controls
+(a sequence-to-sequence model's encoder reading a source, then its decoder writing the output with its
+attention over the source). Like the run report it loads nothing: its CSS, script and data are inline and a
 Content-Security-Policy forbids every other source, so it opens from disk with no network.
 
 The data rides in a `<script type="application/json">` block: the activations as little-endian integers
