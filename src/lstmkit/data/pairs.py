@@ -109,9 +109,9 @@ def _read_mo(path: Path) -> Pairs:
         raw = path.read_bytes()
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
-    for attempt in (raw, _ascii_header(raw)):
+    for reading in (bytes, _ascii_header):  # as it is; only where that fails, with an ASCII header
         try:
-            catalog = gettext.GNUTranslations(io.BytesIO(attempt))._catalog  # msgid -> msgstr; (msgid, n) -> form n
+            catalog = gettext.GNUTranslations(io.BytesIO(reading(raw)))._catalog  # msgid -> msgstr; (msgid, n) -> form n
             return _catalog_pairs(catalog, path)
         except Exception:  # gettext raises OSError, struct.error, UnicodeDecodeError, IndexError... on a bad file
             continue
