@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,7 +18,8 @@ import typer
 from ._version import __version__
 from .cli_options import choice, cli_options, command, flag, parameter
 from .cli_summary import cell, console, print_summary, print_table
-from .errors import ConfigError, LstmkitError
+from .errors import ConfigError, LstmkitError, PeerLost, ReportedElsewhere
+from .launch import LAUNCHED_ENV
 from .tasks import JOBS, demos
 from .tasks.job import Job
 from .tasks.settings import SHARED
@@ -51,7 +53,16 @@ RUN_OPTIONS = [
     parameter("quiet", Quiet, False),
     parameter("log_json", LogJson, False),
     parameter("json_output", JsonOut, False),
+    parameter("nproc", Annotated[int, typer.Option(min=1, help="Processes training as one data-parallel run on this "
+                                                               "machine (torch.distributed; or start the command "
+                                                               "under torchrun).")], 1),  # fmt: skip
 ]
+_argv: list[str] = []  # the command line `main` was given, for `--nproc` to start again in each process
+
+
+def _rank() -> int:
+    """This process's rank in a distributed run (0 outside one), from torchrun's environment alone."""
+    return int(os.environ.get("RANK", "0") or 0)
 
 
 def _version(value: bool) -> None:
@@ -80,13 +91,24 @@ def _train_command(job: Job) -> None:
         *RUN_OPTIONS,
     ]
 
-    def train(data: Path, out: Path, resume: bool, quiet: bool, log_json: bool, json_output: bool, **given) -> None:
+    def train(data: Path, out: Path, resume: bool, quiet: bool, log_json: bool, json_output: bool, nproc: int,
+              **given) -> Optional[int]:
         from .tasks.run import train_run
         from .train import make_reporter
 
         estimator = job.estimator(**{o.name: o.value(given[o.name]) for o in options})
-        metrics = train_run(estimator, data, out, resume=resume, reporter=make_reporter(quiet or json_output, log_json))
-        print_summary(job, metrics, out, json_output)
+        if nproc > 1 and "WORLD_SIZE" not in os.environ:
+            from .launch import launch, without_nproc
+
+            estimator.check_settings()  # bad settings: one line here, before any process starts
+            return launch(nproc, without_nproc(_argv), out)
+        try:
+            metrics = train_run(estimator, data, out, resume=resume, reporter=make_reporter(quiet or json_output, log_json))
+        finally:
+            _leave_process_group()
+        if _rank() == 0:
+            print_summary(job, metrics, out, json_output)
+        return None
 
     train_app.command(job.name)(command(train, parameters, job.summary))
 
@@ -441,17 +463,32 @@ def _load(run_dir: Path):
 INTERRUPTED = 130  # the exit code of a command ended by Ctrl-C (128 + SIGINT)
 
 
+def _leave_process_group() -> None:
+    """The end of a distributed run's process: leave its process group (torch warns at exit otherwise)."""
+    if "WORLD_SIZE" in os.environ and "torch.distributed" in sys.modules:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: bad usage and bad input become one line on stderr and exit code 2."""
+    """Entry point: bad usage and bad input become one line on stderr and exit code 2; a distributed run
+    stopped by the loss of one of its processes, one line and exit code 1."""
     argv = sys.argv[1:] if argv is None else argv
+    _argv[:] = argv
     try:
         result = app(args=argv or ["--help"], prog_name="lstmkit", standalone_mode=False)
     except (LstmkitError, UsageError) as error:
         message = error.format_message() if isinstance(error, UsageError) else error.for_command_line(flag)
         if not message.strip():  # a command group called bare: its help is already shown
             return 0
-        print(f"lstmkit: error: {message}", file=sys.stderr)
-        return 2
+        lost = isinstance(error, PeerLost)
+        # in a distributed run, rank 0 speaks for all (the others meet the same bad input); a lost process
+        # is reported by each survivor under torchrun, by the launcher alone under --nproc
+        if not (lost and os.environ.get(LAUNCHED_ENV)) and (_rank() == 0 or lost) and not isinstance(error, ReportedElsewhere):
+            print(f"lstmkit: error: {message}", file=sys.stderr)
+        return 1 if lost else 2
     except (typer.Abort, KeyboardInterrupt):
         result = INTERRUPTED
     if result == INTERRUPTED:  # typer turns Ctrl-C into this exit code itself (typer.core._main), before we see it

@@ -46,3 +46,12 @@ class TrainingError(LstmkitError, RuntimeError):
 
 class WriteError(LstmkitError, OSError):
     """A file or folder cannot be written where the user asked for it (read-only, not a folder, a directory)."""
+
+
+class PeerLost(TrainingError):
+    """Another process of a distributed run stopped; this one stops too, leaving the last checkpoint."""
+
+
+class ReportedElsewhere(LstmkitError):
+    """An error of a distributed run's process other than rank 0, which rank 0 reports: the command line
+    prints nothing for it."""

@@ -11,7 +11,7 @@ import contextlib
 import shutil
 from pathlib import Path
 
-from ..errors import DataError, LstmkitError, WriteError
+from ..errors import DataError, LstmkitError, PeerLost, ReportedElsewhere, WriteError
 from ..fileio import atomic_write_text
 from ..rundir import begin_run, finish_run, read_config, versions, write_json
 from ..train.progress import Reporter
@@ -25,23 +25,32 @@ def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> d
     """Fit `estimator` on `data` into run directory `out`; returns metrics.json's content."""
     import pandas as pd  # here, not above: `predict` and `evaluate` reach a run's job through this module
 
+    from ..train import distributed
+
     job = job_of(estimator)
     estimator.check_settings()  # bad settings, bf16 without the hardware for it: refused before anything is written
-    estimator.train_config()
+    ctx = distributed.context(estimator.train_config().device)  # under torchrun: join the run
+    if not ctx.writes:
+        return _follow(estimator, data, ctx)
     out = Path(out)
     made = [folder for folder in (out, *out.parents) if not folder.exists()]  # out and the parents made for it
     reporter = reporter or Reporter()
-    staging, resume = begin_run(out, resume, note=reporter.note)  # resume: from a checkpoint there
-    settings = {**estimator.get_params(), "data": str(data)}
-    if resume:
-        _check_same_settings(_interrupted_settings(staging, out), settings, out)
-    write_json(staging / "config.json", {"task": job.name, "settings": settings, "versions": versions()})
+    try:
+        staging, resume = begin_run(out, resume, note=reporter.note)  # resume: from a checkpoint there
+        settings = {**estimator.get_params(), "data": str(data)}
+        if resume:
+            _check_same_settings(_interrupted_settings(staging, out), settings, out)
+        write_json(staging / "config.json", {"task": job.name, "settings": settings, "versions": versions()})
+    except LstmkitError:
+        distributed.object_from_rank_zero(None, ctx)  # the other processes stop too
+        raise
+    distributed.object_from_rank_zero((str(staging), resume), ctx)
     try:
         estimator.fit(data, checkpoint=staging / "checkpoint.pt", resume=resume, reporter=reporter)
     except LstmkitError as error:
         # bad input or a diverged run: nothing worth resuming, and nothing of the user's; a checkpoint that
         # could not be written (a full disk) leaves what was saved, to resume once there is room
-        if not resume and not isinstance(error, WriteError):
+        if not resume and not isinstance(error, (WriteError, PeerLost)):
             shutil.rmtree(staging, ignore_errors=True)
             for folder in made:  # nor the folders made for it, innermost first
                 with contextlib.suppress(OSError):
@@ -57,6 +66,19 @@ def train_run(estimator, data, out, *, resume: bool = False, reporter=None) -> d
     job.write_report(estimator, metrics, staging / "report.html", out)
     finish_run(out)
     return metrics
+
+
+def _follow(estimator, data, ctx) -> dict:
+    """A process of a distributed run other than rank 0: train beside rank 0, from the checkpoint it names,
+    and write nothing; rank 0 scores the test part and writes the run. Returns {}."""
+    from ..train import distributed
+
+    shared = distributed.object_from_rank_zero(None, ctx)
+    if shared is None:  # rank 0 refused the run, and said why
+        raise ReportedElsewhere(f"rank 0 refused the run; this is rank {ctx.rank}")
+    staging, resume = shared
+    estimator.fit(data, checkpoint=Path(staging) / "checkpoint.pt", resume=resume, reporter=Reporter(), score_test=False)
+    return {}
 
 
 def run_job(directory) -> Job:

@@ -35,6 +35,9 @@ class Batches(Protocol):
         """The batches of one epoch, each with its weight (examples in it); shuffled with `generator`
         when given and the source shuffles at all."""
 
+    def weight(self, batch: Batch) -> int:
+        """The examples in a batch (or in a distributed rank's slice of one, `distributed.shard`)."""
+
 
 class TensorBatches:
     """Mini-batches of tensors that share their first dimension N."""
@@ -53,6 +56,9 @@ class TensorBatches:
         order = torch.randperm(n, generator=generator) if self.shuffle and generator is not None else torch.arange(n)
         for index in order.split(self.batch_size):
             yield tuple(t[index] for t in self.tensors), len(index)
+
+    def weight(self, batch: Batch) -> int:
+        return len(batch[0])
 
 
 def as_batches(data, batch_size: int, shuffle: bool) -> Batches:
@@ -112,6 +118,9 @@ class BucketedBatches:
         for index in self.batch_indices(generator):
             yield self.collate(index), len(index)
 
+    def weight(self, batch: Batch) -> int:
+        return len(batch[0])
+
 
 def bucketed(lengths: Tensor, batch_size: int, bucket_batches: int, generator: Optional[torch.Generator]) -> list[Tensor]:
     """`BucketedBatches`' batches of items of these lengths (N,) (any sort key): in order of length without
@@ -157,7 +166,7 @@ class StreamBatches:
             self.x[b, :length] = ids[start : start + length]
             self.y[b, :length] = ids[start + 1 : start + length + 1]
             start += length
-        self.bptt, self.pairs = bptt, pairs
+        self.bptt, self.pairs, self.pad_id = bptt, pairs, pad_id
         self.starts = list(range(0, width, bptt))
         self.weights = [int((self.y[:, s : s + bptt] != pad_id).sum()) for s in self.starts]
 
@@ -174,6 +183,9 @@ class StreamBatches:
     def epoch(self, generator: Optional[torch.Generator] = None) -> Iterator[tuple[tuple[Tensor, ...], int]]:
         for k, (s, weight) in enumerate(zip(self.starts, self.weights)):  # in order: the state runs on
             yield (self.x[:, s : s + self.bptt], self.y[:, s : s + self.bptt], torch.tensor(k == 0)), weight
+
+    def weight(self, batch: Batch) -> int:
+        return int((batch[1] != self.pad_id).sum())  # the tokens predicted
 
 
 class PairBatches:
@@ -225,4 +237,7 @@ class PairBatches:
     def epoch(self, generator: Optional[torch.Generator]) -> Iterator[tuple[tuple[Tensor, ...], int]]:
         for index in self.batch_indices(generator):
             batch = self.collate(index)
-            yield batch, int((batch[3] != self.pad_id).sum())
+            yield batch, self.weight(batch)
+
+    def weight(self, batch: Batch) -> int:
+        return int((batch[3] != self.pad_id).sum())  # the target tokens predicted

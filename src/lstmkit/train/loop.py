@@ -6,7 +6,8 @@ loss, the learning-rate schedule, early stopping (keeping the best weights) and,
 seconds have passed since the last one and always at the epoch that ends the run, an atomic checkpoint of
 everything needed to resume (model, optimiser, schedule, random states, history, early-stopping state).
 Each training step runs on the threads `ThreadGovernor` chooses (`threads.py`): a fixed `threads`, or per
-step from the work and the machine's load.
+step from the work and the machine's load. Under torchrun each process trains its slice of every batch
+through DistributedDataParallel (`distributed.py`); only rank 0 checkpoints and reports.
 
 A checkpoint is the whole state of the loop at the end of its epoch: resuming from it replays the epochs
 after it exactly, so a run killed at any moment resumes to the result of an uninterrupted one and loses at
@@ -28,8 +29,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..errors import DataError, TrainingError
+from ..errors import DataError, PeerLost, TrainingError
 from ..nn.functional import thread_invariant
+from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .batches import Batches, as_batches
 from .config import TrainConfig
@@ -46,6 +48,9 @@ class TrainResult:
     best_epoch: int = 0
     best_val_loss: float = math.inf
     stop_reason: str = ""  # "early stopping" | "max epochs" | "time budget"
+
+
+STOP_REASONS = ("", "early stopping", "time budget", "max epochs")
 
 
 def seed_everything(seed: int) -> None:
@@ -100,10 +105,23 @@ def fit(
     model holding that mean instead of the best epoch's weights (stochastic weight averaging, Izmailov et al.
     2018): flatter minima, which generalise better from small data. Batch-norm statistics are then
     recomputed for the averaged weights by one pass over the training data, as SWA prescribes.
+
+    Under torchrun (`distributed.py`) every process calls this alike: each trains its slice of every batch,
+    the losses are reduced over the processes, rank 0 decides when to stop, and only rank 0 checkpoints and
+    reports. A process of the run that stops makes the others raise `PeerLost`, leaving the checkpoint.
     """
     config = config.resolved()  # device and precision decided once, here, for the whole run
-    reporter = reporter or Reporter()
+    ctx = distributed.context(config.device)
+    reporter = reporter if reporter is not None and ctx.writes else Reporter()
     device = torch.device(config.device)
+    try:
+        return _fit(model, loss_fn, train, val, config, ctx, device, checkpoint, resume, reporter, keep_initial, average_from)
+    except distributed.RankLost as error:
+        raise PeerLost(f"another process of the distributed run stopped ({error}); the last checkpoint is kept: "
+                       "run the same command with `resume` to continue") from None  # fmt: skip
+
+
+def _fit(model, loss_fn, train, val, config, ctx, device, checkpoint, resume, reporter, keep_initial, average_from):
     model.to(device)
     optimizer = make_optimizer(model.parameters(), config)
     scheduler = make_scheduler(optimizer, config)
@@ -111,8 +129,12 @@ def fit(
     result, best_state, bad_epochs, elapsed = TrainResult(), copy.deepcopy(model.state_dict()), 0, 0.0
     average = None  # {"state": mean weights, "epochs": how many were averaged}
     first_epoch = 1
-    if resume and checkpoint is not None and Path(checkpoint).exists():
+    state = None  # the checkpoint to resume from: rank 0 reads it and hands it to the other processes
+    if resume and checkpoint is not None and ctx.writes and Path(checkpoint).exists():
         state = _read_checkpoint(checkpoint)
+    if resume and checkpoint is not None and ctx.active:
+        state = distributed.object_from_rank_zero(state, ctx)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None:
@@ -127,21 +149,25 @@ def fit(
     else:
         seed_everything(config.seed)
         if keep_initial and val is not None:
-            result.best_val_loss, result.best_epoch = evaluate_loss(model, loss_fn, val, config, device), 0
+            result.best_val_loss, result.best_epoch = evaluate_loss(model, loss_fn, val, config, device, ctx=ctx), 0
 
     train = as_batches(train, config.batch_size, shuffle=True)
     n = len(train)
     steps_per_epoch = train.num_batches()
     reporter.start(config.epochs, first_epoch)
     governor = ThreadGovernor(config.threads)
+    parallel = distributed.data_parallel(model, loss_fn, ctx, device)  # None alone
     last_saved = time.monotonic()  # the clock of `checkpoint_every`: wall time, the checkpoints' own included
     # vanilla layers train in the kernel whose numbers do not depend on the thread count the governor sets
     with thread_invariant():
         try:
             for epoch in range(first_epoch, config.epochs + 1):
                 start = time.perf_counter()
-                train_loss = _train_epoch(model, loss_fn, train, optimizer, generator, config, device, epoch, governor)
-                val_loss = train_loss if val is None else evaluate_loss(model, loss_fn, val, config, device, governor)
+                if ctx.active:  # each process its own dropout masks and augmentations, the same after a resume
+                    torch.manual_seed(distributed.epoch_seed(config.seed, epoch, ctx))
+                train_loss = _train_epoch(model, loss_fn, train, optimizer, generator, config, device, epoch, governor,
+                                          parallel, ctx)  # fmt: skip
+                val_loss = train_loss if val is None else evaluate_loss(model, loss_fn, val, config, device, governor, ctx)
                 if not math.isfinite(val_loss):
                     val_batches = (batch for batch, _ in as_batches(val, config.batch_size, shuffle=False).epoch(None))
                     raise TrainingError(_non_finite_message(val_batches, config, epoch, "validation"))
@@ -172,9 +198,11 @@ def fit(
                     result.stop_reason = "time budget"
                 elif epoch == config.epochs:
                     result.stop_reason = "max epochs"
+                # rank 0's decision (its clock rules the time budget), so every process stops at the same epoch
+                result.stop_reason = STOP_REASONS[distributed.from_rank_zero(STOP_REASONS.index(result.stop_reason), ctx)]
                 # the epoch that ends the run always checkpoints: a finished run resumes to its result at once
                 due = result.stop_reason or time.monotonic() - last_saved >= config.checkpoint_every
-                if checkpoint is not None and due:
+                if checkpoint is not None and due and ctx.writes:
                     save_checkpoint(checkpoint, {
                         "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict() if scheduler is not None else None,
@@ -190,7 +218,7 @@ def fit(
             reporter.close()
     _load_final(model, best_state, average, loss_fn, train, config, device)
     if average is not None and val is not None:  # the weights kept are no epoch's: their own validation loss
-        reporter.final(evaluate_loss(model, loss_fn, val, config, device))
+        reporter.final(evaluate_loss(model, loss_fn, val, config, device, ctx=ctx))
     return result
 
 
@@ -241,44 +269,59 @@ def _averaged(average: Optional[dict], state: dict) -> dict:
     return {"state": average["state"], "epochs": n}
 
 
-def _train_epoch(model, loss_fn, train: Batches, optimizer, generator, config, device, epoch, governor) -> float:
+def _train_epoch(model, loss_fn, train: Batches, optimizer, generator, config, device, epoch, governor,
+                 parallel=None, ctx: distributed.Context = distributed.Context()) -> float:
+    """One epoch; the mean training loss over its examples. `parallel`: the DistributedDataParallel of the
+    loss, through which this process trains its slice of each batch (`distributed.shard`)."""
     model.train()
     total = 0.0
     for number, (batch, weight) in enumerate(train.epoch(generator), start=1):
         governor.before_step()
         start = time.perf_counter()
+        scale = 1.0
+        if parallel is not None:
+            part, mine = distributed.shard(batch, train.weight, ctx)
+            # DDP averages the ranks' gradients: scaled by its share, each rank's mean loss sums to the batch's
+            # mean; a rank with no example reads the whole batch at scale 0, to join the reduction
+            batch, scale, weight = (part, ctx.world * mine / weight, mine) if mine else (batch, 0.0, 0)
         batch = tuple(t.to(device) for t in batch)
         with autocast(config.precision, device):
-            loss = loss_fn(model, batch)
+            loss = loss_fn(model, batch) if parallel is None else parallel(*batch)
         if not torch.isfinite(loss):
             raise TrainingError(_non_finite_message([batch], config, epoch, f"training batch {number}"))
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss if parallel is None else loss * scale).backward()
         if config.clip_norm is not None:
             nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
         optimizer.step()
         total += loss.item() * weight
         governor.after_step(time.perf_counter() - start)
-    return total / len(train)
+    return distributed.all_sum([total], ctx)[0] / len(train)
 
 
 @torch.no_grad()
 def evaluate_loss(
-    model, loss_fn, data, config: TrainConfig, device, governor: Optional[ThreadGovernor] = None
+    model, loss_fn, data, config: TrainConfig, device, governor: Optional[ThreadGovernor] = None,
+    ctx: distributed.Context = distributed.Context(),
 ) -> float:
     """Mean loss over `data` (tensors or a `Batches`) in eval mode, batch by batch, in order; `config` as
     `TrainConfig.resolved` returns it (its precision fp32 or bf16). `governor`: sets the threads of each batch
-    too (its machine-load limit), without timing them."""
+    too (its machine-load limit), without timing them. `ctx` of a distributed run (every process calls this
+    alike): each process scores its slice of every batch, and the sums are reduced over the processes."""
     model.eval()
     data = as_batches(data, max(config.batch_size, 256), shuffle=False)
     total = 0.0
     for batch, weight in data.epoch(None):
+        if ctx.active:
+            batch, weight = distributed.shard(batch, data.weight, ctx)
+            if not weight:
+                continue
         if governor is not None:
             governor.before_step()
         batch = tuple(t.to(device) for t in batch)
         with autocast(config.precision, device):
             total += loss_fn(model, batch).item() * weight
-    return total / len(data)
+    return distributed.all_sum([total], ctx)[0] / len(data)
 
 
 def _non_finite_message(data, config: TrainConfig, epoch: int, where: str) -> str:

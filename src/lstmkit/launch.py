@@ -1,0 +1,81 @@
+"""`lstmkit train ... --nproc N`: the same command in N processes on this machine, started by torch's elastic
+launcher (what `torchrun --standalone --nproc-per-node N` runs), each a rank of one data-parallel run
+(`train/distributed.py`).
+
+The launcher watches the ranks: when one fails, torch's agent stops the others, and this reports the first
+failure in one line. A rank's own error for bad input (exit code 2) is already printed by rank 0, so the
+launcher then only passes the code on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import uuid
+from pathlib import Path
+
+LAUNCHED_ENV = "LSTMKIT_LAUNCHED"  # set for the ranks `--nproc` starts: the launcher, not they, reports a lost rank
+PEER_LOST = 1  # the exit code of a run stopped because one of its processes did
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def launch(nproc: int, args: list[str], out: Path) -> int:
+    """Run `python -m lstmkit *args` as `nproc` ranks on this machine; the exit code of the run."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    config = LaunchConfig(
+        min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=uuid.uuid4().hex, rdzv_backend="c10d",
+        rdzv_endpoint=f"127.0.0.1:{free_port()}", max_restarts=0, monitor_interval=0.2,
+    )  # fmt: skip
+    os.environ[LAUNCHED_ENV] = "1"
+    # each rank's share of the cores, as torchrun sets it; lstmkit's thread governor works within it
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    quiet = [logging.getLogger(name) for name in ("torch.distributed.elastic", "torch.distributed.launcher")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:  # the agent's own log lines; a failure is reported below in one line
+        logger.setLevel(logging.CRITICAL)
+    try:
+        elastic_launch(config, sys.executable)("-m", "lstmkit", *args)
+    except ChildFailedError as error:
+        rank, failure = error.get_first_failure()
+        if failure.exitcode == 2:  # bad input: rank 0 said why
+            return 2
+        print(f"lstmkit: error: rank {rank} of {nproc} stopped ({_how(failure.exitcode)}), so the run stopped; the "
+              f"last checkpoint in {out} is kept: run the same command with --resume to continue",
+              file=sys.stderr)  # fmt: skip
+        return PEER_LOST
+    finally:
+        for logger, level in zip(quiet, levels):
+            logger.setLevel(level)
+    return 0
+
+
+def _how(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def without_nproc(argv: list[str]) -> list[str]:
+    """The command line without its `--nproc N` (or `--nproc=N`)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            kept.append(arg)
+    return kept
