@@ -18,7 +18,7 @@ import typer
 from ._version import __version__
 from .cli_options import choice, cli_options, command, flag, parameter
 from .cli_summary import cell, console, print_summary, print_table
-from .errors import ConfigError, LstmkitError, PeerLost, ReportedElsewhere
+from .errors import ConfigError, LstmkitError, PeerLost, RendezvousError, ReportedElsewhere
 from .launch import LAUNCHED_ENV
 from .tasks import JOBS, demos
 from .tasks.job import Job
@@ -484,9 +484,11 @@ def main(argv: list[str] | None = None) -> int:
         if not message.strip():  # a command group called bare: its help is already shown
             return 0
         lost = isinstance(error, PeerLost)
-        # in a distributed run, rank 0 speaks for all (the others meet the same bad input); a lost process
-        # is reported by each survivor under torchrun, by the launcher alone under --nproc
-        if not (lost and os.environ.get(LAUNCHED_ENV)) and (_rank() == 0 or lost) and not isinstance(error, ReportedElsewhere):
+        # in a distributed run, rank 0 speaks for all (the others meet the same bad input), and each process
+        # for its own failure to join; a lost process is reported by each survivor under torchrun, by the
+        # launcher alone under --nproc
+        own = _rank() == 0 or isinstance(error, (PeerLost, RendezvousError))
+        if own and not (lost and os.environ.get(LAUNCHED_ENV)) and not isinstance(error, ReportedElsewhere):
             print(f"lstmkit: error: {message}", file=sys.stderr)
         return 1 if lost else 2
     except (typer.Abort, KeyboardInterrupt):

@@ -55,3 +55,8 @@ class PeerLost(TrainingError):
 class ReportedElsewhere(LstmkitError):
     """An error of a distributed run's process other than rank 0, which rank 0 reports: the command line
     prints nothing for it."""
+
+
+class RendezvousError(ConfigError):
+    """A process cannot join its distributed run (a port in use, an unreachable rendezvous): each process
+    reports its own."""

@@ -29,15 +29,17 @@ order of floating-point sums.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+import sys
 from dataclasses import dataclass
 from typing import Optional
 
 import torch
 from torch import Tensor, nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, RendezvousError
 
 # how long a collective (or joining the group) may wait for the other ranks before the run stops: a rank
 # that dies is usually noticed at once (its connection closes); one that hangs, after this
@@ -99,12 +101,28 @@ def context(device: str = "cpu") -> Context:
     if not dist.is_initialized():
         backend = "nccl" if device == "cuda" else "gloo"
         try:
-            dist.init_process_group(backend, timeout=timeout())
+            with _native_stderr_muted():  # c10d logs each failed attempt itself; the error below says it once
+                dist.init_process_group(backend, timeout=timeout())
         except (RuntimeError, ValueError, OSError) as error:  # a port in use, an unreachable rendezvous
-            raise ConfigError(f"cannot join the distributed run as rank {rank} of {world} at "
+            raise RendezvousError(f"cannot join the distributed run as rank {rank} of {world} at "
                               f"{os.environ.get('MASTER_ADDR', '?')}:{os.environ.get('MASTER_PORT', '?')}: "
                               f"{_first_line(error)}") from None  # fmt: skip
     return Context(dist.get_rank(), dist.get_world_size())
+
+
+@contextlib.contextmanager
+def _native_stderr_muted():
+    """File descriptor 2 sent to /dev/null for a while: what C++ code writes there, Python's too."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _first_line(error: BaseException) -> str:

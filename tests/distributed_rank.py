@@ -1,0 +1,50 @@
+"""One process of a small data-parallel run, as torchrun would start it (RANK, WORLD_SIZE, MASTER_ADDR and
+MASTER_PORT in the environment; without them, a single process): trains an lstmkit LSTM with `train.fit` on
+fixed data and writes the parameters it ends with (rank 0) as JSON. Used by tests/test_distributed.py.
+
+    python tests/distributed_rank.py OUT.json ROWS BATCH EPOCHS OPTIMIZER
+"""
+
+import json
+import sys
+
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        from lstmkit import LSTM
+
+        self.lstm = LSTM(3, 8, batch_first=True, peephole=True)
+        self.head = nn.Linear(8, 1)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1]).squeeze(-1)
+
+
+def loss(model, batch):
+    x, y = batch
+    return nn.functional.mse_loss(model(x), y)
+
+
+def main(out: str, rows: int, batch: int, epochs: int, optimizer: str) -> None:
+    from lstmkit.train import TrainConfig, fit
+    from lstmkit.train.distributed import context
+
+    generator = torch.Generator().manual_seed(0)
+    x, y = torch.randn(rows, 6, 3, generator=generator), torch.randn(rows, generator=generator)
+    torch.manual_seed(1)
+    model = Net()
+    config = TrainConfig(epochs=epochs, batch_size=batch, optimizer=optimizer, lr=0.05, schedule="none", threads=1)
+    result = fit(model, loss, (x, y), None, config)
+    if context().writes:
+        params = {name: p.detach().double().flatten().tolist() for name, p in model.named_parameters()}
+        with open(out, "w") as f:
+            json.dump({"params": params, "losses": [row["train_loss"] for row in result.history]}, f)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], *(int(a) for a in sys.argv[2:5]), sys.argv[5])
