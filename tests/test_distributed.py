@@ -146,13 +146,20 @@ def test_every_job_repeats_under_two_processes_and_rank_zero_alone_writes(job, d
     assert sorted(os.listdir(tmp_path)) == ["again", "first"]
 
 
-def test_two_processes_train_the_forecaster_as_one_does(data, tmp_path):
+def test_two_processes_train_the_forecaster_as_one_does_and_as_torchrun_starts_them(data, tmp_path):
     two = train("forecast", data, "two", "--nproc", "2", cwd=tmp_path)
     one = train("forecast", data, "one", cwd=tmp_path)
     assert two.returncode == one.returncode == 0, two.stderr
-    metrics = [json.loads((tmp_path / out / "metrics.json").read_text())["test"] for out in ("two", "one")]
-    for name, value in metrics[1].items():
-        assert metrics[0][name] == pytest.approx(value, rel=1e-4), name
+    torchrun = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                               "-m", "lstmkit", "train", "forecast", "--data", str(data["forecast"]),
+                               *JOB_OPTIONS["forecast"], "--epochs", "3", "--seed", "0", "--quiet", "--out", "torchrun"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    assert torchrun.returncode == 0, torchrun.stderr
+    metrics = {out: json.loads((tmp_path / out / "metrics.json").read_text())["test"] for out in ("two", "one", "torchrun")}
+    assert metrics["torchrun"] == metrics["two"]
+    for name, value in metrics["one"].items():
+        assert metrics["two"][name] == pytest.approx(value, rel=1e-4), name
 
 
 def children(pid: int) -> list[int]:
@@ -259,3 +266,15 @@ def test_an_unreachable_rendezvous_is_one_line_and_exit_code_2(data, tmp_path):
     assert done.stderr.startswith(f"lstmkit: error: cannot join the distributed run as rank 1 of 2 at 127.0.0.1:{port}: ")
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_bad_input_under_two_processes_is_rank_zeros_one_line(data, tmp_path):
+    done = lstmkit("train", "forecast", "--data", data["forecast"], "--target", "nosuch", "--out", "run", "--nproc", "2",
+                   cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == f"lstmkit: error: {data['forecast']}: no column 'nosuch'. Columns: month, sales\n"
+    assert not (tmp_path / "run").exists()
+    zero = lstmkit("train", "forecast", "--data", data["forecast"], "--target", "sales", "--out", "run", "--nproc", "0",
+                   cwd=tmp_path)  # fmt: skip
+    assert zero.returncode == 2
+    assert zero.stderr == "lstmkit: error: Invalid value for '--nproc': Input should be greater than or equal to 1\n"

@@ -98,6 +98,8 @@ def context(device: str = "cpu") -> Context:
         return Context()
     if not dist.is_available():
         raise ConfigError("this PyTorch build has no torch.distributed, so it cannot train under torchrun")
+    if device == "cuda":  # one GPU per process: the one of its local rank on its node
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0") or 0))
     if not dist.is_initialized():
         backend = "nccl" if device == "cuda" else "gloo"
         try:
@@ -215,7 +217,7 @@ def data_parallel(model: nn.Module, loss_fn, ctx: Context, device: torch.device)
         return None
     from torch.nn.parallel import DistributedDataParallel
 
-    ids = [device.index or 0] if device.type == "cuda" else None
+    ids = [torch.cuda.current_device()] if device.type == "cuda" else None
     return guarded(lambda: DistributedDataParallel(LossModule(model, loss_fn), device_ids=ids, static_graph=True))
 
 
