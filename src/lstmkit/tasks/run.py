@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import DataError, LstmkitError, PeerLost, ReportedElsewhere, WriteError
 from ..fileio import atomic_write_text
 from ..rundir import begin_run, finish_run, read_config, versions, write_json
-from ..train.progress import Reporter
+from ..train.progress import Mute, Reporter
 from . import job_named, job_of
 from .job import Job
 
@@ -77,7 +77,7 @@ def _follow(estimator, data, ctx) -> dict:
     if shared is None:  # rank 0 refused the run, and said why
         raise ReportedElsewhere(f"rank 0 refused the run; this is rank {ctx.rank}")
     staging, resume = shared
-    estimator.fit(data, checkpoint=Path(staging) / "checkpoint.pt", resume=resume, reporter=Reporter(), score_test=False)
+    estimator.fit(data, checkpoint=Path(staging) / "checkpoint.pt", resume=resume, reporter=Mute(), score_test=False)
     return {}
 
 

@@ -36,7 +36,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .batches import Batches, as_batches
 from .config import TrainConfig
 from .precision import autocast
-from .progress import Reporter
+from .progress import Mute, Reporter
 from .threads import ThreadGovernor
 
 LossFn = Callable[[nn.Module, tuple[Tensor, ...]], Tensor]  # (model, batch) -> scalar loss
@@ -112,7 +112,7 @@ def fit(
     """
     config = config.resolved()  # device and precision decided once, here, for the whole run
     ctx = distributed.context(config.device)
-    reporter = reporter if reporter is not None and ctx.writes else Reporter()
+    reporter = (reporter or Reporter()) if ctx.writes else Mute()
     device = torch.device(config.device)
     try:
         return _fit(model, loss_fn, train, val, config, ctx, device, checkpoint, resume, reporter, keep_initial, average_from)

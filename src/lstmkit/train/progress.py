@@ -33,6 +33,13 @@ class Reporter:
         print(f"lstmkit: {text}", file=sys.stderr, flush=True)
 
 
+class Mute(Reporter):
+    """Says nothing at all, notes included: a distributed run's processes other than rank 0, which speaks for them."""
+
+    def note(self, text: str) -> None:
+        pass
+
+
 def _summary(row: dict) -> str:
     return (
         f"epoch {row['epoch']}  train loss {row['train_loss']:.5g}  val loss {row['val_loss']:.5g}  "
