@@ -2,10 +2,14 @@
 MASTER_PORT in the environment; without them, a single process): trains an lstmkit LSTM with `train.fit` on
 fixed data and writes the parameters it ends with (rank 0) as JSON. Used by tests/test_distributed.py.
 
-    python tests/distributed_rank.py OUT.json ROWS BATCH EPOCHS OPTIMIZER
+    python tests/distributed_rank.py OUT.json ROWS BATCH EPOCHS OPTIMIZER [DIE_AT]
+
+DIE_AT: rank 1 exits abruptly in its DIE_AT-th loss computation (a process that dies mid-step); rank 0 then
+writes the error it stopped with instead of parameters.
 """
 
 import json
+import os
 import sys
 
 import torch
@@ -30,16 +34,30 @@ def loss(model, batch):
     return nn.functional.mse_loss(model(x), y)
 
 
-def main(out: str, rows: int, batch: int, epochs: int, optimizer: str) -> None:
+def main(out: str, rows: int, batch: int, epochs: int, optimizer: str, die_at: int = 0) -> None:
+    from lstmkit.errors import PeerLost
     from lstmkit.train import TrainConfig, fit
     from lstmkit.train.distributed import context
+
+    calls = []
+
+    def loss_or_death(model, batch):
+        calls.append(1)
+        if die_at and len(calls) == die_at and context().rank == 1:
+            os._exit(3)
+        return loss(model, batch)
 
     generator = torch.Generator().manual_seed(0)
     x, y = torch.randn(rows, 6, 3, generator=generator), torch.randn(rows, generator=generator)
     torch.manual_seed(1)
     model = Net()
     config = TrainConfig(epochs=epochs, batch_size=batch, optimizer=optimizer, lr=0.05, schedule="none", threads=1)
-    result = fit(model, loss, (x, y), None, config)
+    try:
+        result = fit(model, loss_or_death, (x, y), None, config)
+    except PeerLost as error:
+        with open(out, "w") as f:
+            json.dump({"error": type(error).__name__, "message": str(error)}, f)
+        return
     if context().writes:
         params = {name: p.detach().double().flatten().tolist() for name, p in model.named_parameters()}
         with open(out, "w") as f:
@@ -47,4 +65,4 @@ def main(out: str, rows: int, batch: int, epochs: int, optimizer: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], *(int(a) for a in sys.argv[2:5]), sys.argv[5])
+    main(sys.argv[1], *(int(a) for a in sys.argv[2:5]), sys.argv[5], *(int(a) for a in sys.argv[6:]))

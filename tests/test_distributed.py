@@ -79,6 +79,25 @@ def test_uneven_and_empty_slices_weigh_by_their_examples(tmp_path):
         assert many["losses"] == pytest.approx(alone["losses"], rel=1e-6), world
 
 
+def test_a_rank_that_dies_mid_step_stops_the_other_with_peer_lost(tmp_path):
+    """Rank 1 exits in its 2nd forward: rank 0 meets the loss inside DDP's reduction of the gradients (its
+    backward), not in a collective of lstmkit's own, and still stops with PeerLost."""
+    out = tmp_path / "died.json"
+    args = [sys.executable, str(HERE / "distributed_rank.py"), str(out), "64", "16", "3", "adam", "2"]
+    port = free_port()
+    ranks = [subprocess.Popen(args, env=rank_env(r, 2, port, LSTMKIT_DIST_TIMEOUT="30")) for r in range(2)]
+    try:
+        codes = [p.wait(timeout=TIMEOUT) for p in ranks]
+    finally:
+        for p in ranks:
+            p.kill()
+    assert codes == [0, 3]
+    report = json.loads(out.read_text())
+    assert report["error"] == "PeerLost"
+    assert report["message"].startswith("another process of the distributed run stopped (")
+    assert report["message"].endswith("the last checkpoint is kept: run the same command with resume to continue")
+
+
 def test_slices_of_every_kind_of_batch_cover_it_once():
     sequences = [torch.randn(n, 2) for n in (3, 5, 4, 7, 2)]
     pairs = PairBatches([torch.tensor([3, 4, 5][:n]) for n in (1, 2, 3, 2, 3)],

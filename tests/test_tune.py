@@ -279,6 +279,24 @@ def test_running_trials_of_live_processes_are_left_alone_and_those_of_dead_ones_
                       "fresh elsewhere": ("RUNNING", None), "stale elsewhere": ("FAIL", study_module.INTERRUPTED)}  # fmt: skip
 
 
+def test_a_trial_whose_command_died_before_naming_itself_fails_once_it_is_a_second_old(tmp_path, monkeypatch):
+    """A command asks for a trial and names itself its owner at once, under the study's lock; one killed between
+    the two leaves a running trial with no owner, which the next command fails instead of waiting for it."""
+    import optuna
+
+    storage = study_module.open_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    study = optuna.create_study(study_name="s", storage=storage)
+    study.ask()
+    started = study.get_trials()[0].datetime_start.timestamp()
+    monkeypatch.setattr(study_module.time, "time", lambda: started + study_module.OWNERLESS_S / 2)
+    study_module.fail_interrupted(study, storage)
+    assert study.get_trials()[0].state.name == "RUNNING"  # just asked: its command may be naming itself now
+    monkeypatch.setattr(study_module.time, "time", lambda: started + study_module.OWNERLESS_S + 0.5)
+    study_module.fail_interrupted(study, storage)
+    trial = study.get_trials()[0]
+    assert (trial.state.name, trial.user_attrs.get("fail_reason")) == ("FAIL", study_module.INTERRUPTED)
+
+
 def test_workers_end_with_a_killed_tune_command_and_the_study_resumes(data, tmp_path):
     out = tmp_path / "t"
     space = tmp_path / "space.json"

@@ -39,7 +39,7 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from ..errors import ConfigError, RendezvousError
+from ..errors import ConfigError, PeerLost, RendezvousError
 
 # how long a collective (or joining the group) may wait for the other ranks before the run stops: a rank
 # that dies is usually noticed at once (its connection closes); one that hangs, after this
@@ -91,11 +91,11 @@ def timeout() -> datetime.timedelta:
 
 def context(device: str = "cpu") -> Context:
     """This process's `Context`, joining the process group first when torchrun started it and nobody has."""
-    import torch.distributed as dist
-
     rank, world = env_world()
     if world <= 1:
         return Context()
+    import torch.distributed as dist
+
     if not dist.is_available():
         raise ConfigError("this PyTorch build has no torch.distributed, so it cannot train under torchrun")
     if device == "cuda":  # one GPU per process: the one of its local rank on its node
@@ -108,7 +108,7 @@ def context(device: str = "cpu") -> Context:
         except (RuntimeError, ValueError, OSError) as error:  # a port in use, an unreachable rendezvous
             raise RendezvousError(f"cannot join the distributed run as rank {rank} of {world} at "
                               f"{os.environ.get('MASTER_ADDR', '?')}:{os.environ.get('MASTER_PORT', '?')}: "
-                              f"{_first_line(error)}") from None  # fmt: skip
+                              f"{first_line(error)}") from None  # fmt: skip
     return Context(dist.get_rank(), dist.get_world_size())
 
 
@@ -127,25 +127,38 @@ def _native_stderr_muted():
         os.close(saved)
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
 
 
-class RankLost(Exception):
-    """Another process of the run stopped: a collective failed or timed out."""
+# what gloo, NCCL and c10d say when a peer is gone or silent (they raise plain RuntimeErrors as well as DistError)
+_PEER_GONE = ("gloo", "nccl", "c10d", "connection reset", "connection closed", "broken pipe", "timed out")
+
+
+def lost_peer(error: BaseException) -> bool:
+    """Whether `error`, met inside a distributed run's collective (also the gradients' reduction inside
+    DDP's backward), says that another process of the run is gone or hung."""
+    import torch.distributed as dist
+
+    if isinstance(error, getattr(dist, "DistError", ())):
+        return True
+    return isinstance(error, RuntimeError) and any(word in str(error).lower() for word in _PEER_GONE)
 
 
 def guarded(call):
-    """Run one collective; a peer that died or hung becomes `RankLost` with one line."""
+    """Run one collective; a peer that died or hung becomes `PeerLost`, in one line."""
     try:
         return call()
-    except RankLost:
+    except Exception as error:
+        if lost_peer(error):
+            raise peer_lost(error) from None
         raise
-    except Exception as error:  # gloo/NCCL raise RuntimeError subclasses (DistBackendError, DistNetworkError)
-        if type(error).__module__.startswith("torch") or isinstance(error, RuntimeError):
-            raise RankLost(_first_line(error)) from None
-        raise
+
+
+def peer_lost(error: BaseException) -> PeerLost:
+    return PeerLost(f"another process of the distributed run stopped ({first_line(error)}); the last checkpoint "
+                    "is kept: run the same command with `resume` to continue")  # fmt: skip
 
 
 def all_sum(values: list[float], ctx: Context) -> list[float]:

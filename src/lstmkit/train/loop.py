@@ -116,9 +116,10 @@ def fit(
     device = torch.device(config.device)
     try:
         return _fit(model, loss_fn, train, val, config, ctx, device, checkpoint, resume, reporter, keep_initial, average_from)
-    except distributed.RankLost as error:
-        raise PeerLost(f"another process of the distributed run stopped ({error}); the last checkpoint is kept: "
-                       "run the same command with `resume` to continue") from None  # fmt: skip
+    except Exception as error:  # DDP's reduction of the gradients inside backward (our own collectives say it)
+        if ctx.active and not isinstance(error, PeerLost) and distributed.lost_peer(error):
+            raise distributed.peer_lost(error) from None
+        raise
 
 
 def _fit(model, loss_fn, train, val, config, ctx, device, checkpoint, resume, reporter, keep_initial, average_from):

@@ -39,6 +39,9 @@ SQLITE_TIMEOUT_S = 60  # several worker processes write one SQLite file: wait fo
 INTERRUPTED = "interrupted: the tuning process ended while this trial ran"
 HEARTBEAT_S = 10  # a running trial's process stamps the time on it this often (user attr "heartbeat")
 GRACE_S = 60  # a running trial of another machine with no heartbeat for this long is failed as interrupted
+# a running trial with no owner this old is failed as interrupted: a command names itself the moment it asks for a
+# trial, both under the study's lock, so only a command killed between the two leaves one
+OWNERLESS_S = 1.0
 
 
 @dataclass
@@ -128,8 +131,9 @@ def prepare_study(spec: TuneSpec, storage, default: dict, pruner=None):
 
 def fail_interrupted(study, storage) -> None:
     """Fail as interrupted the running trials whose process is gone: on this machine, a process id that no
-    longer runs; elsewhere, no heartbeat for GRACE_S seconds. Trials that other commands or workers are
-    running now are left alone, so several commands can share a study."""
+    longer runs; elsewhere, no heartbeat for GRACE_S seconds; no owner at all, OWNERLESS_S after it started.
+    Trials that other commands or workers are running now are left alone, so several commands can share a
+    study."""
     import optuna
     from optuna.trial import TrialState
 
@@ -137,7 +141,10 @@ def fail_interrupted(study, storage) -> None:
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         host, pid = trial.user_attrs.get("owner", [None, None])
         beat = trial.user_attrs.get("heartbeat", trial.datetime_start.timestamp())
-        gone = not _alive(pid) if host == here else now - beat > GRACE_S
+        if host is None:  # its command died between asking for it and naming itself, which follow at once
+            gone = now - trial.datetime_start.timestamp() > OWNERLESS_S
+        else:
+            gone = not _alive(pid) if host == here else now - beat > GRACE_S
         if gone:
             with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):  # it ended meanwhile after all
                 storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
