@@ -7,6 +7,7 @@ real processes on 127.0.0.1, each test stopping what it starts.
 - a port in use and an unreachable rendezvous are one line and exit code 2.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -297,3 +298,31 @@ def test_bad_input_under_two_processes_is_rank_zeros_one_line(data, tmp_path):
                    cwd=tmp_path)  # fmt: skip
     assert zero.returncode == 2
     assert zero.stderr == "lstmkit: error: Invalid value for '--nproc': Input should be greater than or equal to 1\n"
+
+
+def test_ctrl_c_stops_every_process_in_one_line_and_the_run_resumes(data, tmp_path):
+    """Ctrl-C reaches the launcher and both ranks (the terminal signals its whole process group): exit code
+    130, one line, no process left, and the checkpoint resumes."""
+    command = [sys.executable, "-m", "lstmkit", "train", "forecast", "--data", str(data["forecast"]),
+               *JOB_OPTIONS["forecast"], *LONG, "--seed", "0", "--quiet", "--nproc", "2", "--out", "run"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    launcher = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)  # fmt: skip
+    checkpoint = tmp_path / "run" / ".incomplete" / "checkpoint.pt"
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not checkpoint.exists() and time.monotonic() < deadline and launcher.poll() is None:
+            time.sleep(0.05)
+        ranks = children(launcher.pid)
+        os.killpg(launcher.pid, signal.SIGINT)
+        _, stderr = launcher.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(launcher.pid, signal.SIGKILL)
+    assert launcher.returncode == 130
+    assert stderr == "lstmkit: interrupted; continue a training run with --resume\n"
+    assert len(ranks) == 2 and not [pid for pid in ranks if Path(f"/proc/{pid}").exists()]
+    resumed = subprocess.run([*command, "--resume"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=TIMEOUT)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert (tmp_path / "run" / "metrics.json").exists()

@@ -19,7 +19,7 @@ from ._version import __version__
 from .cli_options import choice, cli_options, command, flag, parameter
 from .cli_summary import cell, console, print_summary, print_table
 from .errors import ConfigError, LstmkitError, PeerLost, RendezvousError, ReportedElsewhere
-from .launch import LAUNCHED_ENV
+from .launch import INTERRUPTED, LAUNCHED_ENV
 from .tasks import JOBS, demos
 from .tasks.job import Job
 from .tasks.settings import SHARED
@@ -460,9 +460,6 @@ def _load(run_dir: Path):
     return job, job.estimator.load(run_dir)
 
 
-INTERRUPTED = 130  # the exit code of a command ended by Ctrl-C (128 + SIGINT)
-
-
 def _leave_process_group() -> None:
     """The end of a distributed run's process: leave its process group (torch warns at exit otherwise)."""
     if "WORLD_SIZE" in os.environ and "torch.distributed" in sys.modules:
@@ -493,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if lost else 2
     except (typer.Abort, KeyboardInterrupt):
         result = INTERRUPTED
-    if result == INTERRUPTED:  # typer turns Ctrl-C into this exit code itself (typer.core._main), before we see it
+    # typer turns Ctrl-C into this exit code itself (typer.core._main), before we see it; in a distributed run the
+    # launcher of --nproc, or else rank 0, says it once
+    if result == INTERRUPTED and _rank() == 0 and not os.environ.get(LAUNCHED_ENV):
         print("lstmkit: interrupted; continue a training run with --resume", file=sys.stderr)
     return result if isinstance(result, int) else 0

@@ -19,6 +19,7 @@ from pathlib import Path
 
 LAUNCHED_ENV = "LSTMKIT_LAUNCHED"  # set for the ranks `--nproc` starts: the launcher, not they, reports a lost rank
 PEER_LOST = 1  # the exit code of a run stopped because one of its processes did
+INTERRUPTED = 130  # the exit code of a command ended by Ctrl-C (128 + SIGINT), every lstmkit command's
 
 
 def free_port() -> int:
@@ -29,6 +30,7 @@ def free_port() -> int:
 
 def launch(nproc: int, args: list[str], out: Path) -> int:
     """Run `python -m lstmkit *args` as `nproc` ranks on this machine; the exit code of the run."""
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
@@ -39,12 +41,17 @@ def launch(nproc: int, args: list[str], out: Path) -> int:
     os.environ[LAUNCHED_ENV] = "1"
     # each rank's share of the cores, as torchrun sets it; lstmkit's thread governor works within it
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
-    quiet = [logging.getLogger(name) for name in ("torch.distributed.elastic", "torch.distributed.launcher")]
+    # the agent's own log lines (its modules' loggers set their own levels); a failure is reported below in one line
+    quiet = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+             if name.startswith(("torch.distributed.elastic", "torch.distributed.launcher"))]  # fmt: skip
     levels = [logger.level for logger in quiet]
-    for logger in quiet:  # the agent's own log lines; a failure is reported below in one line
+    for logger in quiet:
         logger.setLevel(logging.CRITICAL)
     try:
         elastic_launch(config, sys.executable)("-m", "lstmkit", *args)
+    except (SignalException, KeyboardInterrupt):  # Ctrl-C (or a SIGTERM): the agent has stopped the ranks
+        print("lstmkit: interrupted; continue a training run with --resume", file=sys.stderr)
+        return INTERRUPTED
     except ChildFailedError as error:
         rank, failure = error.get_first_failure()
         if failure.exitcode == 2:  # bad input: rank 0 said why
