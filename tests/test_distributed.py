@@ -326,3 +326,16 @@ def test_ctrl_c_stops_every_process_in_one_line_and_the_run_resumes(data, tmp_pa
                              timeout=TIMEOUT)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_more_processes_than_gpus_on_a_node_is_one_clear_error(monkeypatch):
+    from lstmkit.errors import RendezvousError
+    from lstmkit.train import distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(RendezvousError, match=r"^rank 3 is local rank 1 of its node, which has 1 GPU\(s\): start at most "
+                                              r"one process per GPU on each node$"):  # fmt: skip
+        distributed.context("cuda")

@@ -99,7 +99,11 @@ def context(device: str = "cpu") -> Context:
     if not dist.is_available():
         raise ConfigError("this PyTorch build has no torch.distributed, so it cannot train under torchrun")
     if device == "cuda":  # one GPU per process: the one of its local rank on its node
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0") or 0))
+        local, gpus = int(os.environ.get("LOCAL_RANK", "0") or 0), torch.cuda.device_count()
+        if local >= gpus:
+            raise RendezvousError(f"rank {rank} is local rank {local} of its node, which has {gpus} GPU(s): start at "
+                                  "most one process per GPU on each node")  # fmt: skip
+        torch.cuda.set_device(local)
     if not dist.is_initialized():
         backend = "nccl" if device == "cuda" else "gloo"
         try:
