@@ -471,3 +471,28 @@ def test_stack_matches_reference(variant):
         torch.testing.assert_close(
             results["fused"][name], want, rtol=1e-5, atol=1e-5, msg=lambda m, n=name: f"{n}: {m}"
         )
+
+
+def test_a_build_killed_midway_does_not_make_later_processes_wait_forever(tmp_path):
+    """torch marks a build under way with a `lock` file in the build folder, which a killed build leaves
+    behind; lstmkit's own lock (released by the system when a process dies) lets the next process know it is
+    stale. A copy of the built folder with such a file: a fresh process loads the kernel at once."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from torch.utils.cpp_extension import _get_build_directory
+
+    if not fused.available():
+        pytest.skip("the fused kernel cannot be built here")
+    name = fused._module.__name__
+    shutil.copytree(_get_build_directory(name, verbose=False), tmp_path / name)
+    (tmp_path / name / "lock").write_text("")  # what a build killed midway leaves
+    env = {**os.environ, "TORCH_EXTENSIONS_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", "from lstmkit.nn.kernels import fused; print(fused.available())"],
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.stdout.strip() == "True", done.stderr
+    assert not (tmp_path / name / "lock").exists()
+    assert Path(tmp_path / f"{name}.lstmkit-lock").exists()

@@ -43,6 +43,7 @@ import contextlib
 import os
 import threading
 import warnings
+from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 import torch
@@ -83,6 +84,30 @@ def _build_attempts() -> list[tuple[str, list[str]]]:
     return attempts
 
 
+@contextlib.contextmanager
+def _building(name: str):
+    """Hold lstmkit's own lock on the extension's build folder while torch checks or builds it.
+
+    torch marks a build under way with a `lock` file in the folder and makes every other process wait until it
+    is gone; a build killed midway leaves it behind, and then every later process waits forever. lstmkit's
+    processes hold an fcntl lock on a file beside the folder while they build, which the system releases
+    when a process dies: whoever holds it knows that a `lock` file it finds is a dead build's, and removes it."""
+    try:
+        import fcntl
+        from torch.utils.cpp_extension import _get_build_directory  # the folder `load` builds in, made if needed
+    except ImportError:  # pragma: no cover - not POSIX, or a torch that moved it: torch's own lock alone
+        yield
+        return
+    folder = Path(_get_build_directory(name, verbose=False))
+    with open(folder.parent / f"{name}.lstmkit-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            (folder / "lock").unlink(missing_ok=True)  # a dead build's: a live one would hold our lock
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _load() -> Any:
     """The compiled extension, building it on first use; None (after one warning) when it cannot be built."""
     global _module, _tried, _error
@@ -99,13 +124,14 @@ def _load() -> Any:
         else:
             for suffix, flags in _build_attempts():
                 try:
-                    _module = load(
-                        name=f"lstmkit_fused_{suffix}",
-                        sources=_SOURCES,
-                        extra_cflags=flags,
-                        extra_ldflags=["-fopenmp"],
-                        verbose=False,
-                    )
+                    with _building(f"lstmkit_fused_{suffix}"):
+                        _module = load(
+                            name=f"lstmkit_fused_{suffix}",
+                            sources=_SOURCES,
+                            extra_cflags=flags,
+                            extra_ldflags=["-fopenmp"],
+                            verbose=False,
+                        )
                     break
                 except Exception as exc:  # no compiler, missing headers, a failed build
                     errors.append(f"{suffix}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)}")
