@@ -22,9 +22,9 @@ How the work is split, the same for every job and every kind of batch (`train/ba
   so all ranks stop together. Only rank 0 writes (checkpoints, history, metrics, the report) and shows
   progress.
 
-Batch normalisation takes its statistics over each rank's slice (DDP's default), so a network with batch
-norm trains slightly differently under N processes; every other network matches one process up to the
-order of floating-point sums.
+Batch normalisation takes its statistics over each rank's slice (DDP's default), and each rank draws its own
+dropout masks (`epoch_seed`), so such networks train slightly differently under N processes; every other
+network matches one process up to the order of floating-point sums.
 """
 
 from __future__ import annotations
@@ -73,11 +73,6 @@ def env_world() -> tuple[int, int]:
         raise ConfigError(f"WORLD_SIZE and RANK must be whole numbers, got {os.environ.get('WORLD_SIZE')!r} "
                           f"and {os.environ.get('RANK')!r}") from None  # fmt: skip
     return rank, world
-
-
-def is_rank_zero() -> bool:
-    """Whether this process is rank 0 (or not distributed); reads the environment only, imports nothing."""
-    return env_world()[0] == 0
 
 
 def timeout() -> datetime.timedelta:
@@ -242,10 +237,3 @@ def epoch_seed(seed: int, epoch: int, ctx: Context) -> int:
     """The seed of torch's own generator for one epoch of one process (the shuffle has its own generator,
     the same in every process)."""
     return ((seed * 1_000_003 + epoch) * 1_009 + ctx.rank) % 2**63
-
-
-def barrier(ctx: Context) -> None:
-    if ctx.active:
-        import torch.distributed as dist
-
-        guarded(dist.barrier)
