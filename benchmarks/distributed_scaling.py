@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,13 +70,9 @@ def rank_main(out: str, batch: int, hidden: int, steps: int, epochs: int) -> Non
         Path(out).write_text(json.dumps(report))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def run(world: int, batch: int, hidden: int, steps: int, epochs: int) -> dict:
+    from lstmkit.launch import free_port
+
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "report.json"
         args = [sys.executable, __file__, "--rank-of", str(out), str(batch), str(hidden), str(steps), str(epochs)]

@@ -21,17 +21,12 @@ import pytest
 import torch
 
 from conftest import write_tiny_data
+from lstmkit.launch import free_port
 from lstmkit.train.batches import BucketedBatches, PairBatches, StreamBatches, TensorBatches
 from lstmkit.train.distributed import Context, shard, slice_bounds
 
 HERE = Path(__file__).parent
 TIMEOUT = 240  # seconds any command here may take before the test fails
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def rank_env(rank: int, world: int, port: int, **extra) -> dict:

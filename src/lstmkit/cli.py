@@ -19,7 +19,7 @@ from ._version import __version__
 from .cli_options import choice, cli_options, command, flag, parameter
 from .cli_summary import cell, console, print_summary, print_table
 from .errors import ConfigError, LstmkitError, PeerLost, RendezvousError, ReportedElsewhere
-from .launch import INTERRUPTED, LAUNCHED_ENV
+from .launch import INTERRUPTED, INTERRUPTED_LINE, LAUNCHED_ENV
 from .tasks import JOBS, demos
 from .tasks.job import Job
 from .tasks.settings import SHARED
@@ -493,5 +493,5 @@ def main(argv: list[str] | None = None) -> int:
     # typer turns Ctrl-C into this exit code itself (typer.core._main), before we see it; in a distributed run the
     # launcher of --nproc, or else rank 0, says it once
     if result == INTERRUPTED and _rank() == 0 and not os.environ.get(LAUNCHED_ENV):
-        print("lstmkit: interrupted; continue a training run with --resume", file=sys.stderr)
+        print(INTERRUPTED_LINE, file=sys.stderr)
     return result if isinstance(result, int) else 0

@@ -20,6 +20,7 @@ from pathlib import Path
 LAUNCHED_ENV = "LSTMKIT_LAUNCHED"  # set for the ranks `--nproc` starts: the launcher, not they, reports a lost rank
 PEER_LOST = 1  # the exit code of a run stopped because one of its processes did
 INTERRUPTED = 130  # the exit code of a command ended by Ctrl-C (128 + SIGINT), every lstmkit command's
+INTERRUPTED_LINE = "lstmkit: interrupted; continue a training run with --resume"
 
 
 def free_port() -> int:
@@ -50,7 +51,7 @@ def launch(nproc: int, args: list[str], out: Path) -> int:
     try:
         elastic_launch(config, sys.executable)("-m", "lstmkit", *args)
     except (SignalException, KeyboardInterrupt):  # Ctrl-C (or a SIGTERM): the agent has stopped the ranks
-        print("lstmkit: interrupted; continue a training run with --resume", file=sys.stderr)
+        print(INTERRUPTED_LINE, file=sys.stderr)
         return INTERRUPTED
     except ChildFailedError as error:
         rank, failure = error.get_first_failure()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import math
 import os
 import socket
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import ConfigError, TrainingError
+from ..fileio import locked
 from ..train.progress import Reporter
 
 STUDY_FILE = "study.db"
@@ -121,7 +121,7 @@ def load_study(spec: TuneSpec, storage=None, pruner=None, create: bool = False):
 def prepare_study(spec: TuneSpec, storage, default: dict, pruner=None):
     """Create or load the study; a fresh one gets the default settings as its first trial, and trials an
     earlier command left running (it was killed) are failed as interrupted, so they count as run."""
-    with _locked(Path(spec.out) / LOCK_FILE):
+    with locked(Path(spec.out) / LOCK_FILE):
         study = load_study(spec, storage, pruner, create=True)
         if not study.get_trials(deepcopy=False):
             study.enqueue_trial(default, user_attrs={"default": sorted(default)})
@@ -181,7 +181,7 @@ def run_trials(spec: TuneSpec, pruner=None, storage=None, announce=None) -> None
     if announce is None and spec.announce:
         announce = _to_stderr
     while spec.deadline is None or time.time() < spec.deadline:
-        with _locked(Path(spec.out) / LOCK_FILE):
+        with locked(Path(spec.out) / LOCK_FILE):
             fail_interrupted(study, storage)
             taken = counts(study)
             if taken["complete"] + taken["pruned"] + taken["fail"] + taken["running"] >= spec.trials:
@@ -318,17 +318,6 @@ def _heartbeat(storage, trial):
     finally:
         stop.set()
         thread.join()
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _one_line(error: BaseException) -> str:

@@ -49,6 +49,7 @@ from typing import Any, NamedTuple, Optional
 import torch
 from torch import Tensor
 
+from ...fileio import locked
 from ..hardware import cpu_autocast_dtype
 from ..spec import CellSpec, CellWeights, GateTrace
 from .reference import reverse_padded
@@ -93,19 +94,14 @@ def _building(name: str):
     processes hold an fcntl lock on a file beside the folder while they build, which the system releases
     when a process dies: whoever holds it knows that a `lock` file it finds is a dead build's, and removes it."""
     try:
-        import fcntl
         from torch.utils.cpp_extension import _get_build_directory  # the folder `load` builds in, made if needed
-    except ImportError:  # pragma: no cover - not POSIX, or a torch that moved it: torch's own lock alone
+    except ImportError:  # pragma: no cover - a torch that moved it: torch's own lock alone
         yield
         return
     folder = Path(_get_build_directory(name, verbose=False))
-    with open(folder.parent / f"{name}.lstmkit-lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            (folder / "lock").unlink(missing_ok=True)  # a dead build's: a live one would hold our lock
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with locked(folder.parent / f"{name}.lstmkit-lock"):
+        (folder / "lock").unlink(missing_ok=True)  # a dead build's: a live one would hold our lock
+        yield
 
 
 def _load() -> Any:
