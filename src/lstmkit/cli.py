@@ -423,6 +423,64 @@ def demo(
     print_summary(owner, metrics, out, json_output, title=shown.title)
 
 
+Backend = choice("Backend", ("torch", "onnx"))  # lstmkit.serve.server.BACKENDS, without importing it
+
+
+@app.command()
+def serve(
+    run_dir: RunDir,
+    host: Annotated[str, typer.Option(help="The address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="The port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Processes serving, each with its own copy of the model.")] = 1,
+    backend: Annotated[Backend, typer.Option(help="torch, or onnx: the network exported and run by ONNX "
+                                             "Runtime.")] = Backend("torch"),  # fmt: skip
+    max_batch: Annotated[int, typer.Option(min=1, help="Micro-batching: items one model call takes at most "
+                                           "(1: each request alone).")] = 32,  # fmt: skip
+    max_wait_ms: Annotated[float, typer.Option(min=0, help="Micro-batching: how long a request waits for "
+                                               "others to join its batch.")] = 5.0,  # fmt: skip
+    max_body: Annotated[int, typer.Option(min=1, help="Largest request body, in bytes (larger: 413).")] = 1 << 20,
+    max_length: Annotated[int, typer.Option(min=1, help="Most steps (or tokens) in one sequence of a request.")] = 10_000,
+    max_items: Annotated[int, typer.Option(min=1, help="Most sequences, texts, series or prompts in one request.")] = 256,
+    timeout: Annotated[float, typer.Option(min=0.001, help="Seconds a request may take, waiting included "
+                                           "(longer: 504).")] = 30.0,  # fmt: skip
+) -> None:
+    """Serve a trained model over HTTP: POST /predict, GET /health, /ready, /metadata, /metrics and /docs."""
+    from .serve.app import ServeSettings
+    from .serve.server import serve as run_server
+
+    settings = ServeSettings(str(run_dir), backend.value, max_batch, max_wait_ms, max_body, max_length, max_items, timeout)
+    run_server(settings, host, port, workers)
+
+
+ExportFormat = choice("ExportFormat", ("onnx",))  # lstmkit.export.run.FORMATS, without importing it
+
+
+@app.command("export")
+def export_run(
+    run_dir: RunDir,
+    format: Annotated[ExportFormat, typer.Option("--format", help="The file format.")] = ExportFormat("onnx"),
+    out: Annotated[Optional[Path], typer.Option(help="The file to write (default: RUN_DIR/model.onnx); what "
+                                                "predicting needs goes beside it, in OUT.json.")] = None,  # fmt: skip
+    json_output: JsonOut = False,
+) -> None:
+    """Export a trained model's network to ONNX (any batch size and sequence length), checked with ONNX Runtime
+    against PyTorch."""
+    from .export.run import export_run as export, sidecar_of
+
+    out = run_dir / "model.onnx" if out is None else out
+    written = export(run_dir, out, format.value)
+    if json_output:
+        typer.echo(json.dumps({"model": str(out), "sidecar": str(sidecar_of(out)), **{k: written[k] for k in ("job", "inputs", "outputs", "checked")}}))
+        return
+    signature = lambda values: ", ".join(f"{v['name']} {v['shape']}" for v in values)  # noqa: E731
+    console.print(f"Exported the {written['job']} network of {run_dir} to {out} (ONNX opset {written['opset']}).")
+    console.print(f"  inputs:  {signature(written['inputs'])}")
+    console.print(f"  outputs: {signature(written['outputs'])}")
+    console.print(f"  ONNX Runtime agrees with PyTorch to {written['checked']['largest_relative_difference']:.1e} "
+                  f"(relative; tolerance {written['checked']['tolerance']:g}) on random batches of several lengths.")
+    console.print(f"  What predicting needs (scaler, vocabulary, labels, lookback): {sidecar_of(out)}")
+
+
 @app.command()
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Two shapes and fewer repetitions: under a minute.")] = False,

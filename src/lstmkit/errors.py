@@ -60,3 +60,12 @@ class ReportedElsewhere(LstmkitError):
 class RendezvousError(ConfigError):
     """A process cannot join its distributed run (a port in use, an unreachable rendezvous): each process
     reports its own."""
+
+
+class FieldError(DataError):
+    """A request to `lstmkit serve` that its schema lets through but the model cannot take: `field` names the
+    part of the request (`sequences.3`), as the service's 4xx answer shows it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field

@@ -55,6 +55,11 @@ class Estimator:
         """The shared training options, checked, with device and precision resolved for this machine."""
         return TrainConfig(**{name: getattr(self, name) for name in TRAINING}).resolved()
 
+    def export_graph(self):
+        """The fitted network as `lstmkit export` writes it to ONNX (`lstmkit.export.onnx.Graph`): its inputs
+        and outputs, by name, with their dynamic axes."""
+        raise ConfigError(f"a {self.noun}'s network cannot be exported to ONNX yet")
+
     # ---- save and load: the weights (safetensors) and a JSON state; each job says what its state holds
     def save(self, directory: Union[str, Path]) -> None:
         """The fitted estimator into `directory`: model.safetensors and `state_file`."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 from ..nn.spec import VARIANTS
 
@@ -39,11 +39,15 @@ class JobParts:
     write_report: Callable  # (estimator, metrics, path, out) -> None: report.html
     resolved: Callable  # (estimator) -> the defaults fit resolved, for config.json
     demos: Mapping[str, Callable] = field(default_factory=dict)  # demo name -> (out, seed, reporter) -> metrics
+    # `lstmkit serve`: () -> the job's `serving.py` (Request, SUMMARY, EXAMPLE, items, run, respond, onnx), imported
+    # on first use (it needs the serve extra's pydantic); None: the job is not served
+    serving: Optional[Callable[[], Any]] = None
 
     @classmethod
-    def of(cls, estimator: type, report, demos: Mapping[str, Callable]) -> "JobParts":
-        """From a job's `report` module, which defines run_metrics, verdict, write_report and resolved."""
-        return cls(estimator, report.run_metrics, report.verdict, report.write_report, report.resolved, demos)
+    def of(cls, estimator: type, report, demos: Mapping[str, Callable], serving=None) -> "JobParts":
+        """From a job's `report` module, which defines run_metrics, verdict, write_report and resolved, and its
+        `serving` module."""
+        return cls(estimator, report.run_metrics, report.verdict, report.write_report, report.resolved, demos, serving)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ How the detector was chosen and measured: docs/anomaly-detector.md.
 
 from __future__ import annotations
 
+import importlib
+
 from ..job import Demo, Job, JobParts
 from .space import SPACE
 from .settings import AnomalySettings
@@ -19,7 +21,7 @@ from .settings import AnomalySettings
 def _parts() -> JobParts:
     from . import demo, estimator, report
 
-    return JobParts.of(estimator.AnomalyDetector, report, {"anomaly": demo.demo})
+    return JobParts.of(estimator.AnomalyDetector, report, {"anomaly": demo.demo}, serving=lambda: importlib.import_module(".serving", __name__))
 
 
 JOB = Job(

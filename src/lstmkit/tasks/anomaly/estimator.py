@@ -280,6 +280,17 @@ class AnomalyDetector(AnomalySettings, Estimator):
             data, _ = self._read(data, self.columns_, labels_required=False)
         return series_gate_input(self, self.noun, series_values(data, list(self.columns_)), list(self.columns_), max_steps)
 
+    # ---- export -----------------------------------------------------------------------------------
+    def export_graph(self):
+        """x (batch, time, columns): windows of the scaled columns (`lookback` steps as trained) -> next
+        (batch, columns): the predicted next step of every column, scaled."""
+        from ...export.onnx import Graph
+
+        F = len(self.columns_)
+        sample = lambda batch, steps: {"x": torch.randn(batch, max(steps, 2), F)}  # noqa: E731
+        return Graph(self.model_, sample(2, self.lookback_), ["next"], {"x": {0: "batch", 1: "time"}}, sample,
+                     min_steps={"time": 2})  # fmt: skip
+
     # ---- save and load --------------------------------------------------------------------------
     def _state(self) -> dict:
         return {

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from ..job import Demo, Job, JobParts
 from .space import SPACE
 from .settings import ClassifySettings
@@ -17,7 +19,7 @@ from .settings import ClassifySettings
 def _parts() -> JobParts:
     from . import demo, estimator, report
 
-    return JobParts.of(estimator.SequenceClassifier, report, {"classify": demo.demo})
+    return JobParts.of(estimator.SequenceClassifier, report, {"classify": demo.demo}, serving=lambda: importlib.import_module(".serving", __name__))
 
 
 JOB = Job(

@@ -432,6 +432,28 @@ class SequenceClassifier(ClassifySettings, Estimator):
         return GateInput((x[None], torch.tensor([shown])), "series", values=values, columns=columns,
                          total_steps=total, notes=notes)  # fmt: skip
 
+    # ---- export -----------------------------------------------------------------------------------
+    def export_graph(self):
+        """x (batch, time): token ids of the vocabulary (text, 0 past each text's end), or (batch, time,
+        features): the scaled (and squashed) features (numeric, 0 past each sequence's end); lengths (batch,)
+        -> logits and probabilities (batch, classes), in the order of `classes`."""
+        from ...export.onnx import Graph
+        from .net import Probabilities
+
+        def sample(batch: int, steps: int) -> dict:
+            lengths = torch.randint(1, steps + 1, (batch,))
+            lengths[0] = steps
+            real = step_mask(lengths, steps, "cpu")  # (B, T)
+            if self.kind_ == "text":
+                x = torch.randint(1, len(self.vocab_), (batch, steps)) * real
+            else:
+                x = torch.randn(batch, steps, self.inputs_) * real[:, :, None]
+            return {"x": x, "lengths": lengths}
+
+        axes = {0: "batch", 1: "time"}
+        return Graph(Probabilities(self.model_), sample(2, 6), ["logits", "probabilities"],
+                     {"x": axes, "lengths": {0: "batch"}}, sample)  # fmt: skip
+
     # ---- save and load --------------------------------------------------------------------------
     def _state(self) -> dict:
         return {

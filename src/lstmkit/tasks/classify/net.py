@@ -212,7 +212,8 @@ class ClassifierNet(nn.Module):
 
 
 def _fcn_read(fcn: FCNBranch, x: Tensor, lengths: Tensor) -> Tensor:
-    full = bool((lengths == x.size(1)).all())  # equal lengths: nothing to mask, a third less work
+    # equal lengths: nothing to mask, a third less work; an exported graph takes any lengths, so it masks
+    full = not torch.compiler.is_exporting() and bool((lengths == x.size(1)).all())
     return fcn(x, None if full else step_mask(lengths, x.size(1), x.device))
 
 
@@ -229,9 +230,21 @@ def segments(x: Tensor, lengths: Tensor, segment: int) -> tuple[Tensor, Tensor]:
     """(B, T, F) zero past each length -> (B, ceil(T/s), s*F): step k holds steps [k*s, (k+1)*s) of every
     feature, the last one of a sequence zero-filled past its end; and the lengths in segments."""
     B, T, F = x.shape
-    steps = -(-T // segment)
+    steps = (T + segment - 1) // segment  # not -(-T // s): ONNX's integer division truncates, it does not floor
     x = nn.functional.pad(x, (0, 0, 0, steps * segment - T))  # (B, steps*s, F)
     return x.reshape(B, steps, segment * F), torch.div(lengths + segment - 1, segment, rounding_mode="floor")
+
+
+class Probabilities(nn.Module):
+    """A classifier's logits and class probabilities: (x, lengths) -> (logits (B, K), probabilities (B, K))."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        logits = self.model(x, lengths).float()
+        return logits, torch.softmax(logits, dim=-1)
 
 
 class EnsembleNet(nn.Module):

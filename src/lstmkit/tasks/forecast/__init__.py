@@ -12,6 +12,8 @@ seasonal naive, Naive2, ETS and Theta forecasts.
 
 from __future__ import annotations
 
+import importlib
+
 from ..job import Demo, Job, JobParts
 from .space import SPACE
 from .settings import ForecastSettings
@@ -20,7 +22,7 @@ from .settings import ForecastSettings
 def _parts() -> JobParts:
     from . import demo, estimator, report
 
-    return JobParts.of(estimator.Forecaster, report, {"forecast": demo.demo})
+    return JobParts.of(estimator.Forecaster, report, {"forecast": demo.demo}, serving=lambda: importlib.import_module(".serving", __name__))
 
 
 JOB = Job(

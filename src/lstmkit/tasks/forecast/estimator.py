@@ -33,7 +33,7 @@ from ...train import TrainConfig, fit, member_checkpoint, seed_everything
 from ..estimator import Estimator, saved_whole
 from ..settings import TRAINING
 from ..gate_input import GateInput, capped, series_values
-from .net import ForecastNet, scaled_absolute_error
+from .net import ForecastNet, MeanForecast, scaled_absolute_error
 from .scoring import conformal_quantiles, mase_scale, score_panel, score_series, statistical_job
 from .settings import ForecastSettings
 from .timing import future_times, steps_between
@@ -461,6 +461,26 @@ class Forecaster(ForecastSettings, Estimator):
         return GateInput((torch.from_numpy(x).float(), torch.from_numpy(f).float()), "series",
                          values=values[:shown], columns=columns, total_steps=len(values),
                          window=min(season, max(1, shown)), notes=notes)  # fmt: skip
+
+    # ---- export -----------------------------------------------------------------------------------
+    def export_graph(self):
+        """x (batch, time, 1 + covariates): the deseasonalised target and the scaled covariates of the steps
+        before the forecast's origin (`lookback` of them as trained; at least a season); seasonal (batch, 2,
+        horizon): the seasonal factors and offsets of the horizon steps -> forecast (batch, horizon,
+        quantiles or 1) in the target's units, the members' mean."""
+        from ...export.onnx import Graph
+
+        F = 1 + len(self.feature_names_)
+
+        def sample(batch: int, steps: int) -> dict:
+            steps = max(steps, self.season_, 2)
+            x = torch.rand(batch, steps, F) + 0.5  # positive, as a deseasonalised level is
+            seasonal = torch.stack([torch.rand(batch, self.horizon) + 0.5, torch.randn(batch, self.horizon)], dim=1)
+            return {"x": x, "seasonal": seasonal}
+
+        return Graph(MeanForecast(self.members_), sample(2, self.lookback_), ["forecast"],
+                     {"x": {0: "batch", 1: "time"}, "seasonal": {0: "batch"}}, sample,
+                     min_steps={"time": max(self.season_, 2)})  # fmt: skip
 
     # ---- save and load --------------------------------------------------------------------------
     def _tensors(self) -> dict:

@@ -64,7 +64,7 @@ class ForecastNet(nn.Module):
 
     def scale(self, target: Tensor) -> Tensor:
         """target (B, L) -> (B, 1): the window's level, the mean magnitude of its last season."""
-        recent = target[:, -min(self.season, target.shape[1]) :]
+        recent = target[:, -self.season :]  # all of a window shorter than a season
         return recent.abs().mean(dim=1, keepdim=True) + EPS
 
     def statistical(self, z: Tensor) -> Tensor:
@@ -72,7 +72,7 @@ class ForecastNet(nn.Module):
         if self.base == "naive2":
             return z[:, -1:].expand(-1, self.horizon)
         if self.base == "snaive":
-            m = min(self.season, z.shape[1])
+            m = self.season if z.shape[1] >= self.season else z.shape[1]  # no min(): an exported graph's length is symbolic
             return z[:, z.shape[1] - m + torch.arange(self.horizon, device=z.device) % m]
         return z.new_zeros(z.shape[0], self.horizon)
 
@@ -87,6 +87,19 @@ class ForecastNet(nn.Module):
         forecast = self.statistical(z).unsqueeze(-1) + correction  # (B, H, Q)
         factors, offsets = seasonal[:, 0], seasonal[:, 1]  # (B, H) each
         return forecast * (scale * factors).unsqueeze(-1) + offsets.unsqueeze(-1)
+
+
+class MeanForecast(nn.Module):
+    """The members of a forecaster averaged as `Forecaster` averages them, quantiles sorted:
+    (x (B, L, F), seasonal (B, 2, H)) -> (B, H, Q)."""
+
+    def __init__(self, members: Sequence[ForecastNet]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: Tensor, seasonal: Tensor) -> Tensor:
+        forecasts = torch.stack([member(x, seasonal).float() for member in self.members]).mean(dim=0)
+        return torch.sort(forecasts, dim=-1).values
 
 
 def scaled_absolute_error(prediction: Tensor, target: Tensor, weight: Tensor, quantiles: Sequence[float]) -> Tensor:

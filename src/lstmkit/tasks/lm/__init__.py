@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from ..job import Demo, Job, JobParts
 from .space import SPACE
 from .settings import LanguageModelSettings
@@ -17,7 +19,7 @@ from .settings import LanguageModelSettings
 def _parts() -> JobParts:
     from . import demo, estimator, report
 
-    return JobParts.of(estimator.LanguageModel, report, {"lm": demo.demo})
+    return JobParts.of(estimator.LanguageModel, report, {"lm": demo.demo}, serving=lambda: importlib.import_module(".serving", __name__))
 
 
 JOB = Job(

@@ -252,6 +252,24 @@ class LanguageModel(LanguageModelSettings, Estimator):
         return GateInput((torch.tensor(ids, dtype=torch.long)[None],), "text", tokens[:shown],
                          text_upto(text, offsets, tokens, shown), offsets[:shown], total_steps=len(tokens), notes=notes)  # fmt: skip
 
+    # ---- export -----------------------------------------------------------------------------------
+    def export_graph(self):
+        """ids (batch, time) token ids of the vocabulary; h0, c0 (layers, batch, hidden) the state to start from
+        (zeros for a new text) -> logits (batch, time, vocabulary) of the token after each step, and the state
+        after the last step (h_n, c_n), to carry on from."""
+        from ...export.onnx import Graph
+        from .net import StatefulLM
+
+        lstm = self.model_.lstm
+        V = len(self.vocab_)
+
+        def sample(batch: int, steps: int) -> dict:
+            state = lambda size: 0.5 * torch.randn(lstm.num_layers, batch, size)  # noqa: E731
+            return {"ids": torch.randint(0, V, (batch, steps)), "h0": state(lstm.output_size), "c0": state(lstm.hidden_size)}
+
+        return Graph(StatefulLM(self.model_), sample(2, 5), ["logits", "h_n", "c_n"],
+                     {"ids": {0: "batch", 1: "time"}, "h0": {1: "batch"}, "c0": {1: "batch"}}, sample)  # fmt: skip
+
     # ---- save and load --------------------------------------------------------------------------
     def _tensors(self) -> dict:
         tensors = dict(self.model_.state_dict())

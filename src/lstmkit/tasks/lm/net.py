@@ -43,6 +43,19 @@ class LanguageNet(nn.Module):
         return self.decoder(out), state  # (B, T, V)
 
 
+class StatefulLM(nn.Module):
+    """A language model with its state as plain inputs and outputs, as ONNX takes them:
+    (ids (B, T), h0 (L, B, H), c0 (L, B, H)) -> logits (B, T, V), h_n, c_n."""
+
+    def __init__(self, model: LanguageNet):
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids: Tensor, h0: Tensor, c0: Tensor):
+        logits, (h, c) = self.model(ids, (h0, c0))
+        return logits.float(), h, c
+
+
 class CarriedStateLoss:
     """Mean cross-entropy (nats per token) of a `StreamBatches` batch, carrying the LSTM state.
 

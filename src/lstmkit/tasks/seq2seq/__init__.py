@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from ..job import Demo, Job, JobParts
 from .settings import Seq2SeqSettings
 from .space import SPACE
@@ -18,7 +20,7 @@ from .space import SPACE
 def _parts() -> JobParts:
     from . import demo, estimator, report
 
-    return JobParts.of(estimator.Seq2Seq, report, {"seq2seq": demo.demo})
+    return JobParts.of(estimator.Seq2Seq, report, {"seq2seq": demo.demo}, serving=lambda: importlib.import_module(".serving", __name__))
 
 
 JOB = Job(

@@ -1,0 +1,224 @@
+"""The HTTP service of `lstmkit serve`: FastAPI on uvicorn, one model, any job of the registry.
+
+    POST /predict    the job's request (`tasks/<job>/serving.py`: its schema, how it splits into items, how a
+                     batch of items runs, what the answer holds), micro-batched (`batching.py`)
+    GET  /health     alive;  /ready: the model is loaded;  /metadata: job, settings, versions, limits
+    GET  /metrics    Prometheus: requests by endpoint and status, latency, batch sizes, errors
+    GET  /docs       the OpenAPI page (/openapi.json)
+
+Bad input is a 4xx with a JSON body {"error": one line, "field": where} (413 for a body over the limit, 422
+for one that does not fit the schema or the model); a prediction past the per-request timeout is a 504.
+The model runs in one thread of its own, so a request never blocks the server's loop.
+"""
+
+import asyncio
+import json
+import os
+import platform
+import time
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+from fastapi import FastAPI, Request as HttpRequest
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from .._version import __version__
+from ..errors import LstmkitError
+from .batching import MicroBatcher
+
+SETTINGS_ENV = "LSTMKIT_SERVE_SETTINGS"  # how `lstmkit serve --workers N` hands its settings to each worker
+
+
+@dataclass
+class ServeSettings:
+    run_dir: str
+    backend: str = "torch"  # torch | onnx
+    max_batch: int = 32  # items a model call takes at most (1: no micro-batching)
+    max_wait_ms: float = 5.0  # how long the first request of a batch waits for others
+    max_body: int = 1 << 20  # bytes
+    max_length: int = 10_000  # steps (or tokens) of one sequence
+    max_items: int = 256  # sequences, texts, series or prompts in one request
+    timeout_s: float = 30.0  # per request, queueing included
+
+    @classmethod
+    def from_env(cls) -> "ServeSettings":
+        return cls(**json.loads(os.environ[SETTINGS_ENV]))
+
+
+class Limits:
+    """What one request may hold, for a job's `items`."""
+
+    def __init__(self, settings: ServeSettings):
+        self.max_length, self.max_items = settings.max_length, settings.max_items
+
+
+def error_body(message: str, field: Optional[str] = None) -> dict:
+    return {"error": message, **({"field": field} if field else {})}
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `max_body` bytes is refused with 413 before it is read whole."""
+
+    def __init__(self, app, max_body: int):
+        self.app, self.max_body = app, max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            return await self._refuse(send)
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send):
+        body = json.dumps(error_body(f"the request body is over the limit of {self.max_body} bytes")).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("lstmkit_requests", "HTTP requests by endpoint and status", ["endpoint", "status"], registry=self.registry)
+        self.latency = Histogram("lstmkit_request_seconds", "Request latency", ["endpoint"], registry=self.registry,
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))  # fmt: skip
+        self.batch = Histogram("lstmkit_batch_items", "Items per model call", registry=self.registry,
+                               buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))  # fmt: skip
+        self.errors = Counter("lstmkit_errors", "Requests answered with an error, by kind", ["kind"], registry=self.registry)
+
+
+def load_model(settings: ServeSettings):
+    """(job, estimator, its serving module) of the run; the estimator on the chosen backend."""
+    from ..errors import ConfigError
+    from ..tasks.run import run_job
+
+    job = run_job(Path(settings.run_dir))
+    if job.parts.serving is None:
+        raise ConfigError(f"{settings.run_dir}: a {job.name} model cannot be served yet")
+    serving = job.parts.serving()
+    estimator = job.estimator.load(settings.run_dir)
+    if settings.backend == "onnx":
+        from .backends import use_onnx
+
+        use_onnx(estimator, serving)
+    return job, estimator, serving
+
+
+def create_app(settings: Optional[ServeSettings] = None) -> FastAPI:
+    """The service of one run directory (`settings`, or those `lstmkit serve` put in SETTINGS_ENV)."""
+    settings = settings or ServeSettings.from_env()
+    job, estimator, serving = load_model(settings)
+    limits, metrics = Limits(settings), Metrics()
+    state = {"ready": False}
+
+    def run(items: list) -> list:
+        return serving.run(estimator, items)
+
+    batcher = MicroBatcher(run, settings.max_batch, settings.max_wait_ms / 1000, metrics.batch.observe)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        batcher.start()
+        state["ready"] = True
+        yield
+        state["ready"] = False
+        await batcher.stop()
+
+    app = FastAPI(title=f"lstmkit {job.name} service", version=__version__, lifespan=lifespan,
+                  description=f"{job.summary} Served from {settings.run_dir} ({settings.backend} backend).")  # fmt: skip
+    Request = serving.Request  # the job's schema; FastAPI reads the annotation below
+
+    @app.middleware("http")
+    async def count(request: HttpRequest, call_next):
+        start = time.perf_counter()
+        response = await call_next(request)
+        endpoint = request.url.path if request.url.path in KNOWN_PATHS else "other"
+        metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: HttpRequest, error: RequestValidationError):
+        metrics.errors.labels("invalid").inc()
+        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
+        field = ".".join(str(part) for part in first.get("loc", ())[1:]) or "body"
+        return JSONResponse(error_body(f"{field}: {first.get('msg', 'invalid')}", field), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def internal(request: HttpRequest, error: Exception):  # a defect of lstmkit's, never the client's input
+        metrics.errors.labels("internal").inc()
+        return JSONResponse(error_body(f"internal error ({type(error).__name__})"), status_code=500)
+
+    @app.post("/predict", summary=serving.SUMMARY, openapi_extra={"requestBody": {"content": {"application/json": {"example": serving.EXAMPLE}}}})
+    async def predict(body: Request):
+        try:
+            items = serving.items(estimator, body, limits)
+            results = await asyncio.wait_for(batcher.submit(items), settings.timeout_s)
+            return serving.respond(estimator, body, results)
+        except LstmkitError as error:
+            metrics.errors.labels("rejected").inc()
+            return JSONResponse(error_body(str(error), getattr(error, "field", None)), status_code=422)
+        except asyncio.TimeoutError:
+            metrics.errors.labels("timeout").inc()
+            return JSONResponse(error_body(f"the prediction took longer than the {settings.timeout_s:g} s limit"), status_code=504)
+
+    @app.get("/health")
+    async def health():
+        return {"status": "alive"}
+
+    @app.get("/ready")
+    async def ready():
+        if not state["ready"]:
+            return JSONResponse({"status": "loading"}, status_code=503)
+        return {"status": "ready"}
+
+    @app.get("/metadata")
+    async def metadata():
+        return _metadata(job, estimator, settings)
+
+    @app.get("/metrics")
+    async def prometheus():
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(BodyLimit, max_body=settings.max_body)  # the outermost of ours: before anything reads the body
+    return app
+
+
+KNOWN_PATHS = {"/predict", "/health", "/ready", "/metadata", "/metrics", "/docs", "/openapi.json"}
+
+
+def _metadata(job, estimator, settings: ServeSettings) -> dict:
+    import torch
+
+    from ..rundir import read_config
+
+    versions = {"lstmkit": __version__, "torch": torch.__version__, "python": platform.python_version()}
+    if settings.backend == "onnx":
+        from importlib.metadata import version
+
+        versions["onnxruntime"] = version("onnxruntime")
+    return {"job": job.name, "model": estimator.describe(), "run_dir": settings.run_dir, "backend": settings.backend,
+            "settings": read_config(Path(settings.run_dir))["settings"], "versions": versions, "limits": asdict(settings)}  # fmt: skip

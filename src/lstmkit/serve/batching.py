@@ -1,0 +1,98 @@
+"""Micro-batching: the items of requests that arrive together run as one call of the model.
+
+A request is a list of items (sequences, texts, series, prompts). `MicroBatcher.submit` queues it; one loop
+takes the first waiting request, then more until `max_batch` items are gathered or `max_wait_s` has passed
+since the first, and runs them as one call in the model's own thread (one thread: PyTorch and ONNX Runtime
+parallelise inside a call, and calls never compete for the cores). Each request gets its own items' results.
+If the call fails on a batch of several requests, each request is run again alone, so one bad request never
+fails the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+
+@dataclass
+class _Waiting:
+    items: list
+    future: asyncio.Future
+    since: float = field(default_factory=time.perf_counter)
+
+
+class MicroBatcher:
+    """`run(items) -> results` (one result per item, in order), called on batches of up to `max_batch` items
+    gathered for at most `max_wait_s`; `max_batch` 1 runs each request alone, as it comes.
+    `observe(size)`: called with each batch's item count (the service's batch-size histogram)."""
+
+    def __init__(self, run: Callable[[list], list], max_batch: int, max_wait_s: float,
+                 observe: Optional[Callable[[int], None]] = None):  # fmt: skip
+        self.run, self.max_batch, self.max_wait_s = run, max_batch, max_wait_s
+        self.observe = observe or (lambda size: None)
+        self.queue: asyncio.Queue[_Waiting] = asyncio.Queue()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lstmkit-model")
+        self.task: Optional[asyncio.Task] = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        """After the requests in flight are answered (the server waits for them before it stops us)."""
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        self.executor.shutdown(wait=True)
+
+    async def submit(self, items: list) -> list:
+        future = asyncio.get_running_loop().create_future()
+        await self.queue.put(_Waiting(items, future))
+        return await future
+
+    async def _loop(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            size = len(batch[0].items)
+            deadline = batch[0].since + self.max_wait_s
+            while size < self.max_batch:
+                left = deadline - time.perf_counter()
+                try:
+                    waiting = self.queue.get_nowait() if left <= 0 else await asyncio.wait_for(self.queue.get(), left)
+                except (asyncio.TimeoutError, asyncio.QueueEmpty):
+                    break
+                batch.append(waiting)
+                size += len(waiting.items)
+            await self._answer(batch)
+
+    async def _answer(self, batch: list[_Waiting]) -> None:
+        batch = [w for w in batch if not w.future.done()]  # a request that timed out or was cancelled meanwhile
+        if not batch:
+            return
+        loop = asyncio.get_running_loop()
+        items = [item for w in batch for item in w.items]
+        self.observe(len(items))
+        try:
+            results = await loop.run_in_executor(self.executor, self.run, items)
+        except Exception as error:
+            if len(batch) == 1:
+                _settle(batch[0].future, error=error)
+                return
+            for waiting in batch:  # find which request failed: each alone
+                await self._answer([waiting])
+            return
+        start = 0
+        for waiting in batch:
+            _settle(waiting.future, result=results[start : start + len(waiting.items)])
+            start += len(waiting.items)
+
+
+def _settle(future: asyncio.Future, result=None, error: Optional[BaseException] = None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -1,0 +1,76 @@
+"""`lstmkit serve` for a classifier: texts, or numeric sequences of any lengths -> a label and the class
+probabilities of each. A request's sequences are items: requests arriving together are classified in one
+batch (bucketed by length, as `predict` does)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...data import LabelledSequences
+from ...errors import FieldError
+
+SUMMARY = "Classify texts or numeric sequences: a label and the class probabilities of each"
+EXAMPLE = {"sequences": [[0.1, 0.4, 0.9, 0.3, -0.2], [[1.0], [0.5], [0.2]]]}
+
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    texts: Optional[list[str]] = Field(None, description="A text model's texts.")
+    sequences: Optional[list[list[Union[Number, list[Number]]]]] = Field(
+        None, description="A numeric model's sequences: each a list of steps, a step a number (one feature) or a "
+                          "list of one number per feature.")  # fmt: skip
+
+
+def items(estimator, request: Request, limits) -> list:
+    """The request's texts or sequences (T, F), checked against the model and the limits."""
+    text = estimator.kind_ == "text"
+    given, wrong = ("texts", "sequences") if text else ("sequences", "texts")
+    values = getattr(request, given)
+    if getattr(request, wrong) is not None or values is None:
+        raise FieldError(given, f"this model classifies {'texts' if text else 'numeric sequences'}: send `{given}`")
+    if not values or len(values) > limits.max_items:
+        raise FieldError(given, f"give between 1 and {limits.max_items} items, got {len(values)}")
+    if text:
+        for k, value in enumerate(values):
+            if not value.strip():
+                raise FieldError(f"texts.{k}", "is empty")
+            if len(value) > limits.max_length * 16:
+                raise FieldError(f"texts.{k}", f"is longer than {limits.max_length * 16} characters")
+        return [value.strip() for value in values]
+    return [_sequence(k, s, estimator.n_features_, limits.max_length) for k, s in enumerate(values)]
+
+
+def _sequence(k: int, steps: list, features: int, max_length: int) -> np.ndarray:
+    if not steps or len(steps) > max_length:
+        raise FieldError(f"sequences.{k}", f"needs between 1 and {max_length} steps, got {len(steps)}")
+    rows = [[step] if isinstance(step, float) else step for step in steps]
+    for t, row in enumerate(rows):
+        if len(row) != features:
+            raise FieldError(f"sequences.{k}.{t}", f"has {len(row)} numbers; the model reads {features} a step")
+    array = np.asarray(rows, dtype=np.float32)
+    if not np.isfinite(array).all():
+        raise FieldError(f"sequences.{k}", "holds numbers beyond float32's range")
+    return array
+
+
+def run(estimator, batch: list) -> list:
+    kind = "text" if estimator.kind_ == "text" else "numeric"
+    proba = estimator._proba(estimator._encode(LabelledSequences(batch, None, "the request", kind)))  # (N, K)
+    return list(proba)
+
+
+def respond(estimator, request: Request, results: list) -> dict:
+    classes = [str(c) for c in estimator.classes_]
+    return {"predictions": [{"label": classes[int(np.argmax(p))], "probabilities": dict(zip(classes, map(float, p)))}
+                            for p in results]}  # fmt: skip
+
+
+def onnx(estimator, net) -> None:
+    """The classifier's network replaced by ONNX Runtime (`net`: the export's inputs in order, its outputs)."""
+    net.outputs = ["logits"]
+    estimator.model_ = net

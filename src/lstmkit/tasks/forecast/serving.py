@@ -1,0 +1,125 @@
+"""`lstmkit serve` for a forecaster: each series' recent history (and covariates) -> its next `horizon` steps,
+the quantiles and the conformal interval, as `lstmkit predict` gives them. The series of requests arriving
+together are forecast in one batch.
+
+A series without `start` is taken to end where the training data of its series ended, so its seasonal
+factors line up with training's; with `start` (the time of its first value, on the training data's time
+axis) it may end anywhere."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional, Union
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...data import Series
+from ...data.panel import Panel
+from ...errors import FieldError
+from .timing import future_times
+
+SUMMARY = "Forecast the next steps of series from their recent history"
+EXAMPLE = {"series": [{"values": [112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118]}]}
+
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class SeriesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: Optional[str] = Field(None, description="The series' id, as in the training data (a model of many series).")
+    values: list[Number] = Field(description="The target's recent values, oldest first.")
+    covariates: dict[str, list[Number]] = Field(default_factory=dict, description="Each covariate's values, "
+                                                "as many as the target's.")  # fmt: skip
+    start: Optional[Union[int, str]] = Field(None, description="The time of the first value (default: the "
+                                             "values end where the training data ended).")  # fmt: skip
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    series: list[SeriesIn] = Field(description="The series to forecast.")
+
+
+def items(estimator, request: Request, limits) -> list:
+    if not request.series or len(request.series) > limits.max_items:
+        raise FieldError("series", f"give between 1 and {limits.max_items} series, got {len(request.series)}")
+    return [_series(estimator, k, s, limits.max_length) for k, s in enumerate(request.series)]
+
+
+def _series(estimator, k: int, given: SeriesIn, max_length: int) -> tuple[int, Series]:
+    where = f"series.{k}"
+    i = _fitted_index(estimator, where, given.id)
+    n = len(given.values)
+    if not 1 <= n <= max_length:
+        raise FieldError(f"{where}.values", f"needs between 1 and {max_length} values, got {n}")
+    names = list(estimator.feature_names_)
+    if set(given.covariates) != set(names):
+        raise FieldError(f"{where}.covariates", f"needs the covariates {names}, got {sorted(given.covariates)}")
+    for name in names:
+        if len(given.covariates[name]) != n:
+            raise FieldError(f"{where}.covariates.{name}", f"has {len(given.covariates[name])} values, the target {n}")
+    target = np.asarray(given.values, dtype=np.float64)
+    covariates = np.column_stack([np.asarray(given.covariates[c], dtype=np.float64) for c in names]) if names else np.zeros((n, 0))
+    if not (np.isfinite(target.astype(np.float32)).all() and np.isfinite(covariates.astype(np.float32)).all()):
+        raise FieldError(where, "holds numbers beyond float32's range")
+    trained = estimator.panel_.series[i]
+    if given.start is None:  # the values end where the training data ended
+        series = Series(target, covariates, estimator.target_name_, names, start=trained.start + len(trained) - n)
+        return i, series
+    time, freq = _time_axis(estimator, i, trained, given.start, n, f"{where}.start")
+    return i, Series(target, covariates, estimator.target_name_, names, time=time, freq=freq)
+
+
+def _fitted_index(estimator, where: str, name: Optional[str]) -> int:
+    if not estimator.many_:
+        return 0
+    if name is None or name not in estimator.ids_:
+        raise FieldError(f"{where}.id", f"{'is missing' if name is None else f'{name!r} is not a series the model knows'}; "
+                                        f"the model knows {len(estimator.ids_)} series ({', '.join(estimator.ids_[:5])}"
+                                        f"{', ...' if len(estimator.ids_) > 5 else ''})")  # fmt: skip
+    return estimator.ids_.index(name)
+
+
+def _time_axis(estimator, i: int, trained: Series, start, n: int, where: str):
+    if estimator.origin_times_[i] is None or trained.time is None:
+        raise FieldError(where, "the model was trained without a time column; leave `start` out")
+    freq = estimator.freqs_[i] or trained.freq
+    try:
+        if pd.api.types.is_integer_dtype(trained.time):
+            step = int(freq or 1)
+            return pd.Index(int(start) + step * np.arange(n), name=trained.time.name), freq
+        return pd.date_range(pd.Timestamp(start), periods=n, freq=freq, name=trained.time.name), freq
+    except (TypeError, ValueError, OverflowError) as error:
+        raise FieldError(where, f"is not a time on the model's axis ({type(error).__name__})") from None
+
+
+def run(estimator, batch: list) -> list:
+    index = np.array([i for i, _ in batch], dtype=np.int64)
+    panel = Panel([s for _, s in batch], [estimator.ids_[i] for i in index], estimator.id_col or "", "the request")
+    origins = np.array([len(s) for _, s in batch], dtype=np.int64)
+    forecasts = estimator._forecast(panel, np.arange(len(batch)), origins, index)  # (S, H, Q)
+    point = estimator._point(forecasts)
+    interval = estimator._interval(point, index)
+    results = []
+    for j, (i, series) in enumerate(batch):
+        result = {"forecast": point[j].tolist()}
+        if estimator.many_:
+            result = {"id": estimator.ids_[i], **result}
+        future = future_times(series, estimator.horizon)
+        if future is not None:
+            result["times"] = [str(t) for t in future]
+        if estimator.quantiles_:
+            result["quantiles"] = {f"q{q:g}": forecasts[j, :, k].tolist() for k, q in enumerate(estimator.quantiles_)}
+        if interval is not None:
+            result["lower"], result["upper"] = interval[0][j].tolist(), interval[1][j].tolist()
+        results.append(result)
+    return results
+
+
+def respond(estimator, request: Request, results: list) -> dict:
+    return {"predictions": results}
+
+
+def onnx(estimator, net) -> None:
+    """The members' mean, as one ONNX graph, in the place of the members."""
+    estimator.members_ = [net]
