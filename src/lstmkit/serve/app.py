@@ -24,6 +24,7 @@ from typing import Optional
 from fastapi import FastAPI, Request as HttpRequest
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from .._version import __version__
@@ -72,31 +73,32 @@ class BodyLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             return await self._refuse(send)
-        seen = 0
+        seen, refused = 0, False
 
-        async def limited():
-            nonlocal seen
+        async def limited():  # the body as the app reads it; past the limit, 413 and a disconnect for the app
+            nonlocal seen, refused
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
-                    raise _TooLarge
+                    if not refused:
+                        refused = True
+                        await self._refuse(send)
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._refuse(send)
+        async def sent(message):  # once refused, whatever the app answers is dropped
+            if not refused:
+                await send(message)
+
+        await self.app(scope, limited, sent)
 
     async def _refuse(self, send):
         body = json.dumps(error_body(f"the request body is over the limit of {self.max_body} bytes")).encode()
         await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})  # the unread rest of the body must not be read as a request
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class Metrics:
@@ -166,6 +168,11 @@ def create_app(settings: Optional[ServeSettings] = None) -> FastAPI:
         first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
         field = ".".join(str(part) for part in first.get("loc", ())[1:]) or "body"
         return JSONResponse(error_body(f"{field}: {first.get('msg', 'invalid')}", field), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: HttpRequest, error: StarletteHTTPException):  # a body that is not JSON, a wrong path
+        metrics.errors.labels("invalid").inc()
+        return JSONResponse(error_body(str(error.detail)), status_code=error.status_code, headers=error.headers)
 
     @app.exception_handler(Exception)
     async def internal(request: HttpRequest, error: Exception):  # a defect of lstmkit's, never the client's input

@@ -8,6 +8,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import signal
 import socket
 
 from ..errors import ConfigError
@@ -28,6 +29,9 @@ def serve(settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
 
     app = create_app(settings)  # a run that cannot be served fails here, before the port is taken
     _check_port(host, port)
+    # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again for the handler it found:
+    # this one, so a stop that went well ends with exit code 0
+    signal.signal(signal.SIGTERM, lambda number, frame: None)
     options = {"host": host, "port": port, "log_level": log_level, "timeout_graceful_shutdown": int(settings.timeout_s) + 5}
     if workers == 1:
         uvicorn.run(app, **options)

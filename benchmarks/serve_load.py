@@ -1,0 +1,184 @@
+"""`lstmkit serve` under load: throughput, latency and errors at concurrency 1, 8 and 32, with and without
+micro-batching, on PyTorch and on ONNX Runtime; and, in one process, the batch-1 latency of each backend.
+
+    pip install -e ".[serve,onnx]"
+    python benchmarks/serve_load.py [--run DIR] [--requests 2000] [--seconds 15] [--soak 60] [--json F]
+
+Without --run, a classifier of numeric sequences (the default LSTM-FCN, 64 units, on generated sequences of
+60 steps and 3 classes) is trained first. Every request holds one sequence of 60 steps (the single-sequence
+requests micro-batching is for). Each cell starts a fresh `lstmkit serve` on 127.0.0.1 (one worker), warms it
+with 20 requests, then a bounded load: `--requests` requests or `--seconds` seconds, whichever comes first,
+from that many concurrent clients (asyncio with httpx, in this process: on a 2-core machine the clients take
+a share of the CPU the server would have). Micro-batching: --max-batch 32 --max-wait-ms 5; none: --max-batch 1.
+`--soak S`: then S seconds at concurrency 32 with micro-batching on each backend, counting errors and 5xx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+STEPS, CLASSES = 60, 3
+SCRIPT = Path(sys.executable).parent / "lstmkit"
+
+
+def train_run(folder: Path) -> Path:
+    """A numeric classifier on generated sequences (a bump, a dip or a step at a random place)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 0.2, (300, STEPS, 1)).astype(np.float32)
+    y = np.arange(300) % CLASSES
+    for k in range(300):
+        at = rng.integers(5, STEPS - 10)
+        X[k, at : at + 5, 0] += (2.0, -2.0, 0.0)[y[k]]
+        X[k, at:, 0] += (0.0, 0.0, 1.5)[y[k]]
+    np.savez(folder / "shapes.npz", X=X, y=y)
+    run = folder / "run"
+    subprocess.run([str(SCRIPT), "train", "classify", "--data", str(folder / "shapes.npz"), "--epochs", "5",
+                    "--quiet", "--out", str(run)], check=True)  # fmt: skip
+    return run
+
+
+def body(rng) -> dict:
+    return {"sequences": [rng.normal(0, 1, STEPS).round(4).tolist()]}
+
+
+class Server:
+    def __init__(self, run: Path, port: int, options: list[str]):
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen([str(SCRIPT), "serve", str(run), "--port", str(port), *options],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+    def wait_ready(self) -> None:
+        import httpx
+
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"the server stopped (exit code {self.process.returncode})")
+            try:
+                if httpx.get(self.url + "/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise SystemExit("the server did not become ready")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+async def load(url: str, concurrency: int, requests: int, seconds: float) -> dict:
+    """`requests` requests (or `seconds` seconds) from `concurrency` clients: throughput, p50/p99, errors."""
+    import httpx
+
+    rng = np.random.default_rng(1)
+    bodies = [body(rng) for _ in range(256)]
+    latencies, statuses = [], []
+    started = time.perf_counter()
+    stop_at = started + seconds
+
+    async def client(k: int, http) -> None:
+        while len(statuses) < requests and time.perf_counter() < stop_at:
+            t = time.perf_counter()
+            try:
+                status = (await http.post("/predict", json=bodies[len(statuses) % len(bodies)])).status_code
+            except httpx.HTTPError:
+                status = 0  # no answer at all
+            latencies.append(time.perf_counter() - t)
+            statuses.append(status)
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        await asyncio.gather(*(client(k, http) for k in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    statuses = np.asarray(statuses)
+    return {"requests": len(statuses), "seconds": elapsed, "throughput": len(statuses) / elapsed,
+            "p50_ms": 1000 * float(np.percentile(latencies, 50)), "p99_ms": 1000 * float(np.percentile(latencies, 99)),
+            "errors": int(np.sum(statuses != 200)), "5xx": int(np.sum(statuses >= 500))}  # fmt: skip
+
+
+def cell(run: Path, backend: str, batching: bool, concurrency: int, requests: int, seconds: float) -> dict:
+    from lstmkit.launch import free_port
+
+    options = ["--backend", backend, *(["--max-batch", "32", "--max-wait-ms", "5"] if batching else ["--max-batch", "1"])]
+    server = Server(run, free_port(), options)
+    try:
+        server.wait_ready()
+        asyncio.run(load(server.url, 4, 20, 30))  # warm up
+        return asyncio.run(load(server.url, concurrency, requests, seconds))
+    finally:
+        server.stop()
+
+
+def single_latency(run: Path, calls: int = 300) -> dict:
+    """One sequence a call, in this process: the network on PyTorch and on ONNX Runtime, median ms."""
+    import torch
+
+    from lstmkit.export.onnx import OrtNet, onnx_session_of
+    from lstmkit.tasks.run import load_run
+
+    estimator = load_run(run)
+    graph = estimator.export_graph()
+    with tempfile.TemporaryDirectory() as folder:
+        runner = onnx_session_of(graph, folder)
+    ort = OrtNet(runner, list(graph.inputs), ["logits"])
+    x, lengths = torch.randn(1, STEPS, estimator.inputs_), torch.tensor([STEPS])
+    result = {}
+    for name, net in (("torch", estimator.model_), ("onnx", ort)):
+        times = []
+        with torch.no_grad():
+            for _ in range(calls):
+                t = time.perf_counter()
+                net(x, lengths)
+                times.append(time.perf_counter() - t)
+        result[name] = 1000 * float(np.median(times[20:]))
+    return result
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, default=None, help="a run directory (default: train a classifier)")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--backends", default="torch,onnx")
+    parser.add_argument("--soak", type=float, default=0.0, help="then this many seconds at concurrency 32")
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/serve_load.json"))
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        run = args.run or train_run(Path(folder))
+        rows = []
+        print("| backend | micro-batching | concurrency | requests | req/s | p50 ms | p99 ms | errors | 5xx |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for backend in args.backends.split(","):
+            for batching in (False, True):
+                for concurrency in map(int, args.concurrency.split(",")):
+                    r = cell(run, backend, batching, concurrency, args.requests, args.seconds)
+                    rows.append({"backend": backend, "batching": batching, "concurrency": concurrency, **r})
+                    print(f"| {backend} | {'yes' if batching else 'no'} | {concurrency} | {r['requests']} | "
+                          f"{r['throughput']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {r['5xx']} |", flush=True)  # fmt: skip
+        soak = []
+        for backend in args.backends.split(",") if args.soak else []:
+            r = cell(run, backend, True, 32, 10**9, args.soak)
+            soak.append({"backend": backend, **r})
+            print(f"\nsoak, {backend}, concurrency 32, micro-batching, {r['seconds']:.0f} s: {r['requests']} requests, "
+                  f"{r['throughput']:.0f} req/s, p99 {r['p99_ms']:.1f} ms, {r['errors']} errors, {r['5xx']} 5xx", flush=True)  # fmt: skip
+        latency = single_latency(run)
+        print(f"\nbatch-1 latency in one process (one sequence of {STEPS} steps): PyTorch {latency['torch']:.2f} ms, "
+              f"ONNX Runtime {latency['onnx']:.2f} ms (median)")  # fmt: skip
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"rows": rows, "soak": soak, "batch1_ms": latency, "threads": os.cpu_count()}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""`lstmkit serve`: a real server on 127.0.0.1 answering real HTTP requests. Each job's /predict answers what
+its Python `predict` (or `generate`, `translate`) answers, on PyTorch and on ONNX Runtime; malformed requests
+get a 4xx naming the field and never a 5xx; concurrent requests share model calls; SIGTERM finishes the
+requests in flight."""
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lstmkit.launch import free_port
+from lstmkit.tasks.run import load_run
+
+SCRIPT = Path(sys.executable).parent / "lstmkit"
+
+
+@contextlib.contextmanager
+def served(run: Path, *options: str, env=None):
+    """`lstmkit serve RUN` on a free port of 127.0.0.1, ready; yields (client, process); stopped with SIGTERM."""
+    port = free_port()
+    log = tempfile.TemporaryFile(mode="w+")  # not a pipe: a server's access log would fill it and block the server
+    process = subprocess.Popen([str(SCRIPT), "serve", str(run), "--port", str(port), *options], stdout=log,
+                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})  # fmt: skip
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, log.seek(0) or log.read()
+            try:
+                if client.get("/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not become ready"
+            time.sleep(0.2)
+        yield client, process
+    finally:
+        client.close()
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def classify_server(tiny_runs):
+    with served(tiny_runs["classify"], "--max-body", "20000", "--max-items", "8", "--max-wait-ms", "20") as (client, _):
+        yield client
+
+
+# ---- each job answers what Python answers -----------------------------------------------------------------
+
+
+def test_classifier_answers_predict_proba(classify_server, tiny_runs):
+    texts = ["a good film", "that awful film", "this great great film unseen"]
+    response = classify_server.post("/predict", json={"texts": texts})
+    assert response.status_code == 200
+    predictions = response.json()["predictions"]
+    expected = load_run(tiny_runs["classify"]).predict(texts)
+    assert [p["label"] for p in predictions] == list(expected["label"])
+    np.testing.assert_allclose([[p["probabilities"]["neg"], p["probabilities"]["pos"]] for p in predictions],
+                               expected[["p_neg", "p_pos"]].to_numpy(), atol=1e-9)  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_forecaster_answers_predict(tiny_runs, backend):
+    """The training data's last values, sent without a start, are forecast as `predict()` forecasts the end
+    of the training data; on ONNX Runtime within 1e-5."""
+    forecaster = load_run(tiny_runs["forecast"])
+    history = pd.read_csv(tiny_runs["data"] / "sales.csv")["sales"].tolist()
+    with served(tiny_runs["forecast"], "--backend", backend) as (client, _):
+        response = client.post("/predict", json={"series": [{"values": history[-forecaster.lookback_ :]}]})
+        assert response.status_code == 200, response.text
+        answer = response.json()["predictions"][0]
+        expected = forecaster.predict()
+        np.testing.assert_allclose(answer["forecast"], expected["sales"], rtol=1e-5)
+        meta = client.get("/metadata").json()
+        assert meta["job"] == "forecast" and meta["backend"] == backend and meta["settings"]["horizon"] == 3
+        assert client.post("/predict", json={"series": [{"values": [1.0, 2.0], "covariates": {"price": [1, 2]}}]}).json() == {
+            "error": "series.0.covariates: needs the covariates [], got ['price']", "field": "series.0.covariates"}
+
+
+def test_anomaly_detector_answers_predict(tiny_runs, tmp_path):
+    detector = load_run(tiny_runs["anomaly"])
+    values = pd.read_csv(tiny_runs["data"] / "sensor.csv")["value"].to_numpy()[:120]
+    pd.DataFrame({"t": np.arange(120), "value": values}).to_csv(tmp_path / "new.csv", index=False)
+    expected = detector.predict(tmp_path / "new.csv")
+    with served(tiny_runs["anomaly"], "--backend", "onnx") as (client, _):
+        answer = client.post("/predict", json={"series": [{"value": values.tolist()}]}).json()["predictions"][0]
+    scores = np.array([np.nan if s is None else s for s in answer["scores"]])
+    np.testing.assert_allclose(scores, expected["score"].to_numpy(), rtol=1e-4)
+    assert answer["flags"] == expected["flag"].tolist()
+
+
+def test_language_model_and_seq2seq_answer_generate_and_translate(tiny_runs):
+    lm, seq2seq = load_run(tiny_runs["lm"]), load_run(tiny_runs["seq2seq"])
+    with served(tiny_runs["lm"]) as (client, _):
+        answer = client.post("/predict", json={"prompt": "def f(x):", "length": 30, "seed": 3, "top_k": 5}).json()
+    assert answer["continuation"] == lm.generate("def f(x):", 30, top_k=5, seed=3)
+    sources = ["red green blue", "stone river"]
+    with served(tiny_runs["seq2seq"]) as (client, _):
+        assert client.post("/predict", json={"sources": sources}).json() == {"outputs": seq2seq.translate(sources)}
+
+
+# ---- bad requests -----------------------------------------------------------------------------------------
+
+
+def test_bad_requests_get_a_4xx_naming_the_field(classify_server):
+    cases = [
+        ({"texts": ["good", 3]}, 422, "texts.1"),
+        ({"sequences": [[1.0, 2.0]]}, 422, "texts"),
+        ({"texts": ["  "]}, 422, "texts.0"),
+        ({"texts": ["good"] * 9}, 422, "texts"),  # --max-items 8
+        ({"texts": ["good"], "extra": 1}, 422, "extra"),
+        ([1, 2, 3], 422, "body"),
+    ]
+    for body, status, field in cases:
+        response = classify_server.post("/predict", json=body)
+        assert (response.status_code, response.json()["field"]) == (status, field), (body, response.text)
+        assert response.json()["error"].startswith(field)
+    response = classify_server.post("/predict", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "error" in response.json()
+    response = classify_server.post("/predict", json={"texts": ["x" * 30000]})  # --max-body 20000
+    assert response.status_code == 413 and response.json() == {"error": "the request body is over the limit of 20000 bytes"}
+    with socket.create_connection(("127.0.0.1", classify_server.base_url.port), timeout=30) as raw:  # no length said
+        raw.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: "
+                    b"chunked\r\n\r\n7530\r\n" + b"[" * 30000 + b"\r\n0\r\n\r\n")  # fmt: skip
+        assert raw.recv(200).startswith(b"HTTP/1.1 413 ")
+    assert classify_server.get("/health").json() == {"status": "alive"}
+    assert classify_server.post("/predict", json={"texts": ["good"]}).status_code == 200
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+                    max_leaves=20)  # fmt: skip
+NEAR = st.fixed_dictionaries({}, optional={"texts": JSON, "sequences": JSON, "extra": JSON}) | st.fixed_dictionaries(
+    {"texts": st.lists(st.one_of(st.text(max_size=30), JSON), max_size=12)})  # fmt: skip
+
+
+@settings(max_examples=1100, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(body=st.one_of(JSON, NEAR, NEAR, st.binary(max_size=64)))
+def test_fuzzed_requests_never_get_a_5xx(classify_server, body):
+    """Over a thousand requests drawn from the schema's neighbourhood (its fields with values of any JSON
+    type, texts of any content, any JSON document, any bytes): each answer is a 200 or a 4xx with a JSON
+    error, never a 5xx; and the server stays up."""
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()  # NaN and Infinity as Python writes them
+    response = classify_server.post("/predict", content=content, headers={"content-type": "application/json"})
+    assert response.status_code < 500, (body, response.text)
+    assert response.status_code == 200 or "error" in response.json()
+
+
+# ---- batching, metrics, shutdown ----------------------------------------------------------------------------
+
+
+def test_concurrent_requests_share_model_calls(classify_server):
+    """16 requests at once, one text each: fewer model calls than requests (/metrics' batch histogram), and
+    each request gets its own answer."""
+    def calls() -> float:
+        text = classify_server.get("/metrics").text
+        return float(next(line.split()[-1] for line in text.splitlines() if line.startswith("lstmkit_batch_items_count")))
+
+    before = calls()
+    texts = [f"{word} film" for word in ["good", "bad", "great", "awful"] * 4]
+    answers = [None] * len(texts)
+
+    def send(k):
+        answers[k] = classify_server.post("/predict", json={"texts": [texts[k]]}).json()["predictions"][0]["label"]
+
+    threads = [threading.Thread(target=send, args=(k,)) for k in range(len(texts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    alone = [classify_server.post("/predict", json={"texts": [t]}).json()["predictions"][0]["label"] for t in texts]
+    assert answers == alone
+    assert calls() - before - len(texts) < len(texts)  # the 16 alone took 16 calls; together, fewer
+    assert 'lstmkit_requests_total{endpoint="/predict",status="200"}' in classify_server.get("/metrics").text
+
+
+def test_sigterm_finishes_the_request_in_flight(tiny_runs):
+    with served(tiny_runs["lm"]) as (client, process):
+        result = {}
+
+        def long_request():
+            result["response"] = client.post("/predict", json={"prompt": "def", "length": 4000, "seed": 0})
+
+        thread = threading.Thread(target=long_request)
+        thread.start()
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        thread.join(timeout=60)
+        assert process.wait(timeout=60) == 0
+    response = result["response"]
+    assert response.status_code == 200 and len(response.json()["continuation"]) > 0
+
+
+# ---- the command line ---------------------------------------------------------------------------------------
+
+
+def _serve_fails(*args) -> str:
+    done = subprocess.run([str(SCRIPT), "serve", *map(str, args)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    return done.stderr
+
+
+def test_serve_errors_are_one_line(tiny_runs, tmp_path):
+    assert "nowhere: no such run directory" in _serve_fails(tmp_path / "nowhere")
+    assert _serve_fails(tiny_runs["seq2seq"], "--backend", "onnx") == (
+        "lstmkit: error: a sequence-to-sequence model cannot be served on ONNX Runtime yet; use --backend torch\n")
+    with served(tiny_runs["classify"]) as (client, _):
+        port = client.base_url.port
+        assert f"cannot listen on 127.0.0.1:{port}" in _serve_fails(tiny_runs["classify"], "--port", port)
