@@ -1,15 +1,15 @@
 """`lstmkit serve` under load: throughput, latency and errors at concurrency 1, 8 and 32, with and without
 micro-batching, on PyTorch and on ONNX Runtime; and, in one process, the batch-1 latency of each backend.
 
-    pip install -e ".[serve,onnx]"
+    pip install -e ".[serve,onnx]"        # uvicorn with uvloop and httptools, as the serve extra installs it
     python benchmarks/serve_load.py [--run DIR] [--requests 2000] [--seconds 15] [--soak 60] [--json F]
 
 Without --run, a classifier of numeric sequences (the default LSTM-FCN, 64 units, on generated sequences of
 60 steps and 3 classes) is trained first. Every request holds one sequence of 60 steps (the single-sequence
 requests micro-batching is for). Each cell starts a fresh `lstmkit serve` on 127.0.0.1 (one worker), warms it
 with 20 requests, then a bounded load: `--requests` requests or `--seconds` seconds, whichever comes first,
-from that many concurrent clients (asyncio with httpx, in this process: on a 2-core machine the clients take
-a share of the CPU the server would have). Micro-batching: --max-batch 32 --max-wait-ms 5; none: --max-batch 1.
+from that many concurrent clients (asyncio streams in this process: on a 2-core machine the clients take a
+share of the CPU the server would have). Micro-batching: --max-batch 32 and --max-wait-ms (`--wait-ms`, default 0, as `lstmkit serve`); none: --max-batch 1.
 `--soak S`: then S seconds at concurrency 32 with micro-batching on each backend, counting errors and 5xx.
 """
 
@@ -78,28 +78,41 @@ class Server:
 
 
 async def load(url: str, concurrency: int, requests: int, seconds: float) -> dict:
-    """`requests` requests (or `seconds` seconds) from `concurrency` clients: throughput, p50/p99, errors."""
-    import httpx
-
+    """`requests` requests (or `seconds` seconds) from `concurrency` keep-alive connections: throughput,
+    p50/p99, errors. The client is HTTP/1.1 written by hand on asyncio streams, so its own CPU (on the same
+    cores as the server) stays small: httpx's asyncio client capped this machine near 180 requests/s."""
+    host, port = url.removeprefix("http://").split(":")
     rng = np.random.default_rng(1)
-    bodies = [body(rng) for _ in range(256)]
+    bodies = [json.dumps(body(rng)).encode() for _ in range(256)]
     latencies, statuses = [], []
     started = time.perf_counter()
     stop_at = started + seconds
 
-    async def client(k: int, http) -> None:
-        while len(statuses) < requests and time.perf_counter() < stop_at:
-            t = time.perf_counter()
-            try:
-                status = (await http.post("/predict", json=bodies[len(statuses) % len(bodies)])).status_code
-            except httpx.HTTPError:
-                status = 0  # no answer at all
-            latencies.append(time.perf_counter() - t)
-            statuses.append(status)
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while len(statuses) < requests and time.perf_counter() < stop_at:
+                payload = bodies[len(statuses) % len(bodies)]
+                t = time.perf_counter()
+                writer.write(b"POST /predict HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload))  # fmt: skip
+                try:
+                    status = int((await reader.readline()).split()[1])
+                    length = 0
+                    while (line := await reader.readline()) not in (b"\r\n", b""):
+                        if line.lower().startswith(b"content-length:"):
+                            length = int(line.split(b":")[1])
+                    await reader.readexactly(length)
+                except (IndexError, ValueError, asyncio.IncompleteReadError, ConnectionError):
+                    status = 0  # no answer at all
+                latencies.append(time.perf_counter() - t)
+                statuses.append(status)
+                if status == 0:
+                    return
+        finally:
+            writer.close()
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
-        await asyncio.gather(*(client(k, http) for k in range(concurrency)))
+    await asyncio.gather(*(client() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     statuses = np.asarray(statuses)
     return {"requests": len(statuses), "seconds": elapsed, "throughput": len(statuses) / elapsed,
@@ -107,10 +120,10 @@ async def load(url: str, concurrency: int, requests: int, seconds: float) -> dic
             "errors": int(np.sum(statuses != 200)), "5xx": int(np.sum(statuses >= 500))}  # fmt: skip
 
 
-def cell(run: Path, backend: str, batching: bool, concurrency: int, requests: int, seconds: float) -> dict:
+def cell(run: Path, backend: str, batching: bool, concurrency: int, requests: int, seconds: float, wait_ms: float = 0.0) -> dict:
     from lstmkit.launch import free_port
 
-    options = ["--backend", backend, *(["--max-batch", "32", "--max-wait-ms", "5"] if batching else ["--max-batch", "1"])]
+    options = ["--backend", backend, *(["--max-batch", "32", "--max-wait-ms", str(wait_ms)] if batching else ["--max-batch", "1"])]
     server = Server(run, free_port(), options)
     try:
         server.wait_ready()
@@ -152,6 +165,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--backends", default="torch,onnx")
+    parser.add_argument("--wait-ms", type=float, default=0.0, help="the servers' --max-wait-ms with micro-batching")
     parser.add_argument("--soak", type=float, default=0.0, help="then this many seconds at concurrency 32")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/serve_load.json"))
     args = parser.parse_args(argv)
@@ -163,13 +177,13 @@ def main(argv=None) -> None:
         for backend in args.backends.split(","):
             for batching in (False, True):
                 for concurrency in map(int, args.concurrency.split(",")):
-                    r = cell(run, backend, batching, concurrency, args.requests, args.seconds)
+                    r = cell(run, backend, batching, concurrency, args.requests, args.seconds, args.wait_ms)
                     rows.append({"backend": backend, "batching": batching, "concurrency": concurrency, **r})
                     print(f"| {backend} | {'yes' if batching else 'no'} | {concurrency} | {r['requests']} | "
                           f"{r['throughput']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {r['5xx']} |", flush=True)  # fmt: skip
         soak = []
         for backend in args.backends.split(",") if args.soak else []:
-            r = cell(run, backend, True, 32, 10**9, args.soak)
+            r = cell(run, backend, True, 32, 10**9, args.soak, args.wait_ms)
             soak.append({"backend": backend, **r})
             print(f"\nsoak, {backend}, concurrency 32, micro-batching, {r['seconds']:.0f} s: {r['requests']} requests, "
                   f"{r['throughput']:.0f} req/s, p99 {r['p99_ms']:.1f} ms, {r['errors']} errors, {r['5xx']} 5xx", flush=True)  # fmt: skip

@@ -436,8 +436,9 @@ def serve(
                                              "Runtime.")] = Backend("torch"),  # fmt: skip
     max_batch: Annotated[int, typer.Option(min=1, help="Micro-batching: items one model call takes at most "
                                            "(1: each request alone).")] = 32,  # fmt: skip
-    max_wait_ms: Annotated[float, typer.Option(min=0, help="Micro-batching: how long a request waits for "
-                                               "others to join its batch.")] = 5.0,  # fmt: skip
+    max_wait_ms: Annotated[float, typer.Option(min=0, help="Micro-batching: how long the first request of a "
+                                               "batch waits for others (default 0: a batch starts as soon as the "
+                                               "model is free, with every request that came while it was busy).")] = 0.0,  # fmt: skip
     max_body: Annotated[int, typer.Option(min=1, help="Largest request body, in bytes (larger: 413).")] = 1 << 20,
     max_length: Annotated[int, typer.Option(min=1, help="Most steps (or tokens) in one sequence of a request.")] = 10_000,
     max_items: Annotated[int, typer.Option(min=1, help="Most sequences, texts, series or prompts in one request.")] = 256,

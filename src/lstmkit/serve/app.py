@@ -39,7 +39,7 @@ class ServeSettings:
     run_dir: str
     backend: str = "torch"  # torch | onnx
     max_batch: int = 32  # items a model call takes at most (1: no micro-batching)
-    max_wait_ms: float = 5.0  # how long the first request of a batch waits for others
+    max_wait_ms: float = 0.0  # how long the first request of a batch waits for others (0: none, see batching.py)
     max_body: int = 1 << 20  # bytes
     max_length: int = 10_000  # steps (or tokens) of one sequence
     max_items: int = 256  # sequences, texts, series or prompts in one request
@@ -61,15 +61,32 @@ def error_body(message: str, field: Optional[str] = None) -> dict:
     return {"error": message, **({"field": field} if field else {})}
 
 
-class BodyLimit:
-    """ASGI middleware: a request body over `max_body` bytes is refused with 413 before it is read whole."""
+class Guard:
+    """ASGI middleware, outermost of lstmkit's: refuses a request body over `max_body` bytes with 413 before it
+    is read whole (declared or chunked), and counts every answer (endpoint, status, latency) in `metrics`.
+    Plain ASGI rather than an `@app.middleware`, which costs a task per request."""
 
-    def __init__(self, app, max_body: int):
-        self.app, self.max_body = app, max_body
+    def __init__(self, app, max_body: int, metrics: "Metrics"):
+        self.app, self.max_body, self.metrics = app, max_body, metrics
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        start, status = time.perf_counter(), {"code": 500}
+        endpoint = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
+
+        async def counted(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self._limited(scope, receive, counted)
+        finally:
+            self.metrics.requests.labels(endpoint, str(status["code"])).inc()
+            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
+
+    async def _limited(self, scope, receive, send):
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             return await self._refuse(send)
@@ -94,6 +111,7 @@ class BodyLimit:
         await self.app(scope, limited, sent)
 
     async def _refuse(self, send):
+        self.metrics.errors.labels("too_large").inc()
         body = json.dumps(error_body(f"the request body is over the limit of {self.max_body} bytes")).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
@@ -153,15 +171,6 @@ def create_app(settings: Optional[ServeSettings] = None) -> FastAPI:
                   description=f"{job.summary} Served from {settings.run_dir} ({settings.backend} backend).")  # fmt: skip
     Request = serving.Request  # the job's schema; FastAPI reads the annotation below
 
-    @app.middleware("http")
-    async def count(request: HttpRequest, call_next):
-        start = time.perf_counter()
-        response = await call_next(request)
-        endpoint = request.url.path if request.url.path in KNOWN_PATHS else "other"
-        metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
-        return response
-
     @app.exception_handler(RequestValidationError)
     async def invalid(request: HttpRequest, error: RequestValidationError):
         metrics.errors.labels("invalid").inc()
@@ -184,7 +193,7 @@ def create_app(settings: Optional[ServeSettings] = None) -> FastAPI:
         try:
             items = serving.items(estimator, body, limits)
             results = await asyncio.wait_for(batcher.submit(items), settings.timeout_s)
-            return serving.respond(estimator, body, results)
+            return JSONResponse(serving.respond(estimator, body, results))  # plain JSON values: no encoder pass
         except LstmkitError as error:
             metrics.errors.labels("rejected").inc()
             return JSONResponse(error_body(str(error), getattr(error, "field", None)), status_code=422)
@@ -210,7 +219,7 @@ def create_app(settings: Optional[ServeSettings] = None) -> FastAPI:
     async def prometheus():
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(BodyLimit, max_body=settings.max_body)  # the outermost of ours: before anything reads the body
+    app.add_middleware(Guard, max_body=settings.max_body, metrics=metrics)  # before anything reads the body
     return app
 
 
