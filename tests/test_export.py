@@ -105,7 +105,7 @@ def _export(run: Path, out: Path, capsys) -> dict:
     capsys.readouterr()
     assert main(["export", str(run), "--out", str(out), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["model"] == str(out) and out.exists()
+    assert printed["model"] == str(out) and printed["files"] and all(Path(f).exists() for f in printed["files"])
     sidecar = json.loads(Path(printed["sidecar"]).read_text())
     assert sidecar["checked"]["largest_relative_difference"] <= TOLERANCE
     return sidecar
@@ -197,13 +197,25 @@ def test_lstm_fcn_ensemble_with_unequal_lengths_exports(tmp_path, capsys):
 # ---- errors -----------------------------------------------------------------------------------------------
 
 
-def test_a_network_that_cannot_be_exported_is_one_line_and_keeps_the_old_file(tiny_runs, tmp_path, capsys):
-    out = tmp_path / "model.onnx"
-    out.write_bytes(b"the user's file")
-    capsys.readouterr()
-    assert main(["export", str(tiny_runs["seq2seq"]), "--out", str(out)]) == 2
-    assert capsys.readouterr().err == "lstmkit: error: a sequence-to-sequence model's network cannot be exported to ONNX yet\n"
-    assert out.read_bytes() == b"the user's file" and list(tmp_path.iterdir()) == [out]
+def test_exported_seq2seq_decodes_what_translate_decodes(tiny_runs, tmp_path, capsys):
+    """Two graphs, the encoder and one decoder step (copy attention included: its output is V + S wide), written
+    beside each other; beam search and greedy decoding run on ONNX Runtime give `translate`'s outputs."""
+    from lstmkit.export.onnx import OrtNet
+    from lstmkit.tasks.seq2seq.net import OnnxSeq2Seq
+
+    out = tmp_path / "pairs.onnx"
+    sidecar = _export(tiny_runs["seq2seq"], out, capsys)
+    assert sorted(sidecar["parts"]) == ["decoder", "encoder"] and not out.exists()
+    files = {part: tmp_path / graph["file"] for part, graph in sidecar["parts"].items()}
+    assert files == {"encoder": tmp_path / "pairs.encoder.onnx", "decoder": tmp_path / "pairs.decoder.onnx"}
+    seq2seq = load_run(tiny_runs["seq2seq"])
+    assert seq2seq.model_.copies and "copy_ids" in [i["name"] for i in sidecar["parts"]["decoder"]["inputs"]]
+    sources = ["red green blue", "stone river cloud green", "blue"]
+    expected = {beam: seq2seq.translate(sources, beam=beam) for beam in (1, 2)}
+    nets = {part: OrtNet(session(path), [i["name"] for i in sidecar["parts"][part]["inputs"]],
+                         [o["name"] for o in sidecar["parts"][part]["outputs"]]) for part, path in files.items()}  # fmt: skip
+    seq2seq.model_ = OnnxSeq2Seq(nets["encoder"], nets["decoder"], True, seq2seq.model_.target_vocab)
+    assert {beam: seq2seq.translate(sources, beam=beam) for beam in (1, 2)} == expected
 
 
 def test_a_failed_check_writes_nothing(tiny_runs, tmp_path, monkeypatch, capsys):

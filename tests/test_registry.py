@@ -99,13 +99,17 @@ def test_a_sixth_job_is_one_package_and_one_registry_entry(tmp_path):
         ("evaluate", ["evaluate", str(run), "--data", csv, "--json"]),
         ("inspect", ["inspect", str(run), "--data", csv, "--out", str(tmp_path / "inside.html"), "--json"]),
         ("demo", ["demo", "nowcast", "--out", str(tmp_path / "demo"), "--quiet", "--json"]),
+        ("export", ["export", str(run)]),  # its estimator extends the forecaster's, and so exports as it does
+        ("serve", ["serve", str(run)]),  # its package has no serving.py: one line
     ]  # fmt: skip
     script = SIXTH_JOB.format(tests=str(Path(__file__).parent), commands=commands)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     lines = result.stdout.strip().splitlines()
     summary = json.loads(lines[-1])
     assert summary["codes"] == {"help": 0, "train": 0, "bad option": 2, "predict": 0, "evaluate": 0, "inspect": 0,
-                                "demo": 0}, result.stderr  # fmt: skip
+                                "demo": 0, "export": 0, "serve": 2}, result.stderr  # fmt: skip
+    assert (run / "model.onnx").exists() and json.loads((run / "model.onnx.json").read_text())["job"] == "nowcast"
+    assert f"lstmkit: error: {run}: a nowcast model cannot be served yet\n" in result.stderr
     assert summary["estimator"] == "Nowcaster"
     assert "Forecast the next step of a series." in result.stdout and "--horizon" in result.stdout
     assert result.stderr.startswith("lstmkit: error: Invalid value for '--horizon'")

@@ -111,12 +111,13 @@ def test_anomaly_detector_answers_predict(tiny_runs, tmp_path):
 
 
 def test_language_model_and_seq2seq_answer_generate_and_translate(tiny_runs):
+    """The language model on PyTorch; the sequence-to-sequence model on ONNX Runtime."""
     lm, seq2seq = load_run(tiny_runs["lm"]), load_run(tiny_runs["seq2seq"])
     with served(tiny_runs["lm"]) as (client, _):
         answer = client.post("/predict", json={"prompt": "def f(x):", "length": 30, "seed": 3, "top_k": 5}).json()
     assert answer["continuation"] == lm.generate("def f(x):", 30, top_k=5, seed=3)
     sources = ["red green blue", "stone river"]
-    with served(tiny_runs["seq2seq"]) as (client, _):
+    with served(tiny_runs["seq2seq"], "--backend", "onnx") as (client, _):  # the encoder and the decoder step
         assert client.post("/predict", json={"sources": sources}).json() == {"outputs": seq2seq.translate(sources)}
 
 
@@ -224,8 +225,26 @@ def _serve_fails(*args) -> str:
 
 def test_serve_errors_are_one_line(tiny_runs, tmp_path):
     assert "nowhere: no such run directory" in _serve_fails(tmp_path / "nowhere")
-    assert _serve_fails(tiny_runs["seq2seq"], "--backend", "onnx") == (
-        "lstmkit: error: a sequence-to-sequence model cannot be served on ONNX Runtime yet; use --backend torch\n")
     with served(tiny_runs["classify"]) as (client, _):
         port = client.base_url.port
         assert f"cannot listen on 127.0.0.1:{port}" in _serve_fails(tiny_runs["classify"], "--port", port)
+
+
+def test_two_workers_serve_the_same_model(tiny_runs):
+    """--workers 2: uvicorn's workers each build the app from the settings lstmkit serve hands them."""
+    texts = ["a good film", "bad"]
+    with served(tiny_runs["classify"], "--workers", "2", "--max-items", "4") as (client, process):
+        answers = [client.post("/predict", json={"texts": texts}).json() for _ in range(6)]
+        assert client.post("/predict", json={"texts": ["x"] * 5}).json()["field"] == "texts"  # the limit reached the workers
+    assert all(answer == answers[0] for answer in answers)
+    assert [p["label"] for p in answers[0]["predictions"]] == list(load_run(tiny_runs["classify"]).predict(texts)["label"])
+    assert process.returncode == 0
+
+
+def test_a_request_past_the_timeout_is_a_504_and_the_server_stays(tiny_runs):
+    with served(tiny_runs["lm"], "--timeout", "0.2") as (client, _):
+        response = client.post("/predict", json={"prompt": "def", "length": 4000, "seed": 0})
+        assert response.status_code == 504
+        assert response.json() == {"error": "the prediction took longer than the 0.2 s limit"}
+        assert client.get("/health").json() == {"status": "alive"}
+        assert 'lstmkit_errors_total{kind="timeout"} 1.0' in client.get("/metrics").text

@@ -470,13 +470,19 @@ def export_run(
 
     out = run_dir / "model.onnx" if out is None else out
     written = export(run_dir, out, format.value)
+    parts = written.get("parts", {None: written})  # a model of several graphs (seq2seq: encoder, decoder)
+    files = {part: out.with_name(graph["file"]) if part else out for part, graph in parts.items()}
     if json_output:
-        typer.echo(json.dumps({"model": str(out), "sidecar": str(sidecar_of(out)), **{k: written[k] for k in ("job", "inputs", "outputs", "checked")}}))
+        typer.echo(json.dumps({"model": str(out), "files": [str(f) for f in files.values()], "sidecar": str(sidecar_of(out)),
+                               **{k: written[k] for k in ("job", "inputs", "outputs", "parts", "checked") if k in written}}))  # fmt: skip
         return
     signature = lambda values: ", ".join(f"{v['name']} {v['shape']}" for v in values)  # noqa: E731
-    console.print(f"Exported the {written['job']} network of {run_dir} to {out} (ONNX opset {written['opset']}).")
-    console.print(f"  inputs:  {signature(written['inputs'])}")
-    console.print(f"  outputs: {signature(written['outputs'])}")
+    where = ", ".join(str(f) for f in files.values())
+    console.print(f"Exported the {written['job']} network of {run_dir} to {where} (ONNX opset {written['opset']}).")
+    for part, graph in parts.items():
+        named = f"{part}: " if part else ""
+        console.print(f"  {named}inputs:  {signature(graph['inputs'])}")
+        console.print(f"  {named}outputs: {signature(graph['outputs'])}")
     console.print(f"  ONNX Runtime agrees with PyTorch to {written['checked']['largest_relative_difference']:.1e} "
                   f"(relative; tolerance {written['checked']['tolerance']:g}) on random batches of several lengths.")
     console.print(f"  What predicting needs (scaler, vocabulary, labels, lookback): {sidecar_of(out)}")

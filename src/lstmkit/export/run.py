@@ -39,26 +39,38 @@ def export_run(run_dir, out=None, format: str = "onnx") -> dict:
     job = run_job(run_dir)
     estimator = job.estimator.load(run_dir)
     out = file_to_write(run_dir / "model.onnx" if out is None else Path(out), "model.onnx")
-    graph = estimator.export_graph()
-    staged = out.with_name(f".{out.name}.{os.getpid()}.staged")
+    graphs = estimator.export_graph()  # one Graph, or a dict of them by part (seq2seq: encoder, decoder)
+    parts = graphs if isinstance(graphs, dict) else {None: graphs}
+    files = {part: out if part is None else part_file(out, part) for part in parts}
+    staged = {part: path.with_name(f".{path.name}.{os.getpid()}.staged") for part, path in files.items()}
     try:
-        to_onnx(graph, staged)
-        worst = check(graph, staged)
-        runner = session(staged)
+        described, worst = {}, 0.0
+        for part, graph in parts.items():
+            to_onnx(graph, staged[part])
+            worst = max(worst, check(graph, staged[part]))
+            runner = session(staged[part])
+            described[part] = {"file": files[part].name, "inputs": [_described(i) for i in runner.get_inputs()],
+                               "outputs": [_described(o) for o in runner.get_outputs()]}  # fmt: skip
+        signature = described[None] if None in described else {"parts": described}
         sidecar = {
-            "lstmkit": __version__, "job": job.name, "run": str(run_dir), "format": "onnx", "opset": OPSET,
-            "inputs": [_described(i) for i in runner.get_inputs()],
-            "outputs": [_described(o) for o in runner.get_outputs()],
+            "lstmkit": __version__, "job": job.name, "run": str(run_dir), "format": "onnx", "opset": OPSET, **signature,
             "reads": inspect.cleandoc(type(estimator).export_graph.__doc__ or ""),
             "checked": {"against": "PyTorch", "with": f"onnxruntime {_version('onnxruntime')}",
                         "largest_relative_difference": worst, "tolerance": TOLERANCE},
             "model": json.loads(json.dumps({"params": estimator.get_params(), **estimator._state()}, default=str)),
         }  # fmt: skip
         atomic_write_text(sidecar_of(out), json.dumps(sidecar, indent=1))
-        os.replace(staged, out)
+        for part in parts:
+            os.replace(staged[part], files[part])
     finally:
-        staged.unlink(missing_ok=True)
+        for path in staged.values():
+            path.unlink(missing_ok=True)
     return sidecar
+
+
+def part_file(out: Path, part: str) -> Path:
+    """Where one part of a model of several graphs goes: model.onnx -> model.encoder.onnx."""
+    return out.with_name(f"{out.stem}.{part}{out.suffix}")
 
 
 def _described(value) -> dict:

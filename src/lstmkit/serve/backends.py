@@ -13,7 +13,10 @@ def use_onnx(estimator, serving) -> None:
         raise ConfigError(f"a {estimator.noun} cannot be served on ONNX Runtime yet; use --backend torch")
     from ..export.onnx import OrtNet, onnx_session_of
 
-    graph = estimator.export_graph()
-    with tempfile.TemporaryDirectory(prefix="lstmkit-serve-") as folder:
-        runner = onnx_session_of(graph, folder)  # the session holds the model in memory; the file can go
-    serving.onnx(estimator, OrtNet(runner, list(graph.inputs), list(graph.outputs)))
+    graphs = estimator.export_graph()  # one Graph, or a dict of them by part (seq2seq: encoder, decoder)
+    nets = {}
+    for part, graph in (graphs.items() if isinstance(graphs, dict) else [(None, graphs)]):
+        with tempfile.TemporaryDirectory(prefix="lstmkit-serve-") as folder:
+            runner = onnx_session_of(graph, folder)  # the session holds the model in memory; the file can go
+        nets[part] = OrtNet(runner, list(graph.inputs), list(graph.outputs))
+    serving.onnx(estimator, nets if isinstance(graphs, dict) else nets[None])

@@ -286,6 +286,50 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
         shown_source = [_shown(t) for t in self.source_tokens_.tokens(source)[: self.max_len]]
         return weights[0].float().numpy(), shown_source, [*map(_shown, output_tokens), EOS]
 
+    # ---- export -----------------------------------------------------------------------------------
+    def export_graph(self):
+        """Two graphs, run in a loop by the caller (greedy or beam search).
+        encoder: source (batch, time) token ids of the source vocabulary, 0 past each end; lengths (batch,) ->
+        values, keys (batch, time, hidden): the memory; h0, c0 (layers, batch, hidden): the decoder's start.
+        decoder: previous (batch,) the last target id (<s> first); h, c; feed (batch, hidden) (zeros first);
+        values, keys, lengths from the encoder; with copy attention, copy_ids (batch, time): each source token's
+        target id (vocabulary size + k for the k-th source token the target vocabulary lacks) -> logits (batch,
+        target vocabulary) of the next token (with copy attention, log-probabilities over the vocabulary and
+        `time` more ids, of which the first k are the source's own), the next h, c and feed, and the attention
+        weights (batch, time)."""
+        from ...export.onnx import Graph
+        from .net import DecoderStepGraph, EncoderGraph
+
+        net = self.model_
+        V, H, L = net.source_embedding.num_embeddings, net.hidden, net.layers
+        T = net.target_vocab
+
+        def encoder_sample(batch: int, steps: int) -> dict:
+            lengths = torch.randint(1, steps + 1, (batch,))
+            lengths[0] = steps
+            source = torch.randint(4, max(5, V), (batch, steps)) * (torch.arange(steps)[None, :] < lengths[:, None])
+            return {"source": source, "lengths": lengths}
+
+        def decoder_sample(batch: int, steps: int) -> dict:
+            state = lambda *shape: 0.5 * torch.randn(*shape)  # noqa: E731
+            lengths = torch.randint(1, steps + 1, (batch,))
+            lengths[0] = steps
+            inputs = {"previous": torch.randint(0, T, (batch,)), "h": state(L, batch, H), "c": state(L, batch, H),
+                      "feed": state(batch, H), "values": state(batch, steps, H), "keys": state(batch, steps, H),
+                      "lengths": lengths}  # fmt: skip
+            if net.copies:  # each source token's target id, past the vocabulary for one it lacks
+                inputs["copy_ids"] = torch.randint(4, T + steps, (batch, steps))
+            return inputs
+
+        batch, time = {0: "batch"}, {0: "batch", 1: "time"}
+        return {
+            "encoder": Graph(EncoderGraph(net), encoder_sample(2, 6), ["values", "keys", "h0", "c0"],
+                             {"source": time, "lengths": batch}, encoder_sample),
+            "decoder": Graph(DecoderStepGraph(net), decoder_sample(2, 6), ["logits", "h_n", "c_n", "feed_n", "weights"],
+                             {"previous": batch, "h": {1: "batch"}, "c": {1: "batch"}, "feed": batch, "values": time,
+                              "keys": time, "lengths": batch, "copy_ids": time}, decoder_sample),
+        }  # fmt: skip
+
     def predict(self, data, *, beam: Optional[int] = None) -> pd.DataFrame:
         """One row a source: `source`, `output` (and `reference` where `data` holds pairs). data: a list of
         texts, a text file of one source a line, or a file of pairs."""

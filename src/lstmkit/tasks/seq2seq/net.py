@@ -147,20 +147,22 @@ class Seq2SeqNet(nn.Module):
             logits, weights, _ = self._output(h, x, memory)
         return (logits, weights) if return_attention else logits
 
-    def step(self, previous: Tensor, state: DecoderState, memory: Memory) -> tuple[Tensor, DecoderState, Tensor]:
+    def step(self, previous: Tensor, state: DecoderState, memory: Memory,
+             full_width: bool = False) -> tuple[Tensor, DecoderState, Tensor]:  # fmt: skip
         """One decoder step: previous (B,) token ids -> logits (B, V) (with copying, log-probabilities over
-        V + extra), the next state, weights (B, S)."""
+        V + extra; with `full_width`, over V + S, as many extra ids as a source can have: the width an
+        exported graph can know without reading the ids), the next state, weights (B, S)."""
         x = self._embed(previous)  # (B, E)
         inputs = torch.cat([x, state.feed], dim=1) if self.input_feed else x
         h, lstm_state = self.decoder(self.drop(inputs)[:, None], state.lstm)  # (B, 1, H)
-        logits, weights, attentional = self._output(h, x[:, None], memory)
+        logits, weights, attentional = self._output(h, x[:, None], memory, full_width)
         return logits[:, 0], DecoderState(lstm_state, attentional[:, 0]), weights[:, 0]
 
     def _embed(self, ids: Tensor) -> Tensor:
         """Target ids -> embeddings; a copied token past the vocabulary is read as <unk>."""
         return self.target_embedding(ids.masked_fill(ids >= self.target_vocab, UNK_ID))
 
-    def _output(self, h: Tensor, x: Tensor, memory: Memory) -> tuple[Tensor, Tensor, Tensor]:
+    def _output(self, h: Tensor, x: Tensor, memory: Memory, full_width: bool = False) -> tuple[Tensor, Tensor, Tensor]:
         """Decoder outputs h (B, T, H) and inputs x (B, T, E) -> logits or copy log-probabilities (B, T, .),
         attention weights (B, T, S), attentional outputs (B, T, H)."""
         context, weights = self.attention(h, memory)  # (B, T, H), (B, T, S)
@@ -170,7 +172,7 @@ class Seq2SeqNet(nn.Module):
             return logits, weights, attentional
         p_gen = torch.sigmoid(self.copy_gate(torch.cat([context, h, x], dim=2))).float()  # (B, T, 1)
         generated = torch.softmax(logits.float(), dim=-1) * p_gen  # (B, T, V)
-        extra = max(0, int(memory.copy_ids.max()) + 1 - self.target_vocab)
+        extra = memory.copy_ids.size(1) if full_width else max(0, int(memory.copy_ids.max()) + 1 - self.target_vocab)
         index = memory.copy_ids[:, None, :].expand(-1, h.size(1), -1)  # (B, T, S)
         mixed = nn.functional.pad(generated, (0, extra)).scatter_add(2, index, (1 - p_gen) * weights.float())
         return torch.log(mixed.clamp_min(1e-12)), weights, attentional
@@ -180,3 +182,60 @@ class Seq2SeqNet(nn.Module):
         if self.projection is not None:
             out = self.projection(out)
         return self.output(out)
+
+
+class EncoderGraph(nn.Module):
+    """The encoder as an exported graph: (source (B, S), lengths (B,)) -> the memory's values and keys
+    (B, S, H) and the decoder's initial state h0, c0 (layers, B, H)."""
+
+    def __init__(self, net: Seq2SeqNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, source: Tensor, lengths: Tensor):
+        memory, state = self.net.encode(source, lengths)
+        return memory.values, memory.keys, state.lstm[0], state.lstm[1]
+
+
+class DecoderStepGraph(nn.Module):
+    """One decoder step as an exported graph: (previous (B,), h, c (layers, B, H), feed (B, H), values,
+    keys (B, S, H), lengths (B,)[, copy_ids (B, S)]) -> logits (B, V) (with copy attention, log-probabilities
+    over V + S: see `Seq2SeqNet.step`'s full_width), the next h, c and feed, attention weights (B, S)."""
+
+    def __init__(self, net: Seq2SeqNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, previous: Tensor, h: Tensor, c: Tensor, feed: Tensor, values: Tensor, keys: Tensor, lengths: Tensor,
+                copy_ids: Optional[Tensor] = None):  # fmt: skip
+        mask = torch.arange(values.size(1), device=values.device)[None, :] < lengths[:, None]
+        logits, state, weights = self.net.step(previous, DecoderState((h, c), feed), Memory(values, keys, mask, copy_ids),
+                                               full_width=True)  # fmt: skip
+        return logits.float(), state.lstm[0], state.lstm[1], state.feed, weights
+
+
+class OnnxSeq2Seq:
+    """ONNX Runtime in the place of `Seq2SeqNet` for decoding (`encode` and `step`, what greedy, sampling and
+    beam search call): `encoder` and `decoder` run the two exported graphs."""
+
+    def __init__(self, encoder, decoder, copies: bool, target_vocab: int):
+        self.encoder_graph, self.decoder_graph = encoder, decoder
+        self.copies, self.target_vocab = copies, target_vocab
+
+    def eval(self) -> "OnnxSeq2Seq":
+        return self
+
+    def encode(self, source: Tensor, lengths: Tensor, copy_ids: Optional[Tensor] = None) -> tuple[Memory, DecoderState]:
+        values, keys, h, c = self.encoder_graph(source, lengths)
+        mask = torch.arange(source.size(1))[None, :] < lengths[:, None]
+        memory = Memory(values, keys, mask, copy_ids if self.copies else None)
+        return memory, DecoderState((h, c), values.new_zeros(values.size(0), values.size(2)))
+
+    def step(self, previous: Tensor, state: DecoderState, memory: Memory) -> tuple[Tensor, DecoderState, Tensor]:
+        inputs = [previous, *state.lstm, state.feed, memory.values, memory.keys, memory.mask.sum(dim=1)]
+        if memory.copy_ids is not None:
+            inputs.append(memory.copy_ids)
+        logits, h, c, feed, weights = self.decoder_graph(*inputs)
+        if memory.copy_ids is not None:  # V + S wide: cut to the ids this batch's sources can have, as the network does
+            logits = logits[:, : self.target_vocab + max(0, int(memory.copy_ids.max()) + 1 - self.target_vocab)]
+        return logits, DecoderState((h, c), feed), weights

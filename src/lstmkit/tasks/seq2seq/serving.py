@@ -44,4 +44,8 @@ def respond(estimator, request: Request, results: list) -> dict:
     return {"outputs": results}
 
 
-onnx = None  # the network does not export to ONNX yet: the torch backend serves it
+def onnx(estimator, nets: dict) -> None:
+    """The encoder and the decoder step on ONNX Runtime; greedy and beam search run as before."""
+    from .net import OnnxSeq2Seq
+
+    estimator.model_ = OnnxSeq2Seq(nets["encoder"], nets["decoder"], estimator.model_.copies, estimator.model_.target_vocab)
