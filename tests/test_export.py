@@ -222,7 +222,7 @@ def test_a_failed_check_writes_nothing(tiny_runs, tmp_path, monkeypatch, capsys)
     out = tmp_path / "model.onnx"
     out.write_bytes(b"the user's file")
 
-    def disagree(graph, path, shapes=None):
+    def disagree(graph, path, shapes=None, runner=None):
         raise ConfigError("the ONNX model differs from PyTorch's by 0.5 (relative), above 1e-05")
 
     monkeypatch.setattr("lstmkit.export.onnx.check", disagree)

@@ -92,10 +92,11 @@ def session(path: Path):
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def check(graph: Graph, path: Path, shapes=((1, 1), (3, 5), (4, 17))) -> float:
+def check(graph: Graph, path: Path, shapes=((1, 1), (3, 5), (4, 17)), runner=None) -> float:
     """ONNX Runtime's outputs against PyTorch's on random inputs of each (batch, steps) shape: the largest
-    difference, relative to max(1, |PyTorch's value|). Raises when it exceeds TOLERANCE."""
-    runner = session(path)
+    difference, relative to max(1, |PyTorch's value|). Raises when it exceeds TOLERANCE. `runner`: the
+    caller's session of `path`, if it has one."""
+    runner = runner or session(path)
     worst = 0.0
     for batch, steps in shapes:
         inputs = graph.sample(batch, steps)
@@ -147,5 +148,6 @@ def onnx_session_of(module_graph: Graph, folder: Path):
     """`module_graph` exported into `folder`, checked against PyTorch, and opened in ONNX Runtime."""
     path = Path(folder) / "model.onnx"
     to_onnx(module_graph, path)
-    check(module_graph, path)
-    return session(path)
+    runner = session(path)
+    check(module_graph, path, runner=runner)
+    return runner

@@ -47,8 +47,8 @@ def export_run(run_dir, out=None, format: str = "onnx") -> dict:
         described, worst = {}, 0.0
         for part, graph in parts.items():
             to_onnx(graph, staged[part])
-            worst = max(worst, check(graph, staged[part]))
             runner = session(staged[part])
+            worst = max(worst, check(graph, staged[part], runner=runner))
             described[part] = {"file": files[part].name, "inputs": [_described(i) for i in runner.get_inputs()],
                                "outputs": [_described(o) for o in runner.get_outputs()]}  # fmt: skip
         signature = described[None] if None in described else {"parts": described}

@@ -50,13 +50,6 @@ class ServeSettings:
         return cls(**json.loads(os.environ[SETTINGS_ENV]))
 
 
-class Limits:
-    """What one request may hold, for a job's `items`."""
-
-    def __init__(self, settings: ServeSettings):
-        self.max_length, self.max_items = settings.max_length, settings.max_items
-
-
 def error_body(message: str, field: Optional[str] = None) -> dict:
     return {"error": message, **({"field": field} if field else {})}
 
@@ -151,7 +144,7 @@ def create_app(settings: Optional[ServeSettings] = None) -> FastAPI:
     """The service of one run directory (`settings`, or those `lstmkit serve` put in SETTINGS_ENV)."""
     settings = settings or ServeSettings.from_env()
     job, estimator, serving = load_model(settings)
-    limits, metrics = Limits(settings), Metrics()
+    metrics = Metrics()
     state = {"ready": False}
 
     def run(items: list) -> list:
@@ -191,7 +184,7 @@ def create_app(settings: Optional[ServeSettings] = None) -> FastAPI:
     @app.post("/predict", summary=serving.SUMMARY, openapi_extra={"requestBody": {"content": {"application/json": {"example": serving.EXAMPLE}}}})
     async def predict(body: Request):
         try:
-            items = serving.items(estimator, body, limits)
+            items = serving.items(estimator, body, settings)  # its max_items and max_length
             results = await asyncio.wait_for(batcher.submit(items), settings.timeout_s)
             return JSONResponse(serving.respond(estimator, body, results))  # plain JSON values: no encoder pass
         except LstmkitError as error:

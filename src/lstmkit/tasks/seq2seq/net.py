@@ -172,7 +172,7 @@ class Seq2SeqNet(nn.Module):
             return logits, weights, attentional
         p_gen = torch.sigmoid(self.copy_gate(torch.cat([context, h, x], dim=2))).float()  # (B, T, 1)
         generated = torch.softmax(logits.float(), dim=-1) * p_gen  # (B, T, V)
-        extra = memory.copy_ids.size(1) if full_width else max(0, int(memory.copy_ids.max()) + 1 - self.target_vocab)
+        extra = memory.copy_ids.size(1) if full_width else copy_extra(memory.copy_ids, self.target_vocab)
         index = memory.copy_ids[:, None, :].expand(-1, h.size(1), -1)  # (B, T, S)
         mixed = nn.functional.pad(generated, (0, extra)).scatter_add(2, index, (1 - p_gen) * weights.float())
         return torch.log(mixed.clamp_min(1e-12)), weights, attentional
@@ -182,6 +182,11 @@ class Seq2SeqNet(nn.Module):
         if self.projection is not None:
             out = self.projection(out)
         return self.output(out)
+
+
+def copy_extra(copy_ids: Tensor, vocab: int) -> int:
+    """How many ids past the target vocabulary the sources of a batch (copy_ids (B, S)) bring."""
+    return max(0, int(copy_ids.max()) + 1 - vocab)
 
 
 class EncoderGraph(nn.Module):
@@ -237,5 +242,5 @@ class OnnxSeq2Seq:
             inputs.append(memory.copy_ids)
         logits, h, c, feed, weights = self.decoder_graph(*inputs)
         if memory.copy_ids is not None:  # V + S wide: cut to the ids this batch's sources can have, as the network does
-            logits = logits[:, : self.target_vocab + max(0, int(memory.copy_ids.max()) + 1 - self.target_vocab)]
+            logits = logits[:, : self.target_vocab + copy_extra(memory.copy_ids, self.target_vocab)]
         return logits, DecoderState((h, c), feed), weights
