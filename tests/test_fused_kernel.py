@@ -412,6 +412,7 @@ def test_build_failure_warns_once_and_reports_unavailable(monkeypatch):
         raise RuntimeError("no compiler")
 
     monkeypatch.setattr(cpp_extension, "load", broken_load)
+    monkeypatch.setattr(fused, "_stamped", lambda attempt: None)  # no library built before
     monkeypatch.setattr(fused, "_module", None)
     monkeypatch.setattr(fused, "_tried", False)
     with pytest.warns(RuntimeWarning, match="reference") as record:
@@ -496,3 +497,40 @@ def test_a_build_killed_midway_does_not_make_later_processes_wait_forever(tmp_pa
     assert done.stdout.strip() == "True", done.stderr
     assert not (tmp_path / name / "lock").exists()
     assert Path(tmp_path / f"{name}.lstmkit-lock").exists()
+
+
+def test_a_stamped_build_loads_without_cpp_extension_and_a_changed_one_is_checked_again(tmp_path):
+    """The first process to load the kernel stamps it; the next imports the library straight from the stamp
+    (no torch.utils.cpp_extension, so no setuptools), and gives the same numbers. A library changed since its
+    stamp (another build wrote it) goes back through torch's check, which stamps it anew."""
+    import os
+    import subprocess
+    import sys
+
+    if not fused.available():
+        pytest.skip("the fused kernel cannot be built here")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    code = ("import sys, torch; from lstmkit.nn.kernels import fused; import lstmkit\n"
+            "torch.manual_seed(0); layer = lstmkit.LSTM(3, 5, backend='fused')\n"
+            "print(fused.available(), 'torch.utils.cpp_extension' in sys.modules, layer(torch.randn(4, 2, 3))[0].sum().item())")  # fmt: skip
+
+    def run():
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        available, imported, total = done.stdout.split()
+        assert available == "True", done.stderr
+        return imported == "True", float(total)
+
+    first = run()
+    stamps = list((tmp_path / "lstmkit").glob("fused-*.json"))
+    assert first[0] and len(stamps) == 1  # no stamp yet: torch's check, then the stamp
+    second = run()
+    assert second == (False, first[1])
+    library = __import__("json").loads(stamps[0].read_text())["library"]
+    seen = os.stat(library)
+    os.utime(library, ns=(seen.st_atime_ns, seen.st_mtime_ns + 1_000_000_000))
+    try:
+        assert run() == first  # changed since the stamp: checked by torch again
+        assert run() == second  # and stamped anew
+    finally:
+        os.utime(library, ns=(seen.st_atime_ns, seen.st_mtime_ns))

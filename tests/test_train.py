@@ -160,12 +160,13 @@ class Killed(Reporter):
             raise KeyboardInterrupt
 
 
-@pytest.mark.parametrize("kept, dies", [(5, 10), (9, 11)])  # before the best epoch (8) and after it
-def test_a_run_killed_epochs_after_its_checkpoint_replays_them_to_the_same_result(tmp_path, kept, dies):
-    """Early stopping's state (the best weights, the epochs without improvement) and the plateau schedule's
-    come back as they were at the checkpoint, and the epochs after it are run again."""
+# before the best epoch (8) and after it; and the cosine schedule's state
+@pytest.mark.parametrize("kept, dies, schedule", [(5, 10, "plateau"), (9, 11, "plateau"), (5, 10, "cosine")])
+def test_a_run_killed_epochs_after_its_checkpoint_replays_them_to_the_same_result(tmp_path, kept, dies, schedule):
+    """Early stopping's state (the best weights, the epochs without improvement) and the schedule's come back
+    as they were at the checkpoint, and the epochs after it are run again."""
     train, val = _data()
-    config = _config(epochs=40, lr=0.1, patience=3, checkpoint_every=0)
+    config = _config(epochs=40, lr=0.1, patience=3, checkpoint_every=0, schedule=schedule)
     whole = Regressor()
     expected = fit(whole, mse, train, val, config)
     assert expected.stop_reason == "early stopping" and kept < dies <= len(expected.history)

@@ -35,6 +35,7 @@ from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .batches import Batches, as_batches
 from .config import TrainConfig
+from .optim import Cosine, Optimizer, Plateau
 from .precision import autocast
 from .progress import Mute, Reporter
 from .threads import ThreadGovernor
@@ -60,22 +61,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
-    name, lr, wd = config.optimizer, config.lr, config.weight_decay
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd)  # no momentum, as in Keras and torch
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
-    return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+def make_optimizer(params, config: TrainConfig) -> Optimizer:
+    return Optimizer(params, config.optimizer, lr=config.lr, weight_decay=config.weight_decay, momentum=config.momentum)
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
+def make_scheduler(optimizer: Optimizer, config: TrainConfig):
     if config.schedule == "plateau":  # halve the rate when validation stalls for a third of the patience
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(1, config.patience // 3))
+        return Plateau(optimizer, factor=0.5, patience=max(1, config.patience // 3))
     if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+        return Cosine(optimizer, epochs=config.epochs)
     return None
 
 
@@ -172,10 +166,10 @@ def _fit(model, loss_fn, train, val, config, ctx, device, checkpoint, resume, re
                 if not math.isfinite(val_loss):
                     val_batches = (batch for batch, _ in as_batches(val, config.batch_size, shuffle=False).epoch(None))
                     raise TrainingError(_non_finite_message(val_batches, config, epoch, "validation"))
-                lr = optimizer.param_groups[0]["lr"]
+                lr = optimizer.lr
                 steps = epoch * steps_per_epoch
                 warm = steps >= config.min_steps  # before that, neither the plateau schedule nor early stopping acts
-                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                if isinstance(scheduler, Plateau):
                     if warm:
                         scheduler.step(val_loss)
                 elif scheduler is not None:
