@@ -158,6 +158,46 @@ def test_save_and_load_give_the_same_forecast(series_csv, tmp_path):
     pd.testing.assert_frame_equal(model.predict(), again.predict())
 
 
+def test_predict_without_data_prints_the_forecast_saved_with_the_run_and_imports_no_torch(series_csv, tmp_path, capsys):
+    """`lstmkit predict RUN` prints what the model predicts from the training data's end, read from the run's
+    state: every output (table, --json, --output) equals the model's own, and the command loads no torch."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month", "--features",
+         "promo", "--quantiles", "0.1,0.9", "--out", out, *SMALL)  # fmt: skip
+    saved = [_run(capsys, "predict", out, *args) for args in ([], ["--json"], ["--output", tmp_path / "saved.csv"])]
+    code = ("import sys; from lstmkit.cli import main; code = main(sys.argv[1:]); "
+            "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'safetensors', 'matplotlib'}))")
+    done = subprocess.run([sys.executable, "-c", code, "predict", str(out), "--json"], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0 and done.stdout.splitlines()[-1] == "0 []", done.stderr
+    state = json.loads((out / "forecaster.json").read_text())
+    assert state.pop("predicted")["columns"] == ["month", "step", "sales", "q0.1", "q0.9", "lower", "upper"]
+    (out / "forecaster.json").write_text(json.dumps(state))  # a run saved without it: the model predicts
+    loaded = [_run(capsys, "predict", out, *args) for args in ([], ["--json"], ["--output", tmp_path / "loaded.csv"])]
+    saved[2] = tuple(part.replace("saved.csv", "loaded.csv") for part in saved[2][1:])
+    loaded[2] = loaded[2][1:]
+    assert saved == loaded and saved[0][0] == 0 and "2012-07-01" in saved[1][1]
+    assert (tmp_path / "saved.csv").read_bytes() == (tmp_path / "loaded.csv").read_bytes()
+
+
+def test_a_frame_is_saved_with_a_run_only_where_it_comes_back_equal():
+    from lstmkit.rundir import frame_from_record, frame_record
+
+    frames = [
+        pd.DataFrame({"id": ["a", "b"], "month": pd.to_datetime(["2000-01-01", "2000-02-01"]), "step": [1, 2],
+                      "y": [0.1 + 0.2, np.float64(1e-300)]}),  # fmt: skip
+        pd.DataFrame({"id": [7, 8], "year": np.array([1860, 1861]), "y": np.float32([1.5, 2.25])}),
+        pd.DataFrame({"when": pd.to_datetime(["2000-01-01 10:00:00.123456789"]).astype("datetime64[s]"), "y": [1.0]}),
+    ]
+    for frame in frames:
+        record = frame_record(frame)
+        pd.testing.assert_frame_equal(frame_from_record(json.loads(json.dumps(record))), frame)
+    assert frame_record(pd.DataFrame({"when": pd.to_datetime(["2000-01-01"]).tz_localize("UTC"), "y": [1.0]})) is None
+
+
 def test_integer_time_column(tmp_path):
     years = np.arange(1700, 1860)
     values = 50 + 40 * np.sin(2 * np.pi * years / 11)

@@ -195,10 +195,34 @@ def test_a_fit_in_the_background_equals_the_fit_in_this_process():
 def test_a_background_worker_that_died_is_replaced_by_a_fit_in_this_process():
     job = (seasonal_noisy(80), np.array([60]), 6, 12, 60)
     background = InBackground(job)
-    background._process.kill()
+    background._worker._process.kill()
     got = background.result()
     np.testing.assert_allclose(got["ets"], statistical_forecasts(*job)["ets"], rtol=1e-10)
-    assert background._process.poll() is not None
+    assert background._worker._process.poll() is not None
+
+
+def test_the_worker_started_early_is_taken_by_the_next_fit_and_one_left_ends_with_its_input():
+    """`start_early` (what `train forecast` calls before importing torch) starts one worker; the next fit in
+    the background, or of many series, takes it and gets the in-process numbers. A worker sent nothing ends
+    by itself once its input closes, as when the command that started it exits or is killed."""
+    from lstmkit import statistical
+
+    job = (seasonal_noisy(80), np.array([60, 66]), 6, 12, 60)
+    statistical.start_early()
+    statistical.start_early()  # one at a time
+    assert len(statistical._early) == 1
+    early = statistical._early[0]
+    background = InBackground(job)
+    assert background._worker is early and statistical._early == []
+    np.testing.assert_allclose(background.result()["ets"], statistical_forecasts(*job)["ets"], rtol=1e-10)
+    statistical.start_early()
+    early = statistical._early[0]
+    got = statistical_forecasts_many([job, job])  # few series: all in the early worker
+    assert statistical._early == [] and early._process.returncode == 0
+    np.testing.assert_allclose(got[1]["theta"], statistical_forecasts(*job)["theta"], rtol=1e-10)
+    idle = statistical.Worker()
+    idle._process.stdin.close()
+    assert idle._process.wait(timeout=120) == 0
 
 
 def test_a_forecaster_fits_its_baselines_in_a_worker_while_it_trains(tmp_path, monkeypatch):

@@ -93,6 +93,8 @@ def _train_command(job: Job) -> None:
 
     def train(data: Path, out: Path, resume: bool, quiet: bool, log_json: bool, json_output: bool, nproc: int,
               **given) -> Optional[int]:
+        if nproc == 1 and "WORLD_SIZE" not in os.environ and job.warm_up is not None:
+            job.warm_up()
         from .tasks.run import train_run
         from .train import make_reporter
 
@@ -200,17 +202,20 @@ def predict(
 ) -> None:
     """Predict with a trained model: forecasts, labels and class probabilities, or anomaly scores and flags."""
     from .fileio import atomic_write_text, file_to_write
-    from .rundir import trained_data
+    from .rundir import saved_predictions, trained_data
 
     job = _job(run_dir)
     if output is not None:
         file_to_write(output, "predictions.csv")
     if not job.predicts:
         raise ConfigError(f"{run_dir}: is a {job.name} run; use `lstmkit generate {run_dir} --prompt TEXT`")
-    estimator = job.estimator.load(run_dir)
-    if data is None and job.predict_needs_data:  # score the data the run trained on
-        data = trained_data(run_dir)
-    frame = estimator.predict(data)
+    # a forecast from the training data's end was saved with the run: no model to load, no torch to import
+    frame = saved_predictions(run_dir, job.predicted_in) if data is None and job.predicted_in else None
+    if frame is None:
+        estimator = job.estimator.load(run_dir)
+        if data is None and job.predict_needs_data:  # score the data the run trained on
+            data = trained_data(run_dir)
+        frame = estimator.predict(data)
     if output is not None:
         atomic_write_text(output, frame.to_csv(index=False))
     if json_output:
@@ -415,9 +420,11 @@ def demo(
     json_output: JsonOut = False,
 ) -> None:
     """Train on data that ships with lstmkit or the machine, and show the result beside the baselines."""
+    owner, shown = demos()[job.value]
+    if owner.warm_up is not None:
+        owner.warm_up()
     from .train import make_reporter
 
-    owner, shown = demos()[job.value]
     out = out or Path("lstmkit-runs") / f"demo-{shown.name}"
     metrics = owner.run_demo(shown.name, out, seed, make_reporter(quiet or json_output))
     print_summary(owner, metrics, out, json_output, title=shown.title)

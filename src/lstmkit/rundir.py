@@ -8,6 +8,7 @@ from `DIR/.incomplete/checkpoint.pt`; an interrupted run that saved no checkpoin
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -155,13 +156,24 @@ MODEL_FILE = "model.safetensors"
 
 
 def save_model(directory, tensors: dict, state: dict, state_file: str) -> None:
-    """A job's weights (safetensors) and what predicting needs (JSON), each written atomically."""
+    """A job's weights (safetensors) and what predicting needs (JSON), each written atomically; the state
+    carries a seal (`_seal`) of the weights and itself, which ties predictions saved in it to this run as
+    saved (`saved_predictions`)."""
     import safetensors.torch
 
     directory = make_folder(directory)
     tensors = {name: t.detach().contiguous() for name, t in tensors.items()}
-    atomic_write(directory / MODEL_FILE, lambda f: f.write(safetensors.torch.save(tensors)))
-    write_json(directory / state_file, state)
+    weights = safetensors.torch.save(tensors)
+    atomic_write(directory / MODEL_FILE, lambda f: f.write(weights))
+    state = json.loads(json.dumps(state, default=_jsonable))  # as it reads back
+    write_json(directory / state_file, {**state, "seal": _seal(weights, state)})
+
+
+def _seal(weights: bytes, state: dict) -> str:
+    """SHA-256 of the weights and of the state (without its seal) in one canonical JSON form."""
+    digest = hashlib.sha256(weights)
+    digest.update(json.dumps({k: v for k, v in state.items() if k != "seal"}, sort_keys=True, separators=(",", ":")).encode())
+    return digest.hexdigest()
 
 
 def load_model(directory, state_file: str, what: str) -> tuple[dict, dict]:
@@ -183,3 +195,48 @@ def load_model(directory, state_file: str, what: str) -> tuple[dict, dict]:
 
 def unreadable(directory, what: str) -> DataError:
     return DataError(f"{directory}: the saved {what} is unreadable or truncated; train it again")
+
+
+# ---- predictions saved with a run: `lstmkit predict RUN` without loading the model (nor torch) ----------
+def frame_record(frame) -> dict | None:
+    """A pandas DataFrame as JSON values (its columns, dtypes and values; times as integers in their unit),
+    or None when `frame_from_record` would not give back an equal frame of the same dtypes."""
+    record = {"columns": [], "dtypes": [], "values": []}
+    for name, values in frame.items():
+        record["columns"].append(name)
+        record["dtypes"].append(str(values.dtype))
+        record["values"].append((values.astype("int64") if values.dtype.kind == "M" else values).tolist())
+    try:
+        again = frame_from_record(json.loads(json.dumps(record)))
+        same = again.equals(frame) and list(again.columns) == list(frame.columns)
+    except (TypeError, ValueError):  # a column JSON cannot hold: not saved, `predict` loads the model
+        same = False
+    return record if same else None
+
+
+def frame_from_record(record: dict):
+    """The DataFrame `frame_record` recorded."""
+    import numpy as np
+    import pandas as pd
+
+    columns = {}
+    for name, dtype, values in zip(record["columns"], record["dtypes"], record["values"], strict=True):
+        if dtype.startswith("datetime64"):
+            columns[name] = pd.Series(np.array(values, dtype=np.int64).astype(dtype))
+        else:
+            columns[name] = pd.Series(values, dtype=dtype)
+    return pd.DataFrame(columns)
+
+
+def saved_predictions(directory: Path, state_file: str):
+    """What the estimator predicted on no data when the run was saved (its state's "predicted"), as a
+    DataFrame, where the run's weights and state are still as saved; None where the run saved none or cannot
+    be read that way (then the model is loaded, and says what is wrong)."""
+    directory = Path(directory)
+    try:
+        state = json.loads((directory / state_file).read_text(encoding="utf-8"))
+        if state.get("predicted") is None or state.get("seal") != _seal((directory / MODEL_FILE).read_bytes(), state):
+            return None  # none saved, or the run changed since (torn, edited): the model's load says what is wrong
+        return frame_from_record(state["predicted"])
+    except Exception:  # torn or hand-edited: the model's own load reports it
+        return None

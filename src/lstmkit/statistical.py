@@ -17,16 +17,17 @@ statsforecast takes seconds to import, so it is imported inside `statistical_for
 `statistical_forecasts_many` fits many series at once, spread over worker processes (one per CPU the
 process may use) when there are enough of them to pay for the workers' start; `InBackground` fits one
 series in a worker while the caller trains, so statsforecast's import and fits overlap the training.
+`start_early` starts a worker at a command's start, for either to take: its import of statsforecast then
+also overlaps the command's own imports.
 """
 
+import atexit
 import os
 import pickle
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -153,58 +154,57 @@ def statistical_forecasts_many(jobs: list, workers: int | None = None) -> list[d
     """`statistical_forecasts(*job)` for each job (target, origins, horizon, season, fit_stop), in job order.
 
     With `PARALLEL_FROM` jobs or more and more than one worker (default: `usable_cpus()`), the jobs are
-    dealt out to that many worker processes (`python -m lstmkit.statistical IN OUT`, one thread each).
-    They are fresh interpreters, not forks: nothing of the caller's threads is inherited, and the caller's
-    own script is never imported again (multiprocessing's spawn would re-run a script without a
+    dealt out to that many worker processes (`Worker`, one thread each), the one `start_early` started
+    among them. They are fresh interpreters, not forks: nothing of the caller's threads is inherited, and the
+    caller's own script is never imported again (multiprocessing's spawn would re-run a script without a
     `__main__` guard). Each job keeps its own seconds, so the seconds sum CPU time."""
     workers = min(usable_cpus() if workers is None else workers, len(jobs))
     if workers < 2 or len(jobs) < PARALLEL_FROM:
+        early = take_early()
+        if early is not None:
+            early.submit(jobs)
+            return early.results()
         return [statistical_forecasts(*job) for job in jobs]
     shares = [list(range(k, len(jobs), workers)) for k in range(workers)]  # dealt, so slow series spread out
+    running = [take_early() or Worker() for _ in shares]
+    for worker, share in zip(running, shares):
+        worker.submit([jobs[i] for i in share])
     results: list = [None] * len(jobs)
-    with tempfile.TemporaryDirectory(prefix="lstmkit-statistical-") as folder:
-        running = [(_start_worker([jobs[i] for i in share], Path(folder, str(k))), share)
-                   for k, share in enumerate(shares)]  # fmt: skip
-        for (process, outbox), share in running:
-            for i, result in zip(share, _worker_results(process, outbox)):
-                results[i] = result
+    for worker, share in zip(running, shares):
+        for i, result in zip(share, worker.results()):
+            results[i] = result
     return results
 
 
-def _start_worker(jobs: list, stem: Path) -> tuple[subprocess.Popen, Path]:
-    """A worker process fitting `jobs` (one thread), reading stem.in and writing stem.out."""
-    inbox, outbox = stem.with_suffix(".in"), stem.with_suffix(".out")
-    inbox.write_bytes(pickle.dumps(jobs))
-    threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    command = [sys.executable, "-m", "lstmkit.statistical", str(inbox), str(outbox)]
-    return subprocess.Popen(command, env={**os.environ, **threads}, stderr=subprocess.PIPE), outbox
+class Worker:
+    """A worker process (`python -m lstmkit.statistical`, one thread) that imports statsforecast as it starts,
+    then computes the jobs it is sent: `submit(jobs)` once, `results()` waits for them. Its import (seconds)
+    runs while the caller prepares the jobs; its fits while the caller trains. `close()` stops it; a worker
+    sent nothing ends by itself when the caller's end of its input closes (the caller exiting, killed too).
+    `results()` computes in this process where the worker failed."""
 
+    def __init__(self) -> None:
+        threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
+        self.jobs: list | None = None
+        self._process = subprocess.Popen([sys.executable, "-m", "lstmkit.statistical"], env={**os.environ, **threads},
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
 
-def _worker_results(process: subprocess.Popen, outbox: Path) -> list[dict]:
-    """What a worker wrote, once it has ended; a RuntimeError with its last line where it failed."""
-    _, stderr = process.communicate()
-    if process.returncode != 0:
-        last = (stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-        raise RuntimeError(f"a statistical-baseline worker failed (exit {process.returncode}): {last}")
-    return pickle.loads(outbox.read_bytes())
-
-
-class InBackground:
-    """`statistical_forecasts(*job)` computed in a worker process while the caller goes on (a forecaster
-    trains): statsforecast's import and fits, seconds, overlap the training on another core. `result()`
-    waits for it, and computes in this process where the worker failed; `close()` stops a worker whose
-    result is no longer wanted (a failed fit)."""
-
-    def __init__(self, job: tuple):
-        self.job = job
-        self._folder = tempfile.TemporaryDirectory(prefix="lstmkit-statistical-")
-        self._process, self._outbox = _start_worker([job], Path(self._folder.name, "0"))
-
-    def result(self) -> dict:
+    def submit(self, jobs: list) -> None:
+        self.jobs = list(jobs)
         try:
-            return _worker_results(self._process, self._outbox)[0]
-        except (RuntimeError, OSError, pickle.UnpicklingError, EOFError):
-            return statistical_forecasts(*self.job)
+            self._process.stdin.write(pickle.dumps(self.jobs))
+            self._process.stdin.flush()
+        except OSError:  # the worker has already died: `results` computes here
+            pass
+
+    def results(self) -> list[dict]:
+        try:
+            out, err = self._process.communicate()
+            if self._process.returncode != 0:
+                raise RuntimeError((err.decode(errors="replace").strip().splitlines() or ["no message"])[-1])
+            return pickle.loads(out)
+        except (RuntimeError, OSError, ValueError, pickle.UnpicklingError, EOFError):
+            return [statistical_forecasts(*job) for job in self.jobs]
         finally:
             self.close()
 
@@ -212,9 +212,61 @@ class InBackground:
         if self._process.poll() is None:
             self._process.kill()
             self._process.communicate()
-        self._folder.cleanup()
 
 
-if __name__ == "__main__":  # a worker of statistical_forecasts_many: python -m lstmkit.statistical IN OUT
-    _jobs = pickle.loads(Path(sys.argv[1]).read_bytes())
-    Path(sys.argv[2]).write_bytes(pickle.dumps([statistical_forecasts(*job) for job in _jobs]))
+class InBackground:
+    """`statistical_forecasts(*job)` computed in a `Worker` while the caller goes on (a forecaster trains):
+    statsforecast's import and fits, seconds, overlap the training on another core; the worker `start_early`
+    started, where there is one. `result()` waits for it; `close()` stops a worker whose result is no longer
+    wanted (a failed fit)."""
+
+    def __init__(self, job: tuple):
+        self.job = job
+        self._worker = take_early() or Worker()
+        self._worker.submit([job])
+
+    def result(self) -> dict:
+        return self._worker.results()[0]
+
+    def close(self) -> None:
+        self._worker.close()
+
+
+_early: list = []  # the worker `start_early` started, until a caller takes it
+
+
+def start_early() -> None:
+    """Start a `Worker` now, for the next `InBackground` or `statistical_forecasts_many` of this process to
+    take: a command that will score a forecaster calls this first thing, so that statsforecast's import
+    (2-3 s on two cores) runs beside its own imports of torch and pandas. One not taken is stopped at exit."""
+    if not _early:
+        _early.append(Worker())
+        atexit.register(_close_early)
+
+
+def take_early() -> Worker | None:
+    return _early.pop() if _early else None
+
+
+def _close_early() -> None:
+    while _early:
+        _early.pop().close()
+
+
+def _serve() -> None:
+    """A `Worker`'s side: import statsforecast, read one pickled list of jobs from stdin (none: the caller
+    closed it, so end), write the pickled list of results to stdout."""
+    out = os.fdopen(os.dup(1), "wb")  # the results' channel; anything else printed goes to stderr
+    os.dup2(2, 1)
+    import statsforecast.models  # noqa: F401 - the import is the point: it runs before the jobs arrive
+
+    try:
+        jobs = pickle.load(sys.stdin.buffer)
+    except EOFError:
+        return
+    out.write(pickle.dumps([statistical_forecasts(*job) for job in jobs]))
+    out.flush()
+
+
+if __name__ == "__main__":  # a Worker: python -m lstmkit.statistical
+    _serve()

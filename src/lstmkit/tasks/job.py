@@ -63,9 +63,15 @@ class Job:
     generates: bool = False  # `lstmkit generate` runs it: it continues a prompt
     translates: bool = False  # `lstmkit translate` and `lstmkit chat` run it: it maps a source text to an output text
     predict_needs_data: bool = True  # False: it predicts from the end of its training data when given none
+    # where predict_needs_data is False: the state file whose "predicted" holds the predictions on no data, saved
+    # with the run (`rundir.frame_record`), which `lstmkit predict RUN` prints without loading the model
+    predicted_in: Optional[str] = None
     # `lstmkit tune`'s default search space: setting -> {"type": "int" | "float" | "categorical", "low", "high",
     # "log", "step" | "choices"} (`tasks/<job>/space.py`; a --space JSON file overrides or adds entries)
     space: Mapping[str, Mapping] = field(default_factory=dict)
+    # `train` and `demo` call it first, before the heavy side is imported: work that can start at once in
+    # another process (the forecaster's: a worker importing statsforecast for the baselines)
+    warm_up: Optional[Callable[[], None]] = field(default=None, repr=False)
 
     @cached_property
     def parts(self) -> JobParts:

@@ -25,6 +25,12 @@ def _parts() -> JobParts:
     return JobParts.of(estimator.Forecaster, report, {"forecast": demo.demo}, serving=lambda: importlib.import_module(".serving", __name__))
 
 
+def _warm_up() -> None:
+    from ...statistical import start_early
+
+    start_early()
+
+
 JOB = Job(
     name="forecast",
     summary="Train a forecaster on a CSV series (or many, with --id-col) and score it beside naive, ETS and Theta.",
@@ -34,5 +40,7 @@ JOB = Job(
     load_parts=_parts,
     demos=(Demo("forecast", "Monthly airline passengers 1949-1960, forecast 12 months ahead"),),
     predict_needs_data=False,
+    predicted_in="forecaster.json",
     space=SPACE,
+    warm_up=_warm_up,
 )

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ...baselines import naive_forecast, seasonal_naive_forecast
 from ...metrics import forecast_metrics, mase, owa, seasonal_naive_scale, smape
-from ...statistical import MODELS, statistical_forecasts, statistical_forecasts_many
+from ...statistical import MODELS, statistical_forecasts_many
 
 PANEL_METRICS = ("smape", "mase", "owa")
 
@@ -50,8 +50,8 @@ def baseline_forecasts(target: np.ndarray, origins: np.ndarray, horizon: int, se
     forecasts = {"naive": naive_forecast(history, horizon)}
     if season > 1:
         forecasts["seasonal_naive"] = seasonal_naive_forecast(history, horizon, season)
-    if statistical is None:
-        statistical = statistical_forecasts(target, origins, horizon, season, fit_stop=fit_stop)
+    if statistical is None:  # in the worker `statistical.start_early` started, where there is one
+        statistical = statistical_forecasts_many([(target, origins, horizon, season, fit_stop)])[0]
     forecasts.update({name: statistical[name] for name in MODELS})
     for name, spent in statistical["seconds"].items():
         if seconds is not None:
