@@ -86,7 +86,7 @@ def test_forecaster_answers_predict(tiny_runs, backend):
     of the training data; on ONNX Runtime within 1e-5."""
     forecaster = load_run(tiny_runs["forecast"])
     history = pd.read_csv(tiny_runs["data"] / "sales.csv")["sales"].tolist()
-    with served(tiny_runs["forecast"], "--backend", backend) as (client, _):
+    with served(tiny_runs["forecast"], "--backend", backend, "--threads", "3") as (client, _):
         response = client.post("/predict", json={"series": [{"values": history[-forecaster.lookback_ :]}]})
         assert response.status_code == 200, response.text
         answer = response.json()["predictions"][0]
@@ -94,6 +94,7 @@ def test_forecaster_answers_predict(tiny_runs, backend):
         np.testing.assert_allclose(answer["forecast"], expected["sales"], rtol=1e-5)
         meta = client.get("/metadata").json()
         assert meta["job"] == "forecast" and meta["backend"] == backend and meta["settings"]["horizon"] == 3
+        assert meta["limits"]["threads"] == 3
         assert client.post("/predict", json={"series": [{"values": [1.0, 2.0], "covariates": {"price": [1, 2]}}]}).json() == {
             "error": "series.0.covariates: needs the covariates [], got ['price']", "field": "series.0.covariates"}
 
@@ -194,6 +195,37 @@ def test_concurrent_requests_share_model_calls(classify_server):
     assert answers == alone
     assert calls() - before - len(texts) < len(texts)  # the 16 alone took 16 calls; together, fewer
     assert 'lstmkit_requests_total{endpoint="/predict",status="200"}' in classify_server.get("/metrics").text
+
+
+def test_model_calls_run_on_the_threads_chosen_for_them(monkeypatch, classify_server):
+    """By default a model call runs on a worker's share of the CPUs less the one its HTTP loop needs, at
+    least one; the count is set in the model's own thread (OpenMP keeps one per thread), whatever the
+    thread that built the service runs on."""
+    import asyncio
+
+    import torch
+
+    from lstmkit.serve import app as service
+    from lstmkit.serve.batching import MicroBatcher
+
+    for cpus, workers, expected in [(1, 1, 1), (2, 1, 1), (16, 1, 15), (16, 4, 3), (4, 8, 1)]:
+        monkeypatch.setattr(service, "usable_cpus", lambda cpus=cpus: cpus)
+        assert service.model_threads(0, workers) == expected
+    assert service.model_threads(5, 2) == 5
+    chosen = torch.get_num_threads() + 1  # not what this thread has
+
+    async def call() -> list:
+        batcher = MicroBatcher(lambda items: [torch.get_num_threads()] * len(items), 4, 0.0,
+                               initializer=lambda: service._set_threads(chosen))  # fmt: skip
+        batcher.start()
+        try:
+            return await batcher.submit(["a", "b"])
+        finally:
+            await batcher.stop()
+
+    assert asyncio.run(call()) == [chosen, chosen] and torch.get_num_threads() == chosen - 1
+    monkeypatch.undo()
+    assert classify_server.get("/metadata").json()["limits"]["threads"] == service.model_threads()
 
 
 def test_sigterm_finishes_the_request_in_flight(tiny_runs):

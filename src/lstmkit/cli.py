@@ -451,12 +451,15 @@ def serve(
     max_items: Annotated[int, typer.Option(min=1, help="Most sequences, texts, series or prompts in one request.")] = 256,
     timeout: Annotated[float, typer.Option(min=0.001, help="Seconds a request may take, waiting included "
                                            "(longer: 504).")] = 30.0,  # fmt: skip
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Threads a model call runs on (default: each "
+                                                   "worker's share of the CPUs, less one for its HTTP loop).")] = None,  # fmt: skip
 ) -> None:
     """Serve a trained model over HTTP: POST /predict, GET /health, /ready, /metadata, /metrics and /docs."""
     from .serve.app import ServeSettings
     from .serve.server import serve as run_server
 
-    settings = ServeSettings(str(run_dir), backend.value, max_batch, max_wait_ms, max_body, max_length, max_items, timeout)
+    settings = ServeSettings(str(run_dir), backend.value, max_batch, max_wait_ms, max_body, max_length, max_items, timeout,
+                             threads or 0)  # fmt: skip
     run_server(settings, host, port, workers)
 
 

@@ -23,6 +23,11 @@ INTERRUPTED = 130  # the exit code of a command ended by Ctrl-C (128 + SIGINT), 
 INTERRUPTED_LINE = "lstmkit: interrupted; continue a training run with --resume"
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the platform has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))

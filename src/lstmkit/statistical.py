@@ -33,6 +33,7 @@ import numpy as np
 
 from .decompose import seasonal_factors, seasonal_indices
 from .errors import DataError
+from .launch import usable_cpus
 
 MODELS = ("naive2", "ets", "theta")  # the forecasts `statistical_forecasts` returns, by name
 
@@ -143,11 +144,6 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
 
 # below this many series the workers' start (importing lstmkit and statsforecast, seconds each) costs more than it saves
 PARALLEL_FROM = 32
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask where the platform has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def statistical_forecasts_many(jobs: list, workers: int | None = None) -> list[dict]:

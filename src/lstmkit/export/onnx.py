@@ -83,12 +83,13 @@ def _quiet():
         logger.setLevel(level)
 
 
-def session(path: Path):
-    """An ONNX Runtime session of `path` on the CPU."""
+def session(path: Path, threads: int = 0):
+    """An ONNX Runtime session of `path` on the CPU, running a call on `threads` threads (0: one per core)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only
+    options.intra_op_num_threads = threads
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
@@ -144,10 +145,11 @@ class OrtNet:
         return results[0] if len(results) == 1 else tuple(results)
 
 
-def onnx_session_of(module_graph: Graph, folder: Path):
-    """`module_graph` exported into `folder`, checked against PyTorch, and opened in ONNX Runtime."""
+def onnx_session_of(module_graph: Graph, folder: Path, threads: int = 0):
+    """`module_graph` exported into `folder`, checked against PyTorch, and opened in ONNX Runtime (a call on
+    `threads` threads, 0: one per core)."""
     path = Path(folder) / "model.onnx"
     to_onnx(module_graph, path)
-    runner = session(path)
+    runner = session(path, threads)
     check(module_graph, path, runner=runner)
     return runner

@@ -31,14 +31,15 @@ class _Waiting:
 class MicroBatcher:
     """`run(items) -> results` (one result per item, in order), called on batches of up to `max_batch` items
     gathered for at most `max_wait_s`; `max_batch` 1 runs each request alone, as it comes.
-    `observe(size)`: called with each batch's item count (the service's batch-size histogram)."""
+    `observe(size)`: called with each batch's item count (the service's batch-size histogram);
+    `initializer()`: called once in the model's thread before its first call (its thread count)."""
 
     def __init__(self, run: Callable[[list], list], max_batch: int, max_wait_s: float,
-                 observe: Optional[Callable[[int], None]] = None):  # fmt: skip
+                 observe: Optional[Callable[[int], None]] = None, initializer: Optional[Callable[[], None]] = None):  # fmt: skip
         self.run, self.max_batch, self.max_wait_s = run, max_batch, max_wait_s
         self.observe = observe or (lambda size: None)
         self.queue: asyncio.Queue[_Waiting] = asyncio.Queue()
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lstmkit-model")
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lstmkit-model", initializer=initializer)
         self.task: Optional[asyncio.Task] = None
 
     def start(self) -> None:
