@@ -198,9 +198,9 @@ def test_concurrent_requests_share_model_calls(classify_server):
 
 
 def test_model_calls_run_on_the_threads_chosen_for_them(monkeypatch, classify_server):
-    """By default a model call runs on a worker's share of the CPUs less the one its HTTP loop needs, at
-    least one; the count is set in the model's own thread (OpenMP keeps one per thread), whatever the
-    thread that built the service runs on."""
+    """By default a model call runs on a worker's share of the CPUs, less the one its HTTP loop needs on
+    PyTorch, at least one; the count is set in the model's own thread (OpenMP keeps one per thread), whatever
+    the thread that built the service runs on."""
     import asyncio
 
     import torch
@@ -211,6 +211,7 @@ def test_model_calls_run_on_the_threads_chosen_for_them(monkeypatch, classify_se
     for cpus, workers, expected in [(1, 1, 1), (2, 1, 1), (16, 1, 15), (16, 4, 3), (4, 8, 1)]:
         monkeypatch.setattr(service, "usable_cpus", lambda cpus=cpus: cpus)
         assert service.model_threads(0, workers) == expected
+        assert service.model_threads(0, workers, "onnx") == max(1, cpus // workers)  # ONNX Runtime: the whole share
     assert service.model_threads(5, 2) == 5
     chosen = torch.get_num_threads() + 1  # not what this thread has
 

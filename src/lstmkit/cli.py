@@ -452,7 +452,8 @@ def serve(
     timeout: Annotated[float, typer.Option(min=0.001, help="Seconds a request may take, waiting included "
                                            "(longer: 504).")] = 30.0,  # fmt: skip
     threads: Annotated[Optional[int], typer.Option(min=1, help="Threads a model call runs on (default: each "
-                                                   "worker's share of the CPUs, less one for its HTTP loop).")] = None,  # fmt: skip
+                                                   "worker's share of the CPUs, less one for its HTTP loop on "
+                                                   "torch).")] = None,  # fmt: skip
 ) -> None:
     """Serve a trained model over HTTP: POST /predict, GET /health, /ready, /metadata, /metrics and /docs."""
     from .serve.app import ServeSettings

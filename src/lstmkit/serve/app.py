@@ -125,12 +125,14 @@ class Metrics:
         self.errors = Counter("lstmkit_errors", "Requests answered with an error, by kind", ["kind"], registry=self.registry)
 
 
-def model_threads(threads: int = 0, workers: int = 1) -> int:
-    """The threads each model call runs on: `threads`, or by default a worker's share of the CPUs less one,
-    which its HTTP loop needs. On a 2-core machine, a model call on 2 threads waits for the thread the loop
-    holds: measured by benchmarks/serve_load.py, 1 thread doubles PyTorch's throughput (105 to 203 requests/s
-    one at a time, 388 to 780 micro-batched, at concurrency 32)."""
-    return threads or max(1, usable_cpus() // workers - 1)
+def model_threads(threads: int = 0, workers: int = 1, backend: str = "torch") -> int:
+    """The threads each model call runs on: `threads`, or by default a worker's share of the CPUs, less the
+    one its HTTP loop needs on PyTorch. Measured on 2 cores with benchmarks/serve_load.py's load at
+    concurrency 32, 15 s a server: a PyTorch call on 2 threads waits for the core the loop holds (OpenMP), and
+    on 1 thread PyTorch serves 205-263 requests/s one at a time against 120-150, and 570-645 micro-batched
+    against 454-634; ONNX Runtime's own pool does better on both cores (498-515 against 318-391 one at a
+    time, 703-818 against 693-733 micro-batched)."""
+    return threads or max(1, usable_cpus() // workers - (backend == "torch"))
 
 
 def _set_threads(threads: int) -> None:
@@ -160,7 +162,7 @@ def load_model(settings: ServeSettings):
 def create_app(settings: Optional[ServeSettings] = None) -> FastAPI:
     """The service of one run directory (`settings`, or those `lstmkit serve` put in SETTINGS_ENV)."""
     settings = settings or ServeSettings.from_env()
-    settings = replace(settings, threads=model_threads(settings.threads))  # as /metadata shows them
+    settings = replace(settings, threads=model_threads(settings.threads, 1, settings.backend))  # as /metadata shows them
     job, estimator, serving = load_model(settings)
     metrics = Metrics()
     state = {"ready": False}

@@ -27,7 +27,7 @@ def serve(settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
 
     from .app import SETTINGS_ENV, create_app, model_threads
 
-    settings = dataclasses.replace(settings, threads=model_threads(settings.threads, workers))
+    settings = dataclasses.replace(settings, threads=model_threads(settings.threads, workers, settings.backend))
     app = create_app(settings)  # a run that cannot be served fails here, before the port is taken
     _check_port(host, port)
     # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again for the handler it found:
