@@ -97,6 +97,7 @@ class PhaseClock:
                 self.leave()
 
         wrapper.__wrapped__, wrapper.__name__, wrapper.__qualname__ = function, function.__name__, function.__qualname__
+        wrapper.__module__ = function.__module__  # pickled by name, as a call sent to a helper process is
         return wrapper
 
 
@@ -171,10 +172,13 @@ def run_child(result_path: str, argv: list[str]) -> int:
     code = 1
     try:
         clock.enter("import")
-        import lstmkit.cli
+        import lstmkit.__main__
 
         clock.leave()
-        code = lstmkit.cli.main(argv)
+        sys.argv[1:] = argv
+        lstmkit.__main__.run()  # as the console script runs it, to its sys.exit
+    except SystemExit as done:
+        code = done.code
     finally:
         clock.spent[clock.open[-1]] += time.perf_counter() - clock.mark
         Path(result_path).write_text(json.dumps({"phases": clock.spent, "code": code}))

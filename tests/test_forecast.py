@@ -160,7 +160,8 @@ def test_save_and_load_give_the_same_forecast(series_csv, tmp_path):
 
 def test_predict_without_data_prints_the_forecast_saved_with_the_run_and_imports_no_torch(series_csv, tmp_path, capsys):
     """`lstmkit predict RUN` prints what the model predicts from the training data's end, read from the run's
-    state: every output (table, --json, --output) equals the model's own, and the command loads no torch."""
+    state: every output (table, --json, --output) equals the model's own, and the command loads no torch,
+    nor pandas or numpy."""
     import subprocess
     import sys
 
@@ -169,7 +170,7 @@ def test_predict_without_data_prints_the_forecast_saved_with_the_run_and_imports
          "promo", "--quantiles", "0.1,0.9", "--out", out, *SMALL)  # fmt: skip
     saved = [_run(capsys, "predict", out, *args) for args in ([], ["--json"], ["--output", tmp_path / "saved.csv"])]
     code = ("import sys; from lstmkit.cli import main; code = main(sys.argv[1:]); "
-            "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'safetensors', 'matplotlib'}))")
+            "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'safetensors', 'matplotlib', 'pandas', 'numpy'}))")
     done = subprocess.run([sys.executable, "-c", code, "predict", str(out), "--json"], capture_output=True, text=True,
                           timeout=120)  # fmt: skip
     assert done.returncode == 0 and done.stdout.splitlines()[-1] == "0 []", done.stderr
@@ -183,19 +184,31 @@ def test_predict_without_data_prints_the_forecast_saved_with_the_run_and_imports
     assert (tmp_path / "saved.csv").read_bytes() == (tmp_path / "loaded.csv").read_bytes()
 
 
-def test_a_frame_is_saved_with_a_run_only_where_it_comes_back_equal():
-    from lstmkit.rundir import frame_from_record, frame_record
+def test_predictions_saved_with_a_run_print_and_write_what_the_frame_does():
+    """`rundir.Predictions`, through the JSON a run saves it in: the CSV and JSON are pandas' own, and every
+    table cell is the one the frame's own value gives (floats to 4 digits, times and ids as text, None as a
+    dash), for times in ns, s and with a time zone, string and integer ids, float32 and NaN."""
+    from lstmkit.cli_summary import cell
+    from lstmkit.rundir import SHOWN, Predictions
 
     frames = [
         pd.DataFrame({"id": ["a", "b"], "month": pd.to_datetime(["2000-01-01", "2000-02-01"]), "step": [1, 2],
                       "y": [0.1 + 0.2, np.float64(1e-300)]}),  # fmt: skip
-        pd.DataFrame({"id": [7, 8], "year": np.array([1860, 1861]), "y": np.float32([1.5, 2.25])}),
+        pd.DataFrame({"id": [7, 8], "year": np.array([1860, 1861]), "y": np.float32([1.5, 2.1]), "q": [np.nan, None]}),
         pd.DataFrame({"when": pd.to_datetime(["2000-01-01 10:00:00.123456789"]).astype("datetime64[s]"), "y": [1.0]}),
+        pd.DataFrame({"when": pd.to_datetime(["2000-01-01"]).tz_localize("UTC"), "y": [1.0], "note": [None]}),
+        pd.DataFrame({"step": np.arange(SHOWN + 5), "y": np.linspace(0, 1, SHOWN + 5)}),
     ]
     for frame in frames:
-        record = frame_record(frame)
-        pd.testing.assert_frame_equal(frame_from_record(json.loads(json.dumps(record))), frame)
-    assert frame_record(pd.DataFrame({"when": pd.to_datetime(["2000-01-01"]).tz_localize("UTC"), "y": [1.0]})) is None
+        saved = Predictions(json.loads(json.dumps(Predictions.of(frame).record())))
+        assert saved.csv == frame.to_csv(index=False)
+        assert saved.json == frame.to_json(orient="records", date_format="iso")
+        assert saved.columns == [str(c) for c in frame.columns] and saved.rows == len(frame)
+        own = [[cell(value) for value in row] for row in frame.head(SHOWN).itertuples(index=False)]
+        assert [[cell(value) for value in row] for row in saved.head] == own
+    assert len(saved.head) == SHOWN and saved.rows == SHOWN + 5
+    assert [cell(v) for v in Predictions.of(frames[1]).head[0]] == ["7", "1860", "1.5", "nan"]
+    assert [cell(v) for v in Predictions.of(frames[3]).head[0]] == ["2000-01-01 00:00:00+00:00", "1", "–"]
 
 
 def test_integer_time_column(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from statsmodels.tsa.seasonal import seasonal_decompose
 from statsmodels.tsa.stattools import acf
 
+from lstmkit import helper
 from lstmkit.decompose import (
     deseasonalise,
     seasonal_factors,
@@ -16,7 +17,7 @@ from lstmkit.decompose import (
 )
 from lstmkit.errors import DataError
 from lstmkit.metrics import owa
-from lstmkit.statistical import MODELS, PARALLEL_FROM, InBackground, statistical_forecasts, statistical_forecasts_many
+from lstmkit.statistical import MODELS, PARALLEL_FROM, PRELOAD, InBackground, statistical_forecasts, statistical_forecasts_many
 
 FACTORS = np.array([0.7, 0.8, 1.0, 1.1, 1.3, 1.5, 1.4, 1.2, 1.0, 0.8, 0.6, 0.6])  # (12,), mean 1
 
@@ -192,37 +193,40 @@ def test_a_fit_in_the_background_equals_the_fit_in_this_process():
     assert got["notes"] == alone["notes"] and set(got["seconds"]) == set(MODELS)
 
 
-def test_a_background_worker_that_died_is_replaced_by_a_fit_in_this_process():
+def test_a_background_helper_that_died_is_replaced_by_a_fit_in_this_process():
     job = (seasonal_noisy(80), np.array([60]), 6, 12, 60)
+    helper._close_pool()  # helpers earlier tests gave back
     background = InBackground(job)
-    background._worker._process.kill()
+    worker = background._worker
+    worker._process.kill()
     got = background.result()
     np.testing.assert_allclose(got["ets"], statistical_forecasts(*job)["ets"], rtol=1e-10)
-    assert background._worker._process.poll() is not None
+    assert not worker.alive() and helper.take(PRELOAD) is None
 
 
-def test_the_worker_started_early_is_taken_by_the_next_fit_and_one_left_ends_with_its_input():
-    """`start_early` (what `train forecast` calls before importing torch) starts one worker; the next fit in
-    the background, or of many series, takes it and gets the in-process numbers. A worker sent nothing ends
-    by itself once its input closes, as when the command that started it exits or is killed."""
-    from lstmkit import statistical
-
+def test_the_helper_started_early_is_taken_by_the_next_fit_and_given_back_after_it():
+    """`helper.start` (what `train forecast` calls before importing torch) starts one helper; the next fit in
+    the background, or of few series, takes it, gets the in-process numbers, and puts it back in the pool for
+    the next caller: the report, whose figures it draws."""
     job = (seasonal_noisy(80), np.array([60, 66]), 6, 12, 60)
-    statistical.start_early()
-    statistical.start_early()  # one at a time
-    assert len(statistical._early) == 1
-    early = statistical._early[0]
-    background = InBackground(job)
-    assert background._worker is early and statistical._early == []
-    np.testing.assert_allclose(background.result()["ets"], statistical_forecasts(*job)["ets"], rtol=1e-10)
-    statistical.start_early()
-    early = statistical._early[0]
-    got = statistical_forecasts_many([job, job])  # few series: all in the early worker
-    assert statistical._early == [] and early._process.returncode == 0
-    np.testing.assert_allclose(got[1]["theta"], statistical_forecasts(*job)["theta"], rtol=1e-10)
-    idle = statistical.Worker()
-    idle._process.stdin.close()
-    assert idle._process.wait(timeout=120) == 0
+    helper._close_pool()  # helpers earlier tests gave back
+    try:
+        helper.start([PRELOAD, "lstmkit.report.drawing:warm_up"])
+        helper.start([PRELOAD])  # an idle helper that preloads it is there already
+        assert len(helper._pool) == 1
+        early = helper._pool[0]
+        background = InBackground(job)
+        assert background._worker is early and helper._pool == []
+        np.testing.assert_allclose(background.result()["ets"], statistical_forecasts(*job)["ets"], rtol=1e-10)
+        assert helper._pool == [early] and early.alive()
+        got = statistical_forecasts_many([job, job])  # few series: all in the idle helper
+        assert helper._pool == [early]
+        np.testing.assert_allclose(got[1]["theta"], statistical_forecasts(*job)["theta"], rtol=1e-10)
+        taken = helper.take("lstmkit.report.drawing")
+        taken.close()
+        assert taken is early and helper.take(PRELOAD) is None
+    finally:
+        helper._close_pool()
 
 
 def test_a_forecaster_fits_its_baselines_in_a_worker_while_it_trains(tmp_path, monkeypatch):

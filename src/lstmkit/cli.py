@@ -202,27 +202,27 @@ def predict(
 ) -> None:
     """Predict with a trained model: forecasts, labels and class probabilities, or anomaly scores and flags."""
     from .fileio import atomic_write_text, file_to_write
-    from .rundir import saved_predictions, trained_data
+    from .rundir import Predictions, saved_predictions, trained_data
 
     job = _job(run_dir)
     if output is not None:
         file_to_write(output, "predictions.csv")
     if not job.predicts:
         raise ConfigError(f"{run_dir}: is a {job.name} run; use `lstmkit generate {run_dir} --prompt TEXT`")
-    # a forecast from the training data's end was saved with the run: no model to load, no torch to import
-    frame = saved_predictions(run_dir, job.predicted_in) if data is None and job.predicted_in else None
-    if frame is None:
+    # a forecast from the training data's end was saved with the run: no model to load, no torch or pandas to import
+    predictions = saved_predictions(run_dir, job.predicted_in) if data is None and job.predicted_in else None
+    if predictions is None:
         estimator = job.estimator.load(run_dir)
         if data is None and job.predict_needs_data:  # score the data the run trained on
             data = trained_data(run_dir)
-        frame = estimator.predict(data)
+        predictions = Predictions.of(estimator.predict(data))
     if output is not None:
-        atomic_write_text(output, frame.to_csv(index=False))
+        atomic_write_text(output, predictions.csv)
     if json_output:
-        typer.echo(frame.to_json(orient="records", date_format="iso"))
+        typer.echo(predictions.json)
         return
-    shown = f" (first 20 of {len(frame)} rows)" if len(frame) > 20 else ""
-    print_table(f"Predictions of {run_dir}{shown}", list(frame.columns), [map(cell, row) for row in frame.head(20).itertuples(index=False)])
+    shown = f" (first {len(predictions.head)} of {predictions.rows} rows)" if predictions.rows > len(predictions.head) else ""
+    print_table(f"Predictions of {run_dir}{shown}", predictions.columns, [map(cell, row) for row in predictions.head])
     if output is not None:
         console.print(f"written to {output}")
 

@@ -197,46 +197,49 @@ def unreadable(directory, what: str) -> DataError:
     return DataError(f"{directory}: the saved {what} is unreadable or truncated; train it again")
 
 
-# ---- predictions saved with a run: `lstmkit predict RUN` without loading the model (nor torch) ----------
-def frame_record(frame) -> dict | None:
-    """A pandas DataFrame as JSON values (its columns, dtypes and values; times as integers in their unit),
-    or None when `frame_from_record` would not give back an equal frame of the same dtypes."""
-    record = {"columns": [], "dtypes": [], "values": []}
-    for name, values in frame.items():
-        record["columns"].append(name)
-        record["dtypes"].append(str(values.dtype))
-        record["values"].append((values.astype("int64") if values.dtype.kind == "M" else values).tolist())
-    try:
-        again = frame_from_record(json.loads(json.dumps(record)))
-        same = again.equals(frame) and list(again.columns) == list(frame.columns)
-    except (TypeError, ValueError):  # a column JSON cannot hold: not saved, `predict` loads the model
-        same = False
-    return record if same else None
+# ---- predictions saved with a run: `lstmkit predict RUN` without loading the model (nor torch, nor pandas) ----
+SHOWN = 20  # the rows `lstmkit predict` shows in its table
 
 
-def frame_from_record(record: dict):
-    """The DataFrame `frame_record` recorded."""
+class Predictions:
+    """Predictions as `lstmkit predict` writes and prints them, rendered from a DataFrame once: `csv`
+    (`--output`), `json` (`--json`, the records with ISO times), `columns`, `rows` and `head`, the first
+    `SHOWN` rows with each value as the table shows it (a float stays a float, None stays None, anything
+    else is its text). `record()` is all of it as JSON values, which a run saves beside its model so that
+    printing it later imports neither the model nor pandas (`saved_predictions`)."""
+
+    def __init__(self, record: dict):
+        self.csv, self.json, self.columns = record["csv"], record["json"], [str(c) for c in record["columns"]]
+        self.rows, self.head = record["rows"], record["head"]
+
+    @classmethod
+    def of(cls, frame) -> Predictions:
+        head = [[_shown(value) for value in row] for row in frame.head(SHOWN).itertuples(index=False)]
+        return cls({"csv": frame.to_csv(index=False), "json": frame.to_json(orient="records", date_format="iso"),
+                    "columns": [str(c) for c in frame.columns], "rows": len(frame), "head": head})  # fmt: skip
+
+    def record(self) -> dict:
+        return {"csv": self.csv, "json": self.json, "columns": self.columns, "rows": self.rows, "head": self.head}
+
+
+def _shown(value):
+    """A table value as JSON keeps it for the table: floats (numpy's too) as floats, None, else its text."""
     import numpy as np
-    import pandas as pd
 
-    columns = {}
-    for name, dtype, values in zip(record["columns"], record["dtypes"], record["values"], strict=True):
-        if dtype.startswith("datetime64"):
-            columns[name] = pd.Series(np.array(values, dtype=np.int64).astype(dtype))
-        else:
-            columns[name] = pd.Series(values, dtype=dtype)
-    return pd.DataFrame(columns)
+    if value is None:
+        return None
+    return float(value) if isinstance(value, (float, np.floating)) else str(value)
 
 
-def saved_predictions(directory: Path, state_file: str):
-    """What the estimator predicted on no data when the run was saved (its state's "predicted"), as a
-    DataFrame, where the run's weights and state are still as saved; None where the run saved none or cannot
-    be read that way (then the model is loaded, and says what is wrong)."""
+def saved_predictions(directory: Path, state_file: str) -> Predictions | None:
+    """What the estimator predicted on no data when the run was saved (its state's "predicted", a
+    `Predictions.record()`), where the run's weights and state are still as saved; None where the run saved
+    none or cannot be read that way (then the model is loaded, and says what is wrong)."""
     directory = Path(directory)
     try:
         state = json.loads((directory / state_file).read_text(encoding="utf-8"))
         if state.get("predicted") is None or state.get("seal") != _seal((directory / MODEL_FILE).read_bytes(), state):
             return None  # none saved, or the run changed since (torn, edited): the model's load says what is wrong
-        return frame_from_record(state["predicted"])
+        return Predictions(state["predicted"])
     except Exception:  # torn or hand-edited: the model's own load reports it
         return None

@@ -14,26 +14,24 @@ so its state at t is the fitted one; Theta keeps its smoothing weight and initia
 seasonality test and decomposition on target[:t]. At t == fit_stop both equal the fitted model's forecast.
 
 statsforecast takes seconds to import, so it is imported inside `statistical_forecasts`, not with lstmkit.
-`statistical_forecasts_many` fits many series at once, spread over worker processes (one per CPU the
-process may use) when there are enough of them to pay for the workers' start; `InBackground` fits one
-series in a worker while the caller trains, so statsforecast's import and fits overlap the training.
-`start_early` starts a worker at a command's start, for either to take: its import of statsforecast then
-also overlaps the command's own imports.
+`statistical_forecasts_many` fits many series at once, spread over helper processes (`lstmkit.helper`, one
+per CPU the process may use) when there are enough of them to pay for the helpers' start; `InBackground`
+fits one series in a helper while the caller trains, so statsforecast's import and fits overlap the
+training. Both take an idle helper that already imported statsforecast where there is one (`PRELOAD`: a
+command that will score a forecaster starts one first thing, so that import also overlaps its own).
 """
 
-import atexit
-import os
-import pickle
-import subprocess
-import sys
 import time
 import warnings
 
 import numpy as np
 
+from . import helper
 from .decompose import seasonal_factors, seasonal_indices
 from .errors import DataError
 from .launch import usable_cpus
+
+PRELOAD = "statsforecast.models"  # what a helper imports before its baselines' calls arrive
 
 MODELS = ("naive2", "ets", "theta")  # the forecasts `statistical_forecasts` returns, by name
 
@@ -142,7 +140,7 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
     return {**forecasts, "notes": notes, "seconds": seconds}
 
 
-# below this many series the workers' start (importing lstmkit and statsforecast, seconds each) costs more than it saves
+# below this many series the helpers' start (importing lstmkit and statsforecast, seconds each) costs more than it saves
 PARALLEL_FROM = 32
 
 
@@ -150,119 +148,59 @@ def statistical_forecasts_many(jobs: list, workers: int | None = None) -> list[d
     """`statistical_forecasts(*job)` for each job (target, origins, horizon, season, fit_stop), in job order.
 
     With `PARALLEL_FROM` jobs or more and more than one worker (default: `usable_cpus()`), the jobs are
-    dealt out to that many worker processes (`Worker`, one thread each), the one `start_early` started
-    among them. They are fresh interpreters, not forks: nothing of the caller's threads is inherited, and the
-    caller's own script is never imported again (multiprocessing's spawn would re-run a script without a
-    `__main__` guard). Each job keeps its own seconds, so the seconds sum CPU time."""
+    dealt out to that many helper processes (one thread each), idle ones that imported statsforecast
+    among them; with fewer, they go to such an idle helper where there is one, else are computed here. Each
+    job keeps its own seconds, so the seconds sum CPU time."""
     workers = min(usable_cpus() if workers is None else workers, len(jobs))
     if workers < 2 or len(jobs) < PARALLEL_FROM:
-        early = take_early()
-        if early is not None:
-            early.submit(jobs)
-            return early.results()
-        return [statistical_forecasts(*job) for job in jobs]
+        idle = helper.take(PRELOAD)
+        if idle is None:
+            return [statistical_forecasts(*job) for job in jobs]
+        idle.submit(_forecasts_of, jobs)
+        return _collected(idle, jobs)
     shares = [list(range(k, len(jobs), workers)) for k in range(workers)]  # dealt, so slow series spread out
-    running = [take_early() or Worker() for _ in shares]
+    running = [helper.take(PRELOAD) or helper.Helper([PRELOAD]) for _ in shares]
     for worker, share in zip(running, shares):
-        worker.submit([jobs[i] for i in share])
+        worker.submit(_forecasts_of, [jobs[i] for i in share])
     results: list = [None] * len(jobs)
     for worker, share in zip(running, shares):
-        for i, result in zip(share, worker.results()):
+        for i, result in zip(share, _collected(worker, [jobs[i] for i in share])):
             results[i] = result
     return results
 
 
-class Worker:
-    """A worker process (`python -m lstmkit.statistical`, one thread) that imports statsforecast as it starts,
-    then computes the jobs it is sent: `submit(jobs)` once, `results()` waits for them. Its import (seconds)
-    runs while the caller prepares the jobs; its fits while the caller trains. `close()` stops it; a worker
-    sent nothing ends by itself when the caller's end of its input closes (the caller exiting, killed too).
-    `results()` computes in this process where the worker failed."""
+def _forecasts_of(jobs: list) -> list[dict]:
+    """A helper's call: `statistical_forecasts(*job)` for each job."""
+    return [statistical_forecasts(*job) for job in jobs]
 
-    def __init__(self) -> None:
-        threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
-        self.jobs: list | None = None
-        self._process = subprocess.Popen([sys.executable, "-m", "lstmkit.statistical"], env={**os.environ, **threads},
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
 
-    def submit(self, jobs: list) -> None:
-        self.jobs = list(jobs)
-        try:
-            self._process.stdin.write(pickle.dumps(self.jobs))
-            self._process.stdin.flush()
-        except OSError:  # the worker has already died: `results` computes here
-            pass
-
-    def results(self) -> list[dict]:
-        try:
-            out, err = self._process.communicate()
-            if self._process.returncode != 0:
-                raise RuntimeError((err.decode(errors="replace").strip().splitlines() or ["no message"])[-1])
-            return pickle.loads(out)
-        except (RuntimeError, OSError, ValueError, pickle.UnpicklingError, EOFError):
-            return [statistical_forecasts(*job) for job in self.jobs]
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self._process.poll() is None:
-            self._process.kill()
-            self._process.communicate()
+def _collected(worker: helper.Helper, jobs: list) -> list[dict]:
+    """The result of `_forecasts_of(jobs)` sent to `worker`, which goes back to the pool; computed in this
+    process where the helper failed."""
+    try:
+        results = worker.result()
+    except helper.HelperFailed:
+        return _forecasts_of(jobs)
+    helper.give_back(worker)
+    return results
 
 
 class InBackground:
-    """`statistical_forecasts(*job)` computed in a `Worker` while the caller goes on (a forecaster trains):
-    statsforecast's import and fits, seconds, overlap the training on another core; the worker `start_early`
-    started, where there is one. `result()` waits for it; `close()` stops a worker whose result is no longer
-    wanted (a failed fit)."""
+    """`statistical_forecasts(*job)` computed in a helper process while the caller goes on (a forecaster
+    trains): statsforecast's import and fits, seconds, overlap the training on another core, in an idle
+    helper that imported it already where there is one. `result()` waits for it, and puts the helper back in
+    the pool (where it may have preloaded more: the report's matplotlib); `close()` stops a helper whose
+    result was not wanted (a failed fit)."""
 
     def __init__(self, job: tuple):
         self.job = job
-        self._worker = take_early() or Worker()
-        self._worker.submit([job])
+        self._worker: helper.Helper | None = helper.take(PRELOAD) or helper.Helper([PRELOAD])
+        self._worker.submit(_forecasts_of, [job])
 
     def result(self) -> dict:
-        return self._worker.results()[0]
+        worker, self._worker = self._worker, None
+        return _collected(worker, [self.job])[0]
 
     def close(self) -> None:
-        self._worker.close()
-
-
-_early: list = []  # the worker `start_early` started, until a caller takes it
-
-
-def start_early() -> None:
-    """Start a `Worker` now, for the next `InBackground` or `statistical_forecasts_many` of this process to
-    take: a command that will score a forecaster calls this first thing, so that statsforecast's import
-    (2-3 s on two cores) runs beside its own imports of torch and pandas. One not taken is stopped at exit."""
-    if not _early:
-        _early.append(Worker())
-        atexit.register(_close_early)
-
-
-def take_early() -> Worker | None:
-    return _early.pop() if _early else None
-
-
-def _close_early() -> None:
-    while _early:
-        _early.pop().close()
-
-
-def _serve() -> None:
-    """A `Worker`'s side: import statsforecast, read one pickled list of jobs from stdin (none: the caller
-    closed it, so end), write the pickled list of results to stdout."""
-    out = os.fdopen(os.dup(1), "wb")  # the results' channel; anything else printed goes to stderr
-    os.dup2(2, 1)
-    import statsforecast.models  # noqa: F401 - the import is the point: it runs before the jobs arrive
-
-    try:
-        jobs = pickle.load(sys.stdin.buffer)
-    except EOFError:
-        return
-    out.write(pickle.dumps([statistical_forecasts(*job) for job in jobs]))
-    out.flush()
-
-
-if __name__ == "__main__":  # a Worker: python -m lstmkit.statistical
-    _serve()
+        if self._worker is not None:
+            self._worker.close()

@@ -1,15 +1,7 @@
-"""The HTML report of a run and the figures it shows."""
+"""The HTML report of a run and the figures it shows. Its names are imported on first use: `Report` and
+`drawing` need no matplotlib, the figures do."""
 
-from .figures import (
-    attention_figure,
-    confusion_matrix_figure,
-    forecast_vs_actual,
-    loss_curves,
-    perplexity_curves,
-    roc_curve_figure,
-    series_with_anomalies,
-)
-from .html import HIGHER_IS_BETTER, Report, atomic_write_text, figure_png
+from .._lazy import lazy_exports
 
 __all__ = [
     "Report",
@@ -24,3 +16,9 @@ __all__ = [
     "attention_figure",
     "series_with_anomalies",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    ".figures": ("loss_curves", "perplexity_curves", "forecast_vs_actual", "confusion_matrix_figure", "roc_curve_figure",
+                 "attention_figure", "series_with_anomalies"),
+    ".html": ("Report", "HIGHER_IS_BETTER", "atomic_write_text", "figure_png"),
+})  # fmt: skip

@@ -17,13 +17,14 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from .._version import __version__
 from ..fileio import atomic_write_text
 from ..metrics import HIGHER_IS_BETTER
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Metrics where a larger value is better; every other metric is taken as lower-is-better (errors, losses).
 
@@ -104,8 +105,12 @@ class Report:
 
     def add_figure(self, heading: str, fig: Figure, alt: str = "") -> Report:
         """Embed a matplotlib figure as a PNG data URI. The figure is rendered now and then closed."""
+        return self.add_png(heading, figure_png(fig), alt)
+
+    def add_png(self, heading: str, png: bytes, alt: str = "") -> Report:
+        """Embed a PNG image (a figure drawn elsewhere: `drawing.draw`) as a data URI."""
         alt = alt or heading or "figure"
-        uri = "data:image/png;base64," + base64.b64encode(figure_png(fig)).decode("ascii")
+        uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
         return self._add(heading, f'<figure><img src="{uri}" alt="{escape(alt)}"></figure>')
 
     def add_table(self, heading: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Report:
@@ -141,6 +146,8 @@ class Report:
 
 def figure_png(fig: Figure, dpi: int = 100) -> bytes:
     """Render a figure to PNG bytes with the Agg canvas (no display needed) and close it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     buffer = io.BytesIO()
     FigureCanvasAgg(fig).print_figure(buffer, format="png", dpi=dpi, metadata={"Software": None})
     pyplot = sys.modules.get("matplotlib.pyplot")

@@ -64,7 +64,7 @@ class Job:
     translates: bool = False  # `lstmkit translate` and `lstmkit chat` run it: it maps a source text to an output text
     predict_needs_data: bool = True  # False: it predicts from the end of its training data when given none
     # where predict_needs_data is False: the state file whose "predicted" holds the predictions on no data, saved
-    # with the run (`rundir.frame_record`), which `lstmkit predict RUN` prints without loading the model
+    # with the run (`rundir.Predictions`), which `lstmkit predict RUN` prints without loading the model or pandas
     predicted_in: Optional[str] = None
     # `lstmkit tune`'s default search space: setting -> {"type": "int" | "float" | "categorical", "low", "high",
     # "log", "step" | "choices"} (`tasks/<job>/space.py`; a --space JSON file overrides or adds entries)

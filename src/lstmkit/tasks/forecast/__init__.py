@@ -26,9 +26,13 @@ def _parts() -> JobParts:
 
 
 def _warm_up() -> None:
-    from ...statistical import start_early
+    """A helper process that imports statsforecast for the baselines, then matplotlib for the report, while
+    the command imports torch and trains."""
+    from ... import helper
+    from ...report.drawing import PRELOAD as FIGURES
+    from ...statistical import PRELOAD as BASELINES
 
-    start_early()
+    helper.start([BASELINES, FIGURES])
 
 
 JOB = Job(

@@ -28,7 +28,7 @@ from ...data.panel import Panel, check_series_lengths, panel_from_frame, read_pa
 from ...decompose import seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
-from ...rundir import frame_record
+from ...rundir import Predictions
 from ...statistical import InBackground
 from ...train import TrainConfig, fit, member_checkpoint, seed_everything
 from ..estimator import Estimator, saved_whole
@@ -496,7 +496,7 @@ class Forecaster(ForecastSettings, Estimator):
             "origin_times": [None if t is None else str(t) for t in self.origin_times_], "freqs": self.freqs_,
             "train_target": self.train_target_.tolist(), "conformal": self.conformal_, "best_epoch": self.best_epoch_, "bounds": self.bounds_,
             "tails": [_tail(s, self.lookback_) for s in self.panel_.series],
-            "predicted": frame_record(self.predict()),  # what `lstmkit predict RUN` prints, without the model
+            "predicted": Predictions.of(self.predict()).record(),  # what `lstmkit predict RUN` prints, without the model
         }  # fmt: skip
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:

@@ -50,7 +50,7 @@ def baseline_forecasts(target: np.ndarray, origins: np.ndarray, horizon: int, se
     forecasts = {"naive": naive_forecast(history, horizon)}
     if season > 1:
         forecasts["seasonal_naive"] = seasonal_naive_forecast(history, horizon, season)
-    if statistical is None:  # in the worker `statistical.start_early` started, where there is one
+    if statistical is None:  # in an idle helper that imported statsforecast, where there is one
         statistical = statistical_forecasts_many([(target, origins, horizon, season, fit_stop)])[0]
     forecasts.update({name: statistical[name] for name in MODELS})
     for name, spent in statistical["seconds"].items():

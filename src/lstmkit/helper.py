@@ -1,0 +1,165 @@
+"""Helper processes: fresh interpreters (`python -m lstmkit.helper`, one thread each) that import what a
+command will need at its end while the command does its own work, then compute the calls it sends them.
+
+A command's slowest imports can be of libraries it needs only late: statsforecast (2-3 s) for the forecast
+baselines, matplotlib (half a second, and its fonts on the first figure) for the report. A helper started
+first thing (`start`) imports them on another core while the command imports torch and trains. The command
+then sends it calls (`Helper.submit(function, *args)`: a module-level function and picklable arguments) and
+reads their results in the order sent (`Helper.result()`); between calls a helper waits in this process's
+pool (`give_back`) for the next caller that needs what it imported (`take`).
+
+Helpers are fresh interpreters, not forks: nothing of the caller's threads is inherited, and the caller's own
+script is never imported again (multiprocessing's spawn would re-run a script without a `__main__` guard). A
+helper ends when its input closes: the caller exiting, or killed; the pool's helpers are stopped at exit.
+A call that fails, or a helper that died, raises `HelperFailed`, and the caller computes in its own process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import os
+import pickle
+import select
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+
+THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
+
+
+class HelperFailed(Exception):
+    """A helper's call raised, or the helper ended: the caller computes in its own process."""
+
+
+class Helper:
+    """One helper process. `preload`: what it imports as it starts, in order, each a module ("pkg.mod") or a
+    function to call once ("pkg.mod:function", a warm-up); a call sent before the preloading is done is
+    served first."""
+
+    def __init__(self, preload: Sequence[str] = ()):
+        self.preload = tuple(preload)
+        self._sent = 0
+        self._process = subprocess.Popen([sys.executable, "-m", "lstmkit.helper", *self.preload], env={**os.environ, **THREADS},
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+
+    def loaded(self, name: str) -> bool:
+        """Whether `name` (a module or a warm-up) is among what it preloads."""
+        return any(item == name or item.split(":")[0] == name for item in self.preload)
+
+    def submit(self, function: Callable, *args) -> None:
+        """Send `function(*args)`; its result comes from `result()`, in the order sent."""
+        self._sent += 1
+        try:
+            pickle.dump((function, args), self._process.stdin)
+            self._process.stdin.flush()
+        except OSError:  # the helper has ended: `result` says so
+            pass
+
+    def result(self):
+        """The result of the earliest call not yet read; `HelperFailed` where it raised or the helper ended
+        (the helper is then stopped)."""
+        self._sent -= 1
+        try:
+            ok, value = pickle.load(self._process.stdout)
+        except Exception:  # noqa: BLE001 - EOF, a torn pickle, a closed pipe: the helper has ended
+            self.close()
+            raise HelperFailed("the helper process ended") from None
+        if not ok:
+            raise HelperFailed(value)
+        return value
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def close(self) -> None:
+        if self.alive():
+            self._process.kill()
+        self._process.wait()
+        for pipe in (self._process.stdin, self._process.stdout):
+            try:
+                pipe.close()
+            except OSError:  # a write to a helper that had ended was still buffered
+                pass
+
+
+_pool: list[Helper] = []  # idle helpers of this process, for `take`; stopped at exit
+
+
+def start(preload: Sequence[str]) -> None:
+    """Start a helper that preloads `preload`, into the pool, unless an idle one there already does."""
+    if not any(all(helper.loaded(name) for name in preload) for helper in _pool):
+        _into_pool(Helper(preload))
+
+
+def take(name: str) -> Helper | None:
+    """An idle helper that preloads `name`, taken out of the pool; None where there is none."""
+    for helper in _pool:
+        if helper.loaded(name):
+            _pool.remove(helper)
+            return helper if helper.alive() else None
+    return None
+
+
+def give_back(helper: Helper) -> None:
+    """Put a helper with no call in flight back into the pool for the next `take`; one that ended is dropped."""
+    if helper.alive() and helper._sent == 0:
+        _into_pool(helper)
+    else:
+        helper.close()
+
+
+def _into_pool(helper: Helper) -> None:
+    if not _pool_closed_at_exit:
+        atexit.register(_close_pool)
+        _pool_closed_at_exit.append(True)
+    _pool.append(helper)
+
+
+_pool_closed_at_exit: list = []
+
+
+def _close_pool() -> None:
+    while _pool:
+        _pool.pop().close()
+
+
+# ---- the helper's side -------------------------------------------------------------------------------
+def _serve(preload: Sequence[str]) -> None:
+    """Preload, serving any call that arrives meanwhile first; then serve calls until the input closes. Each
+    reply is (True, result) or (False, the error's one line)."""
+    out = os.fdopen(os.dup(1), "wb")  # the replies' channel; anything else printed goes to stderr
+    os.dup2(2, 1)
+    calls = sys.stdin.buffer
+    for item in preload:
+        while select.select([calls], [], [], 0)[0]:
+            if not _answer(calls, out):
+                return
+        module, _, function = item.partition(":")
+        try:
+            loaded = importlib.import_module(module)
+            if function:
+                getattr(loaded, function)()
+        except Exception:  # noqa: BLE001 - a call that needs it will fail, and its caller computes itself
+            pass
+    while _answer(calls, out):
+        pass
+
+
+def _answer(calls, out) -> bool:
+    """Read one call and write its reply; False once the input has closed."""
+    try:
+        function, args = pickle.load(calls)
+    except EOFError:
+        return False
+    try:
+        reply = (True, function(*args))
+    except Exception as error:  # noqa: BLE001 - any failure goes back to the caller as one line
+        reply = (False, f"{type(error).__name__}: {error}")
+    out.write(pickle.dumps(reply))
+    out.flush()
+    return True
+
+
+if __name__ == "__main__":  # a Helper: python -m lstmkit.helper [PRELOAD ...]
+    _serve(sys.argv[1:])
