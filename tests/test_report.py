@@ -272,6 +272,33 @@ def test_series_with_anomalies_marks_each_flagged_step():
     assert any(label.startswith("threshold") for label in score_ax.get_legend_handles_labels()[1])
 
 
+def test_series_with_anomalies_shades_the_labelled_anomalies_and_marks_the_test_part():
+    labels = np.zeros(20, dtype=int)
+    labels[[4, 5, 6, 15]] = 1
+    fig = series_with_anomalies(np.arange(20), np.zeros(20), np.zeros(20), np.zeros(20, dtype=bool), 1.0,
+                                labels=labels, test_start=12)  # fmt: skip
+    series_ax = fig.axes[0]
+    spans = sorted((p.get_x(), p.get_x() + p.get_width()) for p in series_ax.patches)
+    assert spans == [(3.5, 6.5), (14.5, 15.5)]  # each run of labels, to the midpoints around it
+    assert [line.get_xdata()[0] for line in series_ax.lines if line.get_linestyle() == ":"] == [12]
+    assert series_ax.get_legend_handles_labels()[1] == ["labelled anomaly", "test part"]
+
+
+def test_a_drawing_is_drawn_at_render_in_its_place_as_the_figure_drawn_at_once():
+    """`add_drawing` leaves a figure to draw when the page renders (all at once, in a helper where there is
+    one); the page equals the one whose figures were drawn as they were added."""
+    from lstmkit.report import figure_png
+
+    history = {"epoch": [1, 2, 3], "train_loss": [1.0, 0.5, 0.4], "val_loss": [1.1, 0.6, 0.7]}
+    curves = {"lstm": ([0, 0.2, 1], [0, 0.8, 1], 0.8)}
+    later = (Report("t").add_drawing("Loss", "loss_curves", {"history": history}).add_text("between", "words")
+             .add_drawing("ROC", "roc_curve_figure", {"curves": curves}, alt="two curves"))  # fmt: skip
+    now = (Report("t").add_png("Loss", figure_png(loss_curves(history))).add_text("between", "words")
+           .add_png("ROC", figure_png(roc_curve_figure(curves)), alt="two curves"))  # fmt: skip
+    assert later.render() == now.render()
+    assert later.render().index('alt="Loss"') < later.render().index("between") < later.render().index('alt="two curves"')
+
+
 def test_code_keeps_its_whitespace_and_is_escaped():
     page = Report("t").add_code("sample", "def f():\n    return '<x>'\n").render()
     assert "<pre>def f():\n    return &#x27;&lt;x&gt;&#x27;\n</pre>" in page

@@ -173,10 +173,12 @@ def roc_curve_figure(curves: Mapping[str, tuple]) -> Figure:
     return fig
 
 
-def series_with_anomalies(x, values, scores, flags, threshold: float) -> Figure:
+def series_with_anomalies(x, values, scores, flags, threshold: float, labels=None, test_start=None) -> Figure:
     """Two stacked axes: the series with flagged steps marked, and the anomaly score with its threshold.
 
-    `values` is one series (N,) or several (N, F); `scores` is (N,) and `flags` a boolean (N,).
+    `values` is one series (N,) or several (N, F); `scores` is (N,) and `flags` a boolean (N,). `labels`
+    (N,) of 0/1: the labelled anomalies, shaded on the series axes; `test_start`: the step where the test
+    part starts, marked there.
     """
     x = np.asarray(x)
     values = np.asarray(values, dtype=float).reshape(len(x), -1)  # (N, F)
@@ -195,9 +197,26 @@ def series_with_anomalies(x, values, scores, flags, threshold: float) -> Figure:
     score_ax.legend(loc="best")
     for ax in (series_ax, score_ax):
         ax.grid(alpha=0.3)
+    if labels is not None or test_start is not None:
+        _mark_labels(series_ax, x, labels, test_start)
     if _is_datetime(x):
         fig.autofmt_xdate()
     return fig
+
+
+def _mark_labels(axes, x, labels, test_start) -> None:
+    """Shade the labelled anomalies and mark where the test part starts."""
+    if labels is not None:
+        labels = np.asarray(labels)
+        starts = np.flatnonzero(np.diff(np.concatenate([[0], labels])) == 1)
+        ends = np.flatnonzero(np.diff(np.concatenate([labels, [0]])) == -1)
+        for k, (a, b) in enumerate(zip(starts, ends)):
+            left = x[a] if a == 0 else x[a - 1] + (x[a] - x[a - 1]) / 2
+            right = x[b] if b == len(x) - 1 else x[b] + (x[b + 1] - x[b]) / 2
+            axes.axvspan(left, right, color="tab:orange", alpha=0.25, lw=0, label="labelled anomaly" if k == 0 else None)
+    if test_start is not None:
+        axes.axvline(x[test_start], color="gray", linestyle=":", linewidth=1, label="test part")
+    axes.legend(loc="upper left")
 
 
 def _same_length(values, x, name: str) -> np.ndarray:

@@ -15,6 +15,7 @@ import numbers
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,7 +66,7 @@ class Report:
     def __init__(self, title: str, subtitle: str = ""):
         self.title = title
         self.subtitle = subtitle
-        self._sections: list[str] = []
+        self._sections: list[str | _Drawing] = []  # a figure left to draw when rendered
 
     def add_text(self, heading: str, text: str | Sequence[str]) -> Report:
         """A section of prose: one string (paragraphs separated by blank lines) or a list of paragraphs."""
@@ -108,10 +109,15 @@ class Report:
         return self.add_png(heading, figure_png(fig), alt)
 
     def add_png(self, heading: str, png: bytes, alt: str = "") -> Report:
-        """Embed a PNG image (a figure drawn elsewhere: `drawing.draw`) as a data URI."""
-        alt = alt or heading or "figure"
-        uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-        return self._add(heading, f'<figure><img src="{uri}" alt="{escape(alt)}"></figure>')
+        """Embed a PNG image as a data URI."""
+        return self._add(heading, _image(png, alt or heading or "figure"))
+
+    def add_drawing(self, heading: str, builder: str, arguments: dict, alt: str = "") -> Report:
+        """A figure of `report/figures.py`, `builder(**arguments)`, drawn when the page is rendered: all the
+        page's figures at once, in a helper process that preloaded matplotlib where there is one
+        (`drawing.draw`), so the command itself need not import it."""
+        self._sections.append(_Drawing(heading, builder, arguments, alt or heading or "figure"))
+        return self
 
     def add_table(self, heading: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Report:
         """A small generic table, e.g. the run configuration as (setting, value) rows."""
@@ -121,6 +127,7 @@ class Report:
 
     def render(self) -> str:
         """The whole page as one HTML string."""
+        self._draw()
         subtitle = f'<p class="subtitle">{escape(self.subtitle)}</p>' if self.subtitle else ""
         return (
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -138,10 +145,40 @@ class Report:
         atomic_write_text(path, self.render())
         return path
 
+    def _draw(self) -> None:
+        """Draw the figures `add_drawing` left for now, each into its place."""
+        from .drawing import draw
+
+        waiting = [(k, section) for k, section in enumerate(self._sections) if isinstance(section, _Drawing)]
+        if not waiting:
+            return
+        drawn = draw([(section.builder, section.arguments) for _, section in waiting])
+        for (k, section), png in zip(waiting, drawn):
+            self._sections[k] = _section(section.heading, _image(png, section.alt))
+
     def _add(self, heading: str, body: str) -> Report:
-        title = f"<h2>{escape(heading)}</h2>" if heading else ""
-        self._sections.append(f"<section>{title}{body}</section>")
+        self._sections.append(_section(heading, body))
         return self
+
+
+def _section(heading: str, body: str) -> str:
+    title = f"<h2>{escape(heading)}</h2>" if heading else ""
+    return f"<section>{title}{body}</section>"
+
+
+def _image(png: bytes, alt: str) -> str:
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return f'<figure><img src="{uri}" alt="{escape(alt)}"></figure>'
+
+
+@dataclass(frozen=True)
+class _Drawing:
+    """A figure `Report.add_drawing` left to be drawn when the page is rendered."""
+
+    heading: str
+    builder: str
+    arguments: dict
+    alt: str
 
 
 def figure_png(fig: Figure, dpi: int = 100) -> bytes:

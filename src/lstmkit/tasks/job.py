@@ -29,6 +29,14 @@ class Demo:
     title: str  # what the demo shows, above its summary table
 
 
+def _start_drawing() -> None:
+    """A helper process that preloads matplotlib, for the report's figures (`report.drawing`)."""
+    from .. import helper
+    from ..report.drawing import PRELOAD
+
+    helper.start([PRELOAD])
+
+
 @dataclass(frozen=True)
 class JobParts:
     """The heavy side of a job."""
@@ -70,8 +78,9 @@ class Job:
     # "log", "step" | "choices"} (`tasks/<job>/space.py`; a --space JSON file overrides or adds entries)
     space: Mapping[str, Mapping] = field(default_factory=dict)
     # `train` and `demo` call it first, before the heavy side is imported: work that can start at once in
-    # another process (the forecaster's: a worker importing statsforecast for the baselines)
-    warm_up: Optional[Callable[[], None]] = field(default=None, repr=False)
+    # another process (by default a helper preloading matplotlib for the report's figures; the forecaster's
+    # preloads statsforecast for its baselines first)
+    warm_up: Optional[Callable[[], None]] = field(default=_start_drawing, repr=False)
 
     @cached_property
     def parts(self) -> JobParts:

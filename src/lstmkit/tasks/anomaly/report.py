@@ -60,7 +60,7 @@ def summary_rows(metrics: dict) -> dict[str, dict]:
 
 
 def write_report(detector: AnomalyDetector, metrics: dict, path: Path, out: Path) -> None:
-    from ...report import Report, loss_curves, roc_curve_figure, series_with_anomalies  # matplotlib: here, so that predict and evaluate import none
+    from ...report.html import Report  # no matplotlib: the figures are drawn in a helper where there is one
 
     series, summary = detector.series_, detector.test_
     report = Report(f"Anomalies in {', '.join(detector.columns_)}",
@@ -74,17 +74,17 @@ def write_report(detector: AnomalyDetector, metrics: dict, path: Path, out: Path
         report.add_text("Flagged steps", text)
 
     x = np.arange(len(series)) if series.time is None else np.asarray(series.time)
-    figure = series_with_anomalies(x, series.values, detector.scores_, detector.flags_, detector.threshold_)
-    _mark(figure, x, detector.labels_, summary["steps_index"])
-    report.add_figure("Scores and flagged steps", figure, alt="the series with flagged steps, and the anomaly score")
     steps = summary["steps_index"]
+    figure = {"x": x, "values": series.values, "scores": detector.scores_, "flags": detector.flags_,
+              "threshold": detector.threshold_, "labels": detector.labels_, "test_start": steps[0] if len(steps) else None}  # fmt: skip
+    report.add_drawing("Scores and flagged steps", "series_with_anomalies", figure, alt="the series with flagged steps, and the anomaly score")
     if metrics["labelled"] and metrics["test"]["roc_auc"] is not None:
         labels = detector.labels_[steps]
         curves = {"LSTM": (*roc_curve(labels, detector.scores_[steps])[:2], metrics["test"]["roc_auc"]),
                   "rolling z-score": (*roc_curve(labels, detector.baseline_scores_[steps])[:2],
                                       metrics["baselines"]["rolling_zscore"]["roc_auc"])}  # fmt: skip
-        report.add_figure("ROC curves on the test part", roc_curve_figure(curves), alt="ROC curves of both detectors")
-    report.add_figure("Loss curves", loss_curves(pd.DataFrame(detector.history_)), alt="training and validation loss")
+        report.add_drawing("ROC curves on the test part", "roc_curve_figure", {"curves": curves}, alt="ROC curves of both detectors")
+    report.add_drawing("Loss curves", "loss_curves", {"history": pd.DataFrame(detector.history_)}, alt="training and validation loss")
     report.add_text("How steps are scored", [
         "Each step's score is how far the LSTM's one-step prediction from the previous "
         f"{detector.lookback_} steps misses it, in robust standard deviations of the validation errors "
@@ -97,21 +97,6 @@ def write_report(detector: AnomalyDetector, metrics: dict, path: Path, out: Path
         report.add_text("Gaps in the time column", series.gaps[:20])
     report.add_table("Settings", ["setting", "value"], [(k, v) for k, v in detector.get_params().items()])
     report.write(path)
-
-
-def _mark(figure, x, labels, test_steps) -> None:
-    """Shade the labelled anomalies and mark where the test part starts, on the series axes."""
-    axes = figure.axes[0]
-    if labels is not None:
-        starts = np.flatnonzero(np.diff(np.concatenate([[0], labels])) == 1)
-        ends = np.flatnonzero(np.diff(np.concatenate([labels, [0]])) == -1)
-        for k, (a, b) in enumerate(zip(starts, ends)):
-            left = x[a] if a == 0 else x[a - 1] + (x[a] - x[a - 1]) / 2
-            right = x[b] if b == len(x) - 1 else x[b] + (x[b + 1] - x[b]) / 2
-            axes.axvspan(left, right, color="tab:orange", alpha=0.25, lw=0, label="labelled anomaly" if k == 0 else None)
-    if len(test_steps):
-        axes.axvline(x[test_steps[0]], color="gray", linestyle=":", linewidth=1, label="test part")
-    axes.legend(loc="upper left")
 
 
 def resolved(detector: AnomalyDetector) -> dict:

@@ -51,7 +51,7 @@ def verdict(metrics: dict) -> tuple[str, bool]:
 
 
 def write_report(classifier: SequenceClassifier, metrics: dict, path: Path, out: Path) -> None:
-    from ...report import Report, confusion_matrix_figure, loss_curves, roc_curve_figure  # matplotlib: here, so that predict and evaluate import none
+    from ...report.html import Report  # no matplotlib: the figures are drawn in a helper where there is one
 
     classes = classifier.classes_
     if classifier.kind_ == "text":
@@ -67,12 +67,12 @@ def write_report(classifier: SequenceClassifier, metrics: dict, path: Path, out:
     per_class = metrics["test"]["per_class"]
     report.add_table("Per class (test part)", ["class", "precision", "recall", "F1", "support"],
                      [(label, s["precision"], s["recall"], s["f1"], s["support"]) for label, s in per_class.items()])  # fmt: skip
-    report.add_figure("Confusion matrix", confusion_matrix_figure(metrics["test"]["confusion_matrix"], classes),
-                      alt="confusion matrix of the test part: rows true class, columns predicted")  # fmt: skip
+    report.add_drawing("Confusion matrix", "confusion_matrix_figure", {"matrix": metrics["test"]["confusion_matrix"], "labels": classes},
+                       alt="confusion matrix of the test part: rows true class, columns predicted")  # fmt: skip
     curves = roc_curves(classifier.test_["y"], classifier.test_["proba"], classes)
     if curves:
-        report.add_figure("ROC curve", roc_curve_figure(curves), alt="ROC curves on the test part")
-    report.add_figure("Loss curves", loss_curves(pd.DataFrame(classifier.history_)), alt="training and validation loss")
+        report.add_drawing("ROC curve", "roc_curve_figure", {"curves": curves}, alt="ROC curves on the test part")
+    report.add_drawing("Loss curves", "loss_curves", {"history": pd.DataFrame(classifier.history_)}, alt="training and validation loss")
     settings = [(k, v) for k, v in classifier.get_params().items() if classifier.kind_ == "text" or k not in TEXT_SETTINGS]
     report.add_table("Settings", ["setting", "value"], settings)
     report.write(path)

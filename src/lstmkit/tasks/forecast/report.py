@@ -66,8 +66,7 @@ def _baselines(names: list[str]) -> str:
 
 
 def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -> None:
-    from ...report.drawing import draw  # matplotlib: in the helper that preloaded it, or here; predict imports none
-    from ...report.html import Report
+    from ...report.html import Report  # no matplotlib: the figures are drawn in a helper where there is one
 
     test = forecaster.test_
     subtitle = f"{out} · horizon {forecaster.horizon} · lookback {forecaster.lookback_} · season {forecaster.season_}"
@@ -107,13 +106,12 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
             baselines[BASELINE_NAMES[name]] = f[chosen].ravel()
     before = np.arange(max(0, steps[0] - 3 * max(forecaster.season_, forecaster.lookback_)), steps[0])
     label = f" of series '{forecaster.ids_[j]}'" if forecaster.many_ else ""
-    forecasts_figure = {
+    figure = {
         "x": x[steps], "actual": series.target[steps], "predicted": point, "baselines": baselines, "history_x": x[before],
         "history": series.target[before], "title": f"{forecaster.horizon}-step forecasts over the test part{label}", **interval,
     }  # fmt: skip
-    forecasts_png, losses_png = draw([("forecast_vs_actual", forecasts_figure), ("loss_curves", {"history": pd.DataFrame(forecaster.history_)})])
-    report.add_png("Forecast against actual", forecasts_png, alt=f"forecasts and actual values over the test part{label}")
-    report.add_png("Loss curves", losses_png, alt="training and validation loss")
+    report.add_drawing("Forecast against actual", "forecast_vs_actual", figure, alt=f"forecasts and actual values over the test part{label}")
+    report.add_drawing("Loss curves", "loss_curves", {"history": pd.DataFrame(forecaster.history_)}, alt="training and validation loss")
     gaps = [gap for s in forecaster.panel_.series for gap in s.gaps]
     if gaps:
         report.add_text("Gaps in the time column", gaps[:20])

@@ -44,7 +44,7 @@ def verdict(metrics: dict) -> tuple[str, bool]:
 
 
 def write_report(model: LanguageModel, metrics: dict, path: Path, out: Path) -> None:
-    from ...report import Report, loss_curves, perplexity_curves  # matplotlib: here, so that predict and evaluate import none
+    from ...report.html import Report  # no matplotlib: the figures are drawn in a helper where there is one
 
     tokens = metrics["tokens"]
     report = Report(f"{model.level.capitalize()}-level language model",
@@ -55,10 +55,10 @@ def write_report(model: LanguageModel, metrics: dict, path: Path, out: Path) -> 
     rows = {"LSTM": metrics["test"], **metrics["baselines"]}
     report.add_metrics_table(f"Test part ({metrics['test_tokens']} tokens)", rows, metric_names(model.level))
     history = pd.DataFrame(model.history_)
-    report.add_figure("Perplexity per epoch", perplexity_curves(history), alt="training and validation perplexity")
+    report.add_drawing("Perplexity per epoch", "perplexity_curves", {"history": history}, alt="training and validation perplexity")
     for temperature, text in sample_generations(model).items():
         report.add_code(f"Sample generation at temperature {temperature}", text)
-    report.add_figure("Loss curves", loss_curves(history), alt="training and validation loss")
+    report.add_drawing("Loss curves", "loss_curves", {"history": history}, alt="training and validation loss")
     if getattr(model, "skipped_", None):
         report.add_text("Files left out (binary, empty or not UTF-8)", model.skipped_[:20])
     report.add_table("Settings", ["setting", "value"], [(k, v) for k, v in model.get_params().items()])

@@ -46,7 +46,7 @@ def verdict(metrics: dict) -> tuple[str, bool]:
 
 
 def write_report(model: Seq2Seq, metrics: dict, path: Path, out: Path) -> None:
-    from ...report import Report, attention_figure, loss_curves  # matplotlib: here, so that predict imports none
+    from ...report.html import Report  # no matplotlib: the figures are drawn in a helper where there is one
 
     sizes = metrics["pairs"]
     report = Report("Sequence to sequence with attention",
@@ -59,15 +59,16 @@ def write_report(model: Seq2Seq, metrics: dict, path: Path, out: Path) -> None:
         rows["LSTM, greedy"] = metrics["greedy"]
     rows.update({name: values for name, values in metrics["baselines"].items()})
     report.add_metrics_table(f"Test part ({metrics['test_pairs']} pairs)", rows, list(JOB.metrics))
-    report.add_figure("Loss curves", loss_curves(pd.DataFrame(model.history_)), alt="training and validation loss")
+    report.add_drawing("Loss curves", "loss_curves", {"history": pd.DataFrame(model.history_)}, alt="training and validation loss")
     samples = getattr(model, "samples_", [])
     if samples:
         report.add_table("Sample translations (test pairs)", ["source", "reference", "output"],
                          [(s["source"], s["reference"], s["output"]) for s in samples])  # fmt: skip
     for sample in [s for s in samples if s["output"]][:ATTENTION_SAMPLES]:
         weights, source_tokens, output_tokens = model.attention_of(sample["source"], sample["output"])
-        report.add_figure(f"Attention: {sample['source'][:60]}", attention_figure(weights, source_tokens, output_tokens),
-                          alt="attention over the source at each output step")  # fmt: skip
+        report.add_drawing(f"Attention: {sample['source'][:60]}", "attention_figure",
+                           {"weights": weights, "source_tokens": source_tokens, "output_tokens": output_tokens},
+                           alt="attention over the source at each output step")  # fmt: skip
     if metrics["cut"]:
         report.add_text("Cut pairs", f"{metrics['cut']} training pairs were longer than max_len {model.max_len} tokens "
                                      "on a side and were cut to it.")  # fmt: skip
