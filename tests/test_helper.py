@@ -76,6 +76,16 @@ def test_a_helper_ends_when_its_input_closes():
     assert worker._process.wait(timeout=60) == 0
 
 
+def test_an_idle_helper_ends_by_itself_and_the_pool_does_not_give_it_out():
+    """An idle helper of a long Python session does not linger: it ends after `idle` seconds without a call."""
+    worker = helper.Helper(["json"], idle=1.0)
+    worker.submit(divmod, 5, 2)
+    assert worker.result() == (2, 1)  # answered well inside the idle time
+    helper.give_back(worker)
+    assert worker._process.wait(timeout=60) == 0
+    assert helper.take("json") is None
+
+
 FIGURES = [
     ("forecast_vs_actual", {"x": pd.date_range("2000-01", periods=6, freq="MS"), "actual": np.arange(6.0),
                             "predicted": np.arange(6.0) + 0.5, "baselines": {"seasonal naive": np.ones(6)},

@@ -10,8 +10,10 @@ pool (`give_back`) for the next caller that needs what it imported (`take`).
 
 Helpers are fresh interpreters, not forks: nothing of the caller's threads is inherited, and the caller's own
 script is never imported again (multiprocessing's spawn would re-run a script without a `__main__` guard). A
-helper ends when its input closes: the caller exiting, or killed; the pool's helpers are stopped at exit.
-A call that fails, or a helper that died, raises `HelperFailed`, and the caller computes in its own process.
+helper ends when its input closes (the caller exiting, or killed) or after `IDLE_EXIT` seconds without a
+call (an idle helper of a long Python session); the pool's helpers are stopped at exit. A call that fails,
+or a helper that ended, raises `HelperFailed`, and the caller computes in its own process. Calls and
+replies are pickles, each after its length in 8 bytes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
+IDLE_EXIT = 300.0  # seconds a helper waits for a call before it ends
+IDLE_ENV = "LSTMKIT_HELPER_IDLE"  # how the helper is told
 THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
 
 
@@ -35,12 +39,13 @@ class HelperFailed(Exception):
 class Helper:
     """One helper process. `preload`: what it imports as it starts, in order, each a module ("pkg.mod") or a
     function to call once ("pkg.mod:function", a warm-up); a call sent before the preloading is done is
-    served first."""
+    served first. `idle`: the seconds it waits for a call before it ends."""
 
-    def __init__(self, preload: Sequence[str] = ()):
+    def __init__(self, preload: Sequence[str] = (), idle: float = IDLE_EXIT):
         self.preload = tuple(preload)
         self._sent = 0
-        self._process = subprocess.Popen([sys.executable, "-m", "lstmkit.helper", *self.preload], env={**os.environ, **THREADS},
+        env = {**os.environ, **THREADS, IDLE_ENV: str(idle)}
+        self._process = subprocess.Popen([sys.executable, "-m", "lstmkit.helper", *self.preload], env=env,
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
 
     def loaded(self, name: str) -> bool:
@@ -51,8 +56,7 @@ class Helper:
         """Send `function(*args)`; its result comes from `result()`, in the order sent."""
         self._sent += 1
         try:
-            pickle.dump((function, args), self._process.stdin)
-            self._process.stdin.flush()
+            _send(self._process.stdin, (function, args))
         except OSError:  # the helper has ended: `result` says so
             pass
 
@@ -61,7 +65,7 @@ class Helper:
         (the helper is then stopped)."""
         self._sent -= 1
         try:
-            ok, value = pickle.load(self._process.stdout)
+            ok, value = _receive(self._process.stdout.read)
         except Exception:  # noqa: BLE001 - EOF, a torn pickle, a closed pipe: the helper has ended
             self.close()
             raise HelperFailed("the helper process ended") from None
@@ -124,13 +128,35 @@ def _close_pool() -> None:
         _pool.pop().close()
 
 
+def _send(pipe, value) -> None:
+    data = pickle.dumps(value)
+    pipe.write(len(data).to_bytes(8, "little") + data)
+    pipe.flush()
+
+
+def _receive(read: Callable[[int], bytes]):
+    """The next value `_send` wrote, through `read(n)`; EOFError where the writer closed its end."""
+    size = int.from_bytes(_exactly(read, 8), "little")
+    return pickle.loads(_exactly(read, size))
+
+
+def _exactly(read: Callable[[int], bytes], n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        more = read(n - len(data))
+        if not more:
+            raise EOFError("the other end closed")
+        data += more
+    return data
+
+
 # ---- the helper's side -------------------------------------------------------------------------------
-def _serve(preload: Sequence[str]) -> None:
-    """Preload, serving any call that arrives meanwhile first; then serve calls until the input closes. Each
-    reply is (True, result) or (False, the error's one line)."""
+def _serve(preload: Sequence[str], idle: float) -> None:
+    """Preload, serving any call that arrives meanwhile first; then serve calls until the input closes or
+    none comes for `idle` seconds. Each reply is (True, result) or (False, the error's one line)."""
     out = os.fdopen(os.dup(1), "wb")  # the replies' channel; anything else printed goes to stderr
     os.dup2(2, 1)
-    calls = sys.stdin.buffer
+    calls = sys.stdin.fileno()  # read unbuffered, so that `select` sees every call not yet read
     for item in preload:
         while select.select([calls], [], [], 0)[0]:
             if not _answer(calls, out):
@@ -142,24 +168,23 @@ def _serve(preload: Sequence[str]) -> None:
                 getattr(loaded, function)()
         except Exception:  # noqa: BLE001 - a call that needs it will fail, and its caller computes itself
             pass
-    while _answer(calls, out):
+    while select.select([calls], [], [], idle)[0] and _answer(calls, out):
         pass
 
 
-def _answer(calls, out) -> bool:
+def _answer(calls: int, out) -> bool:
     """Read one call and write its reply; False once the input has closed."""
     try:
-        function, args = pickle.load(calls)
+        function, args = _receive(lambda n: os.read(calls, n))
     except EOFError:
         return False
     try:
         reply = (True, function(*args))
     except Exception as error:  # noqa: BLE001 - any failure goes back to the caller as one line
         reply = (False, f"{type(error).__name__}: {error}")
-    out.write(pickle.dumps(reply))
-    out.flush()
+    _send(out, reply)
     return True
 
 
 if __name__ == "__main__":  # a Helper: python -m lstmkit.helper [PRELOAD ...]
-    _serve(sys.argv[1:])
+    _serve(sys.argv[1:], float(os.environ.get(IDLE_ENV, IDLE_EXIT)))
