@@ -98,10 +98,12 @@ def start(preload: Sequence[str]) -> None:
 
 def take(name: str) -> Helper | None:
     """An idle helper that preloads `name`, taken out of the pool; None where there is none."""
-    for helper in _pool:
+    for helper in list(_pool):
         if helper.loaded(name):
             _pool.remove(helper)
-            return helper if helper.alive() else None
+            if helper.alive():
+                return helper
+            helper.close()  # it ended while idle (`IDLE_EXIT`)
     return None
 
 
@@ -158,7 +160,7 @@ def _serve(preload: Sequence[str], idle: float) -> None:
     os.dup2(2, 1)
     calls = sys.stdin.fileno()  # read unbuffered, so that `select` sees every call not yet read
     for item in preload:
-        while select.select([calls], [], [], 0)[0]:
+        while _waiting(calls, 0):
             if not _answer(calls, out):
                 return
         module, _, function = item.partition(":")
@@ -168,8 +170,16 @@ def _serve(preload: Sequence[str], idle: float) -> None:
                 getattr(loaded, function)()
         except Exception:  # noqa: BLE001 - a call that needs it will fail, and its caller computes itself
             pass
-    while select.select([calls], [], [], idle)[0] and _answer(calls, out):
+    while _waiting(calls, idle) and _answer(calls, out):
         pass
+
+
+def _waiting(calls: int, timeout: float) -> bool:
+    """Whether a call (or the input's end) waits to be read, within `timeout` seconds. Where a pipe cannot be
+    polled (Windows), no call is seen while preloading, and an idle helper waits for its input to close."""
+    if os.name == "nt":
+        return timeout > 0
+    return bool(select.select([calls], [], [], timeout)[0])
 
 
 def _answer(calls: int, out) -> bool:
