@@ -93,7 +93,7 @@ _pool: list[Helper] = []  # idle helpers of this process, for `take`; stopped at
 def start(preload: Sequence[str]) -> None:
     """Start a helper that preloads `preload`, into the pool, unless an idle one there already does."""
     if not any(all(helper.loaded(name) for name in preload) for helper in _pool):
-        _into_pool(Helper(preload))
+        _pool.append(Helper(preload))
 
 
 def take(name: str) -> Helper | None:
@@ -110,21 +110,12 @@ def take(name: str) -> Helper | None:
 def give_back(helper: Helper) -> None:
     """Put a helper with no call in flight back into the pool for the next `take`; one that ended is dropped."""
     if helper.alive() and helper._sent == 0:
-        _into_pool(helper)
+        _pool.append(helper)
     else:
         helper.close()
 
 
-def _into_pool(helper: Helper) -> None:
-    if not _pool_closed_at_exit:
-        atexit.register(_close_pool)
-        _pool_closed_at_exit.append(True)
-    _pool.append(helper)
-
-
-_pool_closed_at_exit: list = []
-
-
+@atexit.register
 def _close_pool() -> None:
     while _pool:
         _pool.pop().close()

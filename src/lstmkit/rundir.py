@@ -209,7 +209,7 @@ class Predictions:
     printing it later imports neither the model nor pandas (`saved_predictions`)."""
 
     def __init__(self, record: dict):
-        self.csv, self.json, self.columns = record["csv"], record["json"], [str(c) for c in record["columns"]]
+        self.csv, self.json, self.columns = record["csv"], record["json"], record["columns"]
         self.rows, self.head = record["rows"], record["head"]
 
     @classmethod

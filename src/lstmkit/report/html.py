@@ -110,13 +110,13 @@ class Report:
 
     def add_png(self, heading: str, png: bytes, alt: str = "") -> Report:
         """Embed a PNG image as a data URI."""
-        return self._add(heading, _image(png, alt or heading or "figure"))
+        return self._add(heading, _image(png, alt, heading))
 
     def add_drawing(self, heading: str, builder: str, arguments: dict, alt: str = "") -> Report:
         """A figure of `report/figures.py`, `builder(**arguments)`, drawn when the page is rendered: all the
         page's figures at once, in a helper process that preloaded matplotlib where there is one
         (`drawing.draw`), so the command itself need not import it."""
-        self._sections.append(_Drawing(heading, builder, arguments, alt or heading or "figure"))
+        self._sections.append(_Drawing(heading, builder, arguments, alt))
         return self
 
     def add_table(self, heading: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Report:
@@ -154,7 +154,7 @@ class Report:
             return
         drawn = draw([(section.builder, section.arguments) for _, section in waiting])
         for (k, section), png in zip(waiting, drawn):
-            self._sections[k] = _section(section.heading, _image(png, section.alt))
+            self._sections[k] = _section(section.heading, _image(png, section.alt, section.heading))
 
     def _add(self, heading: str, body: str) -> Report:
         self._sections.append(_section(heading, body))
@@ -166,9 +166,10 @@ def _section(heading: str, body: str) -> str:
     return f"<section>{title}{body}</section>"
 
 
-def _image(png: bytes, alt: str) -> str:
+def _image(png: bytes, alt: str, heading: str) -> str:
+    """A PNG as a data URI in a <figure>, described by `alt` (by default the heading)."""
     uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    return f'<figure><img src="{uri}" alt="{escape(alt)}"></figure>'
+    return f'<figure><img src="{uri}" alt="{escape(alt or heading or "figure")}"></figure>'
 
 
 @dataclass(frozen=True)
