@@ -19,6 +19,15 @@ def _seed():
     torch.manual_seed(1234)
 
 
+@pytest.fixture(autouse=True)
+def _no_idle_helpers():
+    """Helper processes a test's commands left idle in the pool (`lstmkit.helper`) are stopped with the test."""
+    yield
+    from lstmkit import helper
+
+    helper._close_pool()
+
+
 def write_tiny_data(folder) -> dict:
     """Each job's small generated data in `folder`: {"forecast": sales.csv (120 months, a trend and a yearly
     season), "classify": reviews.csv (60 short texts, two labels), "lm": code.py, "anomaly": sensor.csv (200
