@@ -292,7 +292,7 @@ def test_bad_input_under_two_processes_is_rank_zeros_one_line(data, tmp_path):
     zero = lstmkit("train", "forecast", "--data", data["forecast"], "--target", "sales", "--out", "run", "--nproc", "0",
                    cwd=tmp_path)  # fmt: skip
     assert zero.returncode == 2
-    assert zero.stderr == "lstmkit: error: Invalid value for '--nproc': Input should be greater than or equal to 1\n"
+    assert zero.stderr == "lstmkit: error: Invalid value for '--nproc': 0 is not in the range x>=1.\n"
 
 
 def test_ctrl_c_stops_every_process_in_one_line_and_the_run_resumes(data, tmp_path):

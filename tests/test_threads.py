@@ -244,7 +244,7 @@ def test_threads_on_the_command_line(tmp_path, capsys, restore_threads):
     capsys.readouterr()
     assert main(["train", "forecast", *small, "--threads", "0"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "lstmkit: error: Invalid value for '--threads': Input should be greater than or equal to 1"
+        "lstmkit: error: Invalid value for '--threads': 0 is not in the range x>=1."
     )
 
 
