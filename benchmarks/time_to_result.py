@@ -48,6 +48,7 @@ own busy process).
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
@@ -169,20 +170,24 @@ def run_child(result_path: str, argv: list[str]) -> int:
         return module
 
     bootstrap._find_and_load = timed_find_and_load
-    code = 1
-    try:
-        clock.enter("import")
-        import lstmkit.__main__
+    outcome = {"code": 1}
 
-        clock.leave()
-        sys.argv[1:] = argv
-        lstmkit.__main__.run()  # as the console script runs it, to its sys.exit
-    except SystemExit as done:
-        code = done.code
-    finally:
+    @atexit.register  # the last thing the command's exit does before the process ends (`lstmkit.__main__.leave`)
+    def write_phases() -> None:
         clock.spent[clock.open[-1]] += time.perf_counter() - clock.mark
-        Path(result_path).write_text(json.dumps({"phases": clock.spent, "code": code}))
-    return code
+        Path(result_path).write_text(json.dumps({"phases": clock.spent, "code": outcome["code"]}))
+
+    clock.enter("import")
+    import lstmkit.__main__
+
+    clock.leave()
+    sys.argv[1:] = argv
+    try:  # as the console script runs it (`run`), to its exit
+        outcome["code"] = lstmkit.__main__.main()
+    except SystemExit as done:
+        outcome["code"] = done.code
+    lstmkit.__main__.leave(outcome["code"])
+    return outcome["code"]
 
 
 # ---- Darts, in its own process -----------------------------------------------------------------------------------

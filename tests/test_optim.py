@@ -53,6 +53,26 @@ def test_the_updates_equal_torch_optims(setting):
     assert ours["unused"].weight.equal(theirs["unused"].weight)
 
 
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_parameters_at_different_step_counts_update_as_torch_optims_do(name):
+    """A head trained only every third step (its gradient None between) is a step count behind the rest,
+    so Adam updates it in a group of its own: still torch.optim's numbers, to the last bit."""
+    ours, theirs = _model(), _model()
+    kwargs, make = SETTINGS[name]
+    mine, reference = Optimizer(ours.parameters(), name, **kwargs), make(theirs.parameters())
+    for step in range(12):
+        for model, optimizer in ((ours, mine), (theirs, reference)):
+            optimizer.zero_grad(set_to_none=True)
+            loss = _loss(model, step)
+            if step % 3 == 0:
+                loss = loss + model["unused"](torch.ones(1, 2)).square().sum()
+            loss.backward()
+            optimizer.step()
+        for (key, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
+            assert torch.equal(a, b), (name, step, key)
+    assert mine.steps[-1] == 4 and mine.steps[0] == 12  # the head's bias: 4 of the 12 steps
+
+
 def test_a_saved_state_resumes_the_same_updates():
     model = _model()
     optimizer = Optimizer(model.parameters(), "adam", lr=1e-2)

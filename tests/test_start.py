@@ -2,6 +2,7 @@
 command imports only when it uses them; `import lstmkit` alone is cheap, and its names still arrive."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -86,3 +87,31 @@ def test_the_public_names_still_arrive_on_first_use():
     assert set(lstmkit.__all__) <= set(dir(lstmkit))
     with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
         lstmkit.Nothing  # noqa: B018
+
+
+# ---- the end: `lstmkit.__main__.leave` ends the process without the interpreter's finalization ----------------
+LEAVE = """
+import atexit, ctypes, sys, threading, time
+from pathlib import Path
+from lstmkit.__main__ import leave
+marks = Path(sys.argv[1])
+atexit.register(lambda: marks.joinpath("exit handler").write_text("ran"))
+if sys.argv[2] == "thread":  # a Python thread still running: the normal exit, which waits for it
+    threading.Thread(target=lambda: (time.sleep(0.5), marks.joinpath("thread").write_text("done"))).start()
+sys.stdout.write("from Python, unflushed|")
+ctypes.CDLL(None).printf(b"from C, in the C library's buffer|")  # a pipe's stdout: fully buffered
+leave(int(sys.argv[3]))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="printf from the C library loaded by name")
+@pytest.mark.parametrize("threads", ["alone", "thread"])
+def test_the_exit_runs_the_exit_handlers_flushes_python_and_c_output_and_keeps_the_code(tmp_path, threads):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # which would leave C's stdout unbuffered
+    done = subprocess.run([sys.executable, "-c", LEAVE, str(tmp_path), threads, "3"], capture_output=True, text=True,
+                          env=env, timeout=120)  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    # both buffers written out (in which order differs: a normal exit flushes C's after Python's finalization)
+    assert sorted(done.stdout.split("|")) == ["", "from C, in the C library's buffer", "from Python, unflushed"]
+    assert (tmp_path / "exit handler").read_text() == "ran"
+    assert (tmp_path / "thread").exists() == (threads == "thread")
