@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from conftest import write_tiny_data
-from lstmkit.launch import free_port
+from lstmkit.launch import PEER_LOST, _first_cause, free_port
 from lstmkit.train.batches import BucketedBatches, PairBatches, StreamBatches, TensorBatches
 from lstmkit.train.distributed import Context, shard, slice_bounds
 
@@ -199,6 +199,23 @@ def rank_of(pid: int) -> int | None:
 
 
 LONG = ["--epochs", "150", "--patience", "1000", "--checkpoint-every", "0"]
+
+
+def test_the_rank_named_is_the_one_whose_failure_stopped_the_others():
+    """The agent stamps failures to the second: rank 0, stopping within milliseconds of rank 1's death
+    (exit code PEER_LOST), is seen in the same second as it, or sometimes the second before."""
+    from torch.distributed.elastic.multiprocessing.errors import ProcessFailure
+
+    def failure(rank: int, exitcode: int, second: int) -> ProcessFailure:
+        seen = ProcessFailure(local_rank=rank, pid=1000 + rank, exitcode=exitcode, error_file="")
+        seen.timestamp = second
+        return seen
+
+    killed = -signal.SIGKILL
+    assert _first_cause({0: failure(0, PEER_LOST, 100), 1: failure(1, killed, 100)})[0] == 1
+    assert _first_cause({0: failure(0, PEER_LOST, 99), 1: failure(1, killed, 100)})[0] == 1
+    assert _first_cause({0: failure(0, PEER_LOST, 100), 1: failure(1, PEER_LOST, 101)})[0] == 0  # no other cause
+    assert _first_cause({0: failure(0, 2, 100), 1: failure(1, 2, 100)})[1].exitcode == 2  # bad input, both
 
 
 def test_a_killed_rank_stops_the_run_in_one_line_and_the_checkpoint_resumes(data, tmp_path):

@@ -59,7 +59,7 @@ def launch(nproc: int, args: list[str], out: Path) -> int:
         print(INTERRUPTED_LINE, file=sys.stderr)
         return INTERRUPTED
     except ChildFailedError as error:
-        rank, failure = error.get_first_failure()
+        rank, failure = _first_cause(error.failures)
         if failure.exitcode == 2:  # bad input: rank 0 said why
             return 2
         print(f"lstmkit: error: rank {rank} of {nproc} stopped ({_how(failure.exitcode)}), so the run stopped; the "
@@ -70,6 +70,15 @@ def launch(nproc: int, args: list[str], out: Path) -> int:
         for logger, level in zip(quiet, levels):
             logger.setLevel(level)
     return 0
+
+
+def _first_cause(failures: dict) -> tuple:
+    """The rank whose failure stopped the run, and its failure: one that did not stop for a lost peer (exit
+    code PEER_LOST, which another rank's failure causes) where there is one, then the earliest (the agent
+    stamps each failure with the second it saw it), then the lowest rank. torch's `get_first_failure` takes
+    the earliest and then the lowest rank, and so named rank 0, which stops within milliseconds of the death
+    of rank 1 and is seen in the same second, for it."""
+    return min(failures.items(), key=lambda item: (item[1].exitcode == PEER_LOST, item[1].timestamp, item[0]))
 
 
 def _how(code: int) -> str:
