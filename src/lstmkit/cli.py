@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from . import interrupt
 from ._version import __version__
 from .cli_options import choice, cli_options, command, flag, parameter
 from .cli_summary import cell, console, print_summary, print_table
@@ -551,7 +552,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _argv[:] = argv
     try:
-        result = app(args=argv or ["--help"], prog_name="lstmkit", standalone_mode=False)
+        with interrupt.recorded():  # a Ctrl-C whose KeyboardInterrupt Python loses still stops training
+            result = app(args=argv or ["--help"], prog_name="lstmkit", standalone_mode=False)
     except (LstmkitError, UsageError) as error:
         message = error.format_message() if isinstance(error, UsageError) else error.for_command_line(flag)
         if not message.strip():  # a command group called bare: its help is already shown

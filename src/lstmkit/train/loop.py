@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .. import interrupt
 from ..errors import DataError, PeerLost, TrainingError
 from ..nn.functional import thread_invariant
 from . import distributed
@@ -271,6 +272,7 @@ def _train_epoch(model, loss_fn, train: Batches, optimizer, generator, config, d
     model.train()
     total = 0.0
     for number, (batch, weight) in enumerate(train.epoch(generator), start=1):
+        interrupt.check()  # a Ctrl-C whose KeyboardInterrupt was lost (`lstmkit.interrupt`)
         governor.before_step()
         start = time.perf_counter()
         scale = 1.0
