@@ -15,6 +15,14 @@ class _Collectable:
     pass
 
 
+@pytest.fixture(autouse=True)
+def _python_handles_sigint():
+    """Python's own SIGINT handler, as in a terminal: a shell's background job (CI) starts with it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _swallowed_interrupt() -> None:
     """A SIGINT handled inside a weakref's callback, where Python ignores the KeyboardInterrupt it raises."""
     swallowed, hook = [], sys.unraisablehook
