@@ -214,6 +214,7 @@ def test_the_rank_named_is_the_one_whose_failure_stopped_the_others():
     killed = -signal.SIGKILL
     assert _first_cause({0: failure(0, PEER_LOST, 100), 1: failure(1, killed, 100)})[0] == 1
     assert _first_cause({0: failure(0, PEER_LOST, 99), 1: failure(1, killed, 100)})[0] == 1
+    assert _first_cause({0: failure(0, -signal.SIGTERM, 100), 1: failure(1, killed, 100)})[0] == 1  # the agent's stop
     assert _first_cause({0: failure(0, PEER_LOST, 100), 1: failure(1, PEER_LOST, 101)})[0] == 0  # no other cause
     assert _first_cause({0: failure(0, 2, 100), 1: failure(1, 2, 100)})[1].exitcode == 2  # bad input, both
 
