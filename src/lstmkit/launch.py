@@ -73,11 +73,11 @@ def launch(nproc: int, args: list[str], out: Path) -> int:
 
 
 def _first_cause(failures: dict) -> tuple:
-    """The rank whose failure stopped the run, and its failure: one that did not stop for a lost peer (exit
-    code PEER_LOST, which another rank's failure causes) or by the agent's SIGTERM where there is one, then the earliest (the agent
-    stamps each failure with the second it saw it), then the lowest rank. torch's `get_first_failure` takes
-    the earliest and then the lowest rank, and so named rank 0, which stops within milliseconds of the death
-    of rank 1 and is seen in the same second, for it."""
+    """The rank whose failure stopped the run, and its failure: where there is one, a failure that is neither
+    a lost peer's (exit code PEER_LOST, which another rank's failure causes) nor the agent's own SIGTERM;
+    then the earliest (the agent stamps each failure with the second it saw it); then the lowest rank.
+    torch's `get_first_failure` takes the earliest and then the lowest rank, and so named rank 0, which
+    stops within milliseconds of rank 1's death and is seen in the same second, for it."""
     stopped = (PEER_LOST, -signal.SIGTERM)  # a lost peer, or the agent's own stop of the ranks left
     return min(failures.items(), key=lambda item: (item[1].exitcode in stopped, item[1].timestamp, item[0]))
 
