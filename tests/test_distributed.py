@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from conftest import write_tiny_data
-from lstmkit.launch import PEER_LOST, _first_cause, free_port
+from lstmkit.launch import PEER_LOST, _first_cause, free_port, rank_threads
 from lstmkit.train.batches import BucketedBatches, PairBatches, StreamBatches, TensorBatches
 from lstmkit.train.distributed import Context, shard, slice_bounds
 
@@ -217,6 +217,14 @@ def test_the_rank_named_is_the_one_whose_failure_stopped_the_others():
     assert _first_cause({0: failure(0, -signal.SIGTERM, 100), 1: failure(1, killed, 100)})[0] == 1  # the agent's stop
     assert _first_cause({0: failure(0, PEER_LOST, 100), 1: failure(1, PEER_LOST, 101)})[0] == 0  # no other cause
     assert _first_cause({0: failure(0, 2, 100), 1: failure(1, 2, 100)})[1].exitcode == 2  # bad input, both
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity masks on this platform")
+def test_each_rank_gets_its_share_of_the_cpus_this_process_may_use_not_of_the_machine(monkeypatch):
+    """A container or `taskset` that allows 4 of a machine's 64 CPUs: 2 ranks get 2 threads each, not 32."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert [rank_threads(n) for n in (1, 2, 3, 4, 8)] == [4, 2, 1, 1, 1]
 
 
 def test_a_killed_rank_stops_the_run_in_one_line_and_the_checkpoint_resumes(data, tmp_path):

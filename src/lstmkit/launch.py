@@ -28,6 +28,13 @@ def usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def rank_threads(nproc: int) -> int:
+    """Each rank's share of the CPUs this process may run on (not of the machine's: a container or `taskset`
+    may allow fewer), at least 1; set as OMP_NUM_THREADS, as torchrun does, and the thread governor works
+    within it."""
+    return max(1, usable_cpus() // nproc)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -45,8 +52,7 @@ def launch(nproc: int, args: list[str], out: Path) -> int:
         rdzv_endpoint=f"127.0.0.1:{free_port()}", max_restarts=0, monitor_interval=0.2,
     )  # fmt: skip
     os.environ[LAUNCHED_ENV] = "1"
-    # each rank's share of the cores, as torchrun sets it; lstmkit's thread governor works within it
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    os.environ.setdefault("OMP_NUM_THREADS", str(rank_threads(nproc)))
     # the agent's own log lines (its modules' loggers set their own levels); a failure is reported below in one line
     quiet = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
              if name.startswith(("torch.distributed.elastic", "torch.distributed.launcher"))]  # fmt: skip
