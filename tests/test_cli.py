@@ -95,7 +95,7 @@ def test_quiet_with_log_json_still_prints_one_json_object_per_epoch(wave_csv, tm
     code = main([str(a) for a in _train(wave_csv, tmp_path / "run", "--quiet", "--log-json")])
     captured = capsys.readouterr()
     rows = [json.loads(line) for line in captured.out.splitlines() if line.startswith("{")]
-    assert code == 0 and [row["epoch"] for row in rows] == [1, 2]
+    assert code == 0 and [(row.get("phase"), row["epoch"]) for row in rows] == [(None, 1), (None, 2), ("refit", 1), ("refit", 2)]
     assert captured.err == ""  # and no progress display
 
 
@@ -103,7 +103,7 @@ def test_log_json_with_json_keeps_stdout_json_lines_with_the_summary_last(wave_c
     result = run_script(*_train(wave_csv, tmp_path / "run", "--quiet", "--log-json", "--json"))
     lines = [json.loads(line) for line in result.stdout.splitlines()]  # every line is one JSON object
     assert result.returncode == 0, result.stderr
-    assert [line["epoch"] for line in lines[:-1]] == [1, 2] and lines[-1]["task"] == "forecast"
+    assert [line["epoch"] for line in lines[:-1] if "phase" not in line] == [1, 2] and lines[-1]["task"] == "forecast"
 
 
 def test_quiet_without_log_json_prints_no_progress(wave_csv, tmp_path, capsys):

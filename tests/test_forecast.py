@@ -32,7 +32,7 @@ def series_csv(tmp_path):
 
 
 def _small(**kwargs):
-    return Forecaster("sales", time_col="month", horizon=3, lookback=12, hidden=8, epochs=4, **kwargs)
+    return Forecaster("sales", **{"time_col": "month", "horizon": 3, "lookback": 12, "hidden": 8, "epochs": 4, **kwargs})
 
 
 def _run(capsys, *args):
@@ -46,10 +46,11 @@ def test_train_predict_evaluate_round_trip_through_the_cli(series_csv, tmp_path,
     code, stdout, _ = _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month",
                            "--features", "promo", "--quantiles", "0.1,0.5,0.9", "--out", out, *SMALL)  # fmt: skip
     assert code == 0 and "seasonal naive" in stdout and f"report: {out / 'report.html'}" in stdout
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["config.json", "model.safetensors", "forecaster.json", "checkpoint.pt", "history.csv", "metrics.json", "report.html"]
-    )
     metrics = json.loads((out / "metrics.json").read_text())
+    refit = ["checkpoint-full.pt"] if metrics["refit_epochs"] != [0] else []  # the refit's own checkpoint
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["config.json", "model.safetensors", "forecaster.json", "checkpoint.pt", "history.csv", "metrics.json", "report.html", *refit]
+    )
     assert metrics["task"] == "forecast" and set(metrics["test"]) == {"mse", "rmse", "mae", "mape", "smape", "mase", "owa"}
     assert set(metrics["baselines"]) == {"naive", "seasonal_naive", "naive2", "ets", "theta"} and metrics["season"] == 12
     config = json.loads((out / "config.json").read_text())
@@ -92,6 +93,30 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(series_csv, tm
     assert not (tmp_path / "cut" / ".incomplete").exists()
 
 
+class InterruptRefit(Reporter):
+    """Ctrl-C at the second epoch of the second fit: the refit."""
+
+    def __init__(self):
+        self.fits = 0
+
+    def start(self, epochs, first_epoch=1):
+        self.fits += 1
+
+    def epoch(self, row):
+        if self.fits == 2 and row["epoch"] == 2:
+            raise KeyboardInterrupt
+
+
+def test_a_run_interrupted_in_its_refit_resumes_to_the_uninterrupted_result(series_csv, tmp_path):
+    expected = train_run(_small(epochs=8, checkpoint_every=0), series_csv, tmp_path / "whole")
+    assert expected["refit_epochs"] == [expected["best_epoch"]] and expected["best_epoch"] > 2
+    with pytest.raises(KeyboardInterrupt):
+        train_run(_small(epochs=8, checkpoint_every=0), series_csv, tmp_path / "cut", reporter=InterruptRefit())
+    assert (tmp_path / "cut" / ".incomplete" / "checkpoint-full.pt").exists()
+    resumed = train_run(_small(epochs=8, checkpoint_every=0), series_csv, tmp_path / "cut", resume=True)
+    assert resumed == expected
+
+
 def test_resume_with_other_settings_is_refused(series_csv, tmp_path, capsys):
     with pytest.raises(KeyboardInterrupt):  # checkpoint_every may change on resume: the command leaves it at 30
         train_run(_small(checkpoint_every=0), series_csv, tmp_path / "cut", reporter=Interrupt())
@@ -127,13 +152,15 @@ def test_no_test_window_is_seen_in_training(series_csv, monkeypatch):
         return original(model, loss_fn, train, val, *args, **kwargs)
 
     monkeypatch.setattr(module, "fit", spy)
-    model = _small().fit(series_csv)
+    model = _small(epochs=8).fit(series_csv)
     (_, _, _, train_y), (_, _, _, val_y) = seen[0]
+    (_, _, _, refit_y), refit_val = seen[1]  # the refit on the training and validation parts together
+    assert len(seen) == 2 and model.refit_epochs_ == [model.best_epoch_] and refit_val is None
     test_start = split_by_time(150)[2].start
     target = model.panel_.series[0].target.astype(np.float32)
-    assert len(train_y) + len(val_y) + len(model.test_["first"]) <= 150
+    assert len(train_y) + len(val_y) + len(model.test_["first"]) <= 150 and len(refit_y) > len(train_y)
     # every training and validation target lies before the test part
-    for y in (train_y, val_y):
+    for y in (train_y, val_y, refit_y):
         for row in y:
             index = int(np.flatnonzero(np.isclose(target, row[0].item()))[0])
             assert index + len(row) <= test_start
@@ -291,8 +318,22 @@ def test_progress_is_one_json_object_per_epoch_with_log_json(series_csv, tmp_pat
     code, out, _ = _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month",
                         "--out", tmp_path / "run", "--log-json", *SMALL[:-1])  # fmt: skip
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert code == 0 and [row["epoch"] for row in rows] == [1, 2, 3, 4]
+    assert code == 0 and [row["epoch"] for row in rows if "phase" not in row] == [1, 2, 3, 4]
     assert set(rows[0]) == {"epoch", "train_loss", "val_loss", "lr", "seconds", "windows_per_s"}
+
+
+def test_a_refit_says_so_in_its_progress_lines_and_has_no_validation_loss(series_csv, tmp_path, capsys):
+    code, out, err = _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month",
+                          "--out", tmp_path / "run", "--log-json", *SMALL[:-1], "--epochs", "8")  # fmt: skip
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    best = json.loads((tmp_path / "run" / "metrics.json").read_text())["best_epoch"]
+    refit = [row for row in rows if row.get("phase") == "refit"]
+    assert code == 0 and best > 0 and [row["epoch"] for row in refit] == list(range(1, best + 1))
+    assert set(refit[0]) == {"phase", "epoch", "train_loss", "lr", "seconds", "windows_per_s"}
+    code, _, err = _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month",
+                        "--out", tmp_path / "again", *SMALL[:-1], "--epochs", "8")  # fmt: skip
+    lines = [line for line in err.splitlines() if line.startswith("refit epoch ")]
+    assert code == 0 and len(lines) == best and "val loss" not in lines[0] and "train loss" in lines[0]
 
 
 def test_progress_is_one_plain_line_per_epoch_when_not_a_terminal(series_csv, tmp_path, capsys):

@@ -232,6 +232,25 @@ def test_a_backtest_with_refit_trains_once_per_origin(panel_csv):
     assert sorted(forecaster.test_["per_series"]["origin"].unique()) == [52, 56]
 
 
+def test_refit_full_trains_each_member_again_with_the_validation_part_after_calibrating_on_it(panel_csv):
+    held = _small(ensemble=2, epochs=10, refit_full=False).fit(panel_csv)
+    full = _small(ensemble=2, epochs=10).fit(panel_csv)
+    history = pd.DataFrame(held.history_)
+    best = [int(rows.loc[rows["val_loss"].idxmin(), "epoch"]) for _, rows in history.groupby("member")]
+    assert full.refit_epochs_ == best and held.refit_epochs_ == [] and min(best) > 0
+    # the early-stopped members are the same (same seeds, same data): so is the interval calibrated on them,
+    # out of sample, before the refit learns the validation part
+    losses = lambda f: pd.DataFrame(f.history_)[["member", "epoch", "train_loss", "val_loss", "lr"]]  # noqa: E731
+    pd.testing.assert_frame_equal(losses(full), losses(held))
+    assert full.conformal_ == held.conformal_
+    assert not np.allclose(full.test_["forecasts"], held.test_["forecasts"])
+
+
+def test_without_a_validation_part_or_in_a_tuning_trial_there_is_nothing_to_refit(panel_csv):
+    assert _small(val_frac=0).fit(panel_csv).refit_epochs_ == []
+    assert _small(epochs=10).fit(panel_csv, score_test=False).refit_epochs_ == []  # worth its validation loss alone
+
+
 # ---- the command line ------------------------------------------------------------------------------------
 
 
@@ -243,6 +262,7 @@ def test_train_and_predict_many_series_through_the_cli(panel_csv, tmp_path, caps
     assert code == 0, stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["series"] == 12 and set(metrics["test"]) == {"smape", "mase", "owa"}
+    assert metrics["refit_epochs"] == [metrics["best_epoch"]] and metrics["best_epoch"] > 0
     per_series = pd.read_csv(out / "per_series.csv")
     assert len(per_series) == 12 and "ets_mase" in per_series and "theta_smape" in per_series
     code, _, _ = _run(capsys, "predict", out, "--output", tmp_path / "next.csv")

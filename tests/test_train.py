@@ -315,3 +315,49 @@ def test_each_ensemble_member_and_backtest_fold_checkpoints_to_its_own_file(tmp_
     assert member_checkpoint(run, 0) == run  # a plain fit's only member: the run's own checkpoint
     names = {member_checkpoint(run, k, fold).name for k in range(3) for fold in (None, 0, 1)}
     assert len(names) == 9 and "checkpoint-fold1-member2.pt" in names and "checkpoint-member1.pt" in names
+    assert member_checkpoint(run, 0, phase="full").name == "checkpoint-full.pt"
+    assert member_checkpoint(run, 2, 1, "full").name == "checkpoint-fold1-member2-full.pt"
+
+
+def test_a_refit_retraces_its_validated_run_to_the_best_epoch_at_the_same_rates():
+    """Same seed, same training data and the rates the validated run took (the plateau schedule halved them):
+    the refit, which never sees the validation data, ends on the weights of that run's best epoch exactly."""
+    train, val = _data()
+    validated = Regressor()
+    run = fit(validated, mse, train, val, _config(epochs=40, lr=0.05, patience=3))
+    rates = [row["lr"] for row in run.history[: run.best_epoch]]
+    assert len(set(rates)) > 1 and run.best_epoch < len(run.history)  # the rate changed, and later epochs were worse
+    refit = Regressor()
+    result = fit(refit, mse, train, None, _config(epochs=40, lr=0.05, patience=3), rates=rates)
+    assert [row["lr"] for row in result.history] == rates and result.best_epoch == len(rates) == len(result.history)
+    assert result.stop_reason == "max epochs"
+    assert all(torch.equal(p, q) for p, q in zip(validated.state_dict().values(), refit.state_dict().values()))
+
+
+def test_a_refit_keeps_its_last_epoch_even_where_an_earlier_one_had_a_lower_training_loss():
+    train, _ = _data()
+    model = Regressor()
+    result = fit(model, mse, train, None, _config(), rates=[0.5] * 6)  # a rate too high for the loss to fall steadily
+    losses = [row["train_loss"] for row in result.history]
+    assert min(losses) < losses[-1] and result.best_epoch == 6
+    assert evaluate_loss(model, mse, train, _config(), torch.device("cpu")) != pytest.approx(min(losses))
+
+
+def test_a_killed_refit_resumes_to_the_uninterrupted_result(tmp_path):
+    train, _ = _data()
+    rates = [0.05, 0.05, 0.02, 0.02, 0.01, 0.01, 0.005, 0.005]
+    whole = Regressor()
+    expected = fit(whole, mse, train, None, _config(checkpoint_every=0), rates=rates)
+    with pytest.raises(KeyboardInterrupt):
+        fit(Regressor(), mse, train, None, _config(checkpoint_every=0), rates=rates, checkpoint=tmp_path / "c.pt",
+            reporter=Killed(tmp_path / "c.pt", 3, 6))  # fmt: skip
+    resumed = Regressor()
+    got = fit(resumed, mse, train, None, _config(checkpoint_every=0), rates=rates, checkpoint=tmp_path / "c.pt", resume=True)
+    assert _losses(got) == _losses(expected) and [row["lr"] for row in got.history] == rates
+    assert all(torch.equal(p, q) for p, q in zip(whole.state_dict().values(), resumed.state_dict().values()))
+
+
+def test_a_refit_takes_no_validation_data():
+    train, val = _data()
+    with pytest.raises(ValueError, match="a refit"):
+        fit(Regressor(), mse, train, val, _config(), rates=[0.01])

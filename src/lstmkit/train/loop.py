@@ -18,6 +18,7 @@ epoch of the result once, so it stops a resumed run as it would have stopped the
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import random
 import time
@@ -36,7 +37,7 @@ from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .batches import Batches, as_batches
 from .config import TrainConfig
-from .optim import Cosine, Optimizer, Plateau
+from .optim import Cosine, Optimizer, Plateau, Replay
 from .precision import autocast
 from .progress import Mute, Reporter
 from .threads import ThreadGovernor
@@ -66,7 +67,9 @@ def make_optimizer(params, config: TrainConfig) -> Optimizer:
     return Optimizer(params, config.optimizer, lr=config.lr, weight_decay=config.weight_decay, momentum=config.momentum)
 
 
-def make_scheduler(optimizer: Optimizer, config: TrainConfig):
+def make_scheduler(optimizer: Optimizer, config: TrainConfig, rates: Optional[Sequence[float]] = None):
+    if rates is not None:
+        return Replay(optimizer, rates)
     if config.schedule == "plateau":  # halve the rate when validation stalls for a third of the patience
         return Plateau(optimizer, factor=0.5, patience=max(1, config.patience // 3))
     if config.schedule == "cosine":
@@ -86,6 +89,7 @@ def fit(
     reporter: Optional[Reporter] = None,
     keep_initial: bool = False,
     average_from: Optional[int] = None,
+    rates: Optional[Sequence[float]] = None,
 ) -> TrainResult:
     """Train `model` in place and leave it holding its best weights (lowest validation loss).
 
@@ -100,27 +104,36 @@ def fit(
     model holding that mean instead of the best epoch's weights (stochastic weight averaging, Izmailov et al.
     2018): flatter minima, which generalise better from small data. Batch-norm statistics are then
     recomputed for the averaged weights by one pass over the training data, as SWA prescribes.
+    rates: a refit. Train exactly len(rates) epochs, epoch e at the rate rates[e - 1], without validation
+    (`val` must be None) or early stopping, and keep the last epoch's weights: a validated run's schedule,
+    repeated on more data (its training and validation parts together). Its rows say `"phase": "refit"`
+    and have no `val_loss`.
 
     Under torchrun (`distributed.py`) every process calls this alike: each trains its slice of every batch,
     the losses are reduced over the processes, rank 0 decides when to stop, and only rank 0 checkpoints and
     reports. A process of the run that stops makes the others raise `PeerLost`, leaving the checkpoint.
     """
     config = config.resolved()  # device and precision decided once, here, for the whole run
+    if rates is not None:
+        if val is not None or not len(rates):
+            raise ValueError("a refit (rates) trains without validation on at least one epoch")
+        config = dataclasses.replace(config, epochs=len(rates), max_time=None)
     ctx = distributed.context(config.device)
     reporter = (reporter or Reporter()) if ctx.writes else Mute()
     device = torch.device(config.device)
     try:
-        return _fit(model, loss_fn, train, val, config, ctx, device, checkpoint, resume, reporter, keep_initial, average_from)
+        return _fit(model, loss_fn, train, val, config, ctx, device, checkpoint, resume, reporter, keep_initial, average_from,
+                    rates)
     except Exception as error:  # DDP's reduction of the gradients inside backward (our own collectives say it)
         if ctx.active and not isinstance(error, PeerLost) and distributed.lost_peer(error):
             raise distributed.peer_lost(error) from None
         raise
 
 
-def _fit(model, loss_fn, train, val, config, ctx, device, checkpoint, resume, reporter, keep_initial, average_from):
+def _fit(model, loss_fn, train, val, config, ctx, device, checkpoint, resume, reporter, keep_initial, average_from, rates):
     model.to(device)
     optimizer = make_optimizer(model.parameters(), config)
-    scheduler = make_scheduler(optimizer, config)
+    scheduler = make_scheduler(optimizer, config, rates)
     generator = torch.Generator().manual_seed(config.seed)  # the order of the training examples
     result, best_state, bad_epochs, elapsed = TrainResult(), copy.deepcopy(model.state_dict()), 0, 0.0
     average = None  # {"state": mean weights, "epochs": how many were averaged}
@@ -180,15 +193,17 @@ def _fit(model, loss_fn, train, val, config, ctx, device, checkpoint, resume, re
                 elapsed += seconds
                 row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": lr,
                        "seconds": seconds, "windows_per_s": n / seconds}  # fmt: skip
+                if rates is not None:  # a refit has no validation loss, and says what it is
+                    row = {"phase": "refit", **{key: value for key, value in row.items() if key != "val_loss"}}
                 result.history.append(row)
-                if val_loss < result.best_val_loss:
+                if val_loss < result.best_val_loss or rates is not None:  # a refit keeps its last epoch
                     result.best_val_loss, result.best_epoch, bad_epochs = val_loss, epoch, 0
                     best_state = copy.deepcopy(model.state_dict())
                 else:
                     bad_epochs += 1
                 if average_from is not None and epoch >= average_from:
                     average = _averaged(average, model.state_dict())
-                if bad_epochs >= config.patience and warm:
+                if bad_epochs >= config.patience and warm and rates is None:
                     result.stop_reason = "early stopping"
                 elif config.max_time is not None and elapsed >= config.max_time:
                     result.stop_reason = "time budget"

@@ -14,6 +14,7 @@ its parameters (`lr`, which the schedules set) and its state as plain tensors fo
 
     Plateau  halve the rate when the validation loss stalls                 (lr_scheduler.ReduceLROnPlateau)
     Cosine   cosine annealing to zero over the run, torch's recursive form  (lr_scheduler.CosineAnnealingLR)
+    Replay   each epoch's rate from a list: a refit repeating a validated run's schedule
 """
 
 from __future__ import annotations
@@ -168,6 +169,26 @@ class Cosine:
             self.optimizer.lr += self.base * (1 - math.cos(math.pi / total)) / 2
         else:
             self.optimizer.lr *= (1 + math.cos(math.pi * e / total)) / (1 + math.cos(math.pi * (e - 1) / total))
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch}
+
+    def load_state_dict(self, saved: dict) -> None:
+        self.epoch = saved["epoch"]
+
+
+class Replay:
+    """Epoch e trains at `rates[e - 1]`: a refit on more data repeats the schedule its validated run took
+    (whatever schedule chose those rates). Stepped once an epoch, like `Cosine`."""
+
+    def __init__(self, optimizer: Optimizer, rates) -> None:
+        self.optimizer, self.rates, self.epoch = optimizer, [float(rate) for rate in rates], 0
+        optimizer.lr = self.rates[0]
+
+    def step(self) -> None:
+        self.epoch += 1
+        if self.epoch < len(self.rates):
+            self.optimizer.lr = self.rates[self.epoch]
 
     def state_dict(self) -> dict:
         return {"epoch": self.epoch}

@@ -41,10 +41,16 @@ class Mute(Reporter):
 
 
 def _summary(row: dict) -> str:
+    """One epoch in a line; a refit's (`"phase": "refit"`, no validation loss) says so."""
+    validation = f"  val loss {row['val_loss']:.5g}" if "val_loss" in row else ""
     return (
-        f"epoch {row['epoch']}  train loss {row['train_loss']:.5g}  val loss {row['val_loss']:.5g}  "
+        f"{_phase(row)}epoch {row['epoch']}  train loss {row['train_loss']:.5g}{validation}  "
         f"lr {row['lr']:.3g}  {row['windows_per_s']:.0f} windows/s"
     )
+
+
+def _phase(row: dict) -> str:
+    return f"{row['phase']} " if "phase" in row else ""
 
 
 class LineReporter(Reporter):
@@ -83,7 +89,8 @@ class BarReporter(Reporter):
         self.task = self.bar.add_task("train", total=epochs, completed=first_epoch - 1, status="")
 
     def epoch(self, row: dict) -> None:
-        status = f"train {row['train_loss']:.4g}  val {row['val_loss']:.4g}  {row['windows_per_s']:.0f} win/s"
+        validation = f"  val {row['val_loss']:.4g}" if "val_loss" in row else ""
+        status = f"{_phase(row)}train {row['train_loss']:.4g}{validation}  {row['windows_per_s']:.0f} win/s"
         self.bar.update(self.task, completed=row["epoch"], status=status)
 
     def close(self) -> None:

@@ -31,6 +31,7 @@ from ...metrics import detect_season
 from ...rundir import Predictions
 from ...statistical import InBackground
 from ...train import TrainConfig, fit, member_checkpoint, seed_everything
+from ...train.distributed import env_world
 from ..estimator import Estimator, saved_whole
 from ..settings import TRAINING
 from ..gate_input import GateInput, capped, series_values
@@ -124,6 +125,7 @@ class Forecaster(ForecastSettings, Estimator):
         self._check_lengths(panel)
         folds = range(self.backtest) if self.backtest and self.refit else [None]
         scored, self.history_, started, background = [], [], time.perf_counter(), None
+        self.refit_epochs_ = []
         try:
             for fold in folds:
                 self.fold_ = fold or 0
@@ -132,8 +134,12 @@ class Forecaster(ForecastSettings, Estimator):
                 if test is not None and fold is None and not self.many_ and len(test.origins):
                     background = InBackground(statistical_job(self, panel.series[0], test.origins))  # ETS and Theta fit while the net trains
                 train, val = self._part_windows(panel, "train"), self._part_windows(panel, "val")
-                self._train_members(panel, train, val, config, checkpoint, resume, reporter, fold)
-                self.conformal_ = self._calibrate(panel, val)
+                results = self._train_members(panel, train, val, config, checkpoint, resume, reporter, fold)
+                self.conformal_ = self._calibrate(panel, val)  # out of sample: before the refit learns the validation part
+                # a tuning trial is worth its validation loss, which a refit leaves as it is; every process of a
+                # distributed run trains alike (the others do not score either)
+                if score_test or env_world()[1] > 1:
+                    self._refit_members(panel, val, results, config, checkpoint, resume, reporter, fold)
                 if test is not None:
                     scored.append((test, self._forecast(panel, test.series, test.origins)))
             if not score_test:
@@ -149,11 +155,12 @@ class Forecaster(ForecastSettings, Estimator):
         self.timings_ = {"train": trained - started, "score": time.perf_counter() - trained, "baselines": self.test_["seconds"]}
         return self
 
-    def _train_members(self, panel: Panel, train: Origins, val: Origins, config, checkpoint, resume, reporter, fold) -> None:
-        """Train each ensemble member (its own seed) on the windows `train`, stopping early on `val`."""
+    def _train_members(self, panel: Panel, train: Origins, val: Origins, config, checkpoint, resume, reporter, fold) -> list:
+        """Train each ensemble member (its own seed) on the windows `train`, stopping early on `val`; returns
+        each member's `TrainResult`."""
         if len(train.series) == 0:
             raise DataError(f"{panel.path}: no series is long enough to hold a training window")
-        self.members_ = []
+        self.members_, results = [], []
         train_w, val_w = self._windows_for(panel, train), self._windows_for(panel, val)
         # members differ by their seed only: one reading 1.5x the lookback (as N-BEATS varies it) made the ensemble
         # of 3 worse on the Tourism quarterly series (mean MASE 1.514, against 1.499 for seeds only). Other kinds of
@@ -175,11 +182,37 @@ class Forecaster(ForecastSettings, Estimator):
                          member_config, checkpoint=where, resume=resume, reporter=reporter,
                          keep_initial=self.base != "none")  # fmt: skip
             self.members_.append(net.cpu().eval())
+            results.append(result)
             tags = {"member": k} if self.ensemble > 1 else {}
             tags.update({"fold": fold} if fold is not None else {})
             self.history_ += [{**row, **tags} for row in result.history]
             if k == 0:
                 self.best_epoch_, self.stop_reason_ = result.best_epoch, result.stop_reason
+        self.model_ = self.members_[0]
+        return results
+
+    def _refit_members(self, panel: Panel, val: Origins, results: list, config, checkpoint, resume, reporter, fold) -> None:
+        """With `refit_full`, train each member again from its own seed on the training and validation windows
+        together, for its best epoch's count of epochs at the rates its validated run took (`fit(rates=)`).
+        The validation part is each series' latest stretch before the test part (and before the future
+        `predict` forecasts): early stopping needs it held out, the forecast is better for learning it.
+        A member whose untrained start won (best epoch 0) stays as it is. `max_time` bounds the validated
+        run; the refit then takes at most as many epochs again."""
+        if not self.refit_full or len(val.series) == 0:
+            return
+        full = self._windows_for(panel, self._part_windows(panel, "full"))
+        for k, result in enumerate(results):
+            if result.best_epoch == 0:
+                self.refit_epochs_.append(0)
+                continue
+            member_config = dataclasses.replace(config, seed=config.seed + k)
+            seed_everything(member_config.seed)
+            net = self._build_model(1 + len(self.feature_names_))
+            rates = [row["lr"] for row in result.history[: result.best_epoch]]
+            fit(net, self._loss, full.tensors(), None, member_config, checkpoint=member_checkpoint(checkpoint, k, fold, "full"),
+                resume=resume, reporter=reporter, rates=rates)  # fmt: skip
+            self.members_[k] = net.cpu().eval()
+            self.refit_epochs_.append(len(rates))
         self.model_ = self.members_[0]
 
     def _read(self, data) -> Panel:
@@ -268,8 +301,9 @@ class Forecaster(ForecastSettings, Estimator):
     def _part_windows(self, panel: Panel, part: str, fold: Optional[int] = None) -> Origins:
         """Which windows each part holds, by their first target step t (no tensors yet): training windows have
         every target before the series' train_stop (and at least one season, or the lookback, of real past);
-        validation and test windows have theirs in [train_stop, val_stop) and [val_stop, n). A backtest's
-        test windows are its origins, `horizon` apart (fold f: the f-th only)."""
+        validation and test windows have theirs in [train_stop, val_stop) and [val_stop, n), and "full" ones
+        (a refit's) before val_stop. A backtest's test windows are its origins, `horizon` apart (fold f: the
+        f-th only)."""
         if part == "test" and self.backtest:
             k = np.arange(self.backtest) if fold is None else np.array([fold])
             origins = [len(s) - (self.backtest - k) * self.horizon for s in panel.series]
@@ -278,8 +312,8 @@ class Forecaster(ForecastSettings, Estimator):
         series, origins = [], []
         for i, (s, (train_stop, val_stop)) in enumerate(zip(panel.series, self.bounds_)):
             first = max(1, min(self.lookback_, self.season_)) if self.many_ else self.lookback_
-            start, stop = {"train": (first, train_stop),
-                           "val": (train_stop, val_stop), "test": (val_stop, len(s))}[part]  # fmt: skip
+            start, stop = {"train": (first, train_stop), "val": (train_stop, val_stop), "test": (val_stop, len(s)),
+                           "full": (first, val_stop)}[part]  # fmt: skip
             t = np.arange(start, stop - self.horizon + 1)
             series.append(np.full(len(t), i)), origins.append(t)
         return Origins.of(series, origins)

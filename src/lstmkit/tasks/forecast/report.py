@@ -32,6 +32,7 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
         "interval": forecaster.interval if forecaster.conformal_ is not None else None,
         "coverage": scored.get("coverage"), "test_windows": scored["windows"],
         "best_epoch": forecaster.best_epoch_, "stop_reason": getattr(forecaster, "stop_reason_", None),
+        "refit_epochs": getattr(forecaster, "refit_epochs_", None),
         "notes": [gap for s in forecaster.panel_.series for gap in s.gaps][:3],
     }  # fmt: skip
     if forecaster.many_:

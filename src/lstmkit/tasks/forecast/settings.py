@@ -31,6 +31,9 @@ class ForecastSettings(SharedSettings):
     ensemble: int = setting(1, "Members (other seeds) whose mean is the forecast.", whole=True, min=1)
     backtest: int = setting(0, "Score K rolling origins, horizon steps apart, at the end of each series (0: the test part).", whole=True, min=0)
     refit: bool = setting(False, "With backtest: train again on the data before each origin.")
+    # the validation part holds each series' latest steps: early stopping picks the epochs, then a refit learns them too
+    refit_full: bool = setting(True, "After early stopping, train again on the training and validation parts "
+                                     "together, for the epochs and learning rates validation chose.")  # fmt: skip
     interval: float = setting(0.9, "Coverage of the conformal prediction interval (0: no interval).", min=0, below=1)
     batch_size: Optional[int] = shared("batch_size", None, help="Windows per mini-batch (default: 32 for one series, 256 for many).")
     epochs: int = shared("epochs", 300)
