@@ -174,9 +174,7 @@ class Forecaster(ForecastSettings, Estimator):
         # measured (Tourism quarterly and yearly, M1 monthly, quarterly and yearly), so it cannot tell when to
         # average, and no averaging is done
         for k in range(self.ensemble):
-            member_config = dataclasses.replace(config, seed=config.seed + k)
-            seed_everything(member_config.seed)
-            net = self._build_model(1 + len(self.feature_names_))
+            net, member_config = self._new_member(config, k)
             where = member_checkpoint(checkpoint, k, fold)
             result = fit(net, self._loss, train_w.tensors(), val_w.tensors() if len(val.series) else None,
                          member_config, checkpoint=where, resume=resume, reporter=reporter,
@@ -190,6 +188,13 @@ class Forecaster(ForecastSettings, Estimator):
                 self.best_epoch_, self.stop_reason_ = result.best_epoch, result.stop_reason
         self.model_ = self.members_[0]
         return results
+
+    def _new_member(self, config: TrainConfig, k: int) -> tuple[ForecastNet, TrainConfig]:
+        """Member k's untrained network and training settings: seeded with the run's seed + k, so its refit
+        starts where its first fit started."""
+        member_config = dataclasses.replace(config, seed=config.seed + k)
+        seed_everything(member_config.seed)
+        return self._build_model(1 + len(self.feature_names_)), member_config
 
     def _refit_members(self, panel: Panel, val: Origins, results: list, config, checkpoint, resume, reporter, fold) -> None:
         """With `refit_full`, train each member again from its own seed on the training and validation windows
@@ -212,9 +217,7 @@ class Forecaster(ForecastSettings, Estimator):
             if result.best_epoch == 0:
                 self.refit_epochs_.append(0)
                 continue
-            member_config = dataclasses.replace(config, seed=config.seed + k)
-            seed_everything(member_config.seed)
-            net = self._build_model(1 + len(self.feature_names_))
+            net, member_config = self._new_member(config, k)
             rates = [row["lr"] for row in result.history[: result.best_epoch]]
             fit(net, self._loss, full.tensors(), None, member_config, checkpoint=member_checkpoint(checkpoint, k, fold, "full"),
                 resume=resume, reporter=reporter, rates=rates)  # fmt: skip
