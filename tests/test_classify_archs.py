@@ -16,7 +16,7 @@ from lstmkit.data import LabelledSequences
 from lstmkit.errors import ConfigError
 from lstmkit.gates import trace
 from lstmkit.tasks.classify.estimator import TAIL_RATIO, SequenceClassifier, augmented, heavy_tailed, spread_scale
-from lstmkit.tasks.classify.net import FCN_SCALES, ClassifierNet, EnsembleNet, MaskedBatchNorm1d, segments
+from lstmkit.tasks.classify.net import FCN_SCALES, ClassifierNet, EnsembleNet, MaskedBatchNorm1d, segments, step_mask, window_max
 from lstmkit.train import TrainConfig, fit
 from lstmkit.train.progress import Reporter
 
@@ -42,10 +42,10 @@ def _shapes(n: int, seed: int, channels: int = 1, lengths=(20, 41)) -> LabelledS
     return LabelledSequences(sequences, labels, f"shapes({n}, {seed})", "numeric")
 
 
-def _net(arch: str, channels: int, segment: int, fcn_stride: int = 1, fcn_scales=(1, 4)) -> ClassifierNet:
+def _net(arch: str, channels: int, segment: int, fcn_stride: int = 1, fcn_scales=(1, 4), pool: str = "max") -> ClassifierNet:
     torch.manual_seed(0)
     return ClassifierNet(3, n_features=channels, hidden=8, arch=arch, segment=segment, fcn_stride=fcn_stride,
-                         fcn_scales=fcn_scales)  # fmt: skip
+                         fcn_scales=fcn_scales, first_block_pool=pool)  # fmt: skip
 
 
 def _batch(sequences: list[torch.Tensor], steps: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,11 +59,12 @@ def _batch(sequences: list[torch.Tensor], steps: int) -> tuple[torch.Tensor, tor
 # ---- lengths and padding ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("pool", ["max", "means"])
 @pytest.mark.parametrize("arch", ["lstm", *FCN_ARCHS])
 @pytest.mark.parametrize("channels, segment, fcn_stride, fcn_scales",
                          [(1, 1, 1, (1, 4)), (1, 4, 1, (1, 3)), (3, 3, 1, (1, 4)), (2, 2, 4, (1, 4)), (2, 1, 1, (1,))])  # fmt: skip
-def test_padding_does_not_change_a_sequence_s_logits_in_eval_mode(arch, channels, segment, fcn_stride, fcn_scales):
-    net = _net(arch, channels, segment, fcn_stride, fcn_scales).eval()
+def test_padding_does_not_change_a_sequence_s_logits_in_eval_mode(arch, channels, segment, fcn_stride, fcn_scales, pool):
+    net = _net(arch, channels, segment, fcn_stride, fcn_scales, pool).eval()
     torch.manual_seed(1)
     short, long = torch.randn(9, channels), torch.randn(30, channels)
     alone = net(*_batch([short], 9))
@@ -73,7 +74,7 @@ def test_padding_does_not_change_a_sequence_s_logits_in_eval_mode(arch, channels
 
 @pytest.mark.parametrize("arch", FCN_ARCHS)
 def test_padding_does_not_change_the_batch_norm_statistics_while_training(arch):
-    net = _net(arch, 2, 2).train()  # dropout 0: training mode differs from eval only by batch statistics
+    net = _net(arch, 2, 2, fcn_stride=2).train()  # dropout 0: training mode differs from eval only by batch statistics
     torch.manual_seed(1)
     sequences = [torch.randn(9, 2), torch.randn(14, 2)]
     tight, loose = net(*_batch(sequences, 14)), net(*_batch(sequences, 40))
@@ -117,32 +118,72 @@ def test_long_series_are_read_by_the_lstm_branch_in_segments():
     assert model.fcn_stride_ == 1  # up to 512 steps the FCN branch reads every one
 
 
-def test_series_longer_than_512_steps_reach_the_fcn_branch_as_window_means(tmp_path):
+def test_window_max_takes_the_maximum_of_each_window_of_a_relu_over_its_real_steps_only():
+    h = torch.tensor([[[1.0, 5.0, 2.0, 0.5, 3.0, 0.0, 7.0]], [[4.0, 0.0, 0.2, 9.0, 9.0, 9.0, 9.0]]])  # (2, 1, 7), a ReLU's
+    lengths = torch.tensor([7, 3])
+    pooled, windows, mask = window_max(h, lengths, step_mask(lengths, 7, "cpu"), 3)
+    assert windows.tolist() == [3, 1] and mask.tolist() == [[True] * 3, [True, False, False]]
+    torch.testing.assert_close(pooled[0, 0], torch.tensor([5.0, 3.0, 7.0]))  # the last window holds one step
+    torch.testing.assert_close(pooled[1, 0], torch.tensor([4.0, 0.0, 0.0]))  # the 9s lie past the end: never read
+    full, windows, mask = window_max(h[:1], lengths[:1], None, 3)
+    assert mask is None and windows.tolist() == [3]
+    torch.testing.assert_close(full, pooled[:1])
+
+
+def test_series_longer_than_512_steps_reach_the_fcn_branch_as_the_maxima_of_its_first_block(tmp_path):
     model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(_shapes(30, 0, lengths=(1030, 1040)))
     assert model.fcn_stride_ == 3  # ceil(1030..1039 / 512)
+    assert model.first_block_pool_ == "max" and model.model_.fcn.pool == 3 and model.model_.coarse[0].pool == 12
+    seen = {}
+    for name, branch in (("fine", model.model_.fcn), ("coarse", model.model_.coarse[0])):
+        branch.register_forward_hook(lambda module, inputs, output, name=name: seen.update({name: inputs[0]}))
+        first, second = branch.norms[0], branch.convs[1]  # the first block's batch norm; the second block's conv
+        first.register_forward_hook(lambda module, inputs, output, name=name: seen.update({name + " 1": output}))
+        second.register_forward_hook(lambda module, inputs, output, name=name: seen.update({name + " 2": inputs[0]}))
+    x = torch.randn(2, 30, 1)
+    model.model_.eval()(x, torch.tensor([30, 21]))
+    torch.testing.assert_close(seen["fine"], x)  # every branch reads every step of the series
+    torch.testing.assert_close(seen["coarse"], x)
+    for name, pool in (("fine", 3), ("coarse", 12)):
+        first = torch.relu(seen[name + " 1"][0, :, :30])  # (C, 30): the first block's output, sequence 0
+        left, right = model.model_.fcn.pads[1]
+        second = seen[name + " 2"][0, :, left : -right or None]  # (C, ceil(30 / pool)): what the second conv read
+        assert second.shape[1] == -(-30 // pool)
+        expected = torch.nn.functional.pad(first, (0, (-30) % pool), value=float("-inf")).view(first.size(0), -1, pool).amax(dim=2)
+        torch.testing.assert_close(second, expected)
+    model.save(tmp_path / "run")
+    loaded = SequenceClassifier.load(tmp_path / "run")
+    assert loaded.fcn_stride_ == 3 and loaded.first_block_pool_ == "max" and loaded.model_.coarse[0].pool == 12
+
+
+def test_a_run_saved_when_the_fcn_branch_read_window_means_loads_and_predicts_as_it_did(tmp_path, monkeypatch):
+    data = _shapes(30, 0, lengths=(1030, 1040))
+    monkeypatch.setattr("lstmkit.tasks.classify.net.FIRST_BLOCK_POOL", "means")
+    old = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(data)
+    monkeypatch.undo()
     seen = []
-    model.model_.fcn.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    old.model_.fcn.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
     x = torch.randn(2, 10, 1)
-    model.model_.eval()(x, torch.tensor([10, 7]))
+    old.model_.eval()(x, torch.tensor([10, 7]))
     assert seen[0].shape == (2, 4, 1)  # ceil(10 / 3) windows
     torch.testing.assert_close(seen[0][0, :3, 0], x[0, :9, 0].view(3, 3).mean(dim=1))
-    model.save(tmp_path / "run")
-    assert SequenceClassifier.load(tmp_path / "run").fcn_stride_ == 3
+    old.save(tmp_path / "old")
+    state_file = tmp_path / "old" / SequenceClassifier.state_file
+    state = json.loads(state_file.read_text())
+    assert state.pop("first_block_pool") == "means"
+    state_file.write_text(json.dumps(state))  # as runs saved before "max" existed
+    loaded = SequenceClassifier.load(tmp_path / "old")
+    assert loaded.first_block_pool_ == "means" and loaded.model_.fcn.pool == 1
+    np.testing.assert_allclose(loaded.predict_proba(data.sequences[:3]), old.predict_proba(data.sequences[:3]), atol=1e-6)
 
 
 def test_the_fcn_branch_reads_each_time_scale_with_its_own_convolutions_and_the_scales_are_saved(tmp_path, monkeypatch):
     data = _shapes(30, 0, lengths=(1030, 1040))
     model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(data)
     assert model.fcn_scales_ == list(FCN_SCALES) == [1, 4]
-    seen = {}
-    for name, branch in (("fine", model.model_.fcn), ("coarse", model.model_.coarse[0])):
-        branch.register_forward_hook(lambda module, inputs, output, name=name: seen.update({name: inputs[0]}))
+    assert model.model_.fcn is not model.model_.coarse[0] and len(model.model_.coarse) == 1
     x = torch.randn(2, 30, 1)
     logits = model.model_.eval()(x, torch.tensor([30, 21]))
-    strided = x[0].view(10, 3).mean(dim=1)  # fcn_stride 3 first, then 4 of those steps a window
-    torch.testing.assert_close(seen["fine"][0, :, 0], strided)
-    assert seen["coarse"].shape == (2, 3, 1)  # ceil(10 / 4) windows
-    torch.testing.assert_close(seen["coarse"][0, :2, 0], strided[:8].view(2, 4).mean(dim=1))
     assert model.model_.head.in_features == model.hidden + 2 * model.model_.fcn.out_features
     model.save(tmp_path / "run")
     loaded = SequenceClassifier.load(tmp_path / "run")

@@ -181,6 +181,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
         self.segment_ = segment_of(longest) if fcn else 1
         self.fcn_stride_ = fcn_stride_of(longest) if fcn else 1
         self.fcn_scales_ = list(nets.FCN_SCALES) if fcn else [1]
+        self.first_block_pool_ = nets.FIRST_BLOCK_POOL
         self.augment_ = self.augment if self.kind_ == "numeric" else None
         if self.schedule_ == "plateau":
             return config
@@ -339,7 +340,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
             n_features=None if self.kind_ == "text" else self.inputs_, embedding_dim=self.embedding_dim,
             hidden=self.hidden, layers=self.layers, variant=self.variant, dropout=self.dropout,
             bidirectional=self.bidirectional, pooling=self.pooling, arch=self.arch_, segment=self.segment_,
-            fcn_stride=self.fcn_stride_, fcn_scales=tuple(self.fcn_scales_),
+            fcn_stride=self.fcn_stride_, fcn_scales=tuple(self.fcn_scales_), first_block_pool=self.first_block_pool_,
         )  # fmt: skip
 
     def _loss(self, model: nn.Module, batch) -> Tensor:
@@ -474,7 +475,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
             "n_features": getattr(self, "n_features_", None), "train_counts": self.train_counts_.tolist(),
             "class_weights": None if self.class_weights_ is None else self.class_weights_.tolist(),
             "best_epoch": self.best_epoch_, "arch": self.arch_, "segment": self.segment_, "fcn_stride": self.fcn_stride_,
-            "fcn_scales": self.fcn_scales_, "schedule": self.schedule_, "augment": self.augment_, "scale": self.scale_, "squash": self.squash_,
+            "fcn_scales": self.fcn_scales_, "first_block_pool": self.first_block_pool_, "schedule": self.schedule_, "augment": self.augment_, "scale": self.scale_, "squash": self.squash_,
         }  # fmt: skip
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
@@ -490,6 +491,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
         self.arch_, self.segment_ = state.get("arch", "lstm"), state.get("segment", 1)
         self.fcn_stride_ = state.get("fcn_stride", 1)  # runs saved before it: the FCN branch read every step
         self.fcn_scales_ = state.get("fcn_scales", [1])  # runs saved before it: one time scale
+        self.first_block_pool_ = state.get("first_block_pool", "means")  # runs saved before it: window means
         self.schedule_, self.augment_ = state.get("schedule", "plateau"), state.get("augment")
         self.scale_ = state.get("scale", self.scale)
         numeric_inputs = self.inputs_ if self.kind_ == "numeric" else 0
