@@ -14,20 +14,20 @@ changes its logits.
 The LSTM branch of the FCN archs reads the series in segments (Karim's "dimension shuffle" taken part way):
 one LSTM step holds `segment` consecutive steps of every channel, so a long series is a few dozen LSTM steps
 (`segment` 1 for short series and text). It is `lstmkit.LSTM` (variants, `lengths`, the gate trace).
-The FCN branch reads the series at each time scale of FCN_SCALES with convolutions of its own. At every
-scale the first block (convolution, batch norm, ReLU) reads every step of the series, and the maximum of
-each window of `pool` of its output steps goes on to the other two blocks: `fcn_stride` steps at scale 1,
-so no series costs the costly blocks more than about FCN_STEPS steps, and 4 times as many at scale 4, whose
-kernels (5, 3) then see 4 times as far for a quarter of the cost. The maximum keeps what the first filters
-found anywhere in a window (a spike, an edge, one cycle of a waveform), which a mean of the raw series
-blurs before any filter sees it. Measured on benchmarks/classify_quality.py's sets at seeds 0-2, against
-reading window means of the series first (the earlier design, which runs saved with it still use):
-ACSF1 0.90, 0.85, 0.91 against 0.85, 0.85, 0.82; OSULeaf 0.959, 0.963, 0.955 against 0.934, 0.930, 0.921;
-PLAID 0.909, 0.905, 0.901 against 0.890, 0.873, 0.868; ArrowHead 0.863, 0.874, 0.880 against 0.863, 0.846,
-0.874; the five short sets within 0.005 of it (seeds 0-1). The nine sets' mean: 0.943 and 0.939
-against 0.933 and 0.928 (seeds 0-1). It costs 10-45% more time on the long sets, the first block now reading
-every step twice. Max pooling after the first convolution, before its batch norm and ReLU, costs less but
-measured lower (ACSF1 0.80, 0.84, 0.76).
+The FCN branch reads the series at each time scale of FCN_SCALES with convolutions of its own. At every scale
+the first block (convolution, batch norm, ReLU) reads every step of the series, and the maximum of each window
+of `pool` of its output steps goes on to the other two blocks: `fcn_stride` steps at scale 1, so no series
+costs the costly blocks more than about FCN_STEPS steps, and 4 times as many at scale 4, whose kernels (5, 3)
+then see 4 times as far for a quarter of the cost. The maximum keeps what the first filters found anywhere in
+a window (a spike, an edge, one cycle of a waveform), which a mean of the raw series blurs before any filter
+sees it. Measured on benchmarks/classify_quality.py's sets at seeds 0-2, against reading window means of the
+series first (the earlier design, which runs saved with it still use): ACSF1 0.90, 0.85, 0.91 against 0.85,
+0.85, 0.82; OSULeaf 0.959, 0.963, 0.955 against 0.934, 0.930, 0.921; PLAID 0.909, 0.905, 0.901 against 0.890,
+0.873, 0.868; ArrowHead 0.863, 0.874, 0.880 against 0.863, 0.846, 0.874; the five short sets within 0.005 of
+it (seeds 0-1). The nine sets' mean: 0.943, 0.939 and 0.944 at seeds 0-2, against 0.933 and 0.928 at seeds
+0-1. It costs 10-45% more time on the long sets, the first block now reading every step twice. Max pooling
+after the first convolution, before its batch norm and ReLU, costs less but measured lower (ACSF1 0.80, 0.84,
+0.76).
 Before it, a second scale of 4 raised ACSF1 from 0.75 to 0.84 and OSULeaf from 0.90 to 0.91-0.94 over seeds
 0-1, where scales (1, 2), (1, 8) and (1, 4, 16) did no better.
 """
@@ -178,7 +178,10 @@ class ClassifierNet(nn.Module):
     direction's final state at the sequence's own last step), "mean" the average and "max" the maximum of
     the top layer's outputs.
     arch "lstm-fcn" / "alstm-fcn": the pooled LSTM branch (read in segments of `segment` steps; alstm-fcn
-    pools it with attention) and the FCN branch, concatenated -> dropout -> linear.
+    pools it with attention) and the FCN branch at each of `fcn_scales`, concatenated -> dropout -> linear.
+    first_block_pool "max": each scale's branch reads the series and pools its first block's output over
+    windows of `fcn_stride` times the scale steps; "means" (runs saved before "max"): each reads window
+    means of the series, of `fcn_stride` steps, then of the scale's number of those.
     """
 
     def __init__(
@@ -198,7 +201,7 @@ class ClassifierNet(nn.Module):
         segment: int = 1,
         fcn_stride: int = 1,
         fcn_scales: tuple = (1,),
-        first_block_pool: str = "means",
+        first_block_pool: str = FIRST_BLOCK_POOL,
     ):
         super().__init__()
         self.embedding = None if vocab_size is None else nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
