@@ -102,7 +102,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
       measured 0.934 against the default's 0.937 (mean over seeds 0-2 on six small sets; it helps ArrowHead
       and ACSF1, costs UnitTest and OSULeaf), jitter and scaling lower still.
     - Measured on the benchmark's sets and not kept, as none raised the nine sets' mean beyond the spread
-      between seeds (the default: 0.933, 0.926 and 0.935 at seeds 0-2):
+      between seeds (the default then, whose FCN branch read window means of the series, before
+      `net.FIRST_BLOCK_POOL` "max": 0.933, 0.926 and 0.935 at seeds 0-2):
       - first differences as extra input channels of the FCN branch: 0.928, 0.935 and 0.936. ArrowHead,
         OSULeaf and PLAID gain at every seed; ACSF1 loses 0.08 at seed 0;
       - label smoothing 0.1: lower on ArrowHead, OSULeaf and PLAID at seeds 0 and 1;

@@ -46,8 +46,10 @@ FCN_KERNELS = (8, 5, 3)  # as published (Wang et al. 2017's FCN)
 SE_REDUCTION = 16  # squeeze-and-excitation bottleneck, as MLSTM-FCN
 LSTM_BRANCH_STEPS = 64  # the FCN archs' LSTM branch reads a long series as at most this many segments
 FCN_STEPS = 512  # past the first block, the FCN branch reads a longer series pooled over windows of `fcn_stride` steps
-# (measured with window means of the series, at seeds 0-1: 256 gave ACSF1 0.75 and 0.76, PLAID 0.845 and 0.847, against 512's 0.84, 0.84, 0.898 and
-# 0.879; 1024, with first differences as extra channels, gave ACSF1 0.74 and 0.78 against 512's 0.76 and 0.85)
+# (measured with window means of the series, at seeds 0-1: 256 gave ACSF1 0.75 and 0.76, PLAID 0.845 and 0.847,
+# against 512's 0.84, 0.84, 0.898 and 0.879; 1024, with first differences as extra channels, gave ACSF1 0.74 and
+# 0.78 against 512's 0.76 and 0.85. With max pooling after the first block, 1024 gave PLAID 0.899 and ACSF1 0.85
+# against 512's 0.909 and 0.90, at seed 0)
 FCN_SCALES = (1, 4)  # the FCN branch's time scales: one set of convolutions per scale
 FIRST_BLOCK_POOL = "max"  # how each time scale reduces the series: "max" over its first block's output;
 # "means": the series' window means before the first block (runs saved before "max" existed)
