@@ -16,7 +16,8 @@ from lstmkit.data import LabelledSequences
 from lstmkit.errors import ConfigError
 from lstmkit.gates import trace
 from lstmkit.tasks.classify.estimator import TAIL_RATIO, SequenceClassifier, augmented, heavy_tailed, spread_scale
-from lstmkit.tasks.classify.net import FCN_SCALES, ClassifierNet, EnsembleNet, MaskedBatchNorm1d, segments, step_mask, window_max
+from lstmkit.tasks.classify.net import (FCN_SCALES, ClassifierNet, EnsembleNet, MaskedBatchNorm1d, MaskedNorm, segments,
+                                         step_mask, window_max)
 from lstmkit.train import TrainConfig, fit
 from lstmkit.train.progress import Reporter
 
@@ -303,6 +304,34 @@ def test_weight_averaging_recomputes_batch_norm_statistics_for_the_averaged_weig
     assert norm.momentum == 0.1 and not model.training
 
 
+def test_masked_batch_norm_matches_autograd_through_the_masked_statistics():
+    torch.manual_seed(0)
+    x = torch.randn(5, 4, 23, dtype=torch.float64, requires_grad=True)
+    mask = step_mask(torch.tensor([23, 7, 12, 1, 20]), 23, "cpu")
+    norm = MaskedBatchNorm1d(4).double()
+    with torch.no_grad():
+        norm.weight.uniform_(-1.5, 1.5), norm.bias.normal_()
+    m = mask[:, None, :].double()
+
+    def by_autograd(x, weight, bias):  # the statistics of the real steps; every step normalised by them
+        n = m.sum()
+        mean = (x * m).sum(dim=(0, 2)) / n
+        var = (((x - mean[None, :, None]) * m) ** 2).sum(dim=(0, 2)) / n
+        return (x - mean[None, :, None]) * (weight / torch.sqrt(var + norm.eps))[None, :, None] + bias[None, :, None]
+
+    params = (x, norm.weight, norm.bias)
+    grad = torch.randn(5, 4, 23, dtype=torch.float64)  # nonzero on the padding too
+    expected = torch.autograd.grad((by_autograd(*params) * grad).sum(), params)
+    got = torch.autograd.grad((norm(x, mask) * grad).sum(), params)
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(norm(x, mask), by_autograd(*params))
+    assert torch.autograd.gradcheck(lambda *p: MaskedNorm.apply(*p, m, norm.eps)[0], params)
+    unbiased = ((x - (x * m).sum(dim=(0, 2), keepdim=True) / m.sum()) ** 2 * m).sum(dim=(0, 2)) / (m.sum() - 1)
+    torch.testing.assert_close(norm.running_var, 0.9**2 + (1 - 0.9**2) * unbiased.detach())  # two batches seen
+    assert int(norm.num_batches_tracked) == 2
+
+
 def test_masked_batch_norm_keeps_a_cumulative_mean_without_momentum():
     norm = MaskedBatchNorm1d(2, momentum=None)
     x = torch.randn(2, 2, 5)
@@ -317,6 +346,15 @@ def test_the_cosine_recipe_trains_a_small_set_for_enough_steps():
     assert len(model.history_) == 250  # 500 steps of one batch each, not 3 epochs; no early stopping
     lrs = [row["lr"] for row in model.history_]
     assert lrs[0] == pytest.approx(3e-3) and lrs[-1] < 1e-5
+
+
+@pytest.mark.parametrize("given, epochs", [(None, 22), (100, 100), (3, 16)])
+def test_the_cosine_recipe_bounds_its_steps_where_epochs_is_left_to_it(given, epochs):
+    model = SequenceClassifier(arch="lstm-fcn", epochs=given)
+    model.arch_, model.kind_, model.schedule_ = "lstm-fcn", "numeric", "cosine"
+    config = model._recipe(model.train_config(), _shapes(1000, 0))  # 32 batches of 32 an epoch
+    # left to it: 100 epochs would be 3200 steps; at most 700 (22 epochs). Given: as given, at least 500 (16)
+    assert config.epochs == epochs and config.schedule == "cosine" and config.patience > epochs
 
 
 def test_augmentation_perturbs_the_real_steps_and_keeps_the_padding_zero():

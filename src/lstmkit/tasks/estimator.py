@@ -52,8 +52,10 @@ class Estimator:
         check_settings(self)
 
     def train_config(self) -> TrainConfig:
-        """The shared training options, checked, with device and precision resolved for this machine."""
-        return TrainConfig(**{name: getattr(self, name) for name in TRAINING}).resolved()
+        """The shared training options, checked, with device and precision resolved for this machine; a setting
+        a job leaves None (the classifier's epochs) takes TrainConfig's default."""
+        given = {name: getattr(self, name) for name in TRAINING}
+        return TrainConfig(**{name: value for name, value in given.items() if value is not None}).resolved()
 
     def export_graph(self):
         """The fitted network as `lstmkit export` writes it to ONNX (`lstmkit.export.onnx.Graph`): its inputs

@@ -78,18 +78,47 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
     def forward(self, x: Tensor, mask: Optional[Tensor]) -> Tensor:
         if not self.training or mask is None:
             return super().forward(x)
-        m = mask[:, None, :].to(x.dtype)  # (B, 1, T)
-        n = m.sum().clamp_min(2)
-        mean = (x * m).sum(dim=(0, 2)) / n  # (C,)
-        var = (((x - mean[None, :, None]) * m) ** 2).sum(dim=(0, 2)) / n  # (C,) biased, as BatchNorm normalises
+        y, mean, var, n = MaskedNorm.apply(x, self.weight, self.bias, mask[:, None, :].to(x.dtype), self.eps)
         with torch.no_grad():
             self.num_batches_tracked += 1
             # momentum None: the cumulative mean of the batches' statistics, as nn.BatchNorm1d keeps it
             factor = 1 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
             self.running_mean.lerp_(mean.to(self.running_mean.dtype), factor)
             self.running_var.lerp_((var * n / (n - 1)).to(self.running_var.dtype), factor)
-        scale = self.weight / torch.sqrt(var + self.eps)  # (C,)
-        return (x - mean[None, :, None]) * scale[None, :, None] + self.bias[None, :, None]
+        return y
+
+
+class MaskedNorm(torch.autograd.Function):
+    """Training's batch normalisation of (B, C, T) by the statistics of the real steps (`m` (B, 1, T), 1 at
+    them), with a hand-written backward: a few passes over x where autograd through the masked sums makes a
+    dozen. Returns the output, the batch's mean and biased variance (C,) and the count of real steps."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor, m: Tensor, eps: float):
+        xm = x * m
+        n = m.sum().clamp_min(2) * 1  # a tensor of its own, returned
+        # sums in float64, so the variance as the mean square less the squared mean keeps its digits
+        mean = xm.sum(dim=2, dtype=torch.float64).sum(dim=0) / n
+        squares = torch.linalg.vector_norm(xm, dim=2, dtype=torch.float64).square().sum(dim=0) / n
+        mean, var = mean.to(x.dtype), (squares - mean * mean).clamp_min(0).to(x.dtype)  # (C,) each; var biased
+        y = torch.batch_norm(x, weight, bias, mean, var, False, 0.0, eps, False)  # (x - mean) * rstd * weight + bias
+        rstd = torch.rsqrt(var + eps)
+        ctx.save_for_backward(x, weight, mean, rstd, n, m)
+        ctx.mark_non_differentiable(mean, var, n)
+        return y, mean, var, n
+
+    @staticmethod
+    def backward(ctx, grad, *_):
+        x, weight, mean, rstd, n, m = ctx.saved_tensors
+        grad_bias = grad.sum(dim=2).sum(dim=0)  # (C,)
+        grad_weight = ((grad * x).sum(dim=2).sum(dim=0) - mean * grad_bias) * rstd  # the sum of grad * xhat
+        # dL/dx: weight rstd grad at every step; at the real steps also, through the statistics, minus rstd times
+        # (the sum of dL/dxhat + xhat times the sum of dL/dxhat xhat) / n
+        a, b = weight * grad_bias / n, weight * grad_weight / n
+        c1 = -rstd * rstd * b
+        c0 = -rstd * a - c1 * mean
+        dx = torch.addcmul(c0[None, :, None], x, c1[None, :, None]).mul_(m)
+        return dx.add_(grad * (weight * rstd)[None, :, None]), grad_weight, grad_bias, None, None
 
 
 class SqueezeExcite(nn.Module):

@@ -62,6 +62,10 @@ class ClassifySettings(SharedSettings):
     val_frac: Optional[float] = shared("val_frac", None, help="Fraction of the data for validation; default 0.15 "
                                        "with the plateau schedule (it stops on it), 0 with cosine (nothing is "
                                        "chosen on it, so every sequence is learnt from).")  # fmt: skip
+    # None: TrainConfig's (100), which the cosine recipe keeps within its bounds of optimiser steps
+    epochs: Optional[int] = shared("epochs", None, help="Epochs; default 100, at most (plateau: early stopping "
+                                   "usually ends sooner) or, with cosine, within 500 to 700 optimiser steps. "
+                                   "Given with cosine: this many, and at least 500 steps.")  # fmt: skip
     batch_size: int = shared("batch_size", help="Sequences per mini-batch.")
     lr: float = shared("lr", 3e-3)
 
