@@ -332,6 +332,20 @@ def test_masked_batch_norm_matches_autograd_through_the_masked_statistics():
     assert int(norm.num_batches_tracked) == 2
 
 
+def test_masked_batch_norm_trains_under_bf16_autocast():
+    norm = MaskedBatchNorm1d(3)
+    x = torch.randn(2, 3, 7, requires_grad=True)
+    mask = step_mask(torch.tensor([7, 4]), 7, "cpu")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = norm(x.to(torch.bfloat16), mask)
+    y.float().sum().backward()
+    assert y.dtype == torch.bfloat16 and norm.running_mean.dtype == torch.float32
+    assert x.grad.dtype == torch.float32 and norm.weight.grad.dtype == torch.float32
+    assert torch.isfinite(x.grad).all() and torch.isfinite(norm.weight.grad).all()
+    model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau", precision="bf16", test_frac=0.2)
+    assert np.isfinite(model.fit(_shapes(30, 0, channels=2)).predict_proba(_shapes(6, 1, channels=2))).all()
+
+
 def test_masked_batch_norm_keeps_a_cumulative_mean_without_momentum():
     norm = MaskedBatchNorm1d(2, momentum=None)
     x = torch.randn(2, 2, 5)

@@ -100,7 +100,8 @@ class MaskedNorm(torch.autograd.Function):
         # sums in float64, so the variance as the mean square less the squared mean keeps its digits
         mean = xm.sum(dim=2, dtype=torch.float64).sum(dim=0) / n
         squares = torch.linalg.vector_norm(xm, dim=2, dtype=torch.float64).square().sum(dim=0) / n
-        mean, var = mean.to(x.dtype), (squares - mean * mean).clamp_min(0).to(x.dtype)  # (C,) each; var biased
+        # (C,) each, var biased; in the weight's dtype, as batch_norm asks of bf16 input (autocast)
+        mean, var = mean.to(weight.dtype), (squares - mean * mean).clamp_min(0).to(weight.dtype)
         y = torch.batch_norm(x, weight, bias, mean, var, False, 0.0, eps, False)  # (x - mean) * rstd * weight + bias
         rstd = torch.rsqrt(var + eps)
         ctx.save_for_backward(x, weight, mean, rstd, n, m)
@@ -110,15 +111,16 @@ class MaskedNorm(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad, *_):
         x, weight, mean, rstd, n, m = ctx.saved_tensors
-        grad_bias = grad.sum(dim=2).sum(dim=0)  # (C,)
-        grad_weight = ((grad * x).sum(dim=2).sum(dim=0) - mean * grad_bias) * rstd  # the sum of grad * xhat
+        grad_bias = grad.sum(dim=2, dtype=weight.dtype).sum(dim=0)  # (C,)
+        grad_weight = ((grad * x).sum(dim=2, dtype=weight.dtype).sum(dim=0) - mean * grad_bias) * rstd  # sum grad xhat
         # dL/dx: weight rstd grad at every step; at the real steps also, through the statistics, minus rstd times
         # (the sum of dL/dxhat + xhat times the sum of dL/dxhat xhat) / n
         a, b = weight * grad_bias / n, weight * grad_weight / n
         c1 = -rstd * rstd * b
         c0 = -rstd * a - c1 * mean
         dx = torch.addcmul(c0[None, :, None], x, c1[None, :, None]).mul_(m)
-        return dx.add_(grad * (weight * rstd)[None, :, None]), grad_weight, grad_bias, None, None
+        dx = dx.add_(grad * (weight * rstd)[None, :, None]).to(x.dtype)
+        return dx, grad_weight, grad_bias, None, None
 
 
 class SqueezeExcite(nn.Module):
