@@ -31,11 +31,9 @@ from ..estimator import Estimator
 from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_offsets
 from . import net as nets
 from .net import ClassifierNet, EnsembleNet, fcn_stride_of, segment_of, step_mask
-from .settings import NUMERIC_ARCH, VAL_FRAC, ClassifySettings
+from .settings import NUMERIC_ARCH, RECIPE_MAX_STEPS, RECIPE_STEPS, VAL_FRAC, ClassifySettings
 
 PREDICT_BATCH = 256  # sequences a batch when predicting: no gradients, so larger than training's
-RECIPE_STEPS = 500  # the cosine recipe's fewest optimiser steps, whatever the size of the training set
-RECIPE_MAX_STEPS = 700  # and its most, where `epochs` is left to it (100 epochs of a large set: PLAID's 537, 1700 steps)
 JITTER_STD = 0.03  # augmentation, in scaled units (Um et al. 2017's values)
 SCALING_STD = 0.1
 SLICE_FRACTION = 0.9  # window slicing keeps this much of each sequence (Le Guennec et al. 2016)
@@ -194,9 +192,10 @@ class SequenceClassifier(ClassifySettings, Estimator):
         if self.schedule_ == "plateau":
             return config
         steps_per_epoch = -(-len(train) // config.batch_size)
-        fewest = -(-RECIPE_STEPS // steps_per_epoch)
-        most = config.epochs if self.epochs is not None else -(-RECIPE_MAX_STEPS // steps_per_epoch)
-        epochs = max(fewest, min(config.epochs, most))
+        epochs = config.epochs
+        if self.epochs is None:  # left to the recipe
+            epochs = min(epochs, -(-RECIPE_MAX_STEPS // steps_per_epoch))
+        epochs = max(epochs, -(-RECIPE_STEPS // steps_per_epoch))
         return dataclasses.replace(config, schedule="cosine", epochs=epochs, patience=epochs + 1, min_steps=0)
 
     def _prepare(self, data, test, read_test: bool = True) -> tuple[dict[str, LabelledSequences], Optional[LabelledSequences]]:

@@ -96,7 +96,7 @@ class MaskedNorm(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor, m: Tensor, eps: float):
         xm = x * m
-        n = m.sum().clamp_min(2) * 1  # a tensor of its own, returned
+        n = m.sum().clamp_min(2)  # the real steps
         # sums in float64, so the variance as the mean square less the squared mean keeps its digits
         mean = xm.sum(dim=2, dtype=torch.float64).sum(dim=0) / n
         squares = torch.linalg.vector_norm(xm, dim=2, dtype=torch.float64).square().sum(dim=0) / n

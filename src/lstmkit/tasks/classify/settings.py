@@ -16,6 +16,8 @@ ARCHS = ("lstm", "lstm-fcn", "alstm-fcn")  # the networks (tasks/classify/net.py
 NUMERIC_ARCH = "lstm-fcn"  # the default for numeric sequences, chosen by benchmarks/classify_quality.py
 SCHEDULES = ("plateau", "cosine")
 VAL_FRAC = 0.15  # the validation part's default share where the schedule watches it
+RECIPE_STEPS = 500  # the cosine recipe's fewest optimiser steps, whatever the size of the training set
+RECIPE_MAX_STEPS = 700  # and its most, where `epochs` is left to it (100 epochs of a large set: PLAID's 537, 1700 steps)
 # any of jitter, scaling and slicing, joined by "+" in this order
 AUGMENTATIONS = tuple("+".join(c) for n in (1, 2, 3) for c in itertools.combinations(("jitter", "scaling", "slicing"), n))
 SCALES = ("auto", "dataset", "sequence")
@@ -63,9 +65,10 @@ class ClassifySettings(SharedSettings):
                                        "with the plateau schedule (it stops on it), 0 with cosine (nothing is "
                                        "chosen on it, so every sequence is learnt from).")  # fmt: skip
     # None: TrainConfig's (100), which the cosine recipe keeps within its bounds of optimiser steps
-    epochs: Optional[int] = shared("epochs", None, help="Epochs; default 100, at most (plateau: early stopping "
-                                   "usually ends sooner) or, with cosine, within 500 to 700 optimiser steps. "
-                                   "Given with cosine: this many, and at least 500 steps.")  # fmt: skip
+    epochs: Optional[int] = shared("epochs", None, help=f"Epochs; default 100, at most (plateau: early stopping "
+                                   f"usually ends sooner) or, with cosine, within {RECIPE_STEPS} to "
+                                   f"{RECIPE_MAX_STEPS} optimiser steps. Given with cosine: this many, and at "
+                                   f"least {RECIPE_STEPS} steps.")  # fmt: skip
     batch_size: int = shared("batch_size", help="Sequences per mini-batch.")
     lr: float = shared("lr", 3e-3)
 
