@@ -16,8 +16,8 @@ from lstmkit.data import LabelledSequences
 from lstmkit.errors import ConfigError
 from lstmkit.gates import trace
 from lstmkit.tasks.classify.estimator import TAIL_RATIO, SequenceClassifier, augmented, heavy_tailed, spread_scale
-from lstmkit.tasks.classify.net import (FCN_SCALES, ClassifierNet, EnsembleNet, MaskedBatchNorm1d, MaskedNorm, segments,
-                                         step_mask, window_max)
+from lstmkit.tasks.classify.net import (FCN_SCALES, ClassifierNet, EnsembleNet, FCNBranch, MaskedBatchNorm1d, MaskedNorm, Moments,
+                                         first_block_maxima, segments, step_mask)
 from lstmkit.train import TrainConfig, fit
 from lstmkit.train.progress import Reporter
 
@@ -119,7 +119,18 @@ def test_long_series_are_read_by_the_lstm_branch_in_segments():
     assert model.fcn_stride_ == 1  # up to 512 steps the FCN branch reads every one
 
 
-def test_window_max_takes_the_maximum_of_each_window_of_a_relu_over_its_real_steps_only():
+def window_max(h: torch.Tensor, lengths: torch.Tensor, mask, size: int):
+    """The pooling `first_block_maxima` stands for, written out: (B, C, T) of a ReLU -> the maximum over the
+    real steps of each window of `size` steps (zero for a window past a sequence's end), the lengths in
+    windows and their mask (None stays None)."""
+    steps = -(-h.size(2) // size)
+    h = h if mask is None else h * mask[:, None, :].to(h.dtype)
+    h = torch.nn.functional.pad(h, (0, steps * size - h.size(2))).reshape(h.size(0), h.size(1), steps, size).amax(dim=3)
+    lengths = torch.div(lengths + size - 1, size, rounding_mode="floor")
+    return h, lengths, None if mask is None else step_mask(lengths, steps, "cpu")
+
+
+def test_the_reference_window_max_takes_the_maximum_of_each_window_over_its_real_steps_only():
     h = torch.tensor([[[1.0, 5.0, 2.0, 0.5, 3.0, 0.0, 7.0]], [[4.0, 0.0, 0.2, 9.0, 9.0, 9.0, 9.0]]])  # (2, 1, 7), a ReLU's
     lengths = torch.tensor([7, 3])
     pooled, windows, mask = window_max(h, lengths, step_mask(lengths, 7, "cpu"), 3)
@@ -131,6 +142,68 @@ def test_window_max_takes_the_maximum_of_each_window_of_a_relu_over_its_real_ste
     torch.testing.assert_close(full, pooled[:1])
 
 
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("squeeze_excite", [False, True])
+def test_first_block_maxima_equal_the_window_maxima_of_the_normalised_block_values_gradients_and_statistics(masked, squeeze_excite):
+    torch.manual_seed(0)
+    fast = FCNBranch(2, squeeze_excite=squeeze_excite, pool=5).double()
+    with torch.no_grad():
+        fast.norms[0].weight.uniform_(-1, 1), fast.norms[0].bias.normal_()  # channels of either sign
+    slow = copy.deepcopy(fast)
+    lengths = torch.tensor([53, 30, 17, 53]) if masked else torch.full((4,), 53)
+    x = torch.randn(4, 53, 2, dtype=torch.float64) * step_mask(lengths, 53, "cpu")[:, :, None]
+
+    def normalised_then_pooled(branch, h, mask):  # every step through the block, then window_max
+        h = torch.relu(branch.norms[0](branch.convs[0](torch.nn.functional.pad(h, branch.pads[0])), mask))
+        h = h if isinstance(branch.excite[0], torch.nn.Identity) else branch.excite[0](h, mask)
+        return window_max(h, lengths, mask, 5)
+
+    for training in (True, False):
+        fast.train(training), slow.train(training)
+        mask = step_mask(lengths, 53, "cpu") if masked else None
+        h_fast, h_slow = (x.transpose(1, 2).clone().requires_grad_() for _ in range(2))
+        got, got_lengths, got_mask = first_block_maxima(fast.convs[0], fast.pads[0], fast.norms[0], fast.excite[0], h_fast, lengths, mask, 5)
+        expected, windows, window_mask = normalised_then_pooled(slow, h_slow, mask)
+        assert got_lengths.tolist() == windows.tolist() == ([11, 6, 4, 11] if masked else [11] * 4)
+        assert (got_mask is None) == (window_mask is None) == (not masked)
+        real = torch.ones_like(got, dtype=torch.bool) if window_mask is None else window_mask[:, None, :].expand_as(got)
+        torch.testing.assert_close(got[real], expected[real])  # windows past an end: masked by whatever reads them
+        grad = torch.randn_like(got) * real
+        (got * grad).sum().backward(), (expected * grad).sum().backward()
+        torch.testing.assert_close(h_fast.grad, h_slow.grad)
+        for a, b in zip(fast.parameters(), slow.parameters()):
+            torch.testing.assert_close(a.grad, b.grad)
+        torch.testing.assert_close(fast.norms[0].running_mean, slow.norms[0].running_mean)
+        torch.testing.assert_close(fast.norms[0].running_var, slow.norms[0].running_var)
+        fast.zero_grad(), slow.zero_grad()
+    assert int(fast.norms[0].num_batches_tracked) == 1
+
+
+def test_first_block_maxima_of_series_shorter_than_one_window():
+    branch = FCNBranch(1, squeeze_excite=False, pool=12).eval()
+    x, lengths = torch.randn(2, 1, 3), torch.tensor([3, 1])
+    x[1, :, 1:] = 0
+    pooled, windows, mask = first_block_maxima(branch.convs[0], branch.pads[0], branch.norms[0], branch.excite[0], x,
+                                               lengths, step_mask(lengths, 3, "cpu"), 12)  # fmt: skip
+    assert pooled.shape == (2, 64, 1) and windows.tolist() == [1, 1] and mask.all()
+    with torch.no_grad():
+        every = torch.relu(branch.norms[0](branch.convs[0](torch.nn.functional.pad(x, branch.pads[0])), None))
+    torch.testing.assert_close(pooled[:, :, 0], torch.stack([every[0].amax(dim=1), every[1, :, 0]]))
+
+
+def test_moments_gradient_matches_finite_differences():
+    torch.manual_seed(0)
+    x = torch.randn(3, 2, 9, dtype=torch.float64, requires_grad=True)
+    m = step_mask(torch.tensor([9, 4, 6]), 9, "cpu")[:, None, :].double()
+    like = torch.ones(2, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda x: Moments.apply(x, m, like)[:2], (x,))
+    assert torch.autograd.gradcheck(lambda x: Moments.apply(x, None, like)[:2], (x,))
+    mean, var, n = Moments.apply(x, m, like)
+    real = x.transpose(0, 1)[m.transpose(0, 1).expand(2, 3, 9) > 0].view(2, -1)  # (C, real steps)
+    torch.testing.assert_close(mean, real.mean(dim=1)), torch.testing.assert_close(var, real.var(dim=1, unbiased=False))
+    assert int(n) == 19
+
+
 def test_series_longer_than_512_steps_reach_the_fcn_branch_as_the_maxima_of_its_first_block(tmp_path):
     model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(_shapes(30, 0, lengths=(1030, 1040)))
     assert model.fcn_stride_ == 3  # ceil(1030..1039 / 512)
@@ -138,15 +211,15 @@ def test_series_longer_than_512_steps_reach_the_fcn_branch_as_the_maxima_of_its_
     seen = {}
     for name, branch in (("fine", model.model_.fcn), ("coarse", model.model_.coarse[0])):
         branch.register_forward_hook(lambda module, inputs, output, name=name: seen.update({name: inputs[0]}))
-        first, second = branch.norms[0], branch.convs[1]  # the first block's batch norm; the second block's conv
-        first.register_forward_hook(lambda module, inputs, output, name=name: seen.update({name + " 1": output}))
+        second = branch.convs[1]  # the second block's conv
         second.register_forward_hook(lambda module, inputs, output, name=name: seen.update({name + " 2": inputs[0]}))
     x = torch.randn(2, 30, 1)
     model.model_.eval()(x, torch.tensor([30, 21]))
     torch.testing.assert_close(seen["fine"], x)  # every branch reads every step of the series
     torch.testing.assert_close(seen["coarse"], x)
-    for name, pool in (("fine", 3), ("coarse", 12)):
-        first = torch.relu(seen[name + " 1"][0, :, :30])  # (C, 30): the first block's output, sequence 0
+    for name, pool, branch in (("fine", 3, model.model_.fcn), ("coarse", 12, model.model_.coarse[0])):
+        with torch.no_grad():  # the first block (convolution, batch norm, ReLU) at every step of sequence 0
+            first = torch.relu(branch.norms[0](branch.convs[0](torch.nn.functional.pad(x[:1].transpose(1, 2), branch.pads[0])), None))[0]
         left, right = model.model_.fcn.pads[1]
         second = seen[name + " 2"][0, :, left : -right or None]  # (C, ceil(30 / pool)): what the second conv read
         assert second.shape[1] == -(-30 // pool)
