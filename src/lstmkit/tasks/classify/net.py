@@ -20,17 +20,17 @@ of `pool` of its output steps goes on to the other two blocks: `fcn_stride` step
 costs the costly blocks more than about FCN_STEPS steps, and 4 times as many at scale 4, whose kernels (5, 3)
 then see 4 times as far for a quarter of the cost. The maximum keeps what the first filters found anywhere in
 a window (a spike, an edge, one cycle of a waveform), which a mean of the raw series blurs before any filter
-sees it. Batch norm and ReLU are monotone in each channel, so the pooled block is computed as the block applied
-to each window's peak of the convolution's output (`first_block_maxima`): the same values and gradients, with
-no step but the peaks normalised, 20-23% off an ACSF1 training step (1460 steps, one channel) and 7% off
-OSULeaf's (427 steps, where only scale 4 pools). Measured on benchmarks/classify_quality.py's sets at seeds 0-2, against reading window means of the
-series first (the earlier design, which runs saved with it still use): ACSF1 0.90, 0.85, 0.91 against 0.85,
-0.85, 0.82; OSULeaf 0.959, 0.963, 0.955 against 0.934, 0.930, 0.921; PLAID 0.909, 0.905, 0.901 against 0.890,
-0.873, 0.868; ArrowHead 0.863, 0.874, 0.880 against 0.863, 0.846, 0.874; the five short sets within 0.005 of
-it (seeds 0-1). The nine sets' mean: 0.943, 0.939 and 0.944 at seeds 0-2, against 0.933 and 0.928 at seeds
-0-1. It costs 10-45% more time on the long sets, the first block now reading every step twice. Max pooling
-after the first convolution, before its batch norm and ReLU, costs less but measured lower (ACSF1 0.80, 0.84,
-0.76).
+sees it. Batch norm and ReLU are monotone in each channel, so the pooled block is computed as the block
+applied to each window's peak of the convolution's output (`first_block_maxima`): the same values and
+gradients, with no step but the peaks normalised: 16-23% off an ACSF1 training step (1460 steps, one channel)
+timed alone, 5-10% off a whole ACSF1 fit, and less on OSULeaf (427 steps, where only scale 4 pools).
+Measured on benchmarks/classify_quality.py's sets at seeds 0-2, against reading window means of the series
+first (the earlier design, which runs saved with it still use): ACSF1 0.90, 0.85, 0.91 against 0.85, 0.85,
+0.82; OSULeaf 0.959, 0.963, 0.955 against 0.934, 0.930, 0.921; PLAID 0.909, 0.905, 0.901 against 0.890, 0.873,
+0.868; ArrowHead 0.863, 0.874, 0.880 against 0.863, 0.846, 0.874; the five short sets within 0.005 of it
+(seeds 0-1). The nine sets' mean: 0.943, 0.939 and 0.944 at seeds 0-2, against 0.933 and 0.928 at seeds 0-1.
+It costs 10-45% more time on the long sets, the first block now reading every step twice. Max pooling after
+the first convolution, before its batch norm and ReLU, costs less but measured lower (ACSF1 0.80, 0.84, 0.76).
 Before it, a second scale of 4 raised ACSF1 from 0.75 to 0.84 and OSULeaf from 0.90 to 0.91-0.94 over seeds
 0-1, where scales (1, 2), (1, 8) and (1, 4, 16) did no better.
 """
@@ -100,8 +100,10 @@ def moments(x: Tensor, m: Optional[Tensor], dtype: torch.dtype) -> tuple[Tensor,
     every step), and their count. Sums in float64, so the variance as the mean square less the squared mean
     keeps its digits."""
     xm = x if m is None else x * m
-    n = torch.tensor(float(x.size(0) * x.size(2)), dtype=torch.float64, device=x.device) if m is None else m.sum(dtype=torch.float64)
-    n = n.clamp_min(2)
+    if m is None:
+        n = torch.tensor(float(x.size(0) * x.size(2)), dtype=torch.float64, device=x.device).clamp_min(2)
+    else:
+        n = m.sum(dtype=torch.float64).clamp_min(2)
     mean = xm.sum(dim=2, dtype=torch.float64).sum(dim=0) / n
     squares = torch.linalg.vector_norm(xm, dim=2, dtype=torch.float64).square().sum(dim=0) / n
     return mean.to(dtype), (squares - mean * mean).clamp_min(0).to(dtype), n
@@ -161,13 +163,13 @@ def first_block_maxima(conv: nn.Conv1d, pad: tuple, norm: MaskedBatchNorm1d, exc
                        lengths: Tensor, mask: Optional[Tensor], size: int):  # fmt: skip
     """The first block's output, relu(norm(conv(h))) (then squeeze-excite), and of it the maximum over the
     real steps of each window of `size` steps (a window past a sequence's end: zero), without normalising
-    every step: the block is a non-decreasing function of s * conv(h) in each
-    channel, s the sign of the channel's batch-norm weight, so each window's maximum is the block applied to
-    the window's maximum of s * conv(h). The statistics stay those of every real step; the sign goes into
-    the convolution's weights. A squeeze-excite `excite` (nn.Identity: none) weighs each channel by a gate
-    above zero, computed from the block's output at every real step, which rescales the window's maxima
-    alike. Returns the pooled (B, C, ceil(T/size)), the lengths in windows and their mask
-    (None stays None): the values and gradients of the block at every step, pooled."""
+    every step: the block is a non-decreasing function of s * conv(h) in each channel, s the sign of the
+    channel's batch-norm weight, so each window's maximum is the block applied to the window's maximum of
+    s * conv(h). The statistics stay those of every real step; the sign goes into the convolution's weights.
+    A squeeze-excite `excite` (nn.Identity: none) weighs each channel by a gate above zero, computed from the
+    block's output at every real step, which rescales the window's maxima alike. Returns the pooled
+    (B, C, ceil(T/size)), the lengths in windows and their mask (None stays None): the values and gradients
+    of the block at every step, pooled."""
     sign = torch.where(norm.weight >= 0, 1.0, -1.0).to(norm.weight.dtype).detach()  # (C,)
     bias = None if conv.bias is None else conv.bias * sign
     z = nn.functional.conv1d(nn.functional.pad(h, pad), conv.weight * sign[:, None, None], bias)  # s * conv(h)
@@ -179,15 +181,18 @@ def first_block_maxima(conv: nn.Conv1d, pad: tuple, norm: MaskedBatchNorm1d, exc
         mean, var = norm.running_mean * sign, norm.running_var
     slope = norm.weight.abs() * torch.rsqrt(var + norm.eps)  # (C,): the block's slope on s * conv(h), never negative
     shift = (norm.bias - mean * slope)[:, None]  # (C, 1)
-    gate = None if isinstance(excite, nn.Identity) else excite.gate(masked_mean(torch.relu(torch.addcmul(shift, z, slope[:, None])), mask))
+    gate = None  # (B, C): squeeze-excite's, from the block's output at every real step
+    if not isinstance(excite, nn.Identity):
+        gate = excite.gate(masked_mean(torch.relu(torch.addcmul(shift, z, slope[:, None])), mask))
     z = z if mask is None else torch.where(mask[:, None, :], z, float("-inf"))  # no padding step is ever a maximum
     steps = (z.size(2) + size - 1) // size  # as in `segments`: exported graphs keep the time axis free
-    if torch.compiler.is_exporting():  # max_pool1d would fix the time axis of an exported graph
+    exporting = torch.compiler.is_exporting()  # max_pool1d would fix the time axis of an exported graph
+    if exporting or z.size(2) % size:  # a last window short of `size` steps (a series shorter than one, too)
         z = nn.functional.pad(z, (0, steps * size - z.size(2)), value=float("-inf"))
+    if exporting:
         peaks = z.view(z.size(0), z.size(1), steps, size).amax(dim=3)  # (B, C, steps)
-    else:  # the faster, where a last window is short of `size` steps (or a series shorter than one) padded
-        z = nn.functional.pad(z, (0, steps * size - z.size(2)), value=float("-inf")) if z.size(2) % size else z
-        peaks = nn.functional.max_pool1d(z, size, size)  # (B, C, steps)
+    else:
+        peaks = nn.functional.max_pool1d(z, size, size)  # the same, faster
     lengths = torch.div(lengths + size - 1, size, rounding_mode="floor")
     if mask is not None:
         mask = step_mask(lengths, peaks.size(2), peaks.device)
