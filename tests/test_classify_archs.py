@@ -130,6 +130,12 @@ def window_max(h: torch.Tensor, lengths: torch.Tensor, mask, size: int):
     return h, lengths, None if mask is None else step_mask(lengths, steps, "cpu")
 
 
+def every_step(branch: FCNBranch, h: torch.Tensor, mask) -> torch.Tensor:
+    """The first block of `branch` (convolution, batch norm, ReLU) at every step of h (B, F, T), as
+    `first_block_maxima` stands for it before pooling."""
+    return torch.relu(branch.norms[0](branch.convs[0](torch.nn.functional.pad(h, branch.pads[0])), mask))
+
+
 def test_the_reference_window_max_takes_the_maximum_of_each_window_over_its_real_steps_only():
     h = torch.tensor([[[1.0, 5.0, 2.0, 0.5, 3.0, 0.0, 7.0]], [[4.0, 0.0, 0.2, 9.0, 9.0, 9.0, 9.0]]])  # (2, 1, 7), a ReLU's
     lengths = torch.tensor([7, 3])
@@ -154,7 +160,7 @@ def test_first_block_maxima_equal_the_window_maxima_of_the_normalised_block_valu
     x = torch.randn(4, 53, 2, dtype=torch.float64) * step_mask(lengths, 53, "cpu")[:, :, None]
 
     def normalised_then_pooled(branch, h, mask):  # every step through the block, then window_max
-        h = torch.relu(branch.norms[0](branch.convs[0](torch.nn.functional.pad(h, branch.pads[0])), mask))
+        h = every_step(branch, h, mask)
         h = h if isinstance(branch.excite[0], torch.nn.Identity) else branch.excite[0](h, mask)
         return window_max(h, lengths, mask, 5)
 
@@ -187,7 +193,7 @@ def test_first_block_maxima_of_series_shorter_than_one_window():
                                                lengths, step_mask(lengths, 3, "cpu"), 12)  # fmt: skip
     assert pooled.shape == (2, 64, 1) and windows.tolist() == [1, 1] and mask.all()
     with torch.no_grad():
-        every = torch.relu(branch.norms[0](branch.convs[0](torch.nn.functional.pad(x, branch.pads[0])), None))
+        every = every_step(branch, x, None)
     torch.testing.assert_close(pooled[:, :, 0], torch.stack([every[0].amax(dim=1), every[1, :, 0]]))
 
 
@@ -195,10 +201,9 @@ def test_moments_gradient_matches_finite_differences():
     torch.manual_seed(0)
     x = torch.randn(3, 2, 9, dtype=torch.float64, requires_grad=True)
     m = step_mask(torch.tensor([9, 4, 6]), 9, "cpu")[:, None, :].double()
-    like = torch.ones(2, dtype=torch.float64)
-    assert torch.autograd.gradcheck(lambda x: Moments.apply(x, m, like)[:2], (x,))
-    assert torch.autograd.gradcheck(lambda x: Moments.apply(x, None, like)[:2], (x,))
-    mean, var, n = Moments.apply(x, m, like)
+    assert torch.autograd.gradcheck(lambda x: Moments.apply(x, m, torch.float64)[:2], (x,))
+    assert torch.autograd.gradcheck(lambda x: Moments.apply(x, None, torch.float64)[:2], (x,))
+    mean, var, n = Moments.apply(x, m, torch.float64)
     real = x.transpose(0, 1)[m.transpose(0, 1).expand(2, 3, 9) > 0].view(2, -1)  # (C, real steps)
     torch.testing.assert_close(mean, real.mean(dim=1)), torch.testing.assert_close(var, real.var(dim=1, unbiased=False))
     assert int(n) == 19
@@ -219,7 +224,7 @@ def test_series_longer_than_512_steps_reach_the_fcn_branch_as_the_maxima_of_its_
     torch.testing.assert_close(seen["coarse"], x)
     for name, pool, branch in (("fine", 3, model.model_.fcn), ("coarse", 12, model.model_.coarse[0])):
         with torch.no_grad():  # the first block (convolution, batch norm, ReLU) at every step of sequence 0
-            first = torch.relu(branch.norms[0](branch.convs[0](torch.nn.functional.pad(x[:1].transpose(1, 2), branch.pads[0])), None))[0]
+            first = every_step(branch, x[:1].transpose(1, 2), None)[0]
         left, right = model.model_.fcn.pads[1]
         second = seen[name + " 2"][0, :, left : -right or None]  # (C, ceil(30 / pool)): what the second conv read
         assert second.shape[1] == -(-30 // pool)

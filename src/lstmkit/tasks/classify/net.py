@@ -140,12 +140,12 @@ class MaskedNorm(torch.autograd.Function):
 
 
 class Moments(torch.autograd.Function):
-    """`moments` of (B, C, T) in the dtype `like`'s, with a hand-written backward, one pass over x: the
-    gradient reaches every real step through the mean and the variance."""
+    """`moments` of (B, C, T) in `dtype`, with a hand-written backward, one pass over x: the gradient reaches
+    every real step through the mean and the variance."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, m: Optional[Tensor], like: Tensor):
-        mean, var, n = moments(x, m, like.dtype)
+    def forward(ctx, x: Tensor, m: Optional[Tensor], dtype: torch.dtype):
+        mean, var, n = moments(x, m, dtype)
         ctx.save_for_backward(x, mean, n, m)
         ctx.mark_non_differentiable(n)
         return mean, var, n
@@ -175,7 +175,7 @@ def first_block_maxima(conv: nn.Conv1d, pad: tuple, norm: MaskedBatchNorm1d, exc
     z = nn.functional.conv1d(nn.functional.pad(h, pad), conv.weight * sign[:, None, None], bias)  # s * conv(h)
     if norm.training:
         m = None if mask is None else mask[:, None, :].to(z.dtype)
-        mean, var, n = Moments.apply(z, m, norm.weight)  # of s * conv(h)
+        mean, var, n = Moments.apply(z, m, norm.weight.dtype)  # of s * conv(h)
         norm.track(mean * sign, var, n)
     else:
         mean, var = norm.running_mean * sign, norm.running_var
