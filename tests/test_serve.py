@@ -6,6 +6,7 @@ requests in flight."""
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -285,3 +286,58 @@ def test_a_request_past_the_timeout_is_a_504_and_the_server_stays(tiny_runs):
         assert response.json() == {"error": "the prediction took longer than the 0.2 s limit"}
         assert client.get("/health").json() == {"status": "alive"}
         assert 'lstmkit_errors_total{kind="timeout"} 1.0' in client.get("/metrics").text
+
+
+# ---- in one process ---------------------------------------------------------------------------------------
+
+
+def test_the_openapi_page_documents_each_jobs_request(tiny_runs):
+    """/predict reads its body by hand, so its schema is documented by lstmkit: the job's fields, and every
+    reference (the forecaster's series objects) found among the document's schemas."""
+    from lstmkit.serve.app import ServeSettings, create_app
+
+    for job, fields, referred in [("classify", {"texts", "sequences"}, set()), ("forecast", {"series"}, {"SeriesIn"})]:
+        document = create_app(ServeSettings(str(tiny_runs[job]))).openapi()
+        body = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+        assert set(body["schema"]["properties"]) == fields and body["example"]
+        refs = {ref.rsplit("/", 1)[1] for ref in re.findall(r'"\$ref": "([^"]+)"', json.dumps(body))}
+        assert refs == referred
+        refs = {ref.rsplit("/", 1)[1] for ref in re.findall(r'"\$ref": "([^"]+)"', json.dumps(document))}
+        assert refs <= set(document["components"]["schemas"]), refs
+
+
+def test_numeric_sequences_are_read_in_any_of_their_forms():
+    from lstmkit.errors import FieldError
+    from lstmkit.tasks.classify.serving import _sequence
+
+    np.testing.assert_array_equal(_sequence(0, [1.0, 2.0, 3.0], 1, 10), [[1.0], [2.0], [3.0]])
+    np.testing.assert_array_equal(_sequence(0, [1.0, [2.0]], 1, 10), [[1.0], [2.0]])  # a number or a step of one
+    assert _sequence(0, [[1.0, 2.0], [3.0, 4.0]], 2, 10).shape == (2, 2)
+    for steps, features, field, message in [([[1.0, 2.0], [3.0]], 2, "sequences.4.1", "has 1 numbers; the model reads 2 a step"),
+                                            ([1.0, 2.0], 2, "sequences.4.0", "has 1 numbers; the model reads 2 a step"),
+                                            ([[]], 1, "sequences.4.0", "has 0 numbers; the model reads 1 a step"),
+                                            ([1e39], 1, "sequences.4", "holds numbers beyond float32's range"),
+                                            ([1.0] * 11, 1, "sequences.4", "needs between 1 and 10 steps, got 11")]:  # fmt: skip
+        with pytest.raises(FieldError) as caught:
+            _sequence(4, steps, features, 10)
+        assert (caught.value.field, str(caught.value)) == (field, f"{field}: {message}")
+
+
+def test_pytorch_keeps_to_one_thread_beside_onnx_runtime():
+    """On ONNX Runtime the model thread's PyTorch part (reading items, the softmax) runs on one thread: its
+    spinning OpenMP threads would take the cores from ONNX Runtime's."""
+    import torch
+
+    from lstmkit.serve.app import _set_threads
+
+    counts = {}
+
+    def in_a_thread(backend: str) -> None:
+        _set_threads(3, backend)
+        counts[backend] = torch.get_num_threads()
+
+    for backend in ("torch", "onnx"):
+        thread = threading.Thread(target=in_a_thread, args=(backend,))
+        thread.start()
+        thread.join()
+    assert counts == {"torch": 3, "onnx": 1}

@@ -48,11 +48,19 @@ def items(estimator, request: Request, limits) -> list:
 def _sequence(k: int, steps: list, features: int, max_length: int) -> np.ndarray:
     if not steps or len(steps) > max_length:
         raise FieldError(f"sequences.{k}", f"needs between 1 and {max_length} steps, got {len(steps)}")
-    rows = [[step] if isinstance(step, float) else step for step in steps]
-    for t, row in enumerate(rows):
-        if len(row) != features:
-            raise FieldError(f"sequences.{k}.{t}", f"has {len(row)} numbers; the model reads {features} a step")
-    array = np.asarray(rows, dtype=np.float32)
+    try:  # the usual request in one call: numbers (one feature), or steps of `features` numbers each
+        with np.errstate(over="ignore"):  # beyond float32: infinite, and refused below
+            array = np.asarray(steps, dtype=np.float32)
+        array = array[:, None] if array.ndim == 1 else array
+    except ValueError:  # numbers beside lists, or lists of different lengths
+        array = None
+    if array is None or array.shape[1] != features:  # find the step at fault, or read a mix of 3.0 and [3.0]
+        rows = [[step] if isinstance(step, float) else step for step in steps]
+        for t, row in enumerate(rows):
+            if len(row) != features:
+                raise FieldError(f"sequences.{k}.{t}", f"has {len(row)} numbers; the model reads {features} a step")
+        with np.errstate(over="ignore"):
+            array = np.asarray(rows, dtype=np.float32)
     if not np.isfinite(array).all():
         raise FieldError(f"sequences.{k}", "holds numbers beyond float32's range")
     return array
