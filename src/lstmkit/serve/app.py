@@ -24,6 +24,7 @@ from typing import Optional
 from fastapi import FastAPI, Request as HttpRequest
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import ValidationError
 
@@ -205,6 +206,9 @@ def create_app(settings: Optional[ServeSettings] = None) -> FastAPI:
     async def predict(request: HttpRequest):
         try:  # parsed and checked against the schema in one pass of pydantic-core (see documented_body)
             body = Request.model_validate_json(await request.body())
+        except ClientDisconnect:  # the body never arrived whole: over --max-body (Guard answered 413) or the client left
+            metrics.errors.labels("invalid").inc()
+            return JSONResponse(error_body("the request body could not be read"), status_code=400)
         except ValidationError as error:
             metrics.errors.labels("invalid").inc()
             first = error.errors()[0]
