@@ -185,7 +185,7 @@ def first_block_maxima(conv: nn.Conv1d, pad: tuple, norm: MaskedBatchNorm1d, exc
     if not isinstance(excite, nn.Identity):
         gate = excite.gate(masked_mean(torch.relu(torch.addcmul(shift, z, slope[:, None])), mask))
     z = z if mask is None else torch.where(mask[:, None, :], z, float("-inf"))  # no padding step is ever a maximum
-    steps = (z.size(2) + size - 1) // size  # as in `segments`: exported graphs keep the time axis free
+    steps, lengths = windows(z.size(2), lengths, size)
     exporting = torch.compiler.is_exporting()  # max_pool1d would fix the time axis of an exported graph
     if exporting or z.size(2) % size:  # a last window short of `size` steps (a series shorter than one, too)
         z = nn.functional.pad(z, (0, steps * size - z.size(2)), value=float("-inf"))
@@ -193,7 +193,6 @@ def first_block_maxima(conv: nn.Conv1d, pad: tuple, norm: MaskedBatchNorm1d, exc
         peaks = z.view(z.size(0), z.size(1), steps, size).amax(dim=3)  # (B, C, steps)
     else:
         peaks = nn.functional.max_pool1d(z, size, size)  # the same, faster
-    lengths = torch.div(lengths + size - 1, size, rounding_mode="floor")
     if mask is not None:
         mask = step_mask(lengths, peaks.size(2), peaks.device)
         peaks = peaks.masked_fill(~mask[:, None, :], 0.0)  # a window past a sequence's end: -inf, now finite
@@ -371,9 +370,16 @@ def segments(x: Tensor, lengths: Tensor, segment: int) -> tuple[Tensor, Tensor]:
     """(B, T, F) zero past each length -> (B, ceil(T/s), s*F): step k holds steps [k*s, (k+1)*s) of every
     feature, the last one of a sequence zero-filled past its end; and the lengths in segments."""
     B, T, F = x.shape
-    steps = (T + segment - 1) // segment  # not -(-T // s): ONNX's integer division truncates, it does not floor
+    steps, lengths = windows(T, lengths, segment)
     x = nn.functional.pad(x, (0, 0, 0, steps * segment - T))  # (B, steps*s, F)
-    return x.reshape(B, steps, segment * F), torch.div(lengths + segment - 1, segment, rounding_mode="floor")
+    return x.reshape(B, steps, segment * F), lengths
+
+
+def windows(steps: int, lengths: Tensor, size: int) -> tuple[int, Tensor]:
+    """How many windows of `size` steps cover `steps` steps, and each of `lengths`, a last short window
+    counted: ceil(n / size), written (n + size - 1) // size, not -(-n // size), since ONNX's integer division
+    truncates where Python's floors, and an exported graph keeps the time axis free."""
+    return (steps + size - 1) // size, torch.div(lengths + size - 1, size, rounding_mode="floor")
 
 
 class Probabilities(nn.Module):
