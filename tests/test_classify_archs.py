@@ -116,7 +116,7 @@ def test_long_series_are_read_by_the_lstm_branch_in_segments():
     model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(_shapes(30, 0, lengths=(195, 200)))
     assert model.segment_ == 4  # ceil(195..199 / 64)
     assert model.model_.lstm.input_size == 4
-    assert model.fcn_stride_ == 1  # up to 512 steps the FCN branch reads every one
+    assert model.fcn_stride_ == 1  # up to 256 steps the FCN branch reads every one
 
 
 def window_max(h: torch.Tensor, lengths: torch.Tensor, mask, size: int):
@@ -209,9 +209,9 @@ def test_moments_gradient_matches_finite_differences():
     assert int(n) == 19
 
 
-def test_series_longer_than_512_steps_reach_the_fcn_branch_as_the_maxima_of_its_first_block(tmp_path):
-    model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(_shapes(30, 0, lengths=(1030, 1040)))
-    assert model.fcn_stride_ == 3  # ceil(1030..1039 / 512)
+def test_series_longer_than_256_steps_reach_the_fcn_branch_as_the_maxima_of_its_first_block(tmp_path):
+    model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(_shapes(30, 0, lengths=(520, 530)))
+    assert model.fcn_stride_ == 3  # ceil(520..529 / 256)
     assert model.first_block_pool_ == "max" and model.model_.fcn.pool == 3 and model.model_.coarse[0].pool == 12
     seen = {}
     for name, branch in (("fine", model.model_.fcn), ("coarse", model.model_.coarse[0])):
@@ -236,7 +236,7 @@ def test_series_longer_than_512_steps_reach_the_fcn_branch_as_the_maxima_of_its_
 
 
 def test_a_run_saved_when_the_fcn_branch_read_window_means_loads_and_predicts_as_it_did(tmp_path, monkeypatch):
-    data = _shapes(30, 0, lengths=(1030, 1040))
+    data = _shapes(30, 0, lengths=(520, 530))
     monkeypatch.setattr("lstmkit.tasks.classify.net.FIRST_BLOCK_POOL", "means")
     old = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(data)
     monkeypatch.undo()
@@ -257,7 +257,7 @@ def test_a_run_saved_when_the_fcn_branch_read_window_means_loads_and_predicts_as
 
 
 def test_the_fcn_branch_reads_each_time_scale_with_its_own_convolutions_and_the_scales_are_saved(tmp_path, monkeypatch):
-    data = _shapes(30, 0, lengths=(1030, 1040))
+    data = _shapes(30, 0, lengths=(520, 530))
     model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(data)
     assert model.fcn_scales_ == list(FCN_SCALES) == [1, 4]
     assert model.model_.fcn is not model.model_.coarse[0] and len(model.model_.coarse) == 1

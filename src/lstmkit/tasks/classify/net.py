@@ -48,11 +48,17 @@ FCN_FILTERS = (64, 128, 64)  # a quarter of the CPU cost of Karim's 128-256-128 
 FCN_KERNELS = (8, 5, 3)  # as published (Wang et al. 2017's FCN)
 SE_REDUCTION = 16  # squeeze-and-excitation bottleneck, as MLSTM-FCN
 LSTM_BRANCH_STEPS = 64  # the FCN archs' LSTM branch reads a long series as at most this many segments
-FCN_STEPS = 512  # past the first block, the FCN branch reads a longer series pooled over windows of `fcn_stride` steps
-# (measured with window means of the series, at seeds 0-1: 256 gave ACSF1 0.75 and 0.76, PLAID 0.845 and 0.847,
-# against 512's 0.84, 0.84, 0.898 and 0.879; 1024, with first differences as extra channels, gave ACSF1 0.74 and
-# 0.78 against 512's 0.76 and 0.85. With max pooling after the first block, 1024 gave PLAID 0.899 and ACSF1 0.85
-# against 512's 0.909 and 0.90, at seed 0)
+FCN_STEPS = 256  # past the first block, the FCN branch reads a longer series pooled over windows of `fcn_stride` steps
+# With max pooling after the first block, over benchmarks/classify_quality.py's sets at seeds 0-2 (only ACSF1,
+# 1460 steps, OSULeaf, 427, and PLAID, up to 1344, are longer than 256): ACSF1 0.91, 0.92, 0.89 against 512's
+# 0.88, 0.88, 0.91; OSULeaf 0.955, 0.967, 0.934 against 0.959, 0.963, 0.955; PLAID 0.907, 0.899, 0.898 against
+# 0.909, 0.896, 0.898. The nine sets' mean 0.944, 0.945, 0.939 against 0.941, 0.940, 0.944, for 24% (ACSF1), 43%
+# (OSULeaf) and 28% (PLAID) less time a training step (one thread, AVX-512). 384 gave the nine's mean 0.942, 0.945
+# and 0.938 (OSULeaf at 2 steps a window, as 256); 128 gave 0.938, 0.942 and 0.939, ArrowHead (251 steps, now
+# pooled) 0.834-0.857 against 0.863-0.869. 1024 gave PLAID 0.899 and ACSF1 0.85 against 512's 0.909 and 0.90
+# (seed 0, an earlier default). When the FCN branch read window means of the series, 256 had lost (ACSF1 0.75 and
+# 0.76, PLAID 0.845 and 0.847 against 512's 0.84, 0.84, 0.898 and 0.879, seeds 0-1): a window's mean blurs what
+# its maximum keeps.
 FCN_SCALES = (1, 4)  # the FCN branch's time scales: one set of convolutions per scale
 FIRST_BLOCK_POOL = "max"  # how each time scale reduces the series: "max" over its first block's output;
 # "means": the series' window means before the first block (runs saved before "max" existed)
