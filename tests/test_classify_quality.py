@@ -99,3 +99,35 @@ def test_the_table_counts_ties_with_1nn_dtw_apart_from_wins():
     text = module.table(results, [default, "1-NN DTW"])
     assert text.endswith("beats 1-NN DTW on 1 of 3 sets and ties on 1.")
     assert "| mean |**0.800** | **0.800** | 3 (sum) | 3 (sum) |" in text
+
+
+def reference_dtw(x: np.ndarray, y: np.ndarray) -> float:
+    """Full-window DTW of (F, n) and (F, m), the squared Euclidean cost summed along the cheapest warping path,
+    as the textbook recurrence writes it."""
+    cost = np.full((x.shape[1] + 1, y.shape[1] + 1), np.inf)
+    cost[0, 0] = 0.0
+    for i in range(x.shape[1]):
+        for j in range(y.shape[1]):
+            cost[i + 1, j + 1] = np.sum((x[:, i] - y[:, j]) ** 2) + min(cost[i, j + 1], cost[i + 1, j], cost[i, j])
+    return float(cost[-1, -1])
+
+
+def test_the_dtw_baseline_is_exact_for_series_of_unequal_lengths(monkeypatch):
+    import sktime.dists_kernels._numba_distances as numba_distances
+
+    # the shapes sktime's factory fixes its bounding matrix at: it reads that matrix unchecked, so a pair longer
+    # than those reads past its end, which gives wrong distances only now and then
+    made, factory = [], numba_distances.distance_factory
+
+    def recording(x, y, **kwargs):
+        made.append((x.shape, y.shape))
+        return factory(x, y, **kwargs)
+
+    monkeypatch.setattr(numba_distances, "distance_factory", recording)
+    rng = np.random.default_rng(4)
+    series = [rng.normal(size=(2, n)) for n in (3, 4, 11, 7, 12, 5)]  # the first pair the shortest
+    dtw = load_benchmark("classify_quality").dtw_distance(series)
+    assert made == [((2, 12), (2, 12))]  # a bounding matrix that holds every pair
+    for x in series:
+        for y in series:
+            assert np.isclose(dtw(x, y), reference_dtw(x, y), rtol=1e-12), (x.shape, y.shape)
