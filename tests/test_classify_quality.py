@@ -6,6 +6,7 @@ wheels' own files are stood in for by files written here."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import load_benchmark
 
 from lstmkit.data.ts import read_ts
@@ -113,7 +114,8 @@ def reference_dtw(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def test_the_dtw_baseline_is_exact_for_series_of_unequal_lengths(monkeypatch):
-    import sktime.dists_kernels._numba_distances as numba_distances
+    # the benchmark's DTW is sktime's, which the bench extra installs and the test extra does not
+    numba_distances = pytest.importorskip("sktime.dists_kernels._numba_distances")
 
     # the shapes sktime's factory fixes its bounding matrix at: it reads that matrix unchecked, so a pair longer
     # than those reads past its end, which gives wrong distances only now and then
