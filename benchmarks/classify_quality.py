@@ -65,11 +65,11 @@ def write_ts(path: Path, series, y) -> None:
     """Series with labels y as a UCR/UEA .ts file: an (N, T) array of equal-length univariate series, or a list
     of (T_i, F) arrays (F channels, lengths that may differ)."""
     series = [np.asarray(s, dtype=np.float64).reshape(len(s), -1) for s in series]  # (T_i, F) each
-    channels, lengths = series[0].shape[1], {len(s) for s in series}
+    channels, equal = series[0].shape[1], len({len(s) for s in series}) == 1
     labels = sorted({str(label) for label in y}, key=lambda label: (len(label), label))
     lines = [f"@problemName {path.stem.split('_')[0]}", "@timeStamps false", "@missing false",
              f"@univariate {str(channels == 1).lower()}", *([f"@dimensions {channels}"] if channels > 1 else []),
-             f"@equalLength {str(len(lengths) == 1).lower()}", *([f"@seriesLength {len(series[0])}"] if len(lengths) == 1 else []),
+             f"@equalLength {str(equal).lower()}", *([f"@seriesLength {len(series[0])}"] if equal else []),
              f"@classLabel true {' '.join(labels)}", "@data"]  # fmt: skip
     lines += [":".join(",".join(repr(float(v)) for v in s[:, k]) for k in range(channels)) + f":{label}"
               for s, label in zip(series, y)]  # fmt: skip
