@@ -476,6 +476,28 @@ def test_window_slicing_keeps_a_random_nine_tenths_of_each_sequence_moved_to_its
     assert starts == {1, 2, 3}  # every window of 18 in 20 steps is drawn
 
 
+def test_time_warping_reads_each_sequence_at_a_varying_speed_from_its_first_step_to_its_last():
+    torch.manual_seed(0)
+    ramp = torch.arange(1.0, 41.0)[:, None]  # (40, 1): values 1..40, so a value is the place it was read from
+    x, lengths = _batch([ramp, ramp[:25]], 40)
+    for _ in range(20):
+        warped, same = augmented(x, lengths, "warping")
+        assert warped.shape == x.shape and torch.equal(same, lengths)
+        for row, length in zip(warped[:, :, 0], lengths.tolist()):
+            assert row[0] == 1 and row[length - 1] == pytest.approx(length)  # the ends stay in place
+            assert torch.all(row[1:length] > row[: length - 1])  # read forwards, at a speed above zero
+            assert torch.all(row[length:] == 0)  # the padding stays zero
+        moved = (warped[0, :, 0] - ramp[:, 0]).abs()
+        assert 0.3 < moved.max() < 10  # warped, by a few steps at most
+    assert not torch.allclose(augmented(x, lengths, "warping")[0], augmented(x, lengths, "warping")[0])
+
+
+def test_a_classifier_trains_with_every_augmentation_joined():
+    model = SequenceClassifier(augment="jitter+scaling+slicing+warping", schedule="plateau", epochs=3, seed=0)
+    model.fit(_shapes(60, 0))
+    assert model.augment_ == "jitter+scaling+slicing+warping" and all(np.isfinite(epoch["train_loss"]) for epoch in model.history_)
+
+
 # ---- bad settings ----------------------------------------------------------------------------------------
 
 

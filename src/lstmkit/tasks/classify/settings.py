@@ -18,8 +18,8 @@ SCHEDULES = ("plateau", "cosine")
 VAL_FRAC = 0.15  # the validation part's default share where the schedule watches it
 RECIPE_STEPS = 500  # the cosine recipe's fewest optimiser steps, whatever the size of the training set
 RECIPE_MAX_STEPS = 700  # and its most, where `epochs` is left to it (100 epochs of a large set: PLAID's 537, 1700 steps)
-# any of jitter, scaling and slicing, joined by "+" in this order
-AUGMENTATIONS = tuple("+".join(c) for n in (1, 2, 3) for c in itertools.combinations(("jitter", "scaling", "slicing"), n))
+# any of jitter, scaling, slicing and warping, joined by "+" in this order
+AUGMENTATIONS = tuple("+".join(c) for n in (1, 2, 3, 4) for c in itertools.combinations(("jitter", "scaling", "slicing", "warping"), n))
 SCALES = ("auto", "dataset", "sequence")
 SQUASHES = ("auto", "asinh", "none")
 
@@ -48,7 +48,8 @@ class ClassifySettings(SharedSettings):
                                       "for the FCN archs.", choices=SCHEDULES)  # fmt: skip
     augment: Optional[str] = setting(None, "Numeric sequences: perturb each training batch (jitter: noise; scaling: "
                                      "a random factor per sequence and channel; slicing: a random 90% window of "
-                                     "each sequence), or several joined by +.", choices=AUGMENTATIONS)  # fmt: skip
+                                     "each sequence; warping: each sequence read at a smoothly varying speed), "
+                                     "or several joined by +.", choices=AUGMENTATIONS)  # fmt: skip
     scale: str = setting("auto", "Numeric sequences: scale each feature by the training set's mean and spread "
                          "(dataset), or z-normalise each sequence by its own and add its level and log spread "
                          "as channels (sequence); auto: sequence where the training sequences' spreads differ "
