@@ -75,6 +75,25 @@ def test_the_summary_shows_the_best_value_of_each_metric_in_bold(monkeypatch):
     assert f"{bold}0.6" in shown and f"{bold}0.7" not in shown  # log loss: lower is better
 
 
+def test_the_summary_names_the_classifiers_network(monkeypatch):
+    from rich.console import Console
+
+    from lstmkit import cli_summary
+    from lstmkit.tasks import JOBS
+    from lstmkit.tasks.classify.report import run_metrics
+
+    console = Console(record=True, width=200)
+    monkeypatch.setattr(cli_summary, "console", console)
+    scored = {"test": {"accuracy": 0.9, "f1": 0.8}, "baselines": {"majority_class": {"accuracy": 0.5, "f1": 0.3}}}
+    for arch, name in (("lstm-fcn", "LSTM-FCN"), ("alstm-fcn", "ALSTM-FCN"), ("lstm", "LSTM")):
+        classifier = type("Fitted", (), {"arch_": arch, "classes_": ["a", "b"], "best_epoch_": 1})()
+        cli_summary.print_summary(JOBS["classify"], run_metrics(classifier, scored), None, json_output=False)
+        rows = [line.split("│")[1].strip() for line in console.export_text().splitlines() if line.count("│") > 2]
+        assert rows == [name, "majority class"]
+    cli_summary.print_summary(JOBS["classify"], {"task": "classify", **scored}, None, json_output=False)
+    assert "│ LSTM " in console.export_text()  # metrics without the network's name (other jobs, older runs): LSTM
+
+
 # ---- --quiet silences the progress display, not the --log-json log --------------------------------------
 
 

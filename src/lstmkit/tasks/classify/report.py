@@ -17,6 +17,7 @@ from .estimator import SequenceClassifier
 VERDICT_METRICS = {"accuracy": "accuracy", "f1": "macro F1"}
 TEXT_SETTINGS = {"text_col", "level", "lowercase", "max_len", "min_freq", "embedding_dim"}  # not shown for numeric runs
 MAX_ROC_CURVES = 10  # more classes than this: one micro-averaged curve instead of one per class
+NETWORK_NAMES = {"lstm": "LSTM", "lstm-fcn": "LSTM-FCN", "alstm-fcn": "ALSTM-FCN"}  # the summary's name of the model
 
 
 def run_metrics(classifier: SequenceClassifier, scored: Optional[dict] = None) -> dict:
@@ -24,7 +25,7 @@ def run_metrics(classifier: SequenceClassifier, scored: Optional[dict] = None) -
     test, baselines = (classifier.metrics_, classifier.baselines_) if scored is None else (scored["test"], scored["baselines"])
     beats = {metric: beats_baseline(test, baselines, metric=metric)["majority_class"] for metric in VERDICT_METRICS}
     return {
-        "task": JOB.name, "test": test, "baselines": baselines,
+        "task": JOB.name, "model": NETWORK_NAMES[classifier.arch_], "test": test, "baselines": baselines,
         "beats_baselines": {"majority_class": all(beats.values())}, "beats_on": beats,
         "classes": classifier.classes_,
         "test_sequences": classifier.test_["n"] if scored is None else scored.get("n"),
