@@ -11,6 +11,9 @@ with 20 requests, then a bounded load: `--requests` requests or `--seconds` seco
 from that many concurrent clients (asyncio streams in this process: on a 2-core machine the clients take a
 share of the CPU the server would have). Micro-batching: --max-batch 32 and --max-wait-ms (`--wait-ms`, default 0, as `lstmkit serve`); none: --max-batch 1.
 `--soak S`: then S seconds at concurrency 32 with micro-batching on each backend, counting errors and 5xx.
+Last, in this process on one thread, the network's cost per sequence alone and in a batch of 32, at 60 to 600
+steps, on each backend: what micro-batching can save before any HTTP. `--costs-only` measures only that;
+`--arch` and `--hidden` choose the classifier trained without --run (for example a plain LSTM of 256 units).
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ STEPS, CLASSES = 60, 3
 SCRIPT = Path(sys.executable).parent / "lstmkit"
 
 
-def train_run(folder: Path) -> Path:
-    """A numeric classifier on generated sequences (a bump, a dip or a step at a random place)."""
+def train_run(folder: Path, arch: str = "lstm-fcn", hidden: int = 64) -> Path:
+    """A numeric classifier (`arch`, `hidden` units) on generated sequences (a bump, a dip or a step at a
+    random place)."""
     rng = np.random.default_rng(0)
     X = rng.normal(0, 0.2, (300, STEPS, 1)).astype(np.float32)
     y = np.arange(300) % CLASSES
@@ -44,7 +48,7 @@ def train_run(folder: Path) -> Path:
     np.savez(folder / "shapes.npz", X=X, y=y)
     run = folder / "run"
     subprocess.run([str(SCRIPT), "train", "classify", "--data", str(folder / "shapes.npz"), "--epochs", "5",
-                    "--quiet", "--out", str(run)], check=True)  # fmt: skip
+                    "--arch", arch, "--hidden", str(hidden), "--quiet", "--out", str(run)], check=True)  # fmt: skip
     return run
 
 
@@ -158,6 +162,38 @@ def single_latency(run: Path, calls: int = 300) -> dict:
     return result
 
 
+def batch_costs(run: Path, lengths=(60, 150, 300, 600), batch: int = 32, threads: int = 1) -> list[dict]:
+    """The network's cost per sequence, in this process on `threads` threads, for a lone sequence and in a
+    batch of `batch`, on PyTorch and ONNX Runtime, at each of `lengths` steps (median ms): how much a
+    micro-batch can save a backend at all, before any HTTP."""
+    import torch
+
+    from lstmkit.export.onnx import OrtNet, onnx_session_of
+    from lstmkit.tasks.run import load_run
+
+    torch.set_num_threads(threads)
+    estimator = load_run(run)
+    graph = estimator.export_graph()
+    with tempfile.TemporaryDirectory() as folder:
+        runner = onnx_session_of(graph, folder, threads)
+    nets = {"torch": estimator.model_, "onnx": OrtNet(runner, list(graph.inputs), ["logits"])}
+    rows = []
+    for steps in lengths:
+        for name, net in nets.items():
+            cost = {}
+            for size, calls in ((1, 60), (batch, 15)):
+                x, sizes = torch.randn(size, steps, estimator.inputs_), torch.full((size,), steps)
+                times = []
+                with torch.no_grad():
+                    for _ in range(calls):
+                        t = time.perf_counter()
+                        net(x, sizes)
+                        times.append(time.perf_counter() - t)
+                cost[size] = 1000 * float(np.median(times[5:])) / size
+            rows.append({"backend": name, "steps": steps, "alone_ms": cost[1], "batched_ms": cost[batch]})
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=None, help="a run directory (default: train a classifier)")
@@ -167,31 +203,44 @@ def main(argv=None) -> None:
     parser.add_argument("--backends", default="torch,onnx")
     parser.add_argument("--wait-ms", type=float, default=0.0, help="the servers' --max-wait-ms with micro-batching")
     parser.add_argument("--soak", type=float, default=0.0, help="then this many seconds at concurrency 32")
+    parser.add_argument("--arch", default="lstm-fcn", help="the trained classifier's network (without --run)")
+    parser.add_argument("--hidden", type=int, default=64, help="its LSTM units (without --run)")
+    parser.add_argument("--costs-only", action="store_true", help="only the cost per sequence alone and batched")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/serve_load.json"))
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        run = args.run or train_run(Path(folder))
-        rows = []
-        print("| backend | micro-batching | concurrency | requests | req/s | p50 ms | p99 ms | errors | 5xx |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for backend in args.backends.split(","):
+        run = args.run or train_run(Path(folder), args.arch, args.hidden)
+        rows, soak, latency = [], [], None
+        backends = [] if args.costs_only else args.backends.split(",")
+        if backends:
+            print("| backend | micro-batching | concurrency | requests | req/s | p50 ms | p99 ms | errors | 5xx |")
+            print("|---|---|---|---|---|---|---|---|---|")
+        for backend in backends:
             for batching in (False, True):
                 for concurrency in map(int, args.concurrency.split(",")):
                     r = cell(run, backend, batching, concurrency, args.requests, args.seconds, args.wait_ms)
                     rows.append({"backend": backend, "batching": batching, "concurrency": concurrency, **r})
                     print(f"| {backend} | {'yes' if batching else 'no'} | {concurrency} | {r['requests']} | "
                           f"{r['throughput']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {r['5xx']} |", flush=True)  # fmt: skip
-        soak = []
-        for backend in args.backends.split(",") if args.soak else []:
+        for backend in backends if args.soak else []:
             r = cell(run, backend, True, 32, 10**9, args.soak, args.wait_ms)
             soak.append({"backend": backend, **r})
             print(f"\nsoak, {backend}, concurrency 32, micro-batching, {r['seconds']:.0f} s: {r['requests']} requests, "
                   f"{r['throughput']:.0f} req/s, p99 {r['p99_ms']:.1f} ms, {r['errors']} errors, {r['5xx']} 5xx", flush=True)  # fmt: skip
-        latency = single_latency(run)
-        print(f"\nbatch-1 latency in one process (one sequence of {STEPS} steps): PyTorch {latency['torch']:.2f} ms, "
-              f"ONNX Runtime {latency['onnx']:.2f} ms (median)")  # fmt: skip
+        if backends:
+            latency = single_latency(run)
+            print(f"\nbatch-1 latency in one process (one sequence of {STEPS} steps): PyTorch {latency['torch']:.2f} ms, "
+                  f"ONNX Runtime {latency['onnx']:.2f} ms (median)")  # fmt: skip
+        costs = batch_costs(run)
+        print("\nthe network's cost per sequence in one process, one thread (median ms):\n")
+        print("| backend | steps | a lone sequence | in a batch of 32 | ratio |")
+        print("|---|---|---|---|---|")
+        for c in costs:
+            print(f"| {c['backend']} | {c['steps']} | {c['alone_ms']:.3f} | {c['batched_ms']:.3f} | "
+                  f"{c['alone_ms'] / c['batched_ms']:.2f} |")  # fmt: skip
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"rows": rows, "soak": soak, "batch1_ms": latency, "threads": os.cpu_count()}, indent=1))
+    args.json.write_text(json.dumps({"rows": rows, "soak": soak, "batch1_ms": latency, "batch_costs": costs,
+                                     "threads": os.cpu_count()}, indent=1))  # fmt: skip
 
 
 if __name__ == "__main__":
