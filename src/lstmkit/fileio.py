@@ -31,10 +31,26 @@ def atomic_write(path, write: Callable[[object], None], mode: str = "wb") -> Non
         os.replace(tmp, path)
     except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        interrupt = _interrupt_behind(error)
+        if interrupt is not None and interrupt is not error:
+            raise interrupt from None  # a Ctrl-C, whatever the writer's cleanup raised as it cut the write short
         if isinstance(error, OSError) and not isinstance(error, LstmkitError):  # a full disk, a directory there
             raise cannot_write(path, error) from None
         raise
     _fsync_dir(path.parent)
+
+
+def _interrupt_behind(error: BaseException):
+    """The KeyboardInterrupt that `error` is, or was raised while handling, if any. A Ctrl-C inside
+    `torch.save` makes its zip writer's closing raise a RuntimeError ("unexpected pos") in about a third of
+    cases, which would otherwise leave a traceback where the command says it was interrupted."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return error
+        seen.add(id(error))
+        error = error.__context__
+    return None
 
 
 def atomic_write_text(path, text: str) -> None:
