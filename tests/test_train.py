@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from lstmkit.errors import ConfigError, DataError, TrainingError
+from lstmkit.fileio import atomic_write
 from lstmkit.train import TrainConfig, evaluate_loss, fit, member_checkpoint
 from lstmkit.train.checkpoint import save_checkpoint
-from lstmkit.fileio import atomic_write
 from lstmkit.train.progress import Reporter
 
 TIMINGS = ("seconds", "windows_per_s")
