@@ -137,29 +137,38 @@ def cell(run: Path, backend: str, batching: bool, concurrency: int, requests: in
         server.stop()
 
 
-def single_latency(run: Path, calls: int = 300) -> dict:
-    """One sequence a call, in this process: the network on PyTorch and on ONNX Runtime, median ms."""
-    import torch
-
+def networks(run: Path, threads: int = 0) -> tuple:
+    """The run's estimator, and its network on PyTorch and on ONNX Runtime (a call on `threads` threads, 0:
+    one per core) by backend."""
     from lstmkit.export.onnx import OrtNet, onnx_session_of
     from lstmkit.tasks.run import load_run
 
     estimator = load_run(run)
     graph = estimator.export_graph()
     with tempfile.TemporaryDirectory() as folder:
-        runner = onnx_session_of(graph, folder)
-    ort = OrtNet(runner, list(graph.inputs), ["logits"])
-    x, lengths = torch.randn(1, STEPS, estimator.inputs_), torch.tensor([STEPS])
-    result = {}
-    for name, net in (("torch", estimator.model_), ("onnx", ort)):
-        times = []
-        with torch.no_grad():
-            for _ in range(calls):
-                t = time.perf_counter()
-                net(x, lengths)
-                times.append(time.perf_counter() - t)
-        result[name] = 1000 * float(np.median(times[20:]))
-    return result
+        runner = onnx_session_of(graph, folder, threads)
+    return estimator, {"torch": estimator.model_, "onnx": OrtNet(runner, list(graph.inputs), ["logits"])}
+
+
+def median_ms(net, size: int, steps: int, features: int, calls: int, warm: int) -> float:
+    """The median ms of `calls` calls of `net` on a random batch of `size` sequences of `steps` steps, the
+    first `warm` not counted."""
+    import torch
+
+    x, lengths = torch.randn(size, steps, features), torch.full((size,), steps)
+    times = []
+    with torch.no_grad():
+        for _ in range(calls):
+            t = time.perf_counter()
+            net(x, lengths)
+            times.append(time.perf_counter() - t)
+    return 1000 * float(np.median(times[warm:]))
+
+
+def single_latency(run: Path, calls: int = 300) -> dict:
+    """One sequence a call, in this process: the network on PyTorch and on ONNX Runtime, median ms."""
+    estimator, nets = networks(run)
+    return {name: median_ms(net, 1, STEPS, estimator.inputs_, calls, 20) for name, net in nets.items()}
 
 
 def batch_costs(run: Path, lengths=(60, 150, 300, 600), batch: int = 32, threads: int = 1) -> list[dict]:
@@ -168,30 +177,12 @@ def batch_costs(run: Path, lengths=(60, 150, 300, 600), batch: int = 32, threads
     micro-batch can save a backend at all, before any HTTP."""
     import torch
 
-    from lstmkit.export.onnx import OrtNet, onnx_session_of
-    from lstmkit.tasks.run import load_run
-
     torch.set_num_threads(threads)
-    estimator = load_run(run)
-    graph = estimator.export_graph()
-    with tempfile.TemporaryDirectory() as folder:
-        runner = onnx_session_of(graph, folder, threads)
-    nets = {"torch": estimator.model_, "onnx": OrtNet(runner, list(graph.inputs), ["logits"])}
-    rows = []
-    for steps in lengths:
-        for name, net in nets.items():
-            cost = {}
-            for size, calls in ((1, 60), (batch, 15)):
-                x, sizes = torch.randn(size, steps, estimator.inputs_), torch.full((size,), steps)
-                times = []
-                with torch.no_grad():
-                    for _ in range(calls):
-                        t = time.perf_counter()
-                        net(x, sizes)
-                        times.append(time.perf_counter() - t)
-                cost[size] = 1000 * float(np.median(times[5:])) / size
-            rows.append({"backend": name, "steps": steps, "alone_ms": cost[1], "batched_ms": cost[batch]})
-    return rows
+    estimator, nets = networks(run, threads)
+    return [{"backend": name, "steps": steps,
+             "alone_ms": median_ms(net, 1, steps, estimator.inputs_, 60, 5),
+             "batched_ms": median_ms(net, batch, steps, estimator.inputs_, 15, 5) / batch}
+            for steps in lengths for name, net in nets.items()]  # fmt: skip
 
 
 def main(argv=None) -> None:
