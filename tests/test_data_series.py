@@ -70,6 +70,19 @@ def test_integer_time_column_of_years_is_a_time_axis(tmp_path):
     assert series.freq == "1"
 
 
+def test_years_written_as_whole_decimals_are_integers(tmp_path):
+    path = _csv(tmp_path, "year,volume\n1871.0,1120\n1872.0,1160\n1873.00,963\n1874.,1210\n")
+    series = read_series_csv(path, "volume", time_col="year")
+    assert series.time.tolist() == [1871, 1872, 1873, 1874]
+    assert series.freq == "1"
+
+
+def test_a_year_with_a_fraction_is_no_time(tmp_path):
+    path = _csv(tmp_path, "year,volume\n1871.0,1120\n1871.5,1160\n")
+    _raises(f"{path}: column 'year' cannot be read as time at row 3 (value '1871.5'): a number of time steps "
+            "must be whole (e.g. years)", lambda: read_series_csv(path, "volume", time_col="year"))
+
+
 def test_missing_years_are_reported_as_gaps(tmp_path):
     path = _csv(tmp_path, "Year,Sunspots\n1700,5\n1701,11\n1702,16\n1705,23\n1706,1\n1708,2\n")
     series = read_series_csv(path, "Sunspots", time_col="Year")

@@ -19,12 +19,13 @@ from pandas.tseries.api import guess_datetime_format
 from ..errors import DataError
 
 _INTEGER = r"[+-]?\d+"
+_WHOLE_DECIMAL = r"\.0*"  # '1871.0': a year written by a tool that stores numbers as floats (pandas, R, Excel)
 FORMATS_SEPARATOR = ";"  # between the formats of a `time_format` for a column of mixed formats
 
 
 def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format: Optional[str] = None) -> pd.Index:
-    """(R,) time axis from text cells: an integer Index when every cell is an integer (years, step numbers),
-    else a DatetimeIndex, in `time_format` (strftime codes) when given, else in the format of the first cell.
+    """(R,) time axis from text cells: an integer Index when every cell is an integer (years, step numbers;
+    '1871.0' reads as 1871), else a DatetimeIndex, in `time_format` (strftime codes) when given, else in the format of the first cell.
 
     A cell that cannot be read is a DataError with its row. So is a column whose dates could be read two ways,
     day and month swapped: formats mixed so that a cell reads as either date ('1949-01-01' then '02/01/1949'),
@@ -36,11 +37,15 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format:
         raise DataError(f"{path}: column '{name}' has no time at row {row} (empty cell); fill it in or remove that row")
     if time_format is not None:
         return _parse_with_format(cells, rows, name, path, time_format)
-    if cells.str.fullmatch(_INTEGER).all():
+    if cells.str.fullmatch(_INTEGER + f"(?:{_WHOLE_DECIMAL})?").all():
         try:
-            return pd.Index(cells.astype(np.int64).to_numpy(), name=name)
+            return pd.Index(cells.str.replace(_WHOLE_DECIMAL + "$", "", regex=True).astype(np.int64).to_numpy(), name=name)
         except (OverflowError, ValueError):
             pass  # too large for int64: try them as dates
+    elif cells.str.fullmatch(_INTEGER + r"\.\d*").any() and cells.str.fullmatch(_INTEGER + r"(?:\.\d*)?").all():
+        i = int(np.argmax(~cells.str.fullmatch(_INTEGER + f"(?:{_WHOLE_DECIMAL})?").to_numpy()))
+        raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'): "
+                        "a number of time steps must be whole (e.g. years)")  # fmt: skip
     parsed = _dates(cells, rows, name, path)
     unparsed = parsed.isna().to_numpy()
     if unparsed.any():
