@@ -14,6 +14,7 @@ from lstmkit.tasks.forecast.estimator import Forecaster
 from lstmkit.tasks.forecast.net import ForecastNet
 from lstmkit.tasks.forecast.report import run_metrics
 from lstmkit.tasks.forecast.scoring import conformal_quantiles
+from lstmkit.tasks.forecast.timing import calendar_seasons
 
 SEASON, HORIZON = 4, 4
 
@@ -79,9 +80,78 @@ def test_a_seasonal_series_with_zeros_is_decomposed_additively():
     t = np.arange(96)
     daylight = np.clip(np.sin(2 * np.pi * t / 12), 0, None) * 100  # zero half of each day, like solar power
     frame = pd.DataFrame({"t": t, "power": daylight + np.random.default_rng(0).normal(0, 1, 96).clip(0)})
-    forecaster = Forecaster("power", time_col="t", horizon=6, season=12, lookback=12, hidden=8, epochs=1).fit(frame)
+    forecaster = Forecaster("power", time_col="t", horizon=6, season=12, lookback=12, hidden=8, epochs=1,
+                            base="naive2").fit(frame)  # fmt: skip
     assert np.all(forecaster.indices_[0] == 1)
     assert forecaster.offsets_[0].max() > 40 and forecaster.offsets_[0].min() < -20
+
+
+def _seasonal(drifting: bool, length=120, season=12, seed=0) -> pd.DataFrame:
+    """A monthly series whose seasonal pattern drifts year to year (each month a random walk of its own: seasonal
+    naive is the best forecast) or whose level drifts under a fixed pattern (Naive2's case)."""
+    rng = np.random.default_rng(seed)
+    pattern = 1 + 0.4 * np.sin(2 * np.pi * np.arange(season) / season)
+    if drifting:
+        y = np.tile(100 * pattern, length // season) + np.cumsum(rng.normal(0, 6, (length // season, season)), axis=0).ravel()
+    else:
+        y = (100 + np.cumsum(rng.normal(0, 4, length))) * np.tile(pattern, length // season)
+    return pd.DataFrame({"t": np.arange(length), "y": y})
+
+
+@pytest.mark.parametrize("drifting, chosen", [(True, "snaive"), (False, "naive2")])
+def test_base_auto_takes_the_statistical_forecast_that_scores_the_validation_part_better(drifting, chosen, tmp_path):
+    frame = _seasonal(drifting)
+    forecaster = Forecaster("y", time_col="t", horizon=6, season=12, hidden=8, epochs=1).fit(frame)
+    assert forecaster.base_ == chosen and forecaster.model_.base == chosen
+    assert run_metrics(forecaster)["base"] == chosen
+    forecaster.save(tmp_path / "model")
+    loaded = Forecaster.load(tmp_path / "model")
+    assert loaded.base_ == chosen and loaded.model_.base == chosen
+    pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
+
+
+def test_base_auto_takes_seasonal_naive_for_a_detected_calendar_season_but_not_for_a_cycle():
+    frame = _seasonal(True)  # integer steps: the period detected is a cycle's, whatever it is
+    cycle = Forecaster("y", time_col="t", horizon=6, hidden=8, epochs=1).fit(frame)
+    assert (cycle.season_, cycle.base_) == (12, "naive2")
+    monthly = frame.assign(t=pd.date_range("2000-01-01", periods=len(frame), freq="MS").strftime("%Y-%m"))
+    forecaster = Forecaster("y", time_col="t", horizon=6, hidden=8, epochs=1).fit(monthly)
+    assert (forecaster.season_, forecaster.base_) == (12, "snaive")
+
+
+def test_calendar_seasons_of_each_time_step():
+    assert calendar_seasons("MS") == calendar_seasons("ME") == (12,)
+    assert calendar_seasons("QS-JAN") == calendar_seasons("BQE-DEC") == (4,)
+    assert calendar_seasons("W-SUN") == (52, 53)
+    assert calendar_seasons("D") == (7, 365) and calendar_seasons("h") == (24, 168)
+    assert calendar_seasons("2MS") == (6,) and calendar_seasons("15min") == (4, 96)
+    assert calendar_seasons("YS-JAN") == calendar_seasons("1") == calendar_seasons(None) == ()
+
+
+def test_base_auto_scores_each_base_before_training():
+    frame = _seasonal(True)
+    forecaster = Forecaster("y", time_col="t", horizon=6, season=12, hidden=8, epochs=1)
+    losses = {}
+    for base in ("naive2", "snaive"):
+        fitted = Forecaster("y", time_col="t", horizon=6, season=12, hidden=8, epochs=1, base=base).fit(frame)
+        val = fitted._windows_for(fitted.panel_, fitted._part_windows(fitted.panel_, "val"))
+        net = fitted._build_model(1)  # untrained: its base's forecast
+        with torch.no_grad():
+            losses[base] = float(fitted._loss(net, val.tensors()))
+    assert losses["snaive"] < 0.8 * losses["naive2"]  # the drifting pattern: seasonal naive clearly better
+    assert forecaster.fit(frame).base_ == "snaive"
+
+
+def test_a_run_saved_before_base_auto_loads_with_its_own_base(tmp_path):
+    forecaster = Forecaster("y", time_col="t", horizon=6, season=12, hidden=8, epochs=1, base="snaive").fit(_seasonal(True))
+    forecaster.save(tmp_path / "model")
+    state_file = tmp_path / "model" / "forecaster.json"
+    state = json.loads(state_file.read_text())
+    del state["base"]
+    state_file.write_text(json.dumps(state))
+    loaded = Forecaster.load(tmp_path / "model")
+    assert loaded.base_ == "snaive"
+    pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
 
 
 def test_conformal_half_width_is_the_rank_ceil_n_plus_1_times_coverage():

@@ -9,7 +9,7 @@ from ...data import FILL_CHOICES
 from ...settings import setting
 from ..settings import SharedSettings, shared, time_format_setting
 
-BASES = ("naive2", "snaive", "none")  # the statistical forecast the network corrects (`net.py`)
+BASES = ("auto", "naive2", "snaive", "none")  # the statistical forecast the network corrects (`net.py`)
 
 
 @dataclass(eq=False)
@@ -27,7 +27,10 @@ class ForecastSettings(SharedSettings):
     # e.g. (0.1, 0.5, 0.9): trained with the pinball loss
     quantiles: Optional[Sequence[float]] = setting(None, "Quantiles for prediction intervals, e.g. 0.1,0.5,0.9.", listed=float)
     fill: Optional[str] = setting(None, "Fill missing values instead of stopping.", choices=FILL_CHOICES)
-    base: str = setting("naive2", "Statistical forecast the LSTM corrects: naive2 (deseasonalised last level), snaive, none.", choices=BASES)
+    # auto: one series, naive2 or snaive, whichever forecasts its validation part better before training; many: naive2
+    base: str = setting("auto", "Statistical forecast the LSTM corrects: auto (one series: naive2 or snaive, whichever "
+                                "forecasts the validation part better; many: naive2), naive2 (deseasonalised last "
+                                "level), snaive, none.", choices=BASES)  # fmt: skip
     ensemble: int = setting(1, "Members (other seeds) whose mean is the forecast.", whole=True, min=1)
     backtest: int = setting(0, "Score K rolling origins, horizon steps apart, at the end of each series (0: the test part).", whole=True, min=0)
     refit: bool = setting(False, "With backtest: train again on the data before each origin.")

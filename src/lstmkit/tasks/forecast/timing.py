@@ -28,3 +28,24 @@ def steps_between(start, end, freq) -> int:
     first, last = (start, end) if end >= start else (end, start)
     count = len(pd.date_range(first, last, freq=freq)) - 1
     return count if end >= start else -count
+
+
+# the seasons a calendar step has, in steps: of the hour, the day, the week and the year (pandas' offset aliases,
+# their start or end suffix dropped: 'MS' and 'ME' are months)
+CALENDAR = {"s": (60, 3600), "min": (60, 1440), "h": (24, 168), "D": (7, 365), "B": (5,), "W": (52, 53), "SM": (24,),
+            "M": (12,), "BM": (12,), "Q": (4,), "BQ": (4,)}  # fmt: skip
+
+
+def calendar_seasons(freq) -> tuple[int, ...]:
+    """The seasonal periods a time axis of `freq` (a pandas offset alias, or an integer step) has in its
+    calendar: (12,) for months, (7, 365) for days, (6, 12) for two-monthly steps...; () for integer steps,
+    years and series without a time axis, where a period is a cycle, not a season."""
+    if freq is None or str(freq).isdigit():
+        return ()
+    try:
+        offset = pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        return ()
+    unit = offset.name.split("-")[0]
+    unit = unit[:-1] if len(unit) > 1 and unit[-1] in "SE" else unit
+    return tuple(period // offset.n for period in CALENDAR.get(unit, ()) if period % offset.n == 0 and period > offset.n)
