@@ -4,6 +4,7 @@
     python benchmarks/forecast_quality.py [--collections tourism-monthly,tourism-quarterly,...] [--ensemble 5]
                                           [--quick] [--json benchmarks/results/forecast_quality.json]
     python benchmarks/forecast_quality.py --collections m3-monthly    # 1428 series: a global fit's time at scale
+    python benchmarks/forecast_quality.py --single 60 [--single-offset 1]   # each series fitted alone
 
 Each collection is scored as its competition scored it: every series' last `h` values (the competition's
 own horizon and test part) are forecast from what comes before them. lstmkit's forecaster is run with its
@@ -15,6 +16,13 @@ OWA against Naive2, and the seconds the method took; for lstmkit also the share 
 seasonal naive on MASE. The shipped airline and sunspots series are scored as single series (the
 forecaster's own split: every window of the last 15%).
 
+`--single N` asks what a user with one series in one CSV gets: N series of each collection (every k-th, from
+`--single-offset`), each fitted alone with the defaults and scored on the competition's test horizon
+(`backtest=1`); the baselines are fitted to that series alone too. Series too short to train on alone are
+refused by the forecaster (one line, as a user would see it) and counted as skipped. Each row: the mean MASE,
+the geometric mean over the series of the MASE relative to seasonal naive's (below 1: better than seasonal
+naive), the share of series where the method beats seasonal naive, and lstmkit's training seconds in all.
+
 Nothing here is tuned to one collection: the settings are the defaults, the same for every row.
 """
 
@@ -23,6 +31,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +39,7 @@ import pandas as pd
 
 from lstmkit import Forecaster
 from lstmkit.data.shipped import airline_csv, sunspots_csv
+from lstmkit.errors import DataError
 from lstmkit.metrics import forecast_metrics, owa, smape
 from lstmkit.tasks.forecast.scoring import mase_scale
 
@@ -113,13 +123,55 @@ def _wins(forecaster) -> float:
     return float(np.mean(np.abs(point - test["y_true"]).mean(1) < np.abs(snaive - test["y_true"]).mean(1)))
 
 
+def run_single(name: str, per: int, offset: int = 0) -> list[dict]:
+    """`per` series of a competition collection (every k-th, from `offset`), each fitted alone."""
+    data, horizon, season = competition(name, None)
+    ids = data["id"].unique()
+    chosen = ids[offset :: max(1, len(ids) // per)][:per]
+    return single_rows(name, [(i, data.loc[data["id"] == i, ["t", "y"]]) for i in chosen], horizon, season)
+
+
+def single_rows(name: str, series, horizon: int, season: int) -> list[dict]:
+    """Fit each (id, frame with columns t and y) alone with the defaults, score its last `horizon` values
+    (backtest=1) beside the baselines on the same window; one row per method."""
+    mase, seconds, skipped = defaultdict(list), 0.0, 0
+    for _, frame in series:
+        try:
+            forecaster = Forecaster(target="y", time_col="t", horizon=horizon, season=season, backtest=1).fit(frame)
+        except DataError:  # too short to train on alone: what a user with this series would be told
+            skipped += 1
+            continue
+        seconds += forecaster.timings_["train"]
+        mase["lstmkit"].append(forecaster.metrics_["mase"])
+        for key, label in {**BASELINES, "naive": "naive"}.items():
+            if key in forecaster.baselines_:
+                mase[label].append(forecaster.baselines_[key]["mase"])
+    snaive = np.array(mase["seasonal naive"] or mase["naive"])  # season 1: seasonal naive is naive
+    rows = []
+    for method, values in mase.items():
+        if method == "naive" and mase["seasonal naive"]:
+            continue
+        values = np.array(values)
+        rows.append({"collection": f"{name}, each series alone", "method": method, "series": len(values),
+                     "skipped": skipped, "mase": float(values.mean()),
+                     "relative_mase": float(np.exp(np.mean(np.log(values / snaive)))),
+                     "beats_snaive": float(np.mean(values < snaive)),
+                     "seconds": seconds if method == "lstmkit" else None})  # fmt: skip
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collections", default=",".join(COLLECTIONS))
     parser.add_argument("--ensemble", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="50 series per collection, 30 epochs: a smoke run")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/forecast_quality.json"))
+    parser.add_argument("--single", type=int, default=0, metavar="N",
+                        help="fit N series of each collection alone, each as one CSV would be (0: global fits)")
+    parser.add_argument("--single-offset", type=int, default=0, help="with --single: the first series taken")
     args = parser.parse_args(argv)
+    if args.single:
+        return main_single(args)
     limit, epochs = (50, 30) if args.quick else (None, None)
     rows = []
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -132,6 +184,19 @@ def main(argv=None) -> None:
 
 
 HEADER = ("collection", "method", "smape", "mase", "owa", "seconds", "beats_snaive")
+SINGLE_HEADER = ("collection", "method", "series", "skipped", "mase", "relative_mase", "beats_snaive", "seconds")
+
+
+def main_single(args) -> None:
+    names = [n.strip() for n in args.collections.split(",") if n.strip() not in SINGLE]
+    rows = []
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    print(markdown_row(SINGLE_HEADER) + "\n" + markdown_row(["---"] * len(SINGLE_HEADER)), flush=True)
+    for name in names:
+        for row in run_single(name, args.single, args.single_offset):
+            rows.append(row)
+            print(markdown_row([row[key] for key in SINGLE_HEADER]), flush=True)
+        args.json.write_text(json.dumps(rows, indent=1))
 
 
 def markdown_row(cells) -> str:
