@@ -146,10 +146,11 @@ def single_rows(name: str, series, horizon: int, season: int) -> list[dict]:
         for key, label in {**BASELINES, "naive": "naive"}.items():
             if key in forecaster.baselines_:
                 mase[label].append(forecaster.baselines_[key]["mase"])
-    snaive = np.array(mase["seasonal naive"] or mase["naive"])  # season 1: seasonal naive is naive
+    reference = "seasonal naive" if "seasonal naive" in mase else "naive"  # season 1: seasonal naive is naive
+    snaive = np.array(mase[reference])
     rows = []
     for method, values in mase.items():
-        if method == "naive" and mase["seasonal naive"]:
+        if method == "naive" and reference != "naive":
             continue
         values = np.array(values)
         rows.append({"collection": f"{name}, each series alone", "method": method, "series": len(values),

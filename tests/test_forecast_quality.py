@@ -23,3 +23,9 @@ def test_each_series_alone_gives_one_row_per_method_relative_to_seasonal_naive()
     assert rows["lstmkit"]["seconds"] > 0 and snaive["seconds"] is None
     for row in rows.values():  # the geometric mean of ratios lies within the ratios' range; the mean is the mean
         assert 0 < row["relative_mase"] and np.isfinite(row["mase"]) and row["collection"] == "toy, each series alone"
+
+
+def test_without_a_season_the_reference_is_naive():
+    rows = {row["method"]: row for row in load_benchmark("forecast_quality").single_rows("toy", [("a", _series(40, 3))], 2, 1)}
+    assert "seasonal naive" not in rows and rows["naive"]["relative_mase"] == 1.0
+    assert rows["lstmkit"]["series"] == 1 and rows["lstmkit"]["skipped"] == 0
