@@ -313,10 +313,9 @@ class Forecaster(ForecastSettings, Estimator):
         (`--single 60`, offsets 0 and 1: 372 series), geometric mean of the MASE relative to seasonal naive's:
         naive2 1.085, snaive 1.061, auto 1.015 (ETS 0.904, Theta 0.964). Choosing after training both, on
         their best validation losses, was no better for twice the training (1.017 against auto's 1.011 on the
-        340 series measured so). One global model over a
-        collection, mean MASE, where this choice on the pooled validation windows would take snaive: Tourism
-        quarterly 1.521 against naive2's 1.495. The yearly sunspots, season 11 detected: naive2 0.954, snaive
-        1.262 (seasonal naive's own)."""
+        340 series measured so). One global model over a collection, mean MASE, where this choice on the
+        pooled validation windows would take snaive: Tourism quarterly 1.521 against naive2's 1.495. The
+        yearly sunspots, season 11 detected: naive2 0.954, snaive 1.262 (seasonal naive's own)."""
         if self.many_ or (self.season is None and self.season_ not in calendar_seasons(panel.series[0].freq)):
             return "naive2"
         losses = {}
