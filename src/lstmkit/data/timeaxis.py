@@ -20,6 +20,7 @@ from ..errors import DataError
 
 _INTEGER = r"[+-]?\d+"
 _WHOLE_DECIMAL = r"\.0*"  # '1871.0': a year written by a tool that stores numbers as floats (pandas, R, Excel)
+_WHOLE = _INTEGER + f"(?:{_WHOLE_DECIMAL})?"  # an integer, or one written as a whole decimal
 FORMATS_SEPARATOR = ";"  # between the formats of a `time_format` for a column of mixed formats
 
 
@@ -37,13 +38,14 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format:
         raise DataError(f"{path}: column '{name}' has no time at row {row} (empty cell); fill it in or remove that row")
     if time_format is not None:
         return _parse_with_format(cells, rows, name, path, time_format)
-    if cells.str.fullmatch(_INTEGER + f"(?:{_WHOLE_DECIMAL})?").all():
+    whole = cells.str.fullmatch(_WHOLE).to_numpy()
+    if whole.all():
         try:
             return pd.Index(cells.str.replace(_WHOLE_DECIMAL + "$", "", regex=True).astype(np.int64).to_numpy(), name=name)
         except (OverflowError, ValueError):
             pass  # too large for int64: try them as dates
-    elif cells.str.fullmatch(_INTEGER + r"\.\d*").any() and cells.str.fullmatch(_INTEGER + r"(?:\.\d*)?").all():
-        i = int(np.argmax(~cells.str.fullmatch(_INTEGER + f"(?:{_WHOLE_DECIMAL})?").to_numpy()))
+    elif cells.str.fullmatch(_INTEGER + r"(?:\.\d*)?").all():  # numbers, not all whole: a fraction
+        i = int(np.argmax(~whole))
         raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'): "
                         "a number of time steps must be whole (e.g. years)")  # fmt: skip
     parsed = _dates(cells, rows, name, path)
