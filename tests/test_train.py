@@ -242,32 +242,26 @@ def test_divergence_names_the_learning_rate():
         fit(Regressor(), mse, train, val, _config(lr=1e30, clip_norm=None, optimizer="sgd"))
 
 
-def test_a_failed_checkpoint_write_leaves_the_old_one_intact(tmp_path):
-    path = tmp_path / "checkpoint.pt"
-    path.write_bytes(b"old")
+def _disk_full(f):
+    f.write(b"half")
+    raise OSError("disk full")
 
-    def fail(f):
+
+def _cut_short(f):  # torch.save's zip writer: its closing fails when a Ctrl-C stopped a record half-written
+    try:
         f.write(b"half")
-        raise OSError("disk full")
-
-    with pytest.raises(OSError):
-        atomic_write(path, fail)
-    assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+        raise KeyboardInterrupt
+    finally:
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 3648 vs 3542")
 
 
-def test_ctrl_c_during_a_write_is_a_ctrl_c_whatever_the_writer_raises_as_it_closes(tmp_path):
+@pytest.mark.parametrize("writer, raised", [(_disk_full, OSError), (_cut_short, KeyboardInterrupt)],
+                         ids=["a failed write", "a ctrl-c whatever the writer raises as it closes"])  # fmt: skip
+def test_a_failed_or_interrupted_write_leaves_the_old_checkpoint_intact(tmp_path, writer, raised):
     path = tmp_path / "checkpoint.pt"
     path.write_bytes(b"old")
-
-    def cut_short(f):  # torch.save's zip writer: its closing fails when a Ctrl-C stopped a record half-written
-        try:
-            f.write(b"half")
-            raise KeyboardInterrupt
-        finally:
-            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 3648 vs 3542")
-
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write(path, cut_short)
+    with pytest.raises(raised):
+        atomic_write(path, writer)
     assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
 
 
