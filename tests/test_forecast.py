@@ -107,13 +107,16 @@ class InterruptRefit(Reporter):
             raise KeyboardInterrupt
 
 
+REFITTED = {"epochs": 8, "checkpoint_every": 0, "base": "naive2"}  # a base the LSTM improves on for more than 2 epochs here
+
+
 def test_a_run_interrupted_in_its_refit_resumes_to_the_uninterrupted_result(series_csv, tmp_path):
-    expected = train_run(_small(epochs=8, checkpoint_every=0), series_csv, tmp_path / "whole")
+    expected = train_run(_small(**REFITTED), series_csv, tmp_path / "whole")
     assert expected["refit_epochs"] == [expected["best_epoch"]] and expected["best_epoch"] > 2
     with pytest.raises(KeyboardInterrupt):
-        train_run(_small(epochs=8, checkpoint_every=0), series_csv, tmp_path / "cut", reporter=InterruptRefit())
+        train_run(_small(**REFITTED), series_csv, tmp_path / "cut", reporter=InterruptRefit())
     assert (tmp_path / "cut" / ".incomplete" / "checkpoint-full.pt").exists()
-    resumed = train_run(_small(epochs=8, checkpoint_every=0), series_csv, tmp_path / "cut", resume=True)
+    resumed = train_run(_small(**REFITTED), series_csv, tmp_path / "cut", resume=True)
     assert resumed == expected
 
 
@@ -169,13 +172,16 @@ def test_no_test_window_is_seen_in_training(series_csv, monkeypatch):
 
 def test_seasonal_factors_and_the_loss_scale_come_from_before_the_test_part_only(series_csv):
     from lstmkit.decompose import seasonal_indices
+    from lstmkit.statistical import ETSStates
 
-    model = _small().fit(series_csv)
+    model = _small(base="naive2").fit(series_csv)
     train, val, _ = split_by_time(150)
     target = model.panel_.series[0].target
     np.testing.assert_allclose(model.indices_[0], seasonal_indices(target[: train.stop], 12))
     assert not np.allclose(model.indices_[0], seasonal_indices(target, 12))
     assert model.scales_[0] == pytest.approx(np.mean(np.abs(target[12 : val.stop] - target[: val.stop - 12])))
+    ets = _small(base="ets").fit(series_csv).ets_[0].to_dict()["model"]  # fitted before the test part, as the ETS baseline
+    assert ets == ETSStates.fit(target, 12, val.stop).to_dict()["model"] != ETSStates.fit(target, 12, len(target)).to_dict()["model"]
 
 
 def test_save_and_load_give_the_same_forecast(series_csv, tmp_path):

@@ -98,10 +98,19 @@ def _seasonal(drifting: bool, length=120, season=12, seed=0) -> pd.DataFrame:
     return pd.DataFrame({"t": np.arange(length), "y": y})
 
 
-@pytest.mark.parametrize("drifting, chosen", [(True, "snaive"), (False, "naive2")])
-def test_base_auto_takes_the_statistical_forecast_that_scores_the_validation_part_better(drifting, chosen, tmp_path):
-    frame = _seasonal(drifting)
-    forecaster = Forecaster("y", time_col="t", horizon=6, season=12, hidden=8, epochs=1).fit(frame)
+def _monthly(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(t=pd.date_range("2000-01-01", periods=len(frame), freq="MS").strftime("%Y-%m"))
+
+
+def _long_season() -> pd.DataFrame:
+    """A season of 48 drifting, on three seasons: too short a training part for a seasonal ETS."""
+    return _monthly(_seasonal(True, length=144, season=48))
+
+
+@pytest.mark.parametrize("case, season, chosen", [("trend", 12, "ets"), ("long season", 48, "snaive")])
+def test_base_auto_takes_ets_where_it_holds_the_season_else_the_best_on_validation(case, season, chosen, tmp_path):
+    frame = _trending() if case == "trend" else _long_season()
+    forecaster = Forecaster("y", time_col="t", horizon=6, season=season, hidden=8, epochs=1).fit(frame)
     assert forecaster.base_ == chosen and forecaster.model_.base == chosen
     assert run_metrics(forecaster)["base"] == chosen
     forecaster.save(tmp_path / "model")
@@ -110,13 +119,16 @@ def test_base_auto_takes_the_statistical_forecast_that_scores_the_validation_par
     pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
 
 
-def test_base_auto_takes_seasonal_naive_for_a_detected_calendar_season_but_not_for_a_cycle():
+def test_base_auto_gives_ets_a_detected_calendar_season_but_not_a_cycle():
     frame = _seasonal(True)  # integer steps: the period detected is a cycle's, whatever it is
-    cycle = Forecaster("y", time_col="t", horizon=6, hidden=8, epochs=1).fit(frame)
-    assert (cycle.season_, cycle.base_) == (12, "naive2")
-    monthly = frame.assign(t=pd.date_range("2000-01-01", periods=len(frame), freq="MS").strftime("%Y-%m"))
-    forecaster = Forecaster("y", time_col="t", horizon=6, hidden=8, epochs=1).fit(monthly)
-    assert (forecaster.season_, forecaster.base_) == (12, "snaive")
+    cycle = Forecaster("y", time_col="t", horizon=6, hidden=8, epochs=1)
+    cycle._learn_series = lambda panel, choosing=False: (Forecaster._learn_series(cycle, panel, choosing),
+                                                         seen.append(cycle.ets_ and cycle.ets_[0].model["m"]))  # fmt: skip
+    seen = []
+    cycle.fit(frame)
+    assert (cycle.season_, cycle.base_) == (12, "naive2") and seen[0] == 1  # ETS without the season, beaten
+    forecaster = Forecaster("y", time_col="t", horizon=6, hidden=8, epochs=1).fit(_monthly(frame))
+    assert (forecaster.season_, forecaster.base_, forecaster.ets_[0].model["m"]) == (12, "ets", 12)
 
 
 def test_calendar_seasons_of_each_time_step():
@@ -129,17 +141,47 @@ def test_calendar_seasons_of_each_time_step():
 
 
 def test_base_auto_scores_each_base_before_training():
-    frame = _seasonal(True)
-    forecaster = Forecaster("y", time_col="t", horizon=6, season=12, hidden=8, epochs=1)
+    frame = _long_season()
+    forecaster = Forecaster("y", time_col="t", horizon=6, season=48, hidden=8, epochs=1)
     losses = {}
     for base in ("naive2", "snaive"):
-        fitted = Forecaster("y", time_col="t", horizon=6, season=12, hidden=8, epochs=1, base=base).fit(frame)
+        fitted = Forecaster("y", time_col="t", horizon=6, season=48, hidden=8, epochs=1, base=base).fit(frame)
         val = fitted._windows_for(fitted.panel_, fitted._part_windows(fitted.panel_, "val"))
         net = fitted._build_model(1)  # untrained: its base's forecast
         with torch.no_grad():
             losses[base] = float(fitted._loss(net, val.tensors()))
     assert losses["snaive"] < 0.8 * losses["naive2"]  # the drifting pattern: seasonal naive clearly better
     assert forecaster.fit(frame).base_ == "snaive"
+
+
+def _trending(length=120, season=12, seed=0) -> pd.DataFrame:
+    """A monthly series on a steady trend under a fixed seasonal pattern: Naive2 and seasonal naive lag the
+    trend, ETS follows it."""
+    t = np.arange(length)
+    y = (100 + 2.0 * t) * (1 + 0.3 * np.sin(2 * np.pi * t / season)) + np.random.default_rng(seed).normal(0, 2, length)
+    return _monthly(pd.DataFrame({"t": t, "y": y}))
+
+
+def test_the_ets_base_starts_as_the_ets_baseline_and_keeps_its_forecasts_through_save_load_and_serve(tmp_path):
+    from lstmkit.statistical import statistical_forecasts
+    from lstmkit.tasks.forecast import serving
+
+    frame = _trending()
+    forecaster = Forecaster("y", time_col="t", horizon=6, hidden=8, epochs=2, base="ets").fit(frame)
+    test = forecaster._part_windows(forecaster.panel_, "test")
+    windows = forecaster._windows_for(forecaster.panel_, test)
+    with torch.no_grad():  # untrained: the head is zero, so the forecast is the ETS baseline's, fitted as it is
+        start = forecaster._build_model(1)(windows.X, windows.seasonal)[..., 0].numpy()
+    val_stop = forecaster.bounds_[0][1]
+    ets = statistical_forecasts(frame["y"].to_numpy(), test.origins, 6, 12, val_stop)["ets"]
+    np.testing.assert_allclose(start, ets, rtol=1e-5)
+    forecaster.save(tmp_path / "model")
+    loaded = Forecaster.load(tmp_path / "model")
+    assert loaded.base_ == "ets" and run_metrics(forecaster)["base"] == "ets"
+    pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
+    request = serving.Request(series=[serving.SeriesIn(values=frame["y"].tolist()[-30:])])  # ends where training ended
+    served = serving.run(loaded, serving.items(loaded, request, type("Limits", (), {"max_items": 8, "max_length": 1000})))
+    np.testing.assert_allclose(served[0]["forecast"], forecaster.predict()["y"], rtol=1e-5)
 
 
 def test_a_run_saved_before_base_auto_loads_with_its_own_base(tmp_path):

@@ -1,5 +1,6 @@
 """The M4 decomposition, Naive2, ETS and Theta baselines, and OWA, against answers known in advance."""
 
+import json
 import subprocess
 import sys
 
@@ -17,7 +18,15 @@ from lstmkit.decompose import (
 )
 from lstmkit.errors import DataError
 from lstmkit.metrics import owa
-from lstmkit.statistical import MODELS, PARALLEL_FROM, PRELOAD, InBackground, statistical_forecasts, statistical_forecasts_many
+from lstmkit.statistical import (
+    MODELS,
+    PARALLEL_FROM,
+    PRELOAD,
+    ETSStates,
+    InBackground,
+    statistical_forecasts,
+    statistical_forecasts_many,
+)
 
 FACTORS = np.array([0.7, 0.8, 1.0, 1.1, 1.3, 1.5, 1.4, 1.2, 1.0, 0.8, 0.6, 0.6])  # (12,), mean 1
 
@@ -169,6 +178,40 @@ def test_a_model_statsforecast_cannot_fit_or_forward_falls_back_to_naive2_and_sa
     np.testing.assert_array_equal(early["theta"][:2], early["naive2"][:2])
     assert not np.array_equal(early["theta"][2], early["naive2"][2])
     assert "theta: naive2 at 2 of 3 origins, first at t=1 (NotImplementedError: tiny datasets)" in early["notes"]
+
+
+def test_ets_states_forecast_from_every_origin_as_the_ets_baseline_does():
+    target = seasonal_noisy(96)
+    origins = np.arange(2, 97)
+    ets = ETSStates.fit(target, 12, fit_stop=72)
+    forecasts = ets.forecasts(target, origins, horizon=12)
+    baseline = statistical_forecasts(target, origins, horizon=12, season=12, fit_stop=72)["ets"]
+    np.testing.assert_allclose(forecasts, baseline, rtol=1e-9)
+    assert ets.states.shape[0] == 97  # the state before each step and after the last
+
+
+def test_ets_states_forecast_a_later_stretch_from_the_state_at_its_start_and_survive_a_round_trip():
+    target = seasonal_noisy(96)
+    ets = ETSStates.fit(target, 12, fit_stop=72)
+    whole = ets.forecasts(target, np.array([50, 80, 96]), horizon=6)
+    stretch = ets.forecasts(target[30:], np.array([20, 50, 66]), horizon=6, start=30)  # the same origins
+    np.testing.assert_allclose(stretch, whole, rtol=1e-9)
+    again = ETSStates.from_dict(json.loads(json.dumps(ets.to_dict())))
+    np.testing.assert_allclose(again.forecasts(target, np.array([50, 80, 96]), horizon=6), whole, rtol=1e-12)
+
+
+def test_ets_states_past_the_fitted_series_continue_along_its_forecast():
+    target = 10 + 0.5 * np.arange(80)
+    ets = ETSStates.fit(target, 1, fit_stop=60)
+    later = 10 + 0.5 * np.arange(90, 100)  # the line goes on after a gap of 10 steps
+    np.testing.assert_allclose(ets.forecasts(later, np.array([10]), horizon=3, start=90), [[60, 60.5, 61]], rtol=1e-3)
+
+
+def test_ets_states_of_a_series_autoets_cannot_fit_forecast_the_last_value():
+    ets = ETSStates.fit(np.array([3.0, 5.0, 4.0, 6.0]), 1, fit_stop=2)  # AutoETS needs more values
+    assert ets.model["components"] == "ANNN"
+    np.testing.assert_array_equal(ets.forecasts(np.array([3.0, 5.0, 4.0, 6.0]), np.array([1, 3, 4]), horizon=2),
+                                  [[3, 3], [4, 4], [6, 6]])  # fmt: skip
 
 
 def test_many_series_fitted_in_worker_processes_equal_the_one_by_one_fits_in_order():

@@ -13,7 +13,10 @@ fitted parameters. AutoETS keeps its initial states too and runs the filter over
 so its state at t is the fitted one; Theta keeps its smoothing weight and initial level but redoes its
 seasonality test and decomposition on target[:t]. At t == fit_stop both equal the fitted model's forecast.
 
-statsforecast takes seconds to import, so it is imported inside `statistical_forecasts`, not with lstmkit.
+`ETSStates` keeps one AutoETS fit and its state after every step, so the forecaster's `ets` base forecasts
+from any origin, of the series or of new data on its time axis, and saves with the run.
+
+statsforecast takes seconds to import, so it is imported inside the functions that fit, not with lstmkit.
 `statistical_forecasts_many` fits many series at once, spread over helper processes (`lstmkit.helper`, one
 per CPU the process may use) when there are enough of them to pay for the helpers' start; `InBackground`
 fits one series in a helper while the caller trains, so statsforecast's import and fits overlap the
@@ -21,6 +24,7 @@ training. Both take an idle helper that already imported statsforecast where the
 command that will score a forecaster starts one first thing, so that import also overlaps its own).
 """
 
+import math
 import time
 import warnings
 
@@ -204,3 +208,94 @@ class InBackground:
     def close(self) -> None:
         if self._worker is not None:
             self._worker.close()
+
+
+ETS_SEASONS = 24  # the longest season an ETS model is given by the forecaster's "auto" base (R's forecast::ets refuses longer)
+
+
+class ETSStates:
+    """AutoETS fitted once on a series' first `fit_stop` values and kept so that it forecasts from any step of
+    that series, or of new data on its time axis: the model (components, smoothing parameters) and its state
+    (level, trend, seasonal terms) after each step of the series it was fitted for. The forecaster's `ets`
+    base reads it: the network corrects these forecasts.
+
+    The state at step t depends on target[:t] only, so a forecast from origin t uses no later value. A
+    series that AutoETS cannot fit (statsforecast raises on a few short or odd ones) gets the naive model:
+    additive level, smoothing weight 1, whose forecast is the last value."""
+
+    def __init__(self, model: dict, states: np.ndarray):
+        self.model, self.states = model, np.asarray(states, dtype=np.float64)  # states (n + 1, k): before each step
+
+    @classmethod
+    def fit(cls, target, season: int, fit_stop: int) -> "ETSStates":
+        """Fit on target[:fit_stop] (a season too long for it is dropped, as for the ETS baseline) and filter
+        the whole target (N,) with the fitted model."""
+        from statsforecast.models import AutoETS
+
+        series = np.asarray(target, dtype=np.float64)
+        with warnings.catch_warnings():  # statsforecast warns on short or flat histories
+            warnings.simplefilter("ignore")
+            try:
+                fitted = AutoETS(season_length=_model_season(season, fit_stop, [])).fit(series[:fit_stop]).model_
+                model = {"m": int(fitted["m"]), "components": str(fitted["components"]),
+                         "par": [float(v) for v in fitted["par"][:4]], "n_params": int(fitted["n_params"])}  # fmt: skip
+                start = np.asarray(fitted["par"][4:], dtype=np.float64)
+            except Exception:  # noqa: BLE001 - statsforecast raises ValueError, IndexError, ...: the naive model
+                model = {"m": 1, "components": "ANNN", "par": [1.0, math.nan, math.nan, math.nan], "n_params": 2}
+                start = series[:1]
+        ets = cls(model, start[None, :])
+        ets.states = ets._filtered(start, series)
+        return ets
+
+    def _filtered(self, start: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """The states (n + 1, k) of filtering values (n,) from the state `start` (k,); rows after a value
+        the model cannot take (non-finite, or <= 0 for a multiplicative one) stay NaN."""
+        from statsforecast.ets import ets_f
+
+        if len(values) == 0:
+            return start[None, :]
+        model = {**self.model, "par": np.concatenate([self.model["par"], start]), "fit": None}
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                return np.asarray(ets_f(y=values, m=self.model["m"], model=model)["states"], dtype=np.float64)
+            except Exception:  # noqa: BLE001 - as in `fit`
+                return np.vstack([start[None, :], np.full((len(values), len(start)), np.nan)])
+
+    def _ahead(self, state: np.ndarray, horizon: int) -> np.ndarray:
+        """The forecast (horizon,) from one state (k,)."""
+        from statsforecast.ets import pegelsfcast_C
+
+        with np.errstate(all="ignore"):
+            return pegelsfcast_C(horizon, {**self.model, "states": state[None, :]})
+
+    def state_at(self, step: int) -> np.ndarray:
+        """The state (k,) before step `step` of the fitted series; past its end, carried along the forecast
+        (as if each later value were its one-step forecast)."""
+        last = len(self.states) - 1
+        if step <= last:
+            return self.states[max(step, 0)]
+        path = self._ahead(self.states[last], step - last)
+        return self._filtered(self.states[last], path)[-1]
+
+    def forecasts(self, target, origins, horizon: int, start: int = 0) -> np.ndarray:
+        """Forecasts (W, horizon) of target[t : t + horizon] from each origin t (W,) in [1, N], target (N,)
+        starting at step `start` of the fitted series (0: the fitted series itself). Where the model cannot
+        forecast (a non-finite result), the last value (naive)."""
+        series = np.asarray(target, dtype=np.float64)
+        states = self._filtered(self.state_at(start), series)  # (N + 1, k)
+        out = np.empty((len(origins), horizon))
+        for row, t in enumerate(np.asarray(origins, dtype=np.int64)):
+            forecast = self._ahead(states[t], horizon) if np.all(np.isfinite(states[t])) else None
+            finite = forecast is not None and np.all(np.isfinite(forecast))
+            out[row] = forecast if finite else series[t - 1]
+        return out
+
+    def to_dict(self) -> dict:
+        return {"model": {**self.model, "par": [None if math.isnan(v) else v for v in self.model["par"]]},
+                "states": self.states.tolist()}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> "ETSStates":
+        model = {**saved["model"], "par": [math.nan if v is None else float(v) for v in saved["model"]["par"]]}
+        return cls(model, np.asarray(saved["states"], dtype=np.float64))

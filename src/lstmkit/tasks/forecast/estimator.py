@@ -29,7 +29,7 @@ from ...decompose import seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
 from ...rundir import Predictions
-from ...statistical import InBackground
+from ...statistical import ETS_SEASONS, ETSStates, InBackground
 from ...train import TrainConfig, fit, member_checkpoint, seed_everything
 from ...train.distributed import env_world
 from ..estimator import Estimator, saved_whole
@@ -279,9 +279,11 @@ class Forecaster(ForecastSettings, Estimator):
         val_stop = n - (self.horizon if self.test_frac > 0 else 0)
         return val_stop - (self.horizon if self.val_frac > 0 else 0), val_stop
 
-    def _learn_series(self, panel: Panel) -> None:
+    def _learn_series(self, panel: Panel, choosing: bool = False) -> None:
         """Per series, from its training part: the seasonal factors (or, for a series with values <= 0, the
-        additive offsets), the MASE scale, the covariate scaler."""
+        additive offsets), the MASE scale, the covariate scaler; with the `ets` base, the ETS model fitted on
+        the training and validation parts (the training part alone while `choosing` a base: its validation
+        loss must be out of sample), as the ETS baseline is, and as the refit learns the validation part."""
         first = panel.series[0]
         self.target_name_, self.feature_names_ = first.target_name, list(first.feature_names)
         self.ids_ = list(panel.ids)
@@ -296,32 +298,49 @@ class Forecaster(ForecastSettings, Estimator):
         self.train_target_ = first.target[: self.bounds_[0][0]].astype(float)  # one series: MASE's scale
         self.origin_times_ = [None if s.time is None else s.time[0] for s in panel.series]
         self.freqs_ = [s.freq for s in panel.series]
+        season = self.season_ if self._calendar_season(panel) else 1  # a cycle's last period is no forecast of the next
+        self.ets_ = [ETSStates.fit(s.target, season, train_stop if choosing else val_stop)
+                     for s, (train_stop, val_stop) in zip(panel.series, self.bounds_)] if self.base_ == "ets" else None  # fmt: skip
 
     def _choose_base(self, panel: Panel) -> str:
-        """base "auto". Many series: "naive2". One series: "naive2" or "snaive", whichever forecast has the lower
-        loss (mean scaled absolute error) on the validation windows (the training windows when there is no
-        validation part), computed before any training, each from its own decomposition: Naive2 where the
-        seasonal pattern holds and the level moves, seasonal naive where the pattern itself drifts. A tie keeps
-        naive2. Seasonal naive is a candidate only for a season: one given (`season`), or one detected that the
-        time axis' calendar has (12 for months, 4 for quarters, 7 for days, ...: `calendar_seasons`). A period
-        detected anywhere else is a cycle, whose length varies (sunspots' 9-14 years about 11), and repeating
-        the last one is no forecast of the next.
+        """base "auto". Many series: "naive2". One series: "ets", the statistical forecast that models level, trend
+        and season itself and selects among its forms by AICc over the whole training part, where ETS can hold
+        the series' season: there is none, or it is a season of at most `ETS_SEASONS` steps (R's forecast::ets
+        refuses a longer one). Otherwise (a cycle, which ETS is not given; a longer season, e.g. 48 half-hours
+        or 168 hours) "ets", "naive2" or "snaive", whichever has the lowest loss (mean scaled absolute error) on
+        the validation windows (the training windows when there is no validation part), each computed before
+        any training from its own decomposition or model fitted on the training part; a tie goes to the first
+        of that order. Seasonal naive, and a seasonal ETS, are candidates only for a season: one given
+        (`season`), or one detected that the time axis' calendar has (12 for months, 4 for quarters, 7 for days,
+        ...: `calendar_seasons`). A period detected anywhere else is a cycle, whose length varies (sunspots' 9-14
+        years about 11), and repeating the last one is no forecast of the next.
 
         Why: the network starts as its base and learns a correction. From one short series it cannot learn
-        enough to make up for the weaker base; from thousands of series it can, and reads them better
-        deseasonalised. Measured (benchmarks/forecast_quality.py): Tourism, M1 and M3 series each fitted alone
-        (`--single 60`, offsets 0 and 1: 372 series), geometric mean of the MASE relative to seasonal naive's:
-        naive2 1.085, snaive 1.061, auto 1.015 (ETS 0.904, Theta 0.964). Choosing after training both, on
-        their best validation losses, was no better for twice the training (1.017 against auto's 1.011 on the
-        340 series measured so). One global model over a collection, mean MASE, where this choice on the
-        pooled validation windows would take snaive: Tourism quarterly 1.521 against naive2's 1.495. The
-        yearly sunspots, season 11 detected: naive2 0.954, snaive 1.262 (seasonal naive's own)."""
-        if self.many_ or (self.season is None and self.season_ not in calendar_seasons(panel.series[0].freq)):
+        enough to make up for a weaker base; from thousands of series it can, and reads them better
+        deseasonalised. Measured (benchmarks/forecast_quality.py --single 60, offsets 0 and 1: 372 Tourism, M1
+        and M3 series, each fitted alone), geometric mean of the MASE relative to seasonal naive's: naive2
+        always 1.085, snaive always 1.061, the choice of naive2 or snaive on validation 1.015, of ets, naive2 or
+        snaive 0.979, the choice only where AICc picked a non-seasonal ETS on the training part 0.968, ets
+        where it holds the season (this default; here every series) 0.958 (ETS itself 0.904, Theta 0.964).
+        Choosing on one validation stretch against ETS, which AICc chose on the whole training part, lost on
+        both offsets. The trained correction is where the
+        LSTM still loses to ETS alone: on offset 0 it forecast the test part worse than its own untrained ETS
+        start on 70 of the 116 series where validation kept it. Choosing after training both naive2 and snaive,
+        on their best validation losses, was no better for twice the training (1.017 against 1.011 on 340
+        series). One global model over a collection, mean MASE, where the choice on the pooled validation
+        windows would take snaive: Tourism quarterly 1.521 against naive2's 1.495."""
+        if self.many_:
             return "naive2"
+        calendar = self._calendar_season(panel)
+        if self.season_ == 1 or (calendar and self.season_ <= ETS_SEASONS):
+            return "ets"
+        self.base_ = "ets"
+        self._learn_series(panel, choosing=True)
         losses = {}
-        for base in ("naive2", "snaive"):
-            self.base_ = base
-            self._learn_series(panel)
+        for base in ("ets", "naive2", "snaive") if calendar else ("ets", "naive2"):
+            if base != "ets":  # learned above
+                self.base_ = base
+                self._learn_series(panel, choosing=True)
             val = self._part_windows(panel, "val")
             windows = self._windows_for(panel, val if len(val.series) else self._part_windows(panel, "train"))
             if len(windows.Y) == 0:
@@ -329,7 +348,12 @@ class Forecaster(ForecastSettings, Estimator):
             with torch.no_grad():  # the untrained network: its head is zero, so it forecasts its base
                 point = self._build_model(windows.X.shape[2])(windows.X, windows.seasonal)[..., :1]
                 losses[base] = float(scaled_absolute_error(point, windows.Y, windows.weight, ()))
-        return "snaive" if losses["snaive"] < losses["naive2"] else "naive2"
+        return min(losses, key=losses.get)  # the first of equals
+
+    def _calendar_season(self, panel: Panel) -> bool:
+        """Whether the season is one: given (`season`), or detected and of the calendar of the first series'
+        time axis (`calendar_seasons`); else a cycle."""
+        return self.season is not None or self.season_ in calendar_seasons(panel.series[0].freq)
 
     def _build_model(self, n_features: int) -> ForecastNet:
         return ForecastNet(
@@ -391,14 +415,18 @@ class Forecaster(ForecastSettings, Estimator):
         else:
             values = values[:, None]
         steps = np.maximum(origins[:, None] + np.arange(-lookback, 0), 0)  # (W, L)
+        if self.base_ == "ets":  # the factors all ones, the ETS forecast from each origin in the offsets' place
+            forecasts = self.ets_[i].forecasts(series.target, origins, self.horizon, start=self._phase(i, series, exact=True))
+            return values[steps], np.stack([np.ones_like(forecasts), forecasts], axis=1)
         ahead = position(origins[:, None] + np.arange(self.horizon))  # (W, H)
         return values[steps], np.stack([indices[ahead], offsets[ahead]], axis=1)
 
-    def _phase(self, i: int, series: Series) -> int:
+    def _phase(self, i: int, series: Series, exact: bool = False) -> int:
         """The season position of `series`' first step, counted from the first step series i had in training
-        (0 for the training data itself; from the time axis for new data)."""
+        (0 for the training data itself; from the time axis for new data). Not `exact`: any number for a
+        series without seasonal factors."""
         start = self.origin_times_[i]
-        if series.time is None or start is None or len(self.indices_[i]) == 1:
+        if series.time is None or start is None or (len(self.indices_[i]) == 1 and not exact):
             return series.start
         return steps_between(start, series.time[0], self.freqs_[i] or series.freq)
 
@@ -555,7 +583,8 @@ class Forecaster(ForecastSettings, Estimator):
     def export_graph(self):
         """x (batch, time, 1 + covariates): the deseasonalised target and the scaled covariates of the steps
         before the forecast's origin (`lookback` of them as trained; at least a season); seasonal (batch, 2,
-        horizon): the seasonal factors and offsets of the horizon steps -> forecast (batch, horizon,
+        horizon): the seasonal factors and offsets of the horizon steps (with the `ets` base: ones and the ETS
+        forecast from the origin, `statistical.ETSStates`) -> forecast (batch, horizon,
         quantiles or 1) in the target's units, the members' mean."""
         from ...export.onnx import Graph
 
@@ -578,7 +607,7 @@ class Forecaster(ForecastSettings, Estimator):
     def _state(self) -> dict:
         return {
             "quantiles": self.quantiles_, "season": self.season_, "lookback": self.lookback_, "members": len(self.members_),
-            "base": self.base_,
+            "base": self.base_, "ets": None if self.ets_ is None else [e.to_dict() for e in self.ets_],
             "target_name": self.target_name_, "feature_names": self.feature_names_, "ids": self.ids_,
             "indices": self.indices_.tolist(), "offsets": self.offsets_.tolist(), "scales": self.scales_.tolist(),
             "covariate_scalers": [None if s is None else s.to_dict() for s in self.covariate_scalers_],
@@ -592,6 +621,7 @@ class Forecaster(ForecastSettings, Estimator):
         self.quantiles_, self.season_ = state["quantiles"], saved_whole(state, "season", 1)
         self.lookback_ = saved_whole(state, "lookback", 1)
         self.base_ = state.get("base", "naive2" if self.base == "auto" else self.base)  # runs saved before "auto": their setting
+        self.ets_ = None if state.get("ets") is None else [ETSStates.from_dict(e) for e in state["ets"]]
         self.target_name_, self.feature_names_, self.ids_ = state["target_name"], state["feature_names"], state["ids"]
         self.indices_, self.scales_ = np.asarray(state["indices"], dtype=float), np.asarray(state["scales"], dtype=float)
         self.offsets_ = np.asarray(state["offsets"], dtype=float)

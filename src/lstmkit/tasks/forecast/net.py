@@ -13,6 +13,9 @@ learns what they miss, and one network is shared by every series.
 3. The forecast starts as a statistical one, `base`, in the scaled space:
        naive2   the last deseasonalised value, held flat (the M4 Naive2 benchmark);
        snaive   the last season repeated (seasonal naive; use it with the factors all ones);
+       ets      zero here: the estimator gives the ETS forecast from the window's origin (statsforecast's
+                AutoETS, fitted once per series) in the offsets' place, with the factors all ones, so the
+                network corrects it;
        none     zero: the LSTM alone.
    The LSTM reads the scaled window and its head adds a correction per horizon step and quantile. The
    head starts at zero, so before training the network *is* the statistical forecast, and early stopping
@@ -74,7 +77,7 @@ class ForecastNet(nn.Module):
         if self.base == "snaive":
             m = self.season if z.shape[1] >= self.season else z.shape[1]  # no min(): an exported graph's length is symbolic
             return z[:, z.shape[1] - m + torch.arange(self.horizon, device=z.device) % m]
-        return z.new_zeros(z.shape[0], self.horizon)
+        return z.new_zeros(z.shape[0], self.horizon)  # ets (in the offsets) and none
 
     def forward(self, x: Tensor, seasonal: Tensor) -> Tensor:
         scale = self.scale(x[:, :, 0])  # (B, 1)

@@ -9,7 +9,7 @@ from ...data import FILL_CHOICES
 from ...settings import setting
 from ..settings import SharedSettings, shared, time_format_setting
 
-BASES = ("auto", "naive2", "snaive", "none")  # the statistical forecast the network corrects (`net.py`)
+BASES = ("auto", "naive2", "snaive", "ets", "none")  # the statistical forecast the network corrects (`net.py`)
 
 
 @dataclass(eq=False)
@@ -27,10 +27,12 @@ class ForecastSettings(SharedSettings):
     # e.g. (0.1, 0.5, 0.9): trained with the pinball loss
     quantiles: Optional[Sequence[float]] = setting(None, "Quantiles for prediction intervals, e.g. 0.1,0.5,0.9.", listed=float)
     fill: Optional[str] = setting(None, "Fill missing values instead of stopping.", choices=FILL_CHOICES)
-    # auto: one series, naive2 or snaive, whichever forecasts its validation part better before training; many: naive2
-    base: str = setting("auto", "Statistical forecast the LSTM corrects: auto (one series: naive2 or snaive, whichever "
-                                "forecasts the validation part better; many: naive2), naive2 (deseasonalised last "
-                                "level), snaive, none.", choices=BASES)  # fmt: skip
+    # auto: one series, ets where ETS models the season (or there is none), else whichever of naive2, snaive and ets
+    # forecasts the validation part best before training; many: naive2 (Forecaster._choose_base)
+    base: str = setting("auto", "Statistical forecast the LSTM corrects: auto (one series: ets, or where ETS "
+                                "models no season, whichever of naive2, snaive and ets forecasts the validation part "
+                                "best; many: naive2), naive2 (deseasonalised last level), snaive, ets "
+                                "(statsforecast's AutoETS), none.", choices=BASES)  # fmt: skip
     ensemble: int = setting(1, "Members (other seeds) whose mean is the forecast.", whole=True, min=1)
     backtest: int = setting(0, "Score K rolling origins, horizon steps apart, at the end of each series (0: the test part).", whole=True, min=0)
     refit: bool = setting(False, "With backtest: train again on the data before each origin.")
