@@ -323,12 +323,12 @@ class Forecaster(ForecastSettings, Estimator):
         snaive 0.979, the choice only where AICc picked a non-seasonal ETS on the training part 0.968, ets
         where it holds the season (this default; here every series) 0.958 (ETS itself 0.904, Theta 0.964).
         Choosing on one validation stretch against ETS, which AICc chose on the whole training part, lost on
-        both offsets. The trained correction is where the
-        LSTM still loses to ETS alone: on offset 0 it forecast the test part worse than its own untrained ETS
-        start on 70 of the 116 series where validation kept it. Choosing after training both naive2 and snaive,
-        on their best validation losses, was no better for twice the training (1.017 against 1.011 on 340
-        series). One global model over a collection, mean MASE, where the choice on the pooled validation
-        windows would take snaive: Tourism quarterly 1.521 against naive2's 1.495."""
+        both offsets. The trained correction is where the LSTM still loses to ETS alone: on offset 0 it
+        forecast the test part worse than its own untrained ETS start on 70 of the 116 series where validation
+        kept it. Choosing after training both naive2 and snaive, on their best validation losses, was no better
+        for twice the training (1.017 against 1.011 on 340 series). One global model over a collection, mean
+        MASE, where the choice on the pooled validation windows would take snaive: Tourism quarterly 1.521
+        against naive2's 1.495."""
         if self.many_:
             return "naive2"
         calendar = self._calendar_season(panel)
