@@ -298,8 +298,8 @@ class Forecaster(ForecastSettings, Estimator):
         self.train_target_ = first.target[: self.bounds_[0][0]].astype(float)  # one series: MASE's scale
         self.origin_times_ = [None if s.time is None else s.time[0] for s in panel.series]
         self.freqs_ = [s.freq for s in panel.series]
-        season = self.season_ if self._calendar_season(panel) else 1  # a cycle's last period is no forecast of the next
-        self.ets_ = [ETSStates.fit(s.target, season, train_stop if choosing else val_stop)
+        ets_season = self.season_ if self._calendar_season(panel) else 1  # a cycle's last period is no forecast of the next
+        self.ets_ = [ETSStates.fit(s.target, ets_season, train_stop if choosing else val_stop)
                      for s, (train_stop, val_stop) in zip(panel.series, self.bounds_)] if self.base_ == "ets" else None  # fmt: skip
 
     def _choose_base(self, panel: Panel) -> str:
@@ -334,13 +334,10 @@ class Forecaster(ForecastSettings, Estimator):
         calendar = self._calendar_season(panel)
         if self.season_ == 1 or (calendar and self.season_ <= ETS_SEASONS):
             return "ets"
-        self.base_ = "ets"
-        self._learn_series(panel, choosing=True)
         losses = {}
         for base in ("ets", "naive2", "snaive") if calendar else ("ets", "naive2"):
-            if base != "ets":  # learned above
-                self.base_ = base
-                self._learn_series(panel, choosing=True)
+            self.base_ = base
+            self._learn_series(panel, choosing=True)
             val = self._part_windows(panel, "val")
             windows = self._windows_for(panel, val if len(val.series) else self._part_windows(panel, "train"))
             if len(windows.Y) == 0:
@@ -403,8 +400,8 @@ class Forecaster(ForecastSettings, Estimator):
     def _inputs(self, i: int, series: Series, origins: np.ndarray, lookback: int, phase: int) -> tuple[np.ndarray, np.ndarray]:
         """Network inputs of series i at `origins` (W,): X (W, L, F) the deseasonalised target and the scaled
         covariates of the `lookback` steps before each origin (padded at the front with the first step), and
-        the seasonal factors and offsets (W, 2, H) of the horizon steps. `phase`: the season position of the
-        series' step 0."""
+        the seasonal factors and offsets (W, 2, H) of the horizon steps (with the `ets` base: ones and the ETS
+        forecasts). `phase`: the step of series i's training data that the series' step 0 is (`_phase`)."""
         indices, offsets = self.indices_[i], self.offsets_[i]
         position = lambda steps: (steps + phase) % len(indices)  # noqa: E731
         steps_all = position(np.arange(len(series)))
@@ -416,17 +413,17 @@ class Forecaster(ForecastSettings, Estimator):
             values = values[:, None]
         steps = np.maximum(origins[:, None] + np.arange(-lookback, 0), 0)  # (W, L)
         if self.base_ == "ets":  # the factors all ones, the ETS forecast from each origin in the offsets' place
-            forecasts = self.ets_[i].forecasts(series.target, origins, self.horizon, start=self._phase(i, series, exact=True))
+            forecasts = self.ets_[i].forecasts(series.target, origins, self.horizon, start=phase)
             return values[steps], np.stack([np.ones_like(forecasts), forecasts], axis=1)
         ahead = position(origins[:, None] + np.arange(self.horizon))  # (W, H)
         return values[steps], np.stack([indices[ahead], offsets[ahead]], axis=1)
 
-    def _phase(self, i: int, series: Series, exact: bool = False) -> int:
-        """The season position of `series`' first step, counted from the first step series i had in training
-        (0 for the training data itself; from the time axis for new data). Not `exact`: any number for a
-        series without seasonal factors."""
+    def _phase(self, i: int, series: Series) -> int:
+        """The step of `series`' first value, counted from the first step series i had in training (0 for the
+        training data itself; from the time axis for new data): its season position, and where the ETS base's
+        filter starts."""
         start = self.origin_times_[i]
-        if series.time is None or start is None or (len(self.indices_[i]) == 1 and not exact):
+        if series.time is None or start is None:
             return series.start
         return steps_between(start, series.time[0], self.freqs_[i] or series.freq)
 

@@ -27,8 +27,8 @@ class ForecastSettings(SharedSettings):
     # e.g. (0.1, 0.5, 0.9): trained with the pinball loss
     quantiles: Optional[Sequence[float]] = setting(None, "Quantiles for prediction intervals, e.g. 0.1,0.5,0.9.", listed=float)
     fill: Optional[str] = setting(None, "Fill missing values instead of stopping.", choices=FILL_CHOICES)
-    # auto: one series, ets where ETS models the season (or there is none), else whichever of naive2, snaive and ets
-    # forecasts the validation part best before training; many: naive2 (Forecaster._choose_base)
+    # auto: one series, ets for no season or a calendar season of at most 24 steps, else whichever of ets, naive2 and
+    # snaive forecasts the validation part best before training; many: naive2 (Forecaster._choose_base)
     base: str = setting("auto", "Statistical forecast the LSTM corrects: auto (one series: ets, or where ETS "
                                 "models no season, whichever of naive2, snaive and ets forecasts the validation part "
                                 "best; many: naive2), naive2 (deseasonalised last level), snaive, ets "
