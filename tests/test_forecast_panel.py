@@ -196,6 +196,69 @@ def test_a_run_saved_before_base_auto_loads_with_its_own_base(tmp_path):
     pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
 
 
+def test_a_network_reading_the_ets_forecast_starts_as_its_base_and_reads_it_deseasonalised_and_scaled():
+    net = ForecastNet(1, 3, 4, base="naive2", hidden=8, reads_ets=True)
+    assert net.head.in_features == 8 + 3
+    x = torch.tensor([[[10.0], [12.0], [11.0], [13.0], [20.0]]])
+    ets = torch.tensor([[31.0, 44.0, 90.0]])
+    seasonal = torch.cat([torch.tensor([[[0.5, 1.0, 2.0], [1.0, 2.0, 3.0]]]), ets[:, None]], dim=1)  # factors, offsets, ETS
+    with torch.no_grad():
+        assert torch.allclose(net(x, seasonal)[0, :, 0], torch.tensor([11.0, 22.0, 43.0]))  # untrained: naive2
+        net.head.weight[:, 8:] = torch.eye(3)  # a head that adds what it reads of ETS to naive2's start forecasts ETS
+        np.testing.assert_allclose(net(x, seasonal)[0, :, 0].numpy(), ets[0].numpy(), rtol=1e-5)
+
+
+def test_many_series_read_each_series_ets_forecast_and_keep_it_through_save_load_and_export(panel_csv, tmp_path):
+    from lstmkit.export.onnx import check, to_onnx
+
+    forecaster = _small().fit(panel_csv)
+    assert forecaster.base_ == "naive2" and forecaster.ets_input_ and forecaster.model_.head.in_features == 8 + HORIZON
+    test = forecaster._part_windows(forecaster.panel_, "test")
+    seasonal = forecaster._windows_for(forecaster.panel_, test).seasonal  # (series, 3, H): ETS fitted as the baseline
+    np.testing.assert_allclose(seasonal[:, 2].numpy(), forecaster.test_["baseline_forecasts"]["ets"], rtol=1e-5)
+    forecaster.save(tmp_path / "model")
+    loaded = Forecaster.load(tmp_path / "model")
+    assert loaded.ets_input_
+    pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
+    graph = forecaster.export_graph()
+    to_onnx(graph, tmp_path / "f.onnx")
+    assert check(graph, tmp_path / "f.onnx") <= 1e-5
+
+
+def test_without_ets_input_the_network_reads_no_ets_and_fits_none(panel_csv):
+    forecaster = _small(ets_input="no").fit(panel_csv)
+    assert not forecaster.ets_input_ and forecaster.ets_ is None and forecaster.model_.head.in_features == 8
+    assert forecaster._windows_for(forecaster.panel_, forecaster._part_windows(forecaster.panel_, "test")).seasonal.shape[1] == 2
+
+
+def test_one_series_reads_the_ets_forecast_only_when_asked():
+    frame = _seasonal(True)
+    alone = Forecaster("y", time_col="t", horizon=6, season=12, hidden=8, epochs=1, base="naive2").fit(frame)
+    asked = Forecaster("y", time_col="t", horizon=6, season=12, hidden=8, epochs=1, base="naive2", ets_input="yes").fit(frame)
+    assert not alone.ets_input_ and asked.ets_input_ and asked.model_.head.in_features == 8 + 6
+    ets_base = Forecaster("y", time_col="t", horizon=6, season=12, hidden=8, epochs=1, base="ets", ets_input="yes").fit(frame)
+    assert not ets_base.ets_input_  # its start is that forecast already
+
+
+def test_a_run_saved_before_ets_input_loads_with_a_network_that_reads_none(panel_csv, tmp_path):
+    forecaster = _small(ets_input="no").fit(panel_csv)
+    forecaster.save(tmp_path / "model")
+    state_file = tmp_path / "model" / "forecaster.json"
+    state = json.loads(state_file.read_text())
+    del state["ets_input"]
+    state_file.write_text(json.dumps(state))
+    loaded = Forecaster.load(tmp_path / "model")
+    assert not loaded.ets_input_
+    pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
+
+
+def test_an_unknown_ets_input_is_one_line(panel_csv, tmp_path, capsys):
+    code, out, err = _run(capsys, "train", "forecast", "--data", panel_csv, "--target", "sales", "--id-col", "store",
+                          "--ets-input", "maybe", "--out", tmp_path / "run")  # fmt: skip
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--ets-input" in err and "maybe" in err
+    assert not (tmp_path / "run").exists()
+
+
 def test_conformal_half_width_is_the_rank_ceil_n_plus_1_times_coverage():
     scores = np.arange(1, 20, dtype=float)[:, None]  # 19 calibration scores 1..19
     assert conformal_quantiles(scores, 0.9) == [18.0]  # ceil(20 * 0.9) = 18th smallest

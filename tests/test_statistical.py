@@ -314,3 +314,15 @@ def test_owa_averages_the_two_ratios_to_naive2():
                                     (10.0, None, 20.0, 2.0), (None, 1.5, 20.0, 2.0)])  # fmt: skip
 def test_owa_is_none_where_a_ratio_is_undefined(values):
     assert owa(*values) is None
+
+
+def test_ets_fits_spread_over_helpers_equal_the_fits_here():
+    from lstmkit.statistical import PARALLEL_FROM, ETSStates, ets_fits
+
+    rng = np.random.default_rng(0)
+    t = np.arange(40)
+    jobs = [(20 + k + 0.2 * k * t / 10 + 3 * np.sin(2 * np.pi * t / 4) + rng.normal(0, 1, 40), 4, 36) for k in range(PARALLEL_FROM)]
+    spread, here = ets_fits(jobs, workers=2), [ETSStates.fit(*job) for job in jobs]
+    assert [e.model["components"] for e in spread] == [e.model["components"] for e in here]
+    for a, b in zip(spread, here):
+        np.testing.assert_array_equal(a.states, b.states)

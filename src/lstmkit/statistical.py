@@ -155,20 +155,32 @@ def statistical_forecasts_many(jobs: list, workers: int | None = None) -> list[d
     dealt out to that many helper processes (one thread each), idle ones that imported statsforecast
     among them; with fewer, they go to such an idle helper where there is one, else are computed here. Each
     job keeps its own seconds, so the seconds sum CPU time."""
+    return _spread(_forecasts_of, jobs, workers)
+
+
+def ets_fits(jobs: list, workers: int | None = None) -> list["ETSStates"]:
+    """`ETSStates.fit(*job)` for each job (target, season, fit_stop), in job order, spread over helper
+    processes as `statistical_forecasts_many` spreads its jobs: the `ets` base of many series."""
+    return _spread(_ets_fits_of, jobs, workers)
+
+
+def _spread(call, jobs: list, workers: int | None) -> list:
+    """call(jobs) (a module-level function of a list of jobs, returning one result per job), the jobs dealt
+    out to helpers where there are enough of them (see `statistical_forecasts_many`)."""
     workers = min(usable_cpus() if workers is None else workers, len(jobs))
     if workers < 2 or len(jobs) < PARALLEL_FROM:
         idle = helper.take(PRELOAD)
         if idle is None:
-            return [statistical_forecasts(*job) for job in jobs]
-        idle.submit(_forecasts_of, jobs)
-        return _collected(idle, jobs)
+            return call(jobs)
+        idle.submit(call, jobs)
+        return _collected(idle, call, jobs)
     shares = [list(range(k, len(jobs), workers)) for k in range(workers)]  # dealt, so slow series spread out
     running = [helper.take(PRELOAD) or helper.Helper([PRELOAD]) for _ in shares]
     for worker, share in zip(running, shares):
-        worker.submit(_forecasts_of, [jobs[i] for i in share])
+        worker.submit(call, [jobs[i] for i in share])
     results: list = [None] * len(jobs)
     for worker, share in zip(running, shares):
-        for i, result in zip(share, _collected(worker, [jobs[i] for i in share])):
+        for i, result in zip(share, _collected(worker, call, [jobs[i] for i in share])):
             results[i] = result
     return results
 
@@ -178,13 +190,18 @@ def _forecasts_of(jobs: list) -> list[dict]:
     return [statistical_forecasts(*job) for job in jobs]
 
 
-def _collected(worker: helper.Helper, jobs: list) -> list[dict]:
-    """The result of `_forecasts_of(jobs)` sent to `worker`, which goes back to the pool; computed in this
-    process where the helper failed."""
+def _ets_fits_of(jobs: list) -> list["ETSStates"]:
+    """A helper's call: `ETSStates.fit(*job)` for each job."""
+    return [ETSStates.fit(*job) for job in jobs]
+
+
+def _collected(worker: helper.Helper, call, jobs: list) -> list:
+    """The result of `call(jobs)` sent to `worker`, which goes back to the pool; computed in this process
+    where the helper failed."""
     try:
         results = worker.result()
     except helper.HelperFailed:
-        return _forecasts_of(jobs)
+        return call(jobs)
     helper.give_back(worker)
     return results
 
@@ -203,7 +220,7 @@ class InBackground:
 
     def result(self) -> dict:
         worker, self._worker = self._worker, None
-        return _collected(worker, [self.job])[0]
+        return _collected(worker, _forecasts_of, [self.job])[0]
 
     def close(self) -> None:
         if self._worker is not None:

@@ -20,6 +20,10 @@ learns what they miss, and one network is shared by every series.
    The LSTM reads the scaled window and its head adds a correction per horizon step and quantile. The
    head starts at zero, so before training the network *is* the statistical forecast, and early stopping
    on the validation part can keep it if the LSTM cannot improve on it.
+   With `reads_ets` (the default for many series, whose base is naive2), the head also reads the ETS
+   forecast from the window's origin, given in a third row of `seasonal`, deseasonalised and scaled as the
+   window is and relative to its last value: the network learns across series when to follow ETS and when
+   not, instead of guessing from the window alone what ETS forecasts.
 4. The forecast is mapped back: `(base + correction) * scale * factors + offsets`.
 
 Every horizon step is emitted at once (no feeding back of its own predictions, so errors do not compound).
@@ -39,7 +43,8 @@ EPS = 1e-6
 
 class ForecastNet(nn.Module):
     """x (B, L, F): the deseasonalised target in column 0 (in its units), scaled covariates after;
-    seasonal (B, 2, H): the multiplicative factors and the additive offsets of the horizon steps
+    seasonal (B, 2, H): the multiplicative factors and the additive offsets of the horizon steps, and with
+    `reads_ets` (B, 3, H): the ETS forecast of the horizon steps after them (in the target's units)
     -> forecasts (B, H, Q) in the target's units."""
 
     def __init__(
@@ -55,11 +60,13 @@ class ForecastNet(nn.Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         n_quantiles: int = 1,
+        reads_ets: bool = False,
     ):
         super().__init__()
         self.lstm = LSTM(n_features, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0,
                          bidirectional=bidirectional, **variant_flags(variant))  # fmt: skip
-        self.head = nn.Linear(hidden * (2 if bidirectional else 1), horizon * n_quantiles)
+        self.reads_ets = reads_ets
+        self.head = nn.Linear(hidden * (2 if bidirectional else 1) + (horizon if reads_ets else 0), horizon * n_quantiles)
         if base != "none":  # the correction starts at zero: the untrained network is the statistical forecast
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
@@ -86,9 +93,11 @@ class ForecastNet(nn.Module):
         _, (h_n, _) = self.lstm(inputs)  # h_n: (layers * D, B, H_lstm)
         D = 2 if self.lstm.bidirectional else 1
         last = torch.cat(list(h_n[-D:]), dim=1)  # (B, D * H_lstm): the top layer, both directions
+        factors, offsets = seasonal[:, 0], seasonal[:, 1]  # (B, H) each
+        if self.reads_ets:  # the ETS forecast, deseasonalised and scaled as z, relative to the last value: beside h_n
+            last = torch.cat([last, (seasonal[:, 2] - offsets) / (factors * scale) - z[:, -1:]], dim=1)
         correction = self.head(last).view(-1, self.horizon, self.n_quantiles)  # (B, H, Q)
         forecast = self.statistical(z).unsqueeze(-1) + correction  # (B, H, Q)
-        factors, offsets = seasonal[:, 0], seasonal[:, 1]  # (B, H) each
         return forecast * (scale * factors).unsqueeze(-1) + offsets.unsqueeze(-1)
 
 
