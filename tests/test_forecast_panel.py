@@ -210,6 +210,7 @@ def test_a_network_reading_the_ets_forecast_starts_as_its_base_and_reads_it_dese
 
 def test_many_series_read_each_series_ets_forecast_and_keep_it_through_save_load_and_export(panel_csv, tmp_path):
     from lstmkit.export.onnx import check, to_onnx
+    from lstmkit.tasks.forecast import serving
 
     forecaster = _small().fit(panel_csv)
     assert forecaster.base_ == "naive2" and forecaster.ets_input_ and forecaster.model_.head.in_features == 8 + HORIZON
@@ -220,6 +221,11 @@ def test_many_series_read_each_series_ets_forecast_and_keep_it_through_save_load
     loaded = Forecaster.load(tmp_path / "model")
     assert loaded.ets_input_
     pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
+    frame = pd.read_csv(panel_csv)  # a served request of a series' last values, ending where training ended
+    request = serving.Request(series=[serving.SeriesIn(id="S3", values=frame[frame["store"] == "S3"]["sales"].tolist()[-20:])])
+    served = serving.run(loaded, serving.items(loaded, request, type("Limits", (), {"max_items": 8, "max_length": 1000})))
+    expected = forecaster.predict()
+    np.testing.assert_allclose(served[0]["forecast"], expected[expected["store"] == "S3"]["sales"], rtol=1e-5)
     graph = forecaster.export_graph()
     to_onnx(graph, tmp_path / "f.onnx")
     assert check(graph, tmp_path / "f.onnx") <= 1e-5
