@@ -184,6 +184,23 @@ def test_the_ets_base_starts_as_the_ets_baseline_and_keeps_its_forecasts_through
     np.testing.assert_allclose(served[0]["forecast"], forecaster.predict()["y"], rtol=1e-5)
 
 
+def test_ets_states_are_saved_in_binary_and_a_run_with_them_in_its_json_loads(tmp_path):
+    import safetensors.torch
+
+    forecaster = Forecaster("y", time_col="t", horizon=6, hidden=8, epochs=1, base="ets").fit(_trending())
+    forecaster.save(tmp_path / "model")
+    state_file, weights_file = tmp_path / "model" / "forecaster.json", tmp_path / "model" / "model.safetensors"
+    state, tensors = json.loads(state_file.read_text()), safetensors.torch.load_file(weights_file)
+    assert "states" not in state["ets"][0]
+    np.testing.assert_array_equal(tensors["ets0.states"].numpy(), forecaster.ets_[0].states)
+    state["ets"] = [e.to_dict() for e in forecaster.ets_]  # as runs saved them before: in the JSON, as lists
+    state_file.write_text(json.dumps(state))
+    safetensors.torch.save_file({k: v for k, v in tensors.items() if not k.startswith("ets")}, weights_file)
+    loaded = Forecaster.load(tmp_path / "model")
+    np.testing.assert_array_equal(loaded.ets_[0].states, forecaster.ets_[0].states)
+    pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
+
+
 def test_a_run_saved_before_base_auto_loads_with_its_own_base(tmp_path):
     forecaster = Forecaster("y", time_col="t", horizon=6, season=12, hidden=8, epochs=1, base="snaive").fit(_seasonal(True))
     forecaster.save(tmp_path / "model")

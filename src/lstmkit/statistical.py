@@ -308,11 +308,13 @@ class ETSStates:
             out[row] = forecast if finite else series[t - 1]
         return out
 
-    def to_dict(self) -> dict:
-        return {"model": {**self.model, "par": [None if math.isnan(v) else v for v in self.model["par"]]},
-                "states": self.states.tolist()}  # fmt: skip
+    def to_dict(self, states: bool = True) -> dict:
+        """The model, and the states as lists unless `states` is False (a caller that saves them in binary)."""
+        model = {"model": {**self.model, "par": [None if math.isnan(v) else v for v in self.model["par"]]}}
+        return {**model, "states": self.states.tolist()} if states else model
 
     @classmethod
-    def from_dict(cls, saved: dict) -> "ETSStates":
+    def from_dict(cls, saved: dict, states=None) -> "ETSStates":
+        """From `to_dict`'s dict; `states` (n + 1, k) where the dict holds none."""
         model = {**saved["model"], "par": [math.nan if v is None else float(v) for v in saved["model"]["par"]]}
-        return cls(model, np.asarray(saved["states"], dtype=np.float64))
+        return cls(model, np.asarray(saved["states"] if states is None else states, dtype=np.float64))

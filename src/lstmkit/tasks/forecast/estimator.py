@@ -619,12 +619,15 @@ class Forecaster(ForecastSettings, Estimator):
 
     # ---- save and load --------------------------------------------------------------------------
     def _tensors(self) -> dict:
-        return {f"member{k}.{name}": t for k, net in enumerate(self.members_) for name, t in net.state_dict().items()}
+        """Each member's weights, and each series' ETS states (float64, in binary: a state per step of every
+        series, which as JSON text made a panel's state file tens of megabytes)."""
+        tensors = {f"member{k}.{name}": t for k, net in enumerate(self.members_) for name, t in net.state_dict().items()}
+        return {**tensors, **{f"ets{i}.states": torch.from_numpy(np.ascontiguousarray(e.states)) for i, e in enumerate(self.ets_ or [])}}
 
     def _state(self) -> dict:
         return {
             "quantiles": self.quantiles_, "season": self.season_, "lookback": self.lookback_, "members": len(self.members_),
-            "base": self.base_, "ets": None if self.ets_ is None else [e.to_dict() for e in self.ets_], "ets_input": self.ets_input_,
+            "base": self.base_, "ets": None if self.ets_ is None else [e.to_dict(states=False) for e in self.ets_], "ets_input": self.ets_input_,
             "target_name": self.target_name_, "feature_names": self.feature_names_, "ids": self.ids_,
             "indices": self.indices_.tolist(), "offsets": self.offsets_.tolist(), "scales": self.scales_.tolist(),
             "covariate_scalers": [None if s is None else s.to_dict() for s in self.covariate_scalers_],
@@ -638,7 +641,8 @@ class Forecaster(ForecastSettings, Estimator):
         self.quantiles_, self.season_ = state["quantiles"], saved_whole(state, "season", 1)
         self.lookback_ = saved_whole(state, "lookback", 1)
         self.base_ = state.get("base", "naive2" if self.base == "auto" else self.base)  # runs saved before "auto": their setting
-        self.ets_ = None if state.get("ets") is None else [ETSStates.from_dict(e) for e in state["ets"]]
+        self.ets_ = None if state.get("ets") is None else [ETSStates.from_dict(e, None if "states" in e else tensors[f"ets{i}.states"].numpy())
+                                                           for i, e in enumerate(state["ets"])]  # fmt: skip
         self.ets_input_ = state.get("ets_input", False)  # runs saved before the setting: their network reads no ETS
         self.target_name_, self.feature_names_, self.ids_ = state["target_name"], state["feature_names"], state["ids"]
         self.indices_, self.scales_ = np.asarray(state["indices"], dtype=float), np.asarray(state["scales"], dtype=float)
