@@ -201,14 +201,19 @@ def test_ets_states_are_saved_in_binary_and_a_run_with_them_in_its_json_loads(tm
     pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
 
 
-def test_a_run_saved_before_base_auto_loads_with_its_own_base(tmp_path):
-    forecaster = Forecaster("y", time_col="t", horizon=6, season=12, hidden=8, epochs=1, base="snaive").fit(_seasonal(True))
+def _saved_without(forecaster, key: str, tmp_path) -> Forecaster:
+    """The forecaster saved, its state stripped of `key` (as a run saved before that key existed), loaded."""
     forecaster.save(tmp_path / "model")
     state_file = tmp_path / "model" / "forecaster.json"
     state = json.loads(state_file.read_text())
-    del state["base"]
+    del state[key]
     state_file.write_text(json.dumps(state))
-    loaded = Forecaster.load(tmp_path / "model")
+    return Forecaster.load(tmp_path / "model")
+
+
+def test_a_run_saved_before_base_auto_loads_with_its_own_base(tmp_path):
+    forecaster = Forecaster("y", time_col="t", horizon=6, season=12, hidden=8, epochs=1, base="snaive").fit(_seasonal(True))
+    loaded = _saved_without(forecaster, "base", tmp_path)
     assert loaded.base_ == "snaive"
     pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
 
@@ -265,12 +270,7 @@ def test_one_series_reads_the_ets_forecast_only_when_asked():
 
 def test_a_run_saved_before_ets_input_loads_with_a_network_that_reads_none(panel_csv, tmp_path):
     forecaster = _small(ets_input="no").fit(panel_csv)
-    forecaster.save(tmp_path / "model")
-    state_file = tmp_path / "model" / "forecaster.json"
-    state = json.loads(state_file.read_text())
-    del state["ets_input"]
-    state_file.write_text(json.dumps(state))
-    loaded = Forecaster.load(tmp_path / "model")
+    loaded = _saved_without(forecaster, "ets_input", tmp_path)
     assert not loaded.ets_input_
     pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
 
