@@ -10,10 +10,11 @@ import torch
 
 from lstmkit.cli import main
 from lstmkit.errors import DataError
+from lstmkit.statistical import statistical_forecasts
 from lstmkit.tasks.forecast.estimator import Forecaster
 from lstmkit.tasks.forecast.net import ForecastNet
 from lstmkit.tasks.forecast.report import run_metrics
-from lstmkit.tasks.forecast.scoring import conformal_quantiles
+from lstmkit.tasks.forecast.scoring import _fitted_ets, conformal_quantiles
 from lstmkit.tasks.forecast.timing import calendar_seasons
 
 SEASON, HORIZON = 4, 4
@@ -163,7 +164,6 @@ def _trending(length=120, season=12, seed=0) -> pd.DataFrame:
 
 
 def test_the_ets_base_starts_as_the_ets_baseline_and_keeps_its_forecasts_through_save_load_and_serve(tmp_path):
-    from lstmkit.statistical import statistical_forecasts
     from lstmkit.tasks.forecast import serving
 
     frame = _trending()
@@ -238,7 +238,14 @@ def test_many_series_read_each_series_ets_forecast_and_keep_it_through_save_load
     assert forecaster.base_ == "naive2" and forecaster.ets_input_ and forecaster.model_.head.in_features == 8 + HORIZON
     test = forecaster._part_windows(forecaster.panel_, "test")
     seasonal = forecaster._windows_for(forecaster.panel_, test).seasonal  # (series, 3, H): ETS fitted as the baseline
-    np.testing.assert_allclose(seasonal[:, 2].numpy(), forecaster.test_["baseline_forecasts"]["ets"], rtol=1e-5)
+    targets = [forecaster.panel_.series[i].target for i in test.series]
+    fitted_alone = np.concatenate([statistical_forecasts(y, np.array([t]), HORIZON, SEASON, int(t))["ets"]
+                                   for y, t in zip(targets, test.origins)])  # fmt: skip
+    np.testing.assert_allclose(seasonal[:, 2].numpy(), fitted_alone, rtol=1e-5)
+    # the ETS baseline is the input's fit, not fitted again, and is what fitting it alone gives
+    assert all(_fitted_ets(forecaster, forecaster.panel_, i, int(t)) is not None for i, t in zip(test.series, test.origins))
+    np.testing.assert_allclose(forecaster.test_["baseline_forecasts"]["ets"], fitted_alone, rtol=1e-9)
+    assert forecaster.test_["seconds"]["ets"] == pytest.approx(sum(e.seconds for e in forecaster.ets_))
     forecaster.save(tmp_path / "model")
     loaded = Forecaster.load(tmp_path / "model")
     assert loaded.ets_input_

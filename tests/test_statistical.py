@@ -190,6 +190,19 @@ def test_ets_states_forecast_from_every_origin_as_the_ets_baseline_does():
     assert ets.states.shape[0] == 97  # the state before each step and after the last
 
 
+def test_ets_states_give_the_ets_baseline_of_their_own_fit_only_and_it_is_not_fitted_again():
+    target = seasonal_noisy(96)
+    ets = ETSStates.fit(target, 12, fit_stop=72)
+    assert ets.fitted_on == (72, 12) and ets.seconds > 0
+    baseline = statistical_forecasts(target, np.array([72]), horizon=12, season=12, fit_stop=72)
+    np.testing.assert_allclose(ets.baseline(12, 72, 12), baseline["ets"], rtol=1e-9)
+    assert ets.baseline(1, 72, 12) is None and ets.baseline(12, 80, 12) is None  # another season or fit: its own fit
+    given = statistical_forecasts(target, np.array([72]), horizon=12, season=12, fit_stop=72, ets=ets.baseline(12, 72, 12))
+    assert given["seconds"]["ets"] == 0.0 and given["seconds"]["theta"] > 0
+    np.testing.assert_array_equal(given["theta"], baseline["theta"])
+    assert ETSStates.fit(np.array([3.0, 5.0, 4.0, 6.0]), 1, fit_stop=2).baseline(1, 2, 2) is None  # the naive stand-in
+
+
 def test_ets_states_forecast_a_later_stretch_from_the_state_at_its_start_and_survive_a_round_trip():
     target = seasonal_noisy(96)
     ets = ETSStates.fit(target, 12, fit_stop=72)

@@ -110,7 +110,7 @@ def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop
     return forecasts
 
 
-def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: int) -> dict:
+def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: int, ets=None) -> dict:
     """Naive2, ETS and Theta forecasts of target[t : t + horizon] from target[:t], for each origin t.
 
     target (N,) finite; origins (W,) ints in [1, N]; horizon >= 1 steps; season >= 1 (1: none);
@@ -121,7 +121,8 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
     "seconds": {name: float}}: the forecasts under the names in `MODELS`, one line per fallback taken, and
     the seconds each model took. A season that target[:fit_stop]
     is too short for is replaced by 1 for ETS and Theta; where statsforecast fails, at the fit or at an
-    origin, that model's forecast is Naive2's.
+    origin, that model's forecast is Naive2's. `ets` (W, horizon): ETS's forecasts for these arguments, when
+    already computed (`ETSStates.baseline`); AutoETS is then not fitted again, and its seconds are 0.
     """
     series, starts = _check_series(target, origins, horizon, season, fit_stop)
     notes: list[str] = []
@@ -135,9 +136,13 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
     from statsforecast.models import AutoETS, Theta
 
     model_season = _model_season(season, fit_stop, notes)
+    models = {"ets": AutoETS(season_length=model_season), "theta": Theta(season_length=model_season)}
+    if ets is not None:
+        forecasts["ets"], seconds["ets"] = np.asarray(ets, dtype=np.float64), 0.0
+        del models["ets"]
     with warnings.catch_warnings():  # statsmodels warns on short or flat histories; fallbacks go to notes
         warnings.simplefilter("ignore")
-        for name, model in (("ets", AutoETS(season_length=model_season)), ("theta", Theta(season_length=model_season))):
+        for name, model in models.items():
             started = time.perf_counter()
             forecasts[name] = _forward_forecasts(model, name, series, starts, horizon, fit_stop, naive2, notes)
             seconds[name] = time.perf_counter() - started
@@ -149,7 +154,7 @@ PARALLEL_FROM = 32
 
 
 def statistical_forecasts_many(jobs: list, workers: int | None = None) -> list[dict]:
-    """`statistical_forecasts(*job)` for each job (target, origins, horizon, season, fit_stop), in job order.
+    """`statistical_forecasts(*job)` for each job (target, origins, horizon, season, fit_stop[, ets]), in job order.
 
     With `PARALLEL_FROM` jobs or more and more than one worker (default: `usable_cpus()`), the jobs are
     dealt out to that many helper processes (one thread each), idle ones that imported statsforecast
@@ -242,6 +247,8 @@ class ETSStates:
 
     def __init__(self, model: dict, states: np.ndarray):
         self.model, self.states = model, np.asarray(states, dtype=np.float64)  # states (n + 1, k): before each step
+        self.fitted_on: tuple[int, int] | None = None  # (fit_stop, season) of `fit`'s AutoETS; None: naive, or loaded
+        self.seconds = 0.0  # what `fit` took
 
     @classmethod
     def fit(cls, target, season: int, fit_stop: int) -> "ETSStates":
@@ -249,7 +256,8 @@ class ETSStates:
         the whole target (N,) with the fitted model."""
         from statsforecast.models import AutoETS
 
-        series = np.asarray(target, dtype=np.float64)
+        started = time.perf_counter()
+        series, fitted_on = np.asarray(target, dtype=np.float64), (fit_stop, season)
         with warnings.catch_warnings():  # statsforecast warns on short or flat histories
             warnings.simplefilter("ignore")
             try:
@@ -259,9 +267,10 @@ class ETSStates:
                 start = np.asarray(fitted["par"][4:], dtype=np.float64)
             except Exception:  # noqa: BLE001 - statsforecast raises ValueError, IndexError, ...: the naive model
                 model = {"m": 1, "components": "ANNN", "par": [1.0, math.nan, math.nan, math.nan], "n_params": 2}
-                start = series[:1]
+                start, fitted_on = series[:1], None
         ets = cls(model, start[None, :])
         ets.states = ets._filtered(start, series)
+        ets.fitted_on, ets.seconds = fitted_on, time.perf_counter() - started
         return ets
 
     def _filtered(self, start: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -307,6 +316,16 @@ class ETSStates:
             finite = forecast is not None and np.all(np.isfinite(forecast))
             out[row] = forecast if finite else series[t - 1]
         return out
+
+    def baseline(self, season: int, fit_stop: int, horizon: int) -> np.ndarray | None:
+        """The ETS baseline's forecast (1, horizon) of the fitted series from origin `fit_stop`, as
+        `statistical_forecasts(target, [fit_stop], horizon, season, fit_stop)["ets"]` gives it (to 1e-9): this
+        fit's forecast where `fit` fitted AutoETS on the same values with the same season, else None (as where
+        that forecast is not finite: the baseline's fallback is another)."""
+        if self.fitted_on != (fit_stop, season):
+            return None
+        forecast = self._ahead(self.states[fit_stop], horizon)
+        return forecast[None, :] if np.all(np.isfinite(forecast)) else None
 
     def to_dict(self, states: bool = True) -> dict:
         """The model, and the states as lists unless `states` is False (a caller that saves them in binary)."""

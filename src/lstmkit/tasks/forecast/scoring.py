@@ -103,11 +103,15 @@ def mase_scale(target: np.ndarray, season: int) -> float:
 def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
     """Many series: sMAPE and MASE (scaled on each series' past before the test part, as M4) per series for
     the model and each baseline, their means, and OWA against Naive2 from the means. ETS and Theta are
-    fitted for every window at once, spread over the CPUs (`statistical_forecasts_many`)."""
+    fitted for every window at once, spread over the CPUs (`statistical_forecasts_many`); ETS not again where
+    the forecaster fitted it on the same values for its input or base (`_fitted_ets`)."""
     H, season = forecaster.horizon, forecaster.season_
     targets = [panel.series[j].target for j in which.series]
-    fits = statistical_forecasts_many([(target, np.array([t]), H, season, int(t)) for target, t in zip(targets, which.origins)])
-    rows, y_true, seconds, notes, others = [], [], {}, [], {}
+    reused = [_fitted_ets(forecaster, panel, j, int(t)) for j, t in zip(which.series, which.origins)]
+    fits = statistical_forecasts_many([(target, np.array([t]), H, season, int(t), None if ets is None else ets[0])
+                                       for target, t, ets in zip(targets, which.origins, reused)])  # fmt: skip
+    seconds = {"ets": sum(ets[1] for ets in reused if ets is not None)}  # the reused fits' own seconds
+    rows, y_true, notes, others = [], [], [], {}
     for w, (j, t) in enumerate(zip(which.series, which.origins)):
         target = targets[w]
         actual = target[t : t + H]
@@ -131,6 +135,17 @@ def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
     return {"metrics": means.pop("lstm"), "baselines": means, "per_series": table, "first": which.origins,
             "series": which.series, "y_true": y_true, "forecasts": forecasts, "interval": interval, "coverage": coverage,
             "baseline_forecasts": {name: np.stack(f) for name, f in others.items()}, "seconds": seconds, "notes": notes}  # fmt: skip
+
+
+def _fitted_ets(forecaster, panel, j: int, t: int) -> tuple[np.ndarray, float] | None:
+    """The ETS baseline's forecast (1, H) from origin t of series j, and the seconds its fit took, where the
+    forecaster fitted AutoETS on this very data (for its ETS input or base) as the baseline fits it: on the
+    values before t, with the same season (`ETSStates.baseline`); else None, and the baseline fits its own."""
+    fits = getattr(forecaster, "ets_", None)
+    if fits is None or panel is not getattr(forecaster, "panel_", None):
+        return None
+    forecast = fits[j].baseline(forecaster.season_, t, forecaster.horizon)
+    return None if forecast is None else (forecast, fits[j].seconds)
 
 
 def fold_metrics(forecaster, test: dict) -> list[dict]:
