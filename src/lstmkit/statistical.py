@@ -13,8 +13,9 @@ fitted parameters. AutoETS keeps its initial states too and runs the filter over
 so its state at t is the fitted one; Theta keeps its smoothing weight and initial level but redoes its
 seasonality test and decomposition on target[:t]. At t == fit_stop both equal the fitted model's forecast.
 
-`ETSStates` keeps one AutoETS fit and its state after every step, so the forecaster's `ets` base forecasts
-from any origin, of the series or of new data on its time axis, and saves with the run.
+`ETSStates` keeps one AutoETS fit and its state after every step, so the forecaster's `ets` base (and its ETS
+input) forecasts from any origin, of the series or of new data on its time axis, and saves with the run;
+where it was fitted as the ETS baseline is, its forecast is that baseline's (`ETSStates.baseline`).
 
 statsforecast takes seconds to import, so it is imported inside the functions that fit, not with lstmkit.
 `statistical_forecasts_many` fits many series at once, spread over helper processes (`lstmkit.helper`, one
