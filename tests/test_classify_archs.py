@@ -19,6 +19,7 @@ from lstmkit.tasks.classify.estimator import TAIL_RATIO, SequenceClassifier, aug
 from lstmkit.tasks.classify.net import (FCN_SCALES, ClassifierNet, EnsembleNet, FCNBranch, MaskedBatchNorm1d, MaskedNorm, Moments,
                                          first_block_maxima, segments, step_mask)
 from lstmkit.train import TrainConfig, fit
+from lstmkit.train.precision import native_bf16
 from lstmkit.train.progress import Reporter
 
 FCN_ARCHS = ["lstm-fcn", "alstm-fcn"]
@@ -421,6 +422,10 @@ def test_masked_batch_norm_trains_under_bf16_autocast():
     assert x.grad.dtype == torch.float32 and norm.weight.grad.dtype == torch.float32
     assert torch.isfinite(x.grad).all() and torch.isfinite(norm.weight.grad).all()
     model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau", precision="bf16", test_frac=0.2)
+    if not native_bf16(torch.device("cpu")):  # bf16 is refused where it would only run slower (an AVX2-only CPU)
+        with pytest.raises(ConfigError, match="bf16 needs native bf16 hardware"):
+            model.fit(_shapes(30, 0, channels=2))
+        return
     assert np.isfinite(model.fit(_shapes(30, 0, channels=2)).predict_proba(_shapes(6, 1, channels=2))).all()
 
 
