@@ -148,7 +148,7 @@ def test_base_auto_scores_each_base_before_training():
     for base in ("naive2", "snaive"):
         fitted = Forecaster("y", time_col="t", horizon=6, season=48, hidden=8, epochs=1, base=base).fit(frame)
         val = fitted._windows_for(fitted.panel_, fitted._part_windows(fitted.panel_, "val"))
-        net = fitted._build_model(1)  # untrained: its base's forecast
+        net = fitted._build_model(1, False)  # untrained: its base's forecast
         with torch.no_grad():
             losses[base] = float(fitted._loss(net, val.tensors()))
     assert losses["snaive"] < 0.8 * losses["naive2"]  # the drifting pattern: seasonal naive clearly better
@@ -171,7 +171,7 @@ def test_the_ets_base_starts_as_the_ets_baseline_and_keeps_its_forecasts_through
     test = forecaster._part_windows(forecaster.panel_, "test")
     windows = forecaster._windows_for(forecaster.panel_, test)
     with torch.no_grad():  # untrained: the head is zero, so the forecast is the ETS baseline's, fitted as it is
-        start = forecaster._build_model(1)(windows.X, windows.seasonal)[..., 0].numpy()
+        start = forecaster._build_model(1, False)(windows.X, windows.seasonal)[..., 0].numpy()
     val_stop = forecaster.bounds_[0][1]
     ets = statistical_forecasts(frame["y"].to_numpy(), test.origins, 6, 12, val_stop)["ets"]
     np.testing.assert_allclose(start, ets, rtol=1e-5)
@@ -258,6 +258,31 @@ def test_many_series_read_each_series_ets_forecast_and_keep_it_through_save_load
     graph = forecaster.export_graph()
     to_onnx(graph, tmp_path / "f.onnx")
     assert check(graph, tmp_path / "f.onnx") <= 1e-5
+
+
+def test_an_auto_ensemble_mixes_members_with_and_without_the_ets_input_through_save_load_and_export(panel_csv, tmp_path):
+    from lstmkit.export.onnx import check, to_onnx
+
+    forecaster = _small(ensemble=3).fit(panel_csv)
+    assert forecaster.reads_ets_ == [True, False, True]  # member 0 is the default's own network
+    assert [net.head.in_features for net in forecaster.members_] == [8 + HORIZON, 8, 8 + HORIZON]
+    assert run_metrics(forecaster)["reads_ets"] == [True, False, True]
+    forecaster.save(tmp_path / "model")
+    loaded = Forecaster.load(tmp_path / "model")
+    assert loaded.reads_ets_ == [True, False, True]
+    pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
+    graph = forecaster.export_graph()
+    to_onnx(graph, tmp_path / "f.onnx")
+    assert check(graph, tmp_path / "f.onnx") <= 1e-5
+    every = _small(ensemble=2, ets_input="yes", epochs=1).fit(panel_csv)
+    assert every.reads_ets_ == [True, True] and _small(ensemble=2, ets_input="no", epochs=1).fit(panel_csv).reads_ets_ == [False, False]
+
+
+def test_an_ensemble_saved_before_members_differed_loads_with_every_member_reading_as_it_was_saved(panel_csv, tmp_path):
+    forecaster = _small(ensemble=2, ets_input="yes").fit(panel_csv)
+    loaded = _saved_without(forecaster, "reads_ets", tmp_path)
+    assert loaded.reads_ets_ == [True, True]
+    pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
 
 
 def test_without_ets_input_the_network_reads_no_ets_and_fits_none(panel_csv):

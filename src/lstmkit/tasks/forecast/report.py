@@ -28,7 +28,7 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
         "task": JOB.name, "test": test, "baselines": baselines,
         "beats_baselines": beats_baseline(test, baselines, metric="mase"),
         "season": forecaster.season_, "horizon": forecaster.horizon, "lookback": forecaster.lookback_,
-        "base": forecaster.base_, "ensemble": len(forecaster.members_),
+        "base": forecaster.base_, "ensemble": len(forecaster.members_), "reads_ets": forecaster.reads_ets_,  # per member
         "interval": forecaster.interval if forecaster.conformal_ is not None else None,
         "coverage": scored.get("coverage"), "test_windows": scored["windows"],
         "best_epoch": forecaster.best_epoch_, "stop_reason": getattr(forecaster, "stop_reason_", None),
