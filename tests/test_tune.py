@@ -385,3 +385,25 @@ def test_an_ensemble_trial_is_worth_its_members_mean_kept_validation_loss(data, 
     per_member = [min(losses[:len(losses) // 2]), min(losses[len(losses) // 2:])]
     assert len(kept) == 1 and kept[0] == pytest.approx(per_member[0])
     assert len(losses) == 4 and trial.value == pytest.approx(sum(per_member) / 2)
+
+
+def test_the_tuning_figures_leave_matplotlib_as_they_found_it():
+    """Optuna's plots switch pyplot to the ggplot style for the whole process; tune.html's figures are drawn
+    without leaving that behind, so a report drawn after `tune` in one process matches one drawn elsewhere."""
+    import matplotlib
+    import optuna
+
+    from lstmkit.tuning.report import _figures
+
+    study = optuna.create_study()
+    for x in (1.0, 2.0, 3.5):
+        study.add_trial(optuna.trial.create_trial(params={"x": x}, value=x * x,
+                                                  distributions={"x": optuna.distributions.FloatDistribution(0, 5)}))  # fmt: skip
+    def style():  # matplotlib's settings, less the backend, which tune sets to Agg on purpose
+        return {key: value for key, value in matplotlib.rcParams.items() if not key.startswith("backend")}
+
+    before = style()
+    made = _figures(study)
+    assert [heading for heading, _ in made] == ["Optimisation history", "Parameter importances", "Parallel coordinates"]
+    assert made[0][1].startswith(b"\x89PNG")
+    assert style() == before and before["axes.facecolor"] == "white"  # not ggplot's grey

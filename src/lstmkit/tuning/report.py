@@ -107,7 +107,7 @@ def write_page(job, study, summary: dict, path: Path) -> None:
         if isinstance(figure, str):
             page.add_text(heading, figure)
         else:
-            page.add_figure(heading, figure)
+            page.add_png(heading, figure)
     page.add_table("Trials", ["trial", "state", "value", "seconds", "params", "reason"], [
         (t.number, t.state.name.lower(), t.value, round(t.user_attrs.get("seconds", 0), 2),
          ", ".join(f"{k}={_short(v)}" for k, v in t.params.items()) or "defaults", t.user_attrs.get("fail_reason", ""))
@@ -116,22 +116,26 @@ def write_page(job, study, summary: dict, path: Path) -> None:
 
 
 def _figures(study):
-    """(heading, figure or a note why there is none) for the history, importances and parallel coordinates."""
+    """(heading, its PNG or a note why there is none) for the history, importances and parallel coordinates.
+    Optuna's plots switch pyplot to its ggplot style for the whole process (`plt.style.use`): they are drawn
+    and rendered inside `rc_context`, which puts matplotlib's settings back, so that a report drawn after
+    `tune` in the same process looks as one drawn in a fresh process does."""
     import matplotlib
 
     matplotlib.use("Agg")  # tune runs headless
     from optuna.visualization import matplotlib as plots
+
+    from ..report.html import figure_png
 
     made = []
     for heading, plot in (("Optimisation history", plots.plot_optimization_history),
                           ("Parameter importances", plots.plot_param_importances),
                           ("Parallel coordinates", plots.plot_parallel_coordinate)):  # fmt: skip
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), matplotlib.rc_context():
                 warnings.simplefilter("ignore")  # ExperimentalWarning, and importance's few-trials warnings
                 axes = plot(study)
-            figure = getattr(axes, "figure", None) or axes.flat[0].figure
-            made.append((heading, figure))
+                made.append((heading, figure_png(getattr(axes, "figure", None) or axes.flat[0].figure)))
         except Exception as error:  # importances need two complete trials with varied settings
             made.append((heading, f"Not shown: {_why(error)}"))
     return made
