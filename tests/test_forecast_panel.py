@@ -15,7 +15,7 @@ from lstmkit.tasks.forecast.estimator import Forecaster
 from lstmkit.tasks.forecast.net import ForecastNet
 from lstmkit.tasks.forecast.report import run_metrics
 from lstmkit.tasks.forecast.scoring import _fitted_ets, conformal_quantiles
-from lstmkit.tasks.forecast.timing import calendar_seasons
+from lstmkit.tasks.forecast.timing import calendar_seasons, on_calendar
 
 SEASON, HORIZON = 4, 4
 
@@ -135,10 +135,25 @@ def test_base_auto_gives_ets_a_detected_calendar_season_but_not_a_cycle():
 def test_calendar_seasons_of_each_time_step():
     assert calendar_seasons("MS") == calendar_seasons("ME") == (12,)
     assert calendar_seasons("QS-JAN") == calendar_seasons("BQE-DEC") == (4,)
-    assert calendar_seasons("W-SUN") == (52, 53)
+    assert calendar_seasons("W-SUN") == (52,)
     assert calendar_seasons("D") == (7, 365) and calendar_seasons("h") == (24, 168)
     assert calendar_seasons("2MS") == (6,) and calendar_seasons("15min") == (4, 96)
     assert calendar_seasons("YS-JAN") == calendar_seasons("1") == calendar_seasons(None) == ()
+
+
+def test_a_period_next_to_a_calendar_season_is_that_season():
+    assert on_calendar(53, "W-SUN") == on_calendar(51, "W") == 52 and on_calendar(50, "W") == 50
+    assert on_calendar(366, "D") == on_calendar(360, "D") == 365 and on_calendar(8, "D") == 8
+    assert on_calendar(25, "h") == 25 and on_calendar(13, "MS") == 13 and on_calendar(53, None) == 53
+
+
+def test_a_weekly_series_peaking_at_53_weeks_gets_the_season_52():
+    """A year of 52.18 weeks: the autocorrelation of a weekly series peaks at 53 as often as at 52; seasonal naive
+    and ETS repeat the calendar's 52. On integer steps 53 is a cycle's length and is kept."""
+    frame = _seasonal(False, length=53 * 6, season=53, seed=2)
+    weekly = frame.assign(t=pd.date_range("2000-01-02", periods=len(frame), freq="W-SUN").strftime("%Y-%m-%d"))
+    forecaster = Forecaster("y", time_col="t", horizon=8)
+    assert [forecaster._detect_season(forecaster._read(data)) for data in (frame, weekly)] == [53, 52]
 
 
 def test_base_auto_scores_each_base_before_training():

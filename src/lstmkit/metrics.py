@@ -151,7 +151,9 @@ def detect_season(y, max_period: int | None = None, alpha: float = 0.05) -> int:
        Bartlett's standard error of r[k] for the differenced series of white noise or of a random walk
        (both give 1 + 2 * 0.5^2 = 1.5), with z Bonferroni-corrected at level alpha over all lags tested.
     4. Harmonics 2p, 3p... of a season p score almost as high as p and noise can lift one above it, so the
-       answer is the shortest candidate scoring at least 90% of the best one.
+       answer is the shortest candidate scoring at least 90% of the best one; or, where the top of a long
+       season's peak is broad enough to hold several local maxima (a weekly series' year of 52.18 weeks
+       shows 49, 52 and 53), the highest scoring of them within 10% of it.
     """
     series = _finite("y", y)
     if series.ndim != 1:
@@ -171,7 +173,9 @@ def detect_season(y, max_period: int | None = None, alpha: float = 0.05) -> int:
     candidates = lags[local_max & dipped & (comb[lags] > max(0.1, z * math.sqrt(1.5 / n)))]
     if len(candidates) == 0:
         return 1
-    return int(candidates[comb[candidates] >= 0.9 * comb[candidates].max()][0])
+    strong = candidates[comb[candidates] >= 0.9 * comb[candidates].max()]
+    same_peak = strong[strong <= 1.1 * strong[0]]  # the shortest one's neighbours, not its harmonics
+    return int(same_peak[np.argmax(comb[same_peak])])
 
 
 # ------------------------------------------------------------------------------------------ classification

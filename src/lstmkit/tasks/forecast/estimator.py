@@ -38,7 +38,7 @@ from ..gate_input import GateInput, capped, series_values
 from .net import ForecastNet, MeanForecast, scaled_absolute_error
 from .scoring import conformal_quantiles, mase_scale, score_panel, score_series, statistical_job
 from .settings import ForecastSettings
-from .timing import calendar_seasons, future_times, steps_between
+from .timing import calendar_seasons, future_times, on_calendar, steps_between
 
 @dataclasses.dataclass
 class Origins:
@@ -242,8 +242,9 @@ class Forecaster(ForecastSettings, Estimator):
 
     def _detect_season(self, panel: Panel) -> int:
         """One series: from its autocorrelation. Many: the most common period among the series long enough
-        to show one (each detected on its training part)."""
-        found = [detect_season(s.target[: self._split(len(s))[0]]) for s in panel.series if len(s) >= 16]
+        to show one (each detected on its training part). A period within 1/30 of a season of the time axis'
+        calendar is that season (`on_calendar`: 52 for a weekly series whose autocorrelation peaks at 53)."""
+        found = [on_calendar(detect_season(s.target[: self._split(len(s))[0]]), s.freq) for s in panel.series if len(s) >= 16]
         return int(np.bincount(found).argmax()) if found else 1
 
     def _default_lookback(self, panel: Panel) -> int:

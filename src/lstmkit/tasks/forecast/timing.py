@@ -32,7 +32,7 @@ def steps_between(start, end, freq) -> int:
 
 # the seasons a calendar step has, in steps: of the hour, the day, the week and the year (pandas' offset aliases,
 # their start or end suffix dropped: 'MS' and 'ME' are months)
-CALENDAR = {"s": (60, 3600), "min": (60, 1440), "h": (24, 168), "D": (7, 365), "B": (5,), "W": (52, 53), "SM": (24,),
+CALENDAR = {"s": (60, 3600), "min": (60, 1440), "h": (24, 168), "D": (7, 365), "B": (5,), "W": (52,), "SM": (24,),
             "M": (12,), "BM": (12,), "Q": (4,), "BQ": (4,)}  # fmt: skip
 
 
@@ -49,3 +49,14 @@ def calendar_seasons(freq) -> tuple[int, ...]:
     unit = offset.name.split("-")[0]
     unit = unit[:-1] if len(unit) > 1 and unit[-1] in "SE" else unit
     return tuple(period // offset.n for period in CALENDAR.get(unit, ()) if period % offset.n == 0 and period > offset.n)
+
+
+def on_calendar(period: int, freq) -> int:
+    """A detected `period` moved onto the nearest season of `freq`'s calendar (`calendar_seasons`) when it lies
+    within 1/30 of it: a year of 52.18 weeks or 365.24 days shows its peak at 53 weeks or 366 days as often
+    as not, and seasonal naive and ETS repeat the calendar's 52 and 365. Shorter seasons (24 hours, 12
+    months) and periods off the calendar (a cycle) are kept as they are."""
+    for season in calendar_seasons(freq):
+        if abs(period - season) <= season // 30:
+            return season
+    return period
