@@ -250,6 +250,17 @@ def test_an_int_range_the_data_cannot_take_is_lowered_to_the_largest_value_that_
     assert fitted_to_data(job, hopeless, settings, data["forecast"]) == (hopeless, {})
 
 
+def test_every_default_space_is_valid_and_the_forecast_one_reaches_every_statistical_start():
+    """The search can draw the default's own choices: base auto and ets (auto's pick for one series) and the
+    ETS input, beside naive2, snaive and none."""
+    from lstmkit.tasks.forecast.settings import BASES, ETS_INPUTS
+    from lstmkit.tuning.space import search_space
+
+    spaces = {name: search_space(job) for name, job in JOBS.items()}  # each entry checked against its settings
+    assert set(spaces["forecast"]["base"]["choices"]) == set(BASES)
+    assert set(spaces["forecast"]["ets_input"]["choices"]) == set(ETS_INPUTS)
+
+
 def test_running_trials_of_live_processes_are_left_alone_and_those_of_dead_ones_fail_as_interrupted(tmp_path):
     """Two commands may share a study: a command fails as interrupted only the running trials whose process
     is gone (a dead process id on this machine; no heartbeat for GRACE_S elsewhere)."""

@@ -14,5 +14,8 @@ SPACE = {
     "lr": {"type": "float", "low": 1e-4, "high": 3e-2, "log": True},
     "batch_size": {"type": "categorical", "choices": [16, 32, 64, 128]},
     "lookback": {"type": "int", "low": 8, "high": 96, "log": True},
-    "base": {"type": "categorical", "choices": ["naive2", "snaive", "none"]},  # the hybrid's statistical start
+    # the hybrid's statistical start (auto, the default, picks among ets, naive2 and snaive), and whether the
+    # network reads the ETS forecast beside the window
+    "base": {"type": "categorical", "choices": ["auto", "ets", "naive2", "snaive", "none"]},
+    "ets_input": {"type": "categorical", "choices": ["auto", "yes", "no"]},
 }
