@@ -156,6 +156,18 @@ def test_a_weekly_series_peaking_at_53_weeks_gets_the_season_52():
     assert [forecaster._detect_season(forecaster._read(data)) for data in (frame, weekly)] == [53, 52]
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_season_under_noise_is_found_on_the_calendar_by_m4s_test(seed):
+    """A yearly season of amplitude 5 under noise of deviation 3: the autocorrelation of the differenced series
+    shows no period, M4's test at the calendar's 12 does; integer steps have no calendar, and noise no season."""
+    rng, t = np.random.default_rng(seed), np.arange(120)
+    frame = pd.DataFrame({"t": t, "y": 100 + 0.2 * t + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 3, 120)})
+    noise = frame.assign(y=100 + rng.normal(0, 3, 120))
+    forecaster = Forecaster("y", time_col="t", horizon=6)
+    seasons = [forecaster._detect_season(forecaster._read(data)) for data in (frame, _monthly(frame), _monthly(noise))]
+    assert seasons == [1, 12, 1]
+
+
 def test_base_auto_scores_each_base_before_training():
     frame = _long_season()
     forecaster = Forecaster("y", time_col="t", horizon=6, season=48, hidden=8, epochs=1)

@@ -25,7 +25,7 @@ from torch import nn
 
 from ...data import Scaler, Series, check_length, default_lookback, read_series_csv, split_by_time
 from ...data.panel import Panel, check_series_lengths, panel_from_frame, read_panel_csv
-from ...decompose import seasonal_indices, seasonal_offsets
+from ...decompose import seasonal_indices, seasonal_offsets, seasonality_test
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
 from ...rundir import Predictions
@@ -241,11 +241,25 @@ class Forecaster(ForecastSettings, Estimator):
         return Panel([series], [""], "", series.path)
 
     def _detect_season(self, panel: Panel) -> int:
-        """One series: from its autocorrelation. Many: the most common period among the series long enough
-        to show one (each detected on its training part). A period within 1/30 of a season of the time axis'
-        calendar is that season (`on_calendar`: 52 for a weekly series whose autocorrelation peaks at 53)."""
-        found = [on_calendar(detect_season(s.target[: self._split(len(s))[0]]), s.freq) for s in panel.series if len(s) >= 16]
+        """One series: its `_series_season`. Many: the most common one among the series long enough to show one."""
+        found = [self._series_season(s) for s in panel.series if len(s) >= 16]
         return int(np.bincount(found).argmax()) if found else 1
+
+    def _series_season(self, series: Series) -> int:
+        """The seasonal period of a series, from its training part: the period its autocorrelation shows
+        (`detect_season`), moved onto the time axis' calendar when it lies within 1/30 of one of its seasons
+        (`on_calendar`: 52 for a weekly series whose autocorrelation peaks at 53). Where that is not a season of
+        the calendar (12 for months, 4 for quarters...), the first calendar season that M4's seasonality test
+        (`seasonality_test`, the lag's autocorrelation out of Bartlett's 90% band) finds, if any: the
+        detector reads a differenced series, which keeps it off trends but hides a season under noise."""
+        # M1, M3 and Tourism, monthly and quarterly, each series' first 70%: of the 1460 of 3714 series the test calls
+        # seasonal, the detector alone found no period in 533 and another period than the calendar's in 80
+        train = series.target[: self._split(len(series))[0]]
+        period = on_calendar(detect_season(train), series.freq)
+        seasons = calendar_seasons(series.freq)
+        if period in seasons:
+            return period
+        return next((season for season in seasons if seasonality_test(train, season)), period)
 
     def _default_lookback(self, panel: Panel) -> int:
         """Two seasons (1.5 horizons for a series without a season); one series: at least 24 steps, within
