@@ -11,7 +11,9 @@ from statsmodels.tsa.stattools import acf
 
 from lstmkit import helper
 from lstmkit.decompose import (
+    centred_moving_average,
     deseasonalise,
+    repeats_each,
     seasonal_factors,
     seasonal_indices,
     seasonality_test,
@@ -89,6 +91,30 @@ def test_seasonality_test_needs_three_seasons_and_a_season_above_one():
     spikes = 1 + 5 * (np.arange(48) % 12 == 0) + np.random.default_rng(3).normal(0, 0.1, 48)  # each January
     assert seasonality_test(spikes[:36], 12) and not seasonality_test(spikes[:35], 12)
     assert not seasonality_test(spikes, 1)
+
+
+def test_repeats_each_leaves_a_random_walk_out_and_finds_a_season_under_noise():
+    """M4's test on the series itself calls most long random walks seasonal; less the moving average over the
+    season, about as few as white noise (the test's level is 10%), while a season under noise is found."""
+    rng, t = np.random.default_rng(0), np.arange(300)
+    walks = [np.cumsum(rng.normal(size=300)) + 100 for _ in range(50)]
+    assert np.mean([seasonality_test(w, 12) for w in walks]) > 0.8 and np.mean([repeats_each(w, 12) for w in walks]) < 0.2
+    seasonal = [100 + 0.2 * t + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 3, 300) for _ in range(20)]
+    assert all(repeats_each(x, 12) for x in seasonal)
+
+
+def test_repeats_each_is_m4s_one_sided_bound_on_the_series_less_its_moving_average():
+    t = np.arange(60)
+    decisions = []
+    for seed in range(20):
+        x = 0.6 * np.sin(2 * np.pi * t / 12) + 0.05 * t + np.random.default_rng(seed).normal(0, 1, 60)
+        rest = x[6:-6] - centred_moving_average(x, 12)
+        r = acf(rest, nlags=12, fft=False)
+        expected = r[12] > 1.645 * np.sqrt((1 + 2 * np.sum(r[1:12] ** 2)) / len(rest))
+        assert repeats_each(x, 12) == expected
+        decisions.append(expected)
+    assert 0 < sum(decisions) < 20  # both outcomes were exercised
+    assert not repeats_each(x[:35], 12) and not repeats_each(np.tile([1.0, 3.0], 30), 2)
 
 
 @pytest.mark.parametrize("bad", ["zero", "negative", "nan"])

@@ -25,7 +25,7 @@ from torch import nn
 
 from ...data import Scaler, Series, check_length, default_lookback, read_series_csv, split_by_time
 from ...data.panel import Panel, check_series_lengths, panel_from_frame, read_panel_csv
-from ...decompose import seasonal_indices, seasonal_offsets, seasonality_test
+from ...decompose import repeats_each, seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
 from ...rundir import Predictions
@@ -249,17 +249,23 @@ class Forecaster(ForecastSettings, Estimator):
         """The seasonal period of a series, from its training part: the period its autocorrelation shows
         (`detect_season`), moved onto the time axis' calendar when it lies within 1/30 of one of its seasons
         (`on_calendar`: 52 for a weekly series whose autocorrelation peaks at 53). Where that is not a season of
-        the calendar (12 for months, 4 for quarters...), the first calendar season that M4's seasonality test
-        (`seasonality_test`, the lag's autocorrelation out of Bartlett's 90% band) finds, if any: the
-        detector reads a differenced series, which keeps it off trends but hides a season under noise."""
-        # M1, M3 and Tourism, monthly and quarterly, each series' first 70%: of the 1460 of 3714 series the test calls
-        # seasonal, the detector alone found no period in 533 and another period than the calendar's in 80
+        the calendar: a calendar of one season of at most `ETS_SEASONS` steps (12 for months, 4 for quarters)
+        gives that season, as M4 and statsforecast take a series' frequency (ETS's AICc and Naive2's own test
+        then decide whether to model it); a calendar of several (7 and 365 for days, 24 and 168 for hours...)
+        gives the first the series repeats once its trend is out (`repeats_each`), if any. The detector reads a
+        differenced series, which keeps it off trends but hides a season under noise."""
+        # measured on M1, M3 and Tourism monthly and quarterly series, each fitted alone with dates on its axis and
+        # backtest 1, on 229 where the detector gives another period than the calendar's (mostly none): the calendar's
+        # season lowered the test MAE on 59% of them, by 11% in geometric mean; of the series where M4's test finds
+        # the season 0.871, where the test on the series less its moving average does 0.860, where neither does 0.932
         train = series.target[: self._split(len(series))[0]]
         period = on_calendar(detect_season(train), series.freq)
         seasons = calendar_seasons(series.freq)
         if period in seasons:
             return period
-        return next((season for season in seasons if seasonality_test(train, season)), period)
+        if len(seasons) == 1 and seasons[0] <= ETS_SEASONS:
+            return seasons[0]
+        return next((season for season in seasons if repeats_each(train, season)), period)
 
     def _default_lookback(self, panel: Panel) -> int:
         """Two seasons (1.5 horizons for a series without a season); one series: at least 24 steps, within
