@@ -53,11 +53,17 @@ def seasonality_test(x, season: int) -> bool:
     series = _series(x)
     if season <= 1 or len(series) < 3 * season or not np.all(np.isfinite(series)):
         return False
+    lag, band = _lag_and_band(series, season)
+    return bool(abs(lag) > band)
+
+
+def _lag_and_band(series: np.ndarray, season: int) -> tuple[float, float]:
+    """(r[m], 1.645 * sqrt((1 + 2 * sum_{k=1}^{m-1} r[k]^2) / n)) for the sample ACF r of series (n,) and
+    m = season: the lag's autocorrelation and M4's Bartlett band; (0, 0) for a constant series."""
     r = autocorrelation(series, season)  # (season + 1,)
     if r is None:
-        return False
-    limit = M4_CRITICAL_VALUE * math.sqrt((1 + 2 * np.sum(r[1:season] ** 2)) / len(series))
-    return bool(abs(r[season]) > limit)
+        return 0.0, 0.0
+    return float(r[season]), M4_CRITICAL_VALUE * math.sqrt((1 + 2 * np.sum(r[1:season] ** 2)) / len(series))
 
 
 def repeats_each(x, season: int) -> bool:
@@ -74,11 +80,8 @@ def repeats_each(x, season: int) -> bool:
     if season < 3 or len(series) < 3 * season or not np.all(np.isfinite(series)):
         return False
     trend = centred_moving_average(series, season)  # (n - 2 * (season // 2),)
-    rest = series[season // 2 : season // 2 + len(trend)] - trend
-    r = autocorrelation(rest, season)
-    if r is None:
-        return False
-    return bool(r[season] > M4_CRITICAL_VALUE * math.sqrt((1 + 2 * np.sum(r[1:season] ** 2)) / len(rest)))
+    lag, band = _lag_and_band(series[season // 2 : season // 2 + len(trend)] - trend, season)
+    return bool(lag > band)
 
 
 def centred_moving_average(x: np.ndarray, season: int) -> np.ndarray:
