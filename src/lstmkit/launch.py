@@ -68,6 +68,9 @@ def launch(nproc: int, args: list[str], out: Path) -> int:
         rank, failure = _first_cause(error.failures)
         if failure.exitcode == 2:  # bad input: rank 0 said why
             return 2
+        if failure.exitcode in (INTERRUPTED, -signal.SIGINT):  # Ctrl-C reached the ranks before the agent saw it
+            print(INTERRUPTED_LINE, file=sys.stderr)
+            return INTERRUPTED
         print(f"lstmkit: error: rank {rank} of {nproc} stopped ({_how(failure.exitcode)}), so the run stopped; the "
               f"last checkpoint in {out} is kept: run the same command with --resume to continue",
               file=sys.stderr)  # fmt: skip
