@@ -146,7 +146,7 @@ def train(job, data, out, *extra, cwd) -> subprocess.CompletedProcess:
                    "--out", out, *extra, cwd=cwd)  # fmt: skip
 
 
-@pytest.mark.parametrize("job", list(JOB_OPTIONS))
+@pytest.mark.parametrize("job", [job for job in JOB_OPTIONS if job != "forecast"])  # the forecaster: the next test
 def test_every_job_repeats_under_two_processes_and_rank_zero_alone_writes(job, data, tmp_path, tiny_runs):
     runs = []
     for out in ("first", "again"):
@@ -161,7 +161,9 @@ def test_every_job_repeats_under_two_processes_and_rank_zero_alone_writes(job, d
     assert sorted(os.listdir(tmp_path)) == ["again", "first"]
 
 
-def test_two_processes_train_the_forecaster_as_one_does_and_as_torchrun_starts_them(data, tmp_path):
+def test_two_processes_train_the_forecaster_as_one_does_and_as_torchrun_starts_them(data, tmp_path, tiny_runs):
+    """`--nproc 2` and torchrun repeat each other (the previous test's repeat, for the forecaster), match one
+    process to the order of the sums, and only rank 0 writes."""
     two = train("forecast", data, "two", "--nproc", "2", cwd=tmp_path)
     one = train("forecast", data, "one", cwd=tmp_path)
     assert two.returncode == one.returncode == 0, two.stderr
@@ -173,6 +175,9 @@ def test_two_processes_train_the_forecaster_as_one_does_and_as_torchrun_starts_t
     assert torchrun.returncode == 0, torchrun.stderr
     metrics = {out: json.loads((tmp_path / out / "metrics.json").read_text())["test"] for out in ("two", "one", "torchrun")}
     assert metrics["torchrun"] == metrics["two"]
+    for out in ("two", "torchrun"):
+        assert sorted(os.listdir(tmp_path / out)) == sorted(os.listdir(tiny_runs["forecast"])), out
+    assert sorted(os.listdir(tmp_path)) == ["one", "torchrun", "two"]
     for name, value in metrics["one"].items():
         assert metrics["two"][name] == pytest.approx(value, rel=1e-4), name
 
@@ -217,6 +222,29 @@ def test_the_rank_named_is_the_one_whose_failure_stopped_the_others():
     assert _first_cause({0: failure(0, -signal.SIGTERM, 100), 1: failure(1, killed, 100)})[0] == 1  # the agent's stop
     assert _first_cause({0: failure(0, PEER_LOST, 100), 1: failure(1, PEER_LOST, 101)})[0] == 0  # no other cause
     assert _first_cause({0: failure(0, 2, 100), 1: failure(1, 2, 100)})[1].exitcode == 2  # bad input, both
+
+
+@pytest.mark.parametrize("codes", [(130, 130), (130, PEER_LOST), (-signal.SIGTERM, 130), (-signal.SIGINT, PEER_LOST)])
+def test_ranks_stopped_by_ctrl_c_before_the_agent_saw_it_are_an_interrupted_run(codes, monkeypatch, capsys, tmp_path):
+    """Ctrl-C signals the launcher and its ranks at once; where the agent sees the ranks end before its own
+    signal, the run is still an interrupted one (exit code 130 and its line), not a rank's failure."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
+    from torch.distributed.launcher import api
+
+    from lstmkit import launch
+
+    failures = {rank: ProcessFailure(local_rank=rank, pid=1000 + rank, exitcode=code, error_file="")
+                for rank, code in enumerate(codes)}  # fmt: skip
+
+    def stopped(config, entrypoint):
+        def run(*args):
+            raise ChildFailedError("lstmkit", failures)
+
+        return run
+
+    monkeypatch.setattr(api, "elastic_launch", stopped)
+    assert launch.launch(2, ["train"], tmp_path) == 130
+    assert capsys.readouterr().err == "lstmkit: interrupted; continue a training run with --resume\n"
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity masks on this platform")
@@ -340,7 +368,7 @@ def test_ctrl_c_stops_every_process_in_one_line_and_the_run_resumes(data, tmp_pa
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(launcher.pid, signal.SIGKILL)
-    assert launcher.returncode == 130
+    assert launcher.returncode == 130, stderr
     assert stderr == "lstmkit: interrupted; continue a training run with --resume\n"
     assert len(ranks) == 2 and not [pid for pid in ranks if Path(f"/proc/{pid}").exists()]
     resumed = subprocess.run([*command, "--resume"], cwd=tmp_path, env=env, capture_output=True, text=True,
