@@ -32,9 +32,11 @@ def _seed():
     torch.manual_seed(1234)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _no_idle_helpers():
-    """Helper processes a test's commands left idle in the pool (`lstmkit.helper`) are stopped with the test."""
+    """Helper processes a module's commands left idle in the pool (`lstmkit.helper`) are stopped with the
+    module: its tests share them, as the commands of one Python session do, instead of each test starting
+    its own (about two seconds of CPU each, importing statsforecast and matplotlib again)."""
     yield
     from lstmkit import helper
 
@@ -96,3 +98,22 @@ def tiny_runs(tmp_path_factory):
         assert main([str(a) for a in [*command, "--out", runs[job]]]) == 0, job
     runs["data"] = folder
     return runs
+
+
+def _browser_reports(terminalreporter, key: str) -> list:
+    return [r for r in terminalreporter.stats.get(key, [])
+            if "/browser/" in "/" + getattr(r, "nodeid", "") and getattr(r, "when", "") in ("setup", "call")]  # fmt: skip
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The browser tests' line at the end of the run, from their reports: here and not in tests/browser/, so
+    that it is written where the reports end up, in the one process or in pytest-xdist's controller."""
+    ran = [r for key in ("passed", "failed") for r in _browser_reports(terminalreporter, key) if r.when == "call"]
+    skipped = _browser_reports(terminalreporter, "skipped")
+    if ran:
+        versions = {value for r in ran for name, value in r.user_properties if name == "chromium"}
+        terminalreporter.write_line(f"browser tests: {len(ran)} ran in Chromium {', '.join(sorted(versions)) or '(version unknown)'}"
+                                    + (f", {len(skipped)} skipped" if skipped else ""))  # fmt: skip
+    elif skipped:
+        reasons = {r.longrepr[2].removeprefix("Skipped: ") for r in skipped if isinstance(r.longrepr, tuple)}
+        terminalreporter.write_line(f"browser tests: {len(skipped)} skipped: {'; '.join(sorted(reasons)) or 'see the skip reasons above'}")

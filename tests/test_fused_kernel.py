@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import pytest
 import torch
@@ -504,12 +505,18 @@ def test_a_stamped_build_loads_without_cpp_extension_and_a_changed_one_is_checke
     (no torch.utils.cpp_extension, so no setuptools), and gives the same numbers. A library changed since its
     stamp (another build wrote it) goes back through torch's check, which stamps it anew."""
     import os
+    import shutil
     import subprocess
     import sys
 
     if not fused.available():
         pytest.skip("the fused kernel cannot be built here")
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    # a fresh cache for lstmkit's stamps, and a copy of the build folder this process loaded its library from
+    # (times kept): torch's check finds the library up to date there, where an empty folder would compile it
+    # anew, and the test changes the copy's library, not the one other processes load
+    built = Path(fused._load().__file__).parent
+    shutil.copytree(built, tmp_path / "builds" / built.name)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "TORCH_EXTENSIONS_DIR": str(tmp_path / "builds")}
     code = ("import sys, torch; from lstmkit.nn.kernels import fused; import lstmkit\n"
             "torch.manual_seed(0); layer = lstmkit.LSTM(3, 5, backend='fused')\n"
             "print(fused.available(), 'torch.utils.cpp_extension' in sys.modules, layer(torch.randn(4, 2, 3))[0].sum().item())")  # fmt: skip
@@ -527,6 +534,7 @@ def test_a_stamped_build_loads_without_cpp_extension_and_a_changed_one_is_checke
     second = run()
     assert second == (False, first[1])
     library = __import__("json").loads(stamps[0].read_text())["library"]
+    assert Path(library).parent.parent == tmp_path / "builds"
     seen = os.stat(library)
     os.utime(library, ns=(seen.st_atime_ns, seen.st_mtime_ns + 1_000_000_000))
     try:

@@ -14,6 +14,14 @@ from lstmkit import helper
 from lstmkit.report import drawing
 
 
+@pytest.fixture(autouse=True)
+def empty_pool():
+    """Each test here starts with no idle helper and leaves none: they count what the pool holds."""
+    helper._close_pool()
+    yield
+    helper._close_pool()
+
+
 def test_calls_are_answered_in_order_and_a_failure_is_one_line():
     worker = helper.Helper(["json"])
     try:

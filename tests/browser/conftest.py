@@ -2,8 +2,8 @@
 
 The browser is Debian's `chromium` (`sh tools/install-chromium` installs it); Playwright drives it and
 never downloads a browser of its own. Where Chromium or Playwright is missing, or Chromium cannot start,
-every browser test skips with the reason, and the summary at the end of the run says which happened:
-"browser tests: N ran in Chromium <version>" or "browser tests: N skipped: <reason>".
+every browser test skips with the reason, and the summary at the end of the run (`tests/conftest.py`) says
+which happened: "browser tests: N ran in Chromium <version>" or "browser tests: N skipped: <reason>".
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 CHROMIUM = os.environ.get("LSTMKIT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
-STATUS: dict = {"version": None, "reason": None}
+STATUS: dict = {"reason": None}
 
 
 def _unavailable() -> str | None:
@@ -47,16 +47,17 @@ def browser():
     except Exception as error:  # noqa: BLE001 - any failure to start is a reason to skip, given in full
         playwright.stop()
         _skip(f"Chromium at {CHROMIUM} failed to start: {_launch_error(error)}")
-    STATUS["version"] = chromium.version
     yield chromium
     chromium.close()
     playwright.stop()
 
 
 @pytest.fixture
-def open_page(browser):
+def open_page(browser, request):
     """open_page(path) -> (page, problems): the file opened at 1200 x 900, and a list that collects every
-    console error, uncaught page error and request to anywhere but the page itself."""
+    console error, uncaught page error and request to anywhere but the page itself. The test's report
+    carries Chromium's version (for the run's last lines, written where the reports end up)."""
+    request.node.user_properties.append(("chromium", browser.version))
     pages = []
 
     def open_(path):
@@ -80,19 +81,3 @@ def _launch_error(error: Exception) -> str:
     lines = str(error).strip().splitlines() or [type(error).__name__]
     said = [line.split("[err] ", 1)[1].strip() for line in lines if "[err] " in line and not line.lstrip().startswith("-")]
     return lines[0] + (f" (Chromium said: {'; '.join(said[:3])})" if said else "")
-
-
-def _browser_reports(terminalreporter, key: str) -> list:
-    return [r for r in terminalreporter.stats.get(key, [])
-            if "/browser/" in "/" + getattr(r, "nodeid", "") and getattr(r, "when", "") in ("setup", "call")]  # fmt: skip
-
-
-def pytest_terminal_summary(terminalreporter):
-    ran = [r for key in ("passed", "failed") for r in _browser_reports(terminalreporter, key) if r.when == "call"]
-    skipped = _browser_reports(terminalreporter, "skipped")
-    if ran:
-        version = STATUS["version"] or "(version unknown)"
-        terminalreporter.write_line(f"browser tests: {len(ran)} ran in Chromium {version}"
-                                    + (f", {len(skipped)} skipped" if skipped else ""))  # fmt: skip
-    elif skipped:
-        terminalreporter.write_line(f"browser tests: {len(skipped)} skipped: {STATUS['reason'] or 'see the skip reasons above'}")
