@@ -227,7 +227,9 @@ def test_the_rank_named_is_the_one_whose_failure_stopped_the_others():
 @pytest.mark.parametrize("codes", [(130, 130), (130, PEER_LOST), (-signal.SIGTERM, 130), (-signal.SIGINT, PEER_LOST)])
 def test_ranks_stopped_by_ctrl_c_before_the_agent_saw_it_are_an_interrupted_run(codes, monkeypatch, capsys, tmp_path):
     """Ctrl-C signals the launcher and its ranks at once; where the agent sees the ranks end before its own
-    signal, the run is still an interrupted one (exit code 130 and its line), not a rank's failure."""
+    signal, the run is still an interrupted one (exit code 130 and its line), not a rank's failure. The
+    environment the ranks were given is this process's own again afterwards (a later command here that saw
+    it would take itself for a rank)."""
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
     from torch.distributed.launcher import api
 
@@ -243,7 +245,11 @@ def test_ranks_stopped_by_ctrl_c_before_the_agent_saw_it_are_an_interrupted_run(
         return run
 
     monkeypatch.setattr(api, "elastic_launch", stopped)
+    monkeypatch.delenv(launch.LAUNCHED_ENV, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    before = dict(os.environ)
     assert launch.launch(2, ["train"], tmp_path) == 130
+    assert dict(os.environ) == before
     assert capsys.readouterr().err == "lstmkit: interrupted; continue a training run with --resume\n"
 
 

@@ -51,6 +51,8 @@ def launch(nproc: int, args: list[str], out: Path) -> int:
         min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=uuid.uuid4().hex, rdzv_backend="c10d",
         rdzv_endpoint=f"127.0.0.1:{free_port()}", max_restarts=0, monitor_interval=0.2,
     )  # fmt: skip
+    # the ranks' environment, this process's own again once they are done (a Python caller goes on)
+    saved = {name: os.environ.get(name) for name in (LAUNCHED_ENV, "OMP_NUM_THREADS")}
     os.environ[LAUNCHED_ENV] = "1"
     os.environ.setdefault("OMP_NUM_THREADS", str(rank_threads(nproc)))
     # the agent's own log lines (its modules' loggers set their own levels); a failure is reported below in one line
@@ -78,6 +80,11 @@ def launch(nproc: int, args: list[str], out: Path) -> int:
     finally:
         for logger, level in zip(quiet, levels):
             logger.setLevel(level)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return 0
 
 
