@@ -225,7 +225,7 @@ def test_the_rank_named_is_the_one_whose_failure_stopped_the_others():
 
 
 @pytest.mark.parametrize("codes", [(130, 130), (130, PEER_LOST), (-signal.SIGTERM, 130), (-signal.SIGINT, PEER_LOST)])
-def test_ranks_stopped_by_ctrl_c_before_the_agent_saw_it_are_an_interrupted_run(codes, monkeypatch, capsys, tmp_path):
+def test_ranks_stopped_by_ctrl_c_before_the_agent_saw_it_are_an_interrupted_run(codes, data, monkeypatch, capsys, tmp_path):
     """Ctrl-C signals the launcher and its ranks at once; where the agent sees the ranks end before its own
     signal, the run is still an interrupted one (exit code 130 and its line), not a rank's failure. The
     environment the ranks were given is this process's own again afterwards (a later command here that saw
@@ -234,6 +234,7 @@ def test_ranks_stopped_by_ctrl_c_before_the_agent_saw_it_are_an_interrupted_run(
     from torch.distributed.launcher import api
 
     from lstmkit import launch
+    from lstmkit.cli import main
 
     failures = {rank: ProcessFailure(local_rank=rank, pid=1000 + rank, exitcode=code, error_file="")
                 for rank, code in enumerate(codes)}  # fmt: skip
@@ -248,9 +249,10 @@ def test_ranks_stopped_by_ctrl_c_before_the_agent_saw_it_are_an_interrupted_run(
     monkeypatch.delenv(launch.LAUNCHED_ENV, raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "7")
     before = dict(os.environ)
-    assert launch.launch(2, ["train"], tmp_path) == 130
+    assert main(["train", "forecast", "--data", str(data["forecast"]), *JOB_OPTIONS["forecast"], "--quiet",
+                 "--out", str(tmp_path / "run"), "--nproc", "2"]) == 130  # fmt: skip
     assert dict(os.environ) == before
-    assert capsys.readouterr().err == "lstmkit: interrupted; continue a training run with --resume\n"
+    assert capsys.readouterr().err == "lstmkit: interrupted; continue a training run with --resume\n"  # once
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity masks on this platform")

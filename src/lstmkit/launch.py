@@ -64,14 +64,12 @@ def launch(nproc: int, args: list[str], out: Path) -> int:
     try:
         elastic_launch(config, sys.executable)("-m", "lstmkit", *args)
     except (SignalException, KeyboardInterrupt):  # Ctrl-C (or a SIGTERM): the agent has stopped the ranks
-        print(INTERRUPTED_LINE, file=sys.stderr)
-        return INTERRUPTED
+        return INTERRUPTED  # the command's line is the command line's (`cli.main`), written once
     except ChildFailedError as error:
         rank, failure = _first_cause(error.failures)
         if failure.exitcode == 2:  # bad input: rank 0 said why
             return 2
         if failure.exitcode in (INTERRUPTED, -signal.SIGINT):  # Ctrl-C reached the ranks before the agent saw it
-            print(INTERRUPTED_LINE, file=sys.stderr)
             return INTERRUPTED
         print(f"lstmkit: error: rank {rank} of {nproc} stopped ({_how(failure.exitcode)}), so the run stopped; the "
               f"last checkpoint in {out} is kept: run the same command with --resume to continue",
