@@ -22,6 +22,9 @@ forecaster's own split: every window of the last 15%).
 refused by the forecaster (one line, as a user would see it) and counted as skipped. Each row: the mean MASE,
 the geometric mean over the series of the MASE relative to seasonal naive's (below 1: better than seasonal
 naive), the share of series where the method beats seasonal naive, and lstmkit's training seconds in all.
+"lstmkit untrained (its start)" is the same forecaster's network before training: the statistical forecast it
+starts from and corrects (`--base auto`: ETS for a series with no season or a calendar one), so the two lstmkit
+rows show what the trained correction is worth.
 
 Nothing here is tuned to one collection: the settings are the defaults, the same for every row.
 """
@@ -49,6 +52,7 @@ COLLECTIONS = ("tourism-monthly", "tourism-quarterly", "tourism-yearly", "m1-mon
 # scale check of a global fit over a thousand short series)
 SINGLE = {"airline": (airline_csv, "passengers", "month", 12), "sunspots": (sunspots_csv, "sunspots", "year", 11)}
 BASELINES = {"seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"}
+START = "lstmkit untrained (its start)"
 
 
 def competition(name: str, limit: int | None) -> tuple[pd.DataFrame, int, int]:
@@ -98,9 +102,20 @@ def _row(collection: str, method: str, metrics: dict, baselines: dict, seconds, 
 
 def _member_metrics(forecaster, k: int) -> dict:
     """Mean sMAPE and MASE of ensemble member k alone, on the windows and scales the forecaster scored."""
+    return _metrics_of(forecaster, forecaster.members_[k])
+
+
+def _start_metrics(forecaster) -> dict:
+    """The metrics of the forecaster's untrained network: its statistical start (the base), before any
+    correction was learned, on the windows and scales the forecaster scored."""
+    return _metrics_of(forecaster, forecaster._build_model(1 + len(forecaster.feature_names_), forecaster.reads_ets_[0]))
+
+
+def _metrics_of(forecaster, net) -> dict:
+    """Mean sMAPE and MASE of the network `net` alone in the forecaster's place."""
     test, season = forecaster.test_, forecaster.season_
     one = copy.copy(forecaster)
-    one.members_ = [forecaster.members_[k]]
+    one.members_ = [net.eval()]
     series_of = test.get("series", np.zeros(len(test["first"]), dtype=np.int64))
     point = one._point(one._forecast(forecaster.panel_, series_of, test["first"]))  # (W, H)
     if forecaster.many_:
@@ -143,6 +158,7 @@ def single_rows(name: str, series, horizon: int, season: int) -> list[dict]:
             continue
         seconds += forecaster.timings_["train"]
         mase["lstmkit"].append(forecaster.metrics_["mase"])
+        mase[START].append(_start_metrics(forecaster)["mase"])  # what the trained correction is worth
         for key, label in {**BASELINES, "naive": "naive"}.items():
             if key in forecaster.baselines_:
                 mase[label].append(forecaster.baselines_[key]["mase"])
