@@ -199,6 +199,9 @@ def predict(
     run_dir: RunDir,
     data: Annotated[Optional[Path], typer.Option(help="Data to predict on (forecast: default the training data's end).")] = None,
     output: Annotated[Optional[Path], typer.Option(help="Write the predictions to this CSV file.")] = None,
+    future: Annotated[Optional[Path], typer.Option(help="Forecast: the values of the run's --future-features at the "
+                                                        "steps after each series' end (a CSV: those columns, with the "
+                                                        "time and id columns where the data has them).")] = None,  # fmt: skip
     json_output: JsonOut = False,
 ) -> None:
     """Predict with a trained model: forecasts, labels and class probabilities, or anomaly scores and flags."""
@@ -210,13 +213,15 @@ def predict(
         file_to_write(output, "predictions.csv")
     if not job.predicts:
         raise ConfigError(f"{run_dir}: is a {job.name} run; use `lstmkit generate {run_dir} --prompt TEXT`")
+    if future is not None and job.name != "forecast":
+        raise ConfigError(f"--future gives a forecaster known-future values; {run_dir} is a {job.name} run")
     # a forecast from the training data's end was saved with the run: no model to load, no torch or pandas to import
-    predictions = saved_predictions(run_dir, job.predicted_in) if data is None and job.predicted_in else None
+    predictions = saved_predictions(run_dir, job.predicted_in) if data is None and future is None and job.predicted_in else None
     if predictions is None:
         estimator = job.estimator.load(run_dir)
         if data is None and job.predict_needs_data:  # score the data the run trained on
             data = trained_data(run_dir)
-        predictions = Predictions.of(estimator.predict(data))
+        predictions = Predictions.of(estimator.predict(data) if future is None else estimator.predict(data, future=future))
     if output is not None:
         atomic_write_text(output, predictions.csv)
     if json_output:

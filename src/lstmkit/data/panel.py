@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import MISSING_TOKENS, find_column, read_csv_table
-from .series import Series, series_from_table
+from .csv_table import MISSING_TOKENS, find_column, parse_numbers, read_csv_table
+from .series import Series, check_finite, series_from_table
+from .timeaxis import check_unique_times, parse_time
 
 
 @dataclass
@@ -51,12 +52,17 @@ def panel_from_frame(frame: pd.DataFrame, target: str, *, id_col: Optional[str] 
         raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     if len(frame) == 0:
         raise DataError("the DataFrame has no rows")
-    table = pd.DataFrame({str(name): _cells(frame[name]) for name in frame.columns})
-    rows = np.arange(len(frame), dtype=np.int64)
+    table, rows = _table_of(frame)
     if id_col is None:
         series = series_from_table(table, rows, "the DataFrame", target, **options)
         return Panel([series], [""], "", "the DataFrame")
     return panel_from_table(table, rows, "the DataFrame", target, id_col=id_col, **options)
+
+
+def _table_of(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """A DataFrame as the text cells (R, C) and row numbers (R,) a CSV reader gives."""
+    table = pd.DataFrame({str(name): _cells(frame[name]) for name in frame.columns})
+    return table, np.arange(len(frame), dtype=np.int64)
 
 
 def _cells(column: pd.Series) -> pd.Series:
@@ -102,3 +108,82 @@ def check_series_lengths(panel: Panel, needed: int, why: str) -> None:
             label = f"series '{name}'" if panel.id_col else "the series"
             raise DataError(f"{panel.path}: {label} has {len(series)} rows, fewer than the {needed} that {why}")
 
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Known-future covariates: their values after each series' end, for a forecast
+
+
+@dataclass
+class FutureValues:
+    """The values of known-future covariates read for a forecast (`read_future_values`): per series id (""
+    for one series) the rows' times (None without a time column) and values (R, K), sorted by time."""
+
+    path: str
+    names: list[str]
+    rows: dict
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.rows
+
+    def after(self, key: str, series: Series, horizon: int, times: Optional[list]) -> np.ndarray:
+        """The values (horizon, K) at the `horizon` steps after `series`' end: with a time axis, the rows at
+        those steps' `times` (or, on an irregular axis, the first rows after its last time); without one, the
+        first `horizon` rows of the series in the file."""
+        time, values = self.rows[key]
+        label = f"{self.path}, series '{key}'" if key else self.path
+        wanted = f"the values of {', '.join(self.names)} at the {horizon} steps after"
+        if time is not None and series.time is not None:
+            if times is not None:
+                position = time.get_indexer(pd.Index(times))
+                if (position < 0).any():
+                    raise DataError(f"{label}: has no row for {_shown(times[int(np.argmax(position < 0))])}; the forecast needs "
+                                    f"{wanted} the series' last time {_shown(series.time[-1])}, from {_shown(times[0])} to {_shown(times[-1])}")  # fmt: skip
+                return values[position]
+            values = values[np.asarray(time > series.time[-1])]
+        if len(values) < horizon:
+            raise DataError(f"{label}: has {len(values)} rows for the forecast, which needs {wanted} the series' end")
+        return values[:horizon]
+
+
+def _shown(time) -> str:
+    text = str(time)
+    return text[:-9] if text.endswith(" 00:00:00") else text
+
+
+def read_future_values(data, names: list[str], *, id_col: Optional[str] = None, time_col: Optional[str] = None,
+                       time_format: Optional[str] = None) -> FutureValues:  # fmt: skip
+    """Read the columns `names` (and `id_col`, `time_col`) of a CSV path or a DataFrame, checked as
+    `read_series_csv` checks a series (no missing values: a forecast cannot fill them in)."""
+    if isinstance(data, pd.DataFrame):
+        table, rows = _table_of(data)
+        path = "the future DataFrame"
+    else:
+        table, rows = read_csv_table(data)
+        path = str(data)
+    columns = list(table.columns)
+    names = [find_column(columns, name, path) for name in names]
+    groups = {"": np.arange(len(table))}
+    if id_col is not None:
+        ids = table[find_column(columns, id_col, path)]
+        groups = {str(name): positions for name, positions in ids.groupby(ids, sort=False).indices.items()}
+    time_col = None if time_col is None else find_column(columns, time_col, path)
+    found = {}
+    for key, positions in groups.items():
+        part, where = table.iloc[positions], rows[positions]
+        label = f"{path}, series '{key}'" if key else path
+        numbers = {name: parse_numbers(part[name].reset_index(drop=True), where, name, label) for name in names}
+        for name, x in numbers.items():
+            if np.isnan(x).any():
+                raise DataError(f"{label}: column '{name}' has no value at row {where[int(np.argmax(np.isnan(x)))]}; "
+                                "a forecast needs every future value of it")  # fmt: skip
+        check_finite(numbers, where, label, None)
+        values = np.column_stack([numbers[name] for name in names])
+        time = None
+        if time_col is not None:
+            time = parse_time(part[time_col].reset_index(drop=True), where, time_col, label, time_format)
+            check_unique_times(time, where, time_col, label)
+            order = np.argsort(time.asi8 if isinstance(time, pd.DatetimeIndex) else time.to_numpy(), kind="stable")
+            time, values = time[order], values[order]
+        found[key] = (time, values)
+    return FutureValues(path, names, found)

@@ -60,7 +60,7 @@ class Series:
 LARGEST = float(np.finfo(np.float32).max)  # larger values would overflow the float32 tensors training uses
 
 
-def _check_finite(numbers: dict[str, np.ndarray], rows: np.ndarray, path, fill: Optional[str]) -> None:
+def check_finite(numbers: dict[str, np.ndarray], rows: np.ndarray, path, fill: Optional[str]) -> None:
     """Infinite values and values beyond float32's range first (always an error, --fill cannot help), then empty
     columns, then missing values (an error unless a fill was chosen)."""
     for name, x in numbers.items():
@@ -143,7 +143,7 @@ def series_from_table(
         time = parse_time(table[time_col], rows, time_col, path, time_format)
         check_unique_times(time, rows, time_col, path)
     numbers = {name: parse_numbers(table[name], rows, name, path) for name in [target, *features]}
-    _check_finite(numbers, rows, path, fill)
+    check_finite(numbers, rows, path, fill)
 
     if time is not None:
         order = np.argsort(time.asi8 if isinstance(time, pd.DatetimeIndex) else time.to_numpy(), kind="stable")

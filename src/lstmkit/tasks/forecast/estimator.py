@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ...data import Scaler, Series, check_length, default_lookback, read_series_csv, split_by_time
-from ...data.panel import Panel, check_series_lengths, panel_from_frame, read_panel_csv
+from ...data.panel import Panel, check_series_lengths, panel_from_frame, read_future_values, read_panel_csv
 from ...decompose import repeats_each, seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
@@ -196,7 +196,7 @@ class Forecaster(ForecastSettings, Estimator):
         starts where its first fit started."""
         member_config = dataclasses.replace(config, seed=config.seed + k)
         seed_everything(member_config.seed)
-        return self._build_model(1 + len(self.feature_names_), self.reads_ets_[k]), member_config
+        return self._build_model(self.n_inputs_, self.reads_ets_[k]), member_config
 
     def _refit_members(self, panel: Panel, val: Origins, results: list, config, checkpoint, resume, reporter, fold) -> None:
         """With `refit_full`, train each member again from its own seed on the training and validation windows
@@ -232,13 +232,28 @@ class Forecaster(ForecastSettings, Estimator):
             return data
         if isinstance(data, Series):
             return Panel([data], [""], "", data.path)
-        options = {"time_col": self.time_col, "time_format": self.time_format, "features": self.features, "fill": self.fill}
+        options = {"time_col": self.time_col, "time_format": self.time_format, "features": self._covariates(), "fill": self.fill}
         if isinstance(data, pd.DataFrame):
             return panel_from_frame(data, self.target, id_col=self.id_col, **options)
         if self.id_col:
             return read_panel_csv(data, self.target, id_col=self.id_col, **options)
         series = read_series_csv(data, self.target, **options)
         return Panel([series], [""], "", series.path)
+
+    def _covariates(self) -> list[str]:
+        """The covariate columns read: `features`, then the `future_features` not among them. The LSTM reads
+        `features` over the past; the `future_features` are read at the horizon steps (relative to their past),
+        and over the past too where `features` names them as well."""
+        # measured, each fitted alone (backtest 1, seeds 0-4, mean test MASE; none, features, future_features, both):
+        # PromoData's promotions 0.744, 0.900, 0.727, 0.900 (read over the past, the correction never beat its ETS start
+        # on validation); Seatbelts' law in force 1.765, 1.446, 1.866, 1.562: which reading helps depends on the
+        # covariate, so the two options say each
+        return [*self.features, *(name for name in self.future_features if name not in self.features)]
+
+    @property
+    def n_inputs_(self) -> int:
+        """The LSTM's inputs per step: the target and the covariates of `features`."""
+        return 1 + len(self.past_index_)
 
     def _detect_season(self, panel: Panel) -> int:
         """One series: its `_series_season`. Many: the most common one among the series long enough to show one."""
@@ -308,6 +323,14 @@ class Forecaster(ForecastSettings, Estimator):
         loss must be out of sample), as the ETS baseline is, and as the refit learns the validation part."""
         first = panel.series[0]
         self.target_name_, self.feature_names_ = first.target_name, list(first.feature_names)
+        future = [str(name).strip() for name in self.future_features]
+        missing = [name for name in future if name not in self.feature_names_]
+        if missing:  # a Series or Panel given as it is, without them
+            raise DataError(f"{panel.path}: the future feature '{missing[0]}' is not among its covariates "
+                            f"({', '.join(self.feature_names_) or 'none'})")  # fmt: skip
+        self.future_index_ = [self.feature_names_.index(name) for name in future]
+        horizon_only = set(future) - {str(name).strip() for name in self.features}
+        self.past_index_ = [k for k, name in enumerate(self.feature_names_) if name not in horizon_only]
         self.ids_ = list(panel.ids)
         self.bounds_ = [self._split(len(s)) for s in panel.series]
         season = self.season_ if self.base_ == "naive2" else 1
@@ -419,8 +442,14 @@ class Forecaster(ForecastSettings, Estimator):
         return ForecastNet(
             n_features, self.horizon, self.season_, base=self.base_, hidden=self.hidden, layers=self.layers,
             variant=self.variant, dropout=self.dropout, bidirectional=self.bidirectional,
-            n_quantiles=max(1, len(self.quantiles_)), reads_ets=reads_ets,
+            n_quantiles=max(1, len(self.quantiles_)), reads_ets=reads_ets, n_future=len(self.future_index_),
         )  # fmt: skip
+
+    @property
+    def seasonal_rows_(self) -> int:
+        """The rows of the network's `seasonal` input: the factors and offsets, the ETS forecast where the
+        network reads it, the known-future covariates."""
+        return 2 + self.ets_input_ + len(self.future_index_)
 
     def _loss(self, model: nn.Module, batch) -> torch.Tensor:
         x, seasonal, weight, y = batch
@@ -457,31 +486,52 @@ class Forecaster(ForecastSettings, Estimator):
             Y.append(panel.series[i].target[origins[:, None] + np.arange(self.horizon)])
         weight = 1.0 / self.scales_[which.series]
         as_tensor = lambda parts, shape: torch.from_numpy(np.concatenate(parts).astype(np.float32)) if parts else torch.zeros(shape)  # noqa: E731
-        return Windows(as_tensor(X, (0, self.lookback_, 1 + len(self.feature_names_))), as_tensor(factors, (0, 3 if self.ets_input_ else 2, self.horizon)),
+        return Windows(as_tensor(X, (0, self.lookback_, self.n_inputs_)), as_tensor(factors, (0, self.seasonal_rows_, self.horizon)),
                        torch.from_numpy(weight.astype(np.float32)), as_tensor(Y, (0, self.horizon)))  # fmt: skip
 
-    def _inputs(self, i: int, series: Series, origins: np.ndarray, lookback: int, phase: int) -> tuple[np.ndarray, np.ndarray]:
+    def _inputs(self, i: int, series: Series, origins: np.ndarray, lookback: int, phase: int,
+                future: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """Network inputs of series i at `origins` (W,): X (W, L, F) the deseasonalised target and the scaled
         covariates of the `lookback` steps before each origin (padded at the front with the first step), and
         the seasonal factors and offsets (W, 2, H) of the horizon steps (with the `ets` base: ones and the ETS
-        forecasts). `phase`: the step of series i's training data that the series' step 0 is (`_phase`)."""
+        forecasts), then the ETS forecasts where the network reads them, then the scaled known-future
+        covariates of the horizon steps. `phase`: the step of series i's training data that the series' step 0
+        is (`_phase`). `future` (K, len(future_features)): their values at the K steps after the series' end,
+        which a window reaching past it needs."""
         indices, offsets = self.indices_[i], self.offsets_[i]
         position = lambda steps: (steps + phase) % len(indices)  # noqa: E731
         steps_all = position(np.arange(len(series)))
         values = (series.target - offsets[steps_all]) / indices[steps_all]  # (N,)
-        if series.covariates.shape[1]:
-            covariates = self.covariate_scalers_[i].transform(series.covariates)  # (N, C)
-            values = np.column_stack([values, covariates])
+        covariates = series.covariates  # (N, C)
+        if future is not None and len(future):  # the known-future values after the end; no other covariate is known there
+            after = np.full((len(future), covariates.shape[1]), np.nan)
+            after[:, self.future_index_] = future
+            covariates = np.concatenate([covariates, after])
+        if covariates.shape[1]:
+            covariates = self.covariate_scalers_[i].transform(covariates)  # (N + K, C)
+            values = np.column_stack([values, covariates[: len(series), self.past_index_]])
         else:
             values = values[:, None]
         steps = np.maximum(origins[:, None] + np.arange(-lookback, 0), 0)  # (W, L)
         if self.base_ == "ets":  # the factors all ones, the ETS forecast from each origin in the offsets' place
             forecasts = self.ets_[i].forecasts(series.target, origins, self.horizon, start=phase)
-            return values[steps], np.stack([np.ones_like(forecasts), forecasts], axis=1)
-        ahead = position(origins[:, None] + np.arange(self.horizon))  # (W, H)
-        rows = [indices[ahead], offsets[ahead]]
-        if self.ets_input_:  # a third row: the ETS forecast from each origin, which the network reads
-            rows.append(self.ets_[i].forecasts(series.target, origins, self.horizon, start=phase))
+            rows = [np.ones_like(forecasts), forecasts]
+        else:
+            ahead = position(origins[:, None] + np.arange(self.horizon))  # (W, H)
+            rows = [indices[ahead], offsets[ahead]]
+            if self.ets_input_:  # a third row: the ETS forecast from each origin, which the network reads
+                rows.append(self.ets_[i].forecasts(series.target, origins, self.horizon, start=phase))
+        if self.future_index_:
+            ahead = origins[:, None] + np.arange(self.horizon)  # (W, H)
+            if len(origins) and ahead.max() >= len(covariates):
+                raise ConfigError(f"forecasting past the end of {series.path or 'the series'} needs the values of "
+                                  f"{', '.join(self.future_features)} at the {self.horizon} steps after it (`future`)")  # fmt: skip
+            known = covariates[:, self.future_index_]  # (N + K', K)
+            # relative to their mean over the last season read (the span of the window's level): the statistical start
+            # already follows the level a lasting change brought (a law in force), so only a change from the recent past
+            # (a promotion) moves the forecast
+            recent = known[steps[:, -min(self.season_, lookback) :]].mean(axis=1, keepdims=True)  # (W, 1, K)
+            rows += list(np.moveaxis(known[ahead] - recent, 2, 0))
         return values[steps], np.stack(rows, axis=1)
 
     def _phase(self, i: int, series: Series) -> int:
@@ -495,9 +545,10 @@ class Forecaster(ForecastSettings, Estimator):
 
     # ---- predict and score ----------------------------------------------------------------------
     @torch.no_grad()
-    def _forecast(self, panel: Panel, series_of: np.ndarray, origins: np.ndarray, series_index=None) -> np.ndarray:
+    def _forecast(self, panel: Panel, series_of: np.ndarray, origins: np.ndarray, series_index=None, futures=None) -> np.ndarray:
         """Forecasts (W, H, Q) at the given windows: the mean over the ensemble's members. series_of (W,)
-        indexes `panel.series`; series_index maps those to the fitted series (identity by default)."""
+        indexes `panel.series`; series_index maps those to the fitted series (identity by default); futures:
+        per series of the panel, the known-future covariates after its end (`_inputs`' `future`)."""
         series_index = np.arange(len(panel)) if series_index is None else series_index
         outputs = []
         for net in self.members_:
@@ -506,7 +557,8 @@ class Forecaster(ForecastSettings, Estimator):
             for j in np.unique(series_of):
                 rows = np.flatnonzero(series_of == j)
                 i = series_index[j]
-                x, f = self._inputs(i, panel.series[j], origins[rows], self.lookback_, self._phase(i, panel.series[j]))
+                x, f = self._inputs(i, panel.series[j], origins[rows], self.lookback_, self._phase(i, panel.series[j]),
+                                    None if futures is None else futures[j])  # fmt: skip
                 out = torch.cat([net(torch.from_numpy(x[k : k + 1024]).float(), torch.from_numpy(f[k : k + 1024]).float()).float()
                                  for k in range(0, len(x), 1024)])  # fmt: skip
                 member[rows] = out.numpy()
@@ -598,14 +650,16 @@ class Forecaster(ForecastSettings, Estimator):
             return score_panel(self, panel, which, forecasts, point, interval)
         return score_series(self, panel.series[0], which, forecasts, point, interval)
 
-    def predict(self, data=None) -> pd.DataFrame:
+    def predict(self, data=None, future=None) -> pd.DataFrame:
         """The `horizon` steps after the end of each series (of the training data when no data is given):
         one row per step (and series, with `id_col` first), the point forecast, the quantiles and the
-        conformal interval."""
+        conformal interval. `future` (a CSV path or a DataFrame): with `future_features`, their values at
+        those steps, one row per step (and series), with the time column where the data has one."""
         panel = self.panel_ if data is None else self._read(data)
         index = np.arange(len(panel)) if data is None else self._known(panel)
+        futures = self._read_future(future, panel)
         origins = np.array([len(s) for s in panel.series], dtype=np.int64)
-        forecasts = self._forecast(panel, np.arange(len(panel)), origins, index)  # (S, H, Q)
+        forecasts = self._forecast(panel, np.arange(len(panel)), origins, index, futures)  # (S, H, Q)
         point = self._point(forecasts)
         interval = self._interval(point, index)
         frames = []
@@ -624,6 +678,28 @@ class Forecaster(ForecastSettings, Estimator):
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
+    def _read_future(self, future, panel: Panel) -> Optional[list[np.ndarray]]:
+        """Per series of `panel`, the values (H, K) of the `future_features` at the `horizon` steps after its
+        end, from `future`; None for a forecaster without them. Each problem is one line naming the series."""
+        names = list(self.future_features)
+        if not names:
+            if future is not None:
+                raise ConfigError("the forecaster was trained without `future_features`, so it reads no future "
+                                  "values; leave `future` out")  # fmt: skip
+            return None
+        if future is None:
+            raise ConfigError(f"the forecaster reads the future values of {', '.join(names)}: give them for the "
+                              f"{self.horizon} steps after the end of each series with `future`")  # fmt: skip
+        table = read_future_values(future, names, id_col=self.id_col, time_col=self.time_col, time_format=self.time_format)
+        futures = []
+        for j, s in enumerate(panel.series):
+            key = panel.ids[j] if self.many_ else ""
+            if key not in table:
+                raise DataError(f"{table.path}: has no rows for series '{key}', whose next {self.horizon} steps "
+                                f"need the values of {', '.join(names)}")  # fmt: skip
+            futures.append(table.after(key, s, self.horizon, future_times(s, self.horizon)))
+        return futures
+
     # ---- the gate inspector ---------------------------------------------------------------------
     def gate_input(self, data, max_steps: Optional[int] = None) -> GateInput:
         """The series to inspect (a CSV path read as training read it, a `Series`, a DataFrame of the model's
@@ -636,7 +712,8 @@ class Forecaster(ForecastSettings, Estimator):
                  "level; here it read the series as one window, from a zero state."]  # fmt: skip
         shown = capped(len(values), max_steps, notes, "steps")
         as_series = Series(values[:shown, 0], values[:shown, 1:], self.target_name_, self.feature_names_)
-        x, f = self._inputs(0, as_series, np.array([shown]), shown, 0)
+        future = np.repeat(values[shown - 1 : shown, 1:][:, self.future_index_], self.horizon, axis=0)  # the gates never read it
+        x, f = self._inputs(0, as_series, np.array([shown]), shown, 0, future)
         season = self.season_ if self.season_ > 1 else 8
         return GateInput((torch.from_numpy(x).float(), torch.from_numpy(f).float()), "series",
                          values=values[:shown], columns=columns, total_steps=len(values),
@@ -645,13 +722,14 @@ class Forecaster(ForecastSettings, Estimator):
     # ---- export -----------------------------------------------------------------------------------
     def export_graph(self):
         """x (batch, time, 1 + covariates): the deseasonalised target and the scaled covariates of the steps
-        before the forecast's origin (`lookback` of them as trained; at least a season); seasonal (batch, 2,
+        before the forecast's origin (`lookback` of them as trained; at least a season); seasonal (batch, rows,
         horizon): the seasonal factors and offsets of the horizon steps (with the `ets` base: ones and the ETS
-        forecast from the origin, `statistical.ETSStates`) -> forecast (batch, horizon,
-        quantiles or 1) in the target's units, the members' mean."""
+        forecast from the origin, `statistical.ETSStates`), the ETS forecast where the network reads it, and
+        the scaled known-future covariates (`seasonal_rows_`) -> forecast (batch, horizon, quantiles or 1) in
+        the target's units, the members' mean."""
         from ...export.onnx import Graph
 
-        F = 1 + len(self.feature_names_)
+        F = self.n_inputs_
 
         def sample(batch: int, steps: int) -> dict:
             steps = max(steps, self.season_, 2)
@@ -659,6 +737,7 @@ class Forecaster(ForecastSettings, Estimator):
             rows = [torch.rand(batch, self.horizon) + 0.5, torch.randn(batch, self.horizon)]
             if self.ets_input_:
                 rows.append(torch.rand(batch, self.horizon) + 0.5)
+            rows += [torch.randn(batch, self.horizon) for _ in self.future_index_]
             seasonal = torch.stack(rows, dim=1)
             return {"x": x, "seasonal": seasonal}
 
@@ -684,7 +763,9 @@ class Forecaster(ForecastSettings, Estimator):
             "origin_times": [None if t is None else str(t) for t in self.origin_times_], "freqs": self.freqs_,
             "train_target": self.train_target_.tolist(), "conformal": self.conformal_, "best_epoch": self.best_epoch_, "bounds": self.bounds_,
             "tails": [_tail(s, self.lookback_) for s in self.panel_.series],
-            "predicted": Predictions.of(self.predict()).record(),  # what `lstmkit predict RUN` prints, without the model
+            "future_index": self.future_index_, "past_index": self.past_index_,
+            # what `lstmkit predict RUN` prints, without the model; with future covariates, it needs their values
+            "predicted": None if self.future_index_ else Predictions.of(self.predict()).record(),
         }  # fmt: skip
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
@@ -694,6 +775,8 @@ class Forecaster(ForecastSettings, Estimator):
         self.ets_ = None if state.get("ets") is None else [ETSStates.from_dict(e, None if "states" in e else tensors[f"ets{i}.states"].numpy())
                                                            for i, e in enumerate(state["ets"])]  # fmt: skip
         self.ets_input_ = state.get("ets_input", False)  # runs saved before the setting: their network reads no ETS
+        self.future_index_ = [int(k) for k in state.get("future_index", [])]  # saved before: none
+        self.past_index_ = [int(k) for k in state.get("past_index", range(len(state["feature_names"])))]  # before: all
         self.target_name_, self.feature_names_, self.ids_ = state["target_name"], state["feature_names"], state["ids"]
         self.indices_, self.scales_ = np.asarray(state["indices"], dtype=float), np.asarray(state["scales"], dtype=float)
         self.offsets_ = np.asarray(state["offsets"], dtype=float)
@@ -708,7 +791,7 @@ class Forecaster(ForecastSettings, Estimator):
         members = saved_whole(state, "members", 1)
         self.reads_ets_ = [bool(r) for r in state.get("reads_ets", [self.ets_input_] * members)]  # saved before: all alike
         for k in range(members):
-            net = self._build_model(1 + len(self.feature_names_), self.reads_ets_[k])
+            net = self._build_model(self.n_inputs_, self.reads_ets_[k])
             prefix = f"member{k}."
             net.load_state_dict({name[len(prefix) :]: t for name, t in tensors.items() if name.startswith(prefix)})
             self.members_.append(net.eval())

@@ -24,6 +24,10 @@ learns what they miss, and one network is shared by every series.
    forecast from the window's origin, given in a third row of `seasonal`, deseasonalised and scaled as the
    window is and relative to its last value: the network learns across series when to follow ETS and when
    not, instead of guessing from the window alone what ETS forecasts.
+   With known-future covariates (`n_future`: holidays, promotions, planned prices), the last `n_future`
+   rows of `seasonal` hold their scaled values at the horizon steps, and each step's forecast adds a
+   linear function of that step's values (`future`, shared by the steps, starting at zero): a promotion's
+   lift, learned in the scaled space, is a share of the window's level.
 4. The forecast is mapped back: `(base + correction) * scale * factors + offsets`.
 
 Every horizon step is emitted at once (no feeding back of its own predictions, so errors do not compound).
@@ -43,9 +47,10 @@ EPS = 1e-6
 
 class ForecastNet(nn.Module):
     """x (B, L, F): the deseasonalised target in column 0 (in its units), scaled covariates after;
-    seasonal (B, 2, H): the multiplicative factors and the additive offsets of the horizon steps, and with
-    `reads_ets` (B, 3, H): the ETS forecast of the horizon steps after them (in the target's units)
-    -> forecasts (B, H, Q) in the target's units."""
+    seasonal (B, 2, H): the multiplicative factors and the additive offsets of the horizon steps, then (in a
+    third row, where the estimator gives it) the ETS forecast of the horizon steps (in the target's units),
+    which the network reads with `reads_ets`, then `n_future` rows: the known-future covariates of the
+    horizon steps, scaled -> forecasts (B, H, Q) in the target's units."""
 
     def __init__(
         self,
@@ -61,15 +66,21 @@ class ForecastNet(nn.Module):
         bidirectional: bool = False,
         n_quantiles: int = 1,
         reads_ets: bool = False,
+        n_future: int = 0,
     ):
         super().__init__()
         self.lstm = LSTM(n_features, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0,
                          bidirectional=bidirectional, **variant_flags(variant))  # fmt: skip
-        self.reads_ets = reads_ets
+        self.reads_ets, self.n_future = reads_ets, n_future
         self.head = nn.Linear(hidden * (2 if bidirectional else 1) + (horizon if reads_ets else 0), horizon * n_quantiles)
+        # a step's known-future values move that step's forecast alone, alike at every step: K weights a quantile, where
+        # the head reading every step's values for every step (H * K * H weights) overfit one series' few promotions
+        self.future = nn.Linear(n_future, n_quantiles, bias=False) if n_future else None
         if base != "none":  # the correction starts at zero: the untrained network is the statistical forecast
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
+            if self.future is not None:
+                nn.init.zeros_(self.future.weight)
         self.horizon, self.season, self.base, self.n_quantiles = horizon, season, base, n_quantiles
 
     def scale(self, target: Tensor) -> Tensor:
@@ -97,13 +108,15 @@ class ForecastNet(nn.Module):
         if self.reads_ets:  # the ETS forecast, deseasonalised and scaled as z, relative to the last value: beside h_n
             last = torch.cat([last, (seasonal[:, 2] - offsets) / (factors * scale) - z[:, -1:]], dim=1)
         correction = self.head(last).view(-1, self.horizon, self.n_quantiles)  # (B, H, Q)
+        if self.future is not None:  # each horizon step's known-future covariates, scaled: (B, H, K) -> (B, H, Q)
+            correction = correction + self.future(seasonal[:, seasonal.shape[1] - self.n_future :].transpose(1, 2))
         forecast = self.statistical(z).unsqueeze(-1) + correction  # (B, H, Q)
         return forecast * (scale * factors).unsqueeze(-1) + offsets.unsqueeze(-1)
 
 
 class MeanForecast(nn.Module):
     """The members of a forecaster averaged as `Forecaster` averages them, quantiles sorted:
-    (x (B, L, F), seasonal (B, 2, H)) -> (B, H, Q)."""
+    (x (B, L, F), seasonal (B, R, H)) -> (B, H, Q)."""
 
     def __init__(self, members: Sequence[ForecastNet]):
         super().__init__()

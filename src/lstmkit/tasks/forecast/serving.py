@@ -33,6 +33,8 @@ class SeriesIn(BaseModel):
                                                 "as many as the target's.")  # fmt: skip
     start: Optional[Union[int, str]] = Field(None, description="The time of the first value (default: the "
                                              "values end where the training data ended).")  # fmt: skip
+    future: dict[str, list[Number]] = Field(default_factory=dict, description="A model with known-future "
+                                            "covariates: each one's values at the horizon's steps.")  # fmt: skip
 
 
 class Request(BaseModel):
@@ -46,7 +48,7 @@ def items(estimator, request: Request, limits) -> list:
     return [_series(estimator, k, s, limits.max_length) for k, s in enumerate(request.series)]
 
 
-def _series(estimator, k: int, given: SeriesIn, max_length: int) -> tuple[int, Series]:
+def _series(estimator, k: int, given: SeriesIn, max_length: int) -> tuple[int, Series, Optional[np.ndarray]]:
     where = f"series.{k}"
     i = _fitted_index(estimator, where, given.id)
     n = len(given.values)
@@ -62,12 +64,30 @@ def _series(estimator, k: int, given: SeriesIn, max_length: int) -> tuple[int, S
     covariates = np.column_stack([np.asarray(given.covariates[c], dtype=np.float64) for c in names]) if names else np.zeros((n, 0))
     if not (np.isfinite(target.astype(np.float32)).all() and np.isfinite(covariates.astype(np.float32)).all()):
         raise FieldError(where, "holds numbers beyond float32's range")
+    future = _future(estimator, where, given.future)
     trained = estimator.panel_.series[i]
     if given.start is None:  # the values end where the training data ended
         series = Series(target, covariates, estimator.target_name_, names, start=trained.start + len(trained) - n)
-        return i, series
+        return i, series, future
     time, freq = _time_axis(estimator, i, trained, given.start, n, f"{where}.start")
-    return i, Series(target, covariates, estimator.target_name_, names, time=time, freq=freq)
+    return i, Series(target, covariates, estimator.target_name_, names, time=time, freq=freq), future
+
+
+def _future(estimator, where: str, given: dict) -> Optional[np.ndarray]:
+    """The known-future covariates' values (H, K) at the horizon steps; None for a model without them."""
+    names, horizon = list(estimator.future_features), estimator.horizon
+    if set(given) != set(names):
+        needs = f"needs the values of {names} at the {horizon} steps forecast" if names else "is for a model with known-future covariates, which this one has not"
+        raise FieldError(f"{where}.future", f"{needs}, got {sorted(given)}")
+    for name in names:
+        if len(given[name]) != horizon:
+            raise FieldError(f"{where}.future.{name}", f"has {len(given[name])} values, the horizon {horizon}")
+    if not names:
+        return None
+    future = np.column_stack([np.asarray(given[name], dtype=np.float64) for name in names])
+    if not np.isfinite(future.astype(np.float32)).all():
+        raise FieldError(f"{where}.future", "holds numbers beyond float32's range")
+    return future
 
 
 def _fitted_index(estimator, where: str, name: Optional[str]) -> int:
@@ -94,14 +114,15 @@ def _time_axis(estimator, i: int, trained: Series, start, n: int, where: str):
 
 
 def run(estimator, batch: list) -> list:
-    index = np.array([i for i, _ in batch], dtype=np.int64)
-    panel = Panel([s for _, s in batch], [estimator.ids_[i] for i in index], estimator.id_col or "", "the request")
-    origins = np.array([len(s) for _, s in batch], dtype=np.int64)
-    forecasts = estimator._forecast(panel, np.arange(len(batch)), origins, index)  # (S, H, Q)
+    index = np.array([i for i, _, _ in batch], dtype=np.int64)
+    panel = Panel([s for _, s, _ in batch], [estimator.ids_[i] for i in index], estimator.id_col or "", "the request")
+    origins = np.array([len(s) for _, s, _ in batch], dtype=np.int64)
+    futures = [future for _, _, future in batch] if estimator.future_features else None
+    forecasts = estimator._forecast(panel, np.arange(len(batch)), origins, index, futures)  # (S, H, Q)
     point = estimator._point(forecasts)
     interval = estimator._interval(point, index)
     results = []
-    for j, (i, series) in enumerate(batch):
+    for j, (i, series, _) in enumerate(batch):
         result = {"forecast": point[j].tolist()}
         if estimator.many_:
             result = {"id": estimator.ids_[i], **result}

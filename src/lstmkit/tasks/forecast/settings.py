@@ -21,6 +21,14 @@ class ForecastSettings(SharedSettings):
     time_format: Optional[str] = time_format_setting()
     id_col: Optional[str] = setting(None, "Series id column: many series in long format, one model for all.")
     features: Sequence[str] = setting((), "Covariate columns, comma-separated.", listed=str)
+    # known-future covariates, as Darts' future_covariates and neuralforecast's futr_exog_list: each horizon step's
+    # values move that step's forecast (ForecastNet.future); the LSTM reads them over the past only where `features`
+    # names them too (Forecaster._covariates says why)
+    future_features: Sequence[str] = setting((), "Covariate columns known in advance (holidays, promotions, "
+                                                 "planned prices): their values at each forecast step move that "
+                                                 "step's forecast; `predict` takes them from --future FILE. Name "
+                                                 "them in --features too for the LSTM to read them over the past.",
+                                             listed=str)  # fmt: skip
     season: Optional[int] = setting(None, "Seasonal period (detected when absent).", whole=True, min=1)
     horizon: int = setting(1, "Steps to forecast.", whole=True, min=1)
     # default: two seasons, at least 24 steps, shortened to fit a short series but not below 8 (data.split.default_lookback)
@@ -54,3 +62,4 @@ class ForecastSettings(SharedSettings):
 
     def __post_init__(self):
         self.features = tuple(self.features)
+        self.future_features = tuple(self.future_features)
