@@ -288,7 +288,7 @@ def _train_epoch(model, loss_fn, train: Batches, optimizer, generator, config, d
     total = 0.0
     for number, (batch, weight) in enumerate(train.epoch(generator), start=1):
         interrupt.check()  # a Ctrl-C whose KeyboardInterrupt was lost (`lstmkit.interrupt`)
-        governor.before_step()
+        governor.before_step(len(batch[0]))
         start = time.perf_counter()
         scale = 1.0
         if parallel is not None:
@@ -329,7 +329,7 @@ def evaluate_loss(
             if not weight:
                 continue
         if governor is not None:
-            governor.before_step()
+            governor.before_step(len(batch[0]))
         batch = tuple(t.to(device) for t in batch)
         with autocast(config.precision, device):
             total += loss_fn(model, batch).item() * weight
