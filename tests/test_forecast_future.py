@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lstmkit.cli import main
-from lstmkit.errors import ConfigError
+from lstmkit.errors import ConfigError, DataError
 from lstmkit.tasks.forecast.estimator import Forecaster
 from lstmkit.tasks.run import load_run
 
@@ -96,6 +96,11 @@ def test_the_cli_trains_saves_and_predicts_with_a_future_file(tmp_path, capsys):
     got = pd.read_csv(written)
     assert list(got.columns) == ["week", "step", "sales", "lower", "upper"]
     np.testing.assert_allclose(got["sales"], expected["sales"], rtol=1e-6)
+    # a file of the whole plan, past weeks too: the rows at the forecast's weeks are read, the others left
+    whole = tmp_path / "plan.csv"
+    pd.concat([frame.drop(columns="sales"), _future(frame, [1, 0, 0, 1])]).to_csv(whole, index=False)
+    code, _, err = _run(capsys, "predict", out, "--future", whole, "--output", written)
+    assert code == 0 and np.allclose(pd.read_csv(written)["sales"], expected["sales"], rtol=1e-6), err
     # the values after the end of new data: the weeks after its last
     code, _, err = _run(capsys, "predict", out, "--data", data, "--future", future, "--output", written)
     assert code == 0 and np.allclose(pd.read_csv(written)["sales"], expected["sales"], rtol=1e-6), err
@@ -213,3 +218,14 @@ def test_the_inspector_reads_a_future_model_and_loading_keeps_its_forecast(futur
     np.testing.assert_allclose(reloaded.predict(future=future)["sales"], forecaster.predict(future=future)["sales"])
     with pytest.raises(ConfigError, match="reads the future values of promo"):
         reloaded.predict()
+
+
+def test_without_a_time_column_the_future_files_first_rows_are_the_next_steps():
+    frame = _promotions(120).drop(columns="week")
+    model = Forecaster("sales", horizon=4, season=13, future_features=["promo"], hidden=8, epochs=3).fit(frame)
+    got = model.predict(future=pd.DataFrame({"promo": [1, 0, 0, 1, 1, 1]}))  # rows past the horizon are left
+    assert list(got["step"]) == [1, 2, 3, 4]
+    np.testing.assert_allclose(got["sales"], model.predict(future=pd.DataFrame({"promo": [1, 0, 0, 1]}))["sales"])
+    with pytest.raises(DataError, match=r"^the future DataFrame: has 2 rows for the forecast, which needs the values of "
+                                        r"promo at the 4 steps after the series' end$"):  # fmt: skip
+        model.predict(future=pd.DataFrame({"promo": [1, 0]}))
