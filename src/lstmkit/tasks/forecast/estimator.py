@@ -244,10 +244,10 @@ class Forecaster(ForecastSettings, Estimator):
         """The covariate columns read: `features`, then the `future_features` not among them. The LSTM reads
         `features` over the past; the `future_features` are read at the horizon steps (relative to their past),
         and over the past too where `features` names them as well."""
-        # measured, each fitted alone (backtest 1, seeds 0-4, mean test MASE; none, features, future_features, both):
-        # PromoData's promotions 0.744, 0.900, 0.727, 0.900 (read over the past, the correction never beat its ETS start
-        # on validation); Seatbelts' law in force 1.765, 1.446, 1.866, 1.562: which reading helps depends on the
-        # covariate, so the two options say each
+        # measured (benchmarks/forecast_quality.py --covariates 5: each fitted alone, seeds 0-4, mean test MASE; none,
+        # features, future_features, both): PromoData's promotions 0.744, 0.900, 0.740, 0.900 (read over the past, the
+        # correction never beat its ETS start on validation); Seatbelts' km driven, petrol price and law 1.765, 1.300,
+        # 1.677, 1.288: which reading helps depends on the covariate, so the two options say each
         return [*self.features, *(name for name in self.future_features if name not in self.features)]
 
     @property
@@ -721,12 +721,14 @@ class Forecaster(ForecastSettings, Estimator):
 
     # ---- export -----------------------------------------------------------------------------------
     def export_graph(self):
-        """x (batch, time, 1 + covariates): the deseasonalised target and the scaled covariates of the steps
-        before the forecast's origin (`lookback` of them as trained; at least a season); seasonal (batch, rows,
-        horizon): the seasonal factors and offsets of the horizon steps (with the `ets` base: ones and the ETS
-        forecast from the origin, `statistical.ETSStates`), the ETS forecast where the network reads it, and
-        the scaled known-future covariates (`seasonal_rows_`) -> forecast (batch, horizon, quantiles or 1) in
-        the target's units, the members' mean."""
+        """x (batch, time, 1 + covariates read over the past): the deseasonalised target and the scaled
+        covariates at `past_index` of the steps before the forecast's origin (`lookback` of them as trained; at
+        least a season); seasonal (batch, rows, horizon): the seasonal factors and offsets of the horizon steps
+        (with the `ets` base: ones and the ETS forecast from the origin, `statistical.ETSStates`), the ETS
+        forecast where the network reads it (`ets_input`), then one row per known-future covariate (at
+        `future_index`): its scaled values at the horizon steps less their mean over the last `season` steps
+        before the origin -> forecast (batch, horizon, quantiles or 1) in the target's units, the members'
+        mean."""
         from ...export.onnx import Graph
 
         F = self.n_inputs_
