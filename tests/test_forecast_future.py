@@ -229,3 +229,17 @@ def test_without_a_time_column_the_future_files_first_rows_are_the_next_steps():
     with pytest.raises(DataError, match=r"^the future DataFrame: has 2 rows for the forecast, which needs the values of "
                                         r"promo at the 4 steps after the series' end$"):  # fmt: skip
         model.predict(future=pd.DataFrame({"promo": [1, 0]}))
+
+
+@pytest.mark.parametrize("given, expected", [
+    (["--future-features", "sales"], "the target column 'sales' cannot also be a future feature; remove it from --future-features"),
+    (["--future-features", "week"], "the time column 'week' cannot also be a future feature; remove it from --future-features"),
+    (["--future-features", "promo,promo"], "the future feature column 'promo' is given twice"),
+    (["--future-features", "promotion"], "{data}: no column 'promotion'; did you mean 'promo'? Columns: week, sales, promo"),
+])  # fmt: skip
+def test_bad_future_features_are_one_line_and_exit_code_2_before_training(given, expected, tmp_path, capsys):
+    data = tmp_path / "sales.csv"
+    _promotions(60).to_csv(data, index=False)
+    code, stdout, err = _run(capsys, "train", "forecast", "--data", data, "--target", "sales", "--time-col", "week",
+                             "--horizon", "4", *given, "--out", tmp_path / "run")  # fmt: skip
+    assert code == 2 and err.strip() == "lstmkit: error: " + expected.format(data=data) and not (tmp_path / "run").exists()

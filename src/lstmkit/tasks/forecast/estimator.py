@@ -90,6 +90,16 @@ class Forecaster(ForecastSettings, Estimator):
     def _check_settings(self) -> list[float]:
         """Every setting checked before any data is read; returns the quantiles in order."""
         self.check_settings()
+        future = [str(name).strip() for name in self.future_features]
+        roles = {"target": self.target, "time": self.time_col, "id": self.id_col}
+        for name in future:
+            for role, column in roles.items():
+                if column is not None and name == str(column).strip():
+                    raise ConfigError(f"the {role} column '{name}' cannot also be a future feature; remove it from "
+                                      "`future_features`")  # fmt: skip
+        twice = next((name for k, name in enumerate(future) if name in future[:k]), None)
+        if twice is not None:
+            raise ConfigError(f"the future feature column '{twice}' is given twice")
         quantiles = sorted(float(q) for q in (self.quantiles or ()))
         if any(not 0 < q < 1 for q in quantiles) or len(set(quantiles)) != len(quantiles):
             raise ConfigError(f"`quantiles` must be distinct numbers between 0 and 1, got {self.quantiles}")
