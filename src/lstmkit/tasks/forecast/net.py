@@ -31,6 +31,13 @@ learns what they miss, and one network is shared by every series.
 4. The forecast is mapped back: `(base + correction) * scale * factors + offsets`.
 
 Every horizon step is emitted at once (no feeding back of its own predictions, so errors do not compound).
+
+Measured and not kept: a learned embedding of each series' id (4 numbers, as DeepAR embeds categories) whose
+linear map, from zero, adds a per-series correction: mean MASE, seed 0, Tourism quarterly 1.592 against 1.527,
+M1 quarterly 1.652 against 1.620, M3 other 1.802 against 1.789; what a series has alone overfits, as one short
+series' correction does. With the training settings, on the same three (against 1.527, 1.620, 1.789): a cosine
+decay over 60 epochs 1.540, 1.628, 1.796; lr 1e-3 1.551, 1.629, 1.786; two layers with dropout 0.2 1.556,
+1.639, 1.774.
 """
 
 from __future__ import annotations
