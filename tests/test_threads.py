@@ -298,3 +298,23 @@ def test_a_forecaster_with_batches_of_a_few_rows_trains_the_same_on_one_thread_a
               .fit(tmp_path / "s.csv") for n in (1, 2)]  # fmt: skip
     one, two = (f.model_.state_dict() for f in fitted)
     assert all(torch.equal(one[name], two[name]) for name in one)
+
+
+def test_the_first_load_reading_is_taken_once_when_every_step_is_small(monkeypatch, restore_threads):
+    """A run whose batches all hold fewer than ONE_THREAD_ROWS rows counts no step for the calibration; it still
+    waits for the first reading of the machine's load once, not before every step."""
+    torch.set_num_threads(2)
+    sleeps = []
+    monkeypatch.setattr(threads.time, "sleep", sleeps.append)
+
+    class Fresh(_FakeLoad):
+        def age(self) -> float:
+            return 0.0  # just read: the first reading must wait FIRST_READING
+
+    governor = ThreadGovernor(load=Fresh(busy=0.0))
+    for _ in range(5):
+        assert governor.before_step(rows=threads.ONE_THREAD_ROWS - 1) == 1
+        governor.after_step(0.01)
+    assert governor.before_step(rows=threads.ONE_THREAD_ROWS) == 2
+    assert sleeps == [threads.FIRST_READING] and governor.steps == 0
+    governor.close()

@@ -135,6 +135,8 @@ class ThreadGovernor:
         self.quiet_best: Optional[int] = None  # what the work runs fastest on, once measured
         self.times: dict[int, list[float]] = {1: [], self.most: []}
         self.steps = 0
+        self._small = False  # the step set up is of fewer than ONE_THREAD_ROWS rows
+        self._read = False  # the first reading of the machine's load was taken
         self._current = torch.get_num_threads()
 
     @property
@@ -150,7 +152,7 @@ class ThreadGovernor:
         else:
             if self.load is not None and self.load.available and self.load.age() >= CHECK_EVERY:
                 self._update_limit()
-            elif self.load is not None and self.steps == 0:
+            elif self.load is not None and not self._read:  # once: a run of small steps counts no step
                 self._first_reading()
             n = 1 if self._small else min(self.limit, self._work_choice())
         if n != self._current:
@@ -160,7 +162,7 @@ class ThreadGovernor:
 
     def after_step(self, seconds: float) -> None:
         """Record how long the step set up by `before_step` took (a small step's is no measure of the work)."""
-        if getattr(self, "_small", False):
+        if self._small:
             return
         self.steps += 1
         calibrating = self.automatic and self.quiet_best is None and self.steps > WARMUP_STEPS
@@ -189,6 +191,7 @@ class ThreadGovernor:
         if wait > 0:
             time.sleep(wait)
         self._update_limit()
+        self._read = True
 
     def _update_limit(self) -> None:
         busy = self.load.others_busy()
