@@ -172,6 +172,13 @@ def test_many_series_each_take_their_own_future_values(tmp_path, capsys):
         promoted = np.array(promo, dtype=bool)
         np.testing.assert_allclose(mine[~promoted], same[~promoted], rtol=1e-6)  # a step reads its own values only
         assert np.all(mine[promoted] != same[promoted])
+    from types import SimpleNamespace
+
+    from lstmkit.tasks.forecast import serving
+
+    request = serving.Request.model_validate(serving.example(model))  # the OpenAPI page's example: a series it knows
+    (i, series, known), = serving.items(model, request, SimpleNamespace(max_items=8, max_length=10_000))
+    assert request.series[0].id == "a" and i == 0 and known.shape == (4, 1) and len(series) == model.lookback_
     path = tmp_path / "future.csv"
     future[future["store"] != "c"].to_csv(path, index=False)
     code, _, err = _run(capsys, "predict", out, "--future", path)
@@ -205,6 +212,9 @@ def test_exported_and_served_forecasts_read_the_future_values(future_run, tmp_pa
             missing = client.post("/predict", json={"series": [request]})
             assert missing.status_code == 422 and missing.json() == {
                 "error": "series.0.future: needs the values of ['promo'] at the 4 steps forecast, got []", "field": "series.0.future"}
+            example = client.get("/openapi.json").json()["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["example"]
+            assert set(example["series"][0]) == {"values", "covariates", "future"}  # what this model needs, answered
+            assert client.post("/predict", json=example).status_code == 200
             short = client.post("/predict", json={"series": [{**request, "future": {"promo": [1, 0]}}]})
             assert short.status_code == 422 and short.json() == {
                 "error": "series.0.future.promo: has 2 values, the horizon 4", "field": "series.0.future.promo"}

@@ -190,7 +190,8 @@ def create_app(settings: Optional[ServeSettings] = None) -> FastAPI:
     app = FastAPI(title=f"lstmkit {job.name} service", version=__version__, lifespan=lifespan,
                   description=f"{job.summary} Served from {settings.run_dir} ({settings.backend} backend).")  # fmt: skip
     Request = serving.Request  # the job's schema
-    body_doc, schemas = documented_body(Request, serving.EXAMPLE)
+    # the example the OpenAPI page offers: the model's own where the job makes one (its columns and series)
+    body_doc, schemas = documented_body(Request, serving.example(estimator) if hasattr(serving, "example") else serving.EXAMPLE)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: HttpRequest, error: StarletteHTTPException):  # a wrong path or method

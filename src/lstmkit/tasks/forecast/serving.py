@@ -42,6 +42,23 @@ class Request(BaseModel):
     series: list[SeriesIn] = Field(description="The series to forecast.")
 
 
+def example(estimator) -> dict:
+    """A request this model answers: the last `lookback` values of its first training series (or fewer), with
+    its id, its covariates and, where it reads them, its known-future covariates held at their last values."""
+    trained = estimator.panel_.series[0]
+    n = min(len(trained), estimator.lookback_)
+    item = {"values": [round(float(v), 6) for v in trained.target[-n:]]}
+    if estimator.many_:
+        item = {"id": estimator.ids_[0], **item}
+    names = list(estimator.feature_names_)
+    if names:
+        item["covariates"] = {name: [round(float(v), 6) for v in trained.covariates[-n:, k]] for k, name in enumerate(names)}
+    if estimator.future_features:
+        item["future"] = {name: [round(float(trained.covariates[-1, names.index(str(name).strip())]), 6)] * estimator.horizon
+                          for name in estimator.future_features}  # fmt: skip
+    return {"series": [item]}
+
+
 def items(estimator, request: Request, limits) -> list:
     if not request.series or len(request.series) > limits.max_items:
         raise FieldError("series", f"give between 1 and {limits.max_items} series, got {len(request.series)}")
