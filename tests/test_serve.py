@@ -292,6 +292,14 @@ def test_a_request_past_the_timeout_is_a_504_and_the_server_stays(tiny_runs):
 # ---- in one process ---------------------------------------------------------------------------------------
 
 
+def test_the_openapi_pages_example_is_a_request_the_model_answers(classify_server, tiny_runs):
+    """A text classifier's page offers texts (the fixed example was numeric sequences, which it refuses)."""
+    page = classify_server.get("/openapi.json").json()
+    example = page["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["example"]
+    assert set(example) == {"texts"}
+    assert classify_server.post("/predict", json=example).status_code == 200
+
+
 def test_the_openapi_page_documents_each_jobs_request(tiny_runs):
     """/predict reads its body by hand, so its schema is documented by lstmkit: the job's fields, and every
     reference (the forecaster's series objects) found among the document's schemas."""
@@ -342,3 +350,20 @@ def test_pytorch_keeps_to_one_thread_beside_onnx_runtime():
         thread.start()
         thread.join()
     assert counts == {"torch": 3, "onnx": 1}
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_numeric_classifiers_example_has_the_models_channels(channels):
+    from types import SimpleNamespace
+
+    from lstmkit import SequenceClassifier
+    from lstmkit.data import LabelledSequences
+    from lstmkit.tasks.classify import serving
+
+    rng = np.random.default_rng(0)
+    sequences = [rng.normal(size=(12, channels)).astype(np.float32) for _ in range(20)]
+    data = LabelledSequences(sequences, ["a", "b"] * 10, "noise", "numeric")
+    model = SequenceClassifier(arch="lstm", hidden=4, epochs=1).fit(data)
+    request = serving.Request.model_validate(serving.example(model))
+    (sequence,) = serving.items(model, request, SimpleNamespace(max_items=8, max_length=100))
+    assert sequence.shape == (16, channels) and len(serving.run(model, [sequence])[0]) == 2

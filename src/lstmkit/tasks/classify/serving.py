@@ -26,6 +26,16 @@ class Request(BaseModel):
                           "list of one number per feature.")  # fmt: skip
 
 
+def example(estimator) -> dict:
+    """A request this model answers: a text for a text model, else one sequence of 16 steps with as many
+    numbers a step as the model reads."""
+    if estimator.kind_ == "text":
+        return {"texts": ["an example text to classify"]}
+    wave = [round(float(np.sin(t / 2)), 3) for t in range(16)]
+    features = estimator.n_features_
+    return {"sequences": [wave if features == 1 else [[v] * features for v in wave]]}
+
+
 def items(estimator, request: Request, limits) -> list:
     """The request's texts or sequences (T, F), checked against the model and the limits."""
     text = estimator.kind_ == "text"
