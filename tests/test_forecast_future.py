@@ -12,6 +12,7 @@ from lstmkit.cli import main
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.tasks.forecast.estimator import Forecaster
 from lstmkit.tasks.run import load_run
+from test_forecast import _run  # the command line's exit code, stdout and stderr
 
 LIFT = 0.6  # a promotion sells 60% more
 
@@ -30,12 +31,6 @@ def _future(frame: pd.DataFrame, promo: list, **columns) -> pd.DataFrame:
     """The weeks after the frame's last, with the given promotions."""
     weeks = pd.date_range(pd.Timestamp(frame["week"].iloc[-1]), periods=len(promo) + 1, freq="W-MON")[1:]
     return pd.DataFrame({**columns, "week": weeks.strftime("%Y-%m-%d"), "promo": promo})
-
-
-def _run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_known_future_promotions_beat_the_same_promotions_read_only_in_the_past():

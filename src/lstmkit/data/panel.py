@@ -22,7 +22,7 @@ import pandas as pd
 from ..errors import DataError
 from .csv_table import MISSING_TOKENS, find_column, parse_numbers, read_csv_table
 from .series import Series, check_finite, series_from_table
-from .timeaxis import check_unique_times, parse_time
+from .timeaxis import check_unique_times, format_time, parse_time, time_order
 
 
 @dataclass
@@ -137,18 +137,14 @@ class FutureValues:
             if times is not None:
                 position = time.get_indexer(pd.Index(times))
                 if (position < 0).any():
-                    raise DataError(f"{label}: has no row for {_shown(times[int(np.argmax(position < 0))])}; the forecast needs "
-                                    f"{wanted} the series' last time {_shown(series.time[-1])}, from {_shown(times[0])} to {_shown(times[-1])}")  # fmt: skip
+                    raise DataError(f"{label}: has no row for {format_time(times[int(np.argmax(position < 0))])}; the forecast "
+                                    f"needs {wanted} the series' last time {format_time(series.time[-1])}, from "
+                                    f"{format_time(times[0])} to {format_time(times[-1])}")  # fmt: skip
                 return values[position]
             values = values[np.asarray(time > series.time[-1])]
         if len(values) < horizon:
             raise DataError(f"{label}: has {len(values)} rows for the forecast, which needs {wanted} the series' end")
         return values[:horizon]
-
-
-def _shown(time) -> str:
-    text = str(time)
-    return text[:-9] if text.endswith(" 00:00:00") else text
 
 
 def read_future_values(data, names: list[str], *, id_col: Optional[str] = None, time_col: Optional[str] = None,
@@ -183,7 +179,7 @@ def read_future_values(data, names: list[str], *, id_col: Optional[str] = None, 
         if time_col is not None:
             time = parse_time(part[time_col].reset_index(drop=True), where, time_col, label, time_format)
             check_unique_times(time, where, time_col, label)
-            order = np.argsort(time.asi8 if isinstance(time, pd.DatetimeIndex) else time.to_numpy(), kind="stable")
+            order = time_order(time)
             time, values = time[order], values[order]
         found[key] = (time, values)
     return FutureValues(path, names, found)

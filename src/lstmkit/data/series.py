@@ -21,7 +21,7 @@ import pandas as pd
 from ..errors import DataError
 from .csv_table import find_column, parse_numbers, read_csv_table
 from .fill import FILL_CHOICES, fill_missing
-from .timeaxis import check_unique_times, infer_freq_and_gaps, parse_time
+from .timeaxis import check_unique_times, infer_freq_and_gaps, parse_time, time_order
 
 
 @dataclass
@@ -131,8 +131,8 @@ def series_from_table(
     """`read_series_csv` on a table already read: text cells (R, C) and their row numbers (R,); `path`
     names the data in messages ("sales.csv", "sales.csv, series 'A'")."""
     fill = _check_fill(fill)
-    features = _feature_list(features)
-    _check_roles(target, time_col, features)
+    features = feature_list(features)
+    check_roles(target, time_col, features)
     columns = list(table.columns)
     target = find_column(columns, target, path)
     time_col = None if time_col is None else find_column(columns, time_col, path)
@@ -146,7 +146,7 @@ def series_from_table(
     check_finite(numbers, rows, path, fill)
 
     if time is not None:
-        order = np.argsort(time.asi8 if isinstance(time, pd.DatetimeIndex) else time.to_numpy(), kind="stable")
+        order = time_order(time)
         time = time[order]
         numbers = {name: x[order] for name, x in numbers.items()}
     if fill is not None:
@@ -162,7 +162,9 @@ def _check_fill(fill: Optional[str]) -> Optional[str]:
     raise DataError(f"unknown fill {fill!r}; choose one of {', '.join(FILL_CHOICES)}")
 
 
-def _feature_list(features: Union[str, Iterable[str], None]) -> list[str]:
+def feature_list(features: Union[str, Iterable[str], None], noun: str = "feature") -> list[str]:
+    """Column names (a list or a comma-separated string), stripped, blanks left out; one given twice is an
+    error naming it as a `noun` column."""
     if features is None:
         return []
     if isinstance(features, str):
@@ -170,16 +172,19 @@ def _feature_list(features: Union[str, Iterable[str], None]) -> list[str]:
     names = [str(name).strip() for name in features if str(name).strip()]
     for i, name in enumerate(names):
         if name in names[:i]:
-            raise DataError(f"the feature column '{name}' is given twice")
+            raise DataError(f"the {noun} column '{name}' is given twice")
     return names
 
 
-def _check_roles(target: str, time_col: Optional[str], features: list[str]) -> None:
+def check_roles(target: str, time_col: Optional[str], features: list[str], noun: str = "feature",
+                option: str = "features") -> None:  # fmt: skip
+    """Neither the target nor the time column may be one of `features` (the setting `option`, whose columns
+    are each a `noun`), nor the target the time column."""
     target = str(target).strip()
     if time_col is not None and str(time_col).strip() == target:
         raise DataError(f"the target column '{target}' cannot also be the time column; choose another `time_col`")
     if target in features:
-        raise DataError(f"the target column '{target}' cannot also be a feature; remove it from `features`")
+        raise DataError(f"the target column '{target}' cannot also be a {noun}; remove it from `{option}`")
     time_col = None if time_col is None else str(time_col).strip()
     if time_col is not None and time_col in features:
-        raise DataError(f"the time column '{time_col}' cannot also be a feature; remove it from `features`")
+        raise DataError(f"the time column '{time_col}' cannot also be a {noun}; remove it from `{option}`")

@@ -173,6 +173,11 @@ def format_time(t) -> str:
     return str(t)
 
 
+def time_order(time: pd.Index) -> np.ndarray:
+    """The positions that sort a time axis, equal times kept in their order."""
+    return np.argsort(time.asi8 if isinstance(time, pd.DatetimeIndex) else time.to_numpy(), kind="stable")
+
+
 def check_unique_times(time: pd.Index, rows: np.ndarray, name: str, path) -> None:
     duplicated = time.duplicated(keep=False)
     if not duplicated.any():

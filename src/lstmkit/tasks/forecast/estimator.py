@@ -25,6 +25,7 @@ from torch import nn
 
 from ...data import Scaler, Series, check_length, default_lookback, read_series_csv, split_by_time
 from ...data.panel import Panel, check_series_lengths, panel_from_frame, read_future_values, read_panel_csv
+from ...data.series import check_roles, feature_list
 from ...decompose import repeats_each, seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
@@ -90,16 +91,11 @@ class Forecaster(ForecastSettings, Estimator):
     def _check_settings(self) -> list[float]:
         """Every setting checked before any data is read; returns the quantiles in order."""
         self.check_settings()
-        future = [str(name).strip() for name in self.future_features]
-        roles = {"target": self.target, "time": self.time_col, "id": self.id_col}
-        for name in future:
-            for role, column in roles.items():
-                if column is not None and name == str(column).strip():
-                    raise ConfigError(f"the {role} column '{name}' cannot also be a future feature; remove it from "
-                                      "`future_features`")  # fmt: skip
-        twice = next((name for k, name in enumerate(future) if name in future[:k]), None)
-        if twice is not None:
-            raise ConfigError(f"the future feature column '{twice}' is given twice")
+        future = feature_list(self.future_features, "future feature")
+        check_roles(self.target, self.time_col, future, "future feature", "future_features")
+        if self.id_col is not None and str(self.id_col).strip() in future:
+            raise ConfigError(f"the id column '{str(self.id_col).strip()}' cannot also be a future feature; remove it "
+                              "from `future_features`")  # fmt: skip
         quantiles = sorted(float(q) for q in (self.quantiles or ()))
         if any(not 0 < q < 1 for q in quantiles) or len(set(quantiles)) != len(quantiles):
             raise ConfigError(f"`quantiles` must be distinct numbers between 0 and 1, got {self.quantiles}")
@@ -334,7 +330,7 @@ class Forecaster(ForecastSettings, Estimator):
         loss must be out of sample), as the ETS baseline is, and as the refit learns the validation part."""
         first = panel.series[0]
         self.target_name_, self.feature_names_ = first.target_name, list(first.feature_names)
-        future = [str(name).strip() for name in self.future_features]
+        future = feature_list(self.future_features, "future feature")
         missing = [name for name in future if name not in self.feature_names_]
         if missing:  # a Series or Panel given as it is, without them
             raise DataError(f"{panel.path}: the future feature '{missing[0]}' is not among its covariates "

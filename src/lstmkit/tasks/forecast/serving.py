@@ -53,9 +53,8 @@ def example(estimator) -> dict:
     names = list(estimator.feature_names_)
     if names:
         item["covariates"] = {name: [round(float(v), 6) for v in trained.covariates[-n:, k]] for k, name in enumerate(names)}
-    if estimator.future_features:
-        item["future"] = {name: [round(float(trained.covariates[-1, names.index(str(name).strip())]), 6)] * estimator.horizon
-                          for name in estimator.future_features}  # fmt: skip
+    if estimator.future_index_:
+        item["future"] = {names[k]: [round(float(trained.covariates[-1, k]), 6)] * estimator.horizon for k in estimator.future_index_}
     return {"series": [item]}
 
 
