@@ -153,6 +153,13 @@ def test_detect_season_finds_the_exact_period_of_a_noisy_sine(period, seed):
     assert detect_season(_sine(period, 20 * period, noise=0.1, seed=seed)) == period
 
 
+@pytest.mark.parametrize("period", [7.5, 8.5, 9.6])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_detect_season_finds_a_cycle_between_lags_not_its_first_whole_multiple(period, seed):
+    # A cycle of 7.5 steps repeats every 15 and scores best there; the lynx's 9.6-year cycle gave 19
+    assert detect_season(_sine(period, 300, noise=0.5, seed=seed)) in (math.floor(period), math.ceil(period))
+
+
 def test_detect_season_sees_through_a_trend():
     steps = np.arange(240)
     assert detect_season(5 + 0.02 * steps + _sine(24, 240, noise=0.1)) == 24

@@ -175,7 +175,29 @@ def detect_season(y, max_period: int | None = None, alpha: float = 0.05) -> int:
         return 1
     strong = candidates[comb[candidates] >= 0.9 * comb[candidates].max()]
     same_peak = strong[strong <= 1.1 * strong[0]]  # the shortest one's neighbours, not its harmonics
-    return int(same_peak[np.argmax(comb[same_peak])])
+    season = int(same_peak[np.argmax(comb[same_peak])])
+    return _fundamental(season, r, comb[season])
+
+
+def _fundamental(season: int, r: np.ndarray, score: float) -> int:
+    """The period of which `season` is a harmonic, where that period falls between two lags.
+
+    A cycle of 9.6 steps (the lynx's) splits its ACF peak between lags 9 and 10, so neither one's comb
+    comes near that of 19, the first multiple close to a whole lag. Where the ACF read between lags (linearly)
+    at season / m, m = 3 or 2, not itself a lag, gives a comb (r(p) + r(2p)) / 2 of at least 90% of
+    `score`, the answer is the lag beside season / m with the higher ACF. A season of whole steps is
+    left as it is: its harmonics are lags, weighed by the comb already.
+    """
+    lags = np.arange(len(r))
+    for m in (3, 2):
+        period = season / m
+        if period < 3 or season % m == 0:
+            continue
+        between = (np.interp(period, lags, r) + np.interp(2 * period, lags, r)) / 2
+        if between >= 0.9 * score:
+            low = math.floor(period)
+            return low if r[low] >= r[low + 1] else low + 1
+    return season
 
 
 # ------------------------------------------------------------------------------------------ classification
