@@ -77,6 +77,23 @@ def test_years_written_as_whole_decimals_are_integers(tmp_path):
     assert series.freq == "1"
 
 
+@pytest.mark.parametrize("quarters", [["1970 Q1", "1970 Q2", "1970 Q3", "1970 Q4", "1971 Q1"],
+                                      ["Q1 1970", "Q2 1970", "q3 1970", "Q4-1970", "Q1/1971"],
+                                      ["1970Q1", "1970Q2", "1970-Q3", "1970-Q4", "1971Q1"]])  # fmt: skip
+def test_quarters_are_a_quarterly_axis(tmp_path, quarters):
+    # '1970 Q1' as R's tsibble writes it (fpp3's us_change), which pandas alone cannot read
+    path = _csv(tmp_path, "Quarter,y\n" + "".join(f"{q},{i}\n" for i, q in enumerate(quarters)))
+    series = read_series_csv(path, "y", time_col="Quarter")
+    assert list(series.time.strftime("%Y-%m-%d")) == ["1970-01-01", "1970-04-01", "1970-07-01", "1970-10-01", "1971-01-01"]
+    assert series.freq == "QS-OCT"
+
+
+def test_a_quarter_among_other_cells_is_no_time(tmp_path):
+    path = _csv(tmp_path, "Quarter,y\n1970 Q1,1\n1970 Q2,2\n1970 Q5,3\n")
+    _raises(f"{path}: column 'Quarter' cannot be read as time at row 4 (value '1970 Q5'); expected a quarter, as "
+            "row 2 has it ('1970 Q1')", lambda: read_series_csv(path, "y", time_col="Quarter"))  # fmt: skip
+
+
 def test_a_year_with_a_fraction_is_no_time(tmp_path):
     path = _csv(tmp_path, "year,volume\n1871.0,1120\n1871.5,1160\n")
     _raises(f"{path}: column 'year' cannot be read as time at row 3 (value '1871.5'): a number of time steps "

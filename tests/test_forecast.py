@@ -219,9 +219,10 @@ def test_predict_without_data_prints_the_forecast_saved_with_the_run_and_imports
 
 def test_predictions_saved_with_a_run_print_and_write_what_the_frame_does():
     """`rundir.Predictions`, through the JSON a run saves it in: the CSV and JSON are pandas' own, and every
-    table cell is the one the frame's own value gives (floats to 4 digits, times and ids as text, None as a
-    dash), for times in ns, s and with a time zone, string and integer ids, float32 and NaN."""
+    table cell is the one the frame's own value gives (floats to 4 digits, times as the CSV writes them, ids as
+    text, None as a dash), for times in ns, s and with a time zone, string and integer ids, float32 and NaN."""
     from lstmkit.cli_summary import cell
+    from lstmkit.data.timeaxis import format_time
     from lstmkit.rundir import SHOWN, Predictions
 
     frames = [
@@ -237,11 +238,14 @@ def test_predictions_saved_with_a_run_print_and_write_what_the_frame_does():
         assert saved.csv == frame.to_csv(index=False)
         assert saved.json == frame.to_json(orient="records", date_format="iso")
         assert saved.columns == [str(c) for c in frame.columns] and saved.rows == len(frame)
-        own = [[cell(value) for value in row] for row in frame.head(SHOWN).itertuples(index=False)]
+        own = [[cell(format_time(value) if isinstance(value, pd.Timestamp) else value) for value in row]
+               for row in frame.head(SHOWN).itertuples(index=False)]  # fmt: skip
         assert [[cell(value) for value in row] for row in saved.head] == own
     assert len(saved.head) == SHOWN and saved.rows == SHOWN + 5
     assert [cell(v) for v in Predictions.of(frames[1]).head[0]] == ["7", "1860", "1.5", "nan"]
     assert [cell(v) for v in Predictions.of(frames[3]).head[0]] == ["2000-01-01 00:00:00+00:00", "1", "–"]
+    assert [cell(v) for v in Predictions.of(frames[0]).head[0]] == ["a", "2000-01-01", "1", "0.3"]  # as the CSV has it
+    assert cell(Predictions.of(frames[2]).head[0][0]) == "2000-01-01 10:00:00"
 
 
 def test_integer_time_column(tmp_path):

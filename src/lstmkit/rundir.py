@@ -223,12 +223,15 @@ class Predictions:
 
 
 def _shown(value):
-    """A table value as JSON keeps it for the table: floats (numpy's too) as floats, None, else its text."""
+    """A table value as JSON keeps it for the table: floats (numpy's too) as floats, None, times as the CSV
+    writes them (1970-01-01 at midnight), else its text."""
     import numpy as np
+
+    from .data.timeaxis import format_time
 
     if value is None:
         return None
-    return float(value) if isinstance(value, (float, np.floating)) else str(value)
+    return float(value) if isinstance(value, (float, np.floating)) else format_time(value)
 
 
 def saved_predictions(directory: Path, state_file: str) -> Predictions | None:

@@ -9,6 +9,7 @@ frequency and the gaps of the sorted time axis.
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Optional
 
@@ -22,6 +23,10 @@ _INTEGER = r"[+-]?\d+"
 _WHOLE_DECIMAL = r"\.0*"  # '1871.0': a year written by a tool that stores numbers as floats (pandas, R, Excel)
 _WHOLE = _INTEGER + f"(?:{_WHOLE_DECIMAL})?"  # an integer, or one written as a whole decimal
 FORMATS_SEPARATOR = ";"  # between the formats of a `time_format` for a column of mixed formats
+# quarters as R's tsibble and many spreadsheets write them ('1970 Q1', 'Q1 1970'), which pandas reads only as
+# '1970Q1' or '1970-Q1'
+_QUARTER_YEAR_FIRST = r"(?i)\s*(\d{4})\s+(Q[1-4])\s*"
+_QUARTER_FIRST = r"(?i)\s*(Q[1-4])[\s/-]+(\d{4})\s*"
 
 
 def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format: Optional[str] = None) -> pd.Index:
@@ -48,7 +53,7 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format:
         i = int(np.argmax(~whole))
         raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'): "
                         "a number of time steps must be whole (e.g. years)")  # fmt: skip
-    parsed = _dates(cells, rows, name, path)
+    parsed = _dates(_quarters_as_pandas_reads_them(cells, rows, name, path), rows, name, path)
     unparsed = parsed.isna().to_numpy()
     if unparsed.any():
         i = int(np.argmax(unparsed))
@@ -57,6 +62,21 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format:
             "expected dates (e.g. 1949-01) or integers (e.g. years)"
         )
     return pd.DatetimeIndex(parsed, name=name)
+
+
+def _quarters_as_pandas_reads_them(cells: pd.Series, rows: np.ndarray, name: str, path) -> pd.Series:
+    """Cells that name quarters as '1970 Q1' or 'Q1 1970', as the first one does, written '1970-Q1'; other
+    cells as they are. A DataError names the first cell that is no quarter where the first one is."""
+    for pattern, year, quarter in ((_QUARTER_YEAR_FIRST, 1, 2), (_QUARTER_FIRST, 2, 1)):
+        if not re.fullmatch(pattern, cells.iloc[0]):
+            continue
+        other = ~cells.str.fullmatch(pattern).to_numpy()
+        if other.any():
+            i = int(np.argmax(other))
+            raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value "
+                            f"'{cells.iloc[i]}'); expected a quarter, as row {rows[0]} has it ('{cells.iloc[0]}')")  # fmt: skip
+        return cells.str.replace(pattern, lambda m: f"{m.group(year)}-{m.group(quarter).upper()}", regex=True)
+    return cells
 
 
 def _dates(cells: pd.Series, rows: np.ndarray, name: str, path) -> pd.Series:
