@@ -253,6 +253,23 @@ def test_without_labels_metrics_still_give_the_threshold_and_the_flagged_steps(f
     assert "No labels" in verdict(metrics)[0]
 
 
+def test_the_verdict_says_when_the_scored_steps_hold_no_labelled_anomaly(fitted, tmp_path):
+    values = _seasonal(seed=1)
+    values[300] += 40  # unlabelled: whoever flags it flags falsely
+    scored = fitted.evaluate(_write(tmp_path / "clean.csv", values, np.zeros(N, dtype=int)))
+    metrics = run_metrics(fitted, scored)
+    assert metrics["anomalies"] == 0 and metrics["test"]["f1"] == 0 and metrics["flagged"] >= 1
+    scaled = fitted.scaler_.transform(values.astype(np.float32).reshape(-1, 1).round(4))
+    zscore_flags = int((rolling_zscore(scaled, LOOKBACK)[LOOKBACK:] > fitted.baseline_threshold_).sum())
+    assert zscore_flags >= 1  # the spike, for both
+    assert metrics["baseline_flagged"] == {"rolling_zscore": zscore_flags}
+    text, good = verdict(metrics)
+    assert not good and text.startswith(
+        f"The {N - LOOKBACK} scored steps hold no labelled anomaly, so F1 cannot compare the detectors: the LSTM "
+        f"flagged {metrics['flagged']} of them and the rolling z-score rule {zscore_flags} (any flag there is a false one)."
+    )
+
+
 def test_the_verdict_says_plainly_when_the_zscore_rule_is_as_good():
     metrics = {"labelled": True, "test": {"f1": 0.4}, "baselines": {"rolling_zscore": {"f1": 0.4}},
                "beats_baselines": {"rolling_zscore": False}}  # fmt: skip

@@ -233,6 +233,7 @@ class AnomalyDetector(AnomalySettings, Estimator):
             baseline_flags = (baseline[steps] > self.baseline_threshold_).astype(np.int64)
             summary["test"] = anomaly_metrics(labels[steps], scores[steps], flags[steps])
             summary["baselines"] = {"rolling_zscore": anomaly_metrics(labels[steps], baseline[steps], baseline_flags)}
+            summary["baseline_flagged"] = {"rolling_zscore": int(baseline_flags.sum())}
         return summary
 
     def score_series(self, series: Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

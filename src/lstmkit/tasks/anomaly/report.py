@@ -27,7 +27,8 @@ def run_metrics(detector: AnomalyDetector, scored: Optional[dict] = None) -> dic
         "beats_baselines": beats_baseline(summary["test"], summary["baselines"], metric="f1") if labelled else {},
         "threshold": detector.threshold_, "baseline_thresholds": {"rolling_zscore": detector.baseline_threshold_},
         "threshold_rule": _threshold_rule(detector), "flagged": summary["flagged"],
-        "flagged_frac": summary["flagged_frac"], "steps": summary["steps"], "anomalies": summary["anomalies"],
+        "flagged_frac": summary["flagged_frac"], "baseline_flagged": summary.get("baseline_flagged", {}),
+        "steps": summary["steps"], "anomalies": summary["anomalies"],
         "lookback": detector.lookback_, "columns": detector.columns_, "best_epoch": detector.best_epoch_,
         "stop_reason": getattr(detector, "stop_reason_", None),
     }  # fmt: skip
@@ -47,6 +48,12 @@ def verdict(metrics: dict) -> tuple[str, bool]:
         return (f"No labels, so nothing to score the flags against: {metrics['flagged']} of {metrics['steps']} "
                 f"test steps flagged ({100 * metrics['flagged_frac']:.1f} %) above the threshold "
                 f"{metrics['threshold']:.3g}. Give a label column to compare with the z-score rule.", False)  # fmt: skip
+    if metrics.get("anomalies") == 0:  # every F1 is 0: nothing to find, so it cannot tell the detectors apart
+        flagged, baseline_flagged = metrics["flagged"], metrics.get("baseline_flagged", {}).get("rolling_zscore", "–")
+        return (f"The {metrics['steps']} scored steps hold no labelled anomaly, so F1 cannot compare the detectors: "
+                f"the LSTM flagged {flagged} of them and the rolling z-score rule {baseline_flagged} (any flag there is a "
+                "false one). Put labelled anomalies in the test part (--test-frac) or score a labelled file with "
+                "`lstmkit evaluate RUN --data FILE`.", False)  # fmt: skip
     f1, baseline = metrics["test"]["f1"], metrics["baselines"]["rolling_zscore"]["f1"]
     if metrics["beats_baselines"]["rolling_zscore"]:
         return f"The LSTM detector beats the rolling z-score rule on F1 ({f1:.3f} against {baseline:.3f}).", True
