@@ -107,9 +107,15 @@ def test_anomaly_detector_answers_predict(tiny_runs, tmp_path):
     expected = detector.predict(tmp_path / "new.csv")
     with served(tiny_runs["anomaly"], "--backend", "onnx") as (client, _):
         answer = client.post("/predict", json={"series": [{"value": values.tolist()}]}).json()["predictions"][0]
+        page = client.get("/openapi.json").json()
+        example = page["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["example"]
+        offered = client.post("/predict", json=example)  # the page's example: the model's column, past its lookback
     scores = np.array([np.nan if s is None else s for s in answer["scores"]])
     np.testing.assert_allclose(scores, expected["score"].to_numpy(), rtol=1e-4)
     assert answer["flags"] == expected["flag"].tolist()
+    (series,) = example["series"]
+    assert list(series) == ["value"] and len(series["value"]) == detector.lookback_ + 12 and offered.status_code == 200
+    assert offered.json()["predictions"][0]["flags"][-3] == 1  # its spike
 
 
 def test_language_model_and_seq2seq_answer_generate_and_translate(tiny_runs):

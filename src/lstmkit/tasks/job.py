@@ -47,8 +47,8 @@ class JobParts:
     write_report: Callable  # (estimator, metrics, path, out) -> None: report.html
     resolved: Callable  # (estimator) -> the defaults fit resolved, for config.json
     demos: Mapping[str, Callable] = field(default_factory=dict)  # demo name -> (out, seed, reporter) -> metrics
-    # `lstmkit serve`: () -> the job's `serving.py` (Request, SUMMARY, EXAMPLE, items, run, respond, onnx), imported
-    # on first use (it needs the serve extra's pydantic); None: the job is not served
+    # `lstmkit serve`: () -> the job's `serving.py` (Request, SUMMARY, EXAMPLE or example(estimator), items, run,
+    # respond, onnx), imported on first use (it needs the serve extra's pydantic); None: the job is not served
     serving: Optional[Callable[[], Any]] = None
 
     @classmethod

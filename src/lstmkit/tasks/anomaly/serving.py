@@ -12,7 +12,18 @@ from ...data import Series
 from ...errors import FieldError
 
 SUMMARY = "Score series for anomalies: each step's score and flag"
-EXAMPLE = {"series": [{"value": [0.0, 0.3, 0.6, 0.8, 1.0, 0.8, 0.6, 0.3, 0.0, -0.3, 5.0, -0.6]}]}
+EXAMPLE_STEPS = 12  # scored steps after the lookback
+
+
+def example(estimator) -> dict:
+    """A request this model answers: one series of every column the model reads, the lookback and
+    EXAMPLE_STEPS more steps of a wave about each column's training mean, the third last step a spike."""
+    steps = estimator.lookback_ + EXAMPLE_STEPS
+    wave = np.sin(np.arange(steps) / 2)
+    wave[-3] = 6.0
+    mean, scale = estimator.scaler_.mean_, estimator.scaler_.scale_  # (F,) each, the columns' order
+    return {"series": [{column: [round(float(mean[c] + scale[c] * v), 4) for v in wave]
+                        for c, column in enumerate(estimator.columns_)}]}  # fmt: skip
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
 

@@ -13,7 +13,6 @@ from ...data import LabelledSequences
 from ...errors import FieldError
 
 SUMMARY = "Classify texts or numeric sequences: a label and the class probabilities of each"
-EXAMPLE = {"sequences": [[0.1, 0.4, 0.9, 0.3, -0.2], [[1.0], [0.5], [0.2]]]}
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
 

@@ -20,7 +20,6 @@ from ...errors import FieldError
 from .timing import future_times
 
 SUMMARY = "Forecast the next steps of series from their recent history"
-EXAMPLE = {"series": [{"values": [112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118]}]}
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
