@@ -257,6 +257,40 @@ def test_ucr_style_train_and_test_files(tmp_path):
     assert metrics["train_sequences"] + metrics["val_sequences"] == 80  # the whole TRAIN file, nothing held out
 
 
+def _long(path, data: LabelledSequences):
+    """`data` as a long-format CSV: one row a step (id, t, x, label), each sequence's steps shuffled."""
+    rng = np.random.default_rng(0)
+    rows = [(f"s{i:03d}", t, f"{x[t, 0]:.3f}", label) for i, (x, label) in enumerate(zip(data.sequences, data.labels))
+            for t in rng.permutation(len(x))]  # fmt: skip
+    pd.DataFrame(rows, columns=["seq", "t", "x", "label"]).to_csv(path, index=False)
+    return path
+
+
+def test_a_long_csv_trains_the_model_its_ts_file_trains(tmp_path):
+    """The same sequences as rows of a long CSV (--id-col, --time-col: each one's steps shuffled) and as a .ts
+    file: the same model, the same probabilities; predict names each sequence by its id."""
+    train, test = _rising_and_falling(60, 0), _rising_and_falling(20, 1)
+    long_train, long_test = _long(tmp_path / "train.csv", train), _long(tmp_path / "test.csv", test)
+    settings = dict(hidden=8, epochs=3, seed=3)
+    from_long = SequenceClassifier(id_col="seq", time_col="t", test=long_test, **settings).fit(long_train)
+    from_ts = SequenceClassifier(test=_ts(tmp_path / "test.ts", 20, 1), **settings).fit(_ts(tmp_path / "train.ts", 60, 0))
+    assert from_long.metrics_ == from_ts.metrics_ and from_long.metrics_["accuracy"] > 0.5
+    predicted = from_long.predict(long_test)
+    assert list(predicted.columns) == ["seq", "label", "p_down", "p_up"] and predicted["seq"][19] == "s019"
+    np.testing.assert_array_equal(predicted[["p_down", "p_up"]].to_numpy(), from_ts.predict_proba(tmp_path / "test.ts"))
+    with pytest.raises(ConfigError, match="time_col and columns read a long-format CSV, one step a row; give id_col"):
+        SequenceClassifier(time_col="t").fit(long_train)
+    # a later file is read by the channels the model learnt, whatever other numeric columns it has
+    frame = pd.read_csv(long_test)
+    frame.insert(2, "sensor", 7.0)
+    frame.to_csv(tmp_path / "more.csv", index=False)
+    assert from_long.columns_ == ["x"] and from_long.predict(tmp_path / "more.csv").equals(predicted)
+    from_long.save(tmp_path / "run")
+    assert SequenceClassifier.load(tmp_path / "run").predict(tmp_path / "more.csv").equals(predicted)
+    with pytest.raises(ConfigError, match="id_col reads numeric sequences in long format"):
+        SequenceClassifier("text", id_col="seq").fit(long_train)
+
+
 def _metrics(accuracy, f1, majority_accuracy, majority_f1):
     return {"test": {"accuracy": accuracy, "f1": f1},
             "baselines": {"majority_class": {"accuracy": majority_accuracy, "f1": majority_f1}}}  # fmt: skip

@@ -53,6 +53,54 @@ def test_wide_csv_non_numeric_cell_names_row_and_column(tmp_path):
     assert _error(path) == f"{path}: column 't2' has a non-numeric value 'five' at row 3"
 
 
+LONG = "rec,t,ax,ay,activity\nb,2,5,50,run\na,1,1,10,walk\nb,1,4,40,run\na,3,3,30,walk\na,2,2,20,walk\nc,1,6,60,walk\n"
+
+
+def test_long_csv_rows_are_steps_of_the_sequence_their_id_names(tmp_path):
+    path = _write(tmp_path, "long.csv", LONG)
+    data = read_sequences(path, id_col="rec", time_col="t", label_col="activity")
+    assert data.kind == "numeric" and data.n_features == 2 and data.ids == ["b", "a", "c"]  # first rows' order
+    assert data.labels == ["run", "walk", "walk"] and list(data.lengths) == [2, 3, 1]
+    np.testing.assert_array_equal(data.sequences[1], np.array([[1, 10], [2, 20], [3, 30]], dtype=np.float32))
+    np.testing.assert_array_equal(data.sequences[0], np.array([[4, 40], [5, 50]], dtype=np.float32))  # by time
+    unordered = read_sequences(path, id_col="rec", label_col="activity")  # the file's order, the time a channel
+    np.testing.assert_array_equal(unordered.sequences[0], np.array([[2, 5, 50], [1, 4, 40]], dtype=np.float32))
+    assert read_sequences(path, id_col="rec", time_col="t", label_col="activity", labelled=False).subset([2, 0]).ids == ["c", "b"]
+    no_labels = _write(tmp_path, "new.csv", "rec,t,ax,ay\nq,1,1,2\n")
+    assert read_sequences(no_labels, id_col="rec", time_col="t", labelled=False).labels is None
+
+
+@pytest.mark.parametrize("text, kwargs, message", [
+    (LONG.replace("a,2,2,20,walk", "a,2,2,20,run"), {},
+     "sequence 'a' has the label 'walk' at row 3 and 'run' at row 6; a sequence has one class, on each of its rows"),
+    (LONG.replace("a,2,2,20,walk", "a,2,,20,walk"), {},
+     ", sequence 'a': column 'ax' has no value at row 6; every step of a sequence needs a value in each channel"),
+    (LONG.replace("a,2,2,20,walk", "a,3,2,20,walk"), {}, ", sequence 'a': column 't' has the time 3 twice (rows 5 and 6)"),
+    (LONG, {"label_col": "t"}, "the label column 't' cannot also be the time column; choose another label_col"),
+    ("rec,t,name,activity\na,1,x,walk\n", {}, "has no numeric column besides the id, time and label columns; in "
+                                               "long format each numeric column is a channel of the sequences"),
+])  # fmt: skip
+def test_long_csv_errors_name_the_sequence(tmp_path, text, kwargs, message):
+    path = _write(tmp_path, "long.csv", text)
+    separator = "" if message.startswith(",") else ": "
+    assert _error(path, **{"id_col": "rec", "time_col": "t", "label_col": "activity", **kwargs}) == f"{path}{separator}{message}"
+
+
+def test_long_csv_columns_choose_the_channels_in_their_order(tmp_path):
+    path = _write(tmp_path, "long.csv", LONG.replace("rec,t,ax,ay,activity", "rec,t,ax,ay,activity"))
+    data = read_sequences(path, id_col="rec", time_col="t", label_col="activity", columns="ay, ax")
+    assert data.channels == ["ay", "ax"] and data.n_features == 2
+    np.testing.assert_array_equal(data.sequences[2], np.array([[60, 6]], dtype=np.float32))
+    assert read_sequences(path, id_col="rec", label_col="activity").channels == ["t", "ax", "ay"]
+    assert _error(path, id_col="rec", time_col="t", label_col="activity", columns="ax,t") == (
+        f"{path}: the time column 't' cannot also be a channel; leave it out of columns")
+
+
+def test_id_col_needs_a_csv(tmp_path):
+    path = _write(tmp_path, "x.ts", "@problemName x\n")
+    assert _error(path, id_col="rec") == f"{path}: id_col needs a CSV file; .ts files hold numeric sequences, one each"
+
+
 def test_single_class_is_an_error(tmp_path):
     path = _write(tmp_path, "one.csv", "text,label\ngood,pos\nfine,pos\n")
     assert _error(path, text_col="text") == (

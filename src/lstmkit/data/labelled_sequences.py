@@ -34,6 +34,8 @@ class LabelledSequences:
     kind: str  # "text" | "numeric"
     label_name: str = ""  # how messages name the labels: "column 'label'", "y"; "" for a .ts file
     declared_labels: Optional[list[str]] = field(default=None, repr=False)  # a .ts file's @classLabel list
+    ids: Optional[list[str]] = None  # (N,) each sequence's id in a long-format CSV; None for other files
+    channels: Optional[list[str]] = None  # (F,) the names of a long-format CSV's channel columns; None for others
 
     def __len__(self) -> int:
         return len(self.sequences)
@@ -54,7 +56,8 @@ class LabelledSequences:
     def subset(self, index: Sequence[int]) -> "LabelledSequences":
         """The sequences at `index` (and their labels), in that order."""
         labels = None if self.labels is None else [self.labels[i] for i in index]
-        return replace(self, sequences=[self.sequences[i] for i in index], labels=labels)
+        ids = None if self.ids is None else [self.ids[i] for i in index]
+        return replace(self, sequences=[self.sequences[i] for i in index], labels=labels, ids=ids)
 
 
 def check_classes(data: LabelledSequences) -> list[str]:

@@ -74,8 +74,10 @@ def _cells(column: pd.Series) -> pd.Series:
     return text.where(column.notna(), "").str.strip().reset_index(drop=True)
 
 
-def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: str, *, id_col: str, **options) -> Panel:
-    """Split a table of text cells (R, C) with row numbers (R,) by its id column into checked series."""
+def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: str, *, id_col: str,
+                     noun: str = "series", **options) -> Panel:  # fmt: skip
+    """Split a table of text cells (R, C) with row numbers (R,) by its id column into checked series;
+    messages name each as the `noun` ("series 'A1'", or a classifier's "sequence 'r07'")."""
     id_col = find_column(list(table.columns), id_col, path)
     for role in ("time_col",):
         if options.get(role) is not None and str(options[role]).strip() == id_col:
@@ -89,14 +91,14 @@ def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: s
     groups = ids.groupby(ids, sort=False).indices  # id -> positions, in order of first appearance
     if len(groups) == len(table) and len(table) > 1:
         raise DataError(
-            f"{path}: column '{id_col}' has a different value on each of its {len(table)} rows, so every series "
-            f"would have one row; `id_col` names the column that says which series a row belongs to"
+            f"{path}: column '{id_col}' has a different value on each of its {len(table)} rows, so every {noun} "
+            f"would have one row; `id_col` names the column that says which {noun} a row belongs to"
         )
     others = [name for name in table.columns if name != id_col]
     series, names = [], []
     for name, positions in groups.items():
         part = table.iloc[positions][others].reset_index(drop=True)
-        series.append(series_from_table(part, rows[positions], f"{path}, series '{name}'", target, **options))
+        series.append(series_from_table(part, rows[positions], f"{path}, {noun} '{name}'", target, **options))
         names.append(str(name))
     return Panel(series, names, id_col, path)
 

@@ -2,11 +2,13 @@
 
     data = read_sequences("reviews.csv", text_col="review", label_col="sentiment")   # text mode
     data = read_sequences("ecg.csv")              # wide numeric CSV: one row a sequence, label column "label"
+    data = read_sequences("imu.csv", id_col="recording", time_col="t")   # long CSV: one row a step, its channels
     data = read_sequences("X.npz")                # X (N, T, F) or (N, T), y (N,)         (`lstmkit.data.npz`)
     data = read_sequences("GunPoint_TRAIN.ts")    # the UCR/UEA format, uni- or multivariate  (`lstmkit.data.ts`)
     check_classes(data)                           # at least two classes, before training
 
-The format follows the extension: `.csv` (text when `text_col` is given, else wide numeric), `.npz`, `.ts`.
+The format follows the extension: `.csv` (text when `text_col` is given, long numeric when `id_col` is, else
+wide numeric), `.npz`, `.ts`.
 Every problem is a `DataError` of one line naming the file, the row, line or array element, and what was
 expected. Rows of a CSV are line numbers (header = row 1), as in `lstmkit.data.csv_table`; lines of a `.ts`
 file are line numbers too; elements of an `.npz` are numpy indices (`X[3, 17]`). What `LabelledSequences`
@@ -16,7 +18,7 @@ holds, and how unequal lengths are marked, is in `lstmkit.data.labelled_sequence
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,8 @@ from ..errors import DataError
 from .csv_table import MISSING_TOKENS, find_column, parse_numbers, read_csv_table
 from .labelled_sequences import LabelledSequences, trailing_lengths
 from .npz import read_npz
+from .panel import panel_from_table
+from .series import feature_list
 from .ts import read_ts
 
 FORMATS = (".csv", ".npz", ".ts")
@@ -35,19 +39,26 @@ FORMATS = (".csv", ".npz", ".ts")
 
 
 def read_sequences(
-    path: Union[str, Path], *, text_col: Optional[str] = None, label_col: str = "label", labelled: bool = True
-) -> LabelledSequences:
+    path: Union[str, Path], *, text_col: Optional[str] = None, label_col: str = "label", labelled: bool = True,
+    id_col: Optional[str] = None, time_col: Optional[str] = None, time_format: Optional[str] = None,
+    columns: Union[str, Sequence[str], None] = None,
+) -> LabelledSequences:  # fmt: skip
     """Read and check a classification data file; the format follows the extension.
 
     text_col: the CSV column holding the texts (text mode); None reads numeric sequences.
     label_col: the CSV column holding the class labels (not used by .npz and .ts files).
     labelled: the labels must be there (training, evaluating); False reads them when present (predicting).
+    id_col, time_col, time_format, columns: a long-format CSV (`read_long_csv`).
     """
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         raise DataError(_format_message(path, suffix))
-    if text_col is not None and suffix != ".csv":
-        raise DataError(f"{path}: `text_col` needs a CSV file; {suffix} files hold numeric sequences")
+    for name, value in (("text_col", text_col), ("id_col", id_col)):
+        if value is not None and suffix != ".csv":
+            raise DataError(f"{path}: `{name}` needs a CSV file; {suffix} files hold numeric sequences, one each")
+    if id_col is not None:
+        return read_long_csv(path, id_col, time_col=time_col, time_format=time_format, columns=columns,
+                             label_col=label_col, labelled=labelled)  # fmt: skip
     if suffix == ".npz":
         return read_npz(path, labelled=labelled)
     if suffix == ".ts":
@@ -118,6 +129,59 @@ def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> L
     sequences = [values[r, : lengths[r], None].astype(np.float32) for r in range(len(values))]  # each (T_r, 1)
     labels = None if label_col is None else _labels(table[label_col], rows, label_col, path)
     return LabelledSequences(sequences, labels, str(path), "numeric", f"column '{label_col}'" if label_col else "")
+
+
+def read_long_csv(path, id_col: str, *, time_col: Optional[str] = None, time_format: Optional[str] = None,
+                  columns: Union[str, Sequence[str], None] = None, label_col: str = "label",
+                  labelled: bool = True) -> LabelledSequences:  # fmt: skip
+    """A long-format CSV (as sktime's long format, tsfresh's `column_id`): one row a step, `id_col` naming the
+    sequence the row belongs to, `columns` its channels (F of them; by default every numeric column but the
+    id, time and label columns), in that order.
+
+    Sequences keep the order of their first row and may differ in length; their steps follow `time_col`
+    (dates or integers, read as the forecaster reads a time column) or, without one, the file's order. A
+    sequence's label is the one on each of its rows. Each sequence is checked as the forecaster checks a
+    series (a missing value, a repeated time), and every message names it."""
+    table, rows = read_csv_table(path)
+    names = list(table.columns)
+    id_col = find_column(names, id_col, path)
+    time_col = None if time_col is None else find_column(names, time_col, path)
+    label_col = _label_column(names, label_col, path, labelled)
+    if label_col in (id_col, time_col):
+        role = "id" if label_col == id_col else "time"
+        raise DataError(f"{path}: the label column '{label_col}' cannot also be the {role} column; choose another `label_col`")
+    if columns is not None:
+        channels = [find_column(names, name, path) for name in feature_list(columns, "channel")]
+        for column, role in ((id_col, "id"), (time_col, "time"), (label_col, "label")):
+            if column in channels:
+                raise DataError(f"{path}: the {role} column '{column}' cannot also be a channel; leave it out of `columns`")
+    else:
+        channels = [c for c in names if c not in (id_col, time_col, label_col) and _has_a_number(table[c])]
+    if not channels:
+        raise DataError(f"{path}: has no numeric column besides the id, time and label columns; in long format "
+                        "each numeric column is a channel of the sequences")  # fmt: skip
+    for name in channels:  # a step without a value: the forecaster would offer a fill, which a class has no use for
+        missing = np.isnan(parse_numbers(table[name], rows, name, path))
+        if missing.any():
+            i = int(np.argmax(missing))
+            raise DataError(f"{path}, sequence '{table[id_col].iloc[i]}': column '{name}' has no value at row {rows[i]}; "
+                            "every step of a sequence needs a value in each channel")  # fmt: skip
+    kept = [id_col, *([time_col] if time_col else []), *channels]
+    panel = panel_from_table(table[kept], rows, str(path), channels[0], id_col=id_col, noun="sequence",
+                             time_col=time_col, time_format=time_format, features=channels[1:])  # fmt: skip
+    labels = None
+    if label_col is not None:
+        labels = []
+        for name, positions in table[id_col].groupby(table[id_col], sort=False).indices.items():  # as the panel's
+            cells = _labels(table[label_col].iloc[positions], rows[positions], label_col, path)
+            other = [k for k, label in enumerate(cells) if label != cells[0]]
+            if other:
+                k = other[0]
+                raise DataError(f"{path}: sequence '{name}' has the label '{cells[0]}' at row {rows[positions[0]]} and "
+                                f"'{cells[k]}' at row {rows[positions[k]]}; a sequence has one class, on each of its rows")  # fmt: skip
+            labels.append(cells[0])
+    return LabelledSequences([s.values for s in panel.series], labels, str(path), "numeric",
+                             f"column '{label_col}'" if label_col else "", ids=panel.ids, channels=channels)  # fmt: skip
 
 
 def _label_column(columns: list[str], label_col: str, path, labelled: bool) -> Optional[str]:

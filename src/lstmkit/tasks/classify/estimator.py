@@ -175,6 +175,12 @@ class SequenceClassifier(ClassifySettings, Estimator):
                               f"got {self.val_frac} + {test_frac}")  # fmt: skip
         if not has_test_file and self.test_frac == 0:
             raise ConfigError("`test_frac` is 0 and no test file was given (`test`): nothing is left to score the model on")
+        if self.id_col is not None and self.text_col is not None:
+            raise ConfigError("`id_col` reads numeric sequences in long format, one step a row; a text model reads "
+                              "one text a row (`text_col`): give one of the two")  # fmt: skip
+        if self.id_col is None and (self.time_col, self.time_format, self.columns) != (None, None, None):
+            raise ConfigError("`time_col` and `columns` read a long-format CSV, one step a row; give `id_col`, the "
+                              "column naming the sequences, too")  # fmt: skip
 
     # ---- fit -------------------------------------------------------------------------------------
     def fit(self, data, *, test=None, checkpoint=None, resume: bool = False, reporter=None,
@@ -245,8 +251,9 @@ class SequenceClassifier(ClassifySettings, Estimator):
         """Read and split the data; learn the classes, the encoding and the class weights from the training
         part. Returns the training and validation parts, and the test part (the test file's, or held out;
         None with read_test False: a test file is then not read, a held-out part still held out)."""
+        self.columns_ = None  # the channels a long-format CSV names: read by name from every later file
         dataset = self._read(data, labelled=True)
-        self.classes_, self.kind_ = check_classes(dataset), dataset.kind
+        self.classes_, self.kind_, self.columns_ = check_classes(dataset), dataset.kind, dataset.channels
         self.arch_ = self.arch or ("lstm" if self.kind_ == "text" else NUMERIC_ARCH)
         self.schedule_ = self.schedule or ("plateau" if self.arch_ == "lstm" else "cosine")
         self.val_frac_ = self.val_frac if self.val_frac is not None else VAL_FRAC * (self.schedule_ == "plateau")
@@ -270,7 +277,10 @@ class SequenceClassifier(ClassifySettings, Estimator):
                 raise DataError(f"{data.path}: has no class labels; training and evaluating need labelled data")
             return data
         if isinstance(data, (str, Path)):
-            return read_sequences(data, text_col=self.text_col, label_col=self.label_col, labelled=labelled)
+            columns = self.columns if getattr(self, "columns_", None) is None else self.columns_
+            return read_sequences(data, text_col=self.text_col, label_col=self.label_col, labelled=labelled,
+                                  id_col=self.id_col, time_col=self.time_col, time_format=self.time_format,
+                                  columns=columns)  # fmt: skip
         if labelled:
             raise DataError("labelled data must be a file or LabelledSequences, got "
                             f"{type(data).__name__}")  # fmt: skip
@@ -432,9 +442,13 @@ class SequenceClassifier(ClassifySettings, Estimator):
         return self._proba(self._encode(self._read(data, labelled=False)))
 
     def predict(self, data) -> pd.DataFrame:
-        """One row a sequence: the predicted `label`, then `p_<class>` for every class."""
+        """One row a sequence: its id (a long-format CSV's, in the `id_col` column), the predicted `label`,
+        then `p_<class>` for every class."""
+        data = self._read(data, labelled=False)
         proba = self.predict_proba(data)
         frame = pd.DataFrame({"label": [self.classes_[k] for k in proba.argmax(axis=1)]})
+        if data.ids is not None:
+            frame.insert(0, self.id_col or "id", data.ids)
         for k, label in enumerate(self.classes_):
             frame[f"p_{label}"] = proba[:, k]
         return frame
@@ -524,7 +538,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
             "kind": self.kind_, "classes": self.classes_,
             "vocab": None if self.vocab_ is None else self.vocab_.to_dict(),
             "scaler": None if self.scaler_ is None else self.scaler_.to_dict(),
-            "n_features": getattr(self, "n_features_", None), "train_counts": self.train_counts_.tolist(),
+            "n_features": getattr(self, "n_features_", None), "columns": self.columns_,
+            "train_counts": self.train_counts_.tolist(),
             "class_weights": None if self.class_weights_ is None else self.class_weights_.tolist(),
             "best_epoch": self.best_epoch_, "arch": self.arch_, "segment": self.segment_, "fcn_stride": self.fcn_stride_,
             "fcn_scales": self.fcn_scales_, "first_block_pool": self.first_block_pool_, "schedule": self.schedule_, "augment": self.augment_, "scale": self.scale_, "squash": self.squash_,
@@ -535,7 +550,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
         self._index = {label: k for k, label in enumerate(self.classes_)}
         self.vocab_ = None if state["vocab"] is None else Vocabulary.from_dict(state["vocab"])
         self.scaler_ = None if state["scaler"] is None else Scaler.from_dict(state["scaler"])
-        self.n_features_ = state["n_features"]
+        self.n_features_, self.columns_ = state["n_features"], state.get("columns")  # runs saved before: None
         self.train_counts_ = np.asarray(state["train_counts"], dtype=np.int64)
         self.class_weights_ = None if state["class_weights"] is None else np.asarray(state["class_weights"])
         self.best_epoch_ = state["best_epoch"]

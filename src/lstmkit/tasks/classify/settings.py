@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 from ...data.text import LEVELS
 from ...settings import setting
-from ..settings import SharedSettings, shared
+from ..settings import SharedSettings, shared, time_format_setting
 
 POOLINGS = ("last", "mean", "max")
 ARCHS = ("lstm", "lstm-fcn", "alstm-fcn")  # the networks (tasks/classify/net.py)
@@ -30,6 +30,16 @@ class ClassifySettings(SharedSettings):
     text_col: Optional[str] = setting(None, "Column of texts (text mode); absent: numeric sequences.")
     _: KW_ONLY
     label_col: str = setting("label", "Column of labels (CSV).")
+    # a long-format CSV of numeric sequences: one row a step; None: one sequence a row (wide), .npz or .ts
+    id_col: Optional[str] = setting(None, "Numeric sequences in long format (CSV): the column naming the sequence "
+                                    "each row (one step) belongs to; every other numeric column but the time "
+                                    "and label columns is a channel.")  # fmt: skip
+    time_col: Optional[str] = setting(None, "Long format: the column ordering each sequence's steps (dates or "
+                                      "integers); default: the file's order.")  # fmt: skip
+    time_format: Optional[str] = time_format_setting()
+    columns: Union[str, Sequence[str], None] = setting(
+        None, "Long format: the channel columns, comma-separated (default: every numeric one but the id, time and "
+        "label columns).", listed=str)  # fmt: skip
     # a test file (UCR/UEA ship one), kept as text so a run's settings compare equal on resume; None: hold out test_frac
     test: Optional[Union[str, Path]] = setting(
         None, "A labelled test file (UCR/UEA ship one); default: hold out --test-frac.")
