@@ -12,7 +12,7 @@ from lstmkit.errors import ConfigError, DataError
 from lstmkit.train.progress import Reporter
 from lstmkit.tasks.classify.demo import SYMBOLS, temporal_order_data, temporal_order_example
 from lstmkit.tasks.classify.estimator import SequenceClassifier
-from lstmkit.tasks.classify.report import roc_curves, verdict
+from lstmkit.tasks.classify.report import roc_curves, run_metrics, verdict
 from lstmkit.tasks.run import load_run, train_run
 
 TINY = dict(hidden=12, embedding_dim=12, epochs=25, lr=1e-2, min_freq=1)
@@ -303,6 +303,42 @@ def test_verdict_says_plainly_when_the_majority_class_is_as_good():
     assert not good and "does NOT beat the majority class on macro F1 0.400 against 0.440" in text
     text, good = verdict(_metrics(0.95, 0.94, 0.50, 0.33))
     assert good and text == "The model beats the majority class on accuracy 0.950 against 0.500 and on macro F1 0.940 against 0.330."
+
+
+def test_text_models_are_scored_beside_tfidf_with_logistic_regression(text_model, text_files, tmp_path):
+    """The baseline is scikit-learn's pipeline fitted on the texts the model learnt from (training and
+    validation parts), scored on the test file; a loaded model, which has not those texts, scores the majority
+    class alone."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, log_loss
+
+    train, test = (pd.read_csv(path) for path in text_files)
+    seen = train.iloc[np.concatenate([text_model.split_["train"], text_model.split_["val"]])]
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b")
+    by_hand = LogisticRegression(max_iter=1000).fit(vectorizer.fit_transform(seen["review"]), seen["label"])
+    proba = by_hand.predict_proba(vectorizer.transform(test["review"]))  # columns neg, pos: the classifier's order
+    baseline = text_model.baselines_["tfidf_logistic_regression"]
+    assert baseline["accuracy"] == accuracy_score(test["label"], by_hand.classes_[proba.argmax(axis=1)])
+    assert baseline["log_loss"] == pytest.approx(log_loss(test["label"], proba))
+    assert set(run_metrics(text_model)["beats_baselines"]) == {"majority_class", "tfidf_logistic_regression"}
+    text_model.save(tmp_path / "m")
+    assert list(SequenceClassifier.load(tmp_path / "m").evaluate(text_files[1])["baselines"]) == ["majority_class"]
+
+
+def test_a_text_models_verdict_weighs_it_against_tfidf_too():
+    metrics = _metrics(0.86, 0.86, 0.125, 0.03)
+    metrics["baselines"]["tfidf_logistic_regression"] = {"accuracy": 0.927, "f1": 0.927}
+    metrics["beats_baselines"] = {"majority_class": True, "tfidf_logistic_regression": False}
+    text, good = verdict(metrics)
+    assert not good and text == (
+        "The model beats the majority class (accuracy 0.860 against 0.125) but NOT TF-IDF with logistic regression "
+        "on accuracy 0.860 against 0.927 and on macro F1 0.860 against 0.927: a linear model of the texts' n-grams "
+        "classifies them at least as well.")
+    metrics["beats_baselines"]["tfidf_logistic_regression"] = True
+    metrics["baselines"]["tfidf_logistic_regression"] = {"accuracy": 0.8, "f1": 0.8}
+    assert verdict(metrics) == ("The model beats the majority class and TF-IDF with logistic regression, on accuracy "
+                                "0.860 against 0.800 and on macro F1 0.860 against 0.800.", True)  # fmt: skip
 
 
 def test_verdict_calls_an_accuracy_equal_up_to_floating_noise_no_win():

@@ -2,7 +2,8 @@
 LSTM earned its cost.
 
 Forecasting: the naive forecast (repeat the last value) and the seasonal naive forecast (repeat the last
-season). Classification: the majority class, as class probabilities. Language models: the unigram model.
+season). Classification: the majority class, as class probabilities; for texts also TF-IDF with logistic
+regression. Language models: the unigram model.
 Anomaly detection: the rolling z-score rule. Sequence to sequence: copying the source, and retrieval (the
 target of the most similar training source).
 """
@@ -103,6 +104,34 @@ def majority_class_proba(y_train, n_classes: int, n: int) -> np.ndarray:
         raise DataError(f"y_train must be a non-empty (N,) array of class indices 0..{n_classes - 1}")
     frequencies = np.bincount(classes.astype(np.int64), minlength=n_classes) / len(classes)  # (K,)
     return np.tile(frequencies, (n, 1))
+
+
+# the n-grams of the TF-IDF baseline, by the classifier's token level: words and pairs of them, or the
+# character 1- to 4-grams inside each word (language, spelling and morphology)
+TFIDF_NGRAMS = {"word": ("word", (1, 2)), "char": ("char_wb", (1, 4))}
+
+
+def tfidf_logistic_regression(texts: list[str], y_train, n_classes: int, level: str = "word", lowercase: bool = True):
+    """The first baseline of text classification: TF-IDF of n-grams (`TFIDF_NGRAMS` by `level`, sublinear term
+    frequencies) and multinomial logistic regression, both scikit-learn's with their defaults, fitted on the
+    training texts and their class indices y_train (N,). Returns texts -> (M, K) class probabilities, 0 for a
+    class absent from y_train."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    analyzer, ngrams = TFIDF_NGRAMS[level]
+    model = make_pipeline(TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, lowercase=lowercase, sublinear_tf=True,
+                                          token_pattern=r"(?u)\b\w+\b"),
+                          LogisticRegression(max_iter=1000)).fit(list(texts), np.asarray(y_train))  # fmt: skip
+    seen = model.classes_  # (K',) the class indices y_train holds
+
+    def proba(new_texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(new_texts), n_classes))
+        out[:, seen] = model.predict_proba(list(new_texts))
+        return out
+
+    return proba
 
 
 def unigram_loss(counts: np.ndarray, target_ids: np.ndarray) -> float:

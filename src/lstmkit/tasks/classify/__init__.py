@@ -1,9 +1,10 @@
-"""Classification of texts and numeric sequences, beside the majority class.
+"""Classification of texts and numeric sequences, beside the majority class (texts: and TF-IDF with logistic
+regression).
 
     estimator.py  `SequenceClassifier`: read, split (stratified), tokenise or scale, train, score, predict
     net.py        `ClassifierNet`: the plain LSTM (embedding (text) -> LSTM -> pooling over the real steps ->
                   linear) and the LSTM-FCN family (an LSTM branch beside a convolutional one); `EnsembleNet`
-    report.py     metrics.json, the verdict against the majority class, report.html with ROC curves
+    report.py     metrics.json, the verdict against the baselines, report.html with ROC curves
     demo.py       `lstmkit demo classify`: the temporal-order task of Hochreiter & Schmidhuber (1997)
 """
 
@@ -24,7 +25,8 @@ def _parts() -> JobParts:
 
 JOB = Job(
     name="classify",
-    summary="Train a sequence or text classifier and score it beside the majority class.",
+    summary="Train a sequence or text classifier and score it beside the majority class (and, for texts, TF-IDF "
+            "with logistic regression).",
     settings=ClassifySettings,
     data_help="CSV (text, one sequence a row, or with --id-col one step a row), .npz (X, y) or UCR/UEA .ts file.",
     metrics=("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"),

@@ -21,7 +21,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from torch import Tensor, nn
 
-from ...baselines import majority_class_proba
+from ...baselines import majority_class_proba, tfidf_logistic_regression
 from ...data import LabelledSequences, Scaler, check_classes, class_order, quote_labels, read_sequences, unit
 from ...data.text import Vocabulary, tokenize
 from ...errors import ConfigError, DataError
@@ -219,7 +219,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
         if not score_test:
             self.test_ = self.metrics_ = self.baselines_ = None
             return self
-        self.test_ = self._score_encoded(test_y.numpy(), test_x)
+        self.test_ = self._score_encoded(test_y.numpy(), test_x, test_set)
         self.metrics_, self.baselines_ = self.test_["metrics"], self.test_["baselines"]
         return self
 
@@ -267,6 +267,11 @@ class SequenceClassifier(ClassifySettings, Estimator):
         self.class_weights_ = None
         if self.class_weights == "balanced":
             self.class_weights_ = compute_class_weight("balanced", classes=np.arange(len(self.classes_)), y=y_train)
+        self.text_baseline_ = None  # texts: TF-IDF with logistic regression, on every text the model learns from
+        if self.kind_ == "text" and read_test:
+            seen = dataset.subset(np.concatenate([self.split_["train"], self.split_["val"]]))
+            self.text_baseline_ = tfidf_logistic_regression(seen.sequences, self._targets(seen).numpy(),
+                                                            len(self.classes_), self.level, self.lowercase)  # fmt: skip
         if not read_test:
             return parts, None
         return parts, dataset.subset(self.split_["test"]) if test_set is None else test_set
@@ -427,13 +432,18 @@ class SequenceClassifier(ClassifySettings, Estimator):
 
     def _score(self, data: LabelledSequences) -> dict:
         """The model and the majority class of the training part on every item of labelled `data`."""
-        return self._score_encoded(self._targets(data).numpy(), self._encode(data))
+        return self._score_encoded(self._targets(data).numpy(), self._encode(data), data)
 
-    def _score_encoded(self, y: np.ndarray, encoded: list[Tensor]) -> dict:
+    def _score_encoded(self, y: np.ndarray, encoded: list[Tensor], data: LabelledSequences) -> dict:
+        """The metrics of the model and of the baselines on `data`, encoded: the majority class, and for texts,
+        where this fit made it (a loaded model has none), TF-IDF with logistic regression."""
         proba = self._proba(encoded)
         majority = majority_class_proba(np.repeat(np.arange(len(self.classes_)), self.train_counts_), len(self.classes_), len(y))
-        return {"metrics": classification_metrics(y, proba, labels=self.classes_),
-                "baselines": {"majority_class": classification_metrics(y, majority, labels=self.classes_)},
+        baselines = {"majority_class": classification_metrics(y, majority, labels=self.classes_)}
+        if getattr(self, "text_baseline_", None) is not None:
+            baselines["tfidf_logistic_regression"] = classification_metrics(y, self.text_baseline_(data.sequences),
+                                                                             labels=self.classes_)  # fmt: skip
+        return {"metrics": classification_metrics(y, proba, labels=self.classes_), "baselines": baselines,
                 "y": y, "proba": proba, "n": len(y)}  # fmt: skip
 
     def predict_proba(self, data) -> np.ndarray:
