@@ -121,8 +121,8 @@ def tfidf_logistic_regression(texts: list[str], y_train, n_classes: int, level: 
     from sklearn.pipeline import make_pipeline
 
     analyzer, ngrams = TFIDF_NGRAMS[level]
-    model = make_pipeline(TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, lowercase=lowercase, sublinear_tf=True,
-                                          token_pattern=r"(?u)\b\w+\b"),
+    words = {"token_pattern": r"(?u)\b\w+\b"} if analyzer == "word" else {}  # words of one letter too
+    model = make_pipeline(TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, lowercase=lowercase, sublinear_tf=True, **words),
                           LogisticRegression(max_iter=1000)).fit(list(texts), np.asarray(y_train))  # fmt: skip
     seen = model.classes_  # (K',) the class indices y_train holds
 

@@ -75,7 +75,8 @@ def _cli_option(field: dataclasses.Field, hint: Any) -> CliOption:
     if option.switch is not None:  # a bare flag; off: the setting's default
         kind, default = bool, False
     if kind is bool:
-        names = (flag(field.name) if not default else f"{flag(field.name)}/--no-{flag(field.name)[2:]}",)
+        # off by default: a bare flag; on, or resolved by the data (None): the flag and its --no- form
+        names = (flag(field.name) if default is False else f"{flag(field.name)}/--no-{flag(field.name)[2:]}",)
     if option.min is not None:
         extra["min"] = option.min
     if option.max is not None:

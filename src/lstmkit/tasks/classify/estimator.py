@@ -31,7 +31,7 @@ from ..estimator import Estimator
 from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_offsets
 from . import net as nets
 from .net import ClassifierNet, EnsembleNet, fcn_stride_of, segment_of, step_mask
-from .settings import NUMERIC_ARCH, RECIPE_MAX_STEPS, RECIPE_STEPS, VAL_FRAC, ClassifySettings
+from .settings import NUMERIC_ARCH, RECIPE_MAX_STEPS, RECIPE_STEPS, TEXT_DROPOUT, VAL_FRAC, ClassifySettings
 
 PREDICT_BATCH = 256  # sequences a batch when predicting: no gradients, so larger than training's
 JITTER_STD = 0.03  # augmentation, in scaled units (Um et al. 2017's values)
@@ -255,6 +255,9 @@ class SequenceClassifier(ClassifySettings, Estimator):
         dataset = self._read(data, labelled=True)
         self.classes_, self.kind_, self.columns_ = check_classes(dataset), dataset.kind, dataset.channels
         self.arch_ = self.arch or ("lstm" if self.kind_ == "text" else NUMERIC_ARCH)
+        text = self.kind_ == "text"
+        self.dropout_ = self.dropout if self.dropout is not None else (TEXT_DROPOUT if text else 0.0)
+        self.bidirectional_ = self.bidirectional if self.bidirectional is not None else text
         self.schedule_ = self.schedule or ("plateau" if self.arch_ == "lstm" else "cosine")
         self.val_frac_ = self.val_frac if self.val_frac is not None else VAL_FRAC * (self.schedule_ == "plateau")
         self._index = {label: k for k, label in enumerate(self.classes_)}
@@ -405,8 +408,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
         return ClassifierNet(
             len(self.classes_), vocab_size=len(self.vocab_) if self.kind_ == "text" else None,
             n_features=None if self.kind_ == "text" else self.inputs_, embedding_dim=self.embedding_dim,
-            hidden=self.hidden, layers=self.layers, variant=self.variant, dropout=self.dropout,
-            bidirectional=self.bidirectional, pooling=self.pooling, arch=self.arch_, segment=self.segment_,
+            hidden=self.hidden, layers=self.layers, variant=self.variant, dropout=self.dropout_,
+            bidirectional=self.bidirectional_, pooling=self.pooling, arch=self.arch_, segment=self.segment_,
             fcn_stride=self.fcn_stride_, fcn_scales=tuple(self.fcn_scales_), first_block_pool=self.first_block_pool_,
         )  # fmt: skip
 
@@ -553,6 +556,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
             "class_weights": None if self.class_weights_ is None else self.class_weights_.tolist(),
             "best_epoch": self.best_epoch_, "arch": self.arch_, "segment": self.segment_, "fcn_stride": self.fcn_stride_,
             "fcn_scales": self.fcn_scales_, "first_block_pool": self.first_block_pool_, "schedule": self.schedule_, "augment": self.augment_, "scale": self.scale_, "squash": self.squash_,
+            "dropout": self.dropout_, "bidirectional": self.bidirectional_,
         }  # fmt: skip
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
@@ -571,6 +575,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
         self.first_block_pool_ = state.get("first_block_pool", "means")  # runs saved before it: window means
         self.schedule_, self.augment_ = state.get("schedule", "plateau"), state.get("augment")
         self.scale_ = state.get("scale", self.scale)
+        # runs saved before they were resolved by the data: the settings' own values
+        self.dropout_, self.bidirectional_ = state.get("dropout", self.dropout), state.get("bidirectional", self.bidirectional)
         numeric_inputs = self.inputs_ if self.kind_ == "numeric" else 0
         self.squash_ = state.get("squash") or [False] * numeric_inputs  # runs saved before it: no squashing
         members = [self._build_net() for _ in range(self.ensemble)]

@@ -1,0 +1,169 @@
+"""Text classification quality on three labelled corpora this machine already holds, beside TF-IDF with logistic
+regression and the majority class, in one run.
+
+    python benchmarks/text_quality.py [--sets languages,messages,docstrings] [--levels word,char]
+        [--seed 0] [--json benchmarks/results/text_quality.json] [--set-option hidden=128 ...]
+
+The sets are built from files a Debian or Ubuntu machine with Python has (none is downloaded):
+- languages: software messages translated into 8 languages (the gettext catalogs under /usr/share/locale),
+  1,500 a language: which language a message is in;
+- messages: the English source messages of 8 programs' catalogs (their French catalogs' message ids), up to
+  1,000 a program, a message found in one program only: which program wrote it;
+- docstrings: the first paragraph of the docstrings of the classes and functions of 8 packages of Python's
+  standard library, up to 300 a package: which package it documents.
+Messages are 15-200 characters, without printf formats or line breaks. Each set is split once, stratified,
+85% for training and 15% for the test (seed 0). lstmkit's classifier reads the training file with its defaults
+at each `--level` (its validation part comes out of the training file) and is scored on the test file; in the
+same run it fits its TF-IDF baseline (word 1-2-grams or character 1-4-grams, by the level) on the texts it
+learnt from. Each cell: test accuracy (the seconds lstmkit took to train and score).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import gettext
+import json
+import random
+import sysconfig
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+
+from lstmkit import SequenceClassifier
+
+LOCALES = Path("/usr/share/locale")
+LANGUAGES = ("fr", "de", "es", "it", "pt", "nl", "sv", "pl")
+PROGRAMS = ("postgres-15", "git", "gas", "gnupg2", "coreutils", "libc", "glib20", "dpkg")
+PACKAGES = ("tkinter", "asyncio", "distutils", "importlib", "email", "logging", "multiprocessing", "xml")
+
+
+def _message(text) -> bool:
+    return isinstance(text, str) and 15 <= len(text) <= 200 and "%" not in text and "\n" not in text
+
+
+def _catalog(path: Path) -> dict:
+    try:
+        with open(path, "rb") as file:
+            return gettext.GNUTranslations(file)._catalog
+    except (OSError, ValueError):  # unreadable, or not UTF-8 (UnicodeDecodeError is a ValueError)
+        return {}
+
+
+def _sample(texts_by_label: dict[str, set], most: int) -> list[tuple[str, str]]:
+    rng, rows = random.Random(0), []
+    for label, texts in texts_by_label.items():
+        chosen = sorted(texts)
+        rng.shuffle(chosen)
+        rows += [(text.strip(), label) for text in chosen[:most]]
+    return rows
+
+
+def languages() -> list[tuple[str, str]]:
+    found = {lang: {v for mo in sorted((LOCALES / lang / "LC_MESSAGES").glob("*.mo")) for v in _catalog(mo).values()
+                    if _message(v)} for lang in LANGUAGES}  # fmt: skip
+    return _sample(found, 1500)
+
+
+def messages() -> list[tuple[str, str]]:
+    found = {program: {k for k in _catalog(LOCALES / "fr" / "LC_MESSAGES" / f"{program}.mo") if _message(k)}
+             for program in PROGRAMS}  # fmt: skip
+    owners = defaultdict(set)
+    for program, texts in found.items():
+        for text in texts:
+            owners[text].add(program)
+    return _sample({p: {t for t in texts if len(owners[t]) == 1} for p, texts in found.items()}, 1000)
+
+
+def docstrings() -> list[tuple[str, str]]:
+    library = Path(sysconfig.get_paths()["stdlib"])
+    found = {}
+    for package in PACKAGES:
+        texts = set()
+        for path in sorted((library / package).rglob("*.py")):
+            if "test" in path.relative_to(library).parts[1:]:
+                continue
+            try:
+                tree = ast.parse(path.read_text(encoding="utf-8"))
+            except (SyntaxError, UnicodeDecodeError):
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    doc = ast.get_docstring(node)
+                    first = " ".join(doc.split("\n\n")[0].split()) if doc else ""
+                    if len(first) >= 20:
+                        texts.add(first)
+        found[package] = texts
+    return _sample(found, 300)
+
+
+SETS = {"languages": languages, "messages": messages, "docstrings": docstrings}
+
+
+def split(rows: list[tuple[str, str]], folder: Path, name: str) -> tuple[Path, Path, int]:
+    from sklearn.model_selection import train_test_split
+
+    frame = pd.DataFrame(rows, columns=["text", "label"])
+    train, test = train_test_split(frame, test_size=0.15, stratify=frame["label"], random_state=0)
+    paths = folder / f"{name}_train.csv", folder / f"{name}_test.csv"
+    train.to_csv(paths[0], index=False)
+    test.to_csv(paths[1], index=False)
+    return *paths, len(frame)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--levels", default="word,char")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--set-option", action="append", default=[], metavar="NAME=VALUE",
+                        help="a classifier setting for every lstmkit run (a number or text)")  # fmt: skip
+    args = parser.parse_args(argv)
+    options = {}
+    for item in args.set_option:
+        name, value = item.split("=", 1)
+        try:
+            options[name] = json.loads(value)  # a number, true or false
+        except json.JSONDecodeError:
+            options[name] = value
+    levels = args.levels.split(",")
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in args.sets.split(","):
+            train, test, n = split(SETS[name](), Path(folder), name)
+            row = {"set": name, "texts": n, "classes": pd.read_csv(train)["label"].nunique()}
+            for level in levels:
+                start = time.perf_counter()
+                model = SequenceClassifier("text", level=level, test=test, seed=args.seed, **options).fit(train)
+                row[f"lstmkit {level}"] = model.metrics_["accuracy"]
+                row[f"lstmkit {level} seconds"] = time.perf_counter() - start
+                row[f"TF-IDF {level}"] = model.baselines_["tfidf_logistic_regression"]["accuracy"]
+                row["majority class"] = model.baselines_["majority_class"]["accuracy"]
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    print(table(results, levels))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+def table(results: list[dict], levels: list[str]) -> str:
+    head = (["set (texts, classes)"] + [f"lstmkit {lv}" for lv in levels] + [f"TF-IDF + LR, {lv}" for lv in levels]
+            + ["majority class"])  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        cells = [f"{r['set']} ({r['texts']}, {r['classes']})"]
+        cells += [f"{r[f'lstmkit {lv}']:.3f} ({r[f'lstmkit {lv} seconds']:.0f} s)" for lv in levels]
+        cells += [f"{r[f'TF-IDF {lv}']:.3f}" for lv in levels] + [f"{r['majority class']:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    means = [sum(r[k] for r in results) / len(results) for k in [f"lstmkit {lv}" for lv in levels] + [f"TF-IDF {lv}" for lv in levels] + ["majority class"]]
+    lines.append("| mean | " + " | ".join(f"{m:.3f}" for m in means) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
