@@ -3,7 +3,7 @@ LSTM earned its cost.
 
 Forecasting: the naive forecast (repeat the last value) and the seasonal naive forecast (repeat the last
 season). Classification: the majority class, as class probabilities; for texts also TF-IDF with logistic
-regression. Language models: the unigram model.
+regression. Language models: the unigram model, and the n-gram model with interpolated Kneser-Ney smoothing.
 Anomaly detection: the rolling z-score rule. Sequence to sequence: copying the source, and retrieval (the
 target of the most similar training source).
 """
@@ -141,6 +141,89 @@ def unigram_loss(counts: np.ndarray, target_ids: np.ndarray) -> float:
     counts = np.asarray(counts, dtype=np.float64)
     log_p = np.log(counts + 1) - np.log(counts.sum() - counts[PAD_ID] + len(counts) - 1)  # (V,)
     return float(-log_p[np.asarray(target_ids, dtype=np.int64)].mean())
+
+
+KN_DISCOUNT = 0.75  # Kneser-Ney's absolute discount, as Chen & Goodman (1999) found best for one discount
+KN_ORDERS = {"char": 5, "word": 3}  # the n-gram model's order by token level
+
+
+class KneserNey:
+    """The n-gram language model of the field's baselines: interpolated Kneser-Ney (Chen & Goodman 1999),
+    one discount D. Fitted on a training stream of token ids (N,) over a vocabulary of V tokens.
+
+        P_n(w | h) = max(c(h w) - D, 0) / c(h) + D * N1+(h .) / c(h) * P_{n-1}(w | h'),  h' = h without its first token
+
+    where c counts n-grams at the highest order and continuation counts (the number of distinct tokens seen
+    before the n-gram) at lower ones, N1+(h .) is the number of distinct tokens seen after h, and a history
+    never seen leaves the word to the lower order. The lowest order interpolates the unigram continuation
+    counts with the uniform 1/V, so every token of the vocabulary has a probability, and for any history the
+    probabilities over the vocabulary sum to 1."""
+
+    def __init__(self, train_ids, vocab_size: int, order: int, discount: float = KN_DISCOUNT):
+        ids = np.asarray(train_ids, dtype=np.int64)
+        self.V, self.D = int(vocab_size), float(discount)
+        self.order = max(1, min(int(order), len(ids), int(62 // max(1.0, np.log2(max(self.V, 2))))))  # keys fit int64
+        self.tables = {}  # k -> (sorted n-gram keys, their counts), k = 1..order: raw at `order`, continuation below
+        grams = self._keys(ids, self.order)
+        keys, counts = np.unique(grams, return_counts=True)
+        self.tables[self.order] = (keys, counts)
+        for k in range(self.order - 1, 0, -1):  # continuation: the distinct (k+1)-grams, their first token dropped
+            distinct = np.unique(self._keys(ids, k + 1))
+            suffix = distinct % self.V ** k
+            keys, counts = np.unique(suffix, return_counts=True)
+            self.tables[k] = (keys, counts)
+        self.histories = {}  # k -> (sorted history keys, total count after each, distinct tokens after each)
+        for k in range(2, self.order + 1):
+            keys, counts = self.tables[k]
+            history, first = np.unique(keys // self.V, return_index=True)
+            totals = np.add.reduceat(counts, first)
+            self.histories[k] = (history, totals, np.diff(np.append(first, len(keys))))
+
+    def _keys(self, ids: np.ndarray, k: int) -> np.ndarray:
+        """The key of each k-gram of the stream, sum_j ids[i + j] V^(k-1-j): (N - k + 1,)."""
+        keys = np.zeros(max(len(ids) - k + 1, 0), dtype=np.int64)
+        for j in range(k):
+            keys = keys * self.V + ids[j : len(ids) - k + 1 + j]
+        return keys
+
+    def _lookup(self, table: tuple, keys: np.ndarray) -> np.ndarray:
+        """The value of each key in a (sorted keys, values...) table, 0 where the key is absent: for every
+        value array of the table."""
+        sorted_keys, *values = table
+        at = np.clip(np.searchsorted(sorted_keys, keys), 0, max(len(sorted_keys) - 1, 0))
+        found = (sorted_keys[at] == keys) if len(sorted_keys) else np.zeros(len(keys), dtype=bool)
+        return [np.where(found, v[at], 0) if len(v) else np.zeros(len(keys), dtype=np.int64) for v in values]
+
+    def probabilities(self, histories: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """P(target | history) for each row: histories (M, order - 1) of token ids, -1 where the history is
+        shorter (the text's start); targets (M,). Returns (M,) float64."""
+        h = np.asarray(histories, dtype=np.int64).reshape(len(targets), -1)
+        h = h[:, h.shape[1] - (self.order - 1) :]  # (M, order - 1): the tokens this model reads
+        w = np.asarray(targets, dtype=np.int64)
+        count, = self._lookup(self.tables[1], w)
+        total, seen = self.tables[1][1].sum(), len(self.tables[1][0])
+        p = (np.maximum(count - self.D, 0) + self.D * seen / self.V) / total if total else np.full(len(w), 1 / self.V)
+        for k in range(2, self.order + 1):
+            context = h[:, h.shape[1] - (k - 1) :]  # (M, k - 1): the last k - 1 tokens
+            known = (context >= 0).all(axis=1)
+            key = np.zeros(len(w), dtype=np.int64)
+            for j in range(k - 1):
+                key = key * self.V + np.maximum(context[:, j], 0)
+            c_hw, = self._lookup(self.tables[k], key * self.V + w)
+            c_h, distinct = self._lookup(self.histories[k], key)
+            use = known & (c_h > 0)
+            mixed = (np.maximum(c_hw - self.D, 0) + self.D * distinct * p) / np.maximum(c_h, 1)
+            p = np.where(use, mixed, p)
+        return p
+
+    def loss(self, ids) -> float:
+        """Mean cross-entropy (nats per token) of every token of `ids` (N,) but the first, each read after the
+        tokens before it in `ids` (as many as the order allows)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        n = self.order - 1
+        padded = np.concatenate([np.full(n, -1), ids])
+        histories = np.stack([padded[j : j + len(ids)] for j in range(n)], axis=1) if n else np.zeros((len(ids), 0), np.int64)
+        return float(-np.log(self.probabilities(histories[1:], ids[1:])).mean())
 
 
 def combine_columns(z: np.ndarray) -> np.ndarray:

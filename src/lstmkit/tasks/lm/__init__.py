@@ -1,9 +1,9 @@
-"""Language modelling of characters or words, beside the unigram model.
+"""Language modelling of characters or words, beside the unigram model and an n-gram model (Kneser-Ney).
 
     estimator.py  `LanguageModel`: read a corpus, split, build the vocabulary, train with truncated BPTT,
                   score, generate, rank the next tokens, save, load
     net.py        `LanguageNet` (embedding -> LSTM -> decoder) and the loss that carries the state
-    report.py     metrics.json, the verdict against the unigram model, report.html with sample generations
+    report.py     metrics.json, the verdict against the baselines, report.html with sample generations
     demo.py       `lstmkit demo lm`: a character-level model of the Python standard library's own source
 """
 
@@ -24,7 +24,7 @@ def _parts() -> JobParts:
 
 JOB = Job(
     name="lm",
-    summary="Train a character- or word-level language model and score it beside the unigram model.",
+    summary="Train a character- or word-level language model and score it beside the unigram and n-gram models.",
     settings=LanguageModelSettings,
     data_help="A text file, or a folder of text files.",
     metrics=("loss", "perplexity", "bits_per_char"),

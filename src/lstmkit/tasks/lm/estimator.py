@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ...baselines import unigram_loss
+from ...baselines import KN_ORDERS, KneserNey, unigram_loss
 from ...data.corpus import Corpus, CorpusSplit, join_tokens, read_corpus, split_corpus, tokenize_documents, unit
 from ...data.text import PAD_ID, UNK_ID, Vocabulary
 from ...errors import ConfigError, DataError
@@ -89,6 +89,8 @@ class LanguageModel(LanguageModelSettings, Estimator):
         self.model_.cpu().eval()
         self.history_, self.best_epoch_, self.stop_reason_ = result.history, result.best_epoch, result.stop_reason
         self.unigram_counts_ = np.bincount(split.ids[split.train], minlength=len(self.vocab_))
+        # the n-gram baseline, held in memory only (a loaded model scores the unigram model alone)
+        self.ngram_ = KneserNey(split.ids[split.train], len(self.vocab_), KN_ORDERS[self.level]) if score_test else None
         self.tokens_ = {"train": _size(split.train), "val": _size(split.val), "test": _size(split.test)}
         self.files_, self.skipped_ = len(corpus.files), list(corpus.skipped)
         if not score_test:
@@ -141,9 +143,10 @@ class LanguageModel(LanguageModelSettings, Estimator):
         """The model and the unigram baseline on every token of `ids` but the first."""
         batches = self._eval_batches(torch.from_numpy(np.asarray(ids, dtype=np.int64)))
         loss = evaluate_loss(self.model_, CarriedStateLoss(), batches, self._scoring_config(), torch.device("cpu"))
-        baseline = unigram_loss(self.unigram_counts_, ids[1:])
-        return {"test": lm_metrics(loss, self.level), "baselines": {"unigram": lm_metrics(baseline, self.level)},
-                "tokens": len(ids) - 1}  # fmt: skip
+        baselines = {"unigram": lm_metrics(unigram_loss(self.unigram_counts_, ids[1:]), self.level)}
+        if getattr(self, "ngram_", None) is not None:
+            baselines["kneser_ney"] = lm_metrics(self.ngram_.loss(ids), self.level)
+        return {"test": lm_metrics(loss, self.level), "baselines": baselines, "tokens": len(ids) - 1}
 
     def _scoring_config(self) -> TrainConfig:
         """Scoring runs in the training precision; a bf16 model read on a machine without native bf16 is

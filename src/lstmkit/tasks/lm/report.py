@@ -1,4 +1,4 @@
-"""What a language-model run writes beside the model (SPEC §5): metrics.json with the unigram baseline, the
+"""What a language-model run writes beside the model (SPEC §5): metrics.json with the unigram and n-gram baselines, the
 verdict, and report.html (metrics, perplexity per epoch, sample generations)."""
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ def metric_names(level: str) -> list[str]:
     return [m for m in JOB.metrics if level == "char" or m != "bits_per_char"]
 
 
+BASELINE_NAMES = {"unigram": "unigram", "kneser_ney": "n-gram (Kneser-Ney)"}
+
+
 def run_metrics(model: LanguageModel, scored: Optional[dict] = None) -> dict:
     """metrics.json: the test metrics, the unigram model's on the same tokens, and whether the LSTM beat it.
     `scored`: the result of `model.evaluate(data)` on new text, instead of the training corpus' test part."""
@@ -30,12 +33,23 @@ def run_metrics(model: LanguageModel, scored: Optional[dict] = None) -> dict:
         "beats_baselines": beats_baseline(test, baselines, metric="perplexity"),
         "level": model.level, "vocab_size": len(model.vocab_), "test_tokens": scored["tokens"],
         "tokens": model.tokens_, "best_epoch": model.best_epoch_, "stop_reason": getattr(model, "stop_reason_", None),
+        "ngram_order": model.ngram_.order if "kneser_ney" in baselines else None,
     }  # fmt: skip
 
 
 def verdict(metrics: dict) -> tuple[str, bool]:
-    """One plain sentence on whether the model beat the unigram model on test perplexity."""
+    """One plain sentence on whether the model beat the unigram model, and the n-gram model where it was
+    scored, on test perplexity."""
     model, unigram = metrics["test"]["perplexity"], metrics["baselines"]["unigram"]["perplexity"]
+    ngram = metrics["baselines"].get("kneser_ney")
+    if metrics["beats_baselines"]["unigram"] and ngram is not None:
+        n, unit = metrics.get("ngram_order"), "characters" if metrics.get("level") == "char" else "words"
+        named = f"the {n}-gram model (Kneser-Ney)" if n else "the n-gram model (Kneser-Ney)"
+        against = f"{model:.3g} against {unigram:.3g} and {ngram['perplexity']:.3g}"
+        if metrics["beats_baselines"]["kneser_ney"]:
+            return f"The model beats the unigram model and {named} on perplexity ({against}).", True
+        return (f"The model beats the unigram model but NOT {named} on perplexity ({against}): counting what "
+                f"followed the last {n - 1 if n else 'few'} {unit} in training predicts this text as well.", False)  # fmt: skip
     if metrics["beats_baselines"]["unigram"]:
         return (f"The model beats the unigram baseline on perplexity ({model:.3g} against {unigram:.3g}): "
                 "it has learned more than how often each token occurs.", True)  # fmt: skip
@@ -52,7 +66,7 @@ def write_report(model: LanguageModel, metrics: dict, path: Path, out: Path) -> 
                     f"{tokens['train']} / {tokens['val']} / {tokens['test']}")  # fmt: skip
     text, good = verdict(metrics)
     report.add_verdict(text, good)
-    rows = {"LSTM": metrics["test"], **metrics["baselines"]}
+    rows = {"LSTM": metrics["test"], **{BASELINE_NAMES.get(k, k): v for k, v in metrics["baselines"].items()}}
     report.add_metrics_table(f"Test part ({metrics['test_tokens']} tokens)", rows, metric_names(model.level))
     history = pd.DataFrame(model.history_)
     report.add_drawing("Perplexity per epoch", "perplexity_curves", {"history": history}, alt="training and validation perplexity")
