@@ -171,11 +171,7 @@ def read_future_values(data, names: list[str], *, id_col: Optional[str] = None, 
         part, where = table.iloc[positions], rows[positions]
         label = f"{path}, series '{key}'" if key else path
         numbers = {name: parse_numbers(part[name].reset_index(drop=True), where, name, label) for name in names}
-        for name, x in numbers.items():
-            if np.isnan(x).any():
-                raise DataError(f"{label}: column '{name}' has no value at row {where[int(np.argmax(np.isnan(x)))]}; "
-                                "a forecast needs every future value of it")  # fmt: skip
-        check_finite(numbers, where, label, None)
+        check_finite(numbers, where, label, None, needed="a forecast needs every future value of it")
         values = np.column_stack([numbers[name] for name in names])
         time = None
         if time_col is not None:

@@ -160,15 +160,11 @@ def read_long_csv(path, id_col: str, *, time_col: Optional[str] = None, time_for
     if not channels:
         raise DataError(f"{path}: has no numeric column besides the id, time and label columns; in long format "
                         "each numeric column is a channel of the sequences")  # fmt: skip
-    for name in channels:  # a step without a value: the forecaster would offer a fill, which a class has no use for
-        missing = np.isnan(parse_numbers(table[name], rows, name, path))
-        if missing.any():
-            i = int(np.argmax(missing))
-            raise DataError(f"{path}, sequence '{table[id_col].iloc[i]}': column '{name}' has no value at row {rows[i]}; "
-                            "every step of a sequence needs a value in each channel")  # fmt: skip
     kept = [id_col, *([time_col] if time_col else []), *channels]
+    # a step without a value: no fill is offered, as the forecaster offers one, since a class has no use for it
     panel = panel_from_table(table[kept], rows, str(path), channels[0], id_col=id_col, noun="sequence",
-                             time_col=time_col, time_format=time_format, features=channels[1:])  # fmt: skip
+                             time_col=time_col, time_format=time_format, features=channels[1:],
+                             needed="every step of a sequence needs a value in each channel")  # fmt: skip
     labels = None
     if label_col is not None:
         labels = []

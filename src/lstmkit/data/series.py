@@ -60,9 +60,17 @@ class Series:
 LARGEST = float(np.finfo(np.float32).max)  # larger values would overflow the float32 tensors training uses
 
 
-def check_finite(numbers: dict[str, np.ndarray], rows: np.ndarray, path, fill: Optional[str]) -> None:
+def check_finite(numbers: dict[str, np.ndarray], rows: np.ndarray, path, fill: Optional[str],
+                 needed: Optional[str] = None) -> None:  # fmt: skip
     """Infinite values and values beyond float32's range first (always an error, --fill cannot help), then empty
-    columns, then missing values (an error unless a fill was chosen)."""
+    columns, then missing values (an error unless a fill was chosen). `needed`: for values no fill may stand
+    in for (a forecast's known-future values, the steps of a sequence to classify), why each one is needed; a
+    missing value is then the first error, naming its row and that reason."""
+    if needed is not None:
+        for name, x in numbers.items():
+            missing = np.isnan(x)
+            if missing.any():
+                raise DataError(f"{path}: column '{name}' has no value at row {rows[int(np.argmax(missing))]}; {needed}")
     for name, x in numbers.items():
         infinite = np.isinf(x)
         if infinite.any():
@@ -127,9 +135,10 @@ def series_from_table(
     time_format: Optional[str] = None,
     features: Union[str, Iterable[str]] = (),
     fill: Optional[str] = None,
+    needed: Optional[str] = None,
 ) -> Series:
     """`read_series_csv` on a table already read: text cells (R, C) and their row numbers (R,); `path`
-    names the data in messages ("sales.csv", "sales.csv, series 'A'")."""
+    names the data in messages ("sales.csv", "sales.csv, series 'A'"); `needed`: as `check_finite`'s."""
     fill = _check_fill(fill)
     features = feature_list(features)
     check_roles(target, time_col, features)
@@ -143,7 +152,7 @@ def series_from_table(
         time = parse_time(table[time_col], rows, time_col, path, time_format)
         check_unique_times(time, rows, time_col, path)
     numbers = {name: parse_numbers(table[name], rows, name, path) for name in [target, *features]}
-    check_finite(numbers, rows, path, fill)
+    check_finite(numbers, rows, path, fill, needed)
 
     if time is not None:
         order = time_order(time)
