@@ -164,14 +164,11 @@ class KneserNey:
         self.V, self.D = int(vocab_size), float(discount)
         self.order = max(1, min(int(order), len(ids), int(62 // max(1.0, np.log2(max(self.V, 2))))))  # keys fit int64
         self.tables = {}  # k -> (sorted n-gram keys, their counts), k = 1..order: raw at `order`, continuation below
-        grams = self._keys(ids, self.order)
-        keys, counts = np.unique(grams, return_counts=True)
-        self.tables[self.order] = (keys, counts)
+        distinct, counts = np.unique(self._keys(ids, self.order), return_counts=True)
+        self.tables[self.order] = (distinct, counts)
         for k in range(self.order - 1, 0, -1):  # continuation: the distinct (k+1)-grams, their first token dropped
-            distinct = np.unique(self._keys(ids, k + 1))
-            suffix = distinct % self.V ** k
-            keys, counts = np.unique(suffix, return_counts=True)
-            self.tables[k] = (keys, counts)
+            self.tables[k] = np.unique(distinct % self.V**k, return_counts=True)
+            distinct = np.unique(self._keys(ids, k)) if k > 1 else None  # the next level's distinct (k+1)-grams
         self.histories = {}  # k -> (sorted history keys, total count after each, distinct tokens after each)
         for k in range(2, self.order + 1):
             keys, counts = self.tables[k]
