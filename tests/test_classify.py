@@ -307,8 +307,8 @@ def test_verdict_says_plainly_when_the_majority_class_is_as_good():
 
 def test_text_models_are_scored_beside_tfidf_with_logistic_regression(text_model, text_files, tmp_path):
     """The baseline is scikit-learn's pipeline fitted on the texts the model learnt from (training and
-    validation parts), scored on the test file; a loaded model, which has not those texts, scores the majority
-    class alone."""
+    validation parts), scored on the test file; it is saved with the run, so a loaded model scores new texts
+    beside the very same baseline."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, log_loss
@@ -323,7 +323,11 @@ def test_text_models_are_scored_beside_tfidf_with_logistic_regression(text_model
     assert baseline["log_loss"] == pytest.approx(log_loss(test["label"], proba))
     assert set(run_metrics(text_model)["beats_baselines"]) == {"majority_class", "tfidf_logistic_regression"}
     text_model.save(tmp_path / "m")
-    assert list(SequenceClassifier.load(tmp_path / "m").evaluate(text_files[1])["baselines"]) == ["majority_class"]
+    loaded = SequenceClassifier.load(tmp_path / "m")
+    assert loaded.evaluate(text_files[1])["baselines"] == text_model.baselines_  # to the last digit
+    new = ["a great film", "dull and long", "good good good", "zzz"]
+    by_hand_new = by_hand.predict_proba(vectorizer.transform(new))
+    np.testing.assert_allclose(loaded.text_baseline_.proba(new), by_hand_new, rtol=1e-12)
 
 
 def test_a_text_models_verdict_weighs_it_against_tfidf_too():

@@ -225,6 +225,23 @@ def test_a_run_directory_holds_metrics_against_the_unigram_model_and_a_report(tm
     assert lm.metrics_ == saved["test"] and lm.next_tokens("to be or not to b", k=1)[0][0] == "e"
 
 
+def test_a_loaded_model_scores_new_text_beside_the_n_gram_model_it_was_trained_beside(char_model, tmp_path):
+    """The n-gram model is saved with the run (its training stream) and fitted again on first use: the loaded
+    model's Kneser-Ney perplexity on new text is the trained one's, and is the n-gram model's fitted by hand on
+    the training part."""
+    new = tmp_path / "new.txt"
+    new.write_text("hello moon, hello world. the moon is no world. " * 4)
+    char_model.save(tmp_path / "m")
+    loaded = LanguageModel.load(tmp_path / "m")
+    assert "ngram_" not in vars(loaded)  # not fitted at load: generating or serving never needs it
+    scored = loaded.evaluate(new)
+    assert scored["baselines"] == char_model.evaluate(new)["baselines"]
+    ids = np.asarray(char_model.vocab_.encode(read_corpus(new, "char", lowercase=char_model.lowercase).tokens))
+    by_hand = KneserNey(char_model.ngram_.train_ids, len(char_model.vocab_), 5).loss(ids)
+    assert scored["baselines"]["kneser_ney"]["loss"] == pytest.approx(by_hand, rel=1e-12)
+    assert len(char_model.ngram_.train_ids) == char_model.tokens_["train"]
+
+
 class Interrupt(Reporter):
     def epoch(self, row):
         if row["epoch"] == 2:

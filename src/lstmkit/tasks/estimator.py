@@ -14,6 +14,8 @@ from ..settings import check_settings
 from ..train import TrainConfig
 from .settings import TRAINING
 
+BASELINE_TENSORS = "baseline."  # names a baseline's arrays saved beside the network's weights
+
 
 class Estimator:
     """Base of the job estimators. A job's estimator extends its settings dataclass and this class:
@@ -102,3 +104,18 @@ def saved_whole(state: dict, name: str, least: int = 0):
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise ValueError(f"{name} must be a whole number of at least {least}, got {value!r}")
     return value
+
+
+def with_baseline(tensors: dict, arrays: dict) -> dict:
+    """The weights to save, and a baseline's arrays (numpy, by name) under BASELINE_TENSORS: what a job's
+    baseline learnt travels with the run, so a loaded model scores new data beside it."""
+    import numpy as np
+    import torch
+
+    return {**tensors, **{BASELINE_TENSORS + name: torch.from_numpy(np.ascontiguousarray(a)) for name, a in arrays.items()}}
+
+
+def pop_baseline(tensors: dict) -> dict:
+    """The baseline's arrays (numpy, by name) that `with_baseline` saved, taken out of the loaded `tensors`,
+    which keeps the network's weights alone."""
+    return {name[len(BASELINE_TENSORS):]: tensors.pop(name).numpy() for name in list(tensors) if name.startswith(BASELINE_TENSORS)}

@@ -67,6 +67,9 @@ class Job:
     metrics: tuple[str, ...]  # the metrics the summary table shows, in order
     load_parts: Callable[[], JobParts] = field(repr=False)  # imports the heavy side
     demos: tuple[Demo, ...] = ()
+    # a baseline's key in metrics.json -> its name in tables and verdicts; a key not named here is shown with
+    # spaces for its underscores ("rolling_zscore": "rolling z-score", but "copy" stays "copy")
+    baselines: Mapping[str, str] = field(default_factory=dict)
     predicts: bool = True  # `lstmkit predict` runs it (a language model generates instead)
     generates: bool = False  # `lstmkit generate` runs it: it continues a prompt
     translates: bool = False  # `lstmkit translate` and `lstmkit chat` run it: it maps a source text to an output text
@@ -96,6 +99,9 @@ class Job:
         from ..metrics import HIGHER_IS_BETTER
 
         return frozenset(m for m in self.metrics if m in HIGHER_IS_BETTER)
+
+    def baseline_name(self, key: str) -> str:
+        return self.baselines.get(key, key.replace("_", " "))
 
     def run_metrics(self, estimator, scored=None) -> dict:
         return self.parts.run_metrics(estimator, scored)

@@ -30,6 +30,7 @@ JOB = Job(
     settings=AnomalySettings,
     data_help="CSV file with one or more numeric columns.",
     metrics=("precision", "recall", "f1", "roc_auc"),
+    baselines={"rolling_zscore": "rolling z-score"},
     load_parts=_parts,
     demos=(Demo("anomaly", "Yearly sunspots 1700-2008 with injected, labelled anomalies in the last quarter"),),
     space=SPACE,

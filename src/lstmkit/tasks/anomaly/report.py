@@ -14,7 +14,6 @@ from ...baselines import beats_baseline
 from . import JOB
 from .estimator import AnomalyDetector
 
-BASELINE_NAMES = {"rolling_zscore": "rolling z-score"}
 
 
 def run_metrics(detector: AnomalyDetector, scored: Optional[dict] = None) -> dict:
@@ -63,7 +62,7 @@ def verdict(metrics: dict) -> tuple[str, bool]:
 
 def summary_rows(metrics: dict) -> dict[str, dict]:
     """{row name: metrics} for a table of the LSTM beside each baseline."""
-    return {"LSTM": metrics["test"], **{BASELINE_NAMES.get(k, k): v for k, v in metrics["baselines"].items()}}
+    return {"LSTM": metrics["test"], **{JOB.baseline_name(k): v for k, v in metrics["baselines"].items()}}
 
 
 def write_report(detector: AnomalyDetector, metrics: dict, path: Path, out: Path) -> None:

@@ -30,6 +30,7 @@ JOB = Job(
     settings=ClassifySettings,
     data_help="CSV (text, one sequence a row, or with --id-col one step a row), .npz (X, y) or UCR/UEA .ts file.",
     metrics=("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"),
+    baselines={"majority_class": "majority class", "tfidf_logistic_regression": "TF-IDF + logistic regression"},
     load_parts=_parts,
     demos=(Demo("classify", "The temporal-order task (Hochreiter & Schmidhuber 1997): "
                             "the order of two symbols among distractors"),),  # fmt: skip

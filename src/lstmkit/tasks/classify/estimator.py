@@ -21,13 +21,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from torch import Tensor, nn
 
-from ...baselines import majority_class_proba, tfidf_logistic_regression
+from ...baselines import TfidfLogisticRegression, majority_class_proba
 from ...data import LabelledSequences, Scaler, check_classes, class_order, quote_labels, read_sequences, unit
 from ...data.text import Vocabulary, tokenize
 from ...errors import ConfigError, DataError
 from ...metrics import classification_metrics
 from ...train import BucketedBatches, TrainConfig, fit, member_checkpoint, seed_everything
-from ..estimator import Estimator
+from ..estimator import Estimator, pop_baseline, with_baseline
 from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_offsets
 from . import net as nets
 from .net import ClassifierNet, EnsembleNet, fcn_stride_of, segment_of, step_mask
@@ -273,8 +273,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
         self.text_baseline_ = None  # texts: TF-IDF with logistic regression, on every text the model learns from
         if self.kind_ == "text" and read_test:
             seen = dataset.subset(np.concatenate([self.split_["train"], self.split_["val"]]))
-            self.text_baseline_ = tfidf_logistic_regression(seen.sequences, self._targets(seen).numpy(),
-                                                            len(self.classes_), self.level, self.lowercase)  # fmt: skip
+            self.text_baseline_ = TfidfLogisticRegression.fit(seen.sequences, self._targets(seen).numpy(),
+                                                              len(self.classes_), self.level, self.lowercase)  # fmt: skip
         if not read_test:
             return parts, None
         return parts, dataset.subset(self.split_["test"]) if test_set is None else test_set
@@ -439,12 +439,13 @@ class SequenceClassifier(ClassifySettings, Estimator):
 
     def _score_encoded(self, y: np.ndarray, encoded: list[Tensor], data: LabelledSequences) -> dict:
         """The metrics of the model and of the baselines on `data`, encoded: the majority class, and for texts,
-        where this fit made it (a loaded model has none), TF-IDF with logistic regression."""
+        where the fit made it (runs saved before it was saved with them have none), TF-IDF with logistic
+        regression."""
         proba = self._proba(encoded)
         majority = majority_class_proba(np.repeat(np.arange(len(self.classes_)), self.train_counts_), len(self.classes_), len(y))
         baselines = {"majority_class": classification_metrics(y, majority, labels=self.classes_)}
         if getattr(self, "text_baseline_", None) is not None:
-            baselines["tfidf_logistic_regression"] = classification_metrics(y, self.text_baseline_(data.sequences),
+            baselines["tfidf_logistic_regression"] = classification_metrics(y, self.text_baseline_.proba(data.sequences),
                                                                              labels=self.classes_)  # fmt: skip
         return {"metrics": classification_metrics(y, proba, labels=self.classes_), "baselines": baselines,
                 "y": y, "proba": proba, "n": len(y)}  # fmt: skip
@@ -546,8 +547,16 @@ class SequenceClassifier(ClassifySettings, Estimator):
                      {"x": axes, "lengths": {0: "batch"}}, sample)  # fmt: skip
 
     # ---- save and load --------------------------------------------------------------------------
+    def _tensors(self) -> dict:
+        """The network's weights, and the TF-IDF baseline's arrays (`with_baseline`), so a loaded text
+        model scores new texts beside the baseline its training was scored beside."""
+        baseline = getattr(self, "text_baseline_", None)
+        return with_baseline(self.model_.state_dict(), {} if baseline is None else baseline.saved()[1])
+
     def _state(self) -> dict:
+        baseline = getattr(self, "text_baseline_", None)
         return {
+            "text_baseline": None if baseline is None else baseline.saved()[0],
             "kind": self.kind_, "classes": self.classes_,
             "vocab": None if self.vocab_ is None else self.vocab_.to_dict(),
             "scaler": None if self.scaler_ is None else self.scaler_.to_dict(),
@@ -579,6 +588,9 @@ class SequenceClassifier(ClassifySettings, Estimator):
         self.dropout_, self.bidirectional_ = state.get("dropout", self.dropout), state.get("bidirectional", self.bidirectional)
         numeric_inputs = self.inputs_ if self.kind_ == "numeric" else 0
         self.squash_ = state.get("squash") or [False] * numeric_inputs  # runs saved before it: no squashing
+        arrays = pop_baseline(tensors)
+        baseline = state.get("text_baseline")  # runs saved before the baseline travelled with them: none
+        self.text_baseline_ = None if baseline is None else TfidfLogisticRegression.from_saved(baseline, arrays)
         members = [self._build_net() for _ in range(self.ensemble)]
         self.model_ = members[0] if len(members) == 1 else EnsembleNet(members)
         self.model_.load_state_dict(tensors)

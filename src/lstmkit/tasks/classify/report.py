@@ -19,7 +19,6 @@ VERDICT_METRICS = {"accuracy": "accuracy", "f1": "macro F1"}
 TEXT_SETTINGS = {"text_col", "level", "lowercase", "max_len", "min_freq", "embedding_dim"}  # not shown for numeric runs
 MAX_ROC_CURVES = 10  # more classes than this: one micro-averaged curve instead of one per class
 NETWORK_NAMES = {"lstm": "LSTM", "lstm-fcn": "LSTM-FCN", "alstm-fcn": "ALSTM-FCN"}  # the summary's name of the model
-BASELINE_NAMES = {"majority_class": "majority class", "tfidf_logistic_regression": "TF-IDF + logistic regression"}
 
 
 def run_metrics(classifier: SequenceClassifier, scored: Optional[dict] = None) -> dict:
@@ -75,7 +74,7 @@ def write_report(classifier: SequenceClassifier, metrics: dict, path: Path, out:
     text, good = verdict(metrics)
     report.add_verdict(text, good)
     name = getattr(classifier, "arch_", "lstm").upper() + (f" x{classifier.ensemble}" if classifier.ensemble > 1 else "")
-    rows = {name: metrics["test"], **{BASELINE_NAMES[key]: value for key, value in metrics["baselines"].items()}}
+    rows = {name: metrics["test"], **{JOB.baseline_name(key): value for key, value in metrics["baselines"].items()}}
     report.add_metrics_table(f"Test part ({metrics['test_sequences']} sequences)", rows, JOB.metrics)
     per_class = metrics["test"]["per_class"]
     report.add_table("Per class (test part)", ["class", "precision", "recall", "F1", "support"],

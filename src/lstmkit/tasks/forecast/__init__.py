@@ -41,6 +41,7 @@ JOB = Job(
     settings=ForecastSettings,
     data_help="CSV file with the series (long format with --id-col: one row per series and step).",
     metrics=("mse", "rmse", "mae", "mape", "smape", "mase", "owa"),
+    baselines={"naive": "naive", "seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"},
     load_parts=_parts,
     demos=(Demo("forecast", "Monthly airline passengers 1949-1960, forecast 12 months ahead"),),
     predict_needs_data=False,

@@ -16,9 +16,6 @@ from .estimator import Forecaster
 from .scoring import PANEL_METRICS, fold_metrics
 
 
-BASELINE_NAMES = {"naive": "naive", "seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"}
-
-
 def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
     """metrics.json: the model's test metrics, the baselines' on the same windows, and the verdict (MASE)."""
     own_test = scored is None  # the test part of the training data (a backtest's origins), not new data
@@ -50,7 +47,7 @@ def verdict(metrics: dict) -> tuple[str, bool]:
     if model is None or any(won is None for won in beats.values()):
         return "MASE is undefined for this series (its training part is constant); compare RMSE instead.", False
     baseline = {name: metrics["baselines"][name]["mase"] for name in beats}
-    scores = ", ".join(f"{BASELINE_NAMES.get(name, name)} {value:.3f}" for name, value in baseline.items())
+    scores = ", ".join(f"{JOB.baseline_name(name)} {value:.3f}" for name, value in baseline.items())
     tied = [name for name, won in beats.items() if not won and ties(model, baseline[name])]
     lost = [name for name, won in beats.items() if not won and name not in tied]
     if not lost and not tied:
@@ -63,7 +60,7 @@ def verdict(metrics: dict) -> tuple[str, bool]:
 
 def _baselines(names: list[str]) -> str:
     """["naive", "seasonal_naive"] -> "naive and seasonal naive baselines"."""
-    return " and ".join(BASELINE_NAMES.get(name, name) for name in names) + (" baselines" if len(names) > 1 else " baseline")
+    return " and ".join(JOB.baseline_name(name) for name in names) + (" baselines" if len(names) > 1 else " baseline")
 
 
 def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -> None:
@@ -76,7 +73,7 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
     report = Report(f"Forecast of {forecaster.target_name_}", subtitle)
     text, good = verdict(metrics)
     report.add_verdict(text, good)
-    rows = {"LSTM": metrics["test"], **{BASELINE_NAMES.get(name, name): m for name, m in metrics["baselines"].items()}}
+    rows = {"LSTM": metrics["test"], **{JOB.baseline_name(name): m for name, m in metrics["baselines"].items()}}
     if forecaster.many_:
         report.add_metrics_table(f"Test part: the last {forecaster.horizon} steps of {len(forecaster.ids_)} series (means)",
                                  rows, PANEL_METRICS)  # fmt: skip
@@ -104,7 +101,7 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
     baselines = {}
     for name, f in test["baseline_forecasts"].items():  # the forecasts the scores were computed from
         if name in ("seasonal_naive", "ets", "theta") or (name == "naive" and forecaster.season_ == 1):
-            baselines[BASELINE_NAMES[name]] = f[chosen].ravel()
+            baselines[JOB.baseline_name(name)] = f[chosen].ravel()
     before = np.arange(max(0, steps[0] - 3 * max(forecaster.season_, forecaster.lookback_)), steps[0])
     label = f" of series '{forecaster.ids_[j]}'" if forecaster.many_ else ""
     figure = {

@@ -28,6 +28,7 @@ JOB = Job(
     settings=LanguageModelSettings,
     data_help="A text file, or a folder of text files.",
     metrics=("loss", "perplexity", "bits_per_char"),
+    baselines={"unigram": "unigram", "kneser_ney": "n-gram (Kneser-Ney)"},
     load_parts=_parts,
     demos=(Demo("lm", "Character-level model of the Python standard library's own source"),),
     predicts=False,

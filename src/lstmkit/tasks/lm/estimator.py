@@ -14,6 +14,7 @@ the test part beside a unigram model scored on the very same tokens.
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from pathlib import Path
 from typing import Optional, Union
 
@@ -29,7 +30,7 @@ from ...metrics import lm_metrics
 from ...settings import check_temperature, check_whole
 from ...train import TrainConfig, evaluate_loss, fit, seed_everything
 from ...train.batches import StreamBatches
-from ..estimator import Estimator, saved_whole
+from ..estimator import Estimator, pop_baseline, saved_whole, with_baseline
 from ..gate_input import GateInput, capped, read_text, text_upto, tokens_with_offsets
 from .net import CarriedStateLoss, LanguageNet
 from .settings import LanguageModelSettings
@@ -89,7 +90,7 @@ class LanguageModel(LanguageModelSettings, Estimator):
         self.model_.cpu().eval()
         self.history_, self.best_epoch_, self.stop_reason_ = result.history, result.best_epoch, result.stop_reason
         self.unigram_counts_ = np.bincount(split.ids[split.train], minlength=len(self.vocab_))
-        # the n-gram baseline, held in memory only (a loaded model scores the unigram model alone)
+        # the n-gram baseline, saved with the run (a tuning trial, which scores no test part, has none)
         self.ngram_ = KneserNey(split.ids[split.train], len(self.vocab_), KN_ORDERS[self.level]) if score_test else None
         self.tokens_ = {"train": _size(split.train), "val": _size(split.val), "test": _size(split.test)}
         self.files_, self.skipped_ = len(corpus.files), list(corpus.skipped)
@@ -139,12 +140,19 @@ class LanguageModel(LanguageModelSettings, Estimator):
         return 40 if self.level == "char" else 8
 
     # ---- score -----------------------------------------------------------------------------------
+    @cached_property
+    def ngram_(self) -> Optional[KneserNey]:
+        """The n-gram baseline: `fit` sets it; a loaded model fits it again from the saved training stream on
+        first use (generating or serving never needs it)."""
+        saved = getattr(self, "_ngram_saved", None)
+        return None if saved is None else KneserNey.from_saved(*saved)
+
     def _score(self, ids: np.ndarray) -> dict:
         """The model and the unigram baseline on every token of `ids` but the first."""
         batches = self._eval_batches(torch.from_numpy(np.asarray(ids, dtype=np.int64)))
         loss = evaluate_loss(self.model_, CarriedStateLoss(), batches, self._scoring_config(), torch.device("cpu"))
         baselines = {"unigram": lm_metrics(unigram_loss(self.unigram_counts_, ids[1:]), self.level)}
-        if getattr(self, "ngram_", None) is not None:
+        if self.ngram_ is not None:
             baselines["kneser_ney"] = lm_metrics(self.ngram_.loss(ids), self.level)
         return {"test": lm_metrics(loss, self.level), "baselines": baselines, "tokens": len(ids) - 1}
 
@@ -275,16 +283,18 @@ class LanguageModel(LanguageModelSettings, Estimator):
 
     # ---- save and load --------------------------------------------------------------------------
     def _tensors(self) -> dict:
+        """The network's weights, and the n-gram baseline's training stream (`with_baseline`)."""
         tensors = dict(self.model_.state_dict())
         if self.model_.tied:  # safetensors stores no shared tensors: the output layer's weight is the embedding's
             del tensors["decoder.weight"]
-        return tensors
+        return with_baseline(tensors, {} if self.ngram_ is None else self.ngram_.saved()[1])
 
     def _state(self) -> dict:
         return {
             "vocab": self.vocab_.to_dict(), "embedding": self.embedding_,
             "unigram_counts": self.unigram_counts_.tolist(), "tokens": self.tokens_, "metrics": self.metrics_,
             "baselines": self.baselines_, "best_epoch": self.best_epoch_,
+            "ngram": None if self.ngram_ is None else self.ngram_.saved()[0],
         }  # fmt: skip
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
@@ -292,6 +302,8 @@ class LanguageModel(LanguageModelSettings, Estimator):
         self.embedding_, self.tokens_, self.best_epoch_ = saved_whole(state, "embedding", 1), state["tokens"], state["best_epoch"]
         self.unigram_counts_ = np.asarray(state["unigram_counts"], dtype=np.int64)
         self.metrics_, self.baselines_ = state["metrics"], state["baselines"]
+        # fitted again on first use (`ngram_`); runs saved before the baseline travelled with them: none
+        self._ngram_saved = (state["ngram"], pop_baseline(tensors)) if state.get("ngram") else None
         self.model_ = self._build_model()
         if self.model_.tied:
             tensors["decoder.weight"] = tensors["embedding.weight"]

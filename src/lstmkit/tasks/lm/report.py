@@ -20,7 +20,6 @@ def metric_names(level: str) -> list[str]:
     return [m for m in JOB.metrics if level == "char" or m != "bits_per_char"]
 
 
-BASELINE_NAMES = {"unigram": "unigram", "kneser_ney": "n-gram (Kneser-Ney)"}
 
 
 def run_metrics(model: LanguageModel, scored: Optional[dict] = None) -> dict:
@@ -66,7 +65,7 @@ def write_report(model: LanguageModel, metrics: dict, path: Path, out: Path) -> 
                     f"{tokens['train']} / {tokens['val']} / {tokens['test']}")  # fmt: skip
     text, good = verdict(metrics)
     report.add_verdict(text, good)
-    rows = {"LSTM": metrics["test"], **{BASELINE_NAMES.get(k, k): v for k, v in metrics["baselines"].items()}}
+    rows = {"LSTM": metrics["test"], **{JOB.baseline_name(k): v for k, v in metrics["baselines"].items()}}
     report.add_metrics_table(f"Test part ({metrics['test_tokens']} tokens)", rows, metric_names(model.level))
     history = pd.DataFrame(model.history_)
     report.add_drawing("Perplexity per epoch", "perplexity_curves", {"history": history}, alt="training and validation perplexity")
