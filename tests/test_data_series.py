@@ -441,6 +441,28 @@ def test_time_given_three_times(tmp_path):
     )
 
 
+@pytest.mark.parametrize("sub, cells, what, example", [
+    ("qtr", ["1", "2", "3", "4"], "quarter", "1970 Q1 or 1970-01"),
+    ("qtr", ["Q1", "Q2", "q3", "Q4"], "quarter", "1970 Q1 or 1970-01"),
+    ("month", ["1", "4", "7", "10"], "month", "1970-01"),
+])
+def test_a_time_split_over_a_year_and_a_quarter_or_month_column_is_named(tmp_path, sub, cells, what, example):
+    rows = "".join(f"{1970 + i // 4},{cells[i % 4]},{i % 7},{10 + i}\n" for i in range(8))
+    path = _csv(tmp_path, f"year,{sub},promo,sales\n{rows}")
+    _raises(
+        f"{path}: column 'year' has the time 1970 4 times (rows 2, 3, 4 and 5); the time seems split over 'year' "
+        f"and the {what} in '{sub}': give one column holding both (e.g. {example})",
+        lambda: read_series_csv(path, "sales", time_col="year", features=["promo"]),
+    )
+
+
+def test_a_column_that_does_not_tell_repeated_times_apart_is_no_hint(tmp_path):
+    # 'qtr' repeats within 1970, and 'sales' (whole numbers 1-12, unique within the year) is the value read
+    path = _csv(tmp_path, "year,qtr,sales\n1970,1,1\n1970,1,2\n1970,2,3\n1971,1,4\n")
+    _raises(f"{path}: column 'year' has the time 1970 3 times (rows 2, 3 and 4)",
+            lambda: read_series_csv(path, "sales", time_col="year"))
+
+
 # --- length, split, scaler -------------------------------------------------------------------------------
 
 
