@@ -126,3 +126,15 @@ def test_majority_class_proba_scores_the_majority_class_accuracy():
 def test_majority_class_proba_rejects_a_class_index_out_of_range():
     with pytest.raises(DataError, match="class indices 0..1"):
         majority_class_proba([0, 1, 2], n_classes=2, n=1)
+
+
+def test_the_tfidf_baseline_keeps_the_most_frequent_n_grams_where_a_corpus_holds_too_many(monkeypatch):
+    """Saved with the run, the baseline's size is bounded: past TFIDF_MAX_FEATURES n-grams, the most frequent."""
+    from lstmkit import baselines
+
+    texts = ["apple banana", "apple cherry", "banana date", "apple banana banana"]
+    monkeypatch.setattr(baselines, "TFIDF_MAX_FEATURES", 2)
+    kept = baselines.TfidfLogisticRegression.fit(texts, np.array([0, 1, 0, 1]), 2, level="word")
+    assert sorted(kept.ngrams) == ["apple", "banana"]  # 3 and 4 times; "apple banana" twice, the rest once
+    saved = baselines.TfidfLogisticRegression.from_saved(*kept.saved())
+    np.testing.assert_array_equal(saved.proba(["banana split", "fig"]), kept.proba(["banana split", "fig"]))

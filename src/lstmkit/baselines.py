@@ -109,16 +109,21 @@ def majority_class_proba(y_train, n_classes: int, n: int) -> np.ndarray:
 # the n-grams of the TF-IDF baseline, by the classifier's token level: words and pairs of them, or the
 # character 1- to 4-grams inside each word (language, spelling and morphology)
 TFIDF_NGRAMS = {"word": ("word", (1, 2)), "char": ("char_wb", (1, 4))}
+# at most this many n-grams, the most frequent: the fitted baseline is saved with the run (a weight per n-gram and
+# class), so a corpus of a million texts (millions of word pairs) must not make the run gigabytes. The corpora of
+# benchmarks/text_quality.py hold 17k-69k.
+TFIDF_MAX_FEATURES = 200_000
 
 
 def _tfidf_vectorizer(level: str, lowercase: bool, vocabulary=None):
-    """scikit-learn's TF-IDF of the n-grams `TFIDF_NGRAMS` gives `level`, with sublinear term frequencies."""
+    """scikit-learn's TF-IDF of the n-grams `TFIDF_NGRAMS` gives `level`, with sublinear term frequencies: of the
+    `vocabulary` given, else of the TFIDF_MAX_FEATURES most frequent n-grams of the texts it is fitted on."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     analyzer, ngram_range = TFIDF_NGRAMS[level]
     words = {"token_pattern": r"(?u)\b\w+\b"} if analyzer == "word" else {}  # words of one letter too
     return TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, lowercase=lowercase, sublinear_tf=True,
-                           vocabulary=vocabulary, **words)  # fmt: skip
+                           vocabulary=vocabulary, max_features=None if vocabulary else TFIDF_MAX_FEATURES, **words)  # fmt: skip
 
 
 class TfidfLogisticRegression:
