@@ -333,6 +333,25 @@ def test_number_with_thousands_separator_is_not_a_number(tmp_path):
     )
 
 
+def test_a_semicolon_separated_export_with_decimal_commas_is_read(tmp_path):
+    """As a spreadsheet in most of Europe exports it: ';' between cells, ',' as the decimal mark, '.' between
+    thousands; dates with dots stay dates, and a missing cell stays missing."""
+    path = _csv(tmp_path, "Datum;Umsatz;Preis\n13.01.2020;1.234,5;3\n14.01.2020;-7,25;n/a\n15.01.2020;12;4,5e1\n")
+    series = read_series_csv(path, "Umsatz", time_col="Datum", features=["Preis"], fill="ffill")
+    np.testing.assert_array_equal(series.target, [1234.5, -7.25, 12.0])
+    np.testing.assert_array_equal(series.covariates[:, 0], [3.0, 3.0, 45.0])
+    assert list(series.time.strftime("%Y-%m-%d")) == ["2020-01-13", "2020-01-14", "2020-01-15"]
+
+
+def test_commas_that_may_separate_thousands_are_not_read_as_decimal_commas(tmp_path):
+    path = _csv(tmp_path, "Month;Passengers\n1949-01;1,234\n1949-02;2,500\n")
+    _raises(
+        f"{path}: column 'Passengers' has a non-numeric value '1,234' at row 2; write numbers without thousands "
+        "separators and with a dot as the decimal mark",
+        lambda: read_series_csv(path, "Passengers"),
+    )
+
+
 def test_rows_count_blank_lines_as_in_an_editor(tmp_path):
     path = _csv(tmp_path, "y\n1\n\n2\nabc\n")
     _raises(f"{path}: column 'y' has a non-numeric value 'abc' at row 5", lambda: read_series_csv(path, "y"))

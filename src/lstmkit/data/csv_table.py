@@ -88,12 +88,32 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     if len(twice):
         raise DataError(f"{path}: the header has the column name '{twice[0]}' twice")
     table = table.apply(lambda column: column.str.strip())
+    if separator != ",":  # a spreadsheet's export in a locale that writes 3,5: its numbers with a decimal point
+        table = table.apply(_decimal_points)
     rows = np.arange(len(table), dtype=np.int64) + 2 + leading_blank
     filled = (table != "").any(axis=1).to_numpy()
     table, rows = table[filled].reset_index(drop=True), rows[filled]
     if len(table) == 0:
         raise DataError(f"{path}: has a header but no data rows")
     return table, rows
+
+
+# A number as a spreadsheet writes it where the decimal mark is a comma (1.234,5 or 3,25), and one that could as
+# well be 1234 written with a thousands separator (1,234)
+_DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+(?:[eE][+-]?\d+)?|[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+")
+
+
+def _decimal_points(cells: pd.Series) -> pd.Series:
+    """A column whose every cell is a number with a decimal comma (a file separated by ';' or tabs, as
+    spreadsheets in most of Europe export it: 3,25 and 1.234,5), or a whole number, with at least one
+    comma: the same numbers with a decimal point (3.25, 1234.5). Any other column is returned as it is, and
+    so is one whose commas could as well separate thousands (1,234 and nothing else)."""
+    given = cells[~cells.str.lower().isin(MISSING_TOKENS)]
+    commas = given[given.str.contains(",", regex=False)]
+    if commas.empty or not given.str.fullmatch(_DECIMAL_COMMA).all() or commas.str.fullmatch(_THOUSANDS).all():
+        return cells
+    return cells.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)  # "n/a" and the like stay
 
 
 def _sniff_separator(header: str) -> str:
