@@ -29,6 +29,15 @@ def test_text_csv_reads_texts_and_labels(tmp_path):
     assert data.labels == ["pos", "neg"] and check_classes(data) == ["neg", "pos"]
 
 
+def test_a_compressed_csv_is_read_by_the_format_before_the_compression(tmp_path):
+    import gzip
+
+    path = tmp_path / "reviews.csv.gz"
+    path.write_bytes(gzip.compress(b"review,sentiment\nA good film.,pos\n\"Bad, truly bad\",neg\n"))
+    data = read_sequences(path, text_col="review", label_col="sentiment")
+    assert data.sequences == ["A good film.", "Bad, truly bad"] and data.labels == ["pos", "neg"]
+
+
 def test_text_csv_misspelled_column_suggests_the_closest(tmp_path):
     path = _write(tmp_path, "reviews.csv", "review,label\nfine,pos\nawful,neg\n")
     assert _error(path, text_col="reveiw") == f"{path}: no column 'reveiw'; did you mean 'review'? Columns: review, label"

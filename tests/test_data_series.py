@@ -1,6 +1,7 @@
 """Reading a series CSV: every bad file gets one exact line; messy but valid files are read; split and scaler."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -213,8 +214,8 @@ def test_header_only(tmp_path):
 
 
 def test_binary_file(tmp_path):
-    path = tmp_path / "model.bin"
-    path.write_bytes(b"PK\x03\x04\x00\x00\x08\x00binary")
+    path = tmp_path / "picture.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR binary")
     _raises(f"{path}: looks like a binary file, expected a CSV text file", lambda: read_series_csv(str(path), "y"))
 
 
@@ -614,3 +615,74 @@ def test_invalid_saved_scaler():
         "the saved scaler is not valid (mean and scale must be lists of the same length)",
         lambda: Scaler.from_dict({"mean": [0.0, 1.0], "scale": [1.0]}),
     )
+
+
+
+# --- compressed files and files of other formats -----------------------------------------------------------
+
+
+def _compressed(tmp_path, name: str, raw: bytes) -> Path:
+    """`raw` written to tmp_path/name, compressed as its extension says (a zip: one file, plus the entry a Mac's
+    zip adds, which holds no data)."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    path = tmp_path / name
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("airline.csv", raw)
+            archive.writestr("__MACOSX/._airline.csv", b"\x00\x05")
+    else:
+        path.write_bytes({".gz": gzip, ".bz2": bz2, ".xz": lzma}[path.suffix].compress(raw))
+    return path
+
+
+@pytest.mark.parametrize("name", ["data.csv.gz", "data.CSV.bz2", "data.csv.xz", "data.zip"])
+def test_a_compressed_csv_is_read_as_the_csv_itself(tmp_path, name):
+    plain = read_series_csv(_csv(tmp_path, AIRLINE), "Passengers", time_col="Month")
+    read = read_series_csv(_compressed(tmp_path, name, AIRLINE.encode()), "Passengers", time_col="Month")
+    np.testing.assert_array_equal(read.target, plain.target)
+    assert read.time.equals(plain.time)
+    path = _compressed(tmp_path, name, (AIRLINE + "1949-06,abc\n").encode())
+    _raises(f"{path}: column 'Passengers' has a non-numeric value 'abc' at row 7",  # a row of the decompressed text
+            lambda: read_series_csv(path, "Passengers", time_col="Month"))
+
+
+def test_files_no_reader_reads_are_named_for_what_they_are(tmp_path):
+    import zipfile
+
+    several = tmp_path / "several.zip"
+    with zipfile.ZipFile(several, "w") as archive:
+        for k in range(4):
+            archive.writestr(f"part{k}.csv", AIRLINE)
+    workbook = tmp_path / "sales.xlsx"  # what an .xlsx file is: a zip archive of XML parts
+    with zipfile.ZipFile(workbook, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    old_excel = tmp_path / "sales.xls"
+    old_excel.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    parquet = tmp_path / "sales.parquet"
+    parquet.write_bytes(b"PAR1" + bytes(20) + b"PAR1")
+    damaged = tmp_path / "sales.csv.gz"
+    damaged.write_bytes(__import__("gzip").compress(AIRLINE.encode())[:-12])
+    expected = {
+        several: "is a zip archive of 4 files (part0.csv, part1.csv, part2.csv, ...); unzip it and give one of them",
+        workbook: "is an Excel workbook; save the sheet as a CSV file (UTF-8) and give that",
+        old_excel: "looks like an Excel workbook (or another Office file); save the sheet as a CSV file (UTF-8) and give that",
+        parquet: "is a Parquet file; lstmkit reads CSV: write it with pandas (pd.read_parquet(path).to_csv(csv_path, "
+                 "index=False)) and give that",
+        damaged: "is a damaged compressed file and cannot be decompressed (Compressed file ended before the "
+                 "end-of-stream marker was reached)",
+    }
+    for path, message in expected.items():
+        _raises(f"{path}: {message}", lambda: read_series_csv(path, "Passengers"))
+
+
+def test_the_format_of_a_compressed_file_is_its_extension_before_the_compressions():
+    from lstmkit.data.csv_table import format_suffix
+
+    assert [format_suffix(p) for p in ("a.csv.gz", "b.TS.xz", "c.2020.csv", "d.zip", "e", "f.tsv")] == [
+        ".csv", ".ts", ".csv", "", "", ".tsv"]

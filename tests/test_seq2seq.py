@@ -81,6 +81,17 @@ def test_a_file_that_is_not_utf8_is_refused_in_one_line(tmp_path):
         read_pairs(path)
 
 
+def test_compressed_pairs_are_read_by_the_format_before_the_compression(tmp_path):
+    import gzip
+
+    csv = tmp_path / "pairs.csv.gz"  # a CSV (its named columns), not a TSV, for the .csv before .gz
+    csv.write_bytes(gzip.compress(("en,fr\n" + "".join(f"cat {i},chat {i}\n" for i in range(12))).encode()))
+    tsv = tmp_path / "pairs.tsv.gz"
+    tsv.write_bytes(gzip.compress("".join(f"cat {i}\tchat {i}\n" for i in range(12)).encode()))
+    for pairs in (read_pairs(csv, source_col="en", target_col="fr"), read_pairs(tsv)):
+        assert len(pairs) == 12 and pairs.sources[0] == "cat 0" and pairs.targets[11] == "chat 11"
+
+
 def test_a_csv_file_reads_the_named_columns_and_names_an_unknown_one(tmp_path):
     path = tmp_path / "pairs.csv"
     path.write_text("en,fr\n" + "".join(f"cat {i},chat {i}\n" for i in range(12)))

@@ -32,7 +32,9 @@ _SHOWN_COLUMNS = 20
 
 def read_text_file(path: Union[str, Path], kind: str = "CSV", holds: str = "a header row and data rows") -> str:
     """The text of a file that should be UTF-8 text (a BOM is allowed), or a DataError saying why it is not,
-    in words of what the file should be: a `kind` file ("CSV", ".ts", "text") that `holds` something."""
+    in words of what the file should be: a `kind` file ("CSV", ".ts", "text") that `holds` something. A gzip,
+    bzip2 or xz file, or a zip archive of one file, is read decompressed (`COMPRESSED`), as pandas reads
+    them; rows are then counted in the decompressed text."""
     article = "an" if kind[0].lower() in "aeiou" else "a"
     what = f"{article} {kind} file" if kind == "text" else f"{article} {kind} text file"
     p = Path(path)
@@ -41,7 +43,7 @@ def read_text_file(path: Union[str, Path], kind: str = "CSV", holds: str = "a he
     if p.is_dir():
         raise DataError(f"{path}: is a directory, expected {article} {kind} file")
     try:
-        raw = p.read_bytes()
+        raw = _decompressed(p.read_bytes(), path)
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
     if not raw.strip():
@@ -62,6 +64,56 @@ def read_text_file(path: Union[str, Path], kind: str = "CSV", holds: str = "a he
     if not text.strip():
         raise DataError(f"{path}: the file is empty, expected {holds}")
     return text
+
+
+COMPRESSED = (".gz", ".bz2", ".xz", ".zip")  # what `read_text_file` decompresses, known by their first bytes
+_OFFICE = ("Excel workbook", "save the sheet as a CSV file (UTF-8) and give that")
+
+
+def format_suffix(path: Union[str, Path]) -> str:
+    """The extension that names a file's format, lower-case, past a compression's: '.csv' for sales.CSV.gz,
+    '' for none."""
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSED:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+def _decompressed(raw: bytes, path) -> bytes:
+    """The bytes of a gzip, bzip2 or xz file, or of a zip archive's one file, decompressed; other bytes as
+    they are. Excel workbooks and Parquet files, which no reader of lstmkit reads, get a DataError saying so,
+    and so does a zip archive of several files or a damaged archive."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    try:
+        if raw.startswith(b"\x1f\x8b"):
+            return gzip.decompress(raw)
+        if re.match(rb"BZh[1-9]1AY&SY", raw):
+            return bz2.decompress(raw)
+        if raw.startswith(b"\xfd7zXZ\x00"):
+            return lzma.decompress(raw)
+        if raw.startswith(b"PK\x03\x04"):
+            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                names = [n for n in archive.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")]
+                if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
+                    raise DataError(f"{path}: is an {_OFFICE[0]}; {_OFFICE[1]}")
+                if len(names) != 1:
+                    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+                    raise DataError(f"{path}: is a zip archive of {len(names)} files ({shown}); unzip it and give one of them")
+                return archive.read(names[0])
+    except DataError:
+        raise
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, lzma.LZMAError, RuntimeError) as error:
+        raise DataError(f"{path}: is a damaged compressed file and cannot be decompressed ({error})") from None
+    if raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # the format of Excel before 2007 (and of Word's .doc)
+        raise DataError(f"{path}: looks like an {_OFFICE[0]} (or another Office file); {_OFFICE[1]}")
+    if raw.startswith(b"PAR1"):
+        raise DataError(f"{path}: is a Parquet file; lstmkit reads CSV: write it with pandas "
+                        "(pd.read_parquet(path).to_csv(csv_path, index=False)) and give that")  # fmt: skip
+    return raw
 
 
 def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:

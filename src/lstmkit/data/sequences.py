@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import MISSING_TOKENS, find_column, parse_numbers, read_csv_table
+from .csv_table import MISSING_TOKENS, find_column, format_suffix, parse_numbers, read_csv_table
 from .labelled_sequences import LabelledSequences, trailing_lengths
 from .npz import read_npz
 from .panel import panel_from_table
@@ -50,7 +50,7 @@ def read_sequences(
     labelled: the labels must be there (training, evaluating); False reads them when present (predicting).
     id_col, time_col, time_format, columns: a long-format CSV (`read_long_csv`).
     """
-    suffix = Path(path).suffix.lower()
+    suffix = format_suffix(path)
     if suffix not in FORMATS:
         raise DataError(_format_message(path, suffix))
     for name, value in (("text_col", text_col), ("id_col", id_col)):
