@@ -245,13 +245,19 @@ def test_quote_never_closed(tmp_path):
     )
 
 
-def test_utf16_file_is_an_encoding_problem_not_a_binary_file(tmp_path):
-    path = tmp_path / "utf16.csv"
-    path.write_bytes("y\n1\n".encode("utf-16"))
-    _raises(
-        f"{path}: cannot be read as UTF-8 text (byte 0xff at position 0, row 1); save it as UTF-8",
-        lambda: read_series_csv(str(path), "y"),
-    )
+def test_utf16_text_with_its_byte_order_mark_is_read(tmp_path):
+    """As Excel saves "Unicode Text": UTF-16 (either byte order, with its mark) and tabs."""
+    expected = read_series_csv(_csv(tmp_path, AIRLINE), "Passengers", time_col="Month")
+    for encoding in ("utf-16", "utf-16-be"):
+        path = tmp_path / f"{encoding}.txt"
+        text = AIRLINE.replace(",", "\t")
+        path.write_bytes(("\ufeff" + text if encoding == "utf-16-be" else text).encode(encoding))
+        series = read_series_csv(path, "Passengers", time_col="Month")
+        np.testing.assert_array_equal(series.target, expected.target)
+    torn = tmp_path / "torn.txt"
+    torn.write_bytes("y\n1\n".encode("utf-16") + b"\x00\xd8")  # a high surrogate with nothing after it
+    _raises(f"{torn}: starts as UTF-16 text but cannot be read as such (position 10); save it as UTF-8",
+            lambda: read_series_csv(torn, "y"))
 
 
 # --- columns ---------------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ _SHOWN_COLUMNS = 20
 
 def read_text_file(path: Union[str, Path], kind: str = "CSV", holds: str = "a header row and data rows") -> str:
     """The text of a file that should be UTF-8 text (a BOM is allowed), or a DataError saying why it is not,
-    in words of what the file should be: a `kind` file ("CSV", ".ts", "text") that `holds` something. A gzip,
+    in words of what the file should be: a `kind` file ("CSV", ".ts", "text") that `holds` something. UTF-16
+    with its byte-order mark (Excel's "Unicode Text") is read too. A gzip,
     bzip2 or xz file, or a zip archive of one file, is read decompressed (`COMPRESSED`), as pandas reads
     them; rows are then counted in the decompressed text."""
     article = "an" if kind[0].lower() in "aeiou" else "a"
@@ -48,13 +49,16 @@ def read_text_file(path: Union[str, Path], kind: str = "CSV", holds: str = "a he
         raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
     if not raw.strip():
         raise DataError(f"{path}: the file is empty, expected {holds}")
-    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    if b"\x00" in raw and not utf16:  # UTF-16 text also holds NULs: let it get the encoding message
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))  # Excel's "Unicode Text", for one
+    if b"\x00" in raw and not utf16:  # UTF-16 text also holds NULs
         raise DataError(f"{path}: looks like a binary file, expected {what}")
     bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
     try:
-        text = raw[bom:].decode("utf-8")
+        text = raw.decode("utf-16") if utf16 else raw[bom:].decode("utf-8")  # "utf-16" reads the BOM's byte order
     except UnicodeDecodeError as error:
+        if utf16:
+            raise DataError(f"{path}: starts as UTF-16 text but cannot be read as such (position {error.start}); "
+                            "save it as UTF-8") from None  # fmt: skip
         at = bom + error.start
         row = raw[:at].count(b"\n") + 1
         raise DataError(
