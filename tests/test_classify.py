@@ -324,6 +324,7 @@ def test_text_models_are_scored_beside_tfidf_with_logistic_regression(text_model
     assert set(run_metrics(text_model)["beats_baselines"]) == {"majority_class", "tfidf_logistic_regression"}
     text_model.save(tmp_path / "m")
     loaded = SequenceClassifier.load(tmp_path / "m")
+    assert "text_baseline_" not in vars(loaded)  # not built at load: predicting and serving never need it
     assert loaded.evaluate(text_files[1])["baselines"] == text_model.baselines_  # to the last digit
     new = ["a great film", "dull and long", "good good good", "zzz"]
     by_hand_new = by_hand.predict_proba(vectorizer.transform(new))

@@ -11,6 +11,7 @@ majority class of the training part, scored on the very same test items.
 from __future__ import annotations
 
 import dataclasses
+from functools import cached_property
 from pathlib import Path
 from typing import Optional
 
@@ -433,6 +434,13 @@ class SequenceClassifier(ClassifySettings, Estimator):
             proba[index.numpy()] = torch.softmax(self.model_(x, lengths).double(), dim=-1).numpy()
         return proba
 
+    @cached_property
+    def text_baseline_(self) -> Optional[TfidfLogisticRegression]:
+        """Texts: the TF-IDF baseline. `fit` sets it; a loaded model builds it from what was saved on first use
+        (predicting and serving never need it)."""
+        saved = getattr(self, "_text_baseline_saved", None)
+        return None if saved is None else TfidfLogisticRegression.from_saved(*saved)
+
     def _score(self, data: LabelledSequences) -> dict:
         """The model and the majority class of the training part on every item of labelled `data`."""
         return self._score_encoded(self._targets(data).numpy(), self._encode(data), data)
@@ -444,7 +452,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
         proba = self._proba(encoded)
         majority = majority_class_proba(np.repeat(np.arange(len(self.classes_)), self.train_counts_), len(self.classes_), len(y))
         baselines = {"majority_class": classification_metrics(y, majority, labels=self.classes_)}
-        if getattr(self, "text_baseline_", None) is not None:
+        if self.text_baseline_ is not None:
             baselines["tfidf_logistic_regression"] = classification_metrics(y, self.text_baseline_.proba(data.sequences),
                                                                              labels=self.classes_)  # fmt: skip
         return {"metrics": classification_metrics(y, proba, labels=self.classes_), "baselines": baselines,
@@ -550,11 +558,11 @@ class SequenceClassifier(ClassifySettings, Estimator):
     def _tensors(self) -> dict:
         """The network's weights, and the TF-IDF baseline's arrays (`with_baseline`), so a loaded text
         model scores new texts beside the baseline its training was scored beside."""
-        baseline = getattr(self, "text_baseline_", None)
+        baseline = self.text_baseline_
         return with_baseline(self.model_.state_dict(), {} if baseline is None else baseline.saved()[1])
 
     def _state(self) -> dict:
-        baseline = getattr(self, "text_baseline_", None)
+        baseline = self.text_baseline_
         return {
             "text_baseline": None if baseline is None else baseline.saved()[0],
             "kind": self.kind_, "classes": self.classes_,
@@ -590,7 +598,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
         self.squash_ = state.get("squash") or [False] * numeric_inputs  # runs saved before it: no squashing
         arrays = pop_baseline(tensors)
         baseline = state.get("text_baseline")  # runs saved before the baseline travelled with them: none
-        self.text_baseline_ = None if baseline is None else TfidfLogisticRegression.from_saved(baseline, arrays)
+        self._text_baseline_saved = None if baseline is None else (baseline, arrays)  # built on first use
         members = [self._build_net() for _ in range(self.ensemble)]
         self.model_ = members[0] if len(members) == 1 else EnsembleNet(members)
         self.model_.load_state_dict(tensors)
