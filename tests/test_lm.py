@@ -214,10 +214,16 @@ def test_a_run_directory_holds_metrics_against_the_unigram_model_and_a_report(tm
     assert set(saved["test"]) == set(saved["baselines"]["unigram"]) == {"loss", "perplexity", "bits_per_char"}
     # a repeated sentence: the 5-gram model knows every next character; three epochs of a tiny LSTM do not
     assert saved["beats_baselines"] == {"unigram": True, "kneser_ney": False} and saved["ngram_order"] == 5
-    assert verdict(saved) == (f"The model beats the unigram model but NOT the 5-gram model (Kneser-Ney) on perplexity "
-                              f"({saved['test']['perplexity']:.3g} against {saved['baselines']['unigram']['perplexity']:.3g} "
-                              f"and {saved['baselines']['kneser_ney']['perplexity']:.3g}): counting what followed the "
-                              "last 4 characters in training predicts this text as well.", False)  # fmt: skip
+    # validation gives the LSTM the least weight in the mixture with the n-gram model; even so, on test, below
+    # the n-gram model alone
+    assert saved["lstm_weight"] == 0.05 and saved["model"] == "LSTM + 5-gram"
+    assert verdict(saved) == (f"The model (the LSTM mixed with the 5-gram model (Kneser-Ney), weight 0.05 on the LSTM's "
+                              f"probabilities, chosen on the validation part) beats the unigram model but NOT the 5-gram "
+                              f"model (Kneser-Ney) on perplexity ({saved['test']['perplexity']:.3g} against "
+                              f"{saved['baselines']['unigram']['perplexity']:.3g} and "
+                              f"{saved['baselines']['kneser_ney']['perplexity']:.3g}; the LSTM alone "
+                              f"{saved['lstm']['perplexity']:.3g}): counting what followed the last 4 characters in "
+                              "training predicts this text as well.", False)  # fmt: skip
     report = (tmp_path / "run" / "report.html").read_text()
     assert "beats the unigram" in report and "n-gram (Kneser-Ney)" in report and "Perplexity per epoch" in report
     assert "Sample generation at temperature 0.5" in report
@@ -331,3 +337,67 @@ def test_the_demo_corpus_is_the_standard_library_without_its_tests(tmp_path):
     assert files and sum(p.stat().st_size for p in files) <= 30_000
     assert not any({"test", "tests", "site-packages"} & set(p.relative_to(folder).parts) for p in files)
     assert stdlib_corpus(30_000, cache=tmp_path) == folder and len(read_corpus(folder, "char").files) == len(files)
+
+
+# ---- the LSTM mixed with the n-gram model --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mixed_model(tmp_path_factory):
+    """Random sentences of a small grammar: neither the LSTM nor the 5-gram model knows what comes next."""
+    rng = random.Random(3)
+    subjects, verbs, objects = ["the cat", "a dog", "my old bird", "her fish"], ["sees", "eats", "likes"], ["milk", "a red ball", "the moon", "bread"]
+    path = tmp_path_factory.mktemp("mixed") / "grammar.txt"
+    path.write_text(" ".join(f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)}." for _ in range(500)))
+    return LanguageModel("char", epochs=4, **TINY).fit(path), path
+
+
+def _by_hand_log_probs(lm, ids):
+    x = torch.as_tensor(ids)
+    with torch.no_grad():
+        logits, _ = lm.model_(x[None, :-1])  # the whole part in one call
+    return torch.log_softmax(logits[0].double(), dim=-1)[torch.arange(len(x) - 1), x[1:]].numpy()
+
+
+def test_the_lstm_is_mixed_with_the_n_gram_model_by_the_weight_validation_chose(mixed_model):
+    from lstmkit.tasks.lm.estimator import MIX_WEIGHTS
+
+    lm, path = mixed_model
+    split = split_corpus(read_corpus(path, "char"), val_frac=lm.val_frac, test_frac=lm.test_frac, min_freq=lm.min_freq)
+    losses = {}
+    for name, part in (("val", split.val), ("test", split.test)):
+        ids = split.ids[part.start - 1 : part.stop]
+        lstm, ngram = np.exp(_by_hand_log_probs(lm, ids)), lm.ngram_.token_probabilities(ids)
+        losses[name] = {w: -np.log(w * lstm + (1 - w) * ngram).mean() for w in MIX_WEIGHTS}
+    chosen = min(losses["val"], key=losses["val"].get)
+    assert 0.05 < lm.lstm_weight_ == chosen < 1  # a real mixture: each model adds what the other misses
+    assert lm.metrics_["loss"] == pytest.approx(losses["test"][chosen], rel=1e-9)
+    assert lm.lstm_metrics_["loss"] == pytest.approx(-_by_hand_log_probs(lm, ids).mean(), rel=1e-6)  # the same LSTM
+    assert lm.metrics_["loss"] < min(lm.lstm_metrics_["loss"], lm.baselines_["kneser_ney"]["loss"])
+    # the next-token distribution is the same mixture
+    prompt = "the cat sees a r"
+    logits, _ = lm.model_(lm._encode_prompt(prompt)[None])
+    expected = chosen * torch.softmax(logits[0, -1].double(), 0).detach().numpy() + (1 - chosen) * lm.ngram_.next_probabilities(
+        lm._encode_prompt(prompt).tolist())
+    np.testing.assert_allclose(lm.predict_proba(prompt), expected, rtol=1e-5)  # the LSTM in float32
+    assert lm.next_tokens(prompt, k=1)[0][0] == "e"
+
+
+def test_a_mixed_model_saved_and_loaded_predicts_and_generates_the_same(mixed_model, tmp_path):
+    lm, _ = mixed_model
+    lm.save(tmp_path / "m")
+    loaded = LanguageModel.load(tmp_path / "m")
+    assert loaded.lstm_weight_ == lm.lstm_weight_ and loaded.evaluate() == lm.evaluate()
+    np.testing.assert_array_equal(loaded.predict_proba("my old b"), lm.predict_proba("my old b"))
+    assert loaded.generate("her fish ", 40, temperature=0.7, seed=2) == lm.generate("her fish ", 40, temperature=0.7, seed=2)
+
+
+def test_without_the_mixture_the_model_is_the_lstm_alone(mixed_model):
+    lm, path = mixed_model
+    alone = LanguageModel("char", epochs=4, ngram_mix="no", **TINY).fit(path)
+    assert alone.lstm_weight_ == 1.0 and alone.lstm_metrics_ is None
+    for mine, theirs in zip(alone.model_.state_dict().values(), lm.model_.state_dict().values()):
+        assert torch.equal(mine, theirs)  # the same LSTM as the mixed model's: the mixture changes no training
+    assert lm.metrics_["loss"] < alone.metrics_["loss"]  # the mixture beats it
+    logits, _ = alone.model_(alone._encode_prompt("a dog")[None])
+    np.testing.assert_allclose(alone.predict_proba("a dog"), torch.softmax(logits[0, -1], 0).detach().numpy(), rtol=1e-5)

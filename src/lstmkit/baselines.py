@@ -270,14 +270,24 @@ class KneserNey:
             p = np.where(use, mixed, p)
         return p
 
-    def loss(self, ids) -> float:
-        """Mean cross-entropy (nats per token) of every token of `ids` (N,) but the first, each read after the
-        tokens before it in `ids` (as many as the order allows)."""
+    def token_probabilities(self, ids) -> np.ndarray:
+        """P of every token of `ids` (N,) but the first, each read after the tokens before it in `ids` (as many
+        as the order allows): (N - 1,)."""
         ids = np.asarray(ids, dtype=np.int64)
         n = self.order - 1
         padded = np.concatenate([np.full(n, -1), ids])
         histories = np.stack([padded[j : j + len(ids)] for j in range(n)], axis=1) if n else np.zeros((len(ids), 0), np.int64)
-        return float(-np.log(self.probabilities(histories[1:], ids[1:])).mean())
+        return self.probabilities(histories[1:], ids[1:])
+
+    def loss(self, ids) -> float:
+        """Mean cross-entropy (nats per token) of every token of `ids` (N,) but the first (`token_probabilities`)."""
+        return float(-np.log(self.token_probabilities(ids)).mean())
+
+    def next_probabilities(self, history) -> np.ndarray:
+        """P of each of the V tokens coming after the token ids `history` (its last order - 1 are read): (V,)."""
+        last = list(history)[max(0, len(history) - (self.order - 1)) :]
+        context = np.array([-1] * (self.order - 1 - len(last)) + last, dtype=np.int64)
+        return self.probabilities(np.tile(context, (self.V, 1)), np.arange(self.V))
 
 
 def combine_columns(z: np.ndarray) -> np.ndarray:

@@ -33,7 +33,13 @@ def run_metrics(model: LanguageModel, scored: Optional[dict] = None) -> dict:
         "level": model.level, "vocab_size": len(model.vocab_), "test_tokens": scored["tokens"],
         "tokens": model.tokens_, "best_epoch": model.best_epoch_, "stop_reason": getattr(model, "stop_reason_", None),
         "ngram_order": model.ngram_.order if "kneser_ney" in baselines else None,
+        "lstm_weight": model.lstm_weight_, "lstm": scored.get("lstm"), "model": model_name(model),
     }  # fmt: skip
+
+
+def model_name(model: LanguageModel) -> str:
+    """The model's name in tables: "LSTM", or "LSTM + 5-gram" where it is mixed with the n-gram model."""
+    return "LSTM" if model.lstm_weight_ >= 1 else f"LSTM + {model.ngram_.order}-gram"
 
 
 def verdict(metrics: dict) -> tuple[str, bool]:
@@ -45,9 +51,15 @@ def verdict(metrics: dict) -> tuple[str, bool]:
         n, unit = metrics.get("ngram_order"), "characters" if metrics.get("level") == "char" else "words"
         named = f"the {n}-gram model (Kneser-Ney)" if n else "the n-gram model (Kneser-Ney)"
         against = f"{model:.3g} against {unigram:.3g} and {ngram['perplexity']:.3g}"
+        if metrics.get("lstm_weight", 1) < 1:
+            against += f"; the LSTM alone {metrics['lstm']['perplexity']:.3g}"
+            start = (f"The model (the LSTM mixed with {named}, weight {metrics['lstm_weight']:.2f} on the LSTM's "
+                     "probabilities, chosen on the validation part)")  # fmt: skip
+        else:
+            start = "The model"
         if metrics["beats_baselines"]["kneser_ney"]:
-            return f"The model beats the unigram model and {named} on perplexity ({against}).", True
-        return (f"The model beats the unigram model but NOT {named} on perplexity ({against}): counting what "
+            return f"{start} beats the unigram model and {named} on perplexity ({against}).", True
+        return (f"{start} beats the unigram model but NOT {named} on perplexity ({against}): counting what "
                 f"followed the last {n - 1 if n else 'few'} {unit} in training predicts this text as well.", False)  # fmt: skip
     if metrics["beats_baselines"]["unigram"]:
         return (f"The model beats the unigram baseline on perplexity ({model:.3g} against {unigram:.3g}): "
@@ -65,7 +77,8 @@ def write_report(model: LanguageModel, metrics: dict, path: Path, out: Path) -> 
                     f"{tokens['train']} / {tokens['val']} / {tokens['test']}")  # fmt: skip
     text, good = verdict(metrics)
     report.add_verdict(text, good)
-    rows = {"LSTM": metrics["test"], **{JOB.baseline_name(k): v for k, v in metrics["baselines"].items()}}
+    rows = {metrics.get("model", "LSTM"): metrics["test"], **({"LSTM alone": metrics["lstm"]} if metrics.get("lstm") else {}),
+            **{JOB.baseline_name(k): v for k, v in metrics["baselines"].items()}}  # fmt: skip
     report.add_metrics_table(f"Test part ({metrics['test_tokens']} tokens)", rows, metric_names(model.level))
     history = pd.DataFrame(model.history_)
     report.add_drawing("Perplexity per epoch", "perplexity_curves", {"history": history}, alt="training and validation perplexity")
