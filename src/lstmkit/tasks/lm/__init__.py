@@ -24,7 +24,8 @@ def _parts() -> JobParts:
 
 JOB = Job(
     name="lm",
-    summary="Train a character- or word-level language model and score it beside the unigram and n-gram models.",
+    summary="Train a character- or word-level language model (an LSTM, mixed with an n-gram model) and score it "
+            "beside the unigram and n-gram models.",
     settings=LanguageModelSettings,
     data_help="A text file, or a folder of text files.",
     metrics=("loss", "perplexity", "bits_per_char"),

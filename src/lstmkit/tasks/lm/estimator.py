@@ -3,8 +3,10 @@
 Data flow: a text file or folder -> `data.read_corpus` -> contiguous split (train / validation / test) and
 a vocabulary built on the training part -> each part cut into `batch_size` parallel streams read in
 consecutive `bptt`-step chunks (truncated backpropagation through time, the LSTM state carried from one
-chunk to the next) -> `LanguageNet` trained by `train.fit` -> loss, perplexity and bits per character on
-the test part beside a unigram model scored on the very same tokens.
+chunk to the next) -> `LanguageNet` trained by `train.fit` -> the n-gram model (Kneser-Ney) fitted on the
+training part, and the LSTM's weight in their mixture chosen on the validation part (`ngram_mix`) -> loss,
+perplexity and bits per character on the test part beside the unigram and n-gram models scored on the very
+same tokens.
 
     lm = LanguageModel(level="word", hidden=256).fit("corpus/")
     lm.next_tokens("I like to eat pizza, but I also enjoy", k=5)   # [("pasta", 0.41), ...]
@@ -51,7 +53,8 @@ class LanguageModel(LanguageModelSettings, Estimator):
     """A character- or word-level LSTM language model.
 
     Parameters (`LanguageModelSettings`) are stored as given; what `fit` learns ends in an underscore (`vocab_`, `model_`,
-    `embedding_`, `history_`, `metrics_`, `baselines_`, `unigram_counts_`, `tokens_`).
+    `embedding_`, `history_`, `metrics_`, `baselines_`, `unigram_counts_`, `tokens_`, `ngram_`, `lstm_weight_`:
+    the LSTM's weight in its mixture with the n-gram model, 1 for the LSTM alone, and `lstm_metrics_`).
 
     `min_freq` / `max_vocab`: tokens of the training part seen fewer times, or beyond the `max_vocab` most
     frequent (<pad> and <unk> included in the count), become <unk>, which the model learns to predict like
@@ -150,8 +153,9 @@ class LanguageModel(LanguageModelSettings, Estimator):
     # ---- score -----------------------------------------------------------------------------------
     @cached_property
     def ngram_(self) -> Optional[KneserNey]:
-        """The n-gram baseline: `fit` sets it; a loaded model fits it again from the saved training stream on
-        first use (generating or serving never needs it)."""
+        """The n-gram model: the baseline, and the LSTM's partner in the mixture (`lstm_weight_`). `fit` sets
+        it; a loaded model fits it again from the saved training stream on first use (a model of the LSTM alone
+        needs it only to score)."""
         saved = getattr(self, "_ngram_saved", None)
         return None if saved is None else KneserNey.from_saved(*saved)
 
@@ -209,8 +213,9 @@ class LanguageModel(LanguageModelSettings, Estimator):
         return TrainConfig(batch_size=self.batch_size, precision=precision).resolved()
 
     def evaluate(self, data=None) -> dict:
-        """Metrics and the unigram baseline: on the test part of the training corpus (no argument), or on
-        every token but the first of new text (a file, a folder or a `Corpus`)."""
+        """Metrics beside the baselines (and the LSTM's alone where it is mixed with the n-gram model): on the
+        test part of the training corpus (no argument), or on every token but the first of new text (a file, a
+        folder or a `Corpus`)."""
         if data is None:
             return {"test": self.metrics_, "lstm": self.lstm_metrics_, "baselines": self.baselines_, "tokens": self.tokens_["test"]}
         corpus = data if isinstance(data, Corpus) else read_corpus(data, self.level, lowercase=self.lowercase)
@@ -275,10 +280,10 @@ class LanguageModel(LanguageModelSettings, Estimator):
         else:
             generator.manual_seed(seed)
         logits, state = self._read_prompt(prompt)
-        history = self._encode_prompt(prompt).tolist() if self.lstm_weight_ < 1 else []  # what the n-gram model reads
+        mixed = self.lstm_weight_ < 1
+        history = self._encode_prompt(prompt).tolist() if mixed else []  # what the n-gram model reads
         sampled: list[int] = []
         for _ in range(length):
-            mixed = self.lstm_weight_ < 1
             scores = (self._next_log_probs(logits, history + sampled).float() if mixed else logits) / temperature  # (V,)
             scores[[PAD_ID, UNK_ID]] = -math.inf
             if top_k is not None and top_k < len(scores):
