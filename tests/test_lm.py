@@ -383,6 +383,18 @@ def test_the_lstm_is_mixed_with_the_n_gram_model_by_the_weight_validation_chose(
     assert lm.next_tokens(prompt, k=1)[0][0] == "e"
 
 
+def test_a_text_is_scored_as_one_stream_whatever_the_chunks(mixed_model, monkeypatch):
+    """Read in chunks, the state carried, a text gives the log-probabilities of one call over all of it; a large
+    vocabulary makes the chunks shorter, so no call holds more than SCORE_ELEMENTS logits."""
+    from lstmkit.tasks.lm import estimator
+
+    lm, _ = mixed_model
+    ids = np.asarray(lm.vocab_.encode(list("the cat sees the moon. a dog eats bread. " * 3)))
+    whole = _by_hand_log_probs(lm, ids)
+    monkeypatch.setattr(estimator, "SCORE_ELEMENTS", 7 * len(lm.vocab_))  # chunks of 7 tokens
+    np.testing.assert_allclose(lm._lstm_log_probs(ids), whole, rtol=1e-5)
+
+
 def test_a_mixed_model_saved_and_loaded_predicts_and_generates_the_same(mixed_model, tmp_path):
     lm, _ = mixed_model
     lm.save(tmp_path / "m")

@@ -42,7 +42,8 @@ EVAL_CHUNKS = 8  # evaluation streams hold at least this many bptt chunks each
 # alone. On the language-model demo validation chose 0.45: test perplexity 4.35 against the LSTM's 5.10 and the
 # 5-gram model's 5.02
 MIX_WEIGHTS = tuple(round(0.05 * k, 2) for k in range(1, 21))
-SCORE_CHUNK = 4096  # tokens one model call reads when a text is scored as one stream
+SCORE_CHUNK = 4096  # tokens one model call reads when a text is scored as one stream, at most
+SCORE_ELEMENTS = 2**22  # and at most this many logits (tokens x vocabulary) a call: 32 MB of log-probabilities
 CHAR_EMBEDDING = 64  # default embedding size at character level: a hundred-odd symbols need no more
 
 
@@ -182,11 +183,12 @@ class LanguageModel(LanguageModelSettings, Estimator):
     @torch.no_grad()
     def _lstm_log_probs(self, ids: np.ndarray) -> np.ndarray:
         """The LSTM's log-probability of every token of `ids` but the first, reading `ids` as one stream (in
-        chunks of SCORE_CHUNK, the state carried): (N - 1,) float64."""
+        chunks of SCORE_CHUNK tokens, fewer for a large vocabulary, the state carried): (N - 1,) float64."""
         self.model_.eval()
         x, state, out = torch.as_tensor(np.asarray(ids, dtype=np.int64)), None, []
-        for start in range(0, len(x) - 1, SCORE_CHUNK):
-            chunk = x[start : start + SCORE_CHUNK + 1]
+        size = max(1, min(SCORE_CHUNK, SCORE_ELEMENTS // len(self.vocab_)))
+        for start in range(0, len(x) - 1, size):
+            chunk = x[start : start + size + 1]
             logits, state = self.model_(chunk[None, :-1], state)  # (1, T, V)
             out.append(torch.log_softmax(logits[0].double(), dim=-1).gather(1, chunk[1:, None])[:, 0])
         return torch.cat(out).numpy()
