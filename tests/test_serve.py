@@ -123,10 +123,22 @@ def test_language_model_and_seq2seq_answer_generate_and_translate(tiny_runs):
     lm, seq2seq = load_run(tiny_runs["lm"]), load_run(tiny_runs["seq2seq"])
     with served(tiny_runs["lm"]) as (client, _):
         answer = client.post("/predict", json={"prompt": "def f(x):", "length": 30, "seed": 3, "top_k": 5}).json()
+        example = _page_example(client)  # the page's example: a prompt from the model's own test part
+        assert example["prompt"] == lm.sample_prompt_ and lm.sample_prompt_.strip()
+        offered = client.post("/predict", json=example).json()
     assert answer["continuation"] == lm.generate("def f(x):", 30, top_k=5, seed=3)
+    assert offered["continuation"] == lm.generate(example["prompt"], 40, 0.8, 20, 0)
     sources = ["red green blue", "stone river"]
     with served(tiny_runs["seq2seq"], "--backend", "onnx") as (client, _):  # the encoder and the decoder step
         assert client.post("/predict", json={"sources": sources}).json() == {"outputs": seq2seq.translate(sources)}
+        example = _page_example(client)  # a source of its training pairs
+        assert example["sources"][0] in seq2seq.train_pairs_.sources
+        assert client.post("/predict", json=example).json() == {"outputs": seq2seq.translate(example["sources"], beam=1)}
+
+
+def _page_example(client) -> dict:
+    page = client.get("/openapi.json").json()
+    return page["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["example"]
 
 
 # ---- bad requests -----------------------------------------------------------------------------------------

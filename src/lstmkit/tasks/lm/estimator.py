@@ -353,7 +353,7 @@ class LanguageModel(LanguageModelSettings, Estimator):
             "unigram_counts": self.unigram_counts_.tolist(), "tokens": self.tokens_, "metrics": self.metrics_,
             "baselines": self.baselines_, "best_epoch": self.best_epoch_,
             "ngram": None if self.ngram_ is None else self.ngram_.saved()[0], "lstm_weight": self.lstm_weight_,
-            "lstm_metrics": self.lstm_metrics_,
+            "lstm_metrics": self.lstm_metrics_, "sample_prompt": getattr(self, "sample_prompt_", None),
         }  # fmt: skip
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
@@ -361,6 +361,7 @@ class LanguageModel(LanguageModelSettings, Estimator):
         self.embedding_, self.tokens_, self.best_epoch_ = saved_whole(state, "embedding", 1), state["tokens"], state["best_epoch"]
         self.unigram_counts_ = np.asarray(state["unigram_counts"], dtype=np.int64)
         self.metrics_, self.baselines_, self.lstm_metrics_ = state["metrics"], state["baselines"], state.get("lstm_metrics")
+        self.sample_prompt_ = state.get("sample_prompt")  # the serve page's example; runs saved before: none
         # fitted again on first use (`ngram_`); runs saved before the baseline travelled with them: none
         self._ngram_saved = (state["ngram"], pop_baseline(tensors)) if state.get("ngram") else None
         self.lstm_weight_ = float(state.get("lstm_weight", 1.0)) if self._ngram_saved else 1.0  # runs saved before: the LSTM alone

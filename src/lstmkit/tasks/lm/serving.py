@@ -11,7 +11,13 @@ from ...errors import FieldError
 from .estimator import MAX_GENERATE
 
 SUMMARY = "Continue a prompt"
-EXAMPLE = {"prompt": "def f(x):", "length": 40, "temperature": 0.8, "top_k": 20, "seed": 0}
+
+
+def example(estimator) -> dict:
+    """A request in the model's own language: the start of its test part, where its report's sample
+    generations start ("The" for a run saved before it was kept)."""
+    return {"prompt": getattr(estimator, "sample_prompt_", None) or "The", "length": 40, "temperature": 0.8,
+            "top_k": 20, "seed": 0}  # fmt: skip
 
 
 class Request(BaseModel):
