@@ -150,7 +150,7 @@ def series_from_table(
     time = None
     if time_col is not None:
         time = parse_time(table[time_col], rows, time_col, path, time_format)
-        check_unique_times(time, rows, time_col, path, table.drop(columns=[target, *features]))
+        check_unique_times(time, rows, time_col, path, table, read=(target, *features))
     numbers = {name: parse_numbers(table[name], rows, name, path) for name in [target, *features]}
     check_finite(numbers, rows, path, fill, needed)
 

@@ -198,25 +198,29 @@ def time_order(time: pd.Index) -> np.ndarray:
     return np.argsort(time.asi8 if isinstance(time, pd.DatetimeIndex) else time.to_numpy(), kind="stable")
 
 
-def check_unique_times(time: pd.Index, rows: np.ndarray, name: str, path, table: Optional[pd.DataFrame] = None) -> None:
-    """A DataError naming the rows of the first repeated time; where `table`, the other columns of the rows the
-    times came from (the values read left out), has a column of quarters or months that tells the repeated times
-    apart (a year in one column, its quarter in the next), the message says to join the two."""
+def check_unique_times(time: pd.Index, rows: np.ndarray, name: str, path, table: Optional[pd.DataFrame] = None,
+                       read: tuple = ()) -> None:  # fmt: skip
+    """A DataError naming the rows of the first repeated time; where `table`, the rows the times came from, has
+    a column of quarters or months that tells the repeated times apart (a year in one column, its quarter in the
+    next), the message says to join the two. `read`: the columns whose values are read (the target, the
+    features), never taken for that column."""
     duplicated = time.duplicated(keep=False)
     if not duplicated.any():
         return
     first = time[int(np.argmax(duplicated))]
     where = rows[np.flatnonzero(time == first)]
     times = "twice" if len(where) == 2 else f"{len(where)} times"
-    hint = "" if table is None else _split_time_hint(time, table, name)
+    hint = "" if table is None else _split_time_hint(time, table, (name, *read))
     raise DataError(f"{path}: column '{name}' has the time {format_time(first)} {times} (rows {_and_list(where)}){hint}")
 
 
-def _split_time_hint(time: pd.Index, table: pd.DataFrame, name: str) -> str:
-    """'; the time seems split over ...' where another column of `table` holds quarters (1-4, Q1-Q4) or months
-    (1-12) and no two rows have the same time and the same value of it; else ''."""
+def _split_time_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple) -> str:
+    """'; the time seems split over ...' where a column of `table` but the `skipped` ones (the time column
+    first) holds quarters (1-4, Q1-Q4) or months (1-12) and no two rows have the same time and the same value of
+    it; else ''."""
+    name = skipped[0]
     for column in table.columns:
-        if column == name:
+        if column in skipped:
             continue
         cells = table[column].astype(str).str.strip().str.upper().str.removeprefix("Q")
         whole = pd.to_numeric(cells, errors="coerce")
