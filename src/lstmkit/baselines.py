@@ -206,8 +206,10 @@ class KneserNey:
 
     def __init__(self, train_ids, vocab_size: int, order: int, discount: float = KN_DISCOUNT):
         ids = np.asarray(train_ids, dtype=np.int64)
-        self.train_ids = ids  # what it was fitted on: all it needs to be fitted again (`saved`), in a blink
         self.V, self.D = int(vocab_size), float(discount)
+        # what it was fitted on, all it needs to be fitted again (`saved`): 2 bytes a token for a vocabulary of up
+        # to 65,536, else 4
+        self.train_ids = ids.astype(np.uint16 if self.V <= 2**16 else np.int32)
         self.order = max(1, min(int(order), len(ids), int(62 // max(1.0, np.log2(max(self.V, 2))))))  # keys fit int64
         self.tables = {}  # k -> (sorted n-gram keys, their counts), k = 1..order: raw at `order`, continuation below
         distinct, counts = np.unique(self._keys(ids, self.order), return_counts=True)
@@ -223,11 +225,9 @@ class KneserNey:
             self.histories[k] = (history, totals, np.diff(np.append(first, len(keys))))
 
     def saved(self) -> tuple[dict, dict[str, np.ndarray]]:
-        """What `from_saved` reads: JSON values, and the training stream (2 bytes a token for a vocabulary of up
-        to 65,536, else 4), from which it is fitted again: 0.1 s for 400k characters, where its tables would take
-        several times the stream's bytes."""
-        dtype = np.uint16 if self.V <= 2**16 else np.int32
-        return {"vocab_size": self.V, "order": self.order, "discount": self.D}, {"train_ids": self.train_ids.astype(dtype)}
+        """What `from_saved` reads: JSON values, and the training stream, from which it is fitted again: 0.1 s
+        for 400k characters, where its tables would take several times the stream's bytes."""
+        return {"vocab_size": self.V, "order": self.order, "discount": self.D}, {"train_ids": self.train_ids}
 
     @classmethod
     def from_saved(cls, state: dict, arrays: dict) -> "KneserNey":
@@ -285,7 +285,7 @@ class KneserNey:
 
     def next_probabilities(self, history) -> np.ndarray:
         """P of each of the V tokens coming after the token ids `history` (its last order - 1 are read): (V,)."""
-        last = list(history)[max(0, len(history) - (self.order - 1)) :]
+        last = list(history[max(0, len(history) - (self.order - 1)) :])  # the tail alone: `history` may be long
         context = np.array([-1] * (self.order - 1 - len(last)) + last, dtype=np.int64)
         return self.probabilities(np.tile(context, (self.V, 1)), np.arange(self.V))
 

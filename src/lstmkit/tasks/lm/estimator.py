@@ -200,11 +200,9 @@ class LanguageModel(LanguageModelSettings, Estimator):
         return min(MIX_WEIGHTS, key=lambda w: (_mixture_loss(lstm, ngram, w), -w))
 
     def _next_log_probs(self, logits: Tensor, history: list[int]) -> Tensor:
-        """The model's log-probabilities (V,) of the next token after the token ids `history`, from the LSTM's
-        logits (V,) there: the LSTM's own, or mixed with the n-gram model's (`lstm_weight_`)."""
+        """A mixed model's log-probabilities (V,) of the next token after the token ids `history`, from the
+        LSTM's logits (V,) there mixed with the n-gram model's probabilities (`lstm_weight_` below 1)."""
         log_p = torch.log_softmax(logits.double(), dim=0)
-        if self.lstm_weight_ >= 1:
-            return log_p
         ngram = torch.from_numpy(self.ngram_.next_probabilities(history))
         return torch.log(self.lstm_weight_ * log_p.exp() + (1 - self.lstm_weight_) * ngram)
 
@@ -283,16 +281,18 @@ class LanguageModel(LanguageModelSettings, Estimator):
             generator.manual_seed(seed)
         logits, state = self._read_prompt(prompt)
         mixed = self.lstm_weight_ < 1
-        history = self._encode_prompt(prompt).tolist() if mixed else []  # what the n-gram model reads
+        history = self._encode_prompt(prompt).tolist() if mixed else []  # what the n-gram model reads: the prompt, then each token sampled
         sampled: list[int] = []
         for _ in range(length):
-            scores = (self._next_log_probs(logits, history + sampled).float() if mixed else logits) / temperature  # (V,)
+            scores = (self._next_log_probs(logits, history).float() if mixed else logits) / temperature  # (V,)
             scores[[PAD_ID, UNK_ID]] = -math.inf
             if top_k is not None and top_k < len(scores):
                 kth = scores.topk(top_k).values[-1]
                 scores[scores < kth] = -math.inf
             token = torch.multinomial(torch.softmax(scores, dim=0), 1, generator=generator)  # (1,)
             sampled.append(int(token))
+            if mixed:
+                history.append(int(token))
             out, state = self.model_(token.view(1, 1), state)  # (1, 1, V)
             logits = out[0, -1].float()
         return self._continuation(prompt, self.vocab_.decode(sampled))
