@@ -24,9 +24,7 @@ def print_summary(job: Job, metrics: dict, out: Optional[Path], json_output: boo
         return
     names = [m for m in job.metrics if m in metrics["test"]]
     if names:  # an unlabelled anomaly run has nothing to score against
-        model = metrics.get("model", "LSTM")  # the network's name where the job has several (the classifier's archs)
-        parts = {"LSTM alone": metrics["lstm"]} if metrics.get("lstm") else {}  # a mixed model's LSTM (lm)
-        rows = {model: metrics["test"], **parts, **{job.baseline_name(k): v for k, v in metrics["baselines"].items()}}
+        rows = job.summary_rows(metrics)  # the model by its name where the job has several (the classifier's archs)
         best = {m: _best([values.get(m) for values in rows.values()], m in job.higher_is_better) for m in names}
         shown = [(name, *(cell(values.get(m), values.get(m) == best[m]) for m in names)) for name, values in rows.items()]
         print_table(title or None, ["model", *names], shown, left=("model",))

@@ -103,6 +103,14 @@ class Job:
     def baseline_name(self, key: str) -> str:
         return self.baselines.get(key, key.replace("_", " "))
 
+    def summary_rows(self, metrics: dict, model: Optional[str] = None) -> dict[str, dict]:
+        """{row name: metrics} for a table of a run's metrics.json: the model (`model`, else the run's own
+        "model" name, else "LSTM"), the LSTM alone where the model mixes it with another (the language model's
+        "lstm"), then each baseline by its name."""
+        model = model or metrics.get("model", "LSTM")
+        alone = {"LSTM alone": metrics["lstm"]} if metrics.get("lstm") else {}
+        return {model: metrics["test"], **alone, **{self.baseline_name(k): v for k, v in metrics["baselines"].items()}}
+
     def run_metrics(self, estimator, scored=None) -> dict:
         return self.parts.run_metrics(estimator, scored)
 

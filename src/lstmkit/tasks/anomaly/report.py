@@ -62,7 +62,7 @@ def verdict(metrics: dict) -> tuple[str, bool]:
 
 def summary_rows(metrics: dict) -> dict[str, dict]:
     """{row name: metrics} for a table of the LSTM beside each baseline."""
-    return {"LSTM": metrics["test"], **{JOB.baseline_name(k): v for k, v in metrics["baselines"].items()}}
+    return JOB.summary_rows(metrics)
 
 
 def write_report(detector: AnomalyDetector, metrics: dict, path: Path, out: Path) -> None:

@@ -74,7 +74,7 @@ def write_report(classifier: SequenceClassifier, metrics: dict, path: Path, out:
     text, good = verdict(metrics)
     report.add_verdict(text, good)
     name = getattr(classifier, "arch_", "lstm").upper() + (f" x{classifier.ensemble}" if classifier.ensemble > 1 else "")
-    rows = {name: metrics["test"], **{JOB.baseline_name(key): value for key, value in metrics["baselines"].items()}}
+    rows = JOB.summary_rows(metrics, name)
     report.add_metrics_table(f"Test part ({metrics['test_sequences']} sequences)", rows, JOB.metrics)
     per_class = metrics["test"]["per_class"]
     report.add_table("Per class (test part)", ["class", "precision", "recall", "F1", "support"],

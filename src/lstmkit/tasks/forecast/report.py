@@ -73,7 +73,7 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
     report = Report(f"Forecast of {forecaster.target_name_}", subtitle)
     text, good = verdict(metrics)
     report.add_verdict(text, good)
-    rows = {"LSTM": metrics["test"], **{JOB.baseline_name(name): m for name, m in metrics["baselines"].items()}}
+    rows = JOB.summary_rows(metrics)
     if forecaster.many_:
         report.add_metrics_table(f"Test part: the last {forecaster.horizon} steps of {len(forecaster.ids_)} series (means)",
                                  rows, PANEL_METRICS)  # fmt: skip

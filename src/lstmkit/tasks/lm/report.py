@@ -77,8 +77,7 @@ def write_report(model: LanguageModel, metrics: dict, path: Path, out: Path) -> 
                     f"{tokens['train']} / {tokens['val']} / {tokens['test']}")  # fmt: skip
     text, good = verdict(metrics)
     report.add_verdict(text, good)
-    rows = {metrics.get("model", "LSTM"): metrics["test"], **({"LSTM alone": metrics["lstm"]} if metrics.get("lstm") else {}),
-            **{JOB.baseline_name(k): v for k, v in metrics["baselines"].items()}}  # fmt: skip
+    rows = JOB.summary_rows(metrics)
     report.add_metrics_table(f"Test part ({metrics['test_tokens']} tokens)", rows, metric_names(model.level))
     history = pd.DataFrame(model.history_)
     report.add_drawing("Perplexity per epoch", "perplexity_curves", {"history": history}, alt="training and validation perplexity")
