@@ -207,7 +207,8 @@ def test_train_classify_writes_the_run_directory(text_files, tmp_path):
     out = tmp_path / "run"
     metrics = train_run(SequenceClassifier("review", test=text_files[1], **{**TINY, "epochs": 3}), text_files[0], out)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["config.json", "model.safetensors", "classifier.json", "checkpoint.pt", "history.csv", "metrics.json", "report.html"]
+        ["config.json", "model.safetensors", "classifier.json", "checkpoint.pt", "checkpoint-pretrain.pt", "history.csv",
+         "metrics.json", "report.html"]
     )
     saved = json.loads((out / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(metrics)) and saved["task"] == "classify"
@@ -224,8 +225,13 @@ def test_train_classify_writes_the_run_directory(text_files, tmp_path):
 
 
 class Interrupt(Reporter):
+    """Ctrl-C at epoch 2 of the model's training, or of the phase named (its pretraining)."""
+
+    def __init__(self, phase=None):
+        self.phase_name = phase
+
     def epoch(self, row):
-        if row["epoch"] == 2:
+        if row["epoch"] == 2 and row.get("phase") == self.phase_name:
             raise KeyboardInterrupt
 
 
@@ -238,6 +244,87 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(text_files, tm
         train_run(small(), text_files[0], tmp_path / "cut", reporter=Interrupt())
     assert (tmp_path / "cut" / ".incomplete" / "checkpoint.pt").exists()
     assert train_run(small(), text_files[0], tmp_path / "cut", resume=True) == expected
+
+
+# ---- pretraining a text model as language models ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("bidirectional, outputs", [(True, 20), (False, 20), (True, 10)])
+def test_the_language_models_loss_is_each_direction_predicting_the_real_tokens_of_each_text(bidirectional, outputs, monkeypatch):
+    """Padded in one batch, the loss equals the one computed text by text, unpadded: forwards each token but
+    the last predicts the next; backwards each but the first predicts the one before. A padded step predicts
+    nothing, the backward direction's first step past a text's end included. Tokens past the `outputs` most
+    frequent (ids from `outputs` up) are predicted as <unk>."""
+    import torch
+    from torch.nn import functional as F
+    from torch.nn.utils.rnn import pad_sequence
+
+    from lstmkit.data.text import UNK_ID
+    from lstmkit.tasks.classify import net as nets
+    from lstmkit.tasks.classify.net import ClassifierNet, TextLanguageModels
+
+    monkeypatch.setattr(nets, "PRETRAIN_OUTPUTS", outputs)
+    torch.manual_seed(0)
+    net = ClassifierNet(2, vocab_size=20, embedding_dim=8, hidden=6, bidirectional=bidirectional)
+    models = TextLanguageModels(net, 20).eval()
+    assert models.outputs[0].out_features == outputs
+    texts = [torch.randint(2, 20, (n,)) for n in (7, 4, 2)]
+    loss = models(pad_sequence(texts, batch_first=True), torch.tensor([7, 4, 2]))
+    sums = [0.0, 0.0]
+    for ids in texts:
+        output, _ = net.lstm(net.embedding(ids[None]))  # (1, T, D*H)
+        predicted = torch.where(ids < outputs, ids, UNK_ID)
+        sums[0] += F.cross_entropy(models.outputs[0](output[0, :-1, :6]), predicted[1:], reduction="sum")
+        if bidirectional:
+            sums[1] += F.cross_entropy(models.outputs[1](output[0, 1:, 6:]), predicted[:-1], reduction="sum")
+    by_hand = sum(sums[: len(models.outputs)]) / (6 + 3 + 1) / len(models.outputs)
+    assert loss.item() == pytest.approx(by_hand.item(), rel=1e-5)
+
+
+def test_a_text_model_first_learns_its_texts_as_language_models(text_files, tmp_path):
+    """The embedding and the LSTM are pretrained (`pretrain_` epochs) and the language models' validation
+    loss falls, its epochs shown as the pretraining's; the classifier still learns the toy task. Texts are pretrained by default, at either level;
+    numeric sequences have nothing to pretrain."""
+    train, test = text_files
+    rows = []
+    shown = type("Shown", (Reporter,), {"epoch": lambda self, row: rows.append(row)})()
+    model = SequenceClassifier("review", level="char", test=test, **{**TINY, "epochs": 10, "pretrain": 8}).fit(
+        train, reporter=shown)
+    assert model.pretrain_ == 8 and len(model.pretrain_history_) == 8
+    assert [row.get("phase") for row in rows] == ["pretrain"] * 8 + [None] * len(model.history_)  # shown, tagged
+    losses = [row["val_loss"] for row in model.pretrain_history_]
+    assert losses[-1] < 0.8 * losses[0]
+    assert model.metrics_["accuracy"] == 1.0
+    model.save(tmp_path / "m")
+    assert SequenceClassifier.load(tmp_path / "m").pretrain_ == 8
+    defaults = [SequenceClassifier("review", level=level, test=test, **TINY) for level in ("char", "word")]
+    defaults.append(SequenceClassifier(**TINY))
+    for default, data in zip(defaults, (train, train, _rising_and_falling(20, 0))):
+        default._prepare(data, test if default.text_col else None)
+    assert [default.pretrain_ for default in defaults] == [10, 10, 0]
+
+
+def test_pretraining_changes_where_the_classifier_starts_and_resumes_exactly(text_files, tmp_path):
+    """Interrupted while pretraining, a resumed run ends where an uninterrupted one does; and a pretrained
+    run differs from one that starts untrained."""
+
+    def small(pretrain):
+        return SequenceClassifier("review", level="char", test=text_files[1],
+                                  **{**TINY, "epochs": 3, "pretrain": pretrain, "checkpoint_every": 0})  # fmt: skip
+
+    expected = train_run(small(3), text_files[0], tmp_path / "whole")
+    assert train_run(small(0), text_files[0], tmp_path / "none") != expected
+    with pytest.raises(KeyboardInterrupt):
+        train_run(small(3), text_files[0], tmp_path / "cut", reporter=Interrupt("pretrain"))
+    assert (tmp_path / "cut" / ".incomplete" / "checkpoint-pretrain.pt").exists()
+    assert not (tmp_path / "cut" / ".incomplete" / "checkpoint.pt").exists()  # cut while pretraining
+    assert train_run(small(3), text_files[0], tmp_path / "cut", resume=True) == expected
+
+
+def test_pretraining_numeric_sequences_is_a_config_error():
+    with pytest.raises(ConfigError, match="^pretrain trains the embedding of a text model's tokens as language "
+                                          "models; numeric sequences have none: leave it out$"):  # fmt: skip
+        SequenceClassifier(pretrain=3).fit(_rising_and_falling(20, 0))
 
 
 def _ts(path, n: int, seed: int):

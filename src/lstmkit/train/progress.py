@@ -32,6 +32,33 @@ class Reporter:
         """A line the user should read whatever the display (even with --quiet): on stderr."""
         print(f"lstmkit: {text}", file=sys.stderr, flush=True)
 
+    def phase(self, name: str) -> "Reporter":
+        """The reporter of a phase that trains before the model is (the classifier's pretraining): shown as this
+        reporter shows the model's epochs, each row saying `"phase": name`."""
+        return PhaseReporter(self, name)
+
+
+class PhaseReporter(Reporter):
+    """A phase's epochs, shown by the run's reporter, tagged with the phase."""
+
+    def __init__(self, inner: Reporter, name: str):
+        self.inner, self.name = inner, name
+
+    def start(self, epochs: int, first_epoch: int = 1) -> None:
+        self.inner.start(epochs, first_epoch)
+
+    def batch(self, done: int, total: int) -> None:
+        self.inner.batch(done, total)
+
+    def epoch(self, row: dict) -> None:
+        self.inner.epoch({"phase": self.name, **row})
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def note(self, text: str) -> None:
+        self.inner.note(text)
+
 
 class Mute(Reporter):
     """Says nothing at all, notes included: a distributed run's processes other than rank 0, which speaks for them."""

@@ -297,6 +297,11 @@ class TrialReporter(Reporter):
         if self.inner is not None:
             self.inner.close()
 
+    def phase(self, name: str) -> Reporter:
+        """A phase before the model trains (pretraining) is shown, but is no fit of the trial: its losses are
+        not the model's, so they neither count towards the trial's value nor reach the pruner."""
+        return Reporter() if self.inner is None else self.inner.phase(name)
+
 
 @contextlib.contextmanager
 def _heartbeat(storage, trial):

@@ -43,6 +43,7 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
+from ...data.text import PAD_ID, UNK_ID
 from ...nn import LSTM, variant_flags
 
 FCN_FILTERS = (64, 128, 64)  # a quarter of the CPU cost of Karim's 128-256-128 (not compared for accuracy)
@@ -63,6 +64,8 @@ FCN_STEPS = 256  # past the first block, the FCN branch reads a longer series po
 # (seed 0, an earlier default). When the FCN branch read window means of the series, 256 had lost (ACSF1 0.75 and
 # 0.76, PLAID 0.845 and 0.847 against 512's 0.84, 0.84, 0.898 and 0.879, seeds 0-1): a window's mean blurs what
 # its maximum keeps.
+PRETRAIN_DROPOUT = 0.2  # on the embeddings and the outputs of `TextLanguageModels`
+PRETRAIN_OUTPUTS = 2000  # the tokens `TextLanguageModels` predicts
 FCN_SCALES = (1, 4)  # the FCN branch's time scales: one set of convolutions per scale
 FIRST_BLOCK_POOL = "max"  # how each time scale reduces the series: "max" over its first block's output;
 # "means": the series' window means before the first block (runs saved before "max" existed)
@@ -359,6 +362,35 @@ class ClassifierNet(nn.Module):
         if self.pooling == "mean":
             return output.sum(dim=1) / lengths.to(output.device, output.dtype)[:, None]
         return output.masked_fill(~mask[:, :, None], float("-inf")).amax(dim=1)
+
+
+class TextLanguageModels(nn.Module):
+    """A text classifier's embedding and LSTM read as language models of its training texts, to pretrain them
+    before they learn the classes (Dai & Le 2015): the top layer's forward outputs at each step predict the
+    next token and, bidirectional, its backward outputs the previous one (as ELMo's two directions, Peters et
+    al. 2018). Each direction has an output layer of its own, dropped after pretraining, over the
+    PRETRAIN_OUTPUTS most frequent tokens (ids below it: a `Vocabulary` numbers tokens by frequency); a rarer
+    one is predicted as <unk>, so a large vocabulary of words costs no more than that.
+    (ids (B, T), lengths (B,)) -> the mean cross-entropy over the real tokens of both, in nats per token."""
+
+    def __init__(self, net: ClassifierNet, vocab_size: int, dropout: float = PRETRAIN_DROPOUT):
+        super().__init__()
+        self.net, self.drop = net, nn.Dropout(dropout)
+        size = net.lstm.output_size  # a direction's output: the hidden or the projection size
+        self.classes = min(vocab_size, PRETRAIN_OUTPUTS)
+        self.outputs = nn.ModuleList(nn.Linear(size, self.classes) for _ in range(net.lstm.num_directions))
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        output, _ = self.net.lstm(self.drop(self.net.embedding(x)), lengths=lengths)  # (B, T, D*P), zero past each length
+        output = self.drop(output).chunk(len(self.outputs), dim=2)  # D of (B, T, P)
+        y = x.masked_fill(x >= self.classes, UNK_ID)  # (B, T) what is predicted: a rare token as <unk>
+        # forwards, step t predicts token t + 1; a length's last step predicts the padding after it: ignored
+        targets = [(output[0][:, :-1], y[:, 1:])]
+        if len(self.outputs) == 2:  # backwards, step t predicts token t - 1; no step past a length predicts
+            targets.append((output[1][:, 1:], y[:, :-1].masked_fill(x[:, 1:] == PAD_ID, PAD_ID)))
+        losses = [nn.functional.cross_entropy(layer(h).float().flatten(0, 1), t.flatten(), ignore_index=PAD_ID)
+                  for layer, (h, t) in zip(self.outputs, targets)]  # fmt: skip
+        return sum(losses) / len(losses)
 
 
 def _fcn_read(fcn: FCNBranch, x: Tensor, lengths: Tensor) -> Tensor:

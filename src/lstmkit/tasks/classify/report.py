@@ -121,7 +121,7 @@ def resolved(classifier: SequenceClassifier) -> dict:
         "class_weights": None if classifier.class_weights_ is None else classifier.class_weights_.tolist(),
         "split": {name: int(len(index)) for name, index in classifier.split_.items()},
         "arch": classifier.arch_, "segment": classifier.segment_, "schedule": classifier.schedule_,
-        "dropout": classifier.dropout_, "bidirectional": classifier.bidirectional_,
+        "dropout": classifier.dropout_, "bidirectional": classifier.bidirectional_, "pretrain": classifier.pretrain_,
         "augment": classifier.augment_, "val_frac": classifier.val_frac_,
         "scale": classifier.scale_,
         "squash": classifier.squash_,
