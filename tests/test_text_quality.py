@@ -25,7 +25,7 @@ def bench(monkeypatch, tmp_path):
                                                   'class C:\n    """Short."""\n')  # fmt: skip
         (library / package / "tests" / "test_mod.py").write_text('def t():\n    """A test of the package, left out."""\n')
     monkeypatch.setattr(module, "PACKAGES", ("email", "xml"))
-    monkeypatch.setattr(module.sysconfig, "get_paths", lambda: {"stdlib": str(library)})
+    monkeypatch.setattr(module.sysconfig, "get_paths", lambda: {"stdlib": str(library), "purelib": str(library)})
     return module
 
 
@@ -35,6 +35,18 @@ def test_messages_keep_one_programs_own_sentences(bench):
 
 def test_docstrings_keep_first_paragraphs_outside_tests(bench):
     assert sorted(bench.docstrings()) == [("Build an element tree from text.", "xml"), ("Parse a message into its parts.", "email")]
+
+
+def test_the_libraries_set_reads_the_installed_packages_and_leaves_out_those_missing(bench, monkeypatch):
+    monkeypatch.setattr(bench, "LIBRARIES", ("xml", "not_installed"))
+    assert bench.SETS["libraries"]() == [("Build an element tree from text.", "xml")]
+
+
+def test_the_other_sets_ask_for_other_languages_and_programs(bench, monkeypatch):
+    asked = []
+    monkeypatch.setattr(bench, "_catalog", lambda path: asked.append(path.stem) or {})
+    bench.SETS["messages-2"]()
+    assert asked == list(bench.OTHER_PROGRAMS)
 
 
 def test_sampling_keeps_at_most_the_stated_number_a_class_and_always_the_same(bench):
