@@ -321,6 +321,24 @@ def test_pretraining_changes_where_the_classifier_starts_and_resumes_exactly(tex
     assert train_run(small(3), text_files[0], tmp_path / "cut", resume=True) == expected
 
 
+def test_pretraining_and_training_share_a_members_time_budget(text_files, monkeypatch):
+    """With `max_time`, the pretraining may take half of it, and the training what the pretraining left."""
+    from lstmkit.tasks.classify import estimator
+
+    budgets, histories, real_fit = [], [], estimator.fit
+
+    def fit(*args, **kwargs):
+        budgets.append(args[4].max_time)
+        result = real_fit(*args, **kwargs)
+        histories.append(result.history)
+        return result
+
+    monkeypatch.setattr(estimator, "fit", fit)
+    SequenceClassifier("review", test=text_files[1], **{**TINY, "epochs": 2, "pretrain": 2, "max_time": 30}).fit(text_files[0])
+    assert budgets[0] == 15 and budgets[1] == pytest.approx(30 - sum(row["seconds"] for row in histories[0]))
+    assert len(histories[0]) == 2 and budgets[1] < 30
+
+
 def test_pretraining_numeric_sequences_is_a_config_error():
     with pytest.raises(ConfigError, match="^pretrain trains the embedding of a text model's tokens as language "
                                           "models; numeric sequences have none: leave it out$"):  # fmt: skip

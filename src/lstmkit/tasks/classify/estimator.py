@@ -220,6 +220,9 @@ class SequenceClassifier(ClassifySettings, Estimator):
                 history = self._pretrain(member, encoded, member_config, member_checkpoint(checkpoint, k, phase="pretrain"),
                                          resume, reporter)  # fmt: skip
                 self.pretrain_history_ = self.pretrain_history_ or history
+                if config.max_time is not None:  # one budget a member: the pretraining's seconds come off it
+                    rest = max(config.max_time - sum(row["seconds"] for row in history), 0.0)
+                    member_config = dataclasses.replace(member_config, max_time=rest)
             average_from = config.epochs - config.epochs // 4 + 1 if self.schedule_ == "cosine" else None
             results.append(fit(member, self._loss, batches["train"], batches.get("val"), member_config,
                                checkpoint=member_checkpoint(checkpoint, k), resume=resume, reporter=reporter,
@@ -241,13 +244,15 @@ class SequenceClassifier(ClassifySettings, Estimator):
                   resume: bool, reporter) -> list[dict]:  # fmt: skip
         """Train `member`'s embedding and LSTM as language models of the training texts (`TextLanguageModels`)
         for `pretrain_` epochs at the classifier's rate and batch size, keeping the epoch of the lowest
-        validation loss (the last without a validation part); the classifier then learns from there. Returns
-        the pretraining's history (its rows' losses: the models' cross-entropy, nats per token)."""
+        validation loss (the last without a validation part); the classifier then learns from there. Under a
+        time budget (`max_time`) it stops after the epoch that crosses half of it. Returns the pretraining's
+        history (its rows' losses: the models' cross-entropy, nats per token)."""
         models = TextLanguageModels(member, len(self.vocab_))
         parts = {name: BucketedBatches(ids, torch.zeros(len(ids), dtype=torch.int64), config.batch_size)
                  for name, ids in encoded.items()}  # fmt: skip
         epochs = self.pretrain_
-        config = dataclasses.replace(config, epochs=epochs, schedule="none", patience=epochs + 1, min_steps=0)
+        config = dataclasses.replace(config, epochs=epochs, schedule="none", patience=epochs + 1, min_steps=0,
+                                     max_time=None if config.max_time is None else config.max_time / 2)  # fmt: skip
         result = fit(models, lambda model, batch: model(batch[0], batch[1]), parts["train"], parts.get("val"), config,
                      checkpoint=checkpoint, resume=resume, reporter=None if reporter is None else reporter.phase("pretrain"))  # fmt: skip
         member.train()
