@@ -281,6 +281,24 @@ def test_the_language_models_loss_is_each_direction_predicting_the_real_tokens_o
     assert loss.item() == pytest.approx(by_hand.item(), rel=1e-5)
 
 
+def test_texts_of_one_token_give_the_language_models_nothing_to_predict_and_a_zero_loss(tmp_path):
+    """A batch of one-word texts predicts no token: its loss is 0, not 0 / 0, so a set with such texts (short
+    messages, a label per word) pretrains; it once stopped as a diverged run."""
+    import torch
+
+    from lstmkit.tasks.classify.net import ClassifierNet, TextLanguageModels
+
+    models = TextLanguageModels(ClassifierNet(2, vocab_size=20, bidirectional=True), 20)
+    loss = models(torch.tensor([[5], [7]]), torch.tensor([1, 1]))
+    assert loss.item() == 0.0
+    loss.backward()  # and it trains: the gradients are zero
+    words = [("good", "pos"), ("great", "pos"), ("bad", "neg"), ("awful", "neg")] * 40
+    _csv(pd.DataFrame(words + [("a good film", "pos"), ("a bad film", "neg")] * 10, columns=["review", "label"]),
+         tmp_path / "words.csv")  # fmt: skip
+    model = SequenceClassifier("review", **{**TINY, "epochs": 3, "pretrain": 2}).fit(tmp_path / "words.csv")
+    assert np.isfinite([row["train_loss"] for row in model.pretrain_history_]).all()
+
+
 def test_a_text_model_first_learns_its_texts_as_language_models(text_files, tmp_path):
     """The embedding and the LSTM are pretrained (`pretrain_` epochs) and the language models' validation
     loss falls, its epochs shown as the pretraining's; the classifier still learns the toy task. Texts are pretrained by default, at either level;

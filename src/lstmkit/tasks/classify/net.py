@@ -371,7 +371,8 @@ class TextLanguageModels(nn.Module):
     al. 2018). Each direction has an output layer of its own, dropped after pretraining, over the
     PRETRAIN_OUTPUTS most frequent tokens (ids below it: a `Vocabulary` numbers tokens by frequency); a rarer
     one is predicted as <unk>, so a large vocabulary of words costs no more than that.
-    (ids (B, T), lengths (B,)) -> the mean cross-entropy over the real tokens of both, in nats per token."""
+    (ids (B, T), lengths (B,)) -> the mean cross-entropy of every token predicted, in nats per token (0 where
+    no text of the batch has two tokens)."""
 
     def __init__(self, net: ClassifierNet, vocab_size: int, dropout: float = PRETRAIN_DROPOUT):
         super().__init__()
@@ -388,9 +389,10 @@ class TextLanguageModels(nn.Module):
         targets = [(output[0][:, :-1], y[:, 1:])]
         if len(self.outputs) == 2:  # backwards, step t predicts token t - 1; no step past a length predicts
             targets.append((output[1][:, 1:], y[:, :-1].masked_fill(x[:, 1:] == PAD_ID, PAD_ID)))
-        losses = [nn.functional.cross_entropy(layer(h).float().flatten(0, 1), t.flatten(), ignore_index=PAD_ID)
-                  for layer, (h, t) in zip(self.outputs, targets)]  # fmt: skip
-        return sum(losses) / len(losses)
+        total = sum(nn.functional.cross_entropy(layer(h).float().flatten(0, 1), t.flatten(), ignore_index=PAD_ID,
+                                                reduction="sum") for layer, (h, t) in zip(self.outputs, targets))  # fmt: skip
+        predicted = sum(int((t != PAD_ID).sum()) for _, t in targets)
+        return total / max(predicted, 1)  # a batch of one-token texts predicts nothing: 0, not 0 / 0
 
 
 def _fcn_read(fcn: FCNBranch, x: Tensor, lengths: Tensor) -> Tensor:
