@@ -80,8 +80,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
       (10) epochs, the embedding and LSTM predicting each next token forwards and each previous one backwards
       (`_pretrain`): an LSTM that starts knowing its texts' tokens and how they follow one another needs fewer
       labels (Dai & Le 2015). On the three sets of benchmarks/text_quality.py that chose it, it raised the
-      mean at every seed and level; on its other three, at seed 1 and not at seed 0. Over both, 2.2 points
-      with characters and 0.9 with words on average (the figures beside the setting).
+      mean at every seed and level; on its other three it is close to neutral (+0.7 and +0.2 points). Over
+      all six, 1.8 points with characters and 0.65 with words on average (the figures beside the setting).
     - class_weights None: the loss weighs every sequence alike, so probabilities stay calibrated; "balanced"
       weights classes inversely to their training frequency when a rare class matters more than accuracy.
     - arch None: `NUMERIC_ARCH` (lstm-fcn) for numeric sequences, chosen by benchmarks/classify_quality.py
