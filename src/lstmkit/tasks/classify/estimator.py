@@ -206,8 +206,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
         self._check_settings(has_test_file=test is not None)
         parts, test_set = self._prepare(data, test, read_test=score_test)
         config = self._recipe(self.train_config(), parts["train"])
-        encoded = {name: self._encode(part) for name, part in parts.items() if len(part)}
-        batches = {name: BucketedBatches(encoded[name], self._targets(parts[name]), config.batch_size) for name in encoded}
+        batches = {name: BucketedBatches(self._encode(part), self._targets(part), config.batch_size)
+                   for name, part in parts.items() if len(part)}  # fmt: skip
         if score_test:
             test_y, test_x = self._targets(test_set), self._encode(test_set)  # checked before training starts
 
@@ -217,7 +217,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
             seed_everything(self.seed + k)
             member, member_config = self._build_net(), dataclasses.replace(config, seed=config.seed + k)
             if self.pretrain_:
-                history = self._pretrain(member, encoded, member_config, member_checkpoint(checkpoint, k, phase="pretrain"),
+                history = self._pretrain(member, batches, member_config, member_checkpoint(checkpoint, k, phase="pretrain"),
                                          resume, reporter)  # fmt: skip
                 self.pretrain_history_ = self.pretrain_history_ or history
                 if config.max_time is not None:  # one budget a member: the pretraining's seconds come off it
@@ -240,20 +240,19 @@ class SequenceClassifier(ClassifySettings, Estimator):
         self.metrics_, self.baselines_ = self.test_["metrics"], self.test_["baselines"]
         return self
 
-    def _pretrain(self, member: ClassifierNet, encoded: dict[str, list[Tensor]], config: TrainConfig, checkpoint,
+    def _pretrain(self, member: ClassifierNet, batches: dict[str, BucketedBatches], config: TrainConfig, checkpoint,
                   resume: bool, reporter) -> list[dict]:  # fmt: skip
         """Train `member`'s embedding and LSTM as language models of the training texts (`TextLanguageModels`)
         for `pretrain_` epochs at the classifier's rate and batch size, keeping the epoch of the lowest
         validation loss (the last without a validation part); the classifier then learns from there. Under a
         time budget (`max_time`) it stops after the epoch that crosses half of it. Returns the pretraining's
-        history (its rows' losses: the models' cross-entropy, nats per token)."""
+        history (its rows' losses: the models' cross-entropy, nats per token). It reads the classifier's own
+        batches, its texts, and leaves their labels unread."""
         models = TextLanguageModels(member, len(self.vocab_))
-        parts = {name: BucketedBatches(ids, torch.zeros(len(ids), dtype=torch.int64), config.batch_size)
-                 for name, ids in encoded.items()}  # fmt: skip
         epochs = self.pretrain_
         config = dataclasses.replace(config, epochs=epochs, schedule="none", patience=epochs + 1, min_steps=0,
                                      max_time=None if config.max_time is None else config.max_time / 2)  # fmt: skip
-        result = fit(models, lambda model, batch: model(batch[0], batch[1]), parts["train"], parts.get("val"), config,
+        result = fit(models, lambda model, batch: model(batch[0], batch[1]), batches["train"], batches.get("val"), config,
                      checkpoint=checkpoint, resume=resume, reporter=None if reporter is None else reporter.phase("pretrain"))  # fmt: skip
         member.train()
         return result.history
