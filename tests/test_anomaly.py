@@ -1,5 +1,6 @@
 """Anomaly detection: the estimator, its scores and threshold, the baseline, the run directory, the demo data."""
 
+import io
 import json
 import math
 
@@ -11,6 +12,7 @@ import torch
 from lstmkit.data import split_by_time
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.metrics import anomaly_metrics
+from lstmkit.rundir import Predictions
 from lstmkit.baselines import rolling_zscore, ties
 from lstmkit.cli_options import flag
 from lstmkit.tasks.anomaly.demo import demo_anomaly_data
@@ -100,6 +102,8 @@ def test_an_anomaly_in_one_of_two_columns_is_flagged(tmp_path):
     _, _, test = split_by_time(N)
     assert np.flatnonzero(detector.flags_[test]).tolist() == [430 - test.start, 450 - test.start, 465 - test.start]
     assert list(detector.predict(path).columns) == ["hour", "a", "b", "score", "flag"]
+    written = pd.read_csv(io.StringIO(Predictions.of(detector.predict(path)).csv), dtype={"hour": str})
+    assert list(written["hour"]) == list(hours)  # `predict --output` writes the times as the data has them
 
 
 def test_a_lasting_level_shift_stops_being_flagged_about_a_lookback_after(tmp_path):

@@ -89,6 +89,45 @@ def test_quarters_are_a_quarterly_axis(tmp_path, quarters):
     assert series.freq == "QS-OCT"
 
 
+@pytest.mark.parametrize("cells, written, after", [
+    (["Jan 1980", "Feb 1980"], "%b %Y", "Mar 1980"),  # pmdarima's wineind
+    (["1991 Jul", "1991 Aug"], "%Y %b", "1991 Sep"),  # sktime's PBS_dataset
+    (["JANUARY 1980", "FEBRUARY 1980"], "%B %Y", "March 1980"),  # case aside
+    (["Oct-79", "Nov-79", "Dec-79"], "%b-%y", "Jan-80"),
+    (["1949-01", "1949-02"], "%Y-%m", "1949-03"),
+    (["2020/10", "2020/11", "2020/12"], "%Y/%m", "2021/01"),
+    (["1965 Q3", "1965 Q4"], "%Y Q%q", "1966 Q1"),
+    (["q3 1965", "q4 1965"], "q%q %Y", "q1 1966"),
+    (["1965Q3", "1965Q4"], "%YQ%q", "1966Q1"),
+    (["13/01/2020", "14/01/2020"], "%d/%m/%Y", "15/01/2020"),
+    (["3/12/2020", "3/13/2020"], "%-m/%-d/%Y", "3/14/2020"),
+    (["1 Jan 2020", "2 Jan 2020"], "%-d %b %Y", "3 Jan 2020"),
+    (["2020-01-01 00:00", "2020-01-01 01:00"], "%Y-%m-%d %H:%M", "2020-01-01 02:00"),
+    (["2020-01-01", "2020-01-02"], "%Y-%m-%d", "2020-01-03"),
+])  # fmt: skip
+def test_the_format_the_times_are_written_in_writes_the_next_one_alike(tmp_path, cells, written, after):
+    from lstmkit.data.timeaxis import format_time, format_times
+
+    path = _csv(tmp_path, "t,y\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells)))
+    series = read_series_csv(path, "y", time_col="t")
+    assert series.time_format == written
+    following = pd.date_range(series.time[-1], periods=2, freq=series.freq)[1]
+    assert format_time(following, written) == after
+    assert format_times(series.time, written) == [format_time(t, written) for t in series.time]
+    assert [c.lower() for c in format_times(series.time, written)] == [c.lower() for c in cells]
+
+
+@pytest.mark.parametrize("cells", [["Q1 1970", "Q2 1970", "q3 1970", "Q4-1970", "Q1/1971"],  # mixed
+                                   ["2021-05-01 00:00:00+00:00", "2021-05-01 00:30:00+00:00"],  # +0000 in strftime
+                                   ["1700", "1701"]])  # fmt: skip
+def test_times_no_one_format_writes_back_are_written_as_iso_dates(tmp_path, cells):
+    from lstmkit.data.timeaxis import format_time
+
+    series = read_series_csv(_csv(tmp_path, "t,y\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells))), "y", time_col="t")
+    assert series.time_format is None
+    assert format_time(series.time[-1], series.time_format) == cells[-1].replace("Q1/1971", "1971-01-01")
+
+
 def test_a_quarter_among_other_cells_is_no_time(tmp_path):
     path = _csv(tmp_path, "Quarter,y\n1970 Q1,1\n1970 Q2,2\n1970 Q5,3\n")
     _raises(f"{path}: column 'Quarter' cannot be read as time at row 4 (value '1970 Q5'); expected a quarter, as "

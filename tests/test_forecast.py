@@ -61,12 +61,33 @@ def test_train_predict_evaluate_round_trip_through_the_cli(series_csv, tmp_path,
     code, stdout, _ = _run(capsys, "predict", out, "--data", series_csv, "--output", predictions)
     frame = pd.read_csv(predictions)
     assert code == 0 and list(frame.columns) == ["month", "step", "sales", "q0.1", "q0.5", "q0.9", "lower", "upper"]
-    assert list(frame["month"]) == ["2012-07-01", "2012-08-01", "2012-09-01"]  # the 3 months after the data
+    assert list(frame["month"]) == ["2012-07", "2012-08", "2012-09"]  # the 3 months after the data, written as it has them
     assert (frame["q0.1"] <= frame["q0.5"]).all() and (frame["q0.5"] <= frame["q0.9"]).all()
 
     code, stdout, _ = _run(capsys, "evaluate", out, "--data", series_csv, "--json")
     scored = json.loads(stdout)
     assert code == 0 and scored["test"]["rmse"] > 0 and scored["baselines"]["naive"]["rmse"] > 0
+
+
+def test_predict_writes_the_forecast_times_as_the_data_writes_its_times(tmp_path, capsys):
+    """Quarters written '1990 Q1' (R's tsibble, many spreadsheets) come back as '2019 Q3' in the CSV and the table,
+    whether the forecast was saved with the run or made from new data; the JSON keeps ISO timestamps."""
+    rng = np.random.default_rng(0)
+    quarters = pd.period_range("1990Q1", periods=120, freq="Q")
+    frame = pd.DataFrame({"quarter": [f"{q.year} Q{q.quarter}" for q in quarters],
+                          "sales": (100 + 10 * np.sin(np.arange(120) * np.pi / 2) + rng.normal(0, 1, 120)).round(3)})  # fmt: skip
+    data = tmp_path / "quarters.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "run"
+    code, _, _ = _run(capsys, "train", "forecast", "--data", data, "--target", "sales", "--time-col", "quarter", "--out", out, *SMALL)
+    assert code == 0
+    for extra, name in (([], "saved.csv"), (["--data", data], "new.csv")):
+        code, stdout, _ = _run(capsys, "predict", out, *extra, "--output", tmp_path / name)
+        assert code == 0 and "2020 Q1" in stdout
+        assert list(pd.read_csv(tmp_path / name)["quarter"]) == ["2020 Q1", "2020 Q2", "2020 Q3"]
+    code, stdout, _ = _run(capsys, "predict", out, "--json")
+    assert [row["quarter"][:10] for row in json.loads(stdout)] == ["2020-01-01", "2020-04-01", "2020-07-01"]
+    assert list(Forecaster.load(out).predict()["quarter"]) == list(pd.to_datetime(["2020-01-01", "2020-04-01", "2020-07-01"]))
 
 
 def test_same_seed_repeats_history_and_metrics(series_csv, tmp_path):

@@ -199,6 +199,9 @@ def unreadable(directory, what: str) -> DataError:
 
 # ---- predictions saved with a run: `lstmkit predict RUN` without loading the model (nor torch, nor pandas) ----
 SHOWN = 20  # the rows `lstmkit predict` shows in its table
+# a predictions frame's `attrs` key: {time column: the format its times are written in (`written_format`)},
+# for the CSV and the table to write them as the data had them (the JSON and the frame keep timestamps)
+TIME_FORMATS = "time_formats"
 
 
 class Predictions:
@@ -214,8 +217,14 @@ class Predictions:
 
     @classmethod
     def of(cls, frame) -> Predictions:
-        head = [[_shown(value) for value in row] for row in frame.head(SHOWN).itertuples(index=False)]
-        return cls({"csv": frame.to_csv(index=False), "json": frame.to_json(orient="records", date_format="iso"),
+        from .data.timeaxis import format_times
+
+        written = frame.copy()
+        for name, fmt in frame.attrs.get(TIME_FORMATS, {}).items():
+            if fmt is not None:
+                written[name] = format_times(frame[name], fmt)
+        head = [[_shown(value) for value in row] for row in written.head(SHOWN).itertuples(index=False)]
+        return cls({"csv": written.to_csv(index=False), "json": frame.to_json(orient="records", date_format="iso"),
                     "columns": [str(c) for c in frame.columns], "rows": len(frame), "head": head})  # fmt: skip
 
     def record(self) -> dict:

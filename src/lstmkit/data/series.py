@@ -21,7 +21,7 @@ import pandas as pd
 from ..errors import DataError
 from .csv_table import find_column, parse_numbers, read_csv_table
 from .fill import FILL_CHOICES, fill_missing
-from .timeaxis import check_unique_times, infer_freq_and_gaps, parse_time, time_order
+from .timeaxis import check_unique_times, infer_freq_and_gaps, parse_time, time_order, written_format
 
 
 @dataclass
@@ -37,6 +37,7 @@ class Series:
     gaps: list[str] = field(default_factory=list)  # "3 missing steps between 1950-03-01 and 1950-07-01"
     path: str = ""
     start: int = 0  # the step number of the first row within the whole series (a saved tail's is > 0)
+    time_format: Optional[str] = None  # how the time column's cells are written (`written_format`); None: ISO
 
     def __len__(self) -> int:
         return len(self.target)
@@ -147,10 +148,11 @@ def series_from_table(
     time_col = None if time_col is None else find_column(columns, time_col, path)
     features = [find_column(columns, name, path) for name in features]
 
-    time = None
+    time = written = None
     if time_col is not None:
         time = parse_time(table[time_col], rows, time_col, path, time_format)
         check_unique_times(time, rows, time_col, path, table, read=(target, *features))
+        written = written_format(table[time_col], time, time_format)
     numbers = {name: parse_numbers(table[name], rows, name, path) for name in [target, *features]}
     check_finite(numbers, rows, path, fill, needed)
 
@@ -162,7 +164,7 @@ def series_from_table(
         numbers = {name: fill_missing(x, fill) for name, x in numbers.items()}
     freq, gaps = infer_freq_and_gaps(time)
     covariates = np.column_stack([numbers[name] for name in features]) if features else np.empty((len(rows), 0))
-    return Series(numbers[target], covariates, target, features, time, freq, gaps, str(path))
+    return Series(numbers[target], covariates, target, features, time, freq, gaps, str(path), time_format=written)
 
 
 def _check_fill(fill: Optional[str]) -> Optional[str]:

@@ -186,9 +186,51 @@ def _to_datetime_with(cells: pd.Series, format: Optional[str], dayfirst: bool = 
     return pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]")
 
 
-def format_time(t) -> str:
-    """A time as a user writes it: 1950-01-01 for midnight, 1950-01-01 06:00:00 otherwise, 1700 for integers."""
+QUARTER_CODE = "%q"  # in a time column's written format (`written_format`): the quarter's number, 1 to 4
+_QUARTER_CELL = r"(?i)\s*(?:\d{4}[\s/-]*Q[1-4]|Q[1-4][\s/-]*\d{4})\s*"  # '1970 Q1', '1970Q1', 'Q1 1970', 'Q1/1970'
+# months as spreadsheets and statistics offices write them, which pandas reads but does not guess the format of
+_MONTHS_WRITTEN = ["%b %Y", "%B %Y", "%Y %b", "%Y %B", "%b-%Y", "%b-%y", "%Y-%b", "%Y/%m", "%m/%Y", "%m-%Y"]
+_CHECKED = 100  # `written_format` checks the first and the last this many cells
+
+
+def written_format(cells: pd.Series, time: pd.Index, time_format: Optional[str] = None) -> Optional[str]:
+    """The format in which a time column's cells are written (strftime codes, `QUARTER_CODE` for a quarter's
+    number: '%b %Y' for 'Jan 1980', '%Y Q%q' for '1980 Q1'), so that times after them can be written alike;
+    `time` is the cells read, in their order. None for integers (written as they are) and where no format
+    gives the first and the last cells back as written (case aside): `format_time` then writes ISO dates."""
+    if not isinstance(time, pd.DatetimeIndex) or len(cells) == 0:
+        return None
+    first = cells.iloc[0].strip()
+    candidates = [f.strip() for f in (time_format or "").split(FORMATS_SEPARATOR) if f.strip()]
+    if re.fullmatch(_QUARTER_CELL, first):
+        candidates.append(re.sub(r"\d{4}", "%Y", re.sub(r"(?i)(q)[1-4]", r"\g<1>" + QUARTER_CODE, first)))
+    guessed = [f for f in (_format_of(first, dayfirst=False), _format_of(first, dayfirst=True)) if f is not None]
+    unpadded = [f.replace("%m", "%-m").replace("%d", "%-d") for f in guessed]  # '3/1/2020' (glibc's codes)
+    candidates += guessed + unpadded + _MONTHS_WRITTEN
+    checked = np.r_[0 : min(_CHECKED, len(cells)), max(0, len(cells) - _CHECKED) : len(cells)]
+    written = [cells.iloc[i].strip().lower() for i in checked]
+    for fmt in dict.fromkeys(candidates):
+        try:
+            if [format_time(time[i], fmt).lower() for i in checked] == written:
+                return fmt
+        except ValueError:  # a code strftime does not know
+            continue
+    return None
+
+
+def format_times(times, written: str) -> list[str]:
+    """`format_time` of each of `times` (timestamps) in the format `written`, at once where it names no quarter."""
+    if QUARTER_CODE in written:
+        return [format_time(t, written) for t in times]
+    return list(pd.DatetimeIndex(times).strftime(written))
+
+
+def format_time(t, written: Optional[str] = None) -> str:
+    """A time as a user writes it: in the format `written` (`written_format`'s) when given, else 1950-01-01 for
+    midnight, 1950-01-01 06:00:00 otherwise, 1700 for integers."""
     if isinstance(t, pd.Timestamp):
+        if written is not None:
+            return t.strftime(written.replace(QUARTER_CODE, str((t.month - 1) // 3 + 1)))
         return t.strftime("%Y-%m-%d") if t == t.normalize() and t.tz is None else str(t)
     return str(t)
 

@@ -29,7 +29,7 @@ from ...data.series import check_roles, feature_list
 from ...decompose import repeats_each, seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
-from ...rundir import Predictions
+from ...rundir import TIME_FORMATS, Predictions
 from ...statistical import ETS_SEASONS, ETSStates, InBackground, ets_fits
 from ...train import TrainConfig, fit, member_checkpoint, seed_everything
 from ...train.distributed import env_world
@@ -683,7 +683,11 @@ class Forecaster(ForecastSettings, Estimator):
             if interval is not None:
                 frame["lower"], frame["upper"] = interval[0][j], interval[1][j]
             frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        frame = pd.concat(frames, ignore_index=True)
+        written = {s.time_format for s in panel.series}
+        if panel.series[0].time is not None and len(written) == 1:  # every series' times written alike
+            frame.attrs[TIME_FORMATS] = {panel.series[0].time.name or "time": written.pop()}
+        return frame
 
     def _read_future(self, future, panel: Panel) -> Optional[list[np.ndarray]]:
         """Per series of `panel`, the values (H, K) of the `future_features` at the `horizon` steps after its
@@ -814,7 +818,7 @@ def _tail(s: Series, lookback: int) -> dict:
     time = None if s.time is None else [str(t) for t in s.time[rows]]
     return {"values": s.values[rows].astype(float).tolist(), "time": time, "freq": s.freq, "start": rows.start,
             "integer_time": s.time is not None and pd.api.types.is_integer_dtype(s.time),
-            "time_name": None if s.time is None else s.time.name}  # fmt: skip
+            "time_name": None if s.time is None else s.time.name, "time_format": s.time_format}  # fmt: skip
 
 
 def _time_value(text: str, like: Optional[pd.Index]):
@@ -830,4 +834,5 @@ def _series_from_tail(tail: dict, target_name: str, feature_names: list[str], di
         time = pd.Index([int(t) for t in tail["time"]] if tail["integer_time"] else pd.to_datetime(tail["time"]),
                         name=tail["time_name"])  # fmt: skip
     return Series(target=values[:, 0], covariates=values[:, 1:], target_name=target_name, feature_names=feature_names,
-                  time=time, freq=tail["freq"], gaps=[], path=str(directory), start=tail["start"])  # fmt: skip
+                  time=time, freq=tail["freq"], gaps=[], path=str(directory), start=tail["start"],
+                  time_format=tail.get("time_format"))  # fmt: skip
