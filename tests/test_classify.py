@@ -380,6 +380,32 @@ def test_ucr_style_train_and_test_files(tmp_path):
     assert metrics["train_sequences"] + metrics["val_sequences"] == 80  # the whole TRAIN file, nothing held out
 
 
+def _ucr_tsv(path, n: int, seed: int):
+    """The sequences `_ts` writes, as the UCR archive (2018) writes a set: no header, the label first, tabs,
+    NaN after a shorter sequence's end."""
+    data = _rising_and_falling(n, seed)
+    longest = max(len(x) for x in data.sequences)
+    lines = ["\t".join([label, *(f"{v:.3f}" for v in x[:, 0]), *["NaN"] * (longest - len(x))])
+             for x, label in zip(data.sequences, data.labels)]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_the_ucr_archive_tsv_trains_the_model_its_ts_file_trains(tmp_path, capsys):
+    from lstmkit.cli import main
+
+    train, test = _ucr_tsv(tmp_path / "UpDown_TRAIN.tsv", 60, 0), _ucr_tsv(tmp_path / "UpDown_TEST.tsv", 20, 1)
+    settings = ["--hidden", "8", "--epochs", "3", "--seed", "3", "--quiet"]
+    for data, test_file, out in ((train, test, "tsv"), (_ts(tmp_path / "train.ts", 60, 0), _ts(tmp_path / "test.ts", 20, 1), "ts")):
+        assert main(["train", "classify", "--data", str(data), "--test", str(test_file), "--out", str(tmp_path / out), *settings]) == 0
+    metrics = [json.loads((tmp_path / out / "metrics.json").read_text()) for out in ("tsv", "ts")]
+    assert metrics[0]["test"] == metrics[1]["test"] and metrics[0]["test_sequences"] == 20
+    for out in ("tsv", "ts"):
+        assert main(["predict", str(tmp_path / out), "--data", str(test), "--output", str(tmp_path / f"{out}.csv")]) == 0
+    assert (tmp_path / "tsv.csv").read_text() == (tmp_path / "ts.csv").read_text()
+    assert list(pd.read_csv(tmp_path / "tsv.csv").columns) == ["label", "p_down", "p_up"]
+
+
 def _long(path, data: LabelledSequences):
     """`data` as a long-format CSV: one row a step (id, t, x, label), each sequence's steps shuffled."""
     rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""Reading labelled sequences for classification (CSV, .npz, .ts)."""
+"""Reading labelled sequences for classification (CSV, the UCR archive's .tsv, .npz, .ts)."""
 
 import numpy as np
 import pytest
@@ -128,12 +128,49 @@ def test_binary_file_is_an_error(tmp_path):
     assert _error(path) == f"{path}: looks like a binary file, expected a CSV text file"
 
 
-@pytest.mark.parametrize("suffix", [".tsv", ".txt"])
+@pytest.mark.parametrize("suffix", [".txt", ".json"])
 def test_other_extensions_are_refused(tmp_path, suffix):
     path = _write(tmp_path, "data" + suffix, "a\tb\n")
     message = _error(path)
     assert message.startswith(f"{path}: '{suffix}' files are not read by lstmkit classify")
-    assert message.endswith("use .csv (a text column or one numeric sequence a row), .npz (arrays X and y) or .ts (UCR/UEA)")
+    assert message.endswith("use .csv (a text column or one numeric sequence a row), .tsv (the UCR archive's), "
+                            ".npz (arrays X and y) or .ts (UCR/UEA)")  # fmt: skip
+
+
+# ---- the UCR archive's .tsv ---------------------------------------------------------------------------
+
+
+def test_a_ucr_archive_tsv_reads_the_label_first_and_nan_padding_as_a_shorter_sequence(tmp_path):
+    # as UCRArchive_2018/PLAID/PLAID_TRAIN.tsv: no header, tabs, the class first, NaN after a shorter series' end
+    path = _write(tmp_path, "PLAID_TRAIN.tsv", "3\t0.5\t-1.25\t2e-2\tNaN\n\n10\t1\t2\t3\t4\n3\t7\tNaN\tNaN\tNaN\n")
+    data = read_sequences(path)
+    assert data.kind == "numeric" and data.labels == ["3", "10", "3"] and check_classes(data) == ["3", "10"]
+    assert [s.ravel().tolist() for s in data.sequences] == [[0.5, -1.25, np.float32(0.02)], [1, 2, 3, 4], [7]]
+    assert all(s.dtype == np.float32 and s.shape[1] == 1 for s in data.sequences)
+    commas = _write(tmp_path, "old.tsv", "1,0.5,0.25\n2,1,2\n")  # the 2015 archive's commas
+    assert [s.ravel().tolist() for s in read_sequences(commas).sequences] == [[0.5, 0.25], [1, 2]]
+
+
+def test_a_tsv_with_a_header_reads_as_a_csv_separated_by_tabs(tmp_path):
+    wide = _write(tmp_path, "wide.tsv", "label\t0\t1\t2\t3\t4\na\t1\t2\t3\t4\t5\nb\t5\t4\t3\t2\t1\n")
+    data = read_sequences(wide)
+    assert data.labels == ["a", "b"] and data.sequences[1].ravel().tolist() == [5, 4, 3, 2, 1]
+    text = _write(tmp_path, "reviews.tsv", "review\tsentiment\nA good, fine film.\tpos\nBad\tneg\n")
+    assert read_sequences(text, text_col="review", label_col="sentiment").sequences == ["A good, fine film.", "Bad"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1\t0.5\t0.25\n2\t0.5\tabc\n", "line 2, value 2: 'abc' is not a number; each line is a class label, then the values"),
+    ("1\t0.5\tNaN\t0.25\n", "line 1, value 2 is missing before the end of its sequence; only trailing values may be "
+                              "missing (a shorter sequence); fill it in, e.g. by interpolation"),
+    ("1\t0.5\n2\tNaN\tNaN\n", "line 2 has a label but no values; every line needs a sequence"),
+    ("1\t0.5\n\t0.5\n", "line 2 has no class label in its first field; each line is a label, then the values"),
+    ("1\t0.5\t1e39\n", "line 1, value 2: '1e39' is infinite or too large for float32"),
+    ("1\t0.5\n1\t0.25\n", "has a single class ('1'); classification needs at least two"),
+])  # fmt: skip
+def test_a_bad_ucr_archive_tsv_is_one_line_naming_the_line(tmp_path, text, message):
+    path = _write(tmp_path, "bad.tsv", text)
+    assert _error(path) == f"{path}: {message}"
 
 
 def test_labels_sort_as_numbers_when_they_are_numbers():

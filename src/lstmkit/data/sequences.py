@@ -5,10 +5,12 @@
     data = read_sequences("imu.csv", id_col="recording", time_col="t")   # long CSV: one row a step, its channels
     data = read_sequences("X.npz")                # X (N, T, F) or (N, T), y (N,)         (`lstmkit.data.npz`)
     data = read_sequences("GunPoint_TRAIN.ts")    # the UCR/UEA format, uni- or multivariate  (`lstmkit.data.ts`)
+    data = read_sequences("GunPoint_TRAIN.tsv")   # the UCR archive's own: no header, the label first on each line
     check_classes(data)                           # at least two classes, before training
 
 The format follows the extension: `.csv` (text when `text_col` is given, long numeric when `id_col` is, else
-wide numeric), `.npz`, `.ts`.
+wide numeric), `.npz`, `.ts`; `.tsv` is read as the UCR archive writes it (2018: no header, each line a class
+label then the values) where its first line has no header, else as a `.csv` separated by tabs.
 Every problem is a `DataError` of one line naming the file, the row, line or array element, and what was
 expected. Rows of a CSV are line numbers (header = row 1), as in `lstmkit.data.csv_table`; lines of a `.ts`
 file are line numbers too; elements of an `.npz` are numpy indices (`X[3, 17]`). What `LabelledSequences`
@@ -24,14 +26,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import MISSING_TOKENS, find_column, format_suffix, parse_numbers, read_csv_table
+from .csv_table import MISSING_TOKENS, find_column, format_suffix, parse_numbers, read_csv_table, read_text_file
 from .labelled_sequences import LabelledSequences, trailing_lengths
 from .npz import read_npz
 from .panel import panel_from_table
-from .series import feature_list
+from .series import LARGEST, feature_list
 from .ts import read_ts
 
-FORMATS = (".csv", ".npz", ".ts")
+FORMATS = (".csv", ".tsv", ".npz", ".ts")
+TABLES = (".csv", ".tsv")  # a header row, then one row a text, a sequence or a step
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -54,8 +57,12 @@ def read_sequences(
     if suffix not in FORMATS:
         raise DataError(_format_message(path, suffix))
     for name, value in (("text_col", text_col), ("id_col", id_col)):
-        if value is not None and suffix != ".csv":
+        if value is not None and suffix not in TABLES:
             raise DataError(f"{path}: `{name}` needs a CSV file; {suffix} files hold numeric sequences, one each")
+    if suffix == ".tsv" and text_col is None and id_col is None:
+        lines = read_text_file(path, "TSV", "one sequence a line").splitlines()
+        if not _has_header(lines):
+            return read_ucr_tsv(path, lines)
     if id_col is not None:
         return read_long_csv(path, id_col, time_col=time_col, time_format=time_format, columns=columns,
                              label_col=label_col, labelled=labelled)  # fmt: skip
@@ -69,14 +76,76 @@ def read_sequences(
 
 
 def _format_message(path, suffix: str) -> str:
-    hint = ""
-    if suffix == ".tsv":
-        hint = " (.ts is the UCR/UEA time-series format; save tab-separated values as .csv)"
-    elif suffix == ".txt":
-        hint = " (save a table as .csv)"
+    hint = " (save a table as .csv)" if suffix == ".txt" else ""
     shown = f"'{suffix}' files" if suffix else "files without an extension"
     return (f"{path}: {shown} are not read by lstmkit classify{hint}; use .csv (a text column or one numeric "
-            "sequence a row), .npz (arrays X and y) or .ts (UCR/UEA)")  # fmt: skip
+            "sequence a row), .tsv (the UCR archive's), .npz (arrays X and y) or .ts (UCR/UEA)")  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The UCR archive's .tsv: no header, each line a class label then the values
+
+
+_PADDING = {"nan", ""}  # what the UCR archive writes after a shorter sequence's last value
+
+
+def _has_header(lines: list[str]) -> bool:
+    """Whether a tab-separated file's first line is a header: a cell after the first that is no number,
+    or the step numbers 0, 1, 2, ... (or 1, 2, 3, ...) of a wide table's columns, at least 5 of them."""
+    first = next((line for line in lines if line.strip()), "")
+    cells = [cell.strip() for cell in first.split(_separator(first))[1:]]
+    if any(not _is_number(cell) for cell in cells if cell.lower() not in _PADDING):
+        return True
+    steps = [float(cell) for cell in cells] if all(cell.isdigit() for cell in cells) else []
+    return len(steps) >= 5 and steps in (list(range(len(steps))), list(range(1, len(steps) + 1)))
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
+def _separator(line: str) -> str:
+    return "\t" if "\t" in line else ","  # the 2018 archive's tabs; the 2015 archive's commas
+
+
+def read_ucr_tsv(path, lines: list[str]) -> LabelledSequences:
+    """The UCR archive's format (the 2018 archive's .tsv, and its commas of 2015): no header, each line one
+    univariate sequence, its class label first, then its values; NaN (or nothing) after a sequence's last
+    value makes a shorter one. `lines`: the file's lines. Lines in messages are counted from 1."""
+    sequences, labels = [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        label, *cells = [cell.strip() for cell in line.split(_separator(line))]
+        if label.lower() in MISSING_TOKENS:
+            raise DataError(f"{path}: line {number} has no class label in its first field; each line is a label, then the values")
+        values = np.full(len(cells), np.nan)
+        for k, cell in enumerate(cells):
+            if cell.lower() not in _PADDING:
+                try:
+                    values[k] = float(cell)
+                except ValueError:
+                    raise DataError(f"{path}: line {number}, value {k + 1}: '{cell}' is not a number; each line is a "
+                                    "class label, then the values") from None  # fmt: skip
+        too_large = np.abs(values) > LARGEST  # infinite, or beyond float32's range (NaN compares False)
+        if too_large.any():
+            k = int(np.argmax(too_large))
+            raise DataError(f"{path}: line {number}, value {k + 1}: '{cells[k]}' is infinite or too large for float32")
+        lengths, gap = trailing_lengths(~np.isnan(values[None, :]))
+        if lengths[0] == 0:
+            raise DataError(f"{path}: line {number} has a label but no values; every line needs a sequence")
+        if gap[0] >= 0:
+            raise DataError(f"{path}: line {number}, value {gap[0] + 1} is missing before the end of its sequence; only "
+                            "trailing values may be missing (a shorter sequence); fill it in, e.g. by interpolation")  # fmt: skip
+        sequences.append(values[: lengths[0], None].astype(np.float32))
+        labels.append(label)
+    if not sequences:
+        raise DataError(f"{path}: has no sequences; the UCR archive's format is one a line, a class label then the values")
+    return LabelledSequences(sequences, labels, str(path), "numeric", "")
 
 
 # ---------------------------------------------------------------------------------------------------------
