@@ -31,7 +31,8 @@ class TrainConfig:
     patience: int = setting(10, "Epochs without a better validation loss before stopping.", whole=True, min=1)
     # optimiser steps before early stopping or the plateau schedule may act: small data has few per epoch
     min_steps: int = setting(300, "Optimiser steps before early stopping may act.", whole=True, min=0, cli=False)
-    max_time: Optional[float] = setting(None, "Time budget in seconds.", above=0)  # stops after the epoch that crosses it
+    max_time: Optional[float] = setting(None, "Time budget in seconds of each model trained (each ensemble member's); "
+                                              "training stops after the epoch that crosses it.", above=0)  # fmt: skip
     # a checkpoint (torch.save + fsync) costs ~17 ms: after every epoch of a small model, more than the training
     checkpoint_every: float = setting(30.0, "Seconds between checkpoints (0: after every epoch); the last epoch "
                                             "always checkpoints.", min=0, below=math.inf)  # fmt: skip
