@@ -376,6 +376,21 @@ def test_a_trial_of_several_fits_is_worth_the_mean_of_what_each_fit_keeps():
     assert [step for step, _ in watcher.trial.reported] == [1, 2, 3, 4, 5, 6]
 
 
+def test_a_language_model_trial_is_worth_its_mixtures_validation_loss(data, tmp_path):
+    """The run reports the LSTM mixed with its n-gram model, so its trials are worth the mixture's validation
+    loss, which chose the weight; the LSTM's own epochs still reach the pruner."""
+    settings, space, _ = CASES["lm"]
+    summary = lstmkit.tune("lm", data["lm"], tmp_path / "t", trials=1, settings=settings, space=space, pruner="none")
+    metrics = json.loads((tmp_path / "t" / "best" / "metrics.json").read_text())
+    with open(tmp_path / "t" / "best" / "history.csv") as handle:
+        epochs = [float(line.split(",")[2]) for line in handle.readlines()[1:]]
+    assert metrics["val_loss"] is not None and summary["best"]["value"] == pytest.approx(metrics["val_loss"], rel=1e-6)
+    assert summary["best"]["value"] < min(epochs)  # the weight chosen on it is at least as good as the LSTM alone
+    alone = lstmkit.tune("lm", data["lm"], tmp_path / "u", trials=1, settings={**settings, "ngram_mix": "no"}, space=space,
+                         pruner="none")  # fmt: skip
+    assert alone["best"]["value"] == pytest.approx(min(epochs), rel=1e-6)
+
+
 def test_an_ensemble_trial_is_worth_its_members_mean_kept_validation_loss(data, tmp_path):
     settings, space, _ = CASES["forecast"]
     kept = []

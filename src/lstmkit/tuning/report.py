@@ -80,6 +80,11 @@ def _same_run(where: Path, settings: dict, data: str) -> bool:
 
 
 def _best_val_loss(where: Path) -> float | None:
+    """The validation loss of the model a run keeps: its metrics' where the run reports one (a language model
+    mixed with its n-gram model), else its best epoch's."""
+    kept = read_json(where, "metrics.json").get("val_loss")
+    if kept is not None:
+        return float(kept)
     with open(where / "history.csv", newline="") as handle:
         values = [float(row["val_loss"]) for row in csv.DictReader(handle) if row.get("val_loss")]
     values = [v for v in values if math.isfinite(v)]

@@ -255,7 +255,7 @@ class TrialReporter(Reporter):
 
     The trial is worth the mean, over the fits it made (one, or each ensemble member or backtest fold), of
     the validation loss of the weights each fit keeps: its best epoch's, or its averaged weights' (the
-    classifier's cosine recipe), which `final` hears."""
+    classifier's cosine recipe), or a language model's mixture with its n-gram model, which `final` hears."""
 
     def __init__(self, trial, inner: Optional[Reporter] = None):
         self.trial, self.inner = trial, inner
@@ -286,7 +286,8 @@ class TrialReporter(Reporter):
             raise optuna.TrialPruned(f"pruned at epoch {row['epoch']}")
 
     def final(self, val_loss: float) -> None:
-        """Averaged weights are what this fit keeps: it is worth their validation loss, not its best epoch's."""
+        """Averaged weights (or a mixture) are what this fit keeps: it is worth their validation loss, not its
+        best epoch's."""
         if self.inner is not None:
             self.inner.final(val_loss)
         if not self.fits:

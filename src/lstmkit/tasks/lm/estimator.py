@@ -99,11 +99,14 @@ class LanguageModel(LanguageModelSettings, Estimator):
         self.model_.cpu().eval()
         self.history_, self.best_epoch_, self.stop_reason_ = result.history, result.best_epoch, result.stop_reason
         self.unigram_counts_ = np.bincount(split.ids[split.train], minlength=len(self.vocab_))
-        # the n-gram baseline, saved with the run (a tuning trial, which scores no test part, has none)
-        self.ngram_ = KneserNey(split.ids[split.train], len(self.vocab_), KN_ORDERS[self.level]) if score_test else None
-        self.lstm_weight_ = 1.0
-        if score_test and self.ngram_mix == "auto" and _size(split.val):
-            self.lstm_weight_ = self._choose_weight(split.ids[split.val.start - 1 : split.val.stop])
+        # the n-gram baseline, saved with the run; a tuning trial, which scores no test part, fits it only to mix
+        mixing = self.ngram_mix == "auto" and _size(split.val) > 0
+        self.ngram_ = KneserNey(split.ids[split.train], len(self.vocab_), KN_ORDERS[self.level]) if score_test or mixing else None
+        self.lstm_weight_, self.val_loss_ = 1.0, None
+        if mixing:
+            self.lstm_weight_, self.val_loss_ = self._choose_weight(split.ids[split.val.start - 1 : split.val.stop])
+            if reporter is not None:  # a tuning trial is worth the loss of the model the run reports: the mixture's
+                reporter.final(self.val_loss_)
         self.tokens_ = {"train": _size(split.train), "val": _size(split.val), "test": _size(split.test)}
         self.files_, self.skipped_ = len(corpus.files), list(corpus.skipped)
         if not score_test:
@@ -193,11 +196,12 @@ class LanguageModel(LanguageModelSettings, Estimator):
             out.append(torch.log_softmax(logits[0].double(), dim=-1).gather(1, chunk[1:, None])[:, 0])
         return torch.cat(out).numpy()
 
-    def _choose_weight(self, ids: np.ndarray) -> float:
+    def _choose_weight(self, ids: np.ndarray) -> tuple[float, float]:
         """The LSTM's weight of MIX_WEIGHTS whose mixture with the n-gram model has the lowest loss on `ids`
-        (the validation part); 1, the LSTM alone, where no mixture is lower."""
+        (the validation part; 1, the LSTM alone, where no mixture is lower), and that loss."""
         lstm, ngram = self._lstm_log_probs(ids), self.ngram_.token_probabilities(ids)
-        return min(MIX_WEIGHTS, key=lambda w: (_mixture_loss(lstm, ngram, w), -w))
+        loss, weight = min((_mixture_loss(lstm, ngram, w), -w) for w in MIX_WEIGHTS)
+        return -weight, loss
 
     def _next_log_probs(self, logits: Tensor, history: list[int]) -> Tensor:
         """A mixed model's log-probabilities (V,) of the next token after the token ids `history`, from the

@@ -34,6 +34,8 @@ def run_metrics(model: LanguageModel, scored: Optional[dict] = None) -> dict:
         "tokens": model.tokens_, "best_epoch": model.best_epoch_, "stop_reason": getattr(model, "stop_reason_", None),
         "ngram_order": model.ngram_.order if "kneser_ney" in baselines else None,
         "lstm_weight": model.lstm_weight_, "lstm": scored.get("lstm"), "model": model_name(model),
+        # the mixture's validation loss, on which its weight was chosen (none for the LSTM alone: history.csv's)
+        "val_loss": getattr(model, "val_loss_", None),
     }  # fmt: skip
 
 
