@@ -166,6 +166,22 @@ def test_short_hourly_series_with_a_gap_gets_the_most_common_step(tmp_path):
     assert series.gaps == ["1 missing step between 2020-01-01 01:00:00 and 2020-01-01 03:00:00"]
 
 
+def test_trading_days_with_a_holiday_are_business_days_whose_next_step_is_a_weekday(tmp_path):
+    """A stock's closes (pmdarima's msft): weekdays only, 3 July 2015 a holiday. pandas infers no frequency,
+    and most three-day stretches are one day apart; the weekends are no gaps, the holiday is one, and the
+    step after a Friday is the Monday."""
+    from lstmkit.tasks.forecast.timing import future_times
+
+    days = pd.bdate_range("2015-06-15", "2015-07-31").drop(pd.Timestamp("2015-07-03"))
+    path = _csv(tmp_path, "Date,Close\n" + "".join(f"{d:%Y-%m-%d},{40 + i / 10}\n" for i, d in enumerate(days)))
+    series = read_series_csv(path, "Close", time_col="Date")
+    assert (series.freq, series.gaps) == ("B", ["1 missing step between 2015-07-02 and 2015-07-06"])
+    assert future_times(series, 3) == list(pd.to_datetime(["2015-08-03", "2015-08-04", "2015-08-05"]))
+    every_day = pd.date_range("2015-06-15", "2015-07-31").drop(pd.Timestamp("2015-07-03"))  # weekends too: days
+    path = _csv(tmp_path, "Date,y\n" + "".join(f"{d:%Y-%m-%d},{i}\n" for i, d in enumerate(every_day)), "daily.csv")
+    assert read_series_csv(path, "y", time_col="Date").freq == "D"
+
+
 def test_irregular_times_have_no_frequency_and_no_gaps(tmp_path):
     path = _csv(tmp_path, "ts,y\n2020-01-01,1\n2020-01-05,2\n2020-01-06,3\n2020-02-17,4\n")
     series = read_series_csv(path, "y", time_col="ts")

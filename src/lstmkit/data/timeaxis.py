@@ -316,6 +316,8 @@ def _datetime_freq_and_gaps(time: pd.DatetimeIndex) -> tuple[Optional[str], list
     freq = _most_common_local_freq(time) or _most_common_step(time)
     if freq is None:
         return None, []
+    if freq == "D" and _weekdays_only(time):  # trading days: Friday to Monday is one step, a holiday a missing one
+        freq = "B"
     try:
         step = (time[0] + pd.tseries.frequencies.to_offset(freq)) - time[0]
         if (time[-1] - time[0]) / step > 10 * len(time) + 1000:  # a step far finer than the data: not its grid
@@ -327,6 +329,12 @@ def _datetime_freq_and_gaps(time: pd.DatetimeIndex) -> tuple[Optional[str], list
     if (positions < 0).any():
         return None, []
     return freq, _describe_gaps(np.diff(positions) - 1, time)
+
+
+def _weekdays_only(time: pd.DatetimeIndex) -> bool:
+    """Whether every time falls on a weekday, over at least two weeks (a business-day axis whose holidays
+    break pandas' inference, such as a stock's trading days)."""
+    return bool((time.dayofweek < 5).all()) and time[-1] - time[0] >= pd.Timedelta(days=14)
 
 
 def _infer_freq(time: pd.Index) -> Optional[str]:
