@@ -182,6 +182,20 @@ def test_trading_days_with_a_holiday_are_business_days_whose_next_step_is_a_week
     assert read_series_csv(path, "y", time_col="Date").freq == "D"
 
 
+def test_hours_across_a_clock_change_read_with_their_offsets_as_utc_and_without_them_repeat_with_a_hint(tmp_path):
+    """Hourly local times over the end of summer time in Berlin: with their UTC offsets (+0200, then +0100) they
+    are one hourly axis in UTC; without them, 02:00 comes twice, and the message says what to write."""
+    hours = pd.date_range("2021-10-30 20:00", "2021-10-31 06:00", freq="h", tz="Europe/Berlin")
+    path = _csv(tmp_path, "time,load\n" + "".join(f"{t:%Y-%m-%d %H:%M:%S%z},{i}\n" for i, t in enumerate(hours)))
+    series = read_series_csv(path, "load", time_col="time")
+    assert (series.freq, series.gaps, str(series.time.tz)) == ("h", [], "UTC") and len(series) == 12
+    assert list(series.time) == list(hours.tz_convert("UTC"))
+    path = _csv(tmp_path, "time,load\n" + "".join(f"{t:%Y-%m-%d %H:%M:%S},{i}\n" for i, t in enumerate(hours)), "local.csv")
+    _raises(f"{path}: column 'time' has the time 2021-10-31 02:00:00 twice (rows 8 and 9); if these are local times "
+            "where the clocks went back an hour, write each with its UTC offset (2021-10-31 02:00+02:00 the first time "
+            "and +01:00 the second, in Central Europe) or in UTC", lambda: read_series_csv(path, "load", time_col="time"))  # fmt: skip
+
+
 def test_irregular_times_have_no_frequency_and_no_gaps(tmp_path):
     path = _csv(tmp_path, "ts,y\n2020-01-01,1\n2020-01-05,2\n2020-01-06,3\n2020-02-17,4\n")
     series = read_series_csv(path, "y", time_col="ts")

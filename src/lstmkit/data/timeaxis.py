@@ -178,11 +178,13 @@ def _format_of(cell: str, dayfirst: bool = True) -> Optional[str]:
 def _to_datetime_with(cells: pd.Series, format: Optional[str], dayfirst: bool = False) -> pd.Series:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format", dateutil fallbacks
-        for utc in (False, True):  # utc=True only for mixed time zones
+        for utc in (False, True):  # utc=True only for mixed time zones (a summer time's +02:00 and +01:00)
             try:
-                return pd.to_datetime(cells, errors="coerce", format=format, utc=utc, dayfirst=dayfirst)
+                parsed = pd.to_datetime(cells, errors="coerce", format=format, utc=utc, dayfirst=dayfirst)
             except (ValueError, TypeError, OverflowError):
                 continue
+            if pd.api.types.is_datetime64_any_dtype(parsed):  # pandas 2 gives mixed offsets as objects
+                return parsed
     return pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]")
 
 
@@ -253,7 +255,20 @@ def check_unique_times(time: pd.Index, rows: np.ndarray, name: str, path, table:
     where = rows[np.flatnonzero(time == first)]
     times = "twice" if len(where) == 2 else f"{len(where)} times"
     hint = "" if table is None else _split_time_hint(time, table, (name, *read))
+    hint = hint or _clock_change_hint(time, first, len(where))
     raise DataError(f"{path}: column '{name}' has the time {format_time(first)} {times} (rows {_and_list(where)}){hint}")
+
+
+def _clock_change_hint(time: pd.Index, repeated, count: int) -> str:
+    """'; if these are local times ...' where an hour of the night repeats once on a time axis of hours or
+    finer without a time zone: a summer time's end, whose local hour comes twice; else ''."""
+    if not isinstance(time, pd.DatetimeIndex) or time.tz is not None or count != 2 or repeated.hour > 3:
+        return ""
+    steps = np.diff(np.sort(time.asi8))
+    if not len(steps) or np.median(steps) > pd.Timedelta(hours=1).value:
+        return ""
+    return ("; if these are local times where the clocks went back an hour, write each with its UTC offset "
+            f"({repeated:%Y-%m-%d %H:%M}+02:00 the first time and +01:00 the second, in Central Europe) or in UTC")
 
 
 def _split_time_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple) -> str:
