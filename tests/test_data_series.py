@@ -104,6 +104,10 @@ def test_quarters_are_a_quarterly_axis(tmp_path, quarters):
     (["1 Jan 2020", "2 Jan 2020"], "%-d %b %Y", "3 Jan 2020"),
     (["2020-01-01 00:00", "2020-01-01 01:00"], "%Y-%m-%d %H:%M", "2020-01-01 02:00"),
     (["2020-01-01", "2020-01-02"], "%Y-%m-%d", "2020-01-03"),
+    (["20200130", "20200131"], "%Y%m%d", "20200201"),  # weather services' compact dates: dates, not integers
+    (["199910", "199911", "199912"], "%Y%m", "200001"),
+    (["2018-W51", "2018-W52"], "%G-W%V", "2019-W01"),  # ISO weeks, as Eurostat writes them
+    (["2020W52", "2020W53"], "%GW%V", "2021W01"),
 ])  # fmt: skip
 def test_the_format_the_times_are_written_in_writes_the_next_one_alike(tmp_path, cells, written, after):
     from lstmkit.data.timeaxis import format_time, format_times
@@ -126,6 +130,25 @@ def test_times_no_one_format_writes_back_are_written_as_iso_dates(tmp_path, cell
     series = read_series_csv(_csv(tmp_path, "t,y\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells))), "y", time_col="t")
     assert series.time_format is None
     assert format_time(series.time[-1], series.time_format) == cells[-1].replace("Q1/1971", "1971-01-01")
+
+
+@pytest.mark.parametrize("cells, monday", [(["2018-W01", "2018-W02", "2018-W03"], "2018-01-01"),
+                                           (["2020W53", "2021W01", "2021W02"], "2020-12-28")])  # fmt: skip
+def test_iso_weeks_are_a_weekly_axis_of_their_mondays(tmp_path, cells, monday):
+    series = read_series_csv(_csv(tmp_path, "week,y\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells))), "y", time_col="week")
+    assert series.time[0] == pd.Timestamp(monday) and series.freq == "W-MON" and series.gaps == []
+
+
+def test_whole_numbers_that_are_not_all_compact_dates_stay_integers(tmp_path):
+    for cells in (["20200131", "20200132"], ["17001231", "17010101"], ["100001", "100002"]):
+        series = read_series_csv(_csv(tmp_path, "t,y\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells))), "y", time_col="t")
+        assert series.time.tolist() == [int(c) for c in cells]
+
+
+def test_a_week_among_other_cells_is_no_time(tmp_path):
+    path = _csv(tmp_path, "week,y\n2018-W01,1\n2018-W02,2\n2018-01-15,3\n")
+    _raises(f"{path}: column 'week' cannot be read as time at row 4 (value '2018-01-15'); expected an ISO week, as "
+            "row 2 has it ('2018-W01')", lambda: read_series_csv(path, "y", time_col="week"))  # fmt: skip
 
 
 def test_a_quarter_among_other_cells_is_no_time(tmp_path):

@@ -27,6 +27,7 @@ FORMATS_SEPARATOR = ";"  # between the formats of a `time_format` for a column o
 # '1970Q1' or '1970-Q1'
 _QUARTER_YEAR_FIRST = r"(?i)\s*(\d{4})\s+(Q[1-4])\s*"
 _QUARTER_FIRST = r"(?i)\s*(Q[1-4])[\s/-]+(\d{4})\s*"
+_ISO_WEEK = r"(?i)\s*(\d{4})-?W(\d{2})\s*"  # ISO 8601's weeks, as Eurostat writes them ('2018-W01', '2018W01')
 
 
 def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format: Optional[str] = None) -> pd.Index:
@@ -44,6 +45,9 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format:
     if time_format is not None:
         return _parse_with_format(cells, rows, name, path, time_format)
     whole = cells.str.fullmatch(_WHOLE).to_numpy()
+    compact = _compact_dates(cells)
+    if compact is not None:
+        return pd.DatetimeIndex(compact, name=name)
     if whole.all():
         try:
             return pd.Index(cells.str.replace(_WHOLE_DECIMAL + "$", "", regex=True).astype(np.int64).to_numpy(), name=name)
@@ -53,7 +57,8 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format:
         i = int(np.argmax(~whole))
         raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'): "
                         "a number of time steps must be whole (e.g. years)")  # fmt: skip
-    parsed = _dates(_quarters_as_pandas_reads_them(cells, rows, name, path), rows, name, path)
+    weeks = _iso_weeks(cells, rows, name, path)
+    parsed = weeks if weeks is not None else _dates(_quarters_as_pandas_reads_them(cells, rows, name, path), rows, name, path)
     unparsed = parsed.isna().to_numpy()
     if unparsed.any():
         i = int(np.argmax(unparsed))
@@ -62,6 +67,30 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format:
             "expected dates (e.g. 1949-01) or integers (e.g. years)"
         )
     return pd.DatetimeIndex(parsed, name=name)
+
+
+def _compact_dates(cells: pd.Series) -> Optional[pd.Series]:
+    """Cells that are all dates written as whole numbers, YYYYMMDD or YYYYMM (years 1800 to 2199; weather
+    services and statistics offices write them so), as dates; else None (integers: years, step numbers)."""
+    for digits, fmt in ((8, "%Y%m%d"), (6, "%Y%m")):
+        if cells.str.fullmatch(rf"(?:18|19|20|21)\d{{{digits - 2}}}").all():
+            parsed = _to_datetime_with(cells, fmt)
+            if parsed.notna().all():
+                return parsed
+    return None
+
+
+def _iso_weeks(cells: pd.Series, rows: np.ndarray, name: str, path) -> Optional[pd.Series]:
+    """Cells that name ISO weeks as the first one does ('2018-W01', '2018W01'), as the Monday of each; None
+    where the first is none. A DataError names the first cell that is no week where the first one is."""
+    if not re.fullmatch(_ISO_WEEK, cells.iloc[0]):
+        return None
+    other = ~cells.str.fullmatch(_ISO_WEEK).to_numpy()
+    if other.any():
+        i = int(np.argmax(other))
+        raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'); "
+                        f"expected an ISO week, as row {rows[0]} has it ('{cells.iloc[0]}')")  # fmt: skip
+    return _to_datetime_with(cells.str.replace(_ISO_WEEK, r"\1-W\2-1", regex=True), "%G-W%V-%u")
 
 
 def _quarters_as_pandas_reads_them(cells: pd.Series, rows: np.ndarray, name: str, path) -> pd.Series:
@@ -191,7 +220,7 @@ def _to_datetime_with(cells: pd.Series, format: Optional[str], dayfirst: bool = 
 QUARTER_CODE = "%q"  # in a time column's written format (`written_format`): the quarter's number, 1 to 4
 _QUARTER_CELL = r"(?i)\s*(?:\d{4}[\s/-]*Q[1-4]|Q[1-4][\s/-]*\d{4})\s*"  # '1970 Q1', '1970Q1', 'Q1 1970', 'Q1/1970'
 # months as spreadsheets and statistics offices write them, which pandas reads but does not guess the format of
-_MONTHS_WRITTEN = ["%b %Y", "%B %Y", "%Y %b", "%Y %B", "%b-%Y", "%b-%y", "%Y-%b", "%Y/%m", "%m/%Y", "%m-%Y"]
+_MONTHS_WRITTEN = ["%b %Y", "%B %Y", "%Y %b", "%Y %B", "%b-%Y", "%b-%y", "%Y-%b", "%Y/%m", "%m/%Y", "%m-%Y", "%Y%m"]
 _CHECKED = 100  # `written_format` checks the first and the last this many cells
 
 
@@ -204,6 +233,8 @@ def written_format(cells: pd.Series, time: pd.Index, time_format: Optional[str] 
         return None
     first = cells.iloc[0].strip()
     candidates = [f.strip() for f in (time_format or "").split(FORMATS_SEPARATOR) if f.strip()]
+    if re.fullmatch(_ISO_WEEK, first):
+        candidates.append(re.sub(r"(?i)(\d{4})(-?)w\d{2}", r"%G\2W%V", first))
     if re.fullmatch(_QUARTER_CELL, first):
         candidates.append(re.sub(r"\d{4}", "%Y", re.sub(r"(?i)(q)[1-4]", r"\g<1>" + QUARTER_CODE, first)))
     guessed = [f for f in (_format_of(first, dayfirst=False), _format_of(first, dayfirst=True)) if f is not None]
