@@ -1,10 +1,12 @@
-"""The time column of a series: its cells read as dates or integers, checked for repeated times; and the
-frequency and the gaps of the sorted time axis.
+"""The time column of a series: its cells read as dates or integers, checked for repeated times; the
+frequency and the gaps of the sorted time axis; and the format its cells are written in.
 
     time = parse_time(table["Month"], rows, "Month", path)    # DatetimeIndex, or an integer Index (years)
     time = parse_time(table["Day"], rows, "Day", path, "%d/%m/%Y")   # in a given format (--time-format)
     check_unique_times(time, rows, "Month", path)              # a DataError naming the rows of a repeated time
     freq, gaps = infer_freq_and_gaps(time.sort_values())       # 'MS', ["3 missing steps between ... and ..."]
+    written = written_format(table["Month"], time)              # '%b %Y' for 'Jan 1949': later times written alike
+    format_time(time[-1], written)                              # 'May 1949'
 """
 
 from __future__ import annotations
