@@ -278,6 +278,14 @@ def test_na_cells_count_as_missing_values(tmp_path):
     assert read_series_csv(path, "y", fill="interpolate").target.tolist() == [1, 2, 3, 4]
 
 
+def test_freds_dot_counts_as_a_missing_value(tmp_path):
+    # FRED's CSVs (DGS10, daily ten-year yields) mark a holiday without an observation with '.'
+    path = _csv(tmp_path, "observation_date,DGS10\n2023-01-13,3.51\n2023-01-16,.\n2023-01-17,3.53\n")
+    _raises(f"{path}: column 'DGS10' has 1 missing value (at row 3); fill it with fill=ffill|bfill|interpolate|zero "
+            "or remove that row", lambda: read_series_csv(path, "DGS10", time_col="observation_date"))  # fmt: skip
+    assert read_series_csv(path, "DGS10", fill="interpolate").target.tolist() == pytest.approx([3.51, 3.52, 3.53])
+
+
 # --- the file itself -------------------------------------------------------------------------------------
 
 

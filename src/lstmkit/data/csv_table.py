@@ -25,7 +25,8 @@ import pandas as pd
 from ..errors import DataError
 
 # Cells that mean "no value" (compared lower-case, after stripping spaces): what R, Excel and pandas write.
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "#n/a", "<na>"})
+# pandas' own, and FRED's '.' (its CSVs mark a day without an observation so: a holiday of a daily yield)
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "#n/a", "<na>", "."})
 SEPARATORS = (",", ";", "\t", "|")
 _SHOWN_COLUMNS = 20
 
