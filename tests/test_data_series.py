@@ -217,6 +217,9 @@ def test_hours_across_a_clock_change_read_with_their_offsets_as_utc_and_without_
     _raises(f"{path}: column 'time' has the time 2021-10-31 02:00:00 twice (rows 8 and 9); if these are local times "
             "where the clocks went back an hour, write each with its UTC offset (2021-10-31 02:00+02:00 the first time "
             "and +01:00 the second, in Central Europe) or in UTC", lambda: read_series_csv(path, "load", time_col="time"))  # fmt: skip
+    days = "".join(f"2017-01-{d:02d},{d}\n" for d in range(1, 11))  # a daily axis given twice: its midnights repeat
+    path = _csv(tmp_path, "date,sales\n" + days + days, "twice.csv")
+    _raises(f"{path}: column 'date' has the time 2017-01-01 twice (rows 2 and 12)", lambda: read_series_csv(path, "sales", time_col="date"))
 
 
 def test_irregular_times_have_no_frequency_and_no_gaps(tmp_path):

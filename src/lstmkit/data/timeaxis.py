@@ -297,7 +297,7 @@ def _clock_change_hint(time: pd.Index, repeated, count: int) -> str:
     finer without a time zone: a summer time's end, whose local hour comes twice; else ''."""
     if not isinstance(time, pd.DatetimeIndex) or time.tz is not None or count != 2 or repeated.hour > 3:
         return ""
-    steps = np.diff(np.sort(time.asi8))
+    steps = np.diff(np.unique(time.asi8))  # between distinct times: a daily axis repeats its midnights too
     if not len(steps) or np.median(steps) > pd.Timedelta(hours=1).value:
         return ""
     return ("; if these are local times where the clocks went back an hour, write each with its UTC offset "
