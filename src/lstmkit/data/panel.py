@@ -98,7 +98,7 @@ def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: s
     series, names = [], []
     for name, positions in groups.items():
         part = table.iloc[positions][others].reset_index(drop=True)
-        series.append(series_from_table(part, rows[positions], f"{path}, {noun} '{name}'", target, **options))
+        series.append(series_from_table(part, rows[positions], f"{path}, {noun} '{name}'", target, id_col=id_col, **options))
         names.append(str(name))
     return Panel(series, names, id_col, path)
 

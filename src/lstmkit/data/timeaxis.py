@@ -11,6 +11,7 @@ frequency and the gaps of the sorted time axis; and the format its cells are wri
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from typing import Optional
@@ -276,18 +277,19 @@ def time_order(time: pd.Index) -> np.ndarray:
 
 
 def check_unique_times(time: pd.Index, rows: np.ndarray, name: str, path, table: Optional[pd.DataFrame] = None,
-                       read: tuple = ()) -> None:  # fmt: skip
-    """A DataError naming the rows of the first repeated time; where `table`, the rows the times came from, has
-    a column of quarters or months that tells the repeated times apart (a year in one column, its quarter in the
-    next), the message says to join the two. `read`: the columns whose values are read (the target, the
-    features), never taken for that column."""
+                       read: tuple = (), id_col: Optional[str] = None) -> None:  # fmt: skip
+    """A DataError naming the rows of the first repeated time. Where `table`, the rows the times came from,
+    has a column that tells the repeated times apart, the message names it: a column of quarters or months
+    beside years (a year in one column, its quarter in the next) to join to them; another to give as the
+    series' id (`id_col`: the one the table's series has been told apart by, if any). `read`: the columns whose
+    values are read (the target, the features), never taken for such a column."""
     duplicated = time.duplicated(keep=False)
     if not duplicated.any():
         return
     first = time[int(np.argmax(duplicated))]
     where = rows[np.flatnonzero(time == first)]
     times = "twice" if len(where) == 2 else f"{len(where)} times"
-    hint = "" if table is None else _split_time_hint(time, table, (name, *read))
+    hint = "" if table is None else _split_time_hint(time, table, (name, *read)) or _id_hint(time, table, (name, *read), id_col)
     hint = hint or _clock_change_hint(time, first, len(where))
     raise DataError(f"{path}: column '{name}' has the time {format_time(first)} {times} (rows {_and_list(where)}){hint}")
 
@@ -309,7 +311,8 @@ def _split_time_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple) -> str
     first) holds quarters (1-4, Q1-Q4) or months (1-12) and no two rows have the same time and the same value of
     it; else ''."""
     name = skipped[0]
-    for column in table.columns:
+    years = not isinstance(time, pd.DatetimeIndex) or ((time.month == 1) & (time.day == 1)).all()
+    for column in table.columns if years else ():  # a quarter or month column beside dates is no part of them
         if column in skipped:
             continue
         cells = table[column].astype(str).str.strip().str.upper().str.removeprefix("Q")
@@ -322,6 +325,23 @@ def _split_time_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple) -> str
         example = "1970 Q1 or 1970-01" if quarters else "1970-01"
         return (f"; the time seems split over '{name}' and the {'quarter' if quarters else 'month'} in "
                 f"'{column}': give one column holding both (e.g. {example})")
+    return ""
+
+
+def _id_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple, id_col: Optional[str]) -> str:
+    """'; the rows with the same time differ in ...' where a column of `table` but the `skipped` ones tells
+    every repeated time apart and repeats its values as series' ids do (fewer distinct values than half the
+    rows): long-format data read as one series, or with an id column that names only part of each series."""
+    candidates = [c for c in table.columns if c not in skipped and table[c].nunique() * 2 <= len(table)]
+    for columns in [[c] for c in candidates] + [list(pair) for pair in itertools.combinations(candidates, 2)]:
+        if pd.DataFrame({"t": time, **{c: table[c].to_numpy() for c in columns}}).duplicated().any():
+            continue
+        named = " and ".join(f"'{c}'" for c in columns)
+        if id_col is None and len(columns) == 1:
+            return f"; the rows with the same time differ in {named}: if it says which series a row is of, give it as `id_col`"
+        joined = " and ".join(f"'{c}'" for c in ([id_col] if id_col else []) + columns)
+        return (f"; the rows with the same time differ in {named}: if {'it names' if len(columns) == 1 else 'they name'} "
+                f"series{' too' if id_col else ''}, give one id column that joins {joined} (such as with '/' between)")
     return ""
 
 
