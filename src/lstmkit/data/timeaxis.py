@@ -328,11 +328,14 @@ def _split_time_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple) -> str
     return ""
 
 
+_ID_CANDIDATES = 12  # `_id_hint` reads at most this many columns, and their pairs
+
+
 def _id_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple, id_col: Optional[str]) -> str:
     """'; the rows with the same time differ in ...' where a column of `table` but the `skipped` ones tells
     every repeated time apart and repeats its values as series' ids do (fewer distinct values than half the
     rows): long-format data read as one series, or with an id column that names only part of each series."""
-    candidates = [c for c in table.columns if c not in skipped and table[c].nunique() * 2 <= len(table)]
+    candidates = [c for c in table.columns if c not in skipped and table[c].nunique() * 2 <= len(table)][:_ID_CANDIDATES]
     for columns in [[c] for c in candidates] + [list(pair) for pair in itertools.combinations(candidates, 2)]:
         if pd.DataFrame({"t": time, **{c: table[c].to_numpy() for c in columns}}).duplicated().any():
             continue
