@@ -415,6 +415,22 @@ def _long(path, data: LabelledSequences):
     return path
 
 
+def test_two_id_columns_name_each_sequence_and_predict_writes_both(tmp_path):
+    """A recording per subject and trial: `id_col="subject,trial"` reads the sequences the one id column does."""
+    train, test = _rising_and_falling(40, 0), _rising_and_falling(10, 1)
+    settings = dict(hidden=8, epochs=2, seed=3)
+    for name, data in (("train", train), ("test", test)):
+        frame = pd.read_csv(_long(tmp_path / f"{name}.csv", data))
+        frame.insert(0, "subject", "p" + (frame["seq"].str[1:].astype(int) // 4).astype(str))
+        frame.insert(1, "trial", frame["seq"].str[1:].astype(int) % 4)
+        frame.drop(columns="seq").to_csv(tmp_path / f"{name}-two.csv", index=False)
+    one = SequenceClassifier(id_col="seq", time_col="t", test=tmp_path / "test.csv", **settings).fit(tmp_path / "train.csv")
+    two = SequenceClassifier(id_col="subject,trial", time_col="t", test=tmp_path / "test-two.csv", **settings).fit(tmp_path / "train-two.csv")
+    assert two.metrics_ == one.metrics_ and two.columns_ == ["x"]  # the trial number is an id, not a channel
+    predicted = two.predict(tmp_path / "test-two.csv")
+    assert list(predicted.columns[:3]) == ["subject", "trial", "label"] and predicted.iloc[5, :2].tolist() == ["p1", "1"]
+
+
 def test_a_long_csv_trains_the_model_its_ts_file_trains(tmp_path):
     """The same sequences as rows of a long CSV (--id-col, --time-col: each one's steps shuffled) and as a .ts
     file: the same model, the same probabilities; predict names each sequence by its id."""

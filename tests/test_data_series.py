@@ -595,8 +595,7 @@ def _stores(tmp_path, families=("AUTOMOTIVE", "BEAUTY")):
 def test_long_data_read_as_one_series_names_the_columns_that_tell_its_series_apart(tmp_path):
     path = _stores(tmp_path)
     _raises(f"{path}: column 'date' has the time 2017-01-01 4 times (rows 2, 12, 22 and 32); the rows with the same "
-            "time differ in 'store_nbr' and 'family': if they name series, give one id column that joins 'store_nbr' "
-            "and 'family' (such as with '/' between)", lambda: read_series_csv(path, "sales", time_col="date"))  # fmt: skip
+            "time differ in 'store_nbr' and 'family': if they name series, give id_col as store_nbr,family", lambda: read_series_csv(path, "sales", time_col="date"))  # fmt: skip
     path = _stores(tmp_path, families=("AUTOMOTIVE",))  # store 1 and store 2 only: not a quarter of the date
     _raises(f"{path}: column 'date' has the time 2017-01-01 twice (rows 2 and 12); the rows with the same time "
             "differ in 'store_nbr': if it says which series a row is of, give it as id_col",
@@ -608,8 +607,7 @@ def test_an_id_column_that_names_part_of_each_series_is_told_what_else_names_it(
 
     path = _stores(tmp_path)
     _raises(f"{path}, series '1': column 'date' has the time 2017-01-01 twice (rows 2 and 12); the rows with the same "
-            "time differ in 'family': if it names series too, give one id column that joins 'store_nbr' and 'family' "
-            "(such as with '/' between)", lambda: read_panel_csv(path, "sales", id_col="store_nbr", time_col="date"))  # fmt: skip
+            "time differ in 'family': if it names series too, give id_col as store_nbr,family", lambda: read_panel_csv(path, "sales", id_col="store_nbr", time_col="date"))  # fmt: skip
 
 
 def test_a_column_that_does_not_tell_repeated_times_apart_is_no_hint(tmp_path):

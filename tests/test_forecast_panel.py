@@ -518,6 +518,44 @@ def test_without_a_validation_part_or_in_a_tuning_trial_there_is_nothing_to_refi
 # ---- the command line ------------------------------------------------------------------------------------
 
 
+def test_several_id_columns_name_a_series_by_their_values_and_predict_writes_them_back(tmp_path, capsys):
+    """Favorita's layout: a series per store and product family, with a promotion known ahead. `--id-col
+    store,family` fits a series per pair (ids '1/BEAUTY'), reads the plan by both columns and writes both back;
+    the same series under one joined id column give the same forecast."""
+    frame = _panel(n_series=4)
+    frame.insert(0, "store", frame.pop("store").map({"S0": "1", "S1": "1", "S2": "2", "S3": "2"}))
+    frame.insert(1, "family", np.tile(np.repeat(["AUTOMOTIVE", "BEAUTY"], 60), 2))
+    frame["promo"] = (np.arange(len(frame)) % 5 == 0).astype(int)
+    frame["quarter"] = frame["quarter"].dt.strftime("%Y-%m-%d")
+    frame.to_csv(tmp_path / "stores.csv", index=False)
+    future = pd.DataFrame([(store, family, q, 1) for store in "12" for family in ("AUTOMOTIVE", "BEAUTY")
+                           for q in ("2015-01-01", "2015-04-01", "2015-07-01", "2015-10-01")],
+                          columns=["store", "family", "quarter", "promo"])  # fmt: skip
+    future.to_csv(tmp_path / "plan.csv", index=False)
+    settings = ["--target", "sales", "--time-col", "quarter", "--future-features", "promo", "--horizon", HORIZON,
+                "--season", SEASON, "--hidden", "8", "--epochs", "2", "--quiet"]  # fmt: skip
+    assert _run(capsys, "train", "forecast", "--data", tmp_path / "stores.csv", "--id-col", "store, family",
+                "--out", tmp_path / "two", *settings)[0] == 0  # fmt: skip
+    code, _, _ = _run(capsys, "predict", tmp_path / "two", "--future", tmp_path / "plan.csv", "--output", tmp_path / "next.csv")
+    written = pd.read_csv(tmp_path / "next.csv", dtype={"store": str})
+    assert code == 0 and list(written.columns[:4]) == ["store", "family", "quarter", "step"]
+    assert written[["store", "family"]].drop_duplicates().values.tolist() == [
+        ["1", "AUTOMOTIVE"], ["1", "BEAUTY"], ["2", "AUTOMOTIVE"], ["2", "BEAUTY"]]
+    assert json.loads((tmp_path / "two" / "metrics.json").read_text())["series"] == 4
+    joined = frame.assign(key=frame["store"] + "/" + frame["family"]).drop(columns=["store", "family"])
+    joined.to_csv(tmp_path / "joined.csv", index=False)
+    future.assign(key=future["store"] + "/" + future["family"]).drop(columns=["store", "family"]).to_csv(tmp_path / "plan2.csv", index=False)
+    assert _run(capsys, "train", "forecast", "--data", tmp_path / "joined.csv", "--id-col", "key", "--out", tmp_path / "one", *settings)[0] == 0
+    _run(capsys, "predict", tmp_path / "one", "--future", tmp_path / "plan2.csv", "--output", tmp_path / "one.csv")
+    np.testing.assert_array_equal(pd.read_csv(tmp_path / "one.csv")["sales"], written["sales"])
+    frame.loc[3, "store"] = "1/2"
+    frame.to_csv(tmp_path / "slash.csv", index=False)
+    code, _, err = _run(capsys, "train", "forecast", "--data", tmp_path / "slash.csv", "--id-col", "store,family",
+                        "--out", tmp_path / "bad", *settings)  # fmt: skip
+    assert code == 2 and err.strip().endswith(f"{tmp_path / 'slash.csv'}: column 'store' has '1/2', with a '/', which "
+                                              "joins the values of the id columns; only the last may hold one")  # fmt: skip
+
+
 def test_train_and_predict_many_series_through_the_cli(panel_csv, tmp_path, capsys):
     out = tmp_path / "run"
     code, stdout, _ = _run(capsys, "train", "forecast", "--data", panel_csv, "--target", "sales", "--id-col", "store",

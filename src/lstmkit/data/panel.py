@@ -4,10 +4,12 @@ time step, a column naming the series.
     panel = read_panel_csv("tourism.csv", "visitors", id_col="region", time_col="month")
     panel.ids[0], panel.series[0].target        # 'A1', (N_0,) float64
     panel = panel_from_frame(frame, "visitors", id_col="region", time_col="month")   # a pandas DataFrame
+    panel = read_panel_csv("favorita.csv", "sales", id_col="store_nbr,family", time_col="date")   # ids '1/BEAUTY'
 
 Each series is checked as `read_series_csv` checks one file, and every message names the series
 ("tourism.csv, series 'A1': column 'month' has the time 1990-01-01 twice (rows 14 and 15)"). Series keep
-the order of their first row in the table.
+the order of their first row in the table. Several id columns (Darts' `group_cols`) name each series by
+their values joined with '/' (`ID_JOIN`); `split_ids` gives a frame of those ids its columns back.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pandas as pd
 
 from ..errors import DataError
 from .csv_table import MISSING_TOKENS, find_column, parse_numbers, read_csv_table
-from .series import Series, check_finite, series_from_table
+from .series import Series, check_finite, feature_list, series_from_table
 from .timeaxis import check_unique_times, format_time, parse_time, time_order
 
 
@@ -74,11 +76,46 @@ def _cells(column: pd.Series) -> pd.Series:
     return text.where(column.notna(), "").str.strip().reset_index(drop=True)
 
 
+ID_JOIN = "/"  # between the values of several id columns in a series' id
+
+
+def id_columns(table: pd.DataFrame, id_col: str, path) -> tuple[pd.DataFrame, str]:
+    """The table with its id column, and the column's name. `id_col` names one column, or several separated by
+    commas, whose values are joined with `ID_JOIN` into one column named `id_col` that takes their place (a
+    value with '/' in any but the last is a DataError: the id could not be split back)."""
+    if str(id_col).strip() in table.columns or "," not in str(id_col):
+        return table, find_column(list(table.columns), id_col, path)
+    names = [find_column(list(table.columns), name, path) for name in feature_list(id_col, "id")]
+    for name in names[:-1]:
+        joined = table[name].str.contains(ID_JOIN, regex=False).to_numpy()
+        if joined.any():
+            raise DataError(f"{path}: column '{name}' has '{table[name].iloc[int(np.argmax(joined))]}', with a "
+                            f"'{ID_JOIN}', which joins the values of the id columns; only the last may hold one")  # fmt: skip
+    joined = table[names[0]].str.cat([table[name] for name in names[1:]], sep=ID_JOIN)
+    empty = table[names].apply(lambda column: column.str.lower().isin(MISSING_TOKENS)).any(axis=1)
+    key = ",".join(names)
+    return table.drop(columns=names).assign(**{key: joined.where(~empty, "")}), key
+
+
+def split_ids(frame: pd.DataFrame, id_col: str) -> pd.DataFrame:
+    """`frame` with a column of ids joined from several id columns (`id_columns`) split back into those
+    columns, in its place; a frame with one id column as it is."""
+    if id_col not in frame.columns or "," not in id_col:
+        return frame
+    names = feature_list(id_col, "id")
+    parts = frame[id_col].astype(str).str.split(ID_JOIN, n=len(names) - 1, expand=True)
+    at = list(frame.columns).index(id_col)
+    frame = frame.drop(columns=id_col)
+    for k, name in enumerate(names):
+        frame.insert(at + k, name, parts[k])
+    return frame
+
+
 def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: str, *, id_col: str,
                      noun: str = "series", **options) -> Panel:  # fmt: skip
-    """Split a table of text cells (R, C) with row numbers (R,) by its id column into checked series;
-    messages name each as the `noun` ("series 'A1'", or a classifier's "sequence 'r07'")."""
-    id_col = find_column(list(table.columns), id_col, path)
+    """Split a table of text cells (R, C) with row numbers (R,) by its id column (or columns: `id_columns`)
+    into checked series; messages name each as the `noun` ("series 'A1'", or a classifier's "sequence 'r07'")."""
+    table, id_col = id_columns(table, id_col, path)
     for role in ("time_col",):
         if options.get(role) is not None and str(options[role]).strip() == id_col:
             raise DataError(f"{path}: the id column '{id_col}' cannot also be the time column")
@@ -163,7 +200,8 @@ def read_future_values(data, names: list[str], *, id_col: Optional[str] = None, 
     names = [find_column(columns, name, path) for name in names]
     groups = {"": np.arange(len(table))}
     if id_col is not None:
-        ids = table[find_column(columns, id_col, path)]
+        table, id_col = id_columns(table, id_col, path)
+        ids = table[id_col]
         groups = {str(name): positions for name, positions in ids.groupby(ids, sort=False).indices.items()}
     time_col = None if time_col is None else find_column(columns, time_col, path)
     found = {}

@@ -29,7 +29,7 @@ from ..errors import DataError
 from .csv_table import MISSING_TOKENS, find_column, format_suffix, parse_numbers, read_csv_table, read_text_file
 from .labelled_sequences import LabelledSequences, trailing_lengths
 from .npz import read_npz
-from .panel import panel_from_table
+from .panel import id_columns, panel_from_table
 from .series import LARGEST, feature_list
 from .ts import read_ts
 
@@ -212,8 +212,8 @@ def read_long_csv(path, id_col: str, *, time_col: Optional[str] = None, time_for
     sequence's label is the one on each of its rows. Each sequence is checked as the forecaster checks a
     series (a missing value, a repeated time), and every message names it."""
     table, rows = read_csv_table(path)
+    table, id_col = id_columns(table, id_col, path)
     names = list(table.columns)
-    id_col = find_column(names, id_col, path)
     time_col = None if time_col is None else find_column(names, time_col, path)
     label_col = _label_column(names, label_col, path, labelled)
     if label_col in (id_col, time_col):

@@ -342,9 +342,9 @@ def _id_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple, id_col: Option
         named = " and ".join(f"'{c}'" for c in columns)
         if id_col is None and len(columns) == 1:
             return f"; the rows with the same time differ in {named}: if it says which series a row is of, give it as `id_col`"
-        joined = " and ".join(f"'{c}'" for c in ([id_col] if id_col else []) + columns)
+        ids = ",".join(([id_col] if id_col else []) + columns)
         return (f"; the rows with the same time differ in {named}: if {'it names' if len(columns) == 1 else 'they name'} "
-                f"series{' too' if id_col else ''}, give one id column that joins {joined} (such as with '/' between)")
+                f"series{' too' if id_col else ''}, give `id_col` as {ids}")
     return ""
 
 

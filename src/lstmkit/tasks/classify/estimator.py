@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from ...baselines import TfidfLogisticRegression, majority_class_proba
 from ...data import LabelledSequences, Scaler, check_classes, class_order, quote_labels, read_sequences, unit
+from ...data.panel import split_ids
 from ...data.text import Vocabulary, tokenize
 from ...errors import ConfigError, DataError
 from ...metrics import classification_metrics
@@ -507,7 +508,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
             frame.insert(0, self.id_col or "id", data.ids)
         for k, label in enumerate(self.classes_):
             frame[f"p_{label}"] = proba[:, k]
-        return frame
+        return split_ids(frame, self.id_col) if data.ids is not None else frame
 
     def evaluate(self, data=None) -> dict:
         """Metrics and the majority-class baseline: on the test part (no argument), or on new labelled data."""

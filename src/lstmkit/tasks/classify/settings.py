@@ -49,8 +49,8 @@ class ClassifySettings(SharedSettings):
     label_col: str = setting("label", "Column of labels (CSV).")
     # a long-format CSV of numeric sequences: one row a step; None: one sequence a row (wide), .npz or .ts
     id_col: Optional[str] = setting(None, "Numeric sequences in long format (CSV): the column naming the sequence "
-                                    "each row (one step) belongs to; every other numeric column but the time "
-                                    "and label columns is a channel.")  # fmt: skip
+                                    "each row (one step) belongs to (or several, comma-separated); every other "
+                                    "numeric column but the time and label columns is a channel.")  # fmt: skip
     time_col: Optional[str] = setting(None, "Long format: the column ordering each sequence's steps (dates or "
                                       "integers); default: the file's order.")  # fmt: skip
     time_format: Optional[str] = time_format_setting()

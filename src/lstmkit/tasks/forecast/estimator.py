@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ...data import Scaler, Series, check_length, default_lookback, read_series_csv, split_by_time
-from ...data.panel import Panel, check_series_lengths, panel_from_frame, read_future_values, read_panel_csv
+from ...data.panel import Panel, check_series_lengths, panel_from_frame, read_future_values, read_panel_csv, split_ids
 from ...data.series import check_roles, feature_list
 from ...decompose import repeats_each, seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
@@ -688,6 +688,8 @@ class Forecaster(ForecastSettings, Estimator):
                 frame["lower"], frame["upper"] = interval[0][j], interval[1][j]
             frames.append(frame)
         frame = pd.concat(frames, ignore_index=True)
+        if self.many_:
+            frame = split_ids(frame, self.id_col)  # several id columns: each its own again
         written = {s.time_format for s in panel.series}
         if panel.series[0].time is not None and len(written) == 1:  # every series' times written alike
             frame.attrs[TIME_FORMATS] = {panel.series[0].time.name or "time": written.pop()}

@@ -19,7 +19,9 @@ class ForecastSettings(SharedSettings):
     _: KW_ONLY
     time_col: Optional[str] = setting(None, "Time column (dates or integers such as years).")
     time_format: Optional[str] = time_format_setting()
-    id_col: Optional[str] = setting(None, "Series id column: many series in long format, one model for all.")
+    id_col: Optional[str] = setting(None, "Series id column: many series in long format, one model for all "
+                                          "(several comma-separated: a series per combination, its id their "
+                                          "values joined with '/').")  # fmt: skip
     features: Sequence[str] = setting((), "Covariate columns, comma-separated.", listed=str)
     # known-future covariates, as Darts' future_covariates and neuralforecast's futr_exog_list: each horizon step's
     # values move that step's forecast (ForecastNet.future); the LSTM reads them over the past only where `features`
