@@ -443,6 +443,15 @@ def test_number_with_thousands_separator_is_not_a_number(tmp_path):
     )
 
 
+def test_thousands_grouped_beside_a_decimal_point_are_read(tmp_path):
+    # as a spreadsheet in English formats money: the decimal point says the commas group thousands
+    path = _csv(tmp_path, 'Month,Sales\n1949-01,"1,234.50"\n1949-02,999.25\n1949-03,"-12,345,678.0"\n1949-04,\n')
+    np.testing.assert_array_equal(read_series_csv(path, "Sales", fill="ffill").target, [1234.5, 999.25, -12345678.0, -12345678.0])
+    path = _csv(tmp_path, 'Month,Sales\n1949-01,"1,234"\n1949-02,"1,23.5"\n', "odd.csv")  # no group of three: no number
+    _raises(f"{path}: column 'Sales' has a non-numeric value '1,234' at row 2; write numbers without thousands "
+            "separators and with a dot as the decimal mark", lambda: read_series_csv(path, "Sales"))  # fmt: skip
+
+
 def test_a_semicolon_separated_export_with_decimal_commas_is_read(tmp_path):
     """As a spreadsheet in most of Europe exports it: ';' between cells, ',' as the decimal mark, '.' between
     thousands; dates with dots stay dates, and a missing cell stays missing."""

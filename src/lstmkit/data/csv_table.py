@@ -212,12 +212,21 @@ def find_column(columns: Sequence[str], name: str, path: Union[str, Path]) -> st
 # Cells to numbers
 
 
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 1,234.50: thousands grouped by commas
+
+
 def parse_numbers(cells: pd.Series, rows: np.ndarray, name: str, path) -> np.ndarray:
-    """(R,) float64 from text cells: empty / NA cells become NaN; anything else that is not a number (thousands
-    separators included) is a DataError naming the first such cell."""
+    """(R,) float64 from text cells: empty / NA cells become NaN; thousands grouped by commas are read where
+    a decimal point beside them says so (1,234.50; 1,234 alone could be 1.234 as most of Europe writes it);
+    anything else that is not a number is a DataError naming the first such cell."""
     numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     missing = cells.str.lower().isin(MISSING_TOKENS).to_numpy()
     not_numbers = np.isnan(numbers) & ~missing
+    grouped = cells[not_numbers]
+    if len(grouped) and grouped.str.fullmatch(_GROUPED).all() and grouped.str.contains(".", regex=False).any():
+        # thousands separated by commas beside a decimal point, as spreadsheets in English write 1,234.50
+        numbers[not_numbers] = pd.to_numeric(grouped.str.replace(",", "", regex=False)).to_numpy(dtype=np.float64)
+        not_numbers[:] = False
     if not_numbers.any():
         i = int(np.argmax(not_numbers))
         value = cells.iloc[i]
