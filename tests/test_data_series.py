@@ -108,6 +108,9 @@ def test_quarters_are_a_quarterly_axis(tmp_path, quarters):
     (["199910", "199911", "199912"], "%Y%m", "200001"),
     (["2018-W51", "2018-W52"], "%G-W%V", "2019-W01"),  # ISO weeks, as Eurostat writes them
     (["2020W52", "2020W53"], "%GW%V", "2021W01"),
+    (["2020M10", "2020M11", "2020M12"], "%YM%m", "2021M01"),  # months as Eurostat and the IMF write them
+    (["1949m10", "1949m11", "1949m12"], "%Ym%-m", "1950m1"),  # and as Stata does
+    (["2020-M10", "2020-M11", "2020-M12"], "%Y-M%m", "2021-M01"),  # which pandas read as seconds
 ])  # fmt: skip
 def test_the_format_the_times_are_written_in_writes_the_next_one_alike(tmp_path, cells, written, after):
     from lstmkit.data.timeaxis import format_time, format_times
@@ -145,10 +148,13 @@ def test_whole_numbers_that_are_not_all_compact_dates_stay_integers(tmp_path):
         assert series.time.tolist() == [int(c) for c in cells]
 
 
-def test_a_week_among_other_cells_is_no_time(tmp_path):
+def test_a_week_or_a_month_code_among_other_cells_is_no_time(tmp_path):
     path = _csv(tmp_path, "week,y\n2018-W01,1\n2018-W02,2\n2018-01-15,3\n")
     _raises(f"{path}: column 'week' cannot be read as time at row 4 (value '2018-01-15'); expected an ISO week, as "
             "row 2 has it ('2018-W01')", lambda: read_series_csv(path, "y", time_col="week"))  # fmt: skip
+    path = _csv(tmp_path, "month,y\n2018M01,1\n2018M13,2\n", "months.csv")
+    _raises(f"{path}: column 'month' cannot be read as time at row 3 (value '2018M13'); expected dates (e.g. 1949-01) "
+            "or integers (e.g. years)", lambda: read_series_csv(path, "y", time_col="month"))  # fmt: skip
 
 
 def test_a_quarter_among_other_cells_is_no_time(tmp_path):

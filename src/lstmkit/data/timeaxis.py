@@ -31,6 +31,7 @@ FORMATS_SEPARATOR = ";"  # between the formats of a `time_format` for a column o
 _QUARTER_YEAR_FIRST = r"(?i)\s*(\d{4})\s+(Q[1-4])\s*"
 _QUARTER_FIRST = r"(?i)\s*(Q[1-4])[\s/-]+(\d{4})\s*"
 _ISO_WEEK = r"(?i)\s*(\d{4})-?W(\d{2})\s*"  # ISO 8601's weeks, as Eurostat writes them ('2018-W01', '2018W01')
+_MONTH_CODE = r"(?i)\s*(\d{4})-?M(\d{1,2})\s*"  # months as Eurostat, the IMF and Stata write them ('2020M01', '1949m1')
 
 
 def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format: Optional[str] = None) -> pd.Index:
@@ -60,8 +61,8 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format:
         i = int(np.argmax(~whole))
         raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'): "
                         "a number of time steps must be whole (e.g. years)")  # fmt: skip
-    weeks = _iso_weeks(cells, rows, name, path)
-    parsed = weeks if weeks is not None else _dates(_quarters_as_pandas_reads_them(cells, rows, name, path), rows, name, path)
+    coded = _coded_periods(cells, rows, name, path)
+    parsed = coded if coded is not None else _dates(_quarters_as_pandas_reads_them(cells, rows, name, path), rows, name, path)
     unparsed = parsed.isna().to_numpy()
     if unparsed.any():
         i = int(np.argmax(unparsed))
@@ -83,17 +84,26 @@ def _compact_dates(cells: pd.Series) -> Optional[pd.Series]:
     return None
 
 
-def _iso_weeks(cells: pd.Series, rows: np.ndarray, name: str, path) -> Optional[pd.Series]:
-    """Cells that name ISO weeks as the first one does ('2018-W01', '2018W01'), as the Monday of each; None
-    where the first is none. A DataError names the first cell that is no week where the first one is."""
-    if not re.fullmatch(_ISO_WEEK, cells.iloc[0]):
-        return None
-    other = ~cells.str.fullmatch(_ISO_WEEK).to_numpy()
-    if other.any():
-        i = int(np.argmax(other))
-        raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'); "
-                        f"expected an ISO week, as row {rows[0]} has it ('{cells.iloc[0]}')")  # fmt: skip
-    return _to_datetime_with(cells.str.replace(_ISO_WEEK, r"\1-W\2-1", regex=True), "%G-W%V-%u")
+# periods written as a year and a coded number, which pandas misreads ('2020-M01' as a second) or not at all:
+# (pattern, what it names, the cells as pandas reads them in `format`)
+_CODED = ((_ISO_WEEK, "an ISO week", r"\1-W\2-1", "%G-W%V-%u"),  # a week's Monday
+          (_MONTH_CODE, "a month", r"\1-\2", "%Y-%m"))  # fmt: skip
+
+
+def _coded_periods(cells: pd.Series, rows: np.ndarray, name: str, path) -> Optional[pd.Series]:
+    """Cells that name ISO weeks ('2018-W01', '2018W01'; each week's Monday) or months ('2020M01', '1949m1') as
+    the first one does, as dates; None where the first names neither. A DataError names the first cell that
+    is no such period where the first one is."""
+    for pattern, what, written, format in _CODED:
+        if not re.fullmatch(pattern, cells.iloc[0]):
+            continue
+        other = ~cells.str.fullmatch(pattern).to_numpy()
+        if other.any():
+            i = int(np.argmax(other))
+            raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'); "
+                            f"expected {what}, as row {rows[0]} has it ('{cells.iloc[0]}')")  # fmt: skip
+        return _to_datetime_with(cells.str.replace(pattern, written, regex=True), format)
+    return None
 
 
 def _quarters_as_pandas_reads_them(cells: pd.Series, rows: np.ndarray, name: str, path) -> pd.Series:
@@ -237,7 +247,12 @@ def written_format(cells: pd.Series, time: pd.Index, time_format: Optional[str] 
     first = cells.iloc[0].strip()
     candidates = [f.strip() for f in (time_format or "").split(FORMATS_SEPARATOR) if f.strip()]
     if re.fullmatch(_ISO_WEEK, first):
-        candidates.append(re.sub(r"(?i)(\d{4})(-?)w\d{2}", r"%G\2W%V", first))
+        candidates.append(re.sub(r"(?i)(\d{4})(-?)(w)\d{2}", r"%G\2\3%V", first))
+    month = re.fullmatch(r"(?i)\s*\d{4}(-?m)\d{1,2}\s*", first)
+    if month:  # '1949m1' or '1949m01': the cells checked tell; where both fit (October to December), Stata's
+        # lower-case m goes unpadded, Eurostat's and the IMF's M padded
+        codes = ["%-m", "%m"] if "m" in month.group(1) else ["%m", "%-m"]
+        candidates += [f"%Y{month.group(1)}{code}" for code in codes]
     if re.fullmatch(_QUARTER_CELL, first):
         candidates.append(re.sub(r"\d{4}", "%Y", re.sub(r"(?i)(q)[1-4]", r"\g<1>" + QUARTER_CODE, first)))
     guessed = [f for f in (_format_of(first, dayfirst=False), _format_of(first, dayfirst=True)) if f is not None]
