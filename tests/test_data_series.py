@@ -346,6 +346,13 @@ def test_row_with_too_many_fields(tmp_path):
     )
 
 
+def test_a_title_above_the_table_is_named(tmp_path):
+    # as statistics offices export a table: a title and a source note above its header
+    path = _csv(tmp_path, '"Retail sales, monthly"\n"Source: Office of Statistics"\n\nMonth,Sales\n1949-01,112\n')
+    _raises(f"{path}: row 4 has 2 fields but the header (row 1) has 1; if the lines above row 4 are a title or notes, "
+            "remove them: the header must be the first line", lambda: read_series_csv(path, "Sales"))  # fmt: skip
+
+
 def test_quote_never_closed(tmp_path):
     path = _csv(tmp_path, 'Month,Passengers\n1949-01,112\n1949-02,"118\n1949-03,132\n')
     _raises(

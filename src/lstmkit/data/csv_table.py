@@ -178,11 +178,18 @@ def _sniff_separator(header: str) -> str:
     return SEPARATORS[int(np.argmax(counts))] if max(counts) > 0 else ","
 
 
+_PREAMBLE_LINES = 10  # a one-field "header" and a wider row within this many lines: a title above the table
+
+
 def _parser_message(path, error: Exception, line_offset: int) -> str:
     text = str(error).strip()
     found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
     if found:
         expected, line, saw = (int(g) for g in found.groups())
+        if expected == 1 and line <= _PREAMBLE_LINES:  # a title or a source note above the table, as statistics offices write
+            return (f"{path}: row {line + line_offset} has {saw} fields but the header (row {1 + line_offset}) has 1; "
+                    f"if the lines above row {line + line_offset} are a title or notes, remove them: the header must "
+                    "be the first line")  # fmt: skip
         return (
             f"{path}: row {line + line_offset} has {saw} fields but the header has {expected}; "
             "remove the extra separator or put quotes around values that contain it"
