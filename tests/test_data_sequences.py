@@ -128,13 +128,13 @@ def test_binary_file_is_an_error(tmp_path):
     assert _error(path) == f"{path}: looks like a binary file, expected a CSV text file"
 
 
-@pytest.mark.parametrize("suffix", [".txt", ".json"])
+@pytest.mark.parametrize("suffix", [".json", ".arff"])
 def test_other_extensions_are_refused(tmp_path, suffix):
     path = _write(tmp_path, "data" + suffix, "a\tb\n")
     message = _error(path)
     assert message.startswith(f"{path}: '{suffix}' files are not read by lstmkit classify")
-    assert message.endswith("use .csv (a text column or one numeric sequence a row), .tsv (the UCR archive's), "
-                            ".npz (arrays X and y) or .ts (UCR/UEA)")  # fmt: skip
+    assert message.endswith("use .csv (a text column or one numeric sequence a row), .tsv or .txt (the UCR "
+                            "archive's), .npz (arrays X and y) or .ts (UCR/UEA)")  # fmt: skip
 
 
 # ---- the UCR archive's .tsv ---------------------------------------------------------------------------
@@ -149,6 +149,16 @@ def test_a_ucr_archive_tsv_reads_the_label_first_and_nan_padding_as_a_shorter_se
     assert all(s.dtype == np.float32 and s.shape[1] == 1 for s in data.sequences)
     commas = _write(tmp_path, "old.tsv", "1,0.5,0.25\n2,1,2\n")  # the 2015 archive's commas
     assert [s.ravel().tolist() for s in read_sequences(commas).sequences] == [[0.5, 0.25], [1, 2]]
+
+
+def test_the_txt_files_of_timeseriesclassification_com_read_their_spaces_and_their_labels_as_classes(tmp_path):
+    path = _write(tmp_path, "GunPoint_TRAIN.txt", "  2.0000000e+00  -6.4788544e-01  -6.4199155e-01\n"
+                                                  "  1.0000000e+00  -7.7895710e-01  -7.7802223e-01\n")  # fmt: skip
+    data = read_sequences(path)
+    assert data.labels == ["2", "1"] and data.sequences[1].ravel().tolist() == pytest.approx([-0.7789571, -0.77802223])
+    header = _write(tmp_path, "table.txt", "label value\na 1\n")
+    assert _error(header) == (f"{header}: has a header; a .txt file is read as the UCR archive writes it (each line a "
+                              "class label, then the values); save a table as .csv")  # fmt: skip
 
 
 def test_a_tsv_with_a_header_reads_as_a_csv_separated_by_tabs(tmp_path):

@@ -9,8 +9,9 @@
     check_classes(data)                           # at least two classes, before training
 
 The format follows the extension: `.csv` (text when `text_col` is given, long numeric when `id_col` is, else
-wide numeric), `.npz`, `.ts`; `.tsv` is read as the UCR archive writes it (2018: no header, each line a class
-label then the values) where its first line has no header, else as a `.csv` separated by tabs.
+wide numeric), `.npz`, `.ts`; `.tsv` and `.txt` are read as the UCR archive writes them (no header, each line
+a class label then the values, separated by tabs, commas or spaces) where the first line has no header, else a
+`.tsv` as a `.csv` separated by tabs.
 Every problem is a `DataError` of one line naming the file, the row, line or array element, and what was
 expected. Rows of a CSV are line numbers (header = row 1), as in `lstmkit.data.csv_table`; lines of a `.ts`
 file are line numbers too; elements of an `.npz` are numpy indices (`X[3, 17]`). What `LabelledSequences`
@@ -33,7 +34,8 @@ from .panel import id_columns, panel_from_table
 from .series import LARGEST, feature_list
 from .ts import read_ts
 
-FORMATS = (".csv", ".tsv", ".npz", ".ts")
+FORMATS = (".csv", ".tsv", ".txt", ".npz", ".ts")
+ARCHIVE = (".tsv", ".txt")  # the UCR archive's formats: 2018's tabs, and the spaces of timeseriesclassification.com
 TABLES = (".csv", ".tsv")  # a header row, then one row a text, a sequence or a step
 
 
@@ -59,10 +61,13 @@ def read_sequences(
     for name, value in (("text_col", text_col), ("id_col", id_col)):
         if value is not None and suffix not in TABLES:
             raise DataError(f"{path}: `{name}` needs a CSV file; {suffix} files hold numeric sequences, one each")
-    if suffix == ".tsv" and text_col is None and id_col is None:
-        lines = read_text_file(path, "TSV", "one sequence a line").splitlines()
+    if suffix in ARCHIVE and text_col is None and id_col is None:
+        lines = read_text_file(path, suffix[1:].upper(), "one sequence a line").splitlines()
         if not _has_header(lines):
             return read_ucr_tsv(path, lines)
+        if suffix == ".txt":
+            raise DataError(f"{path}: has a header; a .txt file is read as the UCR archive writes it (each line a class "
+                            "label, then the values); save a table as .csv")  # fmt: skip
     if id_col is not None:
         return read_long_csv(path, id_col, time_col=time_col, time_format=time_format, columns=columns,
                              label_col=label_col, labelled=labelled)  # fmt: skip
@@ -76,10 +81,9 @@ def read_sequences(
 
 
 def _format_message(path, suffix: str) -> str:
-    hint = " (save a table as .csv)" if suffix == ".txt" else ""
     shown = f"'{suffix}' files" if suffix else "files without an extension"
-    return (f"{path}: {shown} are not read by lstmkit classify{hint}; use .csv (a text column or one numeric "
-            "sequence a row), .tsv (the UCR archive's), .npz (arrays X and y) or .ts (UCR/UEA)")  # fmt: skip
+    return (f"{path}: {shown} are not read by lstmkit classify; use .csv (a text column or one numeric sequence a "
+            "row), .tsv or .txt (the UCR archive's), .npz (arrays X and y) or .ts (UCR/UEA)")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -108,14 +112,26 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-def _separator(line: str) -> str:
-    return "\t" if "\t" in line else ","  # the 2018 archive's tabs; the 2015 archive's commas
+def _separator(line: str) -> Optional[str]:
+    """The 2018 archive's tabs, the 2015 archive's commas, or None: runs of spaces (timeseriesclassification.com's
+    .txt files, '  1.0000000e+00  -6.4788544e-01 ...')."""
+    return "\t" if "\t" in line else "," if "," in line else None
+
+
+def _class_name(label: str) -> str:
+    """A class label as the archive means it: '1.0000000e+00' (timeseriesclassification.com's .txt) is class '1'."""
+    try:
+        number = float(label)
+    except ValueError:
+        return label
+    return str(int(number)) if number.is_integer() and "e" in label.lower() else label
 
 
 def read_ucr_tsv(path, lines: list[str]) -> LabelledSequences:
-    """The UCR archive's format (the 2018 archive's .tsv, and its commas of 2015): no header, each line one
-    univariate sequence, its class label first, then its values; NaN (or nothing) after a sequence's last
-    value makes a shorter one. `lines`: the file's lines. Lines in messages are counted from 1."""
+    """The UCR archive's format (the 2018 archive's .tsv, its commas of 2015, the spaces of the .txt files
+    timeseriesclassification.com serves): no header, each line one univariate sequence, its class label first
+    (`_class_name`), then its values; NaN (or nothing) after a sequence's last value makes a shorter one.
+    `lines`: the file's lines. Lines in messages are counted from 1."""
     sequences, labels = [], []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -142,7 +158,7 @@ def read_ucr_tsv(path, lines: list[str]) -> LabelledSequences:
             raise DataError(f"{path}: line {number}, value {gap[0] + 1} is missing before the end of its sequence; only "
                             "trailing values may be missing (a shorter sequence); fill it in, e.g. by interpolation")  # fmt: skip
         sequences.append(values[: lengths[0], None].astype(np.float32))
-        labels.append(label)
+        labels.append(_class_name(label))
     if not sequences:
         raise DataError(f"{path}: has no sequences; the UCR archive's format is one a line, a class label then the values")
     return LabelledSequences(sequences, labels, str(path), "numeric", "")

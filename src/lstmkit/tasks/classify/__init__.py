@@ -29,7 +29,8 @@ JOB = Job(
             "with logistic regression).",
     settings=ClassifySettings,
     data_help="CSV (text, one sequence a row, or with --id-col one step a row), .npz (X, y), UCR/UEA .ts, or the "
-              "UCR archive's .tsv (each line the class label, then the values; a .tsv with a header reads as a CSV).",
+              "UCR archive's .tsv or .txt (each line the class label, then the values; a .tsv with a header reads as "
+              "a CSV).",
     metrics=("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"),
     baselines={"majority_class": "majority class", "tfidf_logistic_regression": "TF-IDF + logistic regression"},
     load_parts=_parts,
