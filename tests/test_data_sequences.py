@@ -161,6 +161,15 @@ def test_the_txt_files_of_timeseriesclassification_com_read_their_spaces_and_the
                               "class label, then the values); save a table as .csv")  # fmt: skip
 
 
+def test_a_csv_without_a_header_is_named_as_such(tmp_path):
+    path = _write(tmp_path, "ecg.csv", "1,0.5,0.25,0.5\n2,1.5,2.5,1.5\n")  # the header would be 1, 0.5, 0.25, 0.5.1
+    assert _error(path) == (f"{path}: its first line holds numbers only (1, 0.5, 0.25, ...), so it has no header; add "
+                            "one, naming the label column 'label' (label_col), or, where each line is the class label "
+                            "then the values as the UCR archive writes them, save it as .tsv")  # fmt: skip
+    saved = _write(tmp_path, "ecg.tsv", path.read_text())  # as the message says: the commas are read too
+    assert read_sequences(saved).labels == ["1", "2"]
+
+
 def test_a_tsv_with_a_header_reads_as_a_csv_separated_by_tabs(tmp_path):
     wide = _write(tmp_path, "wide.tsv", "label\t0\t1\t2\t3\t4\na\t1\t2\t3\t4\t5\nb\t5\t4\t3\t2\t1\n")
     data = read_sequences(wide)
