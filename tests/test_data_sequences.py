@@ -163,9 +163,11 @@ def test_the_txt_files_of_timeseriesclassification_com_read_their_spaces_and_the
 
 def test_a_csv_without_a_header_is_named_as_such(tmp_path):
     path = _write(tmp_path, "ecg.csv", "1,0.5,0.25,0.5\n2,1.5,2.5,1.5\n")  # the header would be 1, 0.5, 0.25, 0.5.1
-    assert _error(path) == (f"{path}: its first line holds numbers only (1, 0.5, 0.25, ...), so it has no header; add "
-                            "one, naming the label column 'label' (label_col), or, where each line is the class label "
+    assert _error(path) == (f"{path}: its first line holds values (1, 0.5, 0.25, ...), not column names; add a header "
+                            "line, naming the label column 'label' (label_col), or, where each line is the class label "
                             "then the values as the UCR archive writes them, save it as .tsv")  # fmt: skip
+    steps = _write(tmp_path, "steps.csv", "0,1,2,3,4\n0.5,0.25,0.5,1,2\n")  # step numbers are a header: no label column
+    assert _error(steps) == f"{steps}: no column 'label'. Columns: 0, 1, 2, 3, 4"
     saved = _write(tmp_path, "ecg.tsv", path.read_text())  # as the message says: the commas are read too
     assert read_sequences(saved).labels == ["1", "2"]
 

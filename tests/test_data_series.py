@@ -346,6 +346,12 @@ def test_row_with_too_many_fields(tmp_path):
     )
 
 
+def test_a_file_without_a_header_is_named_as_such(tmp_path):
+    path = _csv(tmp_path, "1949-01,112\n1949-02,118\n1949-03,132\n")
+    _raises(f"{path}: no column 'Passengers': its first line holds values (1949-01, 112), not column names; add a "
+            "header line naming the columns", lambda: read_series_csv(path, "Passengers", time_col="Month"))  # fmt: skip
+
+
 def test_a_title_above_the_table_is_named(tmp_path):
     # as statistics offices export a table: a title and a source note above its header
     path = _csv(tmp_path, '"Retail sales, monthly"\n"Source: Office of Statistics"\n\nMonth,Sales\n1949-01,112\n')

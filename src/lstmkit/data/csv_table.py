@@ -202,6 +202,18 @@ def _parser_message(path, error: Exception, line_offset: int) -> str:
     return f"{path}: cannot be read as CSV ({first_line})"
 
 
+_VALUE_LIKE = r"[+-]?[\d.,:/ eETZ+-]*\d[\d.,:/ eETZ+-]*"  # a number or a date, as data rows hold them
+
+
+def header_is_data(columns: Sequence[str]) -> bool:
+    """Whether a header's names are values ('1949-01', '112'; pandas renames a repeated '0.5' to '0.5.1'): the
+    first row of a file without a header. Step numbers (0, 1, 2, ... or 1, 2, 3, ...) name a wide table's columns."""
+    names = [re.sub(r"(\.\d*)\.\d+$", r"\1", str(column).strip()) for column in columns]
+    if names in ([str(k) for k in range(len(names))], [str(k + 1) for k in range(len(names))]):
+        return False
+    return all(re.fullmatch(_VALUE_LIKE, name) for name in names)
+
+
 def find_column(columns: Sequence[str], name: str, path: Union[str, Path]) -> str:
     """`name` as it is spelled in `columns`, or a DataError suggesting the closest name (ignoring case)."""
     name = str(name).strip()
@@ -210,6 +222,9 @@ def find_column(columns: Sequence[str], name: str, path: Union[str, Path]) -> st
     by_lower = {column.lower(): column for column in reversed(list(columns))}  # the first spelling wins
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
     shown = ", ".join(columns[:_SHOWN_COLUMNS]) + (", ..." if len(columns) > _SHOWN_COLUMNS else "")
+    if header_is_data(columns):
+        raise DataError(f"{path}: no column '{name}': its first line holds values ({shown}), not column names; "
+                        "add a header line naming the columns")  # fmt: skip
     if close:
         raise DataError(f"{path}: no column '{name}'; did you mean '{by_lower[close[0]]}'? Columns: {shown}")
     raise DataError(f"{path}: no column '{name}'. Columns: {shown}")

@@ -20,7 +20,6 @@ holds, and how unequal lengths are marked, is in `lstmkit.data.labelled_sequence
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -28,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import MISSING_TOKENS, find_column, format_suffix, parse_numbers, read_csv_table, read_text_file
+from .csv_table import (MISSING_TOKENS, find_column, format_suffix, header_is_data, parse_numbers, read_csv_table,
+                        read_text_file)
 from .labelled_sequences import LabelledSequences, trailing_lengths
 from .npz import read_npz
 from .panel import id_columns, panel_from_table
@@ -269,11 +269,9 @@ def read_long_csv(path, id_col: str, *, time_col: Optional[str] = None, time_for
 def _label_column(columns: list[str], label_col: str, path, labelled: bool) -> Optional[str]:
     """The label column's name as spelled in the file; None when it is absent and labels are optional. A
     header of numbers only is the first row of a file without one: a DataError says so."""
-    # pandas renames a repeated name: '0.5', then '0.5.1'
-    numbers = all(_is_number(re.sub(r"(\.\d*)\.\d+$", r"\1", str(c).strip())) for c in columns)
-    if label_col not in columns and len(columns) > 1 and numbers:
-        raise DataError(f"{path}: its first line holds numbers only ({', '.join(columns[:3])}, ...), so it has no "
-                        f"header; add one, naming the label column '{label_col}' (`label_col`), or, where each line "
+    if label_col not in columns and len(columns) > 1 and header_is_data(columns):
+        raise DataError(f"{path}: its first line holds values ({', '.join(columns[:3])}, ...), not column names; "
+                        f"add a header line, naming the label column '{label_col}' (`label_col`), or, where each line "
                         "is the class label then the values as the UCR archive writes them, save it as .tsv")  # fmt: skip
     if labelled:
         return find_column(columns, label_col, path)
