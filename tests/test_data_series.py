@@ -328,13 +328,18 @@ def test_binary_file(tmp_path):
     _raises(f"{path}: looks like a binary file, expected a CSV text file", lambda: read_series_csv(str(path), "y"))
 
 
-def test_latin1_file_names_the_byte_and_its_row(tmp_path):
+def test_latin1_file_names_the_byte_and_its_row_and_how_to_convert_it(tmp_path):
     path = tmp_path / "latin1.csv"
-    path.write_bytes("city,y\nZürich,1\n".encode("latin-1"))
+    path.write_bytes("city,y\nZürich,1\nBern,2\n".encode("latin-1"))
     _raises(
-        f"{path}: cannot be read as UTF-8 text (byte 0xfc at position 8, row 2); save it as UTF-8",
+        f"{path}: cannot be read as UTF-8 text (byte 0xfc at position 8, row 2); save it as UTF-8 (read as "
+        "Windows-1252, as Excel saves CSV files on Windows, row 2 is 'Zürich,1': if that is right, `iconv -f cp1252 "
+        "-t utf-8 latin1.csv > utf8-latin1.csv` converts it)",
         lambda: read_series_csv(str(path), "y"),
     )
+    path.write_bytes("city,y\nZ\x81rich,1".encode("latin-1"))  # 0x81: no character in Windows-1252, so no guess
+    _raises(f"{path}: cannot be read as UTF-8 text (byte 0x81 at position 8, row 2); save it as UTF-8",
+            lambda: read_series_csv(str(path), "y"))
 
 
 def test_row_with_too_many_fields(tmp_path):

@@ -62,9 +62,16 @@ def read_text_file(path: Union[str, Path], kind: str = "CSV", holds: str = "a he
                             "save it as UTF-8") from None  # fmt: skip
         at = bom + error.start
         row = raw[:at].count(b"\n") + 1
+        hint = ""
+        try:  # Windows' "ANSI" code page, in which Excel saves a CSV there: one command converts it
+            line = raw[raw.rfind(b"\n", 0, at) + 1 : raw.find(b"\n", at) % (len(raw) + 1)].decode("cp1252").strip()
+            hint = (f" (read as Windows-1252, as Excel saves CSV files on Windows, row {row} is '{line[:60]}': if that "
+                    f"is right, `iconv -f cp1252 -t utf-8 {Path(path).name} > utf8-{Path(path).name}` converts it)")
+        except UnicodeDecodeError:
+            pass
         raise DataError(
             f"{path}: cannot be read as UTF-8 text (byte 0x{raw[at]:02x} at position {at}, row {row}); "
-            "save it as UTF-8"
+            f"save it as UTF-8{hint}"
         ) from None
     if not text.strip():
         raise DataError(f"{path}: the file is empty, expected {holds}")
