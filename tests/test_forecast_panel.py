@@ -548,6 +548,11 @@ def test_several_id_columns_name_a_series_by_their_values_and_predict_writes_the
     assert _run(capsys, "train", "forecast", "--data", tmp_path / "joined.csv", "--id-col", "key", "--out", tmp_path / "one", *settings)[0] == 0
     _run(capsys, "predict", tmp_path / "one", "--future", tmp_path / "plan2.csv", "--output", tmp_path / "one.csv")
     np.testing.assert_array_equal(pd.read_csv(tmp_path / "one.csv")["sales"], written["sales"])
+    # in Python, as Darts' group_cols: a list, kept as the command line gives it
+    listed = Forecaster("sales", id_col=["store", " family"], time_col="quarter", horizon=HORIZON, season=SEASON,
+                        hidden=8, epochs=2, future_features=["promo"]).fit(frame)  # fmt: skip
+    assert listed.get_params()["id_col"] == "store,family"
+    np.testing.assert_allclose(listed.predict(future=future)["sales"], written["sales"], rtol=1e-6)
     frame.loc[3, "store"] = "1/2"
     frame.to_csv(tmp_path / "slash.csv", index=False)
     code, _, err = _run(capsys, "train", "forecast", "--data", tmp_path / "slash.csv", "--id-col", "store,family",

@@ -58,6 +58,14 @@ def time_format_setting() -> Any:
                          "separated by ; for mixed formats (default: that of the first date).")  # fmt: skip
 
 
+def id_columns_given(id_col: Any) -> Any:
+    """`id_col` as the settings keep it: several columns given as a list (Darts' `group_cols`) as one
+    comma-separated string, as the command line gives them; anything else as it is."""
+    if isinstance(id_col, (list, tuple)):
+        return ",".join(str(name).strip() for name in id_col)
+    return id_col
+
+
 def shared(name: str, default: Any = dataclasses.MISSING, **changes: Any) -> Any:
     """The shared setting `name` with a job's own default (and, in `changes`, its own help text)."""
     field = next(f for f in dataclasses.fields(SharedSettings) if f.name == name)

@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 
 from ...data import FILL_CHOICES
 from ...settings import setting
-from ..settings import SharedSettings, shared, time_format_setting
+from ..settings import SharedSettings, id_columns_given, shared, time_format_setting
 
 BASES = ("auto", "naive2", "snaive", "ets", "none")  # the statistical forecast the network corrects (`net.py`)
 ETS_INPUTS = ("auto", "yes", "no")
@@ -65,3 +65,4 @@ class ForecastSettings(SharedSettings):
     def __post_init__(self):
         self.features = tuple(self.features)
         self.future_features = tuple(self.future_features)
+        self.id_col = id_columns_given(self.id_col)
