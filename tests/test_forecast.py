@@ -90,6 +90,20 @@ def test_predict_writes_the_forecast_times_as_the_data_writes_its_times(tmp_path
     assert list(Forecaster.load(out).predict()["quarter"]) == list(pd.to_datetime(["2020-01-01", "2020-04-01", "2020-07-01"]))
 
 
+def test_a_frame_indexed_by_dates_or_periods_reads_its_index_as_the_time_column(series_csv):
+    """As pandas users keep a series (and Darts' from_dataframe reads it): the index is the time axis, so the
+    calendar's season and the forecast's dates are there, as with the same data's time column."""
+    frame = pd.read_csv(series_csv)
+    with_column = _small().fit(frame)
+    by_dates = frame.assign(month=pd.to_datetime(frame["month"])).set_index("month")
+    for indexed in (by_dates, by_dates.to_period("M")):
+        fitted = Forecaster("sales", horizon=3, lookback=12, hidden=8, epochs=4).fit(indexed)
+        assert fitted.metrics_ == pytest.approx(with_column.metrics_) and fitted.season_ == with_column.season_ == 12
+        pd.testing.assert_frame_equal(fitted.predict(), with_column.predict())
+    unnamed = by_dates.rename_axis(None)
+    assert list(Forecaster("sales", horizon=3, lookback=12, hidden=8, epochs=1).fit(unnamed).predict().columns[:2]) == ["time", "step"]
+
+
 def test_same_seed_repeats_history_and_metrics(series_csv, tmp_path):
     first = train_run(_small(), series_csv, tmp_path / "a")
     second = train_run(_small(), series_csv, tmp_path / "b")

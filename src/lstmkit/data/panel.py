@@ -54,11 +54,25 @@ def panel_from_frame(frame: pd.DataFrame, target: str, *, id_col: Optional[str] 
         raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     if len(frame) == 0:
         raise DataError("the DataFrame has no rows")
+    frame, options = _time_from_index(frame, options)
     table, rows = _table_of(frame)
     if id_col is None:
         series = series_from_table(table, rows, "the DataFrame", target, **options)
         return Panel([series], [""], "", "the DataFrame")
     return panel_from_table(table, rows, "the DataFrame", target, id_col=id_col, **options)
+
+
+def _time_from_index(frame: pd.DataFrame, options: dict) -> tuple[pd.DataFrame, dict]:
+    """Without `time_col`, a frame indexed by dates or periods (as pandas users keep a series, and Darts'
+    `from_dataframe` reads it) has its index as the time column, named as the index is ("time" unnamed)."""
+    index = frame.index
+    if options.get("time_col") is not None or not isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)):
+        return frame, options
+    name = str(index.name or "time")
+    if name in frame.columns:
+        return frame, options
+    times = index.to_timestamp() if isinstance(index, pd.PeriodIndex) else index
+    return frame.set_axis(pd.RangeIndex(len(frame))).assign(**{name: times}), {**options, "time_col": name}
 
 
 def _table_of(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
