@@ -90,7 +90,7 @@ def test_predict_writes_the_forecast_times_as_the_data_writes_its_times(tmp_path
     assert list(Forecaster.load(out).predict()["quarter"]) == list(pd.to_datetime(["2020-01-01", "2020-04-01", "2020-07-01"]))
 
 
-def test_a_frame_indexed_by_dates_or_periods_reads_its_index_as_the_time_column(series_csv):
+def test_a_frame_or_series_indexed_by_dates_or_periods_reads_its_index_as_the_time_column(series_csv):
     """As pandas users keep a series (and Darts' from_dataframe reads it): the index is the time axis, so the
     calendar's season and the forecast's dates are there, as with the same data's time column."""
     frame = pd.read_csv(series_csv)
@@ -100,6 +100,10 @@ def test_a_frame_indexed_by_dates_or_periods_reads_its_index_as_the_time_column(
         fitted = Forecaster("sales", horizon=3, lookback=12, hidden=8, epochs=4).fit(indexed)
         assert fitted.metrics_ == pytest.approx(with_column.metrics_) and fitted.season_ == with_column.season_ == 12
         pd.testing.assert_frame_equal(fitted.predict(), with_column.predict())
+    one = Forecaster("sales", horizon=3, lookback=12, hidden=8, epochs=4).fit(by_dates["sales"])  # a pandas Series
+    pd.testing.assert_frame_equal(one.predict(), with_column.predict())
+    with pytest.raises(DataError, match="^expected a CSV path, a pandas DataFrame or Series, or a 1-D array, got list$"):
+        Forecaster("sales").fit([1.0, 2.0, 3.0])
     unnamed = by_dates.rename_axis(None)
     assert list(Forecaster("sales", horizon=3, lookback=12, hidden=8, epochs=1).fit(unnamed).predict().columns[:2]) == ["time", "step"]
 

@@ -14,6 +14,7 @@ part; metrics are computed per series and averaged, with OWA against Naive2.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from pathlib import Path
 from typing import Optional
@@ -239,8 +240,14 @@ class Forecaster(ForecastSettings, Estimator):
         if isinstance(data, Series):
             return Panel([data], [""], "", data.path)
         options = {"time_col": self.time_col, "time_format": self.time_format, "features": self._covariates(), "fill": self.fill}
+        if isinstance(data, np.ndarray) and data.ndim == 1:
+            data = pd.Series(data)
+        if isinstance(data, pd.Series):  # one series, as pandas keeps it (its index the time axis where it holds dates)
+            data = data.rename(self.target).to_frame()
         if isinstance(data, pd.DataFrame):
             return panel_from_frame(data, self.target, id_col=self.id_col, **options)
+        if not isinstance(data, (str, os.PathLike)):
+            raise DataError(f"expected a CSV path, a pandas DataFrame or Series, or a 1-D array, got {type(data).__name__}")
         if self.id_col:
             return read_panel_csv(data, self.target, id_col=self.id_col, **options)
         series = read_series_csv(data, self.target, **options)
