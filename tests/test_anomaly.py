@@ -80,6 +80,20 @@ def test_every_injected_spike_is_flagged_with_few_false_flags(fitted):
     assert fitted.metrics_["recall"] == 1.0
 
 
+def test_a_dataframe_a_series_or_an_array_is_scored_as_its_csv_is(fitted, labelled_csv):
+    frame = pd.read_csv(labelled_csv)
+    from_frame = _small(label_col="anomaly").fit(frame)
+    assert from_frame.metrics_ == fitted.metrics_
+    pd.testing.assert_frame_equal(from_frame.predict(frame), fitted.predict(labelled_csv))
+    hours = frame.set_index(pd.date_range("2020-01-01", periods=N, freq="h", name="hour"))["value"]  # a pandas Series
+    by_hours = _small(time_col=None, epochs=2).fit(hours)
+    assert list(by_hours.predict().columns) == ["hour", "value", "score", "flag"] and by_hours.series_.freq == "h"
+    scores = _small(time_col=None, epochs=2).fit(frame["value"].to_numpy()).predict()["score"]
+    np.testing.assert_array_equal(scores, by_hours.predict()["score"])
+    with pytest.raises(DataError, match="^expected the path of a CSV text file, got list$"):
+        _small().fit([1.0, 2.0])
+
+
 def test_steps_inside_the_first_lookback_have_no_score_and_no_flag(fitted, labelled_csv):
     frame = fitted.predict(labelled_csv)
     assert list(frame.columns) == ["step", "value", "anomaly", "score", "flag"] and len(frame) == N

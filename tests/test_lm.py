@@ -309,6 +309,8 @@ def test_empty_binary_and_missing_files_and_empty_folders_are_data_errors(tmp_pa
         with pytest.raises(DataError) as error:
             LanguageModel("char").fit(path)
         assert str(error.value) == message
+    with pytest.raises(DataError, match="^expected the path of a text file, got list$"):  # texts go in a file
+        LanguageModel("char").fit(["some text", "more text"])
     (folder / "blob.bin").write_bytes(b"\x00\x00")  # a folder of binary files only holds no text either
     with pytest.raises(DataError, match="nothing: no text files found$"):
         read_corpus(folder, "word")

@@ -1,6 +1,6 @@
 """A series for anomaly detection read from a CSV file: its value columns and, optionally, a 0/1 label column.
 
-    series, labels = read_anomaly_csv("machine.csv", time_col="timestamp", label_col="anomaly")
+    series, labels = read_anomaly_csv("machine.csv", time_col="timestamp", label_col="anomaly")   # or a DataFrame
     series.values      # (N, F) float32: the value columns, the first as the series' target
     labels             # (N,) int64, 1 = anomaly, in the series' time order; None without a label column
 
@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..errors import ConfigError, DataError
 from .csv_table import MISSING_TOKENS, find_column, parse_numbers, read_csv_table
-from .series import Series, read_series_csv
+from .panel import FRAMES, frame_table
+from .series import Series, series_from_table
 
 LABEL_LIKE = frozenset({"anomaly", "anomalies", "is_anomaly", "label", "labels", "outlier", "is_outlier"})
 
@@ -39,7 +40,11 @@ def read_anomaly_csv(
     `columns` defaults to every numeric column other than the time and label columns. Every check of
     `read_series_csv` applies; a label that is missing or not 0/1 is a DataError naming its row. With
     labels_required False, a label column the file lacks is no error (scoring unlabelled data)."""
-    table, rows = read_csv_table(path)
+    if isinstance(path, FRAMES):  # a DataFrame, a Series or a 1-D array: rows are its positions
+        table, rows, time_col = frame_table(path, time_col)
+        path = "the DataFrame"
+    else:
+        table, rows = read_csv_table(path)
     names = list(table.columns)
     time_col = None if time_col is None else find_column(names, time_col, path)
     label = None
@@ -50,7 +55,8 @@ def read_anomaly_csv(
     chosen = _value_columns(table, columns, time_col, label, path)
     labels = None if label is None else _check_labels(table[label], rows, label, path)
     features = [*chosen[1:], *([label] if label is not None else [])]
-    series = read_series_csv(path, chosen[0], time_col=time_col, time_format=time_format, features=features, fill=fill)
+    series = series_from_table(table, rows, path, chosen[0], time_col=time_col, time_format=time_format,
+                               features=features, fill=fill)  # fmt: skip
     if label is not None:  # the label rode along as the last feature, to be sorted by time with the values
         labels = series.covariates[:, -1].astype(np.int64)
         series = dataclasses.replace(series, covariates=series.covariates[:, :-1], feature_names=series.feature_names[:-1])

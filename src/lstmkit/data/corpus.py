@@ -13,6 +13,7 @@ also a training sentence and the metrics measure text the model has not seen.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -64,7 +65,9 @@ def read_corpus(path: Union[str, Path], level: str, *, lowercase: bool = False) 
     with ".") are left out, and so is any file that is binary, empty or not UTF-8. Windows line ends
     become "\\n"."""
     check_level(level)
-    root = Path(path)
+    root = Path(path) if isinstance(path, (str, os.PathLike)) else None
+    if root is None:  # read_text_file says what it expected
+        read_text_file(path, *TEXT_FILE)
     if root.is_dir():
         texts, files, skipped = [], [], []
         for file in _files_under(root):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import io
+import os
 import re
 import warnings
 from pathlib import Path
@@ -39,6 +40,8 @@ def read_text_file(path: Union[str, Path], kind: str = "CSV", holds: str = "a he
     them; rows are then counted in the decompressed text."""
     article = "an" if kind[0].lower() in "aeiou" else "a"
     what = f"{article} {kind} file" if kind == "text" else f"{article} {kind} text file"
+    if not isinstance(path, (str, os.PathLike)):
+        raise DataError(f"expected the path of {what}, got {type(path).__name__}")
     p = Path(path)
     if not p.exists():
         raise DataError(f"{path}: no such file")

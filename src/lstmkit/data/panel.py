@@ -50,29 +50,37 @@ def read_panel_csv(path: Union[str, Path], target: str, *, id_col: str, **option
 def panel_from_frame(frame: pd.DataFrame, target: str, *, id_col: Optional[str] = None, **options) -> Panel:
     """A long-format pandas DataFrame as a `Panel` (one series when id_col is None); rows in messages are
     the DataFrame's positions, counted from 0."""
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
-    if len(frame) == 0:
-        raise DataError("the DataFrame has no rows")
-    frame, options = _time_from_index(frame, options)
-    table, rows = _table_of(frame)
+    table, rows, time_col = frame_table(frame, options.get("time_col"))
+    options = {**options, "time_col": time_col}
     if id_col is None:
         series = series_from_table(table, rows, "the DataFrame", target, **options)
         return Panel([series], [""], "", "the DataFrame")
     return panel_from_table(table, rows, "the DataFrame", target, id_col=id_col, **options)
 
 
-def _time_from_index(frame: pd.DataFrame, options: dict) -> tuple[pd.DataFrame, dict]:
-    """Without `time_col`, a frame indexed by dates or periods (as pandas users keep a series, and Darts'
+FRAMES = (pd.DataFrame, pd.Series, np.ndarray)  # the in-memory data `frame_table` reads
+
+
+def frame_table(frame, time_col: Optional[str] = None, name: str = "value") -> tuple[pd.DataFrame, np.ndarray, Optional[str]]:
+    """(table, rows, time_col): a pandas DataFrame as the text cells (R, C) and row positions (R,) a CSV reader
+    gives; a Series or a 1-D array as a one-column frame (named as the Series is, else `name`). Without
+    `time_col`, a frame indexed by dates or periods (as pandas users keep a series, and Darts'
     `from_dataframe` reads it) has its index as the time column, named as the index is ("time" unnamed)."""
+    if isinstance(frame, np.ndarray) and frame.ndim == 1:
+        frame = pd.Series(frame)
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame(name=name if frame.name is None else frame.name)
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    if len(frame) == 0:
+        raise DataError("the DataFrame has no rows")
     index = frame.index
-    if options.get("time_col") is not None or not isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)):
-        return frame, options
-    name = str(index.name or "time")
-    if name in frame.columns:
-        return frame, options
-    times = index.to_timestamp() if isinstance(index, pd.PeriodIndex) else index
-    return frame.set_axis(pd.RangeIndex(len(frame))).assign(**{name: times}), {**options, "time_col": name}
+    if time_col is None and isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) and str(index.name or "time") not in frame.columns:
+        time_col = str(index.name or "time")
+        times = index.to_timestamp() if isinstance(index, pd.PeriodIndex) else index
+        frame = frame.set_axis(pd.RangeIndex(len(frame))).assign(**{time_col: times})
+    table, rows = _table_of(frame)
+    return table, rows, time_col
 
 
 def _table_of(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:

@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from ...data import Scaler, Series, check_length, default_lookback, read_series_csv, split_by_time
-from ...data.panel import Panel, check_series_lengths, panel_from_frame, read_future_values, read_panel_csv, split_ids
+from ...data.panel import (FRAMES, Panel, check_series_lengths, panel_from_frame, read_future_values, read_panel_csv,
+                           split_ids)
 from ...data.series import check_roles, feature_list
 from ...decompose import repeats_each, seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
@@ -240,11 +241,9 @@ class Forecaster(ForecastSettings, Estimator):
         if isinstance(data, Series):
             return Panel([data], [""], "", data.path)
         options = {"time_col": self.time_col, "time_format": self.time_format, "features": self._covariates(), "fill": self.fill}
-        if isinstance(data, np.ndarray) and data.ndim == 1:
-            data = pd.Series(data)
-        if isinstance(data, pd.Series):  # one series, as pandas keeps it (its index the time axis where it holds dates)
-            data = data.rename(self.target).to_frame()
-        if isinstance(data, pd.DataFrame):
+        if isinstance(data, (pd.Series, np.ndarray)) and data.ndim == 1:  # one series, as pandas keeps it
+            data = pd.Series(data).rename(self.target)
+        if isinstance(data, FRAMES):
             return panel_from_frame(data, self.target, id_col=self.id_col, **options)
         if not isinstance(data, (str, os.PathLike)):
             raise DataError(f"expected a CSV path, a pandas DataFrame or Series, or a 1-D array, got {type(data).__name__}")
