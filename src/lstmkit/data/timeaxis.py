@@ -95,29 +95,29 @@ def _coded_periods(cells: pd.Series, rows: np.ndarray, name: str, path) -> Optio
     the first one does, as dates; None where the first names neither. A DataError names the first cell that
     is no such period where the first one is."""
     for pattern, what, written, format in _CODED:
-        if not re.fullmatch(pattern, cells.iloc[0]):
-            continue
-        other = ~cells.str.fullmatch(pattern).to_numpy()
-        if other.any():
-            i = int(np.argmax(other))
-            raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'); "
-                            f"expected {what}, as row {rows[0]} has it ('{cells.iloc[0]}')")  # fmt: skip
-        return _to_datetime_with(cells.str.replace(pattern, written, regex=True), format)
+        if re.fullmatch(pattern, cells.iloc[0]):
+            _check_written_alike(cells, pattern, what, rows, name, path)
+            return _to_datetime_with(cells.str.replace(pattern, written, regex=True), format)
     return None
+
+
+def _check_written_alike(cells: pd.Series, pattern: str, what: str, rows: np.ndarray, name: str, path) -> None:
+    """A DataError naming the first cell that does not match `pattern`, which the first cell matches (`what`
+    it names: "a quarter")."""
+    other = ~cells.str.fullmatch(pattern).to_numpy()
+    if other.any():
+        i = int(np.argmax(other))
+        raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'); "
+                        f"expected {what}, as row {rows[0]} has it ('{cells.iloc[0]}')")  # fmt: skip
 
 
 def _quarters_as_pandas_reads_them(cells: pd.Series, rows: np.ndarray, name: str, path) -> pd.Series:
     """Cells that name quarters as '1970 Q1' or 'Q1 1970', as the first one does, written '1970-Q1'; other
     cells as they are. A DataError names the first cell that is no quarter where the first one is."""
     for pattern, year, quarter in ((_QUARTER_YEAR_FIRST, 1, 2), (_QUARTER_FIRST, 2, 1)):
-        if not re.fullmatch(pattern, cells.iloc[0]):
-            continue
-        other = ~cells.str.fullmatch(pattern).to_numpy()
-        if other.any():
-            i = int(np.argmax(other))
-            raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value "
-                            f"'{cells.iloc[i]}'); expected a quarter, as row {rows[0]} has it ('{cells.iloc[0]}')")  # fmt: skip
-        return cells.str.replace(pattern, lambda m: f"{m.group(year)}-{m.group(quarter).upper()}", regex=True)
+        if re.fullmatch(pattern, cells.iloc[0]):
+            _check_written_alike(cells, pattern, "a quarter", rows, name, path)
+            return cells.str.replace(pattern, lambda m: f"{m.group(year)}-{m.group(quarter).upper()}", regex=True)
     return cells
 
 
