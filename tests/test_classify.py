@@ -415,6 +415,21 @@ def _long(path, data: LabelledSequences):
     return path
 
 
+def test_a_dataframe_is_read_as_its_csv_is(text_files, text_model, tmp_path):
+    """Texts, and numeric sequences in long format: the DataFrame of a CSV trains the model the CSV trains, and
+    predicting a DataFrame classifies its rows (it had classified its column names as texts)."""
+    train, test = text_files
+    from_frame = SequenceClassifier("review", test=test, **TINY).fit(pd.read_csv(train))
+    assert from_frame.metrics_ == text_model.metrics_
+    pd.testing.assert_frame_equal(from_frame.predict(pd.read_csv(test)), text_model.predict(test))
+    long_train, long_test = _long(tmp_path / "train.csv", _rising_and_falling(40, 0)), _long(tmp_path / "test.csv", _rising_and_falling(10, 1))
+    settings = dict(id_col="seq", time_col="t", hidden=8, epochs=2, seed=3)
+    from_csv = SequenceClassifier(**settings).fit(long_train)
+    from_long = SequenceClassifier(**settings).fit(pd.read_csv(long_train))
+    assert from_long.metrics_ == from_csv.metrics_
+    pd.testing.assert_frame_equal(from_long.predict(pd.read_csv(long_test)), from_csv.predict(long_test))
+
+
 def test_two_id_columns_name_each_sequence_and_predict_writes_both(tmp_path):
     """A recording per subject and trial: `id_col="subject,trial"` reads the sequences the one id column does."""
     train, test = _rising_and_falling(40, 0), _rising_and_falling(10, 1)

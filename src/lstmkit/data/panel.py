@@ -79,11 +79,11 @@ def frame_table(frame, time_col: Optional[str] = None, name: str = "value") -> t
         time_col = str(index.name or "time")
         times = index.to_timestamp() if isinstance(index, pd.PeriodIndex) else index
         frame = frame.set_axis(pd.RangeIndex(len(frame))).assign(**{time_col: times})
-    table, rows = _table_of(frame)
+    table, rows = table_of_frame(frame)
     return table, rows, time_col
 
 
-def _table_of(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+def table_of_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """A DataFrame as the text cells (R, C) and row numbers (R,) a CSV reader gives."""
     table = pd.DataFrame({str(name): _cells(frame[name]) for name in frame.columns})
     return table, np.arange(len(frame), dtype=np.int64)
@@ -213,7 +213,7 @@ def read_future_values(data, names: list[str], *, id_col: Optional[str] = None, 
     """Read the columns `names` (and `id_col`, `time_col`) of a CSV path or a DataFrame, checked as
     `read_series_csv` checks a series (no missing values: a forecast cannot fill them in)."""
     if isinstance(data, pd.DataFrame):
-        table, rows = _table_of(data)
+        table, rows = table_of_frame(data)
         path = "the future DataFrame"
     else:
         table, rows = read_csv_table(data)

@@ -31,7 +31,7 @@ from .csv_table import (MISSING_TOKENS, find_column, format_suffix, header_is_da
                         read_text_file)
 from .labelled_sequences import LabelledSequences, trailing_lengths
 from .npz import read_npz
-from .panel import id_columns, panel_from_table
+from .panel import id_columns, panel_from_table, table_of_frame
 from .series import LARGEST, feature_list
 from .ts import read_ts
 
@@ -56,6 +56,13 @@ def read_sequences(
     labelled: the labels must be there (training, evaluating); False reads them when present (predicting).
     id_col, time_col, time_format, columns: a long-format CSV (`read_long_csv`).
     """
+    if isinstance(path, pd.DataFrame):  # read as its CSV would be
+        if id_col is not None:
+            return read_long_csv(path, id_col, time_col=time_col, time_format=time_format, columns=columns,
+                                 label_col=label_col, labelled=labelled)  # fmt: skip
+        if text_col is not None:
+            return read_text_csv(path, text_col, label_col=label_col, labelled=labelled)
+        return read_wide_csv(path, label_col=label_col, labelled=labelled)
     suffix = format_suffix(path)
     if suffix not in FORMATS:
         raise DataError(_format_message(path, suffix))
@@ -169,9 +176,19 @@ def read_ucr_tsv(path, lines: list[str]) -> LabelledSequences:
 # CSV: a text column, or one numeric sequence a row
 
 
+def _cells(data) -> tuple[pd.DataFrame, np.ndarray, object]:
+    """(table, rows, where): a CSV file's text cells and row numbers, or a pandas DataFrame's (its rows'
+    positions), and how messages name it."""
+    if isinstance(data, pd.DataFrame):
+        table, rows = table_of_frame(data)
+        return table, rows, "the DataFrame"
+    table, rows = read_csv_table(data)
+    return table, rows, data
+
+
 def read_text_csv(path, text_col: str, *, label_col: str = "label", labelled: bool = True) -> LabelledSequences:
     """A CSV with a text column and a label column; each row one text."""
-    table, rows = read_csv_table(path)
+    table, rows, path = _cells(path)
     columns = list(table.columns)
     text_col = find_column(columns, text_col, path)
     label_col = _label_column(columns, label_col, path, labelled)
@@ -191,7 +208,7 @@ def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> L
 
     Columns that hold no number at all (an id, a name) are left out. Empty trailing cells make a shorter
     sequence; an empty cell before a row's last value is an error."""
-    table, rows = read_csv_table(path)
+    table, rows, path = _cells(path)
     columns = list(table.columns)
     label_col = _label_column(columns, label_col, path, labelled)
     steps = [c for c in columns if c != label_col and _has_a_number(table[c])]
@@ -228,7 +245,7 @@ def read_long_csv(path, id_col: str, *, time_col: Optional[str] = None, time_for
     (dates or integers, read as the forecaster reads a time column) or, without one, the file's order. A
     sequence's label is the one on each of its rows. Each sequence is checked as the forecaster checks a
     series (a missing value, a repeated time), and every message names it."""
-    table, rows = read_csv_table(path)
+    table, rows, path = _cells(path)
     table, id_col = id_columns(table, id_col, path)
     names = list(table.columns)
     time_col = None if time_col is None else find_column(names, time_col, path)

@@ -320,13 +320,13 @@ class SequenceClassifier(ClassifySettings, Estimator):
             if labelled and data.labels is None:
                 raise DataError(f"{data.path}: has no class labels; training and evaluating need labelled data")
             return data
-        if isinstance(data, (str, Path)):
+        if isinstance(data, (str, Path, pd.DataFrame)):  # a DataFrame is read as its CSV would be
             columns = self.columns if getattr(self, "columns_", None) is None else self.columns_
             return read_sequences(data, text_col=self.text_col, label_col=self.label_col, labelled=labelled,
                                   id_col=self.id_col, time_col=self.time_col, time_format=self.time_format,
                                   columns=columns)  # fmt: skip
         if labelled:
-            raise DataError("labelled data must be a file or LabelledSequences, got "
+            raise DataError("labelled data must be a file, a pandas DataFrame or LabelledSequences, got "
                             f"{type(data).__name__}")  # fmt: skip
         return self._in_memory(data)
 
