@@ -61,7 +61,8 @@ def panel_from_frame(frame: pd.DataFrame, target: str, *, id_col: Optional[str] 
 FRAMES = (pd.DataFrame, pd.Series, np.ndarray)  # the in-memory data `frame_table` reads
 
 
-def frame_table(frame, time_col: Optional[str] = None, name: str = "value") -> tuple[pd.DataFrame, np.ndarray, Optional[str]]:
+def frame_table(frame, time_col: Optional[str] = None,
+                name: str = "value") -> tuple[pd.DataFrame, np.ndarray, Optional[str]]:  # fmt: skip
     """(table, rows, time_col): a pandas DataFrame as the text cells (R, C) and row positions (R,) a CSV reader
     gives; a Series or a 1-D array as a one-column frame (named as the Series is, else `name`). Without
     `time_col`, a frame indexed by dates or periods (as pandas users keep a series, and Darts'
@@ -74,9 +75,9 @@ def frame_table(frame, time_col: Optional[str] = None, name: str = "value") -> t
         raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     if len(frame) == 0:
         raise DataError("the DataFrame has no rows")
-    index = frame.index
-    if time_col is None and isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) and str(index.name or "time") not in frame.columns:
-        time_col = str(index.name or "time")
+    index, named = frame.index, str(frame.index.name or "time")
+    if time_col is None and isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) and named not in frame.columns:
+        time_col = named
         times = index.to_timestamp() if isinstance(index, pd.PeriodIndex) else index
         frame = frame.set_axis(pd.RangeIndex(len(frame))).assign(**{time_col: times})
     table, rows = table_of_frame(frame)
