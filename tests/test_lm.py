@@ -294,6 +294,15 @@ def test_split_is_by_position_and_the_vocabulary_comes_from_the_training_part(tm
     assert split.vocab.tokens == ["<pad>", "<unk>", "a", "b"] and set(split.ids[80:].tolist()) == {1}
 
 
+def test_a_list_of_texts_is_the_corpus_a_folder_of_them_is(tmp_path):
+    texts = ["def f(x):\r\n    return x\n", "class A:\n    pass\n"]
+    for i, text in enumerate(texts):
+        (tmp_path / f"{i}.py").write_bytes(text.encode())
+    for level in ("char", "word"):
+        from_list, from_folder = read_corpus(texts, level), read_corpus(tmp_path, level)
+        assert from_list.tokens == from_folder.tokens and from_list.source == "the given texts"
+
+
 def test_empty_binary_and_missing_files_and_empty_folders_are_data_errors(tmp_path):
     empty, binary, folder = tmp_path / "empty.txt", tmp_path / "data.bin", tmp_path / "nothing"
     empty.write_text("  \n")
@@ -309,8 +318,10 @@ def test_empty_binary_and_missing_files_and_empty_folders_are_data_errors(tmp_pa
         with pytest.raises(DataError) as error:
             LanguageModel("char").fit(path)
         assert str(error.value) == message
-    with pytest.raises(DataError, match="^expected the path of a text file, got list$"):  # texts go in a file
-        LanguageModel("char").fit(["some text", "more text"])
+    with pytest.raises(DataError, match="^expected the path of a text file, got list$"):  # numbers are no text
+        LanguageModel("char").fit([1, 2])
+    with pytest.raises(DataError, match="^the given texts are all empty$"):
+        LanguageModel("char").fit(["", "  "])
     (folder / "blob.bin").write_bytes(b"\x00\x00")  # a folder of binary files only holds no text either
     with pytest.raises(DataError, match="nothing: no text files found$"):
         read_corpus(folder, "word")

@@ -57,14 +57,20 @@ class CorpusSplit:
 TEXT_FILE = ("text", "text")  # read_text_file's words for a file of plain text
 
 
-def read_corpus(path: Union[str, Path], level: str, *, lowercase: bool = False) -> Corpus:
-    """Read a text file, or every text file under a folder, into one token stream.
+def read_corpus(path: Union[str, Path, Sequence[str]], level: str, *, lowercase: bool = False) -> Corpus:
+    """Read a text file, or every text file under a folder, or a list of texts (each a document), into one
+    token stream.
 
     A file given directly must be UTF-8 text and not empty (`read_text_file`'s messages otherwise). In a
     folder every file is tried in sorted path order, recursively; hidden files and folders (a name starting
     with ".") are left out, and so is any file that is binary, empty or not UTF-8. Windows line ends
     become "\\n"."""
     check_level(level)
+    if isinstance(path, (list, tuple)) and path and all(isinstance(text, str) for text in path):
+        documents = [text.replace("\r\n", "\n").rstrip("\n") for text in path]  # texts in memory, one document each
+        if not any(document.strip() for document in documents):
+            raise DataError("the given texts are all empty")
+        return Corpus(tokenize_documents(documents, level, lowercase=lowercase), level, "the given texts", [], [])
     root = Path(path) if isinstance(path, (str, os.PathLike)) else None
     if root is None:  # read_text_file says what it expected
         read_text_file(path, *TEXT_FILE)
