@@ -259,10 +259,10 @@ def written_format(cells: pd.Series, time: pd.Index, time_format: Optional[str] 
     unpadded = [f.replace("%m", "%-m").replace("%d", "%-d") for f in guessed]  # '3/1/2020' (glibc's codes)
     candidates += guessed + unpadded + _MONTHS_WRITTEN
     checked = np.r_[0 : min(_CHECKED, len(cells)), max(0, len(cells) - _CHECKED) : len(cells)]
-    written = [cells.iloc[i].strip().lower() for i in checked]
+    written, times = cells.iloc[checked].str.strip().str.lower().tolist(), time[checked]
     for fmt in dict.fromkeys(candidates):
         try:
-            if [format_time(time[i], fmt).lower() for i in checked] == written:
+            if [text.lower() for text in format_times(times, fmt)] == written:
                 return fmt
         except ValueError:  # a code strftime does not know
             continue
