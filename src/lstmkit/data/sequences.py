@@ -56,14 +56,7 @@ def read_sequences(
     labelled: the labels must be there (training, evaluating); False reads them when present (predicting).
     id_col, time_col, time_format, columns: a long-format CSV (`read_long_csv`).
     """
-    if isinstance(path, pd.DataFrame):  # read as its CSV would be
-        if id_col is not None:
-            return read_long_csv(path, id_col, time_col=time_col, time_format=time_format, columns=columns,
-                                 label_col=label_col, labelled=labelled)  # fmt: skip
-        if text_col is not None:
-            return read_text_csv(path, text_col, label_col=label_col, labelled=labelled)
-        return read_wide_csv(path, label_col=label_col, labelled=labelled)
-    suffix = format_suffix(path)
+    suffix = ".csv" if isinstance(path, pd.DataFrame) else format_suffix(path)  # a DataFrame is read as its CSV
     if suffix not in FORMATS:
         raise DataError(_format_message(path, suffix))
     for name, value in (("text_col", text_col), ("id_col", id_col)):
