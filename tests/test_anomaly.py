@@ -90,6 +90,12 @@ def test_a_dataframe_a_series_or_an_array_is_scored_as_its_csv_is(fitted, labell
     assert list(by_hours.predict().columns) == ["hour", "value", "score", "flag"] and by_hours.series_.freq == "h"
     scores = _small(time_col=None, epochs=2).fit(frame["value"].to_numpy()).predict()["score"]
     np.testing.assert_array_equal(scores, by_hours.predict()["score"])
+    months = pd.period_range("1900-01", periods=N, freq="M")  # a year's and its month's columns: both written back
+    by_months = _small(time_col=["year", "month"], epochs=2).fit(frame[["value"]].assign(year=months.year, month=months.month))
+    written = by_months.predict()
+    assert list(written.columns[:2]) == ["year", "month"] and by_months.series_.freq == "MS"
+    assert list(written["month"].iloc[:14]) == [*range(1, 13), 1, 2] and written["year"].iloc[-1] == months[-1].year
+    np.testing.assert_array_equal(written["score"], scores)
     with pytest.raises(DataError, match="^expected the path of a CSV text file, got list$"):
         _small().fit([1.0, 2.0])
 

@@ -364,6 +364,27 @@ def test_a_title_above_the_table_is_named(tmp_path):
             "remove them: the header must be the first line", lambda: read_series_csv(path, "Sales"))  # fmt: skip
 
 
+def test_a_title_right_above_the_header_is_named_too(tmp_path):
+    # pandas reads this one without an error, as a table of one column, 'Retail sales'
+    path = _csv(tmp_path, "Retail sales\nMonth,Sales\n1949-01,112\n")
+    _raises(f"{path}: row 2 has 2 fields but the header (row 1) has 1; if the lines above row 2 are a title or notes, "
+            "remove them: the header must be the first line", lambda: read_series_csv(path, "Sales"))  # fmt: skip
+
+
+def test_comment_lines_above_the_header_are_skipped_and_a_commented_header_is_read(tmp_path):
+    # matplotlib's sample Stocks.csv opens with '# Data source: ...'; numpy's savetxt writes '# Month,Passengers'
+    body = "1949-01,112\n1949-02,118\n1949-03,132\n"
+    for text in (f"# Data source: https://example.org\n#\nMonth,Passengers\n{body}", f"# Month,Passengers\n{body}",
+                 f"# Passengers per month\n#  Month,Passengers\n{body}"):  # fmt: skip
+        series = read_series_csv(_csv(tmp_path, text), "Passengers", time_col="Month")
+        assert list(series.values[:, 0]) == [112, 118, 132] and series.freq == "MS"
+    path = _csv(tmp_path, "# Month,Passengers\n1949-01,112\n1949-02,x\n")  # rows count as the file's lines
+    _raises(f"{path}: column 'Passengers' has a non-numeric value 'x' at row 3", lambda: read_series_csv(path, "Passengers"))
+    path = _csv(tmp_path, "# nothing here\n\n#\n")
+    _raises(f"{path}: has only comment lines (starting with #), expected a header row and data rows",
+            lambda: read_series_csv(path, "Passengers"))
+
+
 def test_quote_never_closed(tmp_path):
     path = _csv(tmp_path, 'Month,Passengers\n1949-01,112\n1949-02,"118\n1949-03,132\n')
     _raises(
@@ -603,19 +624,52 @@ def test_time_given_three_times(tmp_path):
     )
 
 
-@pytest.mark.parametrize("sub, cells, what, example", [
-    ("qtr", ["1", "2", "3", "4"], "quarter", "1970 Q1 or 1970-01"),
-    ("qtr", ["Q1", "Q2", "q3", "Q4"], "quarter", "1970 Q1 or 1970-01"),
-    ("month", ["1", "4", "7", "10"], "month", "1970-01"),
+@pytest.mark.parametrize("sub, cells, what, months, freq", [
+    ("qtr", ["1", "2", "3", "4"], "quarter", [1, 4, 7, 10, 1], "QS"),
+    ("qtr", ["Q1", "Q2", "q3", "Q4"], "quarter", [1, 4, 7, 10, 1], "QS"),
+    ("month", ["1", "4", "7", "10"], "month", [1, 4, 7, 10, 1], "QS"),
+    ("month", ["Jan", "feb", "MARCH", "Apr"], "month", [1, 2, 3, 4, 1], "MS"),  # names: months, not quarters
 ])
-def test_a_time_split_over_a_year_and_a_quarter_or_month_column_is_named(tmp_path, sub, cells, what, example):
+def test_a_time_split_over_a_year_and_a_quarter_or_month_column_is_named_and_read(tmp_path, sub, cells, what, months, freq):
+    # statsmodels' macrodata and interest_inflation datasets write a year and its quarter so
     rows = "".join(f"{1970 + i // 4},{cells[i % 4]},{i % 7},{10 + i}\n" for i in range(8))
     path = _csv(tmp_path, f"year,{sub},promo,sales\n{rows}")
-    _raises(
-        f"{path}: column 'year' has the time 1970 4 times (rows 2, 3, 4 and 5); the time seems split over 'year' "
-        f"and the {what} in '{sub}': give one column holding both (e.g. {example})",
-        lambda: read_series_csv(path, "sales", time_col="year", features=["promo"]),
-    )
+    if what == "month" and cells[0] == "1":
+        _raises(
+            f"{path}: column 'year' has the time 1970 4 times (rows 2, 3, 4 and 5); the time seems split over 'year' "
+            f"and the {what} in '{sub}': give time_col as year,{sub}",
+            lambda: read_series_csv(path, "sales", time_col="year", features=["promo"]),
+        )
+    series = read_series_csv(path, "sales", time_col=f"year,{sub}", features=["promo"])
+    assert series.time.name == f"year,{sub}"
+    assert list(series.time.month[:5]) == months and list(series.time.year[[0, 3, 4]]) == [1970, 1970, 1971]
+    assert series.freq.startswith(freq)
+    assert list(series.values[:, 0]) == [10.0 + i for i in range(8)]
+
+
+def test_a_time_split_over_a_year_month_and_day_reads_days_and_bad_parts_are_named(tmp_path):
+    rows = "".join(f"2020,{1 + d // 31},{1 + d % 31},{d}\n" for d in range(31 + 29))  # January, then February
+    path = _csv(tmp_path, "y,m,d,sales\n" + rows)
+    series = read_series_csv(path, "sales", time_col="y,m,d")
+    assert series.freq == "D" and series.time[-1] == pd.Timestamp("2020-02-29") and series.time_format == "%Y,%-m,%-d"
+    for text, message in [
+        ("y,q,sales\n2020,Q1,1\n2020,Q5,2\n", "row 3 (value '2020,Q5'); expected a year and its quarter (1-4)"),
+        ("y,m,sales\n2020,1,1\n2020,13,2\n", "row 3 (value '2020,13'); expected a year and its month (1-12 or its name)"),
+        ("y,m,sales\n2020,Jan,1\n2020,Foo,2\n", "row 3 (value '2020,Foo'); expected a year and its month (1-12 or its name)"),
+        ("y,m,d,sales\n2020,2,28,1\n2020,2,30,2\n", "row 3 (value '2020,2,30'); expected dates (e.g. 1949-01) or integers (e.g. years)"),
+        ("y,q,sales\n2020,1,1\n20x0,2,2\n", "row 3 (value '20x0,2'); expected a year and its quarter or month, as row 2 has it ('2020,1')"),
+    ]:
+        path = _csv(tmp_path, text)
+        columns = text.split("\n")[0].rsplit(",", 1)[0]
+        _raises(f"{path}: column '{columns}' cannot be read as time at {message}",
+                lambda: read_series_csv(path, "sales", time_col=columns))
+    path = _csv(tmp_path, "y,q,sales\n2020,1,1\n2020,,2\n")
+    _raises(f"{path}: column 'y,q' has no time at row 3 (empty cell); fill it in or remove that row",
+            lambda: read_series_csv(path, "sales", time_col="y,q"))
+    _raises("time_col gives the columns y,q,sales,y; a time split over columns is given as a year's, then its "
+            "quarter's or month's (and the month's day's), e.g. year,quarter",
+            lambda: read_series_csv(path, "sales", time_col="y,q,sales,y"))
+    _raises(f"{path}: no column 'w'. Columns: y, q, sales", lambda: read_series_csv(path, "sales", time_col="y,w"))
 
 
 def _stores(tmp_path, families=("AUTOMOTIVE", "BEAUTY")):

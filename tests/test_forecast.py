@@ -90,6 +90,33 @@ def test_predict_writes_the_forecast_times_as_the_data_writes_its_times(tmp_path
     assert list(Forecaster.load(out).predict()["quarter"]) == list(pd.to_datetime(["2020-01-01", "2020-04-01", "2020-07-01"]))
 
 
+def test_a_time_split_over_a_year_and_a_quarter_column_comes_back_in_those_columns(tmp_path, capsys):
+    """statsmodels' macrodata writes a year and its quarter in two columns: `--time-col year,qtr` reads them as
+    one quarterly axis (its calendar's season 4), and predict writes the quarters after the data in the two
+    columns, as the data has them; a future plan is read by them too. In Python, a list names them."""
+    rng = np.random.default_rng(0)
+    quarters = pd.period_range("1990Q1", periods=80, freq="Q")
+    frame = pd.DataFrame({"year": quarters.year, "qtr": [f"Q{q}" for q in quarters.quarter],
+                          "promo": rng.integers(0, 2, 80),
+                          "sales": (100 + 10 * np.sin(np.arange(80) * np.pi / 2) + rng.normal(0, 1, 80)).round(3)})  # fmt: skip
+    data, out = tmp_path / "quarters.csv", tmp_path / "run"
+    frame.to_csv(data, index=False)
+    code, _, err = _run(capsys, "train", "forecast", "--data", data, "--target", "sales", "--time-col", "year,qtr",
+                        "--future-features", "promo", "--out", out, *SMALL)  # fmt: skip
+    assert code == 0, err
+    plan = tmp_path / "plan.csv"
+    pd.DataFrame({"year": [2010, 2010, 2010], "qtr": ["Q1", "Q2", "Q3"], "promo": [1, 0, 1]}).to_csv(plan, index=False)
+    code, stdout, err = _run(capsys, "predict", out, "--future", plan, "--output", tmp_path / "next.csv")
+    written = pd.read_csv(tmp_path / "next.csv")
+    assert code == 0 and list(written.columns[:3]) == ["year", "qtr", "step"], err
+    assert list(written["year"]) == [2010, 2010, 2010] and list(written["qtr"]) == ["Q1", "Q2", "Q3"]
+    fitted = Forecaster("sales", time_col=["year", "qtr"], future_features=["promo"], horizon=3, lookback=12, hidden=8,
+                        epochs=2).fit(frame.assign(qtr=quarters.quarter))  # fmt: skip
+    assert fitted.season_ == 4 and fitted.time_col == "year,qtr"
+    predicted = fitted.predict(future=plan)
+    assert list(predicted.columns[:3]) == ["year", "qtr", "step"] and list(predicted["qtr"]) == [1, 2, 3]
+
+
 def test_a_frame_or_series_indexed_by_dates_or_periods_reads_its_index_as_the_time_column(series_csv):
     """As pandas users keep a series (and Darts' from_dataframe reads it): the index is the time axis, so the
     calendar's season and the forecast's dates are there, as with the same data's time column."""

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Optional
 
 from ._version import __version__
 from .errors import DataError
@@ -202,6 +203,18 @@ SHOWN = 20  # the rows `lstmkit predict` shows in its table
 # a predictions frame's `attrs` key: {time column: the format its times are written in (`written_format`)},
 # for the CSV and the table to write them as the data had them (the JSON and the frame keep timestamps)
 TIME_FORMATS = "time_formats"
+
+
+def times_written(frame, name: str, written: Optional[str]):
+    """`frame`, whose column `name` holds times read from data written in the format `written`
+    (`written_format`'s; None: ISO), set to write them alike: a time read from several columns (`time_columns`:
+    'year,quarter') as those columns again; any other's format kept in the frame's `attrs` for `Predictions`."""
+    from .data.timeaxis import JOIN, split_time_columns
+
+    if JOIN in name and written is not None:
+        return split_time_columns(frame, name, written)
+    frame.attrs[TIME_FORMATS] = {name: written}
+    return frame
 
 
 class Predictions:

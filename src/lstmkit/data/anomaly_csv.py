@@ -20,6 +20,7 @@ from ..errors import ConfigError, DataError
 from .csv_table import MISSING_TOKENS, find_column, parse_numbers, read_csv_table
 from .panel import FRAMES, frame_table
 from .series import Series, series_from_table
+from .timeaxis import time_columns
 
 LABEL_LIKE = frozenset({"anomaly", "anomalies", "is_anomaly", "label", "labels", "outlier", "is_outlier"})
 
@@ -45,8 +46,8 @@ def read_anomaly_csv(
         path = "the DataFrame"
     else:
         table, rows = read_csv_table(path)
+    table, time_col = time_columns(table, time_col, path)
     names = list(table.columns)
-    time_col = None if time_col is None else find_column(names, time_col, path)
     label = None
     if label_col is not None and (labels_required or str(label_col).strip() in names):
         label = find_column(names, label_col, path)

@@ -12,6 +12,7 @@ silently turn into something else ("1,234", "abc") is reported instead.
 from __future__ import annotations
 
 import codecs
+import csv
 import difflib
 import io
 import os
@@ -136,12 +137,22 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
 
     Returns (table, rows): table has one str column per header name (names stripped too), rows (R,) int64
     holds each data row's line number in the file (header = row 1). Blank lines are dropped. The separator
-    is the one of `,` `;` tab `|` that the header line holds most often (`,` when it holds none)."""
+    is the one of `,` `;` tab `|` that the header line holds most often (`,` when it holds none). Lines above
+    the header that start with `#` are comments (a source note, as R's read.table skips them); the last of
+    them is the header where the first line below holds values and as many fields (numpy's `savetxt` writes
+    its header so: `# Month,Passengers`)."""
     text = read_text_file(path)
     lines = text.splitlines(keepends=True)
-    leading_blank = next(i for i, line in enumerate(lines) if line.strip())  # text.strip() is not empty
-    body = "".join(lines[leading_blank:])
+    leading_blank = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
+    if leading_blank is None:
+        raise DataError(f"{path}: has only comment lines (starting with #), expected a header row and data rows")
     separator = _sniff_separator(lines[leading_blank])
+    commented = [i for i in range(leading_blank) if lines[i].strip()]
+    if commented and _commented_header(lines[commented[-1]], lines[leading_blank], separator):
+        leading_blank = commented[-1]
+        lines[leading_blank] = lines[leading_blank].lstrip().removeprefix("#").lstrip()
+    _check_no_title(path, lines, leading_blank, separator)
+    body = "".join(lines[leading_blank:])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pd.errors.ParserWarning)  # trailing separators on every data row
         try:
@@ -191,15 +202,33 @@ def _sniff_separator(header: str) -> str:
 _PREAMBLE_LINES = 10  # a one-field "header" and a wider row within this many lines: a title above the table
 
 
+def _commented_header(comment: str, first: str, separator: str) -> bool:
+    """Whether a comment line ('# Month,Passengers') names the columns of the first line below it: that line
+    holds values, in as many fields as the comment names."""
+    names = comment.lstrip().removeprefix("#").strip().split(separator)
+    cells = first.strip().split(separator)
+    return len(names) == len(cells) > 1 and header_is_data(cells) and not header_is_data(names)
+
+
+def _check_no_title(path, lines: list[str], header: int, separator: str) -> None:
+    """A DataError where the header line holds one field and a line below it within `_PREAMBLE_LINES` holds
+    several: a title or a source note above the table, as statistics offices export one."""
+    def fields(line: str) -> int:
+        return len(next(csv.reader([line], delimiter=separator), [""]))
+
+    if fields(lines[header]) > 1:
+        return
+    for k in range(header + 1, min(len(lines), header + 1 + _PREAMBLE_LINES)):
+        if fields(lines[k]) > 1:
+            raise DataError(f"{path}: row {k + 1} has {fields(lines[k])} fields but the header (row {header + 1}) has 1; if the "
+                            f"lines above row {k + 1} are a title or notes, remove them: the header must be the first line")  # fmt: skip
+
+
 def _parser_message(path, error: Exception, line_offset: int) -> str:
     text = str(error).strip()
     found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
     if found:
         expected, line, saw = (int(g) for g in found.groups())
-        if expected == 1 and line <= _PREAMBLE_LINES:  # a title or a source note above the table, as statistics offices write
-            return (f"{path}: row {line + line_offset} has {saw} fields but the header (row {1 + line_offset}) has 1; "
-                    f"if the lines above row {line + line_offset} are a title or notes, remove them: the header must "
-                    "be the first line")  # fmt: skip
         return (
             f"{path}: row {line + line_offset} has {saw} fields but the header has {expected}; "
             "remove the extra separator or put quotes around values that contain it"

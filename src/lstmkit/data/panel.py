@@ -24,7 +24,7 @@ import pandas as pd
 from ..errors import DataError
 from .csv_table import MISSING_TOKENS, find_column, parse_numbers, read_csv_table
 from .series import Series, check_finite, feature_list, series_from_table
-from .timeaxis import check_unique_times, format_time, parse_time, time_order
+from .timeaxis import check_unique_times, format_time, parse_time, time_columns, time_order
 
 
 @dataclass
@@ -139,9 +139,9 @@ def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: s
     """Split a table of text cells (R, C) with row numbers (R,) by its id column (or columns: `id_columns`)
     into checked series; messages name each as the `noun` ("series 'A1'", or a classifier's "sequence 'r07'")."""
     table, id_col = id_columns(table, id_col, path)
-    for role in ("time_col",):
-        if options.get(role) is not None and str(options[role]).strip() == id_col:
-            raise DataError(f"{path}: the id column '{id_col}' cannot also be the time column")
+    if options.get("time_col") is not None and str(options["time_col"]).strip() == id_col:
+        raise DataError(f"{path}: the id column '{id_col}' cannot also be the time column")
+    table, options["time_col"] = time_columns(table, options.get("time_col"), path)  # once, not for each series
     if str(target).strip() == id_col:
         raise DataError(f"{path}: the id column '{id_col}' cannot also be the target")
     ids = table[id_col]
@@ -226,7 +226,7 @@ def read_future_values(data, names: list[str], *, id_col: Optional[str] = None, 
         table, id_col = id_columns(table, id_col, path)
         ids = table[id_col]
         groups = {str(name): positions for name, positions in ids.groupby(ids, sort=False).indices.items()}
-    time_col = None if time_col is None else find_column(columns, time_col, path)
+    table, time_col = time_columns(table, time_col, path)
     found = {}
     for key, positions in groups.items():
         part, where = table.iloc[positions], rows[positions]

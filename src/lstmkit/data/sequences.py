@@ -33,6 +33,7 @@ from .labelled_sequences import LabelledSequences, trailing_lengths
 from .npz import read_npz
 from .panel import id_columns, panel_from_table, table_of_frame
 from .series import LARGEST, feature_list
+from .timeaxis import time_columns
 from .ts import read_ts
 
 FORMATS = (".csv", ".tsv", ".txt", ".npz", ".ts")
@@ -240,8 +241,8 @@ def read_long_csv(path, id_col: str, *, time_col: Optional[str] = None, time_for
     series (a missing value, a repeated time), and every message names it."""
     table, rows, path = _cells(path)
     table, id_col = id_columns(table, id_col, path)
+    table, time_col = time_columns(table, time_col, path)
     names = list(table.columns)
-    time_col = None if time_col is None else find_column(names, time_col, path)
     label_col = _label_column(names, label_col, path, labelled)
     if label_col in (id_col, time_col):
         role = "id" if label_col == id_col else "time"

@@ -21,7 +21,7 @@ import pandas as pd
 from ..errors import DataError
 from .csv_table import find_column, parse_numbers, read_csv_table
 from .fill import FILL_CHOICES, fill_missing
-from .timeaxis import check_unique_times, infer_freq_and_gaps, parse_time, time_order, written_format
+from .timeaxis import check_unique_times, infer_freq_and_gaps, parse_time, time_columns, time_order, written_format
 
 
 @dataclass
@@ -145,9 +145,9 @@ def series_from_table(
     fill = _check_fill(fill)
     features = feature_list(features)
     check_roles(target, time_col, features)
+    target = find_column(list(table.columns), target, path)
+    table, time_col = time_columns(table, time_col, path)
     columns = list(table.columns)
-    target = find_column(columns, target, path)
-    time_col = None if time_col is None else find_column(columns, time_col, path)
     features = [find_column(columns, name, path) for name in features]
 
     time = written = None

@@ -11,6 +11,7 @@ frequency and the gaps of the sorted time axis; and the format its cells are wri
 
 from __future__ import annotations
 
+import calendar
 import itertools
 import re
 import warnings
@@ -21,6 +22,7 @@ import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
 from ..errors import DataError
+from .csv_table import MISSING_TOKENS, find_column
 
 _INTEGER = r"[+-]?\d+"
 _WHOLE_DECIMAL = r"\.0*"  # '1871.0': a year written by a tool that stores numbers as floats (pandas, R, Excel)
@@ -32,6 +34,10 @@ _QUARTER_YEAR_FIRST = r"(?i)\s*(\d{4})\s+(Q[1-4])\s*"
 _QUARTER_FIRST = r"(?i)\s*(Q[1-4])[\s/-]+(\d{4})\s*"
 _ISO_WEEK = r"(?i)\s*(\d{4})-?W(\d{2})\s*"  # ISO 8601's weeks, as Eurostat writes them ('2018-W01', '2018W01')
 _MONTH_CODE = r"(?i)\s*(\d{4})-?M(\d{1,2})\s*"  # months as Eurostat, the IMF and Stata write them ('2020M01', '1949m1')
+# a time split over columns (`time_columns`), their cells joined by ',': a year, its quarter ('1959,1', '1959,Q1')
+# or month ('1959,12', '1959,Dec'), and the month's day ('2020,1,31')
+_JOINED = r"(?i)\s*(\d{4})\s*,\s*(q?\d{1,2}|[a-z]{3,9})\s*(?:,\s*(\d{1,2})\s*)?"
+JOIN = ","  # between the cells of a time split over columns, and their names
 
 
 def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format: Optional[str] = None) -> pd.Index:
@@ -61,7 +67,8 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format:
         i = int(np.argmax(~whole))
         raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'): "
                         "a number of time steps must be whole (e.g. years)")  # fmt: skip
-    coded = _coded_periods(cells, rows, name, path)
+    coded = _joined_periods(cells, rows, name, path)
+    coded = _coded_periods(cells, rows, name, path) if coded is None else coded
     parsed = coded if coded is not None else _dates(_quarters_as_pandas_reads_them(cells, rows, name, path), rows, name, path)
     unparsed = parsed.isna().to_numpy()
     if unparsed.any():
@@ -71,6 +78,69 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format:
             "expected dates (e.g. 1949-01) or integers (e.g. years)"
         )
     return pd.DatetimeIndex(parsed, name=name)
+
+
+def time_columns(table: pd.DataFrame, time_col: Optional[str], path) -> tuple[pd.DataFrame, Optional[str]]:
+    """The table with its time column, and the column's name (None without one). `time_col` names one column,
+    or several separated by commas where the time is split over them, as statistics offices and statsmodels'
+    datasets write it: a year and its quarter or month (`year,quarter`), and the month's day. Their cells are
+    joined with `JOIN` into one column named `time_col` in their place, which `parse_time` reads and
+    `split_time_columns` writes back as the columns it came from."""
+    if time_col is None:
+        return table, None
+    if str(time_col).strip() in table.columns or JOIN not in str(time_col):
+        return table, find_column(list(table.columns), time_col, path)
+    names = [find_column(list(table.columns), name, path) for name in str(time_col).split(JOIN) if name.strip()]
+    if not 2 <= len(names) <= 3 or len(set(names)) < len(names):
+        raise DataError(f"`time_col` gives the columns {JOIN.join(names)}; a time split over columns is given as a "
+                        "year's, then its quarter's or month's (and the month's day's), e.g. year,quarter")  # fmt: skip
+    cells = table[names]
+    empty = cells.apply(lambda column: column.str.lower().isin(MISSING_TOKENS)).any(axis=1)
+    joined = cells[names[0]].str.cat([cells[name] for name in names[1:]], sep=JOIN)
+    key = JOIN.join(names)
+    return table.drop(columns=names).assign(**{key: joined.where(~empty, "")}), key
+
+
+_MONTH_NUMBERS = {name.lower(): k for k in range(1, 13) for name in (calendar.month_abbr[k], calendar.month_name[k])}
+
+
+def _joined_periods(cells: pd.Series, rows: np.ndarray, name: str, path) -> Optional[pd.Series]:
+    """Cells of a time split over columns (`time_columns`) as dates: a year and its quarter (1-4, Q1-Q4, read
+    as quarters where every number is at most 4 and no day follows) or month (1-12, or its English name), and
+    the month's day; None where the first cell is none. A DataError names the first cell out of range."""
+    if not re.fullmatch(_JOINED, cells.iloc[0]):
+        return None
+    _check_written_alike(cells, _JOINED, "a year and its quarter or month", rows, name, path)
+    parts = cells.str.extract(_JOINED)
+    second, day = parts[1].str.lower(), parts[2]
+    quarters = second.str.startswith("q").all() or (second.str.isdigit().all() and day.isna().all()
+                                                     and pd.to_numeric(second).max() <= 4)  # fmt: skip
+    numbers = pd.to_numeric(second.str.removeprefix("q"), errors="coerce").fillna(second.map(_MONTH_NUMBERS))
+    wrong = (numbers.isna() | ~numbers.between(1, 4 if quarters else 12) | (day.isna() != day.isna().iloc[0])).to_numpy()
+    if wrong.any():
+        i = int(np.argmax(wrong))
+        expected = "its quarter (1-4)" if quarters else "its month (1-12 or its name)"
+        raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'); "
+                        f"expected a year and {expected}{'' if day.isna().iloc[0] else ', then the day'}")  # fmt: skip
+    months = (numbers - 1) * 3 + 1 if quarters else numbers
+    dates = parts[0] + "-" + months.astype(int).astype(str) + "-" + day.fillna("1")
+    return _to_datetime_with(dates, "%Y-%m-%d")  # NaT for a day past its month's end: the caller names it
+
+
+def split_time_columns(frame: pd.DataFrame, name: str, written: Optional[str]) -> pd.DataFrame:
+    """`frame` with its column `name` of times read from a time split over columns (`time_columns`: the name
+    joins theirs) written back, in the format `written` (`written_format`'s), as those columns in its place,
+    whole numbers as integers; any other frame as it is."""
+    if name not in frame.columns or JOIN not in name or written is None:
+        return frame
+    names = name.split(JOIN)
+    parts = pd.Series(format_times(frame[name], written), index=frame.index).str.split(JOIN, expand=True)
+    at = list(frame.columns).index(name)
+    frame = frame.drop(columns=name)
+    for k, column in enumerate(names):
+        cells = parts[k]
+        frame.insert(at + k, column, cells.astype(np.int64) if cells.str.isdigit().all() else cells)
+    return frame
 
 
 def _compact_dates(cells: pd.Series) -> Optional[pd.Series]:
@@ -253,6 +323,13 @@ def written_format(cells: pd.Series, time: pd.Index, time_format: Optional[str] 
         # lower-case m goes unpadded, Eurostat's and the IMF's M padded
         codes = ["%-m", "%m"] if "m" in month.group(1) else ["%m", "%-m"]
         candidates += [f"%Y{month.group(1)}{code}" for code in codes]
+    joined = re.fullmatch(_JOINED, first)
+    if joined:  # a time split over columns: each column's cells as they were written
+        second = joined.group(2)
+        codes = ([second[0] + QUARTER_CODE] if second[0] in "qQ" else [QUARTER_CODE, "%m", "%-m"] if second.isdigit()
+                 else ["%b", "%B"])  # fmt: skip
+        days = [""] if joined.group(3) is None else [JOIN + "%d", JOIN + "%-d"]
+        candidates += [f"%Y{JOIN}{code}{day}" for code in codes for day in days]
     if re.fullmatch(_QUARTER_CELL, first):
         candidates.append(re.sub(r"\d{4}", "%Y", re.sub(r"(?i)(q)[1-4]", r"\g<1>" + QUARTER_CODE, first)))
     guessed = [f for f in (_format_of(first, dayfirst=False), _format_of(first, dayfirst=True)) if f is not None]
@@ -336,10 +413,8 @@ def _split_time_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple) -> str
             continue
         if pd.DataFrame({"t": time, "c": whole.to_numpy()}).duplicated().any():
             continue
-        quarters = whole.max() <= 4
-        example = "1970 Q1 or 1970-01" if quarters else "1970-01"
-        return (f"; the time seems split over '{name}' and the {'quarter' if quarters else 'month'} in "
-                f"'{column}': give one column holding both (e.g. {example})")
+        what = "quarter" if whole.max() <= 4 else "month"
+        return f"; the time seems split over '{name}' and the {what} in '{column}': give `time_col` as {name}{JOIN}{column}"
     return ""
 
 

@@ -58,12 +58,19 @@ def time_format_setting() -> Any:
                          "separated by ; for mixed formats (default: that of the first date).")  # fmt: skip
 
 
-def id_columns_given(id_col: Any) -> Any:
-    """`id_col` as the settings keep it: several columns given as a list (Darts' `group_cols`) as one
-    comma-separated string, as the command line gives them; anything else as it is."""
-    if isinstance(id_col, (list, tuple)):
-        return ",".join(str(name).strip() for name in id_col)
-    return id_col
+def time_col_setting() -> Any:
+    """`time_col`, the data setting of the jobs that read a series' time column, declared once."""
+    return setting(None, "Time column (dates or integers such as years), or the columns a time is split over: a "
+                         "year's, then its quarter's or month's, e.g. year,quarter.")  # fmt: skip
+
+
+def columns_given(columns: Any) -> Any:
+    """`id_col` or `time_col` as the settings keep them: several columns given as a list (Darts' `group_cols`;
+    a year's and its quarter's) as one comma-separated string, as the command line gives them; anything else
+    as it is."""
+    if isinstance(columns, (list, tuple)):
+        return ",".join(str(name).strip() for name in columns)
+    return columns
 
 
 def shared(name: str, default: Any = dataclasses.MISSING, **changes: Any) -> Any:

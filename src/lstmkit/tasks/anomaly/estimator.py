@@ -31,7 +31,7 @@ from ...data import Scaler, Series, make_windows, min_series_length, split_by_ti
 from ...data.anomaly_csv import read_anomaly_csv
 from ...errors import ConfigError, DataError
 from ...metrics import anomaly_metrics, detect_season
-from ...rundir import TIME_FORMATS
+from ...rundir import times_written
 from ...train import fit, seed_everything
 from ..estimator import Estimator, saved_whole
 from ..gate_input import GateInput, series_gate_input, series_values
@@ -259,7 +259,7 @@ class AnomalyDetector(AnomalySettings, Estimator):
         frame = pd.DataFrame(series.values.astype(np.float64), columns=series.column_names)
         if series.time is not None:
             frame.insert(0, series.time.name or "time", series.time)
-            frame.attrs[TIME_FORMATS] = {series.time.name or "time": series.time_format}
+            frame = times_written(frame, series.time.name or "time", series.time_format)
         if labels is not None:
             frame[self.label_col] = labels
         frame["score"], frame["flag"] = scores, flags

@@ -8,7 +8,7 @@ from typing import Optional, Sequence, Union
 
 from ...data import FILL_CHOICES
 from ...settings import setting
-from ..settings import SharedSettings, shared, time_format_setting
+from ..settings import SharedSettings, columns_given, shared, time_col_setting, time_format_setting
 
 
 @dataclass(kw_only=True, eq=False)
@@ -16,7 +16,7 @@ class AnomalySettings(SharedSettings):
     # the value columns; default: every numeric one
     columns: Union[str, Sequence[str], None] = setting(
         None, "Columns to watch, comma-separated (default: every numeric one).", listed=str)
-    time_col: Optional[str] = setting(None, "Time column (dates or integers such as years).")
+    time_col: Optional[str] = time_col_setting()
     time_format: Optional[str] = time_format_setting()
     # 0/1; used only to score the flags, never to train
     label_col: Optional[str] = setting(None, "0/1 column of known anomalies, used only for scoring.")
@@ -34,3 +34,6 @@ class AnomalySettings(SharedSettings):
     epochs: int = shared("epochs", 300)
     lr: float = shared("lr", 3e-3)
     patience: int = shared("patience", 30)
+
+    def __post_init__(self):
+        self.time_col = columns_given(self.time_col)

@@ -9,7 +9,7 @@ from typing import Optional, Sequence, Union
 
 from ...data.text import LEVELS
 from ...settings import setting
-from ..settings import SharedSettings, id_columns_given, shared, time_format_setting
+from ..settings import SharedSettings, columns_given, shared, time_format_setting
 
 POOLINGS = ("last", "mean", "max")
 ARCHS = ("lstm", "lstm-fcn", "alstm-fcn")  # the networks (tasks/classify/net.py)
@@ -111,4 +111,5 @@ class ClassifySettings(SharedSettings):
 
     def __post_init__(self):
         self.test = None if self.test is None else str(self.test)
-        self.id_col = id_columns_given(self.id_col)
+        self.id_col = columns_given(self.id_col)
+        self.time_col = columns_given(self.time_col)

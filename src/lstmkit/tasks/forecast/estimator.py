@@ -31,7 +31,7 @@ from ...data.series import check_roles, feature_list
 from ...decompose import repeats_each, seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
-from ...rundir import TIME_FORMATS, Predictions
+from ...rundir import Predictions, times_written
 from ...statistical import ETS_SEASONS, ETSStates, InBackground, ets_fits
 from ...train import TrainConfig, fit, member_checkpoint, seed_everything
 from ...train.distributed import env_world
@@ -698,7 +698,7 @@ class Forecaster(ForecastSettings, Estimator):
             frame = split_ids(frame, self.id_col)  # several id columns: each its own again
         written = {s.time_format for s in panel.series}
         if panel.series[0].time is not None and len(written) == 1:  # every series' times written alike
-            frame.attrs[TIME_FORMATS] = {panel.series[0].time.name or "time": written.pop()}
+            frame = times_written(frame, panel.series[0].time.name or "time", written.pop())
         return frame
 
     def _read_future(self, future, panel: Panel) -> Optional[list[np.ndarray]]:

@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 
 from ...data import FILL_CHOICES
 from ...settings import setting
-from ..settings import SharedSettings, id_columns_given, shared, time_format_setting
+from ..settings import SharedSettings, columns_given, shared, time_col_setting, time_format_setting
 
 BASES = ("auto", "naive2", "snaive", "ets", "none")  # the statistical forecast the network corrects (`net.py`)
 ETS_INPUTS = ("auto", "yes", "no")
@@ -17,7 +17,7 @@ ETS_INPUTS = ("auto", "yes", "no")
 class ForecastSettings(SharedSettings):
     target: str = setting(help="Column to forecast.")
     _: KW_ONLY
-    time_col: Optional[str] = setting(None, "Time column (dates or integers such as years).")
+    time_col: Optional[str] = time_col_setting()
     time_format: Optional[str] = time_format_setting()
     id_col: Optional[str] = setting(None, "Series id column: many series in long format, one model for all "
                                           "(several comma-separated: a series per combination, its id their "
@@ -65,4 +65,5 @@ class ForecastSettings(SharedSettings):
     def __post_init__(self):
         self.features = tuple(self.features)
         self.future_features = tuple(self.future_features)
-        self.id_col = id_columns_given(self.id_col)
+        self.id_col = columns_given(self.id_col)
+        self.time_col = columns_given(self.time_col)
