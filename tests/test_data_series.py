@@ -672,6 +672,38 @@ def test_a_time_split_over_a_year_month_and_day_reads_days_and_bad_parts_are_nam
     _raises(f"{path}: no column 'w'. Columns: y, q, sales", lambda: read_series_csv(path, "sales", time_col="y,w"))
 
 
+def test_a_table_of_a_year_a_row_and_a_month_a_column_is_read_as_one_monthly_series(tmp_path):
+    # as statsmodels' elnino, NOAA's and the BLS's tables: this year's months to come are empty
+    months = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    rows = [f"{1950 + y},{','.join(str(12 * y + m) for m in range(12))},{y}\n" for y in range(3)]
+    path = _csv(tmp_path, f'"YEAR",{",".join(months)},ANNUAL\n' + "".join(rows) + "1953,36,37,,,,,,,,,,,\n")
+    series = read_series_csv(path, "temperature")
+    assert series.time.name == "month" and series.freq == "MS" and series.time_format == "%Y-%m"
+    assert series.time[0] == pd.Timestamp("1950-01-01") and series.time[-1] == pd.Timestamp("1953-02-01")
+    assert list(series.target) == list(range(38)) and series.target_name == "temperature"
+    assert series.notes == ["a year a row and a month a column ('YEAR', then JAN to DEC): read as one monthly series "
+                            "of 38 months, 'temperature'"]  # fmt: skip
+    assert read_series_csv(path, "temperature", time_col="YEAR").time.equals(series.time)
+    january = read_series_csv(path, "JAN", time_col="YEAR")  # a month's column, named: that month of each year
+    assert list(january.time) == [1950, 1951, 1952, 1953] and list(january.target) == [0, 12, 24, 36]
+    _raises(f"{path}: has a year a row and a month a column, read as one monthly series of 't'; its time is in the "
+            "years' column 'YEAR' and the months', not 'ANNUAL': leave time_col out",
+            lambda: read_series_csv(path, "t", time_col="ANNUAL"))  # fmt: skip
+    path = _csv(tmp_path, f'"YEAR",{",".join(months)}\n1950,1,2,3,x,5,6,7,8,9,10,11,12\n1951,1,2,3,4,5,6,7,8,9,10,11,12\n')
+    _raises(f"{path}: column 't' has a non-numeric value 'x' at row 2", lambda: read_series_csv(path, "t"))
+
+
+def test_a_series_read_without_its_date_column_gets_a_note_naming_it(tmp_path):
+    # R's write.csv writes row numbers first: they are no time axis
+    path = _csv(tmp_path, '"","Month","Passengers"\n' + "".join(f'"{m}","1949-{m:02d}",{100 + m}\n' for m in range(1, 13)))
+    assert read_series_csv(path, "Passengers").notes == [
+        "column 'Month' holds dates (1949-01 to 1949-12), but no time column was given, so the steps are numbered and "
+        "the season is read from the values alone: give it as the time column (--time-col Month) to forecast on its calendar"]  # fmt: skip
+    assert read_series_csv(path, "Passengers", time_col="Month").notes == []
+    path = _csv(tmp_path, "day,store,sales\n" + "".join(f"{d},s{d % 2},{d}\n" for d in range(1, 13)))  # no dates
+    assert read_series_csv(path, "sales").notes == []
+
+
 def _stores(tmp_path, families=("AUTOMOTIVE", "BEAUTY")):
     """Long-format daily sales, as Favorita's: a row per date, store and product family."""
     rows = [f"2017-01-{d:02d},{store},{family},{10 * store + d}\n" for store in (1, 2) for family in families

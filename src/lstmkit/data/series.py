@@ -11,6 +11,7 @@ file's line number, header = row 1, see `lstmkit.data.csv_table`). The split by 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Union
@@ -21,7 +22,8 @@ import pandas as pd
 from ..errors import DataError
 from .csv_table import find_column, parse_numbers, read_csv_table
 from .fill import FILL_CHOICES, fill_missing
-from .timeaxis import check_unique_times, infer_freq_and_gaps, parse_time, time_columns, time_order, written_format
+from .timeaxis import (check_unique_times, infer_freq_and_gaps, months_of_years, parse_time, time_columns, time_order,
+                       written_format)
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Series:
     path: str = ""
     start: int = 0  # the step number of the first row within the whole series (a saved tail's is > 0)
     time_format: Optional[str] = None  # how the time column's cells are written (`written_format`); None: ISO
+    notes: list[str] = field(default_factory=list)  # how the data was read where the file lays it out otherwise
 
     def __len__(self) -> int:
         return len(self.target)
@@ -145,6 +148,7 @@ def series_from_table(
     fill = _check_fill(fill)
     features = feature_list(features)
     check_roles(target, time_col, features)
+    table, rows, time_col, note = months_of_years(table, rows, target, time_col, path)
     target = find_column(list(table.columns), target, path)
     table, time_col = time_columns(table, time_col, path)
     columns = list(table.columns)
@@ -165,8 +169,33 @@ def series_from_table(
     if fill is not None:
         numbers = {name: fill_missing(x, fill) for name, x in numbers.items()}
     freq, gaps = infer_freq_and_gaps(time)
+    if time is None and id_col is None:
+        note = note or _unread_time_column(table, rows, path, (target, *features))
     covariates = np.column_stack([numbers[name] for name in features]) if features else np.empty((len(rows), 0))
-    return Series(numbers[target], covariates, target, features, time, freq, gaps, str(path), time_format=written)
+    return Series(numbers[target], covariates, target, features, time, freq, gaps, str(path), time_format=written,
+                  notes=[note] if note else [])  # fmt: skip
+
+
+_LOOKED_AT = 200  # rows `_unread_time_column` reads
+
+
+def _unread_time_column(table: pd.DataFrame, rows: np.ndarray, path, read: tuple) -> Optional[str]:
+    """A note naming the first column of `table` but those `read` that holds dates a step apart (a text
+    cell first, not a number), for a series read without a time column; None where there is none. Only the
+    first `_LOOKED_AT` rows are read."""
+    head, rows = table.head(_LOOKED_AT), rows[:_LOOKED_AT]
+    for name in head.columns:
+        if name in read or re.fullmatch(r"[+-]?[\d.]*(?:[eE][+-]?\d+)?", head[name].iloc[0]):
+            continue
+        try:
+            freq, _ = infer_freq_and_gaps(parse_time(head[name], rows, name, path))
+        except DataError:
+            continue
+        if freq is not None and not freq.isdigit():
+            return (f"column '{name}' holds dates ({table[name].iloc[0]} to {table[name].iloc[-1]}), but no time column "
+                    "was given, so the steps are numbered and the season is read from the values alone: give it as "
+                    f"the time column (--time-col {name}) to forecast on its calendar")  # fmt: skip
+    return None
 
 
 def _check_fill(fill: Optional[str]) -> Optional[str]:

@@ -104,6 +104,32 @@ def time_columns(table: pd.DataFrame, time_col: Optional[str], path) -> tuple[pd
 _MONTH_NUMBERS = {name.lower(): k for k in range(1, 13) for name in (calendar.month_abbr[k], calendar.month_name[k])}
 
 
+def months_of_years(table: pd.DataFrame, rows: np.ndarray, target: str, time_col: Optional[str], path):
+    """(table, rows, time_col, note): a table of a year a row and a month a column (NOAA's, BLS's and statsmodels'
+    elnino: `YEAR,JAN,...,DEC`, other columns such as an annual mean left), read for a `target` that names
+    none of its columns, as one monthly series: a row a month, the time in a column 'month' (`time_col`, if
+    given, names the years' column), the values in one named `target`, cells after the last value and
+    before the first left out (this year's months to come), and a note saying so. Each row keeps its line's
+    number. Any other table comes back as it is, with no note."""
+    months = [next((c for c in table.columns if c.lower() in (calendar.month_abbr[k].lower(), calendar.month_name[k].lower())), None)
+              for k in range(1, 13)]  # fmt: skip
+    years = next((c for c in table.columns if c not in months and table[c].str.fullmatch(r"\d{4}").all()), None)
+    if str(target).strip() in table.columns or None in months or years is None:
+        return table, rows, time_col, None
+    if time_col is not None and str(time_col).strip() != years:
+        raise DataError(f"{path}: has a year a row and a month a column, read as one monthly series of '{target}'; its "
+                        f"time is in the years' column '{years}' and the months', not '{time_col}': leave `time_col` out")  # fmt: skip
+    cells = table[months].to_numpy().ravel()  # year by year, month by month
+    given = np.flatnonzero(~pd.Series(cells).str.lower().isin(MISSING_TOKENS).to_numpy())
+    kept = slice(given[0], given[-1] + 1) if len(given) else slice(0, 0)
+    month = pd.Series(np.repeat(table[years].to_numpy(), 12)) + "-" + pd.Series(np.tile([f"{k:02d}" for k in range(1, 13)], len(table)))
+    name = "month" if str(target).strip() != "month" else "time"
+    melted = pd.DataFrame({name: month.to_numpy()[kept], str(target).strip(): cells[kept]})
+    note = (f"a year a row and a month a column ('{years}', then {months[0]} to {months[-1]}): read as one monthly "
+            f"series of {len(melted)} months, '{melted.columns[1]}'")  # fmt: skip
+    return melted, np.repeat(rows, 12)[kept], name, note
+
+
 def _joined_periods(cells: pd.Series, rows: np.ndarray, name: str, path) -> Optional[pd.Series]:
     """Cells of a time split over columns (`time_columns`) as dates: a year and its quarter (1-4, Q1-Q4, read
     as quarters where every number is at most 4 and no day follows) or month (1-12, or its English name), and

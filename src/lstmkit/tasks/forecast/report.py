@@ -30,7 +30,7 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
         "coverage": scored.get("coverage"), "test_windows": scored["windows"],
         "best_epoch": forecaster.best_epoch_, "stop_reason": getattr(forecaster, "stop_reason_", None),
         "refit_epochs": getattr(forecaster, "refit_epochs_", None),
-        "notes": [gap for s in forecaster.panel_.series for gap in s.gaps][:3],
+        "notes": [note for s in forecaster.panel_.series for note in (*s.notes, *s.gaps)][:3],
     }  # fmt: skip
     if forecaster.many_:
         metrics["series"] = len(forecaster.ids_)
@@ -110,6 +110,9 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
     }  # fmt: skip
     report.add_drawing("Forecast against actual", "forecast_vs_actual", figure, alt=f"forecasts and actual values over the test part{label}")
     report.add_drawing("Loss curves", "loss_curves", {"history": pd.DataFrame(forecaster.history_)}, alt="training and validation loss")
+    notes = [note for s in forecaster.panel_.series for note in s.notes]
+    if notes:
+        report.add_text("How the data was read", notes[:20])
     gaps = [gap for s in forecaster.panel_.series for gap in s.gaps]
     if gaps:
         report.add_text("Gaps in the time column", gaps[:20])
