@@ -60,6 +60,19 @@ def _rising_and_falling(n: int, seed: int) -> LabelledSequences:
     return LabelledSequences(sequences, labels, f"rising-or-falling({n}, {seed})", "numeric")
 
 
+def test_an_npz_of_a_published_split_is_trained_on_its_training_arrays_and_scored_on_its_test_arrays(tmp_path):
+    train, test = _rising_and_falling(40, 0), _rising_and_falling(10, 1)
+    path = tmp_path / "split.npz"
+    padded = {name: np.stack([np.pad(s[:, 0], (0, 15 - len(s)), constant_values=np.nan) for s in part.sequences])
+              for name, part in (("X_train", train), ("X_test", test))}  # fmt: skip
+    np.savez(path, **padded, y_train=np.array(train.labels), y_test=np.array(test.labels))
+    model = SequenceClassifier(hidden=4, epochs=10, arch="lstm", seed=0).fit(path)
+    same = SequenceClassifier(hidden=4, epochs=10, arch="lstm", seed=0).fit(train, test=test)
+    assert model.metrics_ == same.metrics_ and sum(map(sum, model.metrics_["confusion_matrix"])) == 10
+    assert model.evaluate(path)["test"] == same.metrics_ and model.evaluate(path)["n"] == 10
+    assert list(model.predict(path)["label"]) == list(same.predict(test)["label"])
+
+
 # ---- learning --------------------------------------------------------------------------------------------
 
 

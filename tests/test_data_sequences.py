@@ -226,7 +226,24 @@ def test_npz_X_and_y_lengths_must_match(tmp_path):
 def test_npz_missing_array_is_named(tmp_path):
     path = tmp_path / "d.npz"
     np.savez(path, X=np.zeros((4, 5)), labels=np.zeros(4))
-    assert _error(path) == f"{path}: has no array 'y' (the class labels); expected X (N, T, F) or (N, T) and y (N,), found X, labels"
+    assert _error(path) == f"{path}: has no array 'y' (the class labels); expected X (N, T, F) or (N, T) and y (N,), or X_train, y_train, X_test and y_test, found X, labels"
+
+
+def test_npz_of_a_published_split_gives_its_training_arrays_and_its_test_arrays_beside(tmp_path):
+    # tslearn's cached UCR sets and Keras' datasets (x_train, ...) are saved so
+    path = tmp_path / "Trace.npz"
+    np.savez(path, X_train=np.ones((4, 6, 1)), y_train=np.array([1, 2, 3, 4]), X_test=np.zeros((2, 5)), y_test=np.array([4, 1]))
+    data = read_sequences(path)
+    assert len(data) == 4 and data.labels == ["1", "2", "3", "4"] and data.label_name == "y_train"
+    assert len(data.test_part) == 2 and data.test_part.labels == ["4", "1"] and list(data.test_part.lengths) == [5, 5]
+    assert data.subset([0, 1]).test_part is None
+    np.savez(path, x_train=np.ones((4, 6)), y_train=np.arange(4), x_test=np.ones((2, 6)), y_test=np.arange(2))
+    assert len(read_sequences(path).test_part) == 2
+    np.savez(path, x_train=np.ones((4, 6)), y_train=np.arange(4), x_test=np.ones((2, 6)))
+    assert _error(path) == f"{path}: has no array 'y_test' (the class labels of x_test), found x_train, y_train, x_test"
+    assert read_sequences(path, labelled=False).test_part.labels is None
+    np.savez(path, X_train=np.ones((4, 6)), y_train=np.arange(3), X_test=np.ones((2, 6)), y_test=np.arange(2))
+    assert _error(path) == f"{path}: X_train has 4 sequences but y_train has 3 labels"
 
 
 def test_npz_nan_inside_a_sequence_is_an_error(tmp_path):

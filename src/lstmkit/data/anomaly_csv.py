@@ -20,7 +20,7 @@ from ..errors import ConfigError, DataError
 from .csv_table import MISSING_TOKENS, find_column, parse_numbers, read_csv_table
 from .panel import FRAMES, frame_table
 from .series import Series, series_from_table
-from .timeaxis import time_columns
+from .timeaxis import index_time_column, time_columns
 
 LABEL_LIKE = frozenset({"anomaly", "anomalies", "is_anomaly", "label", "labels", "outlier", "is_outlier"})
 
@@ -47,6 +47,7 @@ def read_anomaly_csv(
     else:
         table, rows = read_csv_table(path)
     table, time_col = time_columns(table, time_col, path)
+    table, time_col, _ = index_time_column(table, rows, time_col)  # a pandas index of times, unnamed: not a value column
     names = list(table.columns)
     label = None
     if label_col is not None and (labels_required or str(label_col).strip() in names):

@@ -36,6 +36,8 @@ class LabelledSequences:
     declared_labels: Optional[list[str]] = field(default=None, repr=False)  # a .ts file's @classLabel list
     ids: Optional[list[str]] = None  # (N,) each sequence's id in a long-format CSV; None for other files
     channels: Optional[list[str]] = None  # (F,) the names of a long-format CSV's channel columns; None for others
+    # an .npz archive's published split (X_train... X_test): its test arrays, the sequences being its training ones
+    test_part: Optional["LabelledSequences"] = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.sequences)
@@ -57,7 +59,7 @@ class LabelledSequences:
         """The sequences at `index` (and their labels), in that order."""
         labels = None if self.labels is None else [self.labels[i] for i in index]
         ids = None if self.ids is None else [self.ids[i] for i in index]
-        return replace(self, sequences=[self.sequences[i] for i in index], labels=labels, ids=ids)
+        return replace(self, sequences=[self.sequences[i] for i in index], labels=labels, ids=ids, test_part=None)
 
 
 def check_classes(data: LabelledSequences) -> list[str]:

@@ -1,6 +1,9 @@
-"""Labelled sequences from an `.npz` archive: arrays X (N, T, F) or (N, T) and y (N,), saved with `numpy.savez`.
+"""Labelled sequences from an `.npz` archive: arrays X (N, T, F) or (N, T) and y (N,), saved with `numpy.savez`;
+or a published split, X_train, y_train, X_test and y_test (x_train... too: Keras' datasets and tslearn's
+cached UCR sets are saved so).
 
     data = read_npz("X.npz")                  # a LabelledSequences; `read_sequences` calls it for .npz files
+    data = read_npz("Trace.npz")              # X_train and y_train, with X_test and y_test as `data.test_part`
 
 Problems are `DataError`s naming the array element as a numpy index (`X[3, 17]`). Trailing all-NaN steps of
 a sequence make it shorter, so unequal lengths fit one padded array; a NaN step before the end is an error.
@@ -8,8 +11,10 @@ a sequence make it shorter, so unequal lengths fit one padded array; a NaN step 
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -19,7 +24,9 @@ from .labelled_sequences import LabelledSequences, trailing_lengths
 
 def read_npz(path, *, labelled: bool = True) -> LabelledSequences:
     """Arrays X (N, T, F) or (N, T) and y (N,) saved with `numpy.savez`. Trailing all-NaN steps of a
-    sequence make it shorter, so unequal lengths fit one padded array."""
+    sequence make it shorter, so unequal lengths fit one padded array. An archive of a published split
+    (X_train, y_train, X_test, y_test; their names in any case) gives its training arrays, with its test
+    arrays as `test_part`."""
     _check_binary_file(path)
     try:
         archive = np.load(path, allow_pickle=False)
@@ -30,26 +37,36 @@ def read_npz(path, *, labelled: bool = True) -> LabelledSequences:
         raise DataError(f"{path}: holds one array, not an .npz archive; save it with numpy.savez(path, X=X, y=y)")
     with archive:
         names = list(archive.files)
+        by_lower = {name.lower(): name for name in names}
+        if "X" not in names and "x_train" in by_lower and "x_test" in by_lower:
+            train, test = (_arrays(archive, by_lower[f"x_{part}"], by_lower.get(f"y_{part}"), path, labelled)
+                           for part in ("train", "test"))  # fmt: skip
+            return dataclasses.replace(train, test_part=test)
         found = ", ".join(names) if names else "no arrays"
-        expected = "expected X (N, T, F) or (N, T) and y (N,)"
+        expected = "expected X (N, T, F) or (N, T) and y (N,), or X_train, y_train, X_test and y_test"
         if "X" not in names:
             raise DataError(f"{path}: has no array 'X'; {expected}, found {found}")
-        if labelled and "y" not in names:
-            raise DataError(f"{path}: has no array 'y' (the class labels); {expected}, found {found}")
-        X = _npz_array(archive, "X", path)
-        y = _npz_array(archive, "y", path) if "y" in names else None
-    X = _check_X(X, path)
-    sequences = _npz_sequences(X, path)
-    labels = None
-    if y is not None:
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise DataError(f"{path}: y has shape {y.shape}; expected one label a sequence, shape (N,)")
-        if len(y) != len(X):
-            raise DataError(f"{path}: X has {len(X)} sequences but y has {len(y)} labels")
-        labels = _npz_labels(y, path)
-    return LabelledSequences(sequences, labels, str(path), "numeric", "y")
+        return _arrays(archive, "X", "y" if "y" in names else None, path, labelled, expected)
+
+
+def _arrays(archive, x: str, y: Optional[str], path, labelled: bool, expected: str = "") -> LabelledSequences:
+    """The sequences of the archive's array named `x` with the labels of the one named `y` (None: none)."""
+    if labelled and y is None:
+        wanted = "y" if x == "X" else x[0].lower().replace("x", "y") + x[1:]
+        raise DataError(f"{path}: has no array '{wanted}' (the class labels{'' if x == 'X' else ' of ' + x})"
+                        f"{'; ' + expected if expected else ''}, found {', '.join(archive.files)}")  # fmt: skip
+    X = _check_X(_npz_array(archive, x, path), path, x)
+    sequences = _npz_sequences(X, path, x)
+    if y is None:
+        return LabelledSequences(sequences, None, str(path), "numeric", "y")
+    labels = _npz_array(archive, y, path)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise DataError(f"{path}: {y} has shape {labels.shape}; expected one label a sequence, shape (N,)")
+    if len(labels) != len(X):
+        raise DataError(f"{path}: {x} has {len(X)} sequences but {y} has {len(labels)} labels")
+    return LabelledSequences(sequences, _npz_labels(labels, path, y), str(path), "numeric", y)
 
 
 def _check_binary_file(path) -> None:
@@ -71,48 +88,48 @@ def _npz_array(archive, name: str, path) -> np.ndarray:
         raise DataError(f"{path}: array {name} is unreadable or truncated ({type(error).__name__})") from None
 
 
-def _check_X(X: np.ndarray, path) -> np.ndarray:
+def _check_X(X: np.ndarray, path, name: str = "X") -> np.ndarray:
     if not (X.dtype == bool or np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)):
-        raise DataError(f"{path}: X holds {X.dtype} values; expected real numbers")
+        raise DataError(f"{path}: {name} holds {X.dtype} values; expected real numbers")
     if X.ndim == 2:
         X = X[:, :, None]  # (N, T) -> (N, T, 1)
     if X.ndim != 3 or 0 in X.shape:
-        raise DataError(f"{path}: X has shape {X.shape}; expected (N, T, F) or (N, T) with N, T, F >= 1")
+        raise DataError(f"{path}: {name} has shape {X.shape}; expected (N, T, F) or (N, T) with N, T, F >= 1")
     X = X.astype(np.float64)
     if np.isinf(X).any():
         i, t, _ = np.argwhere(np.isinf(X))[0]
-        raise DataError(f"{path}: X[{i}, {t}] holds an infinite value")
+        raise DataError(f"{path}: {name}[{i}, {t}] holds an infinite value")
     return X
 
 
-def _npz_sequences(X: np.ndarray, path) -> list[np.ndarray]:
-    """X (N, T, F) with trailing all-NaN steps -> N arrays (T_i, F) float32."""
+def _npz_sequences(X: np.ndarray, path, name: str = "X") -> list[np.ndarray]:
+    """X (N, T, F) with trailing all-NaN steps -> N arrays (T_i, F) float32; `name`: the array's, for messages."""
     nan = np.isnan(X)  # (N, T, F)
     partial = nan.any(axis=2) & ~nan.all(axis=2)  # (N, T): some features missing, not all
     if partial.any():
         i, t = np.argwhere(partial)[0]
-        raise DataError(f"{path}: X[{i}, {t}] holds NaN in some features but not all; "
+        raise DataError(f"{path}: {name}[{i}, {t}] holds NaN in some features but not all; "
                         "a step is either all values or all NaN (past the end of a shorter sequence)")  # fmt: skip
     lengths, gaps = trailing_lengths(~nan.all(axis=2))
     if (lengths == 0).any():
-        raise DataError(f"{path}: X[{int(np.argmin(lengths))}] holds no values (every step is NaN)")
+        raise DataError(f"{path}: {name}[{int(np.argmin(lengths))}] holds no values (every step is NaN)")
     if (gaps >= 0).any():
         i = int(np.argmax(gaps >= 0))
-        raise DataError(f"{path}: X[{i}, {gaps[i]}] is NaN before the end of sequence {i} (its last value is at "
+        raise DataError(f"{path}: {name}[{i}, {gaps[i]}] is NaN before the end of sequence {i} (its last value is at "
                         f"step {lengths[i] - 1}); only trailing steps may be NaN (a shorter sequence)")  # fmt: skip
     return [X[i, : lengths[i]].astype(np.float32) for i in range(len(X))]
 
 
-def _npz_labels(y: np.ndarray, path) -> list[str]:
+def _npz_labels(y: np.ndarray, path, name: str = "y") -> list[str]:
     if np.issubdtype(y.dtype, np.floating):
         if np.isnan(y).any():
-            raise DataError(f"{path}: y[{int(np.argmax(np.isnan(y)))}] is NaN; every sequence needs its class")
+            raise DataError(f"{path}: {name}[{int(np.argmax(np.isnan(y)))}] is NaN; every sequence needs its class")
         if np.all(y == np.round(y)):
             y = y.astype(np.int64)  # 1.0 -> '1'
     elif not (np.issubdtype(y.dtype, np.integer) or y.dtype == bool or y.dtype.kind in "US"):
-        raise DataError(f"{path}: y holds {y.dtype} values; expected class labels as integers or strings")
+        raise DataError(f"{path}: {name} holds {y.dtype} values; expected class labels as integers or strings")
     labels = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in y.tolist()]
     empty = [i for i, label in enumerate(labels) if not label.strip()]
     if empty:
-        raise DataError(f"{path}: y[{empty[0]}] is an empty label; every sequence needs its class")
+        raise DataError(f"{path}: {name}[{empty[0]}] is an empty label; every sequence needs its class")
     return [label.strip() for label in labels]

@@ -22,8 +22,8 @@ import pandas as pd
 from ..errors import DataError
 from .csv_table import find_column, parse_numbers, read_csv_table
 from .fill import FILL_CHOICES, fill_missing
-from .timeaxis import (check_unique_times, infer_freq_and_gaps, months_of_years, parse_time, time_columns, time_order,
-                       written_format)
+from .timeaxis import (check_unique_times, index_time_column, infer_freq_and_gaps, months_of_years, parse_time,
+                       time_columns, time_order, written_format)
 
 
 @dataclass
@@ -149,6 +149,8 @@ def series_from_table(
     features = feature_list(features)
     check_roles(target, time_col, features)
     table, rows, time_col, note = months_of_years(table, rows, target, time_col, path)
+    if id_col is None:
+        table, time_col, note = index_time_column(table, rows, time_col) if note is None else (table, time_col, note)
     target = find_column(list(table.columns), target, path)
     table, time_col = time_columns(table, time_col, path)
     columns = list(table.columns)

@@ -101,6 +101,27 @@ def time_columns(table: pd.DataFrame, time_col: Optional[str], path) -> tuple[pd
     return table.drop(columns=names).assign(**{key: joined.where(~empty, "")}), key
 
 
+def index_time_column(table: pd.DataFrame, rows: np.ndarray, time_col: Optional[str]):
+    """(table, time_col, note): where no `time_col` is given and the first column is unnamed, as pandas' `to_csv`
+    writes a series' index (',Passengers'), and holds dates, or whole numbers other than row numbers (years),
+    that column renamed 'time' (where no other is), as the time column, and a note saying so; else the table
+    and `time_col` as they are, and no note."""
+    first = table.columns[0] if len(table.columns) else None
+    if time_col is not None or first is None or not re.fullmatch(r"(?:Unnamed: 0)?", first):
+        return table, time_col, None
+    try:
+        time = parse_time(table[first], rows, first, "")
+    except DataError:
+        return table, None, None
+    steps = time.to_numpy()
+    if not isinstance(time, pd.DatetimeIndex) and any(np.array_equal(steps, np.arange(len(steps)) + k) for k in (0, 1)):
+        return table, None, None  # row numbers (pandas' default index, R's row names)
+    name = "time" if "time" not in table.columns else first
+    note = (f"the first column, unnamed (as pandas' to_csv writes an index), holds the times "
+            f"({table[first].iloc[0]} to {table[first].iloc[-1]}): read as the time column, '{name}'")  # fmt: skip
+    return table.rename(columns={first: name}), name, note
+
+
 _MONTH_NUMBERS = {name.lower(): k for k in range(1, 13) for name in (calendar.month_abbr[k], calendar.month_name[k])}
 
 

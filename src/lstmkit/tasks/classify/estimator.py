@@ -288,6 +288,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
         None with read_test False: a test file is then not read, a held-out part still held out)."""
         self.columns_ = None  # the channels a long-format CSV names: read by name from every later file
         dataset = self._read(data, labelled=True)
+        test = dataset.test_part if test is None else test  # an .npz archive's published split: its test arrays
         self.classes_, self.kind_, self.columns_ = check_classes(dataset), dataset.kind, dataset.channels
         self.arch_ = self.arch or ("lstm" if self.kind_ == "text" else NUMERIC_ARCH)
         text = self.kind_ == "text"
@@ -315,7 +316,12 @@ class SequenceClassifier(ClassifySettings, Estimator):
             return parts, None
         return parts, dataset.subset(self.split_["test"]) if test_set is None else test_set
 
-    def _read(self, data, *, labelled: bool) -> LabelledSequences:
+    def _read(self, data, *, labelled: bool, part: str = "train") -> LabelledSequences:
+        """`data` read as the classifier reads it; of an .npz archive's published split (X_train... X_test), the
+        training arrays, or the test arrays for `part` "test" (what evaluate and predict score)."""
+        if part == "test":
+            data = self._read(data, labelled=labelled)
+            return data if data.test_part is None else self._read(data.test_part, labelled=labelled)
         if isinstance(data, LabelledSequences):
             if labelled and data.labels is None:
                 raise DataError(f"{data.path}: has no class labels; training and evaluating need labelled data")
@@ -496,12 +502,12 @@ class SequenceClassifier(ClassifySettings, Estimator):
     def predict_proba(self, data) -> np.ndarray:
         """(N, K) class probabilities, columns in the order of `classes_`. data: a file (labels optional),
         `LabelledSequences`, a list of texts (text models) or of arrays (T[, F]) (numeric models)."""
-        return self._proba(self._encode(self._read(data, labelled=False)))
+        return self._proba(self._encode(self._read(data, labelled=False, part="test")))
 
     def predict(self, data) -> pd.DataFrame:
         """One row a sequence: its id (a long-format CSV's, in the `id_col` column), the predicted `label`,
         then `p_<class>` for every class."""
-        data = self._read(data, labelled=False)
+        data = self._read(data, labelled=False, part="test")
         proba = self.predict_proba(data)
         frame = pd.DataFrame({"label": [self.classes_[k] for k in proba.argmax(axis=1)]})
         if data.ids is not None:
@@ -514,7 +520,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
         """Metrics and the majority-class baseline: on the test part (no argument), or on new labelled data."""
         if data is None:
             return {"test": self.metrics_, "baselines": self.baselines_}
-        scored = self._score(self._read(data, labelled=True))
+        scored = self._score(self._read(data, labelled=True, part="test"))
         return {"test": scored["metrics"], "baselines": scored["baselines"], "n": scored["n"]}
 
     # ---- the gate inspector ---------------------------------------------------------------------
