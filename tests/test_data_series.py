@@ -704,6 +704,22 @@ def test_a_series_read_without_its_date_column_gets_a_note_naming_it(tmp_path):
     assert read_series_csv(path, "sales").notes == []
 
 
+def test_an_unnamed_first_column_of_times_is_the_time_column_as_pandas_writes_an_index(tmp_path):
+    months = pd.Series(range(100, 112), index=pd.date_range("1949-01-01", periods=12, freq="MS"), name="Passengers")
+    months.to_csv(tmp_path / "months.csv")  # ',Passengers' then '1949-01-01,100'
+    series = read_series_csv(tmp_path / "months.csv", "Passengers")
+    assert series.time.name == "time" and series.freq == "MS" and list(series.target) == list(range(100, 112))
+    assert series.notes == ["the first column, unnamed (as pandas' to_csv writes an index), holds the times (1949-01-01 "
+                            "to 1949-12-01): read as the time column, 'time'"]  # fmt: skip
+    years = pd.Series([269, 321, 585], index=[1821, 1822, 1823]).rename("0")  # sktime's Lynx.csv: ',0' then '1821,269'
+    years.to_csv(tmp_path / "years.csv")
+    assert list(read_series_csv(tmp_path / "years.csv", "0").time) == [1821, 1822, 1823]
+    months.reset_index(drop=True).to_csv(tmp_path / "rows.csv")  # row numbers 0, 1, 2...: no time axis
+    assert read_series_csv(tmp_path / "rows.csv", "Passengers").time is None
+    path = _csv(tmp_path, '"","Passengers"\n"1",100\n"2",101\n"3",102\n')  # R's write.csv: row names 1, 2, 3...
+    assert read_series_csv(path, "Passengers").time is None
+
+
 def _stores(tmp_path, families=("AUTOMOTIVE", "BEAUTY")):
     """Long-format daily sales, as Favorita's: a row per date, store and product family."""
     rows = [f"2017-01-{d:02d},{store},{family},{10 * store + d}\n" for store in (1, 2) for family in families
