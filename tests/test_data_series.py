@@ -103,6 +103,7 @@ def test_quarters_are_a_quarterly_axis(tmp_path, quarters):
     (["3/12/2020", "3/13/2020"], "%-m/%-d/%Y", "3/14/2020"),
     (["1 Jan 2020", "2 Jan 2020"], "%-d %b %Y", "3 Jan 2020"),
     (["2020-01-01 00:00", "2020-01-01 01:00"], "%Y-%m-%d %H:%M", "2020-01-01 02:00"),
+    (["2021-01-01T00:00:00Z", "2021-01-01T01:00:00Z"], "%Y-%m-%dT%H:%M:%SZ", "2021-01-01T02:00:00Z"),  # UTC, ISO 8601's Z
     (["2020-01-01", "2020-01-02"], "%Y-%m-%d", "2020-01-03"),
     (["20200130", "20200131"], "%Y%m%d", "20200201"),  # weather services' compact dates: dates, not integers
     (["199910", "199911", "199912"], "%Y%m", "200001"),
@@ -495,6 +496,18 @@ def test_thousands_grouped_beside_a_decimal_point_are_read(tmp_path):
     path = _csv(tmp_path, 'Month,Sales\n1949-01,"1,234"\n1949-02,"1,23.5"\n', "odd.csv")  # no group of three: no number
     _raises(f"{path}: column 'Sales' has a non-numeric value '1,234' at row 2; write numbers without thousands "
             "separators and with a dot as the decimal mark", lambda: read_series_csv(path, "Sales"))  # fmt: skip
+
+
+def test_a_currency_or_percent_sign_on_every_value_of_a_column_is_read_past(tmp_path):
+    # as spreadsheets export formatted cells: money, and rates in percent (kept in percent, as the cells show them)
+    path = _csv(tmp_path, 'm,sales,rate\n1,"$1,234.50",5.2%\n2,-$5,-0.1%\n3,$-2.5,NA\n4,$12,10%\n')
+    series = read_series_csv(path, "sales", time_col="m", features=["rate"], fill="ffill")
+    np.testing.assert_array_equal(series.target, [1234.5, -5, -2.5, 12])
+    np.testing.assert_array_equal(series.covariates[:, 0], [5.2, -0.1, -0.1, 10])
+    path = _csv(tmp_path, "m,sales\n1,$12\n2,15\n", "mixed.csv")  # a sign on some values only: which are money?
+    _raises(f"{path}: column 'sales' has a non-numeric value '$12' at row 2", lambda: read_series_csv(path, "sales"))
+    path = _csv(tmp_path, "m,sales\n1,$12\n2,€15\n", "two.csv")
+    _raises(f"{path}: column 'sales' has a non-numeric value '$12' at row 2", lambda: read_series_csv(path, "sales"))
 
 
 def test_a_semicolon_separated_export_with_decimal_commas_is_read(tmp_path):

@@ -273,13 +273,38 @@ def find_column(columns: Sequence[str], name: str, path: Union[str, Path]) -> st
 # Cells to numbers
 
 
+# a number with a currency sign before it or a percent sign after it, as spreadsheets export formatted cells
+_WITH_UNIT = re.compile(r"^([+-]?)([$€£¥]?)\s*([+-]?(?:\d[\d,]*)?\.?\d+(?:[eE][+-]?\d+)?)\s*(%?)$")
+
+
+def _without_units(cells: pd.Series) -> pd.Series:
+    """A column whose every value carries the same currency sign before it ($, €, £, ¥) or percent sign after
+    it ('$1,234.50', '-$5', '5.2%'), as spreadsheets export formatted cells: the numbers without it, a
+    percentage in percent ('5.2%' is 5.2, as the cell shows it); any other column as it is."""
+    given = ~cells.str.lower().isin(MISSING_TOKENS)
+    if not given.any() or not re.search(r"[$€£¥%]", cells[given].iloc[0]):
+        return cells
+    parts = cells[given].str.extract(_WITH_UNIT)
+    units = parts[1] + parts[3]
+    if parts[2].isna().any() or units.nunique() != 1 or not units.iloc[0]:
+        return cells
+    signs = (parts[0] + parts[2].str[:1]).str.count("-") % 2  # '-$5' and '$-5' are both -5
+    numbers = parts[2].str.lstrip("+-")
+    if units.iloc[0] != "%" and numbers.str.fullmatch(r"\d{1,3}(?:,\d{3})*(?:\.\d*)?|\d*\.?\d+").all():  # '$1,234': after a currency sign, thousands
+        numbers = numbers.str.replace(",", "", regex=False)
+    numbers = numbers.where(signs == 0, "-" + numbers)
+    return cells.where(~given, numbers.reindex(cells.index))
+
+
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 1,234.50: thousands grouped by commas
 
 
 def parse_numbers(cells: pd.Series, rows: np.ndarray, name: str, path) -> np.ndarray:
     """(R,) float64 from text cells: empty / NA cells become NaN; thousands grouped by commas are read where
     a decimal point beside them says so (1,234.50; 1,234 alone could be 1.234 as most of Europe writes it);
+    a column whose every value carries the same currency or percent sign (`_without_units`) is read without it;
     anything else that is not a number is a DataError naming the first such cell."""
+    cells = _without_units(cells)
     numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     missing = cells.str.lower().isin(MISSING_TOKENS).to_numpy()
     not_numbers = np.isnan(numbers) & ~missing
