@@ -204,6 +204,11 @@ def test_exported_and_served_forecasts_read_the_future_values(future_run, tmp_pa
             answer = client.post("/predict", json={"series": [{**request, "future": {"promo": future["promo"].tolist()}}]})
             assert answer.status_code == 200, answer.text
             np.testing.assert_allclose(answer.json()["predictions"][0]["forecast"], expected, rtol=1e-5)
+            weeks = [t.isoformat() for t in forecaster.predict(future=future)["week"]]  # '2022-04-04T00:00:00'
+            assert answer.json()["predictions"][0]["times"] == weeks and weeks[0].endswith("T00:00:00")
+            start = str(history["week"].iloc[-forecaster.lookback_ - 1])  # values a week earlier: times a week earlier
+            moved = client.post("/predict", json={"series": [{**request, "start": start, "future": {"promo": [1, 0, 0, 1]}}]})
+            assert moved.json()["predictions"][0]["times"][0] == (pd.Timestamp(weeks[0]) - pd.Timedelta(weeks=1)).isoformat()
             missing = client.post("/predict", json={"series": [request]})
             assert missing.status_code == 422 and missing.json() == {
                 "error": "series.0.future: needs the values of ['promo'] at the 4 steps forecast, got []", "field": "series.0.future"}

@@ -93,6 +93,7 @@ def test_forecaster_answers_predict(tiny_runs, backend):
         answer = response.json()["predictions"][0]
         expected = forecaster.predict()
         np.testing.assert_allclose(answer["forecast"], expected["sales"], rtol=1e-5)
+        assert answer["times"] == expected["month"].tolist() == [120, 121, 122]  # the steps after the training data's
         meta = client.get("/metadata").json()
         assert meta["job"] == "forecast" and meta["backend"] == backend and meta["settings"]["horizon"] == 3
         assert meta["limits"]["threads"] == 3

@@ -141,9 +141,10 @@ def run(estimator, batch: list) -> list:
         result = {"forecast": point[j].tolist()}
         if estimator.many_:
             result = {"id": estimator.ids_[i], **result}
-        future = future_times(series, estimator.horizon)
-        if future is not None:
-            result["times"] = [str(t) for t in future]
+        ended = series if series.time is not None else estimator.panel_.series[i]  # no start: training's end
+        future = future_times(ended, estimator.horizon)
+        if future is not None:  # ISO 8601, as --json writes them; whole numbers (years, steps) as they are
+            result["times"] = [t.isoformat() if isinstance(t, pd.Timestamp) else t for t in future]
         if estimator.quantiles_:
             result["quantiles"] = {f"q{q:g}": forecasts[j, :, k].tolist() for k, q in enumerate(estimator.quantiles_)}
         if interval is not None:
