@@ -7,6 +7,11 @@ frequency and the gaps of the sorted time axis; and the format its cells are wri
     freq, gaps = infer_freq_and_gaps(time.sort_values())       # 'MS', ["3 missing steps between ... and ..."]
     written = written_format(table["Month"], time)              # '%b %Y' for 'Jan 1949': later times written alike
     format_time(time[-1], written)                              # 'May 1949'
+    table, key = time_columns(table, "year,quarter", path)     # a time split over columns, as one column 'year,quarter'
+    frame = split_time_columns(frame, key, "%Y,%q")             # and back in its columns, in a frame of forecasts
+
+Tables laid out otherwise are read into a series' rows: `months_of_years` (a year a row, a month a column),
+`index_time_column` (an unnamed first column of times: pandas' index).
 """
 
 from __future__ import annotations
@@ -132,8 +137,7 @@ def months_of_years(table: pd.DataFrame, rows: np.ndarray, target: str, time_col
     given, names the years' column), the values in one named `target`, cells after the last value and
     before the first left out (this year's months to come), and a note saying so. Each row keeps its line's
     number. Any other table comes back as it is, with no note."""
-    months = [next((c for c in table.columns if c.lower() in (calendar.month_abbr[k].lower(), calendar.month_name[k].lower())), None)
-              for k in range(1, 13)]  # fmt: skip
+    months = [next((c for c in table.columns if _MONTH_NUMBERS.get(c.lower()) == k), None) for k in range(1, 13)]
     years = next((c for c in table.columns if c not in months and table[c].str.fullmatch(r"\d{4}").all()), None)
     if str(target).strip() in table.columns or None in months or years is None:
         return table, rows, time_col, None
