@@ -156,6 +156,9 @@ def test_predict_gives_the_label_and_a_probability_per_class(text_model, text_fi
 def test_predict_needs_no_label_column(text_model, tmp_path):
     path = _csv(pd.DataFrame({"review": ["good good", "bad"]}), tmp_path / "new.csv")
     assert list(text_model.predict(path)["label"]) == ["pos", "neg"]
+    path = _csv(pd.DataFrame({"review_id": [17, 4], "review": ["good good", "bad"]}), tmp_path / "new.csv")
+    frame = text_model.predict(path)  # as a Kaggle test file: each row's id beside its label
+    assert list(frame.columns[:2]) == ["review_id", "label"] and list(frame["review_id"]) == ["17", "4"]
 
 
 def test_unseen_labels_at_evaluation_are_an_error(text_model, tmp_path):

@@ -51,6 +51,19 @@ def test_wide_csv_rows_are_sequences_and_empty_trailing_cells_shorten_them(tmp_p
     np.testing.assert_array_equal(data.sequences[1], np.array([[4], [5]], dtype=np.float32))
 
 
+def test_a_wide_or_text_csvs_id_column_is_the_rows_id_and_no_step(tmp_path):
+    assert read_sequences(_write(tmp_path, "wide.csv", "id,t1,t2,t3,label\nx,1,2,3,a\ny,4,5,,b\nz,6,,,a\n")).ids == ["x", "y", "z"]
+    # a first column named as an id and numbered, or pandas' index: the rows' id, no step of their sequences
+    for header in ("id", "sample_id", "", "Index"):
+        data = read_sequences(_write(tmp_path, "wide.csv", f"{header},t1,t2,label\n1,5,6,a\n2,7,8,b\n3,9,9,a\n"))
+        assert list(data.lengths) == [2, 2, 2] and data.ids == ["1", "2", "3"]
+        assert data.id_name == (header or "Unnamed: 0")
+    data = read_sequences(_write(tmp_path, "wide.csv", "id,t1,t2,label\n1,5,6,a\n1,7,8,b\n"))  # a step, not an id
+    assert list(data.lengths) == [3, 3] and data.ids is None
+    data = read_sequences(_write(tmp_path, "texts.csv", "id,author,text,label\n10,ann,good,p\n11,ann,bad,n\n"), text_col="text")
+    assert data.ids == ["10", "11"] and data.id_name == "id" and data.subset([1]).ids == ["11"]
+
+
 def test_wide_csv_empty_cell_inside_a_sequence_is_an_error(tmp_path):
     path = _write(tmp_path, "wide.csv", "t1,t2,t3,label\n1,2,3,a\n4,,6,b\n")
     assert _error(path) == (f"{path}: row 3 has an empty cell in column 't2' before the end of its sequence; "

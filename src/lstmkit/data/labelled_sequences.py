@@ -34,7 +34,8 @@ class LabelledSequences:
     kind: str  # "text" | "numeric"
     label_name: str = ""  # how messages name the labels: "column 'label'", "y"; "" for a .ts file
     declared_labels: Optional[list[str]] = field(default=None, repr=False)  # a .ts file's @classLabel list
-    ids: Optional[list[str]] = None  # (N,) each sequence's id in a long-format CSV; None for other files
+    ids: Optional[list[str]] = None  # (N,) each sequence's id: a long-format CSV's, or a wide or text CSV's id column's
+    id_name: Optional[str] = None  # the column of a wide or text CSV that `ids` come from
     channels: Optional[list[str]] = None  # (F,) the names of a long-format CSV's channel columns; None for others
     # an .npz archive's published split (X_train... X_test): its test arrays, the sequences being its training ones
     test_part: Optional["LabelledSequences"] = field(default=None, repr=False)

@@ -20,6 +20,7 @@ holds, and how unequal lengths are marked, is in `lstmkit.data.labelled_sequence
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -194,18 +195,24 @@ def read_text_csv(path, text_col: str, *, label_col: str = "label", labelled: bo
         row = rows[int(np.argmax(empty))]
         raise DataError(f"{path}: column '{text_col}' is empty at row {row}; every row needs a text (or remove the row)")
     labels = None if label_col is None else _labels(table[label_col], rows, label_col, path)
-    return LabelledSequences(list(texts), labels, str(path), "text", f"column '{label_col}'" if label_col else "")
+    id_name = next((c for c in columns if c not in (text_col, label_col) and _distinct(table[c])), None)
+    return LabelledSequences(list(texts), labels, str(path), "text", f"column '{label_col}'" if label_col else "",
+                             ids=None if id_name is None else list(table[id_name]), id_name=id_name)  # fmt: skip
 
 
 def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> LabelledSequences:
     """A wide CSV: each row one univariate sequence, the numeric columns its steps in order (F = 1).
 
-    Columns that hold no number at all (an id, a name) are left out. Empty trailing cells make a shorter
-    sequence; an empty cell before a row's last value is an error."""
+    Columns that hold no number at all (an id, a name) are left out, and so is a first column named as an id
+    ('id', 'index', '..._id', or unnamed: pandas' index) that holds a different value on each row; the first
+    of these that does is the rows' id, which `predict` writes beside each label. Empty trailing cells make a
+    shorter sequence; an empty cell before a row's last value is an error."""
     table, rows, path = _cells(path)
     columns = list(table.columns)
     label_col = _label_column(columns, label_col, path, labelled)
-    steps = [c for c in columns if c != label_col and _has_a_number(table[c])]
+    named_id = columns[0] if columns[0] != label_col and _ID_NAME.fullmatch(columns[0]) and _distinct(table[columns[0]]) else None
+    steps = [c for c in columns if c not in (label_col, named_id) and _has_a_number(table[c])]
+    id_name = named_id or next((c for c in columns if c not in (label_col, *steps) and _distinct(table[c])), None)
     if not steps:
         raise DataError(f"{path}: has no numeric columns; expected one sequence a row, its steps in numeric columns "
                         "(or give `text_col` for a text column)")  # fmt: skip
@@ -225,7 +232,16 @@ def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> L
         )
     sequences = [values[r, : lengths[r], None].astype(np.float32) for r in range(len(values))]  # each (T_r, 1)
     labels = None if label_col is None else _labels(table[label_col], rows, label_col, path)
-    return LabelledSequences(sequences, labels, str(path), "numeric", f"column '{label_col}'" if label_col else "")
+    return LabelledSequences(sequences, labels, str(path), "numeric", f"column '{label_col}'" if label_col else "",
+                             ids=None if id_name is None else list(table[id_name]), id_name=id_name)  # fmt: skip
+
+
+_ID_NAME = re.compile(r"(?i)id|index|idx|key|unnamed: 0|.*[_ ]id")  # a first column's name that says it names the rows
+
+
+def _distinct(cells: pd.Series) -> bool:
+    """Whether a column holds a different, non-empty value on each row (two rows at least): the rows' ids."""
+    return len(cells) > 1 and cells.is_unique and not cells.str.lower().isin(MISSING_TOKENS).any()
 
 
 def read_long_csv(path, id_col: str, *, time_col: Optional[str] = None, time_format: Optional[str] = None,

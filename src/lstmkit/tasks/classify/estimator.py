@@ -511,10 +511,10 @@ class SequenceClassifier(ClassifySettings, Estimator):
         proba = self.predict_proba(data)
         frame = pd.DataFrame({"label": [self.classes_[k] for k in proba.argmax(axis=1)]})
         if data.ids is not None:
-            frame.insert(0, self.id_col or "id", data.ids)
+            frame.insert(0, self.id_col or data.id_name or "id", data.ids)
         for k, label in enumerate(self.classes_):
             frame[f"p_{label}"] = proba[:, k]
-        return split_ids(frame, self.id_col) if data.ids is not None else frame
+        return split_ids(frame, self.id_col) if self.id_col else frame
 
     def evaluate(self, data=None) -> dict:
         """Metrics and the majority-class baseline: on the test part (no argument), or on new labelled data."""
