@@ -100,6 +100,19 @@ def test_a_dataframe_a_series_or_an_array_is_scored_as_its_csv_is(fitted, labell
         _small().fit([1.0, 2.0])
 
 
+def test_a_first_column_of_row_numbers_or_ids_is_not_watched(tmp_path):
+    from lstmkit.data.anomaly_csv import read_anomaly_csv
+
+    values = pd.DataFrame({"value": np.sin(np.arange(50)), "load": np.cos(np.arange(50))})
+    values.to_csv(tmp_path / "indexed.csv")  # pandas' index, unnamed: 0, 1, 2, ...
+    values.rename_axis("sample_id").to_csv(tmp_path / "ids.csv")
+    for name in ("indexed.csv", "ids.csv"):
+        series, _ = read_anomaly_csv(tmp_path / name)
+        assert series.column_names == ["value", "load"] and series.time is None
+    values.assign(id=1).to_csv(tmp_path / "same.csv", index=False)  # the same on every row: a value like any other
+    assert read_anomaly_csv(tmp_path / "same.csv")[0].column_names == ["value", "load", "id"]
+
+
 def test_steps_inside_the_first_lookback_have_no_score_and_no_flag(fitted, labelled_csv):
     frame = fitted.predict(labelled_csv)
     assert list(frame.columns) == ["step", "value", "anomaly", "score", "flag"] and len(frame) == N

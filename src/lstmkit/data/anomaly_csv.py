@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
-from .csv_table import MISSING_TOKENS, find_column, parse_numbers, read_csv_table
+from .csv_table import MISSING_TOKENS, find_column, named_row_ids, parse_numbers, read_csv_table
 from .panel import FRAMES, frame_table
 from .series import Series, series_from_table
 from .timeaxis import index_time_column, time_columns
@@ -69,8 +69,9 @@ def _value_columns(table: pd.DataFrame, columns, time_col, label, path) -> list[
     names = list(table.columns)
     if columns is not None and not isinstance(columns, str) and len(columns) == 0:
         columns = None
-    if columns is None:
-        chosen = [name for name in names if name not in (time_col, label) and _looks_numeric(table[name])]
+    if columns is None:  # a first column of the rows' ids or numbers (pandas' index) is no value
+        row_ids = named_row_ids(table, skipped=(time_col, label))
+        chosen = [name for name in names if name not in (time_col, label, row_ids) and _looks_numeric(table[name])]
         if not chosen:
             raise DataError(f"{path}: has no numeric column to score besides the time and label columns; "
                             f"columns: {', '.join(names)}")  # fmt: skip

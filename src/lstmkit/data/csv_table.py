@@ -19,7 +19,7 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -251,6 +251,24 @@ def header_is_data(columns: Sequence[str]) -> bool:
     if names in ([str(k) for k in range(len(names))], [str(k + 1) for k in range(len(names))]):
         return False
     return all(re.fullmatch(_VALUE_LIKE, name) for name in names)
+
+
+_ID_NAME = re.compile(r"(?i)id|index|idx|key|unnamed: 0|.*[_ ]id")  # a first column's name that says it names the rows
+
+
+def distinct(cells: pd.Series) -> bool:
+    """Whether a column holds a different, non-empty value on each row (two rows at least): the rows' ids."""
+    return len(cells) > 1 and cells.is_unique and not cells.str.lower().isin(MISSING_TOKENS).any()
+
+
+def named_row_ids(table: pd.DataFrame, skipped: tuple = ()) -> Optional[str]:
+    """The first column of `table` (unless `skipped`), where it is named as the rows' id ('id', 'index',
+    '..._id', or unnamed: pandas' index, R's row names) and holds a different value on each row: no value to
+    read, even where it is numbered. None otherwise."""
+    first = table.columns[0] if len(table.columns) else None
+    if first is None or first in skipped or not _ID_NAME.fullmatch(first) or not distinct(table[first]):
+        return None
+    return first
 
 
 def find_column(columns: Sequence[str], name: str, path: Union[str, Path]) -> str:

@@ -20,7 +20,6 @@ holds, and how unequal lengths are marked, is in `lstmkit.data.labelled_sequence
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -28,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import (MISSING_TOKENS, find_column, format_suffix, header_is_data, parse_numbers, read_csv_table,
-                        read_text_file)
+from .csv_table import (MISSING_TOKENS, distinct, find_column, format_suffix, header_is_data, named_row_ids,
+                        parse_numbers, read_csv_table, read_text_file)
 from .labelled_sequences import LabelledSequences, trailing_lengths
 from .npz import read_npz
 from .panel import id_columns, panel_from_table, table_of_frame
@@ -195,7 +194,7 @@ def read_text_csv(path, text_col: str, *, label_col: str = "label", labelled: bo
         row = rows[int(np.argmax(empty))]
         raise DataError(f"{path}: column '{text_col}' is empty at row {row}; every row needs a text (or remove the row)")
     labels = None if label_col is None else _labels(table[label_col], rows, label_col, path)
-    id_name = next((c for c in columns if c not in (text_col, label_col) and _distinct(table[c])), None)
+    id_name = next((c for c in columns if c not in (text_col, label_col) and distinct(table[c])), None)
     return LabelledSequences(list(texts), labels, str(path), "text", f"column '{label_col}'" if label_col else "",
                              ids=None if id_name is None else list(table[id_name]), id_name=id_name)  # fmt: skip
 
@@ -210,9 +209,9 @@ def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> L
     table, rows, path = _cells(path)
     columns = list(table.columns)
     label_col = _label_column(columns, label_col, path, labelled)
-    named_id = columns[0] if columns[0] != label_col and _ID_NAME.fullmatch(columns[0]) and _distinct(table[columns[0]]) else None
+    named_id = named_row_ids(table, skipped=(label_col,))
     steps = [c for c in columns if c not in (label_col, named_id) and _has_a_number(table[c])]
-    id_name = named_id or next((c for c in columns if c not in (label_col, *steps) and _distinct(table[c])), None)
+    id_name = named_id or next((c for c in columns if c not in (label_col, *steps) and distinct(table[c])), None)
     if not steps:
         raise DataError(f"{path}: has no numeric columns; expected one sequence a row, its steps in numeric columns "
                         "(or give `text_col` for a text column)")  # fmt: skip
@@ -234,14 +233,6 @@ def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> L
     labels = None if label_col is None else _labels(table[label_col], rows, label_col, path)
     return LabelledSequences(sequences, labels, str(path), "numeric", f"column '{label_col}'" if label_col else "",
                              ids=None if id_name is None else list(table[id_name]), id_name=id_name)  # fmt: skip
-
-
-_ID_NAME = re.compile(r"(?i)id|index|idx|key|unnamed: 0|.*[_ ]id")  # a first column's name that says it names the rows
-
-
-def _distinct(cells: pd.Series) -> bool:
-    """Whether a column holds a different, non-empty value on each row (two rows at least): the rows' ids."""
-    return len(cells) > 1 and cells.is_unique and not cells.str.lower().isin(MISSING_TOKENS).any()
 
 
 def read_long_csv(path, id_col: str, *, time_col: Optional[str] = None, time_format: Optional[str] = None,
