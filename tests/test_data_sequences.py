@@ -90,6 +90,10 @@ def test_long_csv_rows_are_steps_of_the_sequence_their_id_names(tmp_path):
     assert read_sequences(path, id_col="rec", time_col="t", label_col="activity", labelled=False).subset([2, 0]).ids == ["c", "b"]
     no_labels = _write(tmp_path, "new.csv", "rec,t,ax,ay\nq,1,1,2\n")
     assert read_sequences(no_labels, id_col="rec", time_col="t", labelled=False).labels is None
+    lines = LONG.splitlines()  # written by pandas' to_csv with its index: row numbers first, no channel
+    indexed = _write(tmp_path, "indexed.csv", "\n".join(["," + lines[0], *(f"{k},{line}" for k, line in enumerate(lines[1:]))]))
+    again = read_sequences(indexed, id_col="rec", time_col="t", label_col="activity")
+    assert again.n_features == 2 and np.array_equal(again.sequences[1], data.sequences[1])
 
 
 @pytest.mark.parametrize("text, kwargs, message", [

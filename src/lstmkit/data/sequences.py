@@ -259,8 +259,9 @@ def read_long_csv(path, id_col: str, *, time_col: Optional[str] = None, time_for
         for column, role in ((id_col, "id"), (time_col, "time"), (label_col, "label")):
             if column in channels:
                 raise DataError(f"{path}: the {role} column '{column}' cannot also be a channel; leave it out of `columns`")
-    else:
-        channels = [c for c in names if c not in (id_col, time_col, label_col) and _has_a_number(table[c])]
+    else:  # a first column of row numbers (pandas' index) is no channel
+        row_ids = named_row_ids(table, skipped=(id_col, time_col, label_col))
+        channels = [c for c in names if c not in (id_col, time_col, label_col, row_ids) and _has_a_number(table[c])]
     if not channels:
         raise DataError(f"{path}: has no numeric column besides the id, time and label columns; in long format "
                         "each numeric column is a channel of the sequences")  # fmt: skip
