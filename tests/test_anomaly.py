@@ -96,6 +96,8 @@ def test_a_dataframe_a_series_or_an_array_is_scored_as_its_csv_is(fitted, labell
     assert list(written.columns[:2]) == ["year", "month"] and by_months.series_.freq == "MS"
     assert list(written["month"].iloc[:14]) == [*range(1, 13), 1, 2] and written["year"].iloc[-1] == months[-1].year
     np.testing.assert_array_equal(written["score"], scores)
+    two = _small(time_col=None, epochs=2).fit(np.column_stack([frame["value"], frame["value"] ** 2]))  # (N, F), as scikit-learn's
+    assert list(two.predict().columns) == ["x0", "x1", "score", "flag"]
     with pytest.raises(DataError, match="^expected the path of a CSV text file, got list$"):
         _small().fit([1.0, 2.0])
 

@@ -73,6 +73,28 @@ def test_an_npz_of_a_published_split_is_trained_on_its_training_arrays_and_score
     assert list(model.predict(path)["label"]) == list(same.predict(test)["label"])
 
 
+def test_fit_takes_arrays_or_texts_and_their_labels_as_scikit_learn_and_keras_do():
+    from sklearn.model_selection import cross_val_score
+
+    train, test = _rising_and_falling(40, 0), _rising_and_falling(10, 1)
+    X = np.stack([np.pad(s[:, 0], (0, 15 - len(s)), constant_values=np.nan) for s in train.sequences])  # (N, T), NaN-padded
+    X_test = [s[:, 0] for s in test.sequences]  # a list of (T_i,)
+    model = SequenceClassifier(hidden=4, epochs=10, arch="lstm", seed=0).fit(X, np.array(train.labels), test=(X_test, test.labels))
+    same = SequenceClassifier(hidden=4, epochs=10, arch="lstm", seed=0).fit(train, test=test)
+    assert model.metrics_ == same.metrics_
+    assert model.evaluate(X_test, test.labels)["test"] == same.metrics_ == model.evaluate(test)["test"]
+    assert model.score(X_test, test.labels) == same.metrics_["accuracy"]
+    assert list(model.predict(X[:5])["label"]) == list(same.predict(train.subset(range(5)))["label"])
+    scores = cross_val_score(SequenceClassifier(hidden=4, epochs=2, arch="lstm", seed=0), X, np.array(train.labels), cv=2)
+    assert scores.shape == (2,) and ((0 <= scores) & (scores <= 1)).all()
+    texts = SequenceClassifier(hidden=4, epochs=2, min_freq=1).fit(["good film", "bad film", "great", "awful"] * 5, ["p", "n", "p", "n"] * 5)
+    assert texts.kind_ == "text" and list(texts.predict(["good"]).columns) == ["label", "p_n", "p_p"]
+    with pytest.raises(DataError, match=r"^the given sequences: 40 sequences but y has shape \(39,\); expected one label a sequence$"):
+        SequenceClassifier(epochs=1).fit(X, train.labels[:39])
+    with pytest.raises(DataError, match="^this model classifies numeric sequences: pass arrays"):
+        model.predict(["a text"])
+
+
 # ---- learning --------------------------------------------------------------------------------------------
 
 

@@ -69,6 +69,46 @@ def _arrays(archive, x: str, y: Optional[str], path, labelled: bool, expected: s
     return LabelledSequences(sequences, _npz_labels(labels, path, y), str(path), "numeric", y)
 
 
+def arrays_as_sequences(X, y=None, what: str = "the arrays") -> LabelledSequences:
+    """Sequences held in memory, as scikit-learn's and Keras' `fit(X, y)` take them, labelled by `y` (N,) where
+    given: texts (a list of str); an array (N, T) or (N, T, F), whose trailing all-NaN steps end a shorter
+    sequence as in an .npz archive; or a list of arrays (T_i,) or (T_i, F). `what` names them in messages."""
+    if isinstance(X, np.ndarray) and X.ndim in (2, 3) and X.dtype.kind in "biuf":
+        sequences, kind = _npz_sequences(_check_X(X, what), what), "numeric"
+    else:
+        items = [X] if isinstance(X, str) else list(X)
+        if items and all(isinstance(item, str) for item in items):
+            empty = [i for i, item in enumerate(items) if not item.strip()]
+            if empty:
+                raise DataError(f"{what}: text {empty[0]} is empty; every sequence needs a text")
+            sequences, kind = [item.strip() for item in items], "text"
+        else:
+            sequences, kind = [_one_sequence(item, i, what) for i, item in enumerate(items)], "numeric"
+    if not sequences:
+        raise DataError(f"{what}: hold no sequences")
+    labels = None
+    if y is not None:
+        y = np.asarray(y)
+        y = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+        if y.ndim != 1 or len(y) != len(sequences):
+            raise DataError(f"{what}: {len(sequences)} sequences but y has shape {y.shape}; expected one label a sequence")
+        labels = _npz_labels(y, what)
+    return LabelledSequences(sequences, labels, what, kind, "y")
+
+
+def _one_sequence(item, i: int, what: str) -> np.ndarray:
+    try:
+        array = np.asarray(item, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise DataError(f"{what}: sequence {i} is no array of numbers (a {type(item).__name__})") from None
+    array = array[:, None] if array.ndim == 1 else array  # (T,) -> (T, 1)
+    if array.ndim != 2 or len(array) == 0:
+        raise DataError(f"{what}: sequence {i} has shape {array.shape}; expected (T, F) or (T,) with T >= 1")
+    if not np.isfinite(array).all():
+        raise DataError(f"{what}: sequence {i} holds NaN or infinite values; expected finite numbers")
+    return array
+
+
 def _check_binary_file(path) -> None:
     p = Path(path)
     if not p.exists():

@@ -66,9 +66,12 @@ def frame_table(frame, time_col: Optional[str] = None,
     """(table, rows, time_col): a pandas DataFrame as the text cells (R, C) and row positions (R,) a CSV reader
     gives; a Series or a 1-D array as a one-column frame (named as the Series is, else `name`). Without
     `time_col`, a frame indexed by dates or periods (as pandas users keep a series, and Darts'
-    `from_dataframe` reads it) has its index as the time column, named as the index is ("time" unnamed)."""
+    `from_dataframe` reads it) has its index as the time column, named as the index is ("time" unnamed). A
+    2-D array (N, F), as scikit-learn's detectors take one, is a frame of columns x0, x1, ..."""
     if isinstance(frame, np.ndarray) and frame.ndim == 1:
         frame = pd.Series(frame)
+    if isinstance(frame, np.ndarray) and frame.ndim == 2:
+        frame = pd.DataFrame(frame, columns=[f"x{k}" for k in range(frame.shape[1])])
     if isinstance(frame, pd.Series):
         frame = frame.to_frame(name=name if frame.name is None else frame.name)
     if not isinstance(frame, pd.DataFrame):

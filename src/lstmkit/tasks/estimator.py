@@ -38,6 +38,12 @@ class Estimator:
         accepted for scikit-learn's `clone`; no setting holds an estimator)."""
         return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
 
+    def __sklearn_tags__(self):
+        """scikit-learn's tags, which its `clone`, `cross_val_score` and search classes read (1.6 and later)."""
+        from sklearn.base import BaseEstimator
+
+        return BaseEstimator.__sklearn_tags__(self)
+
     def set_params(self, **params) -> "Estimator":
         """Set settings by name, as scikit-learn's `set_params`; returns the estimator."""
         known = list(inspect.signature(type(self)).parameters)

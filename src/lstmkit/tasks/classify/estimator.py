@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from ...baselines import TfidfLogisticRegression, majority_class_proba
 from ...data import LabelledSequences, Scaler, check_classes, class_order, quote_labels, read_sequences, unit
+from ...data.npz import arrays_as_sequences
 from ...data.panel import split_ids
 from ...data.text import Vocabulary, tokenize
 from ...errors import ConfigError, DataError
@@ -194,16 +195,22 @@ class SequenceClassifier(ClassifySettings, Estimator):
                               "column naming the sequences, too")  # fmt: skip
 
     # ---- fit -------------------------------------------------------------------------------------
-    def fit(self, data, *, test=None, checkpoint=None, resume: bool = False, reporter=None,
+    def fit(self, data, y=None, *, test=None, checkpoint=None, resume: bool = False, reporter=None,
             score_test: bool = True) -> "SequenceClassifier":  # fmt: skip
         """Read, split, tokenise or scale, train; then score the test part beside the majority class.
 
-        data: a file path (see `lstmkit.data.sequences.read_sequences`) or `LabelledSequences`.
-        test: a labelled test file (or LabelledSequences); default: the `test` given to the constructor, and
-        without one a stratified `test_frac` part of `data` is held out.
+        data: a file path (see `lstmkit.data.sequences.read_sequences`) or `LabelledSequences`; or, with their
+        labels `y` (N,), as scikit-learn and Keras take them, texts or arrays (`arrays_as_sequences`: (N, T),
+        (N, T, F) or a list of (T_i[, F])).
+        test: a labelled test file (or LabelledSequences, or a pair (X, y)); default: the `test` given to the
+        constructor, and without one a stratified `test_frac` part of `data` is held out.
         score_test False (a tuning trial): the test part stays held out of training (a test file is not even
         read), but is neither encoded nor scored, and no metrics are set."""
         test = self.test if test is None else test
+        if y is not None:
+            data = self._in_memory(data, y)
+        if isinstance(test, tuple) and len(test) == 2:
+            test = self._in_memory(*test)
         self._check_settings(has_test_file=test is not None)
         parts, test_set = self._prepare(data, test, read_test=score_test)
         config = self._recipe(self.train_config(), parts["train"])
@@ -336,23 +343,14 @@ class SequenceClassifier(ClassifySettings, Estimator):
                             f"{type(data).__name__}")  # fmt: skip
         return self._in_memory(data)
 
-    def _in_memory(self, data) -> LabelledSequences:
-        """Texts (a list of str) for a text model; arrays (N, T[, F]) or a list of (T_i[, F]) for a numeric one."""
-        items = [data] if isinstance(data, str) else list(data)
-        if self.kind_ == "text":
-            if not all(isinstance(item, str) and item.strip() for item in items):
-                raise DataError("this model classifies texts: pass a list of non-empty strings or a CSV file")
-            return LabelledSequences([item.strip() for item in items], None, "the given texts", "text")
-        sequences = []
-        for i, item in enumerate(items):
-            array = np.asarray(item, dtype=np.float32)
-            array = array[:, None] if array.ndim == 1 else array  # (T,) -> (T, 1)
-            if array.ndim != 2 or len(array) == 0:
-                raise DataError(f"sequence {i}: expected shape (T, F) or (T,) with T >= 1, got shape {array.shape}")
-            if not np.isfinite(array).all():
-                raise DataError(f"sequence {i}: holds NaN or infinite values; expected finite numbers")
-            sequences.append(array)
-        return LabelledSequences(sequences, None, "the given sequences", "numeric")
+    def _in_memory(self, data, y=None) -> LabelledSequences:
+        """Texts (a list of str) for a text model; arrays (N, T[, F]) or a list of (T_i[, F]) for a numeric one
+        (`arrays_as_sequences`), labelled by `y` where given."""
+        data = arrays_as_sequences(data, y, "the given texts" if getattr(self, "kind_", None) == "text" else "the given sequences")
+        if getattr(self, "kind_", data.kind) != data.kind:
+            raise DataError("this model classifies texts: pass a list of non-empty strings or a CSV file" if self.kind_ == "text"
+                            else "this model classifies numeric sequences: pass arrays (N, T[, F]), a list of (T[, F]) or a file")  # fmt: skip
+        return data
 
     def _split(self, data: LabelledSequences, *, held_out: bool) -> dict[str, np.ndarray]:
         """Stratified indices into `data`: train, val (val_frac of the whole) and, when held_out, test."""
@@ -516,12 +514,29 @@ class SequenceClassifier(ClassifySettings, Estimator):
             frame[f"p_{label}"] = proba[:, k]
         return split_ids(frame, self.id_col) if self.id_col else frame
 
-    def evaluate(self, data=None) -> dict:
-        """Metrics and the majority-class baseline: on the test part (no argument), or on new labelled data."""
+    def evaluate(self, data=None, y=None) -> dict:
+        """Metrics and the majority-class baseline: on the test part (no argument), or on new labelled data (a
+        file, or texts or arrays with their labels `y`)."""
         if data is None:
             return {"test": self.metrics_, "baselines": self.baselines_}
+        data = data if y is None else self._in_memory(data, y)
         scored = self._score(self._read(data, labelled=True, part="test"))
         return {"test": scored["metrics"], "baselines": scored["baselines"], "n": scored["n"]}
+
+    _estimator_type = "classifier"  # scikit-learn's `is_classifier` before 1.6 (stratified folds in its searches)
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags
+
+        tags = super().__sklearn_tags__()
+        tags.estimator_type, tags.classifier_tags = "classifier", ClassifierTags()
+        tags.target_tags.required = True
+        return tags
+
+    def score(self, data, y=None) -> float:
+        """The accuracy on labelled data (a file, or texts or arrays with their labels `y`): scikit-learn's
+        classifier contract, which `cross_val_score` and `GridSearchCV` call."""
+        return float(self.evaluate(data, y)["test"]["accuracy"])
 
     # ---- the gate inspector ---------------------------------------------------------------------
     @property
