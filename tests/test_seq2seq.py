@@ -332,6 +332,18 @@ def test_the_training_cuts_long_pairs_and_says_how_many(capsys):
     assert "1 of 48 training pairs are longer than max_len 10 tokens on a side and were cut to it" in capsys.readouterr().err
 
 
+def test_fit_and_evaluate_take_source_and_target_texts_as_scikit_learn_takes_x_and_y():
+    pairs = copy_pairs(40)
+    settings = dict(level="word", hidden=8, epochs=2, max_len=10, seed=0)
+    model = Seq2Seq(**settings).fit(pairs.sources, pairs.targets)
+    assert model.metrics_ == Seq2Seq(**settings).fit(pairs).metrics_
+    assert model.evaluate(pairs.sources[:5], pairs.targets[:5])["test"] == model.evaluate(Pairs(pairs.sources[:5], pairs.targets[:5], "five"))["test"]
+    with pytest.raises(DataError, match="^the given texts: 40 sources but 39 targets; give one target a source$"):
+        Seq2Seq(**settings).fit(pairs.sources, pairs.targets[:39])
+    with pytest.raises(DataError, match="^the given texts: pair 1: the target is empty$"):
+        Seq2Seq(**settings).fit(["a b", "c d"], ["a b", " "])
+
+
 def test_a_saved_model_translates_as_before(copy_model, tmp_path):
     copy_model.save(tmp_path)
     again = Seq2Seq.load(tmp_path)

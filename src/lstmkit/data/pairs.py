@@ -97,6 +97,16 @@ def _read_csv(path: Path, source_col: str, target_col: str) -> Pairs:
     return Pairs(sources, targets, str(path))
 
 
+def texts_as_pairs(sources, targets, what: str = "the given texts") -> Pairs:
+    """Pairs from two lists of texts in memory, a source and its target at each index (`fit(sources,
+    targets)`, as scikit-learn takes X and y); an empty text or a list of another length is a DataError."""
+    sources, targets = ([texts] if isinstance(texts, str) else list(texts) for texts in (sources, targets))
+    if len(sources) != len(targets):
+        raise DataError(f"{what}: {len(sources)} sources but {len(targets)} targets; give one target a source")
+    return Pairs([_text(s, what, f"pair {i}", "source") for i, s in enumerate(sources)],
+                 [_text(t, what, f"pair {i}", "target") for i, t in enumerate(targets)], what)  # fmt: skip
+
+
 def _text(value, path: Path, where: str, what: str) -> str:
     text = "" if value is None else str(value).strip()
     if not text:

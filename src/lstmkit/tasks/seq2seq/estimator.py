@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from ...baselines import copy_outputs, retrieval_outputs
 from ...data.csv_table import format_suffix
-from ...data.pairs import Pairs, read_pairs
+from ...data.pairs import Pairs, read_pairs, texts_as_pairs
 from ...data.text import PAD_ID
 from ...errors import ConfigError, DataError
 from ...metrics import translation_metrics
@@ -83,12 +83,14 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
             raise ConfigError(f"`hidden` must be even with a bidirectional encoder (each direction holds half), got {self.hidden}")
 
     # ---- fit -------------------------------------------------------------------------------------
-    def fit(self, data, *, checkpoint=None, resume: bool = False, reporter=None, score_test: bool = True) -> "Seq2Seq":
+    def fit(self, data, targets=None, *, checkpoint=None, resume: bool = False, reporter=None,
+            score_test: bool = True) -> "Seq2Seq":  # fmt: skip
         """Read and split the pairs, learn each side's tokens, train; then decode and score the test part
-        beside the copy and retrieval baselines (score_test False, a tuning trial: held out, not scored)."""
+        beside the copy and retrieval baselines (score_test False, a tuning trial: held out, not scored).
+        data: a file of pairs, a DataFrame or `Pairs`; or a list of source texts, with `targets` theirs."""
         self._check_settings()
         config = self.train_config()
-        pairs = self._read(data)
+        pairs = self._read(data, targets)
         self.split_ = self._split(pairs)
         train, val, test = (pairs.subset(self.split_[name]) for name in ("train", "val", "test"))
         self.source_tokens_ = SideTokens.learn(train.sources, self.level, vocab_size=self.vocab_size,
@@ -118,7 +120,9 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
                          for s, r, o in zip(test.sources[:SAMPLES], test.targets[:SAMPLES], scored["outputs"])]  # fmt: skip
         return self
 
-    def _read(self, data) -> Pairs:
+    def _read(self, data, targets=None) -> Pairs:
+        if targets is not None:
+            return texts_as_pairs(data, targets)
         if isinstance(data, Pairs):
             return data
         if isinstance(data, pd.DataFrame):
@@ -217,12 +221,13 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
             scored["greedy"] = translation_metrics(self.translate(pairs.sources, beam=1), pairs.targets)
         return scored
 
-    def evaluate(self, data=None, *, beam: Optional[int] = None) -> dict:
+    def evaluate(self, data=None, targets=None, *, beam: Optional[int] = None) -> dict:
         """Metrics beside the copy and retrieval baselines: on the test part (no argument), or on new pairs
-        (a file or `Pairs`; then also the `outputs`, decoded with `beam`, default the model's)."""
+        (a file or `Pairs`, or source texts with their `targets`; then also the `outputs`, decoded with `beam`,
+        default the model's)."""
         if data is None:
             return {"test": self.metrics_, "baselines": self.baselines_, "pairs": self.sizes_["test"]}
-        scored = self._score(self._read(data), beam=beam)
+        scored = self._score(self._read(data, targets), beam=beam)
         return {key: scored[key] for key in ("test", "baselines", "pairs", "outputs")}
 
     # ---- translate -------------------------------------------------------------------------------
