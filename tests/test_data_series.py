@@ -733,15 +733,6 @@ def test_an_unnamed_first_column_of_times_is_the_time_column_as_pandas_writes_an
     assert read_series_csv(path, "Passengers").time is None
 
 
-def test_a_target_of_several_columns_is_told_how_to_give_many_series(tmp_path):
-    # a wide table of several series (matplotlib's Stocks.csv: Date,IBM,AAPL,...), as Darts reads one
-    path = _csv(tmp_path, "Date,IBM,AAPL\n1990-01-01,10.9,0.24\n1990-02-01,11.5,0.25\n")
-    _raises(f"{path}: target names the columns 'IBM', 'AAPL'; a forecaster forecasts one column, or many series in "
-            "long format, one row per series and time step: write the table so (in pandas, frame.melt(id_vars=['Date'], "
-            "value_vars=['IBM', 'AAPL'], var_name='series')) and give id_col series and target value",
-            lambda: read_series_csv(path, "IBM, AAPL", time_col="Date"))  # fmt: skip
-
-
 def _stores(tmp_path, families=("AUTOMOTIVE", "BEAUTY")):
     """Long-format daily sales, as Favorita's: a row per date, store and product family."""
     rows = [f"2017-01-{d:02d},{store},{family},{10 * store + d}\n" for store in (1, 2) for family in families

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lstmkit.cli import main
-from lstmkit.errors import DataError
+from lstmkit.errors import ConfigError, DataError
 from lstmkit.statistical import statistical_forecasts
 from lstmkit.tasks.forecast.estimator import Forecaster
 from lstmkit.tasks.forecast.net import ForecastNet
@@ -516,6 +516,40 @@ def test_without_a_validation_part_or_in_a_tuning_trial_there_is_nothing_to_refi
 
 
 # ---- the command line ------------------------------------------------------------------------------------
+
+
+def test_several_target_columns_of_a_wide_table_are_forecast_as_many_series(tmp_path, capsys):
+    """A wide table (a column a series, as Darts reads several columns, and the Informer datasets are laid out):
+    `--target S0,S1,S2` fits the series the long table of the same values gives, ids the column names, and a
+    plan of the known-future covariate without ids serves every series."""
+    long = _panel(n_series=3)
+    long["promo"] = (np.arange(len(long)) % 5 == 0).astype(int)
+    wide = long.pivot(index="quarter", columns="store", values="sales").reset_index()
+    wide["promo"] = long["promo"].iloc[:60].to_numpy()
+    wide["quarter"] = wide["quarter"].dt.strftime("%Y-%m-%d")
+    wide.to_csv(tmp_path / "wide.csv", index=False)
+    long = long.assign(promo=np.tile(wide["promo"], 3))
+    plan = pd.DataFrame({"quarter": ["2015-01-01", "2015-04-01", "2015-07-01", "2015-10-01"], "promo": [1, 0, 0, 1]})
+    plan.to_csv(tmp_path / "plan.csv", index=False)
+    settings = dict(time_col="quarter", horizon=HORIZON, season=SEASON, hidden=8, epochs=2, future_features=["promo"])
+    code, _, err = _run(capsys, "train", "forecast", "--data", tmp_path / "wide.csv", "--target", "S0,S1,S2",
+                        "--time-col", "quarter", "--future-features", "promo", "--horizon", HORIZON, "--season", SEASON,
+                        "--hidden", "8", "--epochs", "2", "--quiet", "--out", tmp_path / "run")  # fmt: skip
+    assert code == 0, err
+    code, _, err = _run(capsys, "predict", tmp_path / "run", "--future", tmp_path / "plan.csv", "--output", tmp_path / "next.csv")
+    written = pd.read_csv(tmp_path / "next.csv")
+    assert code == 0 and list(written.columns[:4]) == ["series", "quarter", "step", "value"], err
+    assert list(written["series"].unique()) == ["S0", "S1", "S2"] and json.loads((tmp_path / "run" / "metrics.json").read_text())["series"] == 3
+    as_long = Forecaster("sales", id_col="store", **settings).fit(long)
+    long_plan = pd.concat([plan.assign(store=s) for s in ("S0", "S1", "S2")])
+    np.testing.assert_allclose(as_long.predict(future=long_plan)["sales"], written["value"], rtol=1e-6)
+    listed = Forecaster(["S0", "S1", "S2"], **settings)
+    assert listed.get_params()["target"] == "S0,S1,S2"
+    np.testing.assert_allclose(listed.fit(wide).predict(future=plan)["value"], written["value"], rtol=1e-6)
+    with pytest.raises(ConfigError, match="^target names several columns, each a series of a wide table, and id_col"):
+        Forecaster("S0,S1", id_col="store", **settings).fit(wide)
+    with pytest.raises(DataError, match="has a column 'value', the name its target columns' series are read into"):
+        Forecaster("S0,S1", **settings).fit(wide.rename(columns={"S2": "value"}))
 
 
 def test_several_id_columns_name_a_series_by_their_values_and_predict_writes_them_back(tmp_path, capsys):

@@ -6,6 +6,10 @@ time step, a column naming the series.
     panel = panel_from_frame(frame, "visitors", id_col="region", time_col="month")   # a pandas DataFrame
     panel = read_panel_csv("favorita.csv", "sales", id_col="store_nbr,family", time_col="date")   # ids '1/BEAUTY'
 
+A wide table, each of several target columns a series (Darts reads several columns so), is read as a long one:
+
+    panel = wide_panel("stocks.csv", ["IBM", "AAPL"], time_col="Date")   # ids 'IBM', 'AAPL'; values in 'value'
+
 Each series is checked as `read_series_csv` checks one file, and every message names the series
 ("tourism.csv, series 'A1': column 'month' has the time 1990-01-01 twice (rows 14 and 15)"). Series keep
 the order of their first row in the table. Several id columns (Darts' `group_cols`) name each series by
@@ -45,6 +49,28 @@ def read_panel_csv(path: Union[str, Path], target: str, *, id_col: str, **option
     `read_series_csv` (time_col, time_format, features, fill), applied to each series."""
     table, rows = read_csv_table(path)
     return panel_from_table(table, rows, str(path), target, id_col=id_col, **options)
+
+
+WIDE_ID, WIDE_VALUE = "series", "value"  # the columns a wide table's target columns are read into
+
+
+def wide_panel(data, targets: list[str], **options) -> Panel:
+    """A wide table (a CSV path or a DataFrame), each of the columns `targets` a series of its own, read as a long
+    one: the series' ids are the columns' names, their values in a column `WIDE_VALUE`, and the other columns
+    (the time, the features) are shared by every series. `options` are `read_series_csv`'s."""
+    if isinstance(data, FRAMES):
+        table, rows, time_col = frame_table(data, options.get("time_col"))
+        options, path = {**options, "time_col": time_col}, "the DataFrame"
+    else:
+        (table, rows), path = read_csv_table(data), str(data)
+    names = [find_column(list(table.columns), name, path) for name in targets]
+    for taken in (WIDE_ID, WIDE_VALUE):
+        if taken in table.columns and taken not in names:
+            raise DataError(f"{path}: has a column '{taken}', the name its target columns' series are read into "
+                            f"(their ids in '{WIDE_ID}', their values in '{WIDE_VALUE}'); rename it")  # fmt: skip
+    others = [name for name in table.columns if name not in names]
+    long = pd.concat([table[others].assign(**{WIDE_ID: name, WIDE_VALUE: table[name]}) for name in names], ignore_index=True)
+    return panel_from_table(long, np.tile(rows, len(names)), path, WIDE_VALUE, id_col=WIDE_ID, **options)
 
 
 def panel_from_frame(frame: pd.DataFrame, target: str, *, id_col: Optional[str] = None, **options) -> Panel:

@@ -148,7 +148,6 @@ def series_from_table(
     fill = _check_fill(fill)
     features = feature_list(features)
     check_roles(target, time_col, features)
-    _check_one_target(table, target, path, time_col)
     table, rows, time_col, note = months_of_years(table, rows, target, time_col, path)
     if id_col is None:
         table, time_col, note = index_time_column(table, rows, time_col) if note is None else (table, time_col, note)
@@ -177,20 +176,6 @@ def series_from_table(
     covariates = np.column_stack([numbers[name] for name in features]) if features else np.empty((len(rows), 0))
     return Series(numbers[target], covariates, target, features, time, freq, gaps, str(path), time_format=written,
                   notes=[note] if note else [])  # fmt: skip
-
-
-def _check_one_target(table: pd.DataFrame, target: str, path, time_col: Optional[str]) -> None:
-    """A DataError where `target` names several columns (a wide table of several series, as Darts reads one):
-    many series are read in long format, one row per series and time step."""
-    names = [name.strip() for name in str(target).split(",")]
-    if str(target).strip() in table.columns or len(names) < 2 or not all(name in table.columns for name in names):
-        return
-    shown = ", ".join(f"'{name}'" for name in names)
-    raise DataError(f"{path}: `target` names the columns {shown}; a forecaster forecasts one column, or many series in "
-                    f"long format, one row per series and time step: write the table so (in pandas, "
-                    f"frame.melt(id_vars={[str(time_col).strip()] if time_col else []}, value_vars={names}, var_name='series')) "
-                    "and give `id_col` "
-                    f"series and `target` value")  # fmt: skip
 
 
 _LOOKED_AT = 200  # rows `_unread_time_column` reads

@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 from ...data import Scaler, Series, check_length, default_lookback, read_series_csv, split_by_time
-from ...data.panel import (FRAMES, Panel, check_series_lengths, panel_from_frame, read_future_values, read_panel_csv,
-                           split_ids)
+from ...data.panel import (FRAMES, WIDE_ID, Panel, check_series_lengths, panel_from_frame, read_future_values,
+                           read_panel_csv, split_ids, wide_panel)
 from ...data.series import check_roles, feature_list
 from ...decompose import repeats_each, seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
@@ -95,6 +95,9 @@ class Forecaster(ForecastSettings, Estimator):
         self.check_settings()
         future = feature_list(self.future_features, "future feature")
         check_roles(self.target, self.time_col, future, "future feature", "future_features")
+        if self.id_col is not None and len(self._targets()) > 1:
+            raise ConfigError("`target` names several columns, each a series of a wide table, and `id_col` the column "
+                              "that names the series of a long one; give one or the other")  # fmt: skip
         if self.id_col is not None and str(self.id_col).strip() in future:
             raise ConfigError(f"the id column '{str(self.id_col).strip()}' cannot also be a future feature; remove it "
                               "from `future_features`")  # fmt: skip
@@ -107,13 +110,22 @@ class Forecaster(ForecastSettings, Estimator):
         """The shared training options; the batch size by default 32 windows for one series and 256 for many
         (tens of thousands of windows, where small batches only cost time)."""
         settings = {name: getattr(self, name) for name in TRAINING}
-        settings["batch_size"] = self.batch_size or (256 if self.id_col else 32)
+        settings["batch_size"] = self.batch_size or (256 if self.many_ else 32)
         return TrainConfig(**settings).resolved()
 
     @property
     def many_(self) -> bool:
-        """Whether the forecaster was fitted on many series (long format, `id_col`)."""
-        return bool(self.id_col)
+        """Whether the forecaster was fitted on many series (long format, `id_col`; or several targets)."""
+        return bool(self._id)
+
+    @property
+    def _id(self) -> Optional[str]:
+        """The column that names each series: `id_col`, or `WIDE_ID` where `target` names several columns (a
+        wide table, each of them a series); None for one series."""
+        return self.id_col or (WIDE_ID if len(self._targets()) > 1 else None)
+
+    def _targets(self) -> list[str]:
+        return feature_list(self.target, "target")
 
     # ---- fit -------------------------------------------------------------------------------------
     def fit(self, data, *, checkpoint=None, resume: bool = False, reporter=None, score_test: bool = True) -> "Forecaster":
@@ -241,6 +253,8 @@ class Forecaster(ForecastSettings, Estimator):
         if isinstance(data, Series):
             return Panel([data], [""], "", data.path)
         options = {"time_col": self.time_col, "time_format": self.time_format, "features": self._covariates(), "fill": self.fill}
+        if len(self._targets()) > 1:  # a wide table: each target column a series
+            return wide_panel(data, self._targets(), **options)
         if isinstance(data, (pd.Series, np.ndarray)) and data.ndim == 1:  # one series, as pandas keeps it
             data = pd.Series(data).rename(self.target)
         if isinstance(data, FRAMES):
@@ -321,9 +335,9 @@ class Forecaster(ForecastSettings, Estimator):
         the data before origin f)."""
         if self.backtest:
             val_stop = n - (self.backtest - getattr(self, "fold_", 0)) * self.horizon
-            held = (self.horizon if self.id_col else int(n * self.val_frac + 0.5)) if self.val_frac > 0 else 0
+            held = (self.horizon if self.many_ else int(n * self.val_frac + 0.5)) if self.val_frac > 0 else 0
             return val_stop - held, val_stop
-        if not self.id_col:
+        if not self.many_:
             train, val, _ = split_by_time(n, self.val_frac, self.test_frac)
             return train.stop, val.stop
         val_stop = n - (self.horizon if self.test_frac > 0 else 0)
@@ -686,7 +700,7 @@ class Forecaster(ForecastSettings, Estimator):
             if future is not None:
                 frame.insert(0, s.time.name or "time", future)
             if self.many_:
-                frame.insert(0, self.id_col, panel.ids[j])
+                frame.insert(0, self._id, panel.ids[j])
             frame[self.target_name_] = point[j]
             for k, q in enumerate(self.quantiles_):
                 frame[f"q{q:g}"] = forecasts[j, :, k]
@@ -694,7 +708,7 @@ class Forecaster(ForecastSettings, Estimator):
                 frame["lower"], frame["upper"] = interval[0][j], interval[1][j]
             frames.append(frame)
         frame = pd.concat(frames, ignore_index=True)
-        if self.many_:
+        if self.id_col:
             frame = split_ids(frame, self.id_col)  # several id columns: each its own again
         written = {s.time_format for s in panel.series}
         if panel.series[0].time is not None and len(written) == 1:  # every series' times written alike
@@ -716,7 +730,7 @@ class Forecaster(ForecastSettings, Estimator):
         table = read_future_values(future, names, id_col=self.id_col, time_col=self.time_col, time_format=self.time_format)
         futures = []
         for j, s in enumerate(panel.series):
-            key = panel.ids[j] if self.many_ else ""
+            key = panel.ids[j] if self.id_col else ""  # a wide table's series share one plan
             if key not in table:
                 raise DataError(f"{table.path}: has no rows for series '{key}', whose next {self.horizon} steps "
                                 f"need the values of {', '.join(names)}")  # fmt: skip
@@ -811,7 +825,7 @@ class Forecaster(ForecastSettings, Estimator):
         self.train_target_ = np.asarray(state["train_target"], dtype=float)
         series = [_series_from_tail(t, self.target_name_, self.feature_names_, directory) for t in state["tails"]]
         self.origin_times_ = [None if t is None else _time_value(t, s.time) for t, s in zip(state["origin_times"], series)]
-        self.panel_ = Panel(series, list(self.ids_), self.id_col or "", str(directory))
+        self.panel_ = Panel(series, list(self.ids_), self._id or "", str(directory))
         self.members_ = []
         members = saved_whole(state, "members", 1)
         self.reads_ets_ = [bool(r) for r in state.get("reads_ets", [self.ets_input_] * members)]  # saved before: all alike

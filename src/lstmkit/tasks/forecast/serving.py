@@ -130,7 +130,7 @@ def _time_axis(estimator, i: int, trained: Series, start, n: int, where: str):
 
 def run(estimator, batch: list) -> list:
     index = np.array([i for i, _, _ in batch], dtype=np.int64)
-    panel = Panel([s for _, s, _ in batch], [estimator.ids_[i] for i in index], estimator.id_col or "", "the request")
+    panel = Panel([s for _, s, _ in batch], [estimator.ids_[i] for i in index], estimator._id or "", "the request")
     origins = np.array([len(s) for _, s, _ in batch], dtype=np.int64)
     futures = [future for _, _, future in batch] if estimator.future_features else None
     forecasts = estimator._forecast(panel, np.arange(len(batch)), origins, index, futures)  # (S, H, Q)

@@ -15,7 +15,8 @@ ETS_INPUTS = ("auto", "yes", "no")
 
 @dataclass(eq=False)
 class ForecastSettings(SharedSettings):
-    target: str = setting(help="Column to forecast.")
+    target: str = setting(help="Column to forecast; several, comma-separated, forecast each column of a wide table as "
+                               "a series of its own, with one model for all.")
     _: KW_ONLY
     time_col: Optional[str] = time_col_setting()
     time_format: Optional[str] = time_format_setting()
@@ -67,3 +68,4 @@ class ForecastSettings(SharedSettings):
         self.future_features = tuple(self.future_features)
         self.id_col = columns_given(self.id_col)
         self.time_col = columns_given(self.time_col)
+        self.target = columns_given(self.target)
