@@ -299,6 +299,9 @@ def _without_units(cells: pd.Series) -> pd.Series:
     """A column whose every value carries the same currency sign before it ($, €, £, ¥) or percent sign after
     it ('$1,234.50', '-$5', '5.2%'), as spreadsheets export formatted cells: the numbers without it, a
     percentage in percent ('5.2%' is 5.2, as the cell shows it); any other column as it is."""
+    first = next((cell for cell in cells.to_numpy()[:8] if cell.lower() not in MISSING_TOKENS), None)
+    if first is not None and not re.search(r"[$€£¥%]", first):  # a sign on every value: on the first one given
+        return cells
     given = ~cells.str.lower().isin(MISSING_TOKENS)
     if not given.any() or not re.search(r"[$€£¥%]", cells[given].iloc[0]):
         return cells

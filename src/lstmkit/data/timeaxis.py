@@ -17,6 +17,7 @@ Tables laid out otherwise are read into a series' rows: `months_of_years` (a yea
 from __future__ import annotations
 
 import calendar
+import functools
 import itertools
 import re
 import warnings
@@ -138,8 +139,10 @@ def months_of_years(table: pd.DataFrame, rows: np.ndarray, target: str, time_col
     before the first left out (this year's months to come), and a note saying so. Each row keeps its line's
     number. Any other table comes back as it is, with no note."""
     months = [next((c for c in table.columns if _MONTH_NUMBERS.get(c.lower()) == k), None) for k in range(1, 13)]
+    if str(target).strip() in table.columns or None in months:
+        return table, rows, time_col, None
     years = next((c for c in table.columns if c not in months and table[c].str.fullmatch(r"\d{4}").all()), None)
-    if str(target).strip() in table.columns or None in months or years is None:
+    if years is None:
         return table, rows, time_col, None
     if time_col is not None and str(time_col).strip() != years:
         raise DataError(f"{path}: has a year a row and a month a column, read as one monthly series of '{target}'; its "
@@ -198,7 +201,8 @@ def _compact_dates(cells: pd.Series) -> Optional[pd.Series]:
     """Cells that are all dates written as whole numbers, YYYYMMDD or YYYYMM (years 1800 to 2199; weather
     services and statistics offices write them so), as dates; else None (integers: years, step numbers)."""
     for digits, fmt in ((8, "%Y%m%d"), (6, "%Y%m")):
-        if cells.str.fullmatch(rf"(?:18|19|20|21)\d{{{digits - 2}}}").all():
+        pattern = rf"(?:18|19|20|21)\d{{{digits - 2}}}"
+        if re.fullmatch(pattern, cells.iloc[0]) and cells.str.fullmatch(pattern).all():  # the first cell, at once
             parsed = _to_datetime_with(cells, fmt)
             if parsed.notna().all():
                 return parsed
@@ -332,6 +336,7 @@ def _check_day_and_month_apart(cells: pd.Series, rows: np.ndarray, name: str, pa
     )
 
 
+@functools.lru_cache(maxsize=4096)  # the series of a panel mostly start alike: their first cells are guessed once
 def _format_of(cell: str, dayfirst: bool = True) -> Optional[str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Parsing dates in %d/%m/%Y format when dayfirst=False"
@@ -355,7 +360,7 @@ QUARTER_CODE = "%q"  # in a time column's written format (`written_format`): the
 _QUARTER_CELL = r"(?i)\s*(?:\d{4}[\s/-]*Q[1-4]|Q[1-4][\s/-]*\d{4})\s*"  # '1970 Q1', '1970Q1', 'Q1 1970', 'Q1/1970'
 # months as spreadsheets and statistics offices write them, which pandas reads but does not guess the format of
 _MONTHS_WRITTEN = ["%b %Y", "%B %Y", "%Y %b", "%Y %B", "%b-%Y", "%b-%y", "%Y-%b", "%Y/%m", "%m/%Y", "%m-%Y", "%Y%m"]
-_CHECKED = 100  # `written_format` checks the first and the last this many cells
+_CHECKED = 24  # `written_format` checks the first and the last this many cells
 
 
 def written_format(cells: pd.Series, time: pd.Index, time_format: Optional[str] = None) -> Optional[str]:
