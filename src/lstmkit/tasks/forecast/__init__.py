@@ -7,7 +7,7 @@ seasonal naive, Naive2, ETS and Theta forecasts.
     scoring.py    the model and the baselines on the same windows, per series and aggregated; conformal widths
     timing.py     steps on a time axis
     report.py     metrics.json, the verdict against the baselines, report.html
-    demo.py       `lstmkit demo forecast`: the monthly airline passengers
+    demo.py       `lstmkit demo forecast`: the monthly airline passengers; `forecast-many`: 427 Tourism series
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .settings import ForecastSettings
 def _parts() -> JobParts:
     from . import demo, estimator, report
 
-    return JobParts.of(estimator.Forecaster, report, {"forecast": demo.demo}, serving=lambda: importlib.import_module(".serving", __name__))
+    return JobParts.of(estimator.Forecaster, report, {"forecast": demo.demo, "forecast-many": demo.demo_many}, serving=lambda: importlib.import_module(".serving", __name__))
 
 
 def _warm_up() -> None:
@@ -43,7 +43,8 @@ JOB = Job(
     metrics=("mse", "rmse", "mae", "mape", "smape", "mase", "owa"),
     baselines={"naive": "naive", "seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"},
     load_parts=_parts,
-    demos=(Demo("forecast", "Monthly airline passengers 1949-1960, forecast 12 months ahead"),),
+    demos=(Demo("forecast", "Monthly airline passengers 1949-1960, forecast 12 months ahead"),
+           Demo("forecast-many", "The Tourism competition's 427 quarterly series, one model for all, 8 quarters ahead")),
     predict_needs_data=False,
     predicted_in="forecaster.json",
     space=SPACE,
