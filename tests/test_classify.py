@@ -89,7 +89,7 @@ def test_fit_takes_arrays_or_texts_and_their_labels_as_scikit_learn_and_keras_do
     assert scores.shape == (2,) and ((0 <= scores) & (scores <= 1)).all()
     texts = SequenceClassifier(hidden=4, epochs=2, min_freq=1).fit(["good film", "bad film", "great", "awful"] * 5, ["p", "n", "p", "n"] * 5)
     assert texts.kind_ == "text" and list(texts.predict(["good"]).columns) == ["label", "p_n", "p_p"]
-    with pytest.raises(DataError, match=r"^the given sequences: 40 sequences but y has shape \(39,\); expected one label a sequence$"):
+    with pytest.raises(DataError, match=r"^the training data: 40 sequences but y has shape \(39,\); expected one label a sequence$"):
         SequenceClassifier(epochs=1).fit(X, train.labels[:39])
     with pytest.raises(DataError, match="^this model classifies numeric sequences: pass arrays"):
         model.predict(["a text"])

@@ -149,8 +149,8 @@ def series_from_table(
     features = feature_list(features)
     check_roles(target, time_col, features)
     table, rows, time_col, note = months_of_years(table, rows, target, time_col, path)
-    if id_col is None:
-        table, time_col, note = index_time_column(table, rows, time_col) if note is None else (table, time_col, note)
+    if id_col is None and note is None:
+        table, time_col, note = index_time_column(table, rows, time_col)
     target = find_column(list(table.columns), target, path)
     table, time_col = time_columns(table, time_col, path)
     columns = list(table.columns)

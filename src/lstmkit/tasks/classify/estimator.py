@@ -207,10 +207,10 @@ class SequenceClassifier(ClassifySettings, Estimator):
         score_test False (a tuning trial): the test part stays held out of training (a test file is not even
         read), but is neither encoded nor scored, and no metrics are set."""
         test = self.test if test is None else test
-        if y is not None:
-            data = self._in_memory(data, y)
+        if y is not None:  # of any kind, whatever an earlier fit read
+            data = arrays_as_sequences(data, y, "the training data")
         if isinstance(test, tuple) and len(test) == 2:
-            test = self._in_memory(*test)
+            test = arrays_as_sequences(*test, "the test data")
         self._check_settings(has_test_file=test is not None)
         parts, test_set = self._prepare(data, test, read_test=score_test)
         config = self._recipe(self.train_config(), parts["train"])
@@ -346,8 +346,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
     def _in_memory(self, data, y=None) -> LabelledSequences:
         """Texts (a list of str) for a text model; arrays (N, T[, F]) or a list of (T_i[, F]) for a numeric one
         (`arrays_as_sequences`), labelled by `y` where given."""
-        data = arrays_as_sequences(data, y, "the given texts" if getattr(self, "kind_", None) == "text" else "the given sequences")
-        if getattr(self, "kind_", data.kind) != data.kind:
+        data = arrays_as_sequences(data, y, "the given texts" if self.kind_ == "text" else "the given sequences")
+        if self.kind_ != data.kind:
             raise DataError("this model classifies texts: pass a list of non-empty strings or a CSV file" if self.kind_ == "text"
                             else "this model classifies numeric sequences: pass arrays (N, T[, F]), a list of (T[, F]) or a file")  # fmt: skip
         return data
