@@ -85,7 +85,7 @@ def arrays_as_sequences(X, y=None, what: str = "the arrays") -> LabelledSequence
         else:
             sequences, kind = [_one_sequence(item, i, what) for i, item in enumerate(items)], "numeric"
     if not sequences:
-        raise DataError(f"{what}: hold no sequences")
+        raise DataError(f"{what}: holds no sequence")
     labels = None
     if y is not None:
         y = np.asarray(y)
