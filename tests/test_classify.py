@@ -181,6 +181,10 @@ def test_predict_needs_no_label_column(text_model, tmp_path):
     path = _csv(pd.DataFrame({"review_id": [17, 4], "review": ["good good", "bad"]}), tmp_path / "new.csv")
     frame = text_model.predict(path)  # as a Kaggle test file: each row's id beside its label
     assert list(frame.columns[:2]) == ["review_id", "label"] and list(frame["review_id"]) == ["17", "4"]
+    (tmp_path / "new").mkdir()  # a folder of text files, a text each
+    (tmp_path / "new" / "a.txt").write_text("good good")
+    (tmp_path / "new" / "b.txt").write_text("bad")
+    assert text_model.predict(tmp_path / "new")[["file", "label"]].values.tolist() == [["a.txt", "pos"], ["b.txt", "neg"]]
 
 
 def test_unseen_labels_at_evaluation_are_an_error(text_model, tmp_path):

@@ -29,6 +29,35 @@ def test_text_csv_reads_texts_and_labels(tmp_path):
     assert data.labels == ["pos", "neg"] and check_classes(data) == ["neg", "pos"]
 
 
+def test_a_folder_of_class_subfolders_of_text_files_is_read_as_labelled_texts(tmp_path):
+    # as Keras' text_dataset_from_directory and scikit-learn's load_files read IMDB's and 20 Newsgroups' layout
+    for label, texts in (("pos", ["A good film.\n", "Great!"]), ("neg", ["Bad, truly bad"])):
+        (tmp_path / "train" / label).mkdir(parents=True)
+        for k, text in enumerate(texts):
+            _write(tmp_path / "train" / label, f"{k}.txt", text)
+    _write(tmp_path / "train", "README", "not a text of any class")
+    _write(tmp_path / "train" / "pos", ".hidden", "left out")
+    data = read_sequences(tmp_path / "train")
+    assert data.kind == "text" and data.sequences == ["Bad, truly bad", "A good film.", "Great!"]
+    assert data.labels == ["neg", "pos", "pos"] and data.ids == ["neg/0.txt", "pos/0.txt", "pos/1.txt"]
+    unlabelled = read_sequences(tmp_path / "train" / "pos", labelled=False)  # files alone: texts to predict
+    assert unlabelled.labels is None and unlabelled.ids == ["0.txt", "1.txt"] and unlabelled.id_name == "file"
+    assert _error(tmp_path / "train" / "pos") == (f"{tmp_path / 'train' / 'pos'}: is a folder without subfolders; a folder "
+                                                  "of texts holds a subfolder for each class, its files that class's texts "
+                                                  "(pos/1.txt, neg/2.txt)")  # fmt: skip
+    _write(tmp_path / "train" / "neg", "1.txt", "  ")
+    assert _error(tmp_path / "train") == f"{tmp_path / 'train' / 'neg' / '1.txt'}: the file is empty, expected a text"
+
+
+def test_a_csv_of_one_text_column_beside_the_labels_is_read_as_texts(tmp_path):
+    path = _write(tmp_path, "reviews.csv", "review,label\nA good film.,pos\n\"Bad, truly bad\",neg\n")
+    data = read_sequences(path)
+    assert data.kind == "text" and data.sequences == ["A good film.", "Bad, truly bad"] and data.labels == ["pos", "neg"]
+    path = _write(tmp_path, "two.csv", "title,body,label\nA,good,pos\nB,bad,neg\n")
+    assert _error(path) == (f"{path}: has no numeric columns; expected one sequence a row, its steps in numeric columns "
+                            "(or give text_col for a text column: one of title, body)")  # fmt: skip
+
+
 def test_a_compressed_csv_is_read_by_the_format_before_the_compression(tmp_path):
     import gzip
 

@@ -56,7 +56,10 @@ def read_sequences(
     label_col: the CSV column holding the class labels (not used by .npz and .ts files).
     labelled: the labels must be there (training, evaluating); False reads them when present (predicting).
     id_col, time_col, time_format, columns: a long-format CSV (`read_long_csv`).
+    A folder is read as texts, a subfolder a class (`read_text_folder`).
     """
+    if not isinstance(path, pd.DataFrame) and Path(path).is_dir():
+        return read_text_folder(path, labelled=labelled)
     suffix = ".csv" if isinstance(path, pd.DataFrame) else format_suffix(path)  # a DataFrame is read as its CSV
     if suffix not in FORMATS:
         raise DataError(_format_message(path, suffix))
@@ -80,6 +83,40 @@ def read_sequences(
     if text_col is not None:
         return read_text_csv(path, text_col, label_col=label_col, labelled=labelled)
     return read_wide_csv(path, label_col=label_col, labelled=labelled)
+
+
+def read_text_folder(path, *, labelled: bool = True) -> LabelledSequences:
+    """Texts in a folder, a file each, as Keras' `text_dataset_from_directory` and scikit-learn's `load_files`
+    read them (IMDB's and 20 Newsgroups' layout): each subfolder a class named as it is, its files (hidden
+    ones left) that class's texts; files beside the subfolders are left out. A folder of files alone holds
+    texts without labels (to predict). Each text's id is its file's path within the folder."""
+    folder = Path(path)
+    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        files = _text_files(folder)
+        if labelled or not files:
+            raise DataError(f"{path}: is a folder without subfolders; a folder of texts holds a subfolder for each "
+                            "class, its files that class's texts (pos/1.txt, neg/2.txt)")  # fmt: skip
+        return LabelledSequences([_text_of(f) for f in files], None, str(path), "text", "the subfolders",
+                                 ids=[f.name for f in files], id_name="file")  # fmt: skip
+    texts, labels, ids = [], [], []
+    for subfolder in classes:
+        for f in _text_files(subfolder):
+            texts.append(_text_of(f))
+            labels.append(subfolder.name)
+            ids.append(f"{subfolder.name}/{f.name}")
+    if not texts:
+        raise DataError(f"{path}: its subfolders ({', '.join(p.name for p in classes[:5])}) hold no files; each holds "
+                        "a class's texts, a file each")  # fmt: skip
+    return LabelledSequences(texts, labels, str(path), "text", "the subfolders", ids=ids, id_name="file")
+
+
+def _text_of(path: Path) -> str:
+    return read_text_file(path, "text", "a text").strip()
+
+
+def _text_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
 def _format_message(path, suffix: str) -> str:
@@ -182,7 +219,11 @@ def _cells(data) -> tuple[pd.DataFrame, np.ndarray, object]:
 
 def read_text_csv(path, text_col: str, *, label_col: str = "label", labelled: bool = True) -> LabelledSequences:
     """A CSV with a text column and a label column; each row one text."""
-    table, rows, path = _cells(path)
+    return _texts_of_table(*_cells(path), text_col, label_col, labelled)
+
+
+def _texts_of_table(table: pd.DataFrame, rows: np.ndarray, path, text_col: str, label_col: str,
+                    labelled: bool) -> LabelledSequences:  # fmt: skip
     columns = list(table.columns)
     text_col = find_column(columns, text_col, path)
     label_col = _label_column(columns, label_col, path, labelled)
@@ -213,8 +254,11 @@ def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> L
     steps = [c for c in columns if c not in (label_col, named_id) and _has_a_number(table[c])]
     id_name = named_id or next((c for c in columns if c not in (label_col, *steps) and distinct(table[c])), None)
     if not steps:
+        others = [c for c in columns if c != label_col]
+        if len(others) == 1:  # one column of texts beside the labels: a text CSV
+            return _texts_of_table(table, rows, path, others[0], label_col, labelled)
         raise DataError(f"{path}: has no numeric columns; expected one sequence a row, its steps in numeric columns "
-                        "(or give `text_col` for a text column)")  # fmt: skip
+                        f"(or give `text_col` for a text column: one of {', '.join(others[:10])})")  # fmt: skip
     values = np.column_stack([parse_numbers(table[c], rows, c, path) for c in steps])  # (R, C)
     infinite = np.isinf(values)
     if infinite.any():
