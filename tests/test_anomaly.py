@@ -102,7 +102,7 @@ def test_a_dataframe_a_series_or_an_array_is_scored_as_its_csv_is(fitted, labell
         _small().fit([1.0, 2.0])
 
 
-def test_a_first_column_of_row_numbers_or_ids_is_not_watched(tmp_path):
+def test_a_first_column_of_row_numbers_or_ids_or_a_counter_is_not_watched(tmp_path):
     from lstmkit.data.anomaly_csv import read_anomaly_csv
 
     values = pd.DataFrame({"value": np.sin(np.arange(50)), "load": np.cos(np.arange(50))})
@@ -113,6 +113,10 @@ def test_a_first_column_of_row_numbers_or_ids_is_not_watched(tmp_path):
         assert series.column_names == ["value", "load"] and series.time is None
     values.assign(id=1).to_csv(tmp_path / "same.csv", index=False)  # the same on every row: a value like any other
     assert read_anomaly_csv(tmp_path / "same.csv")[0].column_names == ["value", "load", "id"]
+    # sktime's Longley.csv: an observation number and the year among the values, both counting the rows
+    values.assign(Obs=np.arange(1, 51), YEAR=np.arange(1947, 1997)).to_csv(tmp_path / "counted.csv", index=False)
+    assert read_anomaly_csv(tmp_path / "counted.csv")[0].column_names == ["value", "load"]
+    assert read_anomaly_csv(tmp_path / "counted.csv", columns="value,YEAR")[0].column_names == ["value", "YEAR"]
 
 
 def test_steps_inside_the_first_lookback_have_no_score_and_no_flag(fitted, labelled_csv):
