@@ -434,6 +434,8 @@ def demo(
     out = out or Path("lstmkit-runs") / f"demo-{shown.name}"
     metrics = owner.run_demo(shown.name, out, seed, make_reporter(quiet or json_output))
     print_summary(owner, metrics, out, json_output, title=shown.title)
+    if shown.then and not json_output:
+        console.print(shown.then, markup=False)
 
 
 Backend = choice("Backend", ("torch", "onnx"))  # lstmkit.serve.server.BACKENDS, without importing it

@@ -27,6 +27,7 @@ LAYER_SPACE = {
 class Demo:
     name: str  # `lstmkit demo NAME`
     title: str  # what the demo shows, above its summary table
+    then: str = ""  # a line after its summary: what to try next
 
 
 def _start_drawing() -> None:

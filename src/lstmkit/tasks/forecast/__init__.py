@@ -43,7 +43,10 @@ JOB = Job(
     metrics=("mse", "rmse", "mae", "mape", "smape", "mase", "owa"),
     baselines={"naive": "naive", "seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"},
     load_parts=_parts,
-    demos=(Demo("forecast", "Monthly airline passengers 1949-1960, forecast 12 months ahead"),
+    demos=(Demo("forecast", "Monthly airline passengers 1949-1960, forecast 12 months ahead",
+                "One short series is where an LSTM has least to learn from; many series are where it learns: "
+                "`lstmkit demo forecast-many` trains one model on 427 real quarterly series (after installing the "
+                "data extra: pip install -e \".[data]\")."),
            Demo("forecast-many", "The Tourism competition's 427 quarterly series, one model for all, 8 quarters ahead")),
     predict_needs_data=False,
     predicted_in="forecaster.json",
