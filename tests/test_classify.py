@@ -73,6 +73,18 @@ def test_an_npz_of_a_published_split_is_trained_on_its_training_arrays_and_score
     assert list(model.predict(path)["label"]) == list(same.predict(test)["label"])
 
 
+def test_a_folder_of_recordings_trains_and_predict_reads_the_channels_it_learnt(tmp_path):
+    data = _rising_and_falling(40, 0)
+    for k, (sequence, label) in enumerate(zip(data.sequences, data.labels)):
+        (tmp_path / "train" / label).mkdir(parents=True, exist_ok=True)
+        steps = np.arange(len(sequence))
+        pd.DataFrame({"t": steps, "x": sequence[:, 0], "noise": np.cos(steps)}).to_csv(tmp_path / "train" / label / f"{k}.csv", index=False)
+    model = SequenceClassifier(hidden=4, epochs=10, arch="lstm", seed=0, columns="x").fit(tmp_path / "train")
+    assert model.columns_ == ["x"]
+    predicted = model.predict(tmp_path / "train" / "up")  # a folder of files alone: no labels, read by the channel it learnt
+    assert list(predicted.columns[:2]) == ["file", "label"] and len(predicted) == 20
+
+
 def test_fit_takes_arrays_or_texts_and_their_labels_as_scikit_learn_and_keras_do():
     from sklearn.model_selection import cross_val_score
 

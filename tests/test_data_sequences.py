@@ -43,10 +43,27 @@ def test_a_folder_of_class_subfolders_of_text_files_is_read_as_labelled_texts(tm
     unlabelled = read_sequences(tmp_path / "train" / "pos", labelled=False)  # files alone: texts to predict
     assert unlabelled.labels is None and unlabelled.ids == ["0.txt", "1.txt"] and unlabelled.id_name == "file"
     assert _error(tmp_path / "train" / "pos") == (f"{tmp_path / 'train' / 'pos'}: is a folder without subfolders; a folder "
-                                                  "of texts holds a subfolder for each class, its files that class's texts "
-                                                  "(pos/1.txt, neg/2.txt)")  # fmt: skip
+                                                  "of sequences holds a subfolder for each class, its files that class's "
+                                                  "texts or recordings (pos/1.txt, neg/2.txt)")  # fmt: skip
     _write(tmp_path / "train" / "neg", "1.txt", "  ")
     assert _error(tmp_path / "train") == f"{tmp_path / 'train' / 'neg' / '1.txt'}: the file is empty, expected a text"
+
+
+def test_a_folder_of_class_subfolders_of_csv_recordings_is_read_as_numeric_sequences(tmp_path):
+    # a recording a file, as sensor data sets often come: a row a step, the numeric columns its channels
+    for label, rows in (("walk", ["0,1,2", "1,3,4", "2,5,6"]), ("run", ["0,7,8", "1,9,10", "2,9,9", "3,8,8"])):
+        (tmp_path / label).mkdir()
+        _write(tmp_path / label, "a.csv", "t,ax,ay\n" + "\n".join(rows) + "\n")
+    data = read_sequences(tmp_path)
+    assert data.kind == "numeric" and data.channels == ["ax", "ay"] and data.labels == ["run", "walk"]  # 't' counts the rows
+    assert data.ids == ["run/a.csv", "walk/a.csv"] and list(data.lengths) == [4, 3]
+    np.testing.assert_array_equal(data.sequences[1], np.array([[1, 2], [3, 4], [5, 6]], dtype=np.float32))
+    assert read_sequences(tmp_path, columns="ay").channels == ["ay"]
+    _write(tmp_path / "run", "b.csv", "t,ax\n0,1\n1,2\n")
+    assert _error(tmp_path) == f"{tmp_path / 'run' / 'b.csv'}: no column 'ay'. Columns: t, ax"
+    _write(tmp_path / "run", "b.csv", "t,ax,ay\n0,1,\n1,2,3\n")
+    assert _error(tmp_path) == (f"{tmp_path / 'run' / 'b.csv'}: column 'ay' has no finite value at row 2; every step of a "
+                                "recording needs a value in each channel")  # fmt: skip
 
 
 def test_a_csv_of_one_text_column_beside_the_labels_is_read_as_texts(tmp_path):

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
-from .csv_table import MISSING_TOKENS, find_column, named_row_ids, parse_numbers, read_csv_table
+from .csv_table import MISSING_TOKENS, counts_rows, find_column, named_row_ids, parse_numbers, read_csv_table
 from .panel import FRAMES, frame_table
 from .series import Series, series_from_table
 from .timeaxis import index_time_column, time_columns
@@ -72,7 +72,7 @@ def _value_columns(table: pd.DataFrame, columns, time_col, label, path) -> list[
     if columns is None:  # a first column of the rows' ids or numbers (pandas' index), or a counter, is no value
         row_ids = named_row_ids(table, skipped=(time_col, label))
         chosen = [name for name in names if name not in (time_col, label, row_ids) and _looks_numeric(table[name])
-                  and not _counter(table[name])]  # fmt: skip
+                  and not counts_rows(table[name])]  # fmt: skip
         if not chosen:
             raise DataError(f"{path}: has no numeric column to score besides the time and label columns; "
                             f"columns: {', '.join(names)}")  # fmt: skip
@@ -91,14 +91,6 @@ def _value_columns(table: pd.DataFrame, columns, time_col, label, path) -> list[
     if not chosen:
         raise DataError("`columns` names no column")
     return chosen
-
-
-def _counter(cells: pd.Series) -> bool:
-    """Whether a column counts the rows: whole numbers rising by the same step on every row, 3 rows at least
-    (an observation number, the years of a yearly table): no measured value, and one that a predictor would
-    forecast without error, lowering every step's score."""
-    steps = np.diff(pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64))
-    return len(steps) >= 2 and steps[0] >= 1 and steps[0] == round(steps[0]) and bool((steps == steps[0]).all())
 
 
 def _looks_numeric(cells: pd.Series) -> bool:

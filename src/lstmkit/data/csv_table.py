@@ -271,6 +271,14 @@ def named_row_ids(table: pd.DataFrame, skipped: tuple = ()) -> Optional[str]:
     return first
 
 
+def counts_rows(cells: pd.Series) -> bool:
+    """Whether a column counts the rows: whole numbers rising by the same step on every row, 3 rows at least
+    (an observation or step number, the years of a yearly table): no measured value, and one a predictor
+    would forecast without error."""
+    steps = np.diff(pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64))
+    return len(steps) >= 2 and steps[0] >= 1 and steps[0] == round(steps[0]) and bool((steps == steps[0]).all())
+
+
 def find_column(columns: Sequence[str], name: str, path: Union[str, Path]) -> str:
     """`name` as it is spelled in `columns`, or a DataError suggesting the closest name (ignoring case)."""
     name = str(name).strip()

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import (MISSING_TOKENS, distinct, find_column, format_suffix, header_is_data, named_row_ids,
-                        parse_numbers, read_csv_table, read_text_file)
+from .csv_table import (MISSING_TOKENS, counts_rows, distinct, find_column, format_suffix, header_is_data,
+                        named_row_ids, parse_numbers, read_csv_table, read_text_file)
 from .labelled_sequences import LabelledSequences, trailing_lengths
 from .npz import read_npz
 from .panel import id_columns, panel_from_table, table_of_frame
@@ -56,10 +56,10 @@ def read_sequences(
     label_col: the CSV column holding the class labels (not used by .npz and .ts files).
     labelled: the labels must be there (training, evaluating); False reads them when present (predicting).
     id_col, time_col, time_format, columns: a long-format CSV (`read_long_csv`).
-    A folder is read as texts, a subfolder a class (`read_text_folder`).
+    A folder is read as texts or recordings, a file each, a subfolder a class (`read_folder`).
     """
     if not isinstance(path, pd.DataFrame) and Path(path).is_dir():
-        return read_text_folder(path, labelled=labelled)
+        return read_folder(path, labelled=labelled, columns=columns)
     suffix = ".csv" if isinstance(path, pd.DataFrame) else format_suffix(path)  # a DataFrame is read as its CSV
     if suffix not in FORMATS:
         raise DataError(_format_message(path, suffix))
@@ -85,37 +85,63 @@ def read_sequences(
     return read_wide_csv(path, label_col=label_col, labelled=labelled)
 
 
-def read_text_folder(path, *, labelled: bool = True) -> LabelledSequences:
-    """Texts in a folder, a file each, as Keras' `text_dataset_from_directory` and scikit-learn's `load_files`
-    read them (IMDB's and 20 Newsgroups' layout): each subfolder a class named as it is, its files (hidden
-    ones left) that class's texts; files beside the subfolders are left out. A folder of files alone holds
-    texts without labels (to predict). Each text's id is its file's path within the folder."""
+def read_folder(path, *, labelled: bool = True, columns: Union[str, Sequence[str], None] = None) -> LabelledSequences:
+    """Sequences in a folder, a file each: each subfolder a class named as it is, its files (hidden ones left)
+    that class's sequences; files beside the subfolders are left out. A folder of files alone holds sequences
+    without labels (to predict). Each sequence's id is its file's path within the folder.
+
+    Text files are texts, as Keras' `text_dataset_from_directory` and scikit-learn's `load_files` read them
+    (IMDB's and 20 Newsgroups' layout). Where every file is a CSV, each is a recording: a row a step, its
+    numeric columns the channels (`columns` chooses them; by default those of the first file, but a column
+    that counts the rows), named alike in every file."""
     folder = Path(path)
     classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
-        files = _text_files(folder)
+        files = _files(folder)
         if labelled or not files:
-            raise DataError(f"{path}: is a folder without subfolders; a folder of texts holds a subfolder for each "
-                            "class, its files that class's texts (pos/1.txt, neg/2.txt)")  # fmt: skip
-        return LabelledSequences([_text_of(f) for f in files], None, str(path), "text", "the subfolders",
-                                 ids=[f.name for f in files], id_name="file")  # fmt: skip
-    texts, labels, ids = [], [], []
-    for subfolder in classes:
-        for f in _text_files(subfolder):
-            texts.append(_text_of(f))
-            labels.append(subfolder.name)
-            ids.append(f"{subfolder.name}/{f.name}")
-    if not texts:
-        raise DataError(f"{path}: its subfolders ({', '.join(p.name for p in classes[:5])}) hold no files; each holds "
-                        "a class's texts, a file each")  # fmt: skip
+            raise DataError(f"{path}: is a folder without subfolders; a folder of sequences holds a subfolder for each "
+                            "class, its files that class's texts or recordings (pos/1.txt, neg/2.txt)")  # fmt: skip
+        labels, ids = None, [f.name for f in files]
+    else:
+        pairs = [(f, subfolder.name) for subfolder in classes for f in _files(subfolder)]
+        if not pairs:
+            raise DataError(f"{path}: its subfolders ({', '.join(p.name for p in classes[:5])}) hold no files; each "
+                            "holds a class's texts or recordings, a file each")  # fmt: skip
+        files, labels = [f for f, _ in pairs], [label for _, label in pairs]
+        ids = [f"{label}/{f.name}" for f, label in pairs]
+    if all(format_suffix(f) == ".csv" for f in files):
+        sequences, channels = _recordings(files, columns)
+        return LabelledSequences(sequences, labels, str(path), "numeric", "the subfolders", ids=ids, id_name="file",
+                                 channels=channels)  # fmt: skip
+    texts = [read_text_file(f, "text", "a text").strip() for f in files]
     return LabelledSequences(texts, labels, str(path), "text", "the subfolders", ids=ids, id_name="file")
 
 
-def _text_of(path: Path) -> str:
-    return read_text_file(path, "text", "a text").strip()
+def _recordings(files: list[Path], columns) -> tuple[list[np.ndarray], list[str]]:
+    """Each CSV file as a recording (T, F) float32 of its channels, and the channels' names."""
+    first, _ = read_csv_table(files[0])
+    if columns is not None:
+        channels = [find_column(list(first.columns), name, files[0]) for name in feature_list(columns, "channel")]
+    else:
+        channels = [c for c in first.columns if _has_a_number(first[c]) and not counts_rows(first[c])]
+    if not channels:
+        raise DataError(f"{files[0]}: has no numeric column; each file of a folder of recordings holds a row a step, "
+                        "its numeric columns the channels")  # fmt: skip
+    sequences = []
+    for f in files:
+        table, rows = read_csv_table(f)
+        names = [find_column(list(table.columns), name, f) for name in channels]
+        values = np.column_stack([parse_numbers(table[c], rows, c, f) for c in names])
+        bad = ~np.isfinite(values)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise DataError(f"{f}: column '{names[c]}' has no finite value at row {rows[r]}; every step of a recording "
+                            "needs a value in each channel")  # fmt: skip
+        sequences.append(values.astype(np.float32))
+    return sequences, channels
 
 
-def _text_files(folder: Path) -> list[Path]:
+def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 

@@ -11,6 +11,7 @@ majority class of the training part, scored on the very same test items.
 from __future__ import annotations
 
 import dataclasses
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Optional
@@ -175,8 +176,9 @@ class SequenceClassifier(ClassifySettings, Estimator):
     state_file = "classifier.json"
 
     # ---- settings ----------------------------------------------------------------------------------
-    def _check_settings(self, has_test_file: bool) -> None:
-        """Every setting checked before any data is read (`has_test_file`: a test file replaces test_frac)."""
+    def _check_settings(self, has_test_file: bool, folder: bool = False) -> None:
+        """Every setting checked before any data is read (`has_test_file`: a test file replaces test_frac;
+        `folder`: the data is a folder of files, whose recordings' channels `columns` may choose)."""
         self.check_settings()
         test_frac = 0 if has_test_file else self.test_frac
         if (self.val_frac or 0) + test_frac >= 1:
@@ -187,10 +189,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
         if self.id_col is not None and self.text_col is not None:
             raise ConfigError("`id_col` reads numeric sequences in long format, one step a row; a text model reads "
                               "one text a row (`text_col`): give one of the two")  # fmt: skip
-        if self.text_col is None and self.pretrain:
-            raise ConfigError("`pretrain` trains the embedding of a text model's tokens as language models; numeric "
-                              "sequences have none: leave it out")  # fmt: skip
-        if self.id_col is None and (self.time_col, self.time_format, self.columns) != (None, None, None):
+        if self.id_col is None and (self.time_col, self.time_format, None if folder else self.columns) != (None, None, None):
             raise ConfigError("`time_col` and `columns` read a long-format CSV, one step a row; give `id_col`, the "
                               "column naming the sequences, too")  # fmt: skip
 
@@ -211,7 +210,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
             data = arrays_as_sequences(data, y, "the training data")
         if isinstance(test, tuple) and len(test) == 2:
             test = arrays_as_sequences(*test, "the test data")
-        self._check_settings(has_test_file=test is not None)
+        self._check_settings(has_test_file=test is not None,
+                             folder=isinstance(data, (str, os.PathLike)) and Path(data).is_dir())  # fmt: skip
         parts, test_set = self._prepare(data, test, read_test=score_test)
         config = self._recipe(self.train_config(), parts["train"])
         batches = {name: BucketedBatches(self._encode(part), self._targets(part), config.batch_size)
@@ -299,6 +299,9 @@ class SequenceClassifier(ClassifySettings, Estimator):
         self.classes_, self.kind_, self.columns_ = check_classes(dataset), dataset.kind, dataset.channels
         self.arch_ = self.arch or ("lstm" if self.kind_ == "text" else NUMERIC_ARCH)
         text = self.kind_ == "text"
+        if not text and self.pretrain:
+            raise ConfigError("`pretrain` trains the embedding of a text model's tokens as language models; numeric "
+                              "sequences have none: leave it out")  # fmt: skip
         self.dropout_ = self.dropout if self.dropout is not None else (TEXT_DROPOUT if text else 0.0)
         self.bidirectional_ = self.bidirectional if self.bidirectional is not None else text
         self.pretrain_ = self.pretrain if self.pretrain is not None else TEXT_PRETRAIN_EPOCHS * text

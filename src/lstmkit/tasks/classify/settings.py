@@ -55,8 +55,8 @@ class ClassifySettings(SharedSettings):
                                       "integers); default: the file's order.")  # fmt: skip
     time_format: Optional[str] = time_format_setting()
     columns: Union[str, Sequence[str], None] = setting(
-        None, "Long format: the channel columns, comma-separated (default: every numeric one but the id, time and "
-        "label columns).", listed=str)  # fmt: skip
+        None, "Long format, or a folder of CSV recordings: the channel columns, comma-separated (default: every "
+        "numeric one but the id, time and label columns, and one that counts the rows).", listed=str)  # fmt: skip
     # a test file (UCR/UEA ship one), kept as text so a run's settings compare equal on resume; None: hold out test_frac
     test: Optional[Union[str, Path]] = setting(
         None, "A labelled test file (UCR/UEA ship one); default: hold out --test-frac.")
