@@ -379,6 +379,9 @@ def test_comment_lines_above_the_header_are_skipped_and_a_commented_header_is_re
                  f"# Passengers per month\n#  Month,Passengers\n{body}"):  # fmt: skip
         series = read_series_csv(_csv(tmp_path, text), "Passengers", time_col="Month")
         assert list(series.values[:, 0]) == [112, 118, 132] and series.freq == "MS"
+    # a first column named '#' (a row number: Kaggle's Pokémon table) is a column, not a comment
+    series = read_series_csv(_csv(tmp_path, "#,Name,Total\n1,Bulbasaur,318\n2,Ivysaur,405\n3,Venusaur,525\n"), "Total", time_col="#")
+    assert list(series.time) == [1, 2, 3] and list(series.target) == [318, 405, 525]
     path = _csv(tmp_path, "# Month,Passengers\n1949-01,112\n1949-02,x\n")  # rows count as the file's lines
     _raises(f"{path}: column 'Passengers' has a non-numeric value 'x' at row 3", lambda: read_series_csv(path, "Passengers"))
     path = _csv(tmp_path, "# nothing here\n\n#\n")

@@ -150,7 +150,8 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     commented = [i for i in range(leading_blank) if lines[i].strip()]
     if commented and _commented_header(lines[commented[-1]], lines[leading_blank], separator):
         leading_blank = commented[-1]
-        lines[leading_blank] = lines[leading_blank].lstrip().removeprefix("#").lstrip()
+        if not lines[leading_blank].lstrip().startswith("#" + separator):  # '#,Name,...': '#' names a column
+            lines[leading_blank] = lines[leading_blank].lstrip().removeprefix("#").lstrip()
     _check_no_title(path, lines, leading_blank, separator)
     body = "".join(lines[leading_blank:])
     with warnings.catch_warnings():
@@ -203,11 +204,13 @@ _PREAMBLE_LINES = 10  # a one-field "header" and a wider row within this many li
 
 
 def _commented_header(comment: str, first: str, separator: str) -> bool:
-    """Whether a comment line ('# Month,Passengers') names the columns of the first line below it: that line
-    holds values, in as many fields as the comment names."""
-    names = comment.lstrip().removeprefix("#").strip().split(separator)
-    cells = first.strip().split(separator)
-    return len(names) == len(cells) > 1 and header_is_data(cells) and not header_is_data(names)
+    """Whether a line starting with '#' names the columns of the first line below it: as many fields, and that
+    line holds a value (a number or a date) where a header would hold names. numpy's `savetxt` writes its
+    header so ('# Month,Passengers'), and some tables name their first column '#' ('#,Name,Type 1', a row
+    number: Kaggle's Pokémon table)."""
+    names = next(csv.reader([comment.lstrip().removeprefix("#").lstrip()], delimiter=separator), [])
+    cells = next(csv.reader([first.strip()], delimiter=separator), [])
+    return len(names) == len(cells) > 1 and any(re.fullmatch(_VALUE_LIKE, cell.strip()) for cell in cells)
 
 
 def _check_no_title(path, lines: list[str], header: int, separator: str) -> None:
