@@ -70,6 +70,9 @@ def test_a_csv_of_one_text_column_beside_the_labels_is_read_as_texts(tmp_path):
     path = _write(tmp_path, "reviews.csv", "review,label\nA good film.,pos\n\"Bad, truly bad\",neg\n")
     data = read_sequences(path)
     assert data.kind == "text" and data.sequences == ["A good film.", "Bad, truly bad"] and data.labels == ["pos", "neg"]
+    path = _write(tmp_path, "likes.csv", "text,likes,label\nA good film indeed,10,pos\nA truly bad film,2,neg\n")
+    assert _error(path) == (f"{path}: column 'text' holds texts, which a wide CSV leaves out, and its numeric columns "
+                            "('likes') would be sequences of 1 step; give text_col text to classify the texts")  # fmt: skip
     path = _write(tmp_path, "two.csv", "title,body,label\nA,good,pos\nB,bad,neg\n")
     assert _error(path) == (f"{path}: has no numeric columns; expected one sequence a row, its steps in numeric columns "
                             "(or give text_col for a text column: one of title, body)")  # fmt: skip

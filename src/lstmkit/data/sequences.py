@@ -248,6 +248,14 @@ def read_text_csv(path, text_col: str, *, label_col: str = "label", labelled: bo
     return _texts_of_table(*_cells(path), text_col, label_col, labelled)
 
 
+_FEWEST_STEPS = 3  # a wide CSV of fewer numeric columns beside a column of texts is a text CSV read without `text_col`
+
+
+def _and_names(names: list[str]) -> str:
+    quoted = [f"'{name}'" for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
 def _texts_of_table(table: pd.DataFrame, rows: np.ndarray, path, text_col: str, label_col: str,
                     labelled: bool) -> LabelledSequences:  # fmt: skip
     columns = list(table.columns)
@@ -285,6 +293,11 @@ def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> L
             return _texts_of_table(table, rows, path, others[0], label_col, labelled)
         raise DataError(f"{path}: has no numeric columns; expected one sequence a row, its steps in numeric columns "
                         f"(or give `text_col` for a text column: one of {', '.join(others[:10])})")  # fmt: skip
+    texts = [c for c in columns if c not in (label_col, *steps) and table[c].str.count(" ").median() >= 2]
+    if texts and len(steps) < _FEWEST_STEPS:  # 'text,likes,label': the texts left out, a 'sequence' of one step read
+        raise DataError(f"{path}: column '{texts[0]}' holds texts, which a wide CSV leaves out, and its numeric columns "
+                        f"({_and_names(steps)}) would be sequences of {len(steps)} step{'s' if len(steps) > 1 else ''}; "
+                        f"give `text_col` {texts[0]} to classify the texts")  # fmt: skip
     values = np.column_stack([parse_numbers(table[c], rows, c, path) for c in steps])  # (R, C)
     infinite = np.isinf(values)
     if infinite.any():
