@@ -104,6 +104,7 @@ def test_quarters_are_a_quarterly_axis(tmp_path, quarters):
     (["1 Jan 2020", "2 Jan 2020"], "%-d %b %Y", "3 Jan 2020"),
     (["2020-01-01 00:00", "2020-01-01 01:00"], "%Y-%m-%d %H:%M", "2020-01-01 02:00"),
     (["2021-01-01T00:00:00Z", "2021-01-01T01:00:00Z"], "%Y-%m-%dT%H:%M:%SZ", "2021-01-01T02:00:00Z"),  # UTC, ISO 8601's Z
+    (["2021-05-01 00:00:00+00:00", "2021-05-01 00:30:00+00:00"], "%Y-%m-%d %H:%M:%S+00:00", "2021-05-01 01:00:00+00:00"),  # sktime's solar.csv
     (["2020-01-01", "2020-01-02"], "%Y-%m-%d", "2020-01-03"),
     (["20200130", "20200131"], "%Y%m%d", "20200201"),  # weather services' compact dates: dates, not integers
     (["199910", "199911", "199912"], "%Y%m", "200001"),
@@ -126,7 +127,7 @@ def test_the_format_the_times_are_written_in_writes_the_next_one_alike(tmp_path,
 
 
 @pytest.mark.parametrize("cells", [["Q1 1970", "Q2 1970", "q3 1970", "Q4-1970", "Q1/1971"],  # mixed
-                                   ["2021-05-01 00:00:00+00:00", "2021-05-01 00:30:00+00:00"],  # +0000 in strftime
+                                   ["2021-05-01 00:00:00+01:00", "2021-05-01 00:30:00+01:00"],  # +0100 in strftime
                                    ["1700", "1701"]])  # fmt: skip
 def test_times_no_one_format_writes_back_are_written_as_iso_dates(tmp_path, cells):
     from lstmkit.data.timeaxis import format_time

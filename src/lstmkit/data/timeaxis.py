@@ -390,7 +390,8 @@ def written_format(cells: pd.Series, time: pd.Index, time_format: Optional[str] 
         candidates.append(re.sub(r"\d{4}", "%Y", re.sub(r"(?i)(q)[1-4]", r"\g<1>" + QUARTER_CODE, first)))
     guessed = [f for f in (_format_of(first, dayfirst=False), _format_of(first, dayfirst=True)) if f is not None]
     unpadded = [f.replace("%m", "%-m").replace("%d", "%-d") for f in guessed]  # '3/1/2020' (glibc's codes)
-    zulu = [f.replace("%z", "Z") for f in guessed if first.upper().endswith("Z")]  # UTC as ISO 8601 writes it: strftime's %z writes +0000
+    utc = re.search(r"(?i)(z|[+-]00:?00)$", first)  # UTC as ISO 8601 writes it ('Z', '+00:00'): strftime's %z writes +0000
+    zulu = [f.replace("%z", utc.group(1)) for f in guessed if utc]
     candidates += guessed + unpadded + zulu + _MONTHS_WRITTEN
     checked = np.r_[0 : min(_CHECKED, len(cells)), max(0, len(cells) - _CHECKED) : len(cells)]
     written, times = cells.iloc[checked].str.strip().str.lower().tolist(), time[checked]
