@@ -110,6 +110,17 @@ def test_a_time_split_over_a_year_and_a_quarter_column_comes_back_in_those_colum
     written = pd.read_csv(tmp_path / "next.csv")
     assert code == 0 and list(written.columns[:3]) == ["year", "qtr", "step"], err
     assert list(written["year"]) == [2010, 2010, 2010] and list(written["qtr"]) == ["Q1", "Q2", "Q3"]
+    from test_serve import served  # the HTTP service reads a start as the data wrote its times, the quarter alone too
+
+    request = {"values": frame["sales"].tolist()[-24:-4], "covariates": {"promo": frame["promo"].tolist()[-24:-4]},
+               "future": {"promo": [1, 0, 1]}}  # 2004 Q1 to 2008 Q4
+    with served(tmp_path / "run") as (client, _):
+        for start in ("2004,Q1", "2004,1", "2004-01-01"):
+            answer = client.post("/predict", json={"series": [{**request, "start": start}]})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["predictions"][0]["times"][0] == "2009-01-01T00:00:00", start
+        bad = client.post("/predict", json={"series": [{**request, "start": "2004,Q7"}]})
+        assert bad.status_code == 422 and bad.json()["field"] == "series.0.start"
     fitted = Forecaster("sales", time_col=["year", "qtr"], future_features=["promo"], horizon=3, lookback=12, hidden=8,
                         epochs=2).fit(frame.assign(qtr=quarters.quarter))  # fmt: skip
     assert fitted.season_ == 4 and fitted.time_col == "year,qtr"

@@ -8,6 +8,7 @@ axis) it may end anywhere."""
 
 from __future__ import annotations
 
+import calendar
 from typing import Annotated, Optional, Union
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...data import Series
+from ...data.timeaxis import JOIN, QUARTER_CODE, parse_time
 from ...data.panel import Panel
 from ...errors import FieldError
 from .timing import future_times
@@ -123,9 +125,23 @@ def _time_axis(estimator, i: int, trained: Series, start, n: int, where: str):
         if pd.api.types.is_integer_dtype(trained.time):
             step = int(freq or 1)
             return pd.Index(int(start) + step * np.arange(n), name=trained.time.name), freq
-        return pd.date_range(pd.Timestamp(start), periods=n, freq=freq, name=trained.time.name), freq
-    except (TypeError, ValueError, OverflowError) as error:
+        return pd.date_range(_start_time(str(start), trained), periods=n, freq=freq, name=trained.time.name), freq
+    except (TypeError, ValueError, OverflowError) as error:  # a DataError too: one of them
         raise FieldError(where, f"is not a time on the model's axis ({type(error).__name__})") from None
+
+
+def _start_time(text: str, trained: Series) -> pd.Timestamp:
+    """`start` read as the training data's times were ('Jan 1980', '1993 Q2', '2020-M01'; '1999,1' for a time
+    split over a year's and a quarter's or month's columns, by the column the data had), or as pandas reads a
+    time (ISO 8601)."""
+    written = trained.time_format or ""
+    parts = text.split(JOIN)
+    if JOIN in written and len(parts) >= 2 and parts[1].strip().isdigit():  # the second column: a quarter or a month
+        number = int(parts[1])
+        parts[1] = f"Q{number}" if QUARTER_CODE in written else calendar.month_abbr[number] if 1 <= number <= 12 else parts[1]
+        text = JOIN.join(parts)
+    time = parse_time(pd.Series([text.strip()]), np.array([0]), "start", "the request")
+    return time[0] if isinstance(time, pd.DatetimeIndex) else pd.Timestamp(text)
 
 
 def run(estimator, batch: list) -> list:
