@@ -111,6 +111,16 @@ def test_a_first_column_of_row_numbers_or_ids_or_a_counter_is_not_watched(tmp_pa
     for name in ("indexed.csv", "ids.csv"):
         series, _ = read_anomaly_csv(tmp_path / name)
         assert series.column_names == ["value", "load"] and series.time is None
+    hours = pd.DataFrame({"value": np.sin(np.arange(300)), "load": np.cos(np.arange(300))},
+                         index=pd.date_range("2024-01-01", periods=300, freq="h"))  # an unnamed index of times: the time
+    hours.to_csv(tmp_path / "hours.csv")
+    detector = AnomalyDetector(lookback=LOOKBACK, hidden=4, epochs=1).fit(tmp_path / "hours.csv")
+    assert detector.series_.freq == "h" and list(detector.predict().columns[:3]) == ["time", "value", "load"]
+    from lstmkit.tasks.anomaly.report import run_metrics
+
+    assert run_metrics(detector)["notes"] == ["the first column, unnamed (as pandas' to_csv writes an index), holds the "
+                                              "times (2024-01-01 00:00:00 to 2024-01-13 11:00:00): read as the time "
+                                              "column, 'time'"]  # fmt: skip
     values.assign(id=1).to_csv(tmp_path / "same.csv", index=False)  # the same on every row: a value like any other
     assert read_anomaly_csv(tmp_path / "same.csv")[0].column_names == ["value", "load", "id"]
     # sktime's Longley.csv: an observation number and the year among the values, both counting the rows

@@ -715,7 +715,7 @@ def test_a_series_read_without_its_date_column_gets_a_note_naming_it(tmp_path):
     path = _csv(tmp_path, '"","Month","Passengers"\n' + "".join(f'"{m}","1949-{m:02d}",{100 + m}\n' for m in range(1, 13)))
     assert read_series_csv(path, "Passengers").notes == [
         "column 'Month' holds dates (1949-01 to 1949-12), but no time column was given, so the steps are numbered and "
-        "the season is read from the values alone: give it as the time column (--time-col Month) to forecast on its calendar"]  # fmt: skip
+        "the season is read from the values alone: give it as the time column (--time-col Month) to put the steps on its calendar"]  # fmt: skip
     assert read_series_csv(path, "Passengers", time_col="Month").notes == []
     path = _csv(tmp_path, "day,store,sales\n" + "".join(f"{d},s{d % 2},{d}\n" for d in range(1, 13)))  # no dates
     assert read_series_csv(path, "sales").notes == []

@@ -47,7 +47,7 @@ def read_anomaly_csv(
     else:
         table, rows = read_csv_table(path)
     table, time_col = time_columns(table, time_col, path)
-    table, time_col, _ = index_time_column(table, rows, time_col)  # a pandas index of times, unnamed: not a value column
+    table, time_col, note = index_time_column(table, rows, time_col)  # a pandas index of times, unnamed: not a value column
     names = list(table.columns)
     label = None
     if label_col is not None and (labels_required or str(label_col).strip() in names):
@@ -59,6 +59,8 @@ def read_anomaly_csv(
     features = [*chosen[1:], *([label] if label is not None else [])]
     series = series_from_table(table, rows, path, chosen[0], time_col=time_col, time_format=time_format,
                                features=features, fill=fill)  # fmt: skip
+    if note is not None:
+        series = dataclasses.replace(series, notes=[note, *series.notes])
     if label is not None:  # the label rode along as the last feature, to be sorted by time with the values
         labels = series.covariates[:, -1].astype(np.int64)
         series = dataclasses.replace(series, covariates=series.covariates[:, :-1], feature_names=series.feature_names[:-1])

@@ -196,7 +196,7 @@ def _unread_time_column(table: pd.DataFrame, rows: np.ndarray, path, read: tuple
         if freq is not None and not freq.isdigit():
             return (f"column '{name}' holds dates ({table[name].iloc[0]} to {table[name].iloc[-1]}), but no time column "
                     "was given, so the steps are numbered and the season is read from the values alone: give it as "
-                    f"the time column (--time-col {name}) to forecast on its calendar")  # fmt: skip
+                    f"the time column (--time-col {name}) to put the steps on its calendar")  # fmt: skip
     return None
 
 

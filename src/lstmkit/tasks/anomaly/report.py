@@ -30,6 +30,7 @@ def run_metrics(detector: AnomalyDetector, scored: Optional[dict] = None) -> dic
         "steps": summary["steps"], "anomalies": summary["anomalies"],
         "lookback": detector.lookback_, "columns": detector.columns_, "best_epoch": detector.best_epoch_,
         "stop_reason": getattr(detector, "stop_reason_", None),
+        "notes": list(detector.series_.notes[:3]) if hasattr(detector, "series_") else [],  # how the data was read
     }  # fmt: skip
 
 
@@ -99,6 +100,8 @@ def write_report(detector: AnomalyDetector, metrics: dict, path: Path, out: Path
         f"|x - mean| / std over the previous {detector.lookback_} steps; its threshold "
         f"{detector.baseline_threshold_:.4g} comes from its own validation scores by the same rule.",
     ])  # fmt: skip
+    if series.notes:
+        report.add_text("How the data was read", series.notes[:20])
     if series.gaps:
         report.add_text("Gaps in the time column", series.gaps[:20])
     report.add_table("Settings", ["setting", "value"], [(k, v) for k, v in detector.get_params().items()])
