@@ -359,18 +359,15 @@ def test_a_file_without_a_header_is_named_as_such(tmp_path):
             "header line naming the columns", lambda: read_series_csv(path, "Passengers", time_col="Month"))  # fmt: skip
 
 
-def test_a_title_above_the_table_is_named(tmp_path):
+@pytest.mark.parametrize("text, row", [
     # as statistics offices export a table: a title and a source note above its header
-    path = _csv(tmp_path, '"Retail sales, monthly"\n"Source: Office of Statistics"\n\nMonth,Sales\n1949-01,112\n')
-    _raises(f"{path}: row 4 has 2 fields but the header (row 1) has 1; if the lines above row 4 are a title or notes, "
-            "remove them: the header must be the first line", lambda: read_series_csv(path, "Sales"))  # fmt: skip
-
-
-def test_a_title_right_above_the_header_is_named_too(tmp_path):
-    # pandas reads this one without an error, as a table of one column, 'Retail sales'
-    path = _csv(tmp_path, "Retail sales\nMonth,Sales\n1949-01,112\n")
-    _raises(f"{path}: row 2 has 2 fields but the header (row 1) has 1; if the lines above row 2 are a title or notes, "
-            "remove them: the header must be the first line", lambda: read_series_csv(path, "Sales"))  # fmt: skip
+    ('"Retail sales, monthly"\n"Source: Office of Statistics"\n\nMonth,Sales\n1949-01,112\n', 4),
+    ("Retail sales\nMonth,Sales\n1949-01,112\n", 2),  # right above it: pandas reads a table of one column, 'Retail sales'
+])  # fmt: skip
+def test_a_title_above_the_table_is_named(tmp_path, text, row):
+    path = _csv(tmp_path, text)
+    _raises(f"{path}: row {row} has 2 fields but the header (row 1) has 1; if the lines above row {row} are a title or "
+            "notes, remove them: the header must be the first line", lambda: read_series_csv(path, "Sales"))  # fmt: skip
 
 
 def test_comment_lines_above_the_header_are_skipped_and_a_commented_header_is_read(tmp_path):
