@@ -282,6 +282,27 @@ def counts_rows(cells: pd.Series) -> bool:
     return len(steps) >= 2 and steps[0] >= 1 and steps[0] == round(steps[0]) and bool((steps == steps[0]).all())
 
 
+def join_columns(table: pd.DataFrame, names: list[str], separator: str) -> tuple[pd.DataFrame, str]:
+    """The table with the cells of its columns `names` joined by `separator` into one column, named by their
+    names joined by ',', in their place ('' where any of them is missing); and that name. Several id columns
+    (a store and a product family) or time columns (a year and its quarter) are read so."""
+    cells = table[names]
+    empty = cells.apply(lambda column: column.str.lower().isin(MISSING_TOKENS)).any(axis=1)
+    joined = cells[names[0]].str.cat([cells[name] for name in names[1:]], sep=separator)
+    key = ",".join(names)
+    return table.drop(columns=names).assign(**{key: joined.where(~empty, "")}), key
+
+
+def spread_column(frame: pd.DataFrame, name: str, columns: dict) -> pd.DataFrame:
+    """`frame` with its column `name` replaced, in its place, by `columns` (name -> values): a joined column
+    (`join_columns`) given back as the columns it came from."""
+    at = list(frame.columns).index(name)
+    frame = frame.drop(columns=name)
+    for k, (column, values) in enumerate(columns.items()):
+        frame.insert(at + k, column, values)
+    return frame
+
+
 def find_column(columns: Sequence[str], name: str, path: Union[str, Path]) -> str:
     """`name` as it is spelled in `columns`, or a DataError suggesting the closest name (ignoring case)."""
     name = str(name).strip()

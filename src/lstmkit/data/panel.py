@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import MISSING_TOKENS, find_column, parse_numbers, read_csv_table
+from .csv_table import MISSING_TOKENS, find_column, join_columns, parse_numbers, read_csv_table, spread_column
 from .series import Series, check_finite, feature_list, series_from_table
 from .timeaxis import check_unique_times, format_time, parse_time, time_columns, time_order
 
@@ -143,10 +143,7 @@ def id_columns(table: pd.DataFrame, id_col: str, path) -> tuple[pd.DataFrame, st
         if joined.any():
             raise DataError(f"{path}: column '{name}' has '{table[name].iloc[int(np.argmax(joined))]}', with a "
                             f"'{ID_JOIN}', which joins the values of the id columns; only the last may hold one")  # fmt: skip
-    joined = table[names[0]].str.cat([table[name] for name in names[1:]], sep=ID_JOIN)
-    empty = table[names].apply(lambda column: column.str.lower().isin(MISSING_TOKENS)).any(axis=1)
-    key = ",".join(names)
-    return table.drop(columns=names).assign(**{key: joined.where(~empty, "")}), key
+    return join_columns(table, names, ID_JOIN)
 
 
 def split_ids(frame: pd.DataFrame, id_col: str) -> pd.DataFrame:
@@ -156,11 +153,7 @@ def split_ids(frame: pd.DataFrame, id_col: str) -> pd.DataFrame:
         return frame
     names = feature_list(id_col, "id")
     parts = frame[id_col].astype(str).str.split(ID_JOIN, n=len(names) - 1, expand=True)
-    at = list(frame.columns).index(id_col)
-    frame = frame.drop(columns=id_col)
-    for k, name in enumerate(names):
-        frame.insert(at + k, name, parts[k])
-    return frame
+    return spread_column(frame, id_col, {name: parts[k] for k, name in enumerate(names)})
 
 
 def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: str, *, id_col: str,

@@ -28,7 +28,7 @@ import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
 from ..errors import DataError
-from .csv_table import MISSING_TOKENS, find_column
+from .csv_table import MISSING_TOKENS, find_column, join_columns, spread_column
 
 _INTEGER = r"[+-]?\d+"
 _WHOLE_DECIMAL = r"\.0*"  # '1871.0': a year written by a tool that stores numbers as floats (pandas, R, Excel)
@@ -100,11 +100,7 @@ def time_columns(table: pd.DataFrame, time_col: Optional[str], path) -> tuple[pd
     if not 2 <= len(names) <= 3 or len(set(names)) < len(names):
         raise DataError(f"`time_col` gives the columns {JOIN.join(names)}; a time split over columns is given as a "
                         "year's, then its quarter's or month's (and the month's day's), e.g. year,quarter")  # fmt: skip
-    cells = table[names]
-    empty = cells.apply(lambda column: column.str.lower().isin(MISSING_TOKENS)).any(axis=1)
-    joined = cells[names[0]].str.cat([cells[name] for name in names[1:]], sep=JOIN)
-    key = JOIN.join(names)
-    return table.drop(columns=names).assign(**{key: joined.where(~empty, "")}), key
+    return join_columns(table, names, JOIN)
 
 
 def index_time_column(table: pd.DataFrame, rows: np.ndarray, time_col: Optional[str]):
@@ -187,14 +183,9 @@ def split_time_columns(frame: pd.DataFrame, name: str, written: Optional[str]) -
     whole numbers as integers; any other frame as it is."""
     if name not in frame.columns or JOIN not in name or written is None:
         return frame
-    names = name.split(JOIN)
     parts = pd.Series(format_times(frame[name], written), index=frame.index).str.split(JOIN, expand=True)
-    at = list(frame.columns).index(name)
-    frame = frame.drop(columns=name)
-    for k, column in enumerate(names):
-        cells = parts[k]
-        frame.insert(at + k, column, cells.astype(np.int64) if cells.str.isdigit().all() else cells)
-    return frame
+    return spread_column(frame, name, {column: parts[k].astype(np.int64) if parts[k].str.isdigit().all() else parts[k]
+                                       for k, column in enumerate(name.split(JOIN))})  # fmt: skip
 
 
 def _compact_dates(cells: pd.Series) -> Optional[pd.Series]:
