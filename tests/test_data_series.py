@@ -359,15 +359,34 @@ def test_a_file_without_a_header_is_named_as_such(tmp_path):
             "header line naming the columns", lambda: read_series_csv(path, "Passengers", time_col="Month"))  # fmt: skip
 
 
-@pytest.mark.parametrize("text, row", [
-    # as statistics offices export a table: a title and a source note above its header
-    ('"Retail sales, monthly"\n"Source: Office of Statistics"\n\nMonth,Sales\n1949-01,112\n', 4),
-    ("Retail sales\nMonth,Sales\n1949-01,112\n", 2),  # right above it: pandas reads a table of one column, 'Retail sales'
-])  # fmt: skip
-def test_a_title_above_the_table_is_named(tmp_path, text, row):
-    path = _csv(tmp_path, text)
-    _raises(f"{path}: row {row} has 2 fields but the header (row 1) has 1; if the lines above row {row} are a title or "
+def test_a_title_right_above_the_table_is_named(tmp_path):
+    path = _csv(tmp_path, "Retail sales\nMonth,Sales\n1949-01,112\n")  # pandas reads a table of one column, 'Retail sales'
+    _raises(f"{path}: row 2 has 2 fields but the header (row 1) has 1; if the lines above row 2 are a title or "
             "notes, remove them: the header must be the first line", lambda: read_series_csv(path, "Sales"))  # fmt: skip
+
+
+def test_lines_of_notes_above_the_table_ended_by_a_blank_line_are_not_read_and_a_note_says_so(tmp_path):
+    # as statistics offices export a series: the BLS's 'Series Id: ...' lines (statsmodels' macrodata/src/unemp.csv),
+    # a title and a source; the table below may have another separator and a trailing one on its header only
+    from lstmkit.data.panel import read_panel_csv
+
+    notes = "Series Id:           LNS14000000Q\n\nSeasonally Adjusted\nSeries title:        (Seas) Unemployment Rate\n\n\n"
+    path = _csv(tmp_path, notes + "Series id;Year;Period;Value;\nLNS14000000Q;1959;Q01;5,8\nLNS14000000Q;1959;Q02;5,1\n"
+                          "LNS14000000Q;1959;Q03;5,3\n")  # fmt: skip
+    series = read_series_csv(path, "Value", time_col="Year,Period")
+    assert list(series.target) == [5.8, 5.1, 5.3] and series.freq == "QS-OCT" and series.time_format == "%Y,Q0%q"
+    assert series.notes == ["the table starts at row 7, below 3 lines of notes (the first: 'Series Id:           "
+                            "LNS14000000Q'), which are not read"]  # fmt: skip
+    path = _csv(tmp_path, notes + "Series id;Year;Period;Value\nLNS14000000Q;1959;Q01;x\n")
+    _raises(f"{path}: column 'Value' has a non-numeric value 'x' at row 8", lambda: read_series_csv(path, "Value"))
+    path = _csv(tmp_path, '"Retail sales, monthly"\n"Source: Office of Statistics"\n\nshop,Month,Sales\n'
+                          'a,1949-01,112\na,1949-02,118\nb,1949-01,5\nb,1949-02,6\n')  # fmt: skip
+    panel = read_panel_csv(path, "Sales", id_col="shop", time_col="Month")
+    assert panel.ids == ["a", "b"] and list(panel.series[1].target) == [5, 6]
+    assert [s.notes for s in panel.series] == [[
+        "the table starts at row 4, below 2 lines of notes (the first: '\"Retail sales, monthly\"'), which are not read"], []]
+    path = _csv(tmp_path, "Sales\n112\n\n118\n")  # one column, with a blank line: no notes
+    assert list(read_series_csv(path, "Sales").target) == [112, 118]
 
 
 def test_comment_lines_above_the_header_are_skipped_and_a_commented_header_is_read(tmp_path):
@@ -705,6 +724,40 @@ def test_a_table_of_a_year_a_row_and_a_month_a_column_is_read_as_one_monthly_ser
             lambda: read_series_csv(path, "t", time_col="ANNUAL"))  # fmt: skip
     path = _csv(tmp_path, f'"YEAR",{",".join(months)}\n1950,1,2,3,x,5,6,7,8,9,10,11,12\n1951,1,2,3,4,5,6,7,8,9,10,11,12\n')
     _raises(f"{path}: column 't' has a non-numeric value 'x' at row 2", lambda: read_series_csv(path, "t"))
+
+
+def test_a_table_of_a_series_a_row_and_a_time_a_column_is_read_as_a_series_per_row(tmp_path):
+    # as the World Bank's exports (statsmodels' fertility.csv): the years before a series starts and those not yet
+    # published are empty, a trailing separator ends each line, and a code and the indicator's name are not values
+    from lstmkit.data.panel import read_panel_csv
+
+    header = "Country Name,Country Code,Indicator Name," + ",".join(str(y) for y in range(1990, 1998)) + ",\n"
+    lines = ["Aruba,ABW,Fertility,1,2,3,4,5,6,7,,\n", "Andorra,AND,Fertility,,,,10,11,12,13,14,\n",
+             "Monaco,MCO,Fertility,,,,,,,,,\n", "Chad,TCD,Fertility,20,21,22,23,24,25,26,27,\n"]  # fmt: skip
+    path = _csv(tmp_path, header + "".join(lines))
+    panel = read_panel_csv(path, "fertility", id_col="Country Name")
+    assert panel.ids == ["Aruba", "Andorra", "Chad"] and panel.id_col == "Country Name"
+    aruba, andorra, chad = panel.series
+    assert list(aruba.time) == list(range(1990, 1997)) and aruba.time.name == "time" and aruba.freq == "1"
+    assert list(andorra.time) == list(range(1993, 1998)) and list(andorra.target) == [10, 11, 12, 13, 14]
+    assert list(chad.target) == list(range(20, 28)) and chad.target_name == "fertility" and chad.notes == []
+    assert aruba.notes == ["a series a row and a time a column (1990 to 1997): read as 3 series of 'fertility' over "
+                           "the times the columns name, 'Country Code' and 'Indicator Name' not read; 1 row with no "
+                           "value left out (first: row 4)"]  # fmt: skip
+    _raises(f"{path}: has a series a row and a time a column (1990 to 1997), 4 rows: give the column that names "
+            "each row's series as id_col ('Country Name' holds a different name on each row)",
+            lambda: read_series_csv(path, "fertility"))  # fmt: skip
+    _raises(f"{path}: has a series a row and a time a column (1990 to 1997), read as series of 'fertility'; its times "
+            "are the columns' names, not a column 'Country Code': leave time_col out",
+            lambda: read_panel_csv(path, "fertility", id_col="Country Name", time_col="Country Code"))  # fmt: skip
+    with pytest.raises(DataError, match="has a different value on each of its 4 rows"):  # a year's column, named
+        read_panel_csv(path, "1991", id_col="Country Name")
+    path = _csv(tmp_path, "Country Name,1990,1991,1992\nAruba,1,x,3\nChad,2,3,4\n")
+    _raises(f"{path}: column '1991' has a non-numeric value 'x' at row 2",
+            lambda: read_panel_csv(path, "fertility", id_col="Country Name"))
+    path = _csv(tmp_path, "Indicator,2020M01,2020M02,2020M03,2020M04\nSales,5,6,,8\n")  # one row: one series
+    series = read_series_csv(path, "sales", fill="interpolate")
+    assert series.freq == "MS" and list(series.target) == [5, 6, 7, 8] and series.time[0] == pd.Timestamp("2020-01-01")
 
 
 def test_a_series_read_without_its_date_column_gets_a_note_naming_it(tmp_path):

@@ -386,6 +386,10 @@ def test_a_series_shorter_than_lookback_plus_horizon_is_named(tmp_path):
     frame = frame[~((frame["store"] == "S1") & (frame.index % 60 >= 10))]
     with pytest.raises(DataError, match=r"^the DataFrame: series 'S1' has 10 rows, fewer than the 12 that lookback 8 \+ horizon 4 need$"):
         _small(lookback=8).fit(frame)
+    frame = frame[~(frame["store"].isin(["S0", "S2"]) & (frame.index % 60 >= 5))]  # the ones to remove, all named
+    with pytest.raises(DataError, match=r"^the DataFrame: series 'S0' has 5 rows, fewer than the 12 that lookback 8 \+ "
+                                        r"horizon 4 need; so have 2 other series \('S1', 'S2'\)$"):  # fmt: skip
+        _small(lookback=8).fit(frame)
 
 
 # ---- fitting, scoring, predicting ------------------------------------------------------------------------
@@ -550,6 +554,30 @@ def test_several_target_columns_of_a_wide_table_are_forecast_as_many_series(tmp_
         Forecaster("S0,S1", id_col="store", **settings).fit(wide)
     with pytest.raises(DataError, match="has a column 'value', the name its target columns' series are read into"):
         Forecaster("S0,S1", **settings).fit(wide.rename(columns={"S2": "value"}))
+
+
+def test_a_series_a_row_and_a_time_a_column_is_forecast_as_the_long_table_of_the_same_values(tmp_path, capsys):
+    """The World Bank's, Eurostat's and the OECD's layout: a row per series, a column per period ('2000Q1'), a
+    code beside the id. `--id-col` and a `--target` that names no column fit what the long table gives, and
+    `predict` writes the periods after each series' last value in long format."""
+    long = _panel(n_series=3)
+    long = long[~((long["store"] == "S1") & (long.index % 60 >= 56))]  # S1's last year not yet published
+    wide = long.assign(period=long["quarter"].dt.to_period("Q").astype(str)).pivot(index="store", columns="period", values="sales")
+    wide.insert(0, "code", ["a", "b", "c"])
+    wide.reset_index().to_csv(tmp_path / "wide.csv", index=False)
+    settings = ["--horizon", HORIZON, "--season", SEASON, "--hidden", "8", "--epochs", "2", "--quiet"]
+    code, _, err = _run(capsys, "train", "forecast", "--data", tmp_path / "wide.csv", "--id-col", "store", "--target",
+                        "sales", "--out", tmp_path / "run", *settings)  # fmt: skip
+    assert code == 0, err
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["notes"] == [
+        "a series a row and a time a column (2000Q1 to 2014Q4): read as 3 series of 'sales' over the times the "
+        "columns name, 'code' not read"]  # fmt: skip
+    code, _, err = _run(capsys, "predict", tmp_path / "run", "--output", tmp_path / "next.csv")
+    written = pd.read_csv(tmp_path / "next.csv")
+    assert code == 0 and list(written.columns[:4]) == ["store", "time", "step", "sales"], err
+    assert written.groupby("store")["time"].first().to_dict() == {"S0": "2015Q1", "S1": "2014Q1", "S2": "2015Q1"}
+    as_long = Forecaster("sales", id_col="store", time_col="quarter", horizon=HORIZON, season=SEASON, hidden=8, epochs=2)
+    np.testing.assert_allclose(as_long.fit(long).predict()["sales"], written["sales"], rtol=1e-6)
 
 
 def test_the_many_series_demo_reads_the_tourism_competitions_quarterly_series(tmp_path, capsys, monkeypatch):

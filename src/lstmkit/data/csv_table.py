@@ -140,7 +140,8 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     is the one of `,` `;` tab `|` that the header line holds most often (`,` when it holds none). Lines above
     the header that start with `#` are comments (a source note, as R's read.table skips them); the last of
     them is the header where the first line below holds values and as many fields (numpy's `savetxt` writes
-    its header so: `# Month,Passengers`)."""
+    its header so: `# Month,Passengers`). Lines of notes above the table, ended by a blank line, are not read
+    (`_table_below_notes`); a note left on the table (`file_notes`) says so."""
     text = read_text_file(path)
     lines = text.splitlines(keepends=True)
     leading_blank = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
@@ -152,6 +153,12 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
         leading_blank = commented[-1]
         if not lines[leading_blank].lstrip().startswith("#" + separator):  # '#,Name,...': '#' names a column
             lines[leading_blank] = lines[leading_blank].lstrip().removeprefix("#").lstrip()
+    notes, start = [], _table_below_notes(lines, leading_blank)
+    if start is not None:
+        above = [line.strip() for line in lines[leading_blank:start] if line.strip()]
+        notes.append(f"the table starts at row {start + 1}, below {len(above)} line{'s' if len(above) > 1 else ''} of "
+                     f"notes (the first: '{above[0][:60]}'), which are not read")  # fmt: skip
+        leading_blank, separator = start, _sniff_separator(lines[start])
     _check_no_title(path, lines, leading_blank, separator)
     body = "".join(lines[leading_blank:])
     with warnings.catch_warnings():
@@ -174,7 +181,14 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     table, rows = table[filled].reset_index(drop=True), rows[filled]
     if len(table) == 0:
         raise DataError(f"{path}: has a header but no data rows")
+    table.attrs["notes"] = notes  # how the file was read, for the readers that report it (`file_notes`)
     return table, rows
+
+
+def file_notes(table: pd.DataFrame) -> list[str]:
+    """The notes `read_csv_table` left on a table on how it read the file, taken off it (so the parts of the
+    table made after say none)."""
+    return table.attrs.pop("notes", [])
 
 
 # A number as a spreadsheet writes it where the decimal mark is a comma (1.234,5 or 3,25), and one that could as
@@ -213,17 +227,37 @@ def _commented_header(comment: str, first: str, separator: str) -> bool:
     return len(names) == len(cells) > 1 and any(re.fullmatch(_VALUE_LIKE, cell.strip()) for cell in cells)
 
 
+_NOTES_ABOVE = 40  # lines `_table_below_notes` looks through for a table below lines of notes
+
+
+def _fields(line: str, separator: str) -> int:
+    return len(next(csv.reader([line], delimiter=separator), [""]))
+
+
+def _table_below_notes(lines: list[str], first: int) -> Optional[int]:
+    """The line a table starts at below lines of notes that a blank line ends, as statistics offices export a
+    series (the BLS: 'Series Id: LNS14000000Q', 'Seasonally Adjusted', ..., a blank line, then the table): the
+    first line after a blank line with more fields than any line from `first` down to it, above a line that
+    has more than those too; None where there is none (a table's header is as wide as any line of it)."""
+    for k in range(first + 1, min(len(lines) - 1, first + _NOTES_ABOVE)):
+        if lines[k - 1].strip() or not lines[k].strip():
+            continue
+        separator = _sniff_separator(lines[k])
+        widest = max(_fields(line, separator) for line in lines[first:k] if line.strip())
+        below = next((line for line in lines[k + 1 :] if line.strip()), "")
+        if _fields(lines[k], separator) > widest and _fields(below, separator) > widest:
+            return k
+    return None
+
+
 def _check_no_title(path, lines: list[str], header: int, separator: str) -> None:
     """A DataError where the header line holds one field and a line below it within `_PREAMBLE_LINES` holds
     several: a title or a source note above the table, as statistics offices export one."""
-    def fields(line: str) -> int:
-        return len(next(csv.reader([line], delimiter=separator), [""]))
-
-    if fields(lines[header]) > 1:
+    if _fields(lines[header], separator) > 1:
         return
     for k in range(header + 1, min(len(lines), header + 1 + _PREAMBLE_LINES)):
-        if fields(lines[k]) > 1:
-            raise DataError(f"{path}: row {k + 1} has {fields(lines[k])} fields but the header (row {header + 1}) has 1; if the "
+        if _fields(lines[k], separator) > 1:
+            raise DataError(f"{path}: row {k + 1} has {_fields(lines[k], separator)} fields but the header (row {header + 1}) has 1; if the "
                             f"lines above row {k + 1} are a title or notes, remove them: the header must be the first line")  # fmt: skip
 
 

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import MISSING_TOKENS, find_column, join_columns, parse_numbers, read_csv_table, spread_column
+from .csv_table import MISSING_TOKENS, file_notes, find_column, join_columns, parse_numbers, read_csv_table, spread_column
 from .series import Series, check_finite, feature_list, series_from_table
-from .timeaxis import check_unique_times, format_time, parse_time, time_columns, time_order
+from .timeaxis import check_unique_times, format_time, parse_time, time_columns, time_order, times_across
 
 
 @dataclass
@@ -160,9 +160,11 @@ def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: s
                      noun: str = "series", **options) -> Panel:  # fmt: skip
     """Split a table of text cells (R, C) with row numbers (R,) by its id column (or columns: `id_columns`)
     into checked series; messages name each as the `noun` ("series 'A1'", or a classifier's "sequence 'r07'")."""
+    read_as = file_notes(table)
     table, id_col = id_columns(table, id_col, path)
     if options.get("time_col") is not None and str(options["time_col"]).strip() == id_col:
         raise DataError(f"{path}: the id column '{id_col}' cannot also be the time column")
+    table, rows, options["time_col"], note = times_across(table, rows, target, id_col, options.get("time_col"), path)
     table, options["time_col"] = time_columns(table, options.get("time_col"), path)  # once, not for each series
     if str(target).strip() == id_col:
         raise DataError(f"{path}: the id column '{id_col}' cannot also be the target")
@@ -182,15 +184,20 @@ def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: s
         part = table.iloc[positions][others].reset_index(drop=True)
         series.append(series_from_table(part, rows[positions], f"{path}, {noun} '{name}'", target, id_col=id_col, **options))
         names.append(str(name))
+    series[0].notes[:0] = read_as + ([note] if note else [])  # how the whole table was read: said once
     return Panel(series, names, id_col, path)
 
 
 def check_series_lengths(panel: Panel, needed: int, why: str) -> None:
-    """A DataError naming the first series with fewer than `needed` rows (`why` says what needs them)."""
-    for name, series in zip(panel.ids, panel.series):
-        if len(series) < needed:
-            label = f"series '{name}'" if panel.id_col else "the series"
-            raise DataError(f"{panel.path}: {label} has {len(series)} rows, fewer than the {needed} that {why}")
+    """A DataError naming the first series with fewer than `needed` rows (`why` says what needs them), and how
+    many others have as few."""
+    short = [(name, len(series)) for name, series in zip(panel.ids, panel.series) if len(series) < needed]
+    if not short:
+        return
+    (name, length), others = short[0], [f"'{other}'" for other, _ in short[1:]]
+    label = f"series '{name}'" if panel.id_col else "the series"
+    more = f"; so have {len(others)} other series ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''})" if others else ""
+    raise DataError(f"{panel.path}: {label} has {length} rows, fewer than the {needed} that {why}{more}")
 
 
 

@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import find_column, parse_numbers, read_csv_table
+from .csv_table import file_notes, find_column, parse_numbers, read_csv_table
 from .fill import FILL_CHOICES, fill_missing
 from .timeaxis import (check_unique_times, index_time_column, infer_freq_and_gaps, months_of_years, parse_time,
-                       time_columns, time_order, written_format)
+                       time_columns, time_order, times_across, written_format)
 
 
 @dataclass
@@ -148,7 +148,10 @@ def series_from_table(
     fill = _check_fill(fill)
     features = feature_list(features)
     check_roles(target, time_col, features)
+    read_as = file_notes(table)
     table, rows, time_col, note = months_of_years(table, rows, target, time_col, path)
+    if id_col is None and note is None:
+        table, rows, time_col, note = times_across(table, rows, target, None, time_col, path)
     if id_col is None and note is None:
         table, time_col, note = index_time_column(table, rows, time_col)
     target = find_column(list(table.columns), target, path)
@@ -175,7 +178,7 @@ def series_from_table(
         note = note or _unread_time_column(table, rows, path, (target, *features))
     covariates = np.column_stack([numbers[name] for name in features]) if features else np.empty((len(rows), 0))
     return Series(numbers[target], covariates, target, features, time, freq, gaps, str(path), time_format=written,
-                  notes=[note] if note else [])  # fmt: skip
+                  notes=read_as + ([note] if note else []))  # fmt: skip
 
 
 _LOOKED_AT = 200  # rows `_unread_time_column` reads

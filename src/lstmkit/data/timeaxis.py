@@ -11,7 +11,8 @@ frequency and the gaps of the sorted time axis; and the format its cells are wri
     frame = split_time_columns(frame, key, "%Y,%q")             # and back in its columns, in a frame of forecasts
 
 Tables laid out otherwise are read into a series' rows: `months_of_years` (a year a row, a month a column),
-`index_time_column` (an unnamed first column of times: pandas' index).
+`times_across` (a series a row, a time a column), `index_time_column` (an unnamed first column of times:
+pandas' index).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
 from ..errors import DataError
-from .csv_table import MISSING_TOKENS, find_column, join_columns, spread_column
+from .csv_table import MISSING_TOKENS, distinct, find_column, join_columns, parse_numbers, spread_column
 
 _INTEGER = r"[+-]?\d+"
 _WHOLE_DECIMAL = r"\.0*"  # '1871.0': a year written by a tool that stores numbers as floats (pandas, R, Excel)
@@ -152,6 +153,72 @@ def months_of_years(table: pd.DataFrame, rows: np.ndarray, target: str, time_col
     note = (f"a year a row and a month a column ('{years}', then {months[0]} to {months[-1]}): read as one monthly "
             f"series of {len(melted)} months, '{melted.columns[1]}'")  # fmt: skip
     return melted, np.repeat(rows, 12)[kept], name, note
+
+
+_YEAR_IN_NAME = re.compile(r"(?<!\d)[12]\d{3}(?!\d)")
+_FEWEST_TIMES = 3  # columns named by times that `times_across` reads as a time a column
+
+
+def _times_named(columns) -> list[str]:
+    """The columns named by times ('1960', '2020M01', '2020-Q1', 'Jan 2020', '2020-01-31'), in time order, where
+    at least `_FEWEST_TIMES` are and their names read as one time axis; [] otherwise."""
+    names = [name for name in columns if len(name) <= 20 and _YEAR_IN_NAME.search(name)]
+    if len(names) < _FEWEST_TIMES:
+        return []
+    try:
+        times = parse_time(pd.Series(names), np.arange(len(names)), "", "")
+    except DataError:
+        return []
+    return [names[k] for k in time_order(times)] if times.is_unique else []
+
+
+def times_across(table: pd.DataFrame, rows: np.ndarray, target: str, id_col: Optional[str], time_col: Optional[str],
+                 path):  # fmt: skip
+    """(table, rows, time_col, note): a table of a series a row and a time a column (the World Bank's, Eurostat's
+    and the OECD's exports: `Country Name,Country Code,...,1960,1961,...`), read for a `target` that names none
+    of its columns, as a long table: a row per series and time, the id in `id_col` (None: the table's one row
+    is the series), the times (the columns' names) in a column 'time', the values in one named `target`. A
+    row's cells before its first value and after its last are left out (years before a series starts, or not
+    yet published), and so is a row with no value; other columns (a code, the indicator's name) are not read.
+    Each row keeps its line's number, and the note says how the table was read. Any other table comes back as
+    it is, with no note."""
+    target = str(target).strip()
+    if target in table.columns:
+        return table, rows, time_col, None
+    names = _times_named(table.columns)
+    if not names:
+        return table, rows, time_col, None
+    across = f"a series a row and a time a column ({names[0]} to {names[-1]})"
+    if time_col is not None:
+        raise DataError(f"{path}: has {across}, read as series of '{target}'; its times are the columns' names, not a "
+                        f"column '{time_col}': leave `time_col` out")  # fmt: skip
+    others = [name for name in table.columns if name not in names and name != id_col]
+    if id_col is None and len(table) > 1:
+        named = next((name for name in others if distinct(table[name])), None)
+        hint = f" ('{named}' holds a different name on each row)" if named else ""
+        raise DataError(f"{path}: has {across}, {len(table)} rows: give the column that names each row's series as "
+                        f"`id_col`{hint}")  # fmt: skip
+    for name in names:
+        parse_numbers(table[name], rows, name, path)  # a cell that is no number, named by its own column
+    cells = table[names]
+    given = (~cells.apply(lambda column: column.str.lower().isin(MISSING_TOKENS))).to_numpy()  # (R, T)
+    steps = np.arange(len(names))
+    first = np.where(given.any(axis=1), given.argmax(axis=1), len(names))
+    last = len(names) - 1 - given[:, ::-1].argmax(axis=1)
+    kept = (steps[None, :] >= first[:, None]) & (steps[None, :] <= last[:, None])
+    r, t = np.nonzero(kept)  # series by series, in time order
+    name = "time" if "time" not in (id_col, target) else "period"
+    long = pd.DataFrame({name: np.asarray(names)[t], target: cells.to_numpy()[r, t]})
+    if id_col is not None:
+        long.insert(0, id_col, table[id_col].to_numpy()[r])
+    empty = int((first == len(names)).sum())
+    skipped = [name for name in others if not table[name].eq("").all()]  # not an empty column (a trailing separator)
+    note = (f"{across}: read as {len(np.unique(r))} series of '{target}' over the times the columns name"
+            + (f", {_and_list(repr(s) for s in skipped[:4])}{' and others' if len(skipped) > 4 else ''} not read"
+               if skipped else "")
+            + (f"; {empty} row{'s' if empty > 1 else ''} with no value left out (first: row "
+               f"{rows[int(np.argmax(first == len(names)))]})" if empty else ""))  # fmt: skip
+    return long, rows[r], name, note
 
 
 def _joined_periods(cells: pd.Series, rows: np.ndarray, name: str, path) -> Optional[pd.Series]:
@@ -373,8 +440,8 @@ def written_format(cells: pd.Series, time: pd.Index, time_format: Optional[str] 
     joined = re.fullmatch(_JOINED, first)
     if joined:  # a time split over columns: each column's cells as they were written
         second = joined.group(2)
-        codes = ([second[0] + QUARTER_CODE] if second[0] in "qQ" else [QUARTER_CODE, "%m", "%-m"] if second.isdigit()
-                 else ["%b", "%B"])  # fmt: skip
+        codes = ([second[0] + "0" * (len(second) - 2) + QUARTER_CODE] if second[0] in "qQ"  # 'Q1', the BLS's 'Q01'
+                 else [QUARTER_CODE, "%m", "%-m"] if second.isdigit() else ["%b", "%B"])  # fmt: skip
         days = [""] if joined.group(3) is None else [JOIN + "%d", JOIN + "%-d"]
         candidates += [f"%Y{JOIN}{code}{day}" for code in codes for day in days]
     if re.fullmatch(_QUARTER_CELL, first):
