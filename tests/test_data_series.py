@@ -406,6 +406,27 @@ def test_comment_lines_above_the_header_are_skipped_and_a_commented_header_is_re
             lambda: read_series_csv(path, "Passengers"))
 
 
+def test_columns_lined_up_by_spaces_are_read_as_r_numpy_and_jmulti_write_them(tmp_path):
+    expected = [112, 118, 132]
+    texts = [
+        '"Month" "Passengers"\n"1" "1949-01" 112\n"2" "1949-02" 118\n"3" "1949-03" 132\n',  # R's write.table: row names
+        "# Month Passengers\n1949-01 1.12e+02\n1949-02 1.18e+02\n1949-03 1.32e+02\n",  # numpy's savetxt, with header=
+        "  Month    Passengers\n  1949-01         112\n  1949-02         118\n\n  1949-03   132\n",  # a fixed-width table
+    ]  # fmt: skip
+    for text in texts:
+        series = read_series_csv(_csv(tmp_path, text, "data.txt"), "Passengers", time_col="Month")
+        assert list(series.target) == expected and series.freq == "MS"
+    path = _csv(tmp_path, "Month Passengers\n1949-01 112\n1949-02 x\n", "data.txt")
+    _raises(f"{path}: column 'Passengers' has a non-numeric value 'x' at row 3", lambda: read_series_csv(path, "Passengers"))
+    path = _csv(tmp_path, "-0.003 0.083\n0.018 0.083\n", "E6_jmulti.dat")  # JMulTi's: no header
+    _raises(f"{path}: no column 'Dp': its first line holds values (-0.003, 0.083), not column names; add a header "
+            "line naming the columns", lambda: read_series_csv(path, "Dp"))  # fmt: skip
+    # one column whose name has a space is no table of two: the lines below are single values
+    assert list(read_series_csv(_csv(tmp_path, "Monthly sales\n112\n118\n132\n"), "Monthly sales").target) == expected
+    text = "review text,label\ngood film,1\nbad film,0\n"  # commas: the spaces are within the cells
+    assert list(read_series_csv(_csv(tmp_path, text), "label").target) == [1, 0]
+
+
 def test_quote_never_closed(tmp_path):
     path = _csv(tmp_path, 'Month,Passengers\n1949-01,112\n1949-02,"118\n1949-03,132\n')
     _raises(

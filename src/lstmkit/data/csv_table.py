@@ -15,6 +15,7 @@ import codecs
 import csv
 import difflib
 import io
+import itertools
 import os
 import re
 import warnings
@@ -147,25 +148,28 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     leading_blank = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
     if leading_blank is None:
         raise DataError(f"{path}: has only comment lines (starting with #), expected a header row and data rows")
-    separator = _sniff_separator(lines[leading_blank])
+    separator = _sniff(lines, leading_blank)
     commented = [i for i in range(leading_blank) if lines[i].strip()]
     if commented and _commented_header(lines[commented[-1]], lines[leading_blank], separator):
         leading_blank = commented[-1]
-        if not lines[leading_blank].lstrip().startswith("#" + separator):  # '#,Name,...': '#' names a column
+        if separator == WHITESPACE or not lines[leading_blank].lstrip().startswith("#" + separator):  # '#,Name,...': '#' names a column
             lines[leading_blank] = lines[leading_blank].lstrip().removeprefix("#").lstrip()
     notes, start = [], _table_below_notes(lines, leading_blank)
     if start is not None:
         above = [line.strip() for line in lines[leading_blank:start] if line.strip()]
         notes.append(f"the table starts at row {start + 1}, below {len(above)} line{'s' if len(above) > 1 else ''} of "
                      f"notes (the first: '{above[0][:60]}'), which are not read")  # fmt: skip
-        leading_blank, separator = start, _sniff_separator(lines[start])
+        leading_blank, separator = start, _sniff(lines, start)
     _check_no_title(path, lines, leading_blank, separator)
+    if separator == WHITESPACE and _fields(_line_below(lines, leading_blank), separator) > _fields(lines[leading_blank], separator):
+        lines[leading_blank] = '"" ' + lines[leading_blank]  # R's write.table: a row name first on each row, unnamed
     body = "".join(lines[leading_blank:])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pd.errors.ParserWarning)  # trailing separators on every data row
         try:
             table = pd.read_csv(
-                io.StringIO(body), sep=separator, dtype=str, na_filter=False, skip_blank_lines=False, index_col=False
+                io.StringIO(body), sep=r"\s+" if separator == WHITESPACE else separator, dtype=str, na_filter=False,
+                skip_blank_lines=False, index_col=False,
             )
         except pd.errors.ParserError as error:
             raise DataError(_parser_message(path, error, leading_blank)) from None
@@ -214,6 +218,28 @@ def _sniff_separator(header: str) -> str:
     return SEPARATORS[int(np.argmax(counts))] if max(counts) > 0 else ","
 
 
+WHITESPACE = " "  # the separator of columns lined up by spaces: R's write.table, numpy's savetxt, JMulTi's .dat
+
+
+def _line_below(lines: list[str], k: int) -> str:
+    return next((line for line in lines[k + 1 :] if line.strip()), "")
+
+
+def _sniff(lines: list[str], header: int) -> str:
+    """The separator of the table whose header is lines[header]: the one of `SEPARATORS` the header holds most
+    often; where it holds none, `WHITESPACE` if the header and the lines below it (the first `_SNIFFED`) all split
+    on spaces into more than one field, as many (or one more below: R's write.table writes a row name first,
+    unnamed); else ','."""
+    if any(separator in lines[header] for separator in SEPARATORS):
+        return _sniff_separator(lines[header])
+    names = _fields(lines[header], WHITESPACE)
+    below = {_fields(line, WHITESPACE) for line in itertools.islice((line for line in lines[header + 1 :] if line.strip()), _SNIFFED)}
+    return WHITESPACE if names > 1 and len(below) == 1 and below <= {names, names + 1} else ","
+
+
+_SNIFFED = 5  # lines below a header `_sniff` reads
+
+
 _PREAMBLE_LINES = 10  # a one-field "header" and a wider row within this many lines: a title above the table
 
 
@@ -222,16 +248,22 @@ def _commented_header(comment: str, first: str, separator: str) -> bool:
     line holds a value (a number or a date) where a header would hold names. numpy's `savetxt` writes its
     header so ('# Month,Passengers'), and some tables name their first column '#' ('#,Name,Type 1', a row
     number: Kaggle's Pokémon table)."""
-    names = next(csv.reader([comment.lstrip().removeprefix("#").lstrip()], delimiter=separator), [])
-    cells = next(csv.reader([first.strip()], delimiter=separator), [])
+    names, cells = _split(comment.lstrip().removeprefix("#").lstrip(), separator), _split(first.strip(), separator)
     return len(names) == len(cells) > 1 and any(re.fullmatch(_VALUE_LIKE, cell.strip()) for cell in cells)
 
 
 _NOTES_ABOVE = 40  # lines `_table_below_notes` looks through for a table below lines of notes
 
 
+def _split(line: str, separator: str) -> list[str]:
+    """A line's fields, as the CSV reader splits them (quotes kept together); `WHITESPACE`: on runs of spaces."""
+    if separator == WHITESPACE:
+        return next(csv.reader([line.strip()], delimiter=" ", skipinitialspace=True), [""])
+    return next(csv.reader([line], delimiter=separator), [""])
+
+
 def _fields(line: str, separator: str) -> int:
-    return len(next(csv.reader([line], delimiter=separator), [""]))
+    return len(_split(line, separator))
 
 
 def _table_below_notes(lines: list[str], first: int) -> Optional[int]:
@@ -244,8 +276,7 @@ def _table_below_notes(lines: list[str], first: int) -> Optional[int]:
             continue
         separator = _sniff_separator(lines[k])
         widest = max(_fields(line, separator) for line in lines[first:k] if line.strip())
-        below = next((line for line in lines[k + 1 :] if line.strip()), "")
-        if _fields(lines[k], separator) > widest and _fields(below, separator) > widest:
+        if _fields(lines[k], separator) > widest and _fields(_line_below(lines, k), separator) > widest:
             return k
     return None
 
