@@ -776,6 +776,16 @@ def test_a_table_of_a_series_a_row_and_a_time_a_column_is_read_as_a_series_per_r
     path = _csv(tmp_path, "Country Name,1990,1991,1992\nAruba,1,x,3\nChad,2,3,4\n")
     _raises(f"{path}: column '1991' has a non-numeric value 'x' at row 2",
             lambda: read_panel_csv(path, "fertility", id_col="Country Name"))
+    # the M4 competition's files: the id in V1, then a step a column, each series' last steps empty past its end
+    path = _csv(tmp_path, '"V1","V2","V3","V4","V5"\n"M1",1,2,3,4\n"M2",5,6,7,\n"M3",8,9,10,\n')
+    panel = read_panel_csv(path, "sales", id_col="V1")
+    assert panel.ids == ["M1", "M2", "M3"] and list(panel.series[1].time) == [2, 3, 4] and panel.series[1].freq == "1"
+    assert panel.series[0].notes == ["a series a row and a time a column (V2 to V5): read as 3 series of 'sales' over "
+                                     "the times the columns name"]  # fmt: skip
+    # numbered columns of a long table (its ids repeat) are no steps: a target naming no column is named as such
+    path = _csv(tmp_path, "store,lag1,lag2,lag3,sales\na,1,2,3,4\na,2,3,4,5\nb,1,2,3,4\n")
+    _raises(f"{path}, series 'a': no column 'sails'; did you mean 'sales'? Columns: lag1, lag2, lag3, sales",
+            lambda: read_panel_csv(path, "sails", id_col="store"))
     path = _csv(tmp_path, "Indicator,2020M01,2020M02,2020M03,2020M04\nSales,5,6,,8\n")  # one row: one series
     series = read_series_csv(path, "sales", fill="interpolate")
     assert series.freq == "MS" and list(series.target) == [5, 6, 7, 8] and series.time[0] == pd.Timestamp("2020-01-01")

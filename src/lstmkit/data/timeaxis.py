@@ -159,35 +159,49 @@ _YEAR_IN_NAME = re.compile(r"(?<!\d)[12]\d{3}(?!\d)")
 _FEWEST_TIMES = 3  # columns named by times that `times_across` reads as a time a column
 
 
-def _times_named(columns) -> list[str]:
-    """The columns named by times ('1960', '2020M01', '2020-Q1', 'Jan 2020', '2020-01-31'), in time order, where
-    at least `_FEWEST_TIMES` are and their names read as one time axis; [] otherwise."""
+def _times_named(columns, steps: bool) -> dict[str, str]:
+    """The columns named by times ('1960', '2020M01', '2020-Q1', 'Jan 2020', '2020-01-31'), in time order, each
+    with its name as its time, where at least `_FEWEST_TIMES` are and their names read as one time axis; else,
+    where `steps`, those named by the consecutive numbers of steps after one prefix ('V2', 'V3', ..., as the M4
+    competition's files; '1', '2', ...), each with its number as its time; else {}."""
     names = [name for name in columns if len(name) <= 20 and _YEAR_IN_NAME.search(name)]
-    if len(names) < _FEWEST_TIMES:
-        return []
-    try:
-        times = parse_time(pd.Series(names), np.arange(len(names)), "", "")
-    except DataError:
-        return []
-    return [names[k] for k in time_order(times)] if times.is_unique else []
+    if len(names) >= _FEWEST_TIMES:
+        try:
+            times = parse_time(pd.Series(names), np.arange(len(names)), "", "")
+            if times.is_unique:
+                return {names[k]: names[k] for k in time_order(times)}
+        except DataError:
+            pass
+    numbered: dict = {}
+    for name in columns if steps else ():
+        found = re.fullmatch(r"(\D*?)(\d+)", name)
+        if found:
+            numbered.setdefault(found.group(1), []).append((int(found.group(2)), name))
+    named = sorted(max(numbered.values(), key=len, default=[]))
+    if len(named) < _FEWEST_TIMES or named[-1][0] - named[0][0] != len(named) - 1:
+        return {}
+    return {name: str(number) for number, name in named}
 
 
 def times_across(table: pd.DataFrame, rows: np.ndarray, target: str, id_col: Optional[str], time_col: Optional[str],
                  path):  # fmt: skip
     """(table, rows, time_col, note): a table of a series a row and a time a column (the World Bank's, Eurostat's
-    and the OECD's exports: `Country Name,Country Code,...,1960,1961,...`), read for a `target` that names none
+    and the OECD's exports: `Country Name,Country Code,...,1960,1961,...`; the M4 competition's, a step a column,
+    `V1,V2,V3,...`: `_times_named`), read for a `target` that names none
     of its columns, as a long table: a row per series and time, the id in `id_col` (None: the table's one row
     is the series), the times (the columns' names) in a column 'time', the values in one named `target`. A
     row's cells before its first value and after its last are left out (years before a series starts, or not
-    yet published), and so is a row with no value; other columns (a code, the indicator's name) are not read.
+    yet published; the M4 competition's shorter series), and so is a row with no value; other columns (a code, the indicator's name) are not read.
     Each row keeps its line's number, and the note says how the table was read. Any other table comes back as
     it is, with no note."""
     target = str(target).strip()
     if target in table.columns:
         return table, rows, time_col, None
-    names = _times_named(table.columns)
-    if not names:
+    one_each = len(table) == 1 or (id_col is not None and distinct(table[id_col]))  # a row per series
+    times = _times_named([name for name in table.columns if name != id_col], steps=one_each)
+    if not times:
         return table, rows, time_col, None
+    names = list(times)
     across = f"a series a row and a time a column ({names[0]} to {names[-1]})"
     if time_col is not None:
         raise DataError(f"{path}: has {across}, read as series of '{target}'; its times are the columns' names, not a "
@@ -208,7 +222,7 @@ def times_across(table: pd.DataFrame, rows: np.ndarray, target: str, id_col: Opt
     kept = (steps[None, :] >= first[:, None]) & (steps[None, :] <= last[:, None])
     r, t = np.nonzero(kept)  # series by series, in time order
     name = "time" if "time" not in (id_col, target) else "period"
-    long = pd.DataFrame({name: np.asarray(names)[t], target: cells.to_numpy()[r, t]})
+    long = pd.DataFrame({name: np.asarray(list(times.values()))[t], target: cells.to_numpy()[r, t]})
     if id_col is not None:
         long.insert(0, id_col, table[id_col].to_numpy()[r])
     empty = int((first == len(names)).sum())
