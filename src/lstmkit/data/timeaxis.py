@@ -162,7 +162,7 @@ _FEWEST_TIMES = 3  # columns named by times that `times_across` reads as a time 
 def _times_named(columns, steps: bool) -> dict[str, str]:
     """The columns named by times ('1960', '2020M01', '2020-Q1', 'Jan 2020', '2020-01-31'), in time order, each
     with its name as its time, where at least `_FEWEST_TIMES` are and their names read as one time axis; else,
-    where `steps`, those named by the consecutive numbers of steps after one prefix ('V2', 'V3', ..., as the M4
+    where `steps` (an id column names each row), those named by the consecutive numbers of steps after one prefix ('V2', 'V3', ..., as the M4
     competition's files; '1', '2', ...), each with its number as its time; else {}."""
     names = [name for name in columns if len(name) <= 20 and _YEAR_IN_NAME.search(name)]
     if len(names) >= _FEWEST_TIMES:
@@ -197,7 +197,7 @@ def times_across(table: pd.DataFrame, rows: np.ndarray, target: str, id_col: Opt
     target = str(target).strip()
     if target in table.columns:
         return table, rows, time_col, None
-    one_each = len(table) == 1 or (id_col is not None and distinct(table[id_col]))  # a row per series
+    one_each = id_col is not None and distinct(table[id_col])  # a row per series, named
     times = _times_named([name for name in table.columns if name != id_col], steps=one_each)
     if not times:
         return table, rows, time_col, None
