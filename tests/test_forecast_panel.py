@@ -580,6 +580,28 @@ def test_a_series_a_row_and_a_time_a_column_is_forecast_as_the_long_table_of_the
     np.testing.assert_allclose(as_long.fit(long).predict()["sales"], written["sales"], rtol=1e-6)
 
 
+def test_a_tsf_file_of_the_monash_archive_is_forecast_as_the_long_table_of_the_same_series(tmp_path, capsys):
+    long = _panel(n_series=3)
+    lines = [f"{store}:2000-01-01 00-00-00:" + ",".join(str(v) for v in part["sales"]) for store, part in long.groupby("store")]
+    (tmp_path / "stores.tsf").write_text("@relation stores\n@attribute series_name string\n@attribute start_timestamp "
+                                         "date\n@frequency quarterly\n@horizon 8\n@data\n" + "\n".join(lines) + "\n")  # fmt: skip
+    settings = ["--horizon", HORIZON, "--season", SEASON, "--hidden", "8", "--epochs", "2", "--quiet"]
+    code, out, err = _run(capsys, "train", "forecast", "--data", tmp_path / "stores.tsf", "--id-col", "series_name",
+                          "--target", "sales", "--out", tmp_path / "run", *settings)  # fmt: skip
+    assert code == 0 and "note: a .tsf file (the Monash archive's format): 3 series of 'sales', quarterly from each " \
+        "series' start_timestamp; its @horizon is 8 steps" in out, err  # fmt: skip
+    code, _, err = _run(capsys, "predict", tmp_path / "run", "--data", tmp_path / "stores.tsf", "--output", tmp_path / "next.csv")
+    written = pd.read_csv(tmp_path / "next.csv")
+    assert code == 0 and list(written.columns[:4]) == ["series_name", "time", "step", "sales"], err
+    assert list(written["time"][:2]) == ["2015-01-01", "2015-04-01"]
+    as_long = Forecaster("sales", id_col="store", time_col="quarter", horizon=HORIZON, season=SEASON, hidden=8, epochs=2)
+    np.testing.assert_allclose(as_long.fit(long).predict()["sales"], written["sales"], rtol=1e-6)
+    code, _, err = _run(capsys, "train", "forecast", "--data", tmp_path / "stores.tsf", "--target", "sales", "--out",
+                        tmp_path / "bad", *settings)  # fmt: skip
+    assert code == 2 and err.strip().endswith("stores.tsf: holds 3 series; give the attribute that names each as "
+                                              "--id-col (series_name)") and not (tmp_path / "bad").exists()  # fmt: skip
+
+
 def test_the_many_series_demo_reads_the_tourism_competitions_quarterly_series(tmp_path, capsys, monkeypatch):
     import sys
 

@@ -29,6 +29,7 @@ from ..errors import DataError
 from .csv_table import MISSING_TOKENS, file_notes, find_column, join_columns, parse_numbers, read_csv_table, spread_column
 from .series import Series, check_finite, feature_list, series_from_table
 from .timeaxis import check_unique_times, format_time, parse_time, time_columns, time_order, times_across
+from .tsf import TSF_TIME, read_tsf_table
 
 
 @dataclass
@@ -49,6 +50,32 @@ def read_panel_csv(path: Union[str, Path], target: str, *, id_col: str, **option
     `read_series_csv` (time_col, time_format, features, fill), applied to each series."""
     table, rows = read_csv_table(path)
     return panel_from_table(table, rows, str(path), target, id_col=id_col, **options)
+
+
+def read_tsf_panel(path: Union[str, Path], target: str, *, id_col: Optional[str] = None, **options) -> Panel:
+    """Read a `.tsf` file (the Monash forecasting archive's: `lstmkit.data.tsf`), its values named `target`;
+    `id_col` names the attribute that names each series (`series_name`; None: the file holds one series).
+    `options` are `read_series_csv`'s; the times come from the file, so `time_col` is left out or 'time'."""
+    table, rows, info = read_tsf_table(path, target)
+    if options.get("time_col") not in (None, TSF_TIME):
+        raise DataError(f"{path}: a .tsf file's times come from its series' start_timestamp and its @frequency (or "
+                        f"number its steps), in a column '{TSF_TIME}'; leave `time_col` out")  # fmt: skip
+    options["time_col"] = TSF_TIME
+    what = f"{info.frequency} from each series' start_timestamp" if TSF_TIME in table and info.frequency and \
+        not table[TSF_TIME].iloc[0].isdigit() else "its steps numbered from 1"  # fmt: skip
+    note = (f"a .tsf file (the Monash archive's format): {info.series} series of '{str(target).strip()}', {what}"
+            + (f"; its @horizon is {info.horizon} steps" if info.horizon else ""))
+    if id_col is None:
+        if info.series > 1:
+            raise DataError(f"{path}: holds {info.series} series; give the attribute that names each as `id_col`"
+                            + (f" ({info.id_col})" if info.id_col else ""))  # fmt: skip
+        series = series_from_table(table.drop(columns=list(info.attributes), errors="ignore"), rows, str(path), target,
+                                   **options)  # fmt: skip
+        series.notes.insert(0, note)
+        return Panel([series], [""], "", str(path))
+    panel = panel_from_table(table, rows, str(path), target, id_col=id_col, **options)
+    panel.series[0].notes.insert(0, note)
+    return panel
 
 
 WIDE_ID, WIDE_VALUE = "series", "value"  # the columns a wide table's target columns are read into

@@ -26,7 +26,8 @@ from torch import nn
 
 from ...data import Scaler, Series, check_length, default_lookback, read_series_csv, split_by_time
 from ...data.panel import (FRAMES, WIDE_ID, Panel, check_series_lengths, panel_from_frame, read_future_values,
-                           read_panel_csv, split_ids, wide_panel)
+                           read_panel_csv, read_tsf_panel, split_ids, wide_panel)
+from ...data.csv_table import format_suffix
 from ...data.series import check_roles, feature_list
 from ...decompose import repeats_each, seasonal_indices, seasonal_offsets
 from ...errors import ConfigError, DataError
@@ -261,6 +262,8 @@ class Forecaster(ForecastSettings, Estimator):
             return panel_from_frame(data, self.target, id_col=self.id_col, **options)
         if not isinstance(data, (str, os.PathLike)):
             raise DataError(f"expected a CSV path, a pandas DataFrame or Series, or a 1-D array, got {type(data).__name__}")
+        if format_suffix(data) == ".tsf":  # the Monash forecasting archive's
+            return read_tsf_panel(data, self.target, id_col=self.id_col, **options)
         if self.id_col:
             return read_panel_csv(data, self.target, id_col=self.id_col, **options)
         series = read_series_csv(data, self.target, **options)
