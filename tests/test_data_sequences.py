@@ -78,6 +78,29 @@ def test_a_csv_of_one_text_column_beside_the_labels_is_read_as_texts(tmp_path):
                             "(or give text_col for a text column: one of title, body)")  # fmt: skip
 
 
+def test_a_text_table_without_a_label_column_named_label_is_told_which_column_may_hold_the_labels(tmp_path):
+    # Kaggle's SMS spam collection: 'v1,v2,,,', labels in v1, texts in v2, three columns of no value
+    rows = ["ham,Ok lar... Joking wif u oni,,,", "spam,WINNER!! Claim your prize now,,,", "ham,See you at 5,,,",
+            "spam,Free entry in a weekly competition,,,"]  # fmt: skip
+    path = _write(tmp_path, "spam.csv", "v1,v2,,,\n" + "\n".join(rows) + "\n")
+    assert _error(path) == (f"{path}: no column 'label'. Columns: v1, v2; the labels may be those of 'v1' (2 values: "
+                            "ham, spam): give label_col v1")  # fmt: skip
+    data = read_sequences(path, label_col="v1")  # the text column found beside the labels, the empty ones left out
+    assert data.kind == "text" and data.sequences[1] == "WINNER!! Claim your prize now" and data.labels[:2] == ["ham", "spam"]
+    path = _write(tmp_path, "imdb.csv", "review,sentiment\nA good film indeed,positive\nBad,negative\nFine,positive\n"
+                                        "Dull,negative\n")  # fmt: skip
+    assert _error(path, text_col="review").endswith("the labels may be those of 'sentiment' (2 values: negative, "
+                                                    "positive): give label_col sentiment")  # fmt: skip
+    path = _write(tmp_path, "ids.csv", "id,text\na,good film\nb,bad film\n")  # an id and texts: no labels to name
+    assert _error(path, text_col="text") == f"{path}: no column 'label'. Columns: id, text"
+    # AG News' train.csv and the UCI spam collection: no header, the first line is data
+    path = _write(tmp_path, "ag.csv", '"3","Wall St. Bears Claw Back","Reuters - Short-sellers, Wall Street\'s dwindling band"\n'
+                                    '"3","Carlyle Looks Toward Commercial Aerospace","Reuters - Private investment firm"\n')  # fmt: skip
+    assert _error(path) == (f"{path}: no column 'label': its first line looks like data ('Wall St. Bears Claw Back' "
+                            "is a text, not a column's name); add a header line naming the columns (the "
+                            "labels' as 'label', or give label_col)")  # fmt: skip
+
+
 def test_a_compressed_csv_is_read_by_the_format_before_the_compression(tmp_path):
     import gzip
 

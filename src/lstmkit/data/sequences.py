@@ -260,7 +260,7 @@ def _texts_of_table(table: pd.DataFrame, rows: np.ndarray, path, text_col: str, 
                     labelled: bool) -> LabelledSequences:  # fmt: skip
     columns = list(table.columns)
     text_col = find_column(columns, text_col, path)
-    label_col = _label_column(columns, label_col, path, labelled)
+    label_col = _label_column(table, label_col, path, labelled, skipped=(text_col,))
     if label_col == text_col:
         raise DataError(f"{path}: the text column '{text_col}' cannot also be the label column; choose another `label_col`")
     texts = table[text_col]
@@ -282,8 +282,9 @@ def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> L
     of these that does is the rows' id, which `predict` writes beside each label. Empty trailing cells make a
     shorter sequence; an empty cell before a row's last value is an error."""
     table, rows, path = _cells(path)
-    columns = list(table.columns)
-    label_col = _label_column(columns, label_col, path, labelled)
+    columns = [name for name in table.columns if (table[name] != "").any()]  # not a column of no value (',,,' after each row)
+    table = table[columns]
+    label_col = _label_column(table, label_col, path, labelled)
     named_id = named_row_ids(table, skipped=(label_col,))
     steps = [c for c in columns if c not in (label_col, named_id) and _has_a_number(table[c])]
     id_name = named_id or next((c for c in columns if c not in (label_col, *steps) and distinct(table[c])), None)
@@ -333,7 +334,7 @@ def read_long_csv(path, id_col: str, *, time_col: Optional[str] = None, time_for
     table, id_col = id_columns(table, id_col, path)
     table, time_col = time_columns(table, time_col, path)
     names = list(table.columns)
-    label_col = _label_column(names, label_col, path, labelled)
+    label_col = _label_column(table, label_col, path, labelled, skipped=(id_col, time_col))
     if label_col in (id_col, time_col):
         role = "id" if label_col == id_col else "time"
         raise DataError(f"{path}: the label column '{label_col}' cannot also be the {role} column; choose another `label_col`")
@@ -368,16 +369,51 @@ def read_long_csv(path, id_col: str, *, time_col: Optional[str] = None, time_for
                              f"column '{label_col}'" if label_col else "", ids=panel.ids, channels=channels)  # fmt: skip
 
 
-def _label_column(columns: list[str], label_col: str, path, labelled: bool) -> Optional[str]:
+def _label_column(table: pd.DataFrame, label_col: str, path, labelled: bool, skipped: tuple = ()) -> Optional[str]:
     """The label column's name as spelled in the file; None when it is absent and labels are optional. A
-    header of numbers only is the first row of a file without one: a DataError says so."""
+    header of numbers only, or of texts (a name of five words or more than 40 characters), is the first row of
+    a file without one: a DataError says so. Where the labels are needed and no column is named `label_col`,
+    the DataError names a column that may hold them (`_likely_labels`; `skipped` are not)."""
+    columns = list(table.columns)
     if label_col not in columns and len(columns) > 1 and header_is_data(columns):
         raise DataError(f"{path}: its first line holds values ({', '.join(columns[:3])}, ...), not column names; "
                         f"add a header line, naming the label column '{label_col}' (`label_col`), or, where each line "
                         "is the class label then the values as the UCR archive writes them, save it as .tsv")  # fmt: skip
-    if labelled:
+    if label_col in columns or not labelled:
+        return label_col if label_col in columns else None
+    texts = [name for name in columns if len(name) > 40 or name.count(" ") >= 4]
+    if texts:
+        shown = texts[0][:40] + ("..." if len(texts[0]) > 40 else "")
+        raise DataError(f"{path}: no column '{label_col}': its first line looks like data ('{shown}' is a text, not "
+                        f"a column's name); add a header line naming the columns (the labels' as '{label_col}', or give `label_col`)")  # fmt: skip
+    try:
         return find_column(columns, label_col, path)
-    return label_col if label_col in columns else None
+    except DataError as error:
+        likely = _likely_labels(table, (*skipped, label_col))
+        if likely is None:
+            raise
+        values = sorted(table[likely].unique(), key=str)
+        shown = ", ".join(values[:4]) + (", ..." if len(values) > 4 else "")
+        raise DataError(f"{error}; the labels may be those of '{likely}' ({len(values)} values: {shown}): give "
+                        f"`label_col` {likely}") from None  # fmt: skip
+
+
+_LABEL_NAMES = ("labels", "class", "classes", "category", "target", "sentiment", "y", "intent", "topic", "polarity",
+                "class index", "class_index", "type")  # fmt: skip
+_MOST_CLASSES = 100  # `_likely_labels` reads a column of more values as no labels
+
+
+def _likely_labels(table: pd.DataFrame, skipped: tuple) -> Optional[str]:
+    """A column that may hold a table's class labels, for a message: one named as labels often are
+    (`_LABEL_NAMES`), else the first column of text holding 2 to `_MOST_CLASSES` values, each on at least two
+    rows on average (ham and spam; not an id, not a column of texts); None where none does."""
+    def labels_like(name: str) -> bool:
+        count = table[name][table[name] != ""].nunique()
+        return 2 <= count <= min(_MOST_CLASSES, len(table) // 2)
+
+    named = [name for name in table.columns if name.lower() in _LABEL_NAMES and name not in skipped]
+    texts = [name for name in table.columns if name not in skipped and not _has_a_number(table[name])]
+    return next((name for name in (*named, *texts) if labels_like(name)), None)
 
 
 def _labels(cells: pd.Series, rows: np.ndarray, name: str, path) -> list[str]:
