@@ -217,13 +217,13 @@ def test_binary_file_is_an_error(tmp_path):
     assert _error(path) == f"{path}: looks like a binary file, expected a CSV text file"
 
 
-@pytest.mark.parametrize("suffix", [".json", ".arff"])
+@pytest.mark.parametrize("suffix", [".json", ".parquet"])
 def test_other_extensions_are_refused(tmp_path, suffix):
     path = _write(tmp_path, "data" + suffix, "a\tb\n")
     message = _error(path)
     assert message.startswith(f"{path}: '{suffix}' files are not read by lstmkit classify")
     assert message.endswith("use .csv (a text column or one numeric sequence a row), .tsv or .txt (the UCR "
-                            "archive's), .npz (arrays X and y) or .ts (UCR/UEA)")  # fmt: skip
+                            "archive's), .npz (arrays X and y), .ts or .arff (UCR/UEA)")  # fmt: skip
 
 
 # ---- the UCR archive's .tsv ---------------------------------------------------------------------------
@@ -393,6 +393,31 @@ def test_ts_multivariate_unequal_length(tmp_path):
     assert data.n_features == 2 and list(data.lengths) == [3, 2, 1] and data.labels == ["up", "down", "up"]
     np.testing.assert_array_equal(data.sequences[0], [[1, 10], [2, 20], [3, 30]])
     np.testing.assert_array_equal(data.sequences[1], [[4, 40], [5, 50]])  # the trailing '?' are cut off
+
+
+def test_arff_files_of_the_archive_read_as_their_ts_files_do(tmp_path):
+    # timeseriesclassification.com ships each set as .arff beside .ts: the same sequences and labels either way
+    univariate = ("% a comment\n@relation Toy\n@attribute att0 numeric\n@attribute att1 numeric\n@attribute att2 numeric\n"
+                  "@attribute att3 numeric\n@attribute target {1,2}\n@data\n1.0,2.0,3.0,4.0,1\n-1,-2,-3,-4e0,2\n")  # fmt: skip
+    multivariate = ("@relation Multi\n@attribute relationalAtt relational\n@attribute t0 numeric\n@attribute t1 numeric\n"
+                    "@attribute t2 numeric\n@end relationalAtt\n@attribute activity {up,down}\n@data\n"
+                    "'1,2,3\\n10,20,30',up\n'4,5,?\\n40,50,?',down\n'7,?,?\\n70,?,?',up\n")  # fmt: skip
+    for arff, ts in ((univariate, UNIVARIATE), (multivariate, MULTIVARIATE_UNEQUAL)):
+        read, expected = read_sequences(_write(tmp_path, "toy.arff", arff)), read_sequences(_write(tmp_path, "toy.ts", ts))
+        assert read.labels == expected.labels and read.n_features == expected.n_features and read.kind == "numeric"
+        assert all(np.array_equal(a, b) and a.dtype == np.float32 for a, b in zip(read.sequences, expected.sequences))
+    assert read.label_name == "attribute 'activity'"
+    path = _write(tmp_path, "gap.arff", univariate.replace("1.0,2.0,3.0,4.0,1", "1.0,?,3.0,4.0,1"))
+    assert _error(path) == (f"{path}: sequence 1, step 2 is missing ('?') before the end of the sequence; only trailing "
+                            "steps may be missing (a shorter sequence)")  # fmt: skip
+    path = _write(tmp_path, "nolabel.arff", "@relation x\n@attribute a numeric\n@attribute b numeric\n@data\n1,2\n")
+    assert _error(path) == (f"{path}: has no nominal attribute to hold the class labels (@attribute target {{a,b}}); "
+                            "its attributes are a, b")  # fmt: skip
+    assert read_sequences(path, labelled=False).labels is None
+    path = _write(tmp_path, "csv.arff", "a,b,label\n1,2,x\n")
+    assert _error(path) == f"{path}: cannot be read as ARFF (no @relation, @attribute and @data lines)"
+    path = _write(tmp_path, "other.arff", univariate.replace("-4e0,2", "-4e0,3"))
+    assert _error(path) == f"{path}: cannot be read as ARFF (3 value not in ('1', '2'))"
 
 
 def test_ts_unknown_header_names_the_line(tmp_path):

@@ -29,6 +29,7 @@ import pandas as pd
 from ..errors import DataError
 from .csv_table import (MISSING_TOKENS, counts_rows, distinct, find_column, format_suffix, header_is_data,
                         named_row_ids, parse_numbers, read_csv_table, read_text_file)
+from .arff import read_arff
 from .labelled_sequences import LabelledSequences, trailing_lengths
 from .npz import read_npz
 from .panel import id_columns, panel_from_table, table_of_frame
@@ -36,7 +37,7 @@ from .series import LARGEST, feature_list
 from .timeaxis import time_columns
 from .ts import read_ts
 
-FORMATS = (".csv", ".tsv", ".txt", ".npz", ".ts")
+FORMATS = (".csv", ".tsv", ".txt", ".npz", ".ts", ".arff")
 ARCHIVE = (".tsv", ".txt")  # the UCR archive's formats: 2018's tabs, and the spaces of timeseriesclassification.com
 TABLES = (".csv", ".tsv")  # a header row, then one row a text, a sequence or a step
 
@@ -80,6 +81,8 @@ def read_sequences(
         return read_npz(path, labelled=labelled)
     if suffix == ".ts":
         return read_ts(path, labelled=labelled)
+    if suffix == ".arff":
+        return read_arff(path, labelled=labelled)
     if text_col is not None:
         return read_text_csv(path, text_col, label_col=label_col, labelled=labelled)
     return read_wide_csv(path, label_col=label_col, labelled=labelled)
@@ -148,7 +151,7 @@ def _files(folder: Path) -> list[Path]:
 def _format_message(path, suffix: str) -> str:
     shown = f"'{suffix}' files" if suffix else "files without an extension"
     return (f"{path}: {shown} are not read by lstmkit classify; use .csv (a text column or one numeric sequence a "
-            "row), .tsv or .txt (the UCR archive's), .npz (arrays X and y) or .ts (UCR/UEA)")  # fmt: skip
+            "row), .tsv or .txt (the UCR archive's), .npz (arrays X and y), .ts or .arff (UCR/UEA)")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------
