@@ -303,6 +303,26 @@ def test_a_list_of_texts_is_the_corpus_a_folder_of_them_is(tmp_path):
         assert from_list.tokens == from_folder.tokens and from_list.source == "the given texts"
 
 
+def test_a_csv_of_texts_is_the_corpus_of_its_column_of_texts_a_row_a_document(tmp_path):
+    # a table of jokes or tweets, as Kaggle's are: an id, the text, a label; not the CSV's raw text
+    texts = ["Why did the chicken cross the road?", "To get to the other side, of course.", "Knock knock, who is there?"]
+    path = tmp_path / "jokes.csv"
+    path.write_text("id,joke,likes\n" + "".join(f'{k},"{text}",{k * 3}\n' for k, text in enumerate(texts)) + "3,,0\n")
+    for level in ("char", "word"):
+        assert read_corpus(path, level).tokens == read_corpus(texts, level).tokens
+        assert read_corpus(path, level, text_col="joke").tokens == read_corpus(texts, level).tokens
+    lm = LanguageModel("char", epochs=1, text_col="joke", val_frac=0.2, test_frac=0.2, **{**TINY, "batch_size": 1, "bptt": 8})
+    assert lm.fit(path).evaluate(path)["test"]["loss"] > 0 and lm.get_params()["text_col"] == "joke"
+    two = tmp_path / "two.csv"
+    two.write_text("title,body\n" + "".join(f'"{text}","{text} again and again"\n' for text in texts))
+    with pytest.raises(DataError, match=r"^.*two.csv: is a table; give text_col, the column of its texts, a row a "
+                                        r"document \(one of title, body\)$"):  # fmt: skip
+        read_corpus(two, "char")
+    assert read_corpus(two, "word", text_col="body").tokens[:3] == ["Why", "did", "the"]
+    with pytest.raises(DataError, match=r"^text_col names a column of a CSV file \(a row a document\); .*notes.txt is none$"):
+        read_corpus(tmp_path / "notes.txt", "char", text_col="joke")
+
+
 def test_empty_binary_and_missing_files_and_empty_folders_are_data_errors(tmp_path):
     empty, binary, folder = tmp_path / "empty.txt", tmp_path / "data.bin", tmp_path / "nothing"
     empty.write_text("  \n")

@@ -21,7 +21,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from ..errors import DataError
-from .csv_table import read_text_file
+from .csv_table import find_column, format_suffix, read_csv_table, read_text_file
 from .split import split_by_time
 from .text import Vocabulary, check_level, detokenize, tokenize
 
@@ -55,17 +55,22 @@ class CorpusSplit:
 
 
 TEXT_FILE = ("text", "text")  # read_text_file's words for a file of plain text
+TABLES = (".csv", ".tsv")  # files read as a table whose column of texts holds a document a row
 
 
-def read_corpus(path: Union[str, Path, Sequence[str]], level: str, *, lowercase: bool = False) -> Corpus:
+def read_corpus(path: Union[str, Path, Sequence[str]], level: str, *, lowercase: bool = False,
+                text_col: Optional[str] = None) -> Corpus:  # fmt: skip
     """Read a text file, or every text file under a folder, or a list of texts (each a document), into one
-    token stream.
+    token stream; or, from a CSV file (`TABLES`), the texts of its column `text_col`, a row a document (by
+    default the table's one column of texts, `_column_of_texts`).
 
     A file given directly must be UTF-8 text and not empty (`read_text_file`'s messages otherwise). In a
     folder every file is tried in sorted path order, recursively; hidden files and folders (a name starting
     with ".") are left out, and so is any file that is binary, empty or not UTF-8. Windows line ends
     become "\\n"."""
     check_level(level)
+    if text_col is not None and not (isinstance(path, (str, os.PathLike)) and format_suffix(path) in TABLES):
+        raise DataError(f"`text_col` names a column of a CSV file (a row a document); {_named(path)} is none")
     if isinstance(path, (list, tuple)) and path and all(isinstance(text, str) for text in path):
         documents = [text.replace("\r\n", "\n").rstrip("\n") for text in path]  # texts in memory, one document each
         if not any(document.strip() for document in documents):
@@ -84,10 +89,35 @@ def read_corpus(path: Union[str, Path, Sequence[str]], level: str, *, lowercase:
                 skipped.append(str(file))
         if not texts:
             raise DataError(f"{path}: no text files found")
+    elif format_suffix(root) in TABLES:
+        texts, files, skipped = _column_of_texts(path, text_col), [str(path)], []
     else:
         texts, files, skipped = [read_text_file(path, *TEXT_FILE)], [str(path)], []
     documents = [text.replace("\r\n", "\n").rstrip("\n") for text in texts]
     return Corpus(tokenize_documents(documents, level, lowercase=lowercase), level, str(path), files, skipped)
+
+
+def _named(path) -> str:
+    return "the given texts" if isinstance(path, (list, tuple)) else str(path)
+
+
+def _column_of_texts(path, text_col: Optional[str]) -> list[str]:
+    """The texts of a CSV file's column `text_col`, a row each (empty cells left out); without `text_col`,
+    of the one column whose cells are texts (words with spaces between: a median of two spaces or more), or a
+    DataError asking for it."""
+    table, _ = read_csv_table(path)
+    columns = list(table.columns)
+    if text_col is None:
+        texts = [name for name in columns if table[name].str.count(" ").median() >= 2]
+        if len(texts) != 1:
+            which = f"one of {', '.join(texts[:10])}" if texts else f"its columns: {', '.join(columns[:10])}"
+            raise DataError(f"{path}: is a table; give `text_col`, the column of its texts, a row a document ({which})")
+        text_col = texts[0]
+    name = find_column(columns, text_col, path)
+    documents = [cell for cell in table[name] if cell.strip()]
+    if not documents:
+        raise DataError(f"{path}: column '{name}' holds no text")
+    return documents
 
 
 def _files_under(root: Path) -> list[Path]:

@@ -82,7 +82,7 @@ class LanguageModel(LanguageModelSettings, Estimator):
         unigram model (score_test False, a tuning trial: the test part stays held out but is not scored)."""
         self._check_settings()
         config = self.train_config()
-        corpus = data if isinstance(data, Corpus) else read_corpus(data, self.level, lowercase=self.lowercase)
+        corpus = data if isinstance(data, Corpus) else read_corpus(data, self.level, lowercase=self.lowercase, text_col=self.text_col)
         split = split_corpus(corpus, val_frac=self.val_frac, test_frac=self.test_frac,
                              min_freq=self.min_freq, max_vocab=self.max_vocab)  # fmt: skip
         self._check_sizes(corpus, split)
@@ -222,7 +222,7 @@ class LanguageModel(LanguageModelSettings, Estimator):
         folder or a `Corpus`)."""
         if data is None:
             return {"test": self.metrics_, "lstm": self.lstm_metrics_, "baselines": self.baselines_, "tokens": self.tokens_["test"]}
-        corpus = data if isinstance(data, Corpus) else read_corpus(data, self.level, lowercase=self.lowercase)
+        corpus = data if isinstance(data, Corpus) else read_corpus(data, self.level, lowercase=self.lowercase, text_col=self.text_col)
         if len(corpus) < 2:
             raise DataError(f"{corpus.source}: holds {len(corpus)} {unit(self.level)}; scoring needs at least 2")
         ids = np.asarray(self.vocab_.encode(corpus.tokens), dtype=np.int64)

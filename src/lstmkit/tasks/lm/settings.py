@@ -21,6 +21,8 @@ class LanguageModelSettings(SharedSettings):
     min_freq: int = setting(1, "Tokens seen fewer times in training become <unk>.", whole=True, min=1)
     max_vocab: Optional[int] = setting(None, "Largest vocabulary.", whole=True, min=3)  # <pad> and <unk> included
     lowercase: bool = setting(False, "Lowercase the text first.")
+    text_col: Optional[str] = setting(None, "The column of texts of a CSV file, a row a document (default: its one "
+                                      "column of texts).")  # fmt: skip
     ngram_mix: str = setting("auto", "auto: mix the LSTM's next-token probabilities with the n-gram model's (Kneser-Ney, "
                              "fitted on the training part), the LSTM's weight chosen on the validation part; no: the "
                              "LSTM alone.", choices=("auto", "no"))  # fmt: skip
