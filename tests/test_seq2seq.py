@@ -99,6 +99,12 @@ def test_a_csv_file_reads_the_named_columns_and_names_an_unknown_one(tmp_path):
     assert pairs.sources[0] == "cat 0" and pairs.targets[11] == "chat 11"
     with pytest.raises(DataError, match="no column 'english'"):
         read_pairs(path, source_col="english", target_col="fr")
+    # two columns and no names given: the first the source, the second the target, as a TSV's lines
+    assert read_pairs(path).sources == pairs.sources and read_pairs(path).targets == pairs.targets
+    path.write_text("en,fr,de\n" + "".join(f"cat {i},chat {i},Katze {i}\n" for i in range(12)))
+    with pytest.raises(DataError, match=r"pairs.csv: no column 'source'. Columns: en, fr, de$"):
+        read_pairs(path)
+    assert read_pairs(path, source_col="en", target_col="de").targets[0] == "Katze 0"
 
 
 def test_a_po_catalog_gives_translated_entries_without_fuzzy_or_header(tmp_path):

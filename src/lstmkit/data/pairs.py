@@ -56,7 +56,7 @@ def read_pairs(path: Union[str, Path], *, source_col: Optional[str] = None, targ
     if p.is_dir():
         pairs = _read_folder(p)
     elif format_suffix(p) == ".csv":
-        pairs = _read_csv(p, source_col or "source", target_col or "target")
+        pairs = _read_csv(p, source_col, target_col)
     elif source_col is not None or target_col is not None:
         raise DataError(f"{path}: `source_col` and `target_col` name CSV columns; this is not a .csv file")
     elif p.suffix.lower() == ".mo":
@@ -86,10 +86,15 @@ def _read_tsv(path: Path) -> Pairs:
     return Pairs(sources, targets, str(path))
 
 
-def _read_csv(path: Path, source_col: str, target_col: str) -> Pairs:
+def _read_csv(path: Path, source_col: Optional[str], target_col: Optional[str]) -> Pairs:
+    """The pairs of a CSV's columns `source_col` and `target_col` (by default 'source' and 'target'; a table of
+    two columns named otherwise, `en,fr`, is read in their order, as a TSV's lines are)."""
     table, rows = read_csv_table(path)
     columns = list(table.columns)
-    source_col, target_col = find_column(columns, source_col, path), find_column(columns, target_col, path)
+    if source_col is None and target_col is None and len(columns) == 2 and not {"source", "target"} & set(columns):
+        source_col, target_col = columns
+    source_col = find_column(columns, source_col or "source", path)
+    target_col = find_column(columns, target_col or "target", path)
     sources, targets = [], []
     for source, target, row in zip(table[source_col], table[target_col], rows):
         sources.append(_text(source, path, f"row {row}", f"column '{source_col}'"))
