@@ -77,6 +77,24 @@ def test_the_untrained_snaive_network_repeats_the_last_season():
     assert torch.allclose(net(x, seasonal)[0, :, 0], torch.tensor([3.0, 4.0, 5.0, 3.0, 4.0]))
 
 
+def test_a_window_of_equal_values_is_forecast_as_its_base_without_correction(tmp_path):
+    """A series of zeros (an item not sold) or a price held: the trained correction of a flat window is no
+    forecast of anything, and a float's noise on zero made sMAPE 200%. Such windows get their base alone."""
+    net = ForecastNet(1, 3, 4, base="naive2", hidden=8)
+    torch.nn.init.normal_(net.head.bias)  # a trained correction, which moves every varying window
+    x = torch.tensor([[[5.0]] * 5, [[0.0]] * 5, [[1.0], [2.0], [3.0], [4.0], [5.0]]])
+    seasonal = torch.stack([torch.ones(3, 3), torch.zeros(3, 3)], dim=1)
+    forecast = net(x, seasonal)[:, :, 0]
+    assert forecast[0].tolist() == [5.0, 5.0, 5.0] and forecast[1].tolist() == [0.0, 0.0, 0.0]
+    assert not torch.allclose(forecast[2], torch.full((3,), 5.0))
+    frame = _panel(n_series=4)
+    frame.loc[frame["store"] == "S0", "sales"] = 0.0
+    frame.loc[frame["store"] == "S1", "sales"] = 7.25
+    forecaster = _small().fit(frame)
+    predicted = forecaster.predict()
+    assert (predicted[predicted["store"] == "S0"]["sales"] == 0).all() and (predicted[predicted["store"] == "S1"]["sales"] == 7.25).all()
+
+
 def test_a_seasonal_series_with_zeros_is_decomposed_additively():
     t = np.arange(96)
     daylight = np.clip(np.sin(2 * np.pi * t / 12), 0, None) * 100  # zero half of each day, like solar power

@@ -115,6 +115,9 @@ class ForecastNet(nn.Module):
         if self.reads_ets:  # the ETS forecast, deseasonalised and scaled as z, relative to the last value: beside h_n
             last = torch.cat([last, (seasonal[:, 2] - offsets) / (factors * scale) - z[:, -1:]], dim=1)
         correction = self.head(last).view(-1, self.horizon, self.n_quantiles)  # (B, H, Q)
+        # a window whose values are all equal (a series of zeros, a price held) tells no correction: its base alone
+        varies = x[:, :, 0].amax(dim=1) > x[:, :, 0].amin(dim=1)  # (B,)
+        correction = correction * varies.to(correction.dtype).view(-1, 1, 1)
         if self.future is not None:  # each horizon step's known-future covariates, scaled: (B, H, K) -> (B, H, Q)
             correction = correction + self.future(seasonal[:, seasonal.shape[1] - self.n_future :].transpose(1, 2))
         forecast = self.statistical(z).unsqueeze(-1) + correction  # (B, H, Q)
