@@ -90,9 +90,13 @@ def test_a_window_of_equal_values_is_forecast_as_its_base_without_correction(tmp
     frame = _panel(n_series=4)
     frame.loc[frame["store"] == "S0", "sales"] = 0.0
     frame.loc[frame["store"] == "S1", "sales"] = 7.25
-    forecaster = _small().fit(frame)
-    predicted = forecaster.predict()
-    assert (predicted[predicted["store"] == "S0"]["sales"] == 0).all() and (predicted[predicted["store"] == "S1"]["sales"] == 7.25).all()
+    forecaster = _small(interval=0.9).fit(frame)
+    forecaster.save(tmp_path / "run")
+    for predicted in (forecaster.predict(), Forecaster.load(tmp_path / "run").predict()):
+        zeros, held, varying = (predicted[predicted["store"] == s] for s in ("S0", "S1", "S2"))
+        assert (zeros["sales"] == 0).all() and (held["sales"] == 7.25).all()
+        # a series that never changed before its test part has no width to its interval; the others have
+        assert (zeros["lower"] == 0).all() and (held["upper"] == 7.25).all() and (varying["upper"] > varying["lower"]).all()
 
 
 def test_a_seasonal_series_with_zeros_is_decomposed_additively():

@@ -368,6 +368,7 @@ class Forecaster(ForecastSettings, Estimator):
         self.indices_ = np.stack([seasonal_indices(part, season) for part in parts])  # (S, season)
         self.offsets_ = np.stack([seasonal_offsets(part, season) if np.any(part <= 0) else np.zeros(season) for part in parts])
         self.scales_ = np.array([mase_scale(s.target[:val_stop], self.season_) for s, (_, val_stop) in zip(panel.series, self.bounds_)])
+        self.still_ = np.array([np.ptp(s.target[:max(1, val_stop)]) == 0 for s, (_, val_stop) in zip(panel.series, self.bounds_)])
         self.covariate_scalers_ = [Scaler().fit(s.covariates[:max(1, train_stop)]) if s.covariates.shape[1] else None
                                    for s, (train_stop, _) in zip(panel.series, self.bounds_)]  # fmt: skip
         self.train_target_ = first.target[: self.bounds_[0][0]].astype(float)  # one series: MASE's scale
@@ -620,6 +621,7 @@ class Forecaster(ForecastSettings, Estimator):
         if self.conformal_ is None:
             return None
         width = np.asarray(self.conformal_)[None, :] * self.scales_[series_of, None]  # (W, H)
+        width = width * ~self.still_[series_of, None]  # a series that never changed before its test part: no width
         return point - width, point + width
 
     def _score(self, panel: Panel, which: Origins, forecasts: Optional[np.ndarray] = None, background=None) -> dict:
@@ -801,6 +803,7 @@ class Forecaster(ForecastSettings, Estimator):
             "reads_ets": self.reads_ets_,
             "target_name": self.target_name_, "feature_names": self.feature_names_, "ids": self.ids_,
             "indices": self.indices_.tolist(), "offsets": self.offsets_.tolist(), "scales": self.scales_.tolist(),
+            "still": self.still_.tolist(),
             "covariate_scalers": [None if s is None else s.to_dict() for s in self.covariate_scalers_],
             "origin_times": [None if t is None else str(t) for t in self.origin_times_], "freqs": self.freqs_,
             "train_target": self.train_target_.tolist(), "conformal": self.conformal_, "best_epoch": self.best_epoch_, "bounds": self.bounds_,
@@ -822,6 +825,7 @@ class Forecaster(ForecastSettings, Estimator):
         self.target_name_, self.feature_names_, self.ids_ = state["target_name"], state["feature_names"], state["ids"]
         self.indices_, self.scales_ = np.asarray(state["indices"], dtype=float), np.asarray(state["scales"], dtype=float)
         self.offsets_ = np.asarray(state["offsets"], dtype=float)
+        self.still_ = np.asarray(state.get("still", [False] * len(self.scales_)), dtype=bool)  # saved before: none
         self.covariate_scalers_ = [None if s is None else Scaler.from_dict(s) for s in state["covariate_scalers"]]
         self.freqs_, self.conformal_, self.best_epoch_ = state["freqs"], state["conformal"], state["best_epoch"]
         self.bounds_ = [tuple(b) for b in state["bounds"]]
