@@ -61,8 +61,7 @@ def read_tsf_panel(path: Union[str, Path], target: str, *, id_col: Optional[str]
         raise DataError(f"{path}: a .tsf file's times come from its series' start_timestamp and its @frequency (or "
                         f"number its steps), in a column '{TSF_TIME}'; leave `time_col` out")  # fmt: skip
     options["time_col"] = TSF_TIME
-    what = f"{info.frequency} from each series' start_timestamp" if TSF_TIME in table and info.frequency and \
-        not table[TSF_TIME].iloc[0].isdigit() else "its steps numbered from 1"  # fmt: skip
+    what = f"{info.frequency} from each series' {info.start}" if info.start else "its steps numbered from 1"
     note = (f"a .tsf file (the Monash archive's format): {info.series} series of '{str(target).strip()}', {what}"
             + (f"; its @horizon is {info.horizon} steps" if info.horizon else ""))
     if id_col is None:

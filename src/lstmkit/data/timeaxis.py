@@ -162,8 +162,9 @@ _FEWEST_TIMES = 3  # columns named by times that `times_across` reads as a time 
 def _times_named(columns, steps: bool) -> dict[str, str]:
     """The columns named by times ('1960', '2020M01', '2020-Q1', 'Jan 2020', '2020-01-31'), in time order, each
     with its name as its time, where at least `_FEWEST_TIMES` are and their names read as one time axis; else,
-    where `steps` (an id column names each row), those named by the consecutive numbers of steps after one prefix ('V2', 'V3', ..., as the M4
-    competition's files; '1', '2', ...), each with its number as its time; else {}."""
+    where `steps` (an id column names each row), those named by the consecutive numbers of steps after one
+    prefix ('V2', 'V3', ..., as the M4 competition's files; '1', '2', ...), each with its number as its time;
+    else {}."""
     names = [name for name in columns if len(name) <= 20 and _YEAR_IN_NAME.search(name)]
     if len(names) >= _FEWEST_TIMES:
         try:
@@ -186,14 +187,14 @@ def _times_named(columns, steps: bool) -> dict[str, str]:
 def times_across(table: pd.DataFrame, rows: np.ndarray, target: str, id_col: Optional[str], time_col: Optional[str],
                  path):  # fmt: skip
     """(table, rows, time_col, note): a table of a series a row and a time a column (the World Bank's, Eurostat's
-    and the OECD's exports: `Country Name,Country Code,...,1960,1961,...`; the M4 competition's, a step a column,
-    `V1,V2,V3,...`: `_times_named`), read for a `target` that names none
-    of its columns, as a long table: a row per series and time, the id in `id_col` (None: the table's one row
-    is the series), the times (the columns' names) in a column 'time', the values in one named `target`. A
-    row's cells before its first value and after its last are left out (years before a series starts, or not
-    yet published; the M4 competition's shorter series), and so is a row with no value; other columns (a code, the indicator's name) are not read.
-    Each row keeps its line's number, and the note says how the table was read. Any other table comes back as
-    it is, with no note."""
+    and the OECD's exports: `Country Name,Country Code,...,1960,1961,...`; the M4 competition's, a step a
+    column, `V1,V2,V3,...`: `_times_named`), read for a `target` that names none of its columns, as a long
+    table: a row per series and time, the id in `id_col` (None: the table's one row is the series), the times
+    (the columns' names) in a column 'time', the values in one named `target`. A row's cells before its first
+    value and after its last are left out (years before a series starts, or not yet published; the M4
+    competition's shorter series), and so is a row with no value; other columns (a code, the indicator's
+    name) are not read. Each row keeps its line's number, and the note says how the table was read. Any
+    other table comes back as it is, with no note."""
     target = str(target).strip()
     if target in table.columns:
         return table, rows, time_col, None
@@ -212,8 +213,8 @@ def times_across(table: pd.DataFrame, rows: np.ndarray, target: str, id_col: Opt
         hint = f" ('{named}' holds a different name on each row)" if named else ""
         raise DataError(f"{path}: has {across}, {len(table)} rows: give the column that names each row's series as "
                         f"`id_col`{hint}")  # fmt: skip
-    for name in names:
-        parse_numbers(table[name], rows, name, path)  # a cell that is no number, named by its own column
+    for column in names:
+        parse_numbers(table[column], rows, column, path)  # a cell that is no number, named by its own column
     cells = table[names]
     given = (~cells.apply(lambda column: column.str.lower().isin(MISSING_TOKENS))).to_numpy()  # (R, T)
     steps = np.arange(len(names))
@@ -221,18 +222,18 @@ def times_across(table: pd.DataFrame, rows: np.ndarray, target: str, id_col: Opt
     last = len(names) - 1 - given[:, ::-1].argmax(axis=1)
     kept = (steps[None, :] >= first[:, None]) & (steps[None, :] <= last[:, None])
     r, t = np.nonzero(kept)  # series by series, in time order
-    name = "time" if "time" not in (id_col, target) else "period"
-    long = pd.DataFrame({name: np.asarray(list(times.values()))[t], target: cells.to_numpy()[r, t]})
+    time_name = "time" if "time" not in (id_col, target) else "period"
+    long = pd.DataFrame({time_name: np.asarray(list(times.values()))[t], target: cells.to_numpy()[r, t]})
     if id_col is not None:
         long.insert(0, id_col, table[id_col].to_numpy()[r])
     empty = int((first == len(names)).sum())
-    skipped = [name for name in others if not table[name].eq("").all()]  # not an empty column (a trailing separator)
+    skipped = [column for column in others if not table[column].eq("").all()]  # not one of no value (a trailing ',')
     note = (f"{across}: read as {len(np.unique(r))} series of '{target}' over the times the columns name"
             + (f", {_and_list(repr(s) for s in skipped[:4])}{' and others' if len(skipped) > 4 else ''} not read"
                if skipped else "")
             + (f"; {empty} row{'s' if empty > 1 else ''} with no value left out (first: row "
                f"{rows[int(np.argmax(first == len(names)))]})" if empty else ""))  # fmt: skip
-    return long, rows[r], name, note
+    return long, rows[r], time_name, note
 
 
 def _joined_periods(cells: pd.Series, rows: np.ndarray, name: str, path) -> Optional[pd.Series]:

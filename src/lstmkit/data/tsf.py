@@ -33,13 +33,15 @@ _ATTRIBUTE_TYPES = ("string", "numeric", "date")
 
 @dataclass
 class TsfInfo:
-    """What a `.tsf` file's header says: its attributes (name -> type), `@frequency`, `@horizon`, and the
-    attribute that names each series (the first string attribute: `series_name`)."""
+    """What a `.tsf` file's header says: its attributes (name -> type), `@frequency`, `@horizon`, the
+    attribute that names each series (the first string attribute: `series_name`), the one that dates its
+    first value (the first date attribute: `start_timestamp`); and how many series it holds."""
 
     attributes: dict = field(default_factory=dict)
     frequency: Optional[str] = None
     horizon: Optional[int] = None
     id_col: Optional[str] = None
+    start: Optional[str] = None
     series: int = 0
 
 
@@ -74,13 +76,8 @@ def read_tsf_table(path, target: str) -> tuple[pd.DataFrame, np.ndarray, TsfInfo
         raise DataError(f"{path}: has no series after @data")
     lengths = [len(values) for values in columns[target]]
     table = pd.DataFrame({name: np.concatenate(cells) if name in (TSF_TIME, target) else np.repeat(cells, lengths)
-                          for name, cells in columns.items() if name != _start(info)})  # fmt: skip
+                          for name, cells in columns.items() if name != info.start})  # fmt: skip
     return table, np.repeat(np.asarray(rows, dtype=np.int64), lengths), info
-
-
-def _start(info: TsfInfo) -> Optional[str]:
-    """The attribute that dates each series' first value (`start_timestamp`, the first of type date), if any."""
-    return next((name for name, kind in info.attributes.items() if kind == "date"), None)
 
 
 def _header_line(line: str, number: int, info: TsfInfo, path) -> bool:
@@ -96,6 +93,8 @@ def _header_line(line: str, number: int, info: TsfInfo, path) -> bool:
         info.attributes[words[1]] = words[2].lower()
         if info.id_col is None and words[2].lower() == "string":
             info.id_col = words[1]
+        if info.start is None and words[2].lower() == "date":
+            info.start = words[1]
     elif key == "@frequency":
         info.frequency = words[1].lower() if len(words) > 1 else None
         if info.frequency not in _STEPS:
@@ -124,7 +123,7 @@ def _data_line(line: str, number: int, info: TsfInfo, columns: dict, target: str
         raise DataError(f"{path}: line {number} has no value after its attributes")
     for name, value in zip(info.attributes, attributes):
         columns[name].append(value.strip())
-        if name == _start(info):
+        if name == info.start:
             start = pd.to_datetime(value.strip(), format="%Y-%m-%d %H-%M-%S", errors="coerce")
             if pd.isna(start):
                 raise DataError(f"{path}: line {number}: {name} '{value.strip()}' is no date written as the archive "
@@ -134,7 +133,7 @@ def _data_line(line: str, number: int, info: TsfInfo, columns: dict, target: str
                                 "the header gives none")  # fmt: skip
             times = pd.date_range(start, periods=len(cells), freq=_STEPS[info.frequency])
             columns[TSF_TIME].append(times.strftime("%Y-%m-%d %H:%M:%S").str.replace(" 00:00:00", "", regex=False))
-    if _start(info) is None:
+    if info.start is None:
         columns[TSF_TIME].append(np.arange(1, len(cells) + 1).astype(str))
     columns[target].append(cells)
     info.series += 1
