@@ -152,7 +152,8 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     commented = [i for i in range(leading_blank) if lines[i].strip()]
     if commented and _commented_header(lines[commented[-1]], lines[leading_blank], separator):
         leading_blank = commented[-1]
-        if separator == WHITESPACE or not lines[leading_blank].lstrip().startswith("#" + separator):  # '#,Name,...': '#' names a column
+        named = separator != WHITESPACE and lines[leading_blank].lstrip().startswith("#" + separator)  # '#,Name,...'
+        if not named:  # else '#' names a column
             lines[leading_blank] = lines[leading_blank].lstrip().removeprefix("#").lstrip()
     notes, start = [], _table_below_notes(lines, leading_blank)
     if start is not None:
@@ -161,7 +162,8 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
                      f"notes (the first: '{above[0][:60]}'), which are not read")  # fmt: skip
         leading_blank, separator = start, _sniff(lines, start)
     _check_no_title(path, lines, leading_blank, separator)
-    if separator == WHITESPACE and _fields(_line_below(lines, leading_blank), separator) > _fields(lines[leading_blank], separator):
+    below, names = _fields(_line_below(lines, leading_blank), separator), _fields(lines[leading_blank], separator)
+    if separator == WHITESPACE and below > names:
         lines[leading_blank] = '"" ' + lines[leading_blank]  # R's write.table: a row name first on each row, unnamed
     body = "".join(lines[leading_blank:])
     with warnings.catch_warnings():
@@ -227,13 +229,14 @@ def _line_below(lines: list[str], k: int) -> str:
 
 def _sniff(lines: list[str], header: int) -> str:
     """The separator of the table whose header is lines[header]: the one of `SEPARATORS` the header holds most
-    often; where it holds none, `WHITESPACE` if the header and the lines below it (the first `_SNIFFED`) all split
-    on spaces into more than one field, as many (or one more below: R's write.table writes a row name first,
-    unnamed); else ','."""
+    often; where it holds none, `WHITESPACE` if the header and the lines below it (the first `_SNIFFED`) all
+    split on spaces into more than one field, as many (or one more below: R's write.table writes a row name
+    first, unnamed); else ','."""
     if any(separator in lines[header] for separator in SEPARATORS):
         return _sniff_separator(lines[header])
     names = _fields(lines[header], WHITESPACE)
-    below = {_fields(line, WHITESPACE) for line in itertools.islice((line for line in lines[header + 1 :] if line.strip()), _SNIFFED)}
+    filled = (line for line in lines[header + 1 :] if line.strip())
+    below = {_fields(line, WHITESPACE) for line in itertools.islice(filled, _SNIFFED)}
     return WHITESPACE if names > 1 and len(below) == 1 and below <= {names, names + 1} else ","
 
 

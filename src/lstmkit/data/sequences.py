@@ -285,8 +285,9 @@ def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> L
     of these that does is the rows' id, which `predict` writes beside each label. Empty trailing cells make a
     shorter sequence; an empty cell before a row's last value is an error."""
     table, rows, path = _cells(path)
-    columns = [name for name in table.columns if (table[name] != "").any()]  # not a column of no value (',,,' after each row)
-    table = table[columns]
+    unnamed = [name for name in table.columns if name.startswith("Unnamed: ") and (table[name] == "").all()]
+    table = table.drop(columns=unnamed)  # columns of no value, unnamed: separators after each row's last (',,,')
+    columns = list(table.columns)
     label_col = _label_column(table, label_col, path, labelled)
     named_id = named_row_ids(table, skipped=(label_col,))
     steps = [c for c in columns if c not in (label_col, named_id) and _has_a_number(table[c])]
