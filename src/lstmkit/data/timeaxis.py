@@ -186,9 +186,9 @@ def _times_named(columns, steps: bool) -> dict[str, str]:
 
 def times_across(table: pd.DataFrame, rows: np.ndarray, target: str, id_col: Optional[str], time_col: Optional[str],
                  path):  # fmt: skip
-    """(table, rows, time_col, note): a table of a series a row and a time a column (the World Bank's, Eurostat's
-    and the OECD's exports: `Country Name,Country Code,...,1960,1961,...`; the M4 competition's, a step a
-    column, `V1,V2,V3,...`: `_times_named`), read for a `target` that names none of its columns, as a long
+    """(table, rows, time_col, note): a table of a series a row and a time a column (the World Bank's exports,
+    `Country Name,Country Code,...,1960,1961,...`, and the IMF's World Economic Outlook tables; the M4
+    competition's, a step a column, `V1,V2,V3,...`: `_times_named`), read for a `target` that names none of its columns, as a long
     table: a row per series and time, the id in `id_col` (None: the table's one row is the series), the times
     (the columns' names) in a column 'time', the values in one named `target`. A row's cells before its first
     value and after its last are left out (years before a series starts, or not yet published; the M4
@@ -228,9 +228,9 @@ def times_across(table: pd.DataFrame, rows: np.ndarray, target: str, id_col: Opt
         long.insert(0, id_col, table[id_col].to_numpy()[r])
     empty = int((first == len(names)).sum())
     skipped = [column for column in others if not table[column].eq("").all()]  # not one of no value (a trailing ',')
+    unread = _and_list(map(repr, skipped)) if len(skipped) <= 4 else ", ".join(map(repr, skipped[:4])) + " and others"
     note = (f"{across}: read as {len(np.unique(r))} series of '{target}' over the times the columns name"
-            + (f", {_and_list(repr(s) for s in skipped[:4])}{' and others' if len(skipped) > 4 else ''} not read"
-               if skipped else "")
+            + (f", {unread} not read" if skipped else "")
             + (f"; {empty} row{'s' if empty > 1 else ''} with no value left out (first: row "
                f"{rows[int(np.argmax(first == len(names)))]})" if empty else ""))  # fmt: skip
     return long, rows[r], time_name, note
