@@ -228,7 +228,7 @@ def times_across(table: pd.DataFrame, rows: np.ndarray, target: str, id_col: Opt
         long.insert(0, id_col, table[id_col].to_numpy()[r])
     empty = int((first == len(names)).sum())
     skipped = [column for column in others if not table[column].eq("").all()]  # not one of no value (a trailing ',')
-    unread = _and_list(map(repr, skipped)) if len(skipped) <= 4 else ", ".join(map(repr, skipped[:4])) + " and others"
+    unread = ", ".join(map(repr, skipped[:4])) + " and others" if len(skipped) > 4 else skipped and _and_list(map(repr, skipped))
     note = (f"{across}: read as {len(np.unique(r))} series of '{target}' over the times the columns name"
             + (f", {unread} not read" if skipped else "")
             + (f"; {empty} row{'s' if empty > 1 else ''} with no value left out (first: row "
