@@ -521,6 +521,14 @@ def test_non_numeric_cell_names_its_row(tmp_path):
     )
 
 
+def test_a_value_given_as_under_a_limit_is_named_as_such(tmp_path):
+    # Google Trends' export: notes above the table, and '<1' for a week's interest under 1
+    path = _csv(tmp_path, "Category: All categories\n\nWeek,lstm: (Worldwide)\n2020-01-05,45\n2020-01-12,<1\n")
+    _raises(f"{path}: column 'lstm: (Worldwide)' has a non-numeric value '<1' at row 5; '<1' says only that the value "
+            "is under a limit: write the number to read in its place (half the limit is a common choice)",
+            lambda: read_series_csv(path, "lstm: (Worldwide)", time_col="Week"))  # fmt: skip
+
+
 def test_number_with_thousands_separator_is_not_a_number(tmp_path):
     path = _csv(tmp_path, 'Month,Passengers\n1949-01,"1,234"\n')
     _raises(

@@ -440,5 +440,8 @@ def parse_numbers(cells: pd.Series, rows: np.ndarray, name: str, path) -> np.nda
         hint = ""
         if re.fullmatch(r"[+-]?[\d.,]*\d[\d.,]*", value) and "," in value:
             hint = "; write numbers without thousands separators and with a dot as the decimal mark"
+        elif re.fullmatch(r"[<>]\s*[\d.]+", value):  # Google Trends' '<1', a laboratory's '<0.05'
+            hint = (f"; '{value}' says only that the value is {'under' if value[0] == '<' else 'over'} a limit: write the "
+                    "number to read in its place (half the limit is a common choice)")  # fmt: skip
         raise DataError(f"{path}: column '{name}' has a non-numeric value '{value}' at row {rows[i]}{hint}")
     return numbers
