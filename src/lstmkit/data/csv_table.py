@@ -223,8 +223,12 @@ def _sniff_separator(header: str) -> str:
 WHITESPACE = " "  # the separator of columns lined up by spaces: R's write.table, numpy's savetxt, JMulTi's .dat
 
 
+def _filled(lines: list[str]):
+    return (line for line in lines if line.strip())
+
+
 def _line_below(lines: list[str], k: int) -> str:
-    return next((line for line in lines[k + 1 :] if line.strip()), "")
+    return next(_filled(lines[k + 1 :]), "")
 
 
 def _sniff(lines: list[str], header: int) -> str:
@@ -235,8 +239,7 @@ def _sniff(lines: list[str], header: int) -> str:
     if any(separator in lines[header] for separator in SEPARATORS):
         return _sniff_separator(lines[header])
     names = _fields(lines[header], WHITESPACE)
-    filled = (line for line in lines[header + 1 :] if line.strip())
-    below = {_fields(line, WHITESPACE) for line in itertools.islice(filled, _SNIFFED)}
+    below = {_fields(line, WHITESPACE) for line in itertools.islice(_filled(lines[header + 1 :]), _SNIFFED)}
     return WHITESPACE if names > 1 and len(below) == 1 and below <= {names, names + 1} else ","
 
 
@@ -272,14 +275,17 @@ def _fields(line: str, separator: str) -> int:
 def _table_below_notes(lines: list[str], first: int) -> Optional[int]:
     """The line a table starts at below lines of notes that a blank line ends, as statistics offices export a
     series (the BLS: 'Series Id: LNS14000000Q', 'Seasonally Adjusted', ..., a blank line, then the table): the
-    first line after a blank line with more fields than any line from `first` down to it, above a line that
-    has more than those too; None where there is none (a table's header is as wide as any line of it)."""
+    first line after a blank line with more fields than any line from `first` down to it, above lines (the
+    next two, where there are) as wide as it, or one field less (a separator after the header's last name),
+    and wider than those above; None where there is none (a table's header is as wide as any line of it)."""
     for k in range(first + 1, min(len(lines) - 1, first + _NOTES_ABOVE)):
         if lines[k - 1].strip() or not lines[k].strip():
             continue
         separator = _sniff_separator(lines[k])
         widest = max(_fields(line, separator) for line in lines[first:k] if line.strip())
-        if _fields(lines[k], separator) > widest and _fields(_line_below(lines, k), separator) > widest:
+        names = _fields(lines[k], separator)
+        below = [_fields(line, separator) for line in itertools.islice(_filled(lines[k + 1 :]), 2)]
+        if names > widest and below and all(count in (names - 1, names) and count > widest for count in below):
             return k
     return None
 
