@@ -794,6 +794,15 @@ def test_a_table_of_a_series_a_row_and_a_time_a_column_is_read_as_a_series_per_r
     path = _csv(tmp_path, "store,lag1,lag2,lag3,sales\na,1,2,3,4\na,2,3,4,5\nb,1,2,3,4\n")
     _raises(f"{path}, series 'a': no column 'sails'; did you mean 'sales'? Columns: lag1, lag2, lag3, sales",
             lambda: read_panel_csv(path, "sails", id_col="store"))
+    # Eurostat's TSV: the dimensions joined in the first column, a month a column, ':' no value, flags after values
+    text = ("freq,unit,geo\\TIME_PERIOD\t2020-01 \t2020-02 \t2020-03 \t2020-04 \nM,PC_ACT,AT\t4.5 \t4.6 p\t: \t5.0 ep\n"
+            "M,PC_ACT,DE\t: c\t3.1 \t3.2 \t3.3 \n")  # fmt: skip
+    panel = read_panel_csv(_csv(tmp_path, text, "une_rt_m.tsv"), "unemployment", id_col="geo", fill="interpolate")
+    assert panel.ids == ["AT", "DE"] and panel.series[0].freq == "MS" and list(panel.series[0].target) == [4.5, 4.6, 4.8, 5.0]
+    assert panel.series[1].time[0] == pd.Timestamp("2020-02-01") and list(panel.series[1].target) == [3.1, 3.2, 3.3]
+    assert panel.series[0].notes[0] == ("Eurostat's layout: the first column's 3 dimensions (freq, unit, geo) read as "
+                                        "columns of their own, ':' as no value, and the flags after values (p, e, b...) "
+                                        "not read")  # fmt: skip
     path = _csv(tmp_path, "Indicator,2020M01,2020M02,2020M03,2020M04\nSales,5,6,,8\n")  # one row: one series
     series = read_series_csv(path, "sales", fill="interpolate")
     assert series.freq == "MS" and list(series.target) == [5, 6, 7, 8] and series.time[0] == pd.Timestamp("2020-01-01")

@@ -180,6 +180,7 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     if len(twice):
         raise DataError(f"{path}: the header has the column name '{twice[0]}' twice")
     table = table.apply(lambda column: column.str.strip())
+    table = _eurostat(table, notes)
     if separator != ",":  # a spreadsheet's export in a locale that writes 3,5: its numbers with a decimal point
         table = table.apply(_decimal_points)
     rows = np.arange(len(table), dtype=np.int64) + 2 + leading_blank
@@ -189,6 +190,33 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
         raise DataError(f"{path}: has a header but no data rows")
     table.attrs["notes"] = notes  # how the file was read, for the readers that report it (`file_notes`)
     return table, rows
+
+
+_EUROSTAT_HEADER = re.compile(r"(?i)([^\\]+)\\(?:time_period|time)")  # 'freq,unit,geo\TIME_PERIOD', older 'geo\time'
+_EUROSTAT_FLAGGED = re.compile(r"([+-]?[\d.]+(?:[eE][+-]?\d+)?)\s*[a-z]+")  # '5.2 p': provisional; 'e' estimated...
+
+
+def _eurostat(table: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """A table in Eurostat's TSV layout (the first column's name lists the dimensions its cells join with commas,
+    then '\\TIME_PERIOD'; a period a column after it) with each dimension in a column of its own, ':' (with or
+    without a flag: ': c' confidential) a missing value and the flag after a value left ('5.2 p' is 5.2), and
+    a note saying so; any other table as it is."""
+    found = _EUROSTAT_HEADER.fullmatch(table.columns[0]) if len(table.columns) > 1 else None
+    if found is None:
+        return table
+    dimensions = [name.strip() for name in found.group(1).split(",")]
+    parts = table.iloc[:, 0].str.split(",", n=len(dimensions) - 1, expand=True)
+    if parts.shape[1] != len(dimensions) or parts.isna().any().any():
+        return table
+    cells = table.iloc[:, 1:].apply(lambda column: column.str.replace(r"^:.*", "", regex=True)
+                                    .str.replace(_EUROSTAT_FLAGGED.pattern + "$", r"\1", regex=True))  # fmt: skip
+    notes.append(f"Eurostat's layout: the first column's {_count(len(dimensions), 'dimension')} ({', '.join(dimensions)}) "
+                 "read as columns of their own, ':' as no value, and the flags after values (p, e, b...) not read")  # fmt: skip
+    return pd.concat([parts.set_axis(dimensions, axis=1), cells], axis=1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("s" if n != 1 else "")
 
 
 def file_notes(table: pd.DataFrame) -> list[str]:

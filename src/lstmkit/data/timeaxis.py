@@ -187,14 +187,14 @@ def _times_named(columns, steps: bool) -> dict[str, str]:
 def times_across(table: pd.DataFrame, rows: np.ndarray, target: str, id_col: Optional[str], time_col: Optional[str],
                  path):  # fmt: skip
     """(table, rows, time_col, note): a table of a series a row and a time a column (the World Bank's exports,
-    `Country Name,Country Code,...,1960,1961,...`, and the IMF's World Economic Outlook tables; the M4
-    competition's, a step a column, `V1,V2,V3,...`: `_times_named`), read for a `target` that names none of its columns, as a long
-    table: a row per series and time, the id in `id_col` (None: the table's one row is the series), the times
-    (the columns' names) in a column 'time', the values in one named `target`. A row's cells before its first
-    value and after its last are left out (years before a series starts, or not yet published; the M4
-    competition's shorter series), and so is a row with no value; other columns (a code, the indicator's
-    name) are not read. Each row keeps its line's number, and the note says how the table was read. Any
-    other table comes back as it is, with no note."""
+    `Country Name,Country Code,...,1960,1961,...`, Eurostat's TSV files and the IMF's World Economic Outlook
+    tables; the M4 competition's, a step a column, `V1,V2,V3,...`: `_times_named`), read for a `target` that
+    names none of its columns, as a long table: a row per series and time, the id in `id_col` (None: the
+    table's one row is the series), the times (the columns' names) in a column 'time', the values in one named
+    `target`. A row's cells before its first value and after its last are left out (years before a series
+    starts, or not yet published; the M4 competition's shorter series), and so is a row with no value; other
+    columns (a code, the indicator's name) are not read. Each row keeps its line's number, and the note says
+    how the table was read. Any other table comes back as it is, with no note."""
     target = str(target).strip()
     if target in table.columns:
         return table, rows, time_col, None
