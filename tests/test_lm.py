@@ -313,6 +313,8 @@ def test_a_csv_of_texts_is_the_corpus_of_its_column_of_texts_a_row_a_document(tm
         assert read_corpus(path, level, text_col="joke").tokens == read_corpus(texts, level).tokens
     lm = LanguageModel("char", epochs=1, text_col="joke", val_frac=0.2, test_frac=0.2, **{**TINY, "batch_size": 1, "bptt": 8})
     assert lm.fit(path).evaluate(path)["test"]["loss"] > 0 and lm.get_params()["text_col"] == "joke"
+    # the gate inspector reads the column too, the rows a blank line apart, not the CSV's raw text
+    assert lm.gate_input(path).tokens == lm.gate_input("\n\n".join(texts)).tokens
     two = tmp_path / "two.csv"
     two.write_text("title,body\n" + "".join(f'"{text}","{text} again and again"\n' for text in texts))
     with pytest.raises(DataError, match=r"^.*two.csv: is a table; give text_col, the column of its texts, a row a "

@@ -62,7 +62,7 @@ def read_corpus(path: Union[str, Path, Sequence[str]], level: str, *, lowercase:
                 text_col: Optional[str] = None) -> Corpus:  # fmt: skip
     """Read a text file, or every text file under a folder, or a list of texts (each a document), into one
     token stream; or, from a CSV file (`TABLES`), the texts of its column `text_col`, a row a document (by
-    default the table's one column of texts, `_column_of_texts`).
+    default the table's one column of texts, `column_of_texts`).
 
     A file given directly must be UTF-8 text and not empty (`read_text_file`'s messages otherwise). In a
     folder every file is tried in sorted path order, recursively; hidden files and folders (a name starting
@@ -90,7 +90,7 @@ def read_corpus(path: Union[str, Path, Sequence[str]], level: str, *, lowercase:
         if not texts:
             raise DataError(f"{path}: no text files found")
     elif format_suffix(root) in TABLES:
-        texts, files, skipped = _column_of_texts(path, text_col), [str(path)], []
+        texts, files, skipped = column_of_texts(path, text_col), [str(path)], []
     else:
         texts, files, skipped = [read_text_file(path, *TEXT_FILE)], [str(path)], []
     documents = [text.replace("\r\n", "\n").rstrip("\n") for text in texts]
@@ -101,7 +101,7 @@ def _named(path) -> str:
     return "the given texts" if isinstance(path, (list, tuple)) else str(path)
 
 
-def _column_of_texts(path, text_col: Optional[str]) -> list[str]:
+def column_of_texts(path, text_col: Optional[str]) -> list[str]:
     """The texts of a CSV file's column `text_col`, a row each (empty cells left out); without `text_col`,
     of the one column whose cells are texts (words with spaces between: a median of two spaces or more), or a
     DataError asking for it."""

@@ -25,7 +25,9 @@ import torch
 from torch import Tensor
 
 from ...baselines import KN_ORDERS, KneserNey, unigram_loss
-from ...data.corpus import Corpus, CorpusSplit, join_tokens, read_corpus, split_corpus, tokenize_documents, unit
+from ...data.corpus import (DOCUMENT_BREAK, TABLES, Corpus, CorpusSplit, column_of_texts, join_tokens, read_corpus,
+                            split_corpus, tokenize_documents, unit)
+from ...data.csv_table import format_suffix
 from ...data.text import PAD_ID, UNK_ID, Vocabulary
 from ...errors import ConfigError, DataError
 from ...metrics import lm_metrics
@@ -309,10 +311,13 @@ class LanguageModel(LanguageModelSettings, Estimator):
 
     # ---- the gate inspector ---------------------------------------------------------------------
     def gate_input(self, data, max_steps: Optional[int] = None) -> GateInput:
-        """The text (a str, or a `pathlib.Path` to a text file) tokenised as the model tokenises
-        (lowercased when it lowercases), read from a zero state as `generate` reads a prompt; unknown
-        tokens are <unk>."""
-        text = read_text(data)
+        """The text (a str, or a `pathlib.Path` to a text file, or to a CSV file whose column of texts it reads
+        as training does, a row a document) tokenised as the model tokenises (lowercased when it lowercases),
+        read from a zero state as `generate` reads a prompt; unknown tokens are <unk>."""
+        if isinstance(data, Path) and format_suffix(data) in TABLES:  # a CSV's column of texts, as training reads it
+            text = DOCUMENT_BREAK.join(column_of_texts(data, self.text_col))
+        else:
+            text = read_text(data)
         text = text.lower() if self.lowercase else text
         tokens, offsets = tokens_with_offsets(text, self.level)
         what = unit(self.level)
