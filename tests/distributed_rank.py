@@ -62,6 +62,10 @@ def main(out: str, rows: int, batch: int, epochs: int, optimizer: str, die_at: i
         params = {name: p.detach().double().flatten().tolist() for name, p in model.named_parameters()}
         with open(out, "w") as f:
             json.dump({"params": params, "losses": [row["train_loss"] for row in result.history]}, f)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # leave the group, as `lstmkit` does at its end: gloo's threads torn down at exit instead aborted a rank
+        # once in a loaded CI run ("terminate called without an active exception", exit -6)
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
