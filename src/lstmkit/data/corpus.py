@@ -21,7 +21,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from ..errors import DataError
-from .csv_table import find_column, format_suffix, read_csv_table, read_text_file
+from .csv_table import TABLES, find_column, format_suffix, holds_texts, read_csv_table, read_text_file
 from .split import split_by_time
 from .text import Vocabulary, check_level, detokenize, tokenize
 
@@ -55,7 +55,6 @@ class CorpusSplit:
 
 
 TEXT_FILE = ("text", "text")  # read_text_file's words for a file of plain text
-TABLES = (".csv", ".tsv")  # files read as a table whose column of texts holds a document a row
 
 
 def read_corpus(path: Union[str, Path, Sequence[str]], level: str, *, lowercase: bool = False,
@@ -103,12 +102,11 @@ def _named(path) -> str:
 
 def column_of_texts(path, text_col: Optional[str]) -> list[str]:
     """The texts of a CSV file's column `text_col`, a row each (empty cells left out); without `text_col`,
-    of the one column whose cells are texts (words with spaces between: a median of two spaces or more), or a
-    DataError asking for it."""
+    of the one column whose cells are texts (`holds_texts`), or a DataError asking for it."""
     table, _ = read_csv_table(path)
     columns = list(table.columns)
     if text_col is None:
-        texts = [name for name in columns if table[name].str.count(" ").median() >= 2]
+        texts = [name for name in columns if holds_texts(table[name])]
         if len(texts) != 1:
             which = f"one of {', '.join(texts[:10])}" if texts else f"its columns: {', '.join(columns[:10])}"
             raise DataError(f"{path}: is a table; give `text_col`, the column of its texts, a row a document ({which})")

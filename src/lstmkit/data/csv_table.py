@@ -31,6 +31,7 @@ from ..errors import DataError
 # pandas' own, and FRED's '.' (its CSVs mark a day without an observation so: a holiday of a daily yield)
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "#n/a", "<na>", "."})
 SEPARATORS = (",", ";", "\t", "|")
+TABLES = (".csv", ".tsv")  # the files read as a table with a header row (`read_csv_table`)
 _SHOWN_COLUMNS = 20
 
 
@@ -210,13 +211,9 @@ def _eurostat(table: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
         return table
     cells = table.iloc[:, 1:].apply(lambda column: column.str.replace(r"^:.*", "", regex=True)
                                     .str.replace(_EUROSTAT_FLAGGED.pattern + "$", r"\1", regex=True))  # fmt: skip
-    notes.append(f"Eurostat's layout: the first column's {_count(len(dimensions), 'dimension')} ({', '.join(dimensions)}) "
+    notes.append(f"Eurostat's layout: the first column's {len(dimensions)} dimension{'s' if len(dimensions) > 1 else ''} ({', '.join(dimensions)}) "
                  "read as columns of their own, ':' as no value, and the flags after values (p, e, b...) not read")  # fmt: skip
     return pd.concat([parts.set_axis(dimensions, axis=1), cells], axis=1)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("s" if n != 1 else "")
 
 
 def file_notes(table: pd.DataFrame) -> list[str]:
@@ -374,6 +371,17 @@ def named_row_ids(table: pd.DataFrame, skipped: tuple = ()) -> Optional[str]:
     if first is None or first in skipped or not _ID_NAME.fullmatch(first) or not distinct(table[first]):
         return None
     return first
+
+
+def holds_texts(cells: pd.Series) -> bool:
+    """Whether a column's cells are texts: words with spaces between, two spaces or more in the median cell."""
+    return bool(cells.str.count(" ").median() >= 2)
+
+
+def and_list(items) -> str:
+    """Items as a sentence lists them: 'a', 'a and b', 'a, b and c'."""
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def counts_rows(cells: pd.Series) -> bool:

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import (MISSING_TOKENS, counts_rows, distinct, find_column, format_suffix, header_is_data,
-                        named_row_ids, parse_numbers, read_csv_table, read_text_file)
+from .csv_table import (MISSING_TOKENS, TABLES, and_list, counts_rows, distinct, find_column, format_suffix,
+                        header_is_data, holds_texts, named_row_ids, parse_numbers, read_csv_table, read_text_file)
 from .arff import read_arff
 from .labelled_sequences import LabelledSequences, trailing_lengths
 from .npz import read_npz
@@ -39,7 +39,6 @@ from .ts import read_ts
 
 FORMATS = (".csv", ".tsv", ".txt", ".npz", ".ts", ".arff")
 ARCHIVE = (".tsv", ".txt")  # the UCR archive's formats: 2018's tabs, and the spaces of timeseriesclassification.com
-TABLES = (".csv", ".tsv")  # a header row, then one row a text, a sequence or a step
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -254,11 +253,6 @@ def read_text_csv(path, text_col: str, *, label_col: str = "label", labelled: bo
 _FEWEST_STEPS = 3  # a wide CSV of fewer numeric columns beside a column of texts is a text CSV read without `text_col`
 
 
-def _and_names(names: list[str]) -> str:
-    quoted = [f"'{name}'" for name in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
-
-
 def _texts_of_table(table: pd.DataFrame, rows: np.ndarray, path, text_col: str, label_col: str,
                     labelled: bool) -> LabelledSequences:  # fmt: skip
     columns = list(table.columns)
@@ -298,10 +292,11 @@ def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> L
             return _texts_of_table(table, rows, path, others[0], label_col, labelled)
         raise DataError(f"{path}: has no numeric columns; expected one sequence a row, its steps in numeric columns "
                         f"(or give `text_col` for a text column: one of {', '.join(others[:10])})")  # fmt: skip
-    texts = [c for c in columns if c not in (label_col, *steps) and table[c].str.count(" ").median() >= 2]
+    texts = [c for c in columns if c not in (label_col, *steps) and holds_texts(table[c])]
     if texts and len(steps) < _FEWEST_STEPS:  # 'text,likes,label': the texts left out, a 'sequence' of one step read
+        quoted = and_list(f"'{step}'" for step in steps)
         raise DataError(f"{path}: column '{texts[0]}' holds texts, which a wide CSV leaves out, and its numeric columns "
-                        f"({_and_names(steps)}) would be sequences of {len(steps)} step{'s' if len(steps) > 1 else ''}; "
+                        f"({quoted}) would be sequences of {len(steps)} step{'s' if len(steps) > 1 else ''}; "
                         f"give `text_col` {texts[0]} to classify the texts")  # fmt: skip
     values = np.column_stack([parse_numbers(table[c], rows, c, path) for c in steps])  # (R, C)
     infinite = np.isinf(values)

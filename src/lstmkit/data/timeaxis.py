@@ -29,7 +29,7 @@ import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
 from ..errors import DataError
-from .csv_table import MISSING_TOKENS, distinct, find_column, join_columns, parse_numbers, spread_column
+from .csv_table import MISSING_TOKENS, and_list, distinct, find_column, join_columns, parse_numbers, spread_column
 
 _INTEGER = r"[+-]?\d+"
 _WHOLE_DECIMAL = r"\.0*"  # '1871.0': a year written by a tool that stores numbers as floats (pandas, R, Excel)
@@ -228,7 +228,7 @@ def times_across(table: pd.DataFrame, rows: np.ndarray, target: str, id_col: Opt
         long.insert(0, id_col, table[id_col].to_numpy()[r])
     empty = int((first == len(names)).sum())
     skipped = [column for column in others if not table[column].eq("").all()]  # not one of no value (a trailing ',')
-    unread = ", ".join(map(repr, skipped[:4])) + " and others" if len(skipped) > 4 else skipped and _and_list(map(repr, skipped))
+    unread = ", ".join(map(repr, skipped[:4])) + " and others" if len(skipped) > 4 else skipped and and_list(map(repr, skipped))
     note = (f"{across}: read as {len(np.unique(r))} series of '{target}' over the times the columns name"
             + (f", {unread} not read" if skipped else "")
             + (f"; {empty} row{'s' if empty > 1 else ''} with no value left out (first: row "
@@ -514,7 +514,7 @@ def check_unique_times(time: pd.Index, rows: np.ndarray, name: str, path, table:
     times = "twice" if len(where) == 2 else f"{len(where)} times"
     hint = "" if table is None else _split_time_hint(time, table, (name, *read)) or _id_hint(time, table, (name, *read), id_col)
     hint = hint or _clock_change_hint(time, first, len(where))
-    raise DataError(f"{path}: column '{name}' has the time {format_time(first)} {times} (rows {_and_list(where)}){hint}")
+    raise DataError(f"{path}: column '{name}' has the time {format_time(first)} {times} (rows {and_list(where)}){hint}")
 
 
 def _clock_change_hint(time: pd.Index, repeated, count: int) -> str:
@@ -567,11 +567,6 @@ def _id_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple, id_col: Option
         return (f"; the rows with the same time differ in {named}: if {'it names' if len(columns) == 1 else 'they name'} "
                 f"series{' too' if id_col else ''}, give `id_col` as {ids}")
     return ""
-
-
-def _and_list(items) -> str:
-    items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # ---------------------------------------------------------------------------------------------------------

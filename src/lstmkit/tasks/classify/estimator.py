@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from ...baselines import TfidfLogisticRegression, majority_class_proba
 from ...data import LabelledSequences, Scaler, check_classes, class_order, quote_labels, read_sequences, unit
+from ...data.csv_table import and_list
 from ...data.npz import arrays_as_sequences
 from ...data.panel import split_ids
 from ...data.text import Vocabulary, tokenize
@@ -363,7 +364,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
         needed = 1 + (val_frac > 0) + held_out
         if counts.min() < needed:
             names = ["training"] + ["validation"] * (val_frac > 0) + ["test"] * held_out
-            parts = ", ".join(names[:-1]) + " and " + names[-1]
+            parts = and_list(names)
             fewest, rare = counts.min(), classes[int(np.argmin(counts))]
             raise DataError(f"{data.path}: class '{rare}' has only {fewest} sequence{'s' if fewest > 1 else ''}; "
                             f"the stratified split into {parts} parts needs at least {needed} of each class")  # fmt: skip

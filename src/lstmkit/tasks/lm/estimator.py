@@ -25,9 +25,9 @@ import torch
 from torch import Tensor
 
 from ...baselines import KN_ORDERS, KneserNey, unigram_loss
-from ...data.corpus import (DOCUMENT_BREAK, TABLES, Corpus, CorpusSplit, column_of_texts, join_tokens, read_corpus,
-                            split_corpus, tokenize_documents, unit)
-from ...data.csv_table import format_suffix
+from ...data.corpus import (DOCUMENT_BREAK, Corpus, CorpusSplit, column_of_texts, join_tokens, read_corpus, split_corpus,
+                            tokenize_documents, unit)
+from ...data.csv_table import TABLES, format_suffix
 from ...data.text import PAD_ID, UNK_ID, Vocabulary
 from ...errors import ConfigError, DataError
 from ...metrics import lm_metrics
