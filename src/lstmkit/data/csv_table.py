@@ -163,8 +163,7 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
                      f"notes (the first: '{above[0][:60]}'), which are not read")  # fmt: skip
         leading_blank, separator = start, _sniff(lines, start)
     _check_no_title(path, lines, leading_blank, separator)
-    below, names = _fields(_line_below(lines, leading_blank), separator), _fields(lines[leading_blank], separator)
-    if separator == WHITESPACE and below > names:
+    if separator == WHITESPACE and _fields(_line_below(lines, leading_blank), separator) > _fields(lines[leading_blank], separator):
         lines[leading_blank] = '"" ' + lines[leading_blank]  # R's write.table: a row name first on each row, unnamed
     body = "".join(lines[leading_blank:])
     with warnings.catch_warnings():
@@ -194,7 +193,7 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 _EUROSTAT_HEADER = re.compile(r"(?i)([^\\]+)\\(?:time_period|time)")  # 'freq,unit,geo\TIME_PERIOD', older 'geo\time'
-_EUROSTAT_FLAGGED = re.compile(r"([+-]?[\d.]+(?:[eE][+-]?\d+)?)\s*[a-z]+")  # '5.2 p': provisional; 'e' estimated...
+_EUROSTAT_FLAGGED = re.compile(r"^([+-]?[\d.]+(?:[eE][+-]?\d+)?)\s*[a-z]+$")  # '5.2 p': provisional; 'e' estimated...
 
 
 def _eurostat(table: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
@@ -210,7 +209,7 @@ def _eurostat(table: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     if parts.shape[1] != len(dimensions) or parts.isna().any().any():
         return table
     cells = table.iloc[:, 1:].apply(lambda column: column.str.replace(r"^:.*", "", regex=True)
-                                    .str.replace(_EUROSTAT_FLAGGED.pattern + "$", r"\1", regex=True))  # fmt: skip
+                                    .str.replace(_EUROSTAT_FLAGGED, r"\1", regex=True))  # fmt: skip
     notes.append(f"Eurostat's layout: the first column's {len(dimensions)} dimension{'s' if len(dimensions) > 1 else ''} ({', '.join(dimensions)}) "
                  "read as columns of their own, ':' as no value, and the flags after values (p, e, b...) not read")  # fmt: skip
     return pd.concat([parts.set_axis(dimensions, axis=1), cells], axis=1)

@@ -64,15 +64,14 @@ def read_tsf_panel(path: Union[str, Path], target: str, *, id_col: Optional[str]
     what = f"{info.frequency} from each series' {info.start}" if info.start else "its steps numbered from 1"
     note = (f"a .tsf file (the Monash archive's format): {info.series} series of '{str(target).strip()}', {what}"
             + (f"; its @horizon is {info.horizon} steps" if info.horizon else ""))
-    if id_col is None:
-        if info.series > 1:
-            raise DataError(f"{path}: holds {info.series} series; give the attribute that names each as `id_col`"
-                            + (f" ({info.id_col})" if info.id_col else ""))  # fmt: skip
-        series = series_from_table(table.drop(columns=list(info.attributes), errors="ignore"), rows, str(path), target,
-                                   **options)  # fmt: skip
-        series.notes.insert(0, note)
-        return Panel([series], [""], "", str(path))
-    panel = panel_from_table(table, rows, str(path), target, id_col=id_col, **options)
+    if id_col is not None:
+        panel = panel_from_table(table, rows, str(path), target, id_col=id_col, **options)
+    elif info.series > 1:
+        raise DataError(f"{path}: holds {info.series} series; give the attribute that names each as `id_col`"
+                        + (f" ({info.id_col})" if info.id_col else ""))  # fmt: skip
+    else:
+        one = table.drop(columns=list(info.attributes), errors="ignore")
+        panel = Panel([series_from_table(one, rows, str(path), target, **options)], [""], "", str(path))
     panel.series[0].notes.insert(0, note)
     return panel
 
