@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import DataError
 from .csv_table import read_text_file
 from .labelled_sequences import LabelledSequences, trailing_lengths
+from .series import LARGEST
 
 
 def read_arff(path, *, labelled: bool = True) -> LabelledSequences:
@@ -66,6 +67,6 @@ def _sequence(grid: np.ndarray, k: int, path) -> np.ndarray:
     if gaps[0] >= 0:
         raise DataError(f"{path}: sequence {k + 1}, step {gaps[0] + 1} is missing ('?') before the end of the sequence; "
                         "only trailing steps may be missing (a shorter sequence)")  # fmt: skip
-    if (np.abs(grid[: lengths[0]]) > np.finfo(np.float32).max).any():
+    if (np.abs(grid[: lengths[0]]) > LARGEST).any():
         raise DataError(f"{path}: sequence {k + 1} has a value that is infinite or too large for float32")
     return grid[: lengths[0]].astype(np.float32)
