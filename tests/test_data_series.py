@@ -1048,16 +1048,12 @@ def test_files_no_reader_reads_are_named_for_what_they_are(tmp_path):
         archive.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
     old_excel = tmp_path / "sales.xls"
     old_excel.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
-    parquet = tmp_path / "sales.parquet"
-    parquet.write_bytes(b"PAR1" + bytes(20) + b"PAR1")
     damaged = tmp_path / "sales.csv.gz"
     damaged.write_bytes(__import__("gzip").compress(AIRLINE.encode())[:-12])
     expected = {
         several: "is a zip archive of 4 files (part0.csv, part1.csv, part2.csv, ...); unzip it and give one of them",
         workbook: "is an Excel workbook; save the sheet as a CSV file (UTF-8) and give that",
         old_excel: "looks like an Excel workbook (or another Office file); save the sheet as a CSV file (UTF-8) and give that",
-        parquet: "is a Parquet file; lstmkit reads CSV: write it with pandas (pd.read_parquet(path).to_csv(csv_path, "
-                 "index=False)) and give that",
         damaged: "is a damaged compressed file and cannot be decompressed (Compressed file ended before the "
                  "end-of-stream marker was reached)",
     }

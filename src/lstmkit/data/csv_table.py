@@ -31,7 +31,8 @@ from ..errors import DataError
 # pandas' own, and FRED's '.' (its CSVs mark a day without an observation so: a holiday of a daily yield)
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "#n/a", "<na>", "."})
 SEPARATORS = (",", ";", "\t", "|")
-TABLES = (".csv", ".tsv")  # the files read as a table with a header row (`read_csv_table`)
+PARQUET = ".parquet"  # a table of typed columns (pandas' and Arrow's), read with pandas (`read_csv_table`)
+TABLES = (".csv", ".tsv", PARQUET)  # the files read as a table with a header row (`read_csv_table`)
 _SHOWN_COLUMNS = 20
 
 
@@ -41,19 +42,40 @@ def read_text_file(path: Union[str, Path], kind: str = "CSV", holds: str = "a he
     with its byte-order mark (Excel's "Unicode Text") is read too. A gzip,
     bzip2 or xz file, or a zip archive of one file, is read decompressed (`COMPRESSED`), as pandas reads
     them; rows are then counted in the decompressed text."""
-    article = "an" if kind[0].lower() in "aeiou" else "a"
-    what = f"{article} {kind} file" if kind == "text" else f"{article} {kind} text file"
+    raw = _file_bytes(path, kind)
+    if raw.startswith(_PARQUET_MAGIC):  # a table whose column of texts needs naming, or a file misnamed
+        raise DataError(f"{path}: is a Parquet file, a table; this reads {'a text file' if holds == 'text' else holds}"
+                        + ("" if format_suffix(path) == PARQUET else f" (a table's name ends in {PARQUET})"))
+    return _decoded(raw, path, kind, holds)
+
+
+def _file_bytes(path, kind: str) -> bytes:
+    """The bytes of the file at `path`, decompressed (`_decompressed`), or a DataError saying why there are
+    none, in words of the `kind` of file expected."""
     if not isinstance(path, (str, os.PathLike)):
-        raise DataError(f"expected the path of {what}, got {type(path).__name__}")
+        raise DataError(f"expected the path of {_what(kind)}, got {type(path).__name__}")
     p = Path(path)
     if not p.exists():
         raise DataError(f"{path}: no such file")
     if p.is_dir():
-        raise DataError(f"{path}: is a directory, expected {article} {kind} file")
+        raise DataError(f"{path}: is a directory, expected {_article(kind)} {kind} file")
     try:
-        raw = _decompressed(p.read_bytes(), path)
+        return _decompressed(p.read_bytes(), path)
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[0].lower() in "aeiou" else "a"
+
+
+def _what(kind: str) -> str:
+    return f"{_article(kind)} {kind} file" if kind == "text" else f"{_article(kind)} {kind} text file"
+
+
+def _decoded(raw: bytes, path, kind: str, holds: str) -> str:
+    """A file's bytes as UTF-8 (or UTF-16 with its BOM) text, or a DataError (`read_text_file`)."""
+    what = _what(kind)
     if not raw.strip():
         raise DataError(f"{path}: the file is empty, expected {holds}")
     utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))  # Excel's "Unicode Text", for one
@@ -99,8 +121,8 @@ def format_suffix(path: Union[str, Path]) -> str:
 
 def _decompressed(raw: bytes, path) -> bytes:
     """The bytes of a gzip, bzip2 or xz file, or of a zip archive's one file, decompressed; other bytes as
-    they are. Excel workbooks and Parquet files, which no reader of lstmkit reads, get a DataError saying so,
-    and so does a zip archive of several files or a damaged archive."""
+    they are. Excel workbooks, which no reader of lstmkit reads, get a DataError saying so, and so do a zip
+    archive of several files and a damaged archive."""
     import bz2
     import gzip
     import lzma
@@ -128,10 +150,10 @@ def _decompressed(raw: bytes, path) -> bytes:
         raise DataError(f"{path}: is a damaged compressed file and cannot be decompressed ({error})") from None
     if raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # the format of Excel before 2007 (and of Word's .doc)
         raise DataError(f"{path}: looks like an {_OFFICE[0]} (or another Office file); {_OFFICE[1]}")
-    if raw.startswith(b"PAR1"):
-        raise DataError(f"{path}: is a Parquet file; lstmkit reads CSV: write it with pandas "
-                        "(pd.read_parquet(path).to_csv(csv_path, index=False)) and give that")  # fmt: skip
     return raw
+
+
+_PARQUET_MAGIC = b"PAR1"  # the first (and last) four bytes of a Parquet file
 
 
 def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
@@ -143,8 +165,14 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     the header that start with `#` are comments (a source note, as R's read.table skips them); the last of
     them is the header where the first line below holds values and as many fields (numpy's `savetxt` writes
     its header so: `# Month,Passengers`). Lines of notes above the table, ended by a blank line, are not read
-    (`_table_below_notes`); a note left on the table (`file_notes`) says so."""
-    text = read_text_file(path)
+    (`_table_below_notes`); a note left on the table (`file_notes`) says so.
+
+    A Parquet file (`PARQUET`, known by its first bytes, compressed too) is read with pandas and its cells
+    written as the text a CSV would hold (`table_of_frame`); its rows are numbered as a DataFrame's, from 0."""
+    raw = _file_bytes(path, "CSV")
+    if raw.startswith(_PARQUET_MAGIC):
+        return _parquet_table(raw, path)
+    text = _decoded(raw, path, "CSV", "a header row and data rows")
     lines = text.splitlines(keepends=True)
     leading_blank = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
     if leading_blank is None:
@@ -183,13 +211,60 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     table = _eurostat(table, notes)
     if separator != ",":  # a spreadsheet's export in a locale that writes 3,5: its numbers with a decimal point
         table = table.apply(_decimal_points)
-    rows = np.arange(len(table), dtype=np.int64) + 2 + leading_blank
+    return _filled_rows(table, np.arange(len(table), dtype=np.int64) + 2 + leading_blank, notes, path)
+
+
+def _filled_rows(table: pd.DataFrame, rows: np.ndarray, notes: list[str], path) -> tuple[pd.DataFrame, np.ndarray]:
+    """The table and its row numbers without the rows of empty cells, with `notes` on it, or a DataError where
+    no row is left."""
     filled = (table != "").any(axis=1).to_numpy()
     table, rows = table[filled].reset_index(drop=True), rows[filled]
     if len(table) == 0:
         raise DataError(f"{path}: has a header but no data rows")
     table.attrs["notes"] = notes  # how the file was read, for the readers that report it (`file_notes`)
     return table, rows
+
+
+def _parquet_table(raw: bytes, path) -> tuple[pd.DataFrame, np.ndarray]:
+    """A Parquet file's text cells and row positions (`read_csv_table`). An index pandas kept in the file
+    (`to_parquet` writes one that is not a plain row count) is a column, named as it is ('time' for unnamed
+    dates); a column holding lists, arrays or records, which a CSV cell cannot, is a DataError naming it."""
+    try:
+        frame = pd.read_parquet(io.BytesIO(raw))
+    except ImportError:
+        raise DataError(f"{path}: is a Parquet file, which pandas reads with pyarrow: pip install pyarrow") from None
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError, its IO errors OSErrors
+        raise DataError(f"{path}: is a damaged Parquet file and cannot be read ({str(error).splitlines()[0]})") from None
+    index = frame.index
+    if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) and index.name is None:
+        frame = frame.rename_axis("time")
+    if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) or any(name is not None for name in index.names):
+        frame = frame.reset_index()
+    for name in frame.columns[frame.dtypes == object]:
+        nested = frame[name].map(lambda cell: isinstance(cell, (list, tuple, dict, np.ndarray)))
+        if nested.any():
+            row = int(np.argmax(nested.to_numpy()))
+            raise DataError(f"{path}: column '{name}' holds a sequence in a cell (row {row}: {len(frame[name].iloc[row])} "
+                            "values); lstmkit reads one value a cell: a long table, a row a step (pandas' explode makes one)")  # fmt: skip
+    if len(frame) == 0:
+        raise DataError(f"{path}: has columns but no rows")
+    table, rows = table_of_frame(frame)
+    return _filled_rows(table, rows, [], path)
+
+
+def table_of_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """A DataFrame as the text cells (R, C) and row numbers (R,) a CSV reader gives: its rows' positions."""
+    table = pd.DataFrame({str(name): _frame_cells(frame[name]) for name in frame.columns})
+    return table, np.arange(len(frame), dtype=np.int64)
+
+
+def _frame_cells(column: pd.Series) -> pd.Series:
+    """A column as the stripped text cells a CSV reader would give ('' where missing)."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        text = column.dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(" 00:00:00", "", regex=False)
+    else:
+        text = column.astype(str)
+    return text.where(column.notna(), "").str.strip().reset_index(drop=True)
 
 
 _EUROSTAT_HEADER = re.compile(r"(?i)([^\\]+)\\(?:time_period|time)")  # 'freq,unit,geo\TIME_PERIOD', older 'geo\time'

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import MISSING_TOKENS, file_notes, find_column, join_columns, parse_numbers, read_csv_table, spread_column
+from .csv_table import (MISSING_TOKENS, file_notes, find_column, join_columns, parse_numbers, read_csv_table, spread_column,
+                        table_of_frame)
 from .series import Series, check_finite, feature_list, series_from_table
 from .timeaxis import check_unique_times, format_time, parse_time, time_columns, time_order, times_across
 from .tsf import TSF_TIME, read_tsf_table
@@ -136,21 +137,6 @@ def frame_table(frame, time_col: Optional[str] = None,
         frame = frame.set_axis(pd.RangeIndex(len(frame))).assign(**{time_col: times})
     table, rows = table_of_frame(frame)
     return table, rows, time_col
-
-
-def table_of_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """A DataFrame as the text cells (R, C) and row numbers (R,) a CSV reader gives."""
-    table = pd.DataFrame({str(name): _cells(frame[name]) for name in frame.columns})
-    return table, np.arange(len(frame), dtype=np.int64)
-
-
-def _cells(column: pd.Series) -> pd.Series:
-    """A column as the stripped text cells a CSV reader would give ('' where missing)."""
-    if pd.api.types.is_datetime64_any_dtype(column):
-        text = column.dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(" 00:00:00", "", regex=False)
-    else:
-        text = column.astype(str)
-    return text.where(column.notna(), "").str.strip().reset_index(drop=True)
 
 
 ID_JOIN = "/"  # between the values of several id columns in a series' id

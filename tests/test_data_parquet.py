@@ -1,0 +1,151 @@
+"""Parquet files, as pandas, Arrow and Hugging Face datasets write tables: every reader of a table reads one
+as it reads the same table written as CSV; a file no reader can take is one line."""
+
+import gzip
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmkit.data import read_anomaly_csv, read_corpus, read_sequences, read_series_csv
+from lstmkit.data.csv_table import read_csv_table, read_text_file
+from lstmkit.data.pairs import read_pairs
+from lstmkit.data.panel import read_panel_csv
+from lstmkit.errors import DataError
+
+pytest.importorskip("pyarrow")  # statsforecast's dependencies bring it; pandas reads Parquet with it
+
+
+def _both(tmp_path, frame: pd.DataFrame, name: str = "data", index: bool = False):
+    """The frame written as Parquet and as CSV: the two paths."""
+    parquet, csv = tmp_path / f"{name}.parquet", tmp_path / f"{name}.csv"
+    frame.to_parquet(parquet, index=index)
+    frame.to_csv(csv, index=index)
+    return parquet, csv
+
+
+def _raises(message, call):
+    with pytest.raises(DataError) as info:
+        call()
+    assert str(info.value) == message
+
+
+def _monthly(n=48, seed=0):
+    rng = np.random.default_rng(seed)
+    months = pd.date_range("2015-01-01", periods=n, freq="MS")
+    return pd.DataFrame({"month": months, "sales": 100 + 10 * np.sin(np.arange(n) * np.pi / 6) + rng.normal(0, 1, n)})
+
+
+def test_a_series_reads_as_its_csv_with_dates_typed_and_missing_values_kept(tmp_path):
+    frame = _monthly()
+    frame.loc[5, "sales"] = np.nan
+    parquet, csv = _both(tmp_path, frame)
+    got = read_series_csv(parquet, "sales", time_col="month", fill="interpolate")
+    want = read_series_csv(csv, "sales", time_col="month", fill="interpolate")
+    np.testing.assert_array_equal(got.target, want.target)
+    assert list(got.time) == list(want.time) and got.freq == want.freq == "MS"
+    assert np.isnan(read_csv_table(parquet)[0]["sales"].replace("", np.nan).astype(float)[5])
+
+
+def test_an_index_pandas_kept_is_a_column_and_a_plain_one_is_not(tmp_path):
+    frame = _monthly()
+    path = tmp_path / "indexed.parquet"
+    frame.set_index("month").to_parquet(path)  # to_parquet keeps a named index
+    table, rows = read_csv_table(path)
+    assert list(table.columns) == ["month", "sales"] and table["month"][0] == "2015-01-01"
+    unnamed = tmp_path / "unnamed.parquet"
+    frame.set_index("month").rename_axis(None).to_parquet(unnamed)
+    assert list(read_csv_table(unnamed)[0].columns) == ["time", "sales"]
+    filtered = tmp_path / "filtered.parquet"
+    frame[frame.sales > 0].iloc[3:].to_parquet(filtered)  # an index of row numbers, not from 0
+    table, rows = read_csv_table(filtered)
+    assert list(table.columns) == ["month", "sales"] and list(rows[:2]) == [0, 1]  # positions, as a DataFrame's
+
+
+def test_a_panel_reads_as_its_csv_and_a_bad_cell_is_named_at_its_position(tmp_path):
+    rows = [(f"s{k}", t, float(10 * k + t)) for k in range(3) for t in range(30)]
+    frame = pd.DataFrame(rows, columns=["unique_id", "ds", "y"])
+    parquet, csv = _both(tmp_path, frame)
+    got, want = read_panel_csv(parquet, "y", id_col="unique_id", time_col="ds"), read_panel_csv(csv, "y", id_col="unique_id", time_col="ds")
+    assert got.ids == want.ids == ["s0", "s1", "s2"]
+    for a, b in zip(got.series, want.series):
+        np.testing.assert_array_equal(a.target, b.target)
+    frame["y"] = frame["y"].astype(str)
+    frame.loc[33, "y"] = "abc"
+    bad = tmp_path / "bad.parquet"
+    frame.to_parquet(bad)
+    _raises(f"{bad}, series 's1': column 'y' has a non-numeric value 'abc' at row 33",
+            lambda: read_panel_csv(bad, "y", id_col="unique_id", time_col="ds"))
+
+
+def test_classification_tables_anomaly_texts_and_pairs_read_as_their_csvs(tmp_path):
+    rng = np.random.default_rng(1)
+    wide = pd.DataFrame(rng.normal(size=(6, 5)).round(3), columns=[f"t{k}" for k in range(5)])
+    wide.insert(0, "label", list("ababab"))
+    parquet, csv = _both(tmp_path, wide, "wide")
+    got, want = read_sequences(parquet), read_sequences(csv)
+    assert got.labels == want.labels and got.kind == want.kind == "numeric"
+    for a, b in zip(got.sequences, want.sequences):
+        np.testing.assert_array_equal(a, b)
+
+    texts = pd.DataFrame({"review": ["a fine film", "a dull, slow film", "loved it"], "label": ["pos", "neg", "pos"]})
+    parquet, csv = _both(tmp_path, texts, "texts")
+    got, want = read_sequences(parquet, text_col="review"), read_sequences(csv, text_col="review")
+    assert got.sequences == want.sequences == list(texts.review) and got.labels == want.labels
+    corpus = read_corpus(parquet, "word")  # the one column of texts, a row a document
+    assert corpus.tokens == read_corpus(csv, "word").tokens and "dull" in corpus.tokens
+
+    pairs = pd.DataFrame({"en": ["one", "two", "three"], "fr": ["un", "deux", "trois"]})
+    parquet, csv = _both(tmp_path, pairs, "pairs")
+    got = read_pairs(parquet, min_pairs=1)
+    assert (got.sources, got.targets) == (read_pairs(csv, min_pairs=1).sources, ["un", "deux", "trois"])
+
+    watched = _monthly(60)
+    watched["flag"] = (np.arange(60) == 40).astype(int)
+    parquet, csv = _both(tmp_path, watched, "watched")
+    (got, labels), (want, _) = (read_anomaly_csv(p, time_col="month", label_col="flag") for p in (parquet, csv))
+    np.testing.assert_array_equal(got.values, want.values)
+    assert labels.sum() == 1 and labels[40] == 1
+
+
+def test_a_compressed_parquet_file_is_read_and_others_are_one_line(tmp_path):
+    frame = _monthly()
+    plain = tmp_path / "sales.parquet"
+    frame.to_parquet(plain)
+    packed = tmp_path / "sales.parquet.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert read_csv_table(packed)[0].equals(read_csv_table(plain)[0])
+
+    nested = tmp_path / "nested.parquet"  # Hugging Face's time-series sets: a series a row, its values in a list
+    pd.DataFrame({"item_id": ["a", "b"], "target": [[1.0, 2.0, 3.0], [4.0, 5.0]]}).to_parquet(nested)
+    _raises(f"{nested}: column 'target' holds a sequence in a cell (row 0: 3 values); lstmkit reads one value a "
+            "cell: a long table, a row a step (pandas' explode makes one)", lambda: read_csv_table(nested))
+    damaged = tmp_path / "damaged.parquet"
+    damaged.write_bytes(plain.read_bytes()[:300])
+    with pytest.raises(DataError, match=r"^.*damaged\.parquet: is a damaged Parquet file and cannot be read \(.*footer"):
+        read_csv_table(damaged)
+    empty = tmp_path / "empty.parquet"
+    frame.iloc[:0].to_parquet(empty)
+    _raises(f"{empty}: has columns but no rows", lambda: read_csv_table(empty))
+    _raises(f"{plain}: is a Parquet file, a table; this reads a text file", lambda: read_text_file(plain, "text", "text"))
+    misnamed = tmp_path / "corpus.txt"
+    misnamed.write_bytes(plain.read_bytes())
+    _raises(f"{misnamed}: is a Parquet file, a table; this reads a text file (a table's name ends in .parquet)",
+            lambda: read_corpus(misnamed, "word"))
+
+
+def test_the_cli_trains_and_predicts_from_parquet(tmp_path):
+    frame = _monthly(72)
+    data = tmp_path / "sales.parquet"
+    frame.to_parquet(data)
+    run, out = tmp_path / "run", tmp_path / "forecast.csv"
+    train = [sys.executable, "-m", "lstmkit", "train", "forecast", "--data", str(data), "--target", "sales",
+             "--time-col", "month", "--horizon", "3", "--epochs", "2", "--out", str(run), "--quiet"]
+    assert subprocess.run(train, capture_output=True, text=True).returncode == 0
+    done = subprocess.run([sys.executable, "-m", "lstmkit", "predict", str(run), "--data", str(data), "--output", str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    written = pd.read_csv(out)
+    assert list(written["month"]) == ["2021-01-01", "2021-02-01", "2021-03-01"] and written["sales"].between(80, 120).all()
