@@ -110,6 +110,22 @@ def test_classification_tables_anomaly_texts_and_pairs_read_as_their_csvs(tmp_pa
     assert labels.sum() == 1 and labels[40] == 1
 
 
+def test_a_series_a_row_in_lists_is_read_as_a_long_table(tmp_path):
+    """Chronos' and GluonTS' data sets on the Hugging Face hub: an id, then the times and values in lists."""
+    frame = _monthly(40)
+    rows = [{"id": f"s{k}", "timestamp": list(frame.month[: 30 + k]), "target": list(frame.sales[: 30 + k] * (k + 1))}
+            for k in range(3)]
+    path = tmp_path / "chronos.parquet"
+    pd.DataFrame(rows).to_parquet(path)
+    panel = read_panel_csv(path, "target", id_col="id", time_col="timestamp")
+    assert panel.ids == ["s0", "s1", "s2"] and [len(s) for s in panel.series] == [30, 31, 32]
+    np.testing.assert_allclose(panel.series[2].target, frame.sales[:32] * 3)
+    assert panel.series[1].freq == "MS" and panel.series[1].time[-1] == pd.Timestamp("2017-07-01")
+    assert read_csv_table(path)[0].attrs["notes"] == [
+        "each row holds a series, its lists ('timestamp' and 'target') a value a step: 3 rows read as 93 steps, "
+        "the other cells repeated on each"]
+
+
 def test_a_compressed_parquet_file_is_read_and_others_are_one_line(tmp_path):
     frame = _monthly()
     plain = tmp_path / "sales.parquet"
@@ -118,10 +134,14 @@ def test_a_compressed_parquet_file_is_read_and_others_are_one_line(tmp_path):
     packed.write_bytes(gzip.compress(plain.read_bytes()))
     assert read_csv_table(packed)[0].equals(read_csv_table(plain)[0])
 
-    nested = tmp_path / "nested.parquet"  # Hugging Face's time-series sets: a series a row, its values in a list
-    pd.DataFrame({"item_id": ["a", "b"], "target": [[1.0, 2.0, 3.0], [4.0, 5.0]]}).to_parquet(nested)
-    _raises(f"{nested}: column 'target' holds a sequence in a cell (row 0: 3 values); lstmkit reads one value a "
-            "cell: a long table, a row a step (pandas' explode makes one)", lambda: read_csv_table(nested))
+    uneven = tmp_path / "uneven.parquet"
+    pd.DataFrame({"id": ["a", "b"], "t": [[1, 2], [1, 2, 3]], "y": [[5.0, 6.0], [7.0, 8.0]]}).to_parquet(uneven)
+    _raises(f"{uneven}: row 1 holds lists of different lengths ('t' 3, 'y' 2); a row's lists are a series' steps "
+            "side by side, as long as each other", lambda: read_csv_table(uneven))
+    records = tmp_path / "records.parquet"
+    pd.DataFrame({"id": ["a", "b"], "meta": [{"k": 1}, {"k": 2}]}).to_parquet(records)
+    _raises(f"{records}: column 'meta' holds records (row 0); lstmkit reads one value a cell",
+            lambda: read_csv_table(records))
     damaged = tmp_path / "damaged.parquet"
     damaged.write_bytes(plain.read_bytes()[:300])
     with pytest.raises(DataError, match=r"^.*damaged\.parquet: is a damaged Parquet file and cannot be read \(.*footer"):

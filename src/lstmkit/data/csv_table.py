@@ -228,7 +228,8 @@ def _filled_rows(table: pd.DataFrame, rows: np.ndarray, notes: list[str], path) 
 def _parquet_table(raw: bytes, path) -> tuple[pd.DataFrame, np.ndarray]:
     """A Parquet file's text cells and row positions (`read_csv_table`). An index pandas kept in the file
     (`to_parquet` writes one that is not a plain row count) is a column, named as it is ('time' for unnamed
-    dates); a column holding lists, arrays or records, which a CSV cell cannot, is a DataError naming it."""
+    dates). Columns holding a list a row (a series a row, as Chronos' and GluonTS' data sets are written) are
+    read as a long table (`_exploded`); a column of records is a DataError naming it.""" 
     try:
         frame = pd.read_parquet(io.BytesIO(raw))
     except ImportError:
@@ -240,16 +241,46 @@ def _parquet_table(raw: bytes, path) -> tuple[pd.DataFrame, np.ndarray]:
         frame = frame.rename_axis("time")
     if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) or any(name is not None for name in index.names):
         frame = frame.reset_index()
-    for name in frame.columns[frame.dtypes == object]:
-        nested = frame[name].map(lambda cell: isinstance(cell, (list, tuple, dict, np.ndarray)))
-        if nested.any():
-            row = int(np.argmax(nested.to_numpy()))
-            raise DataError(f"{path}: column '{name}' holds a sequence in a cell (row {row}: {len(frame[name].iloc[row])} "
-                            "values); lstmkit reads one value a cell: a long table, a row a step (pandas' explode makes one)")  # fmt: skip
     if len(frame) == 0:
         raise DataError(f"{path}: has columns but no rows")
+    frame, notes = _exploded(frame, path)
     table, rows = table_of_frame(frame)
-    return _filled_rows(table, rows, [], path)
+    return _filled_rows(table, rows, notes, path)
+
+
+def _exploded(frame: pd.DataFrame, path) -> tuple[pd.DataFrame, list[str]]:
+    """(frame, notes): a frame whose columns hold a list (or array) a row made a long table, a row a step: the
+    lists of a row side by side, each of its other cells repeated beside them (pandas' `explode`), with a
+    note saying so; any other frame as it is. The lists of a row must be as long as each other."""
+    nested = []
+    for name in frame.columns[frame.dtypes == object]:
+        cells = frame[name]
+        records = cells.map(lambda cell: isinstance(cell, dict)).to_numpy()
+        if records.any():
+            raise DataError(f"{path}: column '{name}' holds records (row {int(np.argmax(records))}); lstmkit reads "
+                            "one value a cell")  # fmt: skip
+        if cells.map(lambda cell: isinstance(cell, _LISTS)).any():
+            nested.append(name)
+    if not nested:
+        return frame, []
+    lengths = pd.DataFrame({name: frame[name].map(lambda cell: len(cell) if isinstance(cell, _LISTS) else 1)
+                            for name in nested})  # fmt: skip
+    uneven = (lengths.nunique(axis=1) > 1).to_numpy()
+    if uneven.any():
+        row = int(np.argmax(uneven))
+        counts = ", ".join(f"'{name}' {lengths[name].iloc[row]}" for name in nested)
+        raise DataError(f"{path}: row {row} holds lists of different lengths ({counts}); a row's lists are a series' "
+                        "steps side by side, as long as each other")  # fmt: skip
+    long = frame[lengths[nested[0]].to_numpy() > 0].explode(nested, ignore_index=True)
+    for name in nested:  # the values come out as objects: as a column of numbers, dates or texts they print as such
+        long[name] = pd.Series(list(long[name]), dtype=None if long[name].notna().any() else object)
+    quoted = and_list(f"'{name}'" for name in nested)
+    note = (f"each row holds a series, its lists ({quoted}) a value a step: {len(frame)} rows read as {len(long)} "
+            "steps, the other cells repeated on each")
+    return long, [note]
+
+
+_LISTS = (list, tuple, np.ndarray)  # what a Parquet list column's cells come out as
 
 
 def table_of_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
