@@ -16,6 +16,7 @@ import csv
 import difflib
 import io
 import itertools
+import json
 import os
 import re
 import warnings
@@ -32,7 +33,9 @@ from ..errors import DataError
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "#n/a", "<na>", "."})
 SEPARATORS = (",", ";", "\t", "|")
 PARQUET = ".parquet"  # a table of typed columns (pandas' and Arrow's), read with pandas (`read_csv_table`)
-TABLES = (".csv", ".tsv", PARQUET)  # the files read as a table with a header row (`read_csv_table`)
+JSON = (".jsonl", ".ndjson", ".json")  # JSON Lines, an object a row, or a JSON list of objects (`read_csv_table`)
+TYPED = (PARQUET, *JSON)  # tables whose cells are typed values, written as the text a CSV would hold
+TABLES = (".csv", ".tsv", *TYPED)  # the files read as a table with a header row (`read_csv_table`)
 _SHOWN_COLUMNS = 20
 
 
@@ -167,11 +170,15 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     its header so: `# Month,Passengers`). Lines of notes above the table, ended by a blank line, are not read
     (`_table_below_notes`); a note left on the table (`file_notes`) says so.
 
-    A Parquet file (`PARQUET`, known by its first bytes, compressed too) is read with pandas and its cells
-    written as the text a CSV would hold (`table_of_frame`); its rows are numbered as a DataFrame's, from 0."""
+    A Parquet file (`PARQUET`, known by its first bytes, compressed too) is read with pandas, and a JSON file
+    (`JSON`, known by its name) with Python's json, and their cells written as the text a CSV would hold
+    (`table_of_frame`); a Parquet file's rows are numbered as a DataFrame's, from 0, a JSON Lines file's by
+    their lines."""
     raw = _file_bytes(path, "CSV")
     if raw.startswith(_PARQUET_MAGIC):
         return _parquet_table(raw, path)
+    if format_suffix(path) in JSON:
+        return _json_table(_decoded(raw, path, "JSON", "a row a line, or a list of rows"), path)
     text = _decoded(raw, path, "CSV", "a header row and data rows")
     lines = text.splitlines(keepends=True)
     leading_blank = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
@@ -243,9 +250,51 @@ def _parquet_table(raw: bytes, path) -> tuple[pd.DataFrame, np.ndarray]:
         frame = frame.reset_index()
     if len(frame) == 0:
         raise DataError(f"{path}: has columns but no rows")
-    frame, notes = _exploded(frame, path)
-    table, rows = table_of_frame(frame)
-    return _filled_rows(table, rows, notes, path)
+    return _typed_table(frame, np.arange(len(frame), dtype=np.int64), path)
+
+
+def _typed_table(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFrame, np.ndarray]:
+    """A frame of typed cells read from a Parquet or JSON file, with its rows' numbers, as `read_csv_table`'s
+    text cells; where its lists were read as a series a row (`_exploded`), rows are its steps' positions."""
+    long, notes = _exploded(frame, path)
+    table, positions = table_of_frame(long)
+    return _filled_rows(table, positions if notes else rows, notes, path)
+
+
+def _json_table(text: str, path) -> tuple[pd.DataFrame, np.ndarray]:
+    """A JSON file's rows as `read_csv_table`'s text cells and row numbers: JSON Lines (an object a line, as
+    pandas' `to_json(lines=True)` and Hugging Face datasets write them; rows are line numbers), or a list of
+    objects (rows are positions from 0), alone or the one list in an object (`{"data": [...]}`). An object
+    within a row is flattened into columns named by its path ('translation.en'), as pandas'
+    `json_normalize` does."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        data = None
+        first = next(line for line in text.splitlines() if line.strip())
+        if not first.lstrip().startswith("{") or error.msg != "Extra data":
+            raise DataError(f"{path}: is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
+    if data is None or (isinstance(data, dict) and not any(isinstance(value, list) for value in data.values())):
+        records, rows = [], []  # JSON Lines: an object a line (one line of one object is the same either way)
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as error:
+                    raise DataError(f"{path}: line {number} is not valid JSON ({error.msg} at column {error.colno})") from None
+                rows.append(number)
+    else:
+        lists = {key: value for key, value in data.items() if isinstance(value, list)} if isinstance(data, dict) else {"": data}
+        if len(lists) > 1:
+            raise DataError(f"{path}: holds {len(lists)} lists ({and_list(repr(key) for key in lists)}); a table is one "
+                            "of them, in a file of its own")  # fmt: skip
+        records = next(iter(lists.values()))
+        rows = list(range(len(records)))
+    if not records or not all(isinstance(record, dict) for record in records):
+        at = "" if not records else f" (row {rows[next(k for k, r in enumerate(records) if not isinstance(r, dict))]})"
+        raise DataError(f"{path}: holds no table{at}; a table in JSON is an object a row: a line each "
+                        '({"text": "...", "label": "..."}, JSON Lines) or a list of them')  # fmt: skip
+    return _typed_table(pd.json_normalize(records), np.asarray(rows, dtype=np.int64), path)
 
 
 def _exploded(frame: pd.DataFrame, path) -> tuple[pd.DataFrame, list[str]]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 from ..errors import DataError
-from .csv_table import PARQUET, find_column, format_suffix, read_csv_table, read_text_file
+from .csv_table import TYPED, find_column, format_suffix, read_csv_table, read_text_file
 
 MIN_PAIRS = 10  # fewer pairs than this cannot be split into training, validation and test parts
 CATALOGS = (".po", ".mo")
@@ -55,7 +55,7 @@ def read_pairs(path: Union[str, Path], *, source_col: Optional[str] = None, targ
     p = Path(path)
     if p.is_dir():
         pairs = _read_folder(p)
-    elif format_suffix(p) in (".csv", PARQUET):
+    elif format_suffix(p) in (".csv", *TYPED):
         pairs = _read_csv(p, source_col, target_col)
     elif source_col is not None or target_col is not None:
         raise DataError(f"{path}: `source_col` and `target_col` name CSV columns; this is not a .csv file")

@@ -1,7 +1,8 @@
-"""Parquet files, as pandas, Arrow and Hugging Face datasets write tables: every reader of a table reads one
-as it reads the same table written as CSV; a file no reader can take is one line."""
+"""Parquet and JSON files, as pandas, Arrow and Hugging Face datasets write tables: every reader of a table
+reads one as it reads the same table written as CSV; a file no reader can take is one line."""
 
 import gzip
+import json
 import subprocess
 import sys
 
@@ -15,11 +16,15 @@ from lstmkit.data.pairs import read_pairs
 from lstmkit.data.panel import read_panel_csv
 from lstmkit.errors import DataError
 
-pytest.importorskip("pyarrow")  # statsforecast's dependencies bring it; pandas reads Parquet with it
+
+
+def _parquet():
+    pytest.importorskip("pyarrow")  # statsforecast's dependencies bring it; pandas reads Parquet with it
 
 
 def _both(tmp_path, frame: pd.DataFrame, name: str = "data", index: bool = False):
     """The frame written as Parquet and as CSV: the two paths."""
+    _parquet()
     parquet, csv = tmp_path / f"{name}.parquet", tmp_path / f"{name}.csv"
     frame.to_parquet(parquet, index=index)
     frame.to_csv(csv, index=index)
@@ -169,3 +174,57 @@ def test_the_cli_trains_and_predicts_from_parquet(tmp_path):
     assert done.returncode == 0, done.stderr
     written = pd.read_csv(out)
     assert list(written["month"]) == ["2021-01-01", "2021-02-01", "2021-03-01"] and written["sales"].between(80, 120).all()
+
+
+# --- JSON --------------------------------------------------------------------------------------------------
+
+
+def _lines(path, records):
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return path
+
+
+def test_json_lines_a_list_and_a_wrapped_list_read_as_the_csv_does(tmp_path):
+    texts = pd.DataFrame({"review": ["a fine film", "a dull, slow film", "loved it", "hated it"], "label": [1, 0, 1, 0]})
+    csv = tmp_path / "texts.csv"
+    texts.to_csv(csv, index=False)
+    records = texts.to_dict("records")
+    lines = _lines(tmp_path / "texts.jsonl", records)
+    as_list = tmp_path / "texts.json"
+    as_list.write_text(json.dumps(records))
+    wrapped = tmp_path / "wrapped.json"  # {"version": ..., "data": [...]}
+    wrapped.write_text(json.dumps({"version": "1.0", "data": records}))
+    hub = _lines(tmp_path / "hub.json", records)  # Hugging Face's Dataset.to_json writes JSON Lines, named .json
+    want = read_sequences(csv, text_col="review")
+    assert want.labels == ["1", "0", "1", "0"]
+    for path in (lines, as_list, wrapped, hub):
+        got = read_sequences(path, text_col="review")
+        assert (got.sequences, got.labels) == (want.sequences, want.labels)
+    assert list(read_csv_table(lines)[1]) == [1, 2, 3, 4] and list(read_csv_table(as_list)[1]) == [0, 1, 2, 3]
+
+
+def test_an_object_in_a_row_is_columns_named_by_its_path(tmp_path):
+    """Hugging Face's translation sets: {"translation": {"en": ..., "fr": ...}} a line."""
+    path = _lines(tmp_path / "opus.jsonl", [{"id": str(k), "translation": {"en": en, "fr": fr}}
+                                             for k, (en, fr) in enumerate([("one", "un"), ("two", "deux"), ("", "trois")])])
+    assert list(read_csv_table(path)[0].columns) == ["id", "translation.en", "translation.fr"]
+    with pytest.raises(DataError) as info:
+        read_pairs(path, source_col="translation.en", target_col="translation.fr", min_pairs=1)
+    assert str(info.value) == f"{path}: row 3: the column 'translation.en' is empty"
+
+
+def test_json_that_holds_no_table_is_one_line(tmp_path):
+    cases = {
+        "bad.jsonl": ('{"a": 1}\n{"a": 2\n', "line 2 is not valid JSON (Expecting ',' delimiter at column 8)"),
+        "broken.json": ('[{"a": 1},', "is not valid JSON (Expecting value at line 1, column 11)"),
+        "numbers.json": ("[1, 2, 3]", "holds no table (row 0); a table in JSON is an object a row: a line each "
+                         '({"text": "...", "label": "..."}, JSON Lines) or a list of them'),
+        "splits.json": ('{"train": [{"a": 1}], "test": [{"a": 2}]}',
+                        "holds 2 lists ('train' and 'test'); a table is one of them, in a file of its own"),
+        "empty.json": ("[]", 'holds no table; a table in JSON is an object a row: a line each ({"text": "...", '
+                       '"label": "..."}, JSON Lines) or a list of them'),
+    }
+    for name, (text, message) in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        _raises(f"{path}: {message}", lambda: read_csv_table(path))
