@@ -165,6 +165,18 @@ def test_a_quarter_among_other_cells_is_no_time(tmp_path):
             "row 2 has it ('1970 Q1')", lambda: read_series_csv(path, "y", time_col="Quarter"))  # fmt: skip
 
 
+def test_a_row_of_totals_is_named_as_one(tmp_path):
+    """A spreadsheet's export ends a table with its totals, or puts a subtotal below each year."""
+    path = _csv(tmp_path, "Month,Sales\n2019-01,5\n2019-02,6\nTotal,11\n")
+    _raises(f"{path}: column 'Month' cannot be read as time at row 4 (value 'Total'); expected dates (e.g. 1949-01) "
+            "or integers (e.g. years); that row looks like a total of the rows above: remove it",
+            lambda: read_series_csv(path, "Sales", time_col="Month"))
+    path = _csv(tmp_path, "Quarter,y\n2019 Q1,1\n2019 Q2,2\n2019 Total,3\n2020 Q1,4\n", "subtotals.csv")
+    _raises(f"{path}: column 'Quarter' cannot be read as time at row 4 (value '2019 Total'); expected a quarter, as "
+            "row 2 has it ('2019 Q1'); that row looks like a total of the rows above: remove it",
+            lambda: read_series_csv(path, "y", time_col="Quarter"))  # fmt: skip
+
+
 def test_a_year_with_a_fraction_is_no_time(tmp_path):
     path = _csv(tmp_path, "year,volume\n1871.0,1120\n1871.5,1160\n")
     _raises(f"{path}: column 'year' cannot be read as time at row 3 (value '1871.5'): a number of time steps "

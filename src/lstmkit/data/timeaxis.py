@@ -82,9 +82,17 @@ def parse_time(cells: pd.Series, rows: np.ndarray, name: str, path, time_format:
         i = int(np.argmax(unparsed))
         raise DataError(
             f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'); "
-            "expected dates (e.g. 1949-01) or integers (e.g. years)"
+            f"expected dates (e.g. 1949-01) or integers (e.g. years){_totals(cells.iloc[i])}"
         )
     return pd.DatetimeIndex(parsed, name=name)
+
+
+_TOTALS = re.compile(r"(?i).*\b(?:total|totals|subtotal|sum|grand total)\b.*")  # a spreadsheet's 'Total', '2019 Total'
+
+
+def _totals(cell: str) -> str:
+    """A hint for a time cell that names a row of totals (a spreadsheet's export often ends with one)."""
+    return "; that row looks like a total of the rows above: remove it" if _TOTALS.fullmatch(cell) else ""
 
 
 def time_columns(table: pd.DataFrame, time_col: Optional[str], path) -> tuple[pd.DataFrame, Optional[str]]:
@@ -306,7 +314,7 @@ def _check_written_alike(cells: pd.Series, pattern: str, what: str, rows: np.nda
     if other.any():
         i = int(np.argmax(other))
         raise DataError(f"{path}: column '{name}' cannot be read as time at row {rows[i]} (value '{cells.iloc[i]}'); "
-                        f"expected {what}, as row {rows[0]} has it ('{cells.iloc[0]}')")  # fmt: skip
+                        f"expected {what}, as row {rows[0]} has it ('{cells.iloc[0]}'){_totals(cells.iloc[i])}")  # fmt: skip
 
 
 def _quarters_as_pandas_reads_them(cells: pd.Series, rows: np.ndarray, name: str, path) -> pd.Series:
