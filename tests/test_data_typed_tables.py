@@ -228,3 +228,30 @@ def test_json_that_holds_no_table_is_one_line(tmp_path):
         path = tmp_path / name
         path.write_text(text)
         _raises(f"{path}: {message}", lambda: read_csv_table(path))
+
+
+def test_conversations_give_a_pair_for_each_reply(tmp_path):
+    chats = [
+        {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
+                      {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Bye"},
+                      {"role": "assistant", "content": [{"type": "text", "text": "See you"}]}]},
+        {"messages": [{"role": "assistant", "content": "Welcome"}, {"role": "user", "content": "Thanks"},
+                      {"role": "user", "content": "Where is it?"}, {"role": "assistant", "content": "Here"}]},
+    ]
+    path = _lines(tmp_path / "chats.jsonl", chats)
+    pairs = read_pairs(path, min_pairs=1)
+    assert list(zip(pairs.sources, pairs.targets)) == [("Hi", "Hello"), ("Bye", "See you"), ("Where is it?", "Here")]
+    sharegpt = tmp_path / "sharegpt.json"
+    sharegpt.write_text(json.dumps([{"id": "a", "conversations": [{"from": "human", "value": "2+2?"},
+                                                                   {"from": "gpt", "value": "4"}]}]))
+    pairs = read_pairs(sharegpt, min_pairs=1)
+    assert (pairs.sources, pairs.targets) == (["2+2?"], ["4"])
+
+    silent = _lines(tmp_path / "silent.jsonl", [{"messages": [{"role": "user", "content": "Hi"}]}])
+    _raises(f"{silent}: holds conversations ('messages'), but no user's message followed by a reply",
+            lambda: read_pairs(silent, min_pairs=1))
+    broken = _lines(tmp_path / "broken.jsonl", [chats[0], {"messages": ["Hi", "Hello"]}])
+    _raises(f'{broken}: row 2: \'messages\' holds no list of turns ({{"role": ..., "content": ...}})',
+            lambda: read_pairs(broken, min_pairs=1))
+    _raises(f"{path}: column 'messages' holds lists of records (row 1); lstmkit reads one value a cell",
+            lambda: read_csv_table(path))

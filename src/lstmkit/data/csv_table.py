@@ -178,7 +178,8 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     if raw.startswith(_PARQUET_MAGIC):
         return _parquet_table(raw, path)
     if format_suffix(path) in JSON:
-        return _json_table(_decoded(raw, path, "JSON", "a row a line, or a list of rows"), path)
+        records, rows = _json_records(_decoded(raw, path, "JSON", _JSON_ROWS), path)
+        return _typed_table(pd.json_normalize(records), rows, path)
     text = _decoded(raw, path, "CSV", "a header row and data rows")
     lines = text.splitlines(keepends=True)
     leading_blank = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
@@ -256,24 +257,33 @@ def _parquet_table(raw: bytes, path) -> tuple[pd.DataFrame, np.ndarray]:
 def _typed_table(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFrame, np.ndarray]:
     """A frame of typed cells read from a Parquet or JSON file, with its rows' numbers, as `read_csv_table`'s
     text cells; where its lists were read as a series a row (`_exploded`), rows are its steps' positions."""
-    long, notes = _exploded(frame, path)
+    long, notes = _exploded(frame, rows, path)
     table, positions = table_of_frame(long)
     return _filled_rows(table, positions if notes else rows, notes, path)
 
 
-def _json_table(text: str, path) -> tuple[pd.DataFrame, np.ndarray]:
-    """A JSON file's rows as `read_csv_table`'s text cells and row numbers: JSON Lines (an object a line, as
-    pandas' `to_json(lines=True)` and Hugging Face datasets write them; rows are line numbers), or a list of
-    objects (rows are positions from 0), alone or the one list in an object (`{"data": [...]}`). An object
-    within a row is flattened into columns named by its path ('translation.en'), as pandas'
-    `json_normalize` does."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        data = None
-        first = next(line for line in text.splitlines() if line.strip())
-        if not first.lstrip().startswith("{") or error.msg != "Extra data":
-            raise DataError(f"{path}: is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
+_JSON_ROWS = "a row a line, or a list of rows"  # what a JSON table holds, in `read_text_file`'s words
+
+
+def read_json_records(path) -> tuple[list[dict], np.ndarray]:
+    """(records, rows): the objects of a JSON file that holds a table (`_json_records`) and their row numbers."""
+    return _json_records(read_text_file(path, "JSON", _JSON_ROWS), path)
+
+
+def _json_records(text: str, path) -> tuple[list[dict], np.ndarray]:
+    """A JSON file's rows, objects, and their numbers: JSON Lines (an object a line, as pandas'
+    `to_json(lines=True)` and Hugging Face datasets write them; rows are line numbers), or a list of objects
+    (rows are positions from 0), alone or the one list in an object (`{"data": [...]}`). `read_csv_table`
+    reads them as a table, an object within a row flattened into columns named by its path
+    ('translation.en'), as pandas' `json_normalize` does."""
+    data = None
+    if format_suffix(path) == ".json":  # a whole document, or the lines Hugging Face's `to_json` writes
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            first = next(line for line in text.splitlines() if line.strip())
+            if not first.lstrip().startswith("{") or error.msg != "Extra data":
+                raise DataError(f"{path}: is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
     if data is None or (isinstance(data, dict) and not any(isinstance(value, list) for value in data.values())):
         records, rows = [], []  # JSON Lines: an object a line (one line of one object is the same either way)
         for number, line in enumerate(text.splitlines(), start=1):
@@ -294,21 +304,22 @@ def _json_table(text: str, path) -> tuple[pd.DataFrame, np.ndarray]:
         at = "" if not records else f" (row {rows[next(k for k, r in enumerate(records) if not isinstance(r, dict))]})"
         raise DataError(f"{path}: holds no table{at}; a table in JSON is an object a row: a line each "
                         '({"text": "...", "label": "..."}, JSON Lines) or a list of them')  # fmt: skip
-    return _typed_table(pd.json_normalize(records), np.asarray(rows, dtype=np.int64), path)
+    return records, np.asarray(rows, dtype=np.int64)
 
 
-def _exploded(frame: pd.DataFrame, path) -> tuple[pd.DataFrame, list[str]]:
+def _exploded(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFrame, list[str]]:
     """(frame, notes): a frame whose columns hold a list (or array) a row made a long table, a row a step: the
     lists of a row side by side, each of its other cells repeated beside them (pandas' `explode`), with a
-    note saying so; any other frame as it is. The lists of a row must be as long as each other."""
+    note saying so; any other frame as it is. The lists of a row must be as long as each other, and hold
+    values, not records (`rows`: the frame's row numbers, for messages)."""
+    frame = frame.set_axis(pd.RangeIndex(len(frame)))
     nested = []
     for name in frame.columns[frame.dtypes == object]:
-        cells = frame[name]
-        records = cells.map(lambda cell: isinstance(cell, dict)).to_numpy()
+        records = frame[name].map(lambda cell: isinstance(cell, dict)).to_numpy()
         if records.any():
-            raise DataError(f"{path}: column '{name}' holds records (row {int(np.argmax(records))}); lstmkit reads "
-                            "one value a cell")  # fmt: skip
-        if cells.map(lambda cell: isinstance(cell, _LISTS)).any():
+            raise DataError(f"{path}: column '{name}' holds records (row {rows[int(np.argmax(records))]}); lstmkit "
+                            "reads one value a cell")  # fmt: skip
+        if frame[name].map(lambda cell: isinstance(cell, _LISTS)).any():
             nested.append(name)
     if not nested:
         return frame, []
@@ -318,9 +329,15 @@ def _exploded(frame: pd.DataFrame, path) -> tuple[pd.DataFrame, list[str]]:
     if uneven.any():
         row = int(np.argmax(uneven))
         counts = ", ".join(f"'{name}' {lengths[name].iloc[row]}" for name in nested)
-        raise DataError(f"{path}: row {row} holds lists of different lengths ({counts}); a row's lists are a series' "
-                        "steps side by side, as long as each other")  # fmt: skip
-    long = frame[lengths[nested[0]].to_numpy() > 0].explode(nested, ignore_index=True)
+        raise DataError(f"{path}: row {rows[row]} holds lists of different lengths ({counts}); a row's lists are a "
+                        "series' steps side by side, as long as each other")  # fmt: skip
+    long = frame[lengths[nested[0]].to_numpy() > 0].explode(nested)  # the index: each step's row in the frame
+    for name in nested:
+        records = long[name].map(lambda cell: isinstance(cell, dict)).to_numpy()
+        if records.any():
+            raise DataError(f"{path}: column '{name}' holds lists of records (row {rows[long.index[int(np.argmax(records))]]}); "
+                            "lstmkit reads one value a cell")  # fmt: skip
+    long = long.reset_index(drop=True)
     for name in nested:  # the values come out as objects: as a column of numbers, dates or texts they print as such
         long[name] = pd.Series(list(long[name]), dtype=None if long[name].notna().any() else object)
     quoted = and_list(f"'{name}'" for name in nested)

@@ -5,8 +5,11 @@
     pairs = read_pairs("messages.po")                      # a gettext catalog: msgid -> msgstr
     pairs = read_pairs("/usr/share/locale/fr/LC_MESSAGES") # every .mo catalog of a folder, in sorted order
 
-A file is read by its extension: `.csv` through the CSV reader, `.po` and `.mo` as gettext catalogs (a `.mo`
-through the standard library's `gettext`), anything else as tab-separated lines. Every problem is one
+A file is read by its extension: `.csv`, Parquet and JSON through the table reader, `.po` and `.mo` as gettext
+catalogs (a `.mo` through the standard library's `gettext`), anything else as tab-separated lines. A JSON file
+of conversations (`{"messages": [{"role": "user", "content": ...}, {"role": "assistant", ...}]}` a line, as
+chat models are fine-tuned on, or ShareGPT's `{"conversations": [{"from": "human", "value": ...}, ...]}`)
+gives a pair for each reply: the user's message before it, and the reply. Every problem is one
 DataError naming the file and the line. In a catalog, untranslated and fuzzy entries are left out (a fuzzy
 translation is a guess that a translator has not checked), and so is the header entry; plural forms give
 their first form.
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 from ..errors import DataError
-from .csv_table import TYPED, find_column, format_suffix, read_csv_table, read_text_file
+from .csv_table import JSON, TYPED, find_column, format_suffix, read_csv_table, read_json_records, read_text_file
 
 MIN_PAIRS = 10  # fewer pairs than this cannot be split into training, validation and test parts
 CATALOGS = (".po", ".mo")
@@ -55,6 +58,8 @@ def read_pairs(path: Union[str, Path], *, source_col: Optional[str] = None, targ
     p = Path(path)
     if p.is_dir():
         pairs = _read_folder(p)
+    elif format_suffix(p) in JSON and source_col is None and target_col is None and _conversations(p) is not None:
+        pairs = _conversations(p)
     elif format_suffix(p) in (".csv", *TYPED):
         pairs = _read_csv(p, source_col, target_col)
     elif source_col is not None or target_col is not None:
@@ -100,6 +105,44 @@ def _read_csv(path: Path, source_col: Optional[str], target_col: Optional[str]) 
         sources.append(_text(source, path, f"row {row}", f"column '{source_col}'"))
         targets.append(_text(target, path, f"row {row}", f"column '{target_col}'"))
     return Pairs(sources, targets, str(path))
+
+
+_TURNS = {"messages": ("role", "content"), "conversations": ("from", "value")}  # OpenAI's chat format; ShareGPT's
+_SPEAKERS = {"user": "user", "human": "user", "assistant": "reply", "gpt": "reply", "bot": "reply", "model": "reply"}
+
+
+def _conversations(path: Path) -> Optional[Pairs]:
+    """The pairs of a JSON file of conversations, a pair for each reply (the user's message right before it,
+    and the reply; a system message and a reply with no message before it are left out), or None where the
+    file's rows hold no conversation."""
+    records, rows = read_json_records(path)
+    key = next((key for key in _TURNS if isinstance(records[0].get(key), list)), None)
+    if key is None:
+        return None
+    speaker, said = _TURNS[key]
+    sources, targets = [], []
+    for record, row in zip(records, rows):
+        turns, asked = record.get(key), None
+        if not isinstance(turns, list) or not all(isinstance(turn, dict) for turn in turns):
+            raise DataError(f"{path}: row {row}: '{key}' holds no list of turns ({{\"{speaker}\": ..., \"{said}\": ...}})")
+        for turn in turns:
+            who, text = _SPEAKERS.get(str(turn.get(speaker, "")).lower()), _content(turn.get(said))
+            if who == "user":
+                asked = text
+            elif who == "reply" and asked and text:
+                sources.append(asked)
+                targets.append(text)
+                asked = None
+    if not sources:
+        raise DataError(f"{path}: holds conversations ('{key}'), but no user's message followed by a reply")
+    return Pairs(sources, targets, str(path))
+
+
+def _content(value) -> str:
+    """A turn's text: a string, or the text parts of a list of parts ({"type": "text", "text": ...})."""
+    if isinstance(value, list):
+        value = " ".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in value)
+    return "" if value is None else str(value).strip()
 
 
 def texts_as_pairs(sources, targets, what: str = "the given texts") -> Pairs:
