@@ -3,8 +3,8 @@
 `import lstmkit` is cheap: the layer (torch) and the job estimators (pandas, scikit-learn) are imported on
 first use (PEP 562), so `lstmkit --help` starts at once and `from lstmkit import LSTM, Forecaster` works."""
 
-import importlib
-import importlib.util
+from importlib import import_module as _import_module
+from importlib.util import find_spec as _find_spec
 
 from ._version import __version__
 from .errors import ConfigError, DataError, LstmkitError, ShapeError, TrainingError
@@ -15,15 +15,15 @@ __all__ = ["__version__", "LSTM", "LSTMCell", "GateTrace", "Forecaster", "Sequen
 
 
 def __getattr__(name: str):
-    # importlib rather than `from . import`, which would ask this function again for the submodule's name
+    # import_module rather than `from . import`, which would ask this function again for the submodule's name
     if name in _LAYER:
-        return getattr(importlib.import_module(".nn", __name__), name)
+        return getattr(_import_module(".nn", __name__), name)
     if name == "tune":  # lstmkit.tune(...): Optuna's search over a job's settings (lstmkit.tuning)
-        return importlib.import_module(".tuning", __name__).tune
+        return _import_module(".tuning", __name__).tune
     if name.startswith("__"):
         raise AttributeError(f"module 'lstmkit' has no attribute {name!r}")
-    if importlib.util.find_spec(f"{__name__}.{name}") is not None:  # a submodule: lstmkit.gates.trace(...)
-        return importlib.import_module(f".{name}", __name__)
+    if _find_spec(f"{__name__}.{name}") is not None:  # a submodule: lstmkit.gates.trace(...)
+        return _import_module(f".{name}", __name__)
     from .tasks import JOBS
 
     for job in JOBS.values():  # a job's estimator: its job's heavy side is imported with it
