@@ -3,7 +3,7 @@
 
     pip install -e ".[bench]"        # sktime (and numba): the sets, 1-NN DTW and MiniRocket; offline
     OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python benchmarks/classify_quality.py [--sets ArrowHead,GunPoint]
-        [--archs lstm,lstm-fcn,alstm-fcn] [--ensemble 5] [--augment jitter+scaling] [--epochs N] [--quick]
+        [--archs lstm,lstm-fcn,alstm-fcn] [--ensemble 5] [--augment jitter+scaling] [--epochs N] [--seed N] [--quick]
         [--held-out] [--json benchmarks/results/classify_quality.json]
 
 Every classification set in `sktime/datasets/data/` (a `<Name>_TRAIN.ts` with class labels beside its
@@ -246,6 +246,7 @@ def main(argv=None) -> None:
     parser.add_argument("--ensemble", type=int, default=1, help="also a row of the default arch with N members")
     parser.add_argument("--augment", default=None, help="also a row of the default arch with this `augment`")
     parser.add_argument("--epochs", type=int, default=None, help="lstmkit's `epochs` (default: its own)")
+    parser.add_argument("--seed", type=int, default=None, help="lstmkit's `seed` (default: its own, 0)")
     parser.add_argument("--no-baselines", action="store_true", help="lstmkit rows only")
     parser.add_argument("--quick", action="store_true", help="the three smallest sets, 20 epochs: a smoke run")
     parser.add_argument("--held-out", action="store_true",
@@ -269,7 +270,7 @@ def run(args, shipped: dict, held_out: dict) -> None:
     if unknown:
         raise SystemExit(f"no shipped set {unknown[0]!r}; the sktime wheel ships {', '.join(shipped)}"
                          + ("" if held_out else " (and --held-out adds the sets of other wheels)"))
-    settings = {} if args.epochs is None else {"epochs": args.epochs}
+    settings = {name: value for name, value in (("epochs", args.epochs), ("seed", args.seed)) if value is not None}
     rows = methods([a for a in args.archs.split(",") if a], args.ensemble, args.augment, settings)
     if args.no_baselines:
         rows = {k: v for k, v in rows.items() if k.startswith("lstmkit")}

@@ -383,6 +383,21 @@ def test_weight_averaging_recomputes_batch_norm_statistics_for_the_averaged_weig
     assert norm.momentum == 0.1 and not model.training
 
 
+def test_recomputed_batch_norm_statistics_do_not_follow_the_order_of_the_data():
+    """A training file sorted by class: batches taken in its order would each hold one class, and the mean of
+    their variances would miss the spread between the classes, which every training batch held."""
+    from lstmkit.train.batches import TensorBatches
+    from lstmkit.train.loop import refresh_batch_norm
+
+    torch.manual_seed(0)
+    x = torch.cat([torch.randn(64, 2) - 3, torch.randn(64, 2) + 3])  # class 0, then class 1: variance about 10
+    model = torch.nn.BatchNorm1d(2)
+    refresh_batch_norm(model, lambda m, b: m(b[0]).sum(), TensorBatches((x,), 16, True), TrainConfig(seed=3), "cpu")
+    torch.testing.assert_close(model.running_mean, x.mean(dim=0), atol=0.3, rtol=0)
+    torch.testing.assert_close(model.running_var, x.var(dim=0), rtol=0.15, atol=0)
+    assert not model.training and model.momentum == 0.1
+
+
 def test_masked_batch_norm_matches_autograd_through_the_masked_statistics():
     torch.manual_seed(0)
     x = torch.randn(5, 4, 23, dtype=torch.float64, requires_grad=True)
