@@ -255,3 +255,36 @@ def test_conversations_give_a_pair_for_each_reply(tmp_path):
             lambda: read_pairs(broken, min_pairs=1))
     _raises(f"{path}: column 'messages' holds lists of records (row 1); lstmkit reads one value a cell",
             lambda: read_csv_table(path))
+
+
+def test_a_sequence_a_row_in_lists_is_classified_as_a_wide_table_is(tmp_path):
+    """The Hugging Face hub's copies of the UCR/UEA archive: a label, then the sequence (a list a channel)."""
+    _parquet()
+    rng = np.random.default_rng(2)
+    wide = pd.DataFrame(rng.normal(size=(4, 6)).round(3), columns=[f"t{k}" for k in range(6)])
+    wide.insert(0, "label", list("abab"))
+    csv = tmp_path / "wide.csv"
+    wide.to_csv(csv, index=False)
+    lists = pd.DataFrame({"id": ["w", "x", "y", "z"], "label": list("abab"), "values": list(wide.iloc[:, 1:].to_numpy())})
+    parquet = tmp_path / "lists.parquet"
+    lists.to_parquet(parquet)
+    got, want = read_sequences(parquet), read_sequences(csv)
+    assert got.labels == want.labels and got.ids == ["w", "x", "y", "z"] and got.id_name == "id"
+    for a, b in zip(got.sequences, want.sequences):
+        np.testing.assert_array_equal(a, b)
+
+    rows = [{"label": "up", "x": [1.0, 2.0, 3.0], "y": [0.5, 0.5, 0.5]}, {"label": "down", "x": [3.0, 2.0], "y": [1.0, 0.0]}]
+    channels = _lines(tmp_path / "channels.jsonl", rows)  # two channels, unequal lengths
+    got = read_sequences(channels)
+    assert [s.shape for s in got.sequences] == [(3, 2), (2, 2)] and got.labels == ["up", "down"]
+    np.testing.assert_array_equal(got.sequences[1], [[3.0, 1.0], [2.0, 0.0]])
+    long = read_sequences(parquet, id_col="id")  # named ids read the lists as a long table, a row a step
+    np.testing.assert_array_equal(long.sequences[2], want.sequences[2])
+    assert long.sequences[2].shape == (6, 1)
+
+    gap = _lines(tmp_path / "gap.jsonl", [{"label": "a", "x": [1.0, None, 3.0]}])
+    _raises(f"{gap}: row 1: column 'x' has a missing or infinite value at step 2; every step of a sequence needs a "
+            "value", lambda: read_sequences(gap))
+    words = _lines(tmp_path / "words.jsonl", [{"label": "a", "x": ["up", "down"]}])
+    _raises(f"{words}: row 1: column 'x' holds a value that is no number ('['up', 'down']')",
+            lambda: read_sequences(words))

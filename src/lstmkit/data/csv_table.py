@@ -175,11 +175,9 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     (`table_of_frame`); a Parquet file's rows are numbered as a DataFrame's, from 0, a JSON Lines file's by
     their lines."""
     raw = _file_bytes(path, "CSV")
-    if raw.startswith(_PARQUET_MAGIC):
-        return _parquet_table(raw, path)
-    if format_suffix(path) in JSON:
-        records, rows = _json_records(_decoded(raw, path, "JSON", _JSON_ROWS), path)
-        return _typed_table(pd.json_normalize(records), rows, path)
+    typed = _typed_frame(raw, path)
+    if typed is not None:
+        return _typed_table(*typed, path)
     text = _decoded(raw, path, "CSV", "a header row and data rows")
     lines = text.splitlines(keepends=True)
     leading_blank = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
@@ -233,11 +231,27 @@ def _filled_rows(table: pd.DataFrame, rows: np.ndarray, notes: list[str], path) 
     return table, rows
 
 
-def _parquet_table(raw: bytes, path) -> tuple[pd.DataFrame, np.ndarray]:
-    """A Parquet file's text cells and row positions (`read_csv_table`). An index pandas kept in the file
-    (`to_parquet` writes one that is not a plain row count) is a column, named as it is ('time' for unnamed
-    dates). Columns holding a list a row (a series a row, as Chronos' and GluonTS' data sets are written) are
-    read as a long table (`_exploded`); a column of records is a DataError naming it.""" 
+def read_typed_frame(path) -> Optional[tuple[pd.DataFrame, np.ndarray]]:
+    """(frame, rows): a Parquet or JSON file's rows as pandas reads them, typed, lists in cells kept, with
+    their row numbers (`read_csv_table` reads the same rows as text); None for a file of any other format."""
+    return _typed_frame(_file_bytes(path, "CSV"), path)
+
+
+def _typed_frame(raw: bytes, path) -> Optional[tuple[pd.DataFrame, np.ndarray]]:
+    if raw.startswith(_PARQUET_MAGIC):
+        frame = _parquet_frame(raw, path)
+        return frame, np.arange(len(frame), dtype=np.int64)
+    if format_suffix(path) in JSON:
+        records, rows = _json_records(_decoded(raw, path, "JSON", _JSON_ROWS), path)
+        return pd.json_normalize(records), rows
+    return None
+
+
+def _parquet_frame(raw: bytes, path) -> pd.DataFrame:
+    """A Parquet file's rows (`read_csv_table`). An index pandas kept in the file (`to_parquet` writes one
+    that is not a plain row count) is a column, named as it is ('time' for unnamed dates). Columns holding
+    a list a row (a series a row, as Chronos' and GluonTS' data sets are written) are read as a long table
+    (`_exploded`); a column of records is a DataError naming it."""
     try:
         frame = pd.read_parquet(io.BytesIO(raw))
     except ImportError:
@@ -251,7 +265,7 @@ def _parquet_table(raw: bytes, path) -> tuple[pd.DataFrame, np.ndarray]:
         frame = frame.reset_index()
     if len(frame) == 0:
         raise DataError(f"{path}: has columns but no rows")
-    return _typed_table(frame, np.arange(len(frame), dtype=np.int64), path)
+    return frame
 
 
 def _typed_table(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFrame, np.ndarray]:
@@ -313,25 +327,10 @@ def _exploded(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFrame
     note saying so; any other frame as it is. The lists of a row must be as long as each other, and hold
     values, not records (`rows`: the frame's row numbers, for messages)."""
     frame = frame.set_axis(pd.RangeIndex(len(frame)))
-    nested = []
-    for name in frame.columns[frame.dtypes == object]:
-        records = frame[name].map(lambda cell: isinstance(cell, dict)).to_numpy()
-        if records.any():
-            raise DataError(f"{path}: column '{name}' holds records (row {rows[int(np.argmax(records))]}); lstmkit "
-                            "reads one value a cell")  # fmt: skip
-        if frame[name].map(lambda cell: isinstance(cell, _LISTS)).any():
-            nested.append(name)
+    nested, steps = list_columns(frame, rows, path)
     if not nested:
         return frame, []
-    lengths = pd.DataFrame({name: frame[name].map(lambda cell: len(cell) if isinstance(cell, _LISTS) else 1)
-                            for name in nested})  # fmt: skip
-    uneven = (lengths.nunique(axis=1) > 1).to_numpy()
-    if uneven.any():
-        row = int(np.argmax(uneven))
-        counts = ", ".join(f"'{name}' {lengths[name].iloc[row]}" for name in nested)
-        raise DataError(f"{path}: row {rows[row]} holds lists of different lengths ({counts}); a row's lists are a "
-                        "series' steps side by side, as long as each other")  # fmt: skip
-    long = frame[lengths[nested[0]].to_numpy() > 0].explode(nested)  # the index: each step's row in the frame
+    long = frame[steps > 0].explode(nested)  # the index: each step's row in the frame
     for name in nested:
         records = long[name].map(lambda cell: isinstance(cell, dict)).to_numpy()
         if records.any():
@@ -347,6 +346,31 @@ def _exploded(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFrame
 
 
 _LISTS = (list, tuple, np.ndarray)  # what a Parquet list column's cells come out as
+
+
+def list_columns(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[list[str], np.ndarray]:
+    """(names, steps): the columns of a typed frame that hold a list (or array) in a row, and each row's
+    number of list items (R,), its lists as long as each other (a DataError naming the row otherwise); a
+    column of records (objects) is a DataError naming it (`rows`: the frame's row numbers, for messages)."""
+    nested = []
+    for name in frame.columns[frame.dtypes == object]:
+        records = frame[name].map(lambda cell: isinstance(cell, dict)).to_numpy()
+        if records.any():
+            raise DataError(f"{path}: column '{name}' holds records (row {rows[int(np.argmax(records))]}); lstmkit "
+                            "reads one value a cell")  # fmt: skip
+        if frame[name].map(lambda cell: isinstance(cell, _LISTS)).any():
+            nested.append(name)
+    if not nested:
+        return [], np.ones(len(frame), dtype=np.int64)
+    lengths = pd.DataFrame({name: frame[name].map(lambda cell: len(cell) if isinstance(cell, _LISTS) else 1)
+                            for name in nested})  # fmt: skip
+    uneven = (lengths.nunique(axis=1) > 1).to_numpy()
+    if uneven.any():
+        row = int(np.argmax(uneven))
+        counts = ", ".join(f"'{name}' {lengths[name].iloc[row]}" for name in nested)
+        raise DataError(f"{path}: row {rows[row]} holds lists of different lengths ({counts}); a row's lists are a "
+                        "series' steps side by side, as long as each other")  # fmt: skip
+    return nested, lengths[nested[0]].to_numpy()
 
 
 def table_of_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:

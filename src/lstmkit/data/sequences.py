@@ -28,8 +28,8 @@ import pandas as pd
 
 from ..errors import DataError
 from .csv_table import (MISSING_TOKENS, TABLES, TYPED, and_list, counts_rows, distinct, find_column, format_suffix,
-                        header_is_data, holds_texts, named_row_ids, parse_numbers, read_csv_table, read_text_file,
-                        table_of_frame)
+                        header_is_data, holds_texts, list_columns, named_row_ids, parse_numbers, read_csv_table,
+                        read_text_file, read_typed_frame, table_of_frame)
 from .arff import read_arff
 from .labelled_sequences import LabelledSequences, trailing_lengths
 from .npz import read_npz
@@ -85,6 +85,10 @@ def read_sequences(
         return read_arff(path, labelled=labelled)
     if text_col is not None:
         return read_text_csv(path, text_col, label_col=label_col, labelled=labelled)
+    if suffix in TYPED:
+        typed = read_typed_frame(path)
+        if list_columns(*typed, path)[0]:
+            return read_lists(*typed, path, label_col=label_col, labelled=labelled)
     return read_wide_csv(path, label_col=label_col, labelled=labelled)
 
 
@@ -314,6 +318,40 @@ def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> L
             "only trailing cells may be empty (a shorter sequence)"
         )
     sequences = [values[r, : lengths[r], None].astype(np.float32) for r in range(len(values))]  # each (T_r, 1)
+    labels = None if label_col is None else _labels(table[label_col], rows, label_col, path)
+    return LabelledSequences(sequences, labels, str(path), "numeric", f"column '{label_col}'" if label_col else "",
+                             ids=None if id_name is None else list(table[id_name]), id_name=id_name)  # fmt: skip
+
+
+def read_lists(frame: pd.DataFrame, rows: np.ndarray, path, *, label_col: str = "label",
+               labelled: bool = True) -> LabelledSequences:  # fmt: skip
+    """A typed table (Parquet or JSON, `read_typed_frame`) that holds a sequence a row in lists, as the
+    Hugging Face hub's copies of the UCR/UEA archive and sktime's nested frames do: the columns of lists are
+    its channels, side by side (a row's lists as long as each other), the other columns its label and id,
+    as a wide CSV's."""
+    nested, steps = list_columns(frame, rows, path)
+    table, _ = table_of_frame(frame.drop(columns=nested))
+    label_col = _label_column(table, label_col, path, labelled)
+    others = [name for name in table.columns if name != label_col]
+    id_name = named_row_ids(table, skipped=(label_col,)) or next((c for c in others if distinct(table[c])), None)
+    sequences = []
+    for k in range(len(frame)):
+        if steps[k] == 0:
+            raise DataError(f"{path}: row {rows[k]} has no values; every row needs a sequence")
+        channels = []
+        for name in nested:
+            try:
+                channels.append(np.asarray(frame[name].iloc[k], dtype=np.float64).reshape(-1))
+            except (TypeError, ValueError):
+                raise DataError(f"{path}: row {rows[k]}: column '{name}' holds a value that is no number "
+                                f"('{str(frame[name].iloc[k])[:40]}')") from None  # fmt: skip
+        values = np.column_stack(channels)  # (T, F)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            t, c = np.argwhere(bad)[0]
+            raise DataError(f"{path}: row {rows[k]}: column '{nested[c]}' has a missing or infinite value at step "
+                            f"{t + 1}; every step of a sequence needs a value")  # fmt: skip
+        sequences.append(values.astype(np.float32))
     labels = None if label_col is None else _labels(table[label_col], rows, label_col, path)
     return LabelledSequences(sequences, labels, str(path), "numeric", f"column '{label_col}'" if label_col else "",
                              ids=None if id_name is None else list(table[id_name]), id_name=id_name)  # fmt: skip
