@@ -129,6 +129,14 @@ def test_a_series_a_row_in_lists_is_read_as_a_long_table(tmp_path):
     assert read_csv_table(path)[0].attrs["notes"] == [
         "each row holds a series, its lists ('timestamp' and 'target') a value a step: 3 rows read as 93 steps, "
         "the other cells repeated on each"]
+    _raises(f"{path}: holds a series a row in lists, 3 rows: give the column that names each row's series as "
+            "id_col ('id' holds a different value on each row)", lambda: read_series_csv(path, "target"))
+    _raises(f"{path}: holds a series a row in lists, 3 rows; this reads one series: give a file of one row",
+            lambda: read_anomaly_csv(path, columns="target"))
+    one = tmp_path / "one.parquet"
+    pd.DataFrame(rows[2:]).to_parquet(one)
+    series = read_series_csv(one, "target", time_col="timestamp")
+    assert len(series) == 32 and series.freq == "MS"
 
 
 def test_a_compressed_parquet_file_is_read_and_others_are_one_line(tmp_path):

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
-from .csv_table import MISSING_TOKENS, counts_rows, find_column, named_row_ids, parse_numbers, read_csv_table
+from .csv_table import (MISSING_TOKENS, counts_rows, find_column, named_row_ids, one_series_in_lists, parse_numbers,
+                        read_csv_table)
 from .panel import FRAMES, frame_table
 from .series import Series, series_from_table
 from .timeaxis import index_time_column, time_columns
@@ -46,6 +47,7 @@ def read_anomaly_csv(
         path = "the DataFrame"
     else:
         table, rows = read_csv_table(path)
+        one_series_in_lists(table, path, panels=False)
     table, time_col = time_columns(table, time_col, path)
     table, time_col, note = index_time_column(table, rows, time_col)  # a pandas index of times, unnamed: not a value column
     names = list(table.columns)

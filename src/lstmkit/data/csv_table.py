@@ -270,10 +270,30 @@ def _parquet_frame(raw: bytes, path) -> pd.DataFrame:
 
 def _typed_table(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFrame, np.ndarray]:
     """A frame of typed cells read from a Parquet or JSON file, with its rows' numbers, as `read_csv_table`'s
-    text cells; where its lists were read as a series a row (`_exploded`), rows are its steps' positions."""
+    text cells; where its lists were read as a series a row (`_exploded`), rows are its steps' positions,
+    and the table's `attrs["lists"]` says how many rows held them and which other column names each row
+    (None for none), for a reader of one series to ask for it (`one_series_in_lists`)."""
     long, notes = _exploded(frame, rows, path)
     table, positions = table_of_frame(long)
-    return _filled_rows(table, positions if notes else rows, notes, path)
+    table, rows = _filled_rows(table, positions if notes else rows, notes, path)
+    if notes:
+        named = [name for name in frame.columns if frame[name].dtype != object or not
+                 frame[name].map(lambda cell: isinstance(cell, _LISTS)).any()]  # fmt: skip
+        table.attrs["lists"] = (len(frame), next((name for name in named if frame[name].is_unique), None))
+    return table, rows
+
+
+def one_series_in_lists(table: pd.DataFrame, path, panels: bool = True) -> None:
+    """A DataError where a table read from lists (`_typed_table`) held more than one row's series: read as one
+    series, they would be run together. `panels`: the reader takes an `id_col` to read them apart."""
+    held, named = table.attrs.get("lists", (1, None))
+    if held > 1 and panels:
+        hint = f" ('{named}' holds a different value on each row)" if named else ""
+        raise DataError(f"{path}: holds a series a row in lists, {held} rows: give the column that names each row's "
+                        f"series as `id_col`{hint}")  # fmt: skip
+    if held > 1:
+        raise DataError(f"{path}: holds a series a row in lists, {held} rows; this reads one series: give a file "
+                        "of one row")  # fmt: skip
 
 
 _JSON_ROWS = "a row a line, or a list of rows"  # what a JSON table holds, in `read_text_file`'s words

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import file_notes, find_column, parse_numbers, read_csv_table
+from .csv_table import file_notes, find_column, one_series_in_lists, parse_numbers, read_csv_table
 from .fill import FILL_CHOICES, fill_missing
 from .timeaxis import (check_unique_times, index_time_column, infer_freq_and_gaps, months_of_years, parse_time,
                        time_columns, time_order, times_across, written_format)
@@ -148,6 +148,8 @@ def series_from_table(
     fill = _check_fill(fill)
     features = feature_list(features)
     check_roles(target, time_col, features)
+    if id_col is None:
+        one_series_in_lists(table, path)
     read_as = file_notes(table)
     table, rows, time_col, note = months_of_years(table, rows, target, time_col, path)
     if id_col is None and note is None:
