@@ -296,3 +296,17 @@ def test_a_sequence_a_row_in_lists_is_classified_as_a_wide_table_is(tmp_path):
     words = _lines(tmp_path / "words.jsonl", [{"label": "a", "x": ["up", "down"]}])
     _raises(f"{words}: row 1: column 'x' holds a value that is no number ('['up', 'down']')",
             lambda: read_sequences(words))
+
+
+def test_times_with_a_time_zone_keep_their_offset_through_a_clock_change(tmp_path):
+    """02:00 comes twice in Berlin on 2021-10-31; with their offsets the two are an hour apart."""
+    from lstmkit.data.panel import panel_from_frame
+
+    _parquet()
+    times = pd.date_range("2021-10-30", periods=72, freq="h", tz="Europe/Berlin")
+    frame = pd.DataFrame({"time": times, "load": np.arange(72.0)})
+    path = tmp_path / "load.parquet"
+    frame.to_parquet(path)
+    for series in (read_series_csv(path, "load", time_col="time"), panel_from_frame(frame, "load", time_col="time").series[0]):
+        assert len(series) == 72 and series.freq == "h" and not series.gaps
+        assert series.time[0] == pd.Timestamp("2021-10-29 22:00", tz="UTC")

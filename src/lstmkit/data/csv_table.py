@@ -249,9 +249,7 @@ def _typed_frame(raw: bytes, path) -> Optional[tuple[pd.DataFrame, np.ndarray]]:
 
 def _parquet_frame(raw: bytes, path) -> pd.DataFrame:
     """A Parquet file's rows (`read_csv_table`). An index pandas kept in the file (`to_parquet` writes one
-    that is not a plain row count) is a column, named as it is ('time' for unnamed dates). Columns holding
-    a list a row (a series a row, as Chronos' and GluonTS' data sets are written) are read as a long table
-    (`_exploded`); a column of records is a DataError naming it."""
+    that is not a plain row count) is a column, named as it is ('time' for unnamed dates)."""
     try:
         frame = pd.read_parquet(io.BytesIO(raw))
     except ImportError:
@@ -270,16 +268,17 @@ def _parquet_frame(raw: bytes, path) -> pd.DataFrame:
 
 def _typed_table(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFrame, np.ndarray]:
     """A frame of typed cells read from a Parquet or JSON file, with its rows' numbers, as `read_csv_table`'s
-    text cells; where its lists were read as a series a row (`_exploded`), rows are its steps' positions,
-    and the table's `attrs["lists"]` says how many rows held them and which other column names each row
-    (None for none), for a reader of one series to ask for it (`one_series_in_lists`)."""
-    long, notes = _exploded(frame, rows, path)
-    table, positions = table_of_frame(long)
-    table, rows = _filled_rows(table, positions if notes else rows, notes, path)
-    if notes:
-        named = [name for name in frame.columns if frame[name].dtype != object or not
-                 frame[name].map(lambda cell: isinstance(cell, _LISTS)).any()]  # fmt: skip
-        table.attrs["lists"] = (len(frame), next((name for name in named if frame[name].is_unique), None))
+    text cells. Columns holding a list a row (a series a row, as Chronos' and GluonTS' data sets are written)
+    are read as a long table (`_exploded`), rows its steps' positions, and the table's `attrs["lists"]` says
+    how many rows held them and which other column names each row (None for none), for a reader of one
+    series to ask for it (`one_series_in_lists`); a column of records is a DataError naming it."""
+    nested, steps = list_columns(frame, rows, path)
+    if not nested:
+        return _filled_rows(table_of_frame(frame)[0], rows, [], path)
+    long, note = _exploded(frame, nested, steps, rows, path)
+    table, rows = _filled_rows(*table_of_frame(long), [note], path)
+    named = next((name for name in frame.columns if name not in nested and frame[name].is_unique), None)
+    table.attrs["lists"] = (len(frame), named)
     return table, rows
 
 
@@ -341,15 +340,12 @@ def _json_records(text: str, path) -> tuple[list[dict], np.ndarray]:
     return records, np.asarray(rows, dtype=np.int64)
 
 
-def _exploded(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFrame, list[str]]:
-    """(frame, notes): a frame whose columns hold a list (or array) a row made a long table, a row a step: the
-    lists of a row side by side, each of its other cells repeated beside them (pandas' `explode`), with a
-    note saying so; any other frame as it is. The lists of a row must be as long as each other, and hold
-    values, not records (`rows`: the frame's row numbers, for messages)."""
+def _exploded(frame: pd.DataFrame, nested: list[str], steps: np.ndarray, rows: np.ndarray, path) -> tuple[pd.DataFrame, str]:
+    """(frame, note): a frame whose columns `nested` hold a list (or array) a row, `steps` (R,) items long
+    (`list_columns`), made a long table, a row a step: the lists of a row side by side, each of its other
+    cells repeated beside them (pandas' `explode`), and a note saying so. The lists must hold values, not
+    records (`rows`: the frame's row numbers, for messages)."""
     frame = frame.set_axis(pd.RangeIndex(len(frame)))
-    nested, steps = list_columns(frame, rows, path)
-    if not nested:
-        return frame, []
     long = frame[steps > 0].explode(nested)  # the index: each step's row in the frame
     for name in nested:
         records = long[name].map(lambda cell: isinstance(cell, dict)).to_numpy()
@@ -362,7 +358,7 @@ def _exploded(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFrame
     quoted = and_list(f"'{name}'" for name in nested)
     note = (f"each row holds a series, its lists ({quoted}) a value a step: {len(frame)} rows read as {len(long)} "
             "steps, the other cells repeated on each")
-    return long, [note]
+    return long, note
 
 
 _LISTS = (list, tuple, np.ndarray)  # what a Parquet list column's cells come out as
@@ -400,8 +396,11 @@ def table_of_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def _frame_cells(column: pd.Series) -> pd.Series:
-    """A column as the stripped text cells a CSV reader would give ('' where missing)."""
-    if pd.api.types.is_datetime64_any_dtype(column):
+    """A column as the stripped text cells a CSV reader would give ('' where missing); times with a time zone
+    keep their UTC offset (a local time an autumn's clock change repeats is two times)."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        text = column.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+    elif pd.api.types.is_datetime64_any_dtype(column):
         text = column.dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(" 00:00:00", "", regex=False)
     else:
         text = column.astype(str)
