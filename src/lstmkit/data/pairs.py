@@ -58,8 +58,8 @@ def read_pairs(path: Union[str, Path], *, source_col: Optional[str] = None, targ
     p = Path(path)
     if p.is_dir():
         pairs = _read_folder(p)
-    elif format_suffix(p) in JSON and source_col is None and target_col is None and _conversations(p) is not None:
-        pairs = _conversations(p)
+    elif format_suffix(p) in JSON and source_col is None and target_col is None and (chats := _conversations(p)):
+        pairs = chats
     elif format_suffix(p) in (".csv", *TYPED):
         pairs = _read_csv(p, source_col, target_col)
     elif source_col is not None or target_col is not None:
