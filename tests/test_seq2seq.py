@@ -102,8 +102,14 @@ def test_a_csv_file_reads_the_named_columns_and_names_an_unknown_one(tmp_path):
     # two columns and no names given: the first the source, the second the target, as a TSV's lines
     assert read_pairs(path).sources == pairs.sources and read_pairs(path).targets == pairs.targets
     path.write_text("en,fr,de\n" + "".join(f"cat {i},chat {i},Katze {i}\n" for i in range(12)))
-    with pytest.raises(DataError, match=r"pairs.csv: no column 'source'. Columns: en, fr, de$"):
+    with pytest.raises(DataError) as info:  # Alpaca's instruction,input,output: which is which is the user's to say
         read_pairs(path)
+    assert str(info.value) == (f"{path}: has no column 'source'; name the column of the sources with source_col "
+                               "(its columns: 'en', 'fr', 'de')")
+    with pytest.raises(DataError) as info:
+        read_pairs(path, source_col="en")
+    assert str(info.value).endswith("has no column 'target'; name the column of the targets with target_col "
+                                    "(its columns: 'en', 'fr', 'de')")
     assert read_pairs(path, source_col="en", target_col="de").targets[0] == "Katze 0"
 
 

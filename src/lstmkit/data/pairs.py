@@ -28,6 +28,7 @@ from typing import Optional, Sequence, Union
 from ..errors import DataError
 from .csv_table import JSON, TYPED, find_column, format_suffix, read_csv_table, read_json_records, read_text_file
 
+_SHOWN = 10  # columns a message lists
 MIN_PAIRS = 10  # fewer pairs than this cannot be split into training, validation and test parts
 CATALOGS = (".po", ".mo")
 
@@ -98,6 +99,11 @@ def _read_csv(path: Path, source_col: Optional[str], target_col: Optional[str]) 
     columns = list(table.columns)
     if source_col is None and target_col is None and len(columns) == 2 and not {"source", "target"} & set(columns):
         source_col, target_col = columns
+    for given, default, flag in ((source_col, "source", "source_col"), (target_col, "target", "target_col")):
+        if given is None and default not in columns:  # Alpaca's instruction,input,output; CNN/DailyMail's article,highlights
+            shown = ", ".join(f"'{name}'" for name in columns[:_SHOWN])
+            raise DataError(f"{path}: has no column '{default}'; name the column of the {default}s with `{flag}` "
+                            f"(its columns: {shown}{', ...' if len(columns) > _SHOWN else ''})")  # fmt: skip
     source_col = find_column(columns, source_col or "source", path)
     target_col = find_column(columns, target_col or "target", path)
     sources, targets = [], []
