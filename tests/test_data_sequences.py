@@ -73,6 +73,9 @@ def test_a_csv_of_one_text_column_beside_the_labels_is_read_as_texts(tmp_path):
     path = _write(tmp_path, "likes.csv", "text,likes,label\nA good film indeed,10,pos\nA truly bad film,2,neg\n")
     assert _error(path) == (f"{path}: column 'text' holds texts, which a wide CSV leaves out, and its numeric columns "
                             "('likes') would be sequences of 1 step; give text_col text to classify the texts")  # fmt: skip
+    path = _write(tmp_path, "sst2.csv", "idx,sentence,label\n0,a gripping film,1\n1,a dull mess,0\n")  # GLUE's
+    data = read_sequences(path)  # the texts beside the labels and the rows' ids
+    assert data.kind == "text" and data.sequences == ["a gripping film", "a dull mess"] and data.ids == ["0", "1"]
     path = _write(tmp_path, "two.csv", "title,body,label\nA,good,pos\nB,bad,neg\n")
     assert _error(path) == (f"{path}: has no numeric columns; expected one sequence a row, its steps in numeric columns "
                             "(or give text_col for a text column: one of title, body)")  # fmt: skip

@@ -293,8 +293,10 @@ def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> L
     id_name = named_id or next((c for c in columns if c not in (label_col, *steps) and distinct(table[c])), None)
     if not steps:
         others = [c for c in columns if c != label_col]
-        if len(others) == 1:  # one column of texts beside the labels: a text CSV
-            return _texts_of_table(table, rows, path, others[0], label_col, labelled)
+        texts = [c for c in others if holds_texts(table[c])]
+        if len(others) == 1 or (len(texts) == 1 and set(others) <= {texts[0], id_name}):
+            # one column of texts beside the labels (and the rows' ids, as GLUE's 'idx'): a text CSV
+            return _texts_of_table(table, rows, path, texts[0] if len(others) > 1 else others[0], label_col, labelled)
         raise DataError(f"{path}: has no numeric columns; expected one sequence a row, its steps in numeric columns "
                         f"(or give `text_col` for a text column: one of {', '.join(others[:10])})")  # fmt: skip
     texts = [c for c in columns if c not in (label_col, *steps) and holds_texts(table[c])]
