@@ -133,6 +133,13 @@ def test_a_series_a_row_in_lists_is_read_as_a_long_table(tmp_path):
             "id_col ('id' holds a different value on each row)", lambda: read_series_csv(path, "target"))
     _raises(f"{path}: holds a series a row in lists, 3 rows; this reads one series: give a file of one row",
             lambda: read_anomaly_csv(path, columns="target"))
+    monash = tmp_path / "monash.parquet"  # the hub's Monash sets: a static feature in a list beside each series
+    pd.DataFrame({"start": [pd.Timestamp("2015-01-01")] * 2, "target": [[1.0, 2.0, 3.0], [4.0, 5.0]],
+                  "feat_static_cat": [[0], [1]], "item_id": ["T1", "T2"]}).to_parquet(monash)
+    panel = read_panel_csv(monash, "target", id_col="item_id")
+    assert panel.ids == ["T1", "T2"] and [list(s.target) for s in panel.series] == [[1, 2, 3], [4, 5]]
+    _raises(f"{monash}: holds a series a row in lists, 2 rows: give the column that names each row's series as "
+            "id_col ('item_id' holds a different value on each row)", lambda: read_series_csv(monash, "target"))
     one = tmp_path / "one.parquet"
     pd.DataFrame(rows[2:]).to_parquet(one)
     series = read_series_csv(one, "target", time_col="timestamp")

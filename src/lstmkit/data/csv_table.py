@@ -277,7 +277,8 @@ def _typed_table(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFr
         return _filled_rows(table_of_frame(frame)[0], rows, [], path)
     long, note = _exploded(frame, nested, steps, rows, path)
     table, rows = _filled_rows(*table_of_frame(long), [note], path)
-    named = next((name for name in frame.columns if name not in nested and frame[name].is_unique), None)
+    scalars = [name for name in frame.columns if not frame[name].map(lambda cell: isinstance(cell, _LISTS)).any()]
+    named = next((name for name in scalars if frame[name].is_unique), None)
     table.attrs["lists"] = (len(frame), named)
     return table, rows
 
@@ -365,9 +366,11 @@ _LISTS = (list, tuple, np.ndarray)  # what a Parquet list column's cells come ou
 
 
 def list_columns(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[list[str], np.ndarray]:
-    """(names, steps): the columns of a typed frame that hold a list (or array) in a row, and each row's
-    number of list items (R,), its lists as long as each other (a DataError naming the row otherwise); a
-    column of records (objects) is a DataError naming it (`rows`: the frame's row numbers, for messages)."""
+    """(names, steps): the columns of a typed frame that hold a row's steps in a list (or array), as long as
+    each other in every row, and each row's number of steps (R,). A column of lists never that long holds
+    something of each series as a whole (the Hugging Face hub's Monash sets: `feat_static_cat` [0] beside a
+    `target` of 1,000 values) and is none of them; one that is as long in some rows only is a DataError naming
+    the row, and so is a column of records (objects) (`rows`: the frame's row numbers, for messages)."""
     nested = []
     for name in frame.columns[frame.dtypes == object]:
         records = frame[name].map(lambda cell: isinstance(cell, dict)).to_numpy()
@@ -380,13 +383,15 @@ def list_columns(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[list[str]
         return [], np.ones(len(frame), dtype=np.int64)
     lengths = pd.DataFrame({name: frame[name].map(lambda cell: len(cell) if isinstance(cell, _LISTS) else 1)
                             for name in nested})  # fmt: skip
-    uneven = (lengths.nunique(axis=1) > 1).to_numpy()
+    steps = lengths.max(axis=1)
+    full = lengths.eq(steps, axis=0)  # (R, C): the column's list holds the row's steps
+    uneven = (full.any() & ~full.all()).to_numpy()  # as long as the steps in some rows only
     if uneven.any():
-        row = int(np.argmax(uneven))
+        row = int(np.argmax(~full.iloc[:, int(np.argmax(uneven))].to_numpy()))
         counts = ", ".join(f"'{name}' {lengths[name].iloc[row]}" for name in nested)
         raise DataError(f"{path}: row {rows[row]} holds lists of different lengths ({counts}); a row's lists are a "
                         "series' steps side by side, as long as each other")  # fmt: skip
-    return nested, lengths[nested[0]].to_numpy()
+    return [name for name in nested if full[name].all()], steps.to_numpy()
 
 
 def table_of_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
