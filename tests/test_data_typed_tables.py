@@ -189,6 +189,15 @@ def test_the_cli_trains_and_predicts_from_parquet(tmp_path):
     assert done.returncode == 0, done.stderr
     written = pd.read_csv(out)
     assert list(written["month"]) == ["2021-01-01", "2021-02-01", "2021-03-01"] and written["sales"].between(80, 120).all()
+    readers = {"forecast.parquet": pd.read_parquet, "forecast.jsonl": lambda p: pd.read_json(p, lines=True),
+               "forecast.json": pd.read_json}  # --output writes the format its extension names
+    for name, read in readers.items():
+        command = [sys.executable, "-m", "lstmkit", "predict", str(run), "--output", str(tmp_path / name)]
+        assert subprocess.run(command, capture_output=True, text=True).returncode == 0
+        again = read(tmp_path / name)
+        assert list(again.columns) == list(written.columns)
+        np.testing.assert_allclose(again["sales"], written["sales"], rtol=1e-9)
+        assert list(pd.to_datetime(again["month"])) == list(pd.to_datetime(written["month"]))
 
 
 # --- JSON --------------------------------------------------------------------------------------------------

@@ -198,14 +198,15 @@ def evaluate(
 def predict(
     run_dir: RunDir,
     data: Annotated[Optional[Path], typer.Option(help="Data to predict on (forecast: default the training data's end).")] = None,
-    output: Annotated[Optional[Path], typer.Option(help="Write the predictions to this CSV file.")] = None,
+    output: Annotated[Optional[Path], typer.Option(help="Write the predictions to this file: CSV, or Parquet or JSON "
+                                                        "(.parquet, .jsonl, .json) by its extension.")] = None,
     future: Annotated[Optional[Path], typer.Option(help="Forecast: the values of the run's --future-features at the "
                                                         "steps after each series' end (a CSV: those columns, with the "
                                                         "time and id columns where the data has them).")] = None,  # fmt: skip
     json_output: JsonOut = False,
 ) -> None:
     """Predict with a trained model: forecasts, labels and class probabilities, or anomaly scores and flags."""
-    from .fileio import atomic_write_text, file_to_write
+    from .fileio import file_to_write
     from .rundir import Predictions, saved_predictions, trained_data
 
     job = _job(run_dir)
@@ -223,7 +224,7 @@ def predict(
             data = trained_data(run_dir)
         predictions = Predictions.of(estimator.predict(data) if future is None else estimator.predict(data, future=future))
     if output is not None:
-        atomic_write_text(output, predictions.csv)
+        predictions.write(output)
     if json_output:
         typer.echo(predictions.json)
         return

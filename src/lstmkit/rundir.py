@@ -243,6 +243,24 @@ class Predictions:
     def record(self) -> dict:
         return {"csv": self.csv, "json": self.json, "columns": self.columns, "rows": self.rows, "head": self.head}
 
+    def write(self, path) -> None:
+        """Write them to `path` (`--output`) in the format its extension names, as lstmkit reads tables:
+        Parquet (`.parquet`), JSON Lines (`.jsonl`, `.ndjson`: a record a line), JSON (`.json`: the records'
+        list, as `--json` prints them), else CSV. Times are ISO 8601 in JSON and Parquet, as the data writes
+        them in CSV."""
+        from .fileio import atomic_write, atomic_write_text
+
+        suffix = Path(path).suffix.lower()
+        if suffix == ".parquet":
+            import pandas as pd
+
+            frame = pd.DataFrame(json.loads(self.json), columns=self.columns)
+            atomic_write(path, lambda file: frame.to_parquet(file, index=False))
+        elif suffix in (".jsonl", ".ndjson"):
+            atomic_write_text(path, "".join(json.dumps(record) + "\n" for record in json.loads(self.json)))
+        else:
+            atomic_write_text(path, self.json if suffix == ".json" else self.csv)
+
 
 def _shown(value):
     """A table value as JSON keeps it for the table: floats (numpy's too) as floats, None, times as the CSV
