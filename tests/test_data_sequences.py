@@ -220,13 +220,13 @@ def test_binary_file_is_an_error(tmp_path):
     assert _error(path) == f"{path}: looks like a binary file, expected a CSV text file"
 
 
-@pytest.mark.parametrize("suffix", [".xml", ".xlsx"])
+@pytest.mark.parametrize("suffix", [".xml", ".docx"])
 def test_other_extensions_are_refused(tmp_path, suffix):
     path = _write(tmp_path, "data" + suffix, "a\tb\n")
     message = _error(path)
     assert message.startswith(f"{path}: '{suffix}' files are not read by lstmkit classify")
-    assert message.endswith("use .csv, .parquet or .jsonl (a text column or one numeric sequence a row), .tsv "
-                            "or .txt (the UCR archive's), .npz (arrays X and y), .ts or .arff (UCR/UEA)")  # fmt: skip
+    assert message.endswith("use .csv, .xlsx, .parquet or .jsonl (a text column or one numeric sequence a row), "
+                            ".tsv or .txt (the UCR archive's), .npz (arrays X and y), .ts or .arff (UCR/UEA)")  # fmt: skip
 
 
 # ---- the UCR archive's .tsv ---------------------------------------------------------------------------

@@ -1064,7 +1064,7 @@ def test_files_no_reader_reads_are_named_for_what_they_are(tmp_path):
     damaged.write_bytes(__import__("gzip").compress(AIRLINE.encode())[:-12])
     expected = {
         several: "is a zip archive of 4 files (part0.csv, part1.csv, part2.csv, ...); unzip it and give one of them",
-        workbook: "is an Excel workbook; save the sheet as a CSV file (UTF-8) and give that",
+        workbook: "is a damaged Excel workbook and cannot be read (File contains no valid workbook part)",
         old_excel: "looks like an Excel workbook (or another Office file); save the sheet as a CSV file (UTF-8) and give that",
         damaged: "is a damaged compressed file and cannot be decompressed (Compressed file ended before the "
                  "end-of-stream marker was reached)",

@@ -326,3 +326,56 @@ def test_times_with_a_time_zone_keep_their_offset_through_a_clock_change(tmp_pat
     for series in (read_series_csv(path, "load", time_col="time"), panel_from_frame(frame, "load", time_col="time").series[0]):
         assert len(series) == 72 and series.freq == "h" and not series.gaps
         assert series.time[0] == pd.Timestamp("2021-10-29 22:00", tz="UTC")
+
+
+# --- Excel -------------------------------------------------------------------------------------------------
+
+
+def _workbook(path, sheets: dict):
+    """An .xlsx file of `sheets` (title: rows of values, row 1 first), as Excel saves one."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row, start=1):
+                if value is not None:
+                    sheet.cell(row=r, column=c, value=value)
+    book.save(path)
+    return path
+
+
+def test_an_excel_sheet_is_read_as_its_csv_with_the_sheets_rows(tmp_path):
+    """A title above the table and a second sheet, as a spreadsheet user keeps them; rows are the sheet's."""
+    import datetime
+
+    frame = _monthly(40)
+    rows = [["Monthly sales, units"], [], ["month", "sales"]]  # a title, a blank row, the table
+    rows += [[datetime.datetime(m.year, m.month, 1), float(v)] for m, v in zip(frame.month, frame.sales)]
+    path = _workbook(tmp_path / "sales.xlsx", {"Sales": rows, "Notes": [["typed by hand"]]})
+    csv = tmp_path / "sales.csv"
+    frame.to_csv(csv, index=False)
+    got, want = read_series_csv(path, "sales", time_col="month"), read_series_csv(csv, "sales", time_col="month")
+    np.testing.assert_allclose(got.target, want.target)
+    assert list(got.time) == list(want.time) and got.freq == "MS"
+    assert got.notes[:2] == [
+        "sheet 'Sales' read, the first of 2 with values (also 'Notes'): save another as a CSV file to read it",
+        "the table starts at row 3, below 1 line of notes (the first: 'Monthly sales, units'), which are not read"]
+    titled = _workbook(tmp_path / "titled.xlsx", {"Sales": [["Sales by month"], *rows[2:]]})  # the title right above
+    assert list(read_series_csv(titled, "sales").target) == list(got.target)
+    rows[10][1] = "n/a?"
+    bad = _workbook(tmp_path / "bad.xlsx", {"Sales": rows})
+    _raises(f"{bad}: column 'sales' has a non-numeric value 'n/a?' at row 11", lambda: read_series_csv(bad, "sales"))
+    texts = _workbook(tmp_path / "reviews.xlsx", {"Sheet1": [["review", "label"], ["a fine film", "pos"], ["dull", "neg"]]})
+    assert read_sequences(texts).sequences == ["a fine film", "dull"]
+
+
+def test_a_workbook_that_cannot_be_read_is_one_line(tmp_path, monkeypatch):
+    empty = _workbook(tmp_path / "empty.xlsx", {"Sheet1": []})
+    _raises(f"{empty}: is an Excel workbook with no values in any sheet", lambda: read_csv_table(empty))
+    _raises(f"{empty}: is an Excel workbook; save the sheet as a CSV file (UTF-8) and give that",
+            lambda: read_text_file(empty, "text", "text"))
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # installed without its dependencies
+    _raises(f"{empty}: is an Excel workbook; reading one needs openpyxl (pip install openpyxl), or save the sheet as "
+            "a CSV file (UTF-8) and give that", lambda: read_csv_table(empty))

@@ -35,7 +35,8 @@ SEPARATORS = (",", ";", "\t", "|")
 PARQUET = ".parquet"  # a table of typed columns (pandas' and Arrow's), read with pandas (`read_csv_table`)
 JSON = (".jsonl", ".ndjson", ".json")  # JSON Lines, an object a row, or a JSON list of objects (`read_csv_table`)
 TYPED = (PARQUET, *JSON)  # tables whose cells are typed values, written as the text a CSV would hold
-TABLES = (".csv", ".tsv", *TYPED)  # the files read as a table with a header row (`read_csv_table`)
+WORKBOOKS = (".xlsx", ".xlsm")  # Excel's, whose first sheet with values is read as a CSV (`_workbook_text`)
+TABLES = (".csv", ".tsv", *WORKBOOKS, *TYPED)  # the files read as a table with a header row (`read_csv_table`)
 _SHOWN_COLUMNS = 20
 
 
@@ -46,6 +47,8 @@ def read_text_file(path: Union[str, Path], kind: str = "CSV", holds: str = "a he
     bzip2 or xz file, or a zip archive of one file, is read decompressed (`COMPRESSED`), as pandas reads
     them; rows are then counted in the decompressed text."""
     raw = _file_bytes(path, kind)
+    if _is_workbook(raw):
+        raise DataError(f"{path}: is an {_OFFICE[0]}; {_OFFICE[1]}")
     if raw.startswith(_PARQUET_MAGIC):  # a table whose column of texts needs naming, or a file misnamed
         raise DataError(f"{path}: is a Parquet file, a table; this reads {'a text file' if holds == 'text' else holds}"
                         + ("" if format_suffix(path) == PARQUET else f" (a table's name ends in {PARQUET})"))
@@ -123,9 +126,9 @@ def format_suffix(path: Union[str, Path]) -> str:
 
 
 def _decompressed(raw: bytes, path) -> bytes:
-    """The bytes of a gzip, bzip2 or xz file, or of a zip archive's one file, decompressed; other bytes as
-    they are. Excel workbooks, which no reader of lstmkit reads, get a DataError saying so, and so do a zip
-    archive of several files and a damaged archive."""
+    """The bytes of a gzip, bzip2 or xz file, or of a zip archive's one file, decompressed; other bytes, and
+    an Excel workbook's (a zip archive of its parts, `_is_workbook`), as they are. A zip archive of several
+    files, a damaged archive and an Excel workbook of before 2007 get a DataError saying so."""
     import bz2
     import gzip
     import lzma
@@ -141,8 +144,8 @@ def _decompressed(raw: bytes, path) -> bytes:
         if raw.startswith(b"PK\x03\x04"):
             with zipfile.ZipFile(io.BytesIO(raw)) as archive:
                 names = [n for n in archive.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")]
-                if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
-                    raise DataError(f"{path}: is an {_OFFICE[0]}; {_OFFICE[1]}")
+                if _workbook_parts(names):
+                    return raw
                 if len(names) != 1:
                     shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
                     raise DataError(f"{path}: is a zip archive of {len(names)} files ({shown}); unzip it and give one of them")
@@ -156,7 +159,83 @@ def _decompressed(raw: bytes, path) -> bytes:
     return raw
 
 
+_CSV_ROWS = "a header row and data rows"  # what a CSV file holds, in `read_text_file`'s words
 _PARQUET_MAGIC = b"PAR1"  # the first (and last) four bytes of a Parquet file
+
+
+def _workbook_parts(names: list[str]) -> bool:
+    return "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)
+
+
+def _is_workbook(raw: bytes) -> bool:
+    """Whether `raw` is an Excel workbook (.xlsx, .xlsm: a zip archive of XML parts under xl/)."""
+    import zipfile
+
+    if not raw.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            return _workbook_parts(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+
+
+def _workbook_text(raw: bytes, path) -> tuple[str, list[str]]:
+    """(text, notes): the first sheet with values of an Excel workbook as the text of a CSV file, a line a row
+    of the sheet from its first (so a row's number is the sheet's), each without the empty cells after its
+    last value, and a note naming the sheet where others hold values too. Rows of one value each above the
+    first row of several (a title, a source, with or without blank rows between) are notes: left blank, with a
+    note saying so. Cells hold what Excel last computed (a formula's value); dates are ISO 8601."""
+    try:
+        import openpyxl
+    except ImportError:
+        raise DataError(f"{path}: is an {_OFFICE[0]}; reading one needs openpyxl (pip install openpyxl), or "
+                        f"{_OFFICE[1]}") from None  # fmt: skip
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        sheets = [(sheet.title, [[_sheet_cell(value) for value in row] for row in sheet.iter_rows(min_row=1, values_only=True)])
+                  for sheet in book.worksheets]  # fmt: skip
+        book.close()
+    except Exception as error:  # openpyxl raises KeyError, ValueError, TypeError... on a damaged workbook
+        raise DataError(f"{path}: is a damaged {_OFFICE[0]} and cannot be read ({error})") from None
+    filled = [(title, rows) for title, rows in sheets if any(any(row) for row in rows)]
+    if not filled:
+        raise DataError(f"{path}: is an {_OFFICE[0]} with no values in any sheet")
+    title, rows = filled[0]
+    notes = []
+    if len(filled) > 1:
+        others = and_list(f"'{other}'" for other, _ in filled[1:4]) + (" and more" if len(filled) > 4 else "")
+        notes.append(f"sheet '{title}' read, the first of {len(filled)} with values (also {others}): save another as "
+                     "a CSV file to read it")  # fmt: skip
+    widths = [sum(bool(cell) for cell in row) for row in rows]
+    header = next((k for k, width in enumerate(widths) if width > 1), 0)
+    above = [next(cell for cell in row if cell) for row in rows[:header] if any(row)]  # a title a row, or none
+    if above and max(widths[:header]) == 1:  # a title above the table, as a sheet has one: rows of notes, left blank
+        notes.append(_notes_above(header, above))
+        rows = [[] for _ in range(header)] + rows[header:]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:  # without the empty cells after its last value, as a title is written alone on its line
+        while row and not row[-1]:
+            row.pop()
+        if row:
+            writer.writerow(row)
+        else:  # a row of empty cells: a blank line, as in a CSV
+            out.write("\n")
+    return out.getvalue(), notes
+
+
+def _sheet_cell(value) -> str:
+    """A cell's value as a CSV's text: '' for none, dates (at midnight: the day alone) and times in ISO 8601."""
+    import datetime
+
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return str(value).strip()
 
 
 def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
@@ -170,7 +249,8 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     its header so: `# Month,Passengers`). Lines of notes above the table, ended by a blank line, are not read
     (`_table_below_notes`); a note left on the table (`file_notes`) says so.
 
-    A Parquet file (`PARQUET`, known by its first bytes, compressed too) is read with pandas, and a JSON file
+    An Excel workbook's first sheet with values is read as the CSV its rows would make (`_workbook_text`,
+    with openpyxl). A Parquet file (`PARQUET`, known by its first bytes, compressed too) is read with pandas, and a JSON file
     (`JSON`, known by its name) with Python's json, and their cells written as the text a CSV would hold
     (`table_of_frame`); a Parquet file's rows are numbered as a DataFrame's, from 0, a JSON Lines file's by
     their lines."""
@@ -178,7 +258,7 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     typed = _typed_frame(raw, path)
     if typed is not None:
         return _typed_table(*typed, path)
-    text = _decoded(raw, path, "CSV", "a header row and data rows")
+    text, notes = _workbook_text(raw, path) if _is_workbook(raw) else (_decoded(raw, path, "CSV", _CSV_ROWS), [])
     lines = text.splitlines(keepends=True)
     leading_blank = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
     if leading_blank is None:
@@ -190,11 +270,10 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
         named = separator != WHITESPACE and lines[leading_blank].lstrip().startswith("#" + separator)  # '#,Name,...'
         if not named:  # else '#' names a column
             lines[leading_blank] = lines[leading_blank].lstrip().removeprefix("#").lstrip()
-    notes, start = [], _table_below_notes(lines, leading_blank)
+    start = _table_below_notes(lines, leading_blank)
     if start is not None:
         above = [line.strip() for line in lines[leading_blank:start] if line.strip()]
-        notes.append(f"the table starts at row {start + 1}, below {len(above)} line{'s' if len(above) > 1 else ''} of "
-                     f"notes (the first: '{above[0][:60]}'), which are not read")  # fmt: skip
+        notes.append(_notes_above(start, above))
         leading_blank, separator = start, _sniff(lines, start)
     _check_no_title(path, lines, leading_blank, separator)
     if separator == WHITESPACE and _fields(_line_below(lines, leading_blank), separator) > _fields(lines[leading_blank], separator):
@@ -218,6 +297,12 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     if separator != ",":  # a spreadsheet's export in a locale that writes 3,5: its numbers with a decimal point
         table = table.apply(_decimal_points)
     return _filled_rows(table, np.arange(len(table), dtype=np.int64) + 2 + leading_blank, notes, path)
+
+
+def _notes_above(start: int, above: list[str]) -> str:
+    """The note for lines of notes above a table that starts at line `start` (from 0)."""
+    return (f"the table starts at row {start + 1}, below {len(above)} line{'s' if len(above) > 1 else ''} of notes "
+            f"(the first: '{above[0][:60]}'), which are not read")
 
 
 def _filled_rows(table: pd.DataFrame, rows: np.ndarray, notes: list[str], path) -> tuple[pd.DataFrame, np.ndarray]:

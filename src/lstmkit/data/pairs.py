@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 from ..errors import DataError
-from .csv_table import JSON, TYPED, find_column, format_suffix, read_csv_table, read_json_records, read_text_file
+from .csv_table import JSON, TYPED, WORKBOOKS, find_column, format_suffix, read_csv_table, read_json_records, read_text_file
 
 _SHOWN = 10  # columns a message lists
 MIN_PAIRS = 10  # fewer pairs than this cannot be split into training, validation and test parts
@@ -61,7 +61,7 @@ def read_pairs(path: Union[str, Path], *, source_col: Optional[str] = None, targ
         pairs = _read_folder(p)
     elif format_suffix(p) in JSON and source_col is None and target_col is None and (chats := _conversations(p)):
         pairs = chats
-    elif format_suffix(p) in (".csv", *TYPED):
+    elif format_suffix(p) in (".csv", *WORKBOOKS, *TYPED):
         pairs = _read_csv(p, source_col, target_col)
     elif source_col is not None or target_col is not None:
         raise DataError(f"{path}: `source_col` and `target_col` name CSV columns; this is not a .csv file")

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import (MISSING_TOKENS, TABLES, TYPED, and_list, counts_rows, distinct, find_column, format_suffix,
+from .csv_table import (MISSING_TOKENS, TABLES, TYPED, WORKBOOKS, and_list, counts_rows, distinct, find_column, format_suffix,
                         header_is_data, holds_texts, list_columns, named_row_ids, parse_numbers, read_csv_table,
                         read_text_file, read_typed_frame, table_of_frame)
 from .arff import read_arff
@@ -38,7 +38,7 @@ from .series import LARGEST, feature_list
 from .timeaxis import time_columns
 from .ts import read_ts
 
-FORMATS = (".csv", ".tsv", *TYPED, ".txt", ".npz", ".ts", ".arff")
+FORMATS = (".csv", ".tsv", *WORKBOOKS, *TYPED, ".txt", ".npz", ".ts", ".arff")
 ARCHIVE = (".tsv", ".txt")  # the UCR archive's formats: 2018's tabs, and the spaces of timeseriesclassification.com
 
 
@@ -154,8 +154,8 @@ def _files(folder: Path) -> list[Path]:
 
 def _format_message(path, suffix: str) -> str:
     shown = f"'{suffix}' files" if suffix else "files without an extension"
-    return (f"{path}: {shown} are not read by lstmkit classify; use .csv, .parquet or .jsonl (a text column or one "
-            "numeric sequence a row), .tsv or .txt (the UCR archive's), .npz (arrays X and y), .ts or .arff (UCR/UEA)")  # fmt: skip
+    return (f"{path}: {shown} are not read by lstmkit classify; use .csv, .xlsx, .parquet or .jsonl (a text column or "
+            "one numeric sequence a row), .tsv or .txt (the UCR archive's), .npz (arrays X and y), .ts or .arff (UCR/UEA)")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from ...baselines import copy_outputs, retrieval_outputs
-from ...data.csv_table import TYPED, format_suffix
+from ...data.csv_table import TYPED, WORKBOOKS, format_suffix
 from ...data.pairs import Pairs, read_pairs, texts_as_pairs
 from ...data.text import PAD_ID
 from ...errors import ConfigError, DataError
@@ -353,7 +353,7 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
         if isinstance(data, (list, tuple)):
             return list(data), None
         path = Path(data)
-        if format_suffix(path) in (".csv", *TYPED, ".po", ".mo") or path.is_dir():
+        if format_suffix(path) in (".csv", *WORKBOOKS, *TYPED, ".po", ".mo") or path.is_dir():
             pairs = read_pairs(path, source_col=self.source_col, target_col=self.target_col, min_pairs=1)
             return pairs.sources, pairs.targets
         text = read_text(path)
