@@ -210,7 +210,7 @@ def _workbook_text(raw: bytes, path) -> tuple[str, list[str]]:
     widths = [sum(bool(cell) for cell in row) for row in rows]
     header = next((k for k, width in enumerate(widths) if width > 1), 0)
     above = [next(cell for cell in row if cell) for row in rows[:header] if any(row)]  # a title a row, or none
-    if above and max(widths[:header]) == 1:  # a title above the table, as a sheet has one: rows of notes, left blank
+    if above:  # a title above the table, as a sheet has one: rows of notes, left blank
         notes.append(_notes_above(header, above))
         rows = [[] for _ in range(header)] + rows[header:]
     out = io.StringIO()
@@ -250,10 +250,10 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     (`_table_below_notes`); a note left on the table (`file_notes`) says so.
 
     An Excel workbook's first sheet with values is read as the CSV its rows would make (`_workbook_text`,
-    with openpyxl). A Parquet file (`PARQUET`, known by its first bytes, compressed too) is read with pandas, and a JSON file
-    (`JSON`, known by its name) with Python's json, and their cells written as the text a CSV would hold
-    (`table_of_frame`); a Parquet file's rows are numbered as a DataFrame's, from 0, a JSON Lines file's by
-    their lines."""
+    with openpyxl). A Parquet file (`PARQUET`, known by its first bytes, compressed too) is read with pandas,
+    and a JSON file (`JSON`, known by its name) with Python's json, and their cells written as the text a CSV
+    would hold (`table_of_frame`); a Parquet file's rows are numbered as a DataFrame's, from 0, a JSON Lines
+    file's by their lines."""
     raw = _file_bytes(path, "CSV")
     typed = _typed_frame(raw, path)
     if typed is not None:
