@@ -40,7 +40,10 @@ TABLES = (".csv", ".tsv", *WORKBOOKS, *TYPED)  # the files read as a table with 
 _SHOWN_COLUMNS = 20
 
 
-def read_text_file(path: Union[str, Path], kind: str = "CSV", holds: str = "a header row and data rows") -> str:
+_CSV_ROWS = "a header row and data rows"  # what a CSV file holds, in `read_text_file`'s words
+
+
+def read_text_file(path: Union[str, Path], kind: str = "CSV", holds: str = _CSV_ROWS) -> str:
     """The text of a file that should be UTF-8 text (a BOM is allowed), or a DataError saying why it is not,
     in words of what the file should be: a `kind` file ("CSV", ".ts", "text") that `holds` something. UTF-16
     with its byte-order mark (Excel's "Unicode Text") is read too. A gzip,
@@ -159,7 +162,6 @@ def _decompressed(raw: bytes, path) -> bytes:
     return raw
 
 
-_CSV_ROWS = "a header row and data rows"  # what a CSV file holds, in `read_text_file`'s words
 _PARQUET_MAGIC = b"PAR1"  # the first (and last) four bytes of a Parquet file
 
 
@@ -257,7 +259,7 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     raw = _file_bytes(path, "CSV")
     typed = _typed_frame(raw, path)
     if typed is not None:
-        return _typed_table(*typed, path)
+        return typed_table(*typed, path)
     text, notes = _workbook_text(raw, path) if _is_workbook(raw) else (_decoded(raw, path, "CSV", _CSV_ROWS), [])
     lines = text.splitlines(keepends=True)
     leading_blank = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
@@ -351,7 +353,7 @@ def _parquet_frame(raw: bytes, path) -> pd.DataFrame:
     return frame
 
 
-def _typed_table(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFrame, np.ndarray]:
+def typed_table(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFrame, np.ndarray]:
     """A frame of typed cells read from a Parquet or JSON file, with its rows' numbers, as `read_csv_table`'s
     text cells. Columns holding a list a row (a series a row, as Chronos' and GluonTS' data sets are written)
     are read as a long table (`_exploded`), rows its steps' positions, and the table's `attrs["lists"]` says
@@ -369,7 +371,7 @@ def _typed_table(frame: pd.DataFrame, rows: np.ndarray, path) -> tuple[pd.DataFr
 
 
 def one_series_in_lists(table: pd.DataFrame, path, panels: bool = True) -> None:
-    """A DataError where a table read from lists (`_typed_table`) held more than one row's series: read as one
+    """A DataError where a table read from lists (`typed_table`) held more than one row's series: read as one
     series, they would be run together. `panels`: the reader takes an `id_col` to read them apart."""
     held, named = table.attrs.get("lists", (1, None))
     if held > 1 and panels:

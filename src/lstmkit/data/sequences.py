@@ -29,7 +29,7 @@ import pandas as pd
 from ..errors import DataError
 from .csv_table import (MISSING_TOKENS, TABLES, TYPED, WORKBOOKS, and_list, counts_rows, distinct, find_column, format_suffix,
                         header_is_data, holds_texts, list_columns, named_row_ids, parse_numbers, read_csv_table,
-                        read_text_file, read_typed_frame, table_of_frame)
+                        read_text_file, read_typed_frame, table_of_frame, typed_table)
 from .arff import read_arff
 from .labelled_sequences import LabelledSequences, trailing_lengths
 from .npz import read_npz
@@ -85,10 +85,11 @@ def read_sequences(
         return read_arff(path, labelled=labelled)
     if text_col is not None:
         return read_text_csv(path, text_col, label_col=label_col, labelled=labelled)
-    if suffix in TYPED:
-        typed = read_typed_frame(path)
-        if list_columns(*typed, path)[0]:
-            return read_lists(*typed, path, label_col=label_col, labelled=labelled)
+    if suffix in TYPED:  # read once: a sequence a row in lists, or a table of a CSV's cells
+        frame, rows = read_typed_frame(path)
+        if list_columns(frame, rows, path)[0]:
+            return read_lists(frame, rows, path, label_col=label_col, labelled=labelled)
+        return read_wide_csv(path, label_col=label_col, labelled=labelled, cells=typed_table(frame, rows, path))
     return read_wide_csv(path, label_col=label_col, labelled=labelled)
 
 
@@ -276,14 +277,16 @@ def _texts_of_table(table: pd.DataFrame, rows: np.ndarray, path, text_col: str, 
                              ids=None if id_name is None else list(table[id_name]), id_name=id_name)  # fmt: skip
 
 
-def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True) -> LabelledSequences:
+def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True,
+                  cells: Optional[tuple[pd.DataFrame, np.ndarray]] = None) -> LabelledSequences:  # fmt: skip
     """A wide CSV: each row one univariate sequence, the numeric columns its steps in order (F = 1).
 
     Columns that hold no number at all (an id, a name) are left out, and so is a first column named as an id
     ('id', 'index', '..._id', or unnamed: pandas' index) that holds a different value on each row; the first
     of these that does is the rows' id, which `predict` writes beside each label. Empty trailing cells make a
-    shorter sequence; an empty cell before a row's last value is an error."""
-    table, rows, path = _cells(path)
+    shorter sequence; an empty cell before a row's last value is an error. `cells`: the file's table and row
+    numbers, already read (`read_csv_table`)."""
+    table, rows, path = _cells(path) if cells is None else (*cells, path)
     unnamed = [name for name in table.columns if name.startswith("Unnamed: ") and (table[name] == "").all()]
     table = table.drop(columns=unnamed)  # columns of no value, unnamed: separators after each row's last (',,,')
     columns = list(table.columns)
