@@ -39,7 +39,8 @@ JOB = Job(
     name="forecast",
     summary="Train a forecaster on a CSV series (or many, with --id-col) and score it beside naive, ETS and Theta.",
     settings=ForecastSettings,
-    data_help="CSV file with the series (long format with --id-col: one row per series and step), or a .tsf file.",
+    data_help="CSV (or Excel, Parquet, JSON) file with the series (long format with --id-col: one row per series and "
+              "step), or a .tsf file.",
     metrics=("mse", "rmse", "mae", "mape", "smape", "mase", "owa"),
     baselines={"naive": "naive", "seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"},
     load_parts=_parts,

@@ -27,7 +27,8 @@ JOB = Job(
     summary="Train a character- or word-level language model (an LSTM, mixed with an n-gram model) and score it "
             "beside the unigram and n-gram models.",
     settings=LanguageModelSettings,
-    data_help="A text file, a folder of text files, or a CSV file's column of texts (--text-col), a row a document.",
+    data_help="A text file, a folder of text files, or a CSV (Excel, Parquet, JSON) file's column of texts "
+              "(--text-col), a row a document.",
     metrics=("loss", "perplexity", "bits_per_char"),
     baselines={"unigram": "unigram", "kneser_ney": "n-gram (Kneser-Ney)"},
     load_parts=_parts,

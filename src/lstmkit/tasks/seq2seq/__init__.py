@@ -27,7 +27,8 @@ JOB = Job(
     name="seq2seq",
     summary="Train an encoder-decoder with attention on pairs of texts and score it beside copy and retrieval.",
     settings=Seq2SeqSettings,
-    data_help="Pairs: a TSV file (source<TAB>target), a CSV file, a gettext catalog (.po, .mo) or a folder of catalogs.",
+    data_help="Pairs: a TSV file (source<TAB>target), a CSV (Excel, Parquet, JSON) file or JSON chats, a gettext "
+              "catalog (.po, .mo) or a folder of catalogs.",
     metrics=("bleu", "chrf", "exact_match", "perplexity"),
     load_parts=_parts,
     demos=(Demo("seq2seq", "English software messages into French, from this machine's own gettext catalogs"),),
