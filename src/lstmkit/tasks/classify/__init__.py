@@ -28,9 +28,9 @@ JOB = Job(
     summary="Train a sequence or text classifier and score it beside the majority class (and, for texts, TF-IDF "
             "with logistic regression).",
     settings=ClassifySettings,
-    data_help="CSV, Excel, Parquet or JSON (text, one sequence a row, or with --id-col one step a row), .npz (X, y), UCR/UEA .ts or .arff, or the "
-              "UCR archive's .tsv or .txt (each line the class label, then the values; a .tsv with a header reads as "
-              "a CSV).",
+    data_help="CSV, Excel, Parquet or JSON (text, one sequence a row, or with --id-col one step a row), .npz (X, y), "
+              "UCR/UEA .ts or .arff, or the UCR archive's .tsv or .txt (each line the class label, then the values; a "
+              ".tsv with a header reads as a CSV).",
     metrics=("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"),
     baselines={"majority_class": "majority class", "tfidf_logistic_regression": "TF-IDF + logistic regression"},
     load_parts=_parts,
