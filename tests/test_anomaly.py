@@ -323,6 +323,41 @@ def test_the_verdict_says_when_the_scored_steps_hold_no_labelled_anomaly(fitted,
     )
 
 
+def test_labelled_anomalies_before_the_test_part_are_located_and_the_test_frac_that_scores_them_is_named(tmp_path):
+    values, labels = _seasonal(), np.zeros(N, dtype=int)
+    values[[200, 230]] += 6  # in the training part (steps 0-335), where an archive's series often has its anomaly
+    labels[[200, 230]] = 1
+    path = _write(tmp_path / "early.csv", values, labels)
+    metrics = run_metrics(_small(label_col="anomaly", epochs=1).fit(path))
+    assert metrics["anomalies"] == 0
+    # 280 of the 480 steps from the first on: 0.59 of them (0.58 would leave step 200 in the validation part)
+    assert metrics["anomalies_before_test"] == {"steps": 2, "first": 200, "last": 230, "first_time": "200",
+                                                "last_time": "230", "test_frac": 0.59}  # fmt: skip
+    assert verdict(metrics)[0].endswith(
+        "The data's labelled anomalies (2 steps from 200 to 230) all come before the test part, where the detector took "
+        "them for normal or chose its threshold on them: --test-frac 0.59 puts them in the test part, or score a "
+        "labelled file with `lstmkit evaluate RUN --data FILE`."
+    )
+    assert run_metrics(_small(label_col="anomaly", epochs=1, test_frac=0.59).fit(path))["anomalies"] == 2
+
+
+def test_anomalies_too_early_for_a_training_part_before_them_get_no_test_frac(tmp_path):
+    values, labels = _seasonal(), np.zeros(N, dtype=int)
+    values[30] += 6
+    labels[30] = 1
+    frame = pd.DataFrame({"value": values.round(4), "anomaly": labels})  # no time column: steps are counted
+    frame.to_csv(tmp_path / "first.csv", index=False)
+    metrics = run_metrics(AnomalyDetector(lookback=LOOKBACK, hidden=16, epochs=1, label_col="anomaly").fit(tmp_path / "first.csv"))
+    # 0.94 of the steps from step 30 on, with val_frac 0.15 beside them, leave no training part
+    assert metrics["anomalies_before_test"] == {"steps": 1, "first": 30, "last": 30, "first_time": None, "last_time": None,
+                                                "test_frac": None}  # fmt: skip
+    assert verdict(metrics)[0].endswith(
+        "The data's labelled anomalies (1 step at 30, counting steps from 0) all come before the test part, where the "
+        "detector took them for normal or chose its threshold on them, too early to leave a training part before them: "
+        "score a labelled file with `lstmkit evaluate RUN --data FILE`."
+    )
+
+
 def test_the_verdict_says_plainly_when_the_zscore_rule_is_as_good():
     metrics = {"labelled": True, "test": {"f1": 0.4}, "baselines": {"rolling_zscore": {"f1": 0.4}},
                "beats_baselines": {"rolling_zscore": False}}  # fmt: skip

@@ -3,6 +3,7 @@ z-score rule, and report.html with the flagged steps."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -11,8 +12,9 @@ import pandas as pd
 from sklearn.metrics import roc_curve
 
 from ...baselines import beats_baseline
+from ...data import split_by_time
 from . import JOB
-from .estimator import AnomalyDetector
+from .estimator import MIN_THRESHOLD_STEPS, AnomalyDetector
 
 
 
@@ -31,7 +33,43 @@ def run_metrics(detector: AnomalyDetector, scored: Optional[dict] = None) -> dic
         "lookback": detector.lookback_, "columns": detector.columns_, "best_epoch": detector.best_epoch_,
         "stop_reason": getattr(detector, "stop_reason_", None),
         "notes": list(detector.series_.notes[:3]) if hasattr(detector, "series_") else [],  # how the data was read
+        "anomalies_before_test": _anomalies_before_test(detector) if scored is None else None,
     }  # fmt: skip
+
+
+def _anomalies_before_test(detector: AnomalyDetector) -> Optional[dict]:
+    """Where a fit's labelled anomalies lie when its test part holds none (an archive's series often has its
+    anomaly mid-way, inside the default training part): how many steps, the first's and the last's (their
+    times where the series has them), and the `test_frac` (two decimals) whose test part starts at the first,
+    with the run's `val_frac` before it; None for that fraction where the training part would then be too
+    short for the lookback or the validation part for choosing a threshold. None when there is nothing to say."""
+    labels, steps = getattr(detector, "labels_", None), detector.test_["steps_index"]
+    if labels is None or not labels.any() or labels[steps].any():
+        return None
+    where, n = np.flatnonzero(labels), len(labels)
+    first, last = int(where[0]), int(where[-1])
+    test_frac = math.ceil(100 * (n - first) / n) / 100
+    fits = False
+    if test_frac + detector.val_frac < 1:
+        train, val, test = split_by_time(n, detector.val_frac, test_frac)
+        fits = (test.start <= first and train.stop > detector.lookback_
+                and val.stop - max(val.start, detector.lookback_) >= MIN_THRESHOLD_STEPS)  # fmt: skip
+    time = detector.series_.time
+    return {"steps": int(len(where)), "first": first, "last": last,
+            "first_time": None if time is None else str(time[first]), "last_time": None if time is None else str(time[last]),
+            "test_frac": test_frac if fits else None}  # fmt: skip
+
+
+def _before_test_text(before: dict) -> str:
+    timed = before["first_time"] is not None
+    first, last = (before["first_time"], before["last_time"]) if timed else (before["first"], before["last"])
+    where = f"at {first}" if first == last else f"from {first} to {last}"
+    count = f"{before['steps']} step{'s' if before['steps'] != 1 else ''}"
+    text = (f"The data's labelled anomalies ({count} {where}{'' if timed else ', counting steps from 0'}) all come before "
+            "the test part, where the detector took them for normal or chose its threshold on them")  # fmt: skip
+    if before["test_frac"] is not None:
+        return f"{text}: --test-frac {before['test_frac']:g} puts them in the test part, or score"
+    return f"{text}, too early to leave a training part before them: score"
 
 
 def _threshold_rule(detector: AnomalyDetector) -> str:
@@ -52,13 +90,17 @@ def verdict(metrics: dict) -> tuple[str, bool]:
         flagged, baseline_flagged = metrics["flagged"], metrics.get("baseline_flagged", {}).get("rolling_zscore", "–")
         return (f"The {metrics['steps']} scored steps hold no labelled anomaly, so F1 cannot compare the detectors: "
                 f"the LSTM flagged {flagged} of them and the rolling z-score rule {baseline_flagged} (any flag there is a "
-                "false one). Put labelled anomalies in the test part (--test-frac) or score a labelled file with "
+                f"false one). {_put_them(metrics.get('anomalies_before_test'))} a labelled file with "
                 "`lstmkit evaluate RUN --data FILE`.", False)  # fmt: skip
     f1, baseline = metrics["test"]["f1"], metrics["baselines"]["rolling_zscore"]["f1"]
     if metrics["beats_baselines"]["rolling_zscore"]:
         return f"The LSTM detector beats the rolling z-score rule on F1 ({f1:.3f} against {baseline:.3f}).", True
     return (f"The LSTM detector does NOT beat the rolling z-score rule on F1 ({f1:.3f} against {baseline:.3f}): "
             "the simple rule is as good here.", False)  # fmt: skip
+
+
+def _put_them(before: Optional[dict]) -> str:
+    return "Put labelled anomalies in the test part (--test-frac) or score" if before is None else _before_test_text(before)
 
 
 def summary_rows(metrics: dict) -> dict[str, dict]:
