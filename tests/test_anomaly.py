@@ -334,9 +334,9 @@ def test_labelled_anomalies_before_the_test_part_are_located_and_the_test_frac_t
     assert metrics["anomalies_before_test"] == {"steps": 2, "first": 200, "last": 230, "first_time": "200",
                                                 "last_time": "230", "test_frac": 0.59}  # fmt: skip
     assert verdict(metrics)[0].endswith(
-        "The data's labelled anomalies (2 steps from 200 to 230) all come before the test part, where the detector took "
-        "them for normal or chose its threshold on them: --test-frac 0.59 puts them in the test part, or score a "
-        "labelled file with `lstmkit evaluate RUN --data FILE`."
+        "The data's labelled anomalies (2 steps from 200 to 230) all come before the test part, where the detector "
+        "took them for normal or chose its threshold on them: --test-frac 0.59 puts them in the test part, or score "
+        "a labelled file with `lstmkit evaluate RUN --data FILE`."
     )
     assert run_metrics(_small(label_col="anomaly", epochs=1, test_frac=0.59).fit(path))["anomalies"] == 2
 
@@ -347,10 +347,11 @@ def test_anomalies_too_early_for_a_training_part_before_them_get_no_test_frac(tm
     labels[30] = 1
     frame = pd.DataFrame({"value": values.round(4), "anomaly": labels})  # no time column: steps are counted
     frame.to_csv(tmp_path / "first.csv", index=False)
-    metrics = run_metrics(AnomalyDetector(lookback=LOOKBACK, hidden=16, epochs=1, label_col="anomaly").fit(tmp_path / "first.csv"))
+    detector = AnomalyDetector(lookback=LOOKBACK, hidden=16, epochs=1, label_col="anomaly")
+    metrics = run_metrics(detector.fit(tmp_path / "first.csv"))
     # 0.94 of the steps from step 30 on, with val_frac 0.15 beside them, leave no training part
-    assert metrics["anomalies_before_test"] == {"steps": 1, "first": 30, "last": 30, "first_time": None, "last_time": None,
-                                                "test_frac": None}  # fmt: skip
+    assert metrics["anomalies_before_test"] == {"steps": 1, "first": 30, "last": 30, "first_time": None,
+                                                "last_time": None, "test_frac": None}  # fmt: skip
     assert verdict(metrics)[0].endswith(
         "The data's labelled anomalies (1 step at 30, counting steps from 0) all come before the test part, where the "
         "detector took them for normal or chose its threshold on them, too early to leave a training part before them: "

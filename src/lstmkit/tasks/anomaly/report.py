@@ -55,8 +55,8 @@ def _anomalies_before_test(detector: AnomalyDetector) -> Optional[dict]:
         fits = (test.start <= first and train.stop > detector.lookback_
                 and val.stop - max(val.start, detector.lookback_) >= MIN_THRESHOLD_STEPS)  # fmt: skip
     time = detector.series_.time
-    return {"steps": int(len(where)), "first": first, "last": last,
-            "first_time": None if time is None else str(time[first]), "last_time": None if time is None else str(time[last]),
+    first_time, last_time = (None, None) if time is None else (str(time[first]), str(time[last]))
+    return {"steps": int(len(where)), "first": first, "last": last, "first_time": first_time, "last_time": last_time,
             "test_frac": test_frac if fits else None}  # fmt: skip
 
 
@@ -65,8 +65,9 @@ def _before_test_text(before: dict) -> str:
     first, last = (before["first_time"], before["last_time"]) if timed else (before["first"], before["last"])
     where = f"at {first}" if first == last else f"from {first} to {last}"
     count = f"{before['steps']} step{'s' if before['steps'] != 1 else ''}"
-    text = (f"The data's labelled anomalies ({count} {where}{'' if timed else ', counting steps from 0'}) all come before "
-            "the test part, where the detector took them for normal or chose its threshold on them")  # fmt: skip
+    counted = "" if timed else ", counting steps from 0"
+    text = (f"The data's labelled anomalies ({count} {where}{counted}) all come before the test part, where the "
+            "detector took them for normal or chose its threshold on them")  # fmt: skip
     if before["test_frac"] is not None:
         return f"{text}: --test-frac {before['test_frac']:g} puts them in the test part, or score"
     return f"{text}, too early to leave a training part before them: score"
@@ -100,7 +101,9 @@ def verdict(metrics: dict) -> tuple[str, bool]:
 
 
 def _put_them(before: Optional[dict]) -> str:
-    return "Put labelled anomalies in the test part (--test-frac) or score" if before is None else _before_test_text(before)
+    if before is None:
+        return "Put labelled anomalies in the test part (--test-frac) or score"
+    return _before_test_text(before)
 
 
 def summary_rows(metrics: dict) -> dict[str, dict]:
