@@ -25,8 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
+import pandas as pd
+
 from ..errors import DataError
-from .csv_table import JSON, TYPED, WORKBOOKS, find_column, format_suffix, read_csv_table, read_json_records, read_text_file
+from .csv_table import (JSON, TYPED, WORKBOOKS, find_column, format_suffix, read_csv_table, read_json_records, read_text_file,
+                        typed_table)
 
 _SHOWN = 10  # columns a message lists
 MIN_PAIRS = 10  # fewer pairs than this cannot be split into training, validation and test parts
@@ -59,8 +62,6 @@ def read_pairs(path: Union[str, Path], *, source_col: Optional[str] = None, targ
     p = Path(path)
     if p.is_dir():
         pairs = _read_folder(p)
-    elif format_suffix(p) in JSON and source_col is None and target_col is None and (chats := _conversations(p)):
-        pairs = chats
     elif format_suffix(p) in (".csv", *WORKBOOKS, *TYPED):
         pairs = _read_csv(p, source_col, target_col)
     elif source_col is not None or target_col is not None:
@@ -94,8 +95,17 @@ def _read_tsv(path: Path) -> Pairs:
 
 def _read_csv(path: Path, source_col: Optional[str], target_col: Optional[str]) -> Pairs:
     """The pairs of a CSV's columns `source_col` and `target_col` (by default 'source' and 'target'; a table of
-    two columns named otherwise, `en,fr`, is read in their order, as a TSV's lines are)."""
-    table, rows = read_csv_table(path)
+    two columns named otherwise, `en,fr`, is read in their order, as a TSV's lines are). A JSON file, with
+    neither column named, is read once: its conversations' pairs where its rows hold them (`_conversations`),
+    else the table of its rows."""
+    if format_suffix(path) in JSON and source_col is None and target_col is None:
+        records, rows = read_json_records(path)
+        chats = _conversations(records, rows, path)
+        if chats is not None:
+            return chats
+        table, rows = typed_table(pd.json_normalize(records), rows, path)
+    else:
+        table, rows = read_csv_table(path)
     columns = list(table.columns)
     if source_col is None and target_col is None and len(columns) == 2 and not {"source", "target"} & set(columns):
         source_col, target_col = columns
@@ -117,11 +127,10 @@ _TURNS = {"messages": ("role", "content"), "conversations": ("from", "value")}  
 _SPEAKERS = {"user": "user", "human": "user", "assistant": "reply", "gpt": "reply", "bot": "reply", "model": "reply"}
 
 
-def _conversations(path: Path) -> Optional[Pairs]:
-    """The pairs of a JSON file of conversations, a pair for each reply (the user's message right before it,
-    and the reply; a system message and a reply with no message before it are left out), or None where the
-    file's rows hold no conversation."""
-    records, rows = read_json_records(path)
+def _conversations(records: list[dict], rows, path: Path) -> Optional[Pairs]:
+    """The pairs of a JSON file's rows of conversations (`records`, numbered `rows`), a pair for each reply (the
+    user's message right before it, and the reply; a system message and a reply with no message before it are
+    left out), or None where the rows hold no conversation."""
     key = next((key for key in _TURNS if isinstance(records[0].get(key), list)), None)
     if key is None:
         return None
