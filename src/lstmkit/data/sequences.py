@@ -87,8 +87,9 @@ def read_sequences(
         return read_text_csv(path, text_col, label_col=label_col, labelled=labelled)
     if suffix in TYPED:  # read once: a sequence a row in lists, or a table of a CSV's cells
         frame, rows = read_typed_frame(path)
-        if list_columns(frame, rows, path)[0]:
-            return read_lists(frame, rows, path, label_col=label_col, labelled=labelled)
+        nested, steps = list_columns(frame, rows, path)
+        if nested:
+            return read_lists(frame, rows, nested, steps, path, label_col=label_col, labelled=labelled)
         return read_wide_csv(path, label_col=label_col, labelled=labelled, cells=typed_table(frame, rows, path))
     return read_wide_csv(path, label_col=label_col, labelled=labelled)
 
@@ -328,13 +329,12 @@ def read_wide_csv(path, *, label_col: str = "label", labelled: bool = True,
                              ids=None if id_name is None else list(table[id_name]), id_name=id_name)  # fmt: skip
 
 
-def read_lists(frame: pd.DataFrame, rows: np.ndarray, path, *, label_col: str = "label",
-               labelled: bool = True) -> LabelledSequences:  # fmt: skip
+def read_lists(frame: pd.DataFrame, rows: np.ndarray, nested: list[str], steps: np.ndarray, path, *,
+               label_col: str = "label", labelled: bool = True) -> LabelledSequences:  # fmt: skip
     """A typed table (Parquet or JSON, `read_typed_frame`) that holds a sequence a row in lists, as the
-    Hugging Face hub's copies of the UCR/UEA archive and sktime's nested frames do: the columns of lists are
-    its channels, side by side (a row's lists as long as each other), the other columns its label and id,
-    as a wide CSV's."""
-    nested, steps = list_columns(frame, rows, path)
+    Hugging Face hub's copies of the UCR/UEA archive and sktime's nested frames do: the columns of lists
+    (`nested`, each row `steps` long: `list_columns`) are its channels, side by side, the other columns its
+    label and id, as a wide CSV's."""
     table, _ = table_of_frame(frame.drop(columns=nested))
     label_col = _label_column(table, label_col, path, labelled)
     others = [name for name in table.columns if name != label_col]
