@@ -250,8 +250,8 @@ REFRESH_BATCHES = 32  # the fewest batches whose statistics `refresh_batch_norm`
 def refresh_batch_norm(model: nn.Module, loss_fn: LossFn, train: Batches, config: TrainConfig, device) -> None:
     """The running statistics of every batch-norm layer recomputed for the model's current weights: passes
     over the training batches in training mode (enough for REFRESH_BATCHES batches), each layer keeping the
-    plain mean of the batches' statistics (as `torch.optim.swa_utils.update_bn`). Averaged weights need this: the running statistics
-    averaged with them describe none of the networks averaged.
+    plain mean of the batches' statistics (as `torch.optim.swa_utils.update_bn`). Averaged weights need this:
+    the running statistics averaged with them describe none of the networks averaged.
 
     The batches are drawn as training draws them (shuffled, by a generator of the run's seed), not in the
     data's order: a file sorted by class (as many of the UCR archive's are) or by length (where length
