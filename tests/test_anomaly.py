@@ -129,6 +129,36 @@ def test_a_first_column_of_row_numbers_or_ids_or_a_counter_is_not_watched(tmp_pa
     assert read_anomaly_csv(tmp_path / "counted.csv", columns="value,YEAR")[0].column_names == ["value", "YEAR"]
 
 
+def test_a_file_of_one_value_a_line_is_read_whole_its_first_line_a_value_not_a_name(tmp_path, capsys):
+    # the UCR anomaly archive (KDD Cup 2021): a value a line, no header; its first line had been taken for a
+    # column name, which lost the first value and moved every step (and the anomaly's place) by one
+    from lstmkit.cli import main
+    from lstmkit.data.anomaly_csv import read_anomaly_csv
+
+    values = _seasonal()[:300]
+    path = tmp_path / "135_UCR_Anomaly_1200_4187_4199.txt"
+    np.savetxt(path, values, fmt="%15.7e")
+    series, labels = read_anomaly_csv(path)
+    np.testing.assert_allclose(series.target, values, rtol=1e-6)
+    assert series.column_names == ["value"] and labels is None
+    assert series.notes == ["the first line holds values, not column names: read as row 1, into the column 'value'"]
+    assert read_anomaly_csv(path, columns="value")[0].column_names == ["value"]
+    with pytest.raises(DataError) as info:  # a label column asked for: none without a header
+        read_anomaly_csv(path, label_col="is_anomaly")
+    assert str(info.value) == (f"{path}: no column 'is_anomaly': its first line holds values ({values[0]:.7e}), not "
+                               "column names; add a header line naming the columns")  # fmt: skip
+    np.savetxt(tmp_path / "two.csv", np.column_stack([values, values[::-1]]), delimiter=",", fmt="%.5f")
+    assert read_anomaly_csv(tmp_path / "two.csv")[0].column_names == ["column1", "column2"]
+    code = main(["train", "anomaly", "--data", str(path), "--lookback", str(LOOKBACK), "--hidden", "4", "--epochs", "1",
+                 "--quiet", "--out", str(tmp_path / "run")])  # fmt: skip
+    assert code == 0
+    assert "note: the first line holds values, not column names: read as row 1, into the column 'value'" in capsys.readouterr().out
+    code = main(["predict", str(tmp_path / "run"), "--data", str(path), "--output", str(tmp_path / "scores.csv")])
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert code == 0 and list(scores.columns) == ["value", "score", "flag"]
+    np.testing.assert_allclose(scores["value"], values, rtol=1e-6)
+
+
 def test_steps_inside_the_first_lookback_have_no_score_and_no_flag(fitted, labelled_csv):
     frame = fitted.predict(labelled_csv)
     assert list(frame.columns) == ["step", "value", "anomaly", "score", "flag"] and len(frame) == N

@@ -371,6 +371,23 @@ def test_a_file_without_a_header_is_named_as_such(tmp_path):
             "header line naming the columns", lambda: read_series_csv(path, "Passengers", time_col="Month"))  # fmt: skip
 
 
+def test_a_file_of_one_value_a_line_without_a_header_is_read_whole_as_the_column_value(tmp_path):
+    # the UCR anomaly archive's files (KDD Cup 2021) are so: one value a line, numpy's savetxt spacing
+    path = _csv(tmp_path, "  6.3732150e+01\n  6.3350680e+01\n\n  6.3022610e+01\n", "135_UCR_Anomaly_1200_4187_4199.txt")
+    series = read_series_csv(path, "value")
+    assert list(series.target) == pytest.approx([63.73215, 63.35068, 63.02261]) and series.target_name == "value"
+    assert series.notes == ["the first line holds values, not column names: read as row 1, into the column 'value'"]
+    path = _csv(tmp_path, "# sensor 3\n12.5\n13.5\nx\n")  # rows are still the file's lines
+    _raises(f"{path}: column 'value' has a non-numeric value 'x' at row 4", lambda: read_series_csv(path, "value"))
+    path = _csv(tmp_path, "12.5\n13.5\n")
+    _raises(f"{path}: no column 'sales': its first line holds values (12.5), not column names; read without a header "
+            "line, it has the column 'value' (target value), or add a header line naming the columns",
+            lambda: read_series_csv(path, "sales"))  # fmt: skip
+    path = _csv(tmp_path, "5,5,7\n6,4,8\n")  # a value twice on the first line: pandas renamed one, so it is not known
+    _raises(f"{path}: no column 'value': its first line holds values (5, 5.1, 7), not column names; add a header line "
+            "naming the columns", lambda: read_series_csv(path, "value"))  # fmt: skip
+
+
 def test_a_title_right_above_the_table_is_named(tmp_path):
     path = _csv(tmp_path, "Retail sales\nMonth,Sales\n1949-01,112\n")  # pandas reads a table of one column, 'Retail sales'
     _raises(f"{path}: row 2 has 2 fields but the header (row 1) has 1; if the lines above row 2 are a title or "
@@ -431,8 +448,11 @@ def test_columns_lined_up_by_spaces_are_read_as_r_numpy_and_jmulti_write_them(tm
     path = _csv(tmp_path, "Month Passengers\n1949-01 112\n1949-02 x\n", "data.txt")
     _raises(f"{path}: column 'Passengers' has a non-numeric value 'x' at row 3", lambda: read_series_csv(path, "Passengers"))
     path = _csv(tmp_path, "-0.003 0.083\n0.018 0.083\n", "E6_jmulti.dat")  # JMulTi's: no header
-    _raises(f"{path}: no column 'Dp': its first line holds values (-0.003, 0.083), not column names; add a header "
-            "line naming the columns", lambda: read_series_csv(path, "Dp"))  # fmt: skip
+    _raises(f"{path}: no column 'Dp': its first line holds values (-0.003, 0.083), not column names; read without a "
+            "header line, it has the columns column1 and column2 (target column2), or add a header line naming the "
+            "columns", lambda: read_series_csv(path, "Dp"))  # fmt: skip
+    series = read_series_csv(path, "column1", features="column2")  # read so, its first line is data
+    assert list(series.target) == [-0.003, 0.018] and list(series.covariates[:, 0]) == [0.083, 0.083]
     # one column whose name has a space is no table of two: the lines below are single values
     assert list(read_series_csv(_csv(tmp_path, "Monthly sales\n112\n118\n132\n"), "Monthly sales").target) == expected
     text = "review text,label\ngood film,1\nbad film,0\n"  # commas: the spaces are within the cells

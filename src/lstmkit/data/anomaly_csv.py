@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
-from .csv_table import (MISSING_TOKENS, counts_rows, find_column, named_row_ids, one_series_in_lists, parse_numbers,
-                        read_csv_table)
+from .csv_table import (MISSING_TOKENS, counts_rows, find_column, headerless, named_row_ids, one_series_in_lists,
+                        parse_numbers, read_csv_table)
 from .panel import FRAMES, frame_table
 from .series import Series, series_from_table
 from .timeaxis import index_time_column, time_columns
@@ -41,13 +41,21 @@ def read_anomaly_csv(
 
     `columns` defaults to every numeric column other than the time and label columns. Every check of
     `read_series_csv` applies; a label that is missing or not 0/1 is a DataError naming its row. With
-    labels_required False, a label column the file lacks is no error (scoring unlabelled data)."""
+    labels_required False, a label column the file lacks is no error (scoring unlabelled data).
+
+    A file without a header line (its first line holds values, as the UCR anomaly archive writes a value a
+    line) is read as such, where every column asked for is one it has so (`csv_table.headerless`), with a
+    note: its first line is data, its column is `value` (several: `column1`, `column2`, ...)."""
+    unnamed = None
     if isinstance(path, FRAMES):  # a DataFrame, a Series or a 1-D array: rows are its positions
         table, rows, time_col = frame_table(path, time_col)
         path = "the DataFrame"
     else:
         table, rows = read_csv_table(path)
         one_series_in_lists(table, path, panels=False)
+        read = headerless(table, rows)
+        if read is not None and set(_asked(columns, time_col, label_col if labels_required else None)) <= set(read[0].columns):
+            table, rows, unnamed = read
     table, time_col = time_columns(table, time_col, path)
     table, time_col, note = index_time_column(table, rows, time_col)  # a pandas index of times, unnamed: not a value column
     names = list(table.columns)
@@ -61,12 +69,19 @@ def read_anomaly_csv(
     features = [*chosen[1:], *([label] if label is not None else [])]
     series = series_from_table(table, rows, path, chosen[0], time_col=time_col, time_format=time_format,
                                features=features, fill=fill)  # fmt: skip
-    if note is not None:
-        series = dataclasses.replace(series, notes=[note, *series.notes])
+    notes = [text for text in (unnamed, note) if text is not None]
+    if notes:
+        series = dataclasses.replace(series, notes=[*notes, *series.notes])
     if label is not None:  # the label rode along as the last feature, to be sorted by time with the values
         labels = series.covariates[:, -1].astype(np.int64)
         series = dataclasses.replace(series, covariates=series.covariates[:, :-1], feature_names=series.feature_names[:-1])
     return series, labels
+
+
+def _asked(columns, time_col, label_col) -> list[str]:
+    """The names of the columns asked for (`columns`, `time_col`, `label_col`)."""
+    asked = [label_col, time_col, *(columns.split(",") if isinstance(columns, str) else (columns or []))]
+    return [str(name).strip() for name in asked if name is not None and str(name).strip()]
 
 
 def _value_columns(table: pd.DataFrame, columns, time_col, label, path) -> list[str]:

@@ -298,7 +298,9 @@ def read_csv_table(path: Union[str, Path]) -> tuple[pd.DataFrame, np.ndarray]:
     table = _eurostat(table, notes)
     if separator != ",":  # a spreadsheet's export in a locale that writes 3,5: its numbers with a decimal point
         table = table.apply(_decimal_points)
-    return _filled_rows(table, np.arange(len(table), dtype=np.int64) + 2 + leading_blank, notes, path)
+    table, rows = _filled_rows(table, np.arange(len(table), dtype=np.int64) + 2 + leading_blank, notes, path)
+    table.attrs["header_row"] = leading_blank + 1  # its line number, where it turns out to be data (`headerless`)
+    return table, rows
 
 
 def _notes_above(start: int, above: list[str]) -> str:
@@ -659,6 +661,31 @@ def header_is_data(columns: Sequence[str]) -> bool:
     if names in ([str(k) for k in range(len(names))], [str(k + 1) for k in range(len(names))]):
         return False
     return all(re.fullmatch(_VALUE_LIKE, name) for name in names)
+
+
+def headerless(table: pd.DataFrame, rows: np.ndarray) -> Optional[tuple[pd.DataFrame, np.ndarray, str]]:
+    """A table whose header line holds values only (`header_is_data`: a file without one, such as the UCR
+    anomaly archive's, a value a line), read as such: (table, rows, note), that line its first data row and
+    the columns named `value` (one) or `column1`, `column2`, ... (several). None where the header names
+    columns, or holds a value twice (pandas renamed the repeat, so that line's cells are not all known)."""
+    names = [str(name) for name in table.columns]
+    renamed = any(name.rsplit(".", 1)[0] in names for name in names if "." in name)  # '0.5', '0.5.1'
+    if not header_is_data(names) or renamed:
+        return None
+    columns = ["value"] if len(names) == 1 else [f"column{k + 1}" for k in range(len(names))]
+    first = pd.DataFrame([names], columns=columns)
+    read = pd.concat([first, table.set_axis(columns, axis=1)], ignore_index=True)
+    read.attrs = {key: value for key, value in table.attrs.items() if key != "header_row"}
+    row = int(table.attrs.get("header_row", rows[0] - 1))
+    note = f"the first line holds values, not column names: read as row {row}, into {unnamed_columns(columns)}"
+    return read, np.concatenate([[row], rows]).astype(np.int64), note
+
+
+def unnamed_columns(columns: Sequence[str]) -> str:
+    """`headerless`' column names in words: "the column 'value'", "the columns column1 and column2", ..."""
+    if len(columns) == 1:
+        return f"the column '{columns[0]}'"
+    return f"the columns {columns[0]} {'and' if len(columns) == 2 else 'to'} {columns[-1]}"
 
 
 _ID_NAME = re.compile(r"(?i)id|index|idx|key|unnamed: 0|.*[_ ]id")  # a first column's name that says it names the rows

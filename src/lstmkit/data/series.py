@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import file_notes, find_column, one_series_in_lists, parse_numbers, read_csv_table
+from .csv_table import (file_notes, find_column, headerless, one_series_in_lists, parse_numbers, read_csv_table,
+                        unnamed_columns)
 from .fill import FILL_CHOICES, fill_missing
 from .timeaxis import (check_unique_times, index_time_column, infer_freq_and_gaps, months_of_years, parse_time,
                        time_columns, time_order, times_across, written_format)
@@ -156,6 +157,9 @@ def series_from_table(
         table, rows, time_col, note = times_across(table, rows, target, None, time_col, path)
     if id_col is None and note is None:
         table, time_col, note = index_time_column(table, rows, time_col)
+    unnamed = None
+    if id_col is None and time_col is None and str(target).strip() not in table.columns:
+        table, rows, unnamed = _without_header(table, rows, path, target, features)
     target = find_column(list(table.columns), target, path)
     table, time_col = time_columns(table, time_col, path)
     columns = list(table.columns)
@@ -180,7 +184,24 @@ def series_from_table(
         note = note or _unread_time_column(table, rows, path, (target, *features))
     covariates = np.column_stack([numbers[name] for name in features]) if features else np.empty((len(rows), 0))
     return Series(numbers[target], covariates, target, features, time, freq, gaps, str(path), time_format=written,
-                  notes=read_as + ([note] if note else []))  # fmt: skip
+                  notes=read_as + [text for text in (unnamed, note) if text])  # fmt: skip
+
+
+def _without_header(table: pd.DataFrame, rows: np.ndarray, path, target: str, features: list[str]):
+    """(table, rows, note): a file whose first line holds values (no header line) read as such, where it has
+    `target` (and `features`) so: `value`, or `column1`, `column2`, ... (`csv_table.headerless`); the table as
+    it is, and no note, where its header names columns. A file without a header that lacks them is a
+    DataError naming the columns it has so."""
+    read = headerless(table, rows)
+    if read is None:
+        return table, rows, None
+    columns = list(read[0].columns)
+    if {str(name).strip() for name in (target, *features)} <= set(columns):
+        return read
+    shown = ", ".join(list(table.columns)[:3]) + (", ..." if len(table.columns) > 3 else "")
+    raise DataError(f"{path}: no column '{target}': its first line holds values ({shown}), not column names; read without "
+                    f"a header line, it has {unnamed_columns(columns)} (`target` {columns[-1]}), or add a header line "
+                    "naming the columns")  # fmt: skip
 
 
 _LOOKED_AT = 200  # rows `_unread_time_column` reads
