@@ -177,8 +177,9 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
     ets_model = AutoETS(season_length=model_season)
     if model_season > ETS_SEASONS:
         ets_model = _Deseasonalised(AutoETS(season_length=1), series, model_season, fit_stop)
-        notes.append(f"ets: a season of {model_season} steps is more than ETS is given ({ETS_SEASONS}, as R's forecast::ets): "
-                     "ETS forecast the series deseasonalised by its classical decomposition, the season put back after")  # fmt: skip
+        notes.append(f"ets: a season of {model_season} steps is more than ETS is given ({ETS_SEASONS}, as R's "
+                     "forecast::ets): ETS forecast the series deseasonalised by its classical decomposition, the "
+                     "season put back after")  # fmt: skip
     models = {"ets": ets_model, "theta": Theta(season_length=model_season)}
     if ets is not None:
         forecasts["ets"], seconds["ets"] = np.asarray(ets, dtype=np.float64), 0.0
@@ -273,8 +274,6 @@ class InBackground:
     def close(self) -> None:
         if self._worker is not None:
             self._worker.close()
-
-
 
 
 class ETSStates:
