@@ -54,7 +54,8 @@ def read_anomaly_csv(
         table, rows = read_csv_table(path)
         one_series_in_lists(table, path, panels=False)
         read = headerless(table, rows)
-        if read is not None and set(_asked(columns, time_col, label_col if labels_required else None)) <= set(read[0].columns):
+        asked = _asked(columns, time_col, label_col if labels_required else None)
+        if read is not None and set(asked) <= set(read[0].columns):
             table, rows, unnamed = read
     table, time_col = time_columns(table, time_col, path)
     table, time_col, note = index_time_column(table, rows, time_col)  # a pandas index of times, unnamed: not a value column
