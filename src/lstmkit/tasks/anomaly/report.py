@@ -60,7 +60,11 @@ def _anomalies_before_test(detector: AnomalyDetector) -> Optional[dict]:
             "test_frac": test_frac if fits else None}  # fmt: skip
 
 
-def _before_test_text(before: dict) -> str:
+def _put_them(before: Optional[dict]) -> str:
+    """The verdict's advice where the test part holds no labelled anomaly, up to "score" (a labelled file ...):
+    where the data's labelled anomalies lie and the `--test-frac` that scores them (`_anomalies_before_test`)."""
+    if before is None:
+        return "Put labelled anomalies in the test part (--test-frac) or score"
     timed = before["first_time"] is not None
     first, last = (before["first_time"], before["last_time"]) if timed else (before["first"], before["last"])
     where = f"at {first}" if first == last else f"from {first} to {last}"
@@ -98,12 +102,6 @@ def verdict(metrics: dict) -> tuple[str, bool]:
         return f"The LSTM detector beats the rolling z-score rule on F1 ({f1:.3f} against {baseline:.3f}).", True
     return (f"The LSTM detector does NOT beat the rolling z-score rule on F1 ({f1:.3f} against {baseline:.3f}): "
             "the simple rule is as good here.", False)  # fmt: skip
-
-
-def _put_them(before: Optional[dict]) -> str:
-    if before is None:
-        return "Put labelled anomalies in the test part (--test-frac) or score"
-    return _before_test_text(before)
 
 
 def summary_rows(metrics: dict) -> dict[str, dict]:
