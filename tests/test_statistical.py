@@ -16,6 +16,8 @@ from lstmkit.decompose import (
     repeats_each,
     seasonal_factors,
     seasonal_indices,
+    seasonal_offsets,
+    seasonal_parts,
     seasonality_test,
 )
 from lstmkit.errors import DataError
@@ -134,6 +136,17 @@ def test_deseasonalise_from_a_later_start_divides_by_the_factors_of_those_positi
     indices = seasonal_indices(x, 12)
     np.testing.assert_allclose(deseasonalise(x[17:40], indices, start=17), 50.0, rtol=1e-9)
     np.testing.assert_array_equal(seasonal_factors(FACTORS, 10, 4), FACTORS[[10, 11, 0, 1]])
+
+
+def test_seasonal_parts_are_the_indices_of_a_positive_series_and_the_offsets_of_one_with_zeros():
+    positive = flat_seasonal(120)
+    indices, offsets = seasonal_parts(positive, 12)
+    np.testing.assert_array_equal(indices, seasonal_indices(positive, 12))
+    assert np.allclose(indices, FACTORS, rtol=1e-12) and not offsets.any()
+    with_zeros = positive - positive.min()  # one value 0: no multiplicative decomposition
+    indices, offsets = seasonal_parts(with_zeros, 12)
+    np.testing.assert_array_equal(offsets, seasonal_offsets(with_zeros, 12))
+    assert np.all(indices == 1) and np.ptp(offsets) > 30
 
 
 def test_seasonal_indices_reject_a_season_below_one():

@@ -134,6 +134,16 @@ def seasonal_offsets(x, season: int) -> np.ndarray:
     return per_phase - per_phase.mean()
 
 
+def seasonal_parts(x, season: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, offsets) of x (n,), each (season,): x less its offsets, divided by its indices, is x
+    deseasonalised. The multiplicative `seasonal_indices` and zero offsets; for a series with a value <= 0,
+    which a multiplicative decomposition cannot take, indices of one and the additive `seasonal_offsets`."""
+    series = _series(x)
+    if np.any(series <= 0):
+        return np.ones(season), seasonal_offsets(series, season)
+    return seasonal_indices(series, season), np.zeros(season)
+
+
 def seasonal_factors(indices, start: int, length: int) -> np.ndarray:
     """The seasonal factor of each position start..start + length - 1: (length,), indices[t % season]."""
     seasonal = np.asarray(indices, dtype=np.float64)

@@ -38,7 +38,7 @@ import warnings
 import numpy as np
 
 from . import helper
-from .decompose import seasonal_factors, seasonal_indices, seasonal_offsets
+from .decompose import seasonal_factors, seasonal_indices, seasonal_parts
 from .errors import DataError
 from .launch import usable_cpus
 
@@ -95,15 +95,12 @@ def _model_season(season: int, fit_stop: int, notes: list[str]) -> int:
 class _Deseasonalised:
     """A statsforecast model that fits and forecasts a series without its season, its forecasts given the
     season back: the multiplicative seasonal indices of target[:fit_stop] (Naive2's), or for a series with a
-    value <= 0 the additive offsets. Both are the identity where M4's seasonality test finds no season."""
+    value <= 0 the additive offsets (`seasonal_parts`, as the forecaster's own deseasonalising). Both are
+    the identity where M4's seasonality test finds no season."""
 
     def __init__(self, model, target: np.ndarray, season: int, fit_stop: int):
-        self.model, part = model, target[:fit_stop]
-        self.additive = bool(np.any(part <= 0))
-        self.seasonal = seasonal_offsets(part, season) if self.additive else seasonal_indices(part, season)  # (season,)
-
-    def _factors(self, start: int, length: int) -> np.ndarray:
-        return seasonal_factors(self.seasonal, start, length)
+        self.model = model
+        self.indices, self.offsets = seasonal_parts(target[:fit_stop], season)  # (season,) each
 
     def fit(self, y: np.ndarray) -> "_Deseasonalised":
         self.model.fit(self._adjusted(y))
@@ -112,12 +109,10 @@ class _Deseasonalised:
     def forward(self, y: np.ndarray, h: int) -> dict:
         """{"mean": (h,)}: the forecast of y's next h values, y starting where the fitted series starts."""
         mean = self.model.forward(y=self._adjusted(y), h=h)["mean"]
-        season = self._factors(len(y), h)
-        return {"mean": mean + season if self.additive else mean * season}
+        return {"mean": mean * seasonal_factors(self.indices, len(y), h) + seasonal_factors(self.offsets, len(y), h)}
 
     def _adjusted(self, y: np.ndarray) -> np.ndarray:
-        season = self._factors(0, len(y))
-        return y - season if self.additive else y / season
+        return (y - seasonal_factors(self.offsets, 0, len(y))) / seasonal_factors(self.indices, 0, len(y))
 
 
 def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop: int, fallback, notes) -> np.ndarray:

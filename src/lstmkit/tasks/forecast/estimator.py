@@ -29,7 +29,7 @@ from ...data.panel import (FRAMES, WIDE_ID, Panel, check_series_lengths, panel_f
                            read_panel_csv, read_tsf_panel, split_ids, wide_panel)
 from ...data.csv_table import format_suffix
 from ...data.series import check_roles, feature_list
-from ...decompose import repeats_each, seasonal_indices, seasonal_offsets
+from ...decompose import repeats_each, seasonal_parts
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
 from ...rundir import Predictions, times_written
@@ -365,8 +365,9 @@ class Forecaster(ForecastSettings, Estimator):
         self.bounds_ = [self._split(len(s)) for s in panel.series]
         season = self.season_ if self.base_ == "naive2" else 1
         parts = [s.target[:train_stop] for s, (train_stop, _) in zip(panel.series, self.bounds_)]
-        self.indices_ = np.stack([seasonal_indices(part, season) for part in parts])  # (S, season)
-        self.offsets_ = np.stack([seasonal_offsets(part, season) if np.any(part <= 0) else np.zeros(season) for part in parts])
+        decomposed = [seasonal_parts(part, season) for part in parts]
+        self.indices_ = np.stack([indices for indices, _ in decomposed])  # (S, season)
+        self.offsets_ = np.stack([offsets for _, offsets in decomposed])  # (S, season)
         self.scales_ = np.array([mase_scale(s.target[:val_stop], self.season_) for s, (_, val_stop) in zip(panel.series, self.bounds_)])
         self.still_ = np.array([np.ptp(s.target[:max(1, val_stop)]) == 0 for s, (_, val_stop) in zip(panel.series, self.bounds_)])
         self.covariate_scalers_ = [Scaler().fit(s.covariates[:max(1, train_stop)]) if s.covariates.shape[1] else None
