@@ -82,7 +82,7 @@ def tiny_runs(tmp_path_factory):
     small = ["--epochs", "2", "--quiet", "--seed", "0"]
     commands = {
         "forecast": ["train", "forecast", "--data", folder / "sales.csv", "--target", "sales", "--time-col", "month",
-                     "--horizon", "3", "--lookback", "24", "--hidden", "8", *small],
+                     "--horizon", "3", "--lookback", "24", "--hidden", "8", "--base", "naive2", *small],  # trains past its start
         "classify": ["train", "classify", "--data", folder / "reviews.csv", "--text-col", "text", "--label-col", "label",
                      "--hidden", "8", "--bidirectional", "--min-freq", "1", *small],
         "lm": ["train", "lm", "--data", folder / "code.py", "--hidden", "16", "--layers", "2", "--embedding", "8",

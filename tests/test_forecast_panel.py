@@ -15,7 +15,7 @@ from lstmkit.tasks.forecast.estimator import Forecaster
 from lstmkit.tasks.forecast.net import ForecastNet
 from lstmkit.tasks.forecast.report import run_metrics
 from lstmkit.tasks.forecast.scoring import _fitted_ets, conformal_quantiles
-from lstmkit.tasks.forecast.timing import calendar_seasons, on_calendar
+from lstmkit.tasks.forecast.timing import calendar_seasons, on_calendar, without_calendar
 
 SEASON, HORIZON = 4, 4
 
@@ -143,15 +143,32 @@ def test_base_auto_takes_ets_where_it_holds_the_season_else_the_best_on_validati
 
 
 def test_base_auto_gives_ets_a_detected_calendar_season_but_not_a_cycle():
-    frame = _seasonal(True)  # integer steps: the period detected is a cycle's, whatever it is
+    frame = _seasonal(True)
+    years = frame.assign(t=frame["t"] + 1900)  # years: the period detected is a cycle's, whatever it is
     cycle = Forecaster("y", time_col="t", horizon=6, hidden=8, epochs=1)
     cycle._learn_series = lambda panel, choosing=False: (Forecaster._learn_series(cycle, panel, choosing),
                                                          seen.append(cycle.ets_ and cycle.ets_[0].model["m"]))  # fmt: skip
     seen = []
-    cycle.fit(frame)
+    cycle.fit(years)
     assert (cycle.season_, cycle.base_) == (12, "naive2") and seen[0] == 1  # ETS without the season, beaten
-    forecaster = Forecaster("y", time_col="t", horizon=6, hidden=8, epochs=1).fit(_monthly(frame))
-    assert (forecaster.season_, forecaster.base_, forecaster.ets_[0].model["m"]) == (12, "ets", 12)
+    for data in (_monthly(frame), frame, frame[["y"]]):  # months; steps counted 0, 1, 2...; no time column
+        time_col = "t" if "t" in data else None
+        forecaster = Forecaster("y", time_col=time_col, horizon=6, hidden=8, epochs=1).fit(data)
+        assert (forecaster.season_, forecaster.base_, forecaster.ets_[0].model["m"]) == (12, "ets", 12)
+
+
+def test_steps_without_a_calendar_are_a_count_or_no_time_column_not_years():
+    from lstmkit.data import Series
+
+    def series(time, freq):
+        return Series(np.zeros(3), np.zeros((3, 0)), "y", [], time, freq)
+
+    assert without_calendar(series(None, None)) and without_calendar(series(pd.Index([0, 1, 2]), "1"))
+    assert without_calendar(series(pd.Index([998, 999, 1000]), "1"))
+    assert not without_calendar(series(pd.Index([1821, 1822, 1823]), "1"))  # years: a period is a cycle
+    assert not without_calendar(series(pd.Index([2997, 2998, 2999]), "1"))
+    assert not without_calendar(series(pd.date_range("2000-01-01", periods=3, freq="MS"), "MS"))
+    assert not without_calendar(series(pd.DatetimeIndex(["2000-01-01", "2000-01-03", "2000-01-04"]), None))
 
 
 def test_calendar_seasons_of_each_time_step():
@@ -171,7 +188,7 @@ def test_a_period_next_to_a_calendar_season_is_that_season():
 
 def test_a_weekly_series_peaking_at_53_weeks_gets_the_season_52():
     """A year of 52.18 weeks: the autocorrelation of a weekly series peaks at 53 as often as at 52; seasonal naive
-    and ETS repeat the calendar's 52. On integer steps 53 is a cycle's length and is kept."""
+    and ETS repeat the calendar's 52. On integer steps, with no calendar to say 52, 53 is kept."""
     frame = _seasonal(False, length=53 * 6, season=53, seed=2)
     weekly = frame.assign(t=pd.date_range("2000-01-02", periods=len(frame), freq="W-SUN").strftime("%Y-%m-%d"))
     forecaster = Forecaster("y", time_col="t", horizon=8)

@@ -236,6 +236,7 @@ def test_a_season_longer_than_ets_takes_is_taken_out_for_ets_and_put_back():
                                   "back after"]  # fmt: skip
     ets = ETSStates.fit(target, season, fit_stop=8 * season)  # the forecaster's own ETS fit is not this baseline
     assert ets.fitted_on == (8 * season, season) and ets.baseline(season, 8 * season, season) is None
+    assert ets.to_dict() == ETSStates.fit(target, 1, fit_stop=8 * season).to_dict()  # the season dropped, not fitted
 
 
 def test_a_long_season_taken_out_makes_ets_follow_the_day_of_half_hourly_electricity_demand():

@@ -122,7 +122,8 @@ def test_the_pruner_stops_trials_whose_validation_loss_lags(data, tmp_path):
     import optuna
 
     settings, space, _ = CASES["forecast"]
-    space = {**space, "hidden": one(8), "lookback": one(12), "lr": {"type": "float", "low": 1e-7, "high": 1e-6, "log": True}}
+    space = {**space, "hidden": one(8), "lookback": one(12), "lr": {"type": "float", "low": 1e-7, "high": 1e-6, "log": True},
+             "base": one("naive2")}  # untrained, behind the first trial's ETS base from the first epoch on
     pruner = optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0)
     _, spec, study = prepare("forecast", data["forecast"], tmp_path / "t", trials=4,
                              settings={**settings, "epochs": 4}, space=space, pruner=pruner)  # fmt: skip

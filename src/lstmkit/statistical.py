@@ -288,8 +288,10 @@ class ETSStates:
 
     @classmethod
     def fit(cls, target, season: int, fit_stop: int) -> "ETSStates":
-        """Fit on target[:fit_stop] (a season too long for it is dropped, as for the ETS baseline) and filter
-        the whole target (N,) with the fitted model."""
+        """Fit on target[:fit_stop] and filter the whole target (N,) with the fitted model. A season it cannot
+        be fitted with (fewer than two whole seasons), or longer than `ETS_SEASONS`, is dropped: AutoETS
+        given one of 48 steps chose a model without it by AICc all the same (Taylor's half-hours: 13.6 s
+        against 0.6 s for the same model)."""
         from statsforecast.models import AutoETS
 
         started = time.perf_counter()
@@ -297,7 +299,9 @@ class ETSStates:
         with warnings.catch_warnings():  # statsforecast warns on short or flat histories
             warnings.simplefilter("ignore")
             try:
-                fitted = AutoETS(season_length=_model_season(season, fit_stop, [])).fit(series[:fit_stop]).model_
+                model_season = _model_season(season, fit_stop, [])
+                model_season = model_season if model_season <= ETS_SEASONS else 1
+                fitted = AutoETS(season_length=model_season).fit(series[:fit_stop]).model_
                 model = {"m": int(fitted["m"]), "components": str(fitted["components"]),
                          "par": [float(v) for v in fitted["par"][:4]], "n_params": int(fitted["n_params"])}  # fmt: skip
                 start = np.asarray(fitted["par"][4:], dtype=np.float64)

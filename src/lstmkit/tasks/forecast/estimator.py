@@ -42,7 +42,7 @@ from ..gate_input import GateInput, capped, series_values
 from .net import ForecastNet, MeanForecast, scaled_absolute_error
 from .scoring import conformal_quantiles, mase_scale, score_panel, score_series, statistical_job
 from .settings import ForecastSettings
-from .timing import calendar_seasons, future_times, on_calendar, steps_between
+from .timing import calendar_seasons, future_times, on_calendar, steps_between, without_calendar
 
 @dataclasses.dataclass
 class Origins:
@@ -418,9 +418,16 @@ class Forecaster(ForecastSettings, Estimator):
         the validation windows (the training windows when there is no validation part), each computed before
         any training from its own decomposition or model fitted on the training part; a tie goes to the first
         of that order. Seasonal naive, and a seasonal ETS, are candidates only for a season: one given
-        (`season`), or one detected that the time axis' calendar has (12 for months, 4 for quarters, 7 for days,
-        ...: `calendar_seasons`). A period detected anywhere else is a cycle, whose length varies (sunspots' 9-14
-        years about 11), and repeating the last one is no forecast of the next.
+        (`season`), one detected that the time axis' calendar has (12 for months, 4 for quarters, 7 for days,
+        ...: `calendar_seasons`), or one detected on steps without a calendar (no time column, or a count 0,
+        1, 2, ...: `without_calendar`). A period detected on a calendar that lacks it (any, on years) is a
+        cycle, whose length varies (sunspots' 9-14 years about 11), and repeating the last one is no forecast
+        of the next. Measured on value-only files (numbered steps, no season given, backtest 1: 70 Tourism, M1
+        and M3 monthly and quarterly series, every 30th or so from two offsets, and the numbered airline and
+        solar series; geometric mean of the MASE relative to seasonal naive's): taking a period found there
+        for a cycle 1.160, for a season 1.086 (on the first 39: 1.138, 1.035, and a cycle with seasonal naive
+        a candidate 1.044); the solar series' 48 half-hours 1.473 -> 0.488 (seasonal naive's own: a tie),
+        airline 0.623 -> 0.517. On years, the same rule took the sunspots from 0.872 to 1.710.
 
         Why: the network starts as its base and learns a correction. From one short series it cannot learn
         enough to make up for a weaker base; from thousands of series it can, and reads them better
@@ -464,9 +471,13 @@ class Forecaster(ForecastSettings, Estimator):
         return min(losses, key=losses.get)  # the first of equals
 
     def _calendar_season(self, panel: Panel) -> bool:
-        """Whether the season is one: given (`season`), or detected and of the calendar of the first series'
-        time axis (`calendar_seasons`); else a cycle."""
-        return self.season is not None or self.season_ in calendar_seasons(panel.series[0].freq)
+        """Whether the season is one: given (`season`); detected and of the calendar of the first series'
+        time axis (`calendar_seasons`); or detected on steps without a calendar (`without_calendar`: no time
+        column, or numbered steps), where nothing tells a season from a cycle and a season is the likelier
+        (value-only files of Tourism, M1 and M3 monthly and quarterly series: see `_choose_base`). Else a
+        cycle: a period that the calendar of the time axis lacks, such as any of years."""
+        first = panel.series[0]
+        return self.season is not None or self.season_ in calendar_seasons(first.freq) or without_calendar(first)
 
     def _member_reads_ets(self, k: int) -> bool:
         """Whether ensemble member k reads the ETS forecast: every member with `ets_input` "yes"; with "auto", the

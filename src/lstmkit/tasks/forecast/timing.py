@@ -51,6 +51,17 @@ def calendar_seasons(freq) -> tuple[int, ...]:
     return tuple(period // offset.n for period in CALENDAR.get(unit, ()) if period % offset.n == 0 and period > offset.n)
 
 
+def without_calendar(series: Series) -> bool:
+    """Whether a series' steps carry no calendar to tell a season from a cycle by: no time column, or whole
+    numbers that are not years (a count 0, 1, 2, ...). Whole numbers from 1000 to 2999 are read as years,
+    which have no season (sunspots' 11 years, the lynx's 10 are cycles)."""
+    if series.time is None:
+        return True
+    if series.freq is None or not str(series.freq).isdigit():
+        return False
+    return not (1000 <= int(series.time.min()) and int(series.time.max()) <= 2999)
+
+
 def on_calendar(period: int, freq) -> int:
     """A detected `period` moved onto the nearest season of `freq`'s calendar (`calendar_seasons`) when it lies
     within 1/30 of it: a year of 52.18 weeks or 365.24 days shows its peak at 53 weeks or 366 days as often
