@@ -39,7 +39,8 @@ CALENDAR = {"s": (60, 3600), "min": (60, 1440), "h": (24, 168), "D": (7, 365), "
 def calendar_seasons(freq) -> tuple[int, ...]:
     """The seasonal periods a time axis of `freq` (a pandas offset alias, or an integer step) has in its
     calendar: (12,) for months, (7, 365) for days, (6, 12) for two-monthly steps...; () for integer steps,
-    years and series without a time axis, where a period is a cycle, not a season."""
+    years and series without a time axis, whose calendar has no season (`without_calendar` tells which of
+    them have no calendar at all)."""
     if freq is None or str(freq).isdigit():
         return ()
     try:
