@@ -5,6 +5,7 @@
                                           [--quick] [--json benchmarks/results/forecast_quality.json]
     python benchmarks/forecast_quality.py --collections m3-monthly    # 1428 series: a global fit's time at scale
     python benchmarks/forecast_quality.py --single 60 [--single-offset 1]   # each series fitted alone
+    python benchmarks/forecast_quality.py --single 12 --values-only   # ... as a column of values alone
     python benchmarks/forecast_quality.py --covariates 5     # the series with covariates, read four ways, seeds 0-4
 
 Each collection is scored as its competition scored it: every series' last `h` values (the competition's
@@ -25,6 +26,9 @@ baseline forecasts it deseasonalised: `lstmkit.statistical`).
 refused by the forecaster (one line, as a user would see it) and counted as skipped. Each row: the mean MASE,
 the geometric mean over the series of the MASE relative to seasonal naive's (below 1: better than seasonal
 naive), the share of series where the method beats seasonal naive, and lstmkit's training seconds in all.
+With `--values-only` each series is a column of values alone, as in a CSV without a time column: no season
+is given, the forecaster and the baselines take the one it detects, and seasonal naive is naive where that
+is none.
 "lstmkit untrained (its start)" is the same forecaster's network before training: the statistical forecast it
 starts from and corrects (`--base auto`: ETS for a series with no season or a calendar one), so the two lstmkit
 rows show what the trained correction is worth.
@@ -162,36 +166,38 @@ def _wins(forecaster) -> float:
     return float(np.mean(np.abs(point - test["y_true"]).mean(1) < np.abs(snaive - test["y_true"]).mean(1)))
 
 
-def run_single(name: str, per: int, offset: int = 0) -> list[dict]:
+def run_single(name: str, per: int, offset: int = 0, values_only: bool = False) -> list[dict]:
     """`per` series of a competition collection (every k-th, from `offset`), each fitted alone."""
     data, horizon, season = competition(name, None)
     ids = data["id"].unique()
     chosen = ids[offset :: max(1, len(ids) // per)][:per]
-    return single_rows(name, [(i, data.loc[data["id"] == i, ["t", "y"]]) for i in chosen], horizon, season)
+    columns = ["y"] if values_only else ["t", "y"]
+    return single_rows(name, [(i, data.loc[data["id"] == i, columns]) for i in chosen], horizon,
+                       None if values_only else season)  # fmt: skip
 
 
-def single_rows(name: str, series, horizon: int, season: int) -> list[dict]:
-    """Fit each (id, frame with columns t and y) alone with the defaults, score its last `horizon` values
-    (backtest=1) beside the baselines on the same window; one row per method."""
+def single_rows(name: str, series, horizon: int, season: int | None) -> list[dict]:
+    """Fit each (id, frame with columns t and y, or y alone) alone with the defaults, score its last `horizon`
+    values (backtest=1) beside the baselines on the same window; one row per method."""
     mase, seconds, skipped = defaultdict(list), 0.0, 0
     for _, frame in series:
+        time_col = "t" if "t" in frame else None
         try:
-            forecaster = Forecaster(target="y", time_col="t", horizon=horizon, season=season, backtest=1).fit(frame)
+            forecaster = Forecaster(target="y", time_col=time_col, horizon=horizon, season=season, backtest=1).fit(frame)
         except DataError:  # too short to train on alone: what a user with this series would be told
             skipped += 1
             continue
         seconds += forecaster.timings_["train"]
         mase["lstmkit"].append(forecaster.metrics_["mase"])
         mase[START].append(_start_metrics(forecaster)["mase"])  # what the trained correction is worth
-        for key, label in {**BASELINES, "naive": "naive"}.items():
+        for key, label in BASELINES.items():
+            if key == "seasonal_naive" and key not in forecaster.baselines_:  # season 1: seasonal naive is naive
+                key = "naive"
             if key in forecaster.baselines_:
                 mase[label].append(forecaster.baselines_[key]["mase"])
-    reference = "seasonal naive" if "seasonal naive" in mase else "naive"  # season 1: seasonal naive is naive
-    snaive = np.array(mase[reference])
+    snaive = np.array(mase["seasonal naive"])
     rows = []
     for method, values in mase.items():
-        if method == "naive" and reference != "naive":
-            continue
         values = np.array(values)
         rows.append({"collection": f"{name}, each series alone", "method": method, "series": len(values),
                      "skipped": skipped, "mase": float(values.mean()),
@@ -252,6 +258,8 @@ def main(argv=None) -> None:
     parser.add_argument("--single", type=int, default=0, metavar="N",
                         help="fit N series of each collection alone, each as one CSV would be (0: global fits)")
     parser.add_argument("--single-offset", type=int, default=0, help="with --single: the first series taken")
+    parser.add_argument("--values-only", action="store_true",
+                        help="with --single: each series a column of values alone (no time column, no season)")
     parser.add_argument("--covariates", type=int, default=0, metavar="K",
                         help="the series with covariates, each read four ways, at seeds 0 to K-1 (0: off)")
     args = parser.parse_args(argv)
@@ -280,7 +288,7 @@ def main_single(args) -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     print(markdown_row(SINGLE_HEADER) + "\n" + markdown_row(["---"] * len(SINGLE_HEADER)), flush=True)
     for name in names:
-        for row in run_single(name, args.single, args.single_offset):
+        for row in run_single(name, args.single, args.single_offset, args.values_only):
             rows.append(row)
             print(markdown_row([row[key] for key in SINGLE_HEADER]), flush=True)
         args.json.write_text(json.dumps(rows, indent=1))

@@ -26,10 +26,20 @@ def test_each_series_alone_gives_one_row_per_method_relative_to_seasonal_naive()
         assert 0 < row["relative_mase"] and np.isfinite(row["mase"]) and row["collection"] == "toy, each series alone"
 
 
-def test_without_a_season_the_reference_is_naive():
+def test_without_a_season_seasonal_naive_is_naive():
     rows = {row["method"]: row for row in load_benchmark("forecast_quality").single_rows("toy", [("a", _series(40, 3))], 2, 1)}
-    assert "seasonal naive" not in rows and rows["naive"]["relative_mase"] == 1.0
+    assert "naive" not in rows and rows["seasonal naive"]["relative_mase"] == 1.0
     assert rows["lstmkit"]["series"] == 1 and rows["lstmkit"]["skipped"] == 0
+
+
+def test_values_alone_take_the_season_each_series_shows():
+    """--values-only: no time column and no season; one series shows its season of 4, the other (noise) none,
+    whose seasonal naive is naive: both are scored against their own."""
+    noise = pd.DataFrame({"y": 100 + np.random.default_rng(5).normal(0, 1, 80)})
+    series = [("a", _series(80, 0)[["y"]]), ("noise", noise)]
+    rows = {row["method"]: row for row in load_benchmark("forecast_quality").single_rows("toy", series, 4, None)}
+    assert set(rows) == {"lstmkit", "lstmkit untrained (its start)", "seasonal naive", "Naive2", "ETS", "Theta"}
+    assert all(row["series"] == 2 for row in rows.values()) and rows["seasonal naive"]["relative_mase"] == 1.0
 
 
 def test_the_untrained_row_is_the_statistical_start_the_correction_is_learned_on():
