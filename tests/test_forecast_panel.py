@@ -87,6 +87,14 @@ def test_a_window_of_equal_values_is_forecast_as_its_base_without_correction(tmp
     forecast = net(x, seasonal)[:, :, 0]
     assert forecast[0].tolist() == [5.0, 5.0, 5.0] and forecast[1].tolist() == [0.0, 0.0, 0.0]
     assert not torch.allclose(forecast[2], torch.full((3,), 5.0))
+    # the ETS base (its forecast in the offsets): a held window is forecast as the value held, not as ETS's level,
+    # which can lag a series that stopped (a count gone to zero after years of ones: ETS still said 0.83)
+    net = ForecastNet(1, 3, 4, base="ets", hidden=8)
+    torch.nn.init.normal_(net.head.bias)
+    ets = torch.full((3, 3), 0.83)
+    forecast = net(x, torch.stack([torch.ones(3, 3), ets], dim=1))[:, :, 0]
+    assert forecast[0].tolist() == [5.0, 5.0, 5.0] and forecast[1].tolist() == [0.0, 0.0, 0.0]
+    assert not torch.allclose(forecast[2], ets[2]) and forecast.shape == (3, 3)
     frame = _panel(n_series=4)
     frame.loc[frame["store"] == "S0", "sales"] = 0.0
     frame.loc[frame["store"] == "S1", "sales"] = 7.25

@@ -118,6 +118,8 @@ class ForecastNet(nn.Module):
         # a window whose values are all equal (a series of zeros, a price held) tells no correction: its base alone
         varies = x[:, :, 0].amax(dim=1) > x[:, :, 0].amin(dim=1)  # (B,)
         correction = correction * varies.to(correction.dtype).view(-1, 1, 1)
+        if self.base == "ets":  # a held window's base is the value held: ETS's level can lag a count gone to zero
+            offsets = torch.where(varies.view(-1, 1), offsets, x[:, -1:, 0])
         if self.future is not None:  # each horizon step's known-future covariates, scaled: (B, H, K) -> (B, H, Q)
             correction = correction + self.future(seasonal[:, seasonal.shape[1] - self.n_future :].transpose(1, 2))
         forecast = self.statistical(z).unsqueeze(-1) + correction  # (B, H, Q)
