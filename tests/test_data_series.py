@@ -920,6 +920,21 @@ def test_too_few_rows_without_a_validation_part():
     )
 
 
+def test_too_few_rows_before_a_backtest_counts_every_row_of_the_file():
+    # 60 monthly values, horizon 18, one backtest origin: 42 rows before it, which need 117 (ten windows and a
+    # validation part); the file needs 135
+    _raises(
+        "m1.csv: has 60 rows (42 before the backtest's 18), too few for horizon 18 after the default lookback 8 (its "
+        "shortest); the training part needs at least 35 rows (10 windows of 26 rows, one step apart) and the "
+        "validation part at least 18 rows, so at least 135 rows with val_frac 0.15 and backtest 1; use a shorter "
+        "lookback or horizon, or more data",
+        lambda: check_length(60, 8, 18, path="m1.csv", lookback_given=False, backtest=1),
+    )
+    check_length(135, 8, 18, backtest=1)
+    with pytest.raises(DataError):
+        check_length(134, 8, 18, backtest=1)
+
+
 def test_the_training_part_must_hold_ten_windows_not_just_one():
     # 25 rows split 17 / 4 / 4: lookback 8 + horizon 1 fit in 9 rows, so 17 training rows hold 9 windows
     _raises(

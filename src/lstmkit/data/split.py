@@ -108,6 +108,7 @@ def check_length(
     path="the series",
     train_windows: int = MIN_TRAIN_WINDOWS,
     lookback_given: bool = True,
+    backtest: int = 0,
 ) -> None:
     """A DataError unless a series of `n_rows` rows is long enough for a model worth reporting.
 
@@ -117,13 +118,16 @@ def check_length(
     window each, so at least horizon rows. With the default fractions (0.15, 0.15) that is 26 rows for
     lookback 8 and horizon 1, 48 for lookback 24 and horizon 1. The message says how many rows the given
     lookback, horizon, val_frac and test_frac need (`min_series_length`), and with lookback_given False that the
-    lookback is a default (already at its shortest), not the user's."""
+    lookback is a default (already at its shortest), not the user's. With `backtest` K, the last K * horizon of
+    the `n_rows` rows are its test part (`test_frac` is not used) and the rule is on the rows before them."""
     _check_fraction("val_frac", val_frac)
     _check_fraction("test_frac", test_frac)
     check_window_sizes(lookback, horizon)
-    if _parts_hold_windows(n_rows, lookback, horizon, val_frac, test_frac, train_windows):
+    held = backtest * horizon
+    test_frac = 0 if backtest else test_frac
+    if _parts_hold_windows(n_rows - held, lookback, horizon, val_frac, test_frac, train_windows):
         return
-    needed = min_series_length(lookback, horizon, val_frac, test_frac, train_windows=train_windows)
+    needed = min_series_length(lookback, horizon, val_frac, test_frac, train_windows=train_windows) + held
     others = [name for name, frac in (("validation", val_frac), ("test", test_frac)) if frac > 0]
     parts = ""
     if others:
@@ -134,10 +138,12 @@ def check_length(
     windows = f"{train_windows} windows of {window}, one step apart" if train_windows > 1 else f"one window of {window}"
     settings = f"`lookback` {lookback} + `horizon` {horizon}" if lookback_given else (
         f"`horizon` {horizon} after the default `lookback` {lookback} (its shortest)")
+    rest = f" ({n_rows - held} before the `backtest`'s {held})" if held else ""
+    fractions = f"`backtest` {backtest}" if backtest else f"`test_frac` {test_frac}"
     raise DataError(
-        f"{path}: has {n_rows} rows, too few for {settings}; the training part needs "
+        f"{path}: has {n_rows} rows{rest}, too few for {settings}; the training part needs "
         f"at least {_rows(lookback + horizon + train_windows - 1)} ({windows}){parts}, so at least {needed} rows with "
-        f"`val_frac` {val_frac} and `test_frac` {test_frac}; use a shorter `lookback` or `horizon`, or more data"
+        f"`val_frac` {val_frac} and {fractions}; use a shorter `lookback` or `horizon`, or more data"
     )
 
 

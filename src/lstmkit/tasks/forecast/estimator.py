@@ -324,8 +324,8 @@ class Forecaster(ForecastSettings, Estimator):
         tested = self.backtest * self.horizon  # a backtest's test part
         if not self.many_:
             s = panel.series[0]
-            check_length(len(s) - tested, self.lookback_, self.horizon, val_frac=self.val_frac,
-                         test_frac=0 if tested else self.test_frac, path=s.path, lookback_given=self.lookback is not None)  # fmt: skip
+            check_length(len(s), self.lookback_, self.horizon, val_frac=self.val_frac, test_frac=self.test_frac,
+                         path=s.path, lookback_given=self.lookback is not None, backtest=self.backtest)  # fmt: skip
             return
         check_series_lengths(panel, self.lookback_ + self.horizon, f"`lookback` {self.lookback_} + `horizon` {self.horizon} need")
         held_out = self.horizon * (self.val_frac > 0) + (tested or self.horizon * (self.test_frac > 0))
