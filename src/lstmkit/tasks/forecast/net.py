@@ -91,7 +91,14 @@ class ForecastNet(nn.Module):
         self.horizon, self.season, self.base, self.n_quantiles = horizon, season, base, n_quantiles
 
     def scale(self, target: Tensor) -> Tensor:
-        """target (B, L) -> (B, 1): the window's level, the mean magnitude of its last season."""
+        """target (B, L) -> (B, 1): the window's level, the mean magnitude of its last season.
+
+        A series whose steps are tiny beside its level (a log of money, ~11.6, moving ~0.02 a quarter) moves
+        by many MASE units at each optimizer step of the correction: statsmodels' Danish lrm, validation loss
+        1.63, 1.37, 0.56, 0.93, 1.53 over the first epochs, test MASE 1.269 (ETS 0.821; --lr 1e-4: 0.821). The
+        correction and its inputs damped by the window's mean step over 5% of its level (at most 1) smoothed
+        it (0.945) but lost on the single fits (--single 20, relative to seasonal naive: M3 other 0.500 ->
+        0.579, M3 quarterly 0.838 -> 0.901, Tourism unchanged), so the level alone scales."""
         recent = target[:, -self.season :]  # all of a window shorter than a season
         return recent.abs().mean(dim=1, keepdim=True) + EPS
 
