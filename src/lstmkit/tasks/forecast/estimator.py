@@ -27,19 +27,20 @@ from torch import nn
 from ...data import Scaler, Series, check_length, default_lookback, read_series_csv, split_by_time
 from ...data.panel import (FRAMES, WIDE_ID, Panel, check_series_lengths, panel_from_frame, read_future_values,
                            read_panel_csv, read_tsf_panel, split_ids, wide_panel)
-from ...data.csv_table import format_suffix
+from ...data.csv_table import and_list, format_suffix
 from ...data.series import check_roles, feature_list
 from ...decompose import repeats_each, seasonal_parts
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
 from ...rundir import Predictions, times_written
 from ...statistical import ETS_SEASONS, ETSStates, InBackground, ets_fits
-from ...train import TrainConfig, fit, member_checkpoint, seed_everything
+from ...train import TrainConfig, TrainResult, evaluate_loss, fit, member_checkpoint, seed_everything
 from ...train.distributed import env_world
 from ..estimator import Estimator, saved_whole
 from ..settings import TRAINING
 from ..gate_input import GateInput, capped, series_values
 from .net import ForecastNet, MeanForecast, scaled_absolute_error
+from .pretrained import Pretrained, load_pretrained, pretrained_seasons
 from .scoring import conformal_quantiles, mase_scale, score_panel, score_series, statistical_job
 from .settings import ForecastSettings
 from .timing import calendar_seasons, future_times, on_calendar, steps_between, without_calendar
@@ -112,6 +113,7 @@ class Forecaster(ForecastSettings, Estimator):
         (tens of thousands of windows, where small batches only cost time)."""
         settings = {name: getattr(self, name) for name in TRAINING}
         settings["batch_size"] = self.batch_size or (256 if self.many_ else 32)
+        settings["epochs"] = max(1, self.epochs)  # 0 trains nothing (`_train_members`)
         return TrainConfig(**settings).resolved()
 
     @property
@@ -143,7 +145,9 @@ class Forecaster(ForecastSettings, Estimator):
         panel = self._read(data)
         self.panel_ = panel
         self.season_ = self.season or self._detect_season(panel)
-        self.lookback_ = self.lookback or self._default_lookback(panel)
+        self.pretrained_ = self._pretrained()
+        self.net_horizon_ = self.pretrained_.horizon if self.pretrained_ else self.horizon
+        self.lookback_ = self.lookback or (self.pretrained_.lookback if self.pretrained_ else self._default_lookback(panel))
         self._check_lengths(panel)
         folds = range(self.backtest) if self.backtest and self.refit else [None]
         scored, self.history_, started, background = [], [], time.perf_counter(), None
@@ -199,9 +203,9 @@ class Forecaster(ForecastSettings, Estimator):
         for k in range(self.ensemble):
             net, member_config = self._new_member(config, k)
             where = member_checkpoint(checkpoint, k, fold)
-            result = fit(net, self._loss, train_w.tensors(), val_w.tensors() if len(val.series) else None,
-                         member_config, checkpoint=where, resume=resume, reporter=reporter,
-                         keep_initial=self.base_ != "none")  # fmt: skip
+            result = self._untrained(net, train_w, val_w if len(val.series) else None, member_config) if self.epochs == 0 else fit(
+                net, self._loss, train_w.tensors(), val_w.tensors() if len(val.series) else None, member_config,
+                checkpoint=where, resume=resume, reporter=reporter, keep_initial=self.base_ != "none")  # fmt: skip
             self.members_.append(net.cpu().eval())
             results.append(result)
             tags = {"member": k} if self.ensemble > 1 else {}
@@ -212,12 +216,46 @@ class Forecaster(ForecastSettings, Estimator):
         self.model_ = self.members_[0]
         return results
 
+    def _untrained(self, net: ForecastNet, train: Windows, val: Optional[Windows], config: TrainConfig) -> TrainResult:
+        """`epochs` 0: the network as it starts, its losses on the training and validation windows as epoch 0."""
+        config = config.resolved()
+        loss = lambda w: evaluate_loss(net, self._loss, w.tensors(), config, torch.device(config.device))  # noqa: E731
+        row = {"epoch": 0, "train_loss": loss(train), "val_loss": float("nan") if val is None else loss(val), "lr": 0.0}
+        return TrainResult([row], best_epoch=0, best_val_loss=row["val_loss"], stop_reason="epochs 0")
+
     def _new_member(self, config: TrainConfig, k: int) -> tuple[ForecastNet, TrainConfig]:
         """Member k's untrained network and training settings: seeded with the run's seed + k, so its refit
         starts where its first fit started."""
         member_config = dataclasses.replace(config, seed=config.seed + k)
         seed_everything(member_config.seed)
-        return self._build_model(self.n_inputs_, self.reads_ets_[k]), member_config
+        net = self._build_model(self.n_inputs_, self.reads_ets_[k])
+        if self.pretrained_ is not None:
+            net.load_state_dict(self.pretrained_.weights(k, max(1, len(self.quantiles_))))
+        return net, member_config
+
+    def _pretrained(self) -> Optional[Pretrained]:
+        """With `start` pretrained: the network shipped for the season, once the settings are checked against
+        what it was trained with (one line naming the first that differs); else None."""
+        if self.start != "pretrained":
+            return None
+        shipped = load_pretrained(self.season_)
+        if shipped is None:
+            raise ConfigError(f"`start` pretrained: lstmkit ships pretrained networks for the seasons "
+                              f"{and_list(pretrained_seasons())}, and this series' season is {self.season_}; "
+                              "give one of those as `season`, or `start` zero")  # fmt: skip
+        differs = [(self.horizon > shipped.horizon, f"`horizon` {self.horizon}: it forecasts at most {shipped.horizon} steps"),
+                   (self.lookback not in (None, shipped.lookback), f"`lookback` {self.lookback}: it reads {shipped.lookback} steps"),
+                   (self.base not in ("auto", "naive2"), f"`base` {self.base}: its base is naive2"),
+                   (self.ets_input == "no", "`ets_input` no: it reads the ETS forecast"),
+                   (bool(self.features or self.future_features), "covariates: it reads the target alone"),
+                   (self.hidden != shipped.hidden, f"`hidden` {self.hidden}: its hidden size is {shipped.hidden}"),
+                   ((self.layers, self.variant, self.bidirectional) != (1, "vanilla", False),
+                    "`layers`, `variant` or `bidirectional` changed: it is one vanilla LSTM layer read forwards")]  # fmt: skip
+        for wrong, why in differs:
+            if wrong:
+                raise ConfigError(f"`start` pretrained loads the network trained on {shipped.trained_on} for season "
+                                  f"{self.season_}, which does not take {why}")  # fmt: skip
+        return shipped
 
     def _refit_members(self, panel: Panel, val: Origins, results: list, config, checkpoint, resume, reporter, fold) -> None:
         """With `refit_full`, train each member again from its own seed on the training and validation windows
@@ -327,7 +365,8 @@ class Forecaster(ForecastSettings, Estimator):
             check_length(len(s), self.lookback_, self.horizon, val_frac=self.val_frac, test_frac=self.test_frac,
                          path=s.path, lookback_given=self.lookback is not None, backtest=self.backtest)  # fmt: skip
             return
-        check_series_lengths(panel, self.lookback_ + self.horizon, f"`lookback` {self.lookback_} + `horizon` {self.horizon} need")
+        if self.pretrained_ is None:  # a pretrained network learned from windows padded at the front, as short series' are
+            check_series_lengths(panel, self.lookback_ + self.horizon, f"`lookback` {self.lookback_} + `horizon` {self.horizon} need")
         held_out = self.horizon * (self.val_frac > 0) + (tested or self.horizon * (self.test_frac > 0))
         check_series_lengths(panel, held_out + 1, f"holding out {held_out} steps for validation and test leaves one step of past for")
 
@@ -396,7 +435,8 @@ class Forecaster(ForecastSettings, Estimator):
         # two seasons to the training stop: 3.250 (seed 1: 3.640 -> 3.284), 1.682, 1.129, 1.494, 2.635, 1.825.
         # Four (cuts a horizon apart) and three (spread) of six worse, for four AutoETS fits per series instead of one,
         # and no lower in aggregate (geometric mean of the ratio 0.997 and 0.998): the input stays in sample
-        self.ets_input_ = self.base_ != "ets" and (self.ets_input == "yes" or (self.ets_input == "auto" and self.many_))
+        self.ets_input_ = self.base_ != "ets" and (self.ets_input == "yes" or (self.ets_input == "auto" and self.many_)
+                                                   or self.pretrained_ is not None)  # fmt: skip
         # An ensemble of 5 (mean MASE; every member reading it -> none -> members 0, 2, 4 reading it, 1 and 3 not;
         # mixes of the members' test forecasts, seeds 0-4, then the mix trained as it is here for Tourism monthly):
         # Tourism quarterly 1.533 -> 1.491 -> 1.503, M1 yearly 3.645 -> 3.402 -> 3.474, M1 quarterly 1.621 -> 1.703
@@ -455,7 +495,7 @@ class Forecaster(ForecastSettings, Estimator):
         for twice the training (1.017 against 1.011 on 340 series). One global model over a collection, mean
         MASE, where the choice on the pooled validation windows would take snaive: Tourism quarterly 1.521
         against naive2's 1.495."""
-        if self.many_:
+        if self.many_ or self.pretrained_ is not None:
             return "naive2"
         calendar = self._calendar_season(panel)
         if self.season_ == 1 or (calendar and self.season_ <= ETS_SEASONS):
@@ -486,13 +526,14 @@ class Forecaster(ForecastSettings, Estimator):
         """Whether ensemble member k reads the ETS forecast: every member with `ets_input` "yes"; with "auto", the
         first and every other one after it (0, 2, 4, ...), the others learning without it, so that one member is
         the default's own network and the ensemble mixes both kinds."""
-        return self.ets_input_ and (self.ets_input == "yes" or k % 2 == 0)
+        return self.ets_input_ and (self.ets_input == "yes" or k % 2 == 0 or self.pretrained_ is not None)
 
     def _build_model(self, n_features: int, reads_ets: bool) -> ForecastNet:
         return ForecastNet(
-            n_features, self.horizon, self.season_, base=self.base_, hidden=self.hidden, layers=self.layers,
+            n_features, self.net_horizon_, self.season_, base=self.base_, hidden=self.hidden, layers=self.layers,
             variant=self.variant, dropout=self.dropout, bidirectional=self.bidirectional,
             n_quantiles=max(1, len(self.quantiles_)), reads_ets=reads_ets, n_future=len(self.future_index_),
+            emit=self.horizon,
         )  # fmt: skip
 
     @property
@@ -536,7 +577,7 @@ class Forecaster(ForecastSettings, Estimator):
             Y.append(panel.series[i].target[origins[:, None] + np.arange(self.horizon)])
         weight = 1.0 / self.scales_[which.series]
         as_tensor = lambda parts, shape: torch.from_numpy(np.concatenate(parts).astype(np.float32)) if parts else torch.zeros(shape)  # noqa: E731
-        return Windows(as_tensor(X, (0, self.lookback_, self.n_inputs_)), as_tensor(factors, (0, self.seasonal_rows_, self.horizon)),
+        return Windows(as_tensor(X, (0, self.lookback_, self.n_inputs_)), as_tensor(factors, (0, self.seasonal_rows_, self.net_horizon_)),
                        torch.from_numpy(weight.astype(np.float32)), as_tensor(Y, (0, self.horizon)))  # fmt: skip
 
     def _inputs(self, i: int, series: Series, origins: np.ndarray, lookback: int, phase: int,
@@ -564,13 +605,13 @@ class Forecaster(ForecastSettings, Estimator):
             values = values[:, None]
         steps = np.maximum(origins[:, None] + np.arange(-lookback, 0), 0)  # (W, L)
         if self.base_ == "ets":  # the factors all ones, the ETS forecast from each origin in the offsets' place
-            forecasts = self.ets_[i].forecasts(series.target, origins, self.horizon, start=phase)
+            forecasts = self.ets_[i].forecasts(series.target, origins, self.net_horizon_, start=phase)
             rows = [np.ones_like(forecasts), forecasts]
         else:
-            ahead = position(origins[:, None] + np.arange(self.horizon))  # (W, H)
+            ahead = position(origins[:, None] + np.arange(self.net_horizon_))  # (W, H)
             rows = [indices[ahead], offsets[ahead]]
             if self.ets_input_:  # a third row: the ETS forecast from each origin, which the network reads
-                rows.append(self.ets_[i].forecasts(series.target, origins, self.horizon, start=phase))
+                rows.append(self.ets_[i].forecasts(series.target, origins, self.net_horizon_, start=phase))
         if self.future_index_:
             ahead = origins[:, None] + np.arange(self.horizon)  # (W, H)
             if len(origins) and ahead.max() >= len(covariates):
@@ -793,9 +834,9 @@ class Forecaster(ForecastSettings, Estimator):
         def sample(batch: int, steps: int) -> dict:
             steps = max(steps, self.season_, 2)
             x = torch.rand(batch, steps, F) + 0.5  # positive, as a deseasonalised level is
-            rows = [torch.rand(batch, self.horizon) + 0.5, torch.randn(batch, self.horizon)]
+            rows = [torch.rand(batch, self.net_horizon_) + 0.5, torch.randn(batch, self.net_horizon_)]
             if self.ets_input_:
-                rows.append(torch.rand(batch, self.horizon) + 0.5)
+                rows.append(torch.rand(batch, self.net_horizon_) + 0.5)
             rows += [torch.randn(batch, self.horizon) for _ in self.future_index_]
             seasonal = torch.stack(rows, dim=1)
             return {"x": x, "seasonal": seasonal}
@@ -814,6 +855,7 @@ class Forecaster(ForecastSettings, Estimator):
     def _state(self) -> dict:
         return {
             "quantiles": self.quantiles_, "season": self.season_, "lookback": self.lookback_, "members": len(self.members_),
+            "net_horizon": self.net_horizon_,
             "base": self.base_, "ets": None if self.ets_ is None else [e.to_dict(states=False) for e in self.ets_], "ets_input": self.ets_input_,
             "reads_ets": self.reads_ets_,
             "target_name": self.target_name_, "feature_names": self.feature_names_, "ids": self.ids_,
@@ -831,6 +873,8 @@ class Forecaster(ForecastSettings, Estimator):
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
         self.quantiles_, self.season_ = state["quantiles"], saved_whole(state, "season", 1)
         self.lookback_ = saved_whole(state, "lookback", 1)
+        self.net_horizon_ = saved_whole(state, "net_horizon", self.horizon) if "net_horizon" in state else self.horizon  # before: the horizon
+        self.pretrained_ = None  # the members' weights are the run's own
         self.base_ = state.get("base", "naive2" if self.base == "auto" else self.base)  # runs saved before "auto": their setting
         self.ets_ = None if state.get("ets") is None else [ETSStates.from_dict(e, None if "states" in e else tensors[f"ets{i}.states"].numpy())
                                                            for i, e in enumerate(state["ets"])]  # fmt: skip

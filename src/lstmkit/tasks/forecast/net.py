@@ -57,7 +57,8 @@ class ForecastNet(nn.Module):
     seasonal (B, 2, H): the multiplicative factors and the additive offsets of the horizon steps, then (in a
     third row, where the estimator gives it) the ETS forecast of the horizon steps (in the target's units),
     which the network reads with `reads_ets`, then `n_future` rows: the known-future covariates of the
-    horizon steps, scaled -> forecasts (B, H, Q) in the target's units."""
+    horizon steps, scaled -> forecasts (B, H, Q) in the target's units; the first `emit` of the H steps
+    where it is given (B, emit, Q)."""
 
     def __init__(
         self,
@@ -74,6 +75,7 @@ class ForecastNet(nn.Module):
         n_quantiles: int = 1,
         reads_ets: bool = False,
         n_future: int = 0,
+        emit: int | None = None,
     ):
         super().__init__()
         self.lstm = LSTM(n_features, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0,
@@ -89,6 +91,9 @@ class ForecastNet(nn.Module):
             if self.future is not None:
                 nn.init.zeros_(self.future.weight)
         self.horizon, self.season, self.base, self.n_quantiles = horizon, season, base, n_quantiles
+        # a pretrained network forecasts the `horizon` steps it was trained for and gives the first `emit` of them, so
+        # its head reads the ETS forecast of every step it learned from (`Forecaster.net_horizon_`)
+        self.emit = horizon if emit is None else emit
 
     def scale(self, target: Tensor) -> Tensor:
         """target (B, L) -> (B, 1): the window's level, the mean magnitude of its last season.
@@ -134,7 +139,8 @@ class ForecastNet(nn.Module):
         if self.future is not None:  # each horizon step's known-future covariates, scaled: (B, H, K) -> (B, H, Q)
             correction = correction + self.future(seasonal[:, seasonal.shape[1] - self.n_future :].transpose(1, 2))
         forecast = self.statistical(z).unsqueeze(-1) + correction  # (B, H, Q)
-        return forecast * (scale * factors).unsqueeze(-1) + offsets.unsqueeze(-1)
+        forecast = forecast * (scale * factors).unsqueeze(-1) + offsets.unsqueeze(-1)
+        return forecast if self.emit == self.horizon else forecast[:, : self.emit]
 
 
 class MeanForecast(nn.Module):

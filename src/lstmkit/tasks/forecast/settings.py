@@ -11,6 +11,7 @@ from ..settings import SharedSettings, columns_given, shared, time_col_setting, 
 
 BASES = ("auto", "naive2", "snaive", "ets", "none")  # the statistical forecast the network corrects (`net.py`)
 ETS_INPUTS = ("auto", "yes", "no")
+STARTS = ("zero", "pretrained")
 
 
 @dataclass(eq=False)
@@ -51,6 +52,11 @@ class ForecastSettings(SharedSettings):
     ets_input: str = setting("auto", "Give the network the ETS forecast from each window's origin beside what it "
                                      "reads: auto (for many series; in an ensemble, every other member), yes, no.",
                              choices=ETS_INPUTS)  # fmt: skip
+    # pretrained: the network shipped for the season (tasks/forecast/pretrained.py), trained on many series, as the
+    # members' first weights; training goes on from there and early stopping can keep them as they are
+    start: str = setting("zero", "Where the network starts: zero (its correction is zero, so it starts as its "
+                                 "statistical base) or pretrained (lstmkit's network for the season, trained on the "
+                                 "M3 competition's series; base naive2 reading the ETS forecast).", choices=STARTS)  # fmt: skip
     ensemble: int = setting(1, "Members (other seeds) whose mean is the forecast.", whole=True, min=1)
     backtest: int = setting(0, "Score K rolling origins, horizon steps apart, at the end of each series (0: the test part).", whole=True, min=0)
     refit: bool = setting(False, "With backtest: train again on the data before each origin.")
@@ -59,7 +65,9 @@ class ForecastSettings(SharedSettings):
                                      "together, for the epochs and learning rates validation chose.")  # fmt: skip
     interval: float = setting(0.9, "Coverage of the conformal prediction interval (0: no interval).", min=0, below=1)
     batch_size: Optional[int] = shared("batch_size", None, help="Windows per mini-batch (default: 32 for one series, 256 for many).")
-    epochs: int = shared("epochs", 300)
+    # 0: the network as it starts, scored and saved (zero-shot from a pretrained start); a training's loss is its epoch 0
+    epochs: int = shared("epochs", 300, min=0, help="Most epochs (early stopping usually ends sooner); 0: no training, the "
+                                                    "network as it starts (its statistical base, or the pretrained one).")  # fmt: skip
     lr: float = shared("lr", 3e-3)
     patience: int = shared("patience", 30)
 
