@@ -92,6 +92,12 @@ def test_a_pretrained_run_trains_saves_loads_predicts_and_exports(tmp_path, caps
     graph = loaded.export_graph()
     to_onnx(graph, tmp_path / "f.onnx")
     assert check(graph, tmp_path / "f.onnx") <= 1e-5
+    # the HTTP service's forecast of the series' last values, ending where training ended, is predict's
+    from lstmkit.tasks.forecast import serving
+
+    request = serving.Request(series=[serving.SeriesIn(values=_yearly()["value"].tolist()[-30:])])
+    served = serving.run(loaded, serving.items(loaded, request, type("Limits", (), {"max_items": 8, "max_length": 1000})))
+    np.testing.assert_allclose(served[0]["forecast"], predicted["value"], rtol=1e-5)
 
 
 @pytest.mark.parametrize("args, why", [
