@@ -8,7 +8,7 @@ Each season's network is `Forecaster` itself fitted as one global model over M3'
 training and test values), with base naive2, every member reading the ETS forecast, and the horizon below:
 a forecaster may then ask for any horizon up to it. The file goes to `src/lstmkit/data/files/pretrained/`.
 M3 alone is read, so that the Tourism and M1 competitions stay data the networks never saw
-(`benchmarks/forecast_quality.py --pretrained`).
+(`benchmarks/forecast_quality.py --start pretrained`).
 """
 
 from __future__ import annotations

@@ -217,8 +217,8 @@ class Forecaster(ForecastSettings, Estimator):
         return results
 
     def _untrained(self, net: ForecastNet, train: Windows, val: Optional[Windows], config: TrainConfig) -> TrainResult:
-        """`epochs` 0: the network as it starts, its losses on the training and validation windows as epoch 0."""
-        config = config.resolved()
+        """`epochs` 0: the network as it starts, its losses on the training and validation windows as epoch 0.
+        `config`: a member's, resolved as `train_config` resolves it."""
         loss = lambda w: evaluate_loss(net, self._loss, w.tensors(), config, torch.device(config.device))  # noqa: E731
         row = {"epoch": 0, "train_loss": loss(train), "val_loss": float("nan") if val is None else loss(val), "lr": 0.0}
         return TrainResult([row], best_epoch=0, best_val_loss=row["val_loss"], stop_reason="epochs 0")

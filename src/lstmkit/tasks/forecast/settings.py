@@ -65,7 +65,7 @@ class ForecastSettings(SharedSettings):
                                      "together, for the epochs and learning rates validation chose.")  # fmt: skip
     interval: float = setting(0.9, "Coverage of the conformal prediction interval (0: no interval).", min=0, below=1)
     batch_size: Optional[int] = shared("batch_size", None, help="Windows per mini-batch (default: 32 for one series, 256 for many).")
-    # 0: the network as it starts, scored and saved (zero-shot from a pretrained start); a training's loss is its epoch 0
+    # 0: the network as it starts, scored and saved (zero-shot from a pretrained start), its losses the history's epoch 0
     epochs: int = shared("epochs", 300, min=0, help="Most epochs (early stopping usually ends sooner); 0: no training, the "
                                                     "network as it starts (its statistical base, or the pretrained one).")  # fmt: skip
     lr: float = shared("lr", 3e-3)
