@@ -251,6 +251,23 @@ def test_an_int_range_the_data_cannot_take_is_lowered_to_the_largest_value_that_
     assert fitted_to_data(job, hopeless, settings, data["forecast"]) == (hopeless, {})
 
 
+def test_a_pretrained_start_searches_around_the_shipped_networks_shape(data, tmp_path, capsys):
+    """`start` pretrained fixes the network's size, lookback and inputs: the default space leaves them out, so
+    every trial can load the shipped network, and a space file that names one is refused before any trial."""
+    settings = {"target": "sales", "time_col": "month", "horizon": 3, "epochs": 1, "start": "pretrained"}
+    _, spec, study = prepare("forecast", data["forecast"], tmp_path / "t", trials=2, settings=settings, pruner="none")
+    fixed = {"hidden", "layers", "variant", "bidirectional", "lookback", "base", "ets_input"}
+    assert not fixed & set(spec.space) and {"lr", "batch_size", "dropout"} <= set(spec.space)
+    run(spec, pruner="none")
+    assert [t.state.name for t in study.get_trials()] == ["COMPLETE", "COMPLETE"]
+    path = tmp_path / "space.json"
+    path.write_text(json.dumps({"lookback": {"type": "int", "low": 8, "high": 16}}))
+    args = tune_args(data, tmp_path / "u", "--horizon", "3", "--start", "pretrained", "--trials", "2", "--space", str(path))
+    assert main(args) == 2 and not (tmp_path / "u").exists()
+    assert capsys.readouterr().err == (f"lstmkit: error: {path}: 'lookback' is not searched here: --start pretrained "
+                                       "loads a network of fixed size, lookback and inputs\n")
+
+
 def test_every_default_space_is_valid_and_the_forecast_one_reaches_every_statistical_start():
     """The search can draw the default's own choices: base auto and ets (auto's pick for one series) and the
     ETS input, beside naive2, snaive and none."""

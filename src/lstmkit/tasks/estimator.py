@@ -59,6 +59,10 @@ class Estimator:
         """Each setting against its declaration (bounds, choices), before any data is read."""
         check_settings(self)
 
+    def fixed_settings(self) -> dict[str, str]:
+        """The settings that these settings hold fixed, with why: `lstmkit tune` searches none of them."""
+        return {}
+
     def train_config(self) -> TrainConfig:
         """The shared training options, checked, with device and precision resolved for this machine; a setting
         a job leaves None (the classifier's epochs) takes TrainConfig's default."""

@@ -48,11 +48,14 @@ def read_space_file(path) -> dict:
     return entries
 
 
-def search_space(job, given: Optional[Mapping[str, Mapping]] = None, where: str = "the space") -> dict:
+def search_space(job, given: Optional[Mapping[str, Mapping]] = None, where: str = "the space",
+                 fixed: Optional[Mapping[str, str]] = None) -> dict:
     """The job's default space with `given`'s entries over it (a file's or a dict's), each checked against
-    the job's settings; `where` names the source in messages."""
+    the job's settings; `where` names the source in messages. `fixed` ({setting: why}, what the run's other
+    settings hold fixed: `Estimator.fixed_settings`) leaves the default's entries out and refuses given ones."""
     fields = {f.name: f for f in declared(job.settings)}
-    space = {name: dict(entry) for name, entry in job.space.items()}
+    fixed = fixed or {}
+    space = {name: dict(entry) for name, entry in job.space.items() if name not in fixed}
     for name, entry in (given or {}).items():
         if name not in fields:
             known = sorted(n for n in fields if n not in NOT_SEARCHED)
@@ -62,6 +65,8 @@ def search_space(job, given: Optional[Mapping[str, Mapping]] = None, where: str 
         if name in NOT_SEARCHED:
             raise ConfigError(f"{where}: '{name}' is not searched: it sets how a run executes, not the model; "
                               f"give it as an option instead")  # fmt: skip
+        if name in fixed:
+            raise ConfigError(f"{where}: '{name}' is not searched here: {fixed[name]}")
         space[name] = dict(entry)
     for name, entry in space.items():
         check_entry(name, entry, fields[name], where)

@@ -233,6 +233,13 @@ class Forecaster(ForecastSettings, Estimator):
             net.load_state_dict(self.pretrained_.weights(k, max(1, len(self.quantiles_))))
         return net, member_config
 
+    def fixed_settings(self) -> dict[str, str]:
+        """With `start` pretrained, the shape and inputs of the shipped network."""
+        if self.start != "pretrained":
+            return {}
+        why = "`start` pretrained loads a network of fixed size, lookback and inputs"
+        return dict.fromkeys(("hidden", "layers", "variant", "bidirectional", "lookback", "base", "ets_input"), why)
+
     def _pretrained(self) -> Optional[Pretrained]:
         """With `start` pretrained: the network shipped for the season, once the settings are checked against
         what it was trained with (one line naming the first that differs); else None."""
