@@ -137,3 +137,30 @@ def test_many_series_shorter_than_the_shipped_lookback_start_from_it():
                             val_frac=0).fit(pd.concat(frames))  # fmt: skip
     assert forecaster.lookback_ == 12 and np.isfinite(forecaster.predict()["value"]).all()
     assert torch.isfinite(next(forecaster.model_.parameters())).all()
+
+
+def test_one_series_too_short_to_train_on_is_forecast_as_it_would_be_among_many():
+    """`epochs` 0: nothing is trained, so one series needs only the parts it is scored on. Ten years, the last 4
+    the backtest's test part: no window of lookback 12 + horizon 4 fits, and the network forecasts the series
+    from its padded past exactly as it does when the series is one of a panel."""
+    data = _yearly(length=10, slope=3.0)
+    alone = Forecaster("value", time_col="year", horizon=4, start="pretrained", epochs=0, backtest=1, val_frac=0).fit(data)
+    assert np.isnan(alone.history_[0]["train_loss"]) and alone.test_["first"].tolist() == [6]
+    panel = pd.concat([data.assign(id="a"), _yearly(length=10, seed=1).assign(id="b")])
+    among = Forecaster("value", id_col="id", time_col="year", horizon=4, start="pretrained", epochs=0, backtest=1,
+                       val_frac=0).fit(panel)  # fmt: skip
+    one = among._forecast(among.panel_, np.zeros(1, dtype=np.int64), np.array([6]))
+    np.testing.assert_allclose(alone._forecast(alone.panel_, np.zeros(1, dtype=np.int64), np.array([6])), one, rtol=1e-5)
+    np.testing.assert_allclose(alone.predict()["value"], among.predict().query("id == 'a'")["value"], rtol=1e-5)
+
+
+def test_one_series_too_short_even_for_the_scored_parts_is_one_line(tmp_path, capsys):
+    path = tmp_path / "yearly.csv"
+    _yearly(length=8).to_csv(path, index=False)
+    code = main(["train", "forecast", "--data", str(path), "--target", "value", "--time-col", "year", "--horizon", "4",
+                 "--start", "pretrained", "--epochs", "0", "--out", str(tmp_path / "run")])  # fmt: skip
+    assert code == 2 and capsys.readouterr().err.strip() == (
+        f"lstmkit: error: {path}: has 8 rows, too few for --horizon 4 with --start pretrained and --epochs 0: it "
+        "needs the validation and test parts 4 rows each and the training part 2, so at least 24 rows with "
+        "--val-frac 0.15 and --test-frac 0.15; use a shorter --horizon, --val-frac 0 or --test-frac 0, or more data")
+    assert not (tmp_path / "run").exists()

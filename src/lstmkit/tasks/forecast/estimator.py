@@ -14,6 +14,7 @@ part; metrics are computed per series and averaged, with OWA against Naive2.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import time
 from pathlib import Path
@@ -185,7 +186,7 @@ class Forecaster(ForecastSettings, Estimator):
     def _train_members(self, panel: Panel, train: Origins, val: Origins, config, checkpoint, resume, reporter, fold) -> list:
         """Train each ensemble member (its own seed) on the windows `train`, stopping early on `val`; returns
         each member's `TrainResult`."""
-        if len(train.series) == 0:
+        if len(train.series) == 0 and self.epochs > 0:
             raise DataError(f"{panel.path}: no series is long enough to hold a training window")
         self.members_, results = [], []
         train_w, val_w = self._windows_for(panel, train), self._windows_for(panel, val)
@@ -219,8 +220,12 @@ class Forecaster(ForecastSettings, Estimator):
     def _untrained(self, net: ForecastNet, train: Windows, val: Optional[Windows], config: TrainConfig) -> TrainResult:
         """`epochs` 0: the network as it starts, its losses on the training and validation windows as epoch 0.
         `config`: a member's, resolved as `train_config` resolves it."""
-        loss = lambda w: evaluate_loss(net, self._loss, w.tensors(), config, torch.device(config.device))  # noqa: E731
-        row = {"epoch": 0, "train_loss": loss(train), "val_loss": float("nan") if val is None else loss(val), "lr": 0.0}
+        def loss(w: Optional[Windows]) -> float:
+            if w is None or len(w.tensors()[0]) == 0:
+                return float("nan")
+            return evaluate_loss(net, self._loss, w.tensors(), config, torch.device(config.device))
+
+        row = {"epoch": 0, "train_loss": loss(train), "val_loss": loss(val), "lr": 0.0}
         return TrainResult([row], best_epoch=0, best_val_loss=row["val_loss"], stop_reason="epochs 0")
 
     def _new_member(self, config: TrainConfig, k: int) -> tuple[ForecastNet, TrainConfig]:
@@ -369,6 +374,9 @@ class Forecaster(ForecastSettings, Estimator):
         tested = self.backtest * self.horizon  # a backtest's test part
         if not self.many_:
             s = panel.series[0]
+            if self.pretrained_ is not None and self.epochs == 0:
+                self._check_untrained_length(s)
+                return
             check_length(len(s), self.lookback_, self.horizon, val_frac=self.val_frac, test_frac=self.test_frac,
                          path=s.path, lookback_given=self.lookback is not None, backtest=self.backtest)  # fmt: skip
             return
@@ -376,6 +384,28 @@ class Forecaster(ForecastSettings, Estimator):
             check_series_lengths(panel, self.lookback_ + self.horizon, f"`lookback` {self.lookback_} + `horizon` {self.horizon} need")
         held_out = self.horizon * (self.val_frac > 0) + (tested or self.horizon * (self.test_frac > 0))
         check_series_lengths(panel, held_out + 1, f"holding out {held_out} steps for validation and test leaves one step of past for")
+
+    def _check_untrained_length(self, s: Series) -> None:
+        """One series that a pretrained network forecasts as it is (`epochs` 0): no window is trained on and
+        the lookback is padded at the front, as the network learned short series, so the parts need hold only
+        what is scored: the validation and test parts (where their fraction is not 0) a horizon each, and the
+        training part two steps (a level and a step for the MASE scale)."""
+
+        def holds(n: int) -> bool:
+            train_stop, val_stop = self._split(n)
+            return (train_stop >= 2 and (self.val_frac == 0 or val_stop - train_stop >= self.horizon)
+                    and (not (self.test_frac or self.backtest) or n - val_stop >= self.horizon))  # fmt: skip
+
+        if holds(len(s)):
+            return
+        needed = next(n for n in itertools.count(len(s) + 1) if holds(n))
+        test = f"`backtest` {self.backtest}" if self.backtest else f"`test_frac` {self.test_frac}"
+        parts = [name for name, held in (("validation", self.val_frac), ("test", self.test_frac or self.backtest)) if held]
+        held = f"the {' and '.join(parts)} part{'s' if len(parts) > 1 else ''} {self.horizon} rows{' each' if len(parts) > 1 else ''} and "
+        raise DataError(f"{s.path}: has {len(s)} rows, too few for `horizon` {self.horizon} with `start` pretrained and "
+                        f"`epochs` 0: it needs {held if parts else ''}the training part 2, so at least {needed} rows with "
+                        f"`val_frac` {self.val_frac} and {test}; use a shorter `horizon`, `val_frac` 0 or `test_frac` 0, "
+                        "or more data")  # fmt: skip
 
     def _split(self, n: int) -> tuple[int, int]:
         """(train_stop, val_stop) of a series of n steps: one series by the fractions; many series hold out
