@@ -454,18 +454,18 @@ def test_masked_batch_norm_keeps_a_cumulative_mean_without_momentum():
 
 
 def test_the_cosine_recipe_trains_a_small_set_for_enough_steps():
-    model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=3, batch_size=16, test_frac=0.2).fit(_shapes(30, 0))
-    assert len(model.history_) == 250  # 500 steps of one batch each, not 3 epochs; no early stopping
+    model = SequenceClassifier(arch="lstm-fcn", hidden=4, batch_size=16, test_frac=0.2).fit(_shapes(30, 0))
+    assert len(model.history_) == 250  # 500 steps of two batches each, not 100 epochs; no early stopping
     lrs = [row["lr"] for row in model.history_]
     assert lrs[0] == pytest.approx(3e-3) and lrs[-1] < 1e-5
 
 
-@pytest.mark.parametrize("given, epochs", [(None, 22), (100, 100), (3, 16)])
+@pytest.mark.parametrize("given, epochs", [(None, 22), (100, 100), (3, 3)])
 def test_the_cosine_recipe_bounds_its_steps_where_epochs_is_left_to_it(given, epochs):
     model = SequenceClassifier(arch="lstm-fcn", epochs=given)
     model.arch_, model.kind_, model.schedule_ = "lstm-fcn", "numeric", "cosine"
     config = model._recipe(model.train_config(), _shapes(1000, 0))  # 32 batches of 32 an epoch
-    # left to it: 100 epochs would be 3200 steps; at most 700 (22 epochs). Given: as given, at least 500 (16)
+    # left to it: 100 epochs would be 3200 steps; at most 700 (22 epochs). Given: as given, even 96 steps
     assert config.epochs == epochs and config.schedule == "cosine" and config.patience > epochs
 
 

@@ -270,9 +270,9 @@ class SequenceClassifier(ClassifySettings, Estimator):
         """The training resolved for the data (`arch_` and `schedule_` come with the split, `_prepare`):
         `segment_` (steps an LSTM-branch step of the FCN archs holds), `augment_`, and the schedule's
         configuration. The cosine schedule is the small-data recipe:
-        a fixed run of `epochs` (100 unless given), but at least RECIPE_STEPS optimiser steps (a set of 30
-        sequences makes one batch an epoch, and 100 steps leave an FCN under-trained) and, where `epochs` is
-        left to the recipe, at most RECIPE_MAX_STEPS (a large set learns as well in fewer epochs); no early
+        a fixed run of `epochs`: where it is left to the recipe, 100 kept within RECIPE_STEPS optimiser steps
+        at the least (a set of 30 sequences makes one batch an epoch, and 100 steps leave an FCN under-trained)
+        and RECIPE_MAX_STEPS at the most (a large set learns as well in fewer epochs); given, as given; no early
         stopping, and the weights of the last quarter of the epochs averaged (`train.fit`'s average_from)."""
         longest = max(len(s) for s in train.sequences)
         fcn = self.arch_ != "lstm" and self.kind_ == "numeric"
@@ -285,9 +285,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
             return config
         steps_per_epoch = -(-len(train) // config.batch_size)
         epochs = config.epochs
-        if self.epochs is None:  # left to the recipe
-            epochs = min(epochs, -(-RECIPE_MAX_STEPS // steps_per_epoch))
-        epochs = max(epochs, -(-RECIPE_STEPS // steps_per_epoch))
+        if self.epochs is None:  # left to the recipe; given, it is what was asked for, as Keras's `epochs` is
+            epochs = max(min(epochs, -(-RECIPE_MAX_STEPS // steps_per_epoch)), -(-RECIPE_STEPS // steps_per_epoch))
         return dataclasses.replace(config, schedule="cosine", epochs=epochs, patience=epochs + 1, min_steps=0)
 
     def _prepare(self, data, test, read_test: bool = True) -> tuple[dict[str, LabelledSequences], Optional[LabelledSequences]]:

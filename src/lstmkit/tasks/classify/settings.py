@@ -99,8 +99,7 @@ class ClassifySettings(SharedSettings):
     # None: TrainConfig's (100), which the cosine recipe keeps within its bounds of optimiser steps
     epochs: Optional[int] = shared("epochs", None, help=f"Epochs; default 100, at most (plateau: early stopping "
                                    f"usually ends sooner) or, with cosine, within {RECIPE_STEPS} to "
-                                   f"{RECIPE_MAX_STEPS} optimiser steps. Given with cosine: this many, and at "
-                                   f"least {RECIPE_STEPS} steps.")  # fmt: skip
+                                   f"{RECIPE_MAX_STEPS} optimiser steps. Given: this many.")  # fmt: skip
     # None: TEXT_DROPOUT and bidirectional for texts, neither for numeric sequences
     dropout: Optional[float] = shared("dropout", None, help=f"Dropout before the output layer (and between LSTM "
                                       f"layers); default {TEXT_DROPOUT} for texts, 0 for numeric sequences.")  # fmt: skip
