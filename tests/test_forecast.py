@@ -388,7 +388,8 @@ def test_a_series_too_short_for_a_meaningful_model_is_refused_before_training(tm
     assert err == (
         f"lstmkit: error: {path}: has 6 rows, too few for --horizon 1 after the default --lookback 8 (its shortest); the training part needs at least "
         "18 rows (10 windows of 9 rows, one step apart) and the validation and test parts at least 1 row each, so at "
-        "least 26 rows with --val-frac 0.15 and --test-frac 0.15; use a shorter --lookback or --horizon, or more data\n"
+        "least 26 rows with --val-frac 0.15 and --test-frac 0.15; use a shorter --lookback or --horizon, or more data; "
+        "or forecast it untrained, by lstmkit's pretrained network: --start pretrained, --epochs 0\n"
     )  # one line, and no epoch line before it: training never started
     assert not (tmp_path / "run").exists()  # nothing left behind, not even the folder
 

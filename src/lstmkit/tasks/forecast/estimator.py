@@ -377,13 +377,34 @@ class Forecaster(ForecastSettings, Estimator):
             if self.pretrained_ is not None and self.epochs == 0:
                 self._check_untrained_length(s)
                 return
-            check_length(len(s), self.lookback_, self.horizon, val_frac=self.val_frac, test_frac=self.test_frac,
-                         path=s.path, lookback_given=self.lookback is not None, backtest=self.backtest)  # fmt: skip
+            try:
+                check_length(len(s), self.lookback_, self.horizon, val_frac=self.val_frac, test_frac=self.test_frac,
+                             path=s.path, lookback_given=self.lookback is not None, backtest=self.backtest)  # fmt: skip
+            except DataError as error:
+                raise DataError(f"{error.args[0]}{self._untrained_hint(s)}") from None
             return
         if self.pretrained_ is None:  # a pretrained network learned from windows padded at the front, as short series' are
             check_series_lengths(panel, self.lookback_ + self.horizon, f"`lookback` {self.lookback_} + `horizon` {self.horizon} need")
         held_out = self.horizon * (self.val_frac > 0) + (tested or self.horizon * (self.test_frac > 0))
         check_series_lengths(panel, held_out + 1, f"holding out {held_out} steps for validation and test leaves one step of past for")
+
+    def _untrained_hint(self, s: Series) -> str:
+        """For one series too short to train on: how the shipped network would forecast it as it is, where it
+        takes these settings and the series; else with no validation part, then scored on its last horizon."""
+        if self.pretrained_ is not None or self.epochs == 0:
+            return ""
+        tries = [{}, {"val_frac": 0.0}] + ([{"val_frac": 0.0, "backtest": 1}] if not self.backtest else [])
+        for changed in tries:
+            untrained = dataclasses.replace(self, start="pretrained", epochs=0, **changed)
+            untrained.season_ = self.season_
+            try:
+                untrained.pretrained_ = untrained._pretrained()
+                untrained._check_untrained_length(s)
+            except (ConfigError, DataError):
+                continue
+            given = "".join(f", `{name}` {value:g}" for name, value in changed.items() if value != getattr(self, name))
+            return f"; or forecast it untrained, by lstmkit's pretrained network: `start` pretrained, `epochs` 0{given}"
+        return ""
 
     def _check_untrained_length(self, s: Series) -> None:
         """One series that a pretrained network forecasts as it is (`epochs` 0): no window is trained on and
