@@ -180,5 +180,8 @@ def test_a_series_too_short_to_train_on_is_told_the_flags_that_forecast_it_untra
     flags = [part for flag in hint.split(": ")[1].split(", ") for part in flag.split(" ")]
     assert main([*args, *flags, "--out", str(tmp_path / "run"), "--quiet"]) == 0
     assert (tmp_path / "run" / "metrics.json").exists()
+    assert main([*args, "--start", "pretrained", "--out", str(tmp_path / "trained")]) == 2  # to train from it: as short
+    err = capsys.readouterr().err.strip()
+    assert "too few for --lookback 12 + --horizon 4;" in err and err.endswith(hint)
     assert main([*args, "--season", "5", "--out", str(tmp_path / "other")]) == 2
     assert "pretrained" not in capsys.readouterr().err

@@ -379,7 +379,8 @@ class Forecaster(ForecastSettings, Estimator):
                 return
             try:
                 check_length(len(s), self.lookback_, self.horizon, val_frac=self.val_frac, test_frac=self.test_frac,
-                             path=s.path, lookback_given=self.lookback is not None, backtest=self.backtest)  # fmt: skip
+                             path=s.path, lookback_given=self.lookback is not None or self.pretrained_ is not None,
+                             backtest=self.backtest)  # fmt: skip
             except DataError as error:
                 raise DataError(f"{error.args[0]}{self._untrained_hint(s)}") from None
             return
@@ -391,7 +392,7 @@ class Forecaster(ForecastSettings, Estimator):
     def _untrained_hint(self, s: Series) -> str:
         """For one series too short to train on: how the shipped network would forecast it as it is, where it
         takes these settings and the series; else with no validation part, then scored on its last horizon."""
-        if self.pretrained_ is not None or self.epochs == 0:
+        if self.epochs == 0:
             return ""
         tries = [{}, {"val_frac": 0.0}] + ([{"val_frac": 0.0, "backtest": 1}] if not self.backtest else [])
         for changed in tries:
