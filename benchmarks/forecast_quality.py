@@ -92,7 +92,6 @@ SINGLE = {"airline": (airline_csv, "passengers", "month", 12), "sunspots": (suns
 BASELINES = {"seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"}
 START = "lstmkit untrained (its start)"
 PRETRAINED = ("lstmkit, pretrained start", "lstmkit pretrained, untrained")  # --start pretrained: trained on, and as shipped
-SHORT = "lstmkit pretrained, untrained"  # --start pretrained --single: the series too short to train on alone
 
 
 def competition(name: str, limit: int | None) -> tuple[pd.DataFrame, int, int]:
@@ -203,7 +202,7 @@ def single_rows(name: str, series, horizon: int, season: int | None, start: str 
     values (backtest=1) beside the baselines on the same window; one row per method. With `start` pretrained,
     each series is fitted twice, with the default start and from the pretrained network (`PRETRAINED` rows),
     and only series that both take are kept; a series too short to train on is forecast by the pretrained
-    network as it is (`epochs` 0, no validation part), in rows of its own (`SHORT`)."""
+    network as it is (`epochs` 0, no validation part), in rows of its own (its `PRETRAINED[1]` row)."""
     mase, short, seconds, skipped = defaultdict(list), defaultdict(list), defaultdict(float), 0
     starts = ("zero",) if start == "zero" else ("zero", "pretrained")
     for _, frame in series:
@@ -219,7 +218,7 @@ def single_rows(name: str, series, horizon: int, season: int | None, start: str 
                                             start="pretrained", epochs=0, val_frac=0).fit(frame)  # fmt: skip
                 except DataError:
                     continue
-                short[SHORT].append(forecaster.metrics_["mase"])
+                short[PRETRAINED[1]].append(forecaster.metrics_["mase"])
                 _baseline_mase(short, forecaster)
             continue
         for kind, forecaster in zip(starts, fitted):

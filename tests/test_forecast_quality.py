@@ -37,9 +37,9 @@ def test_a_series_too_short_to_train_on_is_forecast_by_the_pretrained_network_in
     short = {row["method"]: row for row in rows if row["collection"] == "toy, each series too short to train on, alone"}
     assert len(alone) + len(short) == len(rows) and {*bench.PRETRAINED, "lstmkit", "ETS"} <= set(alone)
     assert all(row["series"] == 1 and row["skipped"] == 1 for row in alone.values())
-    assert set(short) == {bench.SHORT, "seasonal naive", "Naive2", "ETS", "Theta"}
+    assert set(short) == {bench.PRETRAINED[1], "seasonal naive", "Naive2", "ETS", "Theta"}
     assert all(row["series"] == 1 and np.isfinite(row["mase"]) for row in short.values())
-    assert short[bench.SHORT]["mase"] != short["Naive2"]["mase"]  # the network's forecast, not its base's
+    assert short[bench.PRETRAINED[1]]["mase"] != short["Naive2"]["mase"]  # the network's forecast, not its base's
 
 
 def test_without_a_season_seasonal_naive_is_naive():

@@ -81,10 +81,8 @@ def prepare(job, data, out, *, trials: int, settings=None, space=None, storage=N
     _check_counts(trials, workers, max_time, pruner)
     base = job.estimator(**dict(settings or {}))
     base.check_settings()
-    if isinstance(space, (str, Path)):
-        space = search_space(job, read_space_file(space), where=str(space), fixed=base.fixed_settings())
-    else:
-        space = search_space(job, space, where="the space", fixed=base.fixed_settings())
+    given, where = (read_space_file(space), str(space)) if isinstance(space, (str, Path)) else (space, "the space")
+    space = search_space(job, given, where=where, fixed=base.fixed_settings())
     if getattr(base, "val_frac", None) in (None, 0):  # trials choose on validation, so there must be a part for it
         base.set_params(val_frac=VAL_FRAC)
     base_settings = _jsonable(base.get_params())

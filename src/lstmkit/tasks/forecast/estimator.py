@@ -221,7 +221,7 @@ class Forecaster(ForecastSettings, Estimator):
         """`epochs` 0: the network as it starts, its losses on the training and validation windows as epoch 0.
         `config`: a member's, resolved as `train_config` resolves it."""
         def loss(w: Optional[Windows]) -> float:
-            if w is None or len(w.tensors()[0]) == 0:
+            if w is None or len(w.X) == 0:
                 return float("nan")
             return evaluate_loss(net, self._loss, w.tensors(), config, torch.device(config.device))
 
