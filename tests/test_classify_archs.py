@@ -115,8 +115,8 @@ def test_numeric_default_is_an_fcn_arch_and_text_keeps_the_plain_lstm():
 
 def test_long_series_are_read_by_the_lstm_branch_in_segments():
     model = SequenceClassifier(arch="lstm-fcn", hidden=4, epochs=1, schedule="plateau").fit(_shapes(30, 0, lengths=(195, 200)))
-    assert model.segment_ == 4  # ceil(195..199 / 64)
-    assert model.model_.lstm.input_size == 4
+    assert model.segment_ == 2  # ceil(195..199 / 128)
+    assert model.model_.lstm.input_size == 2
     assert model.fcn_stride_ == 1  # up to 256 steps the FCN branch reads every one
 
 
@@ -292,10 +292,10 @@ def test_gate_trace_shows_the_lstm_branch_of_the_fcn_archs(arch):
     series = np.sin(np.arange(130) / 5.0)
     found = trace(model, series)
     gates = found.gates[0][0]
-    assert gates["f"].shape == (33, 5)  # ceil(130 / 4) segments, 5 units
-    assert found.values.shape == (33, 1) and found.values[0, 0] == pytest.approx(series[:4].mean())
+    assert gates["f"].shape == (65, 5)  # ceil(130 / 2) segments, 5 units
+    assert found.values.shape == (65, 1) and found.values[0, 0] == pytest.approx(series[:2].mean())
     x = model._encode(model._in_memory([series]))[0][None]  # (1, 130, 1) scaled as in training
-    seg, lengths = segments(x, torch.tensor([130]), 4)
+    seg, lengths = segments(x, torch.tensor([130]), 2)
     with torch.no_grad():
         _, _, layers = model.model_.lstm(seg, lengths=lengths, return_trace=True)
     np.testing.assert_allclose(gates["f"], layers[0][0].f[:, 0].numpy(), atol=1e-6)

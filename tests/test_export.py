@@ -176,7 +176,7 @@ def test_lstm_fcn_ensemble_with_unequal_lengths_exports(tmp_path, capsys):
     """The numeric classifier's default network (LSTM-FCN: convolutions at two time scales, masked batch norm,
     segments), two members averaged, a layer-norm LSTM branch: ONNX Runtime gives predict_proba's
     probabilities for sequences of unequal lengths padded into one batch."""
-    # up to 139 steps: the LSTM branch reads segments of 3 steps
+    # up to 139 steps: the LSTM branch reads segments of 2 steps
     train, test = _npz(tmp_path / "train.npz", _shapes(30, 0, lengths=(70, 140))), _npz(tmp_path / "test.npz", _shapes(6, 1))
     # one epoch (the plateau schedule: the small-data recipe's cosine trains thousands of steps whatever
     # --epochs says), so the probabilities compared are far from 0 and 1
@@ -184,7 +184,7 @@ def test_lstm_fcn_ensemble_with_unequal_lengths_exports(tmp_path, capsys):
                  "--schedule", "plateau", "--ensemble", "2", "--variant", "layernorm", "--quiet",
                  "--out", str(tmp_path / "run")]) == 0  # fmt: skip
     sidecar = _export(tmp_path / "run", tmp_path / "run" / "model.onnx", capsys)
-    assert sidecar["model"]["arch"] == "lstm-fcn" and sidecar["model"]["segment"] == 3
+    assert sidecar["model"]["arch"] == "lstm-fcn" and sidecar["model"]["segment"] == 2
     assert sidecar["inputs"][0]["shape"] == ["batch", "time", 1]
     classifier = load_run(tmp_path / "run")
     new = _shapes(5, 2, lengths=(10, 200))
