@@ -394,14 +394,17 @@ class Forecaster(ForecastSettings, Estimator):
         takes these settings and the series; else with no validation part, then scored on its last horizon."""
         if self.epochs == 0:
             return ""
+        shipped = dataclasses.replace(self, start="pretrained", epochs=0)
+        shipped.season_ = self.season_
+        try:  # once: the tries below change only the parts (val_frac, backtest), which it does not check
+            shipped._pretrained()
+        except ConfigError:
+            return ""
         tries = [{}, {"val_frac": 0.0}] + ([{"val_frac": 0.0, "backtest": 1}] if not self.backtest else [])
         for changed in tries:
-            untrained = dataclasses.replace(self, start="pretrained", epochs=0, **changed)
-            untrained.season_ = self.season_
             try:
-                untrained.pretrained_ = untrained._pretrained()
-                untrained._check_untrained_length(s)
-            except (ConfigError, DataError):
+                dataclasses.replace(shipped, **changed)._check_untrained_length(s)
+            except DataError:
                 continue
             given = "".join(f", `{name}` {value:g}" for name, value in changed.items() if value != getattr(self, name))
             return f"; or forecast it untrained, by lstmkit's pretrained network: `start` pretrained, `epochs` 0{given}"
