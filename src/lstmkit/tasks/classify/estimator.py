@@ -171,6 +171,14 @@ class SequenceClassifier(ClassifySettings, Estimator):
         mean but up to 3 times the spread): PLAID 0.888, 0.898 and 0.909 with log(|mean| + 1e-3 spread), 0.898,
         0.911 and 0.909 with asinh(mean), against 0.907, 0.899 and 0.898 (seeds 0-2); asinh of the raw series
         as a fourth channel (not constant), 0.886, 0.916 and 0.912.
+    - Measured against the default with `net.LSTM_BRANCH_STEPS` 128 (0.943, 0.945, 0.947, 0.945 and 0.951 at
+      seeds 0-4, one thread, the AVX2 EPYC):
+      - statistics pooling, each FCN channel's standard deviation over the real steps beside its mean (as
+        x-vectors pool a speaker's frames, Snyder et al. 2018): 0.945, 0.948, 0.948, 0.946 and 0.949. A trade
+        more than a gain: ArrowHead (0.863-0.891 against 0.851-0.874), ACSF1 and PLAID (0.905-0.916 against
+        0.888-0.914, still under 1-NN DTW's 0.931) rise, OSULeaf (0.950-0.971 against 0.967-0.979) and
+        GunPoint fall; the five held-out sets level (0.929 and 0.920 against 0.925 and 0.922, seeds 0-1;
+        PigCVP 0.774 and 0.731 against 0.750 and 0.760).
     """
 
     noun = "classifier"
