@@ -15,7 +15,8 @@ import torch
 from lstmkit.data import LabelledSequences
 from lstmkit.errors import ConfigError
 from lstmkit.gates import trace
-from lstmkit.tasks.classify.estimator import TAIL_RATIO, SequenceClassifier, augmented, heavy_tailed, spread_scale
+from lstmkit.tasks.classify.estimator import (SHIFT_GAIN, TAIL_RATIO, SequenceClassifier, augmented, heavy_tailed, shift_gain,
+                                               spread_scale)
 from lstmkit.tasks.classify.net import (FCN_SCALES, ClassifierNet, EnsembleNet, FCNBranch, MaskedBatchNorm1d, MaskedNorm, Moments,
                                          first_block_maxima, segments, step_mask)
 from lstmkit.train import TrainConfig, fit
@@ -516,6 +517,45 @@ def test_a_classifier_trains_with_every_augmentation_joined():
     model = SequenceClassifier(augment="jitter+scaling+slicing+warping", schedule="plateau", epochs=3, seed=0)
     model.fit(_shapes(60, 0))
     assert model.augment_ == "jitter+scaling+slicing+warping" and all(np.isfinite(epoch["train_loss"]) for epoch in model.history_)
+
+
+def _events(n: int, anywhere: bool, seed: int = 0, channels: int = 1) -> LabelledSequences:
+    """A bump or a dip (2 classes) in noise, 60 to 80 steps: at step 20 of every sequence, or `anywhere`;
+    with several channels the others are constant."""
+    rng = np.random.default_rng(seed)
+    sequences, labels = [], []
+    for i in range(n):
+        x = np.zeros((int(rng.integers(60, 81)), channels))
+        x[:, 0] = rng.normal(0, 0.1, len(x))
+        at = int(rng.integers(0, len(x) - 10)) if anywhere else 20
+        x[at : at + 8, 0] += np.hanning(8) * (1 if i % 2 else -1)
+        sequences.append(x)
+        labels.append(("dip", "bump")[i % 2])
+    return LabelledSequences(sequences, labels, f"events({n}, {anywhere})", "numeric")
+
+
+def test_shift_gain_tells_series_aligned_in_time_from_series_that_start_anywhere():
+    aligned, anywhere = _events(40, anywhere=False), _events(40, anywhere=True)
+    assert shift_gain(aligned.sequences, aligned.labels) < SHIFT_GAIN / 5  # shifting a pair only misaligns it
+    assert shift_gain(anywhere.sequences, anywhere.labels) > 4 * SHIFT_GAIN
+    several = _events(40, anywhere=True, channels=3)  # two constant channels: counted, as zeros
+    assert shift_gain(several.sequences, several.labels) > SHIFT_GAIN
+    assert shift_gain(anywhere.sequences, anywhere.labels) == shift_gain(anywhere.sequences, anywhere.labels)  # a fixed seed
+    assert shift_gain([np.ones(5), np.zeros(9)], ["a", "b"]) == 0.0  # no class has a pair
+
+
+@pytest.mark.parametrize("anywhere, arch, augment, resolved", [
+    (True, "lstm-fcn", "auto", "slicing"), (False, "lstm-fcn", "auto", None), (True, "lstm", "auto", None),
+    (True, "lstm-fcn", "none", None), (True, "lstm-fcn", None, None), (False, "lstm-fcn", "jitter", "jitter")])  # fmt: skip
+def test_augment_auto_slices_the_fcn_archs_series_where_they_are_not_aligned(anywhere, arch, augment, resolved):
+    model = SequenceClassifier(arch=arch, augment=augment, epochs=1, seed=0).fit(_events(40, anywhere))
+    assert model.augment_ == resolved
+    assert SequenceClassifier().augment == "auto"
+
+
+def test_augment_auto_leaves_texts_as_they_are():
+    texts = LabelledSequences(["good film", "bad film", "a good one", "a bad one"] * 5, ["pos", "neg"] * 10, "texts", "text")
+    assert SequenceClassifier(epochs=1, pretrain=0, seed=0).fit(texts).augment_ is None
 
 
 # ---- bad settings ----------------------------------------------------------------------------------------

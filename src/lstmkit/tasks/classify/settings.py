@@ -77,10 +77,12 @@ class ClassifySettings(SharedSettings):
     schedule: Optional[str] = setting(None, "plateau: halve the lr when validation stalls, stop early; cosine: decay "
                                       "over a fixed run, averaging the last quarter's weights. Default: cosine "
                                       "for the FCN archs.", choices=SCHEDULES)  # fmt: skip
-    augment: Optional[str] = setting(None, "Numeric sequences: perturb each training batch (jitter: noise; scaling: "
+    augment: Optional[str] = setting("auto", "Numeric sequences: perturb each training batch (jitter: noise; scaling: "
                                      "a random factor per sequence and channel; slicing: a random 90% window of "
                                      "each sequence; warping: each sequence read at a smoothly varying speed), "
-                                     "or several joined by +.", choices=AUGMENTATIONS)  # fmt: skip
+                                     "or several joined by +; none: as they are; auto: slicing for the FCN archs "
+                                     "where a class's training series are not aligned in time, else none.",
+                                     choices=("auto", "none", *AUGMENTATIONS))  # fmt: skip
     scale: str = setting("auto", "Numeric sequences: scale each feature by the training set's mean and spread "
                          "(dataset), or z-normalise each sequence by its own and add its level and log spread "
                          "as channels (sequence); auto: sequence where the training sequences' spreads differ "
