@@ -27,27 +27,29 @@ from lstmkit.launch import free_port
 from lstmkit.tasks.run import load_run
 
 SCRIPT = Path(sys.executable).parent / "lstmkit"
+PORT_TRIES = 3
 
 
 @contextlib.contextmanager
 def served(run: Path, *options: str, env=None):
-    """`lstmkit serve RUN` on a free port of 127.0.0.1, ready; yields (client, process); stopped with SIGTERM."""
-    port = free_port()
-    log = tempfile.TemporaryFile(mode="w+")  # not a pipe: a server's access log would fill it and block the server
-    process = subprocess.Popen([str(SCRIPT), "serve", str(run), "--port", str(port), *options], stdout=log,
-                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})  # fmt: skip
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+    """`lstmkit serve RUN` on a free port of 127.0.0.1, ready; yields (client, process); stopped with SIGTERM.
+    A port taken between `free_port` and the server's bind (by an outgoing connection of another test: their
+    ports come from the same range) makes the server exit with "Address already in use"; another is tried."""
+    for _ in range(PORT_TRIES):
+        port = free_port()
+        log = tempfile.TemporaryFile(mode="w+")  # not a pipe: a server's access log would fill it and block the server
+        process = subprocess.Popen([str(SCRIPT), "serve", str(run), "--port", str(port), *options], stdout=log,
+                                   stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})  # fmt: skip
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+        if _ready(client, process):
+            break
+        client.close()
+        output = log.seek(0) or log.read()
+        log.close()
+        assert "Address already in use" in output, output
+    else:
+        raise AssertionError(f"every port of {PORT_TRIES} tries was taken before the server bound it")
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, log.seek(0) or log.read()
-            try:
-                if client.get("/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.2)
         yield client, process
     finally:
         client.close()
@@ -59,6 +61,20 @@ def served(run: Path, *options: str, env=None):
                 process.kill()
                 process.wait()
         log.close()
+
+
+def _ready(client: httpx.Client, process: subprocess.Popen) -> bool:
+    """True once the server answers /ready; False if it exits first."""
+    deadline = time.monotonic() + 120
+    while process.poll() is None:
+        try:
+            if client.get("/ready").status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the server did not become ready"
+        time.sleep(0.2)
+    return False
 
 
 @pytest.fixture(scope="module")
@@ -286,6 +302,19 @@ def test_serve_errors_are_one_line(tiny_runs, tmp_path):
     with served(tiny_runs["classify"]) as (client, _):
         port = client.base_url.port
         assert f"cannot listen on 127.0.0.1:{port}" in _serve_fails(tiny_runs["classify"], "--port", port)
+
+
+def test_a_port_taken_before_the_server_binds_it_is_tried_again(tiny_runs, monkeypatch):
+    """The helper every server test starts with: a port another process took after `free_port` chose it
+    stops the server with one line, and the helper starts it again on another port."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports, any_free = [taken.getsockname()[1]], free_port
+        monkeypatch.setitem(globals(), "free_port", lambda: ports.pop() if ports else any_free())
+        with served(tiny_runs["lm"]) as (client, _):
+            assert not ports and client.base_url.port != taken.getsockname()[1]
+            assert client.get("/ready").status_code == 200
 
 
 def test_two_workers_serve_the_same_model(tiny_runs):
