@@ -740,15 +740,15 @@ def shift_gain(sequences: list[np.ndarray], labels, pairs: int = SHIFT_PAIRS) ->
     point, a day from midnight, a gesture from rest); large where each starts anywhere (a pulse recorded from
     any phase). 0 where no class has two sequences."""
     labels = np.asarray(labels)
-    counts = dict(zip(*np.unique(labels, return_counts=True)))
-    if max(counts.values(), default=0) < 2:
+    members = {label: np.flatnonzero(labels == label) for label in np.unique(labels)}  # each class's sequences
+    if max(map(len, members.values()), default=0) < 2:
         return 0.0
     rng, gains = np.random.default_rng(0), []
     while len(gains) < pairs:
-        label = labels[rng.integers(len(labels))]
-        if counts[label] < 2:
+        same = members[labels[rng.integers(len(labels))]]
+        if len(same) < 2:
             continue
-        i, j = rng.choice(np.flatnonzero(labels == label), 2, replace=False)
+        i, j = rng.choice(same, 2, replace=False)
         steps = min(len(sequences[i]), len(sequences[j]))
         a, b = (zscored(np.asarray(sequences[k], dtype=np.float64).reshape(len(sequences[k]), -1)[:steps]) for k in (i, j))
         reach, size = steps // 4, 1 << (2 * steps).bit_length()  # padded past twice the length: no wrap-around
