@@ -16,7 +16,7 @@ from lstmkit.data import LabelledSequences
 from lstmkit.errors import ConfigError
 from lstmkit.gates import trace
 from lstmkit.tasks.classify.estimator import (SHIFT_GAIN, TAIL_RATIO, SequenceClassifier, augmented, heavy_tailed, shift_gain,
-                                               spread_scale)
+                                               slice_views, spread_scale)
 from lstmkit.tasks.classify.net import (FCN_SCALES, ClassifierNet, EnsembleNet, FCNBranch, MaskedBatchNorm1d, MaskedNorm, Moments,
                                          first_block_maxima, segments, step_mask)
 from lstmkit.train import TrainConfig, fit
@@ -307,7 +307,7 @@ def test_gate_trace_shows_the_lstm_branch_of_the_fcn_archs(arch):
 
 def test_ensemble_averages_its_members_probabilities(tmp_path):
     data = _shapes(45, 0)
-    model = SequenceClassifier(arch="lstm-fcn", ensemble=2, hidden=4, epochs=2, schedule="plateau").fit(data)
+    model = SequenceClassifier(arch="lstm-fcn", ensemble=2, hidden=4, epochs=2, schedule="plateau", augment="none").fit(data)
     assert isinstance(model.model_, EnsembleNet) and len(model.model_.members) == 2
     assert [row["member"] for row in model.history_] == [0, 0, 1, 1]  # history.csv: every member's epochs
     encoded = model._encode(data)
@@ -551,6 +551,34 @@ def test_augment_auto_slices_the_fcn_archs_series_where_they_are_not_aligned(any
     model = SequenceClassifier(arch=arch, augment=augment, epochs=1, seed=0).fit(_events(40, anywhere))
     assert model.augment_ == resolved
     assert SequenceClassifier().augment == "auto"
+
+
+def test_slice_views_are_the_whole_and_nine_tenths_windows_from_the_first_step_to_the_last():
+    ramp = torch.arange(1.0, 41.0)[:, None]  # (40, 1)
+    views = slice_views(ramp)
+    assert [(int(v[0]), len(v)) for v in views] == [(1, 40), (1, 36), (3, 36), (5, 36)]  # starts 0, 2, 4 of 0..4
+    assert all(torch.equal(v[:, 0], torch.arange(v[0, 0], v[0, 0] + len(v))) for v in views)  # each a window, in order
+    assert [len(v) for v in slice_views(ramp[:5])] == [5, 5]  # 5 steps keep all 5: one slice, the whole again
+
+
+def _softmax(model, views) -> np.ndarray:
+    x, lengths = _batch(views, max(len(v) for v in views))
+    with torch.no_grad():
+        return torch.softmax(model.model_.eval()(x, lengths).double(), dim=-1).numpy()
+
+
+@pytest.mark.parametrize("augment", ["slicing", "jitter+slicing", "jitter", "none"])
+def test_a_model_trained_on_slices_predicts_the_mean_over_the_whole_and_its_slices(augment):
+    data = _events(24, anywhere=True)
+    model = SequenceClassifier(augment=augment, epochs=2, seed=0).fit(data)
+    encoded = model._encode(data)
+    sliced = "slicing" in augment
+    expected = np.stack([_softmax(model, slice_views(x) if sliced else [x]).mean(axis=0) for x in encoded])
+    np.testing.assert_allclose(model._proba(encoded), expected, atol=1e-6)
+    whole = np.concatenate([_softmax(model, [x]) for x in encoded])
+    assert sliced == (np.abs(model.predict_proba(data.sequences) - whole).max() > 1e-4)  # the views change it
+    said = "Trained on slices, it predicts from this whole sequence and 3 windows of 90% of it"
+    assert sliced == any(note.startswith(said) for note in model.gate_input(data.sequences[0]).notes)  # the inspector says so
 
 
 def test_augment_auto_leaves_texts_as_they_are():

@@ -17,6 +17,7 @@ from lstmkit.errors import ConfigError
 from lstmkit.export import run as export_run_module
 from lstmkit.export.layer import OnnxLSTM, op_layer
 from lstmkit.export.onnx import TOLERANCE, Graph, check, session, to_onnx
+from lstmkit.tasks.classify.estimator import slice_views
 from lstmkit.tasks.run import load_run
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -188,12 +189,17 @@ def test_lstm_fcn_ensemble_with_unequal_lengths_exports(tmp_path, capsys):
     assert sidecar["inputs"][0]["shape"] == ["batch", "time", 1]
     classifier = load_run(tmp_path / "run")
     new = _shapes(5, 2, lengths=(10, 200))
-    encoded = classifier._encode(new)
-    x = np.zeros((5, max(len(e) for e in encoded), 1), dtype=np.float32)
-    for k, e in enumerate(encoded):
+    # trained on window slices (augment "auto", these shapes lying anywhere), predict_proba averages the graph's
+    # probabilities over each sequence's views, as the sidecar says: the whole and 3 windows (slice_views)
+    assert sidecar["model"]["augment"] == "slicing" and "slice_views" in sidecar["reads"]
+    views = [slice_views(e) for e in classifier._encode(new)]
+    flat = [view for group in views for view in group]
+    x = np.zeros((len(flat), max(len(e) for e in flat), 1), dtype=np.float32)
+    for k, e in enumerate(flat):
         x[k, : len(e)] = e.numpy()
     runner = session(tmp_path / "run" / "model.onnx")
-    proba = runner.run(["probabilities"], {"x": x, "lengths": np.array([len(e) for e in encoded])})[0]
+    proba = runner.run(["probabilities"], {"x": x, "lengths": np.array([len(e) for e in flat])})[0]
+    proba = np.stack([part.mean(axis=0) for part in np.split(proba, np.cumsum([len(g) for g in views])[:-1])])
     expected = classifier.predict_proba(new)
     assert 0.05 < expected.max() < 0.95  # not saturated: the comparison has something to compare
     np.testing.assert_allclose(proba, expected, atol=1e-5)

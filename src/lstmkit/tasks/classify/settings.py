@@ -79,7 +79,8 @@ class ClassifySettings(SharedSettings):
                                       "for the FCN archs.", choices=SCHEDULES)  # fmt: skip
     augment: Optional[str] = setting("auto", "Numeric sequences: perturb each training batch (jitter: noise; scaling: "
                                      "a random factor per sequence and channel; slicing: a random 90% window of "
-                                     "each sequence; warping: each sequence read at a smoothly varying speed), "
+                                     "each sequence, and predictions the mean over the whole and three windows; "
+                                     "warping: each sequence read at a smoothly varying speed), "
                                      "or several joined by +; none: as they are; auto: slicing for the FCN archs "
                                      "where a class's training series are not aligned in time, else none.",
                                      choices=("auto", "none", *AUGMENTATIONS))  # fmt: skip
