@@ -222,6 +222,14 @@ def test_resume_with_other_settings_is_refused(series_csv, tmp_path, capsys):
     assert code == 2 and "the interrupted run used hidden=8, this command hidden=16" in err
 
 
+def test_resuming_takes_none_for_a_setting_saved_as_none_and_refuses_another_value(tmp_path):
+    from lstmkit.tasks.run import _check_same_settings
+
+    _check_same_settings({"augment": None, "features": ["a"]}, {"augment": "none", "features": ("a",)}, tmp_path)
+    with pytest.raises(DataError, match="the interrupted run used augment=None, this command augment='auto'; resume"):
+        _check_same_settings({"augment": None}, {"augment": "auto"}, tmp_path)
+
+
 def test_a_failing_run_leaves_the_existing_run_untouched(series_csv, tmp_path, capsys):
     out = tmp_path / "run"
     train_run(_small(), series_csv, out)

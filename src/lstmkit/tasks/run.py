@@ -113,4 +113,7 @@ def _check_same_settings(saved: dict, now: dict, out: Path) -> None:
 
 
 def _normal(value):
-    return list(value) if isinstance(value, tuple) else value
+    """A setting as resuming compares it: a tuple as the list JSON saved, and "none" as None (the classifier's
+    `augment` takes both alike, so a run interrupted under its older default, None, resumes with --augment
+    none; no setting takes both with different meanings)."""
+    return list(value) if isinstance(value, tuple) else None if value == "none" else value
