@@ -796,11 +796,14 @@ def slice_views(sequence: Tensor) -> list[Tensor]:
     """A sequence (T, ...) as a model trained on window slicing reads it at prediction: the whole, then
     SLICE_VIEWS windows of SLICE_FRACTION of it whose starts are spread evenly from its first step to the last
     a window can start at. Measured (benchmarks/classify_quality.py's sets that `augment` "auto" slices, the
-    default trained once per seed and scored each way, seeds 0-2 on a 2-core AVX-512 EPYC), accuracy from the
-    whole alone -> the whole and three slices: PLAID 0.892, 0.911, 0.901 -> 0.896, 0.911, 0.907; OSULeaf 0.963,
-    0.979, 0.988 -> 0.975, 0.983, 0.988; PigCVP 0.822, 0.832, 0.774 -> 0.822, 0.832, 0.769; WatchExercises
-    0.857, 0.857, 0.905 -> 0.857, 0.881, 0.905; SpokenDigits, BasicMotions and Trace level (seed 0): ten test
-    series changed, nine for the better. The slices alone, or 5 or 9 of them, were no better."""
+    default trained once per seed and scored each way, seeds 0-4 on a 2-core AVX-512 EPYC), accuracy from the
+    whole alone -> the whole and three slices: PLAID 0.892, 0.911, 0.901, 0.909, 0.894 -> 0.896, 0.911, 0.907,
+    0.912, 0.903; OSULeaf 0.963, 0.979, 0.988, 0.967, 0.971 -> 0.975, 0.983, 0.988, 0.971, 0.979; PigCVP 0.822,
+    0.832, 0.774, 0.808, 0.832 -> 0.822, 0.832, 0.769, 0.812, 0.832; WatchExercises 0.857, 0.857, 0.905, 0.881,
+    0.881 -> 0.857, 0.881, 0.905, 0.881, 0.881; SpokenDigits, BasicMotions and Trace level (seed 0): 20 more
+    test series right, net. With `augment` "slicing" given for aligned sets (seeds 0-1): ItalyPowerDemand
+    0.945, 0.936 -> 0.949, 0.946, GunPoint 0.993 -> 1.000 at seed 1, ArrowHead 0.874, 0.869 -> 0.863, 0.874,
+    UnitTest level. The slices alone, or 5 or 9 of them, were no better."""
     length = len(sequence)
     kept = max(1, int(np.ceil(length * SLICE_FRACTION)))
     starts = np.unique(np.round(np.linspace(0, length - kept, SLICE_VIEWS)).astype(int))
