@@ -35,9 +35,10 @@ STEPS, CLASSES = 60, 3
 SCRIPT = Path(sys.executable).parent / "lstmkit"
 
 
-def train_run(folder: Path, arch: str = "lstm-fcn", hidden: int = 64) -> Path:
+def train_run(folder: Path, arch: str = "lstm-fcn", hidden: int = 64, slice_views: int | None = None) -> Path:
     """A numeric classifier (`arch`, `hidden` units) on generated sequences (a bump, a dip or a step at a
-    random place)."""
+    random place, so the FCN archs train on slices: `augment` auto), predicting from `slice_views` slices
+    beside the whole (None: the classifier's default)."""
     rng = np.random.default_rng(0)
     X = rng.normal(0, 0.2, (300, STEPS, 1)).astype(np.float32)
     y = np.arange(300) % CLASSES
@@ -48,7 +49,8 @@ def train_run(folder: Path, arch: str = "lstm-fcn", hidden: int = 64) -> Path:
     np.savez(folder / "shapes.npz", X=X, y=y)
     run = folder / "run"
     subprocess.run([str(SCRIPT), "train", "classify", "--data", str(folder / "shapes.npz"), "--epochs", "5",
-                    "--arch", arch, "--hidden", str(hidden), "--quiet", "--out", str(run)], check=True)  # fmt: skip
+                    "--arch", arch, "--hidden", str(hidden), "--quiet", "--out", str(run),
+                    *([] if slice_views is None else ["--slice-views", str(slice_views)])], check=True)  # fmt: skip
     return run
 
 
@@ -196,11 +198,13 @@ def main(argv=None) -> None:
     parser.add_argument("--soak", type=float, default=0.0, help="then this many seconds at concurrency 32")
     parser.add_argument("--arch", default="lstm-fcn", help="the trained classifier's network (without --run)")
     parser.add_argument("--hidden", type=int, default=64, help="its LSTM units (without --run)")
+    parser.add_argument("--slice-views", type=int, default=None,
+                        help="its --slice-views (without --run; default the classifier's, 3; 0: the whole alone)")
     parser.add_argument("--costs-only", action="store_true", help="only the cost per sequence alone and batched")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/serve_load.json"))
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        run = args.run or train_run(Path(folder), args.arch, args.hidden)
+        run = args.run or train_run(Path(folder), args.arch, args.hidden, args.slice_views)
         rows, soak, latency = [], [], None
         backends = [] if args.costs_only else args.backends.split(",")
         if backends:

@@ -555,10 +555,11 @@ def test_augment_auto_slices_the_fcn_archs_series_where_they_are_not_aligned(any
 
 def test_slice_views_are_the_whole_and_nine_tenths_windows_from_the_first_step_to_the_last():
     ramp = torch.arange(1.0, 41.0)[:, None]  # (40, 1)
-    views = slice_views(ramp)
+    views = slice_views(ramp, 3)
     assert [(int(v[0]), len(v)) for v in views] == [(1, 40), (1, 36), (3, 36), (5, 36)]  # starts 0, 2, 4 of 0..4
     assert all(torch.equal(v[:, 0], torch.arange(v[0, 0], v[0, 0] + len(v))) for v in views)  # each a window, in order
-    assert [len(v) for v in slice_views(ramp[:5])] == [5, 5]  # 5 steps keep all 5: one slice, the whole again
+    assert [int(v[0]) for v in slice_views(ramp, 5)] == [1, 1, 2, 3, 4, 5]  # starts 0, 1, 2, 3, 4
+    assert [len(v) for v in slice_views(ramp[:5], 3)] == [5, 5]  # 5 steps keep all 5: one slice, the whole again
 
 
 def _softmax(model, views) -> np.ndarray:
@@ -567,18 +568,19 @@ def _softmax(model, views) -> np.ndarray:
         return torch.softmax(model.model_.eval()(x, lengths).double(), dim=-1).numpy()
 
 
-@pytest.mark.parametrize("augment", ["slicing", "jitter+slicing", "jitter", "none"])
-def test_a_model_trained_on_slices_predicts_the_mean_over_the_whole_and_its_slices(augment):
+@pytest.mark.parametrize("augment, views", [("slicing", 3), ("jitter+slicing", 2), ("slicing", 0), ("jitter", 3), ("none", 3)])
+def test_a_model_trained_on_slices_predicts_the_mean_over_the_whole_and_its_slices(augment, views):
     data = _events(24, anywhere=True)
-    model = SequenceClassifier(augment=augment, epochs=2, seed=0).fit(data)
+    model = SequenceClassifier(augment=augment, slice_views=views, epochs=2, seed=0).fit(data)
     encoded = model._encode(data)
-    sliced = "slicing" in augment
-    expected = np.stack([_softmax(model, slice_views(x) if sliced else [x]).mean(axis=0) for x in encoded])
+    sliced = "slicing" in augment and views > 0
+    expected = np.stack([_softmax(model, slice_views(x, views) if sliced else [x]).mean(axis=0) for x in encoded])
     np.testing.assert_allclose(model._proba(encoded), expected, atol=1e-6)
     whole = np.concatenate([_softmax(model, [x]) for x in encoded])
     assert sliced == (np.abs(model.predict_proba(data.sequences) - whole).max() > 1e-4)  # the views change it
-    said = "Trained on slices, it predicts from this whole sequence and 3 windows of 90% of it"
+    said = f"Trained on slices, it predicts from this whole sequence and {views} windows of 90% of it"
     assert sliced == any(note.startswith(said) for note in model.gate_input(data.sequences[0]).notes)  # the inspector says so
+    assert SequenceClassifier().slice_views == 0  # offered, not the default: the whole alone
 
 
 def test_augment_auto_leaves_texts_as_they_are():

@@ -182,17 +182,18 @@ def test_lstm_fcn_ensemble_with_unequal_lengths_exports(tmp_path, capsys):
     # one epoch (the plateau schedule: the small-data recipe's cosine trains thousands of steps whatever
     # --epochs says), so the probabilities compared are far from 0 and 1
     assert main(["train", "classify", "--data", str(train), "--test", str(test), "--hidden", "8", "--epochs", "1",
-                 "--schedule", "plateau", "--ensemble", "2", "--variant", "layernorm", "--quiet",
+                 "--schedule", "plateau", "--ensemble", "2", "--variant", "layernorm", "--slice-views", "3", "--quiet",
                  "--out", str(tmp_path / "run")]) == 0  # fmt: skip
     sidecar = _export(tmp_path / "run", tmp_path / "run" / "model.onnx", capsys)
     assert sidecar["model"]["arch"] == "lstm-fcn" and sidecar["model"]["segment"] == 2
     assert sidecar["inputs"][0]["shape"] == ["batch", "time", 1]
     classifier = load_run(tmp_path / "run")
     new = _shapes(5, 2, lengths=(10, 200))
-    # trained on window slices (augment "auto", these shapes lying anywhere), predict_proba averages the graph's
-    # probabilities over each sequence's views, as the sidecar says: the whole and 3 windows (slice_views)
-    assert sidecar["model"]["augment"] == "slicing" and "slice_views" in sidecar["reads"]
-    views = [slice_views(e) for e in classifier._encode(new)]
+    # trained on window slices (augment "auto", these shapes lying anywhere) with --slice-views 3, predict_proba averages
+    # the graph's probabilities over each sequence's views, as the sidecar says: the whole and 3 windows (slice_views)
+    assert sidecar["model"]["augment"] == "slicing" and sidecar["model"]["params"]["slice_views"] == 3
+    assert "slice_views" in sidecar["reads"]
+    views = [slice_views(e, sidecar["model"]["params"]["slice_views"]) for e in classifier._encode(new)]
     flat = [view for group in views for view in group]
     x = np.zeros((len(flat), max(len(e) for e in flat), 1), dtype=np.float32)
     for k, e in enumerate(flat):

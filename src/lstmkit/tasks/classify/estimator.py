@@ -42,7 +42,6 @@ PREDICT_BATCH = 256  # sequences a batch when predicting: no gradients, so large
 JITTER_STD = 0.03  # augmentation, in scaled units (Um et al. 2017's values)
 SCALING_STD = 0.1
 SLICE_FRACTION = 0.9  # window slicing keeps this much of each sequence (Le Guennec et al. 2016)
-SLICE_VIEWS = 3  # a model trained on slices predicts from the whole and this many slices, start to end (`slice_views`)
 WARP_STD, WARP_KNOTS = 0.2, 4  # time warping's speed curve: knots between the ends, their spread around 1 (Um et al. 2017)
 SPREAD_RANGE = 1000  # scale "auto" z-normalises each sequence where spreads' 90th/10th percentiles differ more
 # augment "auto": slicing where `shift_gain` is at least SHIFT_GAIN, from SHIFT_PAIRS pairs. Over the benchmark's
@@ -133,8 +132,10 @@ class SequenceClassifier(ClassifySettings, Estimator):
       0.943, 0.945 and 0.947 (seeds 0-2), the five held-out sets' 0.938, 0.942 and 0.939 against 0.925, 0.922
       and 0.915 (PigCVP 0.798 against 0.726 and WatchExercises 0.905 against 0.857 at seed 2); at seeds 3-4
       0.947 and 0.950 against 0.945 and 0.951 (OSULeaf 0.975 and 0.971, PLAID 0.907 and 0.905). A model trained
-      on slices predicts from the whole sequence and three slices of it, their probabilities averaged
-      (`slice_views`, measured there).
+      on slices predicts from the whole sequence alone: `slice_views` 0. With `slice_views` 3 it predicts the
+      mean of the probabilities of the whole and three slices, a little more accurate (measured at the
+      function `slice_views`) for two to three times the cost of a prediction, which halved a served model's
+      throughput (benchmarks/serve_load.py), so it is offered, not the default.
     - ensemble 1: an ensemble of N costs N times the training and is offered for when
       accuracy matters more than seconds. Before "auto", no augmentation helped over the benchmark: window slicing
       measured 0.934 against the default's 0.937 (mean over seeds 0-2 on six small sets; it helps ArrowHead
@@ -532,11 +533,12 @@ class SequenceClassifier(ClassifySettings, Estimator):
     @torch.no_grad()
     def _proba(self, encoded: list[Tensor]) -> np.ndarray:
         """Class probabilities (N, K), in the order of `encoded`, computed in batches bucketed by length. A
-        model trained on window slices (`augment_`) reads each sequence as a whole and as SLICE_VIEWS slices of
-        it (`slice_views`), and its probabilities are their mean: test-time augmentation, as Le Guennec et
+        model trained on window slices (`augment_`) reads each sequence as a whole and as `slice_views` slices
+        of it (`slice_views`), and its probabilities are their mean: test-time augmentation, as Le Guennec et
         al. (2016) vote over a test series' slices, so the network also sees what it was trained on."""
         self.model_.eval()
-        views = [slice_views(x) for x in encoded] if "slicing" in (self.augment_ or "") else [[x] for x in encoded]
+        sliced = "slicing" in (self.augment_ or "") and self.slice_views > 0
+        views = [slice_views(x, self.slice_views) if sliced else [x] for x in encoded]
         flat = [view for group in views for view in group]
         batches = BucketedBatches(flat, None, PREDICT_BATCH)
         proba = np.empty((len(flat), len(self.classes_)))
@@ -648,8 +650,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
         first = sequences.subset([0])
         values = np.asarray(first.sequences[0], dtype=np.float64)  # (T, F)
         notes = [f"The classifier read {where}, scaled as in training."]
-        if "slicing" in (self.augment_ or ""):
-            notes.append(f"Trained on slices, it predicts from this whole sequence and {SLICE_VIEWS} windows of "
+        if "slicing" in (self.augment_ or "") and self.slice_views > 0:
+            notes.append(f"Trained on slices, it predicts from this whole sequence and {self.slice_views} windows of "
                          f"{SLICE_FRACTION:.0%} of it, their probabilities averaged; the gates shown are the whole's.")  # fmt: skip
         shown = capped(len(values), max_steps, notes, "steps")
         x = self._encode(first)[0][:shown]  # (T, F)
@@ -670,8 +672,9 @@ class SequenceClassifier(ClassifySettings, Estimator):
         features): the scaled (and squashed) features (numeric, 0 past each sequence's end); lengths (batch,)
         -> logits and probabilities (batch, classes), in the order of `classes`. A model trained on window
         slices (`augment` holding "slicing") predicts the mean of the probabilities of each sequence's views:
-        the whole, then 3 windows of ceil(0.9 T) steps starting at steps spread evenly from 0 to T - ceil(0.9 T),
-        rounded, each read as a sequence of its own (`slice_views`)."""
+        the whole, then `slice_views` (a setting; 0, the default: the whole alone) windows of ceil(0.9 T) steps
+        starting at steps spread evenly from 0 to T - ceil(0.9 T), rounded (duplicates dropped), each read as a
+        sequence of its own (`estimator.slice_views`)."""
         from ...export.onnx import Graph
         from .net import Probabilities
 
@@ -792,10 +795,10 @@ def heavy_tailed(values: np.ndarray) -> np.ndarray:
     return (iqr > 0) & (reach > TAIL_RATIO * np.where(iqr > 0, iqr, 1))
 
 
-def slice_views(sequence: Tensor) -> list[Tensor]:
+def slice_views(sequence: Tensor, views: int) -> list[Tensor]:
     """A sequence (T, ...) as a model trained on window slicing reads it at prediction: the whole, then
-    SLICE_VIEWS windows of SLICE_FRACTION of it whose starts are spread evenly from its first step to the last
-    a window can start at. Measured (benchmarks/classify_quality.py's sets that `augment` "auto" slices, the
+    `views` windows of SLICE_FRACTION of it whose starts are spread evenly from its first step to the last
+    a window can start at (the setting `slice_views`; 0, the default, leaves the whole alone). Measured (benchmarks/classify_quality.py's sets that `augment` "auto" slices, the
     default trained once per seed and scored each way, seeds 0-4 on a 2-core AVX-512 EPYC), accuracy from the
     whole alone -> the whole and three slices: PLAID 0.892, 0.911, 0.901, 0.909, 0.894 -> 0.896, 0.911, 0.907,
     0.912, 0.903; OSULeaf 0.963, 0.979, 0.988, 0.967, 0.971 -> 0.975, 0.983, 0.988, 0.971, 0.979; PigCVP 0.822,
@@ -808,7 +811,7 @@ def slice_views(sequence: Tensor) -> list[Tensor]:
     PigCVP, the one to gain, 0.841 at both)."""
     length = len(sequence)
     kept = max(1, int(np.ceil(length * SLICE_FRACTION)))
-    starts = np.unique(np.round(np.linspace(0, length - kept, SLICE_VIEWS)).astype(int))
+    starts = np.unique(np.round(np.linspace(0, length - kept, views)).astype(int))
     return [sequence] + [sequence[start : start + kept] for start in starts]
 
 

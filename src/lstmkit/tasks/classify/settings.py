@@ -79,11 +79,18 @@ class ClassifySettings(SharedSettings):
                                       "for the FCN archs.", choices=SCHEDULES)  # fmt: skip
     augment: Optional[str] = setting("auto", "Numeric sequences: perturb each training batch (jitter: noise; scaling: "
                                      "a random factor per sequence and channel; slicing: a random 90% window of "
-                                     "each sequence, and predictions the mean over the whole and three windows; "
-                                     "warping: each sequence read at a smoothly varying speed), "
+                                     "each sequence, predicting as --slice-views says; warping: each sequence "
+                                     "read at a smoothly varying speed), "
                                      "or several joined by +; none: as they are; auto: slicing for the FCN archs "
                                      "where a class's training series are not aligned in time, else none.",
                                      choices=("auto", "none", *AUGMENTATIONS))  # fmt: skip
+    # test-time augmentation, as fastai's `tta` offers it beside `predict`: 3 raised PLAID and OSULeaf a little
+    # (estimator.slice_views) at two to three times the cost of a prediction, halving a served model's throughput
+    # (benchmarks/serve_load.py, README), so the default predicts from the whole alone
+    slice_views: int = setting(0, "A model trained on slices (augment slicing) predicts the mean of its probabilities "
+                                  "over the whole sequence and this many 90% windows of it, start to end (3 measured "
+                                  "a little more accurate, at two to three times the cost); 0: from the whole alone.",
+                               whole=True, min=0)  # fmt: skip
     scale: str = setting("auto", "Numeric sequences: scale each feature by the training set's mean and spread "
                          "(dataset), or z-normalise each sequence by its own and add its level and log spread "
                          "as channels (sequence); auto: sequence where the training sequences' spreads differ "
