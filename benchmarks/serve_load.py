@@ -199,7 +199,7 @@ def main(argv=None) -> None:
     parser.add_argument("--arch", default="lstm-fcn", help="the trained classifier's network (without --run)")
     parser.add_argument("--hidden", type=int, default=64, help="its LSTM units (without --run)")
     parser.add_argument("--slice-views", type=int, default=None,
-                        help="its --slice-views (without --run; default the classifier's, 3; 0: the whole alone)")
+                        help="its --slice-views (without --run; default the classifier's, 0: the whole alone)")
     parser.add_argument("--costs-only", action="store_true", help="only the cost per sequence alone and batched")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/serve_load.json"))
     args = parser.parse_args(argv)

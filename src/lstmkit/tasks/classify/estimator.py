@@ -798,17 +798,20 @@ def heavy_tailed(values: np.ndarray) -> np.ndarray:
 def slice_views(sequence: Tensor, views: int) -> list[Tensor]:
     """A sequence (T, ...) as a model trained on window slicing reads it at prediction: the whole, then
     `views` windows of SLICE_FRACTION of it whose starts are spread evenly from its first step to the last
-    a window can start at (the setting `slice_views`; 0, the default, leaves the whole alone). Measured (benchmarks/classify_quality.py's sets that `augment` "auto" slices, the
-    default trained once per seed and scored each way, seeds 0-4 on a 2-core AVX-512 EPYC), accuracy from the
-    whole alone -> the whole and three slices: PLAID 0.892, 0.911, 0.901, 0.909, 0.894 -> 0.896, 0.911, 0.907,
-    0.912, 0.903; OSULeaf 0.963, 0.979, 0.988, 0.967, 0.971 -> 0.975, 0.983, 0.988, 0.971, 0.979; PigCVP 0.822,
-    0.832, 0.774, 0.808, 0.832 -> 0.822, 0.832, 0.769, 0.812, 0.832; WatchExercises 0.857, 0.857, 0.905, 0.881,
-    0.881 -> 0.857, 0.881, 0.905, 0.881, 0.881; SpokenDigits, BasicMotions and Trace level (seed 0): 20 more
-    test series right, net. With `augment` "slicing" given for aligned sets (seeds 0-1): ItalyPowerDemand
-    0.945, 0.936 -> 0.949, 0.946, GunPoint 0.993 -> 1.000 at seed 1, ArrowHead 0.874, 0.869 -> 0.863, 0.874,
-    UnitTest level. The slices alone, or 5 or 9 of them, were no better; nor were slices of 80% in training and
-    prediction (seeds 0-1: PLAID 0.903 and 0.899, OSULeaf 0.975 and 0.979, WatchExercises 0.881 and 0.857, and
-    PigCVP, the one to gain, 0.841 at both)."""
+    a window can start at (the setting `slice_views`; 0, the default, leaves the whole alone).
+
+    Measured on benchmarks/classify_quality.py's sets that `augment` "auto" slices, the default trained once per
+    seed and scored each way, seeds 0-4 on a 2-core AVX-512 EPYC; accuracy from the whole alone -> the whole and
+    three slices: PLAID 0.892, 0.911, 0.901, 0.909, 0.894 -> 0.896, 0.911, 0.907, 0.912, 0.903; OSULeaf 0.963,
+    0.979, 0.988, 0.967, 0.971 -> 0.975, 0.983, 0.988, 0.971, 0.979; PigCVP 0.822, 0.832, 0.774, 0.808, 0.832 ->
+    0.822, 0.832, 0.769, 0.812, 0.832; WatchExercises 0.857, 0.857, 0.905, 0.881, 0.881 -> 0.857, 0.881, 0.905,
+    0.881, 0.881; SpokenDigits 0.993 -> 0.995 at seed 1, level at the others; BasicMotions and Trace 1.000 either
+    way: 21 more test series right, net. With `augment` "slicing" given for aligned sets (seeds 0-1):
+    ItalyPowerDemand 0.945, 0.936 -> 0.949, 0.946, GunPoint 0.993 -> 1.000 at seed 1, ArrowHead 0.874, 0.869 ->
+    0.863, 0.874, UnitTest level. The slices alone, or 5 or 9 of them, were no better; nor were slices of 80% in
+    training and prediction (seeds 0-1: PLAID 0.903 and 0.899, OSULeaf 0.975 and 0.979, WatchExercises 0.881 and
+    0.857, and PigCVP, the one to gain, 0.841 at both). A prediction costs two to three times as much (the
+    classifier's notes)."""
     length = len(sequence)
     kept = max(1, int(np.ceil(length * SLICE_FRACTION)))
     starts = np.unique(np.round(np.linspace(0, length - kept, views)).astype(int))
