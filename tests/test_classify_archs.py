@@ -583,6 +583,17 @@ def test_a_model_trained_on_slices_predicts_the_mean_over_the_whole_and_its_slic
     assert SequenceClassifier().slice_views == 0  # offered, not the default: the whole alone
 
 
+def test_slice_views_set_on_a_fitted_model_change_its_predictions_from_then_on():
+    data = _events(24, anywhere=True)
+    model = SequenceClassifier(augment="slicing", epochs=2, seed=0).fit(data)
+    encoded = model._encode(data)
+    whole = model.predict_proba(data.sequences)
+    model.set_params(slice_views=3)  # test-time augmentation after the fact, as fastai's tta follows a fit
+    expected = np.stack([_softmax(model, slice_views(x, 3)).mean(axis=0) for x in encoded])
+    np.testing.assert_allclose(model.predict_proba(data.sequences), expected, atol=1e-6)
+    assert np.abs(expected - whole).max() > 1e-4
+
+
 def test_augment_auto_leaves_texts_as_they_are():
     texts = LabelledSequences(["good film", "bad film", "a good one", "a bad one"] * 5, ["pos", "neg"] * 10, "texts", "text")
     assert SequenceClassifier(epochs=1, pretrain=0, seed=0).fit(texts).augment_ is None
