@@ -307,7 +307,7 @@ def test_gate_trace_shows_the_lstm_branch_of_the_fcn_archs(arch):
 
 def test_ensemble_averages_its_members_probabilities(tmp_path):
     data = _shapes(45, 0)
-    model = SequenceClassifier(arch="lstm-fcn", ensemble=2, hidden=4, epochs=2, schedule="plateau", augment="none").fit(data)
+    model = SequenceClassifier(arch="lstm-fcn", ensemble=2, hidden=4, epochs=2, schedule="plateau").fit(data)
     assert isinstance(model.model_, EnsembleNet) and len(model.model_.members) == 2
     assert [row["member"] for row in model.history_] == [0, 0, 1, 1]  # history.csv: every member's epochs
     encoded = model._encode(data)
