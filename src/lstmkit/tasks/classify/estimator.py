@@ -540,16 +540,20 @@ class SequenceClassifier(ClassifySettings, Estimator):
         of it (`slice_views`), and its probabilities are their mean: test-time augmentation, as Le Guennec et
         al. (2016) vote over a test series' slices, so the network also sees what it was trained on."""
         self.model_.eval()
-        sliced = "slicing" in (self.augment_ or "") and self.slice_views > 0
-        views = [slice_views(x, self.slice_views) if sliced else [x] for x in encoded]
+        views = [slice_views(x, self.views_) if self.views_ else [x] for x in encoded]
         flat = [view for group in views for view in group]
         batches = BucketedBatches(flat, None, PREDICT_BATCH)
         proba = np.empty((len(flat), len(self.classes_)))
         for index in batches.batch_indices(None):
             x, lengths = batches.collate(index)
             proba[index.numpy()] = torch.softmax(self.model_(x, lengths).double(), dim=-1).numpy()
-        first = np.cumsum([0] + [len(group) for group in views])[:-1]  # (N,) each sequence's first view
-        return np.add.reduceat(proba, first, axis=0) / np.array([len(group) for group in views])[:, None]
+        counts = np.array([len(group) for group in views])  # (N,) each sequence's views
+        return np.add.reduceat(proba, np.cumsum(counts) - counts, axis=0) / counts[:, None]
+
+    @property
+    def views_(self) -> int:
+        """The slices a prediction reads beside the whole: `slice_views` for a model trained on slices, else 0."""
+        return self.slice_views if "slicing" in (self.augment_ or "") else 0
 
     @cached_property
     def text_baseline_(self) -> Optional[TfidfLogisticRegression]:
@@ -653,8 +657,8 @@ class SequenceClassifier(ClassifySettings, Estimator):
         first = sequences.subset([0])
         values = np.asarray(first.sequences[0], dtype=np.float64)  # (T, F)
         notes = [f"The classifier read {where}, scaled as in training."]
-        if "slicing" in (self.augment_ or "") and self.slice_views > 0:
-            notes.append(f"Trained on slices, it predicts from this whole sequence and {self.slice_views} windows of "
+        if self.views_:
+            notes.append(f"Trained on slices, it predicts from this whole sequence and {self.views_} windows of "
                          f"{SLICE_FRACTION:.0%} of it, their probabilities averaged; the gates shown are the whole's.")  # fmt: skip
         shown = capped(len(values), max_steps, notes, "steps")
         x = self._encode(first)[0][:shown]  # (T, F)
