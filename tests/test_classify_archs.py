@@ -684,6 +684,11 @@ def test_scale_auto_z_normalises_each_sequence_only_where_spreads_differ_by_orde
     assert spread_scale(alike) == "dataset"
     apart = [rng.normal(size=(30, 2)) * 10.0 ** rng.uniform(-3, 2) for _ in range(40)]  # spreads over 5 decades
     assert spread_scale(apart) == "sequence"
+    unit = [(x - x.mean(0)) / x.std(0) for x in (rng.normal(size=(30, 2)) for _ in range(40))]  # spreads exactly 1
+    counts = [x * 10.0**e for x, e in zip(unit, np.linspace(-1.5, 1.5, 40))]  # 90th/10th percentile ~230: death counts
+    assert spread_scale(counts) == "sequence"
+    tenfold = [x * 10.0**e for x, e in zip(unit, np.linspace(-0.6, 0.6, 40))]  # ~9: activities recorded alike
+    assert spread_scale(tenfold) == "dataset"
     constant = alike + [np.zeros((30, 2))] * 3  # a few constant sequences are no reason
     assert spread_scale(constant) == "dataset"
     data = _shapes(30, 0)
