@@ -486,3 +486,39 @@ def test_ties_with_both_baselines_name_both():
     assert _verdict(1.0, naive=1.0, seasonal_naive=0.9995)[0].startswith(
         "The model ties the naive and seasonal naive baselines on MASE (1.000 against naive 1.000, seasonal naive 1.000)"
     )
+
+
+def test_one_series_corrects_in_units_of_its_steps_where_they_are_tiny_beside_its_level(tmp_path):
+    """A window's unit is its level, or 200 of its mean steps where those are fewer: a CO2 record (~350 ppm,
+    moving ~0.3 a week) is corrected in units of its steps, so an optimizer step moves its forecast by as
+    much as it moves a series that moves. Saved with the run, exported with the graph; a global fit over many
+    series keeps the level."""
+    import torch
+
+    from lstmkit.export.onnx import check, to_onnx
+    from lstmkit.tasks.forecast.net import STEP_UNITS, ForecastNet
+
+    net = ForecastNet(1, 2, 4, base="naive2", hidden=4, step_units=STEP_UNITS)
+    windows = torch.tensor([[350.0, 350.5, 350.0, 350.5, 351.0], [1.0, 3.0, 2.0, 4.0, 3.0]])  # steps 0.5; 1.5
+    assert torch.allclose(net.scale(windows)[:, 0], torch.tensor([100.0, 3.0]), atol=1e-5)  # 200 * 0.5; the level
+    assert torch.allclose(ForecastNet(1, 2, 4, base="naive2", hidden=4).scale(windows)[:, 0], torch.tensor([350.5, 3.0]))
+    rng = np.random.default_rng(0)
+    t = np.arange(160)
+    frame = pd.DataFrame({"month": pd.date_range("2000-01-01", periods=160, freq="MS").strftime("%Y-%m"),
+                          "sales": 350 + 0.1 * t + np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.2, 160)})  # fmt: skip
+    forecaster = _small(epochs=3).fit(frame)
+    assert forecaster.step_units_ == STEP_UNITS and forecaster.model_.step_units == STEP_UNITS
+    forecaster.save(tmp_path / "run")
+    loaded = Forecaster.load(tmp_path / "run")
+    assert loaded.model_.step_units == STEP_UNITS
+    pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
+    graph = forecaster.export_graph()
+    to_onnx(graph, tmp_path / "f.onnx")
+    assert check(graph, tmp_path / "f.onnx") <= 1e-5
+    state = json.loads((tmp_path / "run" / Forecaster.state_file).read_text())
+    del state["step_units"]  # a run saved before: the level alone
+    (tmp_path / "run" / Forecaster.state_file).write_text(json.dumps(state))
+    assert Forecaster.load(tmp_path / "run").model_.step_units == 0
+    frame["store"] = np.where(t < 80, "A", "B")
+    panel = Forecaster("sales", id_col="store", time_col="month", horizon=3, lookback=12, hidden=4, epochs=1)
+    assert panel.fit(frame.assign(month=np.r_[frame["month"][:80], frame["month"][:80]])).step_units_ == 0

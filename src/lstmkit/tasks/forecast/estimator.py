@@ -40,7 +40,7 @@ from ...train.distributed import env_world
 from ..estimator import Estimator, saved_whole
 from ..settings import TRAINING
 from ..gate_input import GateInput, capped, series_values
-from .net import ForecastNet, MeanForecast, scaled_absolute_error
+from .net import STEP_UNITS, ForecastNet, MeanForecast, scaled_absolute_error
 from .pretrained import Pretrained, load_pretrained, pretrained_seasons
 from .scoring import conformal_quantiles, mase_scale, score_panel, score_series, statistical_job
 from .settings import ForecastSettings
@@ -150,6 +150,8 @@ class Forecaster(ForecastSettings, Estimator):
         self.net_horizon_ = self.pretrained_.horizon if self.pretrained_ else self.horizon
         self.lookback_ = self.lookback or (self.pretrained_.lookback if self.pretrained_ else self._default_lookback(panel))
         self._check_lengths(panel)
+        # one series from its own start: the correction's unit at most STEP_UNITS mean steps (`ForecastNet.scale`)
+        self.step_units_ = STEP_UNITS if not self.many_ and self.pretrained_ is None and self.lookback_ >= 2 else 0.0
         folds = range(self.backtest) if self.backtest and self.refit else [None]
         scored, self.history_, started, background = [], [], time.perf_counter(), None
         self.refit_epochs_ = []
@@ -598,7 +600,7 @@ class Forecaster(ForecastSettings, Estimator):
             n_features, self.net_horizon_, self.season_, base=self.base_, hidden=self.hidden, layers=self.layers,
             variant=self.variant, dropout=self.dropout, bidirectional=self.bidirectional,
             n_quantiles=max(1, len(self.quantiles_)), reads_ets=reads_ets, n_future=len(self.future_index_),
-            emit=self.horizon,
+            emit=self.horizon, step_units=self.step_units_,
         )  # fmt: skip
 
     @property
@@ -922,7 +924,7 @@ class Forecaster(ForecastSettings, Estimator):
             "quantiles": self.quantiles_, "season": self.season_, "lookback": self.lookback_, "members": len(self.members_),
             "net_horizon": self.net_horizon_,
             "base": self.base_, "ets": None if self.ets_ is None else [e.to_dict(states=False) for e in self.ets_], "ets_input": self.ets_input_,
-            "reads_ets": self.reads_ets_,
+            "reads_ets": self.reads_ets_, "step_units": self.step_units_,
             "target_name": self.target_name_, "feature_names": self.feature_names_, "ids": self.ids_,
             "indices": self.indices_.tolist(), "offsets": self.offsets_.tolist(), "scales": self.scales_.tolist(),
             "still": self.still_.tolist(),
@@ -960,6 +962,7 @@ class Forecaster(ForecastSettings, Estimator):
         self.members_ = []
         members = saved_whole(state, "members", 1)
         self.reads_ets_ = [bool(r) for r in state.get("reads_ets", [self.ets_input_] * members)]  # saved before: all alike
+        self.step_units_ = float(state.get("step_units", 0.0))  # saved before: the level alone
         for k in range(members):
             net = self._build_model(self.n_inputs_, self.reads_ets_[k])
             prefix = f"member{k}."
