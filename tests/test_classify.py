@@ -558,7 +558,7 @@ def test_text_models_are_scored_beside_tfidf_with_logistic_regression(text_model
     assert set(run_metrics(text_model)["beats_baselines"]) == {"majority_class", "tfidf_logistic_regression"}
     text_model.save(tmp_path / "m")
     loaded = SequenceClassifier.load(tmp_path / "m")
-    assert "text_baseline_" not in vars(loaded)  # not built at load: predicting and serving never need it
+    assert "text_baseline_" not in vars(loaded)  # not built at load: only what uses it builds it
     assert loaded.evaluate(text_files[1])["baselines"] == text_model.baselines_  # to the last digit
     new = ["a great film", "dull and long", "good good good", "zzz"]
     by_hand_new = by_hand.predict_proba(vectorizer.transform(new))
@@ -615,3 +615,43 @@ def test_temporal_order_data_is_one_hot_and_labelled_by_its_symbols():
         assert len(positions) == 2 and 10 <= positions[0] <= 20 and 50 <= positions[1] <= 60
         assert "".join(symbols[t] for t in positions) == label
     assert temporal_order_data(50, seed=3).labels == data.labels  # the seed repeats it
+
+
+def test_a_text_model_multiplies_its_probabilities_with_tfidfs_at_powers_chosen_on_validation(text_files, tmp_path):
+    """tfidf_mix "auto": on the validation part, the powers (a, b) of the LSTM's and TF-IDF's probabilities
+    (TF-IDF fitted on the training part) whose normalised product has the lowest log loss; the model then
+    predicts that product with the baseline fitted on both parts, through fit, predict, a loaded run and a
+    served batch, and the metrics keep the LSTM's alone. "no": the LSTM alone."""
+    from lstmkit.baselines import TfidfLogisticRegression
+    from lstmkit.tasks.classify import serving
+    from lstmkit.tasks.classify.estimator import MIX_LSTM_POWERS, MIX_TFIDF_POWERS, log_loss_of
+
+    train, test = text_files
+    # the LSTM half-trained, so both halves have something to add
+    model = SequenceClassifier("review", test=test, **{**TINY, "epochs": 3}).fit(train)
+    assert model.mix_ is not None
+    data = model._read(str(train), labelled=True)
+    parts = {name: data.subset(model.split_[name]) for name in ("train", "val")}
+    y_val = model._targets(parts["val"]).numpy()
+    tfidf = TfidfLogisticRegression.fit(parts["train"].sequences, model._targets(parts["train"]).numpy(), 2, "word", True)
+    lstm = np.log(np.clip(model._network_proba(model._encode(parts["val"])), 1e-12, None))
+    other = np.log(np.clip(tfidf.proba(parts["val"].sequences), 1e-12, None))
+    losses = {(a, b): log_loss_of(a * lstm + b * other, y_val) for a in MIX_LSTM_POWERS for b in MIX_TFIDF_POWERS}
+    assert losses[model.mix_] == min(losses.values()) and model.mix_[1] > 0
+    texts = pd.read_csv(test)["review"].tolist()
+    a, b = model.mix_
+    product = model._network_proba(model._encode(model._read(texts, labelled=False))) ** a * model.text_baseline_.proba(texts) ** b
+    expected = product / product.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(model.predict_proba(texts), expected, rtol=1e-9)
+    assert model.test_["lstm"]["accuracy"] == pytest.approx(np.mean(model._network_proba(model._encode(model._read(
+        str(test), labelled=True))).argmax(1) == model._targets(model._read(str(test), labelled=True)).numpy()))  # fmt: skip
+    assert run_metrics(model)["model"] == "LSTM + TF-IDF" and run_metrics(model)["lstm"] == model.test_["lstm"]
+    model.save(tmp_path / "m")
+    loaded = SequenceClassifier.load(tmp_path / "m")
+    assert loaded.mix_ == model.mix_
+    np.testing.assert_allclose(loaded.predict_proba(texts), expected, rtol=1e-9)
+    np.testing.assert_allclose(np.array(serving.run(loaded, texts[:5])), expected[:5], rtol=1e-6)  # a batch of five: float sums in another order
+    alone = SequenceClassifier("review", test=test, tfidf_mix="no", **{**TINY, "epochs": 3}).fit(train)
+    assert alone.mix_ is None and alone.test_["lstm"] is None
+    np.testing.assert_allclose(alone.predict_proba(texts), model._network_proba(model._encode(model._read(texts, labelled=False))))
+    assert run_metrics(alone)["model"] == "LSTM"

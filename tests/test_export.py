@@ -136,7 +136,12 @@ def test_exported_text_classifier_gives_predict_proba(tiny_runs, tmp_path, capsy
     for k, e in enumerate(encoded):
         ids[k, : len(e)] = e
     proba = session(tmp_path / "c.onnx").run(["probabilities"], {"x": ids, "lengths": np.array([len(e) for e in encoded])})[0]
-    np.testing.assert_allclose(proba, classifier.predict_proba(texts), atol=1e-6)
+    encoded_texts = classifier._encode(classifier._read(texts, labelled=False))
+    np.testing.assert_allclose(proba, classifier._network_proba(encoded_texts), atol=1e-6)  # the network alone
+    mix = sidecar["model"]["tfidf_mix"]  # a model that mixes TF-IDF in: the sidecar's powers give predict_proba
+    assert mix is not None
+    product = proba ** mix[0] * classifier.text_baseline_.proba(texts) ** mix[1]
+    np.testing.assert_allclose(product / product.sum(axis=1, keepdims=True), classifier.predict_proba(texts), atol=1e-6)
 
 
 def test_exported_language_model_carries_its_state(tiny_runs, tmp_path, capsys):

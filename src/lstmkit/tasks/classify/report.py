@@ -16,7 +16,7 @@ from . import JOB
 from .estimator import SequenceClassifier
 
 VERDICT_METRICS = {"accuracy": "accuracy", "f1": "macro F1"}
-TEXT_SETTINGS = {"text_col", "level", "lowercase", "max_len", "min_freq", "embedding_dim"}  # not shown for numeric runs
+TEXT_SETTINGS = {"text_col", "level", "lowercase", "max_len", "min_freq", "embedding_dim", "tfidf_mix"}  # not shown for numeric runs
 MAX_ROC_CURVES = 10  # more classes than this: one micro-averaged curve instead of one per class
 NETWORK_NAMES = {"lstm": "LSTM", "lstm-fcn": "LSTM-FCN", "alstm-fcn": "ALSTM-FCN"}  # the summary's name of the model
 
@@ -26,10 +26,12 @@ def run_metrics(classifier: SequenceClassifier, scored: Optional[dict] = None) -
     TF-IDF with logistic regression too), and the verdict's basis: whether the model beats each one on accuracy
     and on macro F1 (`beats_on`, the majority class's)."""
     test, baselines = (classifier.metrics_, classifier.baselines_) if scored is None else (scored["test"], scored["baselines"])
+    lstm = (classifier.test_ if scored is None else scored).get("lstm")  # the network alone, where the model mixes it
     on = {metric: beats_baseline(test, baselines, metric=metric) for metric in VERDICT_METRICS}  # {metric: {baseline: won}}
     beats = {metric: won["majority_class"] for metric, won in on.items()}
     return {
-        "task": JOB.name, "model": NETWORK_NAMES[classifier.arch_], "test": test, "baselines": baselines,
+        "task": JOB.name, "model": model_name(classifier), "test": test, "lstm": lstm, "baselines": baselines,
+        "mix": None if getattr(classifier, "mix_", None) is None else list(classifier.mix_),
         "beats_baselines": {name: all(won[name] for won in on.values()) for name in baselines}, "beats_on": beats,
         "classes": classifier.classes_,
         "test_sequences": classifier.test_["n"] if scored is None else scored.get("n"),
@@ -37,6 +39,11 @@ def run_metrics(classifier: SequenceClassifier, scored: Optional[dict] = None) -
         "val_sequences": int(len(classifier.split_["val"])) if scored is None else None,
         "best_epoch": classifier.best_epoch_, "stop_reason": getattr(classifier, "stop_reason_", None),
     }  # fmt: skip
+
+
+def model_name(classifier: SequenceClassifier) -> str:
+    """The summary's name of the model: its network's, and "+ TF-IDF" where it mixes TF-IDF's probabilities in."""
+    return NETWORK_NAMES[classifier.arch_] + (" + TF-IDF" if getattr(classifier, "mix_", None) is not None else "")
 
 
 def verdict(metrics: dict) -> tuple[str, bool]:
@@ -48,9 +55,12 @@ def verdict(metrics: dict) -> tuple[str, bool]:
     tfidf = metrics["baselines"].get("tfidf_logistic_regression")
     if not lost and tfidf is not None:
         against = " and on ".join(f"{name} {test[m]:.3f} against {tfidf[m]:.3f}" for m, name in VERDICT_METRICS.items())
+        mix = metrics.get("mix")
+        model = "The model" if not mix else (f"The model (the LSTM's class probabilities to the power {mix[0]:g} times "
+                                             f"TF-IDF's to the power {mix[1]:g}, chosen on the validation part)")  # fmt: skip
         if metrics["beats_baselines"].get("tfidf_logistic_regression"):
-            return f"The model beats the majority class and TF-IDF with logistic regression, on {against}.", True
-        return (f"The model beats the majority class ({scores['accuracy']}) but NOT TF-IDF with logistic regression "
+            return f"{model} beats the majority class and TF-IDF with logistic regression, on {against}.", True
+        return (f"{model} beats the majority class ({scores['accuracy']}) but NOT TF-IDF with logistic regression "
                 f"on {against}: a linear model of the texts' n-grams classifies them at least as well.", False)  # fmt: skip
     if not lost:
         return f"The model beats the majority class on {scores['accuracy']} and on {scores['f1']}.", True
@@ -73,7 +83,7 @@ def write_report(classifier: SequenceClassifier, metrics: dict, path: Path, out:
     report = Report("Sequence classification", f"{out} · {len(classes)} classes · {data}")
     text, good = verdict(metrics)
     report.add_verdict(text, good)
-    name = getattr(classifier, "arch_", "lstm").upper() + (f" x{classifier.ensemble}" if classifier.ensemble > 1 else "")
+    name = model_name(classifier) + (f" x{classifier.ensemble}" if classifier.ensemble > 1 else "")
     rows = JOB.summary_rows(metrics, name)
     report.add_metrics_table(f"Test part ({metrics['test_sequences']} sequences)", rows, JOB.metrics)
     per_class = metrics["test"]["per_class"]
@@ -124,5 +134,5 @@ def resolved(classifier: SequenceClassifier) -> dict:
         "dropout": classifier.dropout_, "bidirectional": classifier.bidirectional_, "pretrain": classifier.pretrain_,
         "augment": classifier.augment_, "val_frac": classifier.val_frac_,
         "scale": classifier.scale_,
-        "squash": classifier.squash_,
+        "squash": classifier.squash_, "tfidf_mix": None if classifier.mix_ is None else list(classifier.mix_),
     }  # fmt: skip

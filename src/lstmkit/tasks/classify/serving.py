@@ -77,7 +77,8 @@ def _sequence(k: int, steps: list, features: int, max_length: int) -> np.ndarray
 
 def run(estimator, batch: list) -> list:
     kind = "text" if estimator.kind_ == "text" else "numeric"
-    proba = estimator._proba(estimator._encode(LabelledSequences(batch, None, "the request", kind)))  # (N, K)
+    proba = estimator._proba(estimator._encode(LabelledSequences(batch, None, "the request", kind)),
+                             batch if kind == "text" else None)  # (N, K); texts: mixed with TF-IDF's, as predict does  # fmt: skip
     return list(proba)
 
 

@@ -91,6 +91,9 @@ class ClassifySettings(SharedSettings):
                                   "over the whole sequence and this many 90% windows of it, start to end (3 measured "
                                   "a little more accurate, at two to three times the cost); 0: from the whole alone.",
                                whole=True, min=0)  # fmt: skip
+    tfidf_mix: str = setting("auto", "Texts: auto: the LSTM's class probabilities combined with those of TF-IDF with "
+                             "logistic regression (their product, each raised to a power chosen on the validation "
+                             "part); no: the LSTM alone.", choices=("auto", "no"))  # fmt: skip
     scale: str = setting("auto", "Numeric sequences: scale each feature by the training set's mean and spread "
                          "(dataset), or z-normalise each sequence by its own and add its level and log spread "
                          "as channels (sequence); auto: sequence where the training sequences' spreads differ "
