@@ -646,6 +646,8 @@ def test_a_text_model_multiplies_its_probabilities_with_tfidfs_at_powers_chosen_
     assert model.test_["lstm"]["accuracy"] == pytest.approx(np.mean(model._network_proba(model._encode(model._read(
         str(test), labelled=True))).argmax(1) == model._targets(model._read(str(test), labelled=True)).numpy()))  # fmt: skip
     assert run_metrics(model)["model"] == "LSTM + TF-IDF" and run_metrics(model)["lstm"] == model.test_["lstm"]
+    assert f"Its prediction multiplies the LSTM's class probabilities (to the power {a:g}) with TF-IDF with logistic " \
+           f"regression's (to the power {b:g}); the gates shown are the LSTM's." in model.gate_input("a good film").notes
     model.save(tmp_path / "m")
     loaded = SequenceClassifier.load(tmp_path / "m")
     assert loaded.mix_ == model.mix_

@@ -698,6 +698,9 @@ class SequenceClassifier(ClassifySettings, Estimator):
         limit = len(tokens) if self.max_len is None else min(len(tokens), self.max_len)
         if limit < len(tokens):
             notes.append(f"The classifier reads the first {self.max_len} of the {len(tokens)} {what} (--max-len).")
+        if self.mix_ is not None:
+            notes.append(f"Its prediction multiplies the LSTM's class probabilities (to the power {self.mix_[0]:g}) with "
+                         f"TF-IDF with logistic regression's (to the power {self.mix_[1]:g}); the gates shown are the LSTM's.")
         shown = capped(limit, max_steps, notes, what)
         ids = torch.tensor(self.vocab_.encode(tokens[:shown]), dtype=torch.long)  # (T,)
         return GateInput((ids[None], torch.tensor([shown])), "text", tokens[:shown], text_upto(text, offsets, tokens, shown),
