@@ -69,3 +69,20 @@ def test_the_table_gives_each_level_and_the_means(bench):
     lines = bench.table([row, {**row, "lstmkit word": 0.6}], ["word"]).splitlines()
     assert lines[2] == "| toy (10, 2) | 0.800 (3 s) | 0.700 | 0.900 | 0.500 |"
     assert lines[-1] == "| mean | 0.700 | 0.700 | 0.900 | 0.500 |"
+
+
+def test_packages_reads_each_sections_descriptions_from_the_apt_lists_and_leaves_out_shared_ones(bench, tmp_path):
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    blocks = ["Package: a\nSection: games\nDescription: a puzzle of falling blocks\n",
+              "Package: b\nSection: contrib/games\nDescription: a card game for two\n",
+              "Package: c\nSection: net\nDescription: a shared description\n",
+              "Package: d\nSection: games\nDescription: a shared description\n",
+              "Package: e\nSection: libs\nDescription: a library outside the sections\n",
+              "Package: f\nSection: net\nDescription: fetch files over HTTP\n"]  # fmt: skip
+    (lists / "deb.example_dists_main_binary-amd64_Packages").write_text("\n".join(blocks))
+    (lists / "deb.example_dists_main_i18n_Translation-en").write_text("Description-en: not a Packages file\n")
+    rows = bench.packages(("games", "net"), lists)
+    assert sorted(rows) == [("a card game for two", "games"), ("a puzzle of falling blocks", "games"),
+                            ("fetch files over HTTP", "net")]  # fmt: skip
+    assert bench.packages(("games",), tmp_path / "none") == []
