@@ -508,6 +508,9 @@ def test_one_series_corrects_in_units_of_its_steps_where_they_are_tiny_beside_it
                           "sales": 350 + 0.1 * t + np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.2, 160)})  # fmt: skip
     forecaster = _small(epochs=3).fit(frame)
     assert forecaster.step_units_ == STEP_UNITS and forecaster.model_.step_units == STEP_UNITS
+    assert forecaster.gate_input(frame).notes[0] == (
+        "The forecaster reads windows of 12 steps, deseasonalised and scaled by their level, or 200 of their mean "
+        "steps where those are fewer; here it read the series as one window, from a zero state.")
     forecaster.save(tmp_path / "run")
     loaded = Forecaster.load(tmp_path / "run")
     assert loaded.model_.step_units == STEP_UNITS

@@ -869,12 +869,14 @@ class Forecaster(ForecastSettings, Estimator):
     def gate_input(self, data, max_steps: Optional[int] = None) -> GateInput:
         """The series to inspect (a CSV path read as training read it, a `Series`, a DataFrame of the model's
         columns, or an array (N,) or (N, F)) as the network reads it: deseasonalised with the first series'
-        factors, as ONE window that the network scales by its level, from a zero state."""
+        factors, as ONE window that the network scales by its level (`ForecastNet.scale`), from a zero state."""
         columns = [self.target_name_, *self.feature_names_]
         series = self._read(data).series[0] if isinstance(data, (str, Path)) else data
         values = series_values(series, columns)
-        notes = [f"The {self.noun} reads windows of {self.lookback_} steps, deseasonalised and scaled by their "
-                 "level; here it read the series as one window, from a zero state."]  # fmt: skip
+        scaled = (f"their level, or {self.step_units_:g} of their mean steps where those are fewer" if self.step_units_
+                  else "their level")  # fmt: skip
+        notes = [f"The {self.noun} reads windows of {self.lookback_} steps, deseasonalised and scaled by {scaled}; "
+                 "here it read the series as one window, from a zero state."]  # fmt: skip
         shown = capped(len(values), max_steps, notes, "steps")
         as_series = Series(values[:shown, 0], values[:shown, 1:], self.target_name_, self.feature_names_)
         future = np.repeat(values[shown - 1 : shown, 1:][:, self.future_index_], self.horizon, axis=0)  # the gates never read it
