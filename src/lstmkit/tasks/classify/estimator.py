@@ -19,6 +19,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 import torch
+from scipy.special import log_softmax, softmax
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from torch import Tensor, nn
@@ -570,18 +571,17 @@ class SequenceClassifier(ClassifySettings, Estimator):
         tfidf = TfidfLogisticRegression.fit(train.sequences, self._targets(train).numpy(), len(self.classes_), self.level,
                                             self.lowercase)  # fmt: skip
         y = self._targets(val).numpy()
-        lstm, other = np.log(np.clip(self._network_proba(self._encode(val)), EPS_PROBA, None)), np.log(np.clip(tfidf.proba(val.sequences), EPS_PROBA, None))
-        loss, a, b = min((log_loss_of(a * lstm + b * other, y), a, b) for a in MIX_LSTM_POWERS for b in MIX_TFIDF_POWERS)
+        lstm, other = floored_log(self._network_proba(self._encode(val))), floored_log(tfidf.proba(val.sequences))
+        loss, a, b = min((-np.mean(log_softmax(a * lstm + b * other, axis=1)[np.arange(len(y)), y]), a, b)
+                         for a in MIX_LSTM_POWERS for b in MIX_TFIDF_POWERS)  # fmt: skip
         return None if b == 0 else (float(a), float(b))
 
     def _mixed(self, proba: np.ndarray, texts) -> np.ndarray:
-        """The model's class probabilities from the network's (N, K): with `mix_` (a, b), the normalised product of
-        the network's to the power a and TF-IDF's (`text_baseline_`) of `texts` to the power b."""
-        if getattr(self, "mix_", None) is None or texts is None or self.text_baseline_ is None:
+        """The model's class probabilities from the network's (N, K): with `mix_`, mixed (`mixed`) with TF-IDF's
+        (`text_baseline_`) of `texts`."""
+        if self.mix_ is None or texts is None or self.text_baseline_ is None:
             return proba
-        a, b = self.mix_
-        z = a * np.log(np.clip(proba, EPS_PROBA, None)) + b * np.log(np.clip(self.text_baseline_.proba(list(texts)), EPS_PROBA, None))
-        return softmax_rows(z)
+        return mixed(proba, self.text_baseline_.proba(list(texts)), self.mix_)
 
     # ---- predict and score ----------------------------------------------------------------------
     def _proba(self, encoded: list[Tensor], texts=None) -> np.ndarray:
@@ -627,15 +627,15 @@ class SequenceClassifier(ClassifySettings, Estimator):
         where the fit made it (runs saved before it was saved with them have none), TF-IDF with logistic
         regression."""
         network = self._network_proba(encoded)
-        proba = self._mixed(network, data.sequences if self.kind_ == "text" else None)
         majority = majority_class_proba(np.repeat(np.arange(len(self.classes_)), self.train_counts_), len(self.classes_), len(y))
         baselines = {"majority_class": classification_metrics(y, majority, labels=self.classes_)}
-        if self.text_baseline_ is not None:
-            baselines["tfidf_logistic_regression"] = classification_metrics(y, self.text_baseline_.proba(data.sequences),
-                                                                             labels=self.classes_)  # fmt: skip
-        mixed = proba is not network
+        tfidf = None if self.text_baseline_ is None else self.text_baseline_.proba(data.sequences)  # read once: baseline and mix
+        if tfidf is not None:
+            baselines["tfidf_logistic_regression"] = classification_metrics(y, tfidf, labels=self.classes_)
+        mixing = tfidf is not None and self.mix_ is not None
+        proba = mixed(network, tfidf, self.mix_) if mixing else network
         return {"metrics": classification_metrics(y, proba, labels=self.classes_), "baselines": baselines,
-                "lstm": classification_metrics(y, network, labels=self.classes_) if mixed else None,
+                "lstm": classification_metrics(y, network, labels=self.classes_) if mixing else None,
                 "y": y, "proba": proba, "n": len(y)}  # fmt: skip
 
     def predict_proba(self, data) -> np.ndarray:
@@ -785,7 +785,7 @@ class SequenceClassifier(ClassifySettings, Estimator):
             "best_epoch": self.best_epoch_, "arch": self.arch_, "segment": self.segment_, "fcn_stride": self.fcn_stride_,
             "fcn_scales": self.fcn_scales_, "first_block_pool": self.first_block_pool_, "schedule": self.schedule_, "augment": self.augment_, "scale": self.scale_, "squash": self.squash_,
             "dropout": self.dropout_, "bidirectional": self.bidirectional_, "pretrain": self.pretrain_,
-            "tfidf_mix": None if self.mix_ is None else list(self.mix_),
+            "tfidf_mix": self.mix_,  # a tuple: JSON writes it as a list
         }  # fmt: skip
 
     def _restore(self, state: dict, tensors: dict, directory: Path) -> None:
@@ -861,16 +861,16 @@ def zscored(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(axis=0)) / np.where(spread > 0, spread, 1)
 
 
-def softmax_rows(z: np.ndarray) -> np.ndarray:
-    """(N, K) log-scores -> each row's probabilities."""
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+def floored_log(proba: np.ndarray) -> np.ndarray:
+    """The log of probabilities, each at least EPS_PROBA first (TF-IDF gives 0 to a class its texts lack)."""
+    return np.log(np.clip(proba, EPS_PROBA, None))
 
 
-def log_loss_of(z: np.ndarray, y: np.ndarray) -> float:
-    """The mean negative log probability of the classes y (N,) under the softmax of the log-scores z (N, K)."""
-    z = z - z.max(axis=1, keepdims=True)
-    return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]))
+def mixed(network: np.ndarray, tfidf: np.ndarray, powers: tuple[float, float]) -> np.ndarray:
+    """`tfidf_mix`: the normalised product of the network's class probabilities (N, K) to the power a and
+    TF-IDF's (N, K) to the power b, `powers` (a, b)."""
+    a, b = powers
+    return softmax(a * floored_log(network) + b * floored_log(tfidf), axis=1)
 
 
 def heavy_tailed(values: np.ndarray) -> np.ndarray:

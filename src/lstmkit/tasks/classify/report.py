@@ -31,7 +31,7 @@ def run_metrics(classifier: SequenceClassifier, scored: Optional[dict] = None) -
     beats = {metric: won["majority_class"] for metric, won in on.items()}
     return {
         "task": JOB.name, "model": model_name(classifier), "test": test, "lstm": lstm, "baselines": baselines,
-        "mix": None if getattr(classifier, "mix_", None) is None else list(classifier.mix_),
+        "mix": classifier.mix_,
         "beats_baselines": {name: all(won[name] for won in on.values()) for name in baselines}, "beats_on": beats,
         "classes": classifier.classes_,
         "test_sequences": classifier.test_["n"] if scored is None else scored.get("n"),
@@ -43,7 +43,7 @@ def run_metrics(classifier: SequenceClassifier, scored: Optional[dict] = None) -
 
 def model_name(classifier: SequenceClassifier) -> str:
     """The summary's name of the model: its network's, and "+ TF-IDF" where it mixes TF-IDF's probabilities in."""
-    return NETWORK_NAMES[classifier.arch_] + (" + TF-IDF" if getattr(classifier, "mix_", None) is not None else "")
+    return NETWORK_NAMES[classifier.arch_] + (" + TF-IDF" if classifier.mix_ is not None else "")
 
 
 def verdict(metrics: dict) -> tuple[str, bool]:
@@ -134,5 +134,5 @@ def resolved(classifier: SequenceClassifier) -> dict:
         "dropout": classifier.dropout_, "bidirectional": classifier.bidirectional_, "pretrain": classifier.pretrain_,
         "augment": classifier.augment_, "val_frac": classifier.val_frac_,
         "scale": classifier.scale_,
-        "squash": classifier.squash_, "tfidf_mix": None if classifier.mix_ is None else list(classifier.mix_),
+        "squash": classifier.squash_, "tfidf_mix": classifier.mix_,
     }  # fmt: skip
