@@ -31,7 +31,7 @@ def run_metrics(classifier: SequenceClassifier, scored: Optional[dict] = None) -
     beats = {metric: won["majority_class"] for metric, won in on.items()}
     return {
         "task": JOB.name, "model": model_name(classifier), "test": test, "lstm": lstm, "baselines": baselines,
-        "mix": classifier.mix_,
+        "mix": mix_of(classifier),
         "beats_baselines": {name: all(won[name] for won in on.values()) for name in baselines}, "beats_on": beats,
         "classes": classifier.classes_,
         "test_sequences": classifier.test_["n"] if scored is None else scored.get("n"),
@@ -43,7 +43,13 @@ def run_metrics(classifier: SequenceClassifier, scored: Optional[dict] = None) -
 
 def model_name(classifier: SequenceClassifier) -> str:
     """The summary's name of the model: its network's, and "+ TF-IDF" where it mixes TF-IDF's probabilities in."""
-    return NETWORK_NAMES[classifier.arch_] + (" + TF-IDF" if classifier.mix_ is not None else "")
+    return NETWORK_NAMES[classifier.arch_] + (" + TF-IDF" if mix_of(classifier) is not None else "")
+
+
+def mix_of(classifier) -> Optional[tuple[float, float]]:
+    """The powers a text model mixes TF-IDF in with (`mix_`); None for the LSTM alone, and for a classifier
+    object that has none (one read for its metrics and name alone)."""
+    return getattr(classifier, "mix_", None)
 
 
 def verdict(metrics: dict) -> tuple[str, bool]:
