@@ -173,6 +173,22 @@ def test_forecaster_trace_reads_the_whole_series_as_one_deseasonalised_scaled_wi
     assert found.columns == ["sales"] and found.kind == "series" and len(found) == 120
 
 
+def test_a_forecaster_given_no_input_reads_the_steps_its_next_forecast_reads(tiny_runs, tmp_path, capsys):
+    model = load_run(tiny_runs["forecast"])  # loaded: it keeps each series' last `lookback` (24) steps of 120
+    found = gates.trace(model, None)
+    values = pd.read_csv(tiny_runs["data"] / "sales.csv")["sales"].to_numpy()[-24:]
+    factors = model.indices_[0][(96 + np.arange(24)) % len(model.indices_[0])]  # at their place in the season
+    x = torch.from_numpy((values / factors).astype(np.float32))[None]
+    z = x / model.model_.scale(x)
+    with torch.no_grad():
+        _, _, expected = model.model_.lstm((z - z[:, -1:]).unsqueeze(-1), return_trace=True)
+    np.testing.assert_allclose(found.gate("c"), expected[0][0].c[:, 0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(found.values[:, 0], values)
+    assert "here it read the last 24 steps of the series, which the run keeps and its next forecast reads" in found.notes[0]
+    code, out, _ = _run(capsys, "inspect", tiny_runs["forecast"], "--out", tmp_path / "p.html", "--json")
+    assert code == 0 and json.loads(out)["steps"] == 24 and (tmp_path / "p.html").stat().st_size > 0
+
+
 def test_series_trace_takes_a_dataframe_or_an_array_alike(tiny_runs):
     model = load_run(tiny_runs["anomaly"])
     frame = pd.read_csv(tiny_runs["data"] / "sensor.csv")

@@ -347,7 +347,8 @@ def inspect_run(
     run_dir: RunDir,
     out: Annotated[Path, typer.Option("--out", help="The HTML page to write.")],
     text: Annotated[Optional[str], typer.Option(help="Text for a text model (language model, text classifier) to read.")] = None,
-    data: Annotated[Optional[Path], typer.Option(help="A file to read: a CSV series (forecast, anomaly), a text file (text models), a sequence file (numeric classifier).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="A file to read: a CSV series (forecast, anomaly), a text file (text models), a sequence file (numeric classifier). "
+                                                      "A forecaster given neither reads the last steps the run keeps, which its next forecast reads.")] = None,
     max_steps: Annotated[int, typer.Option(min=1, help="Read at most the first N steps (characters, words or series steps).")] = 2000,
     part: Annotated[Optional[Part], typer.Option(help="Sequence to sequence: only the decoder writing the output for "
                                                       "--text, with its attention, or only the encoder reading it "
@@ -360,12 +361,13 @@ def inspect_run(
     """Run a trained model over a text or series and write a page of what its gates did at every step."""
     from .fileio import file_to_write
 
-    if (text is None) == (data is None):
-        raise ConfigError("give the input to inspect with --text TEXT or with --data FILE" if text is None
-                          else "give --text or --data, not both")  # fmt: skip
+    if text is not None and data is not None:
+        raise ConfigError("give --text or --data, not both")
+    job, estimator = _load(run_dir)
+    if text is None and data is None and not estimator.keeps_input:
+        raise ConfigError("give the input to inspect with --text TEXT or with --data FILE")
     from . import gates
 
-    job, estimator = _load(run_dir)
     file_to_write(out, "inspect.html")
     if text is not None and not estimator.reads_text:
         raise ConfigError(f"{run_dir}: is a {estimator.describe()}, a model of series, not of text; "
@@ -378,7 +380,7 @@ def inspect_run(
         traces = gates.trace_parts(estimator, given, max_steps=max_steps, target=target)
     else:
         traces = [gates.trace(estimator, given, max_steps=max_steps, part=part.value, target=target)]
-    source = "the given text" if text is not None else str(data)
+    source = "the given text" if text is not None else str(data) if data is not None else "the steps the run keeps"
     founds = [gates.findings(t) for t in traces]
     which = "" if len(traces) > 1 or traces[0].lstm == "lstm" else f" · the {traces[0].lstm}"
     gates.write_page(traces, out, title="Inside the LSTM", subtitle=f"{run_dir} · {job.name}{which} · {source}", found=founds)

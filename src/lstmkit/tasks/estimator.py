@@ -28,6 +28,7 @@ class Estimator:
     noun = "model"  # names the estimator in messages ("forecaster")
     state_file = "model.json"  # beside model.safetensors: what predicting needs besides the weights
     reads_text = False  # the gate inspector gives it text rather than a series
+    keeps_input = False  # the gate inspector reads what the fitted model keeps when given no input (`gate_input(None)`)
 
     def describe(self) -> str:
         """What the fitted estimator is, for messages ("forecaster", "text classifier")."""

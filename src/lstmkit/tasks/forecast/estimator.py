@@ -84,6 +84,7 @@ class Forecaster(ForecastSettings, Estimator):
 
     noun = "forecaster"
     state_file = "forecaster.json"
+    keeps_input = True  # each series' last `lookback` steps, which `predict()` reads
 
     # ---- settings ----------------------------------------------------------------------------------
     def check_settings(self) -> None:
@@ -868,19 +869,26 @@ class Forecaster(ForecastSettings, Estimator):
     # ---- the gate inspector ---------------------------------------------------------------------
     def gate_input(self, data, max_steps: Optional[int] = None) -> GateInput:
         """The series to inspect (a CSV path read as training read it, a `Series`, a DataFrame of the model's
-        columns, or an array (N,) or (N, F)) as the network reads it: deseasonalised with the first series'
-        factors, as ONE window that the network scales by its level (`ForecastNet.scale`), from a zero state."""
+        columns, or an array (N,) or (N, F); None: the first series' last `lookback` steps, which the run keeps
+        and its next forecast reads) as the network reads it: deseasonalised with the first series' factors, as
+        ONE window that the network scales by its level (`ForecastNet.scale`), from a zero state."""
         columns = [self.target_name_, *self.feature_names_]
-        series = self._read(data).series[0] if isinstance(data, (str, Path)) else data
+        kept = data is None
+        series = self.panel_.series[0] if kept else self._read(data).series[0] if isinstance(data, (str, Path)) else data
         values = series_values(series, columns)
+        phase = 0
+        if kept:  # deseasonalised at its place in the season
+            values, phase = values[-self.lookback_ :], series.start + max(0, len(values) - self.lookback_)
         scaled = (f"their level, or {self.step_units_:g} of their mean steps where those are fewer" if self.step_units_
                   else "their level")  # fmt: skip
+        read = (f"the last {len(values)} steps of the {'first ' if self.many_ else ''}series, which the run keeps and "
+                "its next forecast reads" if kept else "the series")  # fmt: skip
         notes = [f"The {self.noun} reads windows of {self.lookback_} steps, deseasonalised and scaled by {scaled}; "
-                 "here it read the series as one window, from a zero state."]  # fmt: skip
+                 f"here it read {read} as one window, from a zero state."]  # fmt: skip
         shown = capped(len(values), max_steps, notes, "steps")
         as_series = Series(values[:shown, 0], values[:shown, 1:], self.target_name_, self.feature_names_)
         future = np.repeat(values[shown - 1 : shown, 1:][:, self.future_index_], self.horizon, axis=0)  # the gates never read it
-        x, f = self._inputs(0, as_series, np.array([shown]), shown, 0, future)
+        x, f = self._inputs(0, as_series, np.array([shown]), shown, phase, future)
         season = self.season_ if self.season_ > 1 else 8
         return GateInput((torch.from_numpy(x).float(), torch.from_numpy(f).float()), "series",
                          values=values[:shown], columns=columns, total_steps=len(values),
