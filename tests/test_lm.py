@@ -272,6 +272,17 @@ def test_save_and_load_give_identical_next_token_probabilities(pizza_model, tmp_
     assert loaded.get_params() == pizza_model.get_params() and loaded.vocab_.tokens == pizza_model.vocab_.tokens
 
 
+def test_words_share_the_embedding_and_output_weights_by_default_and_characters_do_not(cat_model, char_model, tmp_path):
+    assert cat_model.tie_weights is None and cat_model.tied_ and cat_model.model_.tied
+    assert cat_model.model_.decoder.weight is cat_model.model_.embedding.weight
+    assert char_model.tie_weights is None and not char_model.tied_ and not char_model.model_.tied
+    assert LanguageModel("word", tie_weights=False).tied_ is False and LanguageModel("char", tie_weights=True).tied_ is True
+    cat_model.save(tmp_path)  # the shared matrix is stored once and shared again on loading
+    loaded = LanguageModel.load(tmp_path)
+    assert loaded.model_.decoder.weight is loaded.model_.embedding.weight
+    assert np.array_equal(loaded.predict_proba("the cat sat on the"), cat_model.predict_proba("the cat sat on the"))
+
+
 # ---- the corpus ----------------------------------------------------------------------------------------
 
 

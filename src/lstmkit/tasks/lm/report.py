@@ -103,5 +103,5 @@ def sample_generations(model: LanguageModel, prompt: Optional[str] = None, lengt
 
 def resolved(model: LanguageModel) -> dict:
     """The defaults fit resolved, for config.json."""
-    return {"embedding": model.embedding_, "vocab_size": len(model.vocab_), "tokens": model.tokens_,
+    return {"embedding": model.embedding_, "tie_weights": model.tied_, "vocab_size": len(model.vocab_), "tokens": model.tokens_,
             "files": model.files_, "skipped_files": len(model.skipped_)}  # fmt: skip

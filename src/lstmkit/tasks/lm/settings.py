@@ -17,7 +17,9 @@ class LanguageModelSettings(SharedSettings):
     bptt: int = setting(64, "Steps of truncated backpropagation through time.", whole=True, min=1)
     # default: `hidden` with tie_weights, else 64 at character level and `hidden` at word level
     embedding: Optional[int] = setting(None, "Embedding size (default: 64 for char, hidden for word).", whole=True, min=1)
-    tie_weights: bool = setting(False, "Share the embedding and output weights.")  # the output layer uses the embedding
+    # the output layer uses the embedding; None: tied for words, not for characters (`LanguageModel.tied_`)
+    tie_weights: Optional[bool] = setting(None, "Share the embedding and output weights; default: on for words, off for "
+                                          "characters.")  # fmt: skip
     min_freq: int = setting(1, "Tokens seen fewer times in training become <unk>.", whole=True, min=1)
     max_vocab: Optional[int] = setting(None, "Largest vocabulary.", whole=True, min=3)  # <pad> and <unk> included
     lowercase: bool = setting(False, "Lowercase the text first.")
