@@ -138,3 +138,17 @@ def test_the_tfidf_baseline_keeps_the_most_frequent_n_grams_where_a_corpus_holds
     assert sorted(kept.ngrams) == ["apple", "banana"]  # 3 and 4 times; "apple banana" twice, the rest once
     saved = baselines.TfidfLogisticRegression.from_saved(*kept.saved())
     np.testing.assert_array_equal(saved.proba(["banana split", "fig"]), kept.proba(["banana split", "fig"]))
+
+
+@pytest.mark.parametrize("level", ["word", "char"])
+def test_the_tfidf_baselines_scores_are_scikit_learns_transform_times_its_weights(level):
+    """Its rows are computed text by text, as the fitted vectorizer's `transform` computes them: the same
+    scores, for texts with unseen n-grams, repeated ones, none known, and none at all."""
+    from lstmkit import baselines
+
+    texts = ["Apple banana apple", "apple cherry pie", "banana date", "cherry cherry cherry date", "date apple"]
+    kept = baselines.TfidfLogisticRegression.fit(texts, np.array([0, 1, 2, 1, 0]), 3, level=level)
+    new = ["banana banana split", "qqq", "", "Cherry date, apple!"]
+    expected = np.asarray(kept.vectorizer.transform(new) @ kept.coef.T) + kept.intercept
+    np.testing.assert_allclose(kept._scores(new), expected, rtol=1e-12, atol=1e-15)
+    assert kept.proba(new).shape == (4, 3) and np.allclose(kept.proba(new).sum(axis=1), 1)
