@@ -2,6 +2,7 @@
 conformal interval, as a user runs them."""
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -398,7 +399,12 @@ def test_an_unknown_ets_input_is_one_line(panel_csv, tmp_path, capsys):
 def test_conformal_half_width_is_the_rank_ceil_n_plus_1_times_coverage():
     scores = np.arange(1, 20, dtype=float)[:, None]  # 19 calibration scores 1..19
     assert conformal_quantiles(scores, 0.9) == [18.0]  # ceil(20 * 0.9) = 18th smallest
-    assert conformal_quantiles(scores[:5], 0.9) == [5.0]  # too few for 90%: the largest
+    # too few for 90% (the largest of 5 covers a sixth one 5/6 of the time): the normal-theory interval of a
+    # new error, t(0.95, 4 degrees of freedom) * sqrt(1 + 1/5) * the root mean square, where wider than the largest
+    np.testing.assert_allclose(conformal_quantiles(scores[:5], 0.9), [2.131847 * math.sqrt(1.2) * math.sqrt(11.0)], rtol=1e-6)
+    one_far = np.array([0.0] * 7 + [100.0])[:, None]  # n = 8: t(0.95, 7) * sqrt(9/8) * 100/sqrt(8) = 71.1 < 100
+    assert conformal_quantiles(one_far, 0.9) == [100.0]
+    assert conformal_quantiles(np.column_stack([scores[:5, 0], one_far[:5, 0]]), 0.5) == [3.0, 0.0]  # enough for 50%
 
 
 # ---- reading long-format data ----------------------------------------------------------------------------
