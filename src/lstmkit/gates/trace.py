@@ -119,7 +119,8 @@ def trace(model, data, *, max_steps: Optional[int] = None, part: Optional[str] =
         `AnomalyDetector`), or the path of a run directory.
     data: for a text model, the text (a str) or a `pathlib.Path` to a text file; for a series model, a CSV
         path (str or Path, read as training read it), a `Series`, a DataFrame holding the model's columns,
-        or an array (N,) or (N, F) in the model's column order; for a numeric classifier, a file the
+        or an array (N,) or (N, F) in the model's column order, or None for a forecaster (the last `lookback`
+        steps its run keeps, which its next forecast reads); for a numeric classifier, a file the
         classifier reads (its first sequence is traced) or one array (T,) or (T, F).
     max_steps: read at most this many steps (tokens or series steps) from the start.
     part: which LSTM of a network that has several (`model.lstm_parts`: a sequence-to-sequence model's
