@@ -28,7 +28,8 @@ baseline forecasts it deseasonalised: `lstmkit.statistical`).
 (`backtest=1`); the baselines are fitted to that series alone too. Series too short to train on alone are
 refused by the forecaster (one line, as a user would see it) and counted as skipped. Each row: the mean MASE,
 the geometric mean over the series of the MASE relative to seasonal naive's (below 1: better than seasonal
-naive), the share of series where the method beats seasonal naive, and lstmkit's training seconds in all.
+naive), the share of series where the method beats seasonal naive, lstmkit's training seconds in all, and
+the share of the test values that its interval (`interval` 0.9, the default) holds, averaged over the series.
 With `--values-only` each series is a column of values alone, as in a CSV without a time column: no season
 is given, the forecaster and the baselines take the one it detects, and seasonal naive is naive where that
 is none.
@@ -214,6 +215,7 @@ def single_rows(name: str, series, horizon: int, season: int | None, start: str 
     and only series that both take are kept; a series too short to train on is forecast by the pretrained
     network as it is (`epochs` 0, no validation part), in rows of its own (its `PRETRAINED[1]` row)."""
     mase, short, seconds, skipped = defaultdict(list), defaultdict(list), defaultdict(float), 0
+    coverage = defaultdict(list)  # of the 90% interval, on the test values: how honest its width is
     starts = ("zero",) if start == "zero" else ("zero", "pretrained")
     for _, frame in series:
         time_col = "t" if "t" in frame else None
@@ -236,8 +238,9 @@ def single_rows(name: str, series, horizon: int, season: int | None, start: str 
             seconds[trained] += forecaster.timings_["train"]
             mase[trained].append(forecaster.metrics_["mase"])
             mase[untrained].append(_start_metrics(forecaster)["mase"])  # what the trained correction is worth
+            coverage[trained].append(forecaster.test_.get("coverage"))
         _baseline_mase(mase, forecaster)
-    rows = _single_summary(f"{name}, each series alone", mase, skipped, seconds)
+    rows = _single_summary(f"{name}, each series alone", mase, skipped, seconds, coverage)
     if short:
         rows += _single_summary(f"{name}, each series too short to train on, alone", short, 0, {})
     return rows
@@ -251,14 +254,16 @@ def _baseline_mase(mase: dict, forecaster) -> None:
             mase[label].append(forecaster.baselines_[key]["mase"])
 
 
-def _single_summary(collection: str, mase: dict, skipped: int, seconds: dict) -> list[dict]:
+def _single_summary(collection: str, mase: dict, skipped: int, seconds: dict, coverage: dict | None = None) -> list[dict]:
     snaive = np.array(mase["seasonal naive"])
     rows = []
     for method, values in mase.items():
         values = np.array(values)
+        covered = [c for c in (coverage or {}).get(method, []) if c is not None]
         rows.append({"collection": collection, "method": method, "series": len(values), "skipped": skipped,
                      "mase": float(values.mean()), "relative_mase": float(np.exp(np.mean(np.log(values / snaive)))),
-                     "beats_snaive": float(np.mean(values < snaive)), "seconds": seconds.get(method)})  # fmt: skip
+                     "beats_snaive": float(np.mean(values < snaive)), "seconds": seconds.get(method),
+                     "coverage": float(np.mean(covered)) if covered else None})  # fmt: skip
     return rows
 
 
@@ -319,7 +324,9 @@ def main_files(args) -> None:
                  "mase": float(np.dot(n, [r["mase"] for r in parts]) / n.sum()),
                  "relative_mase": float(np.exp(np.dot(n, np.log([r["relative_mase"] for r in parts])) / n.sum())),
                  "beats_snaive": float(np.dot(n, [r["beats_snaive"] for r in parts]) / n.sum()),
-                 "seconds": None if parts[0]["seconds"] is None else sum(r["seconds"] or 0 for r in parts)}  # fmt: skip
+                 "seconds": None if parts[0]["seconds"] is None else sum(r["seconds"] or 0 for r in parts),
+                 "coverage": None if parts[0]["coverage"] is None
+                 else float(np.dot(n, [r["coverage"] or 0 for r in parts]) / n.sum())}  # fmt: skip
         rows.append(total)
         print(markdown_row([total[key] for key in SINGLE_HEADER]), flush=True)
     args.json.write_text(json.dumps(rows, indent=1))
@@ -402,7 +409,7 @@ def main(argv=None) -> None:
 
 
 HEADER = ("collection", "method", "smape", "mase", "owa", "seconds", "beats_snaive")
-SINGLE_HEADER = ("collection", "method", "series", "skipped", "mase", "relative_mase", "beats_snaive", "seconds")
+SINGLE_HEADER = ("collection", "method", "series", "skipped", "mase", "relative_mase", "beats_snaive", "seconds", "coverage")
 
 
 def main_single(args) -> None:

@@ -23,6 +23,7 @@ def test_each_series_alone_gives_one_row_per_method_relative_to_seasonal_naive()
     snaive = rows["seasonal naive"]
     assert snaive["relative_mase"] == 1.0 and snaive["beats_snaive"] == 0.0
     assert rows["lstmkit"]["seconds"] > 0 and snaive["seconds"] is None
+    assert 0 <= rows["lstmkit"]["coverage"] <= 1 and snaive["coverage"] is None  # the interval's, on the test values
     for row in rows.values():  # the geometric mean of ratios lies within the ratios' range; the mean is the mean
         assert 0 < row["relative_mase"] and np.isfinite(row["mase"]) and row["collection"] == "toy, each series alone"
 
@@ -102,4 +103,6 @@ def test_files_give_rows_per_group_and_all_groups_together_weighted_by_their_ser
         assert total["mase"] == pytest.approx((2 * quarters["mase"] + more["mase"]) / 3)
         assert total["relative_mase"] == pytest.approx((quarters["relative_mase"] ** 2 * more["relative_mase"]) ** (1 / 3))
         assert total["beats_snaive"] == pytest.approx((2 * quarters["beats_snaive"] + more["beats_snaive"]) / 3)
+        if method == "lstmkit":
+            assert total["coverage"] == pytest.approx((2 * quarters["coverage"] + more["coverage"]) / 3)
     assert "| all of them | lstmkit | 3 |" in capsys.readouterr().out
