@@ -279,7 +279,8 @@ def file_series() -> dict[str, tuple[list[tuple[str, pd.DataFrame]], int]]:
     vega = vega_datasets.local_data
     weather, employment = vega.seattle_weather(), vega.us_employment()
     stocks = vega.stocks().sort_values(["symbol", "date"])
-    hourly = frames(vega.seattle_temps(), "date", ["temp"])[:1] + frames(vega.sf_temps(), "date", ["temp"])
+    hourly = [(city, frames(table, "date", ["temp"])[0][1]) for city, table in
+              (("Seattle", vega.seattle_temps()), ("San Francisco", vega.sf_temps()))]  # fmt: skip
     macro = sm.datasets.macrodata.load_pandas().data
     macro["t"] = pd.PeriodIndex.from_fields(year=macro.year.astype(int), quarter=macro.quarter.astype(int)).to_timestamp()
     danish = sm.datasets.danish_data.load_pandas().data.reset_index()
