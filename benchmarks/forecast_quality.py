@@ -273,19 +273,21 @@ def file_series() -> dict[str, tuple[list[tuple[str, pd.DataFrame]], int]]:
     import vega_datasets
     from sktime.datasets import load_uschange
 
-    def frames(table: pd.DataFrame, time: str, columns) -> list[tuple[str, pd.DataFrame]]:
-        return [(c, pd.DataFrame({"t": pd.to_datetime(table[time]), "y": table[c].astype(float)})) for c in columns]
+    def frames(table: pd.DataFrame, time: str, columns, as_time=pd.to_datetime) -> list[tuple[str, pd.DataFrame]]:
+        return [(c, pd.DataFrame({"t": as_time(table[time]), "y": table[c].astype(float)})) for c in columns]
+
+    def quarters(table: pd.DataFrame) -> pd.DataFrame:  # statsmodels' year and quarter columns -> a time column
+        fields = pd.PeriodIndex.from_fields(year=table.year.astype(int), quarter=table.quarter.astype(int))
+        return table.assign(t=fields.to_timestamp())
 
     vega = vega_datasets.local_data
     weather, employment = vega.seattle_weather(), vega.us_employment()
     stocks = vega.stocks().sort_values(["symbol", "date"])
     hourly = [(city, frames(table, "date", ["temp"])[0][1]) for city, table in
               (("Seattle", vega.seattle_temps()), ("San Francisco", vega.sf_temps()))]  # fmt: skip
-    macro = sm.datasets.macrodata.load_pandas().data
-    macro["t"] = pd.PeriodIndex.from_fields(year=macro.year.astype(int), quarter=macro.quarter.astype(int)).to_timestamp()
+    macro = quarters(sm.datasets.macrodata.load_pandas().data)
     danish = sm.datasets.danish_data.load_pandas().data.reset_index()
-    rates = sm.datasets.interest_inflation.load_pandas().data
-    rates["t"] = pd.PeriodIndex.from_fields(year=rates.year.astype(int), quarter=rates.quarter.astype(int)).to_timestamp()
+    rates = quarters(sm.datasets.interest_inflation.load_pandas().data)
     nino = sm.datasets.elnino.load_pandas().data.melt(id_vars="YEAR", var_name="month", value_name="y")
     nino["t"] = pd.to_datetime(nino.YEAR.astype(int).astype(str) + "-" + nino.month, format="%Y-%b")
     nino = nino.sort_values("t")
@@ -294,7 +296,6 @@ def file_series() -> dict[str, tuple[list[tuple[str, pd.DataFrame]], int]]:
     consumption, others = load_uschange()
     changes = others.join(consumption).reset_index(drop=True)
     changes["t"] = pd.period_range("1970Q1", periods=len(changes), freq="Q").to_timestamp()
-    years = lambda table, time, column: [(column, pd.DataFrame({"t": table[time].astype(int), "y": table[column].astype(float)}))]  # noqa: E731
     return {
         "vega_datasets: Seattle weather, daily": (frames(weather, "date", ["temp_max", "temp_min", "wind", "precipitation"]), 7),
         "vega_datasets: temperatures, hourly": (hourly, 24),
@@ -305,7 +306,8 @@ def file_series() -> dict[str, tuple[list[tuple[str, pd.DataFrame]], int]]:
                                              + frames(rates, "t", ["Dp", "R"])
                                              + frames(changes, "t", [c for c in changes.columns if c != "t"]), 8),
         "statsmodels: Danish data, quarterly": (frames(danish, "period", ["lrm", "lry", "lpy", "ibo", "ide"]), 4),
-        "statsmodels: Nile and sunspots, yearly": (years(nile, "year", "volume") + years(sun, "YEAR", "SUNACTIVITY"), 8),
+        "statsmodels: Nile and sunspots, yearly": (frames(nile, "year", ["volume"], as_time=lambda t: t.astype(int))
+                                                   + frames(sun, "YEAR", ["SUNACTIVITY"], as_time=lambda t: t.astype(int)), 8),
     }
 
 
