@@ -874,11 +874,16 @@ class Forecaster(ForecastSettings, Estimator):
         ONE window that the network scales by its level (`ForecastNet.scale`), from a zero state."""
         columns = [self.target_name_, *self.feature_names_]
         kept = data is None
-        series = self.panel_.series[0] if kept else self._read(data).series[0] if isinstance(data, (str, Path)) else data
+        if kept:
+            series = self.panel_.series[0]
+        elif isinstance(data, (str, Path)):
+            series = self._read(data).series[0]
+        else:
+            series = data
         values = series_values(series, columns)
         phase = 0
-        if kept:  # deseasonalised at its place in the season
-            values, phase = values[-self.lookback_ :], series.start + max(0, len(values) - self.lookback_)
+        if kept:  # deseasonalised at its place in the season: the kept tail's first step, and the steps to the window
+            values, phase = values[-self.lookback_ :], self._phase(0, series) + max(0, len(values) - self.lookback_)
         scaled = (f"their level, or {self.step_units_:g} of their mean steps where those are fewer" if self.step_units_
                   else "their level")  # fmt: skip
         read = (f"the last {len(values)} steps of the {'first ' if self.many_ else ''}series, which the run keeps and "
