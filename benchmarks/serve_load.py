@@ -10,6 +10,7 @@ requests micro-batching is for). Each cell starts a fresh `lstmkit serve` on 127
 with 20 requests, then a bounded load: `--requests` requests or `--seconds` seconds, whichever comes first,
 from that many concurrent clients (asyncio streams in this process: on a 2-core machine the clients take a
 share of the CPU the server would have). Micro-batching: --max-batch 32 and --max-wait-ms (`--wait-ms`, default 0, as `lstmkit serve`); none: --max-batch 1.
+`--no-access-log`: the servers run without uvicorn's line per request on stderr (`lstmkit serve --no-access-log`).
 `--soak S`: then S seconds at concurrency 32 with micro-batching on each backend, counting errors and 5xx.
 Last, in this process on one thread, the network's cost per sequence alone and in a batch of 32, at 60 to 600
 steps, on each backend: what micro-batching can save before any HTTP. `--costs-only` measures only that;
@@ -126,10 +127,12 @@ async def load(url: str, concurrency: int, requests: int, seconds: float) -> dic
             "errors": int(np.sum(statuses != 200)), "5xx": int(np.sum(statuses >= 500))}  # fmt: skip
 
 
-def cell(run: Path, backend: str, batching: bool, concurrency: int, requests: int, seconds: float, wait_ms: float = 0.0) -> dict:
+def cell(run: Path, backend: str, batching: bool, concurrency: int, requests: int, seconds: float, wait_ms: float = 0.0,
+         access_log: bool = True) -> dict:
     from lstmkit.launch import free_port
 
-    options = ["--backend", backend, *(["--max-batch", "32", "--max-wait-ms", str(wait_ms)] if batching else ["--max-batch", "1"])]
+    options = ["--backend", backend, *(["--max-batch", "32", "--max-wait-ms", str(wait_ms)] if batching else ["--max-batch", "1"]),
+               *([] if access_log else ["--no-access-log"])]  # fmt: skip
     server = Server(run, free_port(), options)
     try:
         server.wait_ready()
@@ -195,6 +198,7 @@ def main(argv=None) -> None:
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--backends", default="torch,onnx")
     parser.add_argument("--wait-ms", type=float, default=0.0, help="the servers' --max-wait-ms with micro-batching")
+    parser.add_argument("--no-access-log", action="store_true", help="the servers without uvicorn's line per request")
     parser.add_argument("--soak", type=float, default=0.0, help="then this many seconds at concurrency 32")
     parser.add_argument("--arch", default="lstm-fcn", help="the trained classifier's network (without --run)")
     parser.add_argument("--hidden", type=int, default=64, help="its LSTM units (without --run)")
@@ -213,12 +217,12 @@ def main(argv=None) -> None:
         for backend in backends:
             for batching in (False, True):
                 for concurrency in map(int, args.concurrency.split(",")):
-                    r = cell(run, backend, batching, concurrency, args.requests, args.seconds, args.wait_ms)
+                    r = cell(run, backend, batching, concurrency, args.requests, args.seconds, args.wait_ms, not args.no_access_log)
                     rows.append({"backend": backend, "batching": batching, "concurrency": concurrency, **r})
                     print(f"| {backend} | {'yes' if batching else 'no'} | {concurrency} | {r['requests']} | "
                           f"{r['throughput']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {r['5xx']} |", flush=True)  # fmt: skip
         for backend in backends if args.soak else []:
-            r = cell(run, backend, True, 32, 10**9, args.soak, args.wait_ms)
+            r = cell(run, backend, True, 32, 10**9, args.soak, args.wait_ms, not args.no_access_log)
             soak.append({"backend": backend, **r})
             print(f"\nsoak, {backend}, concurrency 32, micro-batching, {r['seconds']:.0f} s: {r['requests']} requests, "
                   f"{r['throughput']:.0f} req/s, p99 {r['p99_ms']:.1f} ms, {r['errors']} errors, {r['5xx']} 5xx", flush=True)  # fmt: skip

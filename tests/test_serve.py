@@ -31,22 +31,24 @@ PORT_TRIES = 3
 
 
 @contextlib.contextmanager
-def served(run: Path, *options: str, env=None):
+def served(run: Path, *options: str, env=None, log=None):
     """`lstmkit serve RUN` on a free port of 127.0.0.1, ready; yields (client, process); stopped with SIGTERM.
     A port taken between `free_port` and the server's bind (by an outgoing connection of another test: their
-    ports come from the same range) makes the server exit with "Address already in use"; another is tried."""
+    ports come from the same range) makes the server exit with "Address already in use"; another is tried.
+    The server's output goes to `log` (a file the caller reads afterwards), or to a temporary file."""
     for _ in range(PORT_TRIES):
         port = free_port()
-        log = tempfile.TemporaryFile(mode="w+")  # not a pipe: a server's access log would fill it and block the server
-        process = subprocess.Popen([str(SCRIPT), "serve", str(run), "--port", str(port), *options], stdout=log,
+        output = log or tempfile.TemporaryFile(mode="w+")  # not a pipe: a server's access log would fill it and block the server
+        process = subprocess.Popen([str(SCRIPT), "serve", str(run), "--port", str(port), *options], stdout=output,
                                    stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})  # fmt: skip
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
         if _ready(client, process):
             break
         client.close()
-        output = log.seek(0) or log.read()
-        log.close()
-        assert "Address already in use" in output, output
+        written = output.seek(0) or output.read()
+        if log is None:
+            output.close()
+        assert "Address already in use" in written, written
     else:
         raise AssertionError(f"every port of {PORT_TRIES} tries was taken before the server bound it")
     try:
@@ -60,7 +62,8 @@ def served(run: Path, *options: str, env=None):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        log.close()
+        if log is None:
+            output.close()
 
 
 def _ready(client: httpx.Client, process: subprocess.Popen) -> bool:
@@ -232,6 +235,50 @@ def test_concurrent_requests_share_model_calls(classify_server):
     assert answers == alone
     assert calls() - before - len(texts) < len(texts)  # the 16 alone took 16 calls; together, fewer
     assert 'lstmkit_requests_total{endpoint="/predict",status="200"}' in classify_server.get("/metrics").text
+
+
+def test_a_request_out_of_time_while_it_waits_is_left_out_of_its_batch():
+    """`submit`'s timeout: the request waiting behind a slow call fails with TimeoutError at its time, and the
+    next call holds only the request still waiting."""
+    import asyncio
+
+    calls = []
+
+    def run(items: list) -> list:
+        calls.append(list(items))
+        time.sleep(0.3 if items == ["slow"] else 0.0)
+        return [item.upper() for item in items]
+
+    async def requests() -> list:
+        from lstmkit.serve.batching import MicroBatcher
+
+        batcher = MicroBatcher(run, 8, 0.0)
+        batcher.start()
+        try:
+            slow = asyncio.ensure_future(batcher.submit(["slow"]))
+            await asyncio.sleep(0.05)  # the slow call has begun
+            late = asyncio.ensure_future(batcher.submit(["late"], timeout_s=0.05))
+            kept = asyncio.ensure_future(batcher.submit(["kept"], timeout_s=10))
+            return await asyncio.gather(slow, late, kept, return_exceptions=True)
+        finally:
+            await batcher.stop()
+
+    answered = {}  # in a thread of its own: no event loop of another test's can be running there
+    caller = threading.Thread(target=lambda: answered.update(results=asyncio.run(requests())))
+    caller.start()
+    caller.join()
+    slow, late, kept = answered["results"]
+    assert slow == ["SLOW"] and kept == ["KEPT"] and isinstance(late, asyncio.TimeoutError)
+    assert calls == [["slow"], ["kept"]]
+
+
+def test_the_access_log_has_a_line_a_request_unless_turned_off(tiny_runs, tmp_path):
+    for options, lines in (((), 1), (("--no-access-log",), 0)):
+        with open(tmp_path / "log", "w+") as log:
+            with served(tiny_runs["classify"], *options, log=log) as (client, _):
+                assert client.post("/predict", json={"texts": ["a good film"]}).status_code == 200
+            log.seek(0)
+            assert log.read().count('"POST /predict HTTP/1.1" 200') == lines
 
 
 def test_model_calls_run_on_the_threads_chosen_for_them(monkeypatch, classify_server):

@@ -52,10 +52,19 @@ class MicroBatcher:
             await asyncio.gather(self.task, return_exceptions=True)
         self.executor.shutdown(wait=True)
 
-    async def submit(self, items: list) -> list:
-        future = asyncio.get_running_loop().create_future()
-        await self.queue.put(_Waiting(items, future))
-        return await future
+    async def submit(self, items: list, timeout_s: Optional[float] = None) -> list:
+        """The items' results; asyncio.TimeoutError past `timeout_s` seconds, queueing included (a request that
+        runs out of time while it waits is left out of its batch). A timer on the loop, where asyncio.wait_for
+        would wrap each request in a task of its own."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.queue.put_nowait(_Waiting(items, future))
+        timer = None if timeout_s is None else loop.call_later(timeout_s, _settle, future, None, asyncio.TimeoutError())
+        try:
+            return await future
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def _loop(self) -> None:
         while True:

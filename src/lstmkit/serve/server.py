@@ -17,7 +17,8 @@ PACKAGES = {"fastapi": "fastapi", "uvicorn": "uvicorn", "prometheus_client": "pr
 BACKENDS = ("torch", "onnx")
 
 
-def serve(settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level: str = "info") -> None:
+def serve(settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level: str = "info",
+          access_log: bool = True) -> None:
     missing = [package for module, package in PACKAGES.items() if importlib.util.find_spec(module) is None]
     if missing:
         raise ConfigError(f"serving needs {', '.join(missing)}: pip install 'lstmkit[serve]'")
@@ -33,7 +34,8 @@ def serve(settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again for the handler it found:
     # this one, so a stop that went well ends with exit code 0
     signal.signal(signal.SIGTERM, lambda number, frame: None)
-    options = {"host": host, "port": port, "log_level": log_level, "timeout_graceful_shutdown": int(settings.timeout_s) + 5}
+    options = {"host": host, "port": port, "log_level": log_level, "timeout_graceful_shutdown": int(settings.timeout_s) + 5,
+               "access_log": access_log}
     if workers == 1:
         uvicorn.run(app, **options)
         return

@@ -84,7 +84,7 @@ def run(estimator, batch: list) -> list:
 
 def respond(estimator, request: Request, results: list) -> dict:
     classes = [str(c) for c in estimator.classes_]
-    return {"predictions": [{"label": classes[int(np.argmax(p))], "probabilities": dict(zip(classes, map(float, p)))}
+    return {"predictions": [{"label": classes[int(p.argmax())], "probabilities": dict(zip(classes, p.tolist()))}
                             for p in results]}  # fmt: skip
 
 
