@@ -9,7 +9,7 @@ benchmarks/serve_load.py against a 5 ms wait: as many or more requests per secon
 on both backends but ONNX Runtime at 32 (797 against 884), and no 5 ms added to a lone request (one thread: PyTorch and ONNX Runtime
 parallelise inside a call, and calls never compete for the cores). Each request gets its own items' results.
 If the call fails on a batch of several requests, each request is run again alone, so one bad request never
-fails the others.
+fails the others. A request's timeout is a timer on the loop (`submit`), not a task of asyncio.wait_for.
 """
 
 from __future__ import annotations
