@@ -3,6 +3,7 @@ its Python `predict` (or `generate`, `translate`) answers, on PyTorch and on ONN
 get a 4xx naming the field and never a 5xx; concurrent requests share model calls; SIGTERM finishes the
 requests in flight."""
 
+import asyncio
 import contextlib
 import json
 import os
@@ -237,11 +238,18 @@ def test_concurrent_requests_share_model_calls(classify_server):
     assert 'lstmkit_requests_total{endpoint="/predict",status="200"}' in classify_server.get("/metrics").text
 
 
+def _in_a_thread(coroutine):
+    """asyncio.run(coroutine()) in a thread of its own, where no event loop of another test's can be running."""
+    answered = {}
+    caller = threading.Thread(target=lambda: answered.update(result=asyncio.run(coroutine())))
+    caller.start()
+    caller.join()
+    return answered["result"]
+
+
 def test_a_request_out_of_time_while_it_waits_is_left_out_of_its_batch():
     """`submit`'s timeout: the request waiting behind a slow call fails with TimeoutError at its time, and the
     next call holds only the request still waiting."""
-    import asyncio
-
     calls = []
 
     def run(items: list) -> list:
@@ -263,11 +271,7 @@ def test_a_request_out_of_time_while_it_waits_is_left_out_of_its_batch():
         finally:
             await batcher.stop()
 
-    answered = {}  # in a thread of its own: no event loop of another test's can be running there
-    caller = threading.Thread(target=lambda: answered.update(results=asyncio.run(requests())))
-    caller.start()
-    caller.join()
-    slow, late, kept = answered["results"]
+    slow, late, kept = _in_a_thread(requests)
     assert slow == ["SLOW"] and kept == ["KEPT"] and isinstance(late, asyncio.TimeoutError)
     assert calls == [["slow"], ["kept"]]
 
@@ -285,8 +289,6 @@ def test_model_calls_run_on_the_threads_chosen_for_them(monkeypatch, classify_se
     """By default a model call runs on a worker's share of the CPUs, less the one its HTTP loop needs on
     PyTorch, at least one; the count is set in the model's own thread (OpenMP keeps one per thread), whatever
     the thread that built the service runs on."""
-    import asyncio
-
     import torch
 
     from lstmkit.serve import app as service
@@ -308,11 +310,7 @@ def test_model_calls_run_on_the_threads_chosen_for_them(monkeypatch, classify_se
         finally:
             await batcher.stop()
 
-    answered = {}  # in a thread of its own: no event loop of another test's can be running there
-    caller = threading.Thread(target=lambda: answered.update(counts=asyncio.run(call())))
-    caller.start()
-    caller.join()
-    assert answered["counts"] == [chosen, chosen] and torch.get_num_threads() == chosen - 1
+    assert _in_a_thread(call) == [chosen, chosen] and torch.get_num_threads() == chosen - 1
     monkeypatch.undo()
     assert classify_server.get("/metadata").json()["limits"]["threads"] == service.model_threads()
 
