@@ -184,7 +184,8 @@ def create_app(settings: Optional[ServeSettings] = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         batcher.start()
         # what is loaded by now lives as long as the server: out of the cyclic collector's reach, whose full
-        # passes would walk it again and again under load (batched ONNX requests per second: about +40%)
+        # passes would walk it again and again under load (micro-batched ONNX Runtime at concurrency 32:
+        # 2584-2607 requests/s before, 3124-4082 after; README)
         gc.collect()
         gc.freeze()
         state["ready"] = True
