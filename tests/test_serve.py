@@ -172,6 +172,7 @@ def test_bad_requests_get_a_4xx_naming_the_field(classify_server):
         ({"texts": ["  "]}, 422, "texts.0"),
         ({"texts": ["good"] * 9}, 422, "texts"),  # --max-items 8
         ({"texts": ["good"], "extra": 1}, 422, "extra"),
+        ({"sequences": [[1.0, None]]}, 422, "sequences.0.1"),  # neither a number nor a list of them: one place
         ([1, 2, 3], 422, "body"),
     ]
     for body, status, field in cases:
@@ -406,6 +407,28 @@ def test_the_openapi_page_documents_each_jobs_request(tiny_runs):
         assert refs == referred
         refs = {ref.rsplit("/", 1)[1] for ref in re.findall(r'"\$ref": "([^"]+)"', json.dumps(document))}
         assert refs <= set(document["components"]["schemas"]), refs
+
+
+def test_a_value_that_fits_no_form_of_a_union_is_one_error_at_its_own_place():
+    """Not one error a form, each at a place naming the form ("sequences.0.1.float"), the first of which
+    would call a list of numbers with a string among them no number."""
+    from pydantic import ValidationError
+
+    from lstmkit.tasks.classify.serving import Request as Classify
+    from lstmkit.tasks.forecast.serving import Request as Forecast
+
+    cases = [(Classify, {"sequences": [[1.0, [1.0, "x"]]]}, ("sequences", 0, 1),
+              "Input should be a number, or a list of one number per feature"),
+             (Classify, {"sequences": [[{"a": 1}]]}, ("sequences", 0, 0),
+              "Input should be a number, or a list of one number per feature"),
+             (Forecast, {"series": [{"values": [1.0], "start": 1.5}]}, ("series", 0, "start"),
+              "Input should be a whole number, or a time as text")]  # fmt: skip
+    for model, body, place, message in cases:
+        with pytest.raises(ValidationError) as caught:
+            model.model_validate_json(json.dumps(body))
+        assert [(error["loc"], error["msg"]) for error in caught.value.errors()] == [(place, message)]
+    assert Classify.model_validate_json('{"sequences": [[1, [2.5, 3]]]}').sequences == [[1.0, [2.5, 3.0]]]
+    assert Forecast.model_validate_json('{"series": [{"values": [1], "start": "2020-01"}]}').series[0].start == "2020-01"
 
 
 def test_numeric_sequences_are_read_in_any_of_their_forms():

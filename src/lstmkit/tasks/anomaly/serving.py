@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...data import Series
 from ...errors import FieldError
+from ...serve.fields import Number
 
 SUMMARY = "Score series for anomalies: each step's score and flag"
 EXAMPLE_STEPS = 12  # scored steps after the lookback
@@ -24,8 +23,6 @@ def example(estimator) -> dict:
     mean, scale = estimator.scaler_.mean_, estimator.scaler_.scale_  # (F,) each, the columns' order
     return {"series": [{column: [round(float(mean[c] + scale[c] * v), 4) for v in wave]
                         for c, column in enumerate(estimator.columns_)}]}  # fmt: skip
-
-Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class Request(BaseModel):

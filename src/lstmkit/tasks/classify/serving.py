@@ -11,16 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...data import LabelledSequences
 from ...errors import FieldError
+from ...serve.fields import Either, Number
 
 SUMMARY = "Classify texts or numeric sequences: a label and the class probabilities of each"
 
-Number = Annotated[float, Field(allow_inf_nan=False)]
+# a step: a number (one feature), or one number per feature
+Step = Annotated[Union[Number, list[Number]], Either("Input should be a number, or a list of one number per feature")]
 
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
     texts: Optional[list[str]] = Field(None, description="A text model's texts.")
-    sequences: Optional[list[list[Union[Number, list[Number]]]]] = Field(
+    sequences: Optional[list[list[Step]]] = Field(
         None, description="A numeric model's sequences: each a list of steps, a step a number (one feature) or a "
                           "list of one number per feature.")  # fmt: skip
 

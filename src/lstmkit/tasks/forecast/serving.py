@@ -19,11 +19,10 @@ from ...data import Series
 from ...data.timeaxis import JOIN, QUARTER_CODE, parse_time
 from ...data.panel import Panel
 from ...errors import FieldError
+from ...serve.fields import Either, Number
 from .timing import future_times
 
 SUMMARY = "Forecast the next steps of series from their recent history"
-
-Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class SeriesIn(BaseModel):
@@ -32,7 +31,7 @@ class SeriesIn(BaseModel):
     values: list[Number] = Field(description="The target's recent values, oldest first.")
     covariates: dict[str, list[Number]] = Field(default_factory=dict, description="Each covariate's values, "
                                                 "as many as the target's.")  # fmt: skip
-    start: Optional[Union[int, str]] = Field(None, description="The time of the first value (default: the "
+    start: Optional[Annotated[Union[int, str], Either("Input should be a whole number, or a time as text")]] = Field(None, description="The time of the first value (default: the "
                                              "values end where the training data ended).")  # fmt: skip
     future: dict[str, list[Number]] = Field(default_factory=dict, description="A model with known-future "
                                             "covariates: each one's values at the horizon's steps.")  # fmt: skip
