@@ -523,6 +523,28 @@ def test_the_conformal_interval_covers_about_what_it_promises():
     assert 0.6 <= forecaster.test_["coverage"] <= 1.0
 
 
+def test_one_series_interval_is_the_wider_of_the_trained_networks_and_its_starts_many_series_the_trained():
+    """Calibrated on the validation windows before any refit (refit_full off: the members are those
+    calibrated), step by step."""
+
+    def half_widths(forecaster, members=None) -> np.ndarray:
+        val, panel = forecaster._part_windows(forecaster.panel_, "val"), forecaster.panel_
+        point = forecaster._point(forecaster._forecast(panel, val.series, val.origins, members=members))
+        actual = np.stack([panel.series[i].target[t : t + HORIZON] for i, t in zip(val.series, val.origins)])
+        return np.asarray(conformal_quantiles(np.abs(actual - point) / forecaster.scales_[val.series, None], 0.9))
+
+    t = np.arange(80)  # a cycle of 3 quarters beside the season of 4, which the statistical start misses
+    y = 100 + 0.5 * t + 10 * np.array([1, -1, 0])[t % 3] + np.random.default_rng(0).normal(0, 1, 80)
+    frame = pd.DataFrame({"quarter": pd.date_range("2000-01-01", periods=80, freq="QS"), "sales": y})
+    one = Forecaster("sales", time_col="quarter", horizon=HORIZON, season=SEASON, lookback=8, hidden=8, epochs=15,
+                     refit_full=False).fit(frame)  # fmt: skip
+    trained, start = half_widths(one), half_widths(one, [one._new_member(one.train_config(), 0)[0]])
+    assert one.best_epoch_ > 0 and (start > trained).any()  # the start's errors widen it somewhere
+    np.testing.assert_allclose(one.conformal_, np.maximum(trained, start))
+    many = _small(epochs=15, refit_full=False).fit(_panel(n_series=12, length=60))
+    np.testing.assert_allclose(many.conformal_, half_widths(many))
+
+
 def test_a_backtest_scores_k_origins_a_horizon_apart(panel_csv):
     forecaster = _small(backtest=3).fit(panel_csv)
     table = forecaster.test_["per_series"]

@@ -704,13 +704,15 @@ class Forecaster(ForecastSettings, Estimator):
 
     # ---- predict and score ----------------------------------------------------------------------
     @torch.no_grad()
-    def _forecast(self, panel: Panel, series_of: np.ndarray, origins: np.ndarray, series_index=None, futures=None) -> np.ndarray:
-        """Forecasts (W, H, Q) at the given windows: the mean over the ensemble's members. series_of (W,)
-        indexes `panel.series`; series_index maps those to the fitted series (identity by default); futures:
-        per series of the panel, the known-future covariates after its end (`_inputs`' `future`)."""
+    def _forecast(self, panel: Panel, series_of: np.ndarray, origins: np.ndarray, series_index=None, futures=None,
+                  members=None) -> np.ndarray:
+        """Forecasts (W, H, Q) at the given windows: the mean over the ensemble's members (or over `members`,
+        networks in their place). series_of (W,) indexes `panel.series`; series_index maps those to the fitted
+        series (identity by default); futures: per series of the panel, the known-future covariates after its
+        end (`_inputs`' `future`)."""
         series_index = np.arange(len(panel)) if series_index is None else series_index
         outputs = []
-        for net in self.members_:
+        for net in self.members_ if members is None else members:
             net.eval()
             member = np.zeros((len(origins), self.horizon, max(1, len(self.quantiles_))))
             for j in np.unique(series_of):
@@ -734,12 +736,28 @@ class Forecaster(ForecastSettings, Estimator):
         return forecasts[..., int(np.argmin([abs(q - 0.5) for q in self.quantiles_]))]
 
     def _calibrate(self, panel: Panel, val: Origins) -> Optional[list[float]]:
-        """Split-conformal half-widths per horizon step, in MASE-scale units, from the validation windows."""
+        """Split-conformal half-widths per horizon step, in MASE-scale units, from the validation windows.
+
+        One series: at each step, the wider of the trained network's and of its untrained start's (the
+        statistical forecast it corrects, or the shipped network). The trained network's validation errors are
+        the ones early stopping chose it on, so they understate the errors to come; its start's on the same
+        windows were chosen on nothing. On 111 single series of the competitions and of other wheels, each
+        fitted alone (`backtest` 1), the 90% interval of the trained fits held 76.1% of the test values and
+        holds 86.5%, 1.38 times as wide (geometric mean); fits that kept their start are unchanged. Many
+        series have windows enough for the selection to cost little, and their trained networks beat their
+        start, whose errors would only widen the interval."""
         if not self.interval or len(val.series) == 0:
             return None
-        point = self._point(self._forecast(panel, val.series, val.origins))  # (W, H)
         actual = np.stack([panel.series[i].target[t : t + self.horizon] for i, t in zip(val.series, val.origins)])
-        return conformal_quantiles(np.abs(actual - point) / self.scales_[val.series, None], self.interval)
+
+        def half_widths(members=None) -> np.ndarray:
+            point = self._point(self._forecast(panel, val.series, val.origins, members=members))  # (W, H)
+            return np.asarray(conformal_quantiles(np.abs(actual - point) / self.scales_[val.series, None], self.interval))
+
+        widths = half_widths()
+        if not self.many_:
+            widths = np.maximum(widths, half_widths([self._new_member(self.train_config(), 0)[0]]))
+        return widths.tolist()
 
     def _interval(self, point: np.ndarray, series_of: np.ndarray) -> Optional[tuple[np.ndarray, np.ndarray]]:
         if self.conformal_ is None:
