@@ -67,7 +67,6 @@ Nothing here is tuned to one collection: the settings are the defaults, the same
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -174,10 +173,8 @@ def _start_metrics(forecaster) -> dict:
 def _metrics_of(forecaster, net) -> dict:
     """Mean sMAPE and MASE of the network `net` alone in the forecaster's place."""
     test, season = forecaster.test_, forecaster.season_
-    one = copy.copy(forecaster)
-    one.members_ = [net.eval()]
     series_of = test.get("series", np.zeros(len(test["first"]), dtype=np.int64))
-    point = one._point(one._forecast(forecaster.panel_, series_of, test["first"]))  # (W, H)
+    point = forecaster._point(forecaster._forecast(forecaster.panel_, series_of, test["first"], members=[net]))  # (W, H)
     if forecaster.many_:
         targets = [forecaster.panel_.series[j].target for j in series_of]
         scales = np.array([mase_scale(target[:t], season) for target, t in zip(targets, test["first"])])
