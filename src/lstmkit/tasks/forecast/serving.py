@@ -24,6 +24,8 @@ from .timing import future_times
 
 SUMMARY = "Forecast the next steps of series from their recent history"
 
+Start = Annotated[Union[int, str], Either("Input should be a whole number, or a time as text")]  # a step count or a date
+
 
 class SeriesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -31,8 +33,8 @@ class SeriesIn(BaseModel):
     values: list[Number] = Field(description="The target's recent values, oldest first.")
     covariates: dict[str, list[Number]] = Field(default_factory=dict, description="Each covariate's values, "
                                                 "as many as the target's.")  # fmt: skip
-    start: Optional[Annotated[Union[int, str], Either("Input should be a whole number, or a time as text")]] = Field(None, description="The time of the first value (default: the "
-                                             "values end where the training data ended).")  # fmt: skip
+    start: Optional[Start] = Field(None, description="The time of the first value (default: the values end where "
+                                   "the training data ended).")  # fmt: skip
     future: dict[str, list[Number]] = Field(default_factory=dict, description="A model with known-future "
                                             "covariates: each one's values at the horizon's steps.")  # fmt: skip
 
