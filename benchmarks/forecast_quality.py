@@ -167,7 +167,7 @@ def _start_metrics(forecaster) -> dict:
     """The metrics of the forecaster's untrained network, on the windows and scales the forecaster scored: its
     statistical start (the base), before any correction was learned; with `start` pretrained, the shipped
     network as it is."""
-    return _metrics_of(forecaster, forecaster._new_member(forecaster.train_config(), 0)[0])
+    return _metrics_of(forecaster, forecaster._start_network())
 
 
 def _metrics_of(forecaster, net) -> dict:

@@ -538,7 +538,7 @@ def test_one_series_interval_is_the_wider_of_the_trained_networks_and_its_starts
     frame = pd.DataFrame({"quarter": pd.date_range("2000-01-01", periods=80, freq="QS"), "sales": y})
     one = Forecaster("sales", time_col="quarter", horizon=HORIZON, season=SEASON, lookback=8, hidden=8, epochs=15,
                      refit_full=False).fit(frame)  # fmt: skip
-    trained, start = half_widths(one), half_widths(one, [one._new_member(one.train_config(), 0)[0]])
+    trained, start = half_widths(one), half_widths(one, [one._start_network()])
     assert one.best_epoch_ > 0 and (start > trained).any()  # the start's errors widen it somewhere
     np.testing.assert_allclose(one.conformal_, np.maximum(trained, start))
     many = _small(epochs=15, refit_full=False).fit(_panel(n_series=12, length=60))

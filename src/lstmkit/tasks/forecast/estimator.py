@@ -241,6 +241,11 @@ class Forecaster(ForecastSettings, Estimator):
             net.load_state_dict(self.pretrained_.weights(k, max(1, len(self.quantiles_))))
         return net, member_config
 
+    def _start_network(self) -> ForecastNet:
+        """The network before any training, member 0's start: the statistical forecast it corrects (its
+        correction is zero), or the shipped network with `start` pretrained."""
+        return self._new_member(self.train_config(), 0)[0]
+
     def fixed_settings(self) -> dict[str, str]:
         """With `start` pretrained, the shape and inputs of the shipped network."""
         if self.start != "pretrained":
@@ -756,7 +761,7 @@ class Forecaster(ForecastSettings, Estimator):
 
         widths = half_widths()
         if not self.many_:
-            widths = np.maximum(widths, half_widths([self._new_member(self.train_config(), 0)[0]]))
+            widths = np.maximum(widths, half_widths([self._start_network()]))
         return widths.tolist()
 
     def _interval(self, point: np.ndarray, series_of: np.ndarray) -> Optional[tuple[np.ndarray, np.ndarray]]:
