@@ -905,7 +905,7 @@ def test_a_column_that_does_not_tell_repeated_times_apart_is_no_hint(tmp_path):
 def test_too_few_rows_for_lookback_and_horizon():
     _raises(
         "air.csv: has 30 rows, too few for lookback 24 + horizon 12; the training part needs at least 45 rows (10 "
-        "windows of 36 rows, one step apart) and the validation and test parts at least 12 rows each, so at least 77 "
+        "windows of 36 rows, one step apart) and the validation and test parts at least 12 rows each, so at least 69 "
         "rows with val_frac 0.15 and test_frac 0.15; use a shorter lookback or horizon, or more data",
         lambda: check_length(30, 24, 12, path="air.csv"),
     )
@@ -921,18 +921,18 @@ def test_too_few_rows_without_a_validation_part():
 
 
 def test_too_few_rows_before_a_backtest_counts_every_row_of_the_file():
-    # 60 monthly values, horizon 18, one backtest origin: 42 rows before it, which need 117 (ten windows and a
-    # validation part); the file needs 135
+    # 60 monthly values, horizon 18, one backtest origin: 42 rows before it, which need 53 (ten windows of 26
+    # rows and a validation part of one horizon); the file needs 71
     _raises(
         "m1.csv: has 60 rows (42 before the backtest's 18), too few for horizon 18 after the default lookback 8 (its "
         "shortest); the training part needs at least 35 rows (10 windows of 26 rows, one step apart) and the "
-        "validation part at least 18 rows, so at least 135 rows with val_frac 0.15 and backtest 1; use a shorter "
+        "validation part at least 18 rows, so at least 71 rows with val_frac 0.15 and backtest 1; use a shorter "
         "lookback or horizon, or more data",
         lambda: check_length(60, 8, 18, path="m1.csv", lookback_given=False, backtest=1),
     )
-    check_length(135, 8, 18, backtest=1)
+    check_length(71, 8, 18, backtest=1)
     with pytest.raises(DataError):
-        check_length(134, 8, 18, backtest=1)
+        check_length(70, 8, 18, backtest=1)
 
 
 def test_the_training_part_must_hold_ten_windows_not_just_one():
@@ -947,7 +947,7 @@ def test_the_training_part_must_hold_ten_windows_not_just_one():
 
 
 def test_the_minimum_length_is_exactly_enough():
-    n = min_series_length(24, 12)
+    n = min_series_length(24, 12, at_least=12)  # check_length's parts: validation and test a horizon at least
     check_length(n, 24, 12)
     with pytest.raises(DataError):
         check_length(n - 1, 24, 12)
@@ -964,6 +964,28 @@ def test_the_rows_needed_are_enough_for_every_longer_series_too():
     )
     for n in range(18, 300):
         check_length(n, 2, 1)
+
+
+def test_a_part_a_fraction_makes_shorter_than_a_horizon_gets_one_horizon_and_only_such_a_part_changes():
+    # 108 months, horizon 18: 0.15 of them is 16 rows, fewer than one window's targets; the part gets 18
+    assert split_by_time(108, 0.15, 0.15, at_least=18) == (slice(0, 72), slice(72, 90), slice(90, 108))
+    assert split_by_time(108, 0, 0.15, at_least=18) == (slice(0, 90), slice(90, 90), slice(90, 108))  # none asked for
+    check_length(108, 24, 18)  # it trains: 72 rows hold ten windows of 42
+    for n in range(1, 400):
+        for horizon in (1, 4, 12, 18):
+            plain = split_by_time(n, 0.15, 0.15)
+            if min(len(range(n)[plain[1]]), len(range(n)[plain[2]])) >= horizon:  # a split that already held a window each
+                assert split_by_time(n, 0.15, 0.15, at_least=horizon) == plain
+
+
+@pytest.mark.parametrize("val_frac, test_frac", [(0.15, 0.15), (0.1, 0.3), (0.2, 0), (0, 0.05)])
+def test_the_rows_needed_are_the_fewest_from_which_every_length_holds(val_frac, test_frac):
+    for lookback, horizon in [(2, 1), (8, 6), (24, 12), (24, 18), (30, 5)]:
+        n = min_series_length(lookback, horizon, val_frac, test_frac, at_least=horizon)
+        with pytest.raises(DataError):
+            check_length(n - 1, lookback, horizon, val_frac=val_frac, test_frac=test_frac)
+        for longer in range(n, n + 300):
+            check_length(longer, lookback, horizon, val_frac=val_frac, test_frac=test_frac)
 
 
 def test_fewer_training_windows_only_when_asked_for():

@@ -412,6 +412,26 @@ def test_the_shortest_series_the_default_lookback_accepts_trains(tmp_path):
         Forecaster("y", hidden=4, epochs=1).fit(tmp_path / "shorter.csv")
 
 
+def test_nine_years_of_months_forecast_18_ahead_train_with_parts_of_a_horizon_where_15_percent_is_fewer(tmp_path, capsys):
+    """108 months, horizon 18: 15% of them (16) holds no window of 18 targets, so validation and test get 18
+    each and training the 72 before, ten windows of the default lookback 24 and more; with `backtest` 1 the
+    90 months before the test part as well. The M1 and M3 competitions' monthly series are this long."""
+    months = pd.date_range("2000-01", periods=108, freq="MS")
+    rng = np.random.default_rng(0)
+    values = 100 + 10 * np.sin(2 * np.pi * np.arange(108) / 12) + np.arange(108) * 0.3 + rng.normal(0, 1, 108)
+    pd.DataFrame({"month": months.strftime("%Y-%m"), "sales": values.round(2)}).to_csv(tmp_path / "m.csv", index=False)
+    code, _, err = _run(capsys, "train", "forecast", "--data", tmp_path / "m.csv", "--target", "sales", "--time-col", "month",
+                        "--horizon", "18", "--epochs", "2", "--hidden", "8", "--quiet", "--out", tmp_path / "run")  # fmt: skip
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["lookback"] == 24 and metrics["test_windows"] == 1
+    frame = pd.read_csv(tmp_path / "m.csv")
+    model = Forecaster("sales", time_col="month", horizon=18, epochs=1, hidden=4).fit(frame)
+    assert model.bounds_[0] == (72, 90) and model.test_["first"].tolist() == [90]
+    backtested = Forecaster("sales", time_col="month", horizon=18, epochs=1, hidden=4, backtest=1).fit(frame)
+    assert backtested.bounds_[0] == (72, 90)
+
+
 def test_a_run_directory_that_is_not_one_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, _, err = _run(capsys, "predict", tmp_path / "empty")

@@ -161,22 +161,22 @@ def test_one_series_too_short_even_for_the_scored_parts_is_one_line(tmp_path, ca
                  "--start", "pretrained", "--epochs", "0", "--out", str(tmp_path / "run")])  # fmt: skip
     assert code == 2 and capsys.readouterr().err.strip() == (
         f"lstmkit: error: {path}: has 8 rows, too few for --horizon 4 with --start pretrained and --epochs 0: it "
-        "needs the validation and test parts 4 rows each and the training part 2, so at least 24 rows with "
+        "needs the validation and test parts 4 rows each and the training part 2, so at least 10 rows with "
         "--val-frac 0.15 and --test-frac 0.15; use a shorter --horizon, --val-frac 0 or --test-frac 0, or more data")
     assert not (tmp_path / "run").exists()
 
 
 def test_a_series_too_short_to_train_on_is_told_the_flags_that_forecast_it_untrained(tmp_path, capsys):
-    """Twelve years and a horizon of 4: too short to train on. The message names the flags with which the
+    """Eight years and a horizon of 4: too short to train on. The message names the flags with which the
     shipped network forecasts it as it is, and those flags run; where no shipped network takes the series (a
     season of 5), the message names none."""
     path = tmp_path / "yearly.csv"
-    _yearly(length=12).to_csv(path, index=False)
+    _yearly(length=8).to_csv(path, index=False)  # untrained, scored on a validation and a test part of 4: 10 needed
     args = ["train", "forecast", "--data", str(path), "--target", "value", "--time-col", "year", "--horizon", "4"]
     assert main([*args, "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err.strip()
-    hint = "; or forecast it untrained, by lstmkit's pretrained network: --start pretrained, --epochs 0, --val-frac 0, --backtest 1"
-    assert err.startswith(f"lstmkit: error: {path}: has 12 rows, too few for --horizon 4") and err.endswith(hint)
+    hint = "; or forecast it untrained, by lstmkit's pretrained network: --start pretrained, --epochs 0, --val-frac 0"
+    assert err.startswith(f"lstmkit: error: {path}: has 8 rows, too few for --horizon 4") and err.endswith(hint)
     flags = [part for flag in hint.split(": ")[1].split(", ") for part in flag.split(" ")]
     assert main([*args, *flags, "--out", str(tmp_path / "run"), "--quiet"]) == 0
     assert (tmp_path / "run" / "metrics.json").exists()

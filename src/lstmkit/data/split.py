@@ -28,9 +28,10 @@ MIN_TRAIN_WINDOWS = 10
 MIN_DEFAULT_LOOKBACK = 8
 
 
-def split_by_time(n: int, val_frac: float = 0.15, test_frac: float = 0.15) -> tuple[slice, slice, slice]:
+def split_by_time(n: int, val_frac: float = 0.15, test_frac: float = 0.15, at_least: int = 0) -> tuple[slice, slice, slice]:
     """(train, val, test) slices of range(n), in time order: train the beginning, test the end, validation
-    just before the test part. Part sizes are round(n * frac) (halves up) for val and test; train gets the rest.
+    just before the test part. Part sizes are round(n * frac) (halves up) for val and test, but at least
+    `at_least` rows where the fraction is not 0 (the forecaster's: a horizon, one window); train gets the rest.
 
     A window belongs to the part holding its targets: `make_windows(values, L, H, start=val.start,
     stop=val.stop)` gives the validation windows; their inputs may reach back into the training part."""
@@ -40,8 +41,8 @@ def split_by_time(n: int, val_frac: float = 0.15, test_frac: float = 0.15) -> tu
         raise ConfigError(
             f"`val_frac` + `test_frac` must be below 1 to leave rows for training, got {val_frac} + {test_frac}"
         )
-    n_test = int(n * test_frac + 0.5)
-    n_val = int(n * val_frac + 0.5)
+    n_test = max(int(n * test_frac + 0.5), at_least if test_frac > 0 else 0)
+    n_val = max(int(n * val_frac + 0.5), at_least if val_frac > 0 else 0)
     train_stop = max(0, n - n_val - n_test)
     val_stop = max(train_stop, n - n_test)
     return slice(0, train_stop), slice(train_stop, val_stop), slice(val_stop, n)
@@ -52,8 +53,9 @@ def _check_fraction(name: str, value) -> None:
         raise ConfigError(f"`{name}` must be a number in [0, 1), got {value!r}")
 
 
-def _parts_hold_windows(n: int, lookback: int, horizon: int, val_frac: float, test_frac: float, train_windows: int) -> bool:
-    train, val, test = split_by_time(n, val_frac, test_frac)
+def _parts_hold_windows(n: int, lookback: int, horizon: int, val_frac: float, test_frac: float, train_windows: int,
+                        at_least: int = 0) -> bool:  # fmt: skip
+    train, val, test = split_by_time(n, val_frac, test_frac, at_least)
     return (
         train.stop >= lookback + horizon + train_windows - 1
         and (val_frac == 0 or val.stop - val.start >= horizon)
@@ -70,31 +72,29 @@ def default_lookback(wanted: int, n_train: int, horizon: int) -> int:
 
 
 def min_series_length(
-    lookback: int, horizon: int, val_frac: float = 0.15, test_frac: float = 0.15, *, train_windows: int = MIN_TRAIN_WINDOWS
+    lookback: int, horizon: int, val_frac: float = 0.15, test_frac: float = 0.15, *, train_windows: int = MIN_TRAIN_WINDOWS,
+    at_least: int = 0,
 ) -> int:
     """The fewest rows from which on `check_length` accepts every length: the training part at least
     lookback + horizon + train_windows - 1 rows (`train_windows` windows, one step apart), validation and
-    test (when their fraction is not 0) at least horizon rows each (one window)."""
+    test (when their fraction is not 0) at least horizon rows each (one window), on the parts of
+    `split_by_time(n, val_frac, test_frac, at_least)`."""
     check_window_sizes(lookback, horizon)
     train_rows = lookback + horizon + train_windows - 1
 
     def holds(n: int) -> bool:
-        return _parts_hold_windows(n, lookback, horizon, val_frac, test_frac, train_windows)
+        return _parts_hold_windows(n, lookback, horizon, val_frac, test_frac, train_windows, at_least)
 
-    # Lower bounds from the rounding in split_by_time (each part is off n * frac by at most 0.5), minus one
-    # for floating point; the loop then finds the first length that holds in a step or two.
-    bounds = [train_rows, math.ceil((train_rows - 1) / (1 - val_frac - test_frac)) - 1]
-    bounds += [math.ceil((horizon - 0.5) / f) - 1 for f in (val_frac, test_frac) if f > 0]
-    n = max(bounds)
-    while not holds(n):
-        n += 1
-    # One more row can cost the training part one (validation and test both rounding up at once), so a length
-    # just above n may fail again: look on to where the training part is surely long enough (it has at least
-    # n * (1 - val_frac - test_frac) - 1 rows; validation and test only grow), and start after the last failure.
-    surely = math.ceil((train_rows + 1) / (1 - val_frac - test_frac)) + 1
-    for longer in range(n + 1, surely + 1):
-        if not holds(longer):
-            n = longer + 1
+    # Every length from `surely` on holds: validation and test are each at most max(n * frac + 0.5, at_least)
+    # rows, so the training part is at least n * (1 - val_frac - test_frac) - 1 - 2 * at_least rows; and each
+    # is at least horizon rows once n * frac >= horizon - 0.5. One more row can cost the training part one
+    # (validation and test both rounding up at once), so the answer is found from there down: the first
+    # length below which one fails.
+    surely = math.ceil((train_rows + 1 + 2 * at_least) / (1 - val_frac - test_frac)) + 1
+    surely = max([surely] + [math.ceil((horizon - 0.5) / f) + 1 for f in (val_frac, test_frac) if f > 0 and at_least < horizon])
+    n = surely
+    while n > 1 and holds(n - 1):
+        n -= 1
     return n
 
 
@@ -112,10 +112,12 @@ def check_length(
 ) -> None:
     """A DataError unless a series of `n_rows` rows is long enough for a model worth reporting.
 
-    The rule, on the parts `split_by_time` makes: the training part holds at least `train_windows`
-    (MIN_TRAIN_WINDOWS = 10) windows of lookback + horizon rows, one step apart, so at least
-    lookback + horizon + 9 rows; the validation and test parts (when their fraction is not 0) at least one
-    window each, so at least horizon rows. With the default fractions (0.15, 0.15) that is 26 rows for
+    The rule, on the forecaster's parts, `split_by_time(n, val_frac, test_frac, at_least=horizon)`: the
+    training part holds at least `train_windows` (MIN_TRAIN_WINDOWS = 10) windows of lookback + horizon
+    rows, one step apart, so at least lookback + horizon + 9 rows; the validation and test parts (when their
+    fraction is not 0) at least one window each, horizon rows, which the split gives them where their
+    fraction of the rows is fewer (a 108-month series and a horizon of 18: 72, 18 and 18 rows, where 0.15 of
+    the rows would be 16). With the default fractions (0.15, 0.15) that is 26 rows for
     lookback 8 and horizon 1, 48 for lookback 24 and horizon 1. The message says how many rows the given
     lookback, horizon, val_frac and test_frac need (`min_series_length`), and with lookback_given False that the
     lookback is a default (already at its shortest), not the user's. With `backtest` K, the last K * horizon of
@@ -125,9 +127,9 @@ def check_length(
     check_window_sizes(lookback, horizon)
     held = backtest * horizon
     test_frac = 0 if backtest else test_frac
-    if _parts_hold_windows(n_rows - held, lookback, horizon, val_frac, test_frac, train_windows):
+    if _parts_hold_windows(n_rows - held, lookback, horizon, val_frac, test_frac, train_windows, at_least=horizon):
         return
-    needed = min_series_length(lookback, horizon, val_frac, test_frac, train_windows=train_windows) + held
+    needed = min_series_length(lookback, horizon, val_frac, test_frac, train_windows=train_windows, at_least=horizon) + held
     others = [name for name, frac in (("validation", val_frac), ("test", test_frac)) if frac > 0]
     parts = ""
     if others:

@@ -399,7 +399,8 @@ class Forecaster(ForecastSettings, Estimator):
 
     def _untrained_hint(self, s: Series) -> str:
         """For one series too short to train on: how the shipped network would forecast it as it is, where it
-        takes these settings and the series; else with no validation part, then scored on its last horizon."""
+        takes these settings and the series; else with no validation part (its test part then a horizon at
+        least, as a backtest's)."""
         if self.epochs == 0:
             return ""
         shipped = dataclasses.replace(self, start="pretrained", epochs=0)
@@ -408,8 +409,7 @@ class Forecaster(ForecastSettings, Estimator):
             shipped._pretrained()
         except ConfigError:
             return ""
-        tries = [{}, {"val_frac": 0.0}] + ([{"val_frac": 0.0, "backtest": 1}] if not self.backtest else [])
-        for changed in tries:
+        for changed in ({}, {"val_frac": 0.0}):
             try:
                 dataclasses.replace(shipped, **changed)._check_untrained_length(s)
             except DataError:
@@ -441,16 +441,17 @@ class Forecaster(ForecastSettings, Estimator):
                         "or more data")  # fmt: skip
 
     def _split(self, n: int) -> tuple[int, int]:
-        """(train_stop, val_stop) of a series of n steps: one series by the fractions; many series hold out
+        """(train_stop, val_stop) of a series of n steps: one series by the fractions, its validation and test
+        parts at least a horizon each (`split_by_time`'s `at_least`, as `check_length` counts); many series hold out
         `horizon` steps for the test part and `horizon` before them for validation (none for a fraction 0).
         With `backtest` K the test part is the last K * horizon steps (and with `refit`, fold f trains on
         the data before origin f)."""
         if self.backtest:
             val_stop = n - (self.backtest - getattr(self, "fold_", 0)) * self.horizon
-            held = (self.horizon if self.many_ else int(n * self.val_frac + 0.5)) if self.val_frac > 0 else 0
+            held = (self.horizon if self.many_ else max(int(n * self.val_frac + 0.5), self.horizon)) if self.val_frac > 0 else 0
             return val_stop - held, val_stop
         if not self.many_:
-            train, val, _ = split_by_time(n, self.val_frac, self.test_frac)
+            train, val, _ = split_by_time(n, self.val_frac, self.test_frac, at_least=self.horizon)
             return train.stop, val.stop
         val_stop = n - (self.horizon if self.test_frac > 0 else 0)
         return val_stop - (self.horizon if self.val_frac > 0 else 0), val_stop
