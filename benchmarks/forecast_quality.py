@@ -29,7 +29,10 @@ baseline forecasts it deseasonalised: `lstmkit.statistical`).
 refused by the forecaster (one line, as a user would see it) and counted as skipped. Each row: the mean MASE,
 the geometric mean over the series of the MASE relative to seasonal naive's (below 1: better than seasonal
 naive), the share of series where the method beats seasonal naive, lstmkit's training seconds in all, and
-the share of the test values that its interval (`interval` 0.9, the default) holds, averaged over the series.
+the share of the test values that its interval (`interval` 0.9, the default) holds, averaged over the series,
+and the interval's mean scaled interval score (MSIS, as M4 scored intervals: the width plus 20 times each miss
+for a 90% interval, over the series' MASE scale; lower is better); beside them, in the ETS row, the same of
+statsforecast AutoETS's own 90% interval, fitted on the values before the test window.
 With `--values-only` each series is a column of values alone, as in a CSV without a time column: no season
 is given, the forecaster and the baselines take the one it detects, and seasonal naive is naive where that
 is none.
@@ -213,6 +216,7 @@ def single_rows(name: str, series, horizon: int, season: int | None, start: str 
     network as it is (`epochs` 0, no validation part), in rows of its own (its `PRETRAINED[1]` row)."""
     mase, short, seconds, skipped = defaultdict(list), defaultdict(list), defaultdict(float), 0
     coverage = defaultdict(list)  # of the 90% interval, on the test values: how honest its width is
+    msis = defaultdict(list)  # the interval's mean scaled interval score (M4's): its width, and 2 / alpha per miss
     starts = ("zero",) if start == "zero" else ("zero", "pretrained")
     for _, frame in series:
         time_col = "t" if "t" in frame else None
@@ -236,8 +240,15 @@ def single_rows(name: str, series, horizon: int, season: int | None, start: str 
             mase[trained].append(forecaster.metrics_["mase"])
             mase[untrained].append(_start_metrics(forecaster)["mase"])  # what the trained correction is worth
             coverage[trained].append(forecaster.test_.get("coverage"))
+            if forecaster.test_.get("interval") is not None:
+                msis[trained].append(_msis(forecaster, *forecaster.test_["interval"]))
         _baseline_mase(mase, forecaster)
-    rows = _single_summary(f"{name}, each series alone", mase, skipped, seconds, coverage)
+        ets = _ets_interval(forecaster)
+        if ets is not None:
+            y_true = forecaster.test_["y_true"]
+            coverage["ETS"].append(float(np.mean((y_true >= ets[0]) & (y_true <= ets[1]))))
+            msis["ETS"].append(_msis(forecaster, *ets))
+    rows = _single_summary(f"{name}, each series alone", mase, skipped, seconds, coverage, msis)
     if short:
         rows += _single_summary(f"{name}, each series too short to train on, alone", short, 0, {})
     return rows
@@ -251,16 +262,49 @@ def _baseline_mase(mase: dict, forecaster) -> None:
             mase[label].append(forecaster.baselines_[key]["mase"])
 
 
-def _single_summary(collection: str, mase: dict, skipped: int, seconds: dict, coverage: dict | None = None) -> list[dict]:
+def _msis(forecaster, lower: np.ndarray, upper: np.ndarray) -> float:
+    """The mean scaled interval score of an interval (W, H) on the forecaster's test windows (M4's MSIS, at
+    the forecaster's `interval`): the width plus 2 / alpha times each miss, over the MASE scale of the one
+    series."""
+    alpha, y_true = 1 - forecaster.interval, forecaster.test_["y_true"]
+    score = upper - lower + 2 / alpha * (np.maximum(lower - y_true, 0) + np.maximum(y_true - upper, 0))
+    return float(np.mean(score) / forecaster.scales_[0])
+
+
+def _ets_interval(forecaster) -> tuple[np.ndarray, np.ndarray] | None:
+    """statsforecast AutoETS's own interval, at the forecaster's `interval`, for each of its test windows (W,
+    H): fitted on the values before the window's origin with the season the forecaster found (1 where those
+    hold fewer than two, or it is longer than ETS is given), as a user of statsforecast would forecast it."""
+    from statsforecast.models import AutoETS
+
+    from lstmkit.statistical import ETS_SEASONS
+
+    values, level, lower, upper = forecaster.panel_.series[0].target, round(100 * forecaster.interval), [], []
+    for origin in forecaster.test_["first"]:
+        past = values[:origin]
+        season = forecaster.season_ if 2 * forecaster.season_ <= len(past) and forecaster.season_ <= ETS_SEASONS else 1
+        try:
+            out = AutoETS(season_length=season).forecast(y=past, h=forecaster.horizon, level=[level])
+        except Exception:  # noqa: BLE001 - statsforecast raises on a few short or odd series: no interval there
+            return None
+        lower.append(out[f"lo-{level}"])
+        upper.append(out[f"hi-{level}"])
+    return np.array(lower), np.array(upper)
+
+
+def _single_summary(collection: str, mase: dict, skipped: int, seconds: dict, coverage: dict | None = None,
+                    msis: dict | None = None) -> list[dict]:  # fmt: skip
     snaive = np.array(mase["seasonal naive"])
     rows = []
     for method, values in mase.items():
         values = np.array(values)
         covered = [c for c in (coverage or {}).get(method, []) if c is not None]
+        scores = (msis or {}).get(method, [])
         rows.append({"collection": collection, "method": method, "series": len(values), "skipped": skipped,
                      "mase": float(values.mean()), "relative_mase": float(np.exp(np.mean(np.log(values / snaive)))),
                      "beats_snaive": float(np.mean(values < snaive)), "seconds": seconds.get(method),
-                     "coverage": float(np.mean(covered)) if covered else None})  # fmt: skip
+                     "coverage": float(np.mean(covered)) if covered else None,
+                     "msis": float(np.mean(scores)) if scores else None})  # fmt: skip
     return rows
 
 
@@ -325,8 +369,7 @@ def main_files(args) -> None:
                  "relative_mase": float(np.exp(np.dot(n, np.log([r["relative_mase"] for r in parts])) / n.sum())),
                  "beats_snaive": float(np.dot(n, [r["beats_snaive"] for r in parts]) / n.sum()),
                  "seconds": None if parts[0]["seconds"] is None else sum(r["seconds"] or 0 for r in parts),
-                 "coverage": None if parts[0]["coverage"] is None
-                 else float(np.dot(n, [r["coverage"] or 0 for r in parts]) / n.sum())}  # fmt: skip
+                 "coverage": _weighted(parts, "coverage"), "msis": _weighted(parts, "msis")}  # fmt: skip
         rows.append(total)
         print(markdown_row([total[key] for key in SINGLE_HEADER]), flush=True)
     args.json.write_text(json.dumps(rows, indent=1))
@@ -409,7 +452,16 @@ def main(argv=None) -> None:
 
 
 HEADER = ("collection", "method", "smape", "mase", "owa", "seconds", "beats_snaive", "coverage")
-SINGLE_HEADER = ("collection", "method", "series", "skipped", "mase", "relative_mase", "beats_snaive", "seconds", "coverage")
+SINGLE_HEADER = ("collection", "method", "series", "skipped", "mase", "relative_mase", "beats_snaive", "seconds", "coverage",
+                 "msis")
+
+
+def _weighted(parts: list[dict], key: str) -> float | None:
+    """The mean of the groups' `key` weighted by their series, over the groups that have one."""
+    having = [r for r in parts if r.get(key) is not None]
+    if not having:
+        return None
+    return float(np.dot([r["series"] for r in having], [r[key] for r in having]) / sum(r["series"] for r in having))
 
 
 def main_single(args) -> None:

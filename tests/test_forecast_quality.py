@@ -24,6 +24,8 @@ def test_each_series_alone_gives_one_row_per_method_relative_to_seasonal_naive()
     assert snaive["relative_mase"] == 1.0 and snaive["beats_snaive"] == 0.0
     assert rows["lstmkit"]["seconds"] > 0 and snaive["seconds"] is None
     assert 0 <= rows["lstmkit"]["coverage"] <= 1 and snaive["coverage"] is None  # the interval's, on the test values
+    assert 0 <= rows["ETS"]["coverage"] <= 1  # statsforecast AutoETS's own 90% interval, on the same values
+    assert rows["lstmkit"]["msis"] > 0 and rows["ETS"]["msis"] > 0 and snaive["msis"] is None
     for row in rows.values():  # the geometric mean of ratios lies within the ratios' range; the mean is the mean
         assert 0 < row["relative_mase"] and np.isfinite(row["mase"]) and row["collection"] == "toy, each series alone"
 
@@ -41,6 +43,19 @@ def test_a_series_too_short_to_train_on_is_forecast_by_the_pretrained_network_in
     assert set(short) == {bench.PRETRAINED[1], "seasonal naive", "Naive2", "ETS", "Theta"}
     assert all(row["series"] == 1 and np.isfinite(row["mase"]) for row in short.values())
     assert short[bench.PRETRAINED[1]]["mase"] != short["Naive2"]["mase"]  # the network's forecast, not its base's
+
+
+def test_the_interval_score_is_the_width_and_twenty_times_each_miss_over_the_scale():
+    """M4's MSIS of a 90% interval: the width, plus 2 / 0.1 times how far a value falls outside, over the MASE
+    scale. Two steps, both intervals [0, 2]: 1 inside (2), 5 above by 3 (2 + 60); mean 32, scale 2: 16."""
+    from types import SimpleNamespace
+
+    bench = load_benchmark("forecast_quality")
+    forecaster = SimpleNamespace(interval=0.9, test_={"y_true": np.array([[1.0, 5.0]])}, scales_=np.array([2.0]))
+    assert bench._msis(forecaster, np.zeros((1, 2)), np.full((1, 2), 2.0)) == pytest.approx(16.0)
+    fitted = bench.Forecaster(target="y", time_col="t", horizon=4, season=4, backtest=1, epochs=1, hidden=4).fit(_series(80, 0))
+    lower, upper = bench._ets_interval(fitted)
+    assert lower.shape == upper.shape == (1, 4) and np.all(lower < upper)
 
 
 def test_without_a_season_seasonal_naive_is_naive():
@@ -103,6 +118,16 @@ def test_files_give_rows_per_group_and_all_groups_together_weighted_by_their_ser
         assert total["mase"] == pytest.approx((2 * quarters["mase"] + more["mase"]) / 3)
         assert total["relative_mase"] == pytest.approx((quarters["relative_mase"] ** 2 * more["relative_mase"]) ** (1 / 3))
         assert total["beats_snaive"] == pytest.approx((2 * quarters["beats_snaive"] + more["beats_snaive"]) / 3)
-        if method == "lstmkit":
+        if method in ("lstmkit", "ETS"):
             assert total["coverage"] == pytest.approx((2 * quarters["coverage"] + more["coverage"]) / 3)
+            assert total["msis"] == pytest.approx((2 * quarters["msis"] + more["msis"]) / 3)
+        else:
+            assert total["coverage"] is None and total["msis"] is None
     assert "| all of them | lstmkit | 3 |" in capsys.readouterr().out
+
+
+def test_the_groups_mean_of_a_score_counts_only_the_groups_that_have_one():
+    bench = load_benchmark("forecast_quality")
+    parts = [{"series": 2, "coverage": 0.9}, {"series": 1, "coverage": None}, {"series": 1, "coverage": 0.5}]
+    assert bench._weighted(parts, "coverage") == pytest.approx((2 * 0.9 + 0.5) / 3)  # not (1.8 + 0 + 0.5) / 4
+    assert bench._weighted(parts[1:2], "coverage") is None
