@@ -310,7 +310,7 @@ def test_predict_without_data_prints_the_forecast_saved_with_the_run_and_imports
                           timeout=120)  # fmt: skip
     assert done.returncode == 0 and done.stdout.splitlines()[-1] == "0 []", done.stderr
     state = json.loads((out / "forecaster.json").read_text())
-    assert state.pop("predicted")["columns"] == ["month", "step", "sales", "q0.1", "q0.9", "lower", "upper"]
+    assert state.pop("predicted")["columns"] == ["month", "step", "sales", "q0.1", "q0.5", "q0.9", "lower", "upper"]
     (out / "forecaster.json").write_text(json.dumps(state))  # a run saved without it: the model predicts
     loaded = [_run(capsys, "predict", out, *args) for args in ([], ["--json"], ["--output", tmp_path / "loaded.csv"])]
     saved[2] = tuple(part.replace("saved.csv", "loaded.csv") for part in saved[2][1:])
@@ -430,6 +430,18 @@ def test_nine_years_of_months_forecast_18_ahead_train_with_parts_of_a_horizon_wh
     assert model.bounds_[0] == (72, 90) and model.test_["first"].tolist() == [90]
     backtested = Forecaster("sales", time_col="month", horizon=18, epochs=1, hidden=4, backtest=1).fit(frame)
     assert backtested.bounds_[0] == (72, 90)
+
+
+def test_quantiles_without_the_median_learn_it_too_and_it_is_the_point_forecast(series_csv):
+    """Asked for 0.1 and 0.9 alone, the forecaster learns the median as well: the point forecast is the 0.5
+    quantile, between the two asked for, never the 0.1 quantile (the nearer of the two to the median)."""
+    model = Forecaster("sales", time_col="month", horizon=6, epochs=3, hidden=8, quantiles=(0.9, 0.1)).fit(series_csv)
+    assert model.quantiles_ == [0.1, 0.5, 0.9]
+    forecast = model.predict()
+    assert list(forecast.columns)[:5] == ["month", "step", "sales", "q0.1", "q0.5"] and "q0.9" in forecast
+    assert np.array_equal(forecast["sales"], forecast["q0.5"])
+    assert np.all(forecast["q0.1"] <= forecast["sales"]) and np.all(forecast["sales"] <= forecast["q0.9"])
+    assert not np.allclose(forecast["sales"], forecast["q0.1"])
 
 
 def test_a_run_directory_that_is_not_one_is_a_clear_error(tmp_path, capsys):

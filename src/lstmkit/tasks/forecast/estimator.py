@@ -95,7 +95,10 @@ class Forecaster(ForecastSettings, Estimator):
                               "such as 0.15, or score rolling origins with `backtest`")  # fmt: skip
 
     def _check_settings(self) -> list[float]:
-        """Every setting checked before any data is read; returns the quantiles in order."""
+        """Every setting checked before any data is read; returns the quantiles in order, the median among them:
+        it is the point forecast (`_point`), so it is learned where it was not asked for, as neuralforecast's
+        MQLoss does. Without it `--quantiles 0.1,0.9` forecast the 0.1 quantile as the point (a 108-month M1
+        series, horizon 18: MASE 1.627 against 0.594 without quantiles)."""
         self.check_settings()
         future = feature_list(self.future_features, "future feature")
         check_roles(self.target, self.time_col, future, "future feature", "future_features")
@@ -108,7 +111,7 @@ class Forecaster(ForecastSettings, Estimator):
         quantiles = sorted(float(q) for q in (self.quantiles or ()))
         if any(not 0 < q < 1 for q in quantiles) or len(set(quantiles)) != len(quantiles):
             raise ConfigError(f"`quantiles` must be distinct numbers between 0 and 1, got {self.quantiles}")
-        return quantiles
+        return sorted({*quantiles, 0.5}) if quantiles else []
 
     def train_config(self) -> TrainConfig:
         """The shared training options; the batch size by default 32 windows for one series and 256 for many

@@ -38,7 +38,8 @@ class ForecastSettings(SharedSettings):
     # default: two seasons, at least 24 steps, shortened to fit a short series but not below 8 (data.split.default_lookback)
     lookback: Optional[int] = setting(None, "Steps the model reads (default: two seasons, at least 24; down to 8 for a short series).", whole=True, min=1)  # fmt: skip
     # e.g. (0.1, 0.5, 0.9): trained with the pinball loss
-    quantiles: Optional[Sequence[float]] = setting(None, "Quantiles for prediction intervals, e.g. 0.1,0.5,0.9.", listed=float)
+    quantiles: Optional[Sequence[float]] = setting(None, "Quantiles for prediction intervals, e.g. 0.1,0.9 (the median, the point forecast, is "
+                                                          "added where not given).", listed=float)  # fmt: skip
     fill: Optional[str] = setting(None, "Fill missing values instead of stopping.", choices=FILL_CHOICES)
     # auto: one series, ets for no season or a calendar season of at most 24 steps, else whichever of ets, naive2 and
     # snaive forecasts the validation part best before training; many: naive2 (Forecaster._choose_base)
