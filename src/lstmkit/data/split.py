@@ -88,8 +88,8 @@ def min_series_length(
     # Every length from `surely` on holds: validation and test are each at most max(n * frac + 0.5, at_least)
     # rows, so the training part is at least n * (1 - val_frac - test_frac) - 1 - 2 * at_least rows; and each
     # is at least horizon rows once n * frac >= horizon - 0.5. One more row can cost the training part one
-    # (validation and test both rounding up at once), so the answer is found from there down: the first
-    # length below which one fails.
+    # (validation and test both rounding up at once), so lengths that hold and fail may alternate below it:
+    # the answer is one above the longest that fails, looked for from `surely` down.
     surely = math.ceil((train_rows + 1 + 2 * at_least) / (1 - val_frac - test_frac)) + 1
     surely = max([surely] + [math.ceil((horizon - 0.5) / f) + 1 for f in (val_frac, test_frac) if f > 0 and at_least < horizon])
     n = surely

@@ -98,7 +98,7 @@ class Forecaster(ForecastSettings, Estimator):
         """Every setting checked before any data is read; returns the quantiles in order, the median among them:
         it is the point forecast (`_point`), so it is learned where it was not asked for, as neuralforecast's
         MQLoss does. Without it `--quantiles 0.1,0.9` forecast the 0.1 quantile as the point (a 108-month M1
-        series, horizon 18: MASE 1.627 against 0.594 without quantiles)."""
+        series, horizon 18: MASE 1.627, and 0.492 with the median learned, as with `--quantiles 0.1,0.5,0.9`)."""
         self.check_settings()
         future = feature_list(self.future_features, "future feature")
         check_roles(self.target, self.time_col, future, "future feature", "future_features")
