@@ -448,6 +448,23 @@ def test_numeric_sequences_are_read_in_any_of_their_forms():
         assert (caught.value.field, str(caught.value)) == (field, f"{field}: {message}")
 
 
+def test_the_service_hands_the_gil_to_the_model_thread_sooner_while_it_runs(tiny_runs):
+    """Python's 5 ms switch interval kept the model thread waiting for the GIL behind the busy HTTP loop; the
+    service shortens it while it runs and puts back the process's own when it stops."""
+    from lstmkit.serve.app import SWITCH_INTERVAL_S, ServeSettings, create_app
+
+    app = create_app(ServeSettings(str(tiny_runs["classify"])))
+    before = sys.getswitchinterval()
+    seen = []
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            seen.append(sys.getswitchinterval())
+
+    asyncio.run(run())
+    assert seen == [SWITCH_INTERVAL_S] and SWITCH_INTERVAL_S < before == sys.getswitchinterval()
+
+
 def test_pytorch_keeps_to_one_thread_beside_onnx_runtime():
     """On ONNX Runtime the model thread's PyTorch part (reading items, the softmax) runs on one thread: its
     spinning OpenMP threads would take the cores from ONNX Runtime's."""
