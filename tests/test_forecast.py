@@ -1,5 +1,6 @@
 """Forecasting end to end: the estimator, the run directory and the commands, as a user runs them."""
 
+import html
 import json
 
 import numpy as np
@@ -424,12 +425,26 @@ def test_nine_years_of_months_forecast_18_ahead_train_with_parts_of_a_horizon_wh
                         "--horizon", "18", "--epochs", "2", "--hidden", "8", "--quiet", "--out", tmp_path / "run")  # fmt: skip
     assert code == 0, err
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert metrics["lookback"] == 24 and metrics["test_windows"] == 1
+    assert metrics["lookback"] == 24 and metrics["test_windows"] == 1 and metrics["interval_windows"] == 1
+    page = html.unescape((tmp_path / "run" / "report.html").read_text())
+    assert "calibrated on the validation part's 1 window): " in page and "1 window is too few to rank" in page
     frame = pd.read_csv(tmp_path / "m.csv")
     model = Forecaster("sales", time_col="month", horizon=18, epochs=1, hidden=4).fit(frame)
     assert model.bounds_[0] == (72, 90) and model.test_["first"].tolist() == [90]
     backtested = Forecaster("sales", time_col="month", horizon=18, epochs=1, hidden=4, backtest=1).fit(frame)
     assert backtested.bounds_[0] == (72, 90)
+
+
+def test_the_report_says_what_the_interval_was_calibrated_on_and_when_too_few_windows_widened_it():
+    from lstmkit.tasks.forecast.report import interval_text
+
+    enough = interval_text({"interval": 0.9, "coverage": 0.875, "interval_windows": 20})
+    assert enough == "90% conformal interval (calibrated on the validation part's 20 windows): 87.5% of the test values fell inside it."
+    few = interval_text({"interval": 0.9, "coverage": 1.0, "interval_windows": 3})
+    assert few.endswith("3 windows are too few to rank the errors for a 90% interval, so Student's t with 2 degrees of "
+                        "freedom widens it: wide, as so little evidence is.")
+    assert interval_text({"interval": 0.8, "coverage": 0.8, "interval_windows": 4}).endswith("fell inside it.")  # rank 4 of 4
+    assert "(calibrated on the validation part)" in interval_text({"interval": 0.9, "coverage": 0.9})  # a run saved before
 
 
 def test_quantiles_without_the_median_learn_it_too_and_it_is_the_point_forecast(series_csv):

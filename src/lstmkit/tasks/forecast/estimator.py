@@ -170,6 +170,7 @@ class Forecaster(ForecastSettings, Estimator):
                 train, val = self._part_windows(panel, "train"), self._part_windows(panel, "val")
                 results = self._train_members(panel, train, val, config, checkpoint, resume, reporter, fold)
                 self.conformal_ = self._calibrate(panel, val)  # out of sample: before the refit learns the validation part
+                self.calibrated_on_ = len(val.series) if self.conformal_ is not None else None
                 # a tuning trial is worth its validation loss, which a refit leaves as it is; every process of a
                 # distributed run trains alike (the others do not score either)
                 if score_test or env_world()[1] > 1:
@@ -973,6 +974,7 @@ class Forecaster(ForecastSettings, Estimator):
             "covariate_scalers": [None if s is None else s.to_dict() for s in self.covariate_scalers_],
             "origin_times": [None if t is None else str(t) for t in self.origin_times_], "freqs": self.freqs_,
             "train_target": self.train_target_.tolist(), "conformal": self.conformal_, "best_epoch": self.best_epoch_, "bounds": self.bounds_,
+            "calibrated_on": self.calibrated_on_,
             "tails": [_tail(s, self.lookback_) for s in self.panel_.series],
             "future_index": self.future_index_, "past_index": self.past_index_,
             # what `lstmkit predict RUN` prints, without the model; with future covariates, it needs their values
@@ -996,6 +998,7 @@ class Forecaster(ForecastSettings, Estimator):
         self.still_ = np.asarray(state.get("still", [False] * len(self.scales_)), dtype=bool)  # saved before: none
         self.covariate_scalers_ = [None if s is None else Scaler.from_dict(s) for s in state["covariate_scalers"]]
         self.freqs_, self.conformal_, self.best_epoch_ = state["freqs"], state["conformal"], state["best_epoch"]
+        self.calibrated_on_ = state.get("calibrated_on")  # runs saved before: not known
         self.bounds_ = [tuple(b) for b in state["bounds"]]
         self.train_target_ = np.asarray(state["train_target"], dtype=float)
         series = [_series_from_tail(t, self.target_name_, self.feature_names_, directory) for t in state["tails"]]

@@ -13,7 +13,7 @@ from ...baselines import beats_baseline, ties
 from ...fileio import atomic_write_text
 from . import JOB
 from .estimator import Forecaster
-from .scoring import PANEL_METRICS, fold_metrics
+from .scoring import PANEL_METRICS, fold_metrics, too_few_to_rank
 
 
 def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
@@ -28,6 +28,7 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
         "base": forecaster.base_, "ensemble": len(forecaster.members_), "reads_ets": forecaster.reads_ets_,  # per member
         "interval": forecaster.interval if forecaster.conformal_ is not None else None,
         "coverage": scored.get("coverage"), "test_windows": scored["windows"],
+        "interval_windows": getattr(forecaster, "calibrated_on_", None),  # the validation windows it was calibrated on
         "best_epoch": forecaster.best_epoch_, "stop_reason": getattr(forecaster, "stop_reason_", None),
         "refit_epochs": getattr(forecaster, "refit_epochs_", None),
         "notes": [note for s in forecaster.panel_.series for note in (*s.notes, *s.gaps)][:3],
@@ -63,6 +64,20 @@ def _baselines(names: list[str]) -> str:
     return " and ".join(JOB.baseline_name(name) for name in names) + (" baselines" if len(names) > 1 else " baseline")
 
 
+def interval_text(metrics: dict) -> str:
+    """What the report says of the interval: its coverage on the test part, and what it was calibrated on,
+    with how the width was set where the validation windows are too few to rank."""
+    windows = metrics.get("interval_windows")
+    on = "the validation part" if windows is None else f"the validation part's {windows} window{'s' if windows != 1 else ''}"
+    text = f"{metrics['interval']:.0%} conformal interval (calibrated on {on}): {metrics['coverage']:.1%} of the test values fell inside it."
+    if windows is not None and too_few_to_rank(windows, metrics["interval"]):
+        df = max(windows - 1, 1)
+        text += (f" {windows} window{'s are' if windows != 1 else ' is'} too few to rank the errors for a {metrics['interval']:.0%} "
+                 f"interval, so Student's t with {df} degree{'s' if df != 1 else ''} of freedom widens it: wide, as so "
+                 "little evidence is.")  # fmt: skip
+    return text
+
+
 def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -> None:
     from ...report.html import Report  # no matplotlib: the figures are drawn in a helper where there is one
 
@@ -85,8 +100,7 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
     if baseline_notes:
         report.add_text("How the baselines were fitted", baseline_notes[:10])
     if metrics.get("coverage") is not None:
-        report.add_text("Prediction interval", [f"{metrics['interval']:.0%} conformal interval (calibrated on the validation part): "
-                                                f"{metrics['coverage']:.1%} of the test values fell inside it."])  # fmt: skip
+        report.add_text("Prediction interval", [interval_text(metrics)])
     j = 0  # the figure shows the first series
     series = forecaster.panel_.series[j]
     rows_of = np.flatnonzero(test.get("series", np.zeros(len(test["first"]), dtype=int)) == j)

@@ -28,14 +28,19 @@ def conformal_quantiles(scores: np.ndarray, coverage: float) -> list[float]:
     quantile with n - 1 degrees of freedom (at least 1) times sqrt(1 + 1/n) times the scores' root mean
     square, the errors taken to centre on 0."""
     n = len(scores)
-    rank = math.ceil((n + 1) * coverage)
     ordered = np.sort(scores, axis=0)
-    if rank <= n:
-        return ordered[rank - 1].tolist()
+    if not too_few_to_rank(n, coverage):
+        return ordered[math.ceil((n + 1) * coverage) - 1].tolist()
     from scipy.stats import t
 
     normal = t.ppf((1 + coverage) / 2, max(n - 1, 1)) * math.sqrt(1 + 1 / n) * np.sqrt(np.mean(scores**2, axis=0))
     return np.maximum(ordered[-1], normal).tolist()
+
+
+def too_few_to_rank(n: int, coverage: float) -> bool:
+    """Whether n calibration windows are too few for a split-conformal `coverage` (the rank it takes is past n:
+    fewer than 9 for 90%), so that `conformal_quantiles` widens by Student's t instead."""
+    return math.ceil((n + 1) * coverage) > n
 
 
 def _coverage(y_true: np.ndarray, interval) -> float | None:
