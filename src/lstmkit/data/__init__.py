@@ -32,7 +32,7 @@ _EXPORTS = {
     ".scaler": ("Scaler",),
     ".sequences": ("read_sequences",),
     ".series": ("Series", "read_series_csv"),
-    ".split": ("check_length", "default_lookback", "min_series_length", "split_by_time"),
+    ".split": ("check_length", "default_lookback", "min_series_length", "part_rows", "split_by_time"),
     ".text": ("LEVELS", "PAD", "UNK", "WORD", "Vocabulary", "check_level", "detokenize", "tokenize"),
     ".timeaxis": ("infer_freq_and_gaps",),
     ".windows": ("count_windows", "make_windows", "target_range", "window_targets_index"),

@@ -41,11 +41,16 @@ def split_by_time(n: int, val_frac: float = 0.15, test_frac: float = 0.15, at_le
         raise ConfigError(
             f"`val_frac` + `test_frac` must be below 1 to leave rows for training, got {val_frac} + {test_frac}"
         )
-    n_test = max(int(n * test_frac + 0.5), at_least if test_frac > 0 else 0)
-    n_val = max(int(n * val_frac + 0.5), at_least if val_frac > 0 else 0)
+    n_test, n_val = part_rows(n, test_frac, at_least), part_rows(n, val_frac, at_least)
     train_stop = max(0, n - n_val - n_test)
     val_stop = max(train_stop, n - n_test)
     return slice(0, train_stop), slice(train_stop, val_stop), slice(val_stop, n)
+
+
+def part_rows(n: int, frac: float, at_least: int = 0) -> int:
+    """The rows of a validation or test part of `frac` of n rows: round(n * frac), halves up, but at least
+    `at_least` where `frac` is not 0."""
+    return max(int(n * frac + 0.5), at_least if frac > 0 else 0)
 
 
 def _check_fraction(name: str, value) -> None:

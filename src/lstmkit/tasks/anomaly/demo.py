@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ...data import part_rows
 from ...data.shipped import sunspots_csv
 from ...fileio import atomic_write_text
 from ...rundir import clear_interrupted_demo
@@ -58,7 +59,7 @@ def demo_anomaly_data(seed: int = 0) -> Path:
     temporary folder; returns its path."""
     frame = pd.read_csv(sunspots_csv())
     n = len(frame)
-    start = n - int(n * DEMO_TEST_FRAC + 0.5)  # the test part of split_by_time
+    start = n - part_rows(n, DEMO_TEST_FRAC)  # the test part of split_by_time
     values, labels = inject_anomalies(frame["sunspots"].to_numpy(), start, n, np.random.default_rng(seed))
     frame["sunspots"], frame["anomaly"] = values.round(1), labels
     path = Path(tempfile.gettempdir()) / "lstmkit-demo" / f"sunspots_anomalies_seed{seed}.csv"

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ...data import Scaler, Series, check_length, default_lookback, read_series_csv, split_by_time
+from ...data import Scaler, Series, check_length, default_lookback, part_rows, read_series_csv, split_by_time
 from ...data.panel import (FRAMES, WIDE_ID, Panel, check_series_lengths, panel_from_frame, read_future_values,
                            read_panel_csv, read_tsf_panel, split_ids, wide_panel)
 from ...data.csv_table import and_list, format_suffix
@@ -452,7 +452,7 @@ class Forecaster(ForecastSettings, Estimator):
         the data before origin f)."""
         if self.backtest:
             val_stop = n - (self.backtest - getattr(self, "fold_", 0)) * self.horizon
-            held = (self.horizon if self.many_ else max(int(n * self.val_frac + 0.5), self.horizon)) if self.val_frac > 0 else 0
+            held = (self.horizon if self.many_ else part_rows(n, self.val_frac, self.horizon)) if self.val_frac > 0 else 0
             return val_stop - held, val_stop
         if not self.many_:
             train, val, _ = split_by_time(n, self.val_frac, self.test_frac, at_least=self.horizon)
