@@ -10,7 +10,7 @@ requests micro-batching is for). Each cell starts a fresh `lstmkit serve` on 127
 with 20 requests, then a bounded load: `--requests` requests or `--seconds` seconds, whichever comes first,
 from that many concurrent clients (asyncio streams in this process: on a 2-core machine the clients take a
 share of the CPU the server would have). Micro-batching: --max-batch 32 and --max-wait-ms (`--wait-ms`, default 0, as `lstmkit serve`); none: --max-batch 1.
-`--no-access-log`: the servers run without uvicorn's line per request on stderr (`lstmkit serve --no-access-log`).
+`--no-access-log`: the servers run without their line per request on stdout (`lstmkit serve --no-access-log`).
 `--soak S`: then S seconds at concurrency 32 with micro-batching on each backend, counting errors and 5xx.
 Last, in this process on one thread, the network's cost per sequence alone and in a batch of 32, at 60 to 600
 steps, on each backend: what micro-batching can save before any HTTP. `--costs-only` measures only that;
@@ -198,7 +198,7 @@ def main(argv=None) -> None:
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--backends", default="torch,onnx")
     parser.add_argument("--wait-ms", type=float, default=0.0, help="the servers' --max-wait-ms with micro-batching")
-    parser.add_argument("--no-access-log", action="store_true", help="the servers without uvicorn's line per request")
+    parser.add_argument("--no-access-log", action="store_true", help="the servers without their line per request (lstmkit serve --no-access-log)")
     parser.add_argument("--soak", type=float, default=0.0, help="then this many seconds at concurrency 32")
     parser.add_argument("--arch", default="lstm-fcn", help="the trained classifier's network (without --run)")
     parser.add_argument("--hidden", type=int, default=64, help="its LSTM units (without --run)")

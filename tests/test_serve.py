@@ -286,6 +286,62 @@ def test_the_access_log_has_a_line_a_request_unless_turned_off(tiny_runs, tmp_pa
             assert log.read().count('"POST /predict HTTP/1.1" 200') == lines
 
 
+def _access_lines(colour: bool, cases) -> list[str]:
+    """What `AccessLog` wrote for `cases` ((scope, status), all added in one turn of the loop): its writes."""
+    from lstmkit.serve.app import AccessLog
+
+    writes = []
+
+    class Stream:
+        def isatty(self):
+            return colour
+
+        def write(self, text):
+            writes.append(text)
+
+        def flush(self):
+            pass
+
+    log = AccessLog(Stream())
+
+    async def turn():
+        for scope, status in cases:
+            log.add(scope, status)
+        assert writes == []  # nothing before the turn ends
+        await asyncio.sleep(0)
+
+    asyncio.run(turn())
+    return writes
+
+
+def test_the_access_log_writes_uvicorns_line_for_each_answer_and_a_turns_lines_in_one_write():
+    import logging
+
+    from uvicorn.logging import AccessFormatter
+    from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
+
+    def scope(method, path, query=b"", client=("127.0.0.1", 50632)):
+        return {"type": "http", "method": method, "path": path, "query_string": query, "http_version": "1.1", "client": client}
+
+    cases = [(scope("POST", "/predict"), 200), (scope("GET", "/a b", b"x=1&y=2"), 404),
+             (scope("GET", "/metrics", client=None), 500), (scope("POST", "/predict", client=("::1", 8)), 422),
+             (scope("GET", "/ready"), 503), (scope("GET", "/odd"), 599)]  # fmt: skip
+    for colour in (False, True):
+        writes = _access_lines(colour, cases)
+        assert len(writes) == 1
+        formatter = AccessFormatter('%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=colour)
+        expected = [formatter.format(logging.LogRecord(
+            "uvicorn.access", logging.INFO, __file__, 0, '%s - "%s %s HTTP/%s" %d',
+            (get_client_addr(s), s["method"], get_path_with_query_string(s), s["http_version"], status), None))
+            for s, status in cases]  # uvicorn's own formatting of the same answers  # fmt: skip
+        assert writes[0] == "".join(line + "\n" for line in expected)
+
+    many = [(scope("POST", "/predict"), 200)] * 200  # about 11,000 characters
+    writes = _access_lines(False, many)
+    assert len(writes) == 3 and all(len(w) <= 4096 and w.endswith("\n") for w in writes)
+    assert "".join(writes).count('"POST /predict HTTP/1.1" 200 OK\n') == 200
+
+
 def test_model_calls_run_on_the_threads_chosen_for_them(monkeypatch, classify_server):
     """By default a model call runs on a worker's share of the CPUs, less the one its HTTP loop needs on
     PyTorch, at least one; the count is set in the model's own thread (OpenMP keeps one per thread), whatever

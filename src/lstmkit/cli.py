@@ -465,7 +465,7 @@ def serve(
     threads: Annotated[Optional[int], typer.Option(min=1, help="Threads a model call runs on (default: each "
                                                    "worker's share of the CPUs, less one for its HTTP loop on "
                                                    "torch).")] = None,  # fmt: skip
-    access_log: Annotated[bool, typer.Option(help="A line on stderr for every request, as uvicorn writes it "
+    access_log: Annotated[bool, typer.Option(help="A line on stdout for every request, in uvicorn's words "
                                              "(/metrics counts the requests either way).")] = True,  # fmt: skip
 ) -> None:
     """Serve a trained model over HTTP: POST /predict, GET /health, /ready, /metadata, /metrics and /docs."""
@@ -473,8 +473,8 @@ def serve(
     from .serve.server import serve as run_server
 
     settings = ServeSettings(str(run_dir), backend.value, max_batch, max_wait_ms, max_body, max_length, max_items, timeout,
-                             threads or 0)  # fmt: skip
-    run_server(settings, host, port, workers, access_log=access_log)
+                             threads or 0, access_log)  # fmt: skip
+    run_server(settings, host, port, workers)
 
 
 ExportFormat = choice("ExportFormat", ("onnx",))  # lstmkit.export.run.FORMATS, without importing it

@@ -17,8 +17,7 @@ PACKAGES = {"fastapi": "fastapi", "uvicorn": "uvicorn", "prometheus_client": "pr
 BACKENDS = ("torch", "onnx")
 
 
-def serve(settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level: str = "info",
-          access_log: bool = True) -> None:
+def serve(settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level: str = "info") -> None:
     missing = [package for module, package in PACKAGES.items() if importlib.util.find_spec(module) is None]
     if missing:
         raise ConfigError(f"serving needs {', '.join(missing)}: pip install 'lstmkit[serve]'")
@@ -34,8 +33,9 @@ def serve(settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again for the handler it found:
     # this one, so a stop that went well ends with exit code 0
     signal.signal(signal.SIGTERM, lambda number, frame: None)
+    # the access log is the service's own (`app.AccessLog`, its `access_log` setting), in uvicorn's words
     options = {"host": host, "port": port, "log_level": log_level, "timeout_graceful_shutdown": int(settings.timeout_s) + 5,
-               "access_log": access_log}
+               "access_log": False}
     if workers == 1:
         uvicorn.run(app, **options)
         return
