@@ -342,6 +342,76 @@ def test_the_access_log_writes_uvicorns_line_for_each_answer_and_a_turns_lines_i
     assert "".join(writes).count('"POST /predict HTTP/1.1" 200 OK\n') == 200
 
 
+def test_the_served_protocol_writes_a_whole_response_at_once_and_what_is_pending_before_closing():
+    """uvicorn writes a response's head and body apart; through `JoinedWrites` they leave in one write, at the
+    next turn of the loop. Closing sends what is pending first; aborting drops it."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from lstmkit.serve.protocol import JoinedWrites, Protocol
+
+    class Transport:
+        def __init__(self):
+            self.writes, self.closed = [], False
+
+        def write(self, data):
+            self.writes.append(bytes(data))
+
+        def get_extra_info(self, name, default=None):
+            return {"peername": ("127.0.0.1", 50632), "sockname": ("127.0.0.1", 8000)}.get(name, default)
+
+        def is_closing(self):
+            return self.closed
+
+        def close(self):
+            self.closed = True
+
+        abort = close
+
+        def get_write_buffer_size(self):
+            return 0
+
+        def pause_reading(self):
+            pass
+
+        resume_reading = pause_reading
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def served():
+        config = uvicorn.Config(app, http=Protocol, access_log=False, log_level="warning", lifespan="off")
+        config.load()
+        protocol = config.http_protocol_class(config=config, server_state=ServerState(), app_state={})
+        transport = Transport()
+        protocol.connection_made(transport)
+        protocol.data_received(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        for _ in range(20):
+            await asyncio.sleep(0)
+        protocol.connection_lost(None)
+        return transport.writes
+
+    writes = asyncio.run(served())
+    assert len(writes) == 1 and writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and writes[0].endswith(b"\r\n\r\nok")
+
+    async def direct():
+        loop = asyncio.get_running_loop()
+        kept, dropped = Transport(), Transport()
+        joined, aborted = JoinedWrites(kept, loop), JoinedWrites(dropped, loop)
+        joined.write(b"a"), joined.writelines([bytearray(b"b"), memoryview(b"c")]), aborted.write(b"x")
+        assert kept.writes == [] and joined.get_write_buffer_size() == 3 and joined.get_extra_info("peername")[1] == 50632
+        aborted.abort()  # before the turn ends
+        await asyncio.sleep(0)
+        joined.write(b"d")
+        joined.close()  # before the turn ends
+        await asyncio.sleep(0)
+        return kept, dropped
+
+    kept, dropped = asyncio.run(direct())
+    assert kept.writes == [b"abc", b"d"] and kept.closed and dropped.writes == [] and dropped.closed
+
+
 def test_model_calls_run_on_the_threads_chosen_for_them(monkeypatch, classify_server):
     """By default a model call runs on a worker's share of the CPUs, less the one its HTTP loop needs on
     PyTorch, at least one; the count is set in the model's own thread (OpenMP keeps one per thread), whatever

@@ -4,6 +4,7 @@
     batching.py   micro-batching of concurrent requests
     backends.py   `--backend onnx`: the network on ONNX Runtime
     server.py     the command: checks, then uvicorn with N workers; SIGTERM finishes the requests in flight
+    protocol.py   uvicorn's HTTP protocol, a response's head and body joined into one write
     fields.py     field types the jobs' request schemas share (a finite number; a union's one error)
 
 Each job says how it is served in its own `tasks/<job>/serving.py`, reached through the job registry.

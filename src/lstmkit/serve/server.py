@@ -26,6 +26,7 @@ def serve(settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     import uvicorn
 
     from .app import SETTINGS_ENV, create_app, model_threads
+    from .protocol import Protocol
 
     settings = dataclasses.replace(settings, threads=model_threads(settings.threads, workers, settings.backend))
     app = create_app(settings)  # a run that cannot be served fails here, before the port is taken
@@ -35,7 +36,7 @@ def serve(settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     signal.signal(signal.SIGTERM, lambda number, frame: None)
     # the access log is the service's own (`app.AccessLog`, its `access_log` setting), in uvicorn's words
     options = {"host": host, "port": port, "log_level": log_level, "timeout_graceful_shutdown": int(settings.timeout_s) + 5,
-               "access_log": False}
+               "access_log": False, "http": Protocol}  # a response's head and body in one write (protocol.py)
     if workers == 1:
         uvicorn.run(app, **options)
         return
