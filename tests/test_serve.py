@@ -139,6 +139,41 @@ def test_anomaly_detector_answers_predict(tiny_runs, tmp_path):
     assert offered.json()["predictions"][0]["flags"][-3] == 1  # its spike
 
 
+def test_predict_answers_alike_past_fastapi_and_through_its_documented_route_and_a_defect_is_a_500(tiny_runs, monkeypatch):
+    """The guard answers POST /predict itself; FastAPI's route, which documents it, answers the same way when
+    called without the guard. A defect of lstmkit's while answering is a 500 with a JSON error, counted, and the
+    service answers on."""
+    from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+
+    from lstmkit.serve.app import ServeSettings, create_app
+    from lstmkit.tasks.classify import serving
+
+    app = create_app(ServeSettings(str(tiny_runs["classify"])))
+    body = {"texts": ["a good film", "that awful film"]}
+
+    async def calls():
+        async with app.router.lifespan_context(app):  # the model's thread runs
+            guarded = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://x")
+            route = AsyncExitStackMiddleware(app.router)  # FastAPI's route, without the guard
+            routed = httpx.AsyncClient(transport=httpx.ASGITransport(app=route), base_url="http://x")
+            answers = [await guarded.post("/predict", json=body), await routed.post("/predict", json=body),
+                       await guarded.post("/predict", json={"texts": [1]}), await routed.post("/predict", json={"texts": [1]})]  # fmt: skip
+            with monkeypatch.context() as patch:
+                patch.setattr(serving, "respond", lambda *args: 1 / 0)
+                answers.append(await guarded.post("/predict", json=body))
+            answers += [await guarded.post("/predict", json=body), await guarded.get("/metrics")]
+            return answers
+
+    fast, routed, bad_fast, bad_routed, defect, after, metrics = asyncio.run(calls())
+    assert fast.status_code == routed.status_code == 200 and fast.json() == routed.json() == after.json()
+    assert fast.headers["content-type"] == routed.headers["content-type"] == "application/json"
+    assert bad_fast.status_code == bad_routed.status_code == 422 and bad_fast.json() == bad_routed.json()
+    assert bad_fast.json()["field"] == "texts.0"
+    assert defect.status_code == 500 and defect.json() == {"error": "internal error (ZeroDivisionError)"}
+    assert 'lstmkit_errors_total{kind="internal"} 1.0' in metrics.text
+    assert 'lstmkit_requests_total{endpoint="/predict",status="500"} 1.0' in metrics.text
+
+
 def test_language_model_and_seq2seq_answer_generate_and_translate(tiny_runs):
     """The language model on PyTorch; the sequence-to-sequence model on ONNX Runtime."""
     lm, seq2seq = load_run(tiny_runs["lm"]), load_run(tiny_runs["seq2seq"])

@@ -274,10 +274,13 @@ def create_app(settings: Optional[ServeSettings] = None) -> FastAPI:
         metrics.errors.labels("invalid").inc()
         return JSONResponse(error_body(str(error.detail)), status_code=error.status_code, headers=error.headers)
 
-    @app.exception_handler(Exception)
-    async def internal(request: HttpRequest, error: Exception):  # a defect of lstmkit's, never the client's input
-        metrics.errors.labels("internal").inc()
+    def defect(error: Exception) -> JSONResponse:  # a defect of lstmkit's, never the client's input
         return JSONResponse(error_body(f"internal error ({type(error).__name__})"), status_code=500)
+
+    @app.exception_handler(Exception)  # Starlette's ServerErrorMiddleware, outermost, calls it, then re-raises for uvicorn's log
+    async def internal(request: HttpRequest, error: Exception):
+        metrics.errors.labels("internal").inc()
+        return defect(error)
 
     async def answer(raw: Optional[bytes]) -> JSONResponse:
         """The answer to a /predict body (None: it never arrived whole)."""
@@ -316,8 +319,8 @@ def create_app(settings: Optional[ServeSettings] = None) -> FastAPI:
                 break
         try:
             response = await answer(raw)
-        except Exception as error:  # a defect of lstmkit's: a 500, then the traceback in uvicorn's log, as Starlette does
-            await (await internal(None, error))(scope, receive, send)
+        except Exception as error:  # the 500 sent here, inside the guard, which logs and counts it; `internal` counts
+            await defect(error)(scope, receive, send)  # the error as the exception passes ServerErrorMiddleware
             raise
         await response(scope, receive, send)
 
