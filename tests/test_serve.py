@@ -371,6 +371,9 @@ def test_the_access_log_writes_uvicorns_line_for_each_answer_and_a_turns_lines_i
             for s, status in cases]  # uvicorn's own formatting of the same answers  # fmt: skip
         assert writes[0] == "".join(line + "\n" for line in expected)
 
+    (odd,) = _access_lines(False, [(scope("GET", "/é", b"q=\xe9"), 404)])  # a byte past ASCII in the query
+    assert odd == 'INFO:     127.0.0.1:50632 - "GET /%C3%A9?q=\\xe9 HTTP/1.1" 404 Not Found\n'
+
     many = [(scope("POST", "/predict"), 200)] * 200  # about 11,000 characters
     writes = _access_lines(False, many)
     assert len(writes) == 3 and all(len(w) <= 4096 and w.endswith("\n") for w in writes)

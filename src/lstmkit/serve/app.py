@@ -87,7 +87,8 @@ class AccessLog:
 
     def add(self, scope, status: int) -> None:
         """The line of an answer with `status` to the request of `scope`, written at the end of this turn."""
-        path = quote(scope["path"]) + ("?" + scope["query_string"].decode("ascii") if scope.get("query_string") else "")
+        query = scope.get("query_string") and "?" + scope["query_string"].decode("ascii", "backslashreplace")  # as sent
+        path = quote(scope["path"]) + (query or "")
         request = f"{scope['method']} {path} HTTP/{scope['http_version']}"
         try:
             answer = f"{status} {http.HTTPStatus(status).phrase}"
