@@ -277,14 +277,13 @@ def _ets_interval(forecaster) -> tuple[np.ndarray, np.ndarray] | None:
     hold fewer than two, or it is longer than ETS is given), as a user of statsforecast would forecast it."""
     from statsforecast.models import AutoETS
 
-    from lstmkit.statistical import ETS_SEASONS
+    from lstmkit.statistical import ets_season
 
     values, level, lower, upper = forecaster.panel_.series[0].target, round(100 * forecaster.interval), [], []
     for origin in forecaster.test_["first"]:
-        past = values[:origin]
-        season = forecaster.season_ if 2 * forecaster.season_ <= len(past) and forecaster.season_ <= ETS_SEASONS else 1
         try:
-            out = AutoETS(season_length=season).forecast(y=past, h=forecaster.horizon, level=[level])
+            out = AutoETS(season_length=ets_season(forecaster.season_, origin)).forecast(y=values[:origin], h=forecaster.horizon,
+                                                                                            level=[level])  # fmt: skip
         except Exception:  # noqa: BLE001 - statsforecast raises on a few short or odd series: no interval there
             return None
         lower.append(out[f"lo-{level}"])

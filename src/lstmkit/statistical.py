@@ -92,6 +92,13 @@ def _model_season(season: int, fit_stop: int, notes: list[str]) -> int:
     return season
 
 
+def ets_season(season: int, fit_stop: int) -> int:
+    """The season AutoETS is given itself on target[:fit_stop]: `_model_season`'s, and 1 where that is longer
+    than `ETS_SEASONS`."""
+    model_season = _model_season(season, fit_stop, [])
+    return model_season if model_season <= ETS_SEASONS else 1
+
+
 class _Deseasonalised:
     """A statsforecast model that fits and forecasts a series without its season, its forecasts given the
     season back: the multiplicative seasonal indices of target[:fit_stop] (Naive2's), or for a series with a
@@ -299,9 +306,7 @@ class ETSStates:
         with warnings.catch_warnings():  # statsforecast warns on short or flat histories
             warnings.simplefilter("ignore")
             try:
-                model_season = _model_season(season, fit_stop, [])
-                model_season = model_season if model_season <= ETS_SEASONS else 1
-                fitted = AutoETS(season_length=model_season).fit(series[:fit_stop]).model_
+                fitted = AutoETS(season_length=ets_season(season, fit_stop)).fit(series[:fit_stop]).model_
                 model = {"m": int(fitted["m"]), "components": str(fitted["components"]),
                          "par": [float(v) for v in fitted["par"][:4]], "n_params": int(fitted["n_params"])}  # fmt: skip
                 start = np.asarray(fitted["par"][4:], dtype=np.float64)

@@ -103,15 +103,18 @@ class AccessLog:
 
     def flush(self) -> None:
         lines, self.lines = self.lines, []
+        chunks, size = [[]], 0
+        for line in lines:
+            if chunks[-1] and size + len(line) > self.CHUNK:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(line)
+            size += len(line)
         try:
-            while lines:
-                size, count = 0, 0
-                while count < len(lines) and (count == 0 or size + len(lines[count]) <= self.CHUNK):
-                    size += len(lines[count])
-                    count += 1
-                self.stream.write("".join(lines[:count]))
-                self.stream.flush()
-                lines = lines[count:]
+            for chunk in chunks:
+                if chunk:
+                    self.stream.write("".join(chunk))
+                    self.stream.flush()
         except (OSError, ValueError):  # stdout closed or gone: the service goes on without its log
             pass
 

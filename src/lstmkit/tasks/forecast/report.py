@@ -13,7 +13,7 @@ from ...baselines import beats_baseline, ties
 from ...fileio import atomic_write_text
 from . import JOB
 from .estimator import Forecaster
-from .scoring import PANEL_METRICS, fold_metrics, too_few_to_rank
+from .scoring import PANEL_METRICS, fold_metrics, t_degrees, too_few_to_rank
 
 
 def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
@@ -71,7 +71,7 @@ def interval_text(metrics: dict) -> str:
     on = "the validation part" if windows is None else f"the validation part's {windows} window{'s' if windows != 1 else ''}"
     text = f"{metrics['interval']:.0%} conformal interval (calibrated on {on}): {metrics['coverage']:.1%} of the test values fell inside it."
     if windows is not None and too_few_to_rank(windows, metrics["interval"]):
-        df = max(windows - 1, 1)
+        df = t_degrees(windows)
         text += (f" {windows} window{'s are' if windows != 1 else ' is'} too few to rank the errors for a {metrics['interval']:.0%} "
                  f"interval, so Student's t with {df} degree{'s' if df != 1 else ''} of freedom widens it: wide, as so "
                  "little evidence is.")  # fmt: skip

@@ -33,8 +33,13 @@ def conformal_quantiles(scores: np.ndarray, coverage: float) -> list[float]:
         return ordered[math.ceil((n + 1) * coverage) - 1].tolist()
     from scipy.stats import t
 
-    normal = t.ppf((1 + coverage) / 2, max(n - 1, 1)) * math.sqrt(1 + 1 / n) * np.sqrt(np.mean(scores**2, axis=0))
+    normal = t.ppf((1 + coverage) / 2, t_degrees(n)) * math.sqrt(1 + 1 / n) * np.sqrt(np.mean(scores**2, axis=0))
     return np.maximum(ordered[-1], normal).tolist()
+
+
+def t_degrees(n: int) -> int:
+    """The degrees of freedom of the Student's t that `conformal_quantiles` widens by, for n windows."""
+    return max(n - 1, 1)
 
 
 def too_few_to_rank(n: int, coverage: float) -> bool:
