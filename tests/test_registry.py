@@ -26,6 +26,7 @@ TRAINED_ON = {"forecast": "sales.csv", "classify": "reviews.csv", "lm": "code.py
 def test_the_registry_holds_the_five_jobs_under_their_own_names():
     assert list(JOBS) == ["forecast", "classify", "lm", "anomaly", "seq2seq"]
     assert all(job.name == name for name, job in JOBS.items())
+    assert [job.a_name for job in JOBS.values()] == ["a forecast", "a classify", "an lm", "an anomaly", "a seq2seq"]
     with pytest.raises(ConfigError, match="names an unknown task 'sing'; lstmkit knows forecast, classify, lm, anomaly, seq2seq"):
         job_named("sing")
 

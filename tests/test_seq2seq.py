@@ -327,7 +327,7 @@ def test_translate_and_chat_refuse_bad_use_in_one_line(tiny_runs, capsys):
     assert main(["translate", str(tiny_runs["seq2seq"]), "--text", "  "]) == 2
     assert capsys.readouterr().err.strip() == "lstmkit: error: --text is empty; give text to translate"
     assert main(["translate", str(tiny_runs["lm"]), "--text", "red"]) == 2
-    assert "is a lm run; `lstmkit translate` needs a sequence-to-sequence model" in capsys.readouterr().err
+    assert "is an lm run; `lstmkit translate` needs a sequence-to-sequence model" in capsys.readouterr().err
     assert main(["chat", str(tiny_runs["forecast"])]) == 2
     assert "is a forecast run; `lstmkit chat` needs a sequence-to-sequence model" in capsys.readouterr().err
     assert main(["translate", str(tiny_runs["seq2seq"])]) == 2

@@ -127,7 +127,9 @@ def test_anomaly_detector_answers_predict(tiny_runs, tmp_path):
     pd.DataFrame({"t": np.arange(120), "value": values}).to_csv(tmp_path / "new.csv", index=False)
     expected = detector.predict(tmp_path / "new.csv")
     with served(tiny_runs["anomaly"], "--backend", "onnx") as (client, _):
-        answer = client.post("/predict", json={"series": [{"value": values.tolist()}]}).json()["predictions"][0]
+        response = client.post("/predict", json={"series": [{"value": values.tolist()}]})
+        assert response.status_code == 200, response.text
+        answer = response.json()["predictions"][0]
         page = client.get("/openapi.json").json()
         example = page["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["example"]
         offered = client.post("/predict", json=example)  # the page's example: the model's column, past its lookback

@@ -172,7 +172,7 @@ def _tune_command(job: Job) -> None:
                      for name, row in summary["compared"].items()], left=("run",))  # fmt: skip
         console.print(f"page: {out / 'tune.html'}")
 
-    doc = (f"Tune a {job.name} model's settings with Optuna: trials choose on the validation part only (a "
+    doc = (f"Tune {job.a_name} model's settings with Optuna: trials choose on the validation part only (a "
            f"--val-frac of 0 or none becomes 0.15), then the best and the default settings train into --out/best "
            f"and --out/default, where the test part is scored.")  # fmt: skip
     tune_app.command(job.name)(command(tune, parameters, doc))
@@ -213,9 +213,9 @@ def predict(
     if output is not None:
         file_to_write(output, "predictions.csv")
     if not job.predicts:
-        raise ConfigError(f"{run_dir}: is a {job.name} run; use `lstmkit generate {run_dir} --prompt TEXT`")
+        raise ConfigError(f"{run_dir}: is {job.a_name} run; use `lstmkit generate {run_dir} --prompt TEXT`")
     if future is not None and job.name != "forecast":
-        raise ConfigError(f"--future gives a forecaster known-future values; {run_dir} is a {job.name} run")
+        raise ConfigError(f"--future gives a forecaster known-future values; {run_dir} is {job.a_name} run")
     # a forecast from the training data's end was saved with the run: no model to load, no torch or pandas to import
     predictions = saved_predictions(run_dir, job.predicted_in) if data is None and future is None and job.predicted_in else None
     if predictions is None:
@@ -248,7 +248,7 @@ def generate(
     """Continue a prompt with a trained language model, or list its most probable next tokens."""
     job = _job(run_dir)
     if not job.generates:
-        raise ConfigError(f"{run_dir}: is a {job.name} run; `lstmkit generate` needs a language model (lstmkit train lm)")
+        raise ConfigError(f"{run_dir}: is {job.a_name} run; `lstmkit generate` needs a language model (lstmkit train lm)")
     model = job.estimator.load(run_dir)
     if next_k is not None:
         ranked = model.next_tokens(prompt, next_k)
@@ -266,7 +266,7 @@ def _translator(run_dir: Path, command: str):
     """The sequence-to-sequence model of a run directory; a clear error for a run of another job."""
     job = _job(run_dir)
     if not job.translates:
-        raise ConfigError(f"{run_dir}: is a {job.name} run; `lstmkit {command}` needs a sequence-to-sequence model "
+        raise ConfigError(f"{run_dir}: is {job.a_name} run; `lstmkit {command}` needs a sequence-to-sequence model "
                           "(lstmkit train seq2seq)")  # fmt: skip
     return job, job.estimator.load(run_dir)
 

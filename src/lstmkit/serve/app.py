@@ -222,7 +222,7 @@ def load_model(settings: ServeSettings):
 
     job = run_job(Path(settings.run_dir))
     if job.parts.serving is None:
-        raise ConfigError(f"{settings.run_dir}: a {job.name} model cannot be served yet")
+        raise ConfigError(f"{settings.run_dir}: {job.a_name} model cannot be served yet")
     serving = job.parts.serving()
     estimator = job.estimator.load(settings.run_dir)
     if settings.backend == "onnx":

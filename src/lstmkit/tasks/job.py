@@ -95,6 +95,11 @@ class Job:
         return self.parts.estimator
 
     @property
+    def a_name(self) -> str:
+        """The name after its indefinite article, as messages write it: "a forecast", "an anomaly", "an lm"."""
+        return f"{'an' if self.name[0] in 'aeio' or self.name == 'lm' else 'a'} {self.name}"
+
+    @property
     def higher_is_better(self) -> frozenset[str]:
         """Those of `metrics` where a larger value is better (the rest are errors and losses)."""
         from ..metrics import HIGHER_IS_BETTER

@@ -90,7 +90,7 @@ def load_run(directory, job: Job | None = None):
     """The estimator of a finished run directory; with `job`, a clear error for a run of any other job."""
     found = run_job(directory)
     if job is not None and found is not job:
-        raise DataError(f"{directory}: is a {found.name} run, not a {job.name} run")
+        raise DataError(f"{directory}: is {found.a_name} run, not {job.a_name} run")
     return found.estimator.load(directory)
 
 
