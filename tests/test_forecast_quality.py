@@ -96,7 +96,24 @@ def test_each_covariate_series_is_read_four_ways_on_the_same_window(monkeypatch)
     for row in rows:
         assert row["series"] == "toy (h 4; promo)" and len(row["per_seed"]) == 2
         assert row["mase"] == pytest.approx(np.mean(row["per_seed"]), abs=1e-3) and row["seconds"] > 0
-        assert {key: row[key] for key in ("seasonal naive", "ETS", "Theta")} == {key: rows[0][key] for key in ("seasonal naive", "ETS", "Theta")}
+        assert {key: row[key] for key in ("seasonal naive", "ETS", "Theta", "ARIMA", "ARIMAX")} == {
+            key: rows[0][key] for key in ("seasonal naive", "ETS", "Theta", "ARIMA", "ARIMAX")}
+
+
+def test_arimax_reads_the_covariates_known_over_the_horizon_and_arima_does_not():
+    """--covariates' ARIMAX: sales lifted 30 by a promotion every fifth week are forecast from the promotions
+    over the horizon (its error a fraction of ARIMA's, which cannot know them), scaled as the forecaster's MASE."""
+    from types import SimpleNamespace
+
+    bench = load_benchmark("forecast_quality")
+    rng = np.random.default_rng(0)
+    promo = (np.arange(120) % 5 == 2).astype(float)
+    frame = pd.DataFrame({"y": 100 + 30 * promo + rng.normal(0, 1, 120), "promo": promo})
+    train = frame["y"].to_numpy()[:90]
+    scores = bench.arima_mase(frame, ["promo"], 10, SimpleNamespace(season_=1, train_target_=train))
+    assert scores["ARIMAX"] < 0.1 < 0.5 < scores["ARIMA"]  # the scale: the training part's naive errors, about 13
+    assert scores["ARIMAX"] == pytest.approx(np.mean(np.abs(frame["y"].to_numpy()[110:] - 100 - 30 * promo[110:]))
+                                             / np.mean(np.abs(np.diff(train))), abs=0.05)  # fmt: skip
 
 
 def test_files_give_rows_per_group_and_all_groups_together_weighted_by_their_series(monkeypatch, tmp_path, capsys):
