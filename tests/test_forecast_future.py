@@ -35,13 +35,18 @@ def _future(frame: pd.DataFrame, promo: list, **columns) -> pd.DataFrame:
 
 def test_known_future_promotions_beat_the_same_promotions_read_only_in_the_past():
     """The forecast knows which of its weeks are promoted: its test MASE falls well below the model that reads
-    the promotions of the past only, and below every baseline."""
+    the promotions of the past only, and below every baseline that cannot read them. ARIMAX, which regresses
+    on the promotions known ahead, is among the baselines where they are known ahead (only there), and
+    forecasts from them too: below every other baseline."""
     frame = _promotions()
     settings = {"time_col": "week", "horizon": 8, "season": 13, "seed": 0}
     past = Forecaster("sales", features=["promo"], **settings).fit(frame)
     future = Forecaster("sales", future_features=["promo"], **settings).fit(frame)
     assert future.metrics_["mase"] < 0.6 * past.metrics_["mase"], (future.metrics_, past.metrics_)
-    assert future.metrics_["mase"] < min(b["mase"] for b in future.baselines_.values())
+    assert "arimax" not in past.baselines_
+    blind = {name: b["mase"] for name, b in future.baselines_.items() if name != "arimax"}
+    assert future.metrics_["mase"] < min(blind.values())
+    assert future.baselines_["arimax"]["mase"] < 0.6 * min(blind.values()), future.baselines_
 
 
 def test_the_lstm_reads_a_future_feature_over_the_past_only_where_features_names_it_too():
@@ -157,6 +162,8 @@ def test_many_series_each_take_their_own_future_values(tmp_path, capsys):
                                   "week", "--horizon", "4", "--season", "13", "--future-features", "promo", "--hidden", "8",
                                   "--epochs", "5", "--quiet", "--out", out]]) == 0  # fmt: skip
     model = Forecaster.load(out)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["baselines"]) == {"naive", "seasonal_naive", "naive2", "ets", "theta", "arimax"}  # ARIMAX: each series' promotions
     plans = {"a": [1, 0, 0, 0], "b": [0, 0, 0, 0], "c": [0, 0, 1, 1]}
     future = pd.concat([_future(frames[0], promo, store=name) for name, promo in plans.items()])
     got = model.predict(future=future)

@@ -255,6 +255,27 @@ def test_a_long_season_taken_out_makes_ets_follow_the_day_of_half_hourly_electri
     assert np.abs(forecasts["ets"] - actual).mean() < 0.25 * np.abs(flat - actual).mean()  # 2,222 MW against 9,333
 
 
+def test_arimax_regresses_on_the_covariates_known_ahead_as_autoarima_fitted_with_them():
+    """Given `future`, ARIMAX: statsforecast's AutoARIMA fitted on the part before fit_stop with the covariates
+    as regressors, forecasting each origin's horizon from their values there; its forecast at fit_stop is
+    the fitted model's own. Without `future`, no ARIMAX."""
+    from statsforecast.models import AutoARIMA
+
+    rng = np.random.default_rng(0)
+    promo = (rng.random(150) < 0.2).astype(float)
+    target = 100 + 0.1 * np.arange(150) + 25 * promo + rng.normal(0, 1, 150)
+    origins = np.array([120, 130, 142])
+    forecasts = statistical_forecasts(target, origins, horizon=8, season=1, fit_stop=120, future=promo)
+    fitted = AutoARIMA().fit(target[:120], X=promo[:120, None])
+    np.testing.assert_allclose(forecasts["arimax"][0], fitted.predict(8, X=promo[120:128, None])["mean"], rtol=1e-8)
+    actual = target[origins[:, None] + np.arange(8)]
+    assert np.abs(forecasts["arimax"] - actual).mean() < 0.2 * np.abs(forecasts["ets"] - actual).mean()
+    assert "arimax" not in statistical_forecasts(target, origins, horizon=8, season=1, fit_stop=120)
+    with pytest.raises(DataError, match=r"^future must hold the covariates at each of the target's 150 steps, "
+                                        r"\(N, F\), got shape \(149, 1\)$"):  # fmt: skip
+        statistical_forecasts(target, origins, horizon=8, season=1, fit_stop=120, future=promo[:149])
+
+
 def test_a_long_season_on_a_flat_level_is_forecast_exactly():
     factors = 1 + 0.5 * np.sin(2 * np.pi * np.arange(48) / 48)  # (48,), mean 1
     target = flat_seasonal(10 * 48, factors)
@@ -390,7 +411,8 @@ def test_a_forecaster_fits_its_baselines_in_a_worker_while_it_trains(tmp_path, m
                         lambda self, job, real=statistical.InBackground.__init__: (started.append(job), real(self, job))[1])
     model = Forecaster("y", horizon=6, lookback=24, hidden=8, epochs=2).fit(tmp_path / "s.csv")
     assert len(started) == 1
-    target, origins, horizon, season, fit_stop = started[0]
+    target, origins, horizon, season, fit_stop, ets, future = started[0]
+    assert ets is None and future is None  # no covariates known ahead: no ARIMAX
     alone = statistical_forecasts(target, origins, horizon, season, fit_stop)
     np.testing.assert_allclose(model.test_["baseline_forecasts"]["theta"], alone["theta"], rtol=1e-10)
 

@@ -12,6 +12,11 @@
   AICc 66,705 to 67,137 for the seasonal models, 59,812 for the flat one; test MASE 3.59 against 0.82).
 - Theta: statsforecast's `Theta(season_length=season)`, the standard Theta method of M4's benchmarks, with
   its own seasonality test and multiplicative decomposition.
+- ARIMAX, where the forecaster reads covariates known ahead (`future_features`): statsforecast's
+  `AutoARIMA(season_length=season)` with those covariates as regressors whose values over the horizon are
+  known: a regression with ARIMA errors, as R's `auto.arima(xreg=)` and Darts' ARIMA with future covariates
+  fit it, the field's statistical baseline for promotions, holidays and planned prices, which ETS and Theta
+  cannot read. A season longer than `ETS_SEASONS` is taken out first, as for ETS.
 
 Rolling origins without refitting: each statsforecast model is fitted once on target[:fit_stop] (model
 selection and parameters) and applied at each origin t to target[:t] with its `forward`, which keeps the
@@ -47,6 +52,7 @@ ETS_SEASONS = 24  # the longest season an ETS model is given itself (R's forecas
 PRELOAD = "statsforecast.models"  # what a helper imports before its baselines' calls arrive
 
 MODELS = ("naive2", "ets", "theta")  # the forecasts `statistical_forecasts` returns, by name
+WITH_FUTURE = "arimax"  # and the one it adds given covariates known ahead
 
 
 def _check_series(target, origins, horizon: int, season: int, fit_stop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -70,6 +76,17 @@ def _check_series(target, origins, horizon: int, season: int, fit_stop: int) -> 
     if not 1 <= fit_stop <= n:
         raise DataError(f"`fit_stop` must lie in [1, N] = [1, {n}], got {fit_stop}")
     return series, starts.astype(np.int64)
+
+
+def _check_future(future, n: int) -> np.ndarray:
+    """`future` as float64 (N, F), N the target's length, every value finite."""
+    values = np.asarray(future, dtype=np.float64)
+    values = values[:, None] if values.ndim == 1 else values
+    if values.ndim != 2 or len(values) != n:
+        raise DataError(f"`future` must hold the covariates at each of the target's {n} steps, (N, F), got shape {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise DataError("`future` contains NaN or infinite values; fill or drop them first")
+    return values
 
 
 def _naive2(target: np.ndarray, origins: np.ndarray, horizon: int, indices: np.ndarray) -> np.ndarray:
@@ -109,25 +126,32 @@ class _Deseasonalised:
         self.model = model
         self.indices, self.offsets = seasonal_parts(target[:fit_stop], season)  # (season,) each
 
-    def fit(self, y: np.ndarray) -> "_Deseasonalised":
-        self.model.fit(self._adjusted(y))
+    def fit(self, y: np.ndarray, **exog) -> "_Deseasonalised":
+        self.model.fit(self._adjusted(y), **exog)
         return self
 
-    def forward(self, y: np.ndarray, h: int) -> dict:
-        """{"mean": (h,)}: the forecast of y's next h values, y starting where the fitted series starts."""
-        mean = self.model.forward(y=self._adjusted(y), h=h)["mean"]
+    def forward(self, y: np.ndarray, h: int, **exog) -> dict:
+        """{"mean": (h,)}: the forecast of y's next h values, y starting where the fitted series starts
+        (`exog`: ARIMAX's X and X_future)."""
+        mean = self.model.forward(y=self._adjusted(y), h=h, **exog)["mean"]
         return {"mean": mean * seasonal_factors(self.indices, len(y), h) + seasonal_factors(self.offsets, len(y), h)}
 
     def _adjusted(self, y: np.ndarray) -> np.ndarray:
         return (y - seasonal_factors(self.offsets, 0, len(y))) / seasonal_factors(self.indices, 0, len(y))
 
 
-def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop: int, fallback, notes) -> np.ndarray:
+def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop: int, fallback, notes,
+                       future=None) -> np.ndarray:  # fmt: skip
     """The fitted-once model's forecasts from each origin: (W, horizon); `fallback` (W, horizon) where
-    statsforecast fails (it raises on a few odd or very short series) or forecasts a non-finite value."""
+    statsforecast fails (it raises on a few odd or very short series) or forecasts a non-finite value.
+    `future` (N, F): regressors, read up to each origin and over its horizon (ARIMAX)."""
     forecasts = fallback.copy()
+
+    def exog(t: int, ahead: int = 0) -> dict:
+        return {} if future is None else {"X": future[:t], **({"X_future": future[t : t + ahead]} if ahead else {})}
+
     try:
-        model.fit(target[:fit_stop])
+        model.fit(target[:fit_stop], **exog(fit_stop))
     except Exception as error:  # noqa: BLE001 - statsforecast raises ValueError, IndexError, NotImplementedError...
         reason = f"{type(error).__name__}: {error}"
         notes.append(f"{name}: naive2 at every origin, fitting on {fit_stop} values failed ({reason})")
@@ -135,7 +159,7 @@ def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop
     failed = []  # (origin, reason)
     for row, origin in enumerate(origins):
         try:
-            mean = model.forward(y=target[:origin], h=horizon)["mean"]  # (horizon,)
+            mean = model.forward(y=target[:origin], h=horizon, **exog(origin, horizon))["mean"]  # (horizon,)
         except Exception as error:  # noqa: BLE001 - as above, at one origin
             failed.append((origin, f"{type(error).__name__}: {error}"))
             continue
@@ -149,31 +173,35 @@ def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop
     return forecasts
 
 
-def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: int, ets=None) -> dict:
-    """Naive2, ETS and Theta forecasts of target[t : t + horizon] from target[:t], for each origin t.
+def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: int, ets=None, future=None) -> dict:
+    """Naive2, ETS and Theta forecasts of target[t : t + horizon] from target[:t], for each origin t; and
+    ARIMAX's, given `future` (N, F): covariates known ahead, read up to t and over the horizon.
 
     target (N,) finite; origins (W,) ints in [1, N]; horizon >= 1 steps; season >= 1 (1: none);
     fit_stop in [1, N]: the models are fitted on target[:fit_stop] and Naive2's seasonal indices estimated
     there, then applied at every origin, before or after fit_stop, without refitting.
 
-    Returns {"naive2": (W, horizon), "ets": (W, horizon), "theta": (W, horizon), "notes": list[str],
-    "seconds": {name: float}}: the forecasts under the names in `MODELS`, one line per fallback taken, and
-    the seconds each model took. A season that target[:fit_stop]
+    Returns {"naive2": (W, horizon), "ets": (W, horizon), "theta": (W, horizon)[, "arimax": (W, horizon)],
+    "notes": list[str], "seconds": {name: float}}: the forecasts under the names in `MODELS` (and
+    `WITH_FUTURE`), one line per fallback taken, and the seconds each model took. A season that target[:fit_stop]
     is too short for is replaced by 1 for ETS and Theta; where statsforecast fails, at the fit or at an
     origin, that model's forecast is Naive2's. `ets` (W, horizon): ETS's forecasts for these arguments, when
     already computed (`ETSStates.baseline`); AutoETS is then not fitted again, and its seconds are 0.
     A season longer than `ETS_SEASONS` is taken out of the series for ETS (`_Deseasonalised`), with a note.
     """
     series, starts = _check_series(target, origins, horizon, season, fit_stop)
+    regressors = None if future is None else _check_future(future, len(series))
     notes: list[str] = []
     started = time.perf_counter()
     naive2 = _naive2(series, starts, horizon, seasonal_indices(series[:fit_stop], season))
     seconds = {"naive2": time.perf_counter() - started}
     forecasts = {"naive2": naive2, "ets": naive2.copy(), "theta": naive2.copy()}
+    if regressors is not None:
+        forecasts[WITH_FUTURE] = naive2.copy()
     if len(starts) == 0:
         return {**forecasts, "notes": notes, "seconds": seconds}
     # statsforecast takes seconds to import: only here, never with `import lstmkit`
-    from statsforecast.models import AutoETS, Theta
+    from statsforecast.models import AutoARIMA, AutoETS, Theta
 
     model_season = _model_season(season, fit_stop, notes)
     ets_model = AutoETS(season_length=model_season)
@@ -183,6 +211,9 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
                      "forecast::ets): ETS forecast the series deseasonalised by its classical decomposition, the "
                      "season put back after")  # fmt: skip
     models = {"ets": ets_model, "theta": Theta(season_length=model_season)}
+    if regressors is not None:
+        models[WITH_FUTURE] = (AutoARIMA(season_length=model_season) if model_season <= ETS_SEASONS
+                               else _Deseasonalised(AutoARIMA(season_length=1), series, model_season, fit_stop))  # fmt: skip
     if ets is not None:
         forecasts["ets"], seconds["ets"] = np.asarray(ets, dtype=np.float64), 0.0
         del models["ets"]
@@ -190,7 +221,8 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
         warnings.simplefilter("ignore")
         for name, model in models.items():
             started = time.perf_counter()
-            forecasts[name] = _forward_forecasts(model, name, series, starts, horizon, fit_stop, naive2, notes)
+            forecasts[name] = _forward_forecasts(model, name, series, starts, horizon, fit_stop, naive2, notes,
+                                                 regressors if name == WITH_FUTURE else None)  # fmt: skip
             seconds[name] = time.perf_counter() - started
     return {**forecasts, "notes": notes, "seconds": seconds}
 
@@ -200,7 +232,8 @@ PARALLEL_FROM = 32
 
 
 def statistical_forecasts_many(jobs: list, workers: int | None = None) -> list[dict]:
-    """`statistical_forecasts(*job)` for each job (target, origins, horizon, season, fit_stop[, ets]), in job order.
+    """`statistical_forecasts(*job)` for each job (target, origins, horizon, season, fit_stop[, ets[, future]]), in
+    job order.
 
     With `PARALLEL_FROM` jobs or more and more than one worker (default: `usable_cpus()`), the jobs are
     dealt out to that many helper processes (one thread each), idle ones that imported statsforecast

@@ -42,7 +42,7 @@ JOB = Job(
     data_help="CSV (or Excel, Parquet, JSON) file with the series (long format with --id-col: one row per series and "
               "step), or a .tsf file.",
     metrics=("mse", "rmse", "mae", "mape", "smape", "mase", "owa"),
-    baselines={"naive": "naive", "seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta"},
+    baselines={"naive": "naive", "seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta", "arimax": "ARIMAX"},
     load_parts=_parts,
     demos=(Demo("forecast", "Monthly airline passengers 1949-1960, forecast 12 months ahead",
                 "One short series is where an LSTM has least to learn from; many series are where it learns: "

@@ -3,7 +3,8 @@
 Data flow: a CSV (or DataFrame) -> `data.read_panel_csv` / `read_series_csv` -> per series: the split by
 time, the seasonal factors and the MASE scale from its past only -> windows (lookback -> horizon) from every
 series -> one `ForecastNet` (or an ensemble of them) trained by `train.fit` -> the test part scored beside
-the naive, seasonal naive, Naive2, ETS and Theta forecasts of the very same windows.
+the naive, seasonal naive, Naive2, ETS and Theta forecasts of the very same windows (and ARIMAX's, reading the
+covariates known ahead, where the model reads them: `future_features`).
 
 One series (no `id_col`): the split is by `val_frac` / `test_frac`, and every window whose targets lie in
 the test part is scored. Many series (`id_col`, long format): as in the M4 competition and neuralforecast,

@@ -2,8 +2,8 @@
 the split-conformal interval's half-widths.
 
 Baselines: naive (the last value), seasonal naive (the last season), and the statistical methods of
-`lstmkit.statistical`: Naive2 (the M4 competition's yardstick), ETS and Theta (statsforecast), each
-forecasting from exactly the past the model read.
+`lstmkit.statistical`: Naive2 (the M4 competition's yardstick), ETS and Theta (statsforecast), and where the
+model reads covariates known ahead, ARIMAX with them; each forecasting from exactly the past the model read.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 
 from ...baselines import naive_forecast, seasonal_naive_forecast
 from ...metrics import forecast_metrics, mase, owa, seasonal_naive_scale, smape
-from ...statistical import MODELS, statistical_forecasts_many
+from ...statistical import MODELS, WITH_FUTURE, statistical_forecasts_many
 
 PANEL_METRICS = ("smape", "mase", "owa")
 
@@ -62,17 +62,19 @@ def _past(target: np.ndarray, t: int, length: int) -> np.ndarray:
 
 
 def baseline_forecasts(target: np.ndarray, origins: np.ndarray, horizon: int, season: int, fit_stop: int,
-                       seconds: dict | None = None, notes: list | None = None, statistical: dict | None = None) -> dict:
+                       seconds: dict | None = None, notes: list | None = None, statistical: dict | None = None,
+                       future: np.ndarray | None = None) -> dict:  # fmt: skip
     """Every baseline's forecasts (W, H) at `origins` (W,) of one series, each from target[:t] only; the
     seconds each took are added to `seconds`, statsforecast's fallbacks appended to `notes`. `statistical`:
-    `statistical_forecasts`' result for these arguments, when already computed."""
+    `statistical_forecasts`' result for these arguments, when already computed. `future` (N, F): the
+    covariates known ahead, for ARIMAX."""
     history = np.stack([_past(target, t, max(season, 1)) for t in origins])  # (W, season)
     forecasts = {"naive": naive_forecast(history, horizon)}
     if season > 1:
         forecasts["seasonal_naive"] = seasonal_naive_forecast(history, horizon, season)
     if statistical is None:  # in an idle helper that imported statsforecast, where there is one
-        statistical = statistical_forecasts_many([(target, origins, horizon, season, fit_stop)])[0]
-    forecasts.update({name: statistical[name] for name in MODELS})
+        statistical = statistical_forecasts_many([(target, origins, horizon, season, fit_stop, None, future)])[0]
+    forecasts.update({name: statistical[name] for name in (*MODELS, WITH_FUTURE) if name in statistical})
     for name, spent in statistical["seconds"].items():
         if seconds is not None:
             seconds[name] = seconds.get(name, 0.0) + spent
@@ -83,9 +85,15 @@ def baseline_forecasts(target: np.ndarray, origins: np.ndarray, horizon: int, se
 
 def statistical_job(forecaster, series, origins: np.ndarray) -> tuple:
     """The arguments of `statistical_forecasts` for one series' windows at `origins`: the models fitted on
-    the part before the first origin (and never past the training part)."""
+    the part before the first origin (and never past the training part); the covariates known ahead last."""
     fit_stop = min(int(origins[0]), forecaster.bounds_[0][1])
-    return series.target, origins, forecaster.horizon, forecaster.season_, fit_stop
+    return series.target, origins, forecaster.horizon, forecaster.season_, fit_stop, None, known_ahead(forecaster, series)
+
+
+def known_ahead(forecaster, series) -> np.ndarray | None:
+    """The series' covariates known ahead (N, F), ARIMAX's regressors; None where the forecaster reads none."""
+    index = getattr(forecaster, "future_index_", None)
+    return series.covariates[:, index] if index else None
 
 
 def score_series(forecaster, series, which, forecasts: np.ndarray, point: np.ndarray, interval,
@@ -99,7 +107,9 @@ def score_series(forecaster, series, which, forecasts: np.ndarray, point: np.nda
     metrics = forecast_metrics(y_true, point, y_train=train_target, season=season)
     seconds, notes = {}, []
     statistical = background.result() if background is not None and _same_job(background.job, job) else None
-    others = baseline_forecasts(*job, seconds, notes, statistical=statistical)
+    target, origins, horizon, _, fit_stop, _, future = job
+    others = baseline_forecasts(target, origins, horizon, season, fit_stop, seconds, notes, statistical=statistical,
+                                future=future)  # fmt: skip
     baselines = {name: forecast_metrics(y_true, f, y_train=train_target, season=season) for name, f in others.items()}
     for values in (metrics, *baselines.values()):  # OWA against Naive2, as M4 scored it
         values["owa"] = owa(values["smape"], values["mase"], baselines["naive2"]["smape"], baselines["naive2"]["mase"])
@@ -109,7 +119,8 @@ def score_series(forecaster, series, which, forecasts: np.ndarray, point: np.nda
 
 
 def _same_job(a: tuple, b: tuple) -> bool:
-    return all(np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y for x, y in zip(a, b))
+    return len(a) == len(b) and all(np.array_equal(x, y) if isinstance(x, np.ndarray) or isinstance(y, np.ndarray) else x == y
+                                    for x, y in zip(a, b))  # fmt: skip
 
 
 def mase_scale(target: np.ndarray, season: int) -> float:
@@ -128,8 +139,9 @@ def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
     H, season = forecaster.horizon, forecaster.season_
     targets = [panel.series[j].target for j in which.series]
     reused = [_fitted_ets(forecaster, panel, j, int(t)) for j, t in zip(which.series, which.origins)]
-    fits = statistical_forecasts_many([(target, np.array([t]), H, season, int(t), None if ets is None else ets[0])
-                                       for target, t, ets in zip(targets, which.origins, reused)])  # fmt: skip
+    futures = [known_ahead(forecaster, panel.series[j]) for j in which.series]
+    fits = statistical_forecasts_many([(target, np.array([t]), H, season, int(t), None if ets is None else ets[0], future)
+                                       for target, t, ets, future in zip(targets, which.origins, reused, futures)])  # fmt: skip
     seconds = {"ets": sum(ets[1] for ets in reused if ets is not None)}  # the reused fits' own seconds
     rows, y_true, notes, others = [], [], [], {}
     for w, (j, t) in enumerate(zip(which.series, which.origins)):
@@ -138,7 +150,7 @@ def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
         scale = mase_scale(target[:t], season)
         y_true.append(actual)
         row = {"series": panel.ids[j], "origin": int(t)}
-        baselines = baseline_forecasts(target, np.array([t]), H, season, t, seconds, notes, statistical=fits[w])
+        baselines = baseline_forecasts(target, np.array([t]), H, season, t, seconds, notes, statistical=fits[w], future=futures[w])
         for name, f in baselines.items():
             others.setdefault(name, []).append(f[0])
         for name, f in {"lstm": point[w][None], **baselines}.items():
