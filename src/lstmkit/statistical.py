@@ -16,7 +16,12 @@
   `AutoARIMA(season_length=season)` with those covariates as regressors whose values over the horizon are
   known: a regression with ARIMA errors, as R's `auto.arima(xreg=)` and Darts' ARIMA with future covariates
   fit it, the field's statistical baseline for promotions, holidays and planned prices, which ETS and Theta
-  cannot read. A season longer than `ETS_SEASONS` is taken out first, as for ETS.
+  cannot read. A season longer than `ETS_SEASONS` is taken out first, as for ETS. Its order search
+  approximates the likelihood by conditional sums of squares, the chosen order then fitted exactly, as R's
+  auto.arima does by default for more than 150 values or a season of more than 12 steps: on 60 generated
+  monthly series of 94 values with promotions, 0.28 s a series against the exact search's 0.67 s (ETS:
+  0.05 s) for the same mean MASE (0.228, 0.229); a thousand such series would have waited 6 minutes on two
+  cores for the exact search.
 
 Rolling origins without refitting: each statsforecast model is fitted once on target[:fit_stop] (model
 selection and parameters) and applied at each origin t to target[:t] with its `forward`, which keeps the
@@ -140,6 +145,17 @@ class _Deseasonalised:
         return (y - seasonal_factors(self.offsets, 0, len(y))) / seasonal_factors(self.indices, 0, len(y))
 
 
+def arima_model(target: np.ndarray, season: int, fit_stop: int):
+    """ARIMAX's model of target[:fit_stop] (statsforecast's AutoARIMA, to fit with or without regressors): of
+    the season (at most `ETS_SEASONS`), or of the series without a longer season (`_Deseasonalised`); its
+    order search on the approximate likelihood (see the module's note)."""
+    from statsforecast.models import AutoARIMA
+
+    if season > ETS_SEASONS:
+        return _Deseasonalised(AutoARIMA(season_length=1, approximation=True), target, season, fit_stop)
+    return AutoARIMA(season_length=season, approximation=True)
+
+
 def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop: int, fallback, notes,
                        future=None) -> np.ndarray:  # fmt: skip
     """The fitted-once model's forecasts from each origin: (W, horizon); `fallback` (W, horizon) where
@@ -201,7 +217,7 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
     if len(starts) == 0:
         return {**forecasts, "notes": notes, "seconds": seconds}
     # statsforecast takes seconds to import: only here, never with `import lstmkit`
-    from statsforecast.models import AutoARIMA, AutoETS, Theta
+    from statsforecast.models import AutoETS, Theta
 
     model_season = _model_season(season, fit_stop, notes)
     ets_model = AutoETS(season_length=model_season)
@@ -212,8 +228,7 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
                      "season put back after")  # fmt: skip
     models = {"ets": ets_model, "theta": Theta(season_length=model_season)}
     if regressors is not None:
-        models[WITH_FUTURE] = (AutoARIMA(season_length=model_season) if model_season <= ETS_SEASONS
-                               else _Deseasonalised(AutoARIMA(season_length=1), series, model_season, fit_stop))  # fmt: skip
+        models[WITH_FUTURE] = arima_model(series, model_season, fit_stop)
     if ets is not None:
         forecasts["ets"], seconds["ets"] = np.asarray(ets, dtype=np.float64), 0.0
         del models["ets"]
