@@ -279,6 +279,26 @@ def test_arimax_regresses_on_the_covariates_known_ahead_as_autoarima_fitted_with
         statistical_forecasts(target, origins, horizon=8, season=1, fit_stop=120, future=promo[:149])
 
 
+@pytest.mark.parametrize("season", [12, 48])  # AutoARIMA given the season; the series deseasonalised first
+def test_arimax_from_the_latest_values_forecasts_as_from_the_whole_past(season):
+    """ARIMAX filters the last ARIMA_MEMORY values (from a season's start) at each origin, not the whole past:
+    the same forecasts, on a series long enough for it to matter."""
+    from lstmkit.statistical import ARIMA_MEMORY, _memory, arima_model
+
+    rng = np.random.default_rng(1)
+    n = 2 * ARIMA_MEMORY + 50 * season
+    promo = (rng.random(n) < 0.2).astype(float)[:, None]
+    target = 100 + 10 * np.sin(2 * np.pi * np.arange(n) / season) + 20 * promo[:, 0] + np.cumsum(rng.normal(0, 0.3, n))
+    fit_stop, origins = n - 400, np.array([n - 400, n - 233, n - 20])
+    forecasts = statistical_forecasts(target, origins, horizon=12, season=season, fit_stop=fit_stop, future=promo)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsforecast's convergence warnings
+        model = arima_model(target, season, fit_stop).fit(target[:fit_stop], X=promo[:fit_stop])
+        whole = np.stack([model.forward(y=target[:t], h=12, X=promo[:t], X_future=promo[t : t + 12])["mean"] for t in origins])
+    assert _memory(model) == (max(ARIMA_MEMORY, 50 * season), season)  # no drift: the latest values alone were read
+    np.testing.assert_allclose(forecasts["arimax"], whole, rtol=1e-9)
+
+
 def test_a_long_season_on_a_flat_level_is_forecast_exactly():
     factors = 1 + 0.5 * np.sin(2 * np.pi * np.arange(48) / 48)  # (48,), mean 1
     target = flat_seasonal(10 * 48, factors)

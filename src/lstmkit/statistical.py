@@ -21,7 +21,11 @@
   auto.arima does by default for more than 150 values or a season of more than 12 steps: on 60 generated
   monthly series of 94 values with promotions, 0.28 s a series against the exact search's 0.67 s (ETS:
   0.05 s) for the same mean MASE (0.228, 0.229); a thousand such series would have waited 6 minutes on two
-  cores for the exact search.
+  cores for the exact search. From each origin it filters the last `ARIMA_MEMORY` values (at least 50
+  seasons), not the whole past: the Kalman filter's state forgets where it started, and Seattle's 8,759
+  hourly temperatures, forecast a day ahead from 1,314 origins, got the same forecasts to 1e-13 in 0.017 s an
+  origin instead of 0.11 s (2.7 minutes in all). A model with a drift term reads the whole past, since its
+  drift counts the steps from the first.
 
 Rolling origins without refitting: each statsforecast model is fitted once on target[:fit_stop] (model
 selection and parameters) and applied at each origin t to target[:t] with its `forward`, which keeps the
@@ -53,6 +57,7 @@ from .errors import DataError
 from .launch import usable_cpus
 
 ETS_SEASONS = 24  # the longest season an ETS model is given itself (R's forecast::ets refuses a longer one)
+ARIMA_MEMORY = 1000  # the most recent values ARIMAX filters from an origin (at least 50 seasons)
 
 PRELOAD = "statsforecast.models"  # what a helper imports before its baselines' calls arrive
 
@@ -163,8 +168,10 @@ def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop
     `future` (N, F): regressors, read up to each origin and over its horizon (ARIMAX)."""
     forecasts = fallback.copy()
 
-    def exog(t: int, ahead: int = 0) -> dict:
-        return {} if future is None else {"X": future[:t], **({"X_future": future[t : t + ahead]} if ahead else {})}
+    def exog(t: int, ahead: int = 0, first: int = 0) -> dict:
+        if future is None:
+            return {}
+        return {"X": future[first:t], **({"X_future": future[t : t + ahead]} if ahead else {})}
 
     try:
         model.fit(target[:fit_stop], **exog(fit_stop))
@@ -173,9 +180,11 @@ def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop
         notes.append(f"{name}: naive2 at every origin, fitting on {fit_stop} values failed ({reason})")
         return forecasts
     failed = []  # (origin, reason)
+    memory = _memory(model) if future is not None else None
     for row, origin in enumerate(origins):
+        first = 0 if memory is None else max(0, (origin - memory[0]) // memory[1] * memory[1])  # a season's start
         try:
-            mean = model.forward(y=target[:origin], h=horizon, **exog(origin, horizon))["mean"]  # (horizon,)
+            mean = model.forward(y=target[first:origin], h=horizon, **exog(origin, horizon, first))["mean"]  # (horizon,)
         except Exception as error:  # noqa: BLE001 - as above, at one origin
             failed.append((origin, f"{type(error).__name__}: {error}"))
             continue
@@ -187,6 +196,18 @@ def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop
         origin, reason = failed[0]
         notes.append(f"{name}: naive2 at {len(failed)} of {len(origins)} origins, first at t={origin} ({reason})")
     return forecasts
+
+
+def _memory(model) -> tuple[int, int] | None:
+    """(values, season) an ARIMAX model filters from an origin: the last `ARIMA_MEMORY` or 50 seasons, cut at
+    the start of a season (a deseasonalised model reads its seasonal factors from the first value's place);
+    None for a model with a drift term, which counts the steps from the first value (see the module's note)."""
+    inner = model.model if isinstance(model, _Deseasonalised) else model
+    fitted = getattr(inner, "model_", None)
+    if fitted is None or "drift" in dict(fitted.get("coef", {})):
+        return None
+    season = len(model.indices) if isinstance(model, _Deseasonalised) else max(1, int(inner.season_length))
+    return max(ARIMA_MEMORY, 50 * season), season
 
 
 def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: int, ets=None, future=None) -> dict:
