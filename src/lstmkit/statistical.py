@@ -180,7 +180,7 @@ def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop
         notes.append(f"{name}: naive2 at every origin, fitting on {fit_stop} values failed ({reason})")
         return forecasts
     failed = []  # (origin, reason)
-    memory = _memory(model) if future is not None else None
+    memory = _memory(model)
     for row, origin in enumerate(origins):
         first = 0 if memory is None else max(0, (origin - memory[0]) // memory[1] * memory[1])  # a season's start
         try:
@@ -199,12 +199,14 @@ def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop
 
 
 def _memory(model) -> tuple[int, int] | None:
-    """(values, season) an ARIMAX model filters from an origin: the last `ARIMA_MEMORY` or 50 seasons, cut at
-    the start of a season (a deseasonalised model reads its seasonal factors from the first value's place);
-    None for a model with a drift term, which counts the steps from the first value (see the module's note)."""
+    """(values, season) a fitted ARIMAX model filters from an origin: the last `ARIMA_MEMORY` or 50 seasons, cut
+    at the start of a season (a deseasonalised model reads its seasonal factors from the first value's place);
+    None for every other model (the whole past), and for one with a drift term, which counts the steps from
+    the first value (see the module's note)."""
+    from statsforecast.models import AutoARIMA
+
     inner = model.model if isinstance(model, _Deseasonalised) else model
-    fitted = getattr(inner, "model_", None)
-    if fitted is None or "drift" in dict(fitted.get("coef", {})):
+    if not isinstance(inner, AutoARIMA) or "drift" in inner.model_["coef"]:
         return None
     season = len(model.indices) if isinstance(model, _Deseasonalised) else max(1, int(inner.season_length))
     return max(ARIMA_MEMORY, 50 * season), season

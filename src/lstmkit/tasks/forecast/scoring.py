@@ -92,8 +92,7 @@ def statistical_job(forecaster, series, origins: np.ndarray) -> tuple:
 
 def known_ahead(forecaster, series) -> np.ndarray | None:
     """The series' covariates known ahead (N, F), ARIMAX's regressors; None where the forecaster reads none."""
-    index = getattr(forecaster, "future_index_", None)
-    return series.covariates[:, index] if index else None
+    return series.covariates[:, forecaster.future_index_] if forecaster.future_index_ else None
 
 
 def score_series(forecaster, series, which, forecasts: np.ndarray, point: np.ndarray, interval,
