@@ -126,6 +126,35 @@ def test_exported_forecaster_forecasts_what_predict_forecasts(tiny_runs, tmp_pat
     assert session(tmp_path / "f.onnx").run(None, {"x": longer.astype(np.float32), "seasonal": seasonal.astype(np.float32)})[0].shape == (1, 3, 1)
 
 
+def test_exported_forecaster_of_intermittent_demand_forecasts_what_predict_forecasts(tmp_path, capsys):
+    """A forecaster of intermittent demand (its windows in units of their whole mean, a window without a sale
+    at ETS's level, nothing below zero) exports as it forecasts, from the run loaded back as from the fitted one."""
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    sales = np.where(rng.random(300) < 0.25, rng.integers(1, 4, 300), 0)
+    sales[-14:] = 0  # the last two weeks without a sale
+    pd.DataFrame({"day": pd.date_range("2024-01-01", periods=300, freq="D").strftime("%Y-%m-%d"), "sales": sales}).to_csv(
+        tmp_path / "item.csv", index=False)
+    assert main([str(a) for a in ["train", "forecast", "--data", tmp_path / "item.csv", "--target", "sales", "--time-col", "day",
+                                  "--horizon", "5", "--lookback", "14", "--hidden", "8", "--epochs", "3", "--quiet",
+                                  "--out", tmp_path / "run"]]) == 0  # fmt: skip
+    _export(tmp_path / "run", tmp_path / "f.onnx", capsys)
+    forecaster = load_run(tmp_path / "run")
+    assert forecaster.intermittent_ and all(net.intermittent for net in forecaster.members_)
+    series = forecaster.panel_.series[0]
+    x, seasonal = forecaster._inputs(0, series, np.array([len(series)]), forecaster.lookback_, forecaster._phase(0, series))
+    x = np.repeat(x, 3, axis=0)  # the last window, without a sale; and two with sales, one of them big
+    x[1, [3, 9], 0], x[2, [5, 12, 13], 0] = [2.0, 1.0], [1.0, 3.0, 40.0]
+    seasonal = np.repeat(seasonal, 3, axis=0)
+    onnx_forecast = session(tmp_path / "f.onnx").run(None, {"x": x.astype(np.float32), "seasonal": seasonal.astype(np.float32)})[0]
+    with torch.no_grad():
+        torch_forecast = forecaster.members_[0].eval()(torch.from_numpy(x).float(), torch.from_numpy(seasonal).float()).numpy()
+    np.testing.assert_allclose(onnx_forecast, torch_forecast, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(onnx_forecast[0, :, 0], forecaster.predict()["sales"].to_numpy(), rtol=1e-5)
+    assert (onnx_forecast >= 0).all() and (onnx_forecast[0, :, 0] > 0).all()  # two weeks without a sale: ETS's rate, not 0
+
+
 def test_exported_text_classifier_gives_predict_proba(tiny_runs, tmp_path, capsys):
     sidecar = _export(tiny_runs["classify"], tmp_path / "c.onnx", capsys)
     assert sidecar["model"]["classes"] == ["neg", "pos"] and sidecar["model"]["vocab"]["tokens"][:2] == ["<pad>", "<unk>"]

@@ -52,7 +52,7 @@ def test_train_predict_evaluate_round_trip_through_the_cli(series_csv, tmp_path,
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["config.json", "model.safetensors", "forecaster.json", "checkpoint.pt", "history.csv", "metrics.json", "report.html", *refit]
     )
-    assert metrics["task"] == "forecast" and set(metrics["test"]) == {"mse", "rmse", "mae", "mape", "smape", "mase", "owa"}
+    assert metrics["task"] == "forecast" and set(metrics["test"]) == {"mse", "rmse", "mae", "mape", "smape", "mase", "rmsse", "owa"}
     assert set(metrics["baselines"]) == {"naive", "seasonal_naive", "naive2", "ets", "theta"} and metrics["season"] == 12
     config = json.loads((out / "config.json").read_text())
     assert config["settings"]["features"] == ["promo"] and config["versions"]["torch"]

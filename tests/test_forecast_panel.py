@@ -450,7 +450,7 @@ def test_a_series_shorter_than_lookback_plus_horizon_is_named(tmp_path):
 
 def test_a_global_fit_scores_each_series_last_horizon_beside_the_baselines(panel_csv):
     forecaster = _small().fit(panel_csv)
-    assert set(forecaster.metrics_) == {"smape", "mase", "owa"}
+    assert set(forecaster.metrics_) == {"smape", "mase", "owa", "rmsse"}
     assert set(forecaster.baselines_) == {"naive", "seasonal_naive", "naive2", "ets", "theta"}
     assert forecaster.baselines_["naive2"]["owa"] == pytest.approx(1.0)
     table = forecaster.test_["per_series"]
@@ -757,10 +757,68 @@ def test_train_and_predict_many_series_through_the_cli(panel_csv, tmp_path, caps
                            "--epochs", "2", "--out", out, "--quiet")  # fmt: skip
     assert code == 0, stdout
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["series"] == 12 and set(metrics["test"]) == {"smape", "mase", "owa"}
+    assert metrics["series"] == 12 and set(metrics["test"]) == {"smape", "mase", "owa", "rmsse"}
     assert metrics["refit_epochs"] == [metrics["best_epoch"]] and metrics["best_epoch"] > 0
     per_series = pd.read_csv(out / "per_series.csv")
     assert len(per_series) == 12 and "ets_mase" in per_series and "theta_smape" in per_series
     code, _, _ = _run(capsys, "predict", out, "--output", tmp_path / "next.csv")
     assert code == 0
     assert len(pd.read_csv(tmp_path / "next.csv")) == 12 * HORIZON
+
+
+def _daily_sales(name: str, rate: float, seed: int, days: int = 240) -> pd.DataFrame:
+    """A shop's daily sales of one item: a sale on a share `rate` of the days, of 1 to 5 units."""
+    rng = np.random.default_rng(seed)
+    sales = np.where(rng.random(days) < rate, rng.integers(1, 6, days), 0) if rate < 1 else 20 + rng.integers(0, 5, days)
+    return pd.DataFrame({"shop": name, "day": pd.date_range("2024-01-01", periods=days, freq="D").strftime("%Y-%m-%d"),
+                         "sales": sales})  # fmt: skip
+
+
+def test_intermittent_demand_is_judged_on_rmsse_beside_croston_sba_for_one_series_and_for_many(tmp_path, capsys):
+    """A series whose sales come on a third of the days is intermittent demand: Croston SBA is among its
+    baselines and the verdict is on RMSSE, in metrics.json and the printed table and sentence; one that sells
+    every day is judged on MASE without Croston. Of many series, where half or more are intermittent every
+    series is scored beside Croston SBA, so that its mean is over the same series as the others'."""
+    small = ["--time-col", "day", "--horizon", "7", "--lookback", "14", "--hidden", "8", "--epochs", "2", "--quiet"]
+    for rate, intermittent in ((0.3, True), (1.0, False)):
+        _daily_sales("a", rate, seed=0).to_csv(tmp_path / "one.csv", index=False)
+        out = tmp_path / f"one{rate}"
+        code, stdout, _ = _run(capsys, "train", "forecast", "--data", tmp_path / "one.csv", "--target", "sales", "--out", out, *small)
+        assert code == 0, stdout
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert ("croston" in metrics["baselines"]) is intermittent and ("Croston SBA" in stdout) is intermittent, stdout
+        assert metrics["judged_on"] == ("rmsse" if intermittent else "mase")
+        assert f" on {metrics['judged_on'].upper()} (" in stdout and "rmsse" in stdout  # the verdict's metric; the table's column
+    for rates, intermittent in (((0.3, 0.2, 1.0), True), ((0.3, 1.0, 1.0), False)):
+        frames = [_daily_sales(name, rate, seed=k + 1) for k, (name, rate) in enumerate(zip("abc", rates))]
+        pd.concat(frames).to_csv(tmp_path / "many.csv", index=False)
+        out = tmp_path / f"many{rates[1]}"
+        code, stdout, _ = _run(capsys, "train", "forecast", "--data", tmp_path / "many.csv", "--target", "sales", "--id-col",
+                               "shop", "--out", out, *small)  # fmt: skip
+        assert code == 0, stdout
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert ("croston" in metrics["baselines"]) is intermittent and metrics["judged_on"] == ("rmsse" if intermittent else "mase")
+        per_series = pd.read_csv(out / "per_series.csv")
+        assert per_series["lstm_rmsse"].notna().all() and set(per_series["series"]) == {"a", "b", "c"}
+        assert not intermittent or per_series["croston_rmsse"].notna().all()
+
+
+def test_intermittent_demand_is_forecast_as_its_mean_not_as_its_median_of_no_sales():
+    """Sales on 30% of the days, of 1 to 5 units (0.9 a day): trained on absolute errors (`loss` "mae") the
+    forecast falls towards the median, no sales; the default ("auto": squared errors for intermittent demand)
+    keeps the mean, and has the lower RMSSE. A run of days without a sale is forecast at ETS's level, the
+    demand's rate, not at zero, and no forecast or interval goes below zero."""
+    rng = np.random.default_rng(0)
+    sales = np.where(rng.random(500) < 0.3, rng.integers(1, 6, 500), 0)  # its last 20 days happen to sell nothing
+    frame = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=500, freq="D"), "sales": sales})
+    settings = {"time_col": "day", "horizon": 7, "lookback": 14, "hidden": 8, "epochs": 40, "seed": 0}
+    mean, median = Forecaster("sales", **settings).fit(frame), Forecaster("sales", loss="mae", **settings).fit(frame)
+    assert mean.intermittent_ and mean.squared_ and not median.squared_
+    actual = mean.test_["y_true"].mean()
+    assert abs(mean._point(mean.test_["forecasts"]).mean() - actual) < 0.15 * actual
+    assert median._point(median.test_["forecasts"]).mean() < 0.5 * actual
+    assert mean.metrics_["rmsse"] < median.metrics_["rmsse"] and median.metrics_["mase"] < mean.metrics_["mase"]
+    predicted = mean.predict()
+    level = mean.ets_[0].forecasts(sales.astype(float), [500], 7)[0]
+    np.testing.assert_allclose(predicted["sales"], level, rtol=1e-5)  # 20 days without a sale: ETS's level
+    assert (predicted["lower"] >= 0).all() and (mean.test_["interval"][0] >= 0).all() and (mean.test_["forecasts"] >= 0).all()

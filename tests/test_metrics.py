@@ -17,6 +17,7 @@ from lstmkit.metrics import (
     mase,
     mse,
     rmse,
+    rmsse,
     smape,
 )
 
@@ -98,16 +99,32 @@ def test_mase_needs_a_training_series_longer_than_the_season():
         mase(Y_TRUE, Y_PRED, y_train=[1, 2], season=2)
 
 
+def test_rmsse_is_the_root_of_the_mse_over_the_naive_forecasts_in_sample_mse():
+    """M5's RMSSE by hand: training steps of 2, -1, 3 (naive MSE 14/3); errors 1, -2 (MSE 2.5)."""
+    assert rmsse([4.0, 5.0], [3.0, 7.0], y_train=[1.0, 3.0, 2.0, 5.0]) == pytest.approx(math.sqrt(2.5 / (14 / 3)))
+    with pytest.raises(DataError, match=r"^RMSSE needs a training series \(T,\) of at least 2 values, got shape \(1,\)$"):
+        rmsse([1.0], [1.0], y_train=[3.0])
+
+
+def test_rmsse_ranks_the_mean_of_intermittent_demand_first_where_mase_ranks_no_demand_first():
+    """Sales on a day in four, of 4 units: a forecast of 1 a day (the mean) against one of 0 (the median)."""
+    days = np.tile([0.0, 0.0, 4.0, 0.0], 50)
+    train, test = days[:160], days[160:]
+    zero, mean = np.zeros_like(test), np.ones_like(test)
+    assert mase(test, zero, y_train=train) < mase(test, mean, y_train=train)
+    assert rmsse(test, mean, y_train=train) < rmsse(test, zero, y_train=train)
+
+
 def test_forecast_metrics_has_the_spec_keys_and_is_json():
     result = forecast_metrics(Y_TRUE, Y_PRED, y_train=Y_TRAIN, season=1)
-    assert list(result) == ["mse", "rmse", "mae", "mape", "smape", "mase"]
+    assert list(result) == ["mse", "rmse", "mae", "mape", "smape", "mase", "rmsse"]
     assert all(type(value) is float for value in result.values())
     json.dumps(result, allow_nan=False)
 
 
 def test_forecast_metrics_write_none_not_nan_when_undefined():
     result = forecast_metrics([0, 0], [1, 1], y_train=[5, 5, 5], season=1)
-    assert result["mape"] is None and result["mase"] is None
+    assert result["mape"] is None and result["mase"] is None and result["rmsse"] is None
     json.dumps(result, allow_nan=False)
 
 

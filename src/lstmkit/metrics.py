@@ -105,8 +105,21 @@ def mase(y_true, y_pred, *, y_train, season: int = 1) -> float | None:
     return mae(y_true, y_pred) / scale if scale > 0 else None
 
 
+def rmsse(y_true, y_pred, *, y_train) -> float | None:
+    """Root mean squared scaled error (the M5 competition's): sqrt(MSE / the in-sample MSE of the naive forecast
+    y_hat[t] = y[t - 1] on the training series (T,)). A squared error is least at the mean, where an absolute
+    one is least at the median: of intermittent demand (sales on a day in three) the median is zero, so MAE and
+    MASE rank a forecast of no sales first, and M5 scored by RMSSE instead. None when the scale is 0 (a
+    constant training series)."""
+    series = _finite("y_train", y_train)
+    if series.ndim != 1 or len(series) < 2:
+        raise DataError(f"RMSSE needs a training series (T,) of at least 2 values, got shape {series.shape}")
+    scale = float(np.mean(np.diff(series) ** 2))
+    return float(np.sqrt(mse(y_true, y_pred) / scale)) if scale > 0 else None
+
+
 def forecast_metrics(y_true, y_pred, *, y_train, season: int) -> dict[str, float | None]:
-    """All forecasting metrics of the SPEC, keyed mse, rmse, mae, mape, smape, mase.
+    """All forecasting metrics of the SPEC, keyed mse, rmse, mae, mape, smape, mase, and M5's rmsse.
 
     y_true, y_pred: (W, horizon) or any equal shapes; y_train: (T,) training target series for MASE.
     """
@@ -117,6 +130,7 @@ def forecast_metrics(y_true, y_pred, *, y_train, season: int) -> dict[str, float
         "mape": mape(y_true, y_pred),
         "smape": smape(y_true, y_pred),
         "mase": mase(y_true, y_pred, y_train=y_train, season=season),
+        "rmsse": rmsse(y_true, y_pred, y_train=y_train),
     }
 
 

@@ -41,8 +41,9 @@ JOB = Job(
     settings=ForecastSettings,
     data_help="CSV (or Excel, Parquet, JSON) file with the series (long format with --id-col: one row per series and "
               "step), or a .tsf file.",
-    metrics=("mse", "rmse", "mae", "mape", "smape", "mase", "owa"),
-    baselines={"naive": "naive", "seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta", "arimax": "ARIMAX"},
+    metrics=("mse", "rmse", "mae", "mape", "smape", "mase", "rmsse", "owa"),
+    baselines={"naive": "naive", "seasonal_naive": "seasonal naive", "naive2": "Naive2", "ets": "ETS", "theta": "Theta", "arimax": "ARIMAX",
+               "croston": "Croston SBA"},
     load_parts=_parts,
     demos=(Demo("forecast", "Monthly airline passengers 1949-1960, forecast 12 months ahead",
                 "One short series is where an LSTM has least to learn from; many series are where it learns: "

@@ -78,6 +78,7 @@ class ForecastNet(nn.Module):
         n_future: int = 0,
         emit: int | None = None,
         step_units: float = 0.0,
+        intermittent: bool = False,
     ):
         super().__init__()
         self.lstm = LSTM(n_features, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0,
@@ -96,7 +97,7 @@ class ForecastNet(nn.Module):
         # a pretrained network forecasts the `horizon` steps it was trained for and gives the first `emit` of them, so
         # its head reads the ETS forecast of every step it learned from (`Forecaster.net_horizon_`)
         self.emit = horizon if emit is None else emit
-        self.step_units = step_units
+        self.step_units, self.intermittent = step_units, intermittent
 
     def scale(self, target: Tensor) -> Tensor:
         """target (B, L) -> (B, 1): the window's level, the mean magnitude of its last season.
@@ -125,7 +126,9 @@ class ForecastNet(nn.Module):
         fits' geometric mean ratio 0.898. Where a window's steps are tiny beside its level, an optimizer step of
         the correction in units of the level moves the forecast by many of its steps (CO2's level is ~1000
         weekly steps); in units of its steps it moves as it does on a series that moves."""
-        recent = target[:, -self.season :]  # all of a window shorter than a season
+        # intermittent demand: the whole window, whose last season (its last value, without one) is zero more often
+        # than not, a unit of EPS in which no correction moves the forecast
+        recent = target if self.intermittent else target[:, -self.season :]  # all of a window shorter than a season
         level = recent.abs().mean(dim=1, keepdim=True) + EPS
         if not self.step_units:
             return level
@@ -155,12 +158,16 @@ class ForecastNet(nn.Module):
         # a window whose values are all equal (a series of zeros, a price held) tells no correction: its base alone
         varies = x[:, :, 0].amax(dim=1) > x[:, :, 0].amin(dim=1)  # (B,)
         correction = correction * varies.to(correction.dtype).view(-1, 1, 1)
-        if self.base == "ets":  # a held window's base is the value held: ETS's level can lag a count gone to zero
+        if self.base == "ets" and not self.intermittent:  # a held window's base is the value held: ETS's level can lag
+            # a count gone to zero; of intermittent demand, days without a sale are how it goes, and ETS's level its rate
             offsets = torch.where(varies.view(-1, 1), offsets, x[:, -1:, 0])
         if self.future is not None:  # each horizon step's known-future covariates, scaled: (B, H, K) -> (B, H, Q)
             correction = correction + self.future(seasonal[:, seasonal.shape[1] - self.n_future :].transpose(1, 2))
         forecast = self.statistical(z).unsqueeze(-1) + correction  # (B, H, Q)
         forecast = forecast * (scale * factors).unsqueeze(-1) + offsets.unsqueeze(-1)
+        if self.intermittent and not self.training:  # demand is never below zero, so neither is its forecast (not in
+            # training, where a clamped forecast's gradient would be zero)
+            forecast = forecast.clamp(min=0.0)
         return forecast if self.emit == self.horizon else forecast[:, : self.emit]
 
 
@@ -177,14 +184,15 @@ class MeanForecast(nn.Module):
         return torch.sort(forecasts, dim=-1).values
 
 
-def scaled_absolute_error(prediction: Tensor, target: Tensor, weight: Tensor, quantiles: Sequence[float]) -> Tensor:
+def scaled_error(prediction: Tensor, target: Tensor, weight: Tensor, quantiles: Sequence[float], squared: bool = False) -> Tensor:
     """The training loss: each window's error divided by its series' MASE scale (weight = 1 / scale), so the
-    loss is the mean MASE the forecasts are judged by, and no series counts more for being bigger.
+    loss is the mean MASE the forecasts are judged by, and no series counts more for being bigger; `squared`:
+    the mean of the scaled errors' squares, whose forecast is the mean rather than the median.
     prediction (B, H, Q), target (B, H), weight (B,). With quantiles: the pinball loss, scaled the same way."""
-    error = target.unsqueeze(-1) - prediction  # (B, H, Q)
+    error = (target.unsqueeze(-1) - prediction) * weight.view(-1, 1, 1)  # (B, H, Q)
     if quantiles:
         q = torch.as_tensor(quantiles, dtype=prediction.dtype, device=prediction.device)  # (Q,)
         loss = torch.maximum(q * error, (q - 1) * error) * 2  # twice the pinball loss: |error| at the median
     else:
-        loss = error.abs()
-    return (loss * weight.view(-1, 1, 1)).mean()
+        loss = error.square() if squared else error.abs()
+    return loss.mean()

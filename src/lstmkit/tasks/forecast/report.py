@@ -17,13 +17,15 @@ from .scoring import PANEL_METRICS, fold_metrics, t_degrees, too_few_to_rank
 
 
 def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
-    """metrics.json: the model's test metrics, the baselines' on the same windows, and the verdict (MASE)."""
+    """metrics.json: the model's test metrics, the baselines' on the same windows, and the verdict: on MASE, or
+    on RMSSE where the forecaster judged the data intermittent (`judged_on`)."""
     own_test = scored is None  # the test part of the training data (a backtest's origins), not new data
     scored = forecaster.evaluate() if scored is None else scored
     test, baselines = scored["test"], scored["baselines"]
+    judged_on = "rmsse" if forecaster.intermittent_ else "mase"
     metrics = {
         "task": JOB.name, "test": test, "baselines": baselines,
-        "beats_baselines": beats_baseline(test, baselines, metric="mase"),
+        "beats_baselines": beats_baseline(test, baselines, metric=judged_on), "judged_on": judged_on,
         "season": forecaster.season_, "horizon": forecaster.horizon, "lookback": forecaster.lookback_,
         "base": forecaster.base_, "ensemble": len(forecaster.members_), "reads_ets": forecaster.reads_ets_,  # per member
         "interval": forecaster.interval if forecaster.conformal_ is not None else None,
@@ -41,21 +43,22 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
 
 
 def verdict(metrics: dict) -> tuple[str, bool]:
-    """One plain sentence on whether the model beat every baseline on MASE. A MASE within the tie tolerance
-    of a baseline's (`baselines.ties`) is a tie, and the sentence says so: a tie is never a win."""
-    beats = metrics["beats_baselines"]
-    model = metrics["test"].get("mase")
+    """One plain sentence on whether the model beat every baseline on MASE (on RMSSE for intermittent demand:
+    `judged_on`). A score within the tie tolerance of a baseline's (`baselines.ties`) is a tie, and the
+    sentence says so: a tie is never a win."""
+    beats, metric = metrics["beats_baselines"], metrics.get("judged_on", "mase")  # runs saved before: MASE
+    model, on = metrics["test"].get(metric), metric.upper()
     if model is None or any(won is None for won in beats.values()):
-        return "MASE is undefined for this series (its training part is constant); compare RMSE instead.", False
-    baseline = {name: metrics["baselines"][name]["mase"] for name in beats}
+        return f"{on} is undefined for this series (its training part is constant); compare RMSE instead.", False
+    baseline = {name: metrics["baselines"][name][metric] for name in beats}
     scores = ", ".join(f"{JOB.baseline_name(name)} {value:.3f}" for name, value in baseline.items())
     tied = [name for name, won in beats.items() if not won and ties(model, baseline[name])]
     lost = [name for name, won in beats.items() if not won and name not in tied]
     if not lost and not tied:
-        return f"The model beats every baseline on MASE ({model:.3f} against {scores}).", True
+        return f"The model beats every baseline on {on} ({model:.3f} against {scores}).", True
     outcome = [f"does NOT beat the {_baselines(lost)}"] if lost else []
     outcome += [f"ties the {_baselines(tied)}"] if tied else []
-    return (f"The model {' and '.join(outcome)} on MASE ({model:.3f} against {scores}): "
+    return (f"The model {' and '.join(outcome)} on {on} ({model:.3f} against {scores}): "
             "a simpler forecast is as good here.", False)  # fmt: skip
 
 

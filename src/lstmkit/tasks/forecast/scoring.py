@@ -2,8 +2,9 @@
 the split-conformal interval's half-widths.
 
 Baselines: naive (the last value), seasonal naive (the last season), and the statistical methods of
-`lstmkit.statistical`: Naive2 (the M4 competition's yardstick), ETS and Theta (statsforecast), and where the
-model reads covariates known ahead, ARIMAX with them; each forecasting from exactly the past the model read.
+`lstmkit.statistical`: Naive2 (the M4 competition's yardstick), ETS and Theta (statsforecast), where the
+model reads covariates known ahead ARIMAX with them, and where demand is intermittent Croston SBA; each
+forecasting from exactly the past the model read.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ...baselines import naive_forecast, seasonal_naive_forecast
-from ...metrics import forecast_metrics, mase, owa, seasonal_naive_scale, smape
-from ...statistical import MODELS, WITH_FUTURE, statistical_forecasts_many
+from ...metrics import forecast_metrics, mase, owa, rmsse, seasonal_naive_scale, smape
+from ...statistical import INTERMITTENT, MODELS, WITH_FUTURE, statistical_forecasts_many
 
-PANEL_METRICS = ("smape", "mase", "owa")
+PANEL_METRICS = ("smape", "mase", "owa", "rmsse")
 
 
 def conformal_quantiles(scores: np.ndarray, coverage: float) -> list[float]:
@@ -63,18 +64,19 @@ def _past(target: np.ndarray, t: int, length: int) -> np.ndarray:
 
 def baseline_forecasts(target: np.ndarray, origins: np.ndarray, horizon: int, season: int, fit_stop: int,
                        seconds: dict | None = None, notes: list | None = None, statistical: dict | None = None,
-                       future: np.ndarray | None = None) -> dict:  # fmt: skip
+                       future: np.ndarray | None = None, croston: bool | None = None) -> dict:  # fmt: skip
     """Every baseline's forecasts (W, H) at `origins` (W,) of one series, each from target[:t] only; the
     seconds each took are added to `seconds`, statsforecast's fallbacks appended to `notes`. `statistical`:
     `statistical_forecasts`' result for these arguments, when already computed. `future` (N, F): the
-    covariates known ahead, for ARIMAX."""
+    covariates known ahead, for ARIMAX; `croston`: whether Croston SBA is among them (None: where
+    target[:fit_stop] is intermittent)."""
     history = np.stack([_past(target, t, max(season, 1)) for t in origins])  # (W, season)
     forecasts = {"naive": naive_forecast(history, horizon)}
     if season > 1:
         forecasts["seasonal_naive"] = seasonal_naive_forecast(history, horizon, season)
     if statistical is None:  # in an idle helper that imported statsforecast, where there is one
-        statistical = statistical_forecasts_many([(target, origins, horizon, season, fit_stop, None, future)])[0]
-    forecasts.update({name: statistical[name] for name in (*MODELS, WITH_FUTURE) if name in statistical})
+        statistical = statistical_forecasts_many([(target, origins, horizon, season, fit_stop, None, future, croston)])[0]
+    forecasts.update({name: statistical[name] for name in (*MODELS, WITH_FUTURE, INTERMITTENT) if name in statistical})
     for name, spent in statistical["seconds"].items():
         if seconds is not None:
             seconds[name] = seconds.get(name, 0.0) + spent
@@ -85,9 +87,11 @@ def baseline_forecasts(target: np.ndarray, origins: np.ndarray, horizon: int, se
 
 def statistical_job(forecaster, series, origins: np.ndarray) -> tuple:
     """The arguments of `statistical_forecasts` for one series' windows at `origins`: the models fitted on
-    the part before the first origin (and never past the training part); the covariates known ahead last."""
+    the part before the first origin (and never past the training part); the covariates known ahead, and
+    whether the forecaster judged the data intermittent (Croston SBA then among the baselines), last."""
     fit_stop = min(int(origins[0]), forecaster.bounds_[0][1])
-    return series.target, origins, forecaster.horizon, forecaster.season_, fit_stop, None, known_ahead(forecaster, series)
+    future = known_ahead(forecaster, series)
+    return series.target, origins, forecaster.horizon, forecaster.season_, fit_stop, None, future, forecaster.intermittent_
 
 
 def known_ahead(forecaster, series) -> np.ndarray | None:
@@ -106,9 +110,9 @@ def score_series(forecaster, series, which, forecasts: np.ndarray, point: np.nda
     metrics = forecast_metrics(y_true, point, y_train=train_target, season=season)
     seconds, notes = {}, []
     statistical = background.result() if background is not None and _same_job(background.job, job) else None
-    target, origins, horizon, _, fit_stop, _, future = job
+    target, origins, horizon, _, fit_stop, _, future, croston = job
     others = baseline_forecasts(target, origins, horizon, season, fit_stop, seconds, notes, statistical=statistical,
-                                future=future)  # fmt: skip
+                                future=future, croston=croston)  # fmt: skip
     baselines = {name: forecast_metrics(y_true, f, y_train=train_target, season=season) for name, f in others.items()}
     for values in (metrics, *baselines.values()):  # OWA against Naive2, as M4 scored it
         values["owa"] = owa(values["smape"], values["mase"], baselines["naive2"]["smape"], baselines["naive2"]["mase"])
@@ -134,12 +138,15 @@ def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
     """Many series: sMAPE and MASE (scaled on each series' past before the test part, as M4) per series for
     the model and each baseline, their means, and OWA against Naive2 from the means. ETS and Theta are
     fitted for every window at once, spread over the CPUs (`statistical_forecasts_many`); ETS not again where
-    the forecaster fitted it on the same values for its input or base (`_fitted_ets`)."""
+    the forecaster fitted it on the same values for its input or base (`_fitted_ets`). Where the forecaster
+    judged the data intermittent, Croston SBA is among the baselines of every series, so that each baseline's
+    means are over the same series."""
     H, season = forecaster.horizon, forecaster.season_
     targets = [panel.series[j].target for j in which.series]
     reused = [_fitted_ets(forecaster, panel, j, int(t)) for j, t in zip(which.series, which.origins)]
     futures = [known_ahead(forecaster, panel.series[j]) for j in which.series]
-    fits = statistical_forecasts_many([(target, np.array([t]), H, season, int(t), None if ets is None else ets[0], future)
+    croston = forecaster.intermittent_
+    fits = statistical_forecasts_many([(target, np.array([t]), H, season, int(t), None if ets is None else ets[0], future, croston)
                                        for target, t, ets, future in zip(targets, which.origins, reused, futures)])  # fmt: skip
     seconds = {"ets": sum(ets[1] for ets in reused if ets is not None)}  # the reused fits' own seconds
     rows, y_true, notes, others = [], [], [], {}
@@ -149,16 +156,18 @@ def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
         scale = mase_scale(target[:t], season)
         y_true.append(actual)
         row = {"series": panel.ids[j], "origin": int(t)}
-        baselines = baseline_forecasts(target, np.array([t]), H, season, t, seconds, notes, statistical=fits[w], future=futures[w])
+        baselines = baseline_forecasts(target, np.array([t]), H, season, t, seconds, notes, statistical=fits[w])
         for name, f in baselines.items():
             others.setdefault(name, []).append(f[0])
         for name, f in {"lstm": point[w][None], **baselines}.items():
             row[f"{name}_smape"] = smape(actual, f[0])
             row[f"{name}_mase"] = float(np.mean(np.abs(actual - f[0])) / scale)
+            row[f"{name}_rmsse"] = rmsse(actual, f[0], y_train=target[:t]) if t > 1 else None
         rows.append(row)
     table = pd.DataFrame(rows)
     names = [c[: -len("_smape")] for c in table.columns if c.endswith("_smape")]
-    means = {name: {"smape": float(table[f"{name}_smape"].mean()), "mase": float(table[f"{name}_mase"].mean())} for name in names}
+    means = {name: {"smape": float(table[f"{name}_smape"].mean()), "mase": float(table[f"{name}_mase"].mean()),
+                    "rmsse": _mean(table[f"{name}_rmsse"])} for name in names}  # fmt: skip
     for values in means.values():
         values["owa"] = owa(values["smape"], values["mase"], means["naive2"]["smape"], means["naive2"]["mase"])
     y_true = np.stack(y_true)
@@ -166,6 +175,12 @@ def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
     return {"metrics": means.pop("lstm"), "baselines": means, "per_series": table, "first": which.origins,
             "series": which.series, "y_true": y_true, "forecasts": forecasts, "interval": interval, "coverage": coverage,
             "baseline_forecasts": {name: np.stack(f) for name, f in others.items()}, "seconds": seconds, "notes": notes}  # fmt: skip
+
+
+def _mean(values: pd.Series) -> float | None:
+    """The mean of a per-series score, over the series where it is defined; None where it is nowhere."""
+    defined = pd.to_numeric(values, errors="coerce").dropna()
+    return float(defined.mean()) if len(defined) else None
 
 
 def _fitted_ets(forecaster, panel, j: int, t: int) -> tuple[np.ndarray, float] | None:

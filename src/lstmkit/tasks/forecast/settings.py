@@ -12,6 +12,7 @@ from ..settings import SharedSettings, columns_given, shared, time_col_setting, 
 BASES = ("auto", "naive2", "snaive", "ets", "none")  # the statistical forecast the network corrects (`net.py`)
 ETS_INPUTS = ("auto", "yes", "no")
 STARTS = ("zero", "pretrained")
+LOSSES = ("auto", "mae", "mse")
 
 
 @dataclass(eq=False)
@@ -58,6 +59,11 @@ class ForecastSettings(SharedSettings):
     start: str = setting("zero", "Where the network starts: zero (its correction is zero, so it starts as its "
                                  "statistical base) or pretrained (lstmkit's network for the season, trained on the "
                                  "M3 competition's series; base naive2 reading the ETS forecast).", choices=STARTS)  # fmt: skip
+    # auto: mse where demand is intermittent (Forecaster.intermittent_), whose median is no sales, else mae
+    loss: str = setting("auto", "What training minimises, each series' errors scaled by its MASE scale: mae "
+                                "(the forecast is the median), mse (the mean), or auto: mse where demand is "
+                                "intermittent (a quarter or more of most series' values zero), else mae.",
+                        choices=LOSSES)  # fmt: skip
     ensemble: int = setting(1, "Members (other seeds) whose mean is the forecast.", whole=True, min=1)
     backtest: int = setting(0, "Score K rolling origins, horizon steps apart, at the end of each series (0: the test part).", whole=True, min=0)
     refit: bool = setting(False, "With backtest: train again on the data before each origin.")
