@@ -312,6 +312,19 @@ def test_demand_is_intermittent_from_syntetos_and_boylans_average_interval_of_1_
     assert intermittent(np.array(values, dtype=float)) is expected
 
 
+def test_zeros_that_come_when_the_season_says_are_no_intermittence():
+    """Half-hourly generation, zero every night: intermittent to a reading without its season of 48 steps, not
+    with it. A shop closed on Sundays whose item sells on a day in four otherwise is, either way."""
+    from lstmkit.statistical import intermittent
+
+    rng = np.random.default_rng(0)
+    hour = np.arange(48 * 10) % 48 / 2
+    solar = np.where((hour > 6) & (hour < 20), np.sin(np.pi * (hour - 6) / 14) * rng.uniform(0.5, 1, 480), 0.0)
+    assert intermittent(solar) and not intermittent(solar, season=48)
+    shop = intermittent_demand(700, rate=0.25, seed=1) * (np.arange(700) % 7 != 6)
+    assert intermittent(shop) and intermittent(shop, season=7)
+
+
 def test_croston_sba_forecasts_an_intermittent_series_from_each_origin_and_only_there():
     """An intermittent series gets Croston SBA (statsforecast's CrostonSBA), from each origin on the values
     before it, as the method is written by hand; a series with few zeros does not, unless asked; and asked

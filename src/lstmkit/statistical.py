@@ -76,12 +76,21 @@ INTERMITTENT = "croston"  # and the one it adds for an intermittent series
 INTERMITTENT_ADI = 1.32
 
 
-def intermittent(values) -> bool:
+def intermittent(values, season: int = 1) -> bool:
     """Whether a series (N,) is intermittent demand: no negative value, and on average at least
-    `INTERMITTENT_ADI` steps to each nonzero value (a quarter or more of its values zero); all zeros is."""
+    `INTERMITTENT_ADI` steps to each nonzero value (a quarter or more of its values zero); all zeros is. With a
+    `season`, the places in it where the series is zero nine times in ten or more (the night of half-hourly
+    solar generation, the day a shop is closed) are left out first: zeros that come when the season says
+    are no intermittence."""
     series = np.asarray(values, dtype=np.float64)
+    if len(series) == 0 or not np.all(series >= 0):
+        return False
+    if 1 < season <= len(series) // 2:
+        place = np.arange(len(series)) % season
+        zero_share = np.bincount(place, weights=series == 0, minlength=season) / np.bincount(place, minlength=season)
+        series = series[zero_share[place] < 0.9]
     nonzero = np.count_nonzero(series)
-    return len(series) > 0 and bool(np.all(series >= 0)) and bool(nonzero == 0 or len(series) / nonzero >= INTERMITTENT_ADI)
+    return bool(nonzero == 0 or len(series) / nonzero >= INTERMITTENT_ADI)
 
 
 def _check_series(target, origins, horizon: int, season: int, fit_stop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -268,7 +277,7 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
     """
     series, starts = _check_series(target, origins, horizon, season, fit_stop)
     regressors = None if future is None else _check_future(future, len(series))
-    croston = intermittent(series[:fit_stop]) if croston is None else croston
+    croston = intermittent(series[:fit_stop], season) if croston is None else croston
     notes: list[str] = []
     started = time.perf_counter()
     naive2 = _naive2(series, starts, horizon, seasonal_indices(series[:fit_stop], season))

@@ -4,7 +4,8 @@ Data flow: a CSV (or DataFrame) -> `data.read_panel_csv` / `read_series_csv` -> 
 time, the seasonal factors and the MASE scale from its past only -> windows (lookback -> horizon) from every
 series -> one `ForecastNet` (or an ensemble of them) trained by `train.fit` -> the test part scored beside
 the naive, seasonal naive, Naive2, ETS and Theta forecasts of the very same windows (and ARIMAX's, reading the
-covariates known ahead, where the model reads them: `future_features`).
+covariates known ahead, where the model reads them: `future_features`; Croston SBA's, where the data is
+intermittent demand: `intermittent_`, on which the loss and the verdict's metric depend too).
 
 One series (no `id_col`): the split is by `val_frac` / `test_frac`, and every window whose targets lie in
 the test part is scored. Many series (`id_col`, long format): as in the M4 competition and neuralforecast,
@@ -80,7 +81,7 @@ class Forecaster(ForecastSettings, Estimator):
     series or, with `id_col`, for every series of a long-format table with one shared model.
 
     Parameters (`ForecastSettings`) are stored as given; what `fit` learns ends in an underscore (`members_`,
-    `model_` (the first member), `season_`, `lookback_`, `base_`, `history_`, `metrics_`, `baselines_`).
+    `model_` (the first member), `season_`, `lookback_`, `base_`, `intermittent_`, `history_`, `metrics_`, `baselines_`).
     """
 
     noun = "forecaster"
@@ -633,12 +634,13 @@ class Forecaster(ForecastSettings, Estimator):
 
     def _intermittent(self, panel: Panel) -> bool:
         """Whether the data is intermittent demand: half or more of the series' training parts are
-        (`statistical.intermittent`: no negative value, a quarter or more zeros). Its median is no sales, which a
+        (`statistical.intermittent`: no negative value, a quarter or more zeros where the season does not
+        put them). Its median is no sales, which a
         forecaster trained on absolute errors learns (on 200 generated items selling on 37% of the days, a mean
         forecast of 0.26 against actual sales of 1.11 a day); trained on squared errors (`loss` "auto") it
         learns the mean, as Croston's method forecasts it. The baselines then include Croston SBA, and the
         verdict is on M5's RMSSE, not MASE (which ranks a forecast of no sales first)."""
-        flags = [intermittent(s.target[: self._split(len(s))[0]]) for s in panel.series]
+        flags = [intermittent(s.target[: self._split(len(s))[0]], self.season_) for s in panel.series]
         return 2 * sum(flags) >= len(flags)
 
     # ---- windows ---------------------------------------------------------------------------------
