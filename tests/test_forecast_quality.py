@@ -148,3 +148,29 @@ def test_the_groups_mean_of_a_score_counts_only_the_groups_that_have_one():
     parts = [{"series": 2, "coverage": 0.9}, {"series": 1, "coverage": None}, {"series": 1, "coverage": 0.5}]
     assert bench._weighted(parts, "coverage") == pytest.approx((2 * 0.9 + 0.5) / 3)  # not (1.8 + 0 + 0.5) / 4
     assert bench._weighted(parts[1:2], "coverage") is None
+
+
+def test_intermittent_items_are_scored_on_rmsse_beside_croston_sba_and_a_forecast_of_no_sales(monkeypatch, tmp_path):
+    """--intermittent: one global fit of the defaults and one of loss "mae"; each row's RMSSE and MASE are the
+    means over the items that the forecaster itself reports, and a forecast of no sales is scored beside them."""
+    import argparse
+    import functools
+    import json
+
+    from lstmkit import Forecaster
+
+    bench = load_benchmark("forecast_quality")
+    items = bench.intermittent_items(3)
+    assert len(items) == 3 * 730 and (items["sales"] == 0).mean() > 0.3
+    monkeypatch.setattr(bench, "intermittent_items", lambda n: items[items["date"] >= "2024-06-01"])
+    monkeypatch.setattr(bench, "Forecaster", functools.partial(Forecaster, hidden=8, epochs=3))
+    bench.main_intermittent(argparse.Namespace(intermittent=3, json=tmp_path / "int.json"))
+    rows = {row["method"]: row for row in json.loads((tmp_path / "int.json").read_text())}
+    assert set(rows) - {"seasonal naive"} == {"lstmkit (default)", "lstmkit, loss mae", "naive", "Naive2", "ETS", "Theta",
+                                              "Croston SBA", "no sales"}  # seasonal naive where a season was found
+    assert rows["no sales"]["mean forecast"] == 0 and rows["lstmkit (default)"]["seconds"] > 0
+    fitted = Forecaster("sales", id_col="item", time_col="date", horizon=28, hidden=8, epochs=3).fit(
+        items[items["date"] >= "2024-06-01"])
+    assert fitted.intermittent_ and rows["lstmkit (default)"]["rmsse"] == pytest.approx(fitted.metrics_["rmsse"], rel=1e-6)
+    assert rows["Croston SBA"]["rmsse"] == pytest.approx(fitted.baselines_["croston"]["rmsse"], rel=1e-6)
+    assert rows["Croston SBA"]["mase"] == pytest.approx(fitted.baselines_["croston"]["mase"], rel=1e-6)
