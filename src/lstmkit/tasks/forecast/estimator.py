@@ -635,11 +635,11 @@ class Forecaster(ForecastSettings, Estimator):
     def _intermittent(self, panel: Panel) -> bool:
         """Whether the data is intermittent demand: half or more of the series' training parts are
         (`statistical.intermittent`: no negative value, a quarter or more zeros where the season does not
-        put them). Its median is no sales, which a
-        forecaster trained on absolute errors learns (on 200 generated items selling on 37% of the days, a mean
-        forecast of 0.26 against actual sales of 1.11 a day); trained on squared errors (`loss` "auto") it
-        learns the mean, as Croston's method forecasts it. The baselines then include Croston SBA, and the
-        verdict is on M5's RMSSE, not MASE (which ranks a forecast of no sales first)."""
+        put them). Its median is no sales, which a forecaster trained on absolute errors learns (on 200
+        generated items selling on 37% of the days, a mean forecast of 0.26 against actual sales of 1.11 a day);
+        trained on squared errors (`loss` "auto") it learns the mean, as Croston's method forecasts it. The
+        baselines then include Croston SBA, and the verdict is on M5's RMSSE, not MASE (which ranks a forecast
+        of no sales first)."""
         flags = [intermittent(s.target[: self._split(len(s))[0]], self.season_) for s in panel.series]
         return 2 * sum(flags) >= len(flags)
 
@@ -1028,7 +1028,7 @@ class Forecaster(ForecastSettings, Estimator):
         members = saved_whole(state, "members", 1)
         self.reads_ets_ = [bool(r) for r in state.get("reads_ets", [self.ets_input_] * members)]  # saved before: all alike
         self.step_units_ = float(state.get("step_units", 0.0))  # saved before: the level alone
-        self.intermittent_ = bool(state.get("intermittent", False))  # saved before: judged as any series
+        self.intermittent_ = bool(state.get("intermittent", False))  # saved before: none was, so it reads as then
         for k in range(members):
             net = self._build_model(self.n_inputs_, self.reads_ets_[k])
             prefix = f"member{k}."

@@ -100,7 +100,8 @@ class ForecastNet(nn.Module):
         self.step_units, self.intermittent = step_units, intermittent
 
     def scale(self, target: Tensor) -> Tensor:
-        """target (B, L) -> (B, 1): the window's level, the mean magnitude of its last season.
+        """target (B, L) -> (B, 1): the window's level, the mean magnitude of its last season (of the whole
+        window, for intermittent demand).
 
         A series whose steps are tiny beside its level (a log of money, ~11.6, moving ~0.02 a quarter) moves
         by many MASE units at each optimizer step of the correction: statsmodels' Danish lrm, validation loss

@@ -135,8 +135,8 @@ def mase_scale(target: np.ndarray, season: int) -> float:
 
 
 def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
-    """Many series: sMAPE and MASE (scaled on each series' past before the test part, as M4) per series for
-    the model and each baseline, their means, and OWA against Naive2 from the means. ETS and Theta are
+    """Many series: sMAPE and MASE (scaled on each series' past before the test part, as M4) and RMSSE (as M5)
+    per series for the model and each baseline, their means, and OWA against Naive2 from the means. ETS and Theta are
     fitted for every window at once, spread over the CPUs (`statistical_forecasts_many`); ETS not again where
     the forecaster fitted it on the same values for its input or base (`_fitted_ets`). Where the forecaster
     judged the data intermittent, Croston SBA is among the baselines of every series, so that each baseline's
@@ -145,8 +145,8 @@ def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
     targets = [panel.series[j].target for j in which.series]
     reused = [_fitted_ets(forecaster, panel, j, int(t)) for j, t in zip(which.series, which.origins)]
     futures = [known_ahead(forecaster, panel.series[j]) for j in which.series]
-    croston = forecaster.intermittent_
-    fits = statistical_forecasts_many([(target, np.array([t]), H, season, int(t), None if ets is None else ets[0], future, croston)
+    fits = statistical_forecasts_many([(target, np.array([t]), H, season, int(t), None if ets is None else ets[0], future,
+                                        forecaster.intermittent_)
                                        for target, t, ets, future in zip(targets, which.origins, reused, futures)])  # fmt: skip
     seconds = {"ets": sum(ets[1] for ets in reused if ets is not None)}  # the reused fits' own seconds
     rows, y_true, notes, others = [], [], [], {}
