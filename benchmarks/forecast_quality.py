@@ -67,7 +67,7 @@ Theta's on the same window, and the covariates' own statistical baseline beside 
 covariates as regressors known over the horizon (ARIMAX, regression with ARIMA errors) and without them (ARIMA).
 
 `--intermittent N` scores intermittent demand, of which no wheel of the bench extra ships a real collection:
-N generated items (seeded, two years of days each: sales on 5% to 60% of the days, a third more at weekends,
+N generated items (seeded, two years of days each: sales on 5% to 60% of the days, 40% likelier at weekends,
 their popularity drifting), each item's last 28 days forecast by one global fit of the defaults and of
 `loss="mae"`. Each row: mean RMSSE (the M5 competition's, on which the forecaster judges intermittent
 demand), mean MASE, and the mean forecast a day against the actual mean, for lstmkit, its baselines (Croston
