@@ -62,20 +62,15 @@ def _past(target: np.ndarray, t: int, length: int) -> np.ndarray:
     return np.concatenate([np.full(length - len(past), past[0]), past]) if len(past) < length else past
 
 
-def baseline_forecasts(target: np.ndarray, origins: np.ndarray, horizon: int, season: int, fit_stop: int,
-                       seconds: dict | None = None, notes: list | None = None, statistical: dict | None = None,
-                       future: np.ndarray | None = None, croston: bool | None = None) -> dict:  # fmt: skip
-    """Every baseline's forecasts (W, H) at `origins` (W,) of one series, each from target[:t] only; the
-    seconds each took are added to `seconds`, statsforecast's fallbacks appended to `notes`. `statistical`:
-    `statistical_forecasts`' result for these arguments, when already computed. `future` (N, F): the
-    covariates known ahead, for ARIMAX; `croston`: whether Croston SBA is among them (None: where
-    target[:fit_stop] is intermittent)."""
+def baseline_forecasts(target: np.ndarray, origins: np.ndarray, horizon: int, season: int, statistical: dict,
+                       seconds: dict | None = None, notes: list | None = None) -> dict:  # fmt: skip
+    """Every baseline's forecasts (W, H) at `origins` (W,) of one series, each from target[:t] only: naive and
+    seasonal naive, and `statistical`, `statistical_forecasts`' result for these windows; the seconds each
+    took are added to `seconds`, statsforecast's fallbacks appended to `notes`."""
     history = np.stack([_past(target, t, max(season, 1)) for t in origins])  # (W, season)
     forecasts = {"naive": naive_forecast(history, horizon)}
     if season > 1:
         forecasts["seasonal_naive"] = seasonal_naive_forecast(history, horizon, season)
-    if statistical is None:  # in an idle helper that imported statsforecast, where there is one
-        statistical = statistical_forecasts_many([(target, origins, horizon, season, fit_stop, None, future, croston)])[0]
     forecasts.update({name: statistical[name] for name in (*MODELS, WITH_FUTURE, INTERMITTENT) if name in statistical})
     for name, spent in statistical["seconds"].items():
         if seconds is not None:
@@ -109,10 +104,11 @@ def score_series(forecaster, series, which, forecasts: np.ndarray, point: np.nda
     job = statistical_job(forecaster, series, first)
     metrics = forecast_metrics(y_true, point, y_train=train_target, season=season)
     seconds, notes = {}, []
-    statistical = background.result() if background is not None and _same_job(background.job, job) else None
-    target, origins, horizon, _, fit_stop, _, future, croston = job
-    others = baseline_forecasts(target, origins, horizon, season, fit_stop, seconds, notes, statistical=statistical,
-                                future=future, croston=croston)  # fmt: skip
+    if background is not None and _same_job(background.job, job):
+        statistical = background.result()
+    else:  # in an idle helper that imported statsforecast, where there is one
+        statistical = statistical_forecasts_many([job])[0]
+    others = baseline_forecasts(series.target, first, H, season, statistical, seconds, notes)
     baselines = {name: forecast_metrics(y_true, f, y_train=train_target, season=season) for name, f in others.items()}
     for values in (metrics, *baselines.values()):  # OWA against Naive2, as M4 scored it
         values["owa"] = owa(values["smape"], values["mase"], baselines["naive2"]["smape"], baselines["naive2"]["mase"])
@@ -156,7 +152,7 @@ def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
         scale = mase_scale(target[:t], season)
         y_true.append(actual)
         row = {"series": panel.ids[j], "origin": int(t)}
-        baselines = baseline_forecasts(target, np.array([t]), H, season, t, seconds, notes, statistical=fits[w])
+        baselines = baseline_forecasts(target, np.array([t]), H, season, fits[w], seconds, notes)
         for name, f in baselines.items():
             others.setdefault(name, []).append(f[0])
         for name, f in {"lstm": point[w][None], **baselines}.items():
