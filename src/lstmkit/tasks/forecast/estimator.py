@@ -149,6 +149,7 @@ class Forecaster(ForecastSettings, Estimator):
         a plain one), as Darts' `historical_forecasts(retrain=True)` and neuralforecast's `cross_validation`."""
         self.quantiles_ = self._check_settings()
         config = self.train_config()
+        self.categories_ = None  # read anew: the text static covariates' values are this data's
         panel = self._read(data)
         self.panel_ = panel
         self.season_ = self.season or self._detect_season(panel)
@@ -321,6 +322,8 @@ class Forecaster(ForecastSettings, Estimator):
         options = {"time_col": self.time_col, "time_format": self.time_format, "features": self._covariates(), "fill": self.fill}
         if len(self._targets()) > 1:  # a wide table: each target column a series
             return wide_panel(data, self._targets(), **options)
+        if self.id_col:  # a text static covariate's values: those training saw, once fitted (`panel.one_hot`)
+            options["categories"] = getattr(self, "categories_", None)
         if isinstance(data, (pd.Series, np.ndarray)) and data.ndim == 1:  # one series, as pandas keeps it
             data = pd.Series(data).rename(self.target)
         if isinstance(data, FRAMES):
@@ -470,7 +473,12 @@ class Forecaster(ForecastSettings, Estimator):
         loss must be out of sample), as the ETS baseline is, and as the refit learns the validation part."""
         first = panel.series[0]
         self.target_name_, self.feature_names_ = first.target_name, list(first.feature_names)
+        self.categories_ = panel.categories
         future = feature_list(self.future_features, "future feature")
+        text = [name for name in future if str(name).strip() in panel.categories]
+        if text:
+            raise ConfigError(f"the future feature '{str(text[0]).strip()}' holds text, one value a series: a static "
+                              "covariate, which the network reads at every step; name it in `features` instead")  # fmt: skip
         missing = [name for name in future if name not in self.feature_names_]
         if missing:  # a Series or Panel given as it is, without them
             raise DataError(f"{panel.path}: the future feature '{missing[0]}' is not among its covariates "
@@ -489,6 +497,7 @@ class Forecaster(ForecastSettings, Estimator):
         self.still_ = np.array([np.ptp(s.target[:max(1, val_stop)]) == 0 for s, (_, val_stop) in zip(panel.series, self.bounds_)])
         self.covariate_scalers_ = [Scaler().fit(s.covariates[:max(1, train_stop)]) if s.covariates.shape[1] else None
                                    for s, (train_stop, _) in zip(panel.series, self.bounds_)]  # fmt: skip
+        self.static_features_ = self._pool_static(panel)
         self.train_target_ = first.target[: self.bounds_[0][0]].astype(float)  # one series: MASE's scale
         self.origin_times_ = [None if s.time is None else s.time[0] for s in panel.series]
         self.freqs_ = [s.freq for s in panel.series]
@@ -593,6 +602,24 @@ class Forecaster(ForecastSettings, Estimator):
                 point = self._build_model(windows.X.shape[2], self.ets_input_)(windows.X, windows.seasonal)[..., :1]
                 losses[base] = float(scaled_error(point, windows.Y, windows.weight, (), self.squared_))
         return min(losses, key=losses.get)  # the first of equals
+
+    def _pool_static(self, panel: Panel) -> list[str]:
+        """The covariates that are static: constant over each series' training part, and not the same for
+        every series (a store's floor area, a product's price band), as neuralforecast's `static_df` and
+        Darts' static covariates hold them. Scaled within each series, as every other covariate is, such a
+        column would read 0 everywhere; so it is scaled over the series instead, by the mean and spread of
+        its values (one a series), and the network reads it at every step beside the target. Returns their
+        names; the series' `covariate_scalers_` carry the pooled statistics."""
+        if len(panel.series) < 2 or not self.covariate_scalers_[0]:
+            return []
+        firsts = np.stack([s.covariates[0] for s in panel.series])  # (S, C): each series' first value
+        still = np.all([np.ptp(s.covariates[:max(1, stop)], axis=0) == 0 for s, (stop, _) in zip(panel.series, self.bounds_)], axis=0)
+        static = [k for k in np.flatnonzero(still) if np.ptp(firsts[:, k]) > 0]
+        if static:
+            pooled = Scaler().fit(firsts[:, static])
+            for scaler in self.covariate_scalers_:
+                scaler.mean_[static], scaler.scale_[static] = pooled.mean_, pooled.scale_
+        return [self.feature_names_[k] for k in static]
 
     def _calendar_season(self, panel: Panel) -> bool:
         """Whether the season is one: given (`season`); detected and of the calendar of the first series'
@@ -996,7 +1023,8 @@ class Forecaster(ForecastSettings, Estimator):
             "train_target": self.train_target_.tolist(), "conformal": self.conformal_, "best_epoch": self.best_epoch_, "bounds": self.bounds_,
             "calibrated_on": self.calibrated_on_,
             "tails": [_tail(s, self.lookback_) for s in self.panel_.series],
-            "future_index": self.future_index_, "past_index": self.past_index_,
+            "future_index": self.future_index_, "past_index": self.past_index_, "static_features": self.static_features_,
+            "categories": self.categories_,
             # what `lstmkit predict RUN` prints, without the model; with future covariates, it needs their values
             "predicted": None if self.future_index_ else Predictions.of(self.predict()).record(),
         }  # fmt: skip
@@ -1017,6 +1045,8 @@ class Forecaster(ForecastSettings, Estimator):
         self.offsets_ = np.asarray(state["offsets"], dtype=float)
         self.still_ = np.asarray(state.get("still", [False] * len(self.scales_)), dtype=bool)  # saved before: none
         self.covariate_scalers_ = [None if s is None else Scaler.from_dict(s) for s in state["covariate_scalers"]]
+        self.static_features_ = list(state.get("static_features", []))  # saved before: scaled within each series
+        self.categories_ = state.get("categories", {})  # saved before: no text covariate
         self.freqs_, self.conformal_, self.best_epoch_ = state["freqs"], state["conformal"], state["best_epoch"]
         self.calibrated_on_ = state.get("calibrated_on")  # runs saved before: not known
         self.bounds_ = [tuple(b) for b in state["bounds"]]

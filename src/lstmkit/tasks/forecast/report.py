@@ -37,6 +37,7 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
     }  # fmt: skip
     if forecaster.many_:
         metrics["series"] = len(forecaster.ids_)
+        metrics["static_features"] = forecaster.static_features_  # covariates scaled over the series
     if own_test and forecaster.backtest:
         metrics["folds"] = fold_metrics(forecaster, forecaster.test_)
     return metrics
@@ -131,6 +132,9 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
     report.add_drawing("Forecast against actual", "forecast_vs_actual", figure, alt=f"forecasts and actual values over the test part{label}")
     report.add_drawing("Loss curves", "loss_curves", {"history": pd.DataFrame(forecaster.history_)}, alt="training and validation loss")
     notes = [note for s in forecaster.panel_.series for note in s.notes]
+    if forecaster.many_ and forecaster.static_features_:
+        notes.insert(0, f"Static covariates, constant within each series and scaled over the series: "
+                        f"{', '.join(forecaster.static_features_)}.")  # fmt: skip
     if notes:
         report.add_text("How the data was read", notes[:20])
     gaps = [gap for s in forecaster.panel_.series for gap in s.gaps]
