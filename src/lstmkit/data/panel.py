@@ -171,7 +171,9 @@ def split_ids(frame: pd.DataFrame, id_col: str) -> pd.DataFrame:
 def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: str, *, id_col: str,
                      noun: str = "series", **options) -> Panel:  # fmt: skip
     """Split a table of text cells (R, C) with row numbers (R,) by its id column (or columns: `id_columns`)
-    into checked series; messages name each as the `noun` ("series 'A1'", or a classifier's "sequence 'r07'")."""
+    into checked series; messages name each as the `noun` ("series 'A1'", or a classifier's "sequence 'r07'").
+    `categories` among the options (a forecaster's: None while training, then the values training saw) reads
+    a text covariate with one value a series as 0/1 columns (`one_hot`); without it, text is refused."""
     read_as = file_notes(table)
     table, id_col = id_columns(table, id_col, path)
     if options.get("time_col") is not None and str(options["time_col"]).strip() == id_col:
@@ -190,8 +192,10 @@ def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: s
             f"{path}: column '{id_col}' has a different value on each of its {len(table)} rows, so every {noun} "
             f"would have one row; `id_col` names the column that says which {noun} a row belongs to"
         )
-    table, options["features"], categories = one_hot(table, ids, options.get("features", ()), options.pop("categories", None),
-                                                     f"{path}, {noun}")  # fmt: skip
+    categories = {}
+    if "categories" in options:  # a forecaster's: text static covariates read as 0/1 columns (`one_hot`)
+        table, options["features"], categories = one_hot(table, ids, options.get("features", ()), options.pop("categories"),
+                                                         f"{path}, {noun}")  # fmt: skip
     others = [name for name in table.columns if name != id_col]
     series, names = [], []
     for name, positions in groups.items():
