@@ -217,9 +217,9 @@ def one_hot(table: pd.DataFrame, ids: pd.Series, features, known: Optional[dict[
     for name in feature_list(features):
         column = str(name).strip()
         cells = table[column] if column in table.columns else None
-        text = cells is not None and pd.to_numeric(cells, errors="coerce").isna().any() and not cells.str.lower().isin(MISSING_TOKENS).any()
-        if not text or (known is None and (cells.groupby(ids, sort=False).nunique() > 1).any()):
-            names.append(name)  # numbers, or text that varies within a series: read (and refused) as a number
+        if cells is None or _numbers(cells, column) or cells.str.lower().isin(MISSING_TOKENS).any() or (
+                known is None and (cells.groupby(ids, sort=False).nunique() > 1).any()):  # fmt: skip
+            names.append(name)  # numbers, or text that varies within a series or misses values: read (and refused) as numbers
             continue
         values = sorted(cells.unique()) if known is None else known.get(column)
         if values is None:
@@ -234,6 +234,17 @@ def one_hot(table: pd.DataFrame, ids: pd.Series, features, known: Optional[dict[
         names += list(dummies)
         categories[column] = list(values)
     return table, names, categories
+
+
+def _numbers(cells: pd.Series, name: str) -> bool:
+    """Whether text cells read as numbers, as `parse_numbers` reads them (1,234.50, 12%, $3)."""
+    if pd.to_numeric(cells, errors="coerce").notna().all():  # plain numbers: the usual case, and quick
+        return True
+    try:
+        parse_numbers(cells, np.arange(len(cells)), name, "")
+    except DataError:
+        return False
+    return True
 
 
 def check_series_lengths(panel: Panel, needed: int, why: str) -> None:
