@@ -506,7 +506,7 @@ def test_a_covariate_constant_within_each_series_is_scaled_over_the_series_and_k
     same for every series tells the series nothing."""
     frame = _with_statics(_panel())
     forecaster = _small(features=["area", "promo", "region"]).fit(frame)
-    assert forecaster.static_features_ == ["area"]
+    assert forecaster.static_features_ == ["area"] and forecaster.idle_features_ == ["region"]
     areas = frame.groupby("store", sort=False)["area"].first().to_numpy()  # (12,) one a series
     for i, series in enumerate(forecaster.panel_.series):
         x, _ = forecaster._inputs(i, series, np.array([40]), forecaster.lookback_, 0)  # (1, L, 1 + 3)
@@ -525,11 +525,12 @@ def test_a_covariate_constant_within_each_series_is_scaled_over_the_series_and_k
     csv = tmp_path / "stores.csv"
     frame.assign(quarter=frame["quarter"].dt.strftime("%Y-%m-%d")).to_csv(csv, index=False)
     assert main([str(a) for a in ["train", "forecast", "--data", csv, "--id-col", "store", "--target", "sales", "--time-col",
-                                  "quarter", "--horizon", HORIZON, "--season", SEASON, "--features", "area,promo",
+                                  "quarter", "--horizon", HORIZON, "--season", SEASON, "--features", "area,promo,region",
                                   "--hidden", 8, "--epochs", 1, "--quiet", "--out", tmp_path / "cli"]]) == 0  # fmt: skip
     assert json.loads((tmp_path / "cli" / "metrics.json").read_text())["static_features"] == ["area"]
-    assert "Static covariates, constant within each series and scaled over the series: area." in \
-        (tmp_path / "cli" / "report.html").read_text()
+    report = (tmp_path / "cli" / "report.html").read_text()
+    assert "Static covariates, constant within each series and scaled over the series: area." in report
+    assert "Constant over every series&#x27; training part, the same in each, so the model learns nothing from it: region." in report
 
 
 def test_a_covariate_that_varies_within_one_series_is_not_static_and_one_series_has_none():
@@ -537,8 +538,8 @@ def test_a_covariate_that_varies_within_one_series_is_not_static_and_one_series_
     frame.loc[frame.index[3], "area"] = 1.0  # S0's area changes once in its training part
     assert _small(features=["area"], epochs=1).fit(frame).static_features_ == []
     one = frame[frame["store"] == "S1"].drop(columns="store")
-    assert Forecaster("sales", time_col="quarter", horizon=HORIZON, season=SEASON, hidden=8, epochs=1,
-                      features=["area"]).fit(one).static_features_ == []  # fmt: skip
+    alone = Forecaster("sales", time_col="quarter", horizon=HORIZON, season=SEASON, hidden=8, epochs=1, features=["area"]).fit(one)
+    assert alone.static_features_ == [] and alone.idle_features_ == ["area"]
 
 
 def test_a_text_covariate_with_one_value_a_series_is_a_0_1_column_a_value_read_as_static(tmp_path, capsys):

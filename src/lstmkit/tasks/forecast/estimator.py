@@ -609,11 +609,15 @@ class Forecaster(ForecastSettings, Estimator):
         Darts' static covariates hold them. Scaled within each series, as every other covariate is, such a
         column would read 0 everywhere; so it is scaled over the series instead, by the mean and spread of
         its values (one a series), and the network reads it at every step beside the target. Returns their
-        names; the series' `covariate_scalers_` carry the pooled statistics."""
-        if len(panel.series) < 2 or not self.covariate_scalers_[0]:
+        names; the series' `covariate_scalers_` carry the pooled statistics. Sets `idle_features_`: the
+        covariates constant over every training part and the same in each, which tell the network nothing
+        (the report says so)."""
+        self.idle_features_ = []  # constant over every series' training part, and the same in all: they tell nothing
+        if not self.covariate_scalers_[0]:
             return []
         firsts = np.stack([s.covariates[0] for s in panel.series])  # (S, C): each series' first value
         still = np.all([np.ptp(s.covariates[:max(1, stop)], axis=0) == 0 for s, (stop, _) in zip(panel.series, self.bounds_)], axis=0)
+        self.idle_features_ = [self.feature_names_[k] for k in np.flatnonzero(still) if np.ptp(firsts[:, k]) == 0]
         static = [k for k in np.flatnonzero(still) if np.ptp(firsts[:, k]) > 0]
         if static:
             pooled = Scaler().fit(firsts[:, static])

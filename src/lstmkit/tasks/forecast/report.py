@@ -135,6 +135,11 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
     if forecaster.many_ and forecaster.static_features_:
         notes.insert(0, f"Static covariates, constant within each series and scaled over the series: "
                         f"{', '.join(forecaster.static_features_)}.")  # fmt: skip
+    idle = getattr(forecaster, "idle_features_", [])
+    if idle:
+        where = "every series' training part, the same in each" if forecaster.many_ else "the training part"
+        notes.insert(0, f"Constant over {where}, so the model learns nothing from {'them' if len(idle) > 1 else 'it'}: "
+                        f"{', '.join(idle)}.")  # fmt: skip
     if notes:
         report.add_text("How the data was read", notes[:20])
     gaps = [gap for s in forecaster.panel_.series for gap in s.gaps]
