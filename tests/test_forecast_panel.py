@@ -522,6 +522,21 @@ def test_a_covariate_constant_within_each_series_is_scaled_over_the_series_and_k
     assert loaded.static_features_ == ["area"]
     np.testing.assert_allclose(loaded.predict()["sales"], forecaster.predict()["sales"], rtol=1e-6)
     assert run_metrics(forecaster)["static_features"] == ["area"]
+    from types import SimpleNamespace
+
+    from lstmkit.errors import FieldError
+    from lstmkit.tasks.forecast import serving
+
+    request = serving.example(forecaster)  # the HTTP service: a static covariate left out is the series' own
+    limits = SimpleNamespace(max_items=8, max_length=10_000)
+    (_, whole, _), = serving.items(forecaster, serving.Request.model_validate(request), limits)
+    del request["series"][0]["covariates"]["area"]
+    (_, without, _), = serving.items(forecaster, serving.Request.model_validate(request), limits)
+    np.testing.assert_array_equal(without.covariates, whole.covariates)
+    del request["series"][0]["covariates"]["region"]
+    with pytest.raises(FieldError, match=r"needs the covariates \['area', 'promo', 'region'\] \(area optional: static\), "
+                                         r"got \['promo'\]"):  # fmt: skip
+        serving.items(forecaster, serving.Request.model_validate(request), limits)
     csv = tmp_path / "stores.csv"
     frame.assign(quarter=frame["quarter"].dt.strftime("%Y-%m-%d")).to_csv(csv, index=False)
     assert main([str(a) for a in ["train", "forecast", "--data", csv, "--id-col", "store", "--target", "sales", "--time-col",

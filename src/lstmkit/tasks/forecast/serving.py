@@ -32,7 +32,8 @@ class SeriesIn(BaseModel):
     id: Optional[str] = Field(None, description="The series' id, as in the training data (a model of many series).")
     values: list[Number] = Field(description="The target's recent values, oldest first.")
     covariates: dict[str, list[Number]] = Field(default_factory=dict, description="Each covariate's values, "
-                                                "as many as the target's.")  # fmt: skip
+                                                "as many as the target's; a static one (the same at every step "
+                                                "of each training series) may be left out: the series' own.")  # fmt: skip
     start: Optional[Start] = Field(None, description="The time of the first value (default: the values end where "
                                    "the training data ended).")  # fmt: skip
     future: dict[str, list[Number]] = Field(default_factory=dict, description="A model with known-future "
@@ -73,17 +74,20 @@ def _series(estimator, k: int, given: SeriesIn, max_length: int) -> tuple[int, S
     if not 1 <= n <= max_length:
         raise FieldError(f"{where}.values", f"needs between 1 and {max_length} values, got {n}")
     names = list(estimator.feature_names_)
-    if set(given.covariates) != set(names):
-        raise FieldError(f"{where}.covariates", f"needs the covariates {names}, got {sorted(given.covariates)}")
-    for name in names:
+    static = [name for name in getattr(estimator, "static_features_", []) if name not in given.covariates]
+    if set(given.covariates) | set(static) != set(names):  # a static covariate left out: the series' own, from training
+        optional = f" ({', '.join(static)} optional: static)" if static else ""
+        raise FieldError(f"{where}.covariates", f"needs the covariates {names}{optional}, got {sorted(given.covariates)}")
+    for name in given.covariates:
         if len(given.covariates[name]) != n:
             raise FieldError(f"{where}.covariates.{name}", f"has {len(given.covariates[name])} values, the target {n}")
     target = np.asarray(given.values, dtype=np.float64)
-    covariates = np.column_stack([np.asarray(given.covariates[c], dtype=np.float64) for c in names]) if names else np.zeros((n, 0))
+    trained = estimator.panel_.series[i]
+    covariates = np.column_stack([np.asarray(given.covariates[c], dtype=np.float64) if c in given.covariates
+                                  else np.full(n, trained.covariates[-1, k]) for k, c in enumerate(names)]) if names else np.zeros((n, 0))  # fmt: skip
     if not (np.isfinite(target.astype(np.float32)).all() and np.isfinite(covariates.astype(np.float32)).all()):
         raise FieldError(where, "holds numbers beyond float32's range")
     future = _future(estimator, where, given.future)
-    trained = estimator.panel_.series[i]
     if given.start is None:  # the values end where the training data ended
         series = Series(target, covariates, estimator.target_name_, names, start=trained.start + len(trained) - n)
         return i, series, future
