@@ -784,6 +784,13 @@ def test_a_tsf_file_of_the_monash_archive_is_forecast_as_the_long_table_of_the_s
                         tmp_path / "bad", *settings)  # fmt: skip
     assert code == 2 and err.strip().endswith("stores.tsf: holds 3 series; give the attribute that names each as "
                                               "--id-col (series_name)") and not (tmp_path / "bad").exists()  # fmt: skip
+    lines = [f"{store}:{'north' if store == 'S1' else 'south'}:2000-01-01 00-00-00:" + ",".join(str(v) for v in part["sales"])
+             for store, part in long.groupby("store")]  # fmt: skip
+    (tmp_path / "regions.tsf").write_text("@relation stores\n@attribute series_name string\n@attribute region string\n"
+                                          "@attribute start_timestamp date\n@frequency quarterly\n@data\n" + "\n".join(lines) + "\n")  # fmt: skip
+    regions = Forecaster("sales", id_col="series_name", features=["region"], horizon=HORIZON, season=SEASON, hidden=8,
+                         epochs=1).fit(tmp_path / "regions.tsf")  # an attribute of the series: a text static covariate  # fmt: skip
+    assert regions.static_features_ == ["region=north", "region=south"] and regions.categories_ == {"region": ["north", "south"]}
 
 
 def test_the_many_series_demo_reads_the_tourism_competitions_quarterly_series(tmp_path, capsys, monkeypatch):
