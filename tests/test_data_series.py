@@ -591,6 +591,15 @@ def test_a_currency_or_percent_sign_on_every_value_of_a_column_is_read_past(tmp_
     _raises(f"{path}: column 'sales' has a non-numeric value '$12' at row 2", lambda: read_series_csv(path, "sales"))
 
 
+def test_a_column_of_true_and_false_is_read_as_one_and_zero(tmp_path):
+    # pandas' booleans, as to_csv writes them (and a DataFrame's bool column): a holiday or promotion flag
+    path = _csv(tmp_path, "m,sales,holiday,open\n1,10,False,TRUE\n2,12,True,true\n3,11,,false\n")
+    series = read_series_csv(path, "sales", time_col="m", features=["holiday", "open"], fill="zero")
+    np.testing.assert_array_equal(series.covariates, [[0, 1], [1, 1], [0, 0]])
+    path = _csv(tmp_path, "m,sales,holiday\n1,10,True\n2,12,3\n", "mixed.csv")  # a flag beside a number: which is it?
+    _raises(f"{path}: column 'holiday' has a non-numeric value 'True' at row 2", lambda: read_series_csv(path, "sales", features=["holiday"]))
+
+
 def test_a_semicolon_separated_export_with_decimal_commas_is_read(tmp_path):
     """As a spreadsheet in most of Europe exports it: ';' between cells, ',' as the decimal mark, '.' between
     thousands; dates with dots stay dates, and a missing cell stays missing."""

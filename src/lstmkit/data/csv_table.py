@@ -799,11 +799,17 @@ def parse_numbers(cells: pd.Series, rows: np.ndarray, name: str, path) -> np.nda
     """(R,) float64 from text cells: empty / NA cells become NaN; thousands grouped by commas are read where
     a decimal point beside them says so (1,234.50; 1,234 alone could be 1.234 as most of Europe writes it);
     a column whose every value carries the same currency or percent sign (`_without_units`) is read without it;
-    anything else that is not a number is a DataError naming the first such cell."""
+    a column of True and False (pandas' booleans, as a DataFrame holds or a CSV it wrote spells them; any
+    case) is read as 1 and 0; anything else that is not a number is a DataError naming the first such cell."""
     cells = _without_units(cells)
     numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    missing = cells.str.lower().isin(MISSING_TOKENS).to_numpy()
+    lowered = cells.str.lower()
+    missing = lowered.isin(MISSING_TOKENS).to_numpy()
     not_numbers = np.isnan(numbers) & ~missing
+    truth = lowered.isin(("true", "false")).to_numpy()
+    if not_numbers.any() and (truth | missing).all():  # a flag: a holiday, a promotion, a store's kind
+        numbers = np.where(missing, np.nan, (lowered == "true").to_numpy(dtype=np.float64))
+        not_numbers[:] = False
     grouped = cells[not_numbers]
     if len(grouped) and grouped.str.fullmatch(_GROUPED).all() and grouped.str.contains(".", regex=False).any():
         # thousands separated by commas beside a decimal point, as spreadsheets in English write 1,234.50
