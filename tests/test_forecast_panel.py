@@ -613,6 +613,17 @@ def test_a_dataframe_gives_what_the_same_csv_gives(panel_csv):
     assert from_frame.metrics_ == pytest.approx(from_csv.metrics_)
 
 
+def test_a_dataframe_indexed_by_id_and_time_gives_what_its_columns_give():
+    """A panel kept as pandas users and sktime keep one, `set_index(["store", "quarter"])`: the named levels
+    are read as columns, and the one level of dates is the time column where none is given."""
+    frame = _panel(n_series=4)
+    expected = _small().fit(frame)
+    indexed = frame.set_index(["store", "quarter"])
+    got = Forecaster("sales", id_col="store", horizon=HORIZON, season=SEASON, hidden=8, epochs=3).fit(indexed)
+    assert got.metrics_ == pytest.approx(expected.metrics_)
+    pd.testing.assert_frame_equal(got.predict(indexed.groupby(level="store").tail(20)), expected.predict(), rtol=1e-5)
+
+
 def test_an_ensemble_forecasts_the_mean_of_its_members(panel_csv):
     forecaster = _small(ensemble=3).fit(panel_csv)
     assert len(forecaster.members_) == 3

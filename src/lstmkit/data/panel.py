@@ -120,7 +120,9 @@ def frame_table(frame, time_col: Optional[str] = None,
     gives; a Series or a 1-D array as a one-column frame (named as the Series is, else `name`). Without
     `time_col`, a frame indexed by dates or periods (as pandas users keep a series, and Darts'
     `from_dataframe` reads it) has its index as the time column, named as the index is ("time" unnamed). A
-    2-D array (N, F), as scikit-learn's detectors take one, is a frame of columns x0, x1, ..."""
+    MultiIndex (a panel indexed by id and time, as `set_index(["store", "date"])` makes one, or sktime's
+    panels) has its named levels as columns, and where `time_col` is not given, its one level of dates as the
+    time column. A 2-D array (N, F), as scikit-learn's detectors take one, is a frame of columns x0, x1, ..."""
     if isinstance(frame, np.ndarray) and frame.ndim == 1:
         frame = pd.Series(frame)
     if isinstance(frame, np.ndarray) and frame.ndim == 2:
@@ -131,6 +133,12 @@ def frame_table(frame, time_col: Optional[str] = None,
         raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     if len(frame) == 0:
         raise DataError("the DataFrame has no rows")
+    if isinstance(frame.index, pd.MultiIndex):  # a panel indexed by (id, time), as pandas users and sktime keep one
+        levels = [name for name in frame.index.names if name is not None and name not in frame.columns]
+        dates = [name for name in levels if isinstance(frame.index.get_level_values(name), (pd.DatetimeIndex, pd.PeriodIndex))]
+        frame = frame.reset_index(level=levels) if levels else frame  # the named levels as columns, in their order
+        if time_col is None and len(dates) == 1:  # its one level of dates is the time column, as a DatetimeIndex is
+            time_col = str(dates[0])
     index, named = frame.index, str(frame.index.name or "time")
     if time_col is None and isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) and named not in frame.columns:
         time_col = named
