@@ -107,6 +107,32 @@ def test_fit_takes_arrays_or_texts_and_their_labels_as_scikit_learn_and_keras_do
         model.predict(["a text"])
 
 
+def test_fit_takes_sktimes_nested_dataframe_and_a_dataframe_of_numbers():
+    """sktime's nested DataFrame (a row a sequence, a column a channel, a cell a series: `load_UCR_UEA_dataset`
+    gives it) and a DataFrame of numbers (N, T) are read as the same sequences as arrays."""
+    train, test = _rising_and_falling(40, 0), _rising_and_falling(10, 1)
+    X = pd.DataFrame({"dim_0": [pd.Series(s[:, 0]) for s in train.sequences],
+                      "dim_1": [pd.Series(-s[:, 0]) for s in train.sequences]})  # fmt: skip
+    X_test = pd.DataFrame({"dim_0": [pd.Series(s[:, 0]) for s in test.sequences],
+                           "dim_1": [pd.Series(-s[:, 0]) for s in test.sequences]})  # fmt: skip
+    settings = dict(hidden=4, epochs=5, arch="lstm", seed=0)
+    model = SequenceClassifier(**settings).fit(X, np.array(train.labels), test=(X_test, test.labels))
+    lists = [np.column_stack([s[:, 0], -s[:, 0]]) for s in train.sequences]
+    same = SequenceClassifier(**settings).fit(lists, np.array(train.labels), test=([np.column_stack([s[:, 0], -s[:, 0]])
+                                                                                  for s in test.sequences], test.labels))  # fmt: skip
+    assert model.n_features_ == 2 and model.metrics_ == same.metrics_
+    pd.testing.assert_frame_equal(model.predict(X_test), same.predict([np.column_stack([s[:, 0], -s[:, 0]]) for s in test.sequences]))
+    with pytest.raises(DataError, match=r"^a nested DataFrame \(a cell a series, as sktime holds them\) carries no class labels"):
+        SequenceClassifier(**settings).fit(X)
+    X.iloc[3, 1] = X.iloc[3, 1][:-1]
+    with pytest.raises(DataError, match=r"^the training data: sequence 3's channels have \[\d+, \d+\] steps; each needs the same$"):
+        SequenceClassifier(**settings).fit(X, np.array(train.labels))
+    shortest = min(len(s) for s in train.sequences)
+    wide = pd.DataFrame(np.stack([s[:shortest, 0] for s in train.sequences]))  # (N, T) numbers, as an array
+    assert SequenceClassifier(**settings).fit(wide, np.array(train.labels)).metrics_ == \
+        SequenceClassifier(**settings).fit(wide.to_numpy(), np.array(train.labels)).metrics_  # fmt: skip
+
+
 # ---- learning --------------------------------------------------------------------------------------------
 
 

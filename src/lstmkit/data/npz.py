@@ -69,10 +69,39 @@ def _arrays(archive, x: str, y: Optional[str], path, labelled: bool, expected: s
     return LabelledSequences(sequences, _npz_labels(labels, path, y), str(path), "numeric", y)
 
 
+def nested(X) -> bool:
+    """Whether X is sktime's nested DataFrame: a row a sequence, a column a channel, each cell a whole series
+    (a pandas Series or an array), as `sktime.datasets.load_UCR_UEA_dataset` gives them."""
+    import pandas as pd
+
+    return (isinstance(X, pd.DataFrame) and X.size > 0 and X.columns.size > 0
+            and all(isinstance(cell, (pd.Series, np.ndarray, list)) for cell in X.iloc[:, 0]))  # fmt: skip
+
+
+def _nested_sequences(X, what: str) -> list[np.ndarray]:
+    """The sequences (T_i, F) of sktime's nested DataFrame (`nested`)."""
+    sequences = []
+    for i, row in enumerate(X.itertuples(index=False)):
+        channels = [np.asarray(cell, dtype=np.float64).ravel() for cell in row]
+        lengths = {len(channel) for channel in channels}
+        if len(lengths) > 1:
+            raise DataError(f"{what}: sequence {i}'s channels have {sorted(lengths)} steps; each needs the same")
+        sequences.append(_one_sequence(np.column_stack(channels), i, what))
+    return sequences
+
+
 def arrays_as_sequences(X, y=None, what: str = "the arrays") -> LabelledSequences:
     """Sequences held in memory, as scikit-learn's and Keras' `fit(X, y)` take them, labelled by `y` (N,) where
     given: texts (a list of str); an array (N, T) or (N, T, F), whose trailing all-NaN steps end a shorter
-    sequence as in an .npz archive; or a list of arrays (T_i,) or (T_i, F). `what` names them in messages."""
+    sequence as in an .npz archive; a list of arrays (T_i,) or (T_i, F); sktime's nested DataFrame (a row a
+    sequence, a column a channel, a cell a series: `nested`); or a DataFrame of numbers, (N, T) as an array.
+    `what` names them in messages."""
+    import pandas as pd
+
+    if nested(X):
+        X = _nested_sequences(X, what)
+    elif isinstance(X, pd.DataFrame) and X.size and all(dtype.kind in "biuf" for dtype in X.dtypes):
+        X = X.to_numpy(dtype=np.float64)  # a row a sequence, a column a step
     if isinstance(X, np.ndarray) and X.ndim in (2, 3) and X.dtype.kind in "biuf":
         sequences, kind = _npz_sequences(_check_X(X, what), what), "numeric"
     else:

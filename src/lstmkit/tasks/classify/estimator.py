@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from ...baselines import TfidfLogisticRegression, majority_class_proba
 from ...data import LabelledSequences, Scaler, check_classes, class_order, quote_labels, read_sequences, unit
 from ...data.csv_table import and_list
-from ...data.npz import arrays_as_sequences
+from ...data.npz import arrays_as_sequences, nested
 from ...data.panel import split_ids
 from ...data.text import Vocabulary, tokenize
 from ...errors import ConfigError, DataError
@@ -417,6 +417,11 @@ class SequenceClassifier(ClassifySettings, Estimator):
             if labelled and data.labels is None:
                 raise DataError(f"{data.path}: has no class labels; training and evaluating need labelled data")
             return data
+        if nested(data):  # sktime's nested DataFrame: a row a sequence, a cell a series
+            if labelled:
+                raise DataError("a nested DataFrame (a cell a series, as sktime holds them) carries no class labels; "
+                                "pass them as y: fit(X, y)")  # fmt: skip
+            return self._in_memory(data)
         if isinstance(data, (str, Path, pd.DataFrame)):  # a DataFrame is read as its CSV would be
             columns = self.columns if getattr(self, "columns_", None) is None else self.columns_
             return read_sequences(data, text_col=self.text_col, label_col=self.label_col, labelled=labelled,
