@@ -5,6 +5,7 @@ import math
 import random
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -334,6 +335,13 @@ def test_a_csv_of_texts_is_the_corpus_of_its_column_of_texts_a_row_a_document(tm
     assert read_corpus(two, "word", text_col="body").tokens[:3] == ["Why", "did", "the"]
     with pytest.raises(DataError, match=r"^text_col names a column of a CSV file \(a row a document\); .*notes.txt is none$"):
         read_corpus(tmp_path / "notes.txt", "char", text_col="joke")
+    frame = pd.read_csv(path)  # the same table in memory, and its column alone, a missing text left out
+    for level in ("char", "word"):
+        assert read_corpus(frame, level).tokens == read_corpus(frame["joke"], level).tokens == read_corpus(texts, level).tokens
+    assert read_corpus(frame, "word", text_col="joke").source == "the DataFrame"
+    with pytest.raises(DataError, match=r"^the DataFrame: is a table; give text_col, the column of its texts, a row a "
+                                        r"document \(one of title, body\)$"):  # fmt: skip
+        read_corpus(pd.read_csv(two), "char")
 
 
 def test_empty_binary_and_missing_files_and_empty_folders_are_data_errors(tmp_path):

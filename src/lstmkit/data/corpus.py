@@ -21,7 +21,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from ..errors import DataError
-from .csv_table import TABLES, find_column, format_suffix, holds_texts, read_csv_table, read_text_file
+from .csv_table import TABLES, find_column, format_suffix, holds_texts, read_csv_table, read_text_file, table_of_frame
 from .split import split_by_time
 from .text import Vocabulary, check_level, detokenize, tokenize
 
@@ -60,14 +60,23 @@ TEXT_FILE = ("text", "text")  # read_text_file's words for a file of plain text
 def read_corpus(path: Union[str, Path, Sequence[str]], level: str, *, lowercase: bool = False,
                 text_col: Optional[str] = None) -> Corpus:  # fmt: skip
     """Read a text file, or every text file under a folder, or a list of texts (each a document), into one
-    token stream; or, from a CSV file (`TABLES`), the texts of its column `text_col`, a row a document (by
-    default the table's one column of texts, `column_of_texts`).
+    token stream; or, from a CSV file (`TABLES`) or a pandas DataFrame, the texts of its column `text_col`, a
+    row a document (by default the table's one column of texts, `column_of_texts`); a pandas Series of texts,
+    a row a document.
 
     A file given directly must be UTF-8 text and not empty (`read_text_file`'s messages otherwise). In a
     folder every file is tried in sorted path order, recursively; hidden files and folders (a name starting
     with ".") are left out, and so is any file that is binary, empty or not UTF-8. Windows line ends
     become "\\n"."""
+    import pandas as pd
+
     check_level(level)
+    if isinstance(path, pd.Series):  # a column of texts, as a DataFrame holds them: a row a document
+        path = path.to_frame(name=path.name if path.name is not None else "text")
+        text_col = path.columns[0]
+    if isinstance(path, pd.DataFrame):  # read as its CSV would be
+        documents = [text.replace("\r\n", "\n").rstrip("\n") for text in column_of_texts(path, text_col)]
+        return Corpus(tokenize_documents(documents, level, lowercase=lowercase), level, "the DataFrame", [], [])
     if text_col is not None and not (isinstance(path, (str, os.PathLike)) and format_suffix(path) in TABLES):
         raise DataError(f"`text_col` names a column of a CSV file (a row a document); {_named(path)} is none")
     if isinstance(path, (list, tuple)) and path and all(isinstance(text, str) for text in path):
@@ -101,9 +110,12 @@ def _named(path) -> str:
 
 
 def column_of_texts(path, text_col: Optional[str]) -> list[str]:
-    """The texts of a CSV file's column `text_col`, a row each (empty cells left out); without `text_col`,
-    of the one column whose cells are texts (`holds_texts`), or a DataError asking for it."""
-    table, _ = read_csv_table(path)
+    """The texts of a CSV file's (or a DataFrame's) column `text_col`, a row each (empty cells left out);
+    without `text_col`, of the one column whose cells are texts (`holds_texts`), or a DataError asking for it."""
+    import pandas as pd
+
+    table, _ = table_of_frame(path) if isinstance(path, pd.DataFrame) else read_csv_table(path)
+    path = "the DataFrame" if isinstance(path, pd.DataFrame) else path
     columns = list(table.columns)
     if text_col is None:
         texts = [name for name in columns if holds_texts(table[name])]
