@@ -101,6 +101,14 @@ def test_fit_takes_arrays_or_texts_and_their_labels_as_scikit_learn_and_keras_do
     assert scores.shape == (2,) and ((0 <= scores) & (scores <= 1)).all()
     texts = SequenceClassifier(hidden=4, epochs=2, min_freq=1).fit(["good film", "bad film", "great", "awful"] * 5, ["p", "n", "p", "n"] * 5)
     assert texts.kind_ == "text" and list(texts.predict(["good"]).columns) == ["label", "p_n", "p_p"]
+    reviews, labels = pd.Series(["good film", "bad film", "great", "awful"] * 5), pd.Series(["p", "n", "p", "n"] * 5)
+    for given in (labels, labels.astype("string"), labels.astype("category")):  # df["label"]: objects, strings, categories
+        same = SequenceClassifier(hidden=4, epochs=2, min_freq=1).fit(reviews, given)
+        assert same.classes_ == ["n", "p"] and same.metrics_ == texts.metrics_
+    with pytest.raises(DataError, match=r"^the training data: y\[5\] is nan; every sequence needs its class, an integer or a string$"):
+        SequenceClassifier(epochs=1).fit(reviews, labels.where(labels.index != 5))
+    with pytest.raises(DataError, match=r"^the training data: text 3 is missing \(None\); every sequence needs a text$"):
+        SequenceClassifier(epochs=1).fit(reviews.where(reviews.index != 3, None), labels)
     with pytest.raises(DataError, match=r"^the training data: 40 sequences but y has shape \(39,\); expected one label a sequence$"):
         SequenceClassifier(epochs=1).fit(X, train.labels[:39])
     with pytest.raises(DataError, match="^this model classifies numeric sequences: pass arrays"):

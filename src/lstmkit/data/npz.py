@@ -106,7 +106,11 @@ def arrays_as_sequences(X, y=None, what: str = "the arrays") -> LabelledSequence
         sequences, kind = _npz_sequences(_check_X(X, what), what), "numeric"
     else:
         items = [X] if isinstance(X, str) else list(X)
-        if items and all(isinstance(item, str) for item in items):
+        texts = [isinstance(item, str) for item in items]
+        if any(texts) and not all(texts):  # texts with a gap: a missing cell of a column of texts (None, NaN)
+            i = texts.index(False)
+            raise DataError(f"{what}: text {i} is missing ({items[i]!r}); every sequence needs a text")
+        if items and all(texts):
             empty = [i for i, item in enumerate(items) if not item.strip()]
             if empty:
                 raise DataError(f"{what}: text {empty[0]} is empty; every sequence needs a text")
@@ -190,7 +194,12 @@ def _npz_sequences(X: np.ndarray, path, name: str = "X") -> list[np.ndarray]:
 
 
 def _npz_labels(y: np.ndarray, path, name: str = "y") -> list[str]:
-    if np.issubdtype(y.dtype, np.floating):
+    if y.dtype == object:  # Python objects: a pandas Series of strings (df["label"]) gives them
+        kinds = [isinstance(v, (str, bytes, bool, int, np.integer, np.bool_)) for v in y.tolist()]
+        if not all(kinds):
+            i = kinds.index(False)
+            raise DataError(f"{path}: {name}[{i}] is {y[i]!r}; every sequence needs its class, an integer or a string")
+    elif np.issubdtype(y.dtype, np.floating):
         if np.isnan(y).any():
             raise DataError(f"{path}: {name}[{int(np.argmax(np.isnan(y)))}] is NaN; every sequence needs its class")
         if np.all(y == np.round(y)):
