@@ -8,6 +8,7 @@ import re
 import struct
 
 import numpy as np
+import pandas as pd
 import pytest
 import sacrebleu
 import torch
@@ -354,6 +355,19 @@ def test_fit_and_evaluate_take_source_and_target_texts_as_scikit_learn_takes_x_a
         Seq2Seq(**settings).fit(pairs.sources, pairs.targets[:39])
     with pytest.raises(DataError, match="^the given texts: pair 1: the target is empty$"):
         Seq2Seq(**settings).fit(["a b", "c d"], ["a b", " "])
+    sources, targets = pd.Series(pairs.sources), pd.Series(pairs.targets)  # a DataFrame's columns, as pandas users hold them
+    assert Seq2Seq(**settings).fit(sources, targets).metrics_ == model.metrics_
+    with pytest.raises(DataError, match="^the given texts: pair 2: the target is empty$"):  # NaN, a missing cell: not "nan"
+        Seq2Seq(**settings).fit(sources, targets.where(targets.index != 2))
+    expected = model.predict(pairs.sources[:3])
+    pd.testing.assert_frame_equal(model.predict(sources[:3]), expected)
+    pd.testing.assert_frame_equal(model.predict(pd.DataFrame({"source": sources[:3]})), expected)
+    both = model.predict(pd.DataFrame({"source": sources[:3], "target": targets[:3]}))
+    assert list(both.columns) == ["source", "output", "reference"] and list(both["output"]) == list(expected["output"])
+    with pytest.raises(DataError, match=r"^the given texts: source 1: the text is empty$"):
+        model.predict(["a b", None])
+    with pytest.raises(DataError, match=r"^expected texts \(a list or a pandas Series\), a DataFrame or a file, got dict$"):
+        model.predict({"a": 1})
 
 
 def test_a_saved_model_translates_as_before(copy_model, tmp_path):

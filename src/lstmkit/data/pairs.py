@@ -170,8 +170,14 @@ def texts_as_pairs(sources, targets, what: str = "the given texts") -> Pairs:
                  [_text(t, what, f"pair {i}", "target") for i, t in enumerate(targets)], what)  # fmt: skip
 
 
+def source_texts(sources, what: str = "the given texts") -> list[str]:
+    """Sources to translate, in memory (a list, a pandas Series, an array); an empty or missing one is a
+    DataError naming it."""
+    return [_text(s, what, f"source {i}", "text") for i, s in enumerate([sources] if isinstance(sources, str) else list(sources))]
+
+
 def _text(value, path: Path, where: str, what: str) -> str:
-    text = "" if value is None else str(value).strip()
+    text = "" if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else str(value).strip()  # NaN: none
     if not text:
         raise DataError(f"{path}: {where}: the {what} is empty")
     return text

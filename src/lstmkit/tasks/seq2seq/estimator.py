@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from ...baselines import copy_outputs, retrieval_outputs
 from ...data.csv_table import TYPED, WORKBOOKS, format_suffix
-from ...data.pairs import Pairs, read_pairs, texts_as_pairs
+from ...data.pairs import Pairs, read_pairs, source_texts, texts_as_pairs
 from ...data.text import PAD_ID
 from ...errors import ConfigError, DataError
 from ...metrics import translation_metrics
@@ -350,8 +350,15 @@ class Seq2Seq(Seq2SeqSettings, Estimator):
         pairs), and the references where it holds pairs (else None)."""
         if isinstance(data, str) and not Path(data).exists():
             return [data], None
-        if isinstance(data, (list, tuple)):
-            return list(data), None
+        if isinstance(data, pd.DataFrame):  # pairs, as fit reads a DataFrame; or one column of sources
+            if data.shape[1] == 1:
+                return source_texts(data.iloc[:, 0], "the DataFrame"), None
+            pairs = self._frame_pairs(data)
+            return pairs.sources, pairs.targets
+        if isinstance(data, (list, tuple, pd.Series, np.ndarray)):  # texts in memory
+            return source_texts(data), None
+        if not isinstance(data, (str, Path)):
+            raise DataError(f"expected texts (a list or a pandas Series), a DataFrame or a file, got {type(data).__name__}")
         path = Path(data)
         if format_suffix(path) in (".csv", *WORKBOOKS, *TYPED, ".po", ".mo") or path.is_dir():
             pairs = read_pairs(path, source_col=self.source_col, target_col=self.target_col, min_pairs=1)
