@@ -98,8 +98,10 @@ def test_a_dataframe_a_series_or_an_array_is_scored_as_its_csv_is(fitted, labell
     np.testing.assert_array_equal(written["score"], scores)
     two = _small(time_col=None, epochs=2).fit(np.column_stack([frame["value"], frame["value"] ** 2]))  # (N, F), as scikit-learn's
     assert list(two.predict().columns) == ["x0", "x1", "score", "flag"]
+    np.testing.assert_array_equal(by_hours.predict(frame["value"].tolist())["score"], scores)  # a list of numbers, as the array
+    np.testing.assert_array_equal(by_hours.predict(frame["value"].to_numpy())["score"], scores)  # unnamed: the model's column
     with pytest.raises(DataError, match="^expected the path of a CSV text file, got list$"):
-        _small().fit([1.0, 2.0])
+        _small().fit(["1.0", "2.0"])
 
 
 def test_a_first_column_of_row_numbers_or_ids_or_a_counter_is_not_watched(tmp_path):

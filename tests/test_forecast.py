@@ -158,8 +158,10 @@ def test_a_frame_or_series_indexed_by_dates_or_periods_reads_its_index_as_the_ti
         pd.testing.assert_frame_equal(fitted.predict(), with_column.predict())
     one = Forecaster("sales", horizon=3, lookback=12, hidden=8, epochs=4).fit(by_dates["sales"])  # a pandas Series
     pd.testing.assert_frame_equal(one.predict(), with_column.predict())
+    values = Forecaster("sales", horizon=3, lookback=12, hidden=8, epochs=2, season=12)
+    assert values.fit(frame["sales"].tolist()).metrics_ == values.fit(frame["sales"].to_numpy()).metrics_  # a list of numbers
     with pytest.raises(DataError, match="^expected a CSV path, a pandas DataFrame or Series, or a 1-D array, got list$"):
-        Forecaster("sales").fit([1.0, 2.0, 3.0])
+        Forecaster("sales").fit(["1.0", "2.0", "3.0"])
     unnamed = by_dates.rename_axis(None)
     assert list(Forecaster("sales", horizon=3, lookback=12, hidden=8, epochs=1).fit(unnamed).predict().columns[:2]) == ["time", "step"]
 

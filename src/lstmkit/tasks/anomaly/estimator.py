@@ -134,6 +134,11 @@ class AnomalyDetector(AnomalySettings, Estimator):
         return self
 
     def _read(self, data, columns, labels_required: bool) -> tuple[Series, Optional[np.ndarray]]:
+        if isinstance(data, (list, tuple)) and data and all(isinstance(v, (int, float, np.number)) for v in data):
+            data = np.asarray(data, dtype=np.float64)  # a list of numbers: a 1-D array
+        if isinstance(columns, (list, tuple)) and len(columns) == 1 and (
+                isinstance(data, pd.Series) or (isinstance(data, np.ndarray) and data.ndim == 1)):  # fmt: skip
+            data = pd.Series(data).rename(columns[0])  # one column of values: the model's one column, whatever its name
         return read_anomaly_csv(data, columns=columns, time_col=self.time_col, time_format=self.time_format,
                                 label_col=self.label_col, fill=self.fill, labels_required=labels_required)  # fmt: skip
 

@@ -324,6 +324,8 @@ class Forecaster(ForecastSettings, Estimator):
             return wide_panel(data, self._targets(), **options)
         if self.id_col:  # a text static covariate's values: those training saw, once fitted (`panel.one_hot`)
             options["categories"] = getattr(self, "categories_", None)
+        if isinstance(data, (list, tuple)) and data and all(isinstance(v, (int, float, np.number)) for v in data):
+            data = np.asarray(data, dtype=np.float64)  # a list of numbers: a 1-D array
         if isinstance(data, (pd.Series, np.ndarray)) and data.ndim == 1:  # one series, as pandas keeps it
             data = pd.Series(data).rename(self.target)
         if isinstance(data, FRAMES):
