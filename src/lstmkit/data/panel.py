@@ -114,6 +114,13 @@ def panel_from_frame(frame: pd.DataFrame, target: str, *, id_col: Optional[str] 
 FRAMES = (pd.DataFrame, pd.Series, np.ndarray)  # the in-memory data `frame_table` reads
 
 
+def numbers_as_array(data):
+    """A list or tuple of numbers as the 1-D array (N,) it is read as; anything else as it is."""
+    if isinstance(data, (list, tuple)) and data and all(isinstance(v, (int, float, np.number)) for v in data):
+        return np.asarray(data, dtype=np.float64)
+    return data
+
+
 def frame_table(frame, time_col: Optional[str] = None,
                 name: str = "value") -> tuple[pd.DataFrame, np.ndarray, Optional[str]]:  # fmt: skip
     """(table, rows, time_col): a pandas DataFrame as the text cells (R, C) and row positions (R,) a CSV reader

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from ...baselines import SCALE_FLOOR, combine_columns, rolling_zscore
 from ...data import Scaler, Series, make_windows, min_series_length, split_by_time
 from ...data.anomaly_csv import read_anomaly_csv
+from ...data.panel import numbers_as_array
 from ...errors import ConfigError, DataError
 from ...metrics import anomaly_metrics, detect_season
 from ...rundir import times_written
@@ -134,8 +135,7 @@ class AnomalyDetector(AnomalySettings, Estimator):
         return self
 
     def _read(self, data, columns, labels_required: bool) -> tuple[Series, Optional[np.ndarray]]:
-        if isinstance(data, (list, tuple)) and data and all(isinstance(v, (int, float, np.number)) for v in data):
-            data = np.asarray(data, dtype=np.float64)  # a list of numbers: a 1-D array
+        data = numbers_as_array(data)  # a list of numbers: a 1-D array
         if isinstance(columns, (list, tuple)) and len(columns) == 1 and (
                 isinstance(data, pd.Series) or (isinstance(data, np.ndarray) and data.ndim == 1)):  # fmt: skip
             data = pd.Series(data).rename(columns[0])  # one column of values: the model's one column, whatever its name

@@ -28,8 +28,8 @@ import torch
 from torch import nn
 
 from ...data import Scaler, Series, check_length, default_lookback, part_rows, read_series_csv, split_by_time
-from ...data.panel import (FRAMES, WIDE_ID, Panel, check_series_lengths, panel_from_frame, read_future_values,
-                           read_panel_csv, read_tsf_panel, split_ids, wide_panel)
+from ...data.panel import (FRAMES, WIDE_ID, Panel, check_series_lengths, numbers_as_array, panel_from_frame,
+                           read_future_values, read_panel_csv, read_tsf_panel, split_ids, wide_panel)
 from ...data.csv_table import and_list, format_suffix
 from ...data.series import check_roles, feature_list
 from ...decompose import repeats_each, seasonal_parts
@@ -324,8 +324,7 @@ class Forecaster(ForecastSettings, Estimator):
             return wide_panel(data, self._targets(), **options)
         if self.id_col:  # a text static covariate's values: those training saw, once fitted (`panel.one_hot`)
             options["categories"] = getattr(self, "categories_", None)
-        if isinstance(data, (list, tuple)) and data and all(isinstance(v, (int, float, np.number)) for v in data):
-            data = np.asarray(data, dtype=np.float64)  # a list of numbers: a 1-D array
+        data = numbers_as_array(data)  # a list of numbers: a 1-D array
         if isinstance(data, (pd.Series, np.ndarray)) and data.ndim == 1:  # one series, as pandas keeps it
             data = pd.Series(data).rename(self.target)
         if isinstance(data, FRAMES):
