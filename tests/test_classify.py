@@ -115,6 +115,21 @@ def test_fit_takes_arrays_or_texts_and_their_labels_as_scikit_learn_and_keras_do
         model.predict(["a text"])
 
 
+def test_an_array_of_fewer_steps_than_features_is_read_as_keras_holds_it_with_a_warning_of_channels_first():
+    rng = np.random.default_rng(0)
+    channels_first = rng.normal(size=(20, 3, 40))  # aeon's and sktime's numpy panels: (N, channels, T)
+    labels = np.arange(20) % 2
+    with pytest.warns(UserWarning, match=r"^the training data: X of shape \(20, 3, 40\) is read as 3 steps of 40 features "
+                                         r"each, .*pass X.transpose\(0, 2, 1\) if these are 3 channels of 40 steps$"):  # fmt: skip
+        model = SequenceClassifier(hidden=4, epochs=1, arch="lstm").fit(channels_first, labels)
+    assert model.n_features_ == 40
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".* steps of .* features each")  # (N, T, F) with T >= F: no warning
+        assert SequenceClassifier(hidden=4, epochs=1, arch="lstm").fit(channels_first.transpose(0, 2, 1), labels).n_features_ == 3
+
+
 def test_fit_takes_sktimes_nested_dataframe_and_a_dataframe_of_numbers():
     """sktime's nested DataFrame (a row a sequence, a column a channel, a cell a series: `load_UCR_UEA_dataset`
     gives it) and a DataFrame of numbers (N, T) are read as the same sequences as arrays."""

@@ -12,6 +12,7 @@ a sequence make it shorter, so unequal lengths fit one padded array; a NaN step 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Optional
@@ -103,6 +104,10 @@ def arrays_as_sequences(X, y=None, what: str = "the arrays") -> LabelledSequence
     elif isinstance(X, pd.DataFrame) and X.size and all(dtype.kind in "biuf" for dtype in X.dtypes):
         X = X.to_numpy(dtype=np.float64)  # a row a sequence, a column a step
     if isinstance(X, np.ndarray) and X.ndim in (2, 3) and X.dtype.kind in "biuf":
+        if X.ndim == 3 and X.shape[1] < X.shape[2]:  # fewer steps than features: likely channels first
+            warnings.warn(f"{what}: X of shape {X.shape} is read as {X.shape[1]} steps of {X.shape[2]} features each, "
+                          f"(N, T, F) as Keras and tslearn hold sequences; aeon and sktime hold (N, channels, T): pass "
+                          f"X.transpose(0, 2, 1) if these are {X.shape[1]} channels of {X.shape[2]} steps", stacklevel=3)  # fmt: skip
         sequences, kind = _npz_sequences(_check_X(X, what), what), "numeric"
     else:
         items = [X] if isinstance(X, str) else list(X)
