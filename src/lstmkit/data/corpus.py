@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import numpy as np
+import pandas as pd
 
 from ..errors import DataError
 from .csv_table import TABLES, find_column, format_suffix, holds_texts, read_csv_table, read_text_file, table_of_frame
@@ -68,8 +69,6 @@ def read_corpus(path: Union[str, Path, Sequence[str]], level: str, *, lowercase:
     folder every file is tried in sorted path order, recursively; hidden files and folders (a name starting
     with ".") are left out, and so is any file that is binary, empty or not UTF-8. Windows line ends
     become "\\n"."""
-    import pandas as pd
-
     check_level(level)
     if isinstance(path, pd.Series):  # a column of texts, as a DataFrame holds them: a row a document
         path = path.to_frame(name=path.name if path.name is not None else "text")
@@ -112,8 +111,6 @@ def _named(path) -> str:
 def column_of_texts(path, text_col: Optional[str]) -> list[str]:
     """The texts of a CSV file's (or a DataFrame's) column `text_col`, a row each (empty cells left out);
     without `text_col`, of the one column whose cells are texts (`holds_texts`), or a DataError asking for it."""
-    import pandas as pd
-
     table, _ = table_of_frame(path) if isinstance(path, pd.DataFrame) else read_csv_table(path)
     path = "the DataFrame" if isinstance(path, pd.DataFrame) else path
     columns = list(table.columns)

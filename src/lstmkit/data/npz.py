@@ -75,7 +75,7 @@ def nested(X) -> bool:
     (a pandas Series or an array), as `sktime.datasets.load_UCR_UEA_dataset` gives them."""
     import pandas as pd
 
-    return (isinstance(X, pd.DataFrame) and X.size > 0 and X.columns.size > 0
+    return (isinstance(X, pd.DataFrame) and X.size > 0
             and all(isinstance(cell, (pd.Series, np.ndarray, list)) for cell in X.iloc[:, 0]))  # fmt: skip
 
 

@@ -614,7 +614,7 @@ class Forecaster(ForecastSettings, Estimator):
         covariates constant over every training part and the same in each, which tell the network nothing
         (the report says so)."""
         self.idle_features_ = []  # constant over every series' training part, and the same in all: they tell nothing
-        if not self.covariate_scalers_[0]:
+        if self.covariate_scalers_[0] is None:  # no covariates
             return []
         firsts = np.stack([s.covariates[0] for s in panel.series])  # (S, C): each series' first value
         still = np.all([np.ptp(s.covariates[:max(1, stop)], axis=0) == 0 for s, (stop, _) in zip(panel.series, self.bounds_)], axis=0)

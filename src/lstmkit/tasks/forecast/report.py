@@ -132,10 +132,10 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
     report.add_drawing("Forecast against actual", "forecast_vs_actual", figure, alt=f"forecasts and actual values over the test part{label}")
     report.add_drawing("Loss curves", "loss_curves", {"history": pd.DataFrame(forecaster.history_)}, alt="training and validation loss")
     notes = [note for s in forecaster.panel_.series for note in s.notes]
-    if forecaster.many_ and forecaster.static_features_:
+    if forecaster.static_features_:  # none for one series
         notes.insert(0, f"Static covariates, constant within each series and scaled over the series: "
                         f"{', '.join(forecaster.static_features_)}.")  # fmt: skip
-    idle = getattr(forecaster, "idle_features_", [])
+    idle = forecaster.idle_features_
     if idle:
         where = "every series' training part, the same in each" if forecaster.many_ else "the training part"
         notes.insert(0, f"Constant over {where}, so the model learns nothing from {'them' if len(idle) > 1 else 'it'}: "

@@ -74,7 +74,7 @@ def _series(estimator, k: int, given: SeriesIn, max_length: int) -> tuple[int, S
     if not 1 <= n <= max_length:
         raise FieldError(f"{where}.values", f"needs between 1 and {max_length} values, got {n}")
     names = list(estimator.feature_names_)
-    static = [name for name in getattr(estimator, "static_features_", []) if name not in given.covariates]
+    static = [name for name in estimator.static_features_ if name not in given.covariates]
     if set(given.covariates) | set(static) != set(names):  # a static covariate left out: the series' own, from training
         optional = f" ({', '.join(static)} optional: static)" if static else ""
         raise FieldError(f"{where}.covariates", f"needs the covariates {names}{optional}, got {sorted(given.covariates)}")
