@@ -111,10 +111,13 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_study_goes_on(data,
     _, spec, study = prepare("forecast", data["forecast"], tmp_path / "t", trials=3, settings=settings, space=space,
                              pruner="none")  # fmt: skip
     study.enqueue_trial({"lookback": 500})  # too long for 120 steps: the estimator refuses it in fit
-    run(spec, pruner="none")
+    lines = []
+    run(spec, pruner="none", announce=lines.append)
     trials = study.get_trials()
     assert [t.state.name for t in trials[:2]] == ["COMPLETE", "FAIL"] and len(trials) == 3
     assert trials[1].params["lookback"] == 500 and "lookback" in trials[1].user_attrs["fail_reason"]
+    assert lines[0].startswith("trial 0 complete: val loss ")
+    assert lines[1].startswith(f"trial 1 fail: {trials[1].user_attrs['fail_reason']} (")  # the reason, not a traceback
     assert trials[2].state.name in ("COMPLETE", "FAIL")  # ran after the failure
 
 
@@ -203,6 +206,17 @@ def test_a_bad_space_is_one_line_and_exit_code_2(space, message, data, tmp_path,
 def test_bad_tune_options_are_one_line_and_exit_code_2(extra, message, data, tmp_path, capsys):
     assert main(tune_args(data, tmp_path / "t", *extra)) == 2
     assert capsys.readouterr().err == f"lstmkit: error: {message}\n"
+
+
+def test_settings_the_data_cannot_train_stop_the_study_before_it_starts_as_train_stops(data, tmp_path, capsys):
+    """The first trial is the starting settings and the default run trains them after the trials: a series too
+    short for them is train's one line and exit code 2, before a folder or a trial."""
+    assert main(["train", "forecast", "--data", str(data["forecast"]), "--target", "sales", "--horizon", "40",
+                 "--out", str(tmp_path / "r")]) == 2  # fmt: skip
+    refused = capsys.readouterr().err
+    assert refused.startswith(f"lstmkit: error: {data['forecast']}: has ") and "--horizon 40" in refused
+    assert main(tune_args(data, tmp_path / "t", "--trials", "2", "--horizon", "40")) == 2
+    assert capsys.readouterr().err == refused and not (tmp_path / "t").exists()
 
 
 def test_two_workers_share_one_study_up_to_its_trial_count(data, tmp_path):

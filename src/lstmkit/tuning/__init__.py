@@ -28,7 +28,7 @@ from typing import Any, Mapping, Optional, Union
 from ..errors import ConfigError, DataError, TrainingError
 from ..fileio import make_folder
 from ..settings import check_whole
-from .space import default_params, fitted_to_data, read_space_file, search_space
+from .space import check_the_data, default_params, fitted_to_data, read_space_file, search_space
 from .study import PRUNERS, TuneSpec, default_storage, open_storage, prepare_study, run_trials
 
 VAL_FRAC = 0.15  # the validation part trials select on, where a job's settings give none
@@ -88,6 +88,7 @@ def prepare(job, data, out, *, trials: int, settings=None, space=None, storage=N
     base_settings = _jsonable(base.get_params())
     if not Path(data).exists():
         raise DataError(f"{data}: does not exist")
+    check_the_data(job, base_settings, data)  # the first trial runs these settings, and the default run after the trials
     out = make_folder(out)
     url = storage or default_storage(out)
     rdb = open_storage(url)

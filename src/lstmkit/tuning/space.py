@@ -162,14 +162,21 @@ def _probe():
     return Probe()
 
 
+def check_the_data(job, settings: Mapping[str, Any], data) -> None:
+    """Run `job` with `settings` on `data` up to its data checks (no training is done): raises the DataError
+    a run would stop with."""
+    try:
+        job.estimator(**settings).fit(data, reporter=_probe(), score_test=False)
+    except _Started:
+        pass
+
+
 def fits_the_data(job, settings: Mapping[str, Any], data) -> bool:
     """Whether a run of `job` with `settings` gets past its data checks on `data` (no training is done)."""
     from ..errors import DataError
 
     try:
-        job.estimator(**settings).fit(data, reporter=_probe(), score_test=False)
-    except _Started:
-        return True
+        check_the_data(job, settings, data)
     except DataError:
         return False
     return True

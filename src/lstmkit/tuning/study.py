@@ -197,8 +197,10 @@ def run_trials(spec: TuneSpec, pruner=None, storage=None, announce=None) -> None
 def describe(trial) -> str:
     """One line on a finished trial: its number, state, value or reason, and time."""
     state = trial.state.name.lower()
-    what = {"complete": f"val loss {trial.value:.5g}", "fail": trial.user_attrs.get("fail_reason", ""),
-            "pruned": f"at step {trial.last_step}"}.get(state, "")  # fmt: skip
+    if state == "complete":
+        what = f"val loss {trial.value:.5g}"
+    else:  # a failed trial has no value to format
+        what = {"fail": trial.user_attrs.get("fail_reason", ""), "pruned": f"at step {trial.last_step}"}.get(state, "")
     return f"trial {trial.number} {state}: {what} ({trial.user_attrs.get('seconds', 0):.1f} s) {trial.params}"
 
 
