@@ -593,6 +593,9 @@ def test_a_text_covariate_with_one_value_a_series_is_a_0_1_column_a_value_read_a
                                          "never saw (it saw mall, street)")  # fmt: skip
     priced = _small(features=["kind"], epochs=1).fit(frame.assign(kind=lambda f: np.where(f["kind"] == "mall", "$1,200.50", "$900.00")))
     assert priced.feature_names_ == ["kind"] and priced.static_features_ == ["kind"]  # numbers as spreadsheets write them
+    worded = recent.assign(kind=lambda f: np.where(f["store"] == "S1", "$900.00", "street"))
+    with pytest.raises(DataError, match=r"^the DataFrame, series 'S3': column 'kind' holds text \('street'\), which training read as numbers$"):
+        priced.predict(worded)
     varies = frame.assign(kind=lambda f: np.where(f.index % 2, "a", "b"))
     with pytest.raises(DataError, match="series 'S0': column 'kind' has a non-numeric value"):
         _small(features=["kind"], epochs=1).fit(varies)  # text that varies in time is no static covariate

@@ -238,7 +238,9 @@ def one_hot(table: pd.DataFrame, ids: pd.Series, features, known: Optional[dict[
             continue
         values = sorted(cells.unique()) if known is None else known.get(column)
         if values is None:
-            raise DataError(f"{where}: column '{column}' holds text ('{cells.iloc[0]}'), which training read as numbers")
+            i = next((k for k in range(len(cells)) if not _numbers(cells.iloc[k : k + 1], column)), 0)  # the first text
+            raise DataError(f"{where} '{ids.iloc[i]}': column '{column}' holds text ('{cells.iloc[i]}'), which training "
+                            "read as numbers")  # fmt: skip
         unseen = ~cells.isin(values).to_numpy()
         if unseen.any():
             i = int(np.argmax(unseen))
