@@ -149,16 +149,20 @@ def _tune_command(job: Job) -> None:
         *(parameter(o.name, o.annotation, o.default) for o in options if o not in required),
         *TUNE_OPTIONS[1:],
     ]
+    if hasattr(job.estimator, "tuning_origins"):  # the forecaster's: the other jobs' trials are one fit each
+        parameters.insert(-2, parameter("origins", Annotated[Optional[int], typer.Option(
+            help="Fit each trial at K origins a horizon apart, ending where a run's validation part ends; its value is "
+                 "the mean of their validation losses (default: 3 for one series, 1 for many).")], None))  # fmt: skip
 
     def tune(data: Path, out: Path, trials: int, max_time, storage, workers: int, space, pruner, quiet: bool,
-             json_output: bool, **given) -> None:  # fmt: skip
+             json_output: bool, origins: Optional[int] = None, **given) -> None:  # fmt: skip
         from .train import make_reporter
         from .tuning import tune as run_tune
 
         settings = {o.name: o.value(given[o.name]) for o in options}
         announce = None if quiet or json_output else (lambda line: print(f"lstmkit: {line}", file=sys.stderr, flush=True))
         summary = run_tune(job, data, out, trials=trials, settings=settings, space=space, storage=storage,
-                           workers=workers, max_time=max_time, pruner=pruner.value,
+                           workers=workers, max_time=max_time, pruner=pruner.value, origins=origins,
                            reporter=make_reporter(quiet or json_output), announce=announce)  # fmt: skip
         if json_output:
             typer.echo(json.dumps(summary, default=str))

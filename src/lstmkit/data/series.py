@@ -12,7 +12,7 @@ file's line number, header = row 1, see `lstmkit.data.csv_table`). The split by 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
@@ -45,6 +45,11 @@ class Series:
 
     def __len__(self) -> int:
         return len(self.target)
+
+    def head(self, n: int) -> "Series":
+        """The series' first n rows (the data as it stood at an earlier origin)."""
+        return replace(self, target=self.target[:n], covariates=self.covariates[:n],
+                       time=None if self.time is None else self.time[:n])  # fmt: skip
 
     @property
     def column_names(self) -> list[str]:

@@ -28,7 +28,7 @@ from typing import Any, Mapping, Optional, Union
 from ..errors import ConfigError, DataError, TrainingError
 from ..fileio import make_folder
 from ..settings import check_whole
-from .space import check_the_data, default_params, fitted_to_data, read_space_file, search_space
+from .space import check_the_data, default_params, fits_the_data, fitted_to_data, read_space_file, search_space
 from .study import PRUNERS, TuneSpec, default_storage, open_storage, prepare_study, run_trials
 
 VAL_FRAC = 0.15  # the validation part trials select on, where a job's settings give none
@@ -49,6 +49,7 @@ def tune(
     workers: int = 1,
     max_time: Optional[float] = None,
     pruner: Any = "median",
+    origins: Optional[int] = None,
     reporter=None,
     announce=None,
 ) -> dict:
@@ -57,22 +58,24 @@ def tune(
     settings: the job's settings the search starts from (its defaults otherwise), e.g. {"target": "sales"};
     space: a JSON file or a dict of entries over the job's default space; storage: an SQLAlchemy URL (default
     sqlite in out/study.db); workers: processes sharing the study; max_time: seconds after which no trial
-    starts; pruner: median, hyperband, none (or an Optuna pruner, in this process only); reporter: the final
-    runs' progress; announce: called with one line per finished trial."""
+    starts; pruner: median, hyperband, none (or an Optuna pruner, in this process only); origins (forecast):
+    each trial fitted at K origins a horizon apart, ending where a run's validation part ends, and worth the
+    mean of their validation losses (default: 3 for one series, 1 for many); reporter: the final runs'
+    progress; announce: called with one line per finished trial."""
     from .report import finish
 
     started = time.perf_counter()
     job, spec, study = prepare(job, data, out, trials=trials, settings=settings, space=space, storage=storage,
-                               workers=workers, max_time=max_time, pruner=pruner, announce=announce)  # fmt: skip
+                               workers=workers, max_time=max_time, pruner=pruner, origins=origins, announce=announce)  # fmt: skip
     run(spec, workers, pruner, announce)
     return finish(job, spec, study, reporter=reporter, seconds=time.perf_counter() - started)
 
 
 def prepare(job, data, out, *, trials: int, settings=None, space=None, storage=None, workers: int = 1,
-            max_time=None, pruner: Any = "median", announce=None):  # fmt: skip
+            max_time=None, pruner: Any = "median", origins: Optional[int] = None, announce=None):  # fmt: skip
     """Everything checked (counts, space, settings, data, storage) and the study opened, before any trial:
     returns (job, spec, study). Int ranges the data cannot take to their upper end are lowered
-    (`space.fitted_to_data`); `announce` hears each."""
+    (`space.fitted_to_data`), as are origins the series are too short for; `announce` hears each."""
     import optuna
 
     from ..tasks import job_named
@@ -81,6 +84,7 @@ def prepare(job, data, out, *, trials: int, settings=None, space=None, storage=N
     _check_counts(trials, workers, max_time, pruner)
     base = job.estimator(**dict(settings or {}))
     base.check_settings()
+    origins = _origins(job, base, origins)
     given, where = (read_space_file(space), str(space)) if isinstance(space, (str, Path)) else (space, "the space")
     space = search_space(job, given, where=where, fixed=base.fixed_settings())
     if getattr(base, "val_frac", None) in (None, 0):  # trials choose on validation, so there must be a part for it
@@ -92,13 +96,20 @@ def prepare(job, data, out, *, trials: int, settings=None, space=None, storage=N
     out = make_folder(out)
     url = storage or default_storage(out)
     rdb = open_storage(url)
-    space, lowered = fitted_to_data(job, space, base_settings, data)
+    say = announce or (lambda line: None)
+    asked = origins
+    while origins > 1 and not fits_the_data(job, base_settings, data, earlier=origins - 1):
+        origins -= 1
+    if origins < asked:
+        say(f"trials fitted at {origins} origin{'s' * (origins > 1)}, not {asked}: the data are too short for the "
+            "starting settings at an earlier one")  # fmt: skip
+    space, lowered = fitted_to_data(job, space, base_settings, data, earlier=origins - 1)
     for name, (high, fitted) in lowered.items():
-        (announce or (lambda line: None))(f"`{name}` searched up to {fitted}, not {high}: the data allow no more")
+        say(f"`{name}` searched up to {fitted}, not {high}: the data allow no more")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = TuneSpec(job=job.name, data=str(data), out=str(out), settings=base_settings, space=space, trials=trials,
                     storage=url, pruner=pruner if isinstance(pruner, str) else type(pruner).__name__, seed=base.seed,
-                    deadline=None if max_time is None else time.time() + max_time)  # fmt: skip
+                    deadline=None if max_time is None else time.time() + max_time, origins=origins)  # fmt: skip
     study = prepare_study(spec, rdb, default_params(space, base_settings), None if isinstance(pruner, str) else pruner)
     return job, spec, study
 
@@ -109,6 +120,18 @@ def run(spec: TuneSpec, workers: int = 1, pruner: Any = "median", announce=None)
         run_trials(spec, None if isinstance(pruner, str) else pruner, announce=announce)
     else:
         _run_workers(spec, workers, announce is not None)
+
+
+def _origins(job, base, origins: Optional[int]) -> int:
+    """The origins each trial is fitted at: given, or the estimator's default (`tuning_origins`; one for a job
+    whose estimator has none, as only a forecaster has origins)."""
+    default = getattr(base, "tuning_origins", None)
+    if origins is None:
+        return default() if default else 1
+    check_whole("origins", origins)
+    if origins > 1 and default is None:
+        raise ConfigError(f"`origins` is for forecasting: a {job.name} trial is one fit, got {origins}")
+    return origins
 
 
 def _check_counts(trials, workers, max_time, pruner) -> None:

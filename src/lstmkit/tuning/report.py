@@ -55,6 +55,7 @@ def finish(job, spec, study, *, reporter=None, seconds: float = 0.0) -> dict:
         "storage": spec.storage,
         "pruner": spec.pruner,
         "val_frac": spec.settings.get("val_frac"),
+        "origins": spec.origins,
         "best": {"trial": best.number, "value": best.value, "params": best.params,
                  "changed": {k: v for k, v in best.params.items() if spec.settings.get(k) != v}},  # fmt: skip
         "default": {"trial": None if default is None else default.number,

@@ -162,37 +162,39 @@ def _probe():
     return Probe()
 
 
-def check_the_data(job, settings: Mapping[str, Any], data) -> None:
-    """Run `job` with `settings` on `data` up to its data checks (no training is done): raises the DataError
-    a run would stop with."""
+def check_the_data(job, settings: Mapping[str, Any], data, earlier: int = 0) -> None:
+    """Run `job` with `settings` on `data` up to its data checks (no training is done), at the origin `earlier`
+    horizons before the data's end (a forecaster's): raises the DataError a run would stop with."""
     try:
-        job.estimator(**settings).fit(data, reporter=_probe(), score_test=False)
+        job.estimator(**settings).fit(data, reporter=_probe(), score_test=False, **({"earlier": earlier} if earlier else {}))
     except _Started:
         pass
 
 
-def fits_the_data(job, settings: Mapping[str, Any], data) -> bool:
+def fits_the_data(job, settings: Mapping[str, Any], data, earlier: int = 0) -> bool:
     """Whether a run of `job` with `settings` gets past its data checks on `data` (no training is done)."""
     from ..errors import DataError
 
     try:
-        check_the_data(job, settings, data)
+        check_the_data(job, settings, data, earlier)
     except DataError:
         return False
     return True
 
 
-def fitted_to_data(job, space: Mapping[str, Mapping], settings: Mapping[str, Any], data) -> tuple[dict, dict]:
+def fitted_to_data(job, space: Mapping[str, Mapping], settings: Mapping[str, Any], data,
+                   earlier: int = 0) -> tuple[dict, dict]:  # fmt: skip
     """The space with each int range whose upper end the data cannot take (a lookback longer than a short
     series allows) lowered to the largest value that passes the job's data checks, found by bisection before
     any trial (TPE learns nothing from failed trials, so it would keep drawing there); and {name: (old high,
-    new high)} of what changed. A range that fails even at its lower end is kept: its trials fail with the reason."""
+    new high)} of what changed. A range that fails even at its lower end is kept: its trials fail with the reason.
+    `earlier`: the data checked as at the trials' earliest origin, the shortest they fit."""
     space, lowered = {name: dict(entry) for name, entry in space.items()}, {}
     for name, entry in space.items():
-        if entry["type"] != "int" or fits_the_data(job, {**settings, name: entry["high"]}, data):
+        if entry["type"] != "int" or fits_the_data(job, {**settings, name: entry["high"]}, data, earlier):
             continue
         step = entry.get("step") or 1
-        fits = lambda k: fits_the_data(job, {**settings, name: entry["low"] + k * step}, data)  # noqa: E731
+        fits = lambda k: fits_the_data(job, {**settings, name: entry["low"] + k * step}, data, earlier)  # noqa: E731
         good, bad = 0, (entry["high"] - entry["low"]) // step  # grid indices: good fits, bad does not
         if not fits(good):
             continue

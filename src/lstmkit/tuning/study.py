@@ -60,6 +60,7 @@ class TuneSpec:
     deadline: Optional[float] = None  # time.time() after which no trial starts
     worker: int = 0  # seeds the worker's sampler apart from the others'
     announce: bool = False  # a worker process prints one line per finished trial on stderr
+    origins: int = 1  # a forecast trial's fits, at origins a horizon apart: its value is their mean
 
     @property
     def study_name(self) -> str:
@@ -217,8 +218,9 @@ def run_trial(study, trial, spec: TuneSpec, job, reporter: Optional[Reporter] = 
     watcher = TrialReporter(trial, reporter)
     try:
         params = suggest(trial, spec.space, trial.user_attrs.get("default"))
-        estimator = job.estimator(**{**spec.settings, **params})
-        estimator.fit(spec.data, reporter=watcher, score_test=False)
+        for earlier in reversed(range(spec.origins)):  # the earliest origin first, the data's end last
+            estimator = job.estimator(**{**spec.settings, **params})
+            estimator.fit(spec.data, reporter=watcher, score_test=False, **({"earlier": earlier} if earlier else {}))
         if not math.isfinite(watcher.best):
             raise TrainingError("training reported no finite validation loss")
     except optuna.TrialPruned:
@@ -253,9 +255,9 @@ def suggest(trial, space: dict, fixed: Optional[list] = None) -> dict:
 
 class TrialReporter(Reporter):
     """Each epoch's validation loss to the trial, as one step; the pruner's verdict ends the trial there.
-    Steps count every epoch reported, so ensemble members and backtest folds follow one another.
+    Steps count every epoch reported, so ensemble members and a forecaster's origins follow one another.
 
-    The trial is worth the mean, over the fits it made (one, or each ensemble member or backtest fold), of
+    The trial is worth the mean, over the fits it made (one, or each ensemble member at each origin), of
     the validation loss of the weights each fit keeps: its best epoch's, or its averaged weights' (the
     classifier's cosine recipe), or a language model's mixture with its n-gram model, which `final` hears."""
 

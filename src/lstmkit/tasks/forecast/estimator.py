@@ -36,6 +36,7 @@ from ...decompose import repeats_each, seasonal_parts
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
 from ...rundir import Predictions, times_written
+from ...settings import check_whole
 from ...statistical import ETS_SEASONS, ETSStates, InBackground, ets_fits, intermittent
 from ...train import TrainConfig, TrainResult, evaluate_loss, fit, member_checkpoint, seed_everything
 from ...train.distributed import env_world
@@ -138,11 +139,14 @@ class Forecaster(ForecastSettings, Estimator):
         return feature_list(self.target, "target")
 
     # ---- fit -------------------------------------------------------------------------------------
-    def fit(self, data, *, checkpoint=None, resume: bool = False, reporter=None, score_test: bool = True) -> "Forecaster":
+    def fit(self, data, *, checkpoint=None, resume: bool = False, reporter=None, score_test: bool = True,
+            earlier: int = 0) -> "Forecaster":  # fmt: skip
         """Read, split, decompose, window, train (each ensemble member); then score the test part beside
         the baselines. `data`: a CSV path, a pandas DataFrame (long format with `id_col`) or a `Series`.
         score_test False (a tuning trial): the test part stays held out of training but is neither forecast
-        nor scored, and no metrics are set.
+        nor scored, and no metrics are set; with `backtest` and `refit`, the trial is the first fold's fit,
+        whose validation part lies before every origin scored. `earlier` k (a tuning trial at an earlier
+        origin, `lstmkit tune --origins`): the last k * `horizon` steps of every series are left out first.
 
         With `backtest` K, the test part is K rolling origins `horizon` steps apart at the end of each series;
         with `refit`, the forecaster is trained again on the data before each origin (each fit shorter than
@@ -151,6 +155,9 @@ class Forecaster(ForecastSettings, Estimator):
         config = self.train_config()
         self.categories_ = None  # read anew: the text static covariates' values are this data's
         panel = self._read(data)
+        if earlier:
+            check_whole("earlier", earlier, least=0)
+            panel = dataclasses.replace(panel, series=[s.head(len(s) - earlier * self.horizon) for s in panel.series])
         self.panel_ = panel
         self.season_ = self.season or self._detect_season(panel)
         self.pretrained_ = self._pretrained()
@@ -160,7 +167,8 @@ class Forecaster(ForecastSettings, Estimator):
         self.intermittent_ = self._intermittent(panel)
         # one series from its own start: the correction's unit at most STEP_UNITS mean steps (`ForecastNet.scale`)
         self.step_units_ = STEP_UNITS if not self.many_ and self.pretrained_ is None and self.lookback_ >= 2 else 0.0
-        folds = range(self.backtest) if self.backtest and self.refit else [None]
+        # a trial validates before every origin a backtest scores: a later fold's validation part is an earlier one's test
+        folds = range(self.backtest) if self.backtest and self.refit and score_test else [None]
         scored, self.history_, started, background = [], [], time.perf_counter(), None
         self.refit_epochs_ = []
         try:
@@ -253,6 +261,12 @@ class Forecaster(ForecastSettings, Estimator):
         """The network before any training, member 0's start: the statistical forecast it corrects (its
         correction is zero), or the shipped network with `start` pretrained."""
         return self._new_member(self.train_config(), 0)[0]
+
+    def tuning_origins(self) -> int:
+        """The origins `lstmkit tune` fits each trial at by default: three for one series, whose validation part
+        is a horizon or two, one stretch of its past that a trial's settings can fit by chance; one for many
+        series, whose validation part is a window of each (measured in the README's tuning section)."""
+        return 1 if self.many_ else 3
 
     def fixed_settings(self) -> dict[str, str]:
         """With `start` pretrained, the shape and inputs of the shipped network."""
