@@ -83,8 +83,7 @@ def test_a_tiny_study_selects_on_validation_and_leaves_a_normal_best_run(job, da
     monkeypatch.setattr(study_module, "run_trial", tracked_trial)
     monkeypatch.setattr(estimator, scorer, spy)
     out = tmp_path / "tuning"
-    # one origin, every job: the trial is then one fit, as the run that trains its settings again
-    summary = lstmkit.tune(job, data[job], out, trials=2, settings=settings, space=space, pruner="none", origins=1)
+    summary = lstmkit.tune(job, data[job], out, trials=2, settings=settings, space=space, pruner="none")
 
     assert calls == {"trial": 0, "after": calls["after"]} and calls["after"] >= 1  # test scored by the final runs only
     assert finished(summary) == 2 and summary["states"]["complete"] >= 1
@@ -438,7 +437,7 @@ def test_an_ensemble_trial_is_worth_its_members_mean_kept_validation_loss(data, 
         original(self, epochs, first_epoch)
 
     _, spec, study = prepare("forecast", data["forecast"], tmp_path / "t", trials=1,
-                             settings={**settings, "ensemble": 2}, space=space, pruner="none", origins=1)  # fmt: skip
+                             settings={**settings, "ensemble": 2}, space=space, pruner="none")  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(study_module.TrialReporter, "start", spy)
         run(spec, 1, "none")
@@ -454,14 +453,12 @@ def _kept(forecaster) -> float:
     return min(row["val_loss"] for row in forecaster.history_ if row["epoch"] >= 1)
 
 
-def test_a_trial_on_one_series_is_worth_the_mean_of_its_fits_at_three_origins_a_horizon_apart(data, tmp_path):
-    """One series' validation part is a horizon or two, a stretch that some settings fit by chance: a trial
-    is fitted at three origins, the earliest first, each on the data as it stood k horizons before the
-    end, and is worth the mean of what the three fits keep."""
+def test_a_trial_at_three_origins_is_worth_the_mean_of_its_fits_a_horizon_apart(data, tmp_path):
+    """`origins` 3: a trial is fitted at three origins, the earliest first, each on the data as it stood k
+    horizons before the end, and is worth the mean of what the three fits keep."""
     settings, space, _ = CASES["forecast"]
     _, spec, study = prepare("forecast", data["forecast"], tmp_path / "t", trials=1, settings=settings, space=space,
-                             pruner="none")  # fmt: skip
-    assert spec.origins == 3
+                             pruner="none", origins=3)  # fmt: skip
     run(spec, 1, "none")
     trial = study.trials[0]
     chosen = {**spec.settings, **trial.params}
@@ -472,19 +469,18 @@ def test_a_trial_on_one_series_is_worth_the_mean_of_its_fits_at_three_origins_a_
     assert kept[0] == pytest.approx(_kept(as_it_stood))
 
 
-def test_origins_fall_to_what_the_series_hold_and_many_series_or_other_jobs_fit_once(data, tmp_path):
+def test_origins_fall_to_what_the_series_hold_and_other_jobs_fit_once(data, tmp_path):
     settings, space, _ = CASES["forecast"]
     frame = pd.read_csv(data["forecast"])
     short = tmp_path / "short.csv"
     frame.iloc[:38].to_csv(short, index=False)  # 37 to 39 rows hold two origins for these settings, not three
     lines = []
-    _, spec, _ = prepare("forecast", short, tmp_path / "t", trials=1, settings=settings, space=space, announce=lines.append)
+    _, spec, _ = prepare("forecast", short, tmp_path / "t", trials=1, settings=settings, space=space, origins=3,
+                         announce=lines.append)  # fmt: skip
     assert spec.origins == 2
     assert lines[0] == "trials fitted at 2 origins, not 3: the data are too short for the starting settings at an earlier one"
-    panel = tmp_path / "panel.csv"
-    pd.concat([frame.assign(shop=name) for name in ("a", "b")]).to_csv(panel, index=False)
-    _, spec, _ = prepare("forecast", panel, tmp_path / "p", trials=1, settings={**settings, "id_col": "shop"}, space=space)
-    assert spec.origins == 1  # a validation window of each series
+    _, spec, _ = prepare("forecast", short, tmp_path / "u", trials=1, settings=settings, space=space)
+    assert spec.origins == 1  # the default
     with pytest.raises(ConfigError, match=r"^origins is for forecasting: a classify trial is one fit, got 2$"):
         prepare("classify", data["classify"], tmp_path / "c", trials=1, settings=CASES["classify"][0], origins=2)
 
@@ -494,7 +490,7 @@ def test_a_backtest_trial_validates_before_every_origin_the_backtest_scores(data
     settings, space, _ = CASES["forecast"]
     settings = {**settings, "backtest": 2, "refit": True}
     _, spec, study = prepare("forecast", data["forecast"], tmp_path / "t", trials=1, settings=settings, space=space,
-                             pruner="none", origins=1)  # fmt: skip
+                             pruner="none")  # fmt: skip
     run(spec, 1, "none")
     assert len(study.trials[0].intermediate_values) == settings["epochs"]
     trial_fit = Forecaster(**{**spec.settings, **study.trials[0].params}).fit(data["forecast"], score_test=False)

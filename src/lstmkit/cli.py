@@ -149,10 +149,10 @@ def _tune_command(job: Job) -> None:
         *(parameter(o.name, o.annotation, o.default) for o in options if o not in required),
         *TUNE_OPTIONS[1:],
     ]
-    if hasattr(job.estimator, "tuning_origins"):  # the forecaster's: the other jobs' trials are one fit each
+    if job.tunes_at_origins:  # the forecaster's: the other jobs' trials are one fit each
         parameters.insert(-2, parameter("origins", Annotated[Optional[int], typer.Option(
             help="Fit each trial at K origins a horizon apart, ending where a run's validation part ends; its value is "
-                 "the mean of their validation losses (default: 3 for one series, 1 for many).")], None))  # fmt: skip
+                 "the mean of their validation losses (default 1).")], None))  # fmt: skip
 
     def tune(data: Path, out: Path, trials: int, max_time, storage, workers: int, space, pruner, quiet: bool,
              json_output: bool, origins: Optional[int] = None, **given) -> None:  # fmt: skip

@@ -81,6 +81,9 @@ class Job:
     # `lstmkit tune`'s default search space: setting -> {"type": "int" | "float" | "categorical", "low", "high",
     # "log", "step" | "choices"} (`tasks/<job>/space.py`; a --space JSON file overrides or adds entries)
     space: Mapping[str, Mapping] = field(default_factory=dict)
+    # `lstmkit tune --origins K`: a trial fitted at K origins a horizon apart, its estimator's `fit(earlier=k)`
+    # taking the data as it stood k horizons before its end (the forecaster's)
+    tunes_at_origins: bool = False
     # `train` and `demo` call it first, before the heavy side is imported: work that can start at once in
     # another process (by default a helper preloading matplotlib for the report's figures; the forecaster's
     # preloads statsforecast for its baselines first)

@@ -60,8 +60,8 @@ def tune(
     sqlite in out/study.db); workers: processes sharing the study; max_time: seconds after which no trial
     starts; pruner: median, hyperband, none (or an Optuna pruner, in this process only); origins (forecast):
     each trial fitted at K origins a horizon apart, ending where a run's validation part ends, and worth the
-    mean of their validation losses (default: 3 for one series, 1 for many); reporter: the final runs'
-    progress; announce: called with one line per finished trial."""
+    mean of their validation losses; reporter: the final runs' progress; announce: called with one line per
+    finished trial."""
     from .report import finish
 
     started = time.perf_counter()
@@ -84,7 +84,7 @@ def prepare(job, data, out, *, trials: int, settings=None, space=None, storage=N
     _check_counts(trials, workers, max_time, pruner)
     base = job.estimator(**dict(settings or {}))
     base.check_settings()
-    origins = _origins(job, base, origins)
+    origins = _origins(job, origins)
     given, where = (read_space_file(space), str(space)) if isinstance(space, (str, Path)) else (space, "the space")
     space = search_space(job, given, where=where, fixed=base.fixed_settings())
     if getattr(base, "val_frac", None) in (None, 0):  # trials choose on validation, so there must be a part for it
@@ -122,14 +122,12 @@ def run(spec: TuneSpec, workers: int = 1, pruner: Any = "median", announce=None)
         _run_workers(spec, workers, announce is not None)
 
 
-def _origins(job, base, origins: Optional[int]) -> int:
-    """The origins each trial is fitted at: given, or the estimator's default (`tuning_origins`; one for a job
-    whose estimator has none, as only a forecaster has origins)."""
-    default = getattr(base, "tuning_origins", None)
+def _origins(job, origins: Optional[int]) -> int:
+    """The origins each trial is fitted at: one unless given, and more for a forecaster alone."""
     if origins is None:
-        return default() if default else 1
+        return 1
     check_whole("origins", origins)
-    if origins > 1 and default is None:
+    if origins > 1 and not job.tunes_at_origins:
         raise ConfigError(f"`origins` is for forecasting: a {job.name} trial is one fit, got {origins}")
     return origins
 

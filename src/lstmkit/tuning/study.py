@@ -60,7 +60,7 @@ class TuneSpec:
     deadline: Optional[float] = None  # time.time() after which no trial starts
     worker: int = 0  # seeds the worker's sampler apart from the others'
     announce: bool = False  # a worker process prints one line per finished trial on stderr
-    origins: int = 1  # a forecast trial's fits, at origins a horizon apart: its value is their mean
+    origins: int = 1  # a forecast trial's fits, at origins a horizon apart (`--origins`): its value is their mean
 
     @property
     def study_name(self) -> str:

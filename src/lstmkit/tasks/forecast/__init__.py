@@ -52,6 +52,7 @@ JOB = Job(
                 "data extra: pip install -e \".[data]\")."),
            Demo("forecast-many", "The Tourism competition's 427 quarterly series, one model for all, 8 quarters ahead")),
     predict_needs_data=False,
+    tunes_at_origins=True,
     predicted_in="forecaster.json",
     space=SPACE,
     warm_up=_warm_up,

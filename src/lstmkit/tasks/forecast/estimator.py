@@ -262,12 +262,6 @@ class Forecaster(ForecastSettings, Estimator):
         correction is zero), or the shipped network with `start` pretrained."""
         return self._new_member(self.train_config(), 0)[0]
 
-    def tuning_origins(self) -> int:
-        """The origins `lstmkit tune` fits each trial at by default: three for one series, whose validation part
-        is a horizon or two, one stretch of its past that a trial's settings can fit by chance; one for many
-        series, whose validation part is a window of each (measured in the README's tuning section)."""
-        return 1 if self.many_ else 3
-
     def fixed_settings(self) -> dict[str, str]:
         """With `start` pretrained, the shape and inputs of the shipped network."""
         if self.start != "pretrained":
