@@ -157,7 +157,7 @@ class Forecaster(ForecastSettings, Estimator):
         panel = self._read(data)
         if earlier:
             check_whole("earlier", earlier, least=0)
-            panel = dataclasses.replace(panel, series=[s.head(len(s) - earlier * self.horizon) for s in panel.series])
+            panel = dataclasses.replace(panel, series=[s.head(max(0, len(s) - earlier * self.horizon)) for s in panel.series])
         self.panel_ = panel
         self.season_ = self.season or self._detect_season(panel)
         self.pretrained_ = self._pretrained()
