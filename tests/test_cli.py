@@ -94,6 +94,47 @@ def test_the_summary_names_the_classifiers_network(monkeypatch):
     assert "│ LSTM " in console.export_text()  # metrics without the network's name (other jobs, older runs): LSTM
 
 
+def _drawn(columns, rows, width):
+    from rich.console import Console
+
+    from lstmkit import cli_summary
+
+    console = Console(record=True, width=width)
+    table = cli_summary.Table()
+    for column in columns:
+        table.add_column(str(column))
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    return console.export_text()
+
+
+def test_predictions_too_wide_for_the_terminal_keep_whole_columns_not_cut_cells():
+    from lstmkit.cli_summary import fitted
+
+    labels = ["ca", "cs", "da", "de", "es", "fr", "gl", "it", "nl", "pl", "pt", "sv"]
+    columns = ["label", *(f"p_{label}" for label in labels)]
+    rows = [["es", *("4.471e-05" if label != "es" else "0.9987" for label in labels)],
+            ["pl", *("2.5e-09" if label != "pl" else "0.8123" for label in labels)]]  # fmt: skip
+    assert "…" in _drawn(columns, rows, 80)  # as rich draws it: every cell cut
+    shown, cells, note = fitted(columns, rows, 80)  # the label's probability in place of the twelve
+    assert (shown, cells) == (["label", "p_label"], [["es", "0.9987"], ["pl", "0.8123"]])
+    assert note == "p_label: the label's probability, in place of the 12 classes' (every column: --output F.csv or --json)"
+    assert fitted(columns, rows, 300) == (columns, rows, "")  # wide enough: as it is
+
+    columns = ["month", "step", "passengers", "q0.05", "q0.25", "q0.5", "q0.75", "q0.95", "lower", "upper"]
+    rows = [["1961-01", "1", "441.2", "428.9", "434.4", "441.2", "455.3", "491.3", "406.6", "475.9"]]
+    assert "1961-01" not in _drawn(columns, rows, 80)  # the time cut to "1961…"
+    shown, cells, note = fitted(columns, rows, 80)  # the middle left out, as pandas prints a wide frame
+    assert shown == ["month", "step", "passengers", "q0.05", "…", "q0.75", "q0.95", "lower", "upper"]
+    assert cells == [["1961-01", "1", "441.2", "428.9", "…", "455.3", "491.3", "406.6", "475.9"]]
+    assert note == "…: 2 more columns, q0.25, q0.5 (every column: --output F.csv or --json)"
+    drawn = _drawn(shown, cells, 80)
+    assert "1961-01" in drawn and "475.9" in drawn and max(map(len, drawn.splitlines())) <= 80
+    shown, cells, _ = fitted(columns, rows, 40)
+    assert shown == ["month", "step", "…", "lower", "upper"] and max(map(len, _drawn(shown, cells, 40).splitlines())) <= 40
+
+
 # ---- --quiet silences the progress display, not the --log-json log --------------------------------------
 
 

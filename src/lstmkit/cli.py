@@ -18,7 +18,7 @@ import typer
 from . import interrupt
 from ._version import __version__
 from .cli_options import choice, cli_options, command, flag, parameter
-from .cli_summary import cell, console, print_summary, print_table
+from .cli_summary import cell, console, fitted, print_summary, print_table
 from .errors import ConfigError, LstmkitError, PeerLost, RendezvousError, ReportedElsewhere
 from .launch import INTERRUPTED, INTERRUPTED_LINE, LAUNCHED_ENV
 from .tasks import JOBS, demos
@@ -233,7 +233,10 @@ def predict(
         typer.echo(predictions.json)
         return
     shown = f" (first {len(predictions.head)} of {predictions.rows} rows)" if predictions.rows > len(predictions.head) else ""
-    print_table(f"Predictions of {run_dir}{shown}", predictions.columns, [map(cell, row) for row in predictions.head])
+    columns, rows, left_out = fitted(predictions.columns, [list(map(cell, row)) for row in predictions.head], console.width)
+    print_table(f"Predictions of {run_dir}{shown}", columns, rows)
+    if left_out:
+        console.print(left_out)
     if output is not None:
         console.print(f"written to {output}")
 

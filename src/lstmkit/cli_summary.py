@@ -46,6 +46,44 @@ def print_table(title: Optional[str], columns: list, rows, left: tuple = ()) -> 
     console.print(table)
 
 
+def fitted(columns: list, rows: list, width: int) -> tuple[list, list, str]:
+    """Predictions' columns and rows (cells as text) cut to what a table `width` characters wide shows whole,
+    and a line saying what was left out ("" where nothing was). A rich table narrower than its cells cuts
+    every column to "4.…" and "1961…", the time and the label as much as the rest. So: where class
+    probabilities (`p_<class>`, beside `label`) do not fit, the label's own probability stands in for them;
+    then, as pandas prints a wide frame, the columns that still do not fit are left out from the middle, a "…"
+    column in their place, so the first (the time, the id, the label) and the last (an interval's bounds, an
+    anomaly's score and flag) stay."""
+    def need(names, table):  # rich's default table: each column its widest cell, one space each side, a rule between
+        return sum(max([len(str(name))] + [len(row[k]) for row in table]) + 3 for k, name in enumerate(names)) + 1
+
+    if need(columns, rows) <= width:
+        return columns, rows, ""
+    notes = []
+    probabilities = [k for k, name in enumerate(columns) if str(name).startswith("p_")]
+    if "label" in columns and len(probabilities) > 1:
+        label = columns.index("label")
+        where = {columns[k][2:]: k for k in probabilities}
+        kept = [k for k in range(len(columns)) if k not in probabilities]
+        rows = [[row[k] for k in kept] + [row[where[row[label]]] if row[label] in where else "–"] for row in rows]
+        columns = [columns[k] for k in kept] + ["p_label"]
+        notes.append(f"p_label: the label's probability, in place of the {len(probabilities)} classes'")
+    if need(columns, rows) > width:
+        def cut(first, last):  # the first and the last columns, "…" between
+            keep = list(range(first)) + list(range(len(columns) - last, len(columns)))
+            return [columns[k] for k in keep[:first]] + ["…"] + [columns[k] for k in keep[first:]], \
+                [[row[k] for k in keep[:first]] + ["…"] + [row[k] for k in keep[first:]] for row in rows]
+        first, last = 1, 0
+        while first + last < len(columns) - 1:
+            wider = (first + 1, last) if first <= last else (first, last + 1)
+            if need(*cut(*wider)) > width:
+                break
+            first, last = wider
+        notes.append(f"…: {len(columns) - first - last} more columns, {', '.join(map(str, columns[first:len(columns) - last]))}")
+        columns, rows = cut(first, last)
+    return columns, rows, "; ".join(notes) + " (every column: --output F.csv or --json)"
+
+
 def cell(value, bold: bool = False) -> str:
     if value is None:
         return "–"
