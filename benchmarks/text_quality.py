@@ -1,7 +1,7 @@
-"""Text classification quality on seven labelled corpora this machine already holds, beside TF-IDF with logistic
+"""Text classification quality on eight labelled corpora this machine already holds, beside TF-IDF with logistic
 regression and the majority class, in one run.
 
-    python benchmarks/text_quality.py [--sets languages,messages,docstrings,languages-2,messages-2,libraries,packages]
+    python benchmarks/text_quality.py [--sets languages,messages,docstrings,languages-2,messages-2,libraries,packages,charnames]
         [--levels word,char]
         [--seed 0] [--json benchmarks/results/text_quality.json] [--set-option hidden=128 ...]
 
@@ -20,10 +20,15 @@ The sets are built from files a Debian or Ubuntu machine with Python has (none i
   science, sound, graphics, net, admin, text, web), up to 400 a section: which section a package is filed in.
   Added after the six chose the TF-IDF product (`tfidf_mix`), to check it on texts it was not chosen on; left
   out where the machine keeps no apt lists.
+- charnames: the names Unicode gives its characters (Python's `unicodedata`), up to 500 of each of 8 general
+  categories (upper-case, lower-case and other letters, marks, digits, other numbers, maths and other symbols):
+  which kind of character a name is of. Added with `tfidf_ngrams` (and measured in its choice), as a set of
+  short texts whose words tell the class ("small", "digit", "sign"), where reading characters might not help.
 Messages are 15-200 characters, without printf formats or line breaks. Each set is split once, stratified,
 85% for training and 15% for the test (seed 0). lstmkit's classifier reads the training file with its defaults
 at each `--level` (its validation part comes out of the training file) and is scored on the test file; in the
-same run it fits its TF-IDF baseline (word 1-2-grams or character 1-4-grams, by the level) on the texts it
+same run it fits its TF-IDF baseline (character 1-4-grams on these short texts, by `tfidf_ngrams` auto; word
+1-2-grams with `--set-option tfidf_ngrams=word`; the cell says which) on the texts it
 learnt from. Each cell: test accuracy (the seconds lstmkit took to train and score). lstmkit's model is its
 LSTM's probabilities multiplied with its own TF-IDF's (`tfidf_mix` auto, the powers chosen on its validation
 part); "its LSTM alone" is the same network's before that.
@@ -41,6 +46,7 @@ import subprocess
 import sysconfig
 import tempfile
 import time
+import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
@@ -57,6 +63,9 @@ OTHER_PROGRAMS = ("apt", "bash", "tar", "wget", "systemd", "shadow", "psql-15", 
 LIBRARIES = ("pandas", "sklearn", "numpy", "scipy", "torch", "optuna", "rich", "sympy")
 APT_LISTS = Path("/var/lib/apt/lists")
 SECTIONS = ("games", "science", "sound", "graphics", "net", "admin", "text", "web")
+CATEGORIES = ("Lu", "Ll", "Lo", "Mn", "Nd", "No", "Sm", "So")  # letters upper, lower, other; marks; numbers; symbols
+NUMBERED_NAMES = ("CJK", "HANGUL SYLLABLE", "TANGUT", "KHITAN", "NUSHU", "EGYPTIAN HIEROGLYPH", "CUNEIFORM",
+                  "ANATOLIAN", "BAMUM", "LINEAR B", "YI SYLLABLE")  # a code point's name, or a numbered sign
 
 
 def _message(text) -> bool:
@@ -144,9 +153,21 @@ def packages(sections=None, lists: Path = APT_LISTS) -> list[tuple[str, str]]:
     return _sample({s: {d for d in found[s] if seen[d] == 1} for s in sections or SECTIONS if found[s]}, 400)
 
 
+def charnames(categories=None) -> list[tuple[str, str]]:
+    """The names Unicode gives its characters (Python's `unicodedata`: "latin small letter a with grave", "vai
+    digit four"), up to 500 of each of 8 general categories (`categories`, default CATEGORIES): which kind of
+    character a name is of. Names made from a code point (CJK ideographs, Hangul syllables, ...) are left out."""
+    found = defaultdict(set)
+    for point in range(0x20, 0x30000):
+        name = unicodedata.name(chr(point), "")
+        if name and not name.startswith(NUMBERED_NAMES):
+            found[unicodedata.category(chr(point))].add(name.lower())
+    return _sample({category: found[category] for category in categories or CATEGORIES}, 500)
+
+
 SETS = {"languages": languages, "messages": messages, "docstrings": docstrings,
         "languages-2": lambda: languages(OTHER_LANGUAGES), "messages-2": lambda: messages(OTHER_PROGRAMS),
-        "libraries": lambda: docstrings(LIBRARIES, "purelib"), "packages": packages}
+        "libraries": lambda: docstrings(LIBRARIES, "purelib"), "packages": packages, "charnames": charnames}
 
 
 def split(rows: list[tuple[str, str]], folder: Path, name: str) -> tuple[Path, Path, int]:
@@ -190,6 +211,7 @@ def main(argv=None) -> None:
                 start = time.perf_counter()
                 model = SequenceClassifier("text", level=level, test=test, seed=args.seed, **options).fit(train)
                 row[f"lstmkit {level}"] = model.metrics_["accuracy"]
+                row[f"TF-IDF n-grams {level}"] = model.tfidf_ngrams_  # tfidf_ngrams "auto": char for short texts
                 row[f"lstmkit {level} seconds"] = time.perf_counter() - start
                 row[f"LSTM alone {level}"] = (model.test_.get("lstm") or model.metrics_)["accuracy"]  # before the TF-IDF mix
                 row[f"TF-IDF {level}"] = model.baselines_["tfidf_logistic_regression"]["accuracy"]
@@ -202,6 +224,11 @@ def main(argv=None) -> None:
         args.json.write_text(json.dumps(results, indent=1))
 
 
+def _ngrams(row: dict, level: str) -> str:
+    """" (char)" or " (word)": the n-grams the TF-IDF model of the cell read (rows of runs before it: "")."""
+    return f" ({row[f'TF-IDF n-grams {level}']})" if f"TF-IDF n-grams {level}" in row else ""
+
+
 def table(results: list[dict], levels: list[str]) -> str:
     head = (["set (texts, classes)"] + [f"lstmkit {lv}" for lv in levels] + [f"its LSTM alone, {lv}" for lv in levels]
             + [f"TF-IDF + LR, {lv}" for lv in levels] + ["majority class"])  # fmt: skip
@@ -210,7 +237,7 @@ def table(results: list[dict], levels: list[str]) -> str:
         cells = [f"{r['set']} ({r['texts']}, {r['classes']})"]
         cells += [f"{r[f'lstmkit {lv}']:.3f} ({r[f'lstmkit {lv} seconds']:.0f} s)" for lv in levels]
         cells += [f"{r[f'LSTM alone {lv}']:.3f}" for lv in levels]
-        cells += [f"{r[f'TF-IDF {lv}']:.3f}" for lv in levels] + [f"{r['majority class']:.3f}"]
+        cells += [f"{r[f'TF-IDF {lv}']:.3f}{_ngrams(r, lv)}" for lv in levels] + [f"{r['majority class']:.3f}"]
         lines.append("| " + " | ".join(cells) + " |")
     keys = [f"{name} {lv}" for name in ("lstmkit", "LSTM alone", "TF-IDF") for lv in levels] + ["majority class"]
     means = [sum(r[k] for r in results) / len(results) for k in keys]

@@ -193,6 +193,20 @@ def test_vocabulary_comes_from_the_training_part_only(tmp_path):
     assert not {word for word, part in own.items() if part != "train"} & set(model.vocab_.tokens)
 
 
+def test_tfidf_reads_character_ngrams_where_the_texts_are_short_and_word_ngrams_where_they_are_long(tmp_path):
+    """tfidf_ngrams "auto": character 1-4-grams where 90% of the training texts hold at most 400 characters,
+    word 1-2-grams otherwise, whatever tokens the LSTM reads."""
+    short = _sentences(60, 0)  # 7-60 characters each
+    model = SequenceClassifier("review", **{**TINY, "epochs": 1}).fit(_csv(short, tmp_path / "short.csv"))
+    assert model.tfidf_ngrams_ == "char" and model.text_baseline_.level == "char"
+    assert "the" in model.vocab_.tokens  # the LSTM still reads words
+    longer = short.assign(review=[text + " " + "it " * 150 * (i % 5 == 0) for i, text in enumerate(short["review"])])
+    assert (longer["review"].str.len() > 400).mean() == 0.2  # a fifth of the texts beyond 400 characters: words
+    model = SequenceClassifier("review", **{**TINY, "epochs": 1}).fit(_csv(longer, tmp_path / "long.csv"))
+    assert model.tfidf_ngrams_ == "word" and model.text_baseline_.level == "word"
+    assert SequenceClassifier("review", tfidf_ngrams="char", **{**TINY, "epochs": 1}).fit(tmp_path / "long.csv").tfidf_ngrams_ == "char"
+
+
 def test_split_is_stratified_70_15_15():
     model = SequenceClassifier(hidden=4, epochs=1, arch="lstm").fit(_rising_and_falling(100, 0))
     sizes = {part: len(rows) for part, rows in model.split_.items()}
@@ -588,17 +602,24 @@ def test_verdict_says_plainly_when_the_majority_class_is_as_good():
     assert good and text == "The model beats the majority class on accuracy 0.950 against 0.500 and on macro F1 0.940 against 0.330."
 
 
-def test_text_models_are_scored_beside_tfidf_with_logistic_regression(text_model, text_files, tmp_path):
+@pytest.mark.parametrize("ngrams", ["char", "word"])
+def test_text_models_are_scored_beside_tfidf_with_logistic_regression(ngrams, text_model, text_files, tmp_path):
     """The baseline is scikit-learn's pipeline fitted on the texts the model learnt from (training and
-    validation parts), scored on the test file; it is saved with the run, so a loaded model scores new texts
-    beside the very same baseline."""
+    validation parts), scored on the test file: of character 1-4-grams within words where the texts are short
+    (`tfidf_ngrams` auto: these, of 7-60 characters), of word 1-2-grams where asked for (or the texts are long);
+    it is saved with the run, so a loaded model scores new texts beside the very same baseline."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, log_loss
 
+    if ngrams == "word":
+        text_model = SequenceClassifier("review", tfidf_ngrams="word", test=text_files[1], **TINY).fit(text_files[0])
+    assert text_model.tfidf_ngrams_ == ngrams and run_metrics(text_model)["tfidf_ngrams"] == ngrams
+    assert f"TF-IDF of {'character 1-4' if ngrams == 'char' else 'word 1-2'}-grams with logistic regression" in verdict(run_metrics(text_model))[0]
     train, test = (pd.read_csv(path) for path in text_files)
     seen = train.iloc[np.concatenate([text_model.split_["train"], text_model.split_["val"]])]
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b")
+    vectorizer = (TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b") if ngrams == "word"
+                  else TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True))  # fmt: skip
     by_hand = LogisticRegression(max_iter=1000).fit(vectorizer.fit_transform(seen["review"]), seen["label"])
     proba = by_hand.predict_proba(vectorizer.transform(test["review"]))  # columns neg, pos: the classifier's order
     baseline = text_model.baselines_["tfidf_logistic_regression"]
@@ -608,6 +629,7 @@ def test_text_models_are_scored_beside_tfidf_with_logistic_regression(text_model
     text_model.save(tmp_path / "m")
     loaded = SequenceClassifier.load(tmp_path / "m")
     assert "text_baseline_" not in vars(loaded)  # not built at load: only what uses it builds it
+    assert loaded.tfidf_ngrams_ == ngrams
     assert loaded.evaluate(text_files[1])["baselines"] == text_model.baselines_  # to the last digit
     new = ["a great film", "dull and long", "good good good", "zzz"]
     by_hand_new = by_hand.predict_proba(vectorizer.transform(new))

@@ -16,7 +16,7 @@ from . import JOB
 from .estimator import SequenceClassifier
 
 VERDICT_METRICS = {"accuracy": "accuracy", "f1": "macro F1"}
-TEXT_SETTINGS = {"text_col", "level", "lowercase", "max_len", "min_freq", "embedding_dim", "tfidf_mix"}  # not shown for numeric runs
+TEXT_SETTINGS = {"text_col", "level", "lowercase", "max_len", "min_freq", "embedding_dim", "tfidf_mix", "tfidf_ngrams"}  # not shown for numeric runs
 MAX_ROC_CURVES = 10  # more classes than this: one micro-averaged curve instead of one per class
 NETWORK_NAMES = {"lstm": "LSTM", "lstm-fcn": "LSTM-FCN", "alstm-fcn": "ALSTM-FCN"}  # the summary's name of the model
 
@@ -31,7 +31,7 @@ def run_metrics(classifier: SequenceClassifier, scored: Optional[dict] = None) -
     beats = {metric: won["majority_class"] for metric, won in on.items()}
     return {
         "task": JOB.name, "model": model_name(classifier), "test": test, "lstm": lstm, "baselines": baselines,
-        "mix": mix_of(classifier),
+        "mix": mix_of(classifier), "tfidf_ngrams": getattr(classifier, "tfidf_ngrams_", None),
         "beats_baselines": {name: all(won[name] for won in on.values()) for name in baselines}, "beats_on": beats,
         "classes": classifier.classes_,
         "test_sequences": classifier.test_["n"] if scored is None else scored.get("n"),
@@ -52,6 +52,9 @@ def mix_of(classifier) -> Optional[tuple[float, float]]:
     return getattr(classifier, "mix_", None)
 
 
+TFIDF_NGRAMS = {"word": " of word 1-2-grams", "char": " of character 1-4-grams"}  # baselines.TFIDF_NGRAMS, in words
+
+
 def verdict(metrics: dict) -> tuple[str, bool]:
     """One plain sentence on whether the model beat the majority class on accuracy and macro F1 (a tie within
     `baselines.TIE_TOLERANCE` is not a win) and, for texts, TF-IDF with logistic regression."""
@@ -64,9 +67,10 @@ def verdict(metrics: dict) -> tuple[str, bool]:
         mix = metrics.get("mix")
         model = "The model" if not mix else (f"The model (the LSTM's class probabilities to the power {mix[0]:g} times "
                                              f"TF-IDF's to the power {mix[1]:g}, chosen on the validation part)")  # fmt: skip
+        grams = TFIDF_NGRAMS.get(metrics.get("tfidf_ngrams"), "")  # runs scored before it named them: ""
         if metrics["beats_baselines"].get("tfidf_logistic_regression"):
-            return f"{model} beats the majority class and TF-IDF with logistic regression, on {against}.", True
-        return (f"{model} beats the majority class ({scores['accuracy']}) but NOT TF-IDF with logistic regression "
+            return f"{model} beats the majority class and TF-IDF{grams} with logistic regression, on {against}.", True
+        return (f"{model} beats the majority class ({scores['accuracy']}) but NOT TF-IDF{grams} with logistic regression "
                 f"on {against}: a linear model of the texts' n-grams classifies them at least as well.", False)  # fmt: skip
     if not lost:
         return f"The model beats the majority class on {scores['accuracy']} and on {scores['f1']}.", True
@@ -140,5 +144,5 @@ def resolved(classifier: SequenceClassifier) -> dict:
         "dropout": classifier.dropout_, "bidirectional": classifier.bidirectional_, "pretrain": classifier.pretrain_,
         "augment": classifier.augment_, "val_frac": classifier.val_frac_,
         "scale": classifier.scale_,
-        "squash": classifier.squash_, "tfidf_mix": classifier.mix_,
+        "squash": classifier.squash_, "tfidf_mix": classifier.mix_, "tfidf_ngrams": classifier.tfidf_ngrams_,
     }  # fmt: skip

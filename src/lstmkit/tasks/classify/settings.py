@@ -94,6 +94,10 @@ class ClassifySettings(SharedSettings):
     tfidf_mix: str = setting("auto", "Texts: auto: the LSTM's class probabilities combined with those of TF-IDF with "
                              "logistic regression (their product, each raised to a power chosen on the validation "
                              "part); no: the LSTM alone.", choices=("auto", "no"))  # fmt: skip
+    tfidf_ngrams: str = setting("auto", "Texts: the n-grams of the TF-IDF model the LSTM is combined with and "
+                                "scored beside: word 1-2-grams, or character 1-4-grams (char); auto: char where 90% "
+                                "of the training texts hold at most 400 characters, else word.",
+                                choices=("auto", *LEVELS))  # fmt: skip
     scale: str = setting("auto", "Numeric sequences: scale each feature by the training set's mean and spread "
                          "(dataset), or z-normalise each sequence by its own and add its level and log spread "
                          "as channels (sequence); auto: sequence where the training sequences' spreads differ "
