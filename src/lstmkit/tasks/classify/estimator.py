@@ -55,8 +55,9 @@ WARP_STD, WARP_KNOTS = 0.2, 4  # time warping's speed curve: knots between the e
 # docstrings 0.866, 0.853, 0.860 against 0.866, 0.850, 0.844; languages-2 0.965, 0.965, 0.967 against 0.874,
 # 0.876, 0.882; messages-2 0.802, 0.833, 0.815 against 0.806, 0.837, 0.806; libraries 0.628, 0.617, 0.611 against
 # 0.586, 0.567, 0.567; packages 0.756, 0.752, 0.760 against 0.740, 0.748, 0.750; charnames 0.948, 0.947, 0.948
-# against 0.943, 0.945, 0.945. The eight sets' mean 0.834, 0.835, 0.833 against 0.807, 0.808, 0.801, in the same
-# time. Reading characters with the LSTM as well (level "char", seed 0) gave 0.826, in 2-5 times the time.
+# against 0.943, 0.945, 0.945. The eight sets' mean 0.834, 0.835, 0.833 against 0.807, 0.808, 0.801, in about the
+# same time (2-8 s more: the character TF-IDF's fits). Reading characters with the LSTM as well (level "char", seed
+# 0) gave 0.826, in 2-5 times the time.
 TFIDF_CHAR_SHARE, TFIDF_CHAR_LENGTH = 0.9, 400
 SPREAD_RANGE = 100  # scale "auto" z-normalises each sequence where spreads' 90th/10th percentiles differ more.
 # The ratio, highest channel: PLAID 1.3e5, BasicMotions 56, WatchExercises 11, JapaneseVowels 4.3, SpokenDigits 3.9,
