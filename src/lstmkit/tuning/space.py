@@ -162,11 +162,17 @@ def _probe():
     return Probe()
 
 
+def fit_at_origin(estimator, data, earlier: int, **options):
+    """`estimator.fit(data, **options)` on the data as they stood `earlier` horizons before their end: the
+    forecaster's `fit(earlier=k)`, which the other jobs' fit has not (their trials are fitted at the end alone)."""
+    return estimator.fit(data, **options, **({"earlier": earlier} if earlier else {}))
+
+
 def check_the_data(job, settings: Mapping[str, Any], data, earlier: int = 0) -> None:
     """Run `job` with `settings` on `data` up to its data checks (no training is done), at the origin `earlier`
     horizons before the data's end (a forecaster's): raises the DataError a run would stop with."""
     try:
-        job.estimator(**settings).fit(data, reporter=_probe(), score_test=False, **({"earlier": earlier} if earlier else {}))
+        fit_at_origin(job.estimator(**settings), data, earlier, reporter=_probe(), score_test=False)
     except _Started:
         pass
 

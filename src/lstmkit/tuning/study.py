@@ -31,6 +31,7 @@ from typing import Any, Optional
 from ..errors import ConfigError, TrainingError
 from ..fileio import locked
 from ..train.progress import Reporter
+from .space import fit_at_origin
 
 STUDY_FILE = "study.db"
 LOCK_FILE = "study.lock"
@@ -219,8 +220,7 @@ def run_trial(study, trial, spec: TuneSpec, job, reporter: Optional[Reporter] = 
     try:
         params = suggest(trial, spec.space, trial.user_attrs.get("default"))
         for earlier in reversed(range(spec.origins)):  # the earliest origin first, the data's end last
-            estimator = job.estimator(**{**spec.settings, **params})
-            estimator.fit(spec.data, reporter=watcher, score_test=False, **({"earlier": earlier} if earlier else {}))
+            fit_at_origin(job.estimator(**{**spec.settings, **params}), spec.data, earlier, reporter=watcher, score_test=False)
         if not math.isfinite(watcher.best):
             raise TrainingError("training reported no finite validation loss")
     except optuna.TrialPruned:

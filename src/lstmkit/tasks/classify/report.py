@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from ...baselines import beats_baseline
+from ...baselines import TFIDF_NGRAMS, beats_baseline
 from . import JOB
 from .estimator import SequenceClassifier
 
@@ -52,9 +52,6 @@ def mix_of(classifier) -> Optional[tuple[float, float]]:
     return getattr(classifier, "mix_", None)
 
 
-TFIDF_NGRAMS = {"word": " of word 1-2-grams", "char": " of character 1-4-grams"}  # baselines.TFIDF_NGRAMS, in words
-
-
 def verdict(metrics: dict) -> tuple[str, bool]:
     """One plain sentence on whether the model beat the majority class on accuracy and macro F1 (a tie within
     `baselines.TIE_TOLERANCE` is not a win) and, for texts, TF-IDF with logistic regression."""
@@ -67,7 +64,7 @@ def verdict(metrics: dict) -> tuple[str, bool]:
         mix = metrics.get("mix")
         model = "The model" if not mix else (f"The model (the LSTM's class probabilities to the power {mix[0]:g} times "
                                              f"TF-IDF's to the power {mix[1]:g}, chosen on the validation part)")  # fmt: skip
-        grams = TFIDF_NGRAMS.get(metrics.get("tfidf_ngrams"), "")  # runs scored before it named them: ""
+        grams = _ngrams_in_words(metrics.get("tfidf_ngrams"))
         if metrics["beats_baselines"].get("tfidf_logistic_regression"):
             return f"{model} beats the majority class and TF-IDF{grams} with logistic regression, on {against}.", True
         return (f"{model} beats the majority class ({scores['accuracy']}) but NOT TF-IDF{grams} with logistic regression "
@@ -80,6 +77,15 @@ def verdict(metrics: dict) -> tuple[str, bool]:
     else:
         advice = "it is right more often, but no better across the classes than always answering the most frequent one."
     return f"The model does NOT beat the majority class on {shown}: {advice}", False
+
+
+def _ngrams_in_words(level: Optional[str]) -> str:
+    """" of character 1-4-grams": the n-grams `baselines.TFIDF_NGRAMS` gives the TF-IDF model's `level`; "" for
+    metrics scored before they named it."""
+    if level not in TFIDF_NGRAMS:
+        return ""
+    low, high = TFIDF_NGRAMS[level][1]
+    return f" of {'word' if level == 'word' else 'character'} {low}-{high}-grams"
 
 
 def write_report(classifier: SequenceClassifier, metrics: dict, path: Path, out: Path) -> None:
