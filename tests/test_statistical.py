@@ -195,7 +195,7 @@ def test_forecasts_have_one_row_per_origin_before_and_after_fit_stop():
     target = seasonal_noisy(100)
     origins = np.array([40, 60, 61, 80, 100])
     forecasts = statistical_forecasts(target, origins, horizon=7, season=12, fit_stop=60)
-    assert list(forecasts) == [*MODELS, "notes", "seconds"] and set(forecasts["seconds"]) == set(MODELS)
+    assert list(forecasts) == [*MODELS, "notes", "seconds", "failures"] and set(forecasts["seconds"]) == set(MODELS)
     for name in MODELS:
         assert forecasts[name].shape == (5, 7) and np.all(np.isfinite(forecasts[name]))
     assert forecasts["notes"] == []
@@ -469,11 +469,38 @@ def test_a_fit_in_the_background_equals_the_fit_in_this_process():
     assert got["notes"] == alone["notes"] and set(got["seconds"]) == set(MODELS)
 
 
+def test_a_long_series_with_many_origins_is_shared_out_to_a_helper_a_cpu_and_joined_as_if_fitted_at_once(monkeypatch):
+    """Theta filters the whole past again at each origin: a long series' origins go, in consecutive runs, to
+    as many helpers as there are CPUs; the forecasts, notes and fallback counts are those of one fit."""
+    from lstmkit import statistical
+
+    job = (seasonal_noisy(80), np.array([1, 2, 40, 50, 60, 66, 70]), 6, 12, 60)
+    monkeypatch.setattr(statistical, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(statistical, "SHARE_FROM", 7 * 60)  # this job's origins x values, at the line
+    background = InBackground(job)
+    assert [list(share[1]) for _, share in background._workers] == [[1, 2, 40, 50], [60, 66, 70]]
+    got, alone = background.result(), statistical_forecasts(*job)
+    for name in MODELS:
+        np.testing.assert_allclose(got[name], alone[name], rtol=1e-10)
+    assert "theta: naive2 at 2 of 7 origins, first at t=1 (NotImplementedError: tiny datasets)" in alone["notes"]
+    assert got["notes"] == alone["notes"] and got["failures"] == alone["failures"]
+    assert set(got["seconds"]) == set(MODELS)
+    monkeypatch.setattr(statistical, "SHARE_FROM", 7 * 60 + 1)
+    background = InBackground(job)
+    assert len(background._workers) == 1 and background._workers[0][1] is job
+    background.close()
+    ets = statistical_forecasts(*job)["ets"]  # given, the ETS forecasts are shared out with their origins
+    parts = [statistical_forecasts(*statistical._share((*job, ets), part)) for part in ([0, 1, 2], [3, 4, 5, 6])]
+    joined = statistical._joined(parts)
+    np.testing.assert_array_equal(joined["ets"], ets)
+    assert joined["notes"] == statistical_forecasts(*job, ets)["notes"] and joined["seconds"]["ets"] == 0.0
+
+
 def test_a_background_helper_that_died_is_replaced_by_a_fit_in_this_process():
     job = (seasonal_noisy(80), np.array([60]), 6, 12, 60)
     helper._close_pool()  # helpers earlier tests gave back
     background = InBackground(job)
-    worker = background._worker
+    [(worker, _)] = background._workers
     worker._process.kill()
     got = background.result()
     np.testing.assert_allclose(got["ets"], statistical_forecasts(*job)["ets"], rtol=1e-10)
@@ -492,7 +519,7 @@ def test_the_helper_started_early_is_taken_by_the_next_fit_and_given_back_after_
         assert len(helper._pool) == 1
         early = helper._pool[0]
         background = InBackground(job)
-        assert background._worker is early and helper._pool == []
+        assert [worker for worker, _ in background._workers] == [early] and helper._pool == []
         np.testing.assert_allclose(background.result()["ets"], statistical_forecasts(*job)["ets"], rtol=1e-10)
         assert helper._pool == [early] and early.alive()
         got = statistical_forecasts_many([job, job])  # few series: all in the idle helper

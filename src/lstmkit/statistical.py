@@ -48,7 +48,7 @@ statsforecast takes seconds to import, so it is imported inside the functions th
 `statistical_forecasts_many` fits many series at once, spread over helper processes (`lstmkit.helper`, one
 per CPU the process may use) when there are enough of them to pay for the helpers' start; `InBackground`
 fits one series in a helper while the caller trains, so statsforecast's import and fits overlap the
-training. Both take an idle helper that already imported statsforecast where there is one (`PRELOAD`: a
+training (a long series' many origins shared out to a helper a CPU). Both take an idle helper that already imported statsforecast where there is one (`PRELOAD`: a
 command that will score a forecaster starts one first thing, so that import also overlaps its own).
 """
 
@@ -206,11 +206,12 @@ def arima_model(target: np.ndarray, season: int, fit_stop: int):
     return AutoARIMA(season_length=season, approximation=True)
 
 
-def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop: int, fallback, notes,
+def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop: int, fallback, failures: dict,
                        future=None) -> np.ndarray:  # fmt: skip
     """The fitted-once model's forecasts from each origin: (W, horizon); `fallback` (W, horizon) where
-    statsforecast fails (it raises on a few odd or very short series) or forecasts a non-finite value.
-    `future` (N, F): regressors, read up to each origin and over its horizon (ARIMAX)."""
+    statsforecast fails (it raises on a few odd or very short series) or forecasts a non-finite value, which
+    `failures[name]` records (`_failure_note`). `future` (N, F): regressors, read up to each origin and over
+    its horizon (ARIMAX)."""
     forecasts = fallback.copy()
 
     def exog(t: int, ahead: int = 0, first: int = 0) -> dict:
@@ -221,8 +222,7 @@ def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop
     try:
         model.fit(target[:fit_stop], **exog(fit_stop))
     except Exception as error:  # noqa: BLE001 - statsforecast raises ValueError, IndexError, NotImplementedError...
-        reason = f"{type(error).__name__}: {error}"
-        notes.append(f"{name}: naive2 at every origin, fitting on {fit_stop} values failed ({reason})")
+        failures[name] = {"fit_stop": fit_stop, "reason": f"{type(error).__name__}: {error}"}
         return forecasts
     failed = []  # (origin, reason)
     memory = _memory(model)
@@ -238,9 +238,15 @@ def _forward_forecasts(model, name: str, target, origins, horizon: int, fit_stop
         else:
             failed.append((origin, "non-finite forecast"))
     if failed:
-        origin, reason = failed[0]
-        notes.append(f"{name}: naive2 at {len(failed)} of {len(origins)} origins, first at t={origin} ({reason})")
+        failures[name] = {"count": len(failed), "origin": failed[0][0], "reason": failed[0][1]}
     return forecasts
+
+
+def _failure_note(name: str, failure: dict, origins: int) -> str:
+    """The note on a model that fell back to Naive2 (`_forward_forecasts`), at every one of `origins` or some."""
+    if "fit_stop" in failure:
+        return f"{name}: naive2 at every origin, fitting on {failure['fit_stop']} values failed ({failure['reason']})"
+    return f"{name}: naive2 at {failure['count']} of {origins} origins, first at t={failure['origin']} ({failure['reason']})"
 
 
 def _memory(model) -> tuple[int, int] | None:
@@ -268,8 +274,9 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
     there, then applied at every origin, before or after fit_stop, without refitting.
 
     Returns {"naive2": (W, horizon), "ets": (W, horizon), "theta": (W, horizon)[, "arimax": (W, horizon)]
-    [, "croston": (W, horizon)], "notes": list[str], "seconds": {name: float}}: the forecasts under the names
-    in `MODELS` (and `WITH_FUTURE`, `INTERMITTENT`), one line per fallback taken, and the seconds each model took. A season that target[:fit_stop]
+    [, "croston": (W, horizon)], "notes": list[str], "seconds": {name: float}, "failures": {name: dict}}: the
+    forecasts under the names in `MODELS` (and `WITH_FUTURE`, `INTERMITTENT`), one line per fallback taken
+    (the last lines, one a model in `failures`), and the seconds each model took. A season that target[:fit_stop]
     is too short for is replaced by 1 for ETS and Theta; where statsforecast fails, at the fit or at an
     origin, that model's forecast is Naive2's. `ets` (W, horizon): ETS's forecasts for these arguments, when
     already computed (`ETSStates.baseline`); AutoETS is then not fitted again, and its seconds are 0.
@@ -288,7 +295,7 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
     if croston:
         forecasts[INTERMITTENT] = naive2.copy()
     if len(starts) == 0:
-        return {**forecasts, "notes": notes, "seconds": seconds}
+        return {**forecasts, "notes": notes, "seconds": seconds, "failures": {}}
     # statsforecast takes seconds to import: only here, never with `import lstmkit`
     from statsforecast.models import AutoETS, Theta
 
@@ -307,14 +314,16 @@ def statistical_forecasts(target, origins, horizon: int, season: int, fit_stop: 
     if ets is not None:
         forecasts["ets"], seconds["ets"] = np.asarray(ets, dtype=np.float64), 0.0
         del models["ets"]
+    failures: dict = {}  # name -> where it fell back to Naive2, in the models' order
     with warnings.catch_warnings():  # statsmodels warns on short or flat histories; fallbacks go to notes
         warnings.simplefilter("ignore")
         for name, model in models.items():
             started = time.perf_counter()
-            forecasts[name] = _forward_forecasts(model, name, series, starts, horizon, fit_stop, naive2, notes,
+            forecasts[name] = _forward_forecasts(model, name, series, starts, horizon, fit_stop, naive2, failures,
                                                  regressors if name == WITH_FUTURE else None)  # fmt: skip
             seconds[name] = time.perf_counter() - started
-    return {**forecasts, "notes": notes, "seconds": seconds}
+    notes += [_failure_note(name, failure, len(starts)) for name, failure in failures.items()]
+    return {**forecasts, "notes": notes, "seconds": seconds, "failures": failures}
 
 
 # below this many series the helpers' start (importing lstmkit and statsforecast, seconds each) costs more than it saves
@@ -380,25 +389,70 @@ def _collected(worker: helper.Helper, call, jobs: list) -> list:
     return results
 
 
+# origins x values before the first origin from which one series' origins are shared out to several helpers: Theta
+# redoes its decomposition and filter over the whole past at each origin (statsforecast's `forward`), about 40 ms an
+# origin on Seattle's ~7,400 hourly temperatures before the test part, 81 s for its 1,291 day-ahead windows, which
+# a forecaster trained in 43 s then waited out. Shared by two helpers on two cores: 96 s from start to end -> 83 s
+# (the training, beside them, 43 -> 62 s; the wait after it 53 -> 21 s); more cores share it further
+SHARE_FROM = 2_000_000
+
+
 class InBackground:
     """`statistical_forecasts(*job)` computed in a helper process while the caller goes on (a forecaster
     trains): statsforecast's import and fits, seconds, overlap the training on another core, in an idle
-    helper that imported it already where there is one. `result()` waits for it, and puts the helper back in
-    the pool (where it may have preloaded more: the report's matplotlib); `close()` stops a helper whose
-    result was not wanted (a failed fit)."""
+    helper that imported it already where there is one. A long series with many origins (`SHARE_FROM`) is
+    shared out in runs of consecutive origins, one to a helper for each CPU, and the shares joined as if
+    computed at once (`_joined`). `result()` waits for it, and puts the helpers back in the pool (where they
+    may have preloaded more: the report's matplotlib); `close()` stops the helpers whose result was not
+    wanted (a failed fit)."""
 
     def __init__(self, job: tuple):
         self.job = job
-        self._worker: helper.Helper | None = helper.take(PRELOAD) or helper.Helper([PRELOAD])
-        self._worker.submit(_forecasts_of, [job])
+        origins, fit_stop = len(job[1]), job[4]
+        shares = max(1, min(usable_cpus(), origins)) if origins * fit_stop >= SHARE_FROM else 1
+        self._workers: list[tuple[helper.Helper, tuple]] = []
+        for part in np.array_split(np.arange(origins), shares):
+            share = job if shares == 1 else _share(job, part)
+            worker = helper.take(PRELOAD) or helper.Helper([PRELOAD])
+            worker.submit(_forecasts_of, [share])
+            self._workers.append((worker, share))
 
     def result(self) -> dict:
-        worker, self._worker = self._worker, None
-        return _collected(worker, _forecasts_of, [self.job])[0]
+        workers, self._workers = self._workers, []
+        parts = [_collected(worker, _forecasts_of, [share])[0] for worker, share in workers]
+        return parts[0] if len(parts) == 1 else _joined(parts)
 
     def close(self) -> None:
-        if self._worker is not None:
-            self._worker.close()
+        for worker, _ in self._workers:
+            worker.close()
+
+
+def _share(job: tuple, part: np.ndarray) -> tuple:
+    """`job` (as `statistical_forecasts` takes it) for the origins at the positions `part`, and the ETS
+    forecasts from them where the job gives those."""
+    target, origins, horizon, season, fit_stop, *rest = job
+    if rest and rest[0] is not None:
+        rest = [np.asarray(rest[0])[part], *rest[1:]]
+    return (target, np.asarray(origins)[part], horizon, season, fit_stop, *rest)
+
+
+def _joined(parts: list[dict]) -> dict:
+    """One series' `statistical_forecasts` computed in shares of its origins, in their order, as computed at
+    once: the forecasts one after the other, the seconds summed, and a model's fallback at some origins
+    counted over all (the notes before those on fallbacks, and a fit that failed, are alike in every share)."""
+    first = parts[0]
+    joined = {name: np.concatenate([part[name] for part in parts]) for name, value in first.items() if isinstance(value, np.ndarray)}
+    seconds = {name: sum(part["seconds"][name] for part in parts) for name in first["seconds"]}
+    failures: dict = {}
+    for part in parts:
+        for name, failure in part["failures"].items():
+            was = failures.get(name)
+            failures[name] = failure if was is None or "fit_stop" in was else {**was, "count": was["count"] + failure["count"]}
+    failures = {name: failures[name] for name in seconds if name in failures}  # the models' order
+    origins = len(joined["naive2"])
+    notes = first["notes"][: len(first["notes"]) - len(first["failures"])]
+    notes += [_failure_note(name, failure, origins) for name, failure in failures.items()]
+    return {**joined, "notes": notes, "seconds": seconds, "failures": failures}
 
 
 class ETSStates:
