@@ -48,8 +48,9 @@ statsforecast takes seconds to import, so it is imported inside the functions th
 `statistical_forecasts_many` fits many series at once, spread over helper processes (`lstmkit.helper`, one
 per CPU the process may use) when there are enough of them to pay for the helpers' start; `InBackground`
 fits one series in a helper while the caller trains, so statsforecast's import and fits overlap the
-training (a long series' many origins shared out to a helper a CPU). Both take an idle helper that already imported statsforecast where there is one (`PRELOAD`: a
-command that will score a forecaster starts one first thing, so that import also overlaps its own).
+training (a long series' many origins shared out to a helper a CPU). Both take an idle helper that already
+imported statsforecast where there is one (`PRELOAD`: a command that will score a forecaster starts one
+first thing, so that import also overlaps its own).
 """
 
 import math
