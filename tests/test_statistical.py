@@ -476,16 +476,24 @@ def test_a_long_series_with_many_origins_is_shared_out_to_a_helper_a_cpu_and_joi
 
     job = (seasonal_noisy(80), np.array([1, 2, 40, 50, 60, 66, 70]), 6, 12, 60)
     monkeypatch.setattr(statistical, "usable_cpus", lambda: 2)
-    monkeypatch.setattr(statistical, "SHARE_FROM", 7 * 60)  # this job's origins x values, at the line
+    monkeypatch.setattr(statistical, "SHARE_FROM", 289)  # the values filtered from this job's origins, at the line
     background = InBackground(job)
-    assert [list(share[1]) for _, share in background._workers] == [[1, 2, 40, 50], [60, 66, 70]]
+    assert [list(share[1]) for _, share in background._workers] == [[1, 2, 40, 50], [60, 66, 70]]  # 93 and 196 values
+    assert [list(part) for part in statistical._parts(np.arange(1, 101), 3)] == [list(range(57)), list(range(57, 81)), list(range(81, 100))]
     got, alone = background.result(), statistical_forecasts(*job)
     for name in MODELS:
         np.testing.assert_allclose(got[name], alone[name], rtol=1e-10)
     assert "theta: naive2 at 2 of 7 origins, first at t=1 (NotImplementedError: tiny datasets)" in alone["notes"]
     assert got["notes"] == alone["notes"] and got["failures"] == alone["failures"]
     assert set(got["seconds"]) == set(MODELS)
-    monkeypatch.setattr(statistical, "SHARE_FROM", 7 * 60 + 1)
+    helper._close_pool()  # helpers earlier tests gave back
+    try:  # scored without a fit in the background (`lstmkit evaluate` on a new file), it is shared out as well
+        [many] = statistical_forecasts_many([job], workers=2)
+        assert len(helper._pool) == 2 and many["notes"] == alone["notes"]
+        np.testing.assert_allclose(many["theta"], alone["theta"], rtol=1e-10)
+    finally:
+        helper._close_pool()
+    monkeypatch.setattr(statistical, "SHARE_FROM", 290)
     background = InBackground(job)
     assert len(background._workers) == 1 and background._workers[0][1] is job
     background.close()

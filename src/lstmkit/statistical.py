@@ -338,7 +338,10 @@ def statistical_forecasts_many(jobs: list, workers: int | None = None) -> list[d
     With `PARALLEL_FROM` jobs or more and more than one worker (default: `usable_cpus()`), the jobs are
     dealt out to that many helper processes (one thread each), idle ones that imported statsforecast
     among them; with fewer, they go to such an idle helper where there is one, else are computed here. Each
-    job keeps its own seconds, so the seconds sum CPU time."""
+    job keeps its own seconds, so the seconds sum CPU time. One long series with many origins is shared out
+    as `InBackground` shares it (`lstmkit evaluate` on a new file of one series scores its every window)."""
+    if len(jobs) == 1 and _shares(jobs[0], workers) > 1:
+        return [InBackground(jobs[0], workers).result()]
     return _spread(_forecasts_of, jobs, workers)
 
 
@@ -390,11 +393,13 @@ def _collected(worker: helper.Helper, call, jobs: list) -> list:
     return results
 
 
-# origins x values before the first origin from which one series' origins are shared out to several helpers: Theta
+# values filtered from all origins (their sum) from which one series' origins are shared out to several helpers: Theta
 # redoes its decomposition and filter over the whole past at each origin (statsforecast's `forward`), about 40 ms an
 # origin on Seattle's ~7,400 hourly temperatures before the test part, 81 s for its 1,291 day-ahead windows, which
-# a forecaster trained in 43 s then waited out. Shared by two helpers on two cores: 96 s from start to end -> 83 s
-# (the training, beside them, 43 -> 62 s; the wait after it 53 -> 21 s); more cores share it further
+# a forecaster trained in 43 s then waited out. Shared by two helpers on two cores: 96 s from start to end -> 83 and
+# 76 s (two runs; the training, beside them, 43 -> 62 and 56 s; the wait after it 53 -> 21 and 20 s), and `lstmkit
+# evaluate` on the whole file (8,688 windows, each origin's past filtered: runs of equal cost) 216 -> 144 s; more
+# cores share it further
 SHARE_FROM = 2_000_000
 
 
@@ -402,17 +407,16 @@ class InBackground:
     """`statistical_forecasts(*job)` computed in a helper process while the caller goes on (a forecaster
     trains): statsforecast's import and fits, seconds, overlap the training on another core, in an idle
     helper that imported it already where there is one. A long series with many origins (`SHARE_FROM`) is
-    shared out in runs of consecutive origins, one to a helper for each CPU, and the shares joined as if
-    computed at once (`_joined`). `result()` waits for it, and puts the helpers back in the pool (where they
-    may have preloaded more: the report's matplotlib); `close()` stops the helpers whose result was not
-    wanted (a failed fit)."""
+    shared out in runs of consecutive origins, one to a helper for each CPU (`workers`, default
+    `usable_cpus()`), and the shares joined as if computed at once (`_joined`). `result()` waits for it, and
+    puts the helpers back in the pool (where they may have preloaded more: the report's matplotlib);
+    `close()` stops the helpers whose result was not wanted (a failed fit)."""
 
-    def __init__(self, job: tuple):
+    def __init__(self, job: tuple, workers: int | None = None):
         self.job = job
-        origins, fit_stop = len(job[1]), job[4]
-        shares = max(1, min(usable_cpus(), origins)) if origins * fit_stop >= SHARE_FROM else 1
+        shares = _shares(job, workers)
         self._workers: list[tuple[helper.Helper, tuple]] = []
-        for part in np.array_split(np.arange(origins), shares):
+        for part in _parts(job[1], shares):
             share = job if shares == 1 else _share(job, part)
             worker = helper.take(PRELOAD) or helper.Helper([PRELOAD])
             worker.submit(_forecasts_of, [share])
@@ -426,6 +430,25 @@ class InBackground:
     def close(self) -> None:
         for worker, _ in self._workers:
             worker.close()
+
+
+def _shares(job: tuple, workers: int | None = None) -> int:
+    """How many helpers share `job`'s origins: one a CPU (`workers`, default `usable_cpus()`) where the
+    values filtered from all of them reach `SHARE_FROM`, else 1."""
+    origins = np.asarray(job[1], dtype=np.int64)
+    if origins.sum() < SHARE_FROM:
+        return 1
+    return max(1, min(usable_cpus() if workers is None else workers, len(origins)))
+
+
+def _parts(origins, shares: int) -> list[np.ndarray]:
+    """The positions of `origins` in `shares` runs of consecutive ones, each about as many values to filter
+    (an origin costs the values before it), none empty."""
+    cost = np.cumsum(np.asarray(origins, dtype=np.int64))
+    if shares == 1 or len(cost) == 0:
+        return [np.arange(len(cost))]
+    cuts = np.searchsorted(cost, cost[-1] * np.arange(1, shares) / shares)
+    return [part for part in np.split(np.arange(len(cost)), cuts) if len(part)]
 
 
 def _share(job: tuple, part: np.ndarray) -> tuple:
