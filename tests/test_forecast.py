@@ -574,3 +574,41 @@ def test_one_series_corrects_in_units_of_its_steps_where_they_are_tiny_beside_it
     frame["store"] = np.where(t < 80, "A", "B")
     panel = Forecaster("sales", id_col="store", time_col="month", horizon=3, lookback=12, hidden=4, epochs=1)
     assert panel.fit(frame.assign(month=np.r_[frame["month"][:80], frame["month"][:80]])).step_units_ == 0
+
+
+def test_evaluate_on_data_that_continues_the_training_series_fits_the_baselines_on_the_training_values(series_csv, tmp_path):
+    """`evaluate` on new data: where the data continues the training series (after its end, or repeating it;
+    with a time axis or without), ETS and Theta are fitted on the values the network was trained and validated
+    on and filtered on through the new ones, as on the test part; on another series (other values at times
+    the training series has, or more than a season of steps after it), on its own values before the first window."""
+    from lstmkit.metrics import forecast_metrics
+    from lstmkit.statistical import statistical_forecasts
+    from lstmkit.tasks.forecast.scoring import statistical_job
+
+    frame = pd.read_csv(series_csv)
+    target, origins = frame["sales"].to_numpy(float), np.arange(12, 38)  # every window of 40 new months
+    _small().fit(frame.iloc[:110]).save(tmp_path / "m")
+    model = Forecaster.load(tmp_path / "m")  # the run keeps the whole training series
+    fitted_on = model.bounds_[0][1]
+
+    def job(data):
+        return statistical_job(model, model._read(data).series[0], origins)
+
+    later = job(frame.iloc[110:])
+    assert np.array_equal(later[0], target) and np.array_equal(later[1], origins + 110) and later[4] == fitted_on
+    again = job(frame.iloc[:110])  # the training data itself: fitted on its first `fitted_on` values, as the test part
+    assert np.array_equal(again[0], target[:110]) and np.array_equal(again[1], origins) and again[4] == fitted_on
+    for other in (frame.iloc[70:110].assign(sales=frame["sales"].iloc[70:110] * 2), frame.iloc[125:]):
+        alone = job(other)
+        assert np.array_equal(alone[0], other["sales"].to_numpy(float)) and np.array_equal(alone[1], origins) and alone[4] == 12
+
+    scored = model.evaluate(frame.iloc[110:])  # the ETS baseline as statistical_forecasts gives it on the whole series
+    direct = statistical_forecasts(target, origins + 110, 3, 12, fitted_on)["ets"]
+    y_true = np.stack([target[110 + t : 113 + t] for t in origins])
+    expected = forecast_metrics(y_true, direct, y_train=model.train_target_, season=12)["mase"]
+    assert scored["windows"] == len(origins) and scored["baselines"]["ets"]["mase"] == pytest.approx(expected)
+
+    untimed = Forecaster("sales", horizon=3, lookback=12, hidden=8, epochs=4).fit(frame["sales"].iloc[:110])
+    repeated = statistical_job(untimed, untimed._read(frame["sales"]).series[0], origins)
+    assert np.array_equal(repeated[0], target) and repeated[4] == untimed.bounds_[0][1]
+    assert statistical_job(untimed, untimed._read(frame["sales"].iloc[110:]).series[0], origins)[4] == 12

@@ -45,7 +45,7 @@ from ..settings import TRAINING
 from ..gate_input import GateInput, capped, series_values
 from .net import STEP_UNITS, ForecastNet, MeanForecast, scaled_error
 from .pretrained import Pretrained, load_pretrained, pretrained_seasons
-from .scoring import conformal_quantiles, mase_scale, score_panel, score_series, statistical_job
+from .scoring import conformal_quantiles, known_ahead, mase_scale, score_panel, score_series, statistical_job
 from .settings import ForecastSettings
 from .timing import calendar_seasons, future_times, on_calendar, steps_between, without_calendar
 
@@ -771,6 +771,45 @@ class Forecaster(ForecastSettings, Estimator):
             return series.start
         return steps_between(start, series.time[0], self.freqs_[i] or series.freq)
 
+    def continued(self, series: Series) -> tuple[np.ndarray, Optional[np.ndarray], int, Optional[int]]:
+        """One series' data as its baselines are fitted and filtered: the target (N,), the covariates known ahead
+        (N, F) or None, how many rows of the training series come before `series`' own, and the row of the
+        training series that the target's first value is (None: not known). Where `series` continues the
+        training series (`_row_of`), and agrees with it wherever they overlap, the training rows before it come
+        first; else it stands alone."""
+        alone = series.target, known_ahead(self, series), 0, None
+        if self.many_:
+            return alone
+        trained = self.panel_.series[0]  # all of it, or the last `lookback` rows of a run saved before it kept all
+        row, known = self._row_of(trained, series), trained.start
+        if row is None:
+            return alone
+        overlap = slice(max(row, known), min(row + len(series), known + len(trained)))
+        if not np.allclose(series.target[overlap.start - row : overlap.stop - row],
+                           trained.target[overlap.start - known : overlap.stop - known], rtol=1e-6, atol=1e-12):  # fmt: skip
+            return alone
+        before = trained.head(max(0, row - known))
+        target = np.concatenate([before.target, series.target])
+        future = None if alone[1] is None else np.concatenate([known_ahead(self, before), alone[1]])
+        return target, future, len(before), row - len(before)
+
+    def _row_of(self, trained: Series, series: Series) -> Optional[int]:
+        """The row of the training series that `series`' first value would be, from the time axes: within it
+        (the row of that time; negative where `series` begins earlier), or right after it where `series` begins
+        at most a season of missing steps after its end. Without time axes, `series`' start (0 for new data).
+        None where `series` does not line up with it so."""
+        if series.time is None or trained.time is None:
+            return series.start
+        first, last = series.time[0], trained.time[-1]
+        if first > last:
+            missing = steps_between(last, first, self.freqs_[0] or series.freq) - 1
+            return trained.start + len(trained) if 0 <= missing <= self.season_ else None
+        if first < trained.time[0]:
+            row = -int(series.time.searchsorted(trained.time[0]))
+            return trained.start + row if -row < len(series) and series.time[-row] == trained.time[0] else None
+        row = int(trained.time.searchsorted(first))
+        return trained.start + row if trained.time[row] == first else None
+
     # ---- predict and score ----------------------------------------------------------------------
     @torch.no_grad()
     def _forecast(self, panel: Panel, series_of: np.ndarray, origins: np.ndarray, series_index=None, futures=None,
@@ -1035,7 +1074,8 @@ class Forecaster(ForecastSettings, Estimator):
             "origin_times": [None if t is None else str(t) for t in self.origin_times_], "freqs": self.freqs_,
             "train_target": self.train_target_.tolist(), "conformal": self.conformal_, "best_epoch": self.best_epoch_, "bounds": self.bounds_,
             "calibrated_on": self.calibrated_on_,
-            "tails": [_tail(s, self.lookback_) for s in self.panel_.series],
+            # one series: all of it, which the baselines of `evaluate` on data that continues it are fitted on
+            "tails": [_tail(s, self.lookback_ if self.many_ else len(s)) for s in self.panel_.series],
             "future_index": self.future_index_, "past_index": self.past_index_, "static_features": self.static_features_,
             "categories": self.categories_,
             # what `lstmkit predict RUN` prints, without the model; with future covariates, it needs their values
@@ -1081,11 +1121,11 @@ class Forecaster(ForecastSettings, Estimator):
 
 
 def _tail(s: Series, lookback: int) -> dict:
-    """The last lookback rows of a series, so `predict()` works after `load` without data; `start` keeps
-    the step number of its first row (the season position of a series without a time axis)."""
+    """The last lookback rows of a series (or all), so `predict()` works after `load` without data; `start`
+    keeps the step number of its first row (the season position of a series without a time axis)."""
     rows = slice(max(0, len(s) - lookback), len(s))
     time = None if s.time is None else [str(t) for t in s.time[rows]]
-    return {"values": s.values[rows].astype(float).tolist(), "time": time, "freq": s.freq, "start": rows.start,
+    return {"values": np.column_stack([s.target, s.covariates])[rows].astype(float).tolist(), "time": time, "freq": s.freq, "start": rows.start,
             "integer_time": s.time is not None and pd.api.types.is_integer_dtype(s.time),
             "time_name": None if s.time is None else s.time.name, "time_format": s.time_format}  # fmt: skip
 

@@ -81,12 +81,17 @@ def baseline_forecasts(target: np.ndarray, origins: np.ndarray, horizon: int, se
 
 
 def statistical_job(forecaster, series, origins: np.ndarray) -> tuple:
-    """The arguments of `statistical_forecasts` for one series' windows at `origins`: the models fitted on
-    the part before the first origin (and never past the training part); the covariates known ahead, and
+    """The arguments of `statistical_forecasts` for one series' windows at `origins`: the models fitted on the
+    values the network was trained and validated on (the part before the test part) where the data holds them,
+    the training data itself or new data that continues it (`Forecaster.continued`), and filtered on from
+    there; on new data alone, fitted on its values before the first window. The covariates known ahead, and
     whether the forecaster judged the data intermittent (Croston SBA then among the baselines), last."""
-    fit_stop = min(int(origins[0]), forecaster.bounds_[0][1])
-    future = known_ahead(forecaster, series)
-    return series.target, origins, forecaster.horizon, forecaster.season_, fit_stop, None, future, forecaster.intermittent_
+    target, future, before, step = forecaster.continued(series)
+    origins = origins + before
+    trained = forecaster.bounds_[0][1]  # the training and validation parts' end
+    holds = step is not None and step <= 0 and step + len(target) >= trained
+    fit_stop = trained - step if holds else int(origins[0])
+    return target, origins, forecaster.horizon, forecaster.season_, fit_stop, None, future, forecaster.intermittent_
 
 
 def known_ahead(forecaster, series) -> np.ndarray | None:
