@@ -579,7 +579,8 @@ def test_one_series_corrects_in_units_of_its_steps_where_they_are_tiny_beside_it
 def test_evaluate_on_data_that_continues_the_training_series_fits_the_baselines_on_the_training_values(series_csv, tmp_path):
     """`evaluate` on new data: where the data continues the training series (after its end, or repeating it;
     with a time axis or without), ETS and Theta are fitted on the values the network was trained and validated
-    on and filtered on through the new ones, as on the test part; on another series (other values at times
+    on and filtered on through the new ones, as on the test part, and the windows the network was trained on are
+    counted in a note; on another series (other values at times
     the training series has, or more than a season of steps after it), on its own values before the first window."""
     from lstmkit.metrics import forecast_metrics
     from lstmkit.statistical import statistical_forecasts
@@ -607,6 +608,10 @@ def test_evaluate_on_data_that_continues_the_training_series_fits_the_baselines_
     y_true = np.stack([target[110 + t : 113 + t] for t in origins])
     expected = forecast_metrics(y_true, direct, y_train=model.train_target_, season=12)["mase"]
     assert scored["windows"] == len(origins) and scored["baselines"]["ets"]["mase"] == pytest.approx(expected)
+    assert scored["notes"] == []  # none of its windows was seen in training
+    repeats = model.evaluate(frame)  # the windows within the training and validation parts are named as such
+    assert repeats["notes"] == [f"{fitted_on - 14} of the 136 windows lie within the data the model was trained and validated "
+                                f"on (the training series' first {fitted_on} rows): they score how it fits them, not how it forecasts"]  # fmt: skip
 
     untimed = Forecaster("sales", horizon=3, lookback=12, hidden=8, epochs=4).fit(frame["sales"].iloc[:110])
     repeated = statistical_job(untimed, untimed._read(frame["sales"]).series[0], origins)

@@ -898,13 +898,25 @@ class Forecaster(ForecastSettings, Estimator):
         if data is None and getattr(self, "test_", None) is None:
             raise ConfigError("a loaded forecaster keeps no test part: pass the data to evaluate on")
         if data is None:
-            scored = self.test_
+            scored, notes = self.test_, {}
         else:
             panel = self._read(data)
             series_of, origins = self._new_windows(panel)
             scored = self._score_new(panel, self._known(panel), series_of, origins)
+            notes = {"notes": [*self._seen_windows(panel, origins), *(n for s in panel.series for n in (*s.notes, *s.gaps))]}
         return {"test": scored["metrics"], "baselines": scored["baselines"], "windows": len(scored["first"]),
-                **({"coverage": scored["coverage"]} if scored.get("coverage") is not None else {})}  # fmt: skip
+                **({"coverage": scored["coverage"]} if scored.get("coverage") is not None else {}), **notes}  # fmt: skip
+
+    def _seen_windows(self, panel: Panel, origins: np.ndarray) -> list[str]:
+        """A line where windows of new data for one series lie within the data the network was trained and
+        validated on (the file repeats the training series): they score how it fits, not how it forecasts."""
+        if self.many_ or len(origins) == 0:
+            return []
+        _, _, before, row = self.continued(panel.series[0])
+        fitted_on = self.bounds_[0][1]
+        seen = 0 if row is None else int(np.sum(row + before + origins + self.horizon <= fitted_on))
+        return [f"{seen} of the {len(origins)} windows lie within the data the model was trained and validated on "
+                f"(the training series' first {fitted_on} rows): they score how it fits them, not how it forecasts"] if seen else []  # fmt: skip
 
     def _known(self, panel: Panel) -> np.ndarray:
         """The fitted series each series of new data is (S,): an unknown id is an error naming it."""
