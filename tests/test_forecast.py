@@ -591,6 +591,7 @@ def test_evaluate_on_data_that_continues_the_training_series_fits_the_baselines_
     _small().fit(frame.iloc[:110]).save(tmp_path / "m")
     model = Forecaster.load(tmp_path / "m")  # the run keeps the whole training series
     fitted_on = model.bounds_[0][1]
+    assert np.array_equal(model.train_target_, target[: model.bounds_[0][0]])  # MASE's scale, from the kept series
 
     def job(data):
         return statistical_job(model, model._read(data).series[0], origins)

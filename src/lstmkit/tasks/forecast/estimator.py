@@ -1084,7 +1084,8 @@ class Forecaster(ForecastSettings, Estimator):
             "still": self.still_.tolist(),
             "covariate_scalers": [None if s is None else s.to_dict() for s in self.covariate_scalers_],
             "origin_times": [None if t is None else str(t) for t in self.origin_times_], "freqs": self.freqs_,
-            "train_target": self.train_target_.tolist(), "conformal": self.conformal_, "best_epoch": self.best_epoch_, "bounds": self.bounds_,
+            "train_target": self.train_target_.tolist() if self.many_ else None,  # one series: its kept tail's first rows
+            "conformal": self.conformal_, "best_epoch": self.best_epoch_, "bounds": self.bounds_,
             "calibrated_on": self.calibrated_on_,
             # one series: all of it, which the baselines of `evaluate` on data that continues it are fitted on
             "tails": [_tail(s, self.lookback_ if self.many_ else len(s)) for s in self.panel_.series],
@@ -1115,8 +1116,9 @@ class Forecaster(ForecastSettings, Estimator):
         self.freqs_, self.conformal_, self.best_epoch_ = state["freqs"], state["conformal"], state["best_epoch"]
         self.calibrated_on_ = state.get("calibrated_on")  # runs saved before: not known
         self.bounds_ = [tuple(b) for b in state["bounds"]]
-        self.train_target_ = np.asarray(state["train_target"], dtype=float)
         series = [_series_from_tail(t, self.target_name_, self.feature_names_, directory) for t in state["tails"]]
+        kept = state["train_target"] if state["train_target"] is not None else series[0].target[: self.bounds_[0][0]]
+        self.train_target_ = np.asarray(kept, dtype=float)
         self.origin_times_ = [None if t is None else _time_value(t, s.time) for t, s in zip(state["origin_times"], series)]
         self.panel_ = Panel(series, list(self.ids_), self._id or "", str(directory))
         self.members_ = []
