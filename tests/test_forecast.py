@@ -618,3 +618,34 @@ def test_evaluate_on_data_that_continues_the_training_series_fits_the_baselines_
     repeated = statistical_job(untimed, untimed._read(frame["sales"]).series[0], origins)
     assert np.array_equal(repeated[0], target) and repeated[4] == untimed.bounds_[0][1]
     assert statistical_job(untimed, untimed._read(frame["sales"].iloc[110:]).series[0], origins)[4] == 12
+
+
+def test_times_of_another_kind_than_the_trainings_are_one_line_naming_the_file_or_the_field(series_csv, tmp_path, capsys):
+    """New data whose times pandas cannot compare with the training data's (integers where it had dates, a
+    time zone where it had none) is one line and exit code 2 from `evaluate` and `predict`, and a request's
+    `start` so is a 4xx naming the field: never a traceback or a 500."""
+    from types import SimpleNamespace
+
+    from lstmkit.errors import FieldError
+    from lstmkit.tasks.forecast import serving
+
+    out = tmp_path / "run"
+    assert _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month", "--out", out, *SMALL)[0] == 0
+    frame = pd.read_csv(series_csv)
+    zoned, counted = tmp_path / "zoned.csv", tmp_path / "counted.csv"
+    frame.assign(month=pd.to_datetime(frame["month"]).dt.tz_localize("UTC").astype(str)).to_csv(zoned, index=False)
+    frame.assign(month=range(len(frame))).to_csv(counted, index=False)
+    for path, kind in ((zoned, "times in the time zone UTC"), (counted, "integers")):
+        for command in ("evaluate", "predict"):
+            code, _, err = _run(capsys, command, out, "--data", path)
+            assert code == 2 and err.strip() == (f"lstmkit: error: {path}: its time column 'month' holds {kind}, where the "
+                                                 "training data's held times without a time zone")  # fmt: skip
+    model, limits = Forecaster.load(out), SimpleNamespace(max_items=8, max_length=100)
+    for start in ("2012-07-01T00:00:00+00:00", "2012-07-01"):
+        request = serving.Request.model_validate({"series": [{"values": [100.0] * 12, "start": start}]})
+        if start.endswith("+00:00"):
+            with pytest.raises(FieldError, match="^series.0.start: gives times in the time zone UTC, where the model's "
+                                                 "axis has times without a time zone$"):  # fmt: skip
+                serving.items(model, request, limits)
+        else:
+            assert len(serving.items(model, request, limits)) == 1

@@ -47,7 +47,7 @@ from .net import STEP_UNITS, ForecastNet, MeanForecast, scaled_error
 from .pretrained import Pretrained, load_pretrained, pretrained_seasons
 from .scoring import conformal_quantiles, known_ahead, mase_scale, score_panel, score_series, statistical_job
 from .settings import ForecastSettings
-from .timing import calendar_seasons, future_times, on_calendar, steps_between, without_calendar
+from .timing import calendar_seasons, future_times, on_calendar, steps_between, time_kind, without_calendar
 
 @dataclasses.dataclass
 class Origins:
@@ -900,7 +900,7 @@ class Forecaster(ForecastSettings, Estimator):
         if data is None:
             scored, notes = self.test_, {}
         else:
-            panel = self._read(data)
+            panel = self._read_new(data)
             series_of, origins = self._new_windows(panel)
             scored = self._score_new(panel, self._known(panel), series_of, origins)
             notes = {"notes": [*self._seen_windows(panel, origins), *(n for s in panel.series for n in (*s.notes, *s.gaps))]}
@@ -917,6 +917,18 @@ class Forecaster(ForecastSettings, Estimator):
         seen = 0 if row is None else int(np.sum(row + before + origins + self.horizon <= fitted_on))
         return [f"{seen} of the {len(origins)} windows lie within the data the model was trained and validated on "
                 f"(the training series' first {fitted_on} rows): they score how it fits them, not how it forecasts"] if seen else []  # fmt: skip
+
+    def _read_new(self, data) -> Panel:
+        """Data for a fitted forecaster to predict or score: as `_read`, its time axis of the training data's
+        kind (dates, with a time zone or without one, or integers), since its steps are counted from the
+        training data's times (`_phase`); one line naming the file otherwise."""
+        panel = self._read(data)
+        trained = next((t for t in self.origin_times_ if t is not None), None)
+        for s in panel.series:
+            if trained is not None and s.time is not None and time_kind(s.time[0]) != time_kind(trained):
+                raise DataError(f"{panel.path or s.path}: its time column '{s.time.name}' holds {time_kind(s.time[0])}, "
+                                f"where the training data's held {time_kind(trained)}")  # fmt: skip
+        return panel
 
     def _known(self, panel: Panel) -> np.ndarray:
         """The fitted series each series of new data is (S,): an unknown id is an error naming it."""
@@ -954,7 +966,7 @@ class Forecaster(ForecastSettings, Estimator):
         one row per step (and series, with `id_col` first), the point forecast, the quantiles and the
         conformal interval. `future` (a CSV path or a DataFrame): with `future_features`, their values at
         those steps, one row per step (and series), with the time column where the data has one."""
-        panel = self.panel_ if data is None else self._read(data)
+        panel = self.panel_ if data is None else self._read_new(data)
         index = np.arange(len(panel)) if data is None else self._known(panel)
         futures = self._read_future(future, panel)
         origins = np.array([len(s) for s in panel.series], dtype=np.int64)
@@ -1016,7 +1028,7 @@ class Forecaster(ForecastSettings, Estimator):
         if kept:
             series = self.panel_.series[0]
         elif isinstance(data, (str, Path)):
-            series = self._read(data).series[0]
+            series = self._read_new(data).series[0]
         else:
             series = data
         values = series_values(series, columns)

@@ -20,7 +20,7 @@ from ...data.timeaxis import JOIN, QUARTER_CODE, parse_time
 from ...data.panel import Panel
 from ...errors import FieldError
 from ...serve.fields import Either, Number
-from .timing import future_times
+from .timing import future_times, time_kind
 
 SUMMARY = "Forecast the next steps of series from their recent history"
 
@@ -130,9 +130,12 @@ def _time_axis(estimator, i: int, trained: Series, start, n: int, where: str):
         if pd.api.types.is_integer_dtype(trained.time):
             step = int(freq or 1)
             return pd.Index(int(start) + step * np.arange(n), name=trained.time.name), freq
-        return pd.date_range(_start_time(str(start), trained), periods=n, freq=freq, name=trained.time.name), freq
+        time = pd.date_range(_start_time(str(start), trained), periods=n, freq=freq, name=trained.time.name)
     except (TypeError, ValueError, OverflowError) as error:  # a DataError too: one of them
         raise FieldError(where, f"is not a time on the model's axis ({type(error).__name__})") from None
+    if time_kind(time[0]) != time_kind(trained.time[0]):
+        raise FieldError(where, f"gives {time_kind(time[0])}, where the model's axis has {time_kind(trained.time[0])}")
+    return time, freq
 
 
 def _start_time(text: str, trained: Series) -> pd.Timestamp:

@@ -18,6 +18,14 @@ def future_times(series: Series, horizon: int):
     return list(pd.date_range(last, periods=horizon + 1, freq=series.freq)[1:])
 
 
+def time_kind(value) -> str:
+    """What a time axis holds, by one of its values, as a message names it: integers, or times with or
+    without a time zone (which pandas cannot compare with each other)."""
+    if not isinstance(value, pd.Timestamp):
+        return "integers"
+    return f"times in the time zone {value.tz}" if value.tz is not None else "times without a time zone"
+
+
 def steps_between(start, end, freq) -> int:
     """How many steps of `freq` lead from time `start` to time `end` (negative when end is earlier); 0 when
     the step is unknown."""
