@@ -628,6 +628,7 @@ def test_times_of_another_kind_than_the_trainings_are_one_line_naming_the_file_o
 
     from lstmkit.errors import FieldError
     from lstmkit.tasks.forecast import serving
+    from lstmkit.tasks.forecast.timing import steps_between
 
     out = tmp_path / "run"
     assert _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month", "--out", out, *SMALL)[0] == 0
@@ -635,16 +636,18 @@ def test_times_of_another_kind_than_the_trainings_are_one_line_naming_the_file_o
     zoned, counted = tmp_path / "zoned.csv", tmp_path / "counted.csv"
     frame.assign(month=pd.to_datetime(frame["month"]).dt.tz_localize("UTC").astype(str)).to_csv(zoned, index=False)
     frame.assign(month=range(len(frame))).to_csv(counted, index=False)
-    for path, kind in ((zoned, "times in the time zone UTC"), (counted, "integers")):
+    for path, kind in ((zoned, "times with a time zone"), (counted, "integers")):
         for command in ("evaluate", "predict"):
             code, _, err = _run(capsys, command, out, "--data", path)
             assert code == 2 and err.strip() == (f"lstmkit: error: {path}: its time column 'month' holds {kind}, where the "
                                                  "training data's held times without a time zone")  # fmt: skip
+    paris = pd.Timestamp("2020-01-02", tz="Europe/Paris")  # times in two zones are counted on one clock
+    assert steps_between(pd.Timestamp("2020-01-01", tz="UTC"), paris, "h") == 23 == -steps_between(paris, pd.Timestamp("2020-01-01", tz="UTC"), "h")
     model, limits = Forecaster.load(out), SimpleNamespace(max_items=8, max_length=100)
     for start in ("2012-07-01T00:00:00+00:00", "2012-07-01"):
         request = serving.Request.model_validate({"series": [{"values": [100.0] * 12, "start": start}]})
         if start.endswith("+00:00"):
-            with pytest.raises(FieldError, match="^series.0.start: gives times in the time zone UTC, where the model's "
+            with pytest.raises(FieldError, match="^series.0.start: gives times with a time zone, where the model's "
                                                  "axis has times without a time zone$"):  # fmt: skip
                 serving.items(model, request, limits)
         else:

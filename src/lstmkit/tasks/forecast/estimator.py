@@ -1151,7 +1151,8 @@ def _tail(s: Series, lookback: int) -> dict:
     keeps the step number of its first row (the season position of a series without a time axis)."""
     rows = slice(max(0, len(s) - lookback), len(s))
     time = None if s.time is None else [str(t) for t in s.time[rows]]
-    return {"values": np.column_stack([s.target, s.covariates])[rows].astype(float).tolist(), "time": time, "freq": s.freq, "start": rows.start,
+    values = np.column_stack([s.target, s.covariates])[rows].astype(float)  # as read: float64, not `values`' float32
+    return {"values": values.tolist(), "time": time, "freq": s.freq, "start": rows.start,
             "integer_time": s.time is not None and pd.api.types.is_integer_dtype(s.time),
             "time_name": None if s.time is None else s.time.name, "time_format": s.time_format}  # fmt: skip
 

@@ -86,11 +86,11 @@ def statistical_job(forecaster, series, origins: np.ndarray) -> tuple:
     the training data itself or new data that continues it (`Forecaster.continued`), and filtered on from
     there; on new data alone, fitted on its values before the first window. The covariates known ahead, and
     whether the forecaster judged the data intermittent (Croston SBA then among the baselines), last."""
-    target, future, before, step = forecaster.continued(series)
+    target, future, before, row = forecaster.continued(series)
     origins = origins + before
     trained = forecaster.bounds_[0][1]  # the training and validation parts' end
-    holds = step is not None and step <= 0 and step + len(target) >= trained
-    fit_stop = trained - step if holds else int(origins[0])
+    holds = row is not None and row <= 0 and row + len(target) >= trained
+    fit_stop = trained - row if holds else int(origins[0])
     return target, origins, forecaster.horizon, forecaster.season_, fit_stop, None, future, forecaster.intermittent_
 
 

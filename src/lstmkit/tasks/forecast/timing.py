@@ -20,10 +20,10 @@ def future_times(series: Series, horizon: int):
 
 def time_kind(value) -> str:
     """What a time axis holds, by one of its values, as a message names it: integers, or times with or
-    without a time zone (which pandas cannot compare with each other)."""
+    without a time zone, which pandas cannot compare with each other (times in two zones it can)."""
     if not isinstance(value, pd.Timestamp):
         return "integers"
-    return f"times in the time zone {value.tz}" if value.tz is not None else "times without a time zone"
+    return "times with a time zone" if value.tz is not None else "times without a time zone"
 
 
 def steps_between(start, end, freq) -> int:
@@ -33,6 +33,8 @@ def steps_between(start, end, freq) -> int:
         return 0
     if not isinstance(start, pd.Timestamp):
         return (int(end) - int(start)) // int(freq)
+    if start.tz is not None and end.tz is not None:
+        end = end.tz_convert(start.tz)  # the same instant, on start's clock
     first, last = (start, end) if end >= start else (end, start)
     count = len(pd.date_range(first, last, freq=freq)) - 1
     return count if end >= start else -count
