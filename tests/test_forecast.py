@@ -652,3 +652,25 @@ def test_times_of_another_kind_than_the_trainings_are_one_line_naming_the_file_o
                 serving.items(model, request, limits)
         else:
             assert len(serving.items(model, request, limits)) == 1
+
+
+def test_one_series_forecasts_the_mean_of_its_refit_network_and_its_early_stopped_self(series_csv, tmp_path):
+    """With the refit, one series keeps the network that validation chose beside the refit one, and forecasts
+    their mean; a save keeps both. Many series keep the refit network alone."""
+    import torch
+
+    both, early = _small(epochs=6).fit(series_csv), _small(epochs=6, refit_full=False).fit(series_csv)
+    assert both.best_epoch_ == early.best_epoch_ > 0 and len(both.members_) == 2 and len(early.members_) == 1
+    kept, chosen = both.members_[1].state_dict(), early.members_[0].state_dict()
+    assert all(torch.equal(kept[name], t) for name, t in chosen.items())
+    assert not torch.equal(both.members_[0].state_dict()["head.weight"], chosen["head.weight"])  # the refit's own
+    origins, series = np.array([100, 120, 147]), np.zeros(3, dtype=np.int64)
+    alone = [both._forecast(both.panel_, series, origins, members=[net]) for net in both.members_]
+    assert np.allclose(both._forecast(both.panel_, series, origins), (alone[0] + alone[1]) / 2)
+    both.save(tmp_path / "run")
+    loaded = Forecaster.load(tmp_path / "run")
+    assert len(loaded.members_) == 2 and np.allclose(loaded._forecast(loaded.panel_, series, origins), (alone[0] + alone[1]) / 2)
+
+    frame = pd.read_csv(series_csv)
+    panel = pd.concat([frame.assign(store="a"), frame.assign(store="b", sales=frame["sales"] * 1.5)])
+    assert len(_small(epochs=6, id_col="store").fit(panel).members_) == 1

@@ -27,7 +27,7 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
         "task": JOB.name, "test": test, "baselines": baselines,
         "beats_baselines": beats_baseline(test, baselines, metric=judged_on), "judged_on": judged_on,
         "season": forecaster.season_, "horizon": forecaster.horizon, "lookback": forecaster.lookback_,
-        "base": forecaster.base_, "ensemble": len(forecaster.members_), "reads_ets": forecaster.reads_ets_,  # per member
+        "base": forecaster.base_, "ensemble": forecaster.ensemble, "reads_ets": forecaster.reads_ets_,  # per member
         "interval": forecaster.interval if forecaster.conformal_ is not None else None,
         "coverage": scored.get("coverage"), "test_windows": scored["windows"],
         "interval_windows": getattr(forecaster, "calibrated_on_", None),  # the validation windows it was calibrated on
