@@ -321,7 +321,7 @@ class Forecaster(ForecastSettings, Estimator):
         # mean's 1.542 and 1.627, so many series keep the refit alone.
         if not self.refit_full or len(val.series) == 0:
             return
-        early = list(self.members_)
+        early, refit = list(self.members_), []
         full = self._windows_for(panel, self._part_windows(panel, "full"))
         for k, result in enumerate(results):
             if result.best_epoch == 0:
@@ -333,9 +333,9 @@ class Forecaster(ForecastSettings, Estimator):
                 resume=resume, reporter=reporter, rates=rates)  # fmt: skip
             self.members_[k] = net.cpu().eval()
             self.refit_epochs_.append(len(rates))
+            refit.append(k)
         self.model_ = self.members_[0]
         if not self.many_:
-            refit = [k for k, result in enumerate(results) if result.best_epoch != 0]
             self.members_ += [early[k] for k in refit]
             self.reads_ets_ = self.reads_ets_ + [self.reads_ets_[k] for k in refit]
 
@@ -915,14 +915,15 @@ class Forecaster(ForecastSettings, Estimator):
         if data is None and getattr(self, "test_", None) is None:
             raise ConfigError("a loaded forecaster keeps no test part: pass the data to evaluate on")
         if data is None:
-            scored, notes = self.test_, {}
+            panel, scored, seen = self.panel_, self.test_, []
         else:
             panel = self._read_new(data)
             series_of, origins = self._new_windows(panel)
             scored = self._score_new(panel, self._known(panel), series_of, origins)
-            notes = {"notes": [*self._seen_windows(panel, origins), *(n for s in panel.series for n in (*s.notes, *s.gaps))]}
+            seen = self._seen_windows(panel, origins)
+        notes = [*seen, *(note for s in panel.series for note in (*s.notes, *s.gaps))]  # the data's, as it was read
         return {"test": scored["metrics"], "baselines": scored["baselines"], "windows": len(scored["first"]),
-                **({"coverage": scored["coverage"]} if scored.get("coverage") is not None else {}), **notes}  # fmt: skip
+                **({"coverage": scored["coverage"]} if scored.get("coverage") is not None else {}), "notes": notes}  # fmt: skip
 
     def _seen_windows(self, panel: Panel, origins: np.ndarray) -> list[str]:
         """A line where windows of new data for one series lie within the data the network was trained and

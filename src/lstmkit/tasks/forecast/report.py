@@ -33,7 +33,7 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
         "interval_windows": getattr(forecaster, "calibrated_on_", None),  # the validation windows it was calibrated on
         "best_epoch": forecaster.best_epoch_, "stop_reason": getattr(forecaster, "stop_reason_", None),
         "refit_epochs": getattr(forecaster, "refit_epochs_", None),
-        "notes": scored.get("notes", [note for s in forecaster.panel_.series for note in (*s.notes, *s.gaps)])[:3],
+        "notes": scored["notes"][:3],
     }  # fmt: skip
     if forecaster.many_:
         metrics["series"] = len(forecaster.ids_)
