@@ -952,3 +952,66 @@ def test_intermittent_demand_is_forecast_as_its_mean_not_as_its_median_of_no_sal
     level = mean.ets_[0].forecasts(sales.astype(float), [500], 7)[0]
     np.testing.assert_allclose(predicted["sales"], level, rtol=1e-5)  # 20 days without a sale: ETS's level
     assert (predicted["lower"] >= 0).all() and (mean.test_["interval"][0] >= 0).all() and (mean.test_["forecasts"] >= 0).all()
+
+
+def test_evaluate_on_new_data_that_continues_many_series_fits_their_baselines_on_their_training_values(tmp_path):
+    """A many-series run keeps each series whole (the rows before its saved tail in binary), so `evaluate` on a
+    file that continues the training series scores as on the whole history: ETS, Theta and the MASE scale see
+    each series' training values, whether the file repeats them all or holds only its last rows. A series whose
+    values differ from its training values stands alone. Windows within the rows trained and validated on
+    are counted in a note."""
+    frame = _panel(n_series=4, length=60)
+    frame["promo"] = (np.arange(len(frame)) % 3 == 0).astype(float)
+    training = frame.groupby("store").head(52)
+    _small(features=["promo"]).fit(training).save(tmp_path / "m")
+    model = Forecaster.load(tmp_path / "m")
+    for kept, (_, series) in zip(model.panel_.series, training.groupby("store")):  # whole, as trained
+        assert kept.start == 0 and np.array_equal(kept.target, series["sales"].to_numpy(float))
+        assert np.array_equal(kept.covariates[:, 0], series["promo"].to_numpy(float))
+        assert kept.time.equals(pd.DatetimeIndex(series["quarter"]))
+
+    whole = model.evaluate(frame)
+    short = model.evaluate(frame.groupby("store").tail(model.lookback_ + 8))  # 8 new quarters and a lookback before
+    assert whole["windows"] == short["windows"] == 4 and whole["notes"] == short["notes"] == []
+    for name in ("naive2", "ets", "theta", "seasonal_naive"):
+        assert short["baselines"][name]["mase"] == pytest.approx(whole["baselines"][name]["mase"])
+    assert short["test"]["mase"] == pytest.approx(whole["test"]["mase"])
+    target = frame.loc[frame["store"] == "S0", "sales"].to_numpy(float)  # S0's ETS, fitted on its 56 values before
+    ets = statistical_forecasts(target, np.array([56]), HORIZON, SEASON, 56)["ets"][0]
+    scale = np.mean(np.abs(target[SEASON:56] - target[: 56 - SEASON]))
+    per_series = model._score_new(*_new(model, frame.groupby("store").tail(20)))["per_series"]
+    assert per_series["ets_mase"].iloc[0] == pytest.approx(np.mean(np.abs(target[56:] - ets)) / scale)
+
+    doubled = frame.groupby("store").tail(20).assign(sales=lambda f: f["sales"] * 2)  # other values: each alone
+    alone = model._score_new(*_new(model, doubled))["per_series"]
+    own = doubled.loc[doubled["store"] == "S0", "sales"].to_numpy(float)
+    ets = statistical_forecasts(own, np.array([16]), HORIZON, SEASON, 16)["ets"][0]
+    scale = np.mean(np.abs(own[SEASON:16] - own[: 16 - SEASON]))
+    assert alone["ets_mase"].iloc[0] == pytest.approx(np.mean(np.abs(own[16:] - ets)) / scale)
+
+    fitted_on = model.bounds_[0][1]  # the training and validation parts: their last horizon was trained on
+    seen = model.evaluate(training.groupby("store").head(fitted_on))
+    assert seen["notes"] == ["4 of the 4 windows lie within the data the model was trained and validated on (each "
+                             "series' rows before its test part): they score how it fits them, not how it forecasts"]
+
+
+def _new(model, frame):
+    panel = model._read_new(frame)
+    series_of, origins = model._new_windows(panel)
+    return panel, model._known(panel), series_of, origins
+
+
+def test_a_many_series_run_keeps_zoned_and_counted_time_axes_whole_through_save_load(tmp_path):
+    """The rows before each saved tail come back with their times: in the training data's time zone, or as the
+    integers it counted its steps in."""
+    frame = _panel(n_series=3, length=40)
+    zoned = frame.assign(quarter=frame["quarter"].dt.tz_localize("Europe/Paris"))
+    counted = frame.assign(quarter=frame.groupby("store").cumcount())
+    for data in (zoned, counted):
+        fitted = _small(epochs=1).fit(data)
+        fitted.save(tmp_path / "m")
+        loaded = Forecaster.load(tmp_path / "m")
+        for a, b in zip(fitted.panel_.series, loaded.panel_.series):
+            assert b.start == 0 and np.array_equal(a.target, b.target) and a.time.equals(b.time)
+            assert str(getattr(a.time, "tz", None)) == str(getattr(b.time, "tz", None))
+        pd.testing.assert_frame_equal(loaded.predict(), fitted.predict())

@@ -788,17 +788,15 @@ class Forecaster(ForecastSettings, Estimator):
             return series.start
         return steps_between(start, series.time[0], self.freqs_[i] or series.freq)
 
-    def continued(self, series: Series) -> tuple[np.ndarray, Optional[np.ndarray], int, Optional[int]]:
-        """One series' data as its baselines are fitted and filtered: the target (N,), the covariates known ahead
-        (N, F) or None, how many rows of the training series come before `series`' own, and the row of the
-        training series that the target's first value is (None: not known). Where `series` continues the
-        training series (`_row_of`), and agrees with it wherever they overlap, the training rows before it come
-        first; else it stands alone."""
+    def continued(self, series: Series, i: int = 0) -> tuple[np.ndarray, Optional[np.ndarray], int, Optional[int]]:
+        """One series' data as its baselines are fitted and filtered, and its MASE scaled: the target (N,), the
+        covariates known ahead (N, F) or None, how many rows of training series i come before `series`' own, and
+        the row of training series i that the target's first value is (None: not known). Where `series`
+        continues training series i (`_row_of`), and agrees with it wherever they overlap, the training rows
+        before it come first; else it stands alone."""
         alone = series.target, known_ahead(self, series), 0, None
-        if self.many_:
-            return alone
-        trained = self.panel_.series[0]  # all of it, or the last `lookback` rows of a run saved before it kept all
-        row, known = self._row_of(trained, series), trained.start
+        trained = self.panel_.series[i]  # all of it, or the last `lookback` rows of a run saved before it kept all
+        row, known = self._row_of(trained, series, i), trained.start
         if row is None:
             return alone
         overlap = slice(max(row, known), min(row + len(series), known + len(trained)))
@@ -810,8 +808,8 @@ class Forecaster(ForecastSettings, Estimator):
         future = None if alone[1] is None else np.concatenate([known_ahead(self, before), alone[1]])
         return target, future, len(before), row - len(before)
 
-    def _row_of(self, trained: Series, series: Series) -> Optional[int]:
-        """The row of the training series that `series`' first value would be, from the time axes: within it
+    def _row_of(self, trained: Series, series: Series, i: int = 0) -> Optional[int]:
+        """The row of training series i that `series`' first value would be, from the time axes: within it
         (the row of that time; negative where `series` begins earlier), or right after it where `series` begins
         at most a season of missing steps after its end. Without time axes, `series`' start (0 for new data).
         None where `series` does not line up with it so."""
@@ -819,7 +817,7 @@ class Forecaster(ForecastSettings, Estimator):
             return series.start
         first, last = series.time[0], trained.time[-1]
         if first > last:
-            missing = steps_between(last, first, self.freqs_[0] or series.freq) - 1
+            missing = steps_between(last, first, self.freqs_[i] or series.freq) - 1
             return trained.start + len(trained) if 0 <= missing <= self.season_ else None
         if first < trained.time[0]:
             row = -int(series.time.searchsorted(trained.time[0]))
@@ -919,22 +917,24 @@ class Forecaster(ForecastSettings, Estimator):
         else:
             panel = self._read_new(data)
             series_of, origins = self._new_windows(panel)
-            scored = self._score_new(panel, self._known(panel), series_of, origins)
-            seen = self._seen_windows(panel, origins)
+            index = self._known(panel)
+            scored = self._score_new(panel, index, series_of, origins)
+            seen = self._seen_windows(panel, index, series_of, origins)
         notes = [*seen, *(note for s in panel.series for note in (*s.notes, *s.gaps))]  # the data's, as it was read
         return {"test": scored["metrics"], "baselines": scored["baselines"], "windows": len(scored["first"]),
                 **({"coverage": scored["coverage"]} if scored.get("coverage") is not None else {}), "notes": notes}  # fmt: skip
 
-    def _seen_windows(self, panel: Panel, origins: np.ndarray) -> list[str]:
-        """A line where windows of new data for one series lie within the data the network was trained and
-        validated on (the file repeats the training series): they score how it fits, not how it forecasts."""
-        if self.many_ or len(origins) == 0:
-            return []
-        _, _, before, row = self.continued(panel.series[0])
-        fitted_on = self.bounds_[0][1]
-        seen = 0 if row is None else int(np.sum(row + before + origins + self.horizon <= fitted_on))
+    def _seen_windows(self, panel: Panel, index: np.ndarray, series_of: np.ndarray, origins: np.ndarray) -> list[str]:
+        """A line where windows of new data lie within the data the network was trained and validated on (the
+        file repeats the training series): they score how it fits, not how it forecasts."""
+        seen = 0
+        for j in np.unique(series_of):
+            _, _, before, row = self.continued(panel.series[j], index[j])
+            if row is not None:
+                seen += int(np.sum(row + before + origins[series_of == j] + self.horizon <= self.bounds_[index[j]][1]))
+        rows = "each series' rows before its test part" if self.many_ else f"the training series' first {self.bounds_[0][1]} rows"
         return [f"{seen} of the {len(origins)} windows lie within the data the model was trained and validated on "
-                f"(the training series' first {fitted_on} rows): they score how it fits them, not how it forecasts"] if seen else []  # fmt: skip
+                f"({rows}): they score how it fits them, not how it forecasts"] if seen else []  # fmt: skip
 
     def _read_new(self, data) -> Panel:
         """Data for a fitted forecaster to predict or score: as `_read`, its time axis of the training data's
@@ -976,7 +976,7 @@ class Forecaster(ForecastSettings, Estimator):
         point = self._point(forecasts)
         interval = self._interval(point, index[series_of])
         if self.many_:
-            return score_panel(self, panel, which, forecasts, point, interval)
+            return score_panel(self, panel, which, forecasts, point, interval, fitted=index)
         return score_series(self, panel.series[0], which, forecasts, point, interval)
 
     def predict(self, data=None, future=None) -> pd.DataFrame:
@@ -1101,7 +1101,25 @@ class Forecaster(ForecastSettings, Estimator):
         """Each member's weights, and each series' ETS states (float64, in binary: a state per step of every
         series, which as JSON text made a panel's state file tens of megabytes)."""
         tensors = {f"member{k}.{name}": t for k, net in enumerate(self.members_) for name, t in net.state_dict().items()}
-        return {**tensors, **{f"ets{i}.states": torch.from_numpy(np.ascontiguousarray(e.states)) for i, e in enumerate(self.ets_ or [])}}
+        return {**tensors, **{f"ets{i}.states": torch.from_numpy(np.ascontiguousarray(e.states)) for i, e in enumerate(self.ets_ or [])},
+                **self._history()}  # fmt: skip
+
+    def _history(self) -> dict:
+        """Many series: each series' rows before its saved tail (the state's JSON keeps the last `lookback`), in
+        binary, one block for all series: `history.values` (rows, 1 + covariates) float64 and, where the series
+        have a time axis, `history.time` (rows,) int64, microseconds since 1970 (UTC) or the integer steps. So a
+        loaded run holds its whole training data, on which `evaluate` fits the baselines of new data that
+        continues it (`continued`). One series keeps all of its rows in the JSON."""
+        if not self.many_:
+            return {}
+        heads = [s.head(max(0, len(s) - self.lookback_)) for s in self.panel_.series]
+        values = np.concatenate([np.column_stack([h.target, h.covariates]) for h in heads]).astype(np.float64)
+        if len(values) == 0:
+            return {}
+        history = {"history.values": torch.from_numpy(np.ascontiguousarray(values))}
+        if all(h.time is not None for h in heads):
+            history["history.time"] = torch.from_numpy(np.concatenate([_time_numbers(h.time) for h in heads]))
+        return history
 
     def _state(self) -> dict:
         return {
@@ -1114,10 +1132,11 @@ class Forecaster(ForecastSettings, Estimator):
             "still": self.still_.tolist(),
             "covariate_scalers": [None if s is None else s.to_dict() for s in self.covariate_scalers_],
             "origin_times": [None if t is None else str(t) for t in self.origin_times_], "freqs": self.freqs_,
-            "train_target": self.train_target_.tolist() if self.many_ else None,  # one series: its kept tail's first rows
+            "train_target": None,  # the first series' training part, from the kept series (before: many series saved it)
             "conformal": self.conformal_, "best_epoch": self.best_epoch_, "bounds": self.bounds_,
             "calibrated_on": self.calibrated_on_,
-            # one series: all of it, which the baselines of `evaluate` on data that continues it are fitted on
+            # one series: all of it, which the baselines of `evaluate` on data that continues it are fitted on; many:
+            # the last `lookback` rows of each, the rows before in binary (`_history`)
             "tails": [_tail(s, self.lookback_ if self.many_ else len(s)) for s in self.panel_.series],
             "future_index": self.future_index_, "past_index": self.past_index_, "static_features": self.static_features_,
             "categories": self.categories_,
@@ -1147,7 +1166,9 @@ class Forecaster(ForecastSettings, Estimator):
         self.calibrated_on_ = state.get("calibrated_on")  # runs saved before: not known
         self.bounds_ = [tuple(b) for b in state["bounds"]]
         series = [_series_from_tail(t, self.target_name_, self.feature_names_, directory) for t in state["tails"]]
-        kept = state["train_target"] if state["train_target"] is not None else series[0].target[: self.bounds_[0][0]]
+        if "history.values" in tensors and ("history.time" in tensors or series[0].time is None):  # many, saved whole
+            series = _with_history(series, state["tails"], tensors["history.values"].numpy(), tensors.get("history.time"))
+        kept = state["train_target"] if state["train_target"] is not None else series[0].target[: self.bounds_[0][0] - series[0].start]
         self.train_target_ = np.asarray(kept, dtype=float)
         self.origin_times_ = [None if t is None else _time_value(t, s.time) for t, s in zip(state["origin_times"], series)]
         self.panel_ = Panel(series, list(self.ids_), self._id or "", str(directory))
@@ -1170,7 +1191,7 @@ def _tail(s: Series, lookback: int) -> dict:
     rows = slice(max(0, len(s) - lookback), len(s))
     time = None if s.time is None else [str(t) for t in s.time[rows]]
     values = np.column_stack([s.target, s.covariates])[rows].astype(float)  # as read: float64, not `values`' float32
-    return {"values": values.tolist(), "time": time, "freq": s.freq, "start": rows.start,
+    return {"values": values.tolist(), "time": time, "freq": s.freq, "start": s.start + rows.start, "history": rows.start,
             "integer_time": s.time is not None and pd.api.types.is_integer_dtype(s.time),
             "time_name": None if s.time is None else s.time.name, "time_format": s.time_format}  # fmt: skip
 
@@ -1179,6 +1200,34 @@ def _time_value(text: str, like: Optional[pd.Index]):
     if like is not None and pd.api.types.is_integer_dtype(like):
         return int(text)
     return pd.Timestamp(text) if like is not None else None
+
+
+def _time_numbers(time: pd.Index) -> np.ndarray:
+    """A time axis as int64: integer steps as they are; times as microseconds since 1970, UTC where zoned."""
+    if isinstance(time, pd.DatetimeIndex):
+        return np.asarray(time.as_unit("us").asi8, dtype=np.int64)
+    return np.asarray(time, dtype=np.int64)
+
+
+def _with_history(series: list[Series], tails: list[dict], values: np.ndarray, times: Optional[torch.Tensor]) -> list[Series]:
+    """The saved tails with the rows before them (`Forecaster._history`) put back in front: the whole series."""
+    whole, at = [], 0
+    for s, tail in zip(series, tails):
+        n = int(tail.get("history", 0))
+        rows, time = values[at : at + n], s.time
+        if s.time is not None:
+            numbers = times[at : at + n].numpy()
+            if isinstance(s.time, pd.DatetimeIndex):
+                stamps = pd.to_datetime(numbers, unit="us", utc=True)
+                earlier = stamps.tz_convert(s.time.tz) if s.time.tz is not None else stamps.tz_localize(None)
+            else:
+                earlier = pd.Index(numbers)
+            time = earlier.append(s.time).rename(s.time.name)
+        whole.append(dataclasses.replace(s, target=np.concatenate([rows[:, 0], s.target]),
+                                         covariates=np.concatenate([rows[:, 1:], s.covariates]), time=time,
+                                         start=s.start - n))  # fmt: skip
+        at += n
+    return whole
 
 
 def _series_from_tail(tail: dict, target_name: str, feature_names: list[str], directory: Path) -> Series:

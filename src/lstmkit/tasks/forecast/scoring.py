@@ -135,28 +135,31 @@ def mase_scale(target: np.ndarray, season: int) -> float:
     return scale if scale > 0 else float(np.mean(np.abs(target))) or 1.0
 
 
-def score_panel(forecaster, panel, which, forecasts, point, interval) -> dict:
+def score_panel(forecaster, panel, which, forecasts, point, interval, fitted=None) -> dict:
     """Many series: sMAPE and MASE (scaled on each series' past before the test part, as M4) and RMSSE (as M5)
     per series for the model and each baseline, their means, and OWA against Naive2 from the means. ETS and Theta are
     fitted for every window at once, spread over the CPUs (`statistical_forecasts_many`); ETS not again where
     the forecaster fitted it on the same values for its input or base (`_fitted_ets`). Where the forecaster
     judged the data intermittent, Croston SBA is among the baselines of every series, so that each baseline's
-    means are over the same series."""
+    means are over the same series. `fitted`: for new data, the training series each of `panel`'s is; where one
+    continues its training series, that series' past counts as its own (`Forecaster.continued`)."""
     H, season = forecaster.horizon, forecaster.season_
-    targets = [panel.series[j].target for j in which.series]
-    reused = [_fitted_ets(forecaster, panel, j, int(t)) for j, t in zip(which.series, which.origins)]
-    futures = [known_ahead(forecaster, panel.series[j]) for j in which.series]
-    fits = statistical_forecasts_many([(target, np.array([t]), H, season, int(t), None if ets is None else ets[0], future,
+    pasts = [(panel.series[j].target, known_ahead(forecaster, panel.series[j]), 0, None) if fitted is None
+             else forecaster.continued(panel.series[j], int(fitted[j])) for j in which.series]  # fmt: skip
+    targets = [target for target, *_ in pasts]
+    ends = [int(t) + before for t, (_, _, before, _) in zip(which.origins, pasts)]  # each window's origin in `targets`
+    reused = [_fitted_ets(forecaster, panel, j, t) for j, t in zip(which.series, ends)]
+    fits = statistical_forecasts_many([(target, np.array([t]), H, season, t, None if ets is None else ets[0], future,
                                         forecaster.intermittent_)
-                                       for target, t, ets, future in zip(targets, which.origins, reused, futures)])  # fmt: skip
+                                       for target, t, ets, (_, future, _, _) in zip(targets, ends, reused, pasts)])  # fmt: skip
     seconds = {"ets": sum(ets[1] for ets in reused if ets is not None)}  # the reused fits' own seconds
     rows, y_true, notes, others = [], [], [], {}
-    for w, (j, t) in enumerate(zip(which.series, which.origins)):
-        target = targets[w]
+    for w, (j, origin) in enumerate(zip(which.series, which.origins)):
+        target, t = targets[w], ends[w]
         actual = target[t : t + H]
         scale = mase_scale(target[:t], season)
         y_true.append(actual)
-        row = {"series": panel.ids[j], "origin": int(t)}
+        row = {"series": panel.ids[j], "origin": int(origin)}
         baselines = baseline_forecasts(target, np.array([t]), H, season, fits[w], seconds, notes)
         for name, f in baselines.items():
             others.setdefault(name, []).append(f[0])
