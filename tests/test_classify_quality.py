@@ -92,6 +92,41 @@ def test_held_out_sets_are_none_without_the_wheels(tmp_path, monkeypatch):
     assert module.held_out_sets(tmp_path, set()) == {}
 
 
+def test_a_folder_adds_each_classification_set_whose_training_file_has_its_test_file_beside_it(tmp_path, monkeypatch):
+    """`--folder`: pairs in the archive's formats at any depth, read back by the baselines as lstmkit reads them;
+    a regression set, a file without its pair and a set sktime ships are left out; a folder with none is one
+    line."""
+    module = load_benchmark("classify_quality")
+    rng = np.random.default_rng(5)
+    archive = tmp_path / "archive"
+    (archive / "UCRArchive_2018" / "Wafer").mkdir(parents=True)
+    for part, n in (("TRAIN", 4), ("TEST", 3)):  # the UCR archive's .tsv: the label, then the values
+        np.savetxt(archive / "UCRArchive_2018" / "Wafer" / f"Wafer_{part}.tsv", np.column_stack([np.arange(n) % 2 + 1, rng.normal(size=(n, 6))]),
+                   delimiter="\t")  # fmt: skip
+        module.write_ts(archive / f"Gestures_{part}.ts", [rng.normal(size=(k + 3, 1)) for k in range(n)], np.arange(n) % 2)
+        header = "@problemName Prices\n@timeStamps false\n@missing false\n@univariate true\n@equalLength true\n" \
+                 "@seriesLength 2\n@targetLabel true\n@data\n1.0,2.0:0.5\n"
+        (archive / f"Prices_{part}.ts").write_text(header)  # a regression set
+    module.write_ts(archive / "Lonely_TRAIN.ts", rng.normal(size=(3, 4)), np.array([0, 1, 0]))  # no test file
+    module.write_ts(archive / "GunPoint_TRAIN.ts", rng.normal(size=(3, 4)), np.array([0, 1, 0]))
+    module.write_ts(archive / "GunPoint_TEST.ts", rng.normal(size=(3, 4)), np.array([0, 1, 0]))
+    found = module.folder_sets(archive)
+    assert sorted(found) == ["Gestures", "GunPoint", "Wafer"]
+    series, labels = module.as_arrays(found["Wafer"][1])
+    assert [x.shape for x in series] == [(1, 6)] * 3 and [str(label) for label in labels] == ["1", "2", "1"]
+    series, _ = module.as_arrays(found["Gestures"][0])
+    assert [x.shape for x in series] == [(1, 3), (1, 4), (1, 5), (1, 6)]
+
+    ran = []
+    monkeypatch.setattr(module, "run", lambda args, shipped, held_out: ran.append((sorted(shipped), sorted(held_out))))
+    monkeypatch.setattr(module, "shipped_sets", lambda: {"GunPoint": found["GunPoint"]})
+    module.main(["--folder", str(archive)])
+    assert ran == [(["GunPoint"], ["Gestures", "Wafer"])]  # sktime's GunPoint is not held out twice
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match=r"^--folder .*empty: no <Name>_TRAIN file beside its <Name>_TEST \(.ts, .arff, .tsv, .txt\) there$"):
+        module.main(["--folder", str(tmp_path / "empty")])
+
+
 def test_the_table_counts_ties_with_1nn_dtw_apart_from_wins():
     module = load_benchmark("classify_quality")
     default = f"lstmkit {module.NUMERIC_ARCH}"
