@@ -1210,19 +1210,22 @@ def _time_numbers(time: pd.Index) -> np.ndarray:
 
 
 def _with_history(series: list[Series], tails: list[dict], values: np.ndarray, times: Optional[torch.Tensor]) -> list[Series]:
-    """The saved tails with the rows before them (`Forecaster._history`) put back in front: the whole series."""
+    """The saved tails with the rows before them (`Forecaster._history`) put back in front: the whole series.
+    The series of a panel share one kind of time axis (one file's time column), so the times convert at once."""
+    axis = series[0].time
+    if axis is not None:  # every row's time, of the kind (and in the zone) of the tails' axes
+        numbers = times.numpy()
+        if isinstance(axis, pd.DatetimeIndex):
+            stamps = pd.to_datetime(numbers, unit="us", utc=True)
+            numbers = stamps.tz_convert(axis.tz) if axis.tz is not None else stamps.tz_localize(None)
+        else:
+            numbers = pd.Index(numbers)
     whole, at = [], 0
     for s, tail in zip(series, tails):
         n = int(tail.get("history", 0))
         rows, time = values[at : at + n], s.time
         if s.time is not None:
-            numbers = times[at : at + n].numpy()
-            if isinstance(s.time, pd.DatetimeIndex):
-                stamps = pd.to_datetime(numbers, unit="us", utc=True)
-                earlier = stamps.tz_convert(s.time.tz) if s.time.tz is not None else stamps.tz_localize(None)
-            else:
-                earlier = pd.Index(numbers)
-            time = earlier.append(s.time).rename(s.time.name)
+            time = numbers[at : at + n].append(s.time).rename(s.time.name)
         whole.append(dataclasses.replace(s, target=np.concatenate([rows[:, 0], s.target]),
                                          covariates=np.concatenate([rows[:, 1:], s.covariates]), time=time,
                                          start=s.start - n))  # fmt: skip
