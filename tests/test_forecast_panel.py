@@ -548,6 +548,37 @@ def test_a_covariate_constant_within_each_series_is_scaled_over_the_series_and_k
     assert "Constant over every series&#x27; training part, the same in each, so the model learns nothing from it: region." in report
 
 
+def test_new_data_may_leave_out_the_static_covariates_each_series_keeps_its_own_from_training(tmp_path, capsys):
+    """As neuralforecast keeps `static_df` and `serve` fills a request's: predict, evaluate and the command line
+    read new data without a static covariate's column (numeric, or text read as 0/1 columns) as if each series
+    held its training value; a covariate that varies in time is still needed, and a series training did not
+    see is one line naming it."""
+    frame = _with_statics(_panel(n_series=6)).assign(kind=lambda f: np.where(f["store"].isin(["S0", "S3"]), "street", "mall"))
+    frame["quarter"] = frame["quarter"].dt.strftime("%Y-%m-%d")
+    forecaster = _small(features=["area", "promo", "kind"], epochs=1).fit(frame)
+    assert forecaster.static_features_ == ["area", "kind=mall", "kind=street"]
+    assert forecaster._static_cells() == {"area": {f"S{i}": repr(100.0 + 25.0 * (i % 4)) for i in range(6)},
+                                          "kind": {f"S{i}": "street" if i in (0, 3) else "mall" for i in range(6)}}  # fmt: skip
+    recent = frame[frame["store"].isin(["S1", "S3"])].groupby("store").tail(24)
+    pd.testing.assert_frame_equal(forecaster.predict(recent.drop(columns=["area", "kind"])), forecaster.predict(recent))
+    assert forecaster.evaluate(recent.drop(columns=["kind"]))["test"] == forecaster.evaluate(recent)["test"]
+    with pytest.raises(DataError, match="^the DataFrame, series 'S1': no column 'promo'"):
+        forecaster.predict(recent.drop(columns=["promo"]))
+    stranger = recent.assign(store=lambda f: f["store"].replace("S3", "S9")).drop(columns=["area"])
+    with pytest.raises(DataError, match=r"^the DataFrame, series 'S9': no column 'area', and training, which read it as "
+                                        r"static \(one value a series\), had no series 'S9' to take it from$"):  # fmt: skip
+        forecaster.predict(stranger)
+    csv, new, out = tmp_path / "stores.csv", tmp_path / "new.csv", tmp_path / "run"
+    frame.to_csv(csv, index=False)
+    recent.drop(columns=["area", "kind"]).to_csv(new, index=False)
+    assert _run(capsys, "train", "forecast", "--data", csv, "--id-col", "store", "--target", "sales", "--time-col", "quarter",
+                "--horizon", HORIZON, "--season", SEASON, "--features", "area,promo,kind", "--hidden", 8, "--epochs", 1,
+                "--quiet", "--out", out)[0] == 0  # fmt: skip
+    code, printed, _ = _run(capsys, "predict", out, "--data", new, "--json")
+    assert code == 0 and [row["sales"] for row in json.loads(printed)] == pytest.approx(
+        Forecaster.load(out).predict(recent)["sales"].tolist(), rel=1e-6)  # fmt: skip
+
+
 def test_a_covariate_that_varies_within_one_series_is_not_static_and_one_series_has_none():
     frame = _with_statics(_panel(n_series=4))
     frame.loc[frame.index[3], "area"] = 1.0  # S0's area changes once in its training part

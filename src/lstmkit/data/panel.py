@@ -188,7 +188,9 @@ def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: s
     """Split a table of text cells (R, C) with row numbers (R,) by its id column (or columns: `id_columns`)
     into checked series; messages name each as the `noun` ("series 'A1'", or a classifier's "sequence 'r07'").
     `categories` among the options (a forecaster's: None while training, then the values training saw) reads
-    a text covariate with one value a series as 0/1 columns (`one_hot`); without it, text is refused."""
+    a text covariate with one value a series as 0/1 columns (`one_hot`); without it, text is refused.
+    `statics` ({column: {id: cell}}, a fitted forecaster's static covariates) fills such a column where the
+    table leaves it out, each series with its own value; a series it has none for is an error naming it."""
     read_as = file_notes(table)
     table, id_col = id_columns(table, id_col, path)
     if options.get("time_col") is not None and str(options["time_col"]).strip() == id_col:
@@ -201,6 +203,14 @@ def panel_from_table(table: pd.DataFrame, rows: np.ndarray, path: str, target: s
     empty = ids.str.lower().isin(MISSING_TOKENS).to_numpy()
     if empty.any():
         raise DataError(f"{path}: column '{id_col}' has no series id at row {rows[int(np.argmax(empty))]}")
+    statics, given = options.pop("statics", None) or {}, {str(c).strip() for c in table.columns}
+    for name in options.get("features", ()):
+        if name in statics and str(name).strip() not in given:  # a static covariate left out: each series' own
+            unknown = next((i for i in ids.unique() if i not in statics[name]), None)
+            if unknown is not None:
+                raise DataError(f"{path}, {noun} '{unknown}': no column '{name}', and training, which read it as static "
+                                f"(one value a {noun}), had no {noun} '{unknown}' to take it from")  # fmt: skip
+            table[name] = ids.map(statics[name])
     groups = ids.groupby(ids, sort=False).indices  # id -> positions, in order of first appearance
     if len(groups) == len(table) and len(table) > 1:
         raise DataError(

@@ -339,7 +339,9 @@ class Forecaster(ForecastSettings, Estimator):
             self.members_ += [early[k] for k in refit]
             self.reads_ets_ = self.reads_ets_ + [self.reads_ets_[k] for k in refit]
 
-    def _read(self, data) -> Panel:
+    def _read(self, data, fitted: bool = False) -> Panel:
+        """data as a Panel. `fitted`: new data for the fitted model, which may leave out the static covariates
+        (each series' own from training, as neuralforecast keeps `static_df`; `_static_cells`)."""
         if isinstance(data, Panel):
             return data
         if isinstance(data, Series):
@@ -349,6 +351,8 @@ class Forecaster(ForecastSettings, Estimator):
             return wide_panel(data, self._targets(), **options)
         if self.id_col:  # a text static covariate's values: those training saw, once fitted (`panel.one_hot`)
             options["categories"] = getattr(self, "categories_", None)
+            if fitted and self.static_features_:
+                options["statics"] = self._static_cells()
         data = numbers_as_array(data)  # a list of numbers: a 1-D array
         if isinstance(data, (pd.Series, np.ndarray)) and data.ndim == 1:  # one series, as pandas keeps it
             data = pd.Series(data).rename(self.target)
@@ -362,6 +366,21 @@ class Forecaster(ForecastSettings, Estimator):
             return read_panel_csv(data, self.target, id_col=self.id_col, **options)
         series = read_series_csv(data, self.target, **options)
         return Panel([series], [""], "", series.path)
+
+    def _static_cells(self) -> dict[str, dict[str, str]]:
+        """{column: {series id: its value, as a cell of the data}} of each covariate column that training read
+        as static (`static_features_`; a text one, all of its 0/1 columns): the value of the series' last row
+        that training kept, as the service fills a static covariate a request leaves out."""
+        cells = {}
+        for name in self._covariates():
+            values = self.categories_.get(name) if self.categories_ else None
+            columns = [f"{name}={value}" for value in values] if values else [name]
+            if not all(column in self.static_features_ for column in columns):
+                continue
+            index = [self.feature_names_.index(column) for column in columns]
+            last = [s.covariates[-1, index] for s in self.panel_.series]  # (columns,) each
+            cells[name] = {i: (values[int(np.argmax(row))] if values else repr(float(row[0]))) for i, row in zip(self.ids_, last)}
+        return cells
 
     def _covariates(self) -> list[str]:
         """The covariate columns read: `features`, then the `future_features` not among them. The LSTM reads
@@ -940,7 +959,7 @@ class Forecaster(ForecastSettings, Estimator):
         """Data for a fitted forecaster to predict or score: as `_read`, its time axis of the training data's
         kind (dates, with a time zone or without one, or integers), since its steps are counted from the
         training data's times (`_phase`); one line naming the file otherwise."""
-        panel = self._read(data)
+        panel = self._read(data, fitted=True)
         trained = next((t for t in self.origin_times_ if t is not None), None)
         for s in panel.series:
             if trained is not None and s.time is not None and time_kind(s.time[0]) != time_kind(trained):
