@@ -674,3 +674,61 @@ def test_one_series_forecasts_the_mean_of_its_refit_network_and_its_early_stoppe
     frame = pd.read_csv(series_csv)
     panel = pd.concat([frame.assign(store="a"), frame.assign(store="b", sales=frame["sales"] * 1.5)])
     assert len(_small(epochs=6, id_col="store").fit(panel).members_) == 1
+
+
+def test_one_series_shrinks_its_trained_correction_toward_its_start_by_its_count_of_training_windows(series_csv, tmp_path, capsys):
+    """shrink "auto": one series keeps n / (n + 200) of the correction it learned from n training windows, the
+    same networks' forecast moved that far back toward the statistical start; "no" keeps it all, and many
+    series, the pretrained start and the LSTM alone (`base` none) are never shrunk. metrics.json and the report
+    say what was kept."""
+    from lstmkit.tasks.forecast.estimator import SHRINK_WINDOWS
+
+    whole, shrunk = _small(epochs=6, shrink="no").fit(series_csv), _small(epochs=6).fit(series_csv)
+    n = len(shrunk._part_windows(shrunk.panel_, "train").origins)
+    assert whole.best_epoch_ == shrunk.best_epoch_ > 0 and shrunk.train_windows_ == whole.train_windows_ == n
+    assert whole.shrunk_ == 1.0 and shrunk.shrunk_ == pytest.approx(n / (n + SHRINK_WINDOWS)) and 0 < shrunk.shrunk_ < 0.5
+    origins, series = np.array([100, 120, 147]), np.zeros(3, dtype=np.int64)
+    start = whole._forecast(whole.panel_, series, origins, members=[whole._start_network()])
+    trained = whole._forecast(whole.panel_, series, origins)
+    assert np.abs(trained - start).max() > 1e-3  # a correction to shrink
+    np.testing.assert_allclose(shrunk._forecast(shrunk.panel_, series, origins), start + shrunk.shrunk_ * (trained - start),
+                               rtol=1e-5, atol=1e-4)  # fmt: skip
+    frame = pd.read_csv(series_csv)
+    assert _small(epochs=2, base="none").fit(series_csv).shrunk_ == 1.0
+    assert _small(epochs=2, id_col="store").fit(pd.concat([frame.assign(store="a"), frame.assign(store="b")])).shrunk_ == 1.0
+
+    out = tmp_path / "run"
+    assert _run(capsys, "train", "forecast", "--data", series_csv, "--target", "sales", "--time-col", "month", "--out", out,
+                *SMALL)[0] == 0  # fmt: skip
+    metrics = json.loads((out / "metrics.json").read_text())
+    loaded = Forecaster.load(out)
+    assert metrics["correction_kept"] == loaded.shrunk_ == pytest.approx(n / (n + SHRINK_WINDOWS))
+    assert metrics["train_windows"] == loaded.train_windows_ == n
+    assert (f"The network learned its correction of the {'ETS'} forecast from {n} training windows and keeps "
+            f"{loaded.shrunk_:.0%} of it") in (out / "report.html").read_text()
+
+
+def test_shrinking_a_network_moves_the_common_part_of_its_quantiles_corrections_and_keeps_their_spread():
+    """The head's correction shrinks (the mean over the quantiles), the quantiles' spread around it and the
+    known-future covariates' effect stay."""
+    import torch
+
+    from lstmkit.tasks.forecast.net import ForecastNet
+
+    torch.manual_seed(0)
+    net = ForecastNet(2, horizon=3, season=4, base="naive2", hidden=5, n_quantiles=3, n_future=1).eval()
+    for parameter in (net.head.weight, net.head.bias, net.future.weight):
+        torch.nn.init.normal_(parameter)
+    start = ForecastNet(2, horizon=3, season=4, base="naive2", hidden=5, n_quantiles=3, n_future=1).eval()
+    start.lstm.load_state_dict(net.lstm.state_dict())
+    start.future.load_state_dict(net.future.state_dict())  # the known-future effect: kept whole
+    x = torch.randn(6, 10, 2).abs() + 1
+    seasonal = torch.cat([torch.ones(6, 1, 3), torch.zeros(6, 1, 3), torch.randn(6, 1, 3)], dim=1)
+    with torch.no_grad():
+        base, before = start(x, seasonal), net(x, seasonal)
+        net.shrink(0.25)
+        after = net(x, seasonal)
+    correction, shrunk = before - base, after - base  # (B, H, Q)
+    torch.testing.assert_close(shrunk.mean(-1), 0.25 * correction.mean(-1), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(shrunk - shrunk.mean(-1, keepdim=True), correction - correction.mean(-1, keepdim=True),
+                               rtol=1e-4, atol=1e-4)  # fmt: skip

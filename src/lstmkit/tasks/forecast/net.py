@@ -99,6 +99,19 @@ class ForecastNet(nn.Module):
         self.emit = horizon if emit is None else emit
         self.step_units, self.intermittent = step_units, intermittent
 
+    @torch.no_grad()
+    def shrink(self, kept: float) -> None:
+        """Scale the correction the LSTM learned toward the statistical base, in place: the part common to every
+        quantile's correction to `kept` of itself (the quantiles' spread around it stays). The head's output is
+        linear in its weights, so the network itself, its export and the service all forecast the shrunk
+        correction (`Forecaster._shrinkage` says why). The known-future covariates' effect (`future`) stays
+        whole: a promotion's lift is a regression on values the statistical start cannot see, not a correction
+        of it, and shrunk it lost the lift that `test_forecast_future` holds."""
+        weight = self.head.weight.view(self.horizon, self.n_quantiles, -1)  # output h * Q + q: step h's quantile q
+        weight -= (1.0 - kept) * weight.mean(dim=1, keepdim=True)
+        bias = self.head.bias.view(self.horizon, self.n_quantiles)
+        bias -= (1.0 - kept) * bias.mean(dim=1, keepdim=True)
+
     def scale(self, target: Tensor) -> Tensor:
         """target (B, L) -> (B, 1): the window's level, the mean magnitude of its last season (of the whole
         window, for intermittent demand).

@@ -12,7 +12,7 @@ import pandas as pd
 from ...baselines import beats_baseline, ties
 from ...fileio import atomic_write_text
 from . import JOB
-from .estimator import Forecaster
+from .estimator import SHRINK_WINDOWS, Forecaster
 from .scoring import PANEL_METRICS, fold_metrics, t_degrees, too_few_to_rank
 
 
@@ -33,6 +33,7 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
         "interval_windows": getattr(forecaster, "calibrated_on_", None),  # the validation windows it was calibrated on
         "best_epoch": forecaster.best_epoch_, "stop_reason": getattr(forecaster, "stop_reason_", None),
         "refit_epochs": getattr(forecaster, "refit_epochs_", None),
+        "correction_kept": getattr(forecaster, "shrunk_", 1.0), "train_windows": getattr(forecaster, "train_windows_", None),
         "notes": scored["notes"][:3],
     }  # fmt: skip
     if forecaster.many_:
@@ -41,6 +42,15 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
     if own_test and forecaster.backtest:
         metrics["folds"] = fold_metrics(forecaster, forecaster.test_)
     return metrics
+
+
+def shrink_note(forecaster: Forecaster) -> str:
+    """What `shrink` did: the share of its trained correction the network kept, and why."""
+    start = {"ets": "ETS", "naive2": "Naive2", "snaive": "seasonal naive"}.get(forecaster.base_, forecaster.base_)
+    return (f"The network learned its correction of the {start} forecast from {forecaster.train_windows_} training "
+            f"windows and keeps {forecaster.shrunk_:.0%} of it (shrink auto: n / (n + {SHRINK_WINDOWS}) for n windows): "
+            f"a correction learned from few windows of one series forecasts worse than its start more often than "
+            f"better. --shrink no keeps all of it.")
 
 
 def verdict(metrics: dict) -> tuple[str, bool]:
@@ -100,6 +110,8 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
         report.add_text("Per series", ["sMAPE and MASE of the model and of each baseline, per series: per_series.csv"])
     else:
         report.add_metrics_table(f"Test part ({metrics['test_windows']} windows)", rows, JOB.metrics)
+    if metrics.get("correction_kept", 1.0) < 1.0:
+        report.add_text("How the forecast was made", [shrink_note(forecaster)])
     baseline_notes = list(dict.fromkeys(test.get("notes", [])))  # each once, however many series said it
     if baseline_notes:
         report.add_text("How the baselines were fitted", baseline_notes[:10])

@@ -13,6 +13,7 @@ BASES = ("auto", "naive2", "snaive", "ets", "none")  # the statistical forecast 
 ETS_INPUTS = ("auto", "yes", "no")
 STARTS = ("zero", "pretrained")
 LOSSES = ("auto", "mae", "mse")
+SHRINKS = ("auto", "no")
 
 
 @dataclass(eq=False)
@@ -59,6 +60,11 @@ class ForecastSettings(SharedSettings):
     start: str = setting("zero", "Where the network starts: zero (its correction is zero, so it starts as its "
                                  "statistical base) or pretrained (lstmkit's network for the season, trained on the "
                                  "M3 competition's series; base naive2 reading the ETS forecast).", choices=STARTS)  # fmt: skip
+    # auto: one series from a statistical start, the correction kept to n / (n + SHRINK_WINDOWS) of itself, n its
+    # training windows (Forecaster._shrinkage); many series and the pretrained start keep it whole
+    shrink: str = setting("auto", "Shrink the trained correction toward the statistical forecast it starts from: auto "
+                                  "(one series: to n / (n + 200) of itself, n its training windows, so a correction "
+                                  "learned from few windows counts little), no.", choices=SHRINKS)  # fmt: skip
     # auto: mse where demand is intermittent (Forecaster.intermittent_), whose median is no sales, else mae
     loss: str = setting("auto", "What training minimises, each series' errors scaled by its MASE scale: mae "
                                 "(the forecast is the median), mse (the mean), or auto: mse where demand is "
