@@ -677,9 +677,9 @@ def test_one_series_forecasts_the_mean_of_its_refit_network_and_its_early_stoppe
 
 
 def test_one_series_shrinks_its_trained_correction_toward_its_start_by_its_count_of_training_windows(series_csv, tmp_path, capsys):
-    """shrink "auto": one series keeps n / (n + 200) of the correction it learned from n training windows, the
-    same networks' forecast moved that far back toward the statistical start; "no" keeps it all, and many
-    series, the pretrained start and the LSTM alone (`base` none) are never shrunk. metrics.json and the report
+    """shrink "auto": one series from the ETS start keeps n / (n + 200) of the correction it learned from n
+    training windows, the same networks' forecast moved that far back toward the start; "no" keeps it all, and
+    many series, the other starts and the LSTM alone (`base` none) are never shrunk. metrics.json and the report
     say what was kept."""
     from lstmkit.tasks.forecast.estimator import SHRINK_WINDOWS
 
@@ -694,7 +694,8 @@ def test_one_series_shrinks_its_trained_correction_toward_its_start_by_its_count
     np.testing.assert_allclose(shrunk._forecast(shrunk.panel_, series, origins), start + shrunk.shrunk_ * (trained - start),
                                rtol=1e-5, atol=1e-4)  # fmt: skip
     frame = pd.read_csv(series_csv)
-    assert _small(epochs=2, base="none").fit(series_csv).shrunk_ == 1.0
+    assert _small(epochs=2, base="none").fit(series_csv).shrunk_ == 1.0  # nothing to shrink toward
+    assert _small(epochs=2, base="naive2").fit(series_csv).shrunk_ == 1.0  # a crude start: the correction kept whole
     assert _small(epochs=2, id_col="store").fit(pd.concat([frame.assign(store="a"), frame.assign(store="b")])).shrunk_ == 1.0
 
     out = tmp_path / "run"

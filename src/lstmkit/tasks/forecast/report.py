@@ -46,8 +46,7 @@ def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:
 
 def shrink_note(forecaster: Forecaster) -> str:
     """What `shrink` did: the share of its trained correction the network kept, and why."""
-    start = {"ets": "ETS", "naive2": "Naive2", "snaive": "seasonal naive"}.get(forecaster.base_, forecaster.base_)
-    return (f"The network learned its correction of the {start} forecast from {forecaster.train_windows_} training "
+    return (f"The network learned its correction of the ETS forecast from {forecaster.train_windows_} training "
             f"windows and keeps {forecaster.shrunk_:.0%} of it (shrink auto: n / (n + {SHRINK_WINDOWS}) for n windows): "
             f"a correction learned from few windows of one series forecasts worse than its start more often than "
             f"better. --shrink no keeps all of it.")

@@ -60,10 +60,10 @@ class ForecastSettings(SharedSettings):
     start: str = setting("zero", "Where the network starts: zero (its correction is zero, so it starts as its "
                                  "statistical base) or pretrained (lstmkit's network for the season, trained on the "
                                  "M3 competition's series; base naive2 reading the ETS forecast).", choices=STARTS)  # fmt: skip
-    # auto: one series from a statistical start, the correction kept to n / (n + SHRINK_WINDOWS) of itself, n its
-    # training windows (Forecaster._shrinkage); many series and the pretrained start keep it whole
-    shrink: str = setting("auto", "Shrink the trained correction toward the statistical forecast it starts from: auto "
-                                  "(one series: to n / (n + 200) of itself, n its training windows, so a correction "
+    # auto: one series from the ETS start, the correction kept to n / (n + SHRINK_WINDOWS) of itself, n its training
+    # windows (Forecaster._shrinkage); other starts and many series keep it whole
+    shrink: str = setting("auto", "Shrink the trained correction toward the ETS forecast it starts from: auto (one "
+                                  "series: to n / (n + 200) of itself, n its training windows, so a correction "
                                   "learned from few windows counts little), no.", choices=SHRINKS)  # fmt: skip
     # auto: mse where demand is intermittent (Forecaster.intermittent_), whose median is no sales, else mae
     loss: str = setting("auto", "What training minimises, each series' errors scaled by its MASE scale: mae "
