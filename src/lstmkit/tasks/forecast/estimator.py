@@ -659,7 +659,9 @@ class Forecaster(ForecastSettings, Estimator):
         and the 11 files of README's table, each fitted alone); nor
         ETS fitted on the training part alone for the validated run, so that early stopping sees ETS out of
         sample as the test part does, the refit reading ETS fitted on both parts (--single 20, 77 series of
-        Tourism, M1 and M3: 0.838 against 0.796, the start 0.768).
+        Tourism, M1 and M3: 0.838 against 0.796, the start 0.768). What came back to the start was shrinking
+        the correction by the count of windows it was learned from (`_shrinkage`): 0.826 against 0.885 on the
+        656 series of --single 60 at offsets 0 and 1 (ETS 0.824).
         Choosing after training both naive2 and snaive, on their best validation losses, was no better
         for twice the training (1.017 against 1.011 on 340 series). One global model over a collection, mean
         MASE, where the choice on the pooled validation windows would take snaive: Tourism quarterly 1.521

@@ -109,7 +109,7 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
         report.add_text("Per series", ["sMAPE and MASE of the model and of each baseline, per series: per_series.csv"])
     else:
         report.add_metrics_table(f"Test part ({metrics['test_windows']} windows)", rows, JOB.metrics)
-    if metrics.get("correction_kept", 1.0) < 1.0:
+    if metrics.get("correction_kept", 1.0) < 1.0 and forecaster.best_epoch_:  # a correction learned, and shrunk
         report.add_text("How the forecast was made", [shrink_note(forecaster)])
     baseline_notes = list(dict.fromkeys(test.get("notes", [])))  # each once, however many series said it
     if baseline_notes:
