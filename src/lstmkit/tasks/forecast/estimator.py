@@ -183,7 +183,8 @@ class Forecaster(ForecastSettings, Estimator):
                     background = InBackground(statistical_job(self, panel.series[0], test.origins))  # ETS and Theta fit while the net trains
                 train, val = self._part_windows(panel, "train"), self._part_windows(panel, "val")
                 results = self._train_members(panel, train, val, config, checkpoint, resume, reporter, fold)
-                self.shrunk_ = self._shrinkage(train)
+                self.train_windows_ = len(train.origins)
+                self.shrunk_ = self._shrinkage(self.train_windows_)
                 for net in self.members_:
                     net.shrink(self.shrunk_)
                 self.conformal_ = self._calibrate(panel, val)  # out of sample: before the refit learns the validation part
@@ -298,7 +299,7 @@ class Forecaster(ForecastSettings, Estimator):
                                   f"{self.season_}, which does not take {why}")  # fmt: skip
         return shipped
 
-    def _shrinkage(self, train: Origins) -> float:
+    def _shrinkage(self, n: int) -> float:
         """shrink "auto": what share of its trained correction each member keeps (`ForecastNet.shrink`). One
         series from the ETS start: n / (n + SHRINK_WINDOWS), n its training windows. The other starts keep it
         all: Naive2 and seasonal naive (taken where ETS cannot hold the season, or for a cycle), which the
@@ -321,7 +322,6 @@ class Forecaster(ForecastSettings, Estimator):
         others (offsets 2 and 3 of the seven collections; Tourism and M1 yearly, M3 other): 0.745, 0.741, and
         0.741 for each k (ETS 0.741). k 200 takes the start's accuracy where windows are few and keeps the
         correction's where they are many."""
-        self.train_windows_ = n = len(train.origins)
         if self.shrink == "no" or self.many_ or self.pretrained_ is not None or self.base_ != "ets":
             return 1.0
         return n / (n + SHRINK_WINDOWS)
@@ -1172,7 +1172,7 @@ class Forecaster(ForecastSettings, Estimator):
         if len(values) == 0:
             return {}
         history = {"history.values": torch.from_numpy(np.ascontiguousarray(values))}
-        if all(h.time is not None for h in heads):
+        if heads[0].time is not None:  # the series of a panel share one time column, or none
             history["history.time"] = torch.from_numpy(np.concatenate([_time_numbers(h.time) for h in heads]))
         return history
 
@@ -1222,7 +1222,7 @@ class Forecaster(ForecastSettings, Estimator):
         self.shrunk_, self.train_windows_ = state.get("shrunk", 1.0), state.get("train_windows")  # before: none shrunk
         self.bounds_ = [tuple(b) for b in state["bounds"]]
         series = [_series_from_tail(t, self.target_name_, self.feature_names_, directory) for t in state["tails"]]
-        if "history.values" in tensors and ("history.time" in tensors or series[0].time is None):  # many, saved whole
+        if "history.values" in tensors:  # many series, saved whole
             series = _with_history(series, state["tails"], tensors["history.values"].numpy(), tensors.get("history.time"))
         kept = state["train_target"] if state["train_target"] is not None else series[0].target[: self.bounds_[0][0] - series[0].start]
         self.train_target_ = np.asarray(kept, dtype=float)
