@@ -5,6 +5,7 @@ import pytest
 
 from lstmkit.baselines import (
     beats_baseline,
+    decimals_apart,
     forecast_baselines,
     majority_class_proba,
     naive_forecast,
@@ -102,6 +103,13 @@ def test_a_tie_on_a_score_is_not_a_win_either():
     majority = {"majority_class": {"accuracy": 0.6}}
     assert beats_baseline({"accuracy": 0.6 + 1e-12}, majority, metric="accuracy") == {"majority_class": False}
     assert beats_baseline({"accuracy": 0.61}, majority, metric="accuracy") == {"majority_class": True}
+
+
+def test_decimals_apart_are_the_fewest_that_tell_a_value_from_those_it_does_not_tie():
+    assert decimals_apart(0.8, [1.0, 0.9]) == 3
+    assert decimals_apart(0.2608, [2.26, 0.2612]) == 4
+    assert decimals_apart(0.26154, [0.2615]) == 3  # a tie may read the same
+    assert decimals_apart(1e-4, [2e-4]) == 4 and decimals_apart(1e-9, [2e-9]) == 6  # at most 6
 
 
 def test_ties_is_relative_to_the_larger_value():

@@ -531,6 +531,14 @@ def test_a_tie_and_a_loss_are_both_said():
         "1.000, seasonal naive 0.800): a simpler forecast is as good here.", False)  # fmt: skip
 
 
+def test_a_win_by_less_than_the_third_decimal_shows_the_decimals_that_make_it_one():
+    # shrunk toward its ETS start, a one-series model often lands a few parts in a thousand from ETS
+    assert _verdict(0.2608, naive=2.26, ets=0.2612) == (
+        "The model beats every baseline on MASE (0.2608 against naive 2.2600, ETS 0.2612).", True)  # fmt: skip
+    assert _verdict(0.26154, naive=2.26, ets=0.2615)[0].startswith(  # a tie needs no more decimals than it has
+        "The model ties the ETS baseline on MASE (0.262 against naive 2.260, ETS 0.262)")
+
+
 def test_ties_with_both_baselines_name_both():
     assert _verdict(1.0, naive=1.0, seasonal_naive=0.9995)[0].startswith(
         "The model ties the naive and seasonal naive baselines on MASE (1.000 against naive 1.000, seasonal naive 1.000)"

@@ -74,6 +74,15 @@ def ties(a: float, b: float, tolerance: float = TIE_TOLERANCE) -> bool:
     return abs(a - b) <= tolerance * max(abs(a), abs(b))
 
 
+def decimals_apart(value: float, others, least: int = 3, most: int = 6) -> int:
+    """The fewest decimals, from `least` to `most`, at which `value` reads differently from each of `others`
+    that it does not tie (`ties`): a verdict that calls 0.2608 a win over 0.2615 must not print both as 0.261."""
+    for decimals in range(least, most):
+        if all(f"{value:.{decimals}f}" != f"{other:.{decimals}f}" for other in others if not ties(value, other)):
+            return decimals
+    return most
+
+
 def beats_baseline(model_metrics: dict, baselines: dict[str, dict], metric: str = "mase") -> dict[str, bool | None]:
     """Whether the model's `metric` is better than each baseline's by more than a tie: {baseline name: True/False}.
 

@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ...baselines import beats_baseline, ties
+from ...baselines import beats_baseline, decimals_apart, ties
 from ...fileio import atomic_write_text
 from . import JOB
 from .estimator import SHRINK_WINDOWS, Forecaster
@@ -55,20 +55,22 @@ def shrink_note(forecaster: Forecaster) -> str:
 def verdict(metrics: dict) -> tuple[str, bool]:
     """One plain sentence on whether the model beat every baseline on MASE (on RMSSE for intermittent demand:
     `judged_on`). A score within the tie tolerance of a baseline's (`baselines.ties`) is a tie, and the
-    sentence says so: a tie is never a win."""
+    sentence says so: a tie is never a win. The scores carry as many decimals as tell the model's apart from
+    each baseline's it does not tie (`decimals_apart`): three, or more where the model is that close."""
     beats, metric = metrics["beats_baselines"], metrics.get("judged_on", "mase")  # runs saved before: MASE
     model, on = metrics["test"].get(metric), metric.upper()
     if model is None or any(won is None for won in beats.values()):
         return f"{on} is undefined for this series (its training part is constant); compare RMSE instead.", False
     baseline = {name: metrics["baselines"][name][metric] for name in beats}
-    scores = ", ".join(f"{JOB.baseline_name(name)} {value:.3f}" for name, value in baseline.items())
+    d = decimals_apart(model, baseline.values())
+    scores = ", ".join(f"{JOB.baseline_name(name)} {value:.{d}f}" for name, value in baseline.items())
     tied = [name for name, won in beats.items() if not won and ties(model, baseline[name])]
     lost = [name for name, won in beats.items() if not won and name not in tied]
     if not lost and not tied:
-        return f"The model beats every baseline on {on} ({model:.3f} against {scores}).", True
+        return f"The model beats every baseline on {on} ({model:.{d}f} against {scores}).", True
     outcome = [f"does NOT beat the {_baselines(lost)}"] if lost else []
     outcome += [f"ties the {_baselines(tied)}"] if tied else []
-    return (f"The model {' and '.join(outcome)} on {on} ({model:.3f} against {scores}): "
+    return (f"The model {' and '.join(outcome)} on {on} ({model:.{d}f} against {scores}): "
             "a simpler forecast is as good here.", False)  # fmt: skip
 
 
