@@ -99,6 +99,48 @@ def test_check_fails_when_onnx_runtime_disagrees(tmp_path):
         check(graph, tmp_path / "layer.onnx")
 
 
+class Offsets(nn.Module):
+    """Each sequence's outputs: `offsets` (2,), whatever the sequence (x read, so the graph has an input)."""
+
+    def __init__(self, offsets):
+        super().__init__()
+        self.offsets = nn.Parameter(torch.tensor(offsets))
+
+    def forward(self, x):
+        return x[:, :1, 0] * 0 + self.offsets  # (B, 2)
+
+
+def _offsets_after_export(offsets: list, changed: float, tmp_path) -> float:
+    """`check` of a graph exported with `offsets`, whose PyTorch module's second offset then moves by `changed`."""
+    module = Offsets(offsets)
+    sample = lambda batch, steps: {"x": torch.randn(batch, steps, 1)}  # noqa: E731
+    graph = Graph(module, sample(2, 3), ["y"], {"x": {0: "batch", 1: "time"}}, sample)
+    to_onnx(graph, tmp_path / "offsets.onnx")
+    with torch.no_grad():
+        module.offsets[1] += changed
+    return check(graph, tmp_path / "offsets.onnx")
+
+
+def test_check_measures_a_difference_against_the_largest_value_of_the_sequences_output(tmp_path):
+    """A rounding-sized difference in a small value beside a large one passes (a logit that large terms cancel
+    into carries their rounding); the same difference where the sequence's values are small is refused."""
+    assert _offsets_after_export([5e3, 0.5], 2e-5, tmp_path) == pytest.approx(2e-5 / 5e3, rel=1e-2)
+    with pytest.raises(ConfigError, match=r"differs from PyTorch's by 2e-05 \(relative\), above 1e-05"):
+        _offsets_after_export([1.0, 0.5], 2e-5, tmp_path)
+
+
+def test_check_draws_the_same_inputs_every_time_and_leaves_the_callers_random_state(tmp_path):
+    layer = _layer({})
+    graph = Graph(LayerOutputs(layer), _sample(3, 6), ["output", "h_n", "c_n"],
+                  {"x": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}, _sample)  # fmt: skip
+    to_onnx(graph, tmp_path / "layer.onnx")
+    torch.manual_seed(5)
+    state = torch.get_rng_state()
+    first = check(graph, tmp_path / "layer.onnx")
+    assert torch.equal(torch.get_rng_state(), state)
+    assert check(graph, tmp_path / "layer.onnx") == first
+
+
 # ---- each job's network, through the command line -----------------------------------------------------
 
 

@@ -22,7 +22,13 @@ from ..fileio import atomic_write
 from .layer import onnx_ready, translations
 
 OPSET = 18
-TOLERANCE = 1e-5  # ONNX Runtime against PyTorch, fp32: the largest absolute difference, relative to max(1, |value|)
+# ONNX Runtime against PyTorch, fp32: the largest absolute difference in an output, relative to max(1, the largest
+# |value| of that output for the same sequence; `check`). Not to each value's own size: a logit that comes out small from
+# large terms that cancel carries their rounding, which ONNX Runtime's order of summing differs in. Measured so, an
+# LSTM-FCN classifier's logits (up to 25 on random inputs) differed by at most 5.5e-6 over 40 seeds; value by value
+# they differed by up to 1.3e-5, and 2 of the 40 seeds failed the export.
+TOLERANCE = 1e-5
+CHECK_SEED = 0  # the check's random inputs: an export that passes, passes again
 
 
 @dataclass
@@ -94,13 +100,15 @@ def session(path: Path, threads: int = 0):
 
 
 def check(graph: Graph, path: Path, shapes=((1, 1), (3, 5), (4, 17)), runner=None) -> float:
-    """ONNX Runtime's outputs against PyTorch's on random inputs of each (batch, steps) shape: the largest
-    difference, relative to max(1, |PyTorch's value|). Raises when it exceeds TOLERANCE. `runner`: the
-    caller's session of `path`, if it has one."""
+    """ONNX Runtime's outputs against PyTorch's on random inputs of each (batch, steps) shape, drawn from
+    CHECK_SEED: the largest difference, relative to max(1, the largest |value| PyTorch gives that output for the
+    same sequence; for the same layer, in h_n and c_n, whose first axis is the layers'). Raises when it exceeds TOLERANCE. `runner`: the caller's session of `path`, if it has one."""
     runner = runner or session(path)
     worst = 0.0
-    for batch, steps in shapes:
-        inputs = graph.sample(batch, steps)
+    with torch.random.fork_rng(devices=[]):  # the caller's random state as it was
+        torch.manual_seed(CHECK_SEED)
+        samples = [graph.sample(batch, steps) for batch, steps in shapes]
+    for (batch, steps), inputs in zip(shapes, samples):
         with torch.no_grad():
             expected = graph.module.eval()(*inputs.values())
         expected = [expected] if isinstance(expected, Tensor) else list(_flat(expected))
@@ -114,7 +122,9 @@ def check(graph: Graph, path: Path, shapes=((1, 1), (3, 5), (4, 17)), runner=Non
             if want.shape != have.shape:
                 raise ConfigError(f"the ONNX model's output {name!r} has shape {have.shape}, PyTorch's {want.shape}")
             if want.size:
-                worst = max(worst, float(np.max(np.abs(have - want) / np.maximum(1, np.abs(want)))))
+                rows = len(want) if want.ndim else 1  # a sequence of the batch each (a layer of h_n and c_n)
+                scale = np.maximum(1, np.abs(want).reshape(rows, -1).max(axis=1))
+                worst = max(worst, float(np.max(np.abs(have - want).reshape(rows, -1).max(axis=1) / scale)))
     if not worst <= TOLERANCE:
         raise ConfigError(f"the ONNX model differs from PyTorch's by {worst:.2g} (relative), above {TOLERANCE:g}")
     return worst
