@@ -23,10 +23,10 @@ from .layer import onnx_ready, translations
 
 OPSET = 18
 # ONNX Runtime against PyTorch, fp32: the largest absolute difference in an output, relative to max(1, the largest
-# |value| of that output for the same sequence; `check`). Not to each value's own size: a logit that comes out small from
-# large terms that cancel carries their rounding, which ONNX Runtime's order of summing differs in. Measured so, an
-# LSTM-FCN classifier's logits (up to 25 on random inputs) differed by at most 5.5e-6 over 40 seeds; value by value
-# they differed by up to 1.3e-5, and 2 of the 40 seeds failed the export.
+# |value| of that output for the same sequence; `check`). Not to each value's own size: a logit that comes out
+# small from large terms that cancel carries their rounding, which ONNX Runtime's order of summing differs in.
+# Measured so, an LSTM-FCN classifier's logits (up to 25 on random inputs) differed by at most 5.5e-6 over 40
+# seeds; value by value they differed by up to 1.3e-5, and 2 of the 40 seeds failed the export.
 TOLERANCE = 1e-5
 CHECK_SEED = 0  # the check's random inputs: an export that passes, passes again
 
@@ -102,7 +102,8 @@ def session(path: Path, threads: int = 0):
 def check(graph: Graph, path: Path, shapes=((1, 1), (3, 5), (4, 17)), runner=None) -> float:
     """ONNX Runtime's outputs against PyTorch's on random inputs of each (batch, steps) shape, drawn from
     CHECK_SEED: the largest difference, relative to max(1, the largest |value| PyTorch gives that output for the
-    same sequence; for the same layer, in h_n and c_n, whose first axis is the layers'). Raises when it exceeds TOLERANCE. `runner`: the caller's session of `path`, if it has one."""
+    same sequence; for the same layer, in h_n and c_n, whose first axis is the layers'). Raises when it exceeds
+    TOLERANCE. `runner`: the caller's session of `path`, if it has one."""
     runner = runner or session(path)
     worst = 0.0
     with torch.random.fork_rng(devices=[]):  # the caller's random state as it was
