@@ -46,10 +46,9 @@ from ..gate_input import GateInput, capped, series_values
 from .net import STEP_UNITS, ForecastNet, MeanForecast, scaled_error
 from .pretrained import Pretrained, load_pretrained, pretrained_seasons
 from .scoring import conformal_quantiles, known_ahead, mase_scale, score_panel, score_series, statistical_job
-from .settings import ForecastSettings
+from .settings import SHRINK_WINDOWS, ForecastSettings
 from .timing import calendar_seasons, future_times, on_calendar, steps_between, time_kind, without_calendar
 
-SHRINK_WINDOWS = 200  # shrink "auto": one series keeps n / (n + SHRINK_WINDOWS) of its correction (`_shrinkage`)
 
 @dataclasses.dataclass
 class Origins:

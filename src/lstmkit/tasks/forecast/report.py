@@ -12,8 +12,9 @@ import pandas as pd
 from ...baselines import beats_baseline, decimals_apart, ties
 from ...fileio import atomic_write_text
 from . import JOB
-from .estimator import SHRINK_WINDOWS, Forecaster
+from .estimator import Forecaster
 from .scoring import PANEL_METRICS, fold_metrics, t_degrees, too_few_to_rank
+from .settings import SHRINK_WINDOWS
 
 
 def run_metrics(forecaster: Forecaster, scored: Optional[dict] = None) -> dict:

@@ -14,6 +14,7 @@ ETS_INPUTS = ("auto", "yes", "no")
 STARTS = ("zero", "pretrained")
 LOSSES = ("auto", "mae", "mse")
 SHRINKS = ("auto", "no")
+SHRINK_WINDOWS = 200  # shrink "auto": one series keeps n / (n + SHRINK_WINDOWS) of its correction (`Forecaster._shrinkage`)
 
 
 @dataclass(eq=False)
@@ -63,7 +64,7 @@ class ForecastSettings(SharedSettings):
     # auto: one series from the ETS start, the correction kept to n / (n + SHRINK_WINDOWS) of itself, n its training
     # windows (Forecaster._shrinkage); other starts and many series keep it whole
     shrink: str = setting("auto", "Shrink the trained correction toward the ETS forecast it starts from: auto (one "
-                                  "series: to n / (n + 200) of itself, n its training windows, so a correction "
+                                  f"series: to n / (n + {SHRINK_WINDOWS}) of itself, n its training windows, so a correction "
                                   "learned from few windows counts little), no.", choices=SHRINKS)  # fmt: skip
     # auto: mse where demand is intermittent (Forecaster.intermittent_), whose median is no sales, else mae
     loss: str = setting("auto", "What training minimises, each series' errors scaled by its MASE scale: mae "
