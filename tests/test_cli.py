@@ -34,7 +34,7 @@ def test_help_lists_the_commands(capsys):
     "args, message",
     [
         (["demo", "classify-nothing"], "Invalid value for 'job'"),
-        (["train", "forecast", "--data", "x.csv"], "Missing option '--target'"),
+        (["train", "forecast", "--data", "x.csv"], "Missing option '--out'"),
         (["frobnicate"], "No such command 'frobnicate'"),
     ],
 )

@@ -1144,3 +1144,34 @@ def test_the_format_of_a_compressed_file_is_its_extension_before_the_compression
 
     assert [format_suffix(p) for p in ("a.csv.gz", "b.TS.xz", "c.2020.csv", "d.zip", "e", "f.tsv")] == [
         ".csv", ".ts", ".csv", "", "", ".tsv"]
+
+
+# --- the target, where none is named ----------------------------------------------------------------------
+
+
+def test_the_target_where_none_is_named_is_the_one_numeric_column_besides_the_time_id_and_covariates(tmp_path):
+    """As Darts' from_csv reads the columns beside the time column: one numeric column is the series; a pandas
+    index, a row counter, a text column and the columns named in other roles are no candidates; several, or
+    none, is one line naming them."""
+    from lstmkit.data.csv_table import read_csv_table
+    from lstmkit.data.series import target_column
+
+    def named(text, skipped=(), **roles):
+        path = _csv(tmp_path, text)
+        return target_column(*read_csv_table(path), path, skipped, **roles)
+
+    name, note = named(AIRLINE, ["Month"], time_col="Month")
+    assert name == "Passengers" and note == ("the target is 'Passengers', the one numeric column besides the time, "
+                                             "id and covariate columns (--target chooses another)")  # fmt: skip
+    indexed = ",n,month,shop,sales\n" + "".join(f"{i},{i + 1},1949-0{i + 1},north,{100 + i * i}\n" for i in range(5))
+    assert named(indexed)[0] == "sales"  # pandas' index, an observation number, the dates and a text column left out
+    assert named("112\n118\n132\n129\n121\n")[0] == "value"  # no header: the column as the reader names it
+    months = "YEAR,JAN,FEB,MAR,APR,MAY,JUN,JUL,AUG,SEP,OCT,NOV,DEC\n2000," + ",".join(["1.5"] * 12) + "\n"
+    assert named(months) == ("value", None)  # a month a column: one series, its own note says how it was read
+    two = "date,a,b\n2020-01-01,1,5\n2020-01-02,3,2\n2020-01-03,2,8\n"
+    assert named(two, ["b"])[0] == "a"  # b is a covariate
+    path = _csv(tmp_path, two)
+    _raises(f"{path}: give target, the column to forecast: it has 2 numeric columns (a, b); several, "
+            "comma-separated, forecast each", lambda: named(two))  # fmt: skip
+    _raises(f"{path}: has no numeric column to forecast besides the time column; columns: date, a, b",
+            lambda: named(two, ["a", "b"]))  # fmt: skip

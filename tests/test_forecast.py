@@ -741,3 +741,26 @@ def test_shrinking_a_network_moves_the_common_part_of_its_quantiles_corrections_
     torch.testing.assert_close(shrunk.mean(-1), 0.25 * correction.mean(-1), rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(shrunk - shrunk.mean(-1, keepdim=True), correction - correction.mean(-1, keepdim=True),
                                rtol=1e-4, atol=1e-4)  # fmt: skip
+
+
+def test_without_target_the_one_numeric_column_is_forecast_as_if_named(series_csv, tmp_path, capsys):
+    """`lstmkit train forecast --data sales.csv` reads its one value column as Darts' from_csv would; where
+    the file has several, which one is the user's to say, in one line."""
+    frame = pd.read_csv(series_csv).drop(columns="promo")
+    frame.to_csv(tmp_path / "one.csv", index=False)
+    code, stdout, _ = _run(capsys, "train", "forecast", "--data", tmp_path / "one.csv", "--time-col", "month",
+                           "--out", tmp_path / "run", *SMALL)  # fmt: skip
+    assert code == 0 and "note: the target is 'sales', the one numeric column besides the time, id and covariate" in stdout
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["settings"]["target"] is None and config["resolved"]["target"] == "sales"  # as given, as read
+    named = _small().fit(frame)
+    assert Forecaster(time_col="month", horizon=3, lookback=12, hidden=8, epochs=4).fit(frame).metrics_ == named.metrics_
+    code, stdout, _ = _run(capsys, "predict", tmp_path / "run", "--json")
+    assert code == 0 and json.loads(stdout)[0]["sales"] == pytest.approx(named.predict()["sales"].iloc[0])
+    code, _, stderr = _run(capsys, "train", "forecast", "--data", series_csv, "--time-col", "month", "--out",
+                           tmp_path / "two", *SMALL)  # fmt: skip
+    assert code == 2 and stderr == (f"lstmkit: error: {series_csv}: give --target, the column to forecast: it has 2 "
+                                    "numeric columns (sales, promo); several, comma-separated, forecast each\n")  # fmt: skip
+    assert not (tmp_path / "two").exists()
+    refit = Forecaster(time_col="month", horizon=3, lookback=12, hidden=8, epochs=1)
+    assert refit.fit(frame).target == "sales" and refit.fit(frame.rename(columns={"sales": "units"})).target == "units"

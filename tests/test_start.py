@@ -40,7 +40,7 @@ def test_help_and_version_import_nothing_heavy(argv):
 
 @pytest.mark.parametrize(
     "argv, message",
-    [(["frobnicate"], "No such command"), (["train", "forecast", "--data", "x.csv"], "Missing option '--target'"),
+    [(["frobnicate"], "No such command"), (["train", "forecast", "--data", "x.csv"], "Missing option '--out'"),
      (["train", "forecast", "--hidden", "0"], "--hidden"), (["predict", "no-such-run"], "no such run directory"),
      (["tune", "forecast", "--data", "x.csv", "--target", "y", "--out", "o"], "Missing option '--trials'"),
      (["inspect", "no-such-run", "--out", "page.html"], "no such run directory")],

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
-from .csv_table import (MISSING_TOKENS, counts_rows, find_column, headerless, named_row_ids, one_series_in_lists,
+from .csv_table import (counts_rows, find_column, headerless, looks_numeric, named_row_ids, one_series_in_lists,
                         parse_numbers, read_csv_table)
 from .panel import FRAMES, frame_table
 from .series import Series, series_from_table
@@ -91,7 +91,7 @@ def _value_columns(table: pd.DataFrame, columns, time_col, label, path) -> list[
         columns = None
     if columns is None:  # a first column of the rows' ids or numbers (pandas' index), or a counter, is no value
         row_ids = named_row_ids(table, skipped=(time_col, label))
-        chosen = [name for name in names if name not in (time_col, label, row_ids) and _looks_numeric(table[name])
+        chosen = [name for name in names if name not in (time_col, label, row_ids) and looks_numeric(table[name])
                   and not counts_rows(table[name])]  # fmt: skip
         if not chosen:
             raise DataError(f"{path}: has no numeric column to score besides the time and label columns; "
@@ -111,13 +111,6 @@ def _value_columns(table: pd.DataFrame, columns, time_col, label, path) -> list[
     if not chosen:
         raise DataError("`columns` names no column")
     return chosen
-
-
-def _looks_numeric(cells: pd.Series) -> bool:
-    """At least half of the non-empty cells are numbers: a numeric column with a typo is still a value column
-    (and its bad cell is then reported), a column of dates or names is not."""
-    present = cells[~cells.str.lower().isin(MISSING_TOKENS)]
-    return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() >= 0.5
 
 
 def _refuse_unnamed_labels(table: pd.DataFrame, chosen: list[str], path) -> None:

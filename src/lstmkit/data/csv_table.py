@@ -717,6 +717,13 @@ def and_list(items) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def looks_numeric(cells: pd.Series) -> bool:
+    """At least half of the non-empty cells are numbers: a numeric column with a typo is still a value column
+    (and its bad cell is then reported), a column of dates or names is not."""
+    present = cells[~cells.str.lower().isin(MISSING_TOKENS)]
+    return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() >= 0.5
+
+
 def counts_rows(cells: pd.Series) -> bool:
     """Whether a column counts the rows: whole numbers rising by the same step on every row, 3 rows at least
     (an observation or step number, the years of a yearly table): no measured value, and one a predictor

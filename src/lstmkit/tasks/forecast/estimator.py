@@ -28,10 +28,10 @@ import torch
 from torch import nn
 
 from ...data import Scaler, Series, check_length, default_lookback, part_rows, read_series_csv, split_by_time
-from ...data.panel import (FRAMES, WIDE_ID, Panel, check_series_lengths, numbers_as_array, panel_from_frame,
-                           read_future_values, read_panel_csv, read_tsf_panel, split_ids, wide_panel)
-from ...data.csv_table import and_list, format_suffix
-from ...data.series import check_roles, feature_list
+from ...data.panel import (FRAMES, WIDE_ID, Panel, check_series_lengths, frame_table, numbers_as_array,
+                           panel_from_frame, read_future_values, read_panel_csv, read_tsf_panel, split_ids, wide_panel)
+from ...data.csv_table import and_list, format_suffix, read_csv_table
+from ...data.series import check_roles, feature_list, target_column
 from ...decompose import repeats_each, seasonal_parts
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
@@ -152,10 +152,13 @@ class Forecaster(ForecastSettings, Estimator):
         With `backtest` K, the test part is K rolling origins `horizon` steps apart at the end of each series;
         with `refit`, the forecaster is trained again on the data before each origin (each fit shorter than
         a plain one), as Darts' `historical_forecasts(retrain=True)` and neuralforecast's `cross_validation`."""
+        named = self._name_the_target(data)
         self.quantiles_ = self._check_settings()
         config = self.train_config()
         self.categories_ = None  # read anew: the text static covariates' values are this data's
         panel = self._read(data)
+        if named:
+            panel.series[0].notes.insert(0, named)
         if earlier:
             check_whole("earlier", earlier, least=0)
             panel = dataclasses.replace(panel, series=[s.head(max(0, len(s) - earlier * self.horizon)) for s in panel.series])
@@ -399,6 +402,32 @@ class Forecaster(ForecastSettings, Estimator):
             return read_panel_csv(data, self.target, id_col=self.id_col, **options)
         series = read_series_csv(data, self.target, **options)
         return Panel([series], [""], "", series.path)
+
+    def _name_the_target(self, data) -> Optional[str]:
+        """Where `target` is not given, set it as given to the data's one numeric column besides the time, id and
+        covariate columns (`target_column`; a 1-D array, an unnamed Series or a .tsf file's values: 'value'), and
+        return the note saying so. None where `target` is given, or the data names it. A target the last fit's
+        data named is named anew by this data, as if not given."""
+        if self.target is not None and self.target == getattr(self, "target_named_", None):
+            self.target = None
+        self.target_named_ = None
+        if self.target is not None or isinstance(data, (Panel, Series)):
+            return None
+        data, note = numbers_as_array(data), None
+        if isinstance(data, (pd.Series, np.ndarray)) and data.ndim == 1:
+            name = str(data.name) if getattr(data, "name", None) is not None else "value"
+        elif isinstance(data, (str, os.PathLike)) and format_suffix(data) == ".tsf":
+            name = "value"
+        elif isinstance(data, (*FRAMES, str, os.PathLike)):
+            framed = isinstance(data, FRAMES)
+            table, rows, time_col = frame_table(data, self.time_col) if framed else (*read_csv_table(data), self.time_col)
+            skipped = [*feature_list(time_col), *feature_list(self.id_col), *self._covariates(), *self.future_features]
+            name, note = target_column(table, rows, "the DataFrame" if framed else data, skipped, time_col=time_col,
+                                       id_col=self.id_col)  # fmt: skip
+        else:
+            return None  # `_read` says what it takes
+        self.target = self.target_named_ = name
+        return note
 
     def _static_cells(self) -> dict[str, dict[str, str]]:
         """{column: {series id: its value, as a cell of the data}} of each covariate column that training read

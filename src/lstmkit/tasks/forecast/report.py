@@ -165,5 +165,5 @@ def write_report(forecaster: Forecaster, metrics: dict, path: Path, out: Path) -
 
 def resolved(forecaster: Forecaster) -> dict:
     """The defaults fit resolved, for config.json."""
-    return {"season": forecaster.season_, "lookback": forecaster.lookback_,
+    return {"target": forecaster.target, "season": forecaster.season_, "lookback": forecaster.lookback_,
             "quantiles": forecaster.quantiles_, "base": forecaster.base_}

@@ -19,8 +19,9 @@ SHRINK_WINDOWS = 200  # shrink "auto": one series keeps n / (n + SHRINK_WINDOWS)
 
 @dataclass(eq=False)
 class ForecastSettings(SharedSettings):
-    target: str = setting(help="Column to forecast; several, comma-separated, forecast each column of a wide table as "
-                               "a series of its own, with one model for all.")
+    target: Optional[str] = setting(None, "Column to forecast (default: the data's one numeric column besides the "
+                                          "time, id and covariate columns); several, comma-separated, forecast each "
+                                          "column of a wide table as a series of its own, with one model for all.")
     _: KW_ONLY
     time_col: Optional[str] = time_col_setting()
     time_format: Optional[str] = time_format_setting()
