@@ -405,3 +405,23 @@ def test_the_demo_data_is_the_sunspots_with_labelled_anomalies_in_the_last_quart
     assert len(anomalies) == 3 + 6 + 6 + 5 and anomalies.min() >= 309 - 77
     pd.testing.assert_frame_equal(pd.read_csv(demo_anomaly_data(seed=3)), frame)
     assert not pd.read_csv(demo_anomaly_data(seed=4))["anomaly"].equals(frame["anomaly"])
+
+
+def test_a_long_table_of_several_series_is_refused_with_what_the_detector_can_read(tmp_path):
+    """The detector watches one series (its channels in columns) and takes no id column, so the repeated times
+    of a long table are told as such, with what to do instead of the forecaster's `id_col`."""
+    from lstmkit.data.anomaly_csv import read_anomaly_csv
+    from lstmkit.data.series import read_series_csv
+
+    dates = pd.date_range("2000-01-01", periods=6, freq="MS").strftime("%Y-%m-%d")
+    long = pd.DataFrame({"symbol": np.repeat(["A", "B"], 6), "date": np.tile(dates, 2), "price": np.sin(np.arange(12.0))})
+    long.to_csv(tmp_path / "stocks.csv", index=False)
+    path = tmp_path / "stocks.csv"
+    where = f"{path}: column 'date' has the time 2000-01-01 twice (rows 2 and 8); the rows with the same time differ in 'symbol': "
+    with pytest.raises(DataError) as info:
+        read_anomaly_csv(path, time_col="date")
+    assert str(info.value) == (where + "if it says which series a row is of, keep one series' rows, or give each series "
+                               "columns of its own (a row a time), which are watched together")  # fmt: skip
+    with pytest.raises(DataError) as info:
+        read_series_csv(path, "price", time_col="date")
+    assert str(info.value) == where + "if it says which series a row is of, give it as id_col"

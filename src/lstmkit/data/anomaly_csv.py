@@ -69,7 +69,7 @@ def read_anomaly_csv(
     labels = None if label is None else _check_labels(table[label], rows, label, path)
     features = [*chosen[1:], *([label] if label is not None else [])]
     series = series_from_table(table, rows, path, chosen[0], time_col=time_col, time_format=time_format,
-                               features=features, fill=fill)  # fmt: skip
+                               features=features, fill=fill, ids=False)  # fmt: skip
     notes = [text for text in (unnamed, note) if text is not None]
     if notes:
         series = dataclasses.replace(series, notes=[*notes, *series.notes])

@@ -147,10 +147,12 @@ def series_from_table(
     fill: Optional[str] = None,
     needed: Optional[str] = None,
     id_col: Optional[str] = None,
+    ids: bool = True,
 ) -> Series:
     """`read_series_csv` on a table already read: text cells (R, C) and their row numbers (R,); `path`
     names the data in messages ("sales.csv", "sales.csv, series 'A'"); `needed`: as `check_finite`'s;
-    `id_col`: the column a panel's series were told apart by (`panel_from_table`), for messages."""
+    `id_col`: the column a panel's series were told apart by (`panel_from_table`), for messages; `ids`
+    False: the reader takes no id column (`check_unique_times`)."""
     fill = _check_fill(fill)
     features = feature_list(features)
     check_roles(target, time_col, features)
@@ -173,7 +175,7 @@ def series_from_table(
     time = written = None
     if time_col is not None:
         time = parse_time(table[time_col], rows, time_col, path, time_format)
-        check_unique_times(time, rows, time_col, path, table, read=(target, *features), id_col=id_col)
+        check_unique_times(time, rows, time_col, path, table, read=(target, *features), id_col=id_col, ids=ids)
         written = written_format(table[time_col], time, time_format)
     numbers = {name: parse_numbers(table[name], rows, name, path) for name in [target, *features]}
     check_finite(numbers, rows, path, fill, needed)

@@ -508,19 +508,20 @@ def time_order(time: pd.Index) -> np.ndarray:
 
 
 def check_unique_times(time: pd.Index, rows: np.ndarray, name: str, path, table: Optional[pd.DataFrame] = None,
-                       read: tuple = (), id_col: Optional[str] = None) -> None:  # fmt: skip
+                       read: tuple = (), id_col: Optional[str] = None, ids: bool = True) -> None:  # fmt: skip
     """A DataError naming the rows of the first repeated time. Where `table`, the rows the times came from,
     has a column that tells the repeated times apart, the message names it: a column of quarters or months
     beside years (a year in one column, its quarter in the next) to join to them; another to give as the
-    series' id (`id_col`: the one the table's series has been told apart by, if any). `read`: the columns whose
-    values are read (the target, the features), never taken for such a column."""
+    series' id (`id_col`: the one the table's series has been told apart by, if any), or, where the reader
+    takes no id (`ids` False: the anomaly detector watches one series), to keep one series' rows of. `read`:
+    the columns whose values are read (the target, the features), never taken for such a column."""
     duplicated = time.duplicated(keep=False)
     if not duplicated.any():
         return
     first = time[int(np.argmax(duplicated))]
     where = rows[np.flatnonzero(time == first)]
     times = "twice" if len(where) == 2 else f"{len(where)} times"
-    hint = "" if table is None else _split_time_hint(time, table, (name, *read)) or _id_hint(time, table, (name, *read), id_col)
+    hint = "" if table is None else _split_time_hint(time, table, (name, *read)) or _id_hint(time, table, (name, *read), id_col, ids)
     hint = hint or _clock_change_hint(time, first, len(where))
     raise DataError(f"{path}: column '{name}' has the time {format_time(first)} {times} (rows {and_list(where)}){hint}")
 
@@ -560,7 +561,7 @@ def _split_time_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple) -> str
 _ID_CANDIDATES = 12  # `_id_hint` reads at most this many columns, and their pairs
 
 
-def _id_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple, id_col: Optional[str]) -> str:
+def _id_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple, id_col: Optional[str], ids: bool = True) -> str:
     """'; the rows with the same time differ in ...' where a column of `table` but the `skipped` ones tells
     every repeated time apart and repeats its values as series' ids do (fewer distinct values than half the
     rows): long-format data read as one series, or with an id column that names only part of each series."""
@@ -569,6 +570,10 @@ def _id_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple, id_col: Option
         if pd.DataFrame({"t": time, **{c: table[c].to_numpy() for c in columns}}).duplicated().any():
             continue
         named = " and ".join(f"'{c}'" for c in columns)
+        if not ids:
+            return (f"; the rows with the same time differ in {named}: if {'it says' if len(columns) == 1 else 'they say'}"
+                    " which series a row is of, keep one series' rows, or give each series columns of its own (a row"
+                    " a time), which are watched together")  # fmt: skip
         if id_col is None and len(columns) == 1:
             return f"; the rows with the same time differ in {named}: if it says which series a row is of, give it as `id_col`"
         ids = ",".join(([id_col] if id_col else []) + columns)
