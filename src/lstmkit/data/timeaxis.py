@@ -576,9 +576,9 @@ def _id_hint(time: pd.Index, table: pd.DataFrame, skipped: tuple, id_col: Option
                     " a time), which are watched together")  # fmt: skip
         if id_col is None and len(columns) == 1:
             return f"; the rows with the same time differ in {named}: if it says which series a row is of, give it as `id_col`"
-        ids = ",".join(([id_col] if id_col else []) + columns)
+        given = ",".join(([id_col] if id_col else []) + columns)
         return (f"; the rows with the same time differ in {named}: if {'it names' if len(columns) == 1 else 'they name'} "
-                f"series{' too' if id_col else ''}, give `id_col` as {ids}")
+                f"series{' too' if id_col else ''}, give `id_col` as {given}")
     return ""
 
 

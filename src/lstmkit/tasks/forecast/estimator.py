@@ -405,16 +405,18 @@ class Forecaster(ForecastSettings, Estimator):
 
     def _name_the_target(self, data) -> Optional[str]:
         """Where `target` is not given, set it as given to the data's one numeric column besides the time, id and
-        covariate columns (`target_column`; a 1-D array, an unnamed Series or a .tsf file's values: 'value'), and
-        return the note saying so. None where `target` is given, or the data names it. A target the last fit's
-        data named is named anew by this data, as if not given."""
+        covariate columns (`target_column`; a 1-D array, an unnamed Series or a .tsf file's values: 'value'; data
+        read already: its target's name), and return the note saying so, None where there is nothing to say. A
+        target the last fit's data named is named anew by this data, as if not given."""
         if self.target is not None and self.target == getattr(self, "target_named_", None):
             self.target = None
         self.target_named_ = None
-        if self.target is not None or isinstance(data, (Panel, Series)):
+        if self.target is not None:
             return None
         data, note = numbers_as_array(data), None
-        if isinstance(data, (pd.Series, np.ndarray)) and data.ndim == 1:
+        if isinstance(data, (Panel, Series)):  # read already, by a forecaster that named its target
+            name = (data.series[0] if isinstance(data, Panel) else data).target_name
+        elif isinstance(data, (pd.Series, np.ndarray)) and data.ndim == 1:
             name = str(data.name) if getattr(data, "name", None) is not None else "value"
         elif isinstance(data, (str, os.PathLike)) and format_suffix(data) == ".tsf":
             name = "value"
