@@ -154,13 +154,26 @@ def test_top_k_1_is_greedy(pizza_model):
 
 
 def test_bad_prompts_and_temperatures_are_config_errors(cat_model, char_model):
-    with pytest.raises(ConfigError, match="holds no words"):
-        cat_model.next_tokens("   ")
-    with pytest.raises(ConfigError, match="holds no characters"):
-        char_model.generate("")
+    with pytest.raises(ConfigError, match="^the prompt must be a str, got int$"):
+        cat_model.next_tokens(3)
     with pytest.raises(ConfigError, match="temperature must be a finite number above 0, got 0"):
         cat_model.generate("the", temperature=0)
     assert cat_model.next_tokens("zebra unicorn")[0][1] > 0  # unknown words read as <unk>, no error
+
+
+def test_an_empty_prompt_starts_a_new_document(tmp_path):
+    """As a language model without a prompt starts from its beginning-of-text token: the model reads what
+    comes after a document in its training stream (the EOD token, or a blank line), so it writes how its
+    documents begin. Here every letter begins with "Dear", and no other word is ever "Dear"."""
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    for k in range(30):
+        (folder / f"{k:02d}.txt").write_text(f"Dear {['Ann', 'Bob', 'Cy'][k % 3]} , the cat sat on the mat .")
+    words = LanguageModel("word", epochs=40, **TINY).fit(folder)
+    assert words.next_tokens("")[0][0] == words.next_tokens("  ")[0][0] == "Dear"
+    assert words.generate("", length=1, top_k=1).startswith("Dear")
+    chars = LanguageModel("char", epochs=60, **TINY).fit(folder)
+    assert chars.generate("", length=4, top_k=1) == "Dear"
 
 
 # ---- metrics -------------------------------------------------------------------------------------------

@@ -184,7 +184,9 @@ def test_language_model_and_seq2seq_answer_generate_and_translate(tiny_runs):
         example = _page_example(client)  # the page's example: a prompt from the model's own test part
         assert example["prompt"] == lm.sample_prompt_ and lm.sample_prompt_.strip()
         offered = client.post("/predict", json=example).json()
+        fresh = client.post("/predict", json={"length": 12, "seed": 1}).json()  # no prompt: a new document
     assert answer["continuation"] == lm.generate("def f(x):", 30, top_k=5, seed=3)
+    assert fresh == {"prompt": "", "continuation": lm.generate("", 12, seed=1)}
     assert offered["continuation"] == lm.generate(example["prompt"], 40, 0.8, 20, 0)
     sources = ["red green blue", "stone river"]
     with served(tiny_runs["seq2seq"], "--backend", "onnx") as (client, _):  # the encoder and the decoder step

@@ -250,10 +250,15 @@ class LanguageModel(LanguageModelSettings, Estimator):
 
     # ---- predict and generate --------------------------------------------------------------------
     def _encode_prompt(self, prompt: str) -> Tensor:
-        tokens = tokenize_documents([prompt], self.level, lowercase=self.lowercase)
-        if not tokens:
-            raise ConfigError(f"the prompt {prompt!r} holds no {unit(self.level)} to start from; give some text")
-        return torch.tensor(self.vocab_.encode(tokens), dtype=torch.long)  # (T,), unknown tokens -> <unk>
+        """The prompt's token ids (T,), unknown tokens as <unk>. A prompt of no tokens ("", or white space at
+        word level) is the start of a new document: what comes after one in the training stream, a blank line
+        (characters) or the `EOD` token (words), as a language model without a prompt starts from its
+        beginning-of-text token."""
+        if not isinstance(prompt, str):
+            raise ConfigError(f"the prompt must be a str, got {type(prompt).__name__}")
+        tokens = tokenize_documents([prompt], self.level, lowercase=self.lowercase) or tokenize_documents(
+            ["", ""], self.level)  # the break between two documents
+        return torch.tensor(self.vocab_.encode(tokens), dtype=torch.long)
 
     @torch.no_grad()
     def _read_prompt(self, prompt: str) -> tuple[Tensor, tuple[Tensor, Tensor]]:
@@ -320,7 +325,10 @@ class LanguageModel(LanguageModelSettings, Estimator):
     def _continuation(self, prompt: str, tokens: list[str]) -> str:
         if self.level == "char":
             return "".join(tokens)
-        last = tokenize_documents([prompt], "word")[-1]  # glue the continuation to the prompt's last word
+        words = tokenize_documents([prompt], "word")
+        if not words:  # a new document: the continuation is the text itself
+            return join_tokens(tokens, "word")
+        last = words[-1]  # glue the continuation to the prompt's last word
         return join_tokens([last, *tokens], "word")[len(last) :]
 
     # ---- the gate inspector ---------------------------------------------------------------------

@@ -22,7 +22,7 @@ def example(estimator) -> dict:
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prompt: str = Field(min_length=1, description="The text to continue.")
+    prompt: str = Field("", description="The text to continue (empty: a new document, from its start).")
     length: int = Field(100, ge=1, le=MAX_GENERATE, description="Tokens to generate.")
     temperature: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 1.0
     top_k: Optional[int] = Field(None, ge=1, description="Sample from the k most probable tokens.")
