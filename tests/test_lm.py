@@ -357,6 +357,19 @@ def test_a_csv_of_texts_is_the_corpus_of_its_column_of_texts_a_row_a_document(tm
         read_corpus(pd.read_csv(two), "char")
 
 
+def test_a_table_of_short_texts_is_read_by_its_one_column_of_words(tmp_path):
+    """Messages or names of a word or two hold no sentences, yet a table whose one column of words stands
+    beside numbers, dates and codes is that column's corpus; a table of none is asked for its column."""
+    names = ["Abkhazian", "destination buffer too small", "Afar", "show all", "Zulu", "Yoruba"]
+    path = tmp_path / "messages.csv"
+    path.write_text("n,day,code,message\n" + "".join(f"{k},2020-01-0{k + 1},A{k},{name}\n" for k, name in enumerate(names)))
+    assert read_corpus(path, "word").tokens == read_corpus(names, "word").tokens
+    path.write_text("n,day,code\n" + "".join(f"{k},2020-01-0{k + 1},A{k}\n" for k in range(6)))
+    with pytest.raises(DataError, match=r"^.*messages.csv: is a table; give text_col, the column of its texts, a row "
+                                        r"a document \(its columns: n, day, code\)$"):  # fmt: skip
+        read_corpus(path, "char")
+
+
 def test_empty_binary_and_missing_files_and_empty_folders_are_data_errors(tmp_path):
     empty, binary, folder = tmp_path / "empty.txt", tmp_path / "data.bin", tmp_path / "nothing"
     empty.write_text("  \n")

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import TABLES, find_column, format_suffix, holds_texts, read_csv_table, read_text_file, table_of_frame
+from .csv_table import (TABLES, find_column, format_suffix, holds_texts, looks_numeric, read_csv_table, read_text_file,
+                        table_of_frame)
 from .split import split_by_time
 from .text import Vocabulary, check_level, detokenize, tokenize
 
@@ -110,12 +111,14 @@ def _named(path) -> str:
 
 def column_of_texts(path, text_col: Optional[str]) -> list[str]:
     """The texts of a CSV file's (or a DataFrame's) column `text_col`, a row each (empty cells left out);
-    without `text_col`, of the one column whose cells are texts (`holds_texts`), or a DataError asking for it."""
+    without `text_col`, of the one column whose cells are texts (`holds_texts`), or where none holds sentences
+    (short messages, names), of the one column of words (`_holds_words`); else a DataError asking for it."""
     table, _ = table_of_frame(path) if isinstance(path, pd.DataFrame) else read_csv_table(path)
     path = "the DataFrame" if isinstance(path, pd.DataFrame) else path
     columns = list(table.columns)
     if text_col is None:
-        texts = [name for name in columns if holds_texts(table[name])]
+        texts = [name for name in columns if holds_texts(table[name])] or [
+            name for name in columns if _holds_words(table[name])]  # fmt: skip
         if len(texts) != 1:
             which = f"one of {', '.join(texts[:10])}" if texts else f"its columns: {', '.join(columns[:10])}"
             raise DataError(f"{path}: is a table; give `text_col`, the column of its texts, a row a document ({which})")
@@ -125,6 +128,12 @@ def column_of_texts(path, text_col: Optional[str]) -> list[str]:
     if not documents:
         raise DataError(f"{path}: column '{name}' holds no text")
     return documents
+
+
+def _holds_words(cells: pd.Series) -> bool:
+    """Whether a column's cells are words, if not sentences: not numbers, and most cells hold two letters in a
+    row (not dates, codes such as 'A1', or ids)."""
+    return not looks_numeric(cells) and bool(cells.str.contains(r"[^\W\d_]{2}").mean() >= 0.5)
 
 
 def _files_under(root: Path) -> list[Path]:
