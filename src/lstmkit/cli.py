@@ -244,7 +244,7 @@ def predict(
 @app.command()
 def generate(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `lstmkit train lm`.")],
-    prompt: Annotated[str, typer.Option(help="Text to continue (default: none: a new document, from its start).")] = "",
+    prompt: Annotated[str, typer.Option(help="Text to continue (default: none, which starts a new document).")] = "",
     length: Annotated[int, typer.Option(help="Tokens to generate (at most 100000).")] = 200,
     temperature: Annotated[float, typer.Option(help="Sampling temperature: lower is more conservative.")] = 1.0,
     top_k: Annotated[Optional[int], typer.Option(min=1, help="Sample from the K most probable tokens only.")] = None,
