@@ -425,3 +425,21 @@ def test_a_long_table_of_several_series_is_refused_with_what_the_detector_can_re
     with pytest.raises(DataError) as info:
         read_series_csv(path, "price", time_col="date")
     assert str(info.value) == where + "if it says which series a row is of, give it as id_col"
+
+
+def test_the_columns_left_out_of_the_default_value_columns_are_named_with_those_watched(tmp_path):
+    """Every numeric column is watched by default; a text column or a count of the rows is left out, which
+    a note says, as the forecaster says which column it forecasts where none is named."""
+    from lstmkit.data.anomaly_csv import read_anomaly_csv
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=30).strftime("%Y-%m-%d"), "n": range(30),
+                          "temp": rng.normal(size=30).round(3), "wind": rng.normal(size=30).round(3),
+                          "weather": rng.choice(["rain", "sun"], 30)})  # fmt: skip
+    frame.to_csv(tmp_path / "weather.csv", index=False)
+    series, _ = read_anomaly_csv(tmp_path / "weather.csv", time_col="date")
+    assert series.notes == ["watching 2 columns (temp, wind); left out, as not numbers or a count of the rows: n, "
+                            "weather (--columns chooses)"]  # fmt: skip
+    assert read_anomaly_csv(tmp_path / "weather.csv", time_col="date", columns="temp,wind")[0].notes == []
+    frame[["date", "temp", "wind"]].to_csv(tmp_path / "numbers.csv", index=False)
+    assert read_anomaly_csv(tmp_path / "numbers.csv", time_col="date")[0].notes == []

@@ -66,11 +66,13 @@ def read_anomaly_csv(
     if label is not None and label == time_col:
         raise DataError(f"the label column '{label}' cannot also be the time column; choose another `time_col`")
     chosen = _value_columns(table, columns, time_col, label, path)
+    defaults = columns is None or (not isinstance(columns, str) and len(columns) == 0)
+    unread = _unread_columns(table, chosen, time_col, label) if defaults else None
     labels = None if label is None else _check_labels(table[label], rows, label, path)
     features = [*chosen[1:], *([label] if label is not None else [])]
     series = series_from_table(table, rows, path, chosen[0], time_col=time_col, time_format=time_format,
                                features=features, fill=fill, ids=False)  # fmt: skip
-    notes = [text for text in (unnamed, note) if text is not None]
+    notes = [text for text in (unnamed, note, unread) if text is not None]
     if notes:
         series = dataclasses.replace(series, notes=[*notes, *series.notes])
     if label is not None:  # the label rode along as the last feature, to be sorted by time with the values
@@ -111,6 +113,18 @@ def _value_columns(table: pd.DataFrame, columns, time_col, label, path) -> list[
     if not chosen:
         raise DataError("`columns` names no column")
     return chosen
+
+
+def _unread_columns(table: pd.DataFrame, chosen: list[str], time_col, label) -> Optional[str]:
+    """The note on the columns left out of the default value columns (text, a count of the rows), where any
+    is: which columns are watched, and that `columns` chooses them. None where every column is read."""
+    row_ids = named_row_ids(table, skipped=(time_col, label))
+    left = [str(name) for name in table.columns if name not in (time_col, label, row_ids, *chosen)]
+    if not left:
+        return None
+    return (f"watching {len(chosen)} column{'s' if len(chosen) > 1 else ''} ({', '.join(chosen[:10])}"
+            f"{', ...' if len(chosen) > 10 else ''}); left out, as not numbers or a count of the rows: "
+            f"{', '.join(left[:10])}{', ...' if len(left) > 10 else ''} (--columns chooses)")
 
 
 def _refuse_unnamed_labels(table: pd.DataFrame, chosen: list[str], path) -> None:
