@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
-from .csv_table import (counts_rows, find_column, headerless, looks_numeric, named_row_ids, one_series_in_lists,
-                        parse_numbers, read_csv_table)
+from .csv_table import find_column, headerless, one_series_in_lists, parse_numbers, read_csv_table, value_columns
 from .panel import FRAMES, frame_table
 from .series import Series, series_from_table
 from .timeaxis import index_time_column, time_columns
@@ -65,9 +64,7 @@ def read_anomaly_csv(
         label = find_column(names, label_col, path)
     if label is not None and label == time_col:
         raise DataError(f"the label column '{label}' cannot also be the time column; choose another `time_col`")
-    chosen = _value_columns(table, columns, time_col, label, path)
-    defaults = columns is None or (not isinstance(columns, str) and len(columns) == 0)
-    unread = _unread_columns(table, chosen, time_col, label) if defaults else None
+    chosen, unread = _value_columns(table, columns, time_col, label, path)
     labels = None if label is None else _check_labels(table[label], rows, label, path)
     features = [*chosen[1:], *([label] if label is not None else [])]
     series = series_from_table(table, rows, path, chosen[0], time_col=time_col, time_format=time_format,
@@ -87,20 +84,20 @@ def _asked(columns, time_col, label_col) -> list[str]:
     return [str(name).strip() for name in asked if name is not None and str(name).strip()]
 
 
-def _value_columns(table: pd.DataFrame, columns, time_col, label, path) -> list[str]:
+def _value_columns(table: pd.DataFrame, columns, time_col, label, path) -> tuple[list[str], Optional[str]]:
+    """(chosen, note): the value columns, `columns` or by default every numeric one (`value_columns`); the note
+    on the columns the default left out (`_unread_columns`), None where `columns` chose them."""
     names = list(table.columns)
     if columns is not None and not isinstance(columns, str) and len(columns) == 0:
         columns = None
     if columns is None:  # a first column of the rows' ids or numbers (pandas' index), or a counter, is no value
-        row_ids = named_row_ids(table, skipped=(time_col, label))
-        chosen = [name for name in names if name not in (time_col, label, row_ids) and looks_numeric(table[name])
-                  and not counts_rows(table[name])]  # fmt: skip
+        chosen, row_ids = value_columns(table, (time_col, label))
         if not chosen:
             raise DataError(f"{path}: has no numeric column to score besides the time and label columns; "
                             f"columns: {', '.join(names)}")  # fmt: skip
         if label is None:
             _refuse_unnamed_labels(table, chosen, path)
-        return chosen
+        return chosen, _unread_columns(table, chosen, (time_col, label, row_ids))
     wanted = [c.strip() for c in columns.split(",")] if isinstance(columns, str) else [str(c).strip() for c in columns]
     chosen = [find_column(names, name, path) for name in wanted if name]
     for i, name in enumerate(chosen):
@@ -112,14 +109,14 @@ def _value_columns(table: pd.DataFrame, columns, time_col, label, path) -> list[
             raise DataError(f"the label column '{name}' cannot also be a value column; remove it from `columns`")
     if not chosen:
         raise DataError("`columns` names no column")
-    return chosen
+    return chosen, None
 
 
-def _unread_columns(table: pd.DataFrame, chosen: list[str], time_col, label) -> Optional[str]:
-    """The note on the columns left out of the default value columns (text, a count of the rows), where any
-    is: which columns are watched, and that `columns` chooses them. None where every column is read."""
-    row_ids = named_row_ids(table, skipped=(time_col, label))
-    left = [str(name) for name in table.columns if name not in (time_col, label, row_ids, *chosen)]
+def _unread_columns(table: pd.DataFrame, chosen: list[str], skipped: tuple) -> Optional[str]:
+    """The note on the columns left out of the default value columns besides the `skipped` ones (the time,
+    label and row-id columns): text, a count of the rows; which columns are watched, and that `columns` chooses
+    them. None where every other column is read."""
+    left = [str(name) for name in table.columns if name not in (*skipped, *chosen)]
     if not left:
         return None
     return (f"watching {len(chosen)} column{'s' if len(chosen) > 1 else ''} ({', '.join(chosen[:10])}"

@@ -724,6 +724,17 @@ def looks_numeric(cells: pd.Series) -> bool:
     return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() >= 0.5
 
 
+def value_columns(table: pd.DataFrame, skipped=()) -> tuple[list[str], Optional[str]]:
+    """(columns, row_ids): the columns of `table` that hold measured values, in their order: numbers
+    (`looks_numeric`), none of `skipped` (the time, label, id or covariate columns), nor a first column of the
+    rows' ids (`named_row_ids`: `row_ids`, None where there is none), nor a count of the rows (`counts_rows`)."""
+    skipped = tuple(skipped)
+    row_ids = named_row_ids(table, skipped=skipped)
+    columns = [name for name in table.columns if name not in skipped and name != row_ids and looks_numeric(table[name])
+               and not counts_rows(table[name])]  # fmt: skip
+    return columns, row_ids
+
+
 def counts_rows(cells: pd.Series) -> bool:
     """Whether a column counts the rows: whole numbers rising by the same step on every row, 3 rows at least
     (an observation or step number, the years of a yearly table): no measured value, and one a predictor

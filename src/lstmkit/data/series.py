@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .csv_table import (counts_rows, file_notes, find_column, headerless, looks_numeric, named_row_ids,
-                        one_series_in_lists, parse_numbers, read_csv_table, unnamed_columns)
+from .csv_table import (file_notes, find_column, headerless, one_series_in_lists, parse_numbers, read_csv_table,
+                        unnamed_columns, value_columns)
 from .fill import FILL_CHOICES, fill_missing
 from .timeaxis import (check_unique_times, index_time_column, infer_freq_and_gaps, months_of_years, parse_time,
                        time_columns, time_order, times_across, written_format)
@@ -194,27 +194,28 @@ def series_from_table(
                   notes=read_as + [text for text in (unnamed, note) if text])  # fmt: skip
 
 
+_LAID_OUT = "value"  # the name a series laid out across a table's columns takes (`target_column`)
+
+
 def target_column(table: pd.DataFrame, rows: np.ndarray, path, skipped: Iterable[str] = (), *,
                   time_col: Optional[str] = None, id_col: Optional[str] = None) -> tuple[str, Optional[str]]:  # fmt: skip
     """(name, note): the column to forecast where none is named, as Darts' `TimeSeries.from_csv` reads the
     columns beside the time column: the table's one numeric column besides `skipped` (the time, id and
-    covariate columns), a first column of the rows' ids and a column that counts the rows (`named_row_ids`,
-    `counts_rows`, as the anomaly detector leaves them out). A file without a header line has its columns
+    covariate columns), a first column of the rows' ids and a column that counts the rows (`value_columns`, as
+    the anomaly detector's value columns). A file without a header line has its columns
     named as `_without_header` reads them (`value`, or `column1`, ...). A table of a month or a time a column
     (`months_of_years`, `times_across`) is read as one series named 'value', its own note saying how. Several
     numeric columns, or none, is a DataError naming them: which is the target is the user's to say."""
-    for layout in (lambda: months_of_years(table, rows, _LAID_OUT, time_col, path),
-                   lambda: times_across(table, rows, _LAID_OUT, id_col, time_col, path)):  # fmt: skip
-        if _LAID_OUT not in table.columns and layout()[3] is not None:
-            return "value", None
+    laid_out = _LAID_OUT not in table.columns and (
+        months_of_years(table, rows, _LAID_OUT, time_col, path)[3] is not None
+        or times_across(table, rows, _LAID_OUT, id_col, time_col, path)[3] is not None)  # fmt: skip
+    if laid_out:
+        return _LAID_OUT, None
     read = headerless(table, rows)
     if read is not None:
         table = read[0]
-    skipped = {str(name).strip() for name in skipped}
     names = [str(name) for name in table.columns]
-    row_ids = named_row_ids(table, skipped=tuple(skipped))
-    numeric = [name for name in names if name not in skipped and name != row_ids and looks_numeric(table[name])
-               and not counts_rows(table[name])]  # fmt: skip
+    numeric, _ = value_columns(table, [str(name).strip() for name in skipped])
     if len(numeric) == 1:
         return numeric[0], (f"the target is '{numeric[0]}', the one numeric column besides the time, id and "
                             f"covariate columns (--target chooses another)")  # fmt: skip
@@ -222,9 +223,6 @@ def target_column(table: pd.DataFrame, rows: np.ndarray, path, skipped: Iterable
         raise DataError(f"{path}: give `target`, the column to forecast: it has {len(numeric)} numeric columns "
                         f"({', '.join(numeric)}); several, comma-separated, forecast each")  # fmt: skip
     raise DataError(f"{path}: has no numeric column to forecast besides the time column; columns: {', '.join(names)}")
-
-
-_LAID_OUT = "value"  # the name a series laid out across a table's columns takes (`target_column`)
 
 
 def _without_header(table: pd.DataFrame, rows: np.ndarray, path, target: str, features: list[str]):
