@@ -29,9 +29,10 @@ from torch import nn
 
 from ...data import Scaler, Series, check_length, default_lookback, part_rows, read_series_csv, split_by_time
 from ...data.panel import (FRAMES, WIDE_ID, Panel, check_series_lengths, frame_table, numbers_as_array,
-                           panel_from_frame, read_future_values, read_panel_csv, read_tsf_panel, split_ids, wide_panel)
+                           panel_from_frame, panel_from_table, read_future_values, read_panel_csv, read_tsf_panel,
+                           split_ids, wide_panel)
 from ...data.csv_table import and_list, format_suffix, read_csv_table
-from ...data.series import check_roles, feature_list, target_column
+from ...data.series import check_roles, feature_list, series_from_table, target_column
 from ...decompose import repeats_each, seasonal_parts
 from ...errors import ConfigError, DataError
 from ...metrics import detect_season
@@ -152,11 +153,11 @@ class Forecaster(ForecastSettings, Estimator):
         With `backtest` K, the test part is K rolling origins `horizon` steps apart at the end of each series;
         with `refit`, the forecaster is trained again on the data before each origin (each fit shorter than
         a plain one), as Darts' `historical_forecasts(retrain=True)` and neuralforecast's `cross_validation`."""
-        named = self._name_the_target(data)
+        named, read = self._name_the_target(data)
         self.quantiles_ = self._check_settings()
         config = self.train_config()
         self.categories_ = None  # read anew: the text static covariates' values are this data's
-        panel = self._read(data)
+        panel = self._read(data, read=read)
         if named:
             panel.series[0].notes.insert(0, named)
         if earlier:
@@ -375,9 +376,10 @@ class Forecaster(ForecastSettings, Estimator):
             self.members_ += [early[k] for k in refit]
             self.reads_ets_ = self.reads_ets_ + [self.reads_ets_[k] for k in refit]
 
-    def _read(self, data, fitted: bool = False) -> Panel:
+    def _read(self, data, fitted: bool = False, read: Optional[tuple] = None) -> Panel:
         """data as a Panel. `fitted`: new data for the fitted model, which may leave out the static covariates
-        (each series' own from training, as neuralforecast keeps `static_df`; `_static_cells`)."""
+        (each series' own from training, as neuralforecast keeps `static_df`; `_static_cells`). `read`: the
+        file `data` as `read_csv_table` read it already (`_name_the_target`), not to be read again."""
         if isinstance(data, Panel):
             return data
         if isinstance(data, Series):
@@ -399,21 +401,27 @@ class Forecaster(ForecastSettings, Estimator):
         if format_suffix(data) == ".tsf":  # the Monash forecasting archive's
             return read_tsf_panel(data, self.target, id_col=self.id_col, **options)
         if self.id_col:
+            if read is not None:
+                return panel_from_table(*read, str(data), self.target, id_col=self.id_col, **options)
             return read_panel_csv(data, self.target, id_col=self.id_col, **options)
-        series = read_series_csv(data, self.target, **options)
+        if read is not None:
+            series = series_from_table(*read, data, self.target, **options)
+        else:
+            series = read_series_csv(data, self.target, **options)
         return Panel([series], [""], "", series.path)
 
-    def _name_the_target(self, data) -> Optional[str]:
-        """Where `target` is not given, set it as given to the data's one numeric column besides the time, id and
-        covariate columns (`target_column`; a 1-D array, an unnamed Series or a .tsf file's values: 'value'; data
-        read already: its target's name), and return the note saying so, None where there is nothing to say. A
-        target the last fit's data named is named anew by this data, as if not given."""
+    def _name_the_target(self, data) -> tuple[Optional[str], Optional[tuple]]:
+        """(note, read): where `target` is not given, set it as given to the data's one numeric column besides the
+        time, id and covariate columns (`target_column`; a 1-D array, an unnamed Series or a .tsf file's values:
+        'value'; data read already: its target's name); the note saying so, None where there is nothing to say;
+        and a file's table as `read_csv_table` read it, for `_read` not to read it again. A target the last
+        fit's data named is named anew by this data, as if not given."""
         if self.target is not None and self.target == getattr(self, "target_named_", None):
             self.target = None
         self.target_named_ = None
         if self.target is not None:
-            return None
-        data, note = numbers_as_array(data), None
+            return None, None
+        data, note, read = numbers_as_array(data), None, None
         if isinstance(data, (Panel, Series)):  # read already, by a forecaster that named its target
             name = (data.series[0] if isinstance(data, Panel) else data).target_name
         elif isinstance(data, (pd.Series, np.ndarray)) and data.ndim == 1:
@@ -422,14 +430,15 @@ class Forecaster(ForecastSettings, Estimator):
             name = "value"
         elif isinstance(data, (*FRAMES, str, os.PathLike)):
             framed = isinstance(data, FRAMES)
-            table, rows, time_col = frame_table(data, self.time_col) if framed else (*read_csv_table(data), self.time_col)
+            read = None if framed else read_csv_table(data)
+            table, rows, time_col = frame_table(data, self.time_col) if framed else (*read, self.time_col)
             skipped = [*feature_list(time_col), *feature_list(self.id_col), *self._covariates(), *self.future_features]
             name, note = target_column(table, rows, "the DataFrame" if framed else data, skipped, time_col=time_col,
                                        id_col=self.id_col)  # fmt: skip
         else:
-            return None  # `_read` says what it takes
+            return None, None  # `_read` says what it takes
         self.target = self.target_named_ = name
-        return note
+        return note, read
 
     def _static_cells(self) -> dict[str, dict[str, str]]:
         """{column: {series id: its value, as a cell of the data}} of each covariate column that training read
